@@ -1,0 +1,999 @@
+//! The property pages, each as a draft and as a validated struct.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::{Problem, Validator};
+use crate::address::{Domain, EmailAddress, IpNet, NextHop};
+
+// ---------------------------------------------------------------------------------------
+// General
+
+/// General page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneralDraft {
+    /// Host name announced in the SMTP banner, EHLO and `Received:` headers.
+    pub host_name: String,
+    /// Mailbox that receives copies of non-delivery reports and `postmaster@` mail;
+    /// empty for none.
+    pub administrator_mailbox: String,
+    /// Largest message accepted, in KiB; `None` for "No limit".
+    pub max_message_size_kb: Option<u64>,
+    /// How long a stop or restart lets in-flight work finish, in seconds.
+    pub drain_timeout_secs: u64,
+}
+
+impl Default for GeneralDraft {
+    fn default() -> Self {
+        GeneralDraft {
+            host_name: "localhost".into(),
+            administrator_mailbox: String::new(),
+            max_message_size_kb: Some(25_600),
+            drain_timeout_secs: 30,
+        }
+    }
+}
+
+/// General page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct General {
+    /// Host name announced in the SMTP banner, EHLO and `Received:` headers.
+    pub host_name: Domain,
+    /// Mailbox that receives copies of NDRs and `postmaster@` mail.
+    pub administrator_mailbox: Option<EmailAddress>,
+    /// Largest message accepted, in bytes; `None` for no limit.
+    pub max_message_size: Option<u64>,
+    /// How long a stop or restart lets in-flight work finish.
+    pub drain_timeout: std::time::Duration,
+}
+
+impl General {
+    pub(super) fn validate(d: &GeneralDraft, v: &mut Validator) -> Option<General> {
+        let host_name = v.parse("general.host_name", &d.host_name, Domain::parse, |value, reason| {
+            Problem::InvalidHostName { value, reason }
+        });
+        let administrator_mailbox = if d.administrator_mailbox.trim().is_empty() {
+            Some(None)
+        } else {
+            v.parse("general.administrator_mailbox", &d.administrator_mailbox, EmailAddress::parse, |value, reason| {
+                Problem::InvalidAddress { value, reason }
+            })
+            .map(Some)
+        };
+        let max_message_size = match d.max_message_size_kb {
+            None => Some(None),
+            Some(kb) => v.range("general.max_message_size_kb", kb, 1, 2 * 1024 * 1024).map(|kb| Some(kb * 1024)),
+        };
+        let drain = v.range("general.drain_timeout_secs", d.drain_timeout_secs, 1, 3600);
+        Some(General {
+            host_name: host_name?,
+            administrator_mailbox: administrator_mailbox?,
+            max_message_size: max_message_size?,
+            drain_timeout: std::time::Duration::from_secs(drain?),
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> GeneralDraft {
+        GeneralDraft {
+            host_name: self.host_name.to_string(),
+            administrator_mailbox: self.administrator_mailbox.as_ref().map(ToString::to_string).unwrap_or_default(),
+            max_message_size_kb: self.max_message_size.map(|b| b / 1024),
+            drain_timeout_secs: self.drain_timeout.as_secs(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections
+
+/// Which directions of mail transfer the service performs (Connections page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// Accept incoming SMTP and deliver outbound mail.
+    #[default]
+    InboundAndOutbound,
+    /// Accept incoming SMTP; outbound mail waits in the queue.
+    InboundOnly,
+    /// Deliver queued outbound mail; accept no incoming SMTP.
+    OutboundOnly,
+    /// Neither: flush queues.
+    None,
+}
+
+impl TransferMode {
+    /// True when the SMTP listener accepts connections.
+    pub fn accepts_inbound(self) -> bool {
+        matches!(self, TransferMode::InboundAndOutbound | TransferMode::InboundOnly)
+    }
+    /// True when the queue delivers outbound mail.
+    pub fn delivers_outbound(self) -> bool {
+        matches!(self, TransferMode::InboundAndOutbound | TransferMode::OutboundOnly)
+    }
+}
+
+/// Which SMTP clients may connect (Connections page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptFrom {
+    /// Any client; relaying is still governed by Routing Restrictions.
+    #[default]
+    Any,
+    /// Only clients that authenticate may submit mail.
+    MustAuthenticate,
+    /// Only clients that authenticate over an encrypted connection may submit mail.
+    MustAuthenticateAndEncrypt,
+}
+
+/// A "forward all messages for this domain to host" entry: the recipient address is
+/// kept, only the next hop changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainForwardDraft {
+    /// The domain.
+    pub domain: String,
+    /// `host[:port]` or `[ip]:port`.
+    pub host: String,
+}
+
+/// A validated per-domain forward.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DomainForward {
+    /// The domain (whole-label match, as in the routing table).
+    pub domain: Domain,
+    /// Where its mail goes.
+    pub host: NextHop,
+}
+
+/// Connections page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionsDraft {
+    /// Transfer mode.
+    pub transfer_mode: TransferMode,
+    /// SMTP listen address, `IP:port`.
+    pub smtp_listen: String,
+    /// Maximum simultaneous inbound SMTP connections.
+    pub max_connections: u64,
+    /// Maximum simultaneous inbound SMTP connections from one IP address.
+    pub max_connections_per_ip: u64,
+    /// Maximum recipients per message.
+    pub max_recipients: u64,
+    /// Smart host for all outbound mail; empty to use DNS (MX records).
+    pub smart_host: String,
+    /// Per-domain forwards.
+    pub domain_forwards: Vec<DomainForwardDraft>,
+    /// DNS server for MX lookups (`IP:port`); empty for the system resolver.
+    pub dns_server: String,
+    /// Which clients may connect.
+    pub accept_from: AcceptFrom,
+    /// Clients can only submit if the authenticated account matches the sender address.
+    pub sender_must_match_account: bool,
+    /// Timeout waiting for a command, seconds (RFC 5321 §4.5.3.2 suggests 5 minutes).
+    pub command_timeout_secs: u64,
+    /// Timeout between data blocks during DATA, seconds (RFC 5321: 3 minutes).
+    pub data_timeout_secs: u64,
+    /// Cap on a whole SMTP session, seconds.
+    pub session_limit_secs: u64,
+}
+
+impl Default for ConnectionsDraft {
+    fn default() -> Self {
+        ConnectionsDraft {
+            transfer_mode: TransferMode::InboundAndOutbound,
+            smtp_listen: "127.0.0.1:2525".into(),
+            max_connections: 2000,
+            max_connections_per_ip: 1200,
+            max_recipients: 100,
+            smart_host: String::new(),
+            domain_forwards: Vec::new(),
+            dns_server: String::new(),
+            accept_from: AcceptFrom::Any,
+            sender_must_match_account: false,
+            command_timeout_secs: 300,
+            data_timeout_secs: 180,
+            session_limit_secs: 1800,
+        }
+    }
+}
+
+/// How outbound mail finds its next hop.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MessageDelivery {
+    /// MX records (falling back to A/AAAA, RFC 5321 §5.1).
+    Dns,
+    /// Everything to one smart host.
+    SmartHost(NextHop),
+}
+
+/// Connections page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connections {
+    /// Transfer mode.
+    pub transfer_mode: TransferMode,
+    /// SMTP listen address.
+    pub smtp_listen: SocketAddr,
+    /// Maximum simultaneous inbound SMTP connections.
+    pub max_connections: u32,
+    /// Maximum simultaneous inbound SMTP connections from one IP address.
+    pub max_connections_per_ip: u32,
+    /// Maximum recipients per message.
+    pub max_recipients: u32,
+    /// How outbound mail finds its next hop.
+    pub message_delivery: MessageDelivery,
+    /// Per-domain forwards, no domain twice.
+    pub domain_forwards: Vec<DomainForward>,
+    /// DNS server for MX lookups; `None` for the system resolver.
+    pub dns_server: Option<SocketAddr>,
+    /// Which clients may connect.
+    pub accept_from: AcceptFrom,
+    /// Clients can only submit if the authenticated account matches the sender address.
+    pub sender_must_match_account: bool,
+    /// Timeout waiting for a command.
+    pub command_timeout: std::time::Duration,
+    /// Timeout between data blocks during DATA.
+    pub data_timeout: std::time::Duration,
+    /// Cap on a whole SMTP session.
+    pub session_limit: std::time::Duration,
+}
+
+fn secs(v: Option<u64>) -> Option<std::time::Duration> {
+    v.map(std::time::Duration::from_secs)
+}
+
+impl Connections {
+    pub(super) fn validate(d: &ConnectionsDraft, v: &mut Validator) -> Option<Connections> {
+        let smtp_listen = v.listen("connections.smtp_listen", &d.smtp_listen);
+        let max_connections = v.range("connections.max_connections", d.max_connections, 1, 100_000);
+        let per_ip = v.range("connections.max_connections_per_ip", d.max_connections_per_ip, 1, 100_000);
+        if let (Some(all), Some(one)) = (max_connections, per_ip)
+            && one > all
+        {
+            v.push(
+                "connections.max_connections_per_ip",
+                Problem::Inconsistent(format!("is {one}, more than the overall limit of {all}")),
+            );
+        }
+        let max_recipients = v.range("connections.max_recipients", d.max_recipients, 1, 10_000);
+        let message_delivery = if d.smart_host.trim().is_empty() {
+            Some(MessageDelivery::Dns)
+        } else {
+            v.parse("connections.smart_host", &d.smart_host, NextHop::parse, |value, reason| Problem::InvalidNextHop {
+                value,
+                reason,
+            })
+            .map(MessageDelivery::SmartHost)
+        };
+        let mut forwards = Vec::new();
+        let mut seen: HashMap<Domain, usize> = HashMap::new();
+        let mut forwards_ok = true;
+        for (i, f) in d.domain_forwards.iter().enumerate() {
+            let base = format!("connections.domain_forwards[{i}]");
+            let domain = v.parse(format!("{base}.domain"), &f.domain, Domain::parse, |value, reason| {
+                Problem::InvalidDomain { value, reason }
+            });
+            let host = v.parse(format!("{base}.host"), &f.host, NextHop::parse, |value, reason| {
+                Problem::InvalidNextHop { value, reason }
+            });
+            match (domain, host) {
+                (Some(domain), Some(host)) => {
+                    if let Some(j) = seen.get(&domain) {
+                        v.push(
+                            format!("{base}.domain"),
+                            Problem::Duplicate { other: format!("connections.domain_forwards[{j}]") },
+                        );
+                        forwards_ok = false;
+                    } else {
+                        seen.insert(domain.clone(), i);
+                        forwards.push(DomainForward { domain, host });
+                    }
+                }
+                _ => forwards_ok = false,
+            }
+        }
+        let dns_server = if d.dns_server.trim().is_empty() {
+            Some(None)
+        } else {
+            let a = v.listen("connections.dns_server", &d.dns_server);
+            if let Some(a) = a
+                && a.port() == 0
+            {
+                v.push("connections.dns_server", Problem::OutOfRange { value: 0, min: 1, max: 65535 });
+                None
+            } else {
+                a.map(Some)
+            }
+        };
+        let command_timeout = secs(v.range("connections.command_timeout_secs", d.command_timeout_secs, 10, 3600));
+        let data_timeout = secs(v.range("connections.data_timeout_secs", d.data_timeout_secs, 10, 3600));
+        let session_limit = secs(v.range("connections.session_limit_secs", d.session_limit_secs, 60, 86_400));
+        if !forwards_ok {
+            return None;
+        }
+        Some(Connections {
+            transfer_mode: d.transfer_mode,
+            smtp_listen: smtp_listen?,
+            max_connections: u32::try_from(max_connections?).ok()?,
+            max_connections_per_ip: u32::try_from(per_ip?).ok()?,
+            max_recipients: u32::try_from(max_recipients?).ok()?,
+            message_delivery: message_delivery?,
+            domain_forwards: forwards,
+            dns_server: dns_server?,
+            accept_from: d.accept_from,
+            sender_must_match_account: d.sender_must_match_account,
+            command_timeout: command_timeout?,
+            data_timeout: data_timeout?,
+            session_limit: session_limit?,
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> ConnectionsDraft {
+        ConnectionsDraft {
+            transfer_mode: self.transfer_mode,
+            smtp_listen: self.smtp_listen.to_string(),
+            max_connections: self.max_connections.into(),
+            max_connections_per_ip: self.max_connections_per_ip.into(),
+            max_recipients: self.max_recipients.into(),
+            smart_host: match &self.message_delivery {
+                MessageDelivery::Dns => String::new(),
+                MessageDelivery::SmartHost(h) => h.to_string(),
+            },
+            domain_forwards: self
+                .domain_forwards
+                .iter()
+                .map(|f| DomainForwardDraft { domain: f.domain.to_string(), host: f.host.to_string() })
+                .collect(),
+            dns_server: self.dns_server.map(|a| a.to_string()).unwrap_or_default(),
+            accept_from: self.accept_from,
+            sender_must_match_account: self.sender_must_match_account,
+            command_timeout_secs: self.command_timeout.as_secs(),
+            data_timeout_secs: self.data_timeout.as_secs(),
+            session_limit_secs: self.session_limit.as_secs(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing
+
+/// The left column of the routing table: which recipient domains an entry matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RouteKey {
+    /// `corp.com`: the domain and every domain under it, on whole labels.
+    Suffix(Domain),
+    /// `#corp.com`: exactly that domain.
+    Exact(Domain),
+}
+
+impl RouteKey {
+    /// Parses `domain` or `#domain`.
+    ///
+    /// # Errors
+    /// When the domain is invalid.
+    pub fn parse(s: &str) -> Result<RouteKey, crate::address::NameError> {
+        match s.trim().strip_prefix('#') {
+            Some(rest) => Domain::parse(rest).map(RouteKey::Exact),
+            None => Domain::parse(s.trim()).map(RouteKey::Suffix),
+        }
+    }
+
+    /// The domain named, without `#`.
+    pub fn domain(&self) -> &Domain {
+        match self {
+            RouteKey::Suffix(d) | RouteKey::Exact(d) => d,
+        }
+    }
+
+    /// True when this entry applies to `domain`.
+    pub fn matches(&self, domain: &Domain) -> bool {
+        match self {
+            RouteKey::Suffix(d) => domain.is_within(d),
+            RouteKey::Exact(d) => domain == d,
+        }
+    }
+
+    /// Specificity, for "the most specific entry wins": more labels first; for the same
+    /// domain, an exact entry beats a suffix entry.
+    pub fn specificity(&self) -> (usize, bool) {
+        (self.domain().label_count(), matches!(self, RouteKey::Exact(_)))
+    }
+}
+
+impl std::fmt::Display for RouteKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteKey::Suffix(d) => write!(f, "{d}"),
+            RouteKey::Exact(d) => write!(f, "#{d}"),
+        }
+    }
+}
+
+/// The right column of the routing table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RouteTarget {
+    /// `<inbound>`: the domain is local.
+    Inbound,
+    /// The recipient's domain is rewritten to this one and routed again.
+    RerouteTo(Domain),
+}
+
+impl std::fmt::Display for RouteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteTarget::Inbound => f.write_str("<inbound>"),
+            RouteTarget::RerouteTo(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+/// A routing table entry, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteEntryDraft {
+    /// "E-mail sent to this domain": `domain` or `#domain`.
+    pub sent_to: String,
+    /// `None`: should be accepted as inbound; `Some(domain)`: should be rerouted there.
+    pub reroute_to: Option<String>,
+}
+
+/// A routing table entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RouteEntry {
+    /// Which domains it matches.
+    pub sent_to: RouteKey,
+    /// What happens to them.
+    pub route_to: RouteTarget,
+}
+
+/// The routing table: entries in the order the administrator added them, no key twice.
+/// Order does not affect decisions (the most specific entry wins).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutingTable(Vec<RouteEntry>);
+
+impl RoutingTable {
+    /// The entries.
+    pub fn entries(&self) -> &[RouteEntry] {
+        &self.0
+    }
+
+    /// The most specific entry matching `domain`, if any.
+    pub fn lookup(&self, domain: &Domain) -> Option<&RouteEntry> {
+        self.0.iter().filter(|e| e.sent_to.matches(domain)).max_by_key(|e| e.sent_to.specificity())
+    }
+
+    /// True when mail for `domain` is delivered locally by the table.
+    pub fn is_inbound(&self, domain: &Domain) -> bool {
+        matches!(self.lookup(domain), Some(RouteEntry { route_to: RouteTarget::Inbound, .. }))
+    }
+}
+
+/// Routing page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingDraft {
+    /// "Reroute incoming SMTP mail (required for POP3 support)".
+    pub reroute: bool,
+    /// The routing table.
+    pub table: Vec<RouteEntryDraft>,
+}
+
+/// Routing page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    /// "Reroute incoming SMTP mail (required for POP3 support)". While off, the table
+    /// is not consulted.
+    pub reroute: bool,
+    /// The routing table.
+    pub table: RoutingTable,
+}
+
+impl Routing {
+    pub(super) fn validate(d: &RoutingDraft, v: &mut Validator) -> Option<Routing> {
+        let mut entries = Vec::with_capacity(d.table.len());
+        let mut seen: HashMap<RouteKey, usize> = HashMap::new();
+        let mut ok = true;
+        for (i, e) in d.table.iter().enumerate() {
+            let base = format!("routing.table[{i}]");
+            let key = v.parse(format!("{base}.sent_to"), &e.sent_to, RouteKey::parse, |value, reason| {
+                Problem::InvalidDomain { value, reason }
+            });
+            let target = match &e.reroute_to {
+                None => Some(RouteTarget::Inbound),
+                Some(t) => v
+                    .parse(format!("{base}.reroute_to"), t, Domain::parse, |value, reason| Problem::InvalidDomain {
+                        value,
+                        reason,
+                    })
+                    .map(RouteTarget::RerouteTo),
+            };
+            let (Some(key), Some(target)) = (key, target) else {
+                ok = false;
+                continue;
+            };
+            if let RouteTarget::RerouteTo(to) = &target
+                && to == key.domain()
+            {
+                v.push(format!("{base}.reroute_to"), Problem::SelfReroute { domain: to.to_string() });
+                ok = false;
+                continue;
+            }
+            if let Some(j) = seen.get(&key) {
+                v.push(format!("{base}.sent_to"), Problem::Duplicate { other: format!("routing.table[{j}]") });
+                ok = false;
+                continue;
+            }
+            seen.insert(key.clone(), i);
+            entries.push(RouteEntry { sent_to: key, route_to: target });
+        }
+        ok.then_some(Routing { reroute: d.reroute, table: RoutingTable(entries) })
+    }
+
+    pub(super) fn to_draft(&self) -> RoutingDraft {
+        RoutingDraft {
+            reroute: self.reroute,
+            table: self
+                .table
+                .entries()
+                .iter()
+                .map(|e| RouteEntryDraft {
+                    sent_to: e.sent_to.to_string(),
+                    reroute_to: match &e.route_to {
+                        RouteTarget::Inbound => None,
+                        RouteTarget::RerouteTo(d) => Some(d.to_string()),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing Restrictions
+
+/// Routing Restrictions dialog, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingRestrictionsDraft {
+    /// "Hosts and clients that successfully authenticate" may relay.
+    pub allow_authenticated: bool,
+    /// "Hosts and clients with these IP addresses" is ticked.
+    pub allow_listed_clients: bool,
+    /// The client networks for `allow_listed_clients`.
+    pub client_networks: Vec<String>,
+    /// "Hosts and clients connecting to these internal addresses" is ticked.
+    pub allow_internal_addresses: bool,
+    /// This server's addresses for `allow_internal_addresses`.
+    pub internal_networks: Vec<String>,
+    /// "Hosts and clients that can NEVER route mail"; wins over everything above.
+    pub never_networks: Vec<String>,
+    /// The administrator confirmed, after a warning, that anyone may relay.
+    pub open_relay_confirmed: bool,
+}
+
+impl Default for RoutingRestrictionsDraft {
+    fn default() -> Self {
+        RoutingRestrictionsDraft {
+            allow_authenticated: true,
+            allow_listed_clients: false,
+            client_networks: Vec::new(),
+            allow_internal_addresses: false,
+            internal_networks: Vec::new(),
+            never_networks: Vec::new(),
+            open_relay_confirmed: false,
+        }
+    }
+}
+
+/// Routing Restrictions: who may relay. Fields are private so that the open-relay
+/// check made at validation cannot be bypassed afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingRestrictions {
+    allow_authenticated: bool,
+    client_networks: Option<Vec<IpNet>>,
+    internal_networks: Option<Vec<IpNet>>,
+    never_networks: Vec<IpNet>,
+    open_relay: bool,
+}
+
+impl RoutingRestrictions {
+    /// Authenticated clients may relay.
+    pub fn allow_authenticated(&self) -> bool {
+        self.allow_authenticated
+    }
+    /// Client networks that may relay, when that box is ticked.
+    pub fn client_networks(&self) -> Option<&[IpNet]> {
+        self.client_networks.as_deref()
+    }
+    /// Server addresses whose clients may relay, when that box is ticked.
+    pub fn internal_networks(&self) -> Option<&[IpNet]> {
+        self.internal_networks.as_deref()
+    }
+    /// Clients that may never relay.
+    pub fn never_networks(&self) -> &[IpNet] {
+        &self.never_networks
+    }
+    /// True when these settings let anyone (not on the never list) relay; only possible
+    /// after explicit confirmation.
+    pub fn is_open_relay(&self) -> bool {
+        self.open_relay
+    }
+
+    /// True when a draft describes an open relay: no box ticked (Exchange's meaning),
+    /// or a ticked list that contains every address.
+    pub fn draft_is_open_relay(d: &RoutingRestrictionsDraft) -> bool {
+        let everything = |list: &[String]| list.iter().any(|n| IpNet::parse(n).is_ok_and(|n| n.is_everything()));
+        (!d.allow_authenticated && !d.allow_listed_clients && !d.allow_internal_addresses)
+            || (d.allow_listed_clients && everything(&d.client_networks))
+            || (d.allow_internal_addresses && everything(&d.internal_networks))
+    }
+
+    pub(super) fn validate(d: &RoutingRestrictionsDraft, v: &mut Validator) -> Option<RoutingRestrictions> {
+        let mut ok = true;
+        let mut list = |name: &str, items: &[String], v: &mut Validator| {
+            let mut out = Vec::new();
+            let mut seen: HashMap<IpNet, usize> = HashMap::new();
+            for (i, s) in items.iter().enumerate() {
+                let field = format!("routing_restrictions.{name}[{i}]");
+                match v.parse(&field, s, IpNet::parse, |value, reason| Problem::InvalidNetwork { value, reason }) {
+                    Some(n) => {
+                        if let Some(j) = seen.get(&n) {
+                            v.push(field, Problem::Duplicate { other: format!("routing_restrictions.{name}[{j}]") });
+                            ok = false;
+                        } else {
+                            seen.insert(n, i);
+                            out.push(n);
+                        }
+                    }
+                    None => ok = false,
+                }
+            }
+            out
+        };
+        let clients = list("client_networks", &d.client_networks, v);
+        let internal = list("internal_networks", &d.internal_networks, v);
+        let never = list("never_networks", &d.never_networks, v);
+        if d.allow_listed_clients && d.client_networks.is_empty() {
+            v.push("routing_restrictions.client_networks", Problem::Empty);
+            ok = false;
+        }
+        if d.allow_internal_addresses && d.internal_networks.is_empty() {
+            v.push("routing_restrictions.internal_networks", Problem::Empty);
+            ok = false;
+        }
+        let open_relay = Self::draft_is_open_relay(d);
+        if open_relay && !d.open_relay_confirmed {
+            v.push("routing_restrictions", Problem::OpenRelayNotConfirmed);
+            ok = false;
+        }
+        ok.then(|| RoutingRestrictions {
+            allow_authenticated: d.allow_authenticated,
+            client_networks: d.allow_listed_clients.then_some(clients),
+            internal_networks: d.allow_internal_addresses.then_some(internal),
+            never_networks: never,
+            open_relay,
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> RoutingRestrictionsDraft {
+        let strings = |l: &[IpNet]| l.iter().map(ToString::to_string).collect();
+        RoutingRestrictionsDraft {
+            allow_authenticated: self.allow_authenticated,
+            allow_listed_clients: self.client_networks.is_some(),
+            client_networks: strings(self.client_networks.as_deref().unwrap_or_default()),
+            allow_internal_addresses: self.internal_networks.is_some(),
+            internal_networks: strings(self.internal_networks.as_deref().unwrap_or_default()),
+            never_networks: strings(&self.never_networks),
+            open_relay_confirmed: self.open_relay,
+        }
+    }
+}
+
+impl Default for RoutingRestrictions {
+    fn default() -> Self {
+        RoutingRestrictions {
+            allow_authenticated: true,
+            client_networks: None,
+            internal_networks: None,
+            never_networks: Vec::new(),
+            open_relay: false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivery
+
+/// Delivery page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryDraft {
+    /// Waits between attempts, seconds; the last one repeats.
+    pub retry_intervals_secs: Vec<u64>,
+    /// After this long without success a message is returned with an NDR, seconds.
+    pub expire_after_secs: u64,
+    /// Outbound connections at once, overall.
+    pub max_concurrent: u64,
+    /// Outbound connections at once to one destination.
+    pub max_per_destination: u64,
+}
+
+impl Default for DeliveryDraft {
+    fn default() -> Self {
+        DeliveryDraft {
+            retry_intervals_secs: vec![15 * 60, 30 * 60, 3600, 4 * 3600],
+            expire_after_secs: 48 * 3600,
+            max_concurrent: 50,
+            max_per_destination: 10,
+        }
+    }
+}
+
+/// Delivery page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Waits between attempts; never empty, the last one repeats.
+    pub retry_intervals: Vec<std::time::Duration>,
+    /// When an undeliverable message is returned.
+    pub expire_after: std::time::Duration,
+    /// Outbound connections at once, overall.
+    pub max_concurrent: u32,
+    /// Outbound connections at once to one destination.
+    pub max_per_destination: u32,
+}
+
+impl Delivery {
+    pub(super) fn validate(d: &DeliveryDraft, v: &mut Validator) -> Option<Delivery> {
+        if d.retry_intervals_secs.is_empty() {
+            v.push("delivery.retry_intervals_secs", Problem::Empty);
+        }
+        let mut retry = Vec::new();
+        for (i, s) in d.retry_intervals_secs.iter().enumerate() {
+            if let Some(s) = v.range(format!("delivery.retry_intervals_secs[{i}]"), *s, 1, 7 * 86_400) {
+                retry.push(std::time::Duration::from_secs(s));
+            }
+        }
+        let expire = v.range("delivery.expire_after_secs", d.expire_after_secs, 60, 30 * 86_400);
+        let max_concurrent = v.range("delivery.max_concurrent", d.max_concurrent, 1, 10_000);
+        let per_dest = v.range("delivery.max_per_destination", d.max_per_destination, 1, 10_000);
+        if retry.len() != d.retry_intervals_secs.len() || retry.is_empty() {
+            return None;
+        }
+        Some(Delivery {
+            retry_intervals: retry,
+            expire_after: std::time::Duration::from_secs(expire?),
+            max_concurrent: u32::try_from(max_concurrent?).ok()?,
+            max_per_destination: u32::try_from(per_dest?).ok()?,
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> DeliveryDraft {
+        DeliveryDraft {
+            retry_intervals_secs: self.retry_intervals.iter().map(|d| d.as_secs()).collect(),
+            expire_after_secs: self.expire_after.as_secs(),
+            max_concurrent: self.max_concurrent.into(),
+            max_per_destination: self.max_per_destination.into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Security
+
+/// When a password may be sent without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlainTextAuth {
+    /// Only over TLS.
+    Never,
+    /// Without TLS only on loopback connections (the default).
+    #[default]
+    LoopbackOnly,
+    /// Always (not recommended).
+    Always,
+}
+
+impl PlainTextAuth {
+    /// True when a clear-text password may be accepted from `client` over a connection
+    /// that is or is not encrypted.
+    pub fn permits(self, client: std::net::IpAddr, encrypted: bool) -> bool {
+        encrypted
+            || match self {
+                PlainTextAuth::Never => false,
+                PlainTextAuth::LoopbackOnly => client.is_loopback(),
+                PlainTextAuth::Always => true,
+            }
+    }
+}
+
+/// Security page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityDraft {
+    /// When SMTP AUTH may be used without TLS.
+    pub plain_text_auth: PlainTextAuth,
+    /// PEM certificate chain; empty for a self-signed certificate.
+    pub tls_certificate: String,
+    /// PEM private key; empty for a self-signed certificate.
+    pub tls_key: String,
+}
+
+/// Security page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// When SMTP AUTH may be used without TLS.
+    pub plain_text_auth: PlainTextAuth,
+    /// Certificate and key files, both or neither.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+}
+
+impl Security {
+    pub(super) fn validate(d: &SecurityDraft, v: &mut Validator) -> Option<Security> {
+        let cert = d.tls_certificate.trim();
+        let key = d.tls_key.trim();
+        let tls_files = match (cert.is_empty(), key.is_empty()) {
+            (true, true) => None,
+            (false, false) => Some((PathBuf::from(cert), PathBuf::from(key))),
+            (true, false) => {
+                v.push("security.tls_certificate", Problem::Inconsistent("a key needs a certificate".into()));
+                return None;
+            }
+            (false, true) => {
+                v.push("security.tls_key", Problem::Inconsistent("a certificate needs its key".into()));
+                return None;
+            }
+        };
+        Some(Security { plain_text_auth: d.plain_text_auth, tls_files })
+    }
+
+    pub(super) fn to_draft(&self) -> SecurityDraft {
+        let (c, k) = self
+            .tls_files
+            .as_ref()
+            .map(|(c, k)| (c.display().to_string(), k.display().to_string()))
+            .unwrap_or_default();
+        SecurityDraft { plain_text_auth: self.plain_text_auth, tls_certificate: c, tls_key: k }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// POP3
+
+/// POP3 settings, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pop3Draft {
+    /// Whether the POP3 listener runs.
+    pub enabled: bool,
+    /// Listen address, `IP:port`.
+    pub listen: String,
+    /// Idle timeout, seconds (RFC 1939: at least 10 minutes).
+    pub idle_timeout_secs: u64,
+    /// When `USER`/`PASS` and `AUTH PLAIN` may be used without TLS.
+    pub plain_text_login: PlainTextAuth,
+}
+
+impl Default for Pop3Draft {
+    fn default() -> Self {
+        Pop3Draft {
+            enabled: true,
+            listen: "127.0.0.1:1100".into(),
+            idle_timeout_secs: 600,
+            plain_text_login: PlainTextAuth::LoopbackOnly,
+        }
+    }
+}
+
+/// POP3 settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pop3 {
+    /// Whether the POP3 listener runs.
+    pub enabled: bool,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Idle timeout.
+    pub idle_timeout: std::time::Duration,
+    /// When clear-text login may be used without TLS.
+    pub plain_text_login: PlainTextAuth,
+}
+
+impl Pop3 {
+    pub(super) fn validate(d: &Pop3Draft, v: &mut Validator) -> Option<Pop3> {
+        let listen = v.listen("pop3.listen", &d.listen);
+        let idle = v.range("pop3.idle_timeout_secs", d.idle_timeout_secs, 600, 86_400);
+        Some(Pop3 {
+            enabled: d.enabled,
+            listen: listen?,
+            idle_timeout: std::time::Duration::from_secs(idle?),
+            plain_text_login: d.plain_text_login,
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> Pop3Draft {
+        Pop3Draft {
+            enabled: self.enabled,
+            listen: self.listen.to_string(),
+            idle_timeout_secs: self.idle_timeout.as_secs(),
+            plain_text_login: self.plain_text_login,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnostics Logging
+
+/// A Diagnostics Logging level, as Exchange named them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Errors only.
+    None,
+    /// Warnings and errors, plus service events.
+    #[default]
+    Minimum,
+    /// One line per session and per message.
+    Medium,
+    /// Everything, including protocol traces.
+    Maximum,
+}
+
+impl LogLevel {
+    /// Every level, lowest first.
+    pub const ALL: [LogLevel; 4] = [LogLevel::None, LogLevel::Minimum, LogLevel::Medium, LogLevel::Maximum];
+
+    /// The `tracing` filter directive for this level.
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::None => "error",
+            LogLevel::Minimum => "info",
+            LogLevel::Medium => "debug",
+            LogLevel::Maximum => "trace",
+        }
+    }
+}
+
+/// Diagnostics Logging page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiagnosticsDraft {
+    /// SMTP protocol.
+    pub smtp: LogLevel,
+    /// POP3 protocol.
+    pub pop3: LogLevel,
+    /// Routing decisions.
+    pub routing: LogLevel,
+    /// Outbound delivery and the queue.
+    pub delivery: LogLevel,
+    /// The service itself: lifecycle, control socket, store.
+    pub service: LogLevel,
+    /// Message tracking is on.
+    pub message_tracking: bool,
+}
+
+impl Default for DiagnosticsDraft {
+    fn default() -> Self {
+        DiagnosticsDraft {
+            smtp: LogLevel::Minimum,
+            pop3: LogLevel::Minimum,
+            routing: LogLevel::Minimum,
+            delivery: LogLevel::Minimum,
+            service: LogLevel::Minimum,
+            message_tracking: true,
+        }
+    }
+}
+
+/// Diagnostics Logging page. Every combination is valid.
+pub type Diagnostics = DiagnosticsDraft;
+
+impl DiagnosticsDraft {
+    pub(super) fn validate(d: &DiagnosticsDraft, _v: &mut Validator) -> Option<Diagnostics> {
+        Some(d.clone())
+    }
+    pub(super) fn to_draft(&self) -> DiagnosticsDraft {
+        self.clone()
+    }
+}

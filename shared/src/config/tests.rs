@@ -1,0 +1,226 @@
+//! One test per validation rule: each error names its field and its problem.
+
+use super::*;
+
+fn errors_of(d: &ConfigDraft) -> Vec<ConfigError> {
+    match Config::from_draft(d) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0,
+    }
+}
+
+/// Asserts that `d` fails with exactly one error, on `field`, matching `check`.
+fn assert_one_error(d: &ConfigDraft, field: &str, check: impl Fn(&Problem) -> bool) {
+    let errs = errors_of(d);
+    assert_eq!(errs.len(), 1, "expected one error on {field}, got {errs:?}");
+    assert_eq!(errs[0].field, field);
+    assert!(check(&errs[0].problem), "unexpected problem {:?}", errs[0].problem);
+}
+
+#[test]
+fn defaults_are_the_fresh_install() {
+    let c = Config::default();
+    assert!(!c.routing.reroute, "rerouting starts off");
+    assert!(c.routing.table.entries().is_empty());
+    let r = &c.routing_restrictions;
+    assert!(r.allow_authenticated() && r.client_networks().is_none() && r.internal_networks().is_none());
+    assert!(!r.is_open_relay());
+    assert!(c.connections.smtp_listen.ip().is_loopback());
+    assert!(c.pop3.listen.ip().is_loopback());
+    assert_eq!(c.connections.smtp_listen.port(), 2525);
+    assert_eq!(c.pop3.listen.port(), 1100);
+    assert_eq!(c.connections.max_recipients, 100);
+    assert_eq!(c.delivery.retry_intervals.len(), 4);
+    assert_eq!(c.delivery.expire_after.as_secs(), 48 * 3600);
+}
+
+#[test]
+fn draft_round_trips_through_json() {
+    let mut d = ConfigDraft::default();
+    d.routing.reroute = true;
+    d.routing.table.push(RouteEntryDraft { sent_to: "corp.test".into(), reroute_to: None });
+    d.routing.table.push(RouteEntryDraft { sent_to: "#old.test".into(), reroute_to: Some("corp.test".into()) });
+    d.connections.smart_host = "[127.0.0.1]:2526".into();
+    let c = Config::from_draft(&d).expect("valid");
+    let json = serde_json::to_string(&c).expect("serializes");
+    let back: Config = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(back, c);
+    assert_eq!(back.to_draft(), d);
+}
+
+#[test]
+fn invalid_json_config_is_refused_on_deserialize() {
+    let mut d = ConfigDraft::default();
+    d.general.host_name = "bad host".into();
+    let json = serde_json::to_string(&d).expect("serializes");
+    let err = serde_json::from_str::<Config>(&json).expect_err("must not deserialize");
+    assert!(err.to_string().contains("general.host_name"), "{err}");
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let mut d = ConfigDraft::default();
+    d.general.host_name = String::new();
+    d.pop3.listen = "nope".into();
+    d.delivery.expire_after_secs = 1;
+    let fields: Vec<_> = errors_of(&d).into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["general.host_name", "delivery.expire_after_secs", "pop3.listen"]);
+}
+
+#[test]
+fn host_name() {
+    let mut d = ConfigDraft::default();
+    d.general.host_name = "mail_server".into();
+    assert_one_error(&d, "general.host_name", |p| matches!(p, Problem::InvalidHostName { .. }));
+    d.general.host_name = "  ".into();
+    assert_one_error(&d, "general.host_name", |p| *p == Problem::Empty);
+}
+
+#[test]
+fn administrator_mailbox() {
+    let mut d = ConfigDraft::default();
+    d.general.administrator_mailbox = "admin".into();
+    assert_one_error(&d, "general.administrator_mailbox", |p| matches!(p, Problem::InvalidAddress { .. }));
+    d.general.administrator_mailbox = "admin@corp.test".into();
+    assert!(errors_of(&d).is_empty());
+}
+
+#[test]
+fn sizes_and_timeouts() {
+    let mut d = ConfigDraft::default();
+    d.general.max_message_size_kb = Some(0);
+    assert_one_error(&d, "general.max_message_size_kb", |p| matches!(p, Problem::OutOfRange { min: 1, .. }));
+    d.general.max_message_size_kb = None;
+    assert!(Config::from_draft(&d).expect("no limit is valid").general.max_message_size.is_none());
+    let mut d = ConfigDraft::default();
+    d.pop3.idle_timeout_secs = 599;
+    assert_one_error(&d, "pop3.idle_timeout_secs", |p| matches!(p, Problem::OutOfRange { min: 600, .. }));
+    let mut d = ConfigDraft::default();
+    d.connections.max_recipients = 0;
+    assert_one_error(&d, "connections.max_recipients", |p| matches!(p, Problem::OutOfRange { .. }));
+    let mut d = ConfigDraft::default();
+    d.delivery.retry_intervals_secs.clear();
+    assert_one_error(&d, "delivery.retry_intervals_secs", |p| *p == Problem::Empty);
+    let mut d = ConfigDraft::default();
+    d.delivery.retry_intervals_secs[1] = 0;
+    assert_one_error(&d, "delivery.retry_intervals_secs[1]", |p| matches!(p, Problem::OutOfRange { .. }));
+    let mut d = ConfigDraft::default();
+    d.connections.max_connections = 10;
+    d.connections.max_connections_per_ip = 20;
+    assert_one_error(&d, "connections.max_connections_per_ip", |p| matches!(p, Problem::Inconsistent(_)));
+}
+
+#[test]
+fn listen_addresses_and_ports() {
+    let mut d = ConfigDraft::default();
+    d.connections.smtp_listen = "127.0.0.1".into();
+    assert_one_error(&d, "connections.smtp_listen", |p| matches!(p, Problem::InvalidListenAddress { .. }));
+    d.connections.smtp_listen = "127.0.0.1:99999".into();
+    assert_one_error(&d, "connections.smtp_listen", |p| matches!(p, Problem::InvalidListenAddress { .. }));
+    d.connections.smtp_listen = "[::1]:0".into();
+    assert!(errors_of(&d).is_empty(), "port 0 lets the system choose");
+    let mut d = ConfigDraft::default();
+    d.connections.dns_server = "127.0.0.1:0".into();
+    assert_one_error(&d, "connections.dns_server", |p| matches!(p, Problem::OutOfRange { .. }));
+}
+
+#[test]
+fn next_hops() {
+    let mut d = ConfigDraft::default();
+    d.connections.smart_host = "relay.isp.net:0".into();
+    assert_one_error(&d, "connections.smart_host", |p| matches!(p, Problem::InvalidNextHop { .. }));
+    d.connections.smart_host = "[127.0.0.1]:2526".into();
+    let c = Config::from_draft(&d).expect("valid");
+    assert!(matches!(c.connections.message_delivery, MessageDelivery::SmartHost(crate::address::NextHop::Addr(_))));
+    let mut d = ConfigDraft::default();
+    d.connections.domain_forwards = vec![
+        DomainForwardDraft { domain: "partner.test".into(), host: "[10.0.0.5]:25".into() },
+        DomainForwardDraft { domain: "Partner.Test".into(), host: "mx.partner.test".into() },
+    ];
+    assert_one_error(&d, "connections.domain_forwards[1].domain", |p| {
+        *p == Problem::Duplicate { other: "connections.domain_forwards[0]".into() }
+    });
+    d.connections.domain_forwards[1] = DomainForwardDraft { domain: "x.test".into(), host: "[10.0.0]".into() };
+    assert_one_error(&d, "connections.domain_forwards[1].host", |p| matches!(p, Problem::InvalidNextHop { .. }));
+}
+
+#[test]
+fn routing_table_entries() {
+    let entry = |s: &str, r: Option<&str>| RouteEntryDraft { sent_to: s.into(), reroute_to: r.map(Into::into) };
+    let mut d = ConfigDraft::default();
+    d.routing.table = vec![entry("corp..test", None)];
+    assert_one_error(&d, "routing.table[0].sent_to", |p| matches!(p, Problem::InvalidDomain { .. }));
+    d.routing.table = vec![entry("#", None)];
+    assert_one_error(&d, "routing.table[0].sent_to", |p| matches!(p, Problem::Empty | Problem::InvalidDomain { .. }));
+    d.routing.table = vec![entry("corp.test", None), entry("CORP.test.", Some("other.test"))];
+    assert_one_error(&d, "routing.table[1].sent_to", |p| *p == Problem::Duplicate { other: "routing.table[0]".into() });
+    d.routing.table = vec![entry("corp.test", None), entry("#corp.test", Some("other.test"))];
+    assert!(errors_of(&d).is_empty(), "#exact and suffix entries for one domain are distinct");
+    d.routing.table = vec![entry("a.test", Some("a.test"))];
+    assert_one_error(&d, "routing.table[0].reroute_to", |p| matches!(p, Problem::SelfReroute { .. }));
+    d.routing.table = vec![entry("a.test", Some("b test"))];
+    assert_one_error(&d, "routing.table[0].reroute_to", |p| matches!(p, Problem::InvalidDomain { .. }));
+}
+
+#[test]
+fn restriction_networks() {
+    let mut d = ConfigDraft::default();
+    d.routing_restrictions.allow_listed_clients = true;
+    d.routing_restrictions.client_networks = vec!["192.168.1.0/255.255.255.0".into(), "192.168.1.0/24".into()];
+    assert_one_error(&d, "routing_restrictions.client_networks[1]", |p| matches!(p, Problem::Duplicate { .. }));
+    d.routing_restrictions.client_networks = vec!["192.168.1.1/24".into()];
+    assert_one_error(&d, "routing_restrictions.client_networks[0]", |p| matches!(p, Problem::InvalidNetwork { .. }));
+    d.routing_restrictions.client_networks.clear();
+    assert_one_error(&d, "routing_restrictions.client_networks", |p| *p == Problem::Empty);
+    let mut d = ConfigDraft::default();
+    d.routing_restrictions.never_networks = vec!["10.0.0.0/255.0.255.0".into()];
+    assert_one_error(&d, "routing_restrictions.never_networks[0]", |p| matches!(p, Problem::InvalidNetwork { .. }));
+}
+
+#[test]
+fn open_relay_needs_confirmation() {
+    let mut d = ConfigDraft::default();
+    d.routing_restrictions.allow_authenticated = false;
+    assert_one_error(&d, "routing_restrictions", |p| *p == Problem::OpenRelayNotConfirmed);
+    d.routing_restrictions.open_relay_confirmed = true;
+    assert!(Config::from_draft(&d).expect("confirmed").routing_restrictions.is_open_relay());
+
+    let mut d = ConfigDraft::default();
+    d.routing_restrictions.allow_listed_clients = true;
+    d.routing_restrictions.client_networks = vec!["0.0.0.0/0".into()];
+    assert_one_error(&d, "routing_restrictions", |p| *p == Problem::OpenRelayNotConfirmed);
+
+    let mut d = ConfigDraft::default();
+    d.routing_restrictions.open_relay_confirmed = true;
+    let c = Config::from_draft(&d).expect("a stray confirmation is harmless");
+    assert!(!c.routing_restrictions.is_open_relay());
+}
+
+#[test]
+fn tls_files_come_in_pairs() {
+    let mut d = ConfigDraft::default();
+    d.security.tls_certificate = "/etc/mail/cert.pem".into();
+    assert_one_error(&d, "security.tls_key", |p| matches!(p, Problem::Inconsistent(_)));
+}
+
+#[test]
+fn changed_pages() {
+    let a = Config::default();
+    let mut d = a.to_draft();
+    d.routing.reroute = true;
+    d.pop3.idle_timeout_secs = 900;
+    let b = Config::from_draft(&d).expect("valid");
+    assert_eq!(a.changed_pages(&b), vec![Page::Routing, Page::Pop3]);
+    assert!(a.changed_pages(&a).is_empty());
+}
+
+#[test]
+fn warns_about_mailboxes_outside_inbound_domains() {
+    let mut d = ConfigDraft::default();
+    d.routing.reroute = true;
+    d.routing.table.push(RouteEntryDraft { sent_to: "corp.test".into(), reroute_to: None });
+    let c = Config::from_draft(&d).expect("valid");
+    let a = crate::address::EmailAddress::parse("ann@corp.test").expect("valid");
+    let b = crate::address::EmailAddress::parse("bob@elsewhere.test").expect("valid");
+    assert_eq!(c.mailboxes_not_inbound([&a, &b]), vec![&b]);
+}

@@ -1,0 +1,440 @@
+//! The messages of the control protocol.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ConfigDraft, ConfigError, Page};
+use crate::routing::Decision;
+
+/// First line a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientHello {
+    /// The handshake itself.
+    pub hello: Hello,
+}
+
+/// The client's half of the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`super::PROTOCOL_VERSION`] of the client.
+    pub version: u32,
+    /// Who is asking, for the service's log (`mailroomctl 0.1.0`).
+    pub client: String,
+}
+
+/// A request line: an id chosen by the client, echoed in the reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    /// Echoed in the reply.
+    pub id: u64,
+    /// What is asked.
+    pub request: Request,
+}
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Liveness check; answered with [`Response::Pong`].
+    Ping,
+    /// Service state, bound addresses, pending changes.
+    Status,
+    /// Start the Internet Mail Service; answered when it is running (or failed).
+    Start,
+    /// Stop it, letting in-flight work drain; answered when stopped.
+    Stop,
+    /// Stop, load the saved configuration, start; answered when done.
+    Restart,
+    /// The saved configuration and its revision.
+    GetConfig,
+    /// Validate and save a configuration. It takes effect at the next restart.
+    SetConfig {
+        /// The new configuration, as edited.
+        config: Box<ConfigDraft>,
+        /// The revision the edit started from; when given and no longer current, the
+        /// save is refused with [`IpcError::Conflict`] instead of overwriting someone
+        /// else's change.
+        #[serde(default)]
+        base_revision: Option<u64>,
+    },
+    /// All mailboxes.
+    ListMailboxes,
+    /// Create a mailbox. Takes effect immediately.
+    AddMailbox {
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// Primary address first, then aliases.
+        addresses: Vec<String>,
+        /// Clear-text password; the service stores only an argon2 hash.
+        password: String,
+    },
+    /// Change an existing mailbox's display name, addresses and/or password.
+    UpdateMailbox {
+        /// Any current address of the mailbox.
+        address: String,
+        /// New display name, if changing.
+        #[serde(default)]
+        display_name: Option<String>,
+        /// New address list (primary first), if changing.
+        #[serde(default)]
+        addresses: Option<Vec<String>>,
+        /// New password, if changing.
+        #[serde(default)]
+        password: Option<String>,
+    },
+    /// Delete a mailbox and its messages.
+    RemoveMailbox {
+        /// Any address of the mailbox.
+        address: String,
+    },
+    /// What would happen to a recipient in a given client situation, under the saved
+    /// configuration.
+    TestAddress {
+        /// The recipient.
+        recipient: String,
+        /// Account the client is authenticated as, if any.
+        #[serde(default)]
+        authenticated_as: Option<String>,
+        /// Client IP address.
+        client_ip: String,
+    },
+    /// Start receiving [`Event`]s on this connection.
+    Subscribe,
+}
+
+impl Request {
+    /// Every request type name, as it appears in the `type` field.
+    pub const NAMES: &'static [&'static str] = &[
+        "ping",
+        "status",
+        "start",
+        "stop",
+        "restart",
+        "get_config",
+        "set_config",
+        "list_mailboxes",
+        "add_mailbox",
+        "update_mailbox",
+        "remove_mailbox",
+        "test_address",
+        "subscribe",
+    ];
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Handshake accepted.
+    Welcome {
+        /// The server's protocol version.
+        version: u32,
+        /// Server name and version.
+        server: String,
+    },
+    /// The answer to one request.
+    Reply(Reply),
+    /// Something happened (after [`Request::Subscribe`]).
+    Event(Event),
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The request's id; `None` when the line could not be read far enough to know it.
+    pub id: Option<u64>,
+    /// Success or failure.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Success or failure of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It worked.
+    Ok(Response),
+    /// It did not.
+    Error(IpcError),
+}
+
+/// Successful answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// To [`Request::Ping`].
+    Pong,
+    /// To [`Request::Status`], and to start/stop/restart once they are done.
+    Status(Box<StatusReport>),
+    /// To [`Request::GetConfig`].
+    Config {
+        /// The saved configuration.
+        config: Box<Config>,
+        /// Its revision (increases with every save).
+        revision: u64,
+    },
+    /// To [`Request::SetConfig`].
+    ConfigSaved {
+        /// The new revision.
+        revision: u64,
+        /// Pages that differ from what the running service uses.
+        pending_pages: Vec<Page>,
+    },
+    /// To [`Request::ListMailboxes`].
+    Mailboxes {
+        /// Every mailbox, by primary address.
+        mailboxes: Vec<MailboxInfo>,
+        /// Addresses whose mail would be relayed away because their domain is not
+        /// inbound while rerouting is on.
+        warnings: Vec<String>,
+    },
+    /// To a mailbox change: the mailbox as it now is.
+    Mailbox(MailboxInfo),
+    /// To [`Request::TestAddress`].
+    AddressTest {
+        /// The decision.
+        decision: Decision,
+        /// The decision in words.
+        explanation: String,
+    },
+    /// Done, nothing to report (remove, subscribe).
+    Done,
+}
+
+/// The Internet Mail Service's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceState {
+    /// Not running; the control socket still answers.
+    Stopped,
+    /// Loading configuration and binding listeners.
+    Starting,
+    /// Serving.
+    Running,
+    /// Draining in-flight work.
+    Stopping,
+}
+
+impl std::fmt::Display for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServiceState::Stopped => "stopped",
+            ServiceState::Starting => "starting",
+            ServiceState::Running => "running",
+            ServiceState::Stopping => "stopping",
+        })
+    }
+}
+
+/// The service's state as `mailroomctl status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Lifecycle state.
+    pub state: ServiceState,
+    /// The SMTP address actually bound (so a configured port 0 is usable).
+    pub smtp_addr: Option<String>,
+    /// The POP3 address actually bound.
+    pub pop3_addr: Option<String>,
+    /// True when saved configuration differs from what the running service uses.
+    pub pending_restart: bool,
+    /// Which pages differ.
+    pub pending_pages: Vec<Page>,
+    /// Why the last start failed, in the service's words, if it did.
+    pub last_error: Option<String>,
+    /// Seconds since the service reached Running.
+    pub uptime_secs: Option<u64>,
+    /// Revision of the saved configuration.
+    pub config_revision: u64,
+    /// Revision the running service was started with.
+    pub running_revision: Option<u64>,
+    /// `mailroomd` version.
+    pub version: String,
+    /// Data directory.
+    pub data_dir: String,
+    /// Process id of `mailroomd`.
+    pub pid: u32,
+}
+
+/// A mailbox as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxInfo {
+    /// Store id.
+    pub id: i64,
+    /// Display name.
+    pub display_name: String,
+    /// Primary address first, then aliases.
+    pub addresses: Vec<String>,
+    /// Messages waiting.
+    pub message_count: u64,
+    /// Their total size, bytes.
+    pub total_bytes: u64,
+}
+
+/// Something the service reports on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The service changed state.
+    ServiceState {
+        /// The new state.
+        state: ServiceState,
+        /// Why, when it stopped because of a failure.
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// A configuration was saved.
+    ConfigSaved {
+        /// Its revision.
+        revision: u64,
+        /// Pages that now differ from the running service.
+        pending_pages: Vec<Page>,
+    },
+    /// Mailboxes were added, changed or removed.
+    MailboxesChanged,
+    /// The outbound queue changed.
+    QueueChanged,
+    /// A log line.
+    Log {
+        /// `error`, `warn`, `info`, `debug` or `trace`.
+        level: String,
+        /// Where it came from (`mailroom_service::smtp`).
+        target: String,
+        /// The message.
+        message: String,
+    },
+    /// Events were dropped because this client read too slowly.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IpcError {
+    /// The line is not a JSON request of the expected shape.
+    #[error("malformed request: {message}")]
+    Malformed {
+        /// What the parser said.
+        message: String,
+    },
+    /// The request type is not one this server knows.
+    #[error("unknown request type '{name}'")]
+    UnknownRequest {
+        /// The type given.
+        name: String,
+    },
+    /// The line exceeded [`super::MAX_LINE`].
+    #[error("request line longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit.
+        limit: usize,
+    },
+    /// The first line was not a usable hello.
+    #[error("handshake failed: {message}")]
+    Handshake {
+        /// What was wrong.
+        message: String,
+    },
+    /// Client and server speak different protocol versions.
+    #[error("protocol version mismatch: server speaks {server}, client {client}")]
+    VersionMismatch {
+        /// Server's version.
+        server: u32,
+        /// Client's version.
+        client: u32,
+    },
+    /// The configuration is invalid; every problem is listed with its field.
+    #[error("invalid configuration: {}", display_errors(errors))]
+    InvalidConfig {
+        /// The problems.
+        errors: Vec<ConfigError>,
+    },
+    /// An argument of the request is invalid.
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        /// Which argument.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The thing named does not exist.
+    #[error("{message}")]
+    NotFound {
+        /// What was not found.
+        message: String,
+    },
+    /// The request conflicts with the current state (stale revision, address taken).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+    },
+    /// The service could not do it (a start that failed to bind, say).
+    #[error("{message}")]
+    Failed {
+        /// The service's own words.
+        message: String,
+    },
+    /// Too many control connections or a similar passing condition.
+    #[error("busy: {message}")]
+    Busy {
+        /// Details.
+        message: String,
+    },
+    /// An internal error (store failure…); details are in the service's log.
+    #[error("internal error: {message}")]
+    Internal {
+        /// Details.
+        message: String,
+    },
+}
+
+fn display_errors(errors: &[ConfigError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shapes_are_stable() {
+        let req = RequestEnvelope { id: 7, request: Request::Status };
+        assert_eq!(serde_json::to_string(&req).expect("json"), r#"{"id":7,"request":{"type":"status"}}"#);
+        let reply = ServerMessage::Reply(Reply { id: Some(7), outcome: Outcome::Ok(Response::Pong) });
+        assert_eq!(serde_json::to_string(&reply).expect("json"), r#"{"reply":{"id":7,"ok":{"type":"pong"}}}"#);
+        let err = ServerMessage::Reply(Reply {
+            id: None,
+            outcome: Outcome::Error(IpcError::UnknownRequest { name: "fly".into() }),
+        });
+        let json = serde_json::to_string(&err).expect("json");
+        assert_eq!(json, r#"{"reply":{"id":null,"error":{"kind":"unknown_request","name":"fly"}}}"#);
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).expect("parses"), err);
+    }
+
+    #[test]
+    fn every_request_name_is_listed() {
+        let samples = [
+            Request::Ping,
+            Request::Status,
+            Request::Start,
+            Request::Stop,
+            Request::Restart,
+            Request::GetConfig,
+            Request::SetConfig { config: Box::default(), base_revision: None },
+            Request::ListMailboxes,
+            Request::AddMailbox { display_name: String::new(), addresses: vec![], password: String::new() },
+            Request::UpdateMailbox { address: String::new(), display_name: None, addresses: None, password: None },
+            Request::RemoveMailbox { address: String::new() },
+            Request::TestAddress { recipient: String::new(), authenticated_as: None, client_ip: String::new() },
+            Request::Subscribe,
+        ];
+        let names: Vec<String> = samples
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("json")["type"].as_str().expect("tagged").to_owned())
+            .collect();
+        assert_eq!(names, Request::NAMES);
+    }
+}
