@@ -1,1 +1,22 @@
-//! placeholder
+//! `mailroomd`, the Mailroom mail server, as a library.
+//!
+//! The process is a **control plane** that is always up — the local control socket
+//! ([`control`]) — plus the **Internet Mail Service**, whose lifecycle
+//! ([`lifecycle`]) goes Stopped → Starting → Running → Stopping and back, driven by
+//! requests on the socket and by signals. The running service holds an immutable
+//! snapshot of the saved configuration; a restart swaps it.
+//!
+//! Everything persistent lives in the [`store`], a SQLite database written by one
+//! thread with group commit.
+//!
+//! The binaries `mailroomd` and `mailroomctl` are thin: see [`daemon`] for the
+//! former's start-up sequence.
+#![deny(missing_docs)]
+
+pub mod control;
+pub mod daemon;
+pub mod lifecycle;
+pub mod logging;
+pub mod pop3;
+pub mod smtp;
+pub mod store;

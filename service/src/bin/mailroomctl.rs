@@ -1,1 +1,435 @@
-fn main() {}
+//! `mailroomctl`: the command-line client of `mailroomd`'s control socket.
+//!
+//! Everything the admin GUI can do is reachable here too. Exit codes: 0 done; 1 the
+//! service refused (its message is printed); 2 usage error; 3 cannot reach the service.
+#![allow(clippy::print_stdout)]
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mailroom_shared::config::{ConfigDraft, RouteEntryDraft, RouteKey};
+use mailroom_shared::ipc::client::{Client, ClientError};
+use mailroom_shared::ipc::{IpcError, Request, Response, StatusReport};
+use mailroom_shared::paths;
+
+#[derive(Debug, Parser)]
+#[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
+struct Cli {
+    /// Control socket of the service.
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Data directory of the service, used to find its default socket.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print the service's reply as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Service state, bound addresses and pending changes.
+    Status,
+    /// Start the Internet Mail Service and wait until it runs.
+    Start,
+    /// Stop it (in-flight work drains) and wait until it is stopped.
+    Stop,
+    /// Stop, load the saved configuration, start; wait until running.
+    Restart,
+    /// Change one setting (takes effect at the next restart).
+    Set {
+        #[command(subcommand)]
+        setting: Setting,
+    },
+    /// The Routing tab: reroute switch and routing table.
+    Routing {
+        #[command(subcommand)]
+        action: RoutingCmd,
+    },
+    /// Mailboxes (take effect immediately).
+    Mailbox {
+        #[command(subcommand)]
+        action: MailboxCmd,
+    },
+    /// The whole configuration as JSON.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+    /// What would happen to a recipient, and why.
+    TestAddress {
+        /// The recipient address.
+        recipient: String,
+        /// Pretend the client authenticated as this account.
+        #[arg(long, value_name = "ACCOUNT")]
+        auth: Option<String>,
+        /// The client's IP address.
+        #[arg(long, default_value = "127.0.0.1")]
+        client_ip: String,
+    },
+    /// Print service events as they happen, until interrupted.
+    Events,
+}
+
+#[derive(Debug, Subcommand)]
+enum Setting {
+    /// SMTP listen address, IP:port (default 127.0.0.1:2525).
+    SmtpListen { addr: String },
+    /// POP3 listen address, IP:port (default 127.0.0.1:1100).
+    Pop3Listen { addr: String },
+    /// Send all outbound mail through HOST[:PORT] or [IP]:PORT; `none` for DNS.
+    Smarthost { host: String },
+    /// Host name used in the SMTP banner and Received: headers.
+    HostName { name: String },
+    /// DNS server for MX lookups, IP:port; `none` for the system resolver.
+    DnsServer { addr: String },
+    /// Administrator's mailbox (gets NDR copies); `none` to clear.
+    AdminMailbox { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum RoutingCmd {
+    /// "Reroute incoming SMTP mail (required for POP3 support)".
+    Reroute {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Add a routing table entry (`#domain` matches that domain only).
+    Add {
+        /// E-mail sent to this domain.
+        domain: String,
+        /// Should be accepted as "inbound".
+        #[arg(long, conflicts_with = "reroute_to", required_unless_present = "reroute_to")]
+        inbound: bool,
+        /// Should be rerouted to this domain.
+        #[arg(long, value_name = "DOMAIN")]
+        reroute_to: Option<String>,
+    },
+    /// Remove the entry for a domain.
+    Remove { domain: String },
+    /// List the routing table.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum MailboxCmd {
+    /// Create a mailbox; the password is read from standard input.
+    Add {
+        /// Primary address.
+        address: String,
+        /// Further addresses.
+        #[arg(long = "alias", value_name = "ADDRESS")]
+        aliases: Vec<String>,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a mailbox's password, read from standard input.
+    Passwd {
+        /// Any address of the mailbox.
+        address: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List mailboxes.
+    List,
+    /// Delete a mailbox and its messages.
+    Remove { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print the saved configuration as JSON.
+    Show,
+    /// Validate and save a configuration from a JSON file (`-` for standard input).
+    Load { file: PathBuf },
+}
+
+/// A failure, mapped to an exit code.
+enum Failure {
+    Refused(String),
+    Usage(String),
+    Unreachable(String),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        match e {
+            ClientError::Remote(IpcError::InvalidConfig { errors }) => Failure::Refused(format!(
+                "the service refused the configuration:\n{}",
+                errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+            )),
+            ClientError::Remote(e) => Failure::Refused(e.to_string()),
+            other => Failure::Unreachable(other.to_string()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailroomctl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(m)) => {
+            eprintln!("mailroomctl: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("mailroomctl: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Unreachable(m)) => {
+            eprintln!("mailroomctl: {m}");
+            eprintln!("Is mailroomd running? Start it with `mailroomd` (see README).");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let socket = cli
+        .socket
+        .clone()
+        .unwrap_or_else(|| paths::default_socket(&cli.data_dir.clone().unwrap_or_else(paths::default_data_dir)));
+    // Read secrets before connecting, so a slow typist does not hold a connection.
+    let password = match &cli.command {
+        Command::Mailbox { action: MailboxCmd::Add { .. } | MailboxCmd::Passwd { .. } } => Some(read_password()?),
+        _ => None,
+    };
+    let client = Client::connect(&socket, concat!("mailroomctl ", env!("CARGO_PKG_VERSION"))).await?;
+    let json = cli.json;
+    match cli.command {
+        Command::Status => show(json, client.request(Request::Status).await?),
+        Command::Start => show(json, client.request(Request::Start).await?),
+        Command::Stop => show(json, client.request(Request::Stop).await?),
+        Command::Restart => show(json, client.request(Request::Restart).await?),
+        Command::Set { setting } => {
+            edit_config(&client, json, |d| {
+                match setting {
+                    Setting::SmtpListen { addr } => d.connections.smtp_listen = addr,
+                    Setting::Pop3Listen { addr } => d.pop3.listen = addr,
+                    Setting::Smarthost { host } => d.connections.smart_host = none_to_empty(host),
+                    Setting::HostName { name } => d.general.host_name = name,
+                    Setting::DnsServer { addr } => d.connections.dns_server = none_to_empty(addr),
+                    Setting::AdminMailbox { address } => d.general.administrator_mailbox = none_to_empty(address),
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Routing { action: RoutingCmd::List } => {
+            let (draft, _) = get_config(&client).await?;
+            if json {
+                print_json(&draft.routing);
+            } else {
+                println!("Reroute incoming SMTP mail: {}", if draft.routing.reroute { "on" } else { "off" });
+                println!("{:<40} ROUTE TO", "SENT TO");
+                for e in &draft.routing.table {
+                    println!("{:<40} {}", e.sent_to, e.reroute_to.as_deref().unwrap_or("<inbound>"));
+                }
+            }
+            Ok(())
+        }
+        Command::Routing { action } => {
+            edit_config(&client, json, |d| {
+                match action {
+                    RoutingCmd::Reroute { state } => d.routing.reroute = state == "on",
+                    RoutingCmd::Add { domain, reroute_to, .. } => {
+                        let key = RouteKey::parse(&domain).map_err(|e| Failure::Usage(format!("'{domain}' {e}")))?;
+                        if d.routing.table.iter().any(|e| RouteKey::parse(&e.sent_to).is_ok_and(|k| k == key)) {
+                            return Err(Failure::Refused(format!(
+                                "the routing table already has an entry for {key}; remove it first"
+                            )));
+                        }
+                        d.routing.table.push(RouteEntryDraft { sent_to: domain, reroute_to });
+                    }
+                    RoutingCmd::Remove { domain } => {
+                        let key = RouteKey::parse(&domain).map_err(|e| Failure::Usage(format!("'{domain}' {e}")))?;
+                        let before = d.routing.table.len();
+                        d.routing.table.retain(|e| RouteKey::parse(&e.sent_to).map_or(true, |k| k != key));
+                        if d.routing.table.len() == before {
+                            return Err(Failure::Refused(format!("the routing table has no entry for {key}")));
+                        }
+                    }
+                    RoutingCmd::List => {}
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Mailbox { action } => mailbox(&client, json, action, password).await,
+        Command::Config { action: ConfigCmd::Show } => {
+            let (draft, _) = get_config(&client).await?;
+            print_json(&draft);
+            Ok(())
+        }
+        Command::Config { action: ConfigCmd::Load { file } } => {
+            let text = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).map_err(|e| Failure::Usage(format!("stdin: {e}")))?;
+                s
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?
+            };
+            let draft: ConfigDraft =
+                serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+            show(json, client.request(Request::SetConfig { config: Box::new(draft), base_revision: None }).await?)
+        }
+        Command::TestAddress { recipient, auth, client_ip } => {
+            show(json, client.request(Request::TestAddress { recipient, authenticated_as: auth, client_ip }).await?)
+        }
+        Command::Events => {
+            let mut events = client.subscribe().await?;
+            while let Some(e) = events.recv().await {
+                print_json_line(&e);
+            }
+            Err(Failure::Unreachable("the service closed the connection".into()))
+        }
+    }
+}
+
+async fn mailbox(client: &Client, json: bool, action: MailboxCmd, password: Option<String>) -> Result<(), Failure> {
+    let password = password.unwrap_or_default();
+    let response = match action {
+        MailboxCmd::Add { address, aliases, name, .. } => {
+            let addresses = std::iter::once(address).chain(aliases).collect();
+            client.request(Request::AddMailbox { display_name: name, addresses, password }).await?
+        }
+        MailboxCmd::Passwd { address, .. } => {
+            client
+                .request(Request::UpdateMailbox {
+                    address,
+                    display_name: None,
+                    addresses: None,
+                    password: Some(password),
+                })
+                .await?
+        }
+        MailboxCmd::List => client.request(Request::ListMailboxes).await?,
+        MailboxCmd::Remove { address } => client.request(Request::RemoveMailbox { address }).await?,
+    };
+    show(json, response)
+}
+
+fn read_password() -> Result<String, Failure> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).map_err(|e| Failure::Usage(format!("cannot read the password: {e}")))?;
+    let p = s.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&s).to_owned();
+    if p.is_empty() {
+        return Err(Failure::Usage("the password read from standard input is empty".into()));
+    }
+    Ok(p)
+}
+
+fn none_to_empty(s: String) -> String {
+    if s.eq_ignore_ascii_case("none") { String::new() } else { s }
+}
+
+async fn get_config(client: &Client) -> Result<(ConfigDraft, u64), Failure> {
+    match client.request(Request::GetConfig).await? {
+        Response::Config { config, revision } => Ok((config.to_draft(), revision)),
+        other => Err(Failure::Unreachable(format!("unexpected reply {other:?}"))),
+    }
+}
+
+/// Reads the configuration, applies `edit`, and saves it with the revision it was read
+/// at, so a concurrent change elsewhere is reported rather than overwritten.
+async fn edit_config(
+    client: &Client,
+    json: bool,
+    edit: impl FnOnce(&mut ConfigDraft) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let (mut draft, revision) = get_config(client).await?;
+    edit(&mut draft)?;
+    let reply = client.request(Request::SetConfig { config: Box::new(draft), base_revision: Some(revision) }).await?;
+    show(json, reply)
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("mailroomctl: {e}"),
+    }
+}
+
+fn print_json_line<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("mailroomctl: {e}"),
+    }
+}
+
+fn show(json: bool, response: Response) -> Result<(), Failure> {
+    if json {
+        match &response {
+            Response::Status(s) => print_json(s),
+            other => print_json(other),
+        }
+        return Ok(());
+    }
+    match response {
+        Response::Pong | Response::Done => println!("OK"),
+        Response::Status(s) => print_status(&s),
+        Response::Config { config, .. } => print_json(&config.to_draft()),
+        Response::ConfigSaved { revision, pending_pages } => {
+            println!("Saved (revision {revision}).");
+            if !pending_pages.is_empty() {
+                let pages: Vec<&str> = pending_pages.iter().map(|p| p.title()).collect();
+                println!(
+                    "These changes take effect when the Internet Mail Service is restarted ({}): mailroomctl restart",
+                    pages.join(", ")
+                );
+            }
+        }
+        Response::Mailboxes { mailboxes, warnings } => {
+            println!("{:<32} {:<24} {:>8} {:>12}", "ADDRESS", "NAME", "MESSAGES", "BYTES");
+            for m in mailboxes {
+                let first = m.addresses.first().cloned().unwrap_or_default();
+                println!("{first:<32} {:<24} {:>8} {:>12}", m.display_name, m.message_count, m.total_bytes);
+                for alias in m.addresses.iter().skip(1) {
+                    println!("  alias {alias}");
+                }
+            }
+            for w in warnings {
+                println!("warning: {w}");
+            }
+        }
+        Response::Mailbox(m) => println!("Mailbox {} ({})", m.addresses.join(", "), m.display_name),
+        Response::AddressTest { explanation, .. } => println!("{explanation}"),
+    }
+    Ok(())
+}
+
+fn print_status(s: &StatusReport) {
+    println!("state:           {}", s.state);
+    println!("smtp:            {}", s.smtp_addr.as_deref().unwrap_or("-"));
+    println!("pop3:            {}", s.pop3_addr.as_deref().unwrap_or("-"));
+    if let Some(up) = s.uptime_secs {
+        println!("uptime:          {up}s");
+    }
+    if s.pending_restart {
+        let pages: Vec<&str> = s.pending_pages.iter().map(|p| p.title()).collect();
+        println!("pending restart: yes ({})", pages.join(", "));
+    } else {
+        println!("pending restart: no");
+    }
+    if let Some(e) = &s.last_error {
+        println!("last error:      {e}");
+    }
+    println!("data directory:  {}", s.data_dir);
+    println!("version:         mailroomd {} (pid {})", s.version, s.pid);
+}

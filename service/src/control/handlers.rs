@@ -1,0 +1,112 @@
+//! One function per request: the control plane's behaviour.
+
+use std::net::IpAddr;
+
+use mailroom_shared::address::EmailAddress;
+use mailroom_shared::ipc::{Event, IpcError, Request, Response};
+use mailroom_shared::routing::{self, ClientContext};
+
+use crate::lifecycle::{Manager, store_error};
+use crate::store::NewMailbox;
+
+/// Runs one request. `Subscribe` is handled by the connection itself.
+pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Response, IpcError> {
+    match request {
+        Request::Ping => Ok(Response::Pong),
+        Request::Status => Ok(Response::Status(Box::new(manager.status()))),
+        Request::Start => manager.start().await.map(|s| Response::Status(Box::new(s))),
+        Request::Stop => manager.stop().await.map(|s| Response::Status(Box::new(s))),
+        Request::Restart => manager.restart().await.map(|s| Response::Status(Box::new(s))),
+        Request::GetConfig => {
+            let (config, revision) = manager.saved_config();
+            Ok(Response::Config { config: Box::new((*config).clone()), revision })
+        }
+        Request::SetConfig { config, base_revision } => {
+            let (revision, pending_pages) = manager.save_config(&config, base_revision).await?;
+            Ok(Response::ConfigSaved { revision, pending_pages })
+        }
+        Request::ListMailboxes => list_mailboxes(manager).await,
+        Request::AddMailbox { display_name, addresses, password } => {
+            let addresses = parse_addresses("addresses", &addresses)?;
+            let m = manager
+                .store()
+                .add_mailbox(NewMailbox { display_name, addresses, password })
+                .await
+                .map_err(store_error)?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(Response::Mailbox(m.into()))
+        }
+        Request::UpdateMailbox { address, display_name, addresses, password } => {
+            let address = parse_address("address", &address)?;
+            let addresses = addresses.map(|a| parse_addresses("addresses", &a)).transpose()?;
+            let m = manager
+                .store()
+                .update_mailbox(&address, display_name, addresses, password)
+                .await
+                .map_err(store_error)?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(Response::Mailbox(m.into()))
+        }
+        Request::RemoveMailbox { address } => {
+            let address = parse_address("address", &address)?;
+            manager.store().remove_mailbox(&address).await.map_err(store_error)?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(Response::Done)
+        }
+        Request::TestAddress { recipient, authenticated_as, client_ip } => {
+            test_address(manager, &recipient, authenticated_as, &client_ip).await
+        }
+        Request::Subscribe => Ok(Response::Done),
+    }
+}
+
+fn parse_address(field: &str, s: &str) -> Result<EmailAddress, IpcError> {
+    EmailAddress::parse(s)
+        .map_err(|e| IpcError::InvalidArgument { field: field.to_owned(), message: format!("'{s}' {e}") })
+}
+
+fn parse_addresses(field: &str, list: &[String]) -> Result<Vec<EmailAddress>, IpcError> {
+    list.iter().enumerate().map(|(i, s)| parse_address(&format!("{field}[{i}]"), s)).collect()
+}
+
+async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
+    let mailboxes = manager.store().list_mailboxes().await.map_err(store_error)?;
+    let (config, _) = manager.saved_config();
+    let parsed: Vec<EmailAddress> =
+        mailboxes.iter().flat_map(|m| m.addresses.iter()).filter_map(|a| EmailAddress::parse(a).ok()).collect();
+    let warnings = config
+        .mailboxes_not_inbound(&parsed)
+        .into_iter()
+        .map(|a| {
+            format!(
+                "{a}: rerouting is on but {} is not an inbound domain, so mail to this address would be relayed away",
+                a.domain()
+            )
+        })
+        .collect();
+    Ok(Response::Mailboxes { mailboxes: mailboxes.into_iter().map(Into::into).collect(), warnings })
+}
+
+async fn test_address(
+    manager: &Manager,
+    recipient: &str,
+    authenticated_as: Option<String>,
+    client_ip: &str,
+) -> Result<Response, IpcError> {
+    let recipient = parse_address("recipient", recipient)?;
+    let client_ip: IpAddr = client_ip.trim().parse().map_err(|_| IpcError::InvalidArgument {
+        field: "client_ip".into(),
+        message: format!("'{client_ip}' is not an IP address"),
+    })?;
+    let (config, _) = manager.saved_config();
+    let addresses = manager.store().all_addresses().await.map_err(store_error)?;
+    let client = ClientContext {
+        authenticated_as: authenticated_as.filter(|a| !a.trim().is_empty()),
+        client_ip,
+        local_ip: config.connections.smtp_listen.ip(),
+    };
+    let directory = |a: &EmailAddress| addresses.contains(&a.canonical());
+    let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
+    let explanation = decision.explain();
+    Ok(Response::AddressTest { decision, explanation })
+}

@@ -1,0 +1,345 @@
+//! The control socket: the only way the GUI and `mailroomctl` talk to the service.
+//!
+//! - **Placement and permissions**: the socket's directory is created `0700` and the
+//!   socket itself `0600`; each connecting peer's uid is checked (same uid as the
+//!   service, or root), because file modes alone do not protect a socket placed in a
+//!   directory someone else can reach.
+//! - **One server per socket**: at bind time a live server answering on the path
+//!   refuses the start; a stale socket file left by a crash is replaced.
+//! - **Robustness**: a malformed, unknown or oversized line gets an error reply and the
+//!   connection goes on; connections are capped; requests on one connection run
+//!   concurrently (a long restart does not hold up a status poll), with their replies
+//!   and any subscribed events written by the connection's own task.
+
+mod handlers;
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use interprocess::local_socket::tokio::{Listener, Stream};
+use interprocess::local_socket::traits::StreamCommon as _;
+use interprocess::local_socket::traits::tokio::Listener as _;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use mailroom_shared::ipc::framing::{FrameError, LineBuffer, encode_line};
+use mailroom_shared::ipc::{
+    ClientHello, IpcError, MAX_LINE, Outcome, PROTOCOL_VERSION, Reply, Request, RequestEnvelope, Response,
+    ServerMessage,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::lifecycle::Manager;
+
+/// Most control connections served at once; more are answered `busy` and closed.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Most requests of one connection in progress at once; beyond it, reading pauses.
+const MAX_IN_FLIGHT: usize = 16;
+/// How long a new connection has to send its hello.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the control socket could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another service answers on the socket.
+    #[error("a Mailroom service ({server}) is already answering on {}; stop it first or use another --socket", path.display())]
+    AlreadyServed {
+        /// The socket.
+        path: PathBuf,
+        /// Its name and version, from the handshake.
+        server: String,
+    },
+    /// Creating the directory or the socket failed.
+    #[error("cannot create the control socket {}: {source}", path.display())]
+    Io {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Creates the socket's directory (mode 0700) and binds the socket (mode 0600),
+/// replacing a stale socket file but refusing when a live service answers there.
+///
+/// # Errors
+/// See [`BindError`].
+pub async fn bind(path: &Path) -> Result<Listener, BindError> {
+    let io_err = |source| BindError::Io { path: path.to_owned(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        let probe =
+            tokio::time::timeout(Duration::from_secs(2), mailroom_shared::ipc::client::Client::connect(path, "probe"))
+                .await;
+        match probe {
+            Ok(Ok(client)) => {
+                return Err(BindError::AlreadyServed { path: path.to_owned(), server: client.server().to_owned() });
+            }
+            _ => {
+                tracing::info!(socket = %path.display(), "replacing a stale control socket");
+                std::fs::remove_file(path).map_err(io_err)?;
+            }
+        }
+    }
+    let name = path.to_fs_name::<GenericFilePath>().map_err(io_err)?;
+    ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(io_err)
+}
+
+/// Serves control connections until `stop` is cancelled, then waits for them to end.
+pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken) {
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let tasks = TaskTracker::new();
+    let own_uid = rustix::process::geteuid().as_raw();
+    loop {
+        let stream = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "control accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let permit = Arc::clone(&connections).try_acquire_owned();
+        let manager = manager.clone();
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            let Ok(_permit) = permit else {
+                refuse(&stream, IpcError::Busy { message: format!("at most {MAX_CONNECTIONS} control connections") })
+                    .await;
+                return;
+            };
+            match stream.peer_creds().map(|c| c.euid()) {
+                Ok(Some(uid)) if uid == own_uid || uid == 0 => {}
+                other => {
+                    tracing::warn!(peer = ?other, "control connection from another user refused");
+                    refuse(
+                        &stream,
+                        IpcError::Handshake { message: "permission denied: not the service's user".into() },
+                    )
+                    .await;
+                    return;
+                }
+            }
+            Connection::new(stream, manager).run(stop).await;
+        });
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+/// Writes one error reply and closes.
+async fn refuse(stream: &Stream, error: IpcError) {
+    let msg = ServerMessage::Reply(Reply { id: None, outcome: Outcome::Error(error) });
+    if let Ok(line) = encode_line(&msg) {
+        let mut w = stream;
+        let _ = w.write_all(&line).await;
+    }
+}
+
+/// One control connection.
+struct Connection {
+    stream: Stream,
+    manager: Manager,
+    lines: LineBuffer,
+    /// Replies of requests running as their own tasks; written by [`Connection::run`].
+    replies_tx: mpsc::Sender<Reply>,
+    replies_rx: mpsc::Receiver<Reply>,
+    in_flight: Arc<Semaphore>,
+    /// Set by a `subscribe` request.
+    events: Option<broadcast::Receiver<mailroom_shared::ipc::Event>>,
+}
+
+impl Connection {
+    fn new(stream: Stream, manager: Manager) -> Connection {
+        let (replies_tx, replies_rx) = mpsc::channel(MAX_IN_FLIGHT);
+        Connection {
+            stream,
+            manager,
+            lines: LineBuffer::new(MAX_LINE),
+            replies_tx,
+            replies_rx,
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            events: None,
+        }
+    }
+
+    async fn send(&self, msg: &ServerMessage) -> io::Result<()> {
+        let line = encode_line(msg).map_err(io::Error::other)?;
+        let mut w = &self.stream;
+        w.write_all(&line).await
+    }
+
+    async fn reply(&self, id: Option<u64>, outcome: Outcome) -> io::Result<()> {
+        self.send(&ServerMessage::Reply(Reply { id, outcome })).await
+    }
+
+    async fn run(mut self, stop: CancellationToken) {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake()).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false) | Err(_)) | Err(_) => return,
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            // Drain complete lines before reading more.
+            match self.lines.next_line() {
+                Ok(Some(line)) => {
+                    if self.request_line(&line).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(FrameError::TooLong { limit }) => {
+                    if self.reply(None, Outcome::Error(IpcError::LineTooLong { limit })).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            let events = async {
+                match self.events.as_mut() {
+                    Some(rx) => Some(rx.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            let mut reader = &self.stream;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                read = reader.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => self.lines.extend(&buf[..n]),
+                },
+                Some(reply) = self.replies_rx.recv() => {
+                    if self.send(&ServerMessage::Reply(reply)).await.is_err() {
+                        return;
+                    }
+                }
+                Some(event) = events => {
+                    let msg = match event {
+                        Ok(e) => ServerMessage::Event(e),
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            ServerMessage::Event(mailroom_shared::ipc::Event::Lagged { missed })
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    };
+                    if self.send(&msg).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the hello and answers it. `Ok(false)` when the connection must close.
+    async fn handshake(&mut self) -> io::Result<bool> {
+        let mut buf = vec![0u8; 4096];
+        let line = loop {
+            match self.lines.next_line() {
+                Ok(Some(line)) => break line,
+                Ok(None) => {}
+                Err(FrameError::TooLong { limit }) => {
+                    self.reply(None, Outcome::Error(IpcError::LineTooLong { limit })).await?;
+                    return Ok(false);
+                }
+            }
+            let mut reader = &self.stream;
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.lines.extend(&buf[..n]);
+        };
+        let hello = match serde_json::from_slice::<ClientHello>(&line) {
+            Ok(h) => h.hello,
+            Err(e) => {
+                let message = format!("expected {{\"hello\":{{\"version\":{PROTOCOL_VERSION},\"client\":…}}}}: {e}");
+                self.reply(None, Outcome::Error(IpcError::Handshake { message })).await?;
+                return Ok(false);
+            }
+        };
+        if hello.version != PROTOCOL_VERSION {
+            let error = IpcError::VersionMismatch { server: PROTOCOL_VERSION, client: hello.version };
+            self.reply(None, Outcome::Error(error)).await?;
+            return Ok(false);
+        }
+        tracing::debug!(client = %hello.client, "control client connected");
+        let server = format!("mailroomd {}", env!("CARGO_PKG_VERSION"));
+        self.send(&ServerMessage::Welcome { version: PROTOCOL_VERSION, server }).await?;
+        Ok(true)
+    }
+
+    /// Parses one request line and starts it. Errors only when the connection failed.
+    async fn request_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let (id, request) = match parse_request(line) {
+            Ok(env) => (Some(env.id), env.request),
+            Err((id, e)) => return self.reply(id, Outcome::Error(e)).await,
+        };
+        if request == Request::Subscribe {
+            self.events = Some(self.manager.subscribe());
+            return self.reply(id, Outcome::Ok(Response::Done)).await;
+        }
+        let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
+            return Ok(());
+        };
+        let manager = self.manager.clone();
+        let replies = self.replies_tx.clone();
+        tokio::spawn(async move {
+            let outcome = match handlers::handle(request, &manager).await {
+                Ok(r) => Outcome::Ok(r),
+                Err(e) => Outcome::Error(e),
+            };
+            let _ = replies.send(Reply { id, outcome }).await;
+            drop(permit);
+        });
+        Ok(())
+    }
+}
+
+/// Parses a request line, telling apart lines that are not JSON requests at all
+/// (`malformed`) from well-formed requests of an unknown type (`unknown_request`).
+fn parse_request(line: &[u8]) -> Result<RequestEnvelope, (Option<u64>, IpcError)> {
+    let value: serde_json::Value = serde_json::from_slice(line)
+        .map_err(|e| (None, IpcError::Malformed { message: format!("not valid JSON: {e}") }))?;
+    let id = value.get("id").and_then(serde_json::Value::as_u64);
+    let Some(kind) = value.get("request").and_then(|r| r.get("type")).and_then(serde_json::Value::as_str) else {
+        let message = "expected {\"id\":N,\"request\":{\"type\":…}}".to_owned();
+        return Err((id, IpcError::Malformed { message }));
+    };
+    if !Request::NAMES.contains(&kind) {
+        return Err((id, IpcError::UnknownRequest { name: kind.to_owned() }));
+    }
+    serde_json::from_value(value).map_err(|e| (id, IpcError::Malformed { message: e.to_string() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines_are_classified() {
+        assert!(parse_request(br#"{"id":1,"request":{"type":"status"}}"#).is_ok());
+        let cases: [(&[u8], Option<u64>, &str); 5] = [
+            (b"not json", None, "malformed"),
+            (br#"{"id":2}"#, Some(2), "malformed"),
+            (br#"{"id":3,"request":{"type":"launch_missiles"}}"#, Some(3), "unknown_request"),
+            (br#"{"id":4,"request":{"type":"remove_mailbox"}}"#, Some(4), "malformed"),
+            (br#"{"request":{"type":"status"}}"#, None, "malformed"),
+        ];
+        for (line, want_id, want_kind) in cases {
+            let (id, e) = parse_request(line).expect_err("must fail");
+            let kind = serde_json::to_value(&e).expect("json")["kind"].as_str().expect("kind").to_owned();
+            assert_eq!((id, kind.as_str()), (want_id, want_kind), "{}", String::from_utf8_lossy(line));
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The Internet Mail Service's lifecycle: Stopped → Starting → Running → Stopping.
+//!
+//! [`Manager`] owns the state. Start, stop and restart are serialised by one async
+//! mutex, so a restart from the GUI and a SIGHUP arriving together run one after the
+//! other, never interleaved. Every transition is pushed as an [`Event::ServiceState`].
+//!
+//! A start takes the saved configuration as an immutable snapshot (`Arc<Config>`),
+//! binds the listeners, and only then reports Running; a bind failure leaves the
+//! service Stopped with the reason, and the process (with its control socket) alive.
+//! A stop signals [`Shutdown::draining`] to every component, waits for their tasks up
+//! to the drain timeout, then signals [`Shutdown::aborted`] and waits a little more.
+//! Components plug in through [`ServiceContext`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mailroom_shared::config::{Config, ConfigDraft, Page};
+use mailroom_shared::ipc::{Event, IpcError, ServiceState, StatusReport};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::store::{Store, StoreError};
+
+/// How long components get after the abort signal before the stop completes anyway.
+const ABORT_GRACE: Duration = Duration::from_secs(5);
+
+/// The two-stage stop signal given to every component of a running service.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    drain: CancellationToken,
+    abort: CancellationToken,
+}
+
+impl Shutdown {
+    /// Resolves when the service starts stopping: stop accepting, finish what is in
+    /// flight, say goodbye to idle clients.
+    pub async fn draining(&self) {
+        self.drain.cancelled().await;
+    }
+    /// True once draining has begun.
+    pub fn is_draining(&self) -> bool {
+        self.drain.is_cancelled()
+    }
+    /// Resolves when the drain timeout has run out: abandon in-flight work now (it must
+    /// not have been acknowledged).
+    pub async fn aborted(&self) {
+        self.abort.cancelled().await;
+    }
+}
+
+/// What a running component is given.
+#[derive(Clone, Debug)]
+pub struct ServiceContext {
+    /// The configuration snapshot this run started with.
+    pub config: Arc<Config>,
+    /// The store.
+    pub store: Store,
+    /// The stop signal.
+    pub shutdown: Shutdown,
+    /// Tracks every task of this run; a stop waits for them.
+    pub tasks: TaskTracker,
+    /// Where events go.
+    pub events: broadcast::Sender<Event>,
+}
+
+/// A hook run with each configuration the service starts with (log levels).
+pub type ApplyHook = Box<dyn Fn(&Config) + Send + Sync>;
+
+/// Owns the service's state; cheap to clone.
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    events: broadcast::Sender<Event>,
+    data_dir: PathBuf,
+    on_apply: ApplyHook,
+    /// Serialises start/stop/restart; held for the whole operation.
+    ops: tokio::sync::Mutex<()>,
+    /// The current state. A std mutex: held only for short, non-async sections.
+    state: Mutex<State>,
+    /// The latest saved configuration, mirrored from the store so that `status` needs
+    /// no database read.
+    saved: Mutex<(Arc<Config>, u64)>,
+}
+
+struct State {
+    state: ServiceState,
+    running: Option<Running>,
+    last_error: Option<String>,
+}
+
+/// A running instance of the service.
+struct Running {
+    config: Arc<Config>,
+    revision: u64,
+    smtp_addr: Option<SocketAddr>,
+    pop3_addr: Option<SocketAddr>,
+    since: Instant,
+    shutdown: Shutdown,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager").field("data_dir", &self.inner.data_dir).finish_non_exhaustive()
+    }
+}
+
+/// Maps store failures to protocol errors. Database errors are logged here, once, and
+/// reported to the client without internals.
+pub fn store_error(e: StoreError) -> IpcError {
+    match e {
+        StoreError::NotFound(message) => IpcError::NotFound { message },
+        StoreError::Conflict(message) => IpcError::Conflict { message },
+        StoreError::Invalid { field, message } => IpcError::InvalidArgument { field, message },
+        other => {
+            tracing::error!(error = %other, "store operation failed");
+            IpcError::Internal { message: other.to_string() }
+        }
+    }
+}
+
+impl Manager {
+    /// A manager in state Stopped, with the saved configuration loaded from `store`.
+    ///
+    /// # Errors
+    /// When the saved configuration cannot be read.
+    pub async fn new(
+        store: Store,
+        events: broadcast::Sender<Event>,
+        data_dir: PathBuf,
+        on_apply: ApplyHook,
+    ) -> Result<Manager, StoreError> {
+        let (config, revision) = store.load_config().await?;
+        Ok(Manager {
+            inner: Arc::new(Inner {
+                store,
+                events,
+                data_dir,
+                on_apply,
+                ops: tokio::sync::Mutex::new(()),
+                state: Mutex::new(State { state: ServiceState::Stopped, running: None, last_error: None }),
+                saved: Mutex::new((Arc::new(config), revision)),
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// A receiver of every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Sends an event to subscribers (none listening is fine).
+    pub fn emit(&self, event: Event) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// The latest saved configuration and its revision.
+    pub fn saved_config(&self) -> (Arc<Config>, u64) {
+        let s = self.inner.saved.lock().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&s.0), s.1)
+    }
+
+    fn set_state(&self, state: ServiceState, error: Option<String>) {
+        {
+            let mut s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.state = state;
+            if error.is_some() || state == ServiceState::Running {
+                s.last_error.clone_from(&error);
+            }
+        }
+        match &error {
+            Some(e) => tracing::error!(%state, error = %e, "service state changed"),
+            None => tracing::info!(%state, "service state changed"),
+        }
+        self.emit(Event::ServiceState { state, error });
+    }
+
+    /// Pages of the saved configuration that differ from the running snapshot.
+    fn pending_pages(&self, running: Option<&Config>) -> Vec<Page> {
+        let (saved, _) = self.saved_config();
+        running.map(|r| r.changed_pages(&saved)).unwrap_or_default()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> StatusReport {
+        let (_, revision) = self.saved_config();
+        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        let running = s.running.as_ref();
+        let pending_pages = self.pending_pages(running.map(|r| &*r.config));
+        StatusReport {
+            state: s.state,
+            smtp_addr: running.and_then(|r| r.smtp_addr).map(|a| a.to_string()),
+            pop3_addr: running.and_then(|r| r.pop3_addr).map(|a| a.to_string()),
+            pending_restart: !pending_pages.is_empty(),
+            pending_pages,
+            last_error: s.last_error.clone(),
+            uptime_secs: running.filter(|_| s.state == ServiceState::Running).map(|r| r.since.elapsed().as_secs()),
+            config_revision: revision,
+            running_revision: running.map(|r| r.revision),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            data_dir: self.inner.data_dir.display().to_string(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Validates and saves a configuration; it takes effect at the next restart.
+    ///
+    /// # Errors
+    /// [`IpcError::InvalidConfig`] listing every problem; [`IpcError::Conflict`] for a
+    /// stale `base_revision`.
+    pub async fn save_config(
+        &self,
+        draft: &ConfigDraft,
+        base_revision: Option<u64>,
+    ) -> Result<(u64, Vec<Page>), IpcError> {
+        let config = Config::from_draft(draft).map_err(|e| IpcError::InvalidConfig { errors: e.0 })?;
+        // Hold the mirror's lock order simple: write to the store first, then update
+        // the mirror with what was committed.
+        let revision = self.inner.store.save_config(&config, base_revision).await.map_err(store_error)?;
+        {
+            let mut saved = self.inner.saved.lock().unwrap_or_else(|p| p.into_inner());
+            if revision > saved.1 {
+                *saved = (Arc::new(config), revision);
+            }
+        }
+        let pending_pages = {
+            let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            self.pending_pages(s.running.as_ref().map(|r| &*r.config))
+        };
+        tracing::info!(revision, pending = ?pending_pages, "configuration saved");
+        self.emit(Event::ConfigSaved { revision, pending_pages: pending_pages.clone() });
+        Ok((revision, pending_pages))
+    }
+
+    /// Starts the service if it is not running.
+    ///
+    /// # Errors
+    /// [`IpcError::Failed`] with the reason when a listener cannot be bound; the service
+    /// is then Stopped.
+    pub async fn start(&self) -> Result<StatusReport, IpcError> {
+        let _op = self.inner.ops.lock().await;
+        self.start_locked().await?;
+        Ok(self.status())
+    }
+
+    /// Stops the service if it is running, draining in-flight work.
+    ///
+    /// # Errors
+    /// None at present; the signature leaves room for a stop that can fail.
+    pub async fn stop(&self) -> Result<StatusReport, IpcError> {
+        let _op = self.inner.ops.lock().await;
+        self.stop_locked().await;
+        Ok(self.status())
+    }
+
+    /// Stops (if running), then starts with the saved configuration.
+    ///
+    /// # Errors
+    /// As [`Manager::start`].
+    pub async fn restart(&self) -> Result<StatusReport, IpcError> {
+        let _op = self.inner.ops.lock().await;
+        self.stop_locked().await;
+        self.start_locked().await?;
+        Ok(self.status())
+    }
+
+    async fn start_locked(&self) -> Result<(), IpcError> {
+        if self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running.is_some() {
+            return Ok(());
+        }
+        self.set_state(ServiceState::Starting, None);
+        let (config, revision) = self.saved_config();
+        (self.inner.on_apply)(&config);
+
+        let bound = match bind_listeners(&config).await {
+            Ok(b) => b,
+            Err(message) => {
+                self.set_state(ServiceState::Stopped, Some(message.clone()));
+                return Err(IpcError::Failed { message });
+            }
+        };
+        let ctx = ServiceContext {
+            config: Arc::clone(&config),
+            store: self.inner.store.clone(),
+            shutdown: Shutdown::default(),
+            tasks: TaskTracker::new(),
+            events: self.inner.events.clone(),
+        };
+        let smtp_addr = bound.smtp.as_ref().and_then(|l| l.local_addr().ok());
+        let pop3_addr = bound.pop3.as_ref().and_then(|l| l.local_addr().ok());
+        if let Some(l) = bound.smtp {
+            ctx.tasks.spawn(crate::smtp::serve(l, ctx.clone()));
+        }
+        if let Some(l) = bound.pop3 {
+            ctx.tasks.spawn(crate::pop3::serve(l, ctx.clone()));
+        }
+        tracing::info!(smtp = ?smtp_addr, pop3 = ?pop3_addr, revision, "listeners bound");
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running = Some(Running {
+            config,
+            revision,
+            smtp_addr,
+            pop3_addr,
+            since: Instant::now(),
+            shutdown: ctx.shutdown,
+            tasks: ctx.tasks,
+        });
+        self.set_state(ServiceState::Running, None);
+        Ok(())
+    }
+
+    async fn stop_locked(&self) {
+        let Some(running) = self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running.take() else {
+            return;
+        };
+        self.set_state(ServiceState::Stopping, None);
+        let drain = running.config.general.drain_timeout;
+        running.shutdown.drain.cancel();
+        running.tasks.close();
+        if tokio::time::timeout(drain, running.tasks.wait()).await.is_err() {
+            tracing::warn!(?drain, tasks = running.tasks.len(), "drain timeout reached; aborting in-flight work");
+            running.shutdown.abort.cancel();
+            if tokio::time::timeout(ABORT_GRACE, running.tasks.wait()).await.is_err() {
+                tracing::error!(tasks = running.tasks.len(), "tasks still running after abort; leaving them behind");
+            }
+        }
+        self.set_state(ServiceState::Stopped, None);
+    }
+}
+
+/// The listeners of one run.
+struct Bound {
+    smtp: Option<TcpListener>,
+    pop3: Option<TcpListener>,
+}
+
+/// Binds every listener the configuration asks for, or none: on failure, those already
+/// bound are dropped (closed) before the error is returned.
+async fn bind_listeners(config: &Config) -> Result<Bound, String> {
+    let bind = |what: &'static str, addr: SocketAddr| async move {
+        TcpListener::bind(addr).await.map_err(|e| format!("cannot listen for {what} on {addr}: {}", describe(&e)))
+    };
+    let smtp = match config.connections.transfer_mode.accepts_inbound() {
+        true => Some(bind("SMTP", config.connections.smtp_listen).await?),
+        false => None,
+    };
+    let pop3 = match config.pop3.enabled {
+        true => Some(bind("POP3", config.pop3.listen).await?),
+        false => None,
+    };
+    Ok(Bound { smtp, pop3 })
+}
+
+/// An I/O error in words a person can act on.
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "address in use (another program is listening there)".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,132 @@
+//! Logging: `tracing` to stderr, to a daily-rolled file in the data directory, and to
+//! control clients that subscribed to events.
+//!
+//! Levels come from the Diagnostics Logging page, per category, and change whenever
+//! the service starts with a new configuration. `MAILROOM_LOG` (an `EnvFilter`
+//! directive such as `debug`) overrides them, for debugging.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::path::Path;
+
+use mailroom_shared::config::Diagnostics;
+use mailroom_shared::ipc::Event;
+use tokio::sync::broadcast;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+
+/// Keeps the file writer alive and allows changing levels.
+pub struct LogControl {
+    filter: reload::Handle<EnvFilter, Registry>,
+    /// Flushes the log file when dropped (at process exit).
+    _file_guard: Option<tracing_appender::non_blocking::WorkerGuard>,
+    overridden: bool,
+}
+
+impl std::fmt::Debug for LogControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogControl").field("overridden", &self.overridden).finish_non_exhaustive()
+    }
+}
+
+/// The filter for a Diagnostics Logging page.
+pub fn directives(d: &Diagnostics) -> String {
+    format!(
+        "warn,mailroom_service={},mailroom_service::smtp={},mailroom_service::pop3={},\
+         mailroom_service::routing={},mailroom_service::queue={}",
+        d.service.directive(),
+        d.smtp.directive(),
+        d.pop3.directive(),
+        d.routing.directive(),
+        d.delivery.directive(),
+    )
+}
+
+/// Installs the global subscriber. Log files go to `log_dir` when given.
+pub fn init(log_dir: Option<&Path>, events: broadcast::Sender<Event>) -> LogControl {
+    let env = std::env::var("MAILROOM_LOG").ok().filter(|s| !s.is_empty());
+    let initial = env.clone().unwrap_or_else(|| directives(&Diagnostics::default()));
+    let (filter, handle) = reload::Layer::new(EnvFilter::new(initial));
+    let (file_layer, guard) = match log_dir {
+        Some(dir) => {
+            let appender = tracing_appender::rolling::daily(dir, "mailroomd.log");
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
+        }
+        None => (None, None),
+    };
+    Registry::default()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr))
+        .with(file_layer)
+        .with(EventLayer { events })
+        .init();
+    LogControl { filter: handle, _file_guard: guard, overridden: env.is_some() }
+}
+
+impl LogControl {
+    /// Applies the levels of a Diagnostics Logging page (unless `MAILROOM_LOG` is set).
+    pub fn apply(&self, d: &Diagnostics) {
+        if self.overridden {
+            return;
+        }
+        if let Err(e) = self.filter.reload(EnvFilter::new(directives(d))) {
+            tracing::warn!(error = %e, "cannot change log levels");
+        }
+    }
+}
+
+/// Forwards log lines to event subscribers.
+struct EventLayer {
+    events: broadcast::Sender<Event>,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for EventLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let mut v = MessageVisitor::default();
+        event.record(&mut v);
+        let meta = event.metadata();
+        let _ = self.events.send(Event::Log {
+            level: meta.level().as_str().to_ascii_lowercase(),
+            target: meta.target().to_owned(),
+            message: v.text,
+        });
+    }
+}
+
+/// Renders an event as `message key=value …`.
+#[derive(Default)]
+struct MessageVisitor {
+    text: String,
+}
+
+impl Visit for MessageVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let rest = std::mem::take(&mut self.text);
+            let _ = write!(self.text, "{value:?}{}", if rest.is_empty() { "" } else { " " });
+            self.text.push_str(&rest);
+        } else {
+            if !self.text.is_empty() {
+                self.text.push(' ');
+            }
+            let _ = write!(self.text, "{}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            if !self.text.is_empty() {
+                self.text.push(' ');
+            }
+            let _ = write!(self.text, "{}={value}", field.name());
+        }
+    }
+}
