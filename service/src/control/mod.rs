@@ -138,8 +138,21 @@ pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken
     tasks.wait().await;
 }
 
-/// Writes one error reply and closes.
+/// Writes one error reply and closes, after giving the client a moment to send its
+/// hello, so that it is reading (not writing into a closed socket) when we close.
 async fn refuse(stream: &Stream, error: IpcError) {
+    let mut lines = LineBuffer::new(4096);
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut r = stream;
+        while let Ok(n @ 1..) = r.read(&mut buf).await {
+            lines.extend(&buf[..n]);
+            if !matches!(lines.next_line(), Ok(None)) {
+                break;
+            }
+        }
+    })
+    .await;
     let msg = ServerMessage::Reply(Reply { id: None, outcome: Outcome::Error(error) });
     if let Ok(line) = encode_line(&msg) {
         let mut w = stream;

@@ -89,9 +89,16 @@ impl Client {
         let name = path.to_fs_name::<GenericFilePath>().map_err(connect_err)?;
         let stream = Arc::new(Stream::connect(name).await.map_err(connect_err)?);
         let hello = ClientHello { hello: Hello { version: PROTOCOL_VERSION, client: client_name.to_owned() } };
-        (&*stream).write_all(&encode_line(&hello).map_err(|e| ClientError::Protocol(e.to_string()))?).await?;
+        let line = encode_line(&hello).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        // A server that refuses us (wrong user, too busy) may answer and close before
+        // reading our hello, making this write fail; its answer is still readable.
+        let written = (&*stream).write_all(&line).await;
         let mut lines = LineBuffer::new(MAX_LINE);
-        let server = match read_message(&stream, &mut lines, &mut [0u8; 4096]).await? {
+        let first = match read_message(&stream, &mut lines, &mut [0u8; 4096]).await {
+            Ok(m) => m,
+            Err(e) => return Err(written.err().map_or(e, ClientError::Io)),
+        };
+        let server = match first {
             Some(ServerMessage::Welcome { server, .. }) => server,
             Some(ServerMessage::Reply(r)) => match r.outcome {
                 Outcome::Error(e) => return Err(ClientError::Remote(e)),
@@ -102,7 +109,7 @@ impl Client {
             Some(ServerMessage::Event(_)) => {
                 return Err(ClientError::Protocol("an event before the handshake".into()));
             }
-            None => return Err(ClientError::Closed),
+            None => return Err(written.err().map_or(ClientError::Closed, ClientError::Io)),
         };
         let waiters: Waiters = Arc::new(Mutex::new(Some(HashMap::new())));
         let (events_tx, events_rx) = mpsc::unbounded_channel();

@@ -1,0 +1,367 @@
+//! The control plane end to end: the real `mailroomd`, its socket, and `mailroomctl`.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use mailroom_shared::config::Page;
+use mailroom_shared::ipc::client::ClientError;
+use mailroom_shared::ipc::{Event, IpcError, Request, Response, ServiceState};
+use mailroom_tests::{Daemon, bin};
+
+/// A raw connection that has done the handshake, for sending arbitrary lines.
+fn raw(d: &Daemon) -> (UnixStream, BufReader<UnixStream>) {
+    let s = UnixStream::connect(&d.socket).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut w = s.try_clone().expect("clone");
+    let mut r = BufReader::new(s);
+    w.write_all(b"{\"hello\":{\"version\":1,\"client\":\"raw\"}}\n").expect("hello");
+    let mut line = String::new();
+    r.read_line(&mut line).expect("welcome");
+    assert!(line.starts_with("{\"welcome\""), "{line}");
+    (w, r)
+}
+
+fn read_json(r: &mut BufReader<UnixStream>) -> serde_json::Value {
+    let mut line = String::new();
+    r.read_line(&mut line).expect("reply line");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply {line:?} is not JSON: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_json_contract() {
+    let d = Daemon::start().await;
+    let out = d.ctl_ok(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("status --json prints JSON");
+    assert_eq!(v["state"], "running");
+    assert_eq!(v["pending_restart"], false);
+    for key in ["smtp_addr", "pop3_addr"] {
+        let addr: std::net::SocketAddr = v[key].as_str().expect(key).parse().expect("socket address");
+        assert!(addr.ip().is_loopback());
+        assert_ne!(addr.port(), 0, "{key} reports the bound port, not the configured 0");
+        std::net::TcpStream::connect(addr).expect("the reported address accepts connections");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipc_round_trip_over_the_socket() {
+    let d = Daemon::start().await;
+    let c = d.client().await;
+    assert!(c.server().starts_with("mailroomd "));
+    assert_eq!(c.request(Request::Ping).await.expect("ping"), Response::Pong);
+    let Response::Config { config, revision } = c.request(Request::GetConfig).await.expect("get") else {
+        panic!("expected a config")
+    };
+    let mut draft = config.to_draft();
+    draft.general.host_name = "mail.corp.test".into();
+    let saved = c.request(Request::SetConfig { config: Box::new(draft), base_revision: Some(revision) }).await;
+    assert_eq!(
+        saved.expect("set"),
+        Response::ConfigSaved { revision: revision + 1, pending_pages: vec![Page::General] }
+    );
+    // Concurrent requests on one connection each get their own reply.
+    let (a, b, e) = tokio::join!(
+        c.request(Request::Status),
+        c.request(Request::Ping),
+        c.request(Request::RemoveMailbox { address: "nobody@corp.test".into() })
+    );
+    assert!(matches!(a, Ok(Response::Status(_))));
+    assert_eq!(b.expect("ping"), Response::Pong);
+    assert!(matches!(e, Err(ClientError::Remote(IpcError::NotFound { .. }))), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn socket_and_directories_are_private() {
+    let d = Daemon::start().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode(&d.socket), 0o600, "socket");
+    assert_eq!(mode(d.socket.parent().expect("dir")), 0o700, "socket directory");
+    assert_eq!(mode(&d.data_dir), 0o700, "data directory");
+    assert_eq!(mode(&d.data_dir.join("logs")), 0o700, "log directory");
+}
+
+/// Only the service's own user (or root) may use the socket, even when file modes would
+/// let others reach it.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_uid_is_refused() {
+    if !running_as_root() || std::process::Command::new("runuser").arg("--help").output().is_err() {
+        eprintln!("skipped: needs root and runuser");
+        return;
+    }
+    let d = Daemon::start().await;
+    // Open the way on purpose, so that only the uid check stands.
+    for p in [d.dir.path(), d.socket.parent().expect("dir")] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    std::fs::set_permissions(&d.socket, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let ctl = tempfile::Builder::new().prefix("mailroomctl").tempdir_in("/tmp").expect("tempdir");
+    let exe = ctl.path().join("mailroomctl");
+    std::fs::copy(bin("mailroomctl"), &exe).expect("copy mailroomctl where nobody can run it");
+    std::fs::set_permissions(ctl.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&exe)
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("status")
+        .output()
+        .expect("runuser");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert_eq!(d.status().await.state, ServiceState::Running, "the service is unaffected");
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_instance_is_refused() {
+    let d = Daemon::start().await;
+    // Same data directory, different socket: the lock file refuses it.
+    let other_socket = d.dir.path().join("other.sock");
+    let out = std::process::Command::new(bin("mailroomd"))
+        .arg("--data-dir")
+        .arg(&d.data_dir)
+        .arg("--socket")
+        .arg(&other_socket)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already using the data directory"), "{err}");
+    // Same socket, another data directory: the live server refuses it.
+    let out = std::process::Command::new(bin("mailroomd"))
+        .arg("--data-dir")
+        .arg(d.dir.path().join("data2"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("--no-start")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already answering on"), "{err}");
+    assert_eq!(d.status().await.state, ServiceState::Running, "the first instance is unaffected");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_socket_is_replaced() {
+    let mut d = Daemon::start().await;
+    d.signal("KILL");
+    let _ = d.wait_exit();
+    assert!(d.socket.exists(), "kill -9 leaves the socket file behind");
+    let mut again = d.spawn(&[]);
+    d.wait_for_socket().await;
+    assert_eq!(d.status().await.state, ServiceState::Running);
+    let _ = again.kill();
+    let _ = again.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_errors_and_the_service_keeps_serving() {
+    let d = Daemon::start().await;
+    let (mut w, mut r) = raw(&d);
+    w.write_all(b"this is not json\n").expect("write");
+    let v = read_json(&mut r);
+    assert_eq!(v["reply"]["error"]["kind"], "malformed", "{v}");
+    assert_eq!(v["reply"]["id"], serde_json::Value::Null);
+
+    w.write_all(b"{\"id\":5,\"request\":{\"type\":\"self_destruct\"}}\n").expect("write");
+    let v = read_json(&mut r);
+    assert_eq!(v["reply"]["id"], 5);
+    assert_eq!(v["reply"]["error"]["kind"], "unknown_request", "{v}");
+    assert_eq!(v["reply"]["error"]["name"], "self_destruct");
+
+    w.write_all(b"{\"id\":6,\"request\":{\"type\":\"set_config\",\"config\":{\"general\":{\"colour\":1}}}}\n")
+        .expect("write");
+    let v = read_json(&mut r);
+    assert_eq!((v["reply"]["id"].as_u64(), v["reply"]["error"]["kind"].as_str()), (Some(6), Some("malformed")), "{v}");
+
+    let mut long = vec![b'x'; 2 * 1024 * 1024];
+    long.push(b'\n');
+    w.write_all(&long).expect("write");
+    let v = read_json(&mut r);
+    assert_eq!(v["reply"]["error"]["kind"], "line_too_long", "{v}");
+
+    w.write_all(b"{\"id\":7,\"request\":{\"type\":\"status\"}}\n").expect("write");
+    let v = read_json(&mut r);
+    assert_eq!(v["reply"]["id"], 7);
+    assert_eq!(v["reply"]["ok"]["state"], "running", "the same connection still works: {v}");
+    assert_eq!(d.status().await.state, ServiceState::Running);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_configuration_is_refused_field_by_field() {
+    let d = Daemon::start().await;
+    let c = d.client().await;
+    let Response::Config { config, .. } = c.request(Request::GetConfig).await.expect("get") else {
+        panic!("expected config")
+    };
+    let mut draft = config.to_draft();
+    draft.general.host_name = "bad host".into();
+    draft.pop3.listen = "nowhere".into();
+    let err = c.request(Request::SetConfig { config: Box::new(draft), base_revision: None }).await;
+    let Err(ClientError::Remote(IpcError::InvalidConfig { errors })) = err else { panic!("{err:?}") };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["general.host_name", "pop3.listen"]);
+    assert!(!d.status().await.pending_restart, "nothing was saved");
+
+    let out = d.ctl(&["routing", "add", "corp..test", "--inbound"]);
+    assert_eq!(out.status.code(), Some(2), "a malformed domain is a usage error");
+    let out = d.ctl(&["set", "pop3-listen", "127.0.0.1:70000"]);
+    assert_eq!(out.status.code(), Some(1), "the service refuses");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pop3.listen"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_edits_do_not_overwrite_newer_ones() {
+    let d = Daemon::start().await;
+    let c = d.client().await;
+    let Response::Config { config, revision } = c.request(Request::GetConfig).await.expect("get") else {
+        panic!("expected config")
+    };
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    let err =
+        c.request(Request::SetConfig { config: Box::new(config.to_draft()), base_revision: Some(revision) }).await;
+    assert!(matches!(err, Err(ClientError::Remote(IpcError::Conflict { .. }))), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_applies_saved_changes_and_reports_every_state() {
+    let d = Daemon::start().await;
+    let watcher = d.client().await;
+    let mut events = watcher.subscribe().await.expect("subscribe");
+
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    let s = d.status().await;
+    assert!(s.pending_restart);
+    assert_eq!(s.pending_pages, [Page::Routing]);
+    let list = d.ctl_ok(&["routing", "list"]);
+    assert!(list.contains("corp.test") && list.contains("<inbound>"), "{list}");
+
+    let out = d.ctl_ok(&["restart"]);
+    assert!(out.contains("state:           running"), "{out}");
+    let s = d.status().await;
+    assert!(!s.pending_restart, "{s:?}");
+    assert_eq!(s.running_revision, Some(s.config_revision));
+
+    let mut states = Vec::new();
+    let mut saved = 0;
+    while states.last() != Some(&ServiceState::Running) || states.len() < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("event").expect("open");
+        match e {
+            Event::ServiceState { state, .. } => states.push(state),
+            Event::ConfigSaved { .. } => saved += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(saved, 2);
+    assert_eq!(states, [ServiceState::Stopping, ServiceState::Stopped, ServiceState::Starting, ServiceState::Running]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_in_use_leaves_the_service_stopped_with_the_reason() {
+    let d = Daemon::start().await;
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").to_string();
+    d.ctl_ok(&["set", "smtp-listen", &port]);
+    let out = d.ctl(&["restart"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot listen for SMTP on {port}: address in use")), "{err}");
+    let s = d.status().await;
+    assert_eq!(s.state, ServiceState::Stopped);
+    assert!(s.last_error.as_deref().is_some_and(|e| e.contains("address in use")), "{s:?}");
+    drop(busy);
+    d.ctl_ok(&["start"]);
+    let s = d.status().await;
+    assert_eq!((s.state, s.last_error), (ServiceState::Running, None));
+    assert_eq!(s.smtp_addr.as_deref(), Some(port.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_and_start_from_the_command_line() {
+    let d = Daemon::start().await;
+    let smtp = d.status().await.smtp_addr.expect("bound");
+    let out = d.ctl_ok(&["stop"]);
+    assert!(out.contains("state:           stopped"), "{out}");
+    assert!(std::net::TcpStream::connect(&smtp).is_err(), "the SMTP listener is closed while stopped");
+    let v: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["status", "--json"])).expect("json");
+    assert_eq!((v["state"].as_str(), &v["smtp_addr"]), (Some("stopped"), &serde_json::Value::Null));
+    d.ctl_ok(&["start"]);
+    assert_eq!(d.status().await.state, ServiceState::Running);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_restarts_and_sigterm_exits_cleanly() {
+    let mut d = Daemon::start().await;
+    let watcher = d.client().await;
+    let mut events = watcher.subscribe().await.expect("subscribe");
+    d.signal("HUP");
+    let mut states = Vec::new();
+    while states.last() != Some(&ServiceState::Running) {
+        if let Event::ServiceState { state, .. } =
+            tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("event").expect("open")
+        {
+            states.push(state);
+        }
+    }
+    assert_eq!(states, [ServiceState::Stopping, ServiceState::Stopped, ServiceState::Starting, ServiceState::Running]);
+    d.signal("TERM");
+    let (status, stderr) = d.wait_exit();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("mailroomd stopped"), "{stderr}");
+    assert!(!d.socket.exists(), "a clean exit removes the socket");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mailboxes_from_the_command_line() {
+    let d = Daemon::start().await;
+    let out = d.ctl_with_input(
+        &["mailbox", "add", "Ann@Corp.Test", "--alias", "sales@corp.test", "--name", "Ann", "--password-stdin"],
+        "s3cret\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = d.ctl_with_input(&["mailbox", "add", "sales@corp.test", "--password-stdin"], "x\n");
+    assert_eq!(out.status.code(), Some(1), "an address cannot belong to two mailboxes");
+    let list = d.ctl_ok(&["mailbox", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&list).expect("json");
+    assert_eq!(v["mailboxes"][0]["addresses"], serde_json::json!(["ann@corp.test", "sales@corp.test"]));
+
+    // Rerouting on without corp.test inbound: the mailbox's mail would be relayed away.
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    let list = d.ctl_ok(&["mailbox", "list"]);
+    assert!(list.contains("warning: ann@corp.test"), "{list}");
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    assert!(!d.ctl_ok(&["mailbox", "list"]).contains("warning"));
+
+    let t = d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
+    assert_eq!(t.trim(), "relayed outbound to friend@outside.test");
+    let t = d.ctl_ok(&["test-address", "friend@outside.test", "--client-ip", "203.0.113.7"]);
+    assert!(t.starts_with("refused with 550 5.7.1"), "{t}");
+
+    d.ctl_ok(&["mailbox", "remove", "ann@corp.test"]);
+    assert_eq!(d.ctl(&["mailbox", "remove", "ann@corp.test"]).status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_service_exits_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(bin("mailroomctl"))
+        .arg("--socket")
+        .arg(dir.path().join("none.sock"))
+        .arg("status")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    let out = std::process::Command::new(bin("mailroomctl")).arg("frobnicate").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
