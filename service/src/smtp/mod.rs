@@ -1,31 +1,94 @@
-//! The SMTP listener of the Internet Mail Service.
+//! The SMTP side of the Internet Mail Service (RFC 5321 with ESMTP).
 //!
-//! The listener is part of the service lifecycle: it is bound at start (so the bound
-//! address is known and a port conflict fails the start), accepts until the service
-//! drains, and tracks each session as a task of the run.
-//!
-//! SMTP sessions themselves (RFC 5321, ESMTP, routing at RCPT, durable acceptance) are
-//! the subject of their own issue; until they land, a session answers with a
-//! permanent "service not available" reply, as RFC 5321 §3.1 allows (`554`), and closes.
+//! - [`command`] and [`data`] are pure parsers: a command line into a [`command::Command`],
+//!   the bytes after `354` into a message. They do no I/O and are unit-tested and
+//!   fuzzed on their own.
+//! - [`session`] drives one connection; it is generic over the stream so plain TCP,
+//!   TLS and in-memory pipes share one code path. Each verb adds a method to the
+//!   session in its own file (`ehlo.rs`, `mail.rs`, `rcpt.rs`, `auth.rs`, `receive.rs`).
+//! - [`accept`] commits an accepted message — local mailbox copies, outbound queue
+//!   entries and tracking events — in one store transaction before `250` is sent.
+//! - This module runs the listener: it accepts until the service drains, enforces the
+//!   global and per-IP connection limits, and tracks each session as a task of the run.
 
-use std::net::SocketAddr;
+mod accept;
+mod auth;
+pub mod command;
+pub mod data;
+mod ehlo;
+mod mail;
+mod rcpt;
+mod receive;
+pub mod reply;
+pub mod session;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::lifecycle::ServiceContext;
 
-/// Accepts SMTP connections until the service drains.
-pub async fn serve(listener: TcpListener, ctx: ServiceContext) {
-    crate::pop3::accept_loop("smtp", listener, ctx, session).await;
+/// Open connections, overall and per client IP; shared by the listener and the guards
+/// of the sessions it starts.
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
 }
 
-async fn session(mut stream: TcpStream, peer: SocketAddr, ctx: ServiceContext) {
-    tracing::debug!(%peer, "SMTP connection");
-    let line = format!(
-        "554 5.3.2 {} Mailroom: SMTP sessions are not implemented in this build\r\n",
-        ctx.config.general.host_name
-    );
-    let _ = stream.write_all(line.as_bytes()).await;
-    let _ = stream.shutdown().await;
+/// Releases a connection's place in [`Counts`] when the session ends.
+struct Slot {
+    counts: Arc<Mutex<Counts>>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.total -= 1;
+        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                c.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accepts SMTP connections until the service drains.
+pub async fn serve(listener: TcpListener, ctx: ServiceContext) {
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let limits =
+        (ctx.config.connections.max_connections as usize, ctx.config.connections.max_connections_per_ip as usize);
+    crate::pop3::accept_loop("smtp", listener, ctx, move |stream, peer, ctx| {
+        let slot = {
+            let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+            let ip = peer.ip();
+            let this_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
+            if c.total >= limits.0 || this_ip >= limits.1 {
+                None
+            } else {
+                c.total += 1;
+                *c.per_ip.entry(ip).or_default() += 1;
+                Some(Slot { counts: Arc::clone(&counts), ip })
+            }
+        };
+        connection(stream, peer, ctx, slot)
+    })
+    .await;
+}
+
+async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: ServiceContext, slot: Option<Slot>) {
+    let Some(_slot) = slot else {
+        tracing::info!(%peer, "SMTP connection refused: too many connections");
+        let line = format!("421 4.7.0 {} Too many connections, try again later\r\n", ctx.config.general.host_name);
+        let _ = stream.write_all(line.as_bytes()).await;
+        return;
+    };
+    let local = stream.local_addr().unwrap_or(peer);
+    let _ = stream.set_nodelay(true);
+    session::Session::new(stream, peer, local, ctx).run().await;
 }

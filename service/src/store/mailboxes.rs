@@ -75,6 +75,16 @@ async fn hash_password(password: String) -> StoreResult<String> {
     .map_err(|e| StoreError::Corrupt(format!("hashing task failed: {e}")))?
 }
 
+/// A hash of no one's password, checked when a login is unknown so that it costs the
+/// same time as a known one. Computed once, on first use (on the blocking pool).
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default().hash_password(b"no such account", &salt).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
 /// Checks `password` against a stored hash. Slow by design: call it from the blocking
 /// pool.
 pub fn verify_password(hash: &str, password: &str) -> bool {
@@ -259,6 +269,32 @@ impl Store {
             }
             out.sort_by(|a, b| a.addresses.first().cmp(&b.addresses.first()));
             Ok(out)
+        })
+        .await
+    }
+
+    /// The mailbox that has `canonical` (a lower-case address) as an address.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn mailbox_of(&self, canonical: &str) -> StoreResult<Option<i64>> {
+        let key = canonical.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT mailbox_id FROM addresses WHERE address = ?1")?;
+            Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
+        })
+        .await
+    }
+
+    /// A mailbox's canonical addresses, primary first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn mailbox_addresses(&self, id: i64) -> StoreResult<Vec<String>> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1 ORDER BY position")?;
+            Ok(stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?)
         })
         .await
     }

@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
-pub use mailboxes::{Mailbox, NewMailbox, verify_password};
+pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
 
 /// A store failure.
 #[derive(Debug, Clone, thiserror::Error)]

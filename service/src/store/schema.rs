@@ -50,6 +50,8 @@ const MIGRATIONS: &[&str] = &[
         content BLOB NOT NULL,
         envid TEXT,
         ret TEXT,
+        -- 1 when the client declared BODY=8BITMIME.
+        body_8bit INTEGER NOT NULL DEFAULT 0,
         client TEXT
     );
     CREATE TABLE queue_recipients (

@@ -1,0 +1,223 @@
+//! Durable acceptance: one store transaction per message.
+//!
+//! The message is stored with a `Received:` header added, as a copy in each local
+//! mailbox (with `Return-Path:`), plus one outbound queue entry whose recipients are
+//! the relayed ones and those that failed at once (rerouting off: the delivery side
+//! turns those into an NDR). Tracking events are written in the same transaction.
+//! The store's writer commits it with `synchronous=FULL` — fsync'd — before this
+//! returns; concurrent sessions share that commit.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rusqlite::params;
+
+use super::command::Ret;
+use super::session::{Recipient, Target, Transaction};
+use crate::lifecycle::ServiceContext;
+use crate::store::{StoreResult, now_secs};
+
+/// What is known about a message besides its content.
+pub(super) struct Envelope<'a> {
+    pub tx: &'a Transaction,
+    pub client: SocketAddr,
+    pub helo: &'a str,
+    pub extended: bool,
+    pub auth: Option<&'a str>,
+}
+
+/// A queue id: time in microseconds and a per-process counter, in hex. Unique within
+/// a data directory, which only one process uses at a time.
+fn queue_id() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let micros =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or_default();
+    format!("{micros:X}{:04X}", COUNTER.fetch_add(1, Ordering::Relaxed) & 0xFFFF)
+}
+
+/// Commits the message; returns its queue id.
+///
+/// # Errors
+/// Any store failure; then nothing of the message was kept.
+pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u8>) -> StoreResult<String> {
+    let id = queue_id();
+    let now = now_secs();
+    let cfg = &ctx.config;
+    let protocol = match (env.extended, env.auth.is_some()) {
+        (false, _) => "SMTP",
+        (true, false) => "ESMTP",
+        (true, true) => "ESMTPA",
+    };
+    let rcpts = &env.tx.rcpts;
+    let for_clause = match rcpts.as_slice() {
+        [only] => format!("\r\n\tfor <{}>", only.address),
+        _ => String::new(),
+    };
+    let received = format!(
+        "Received: from {} ([{}])\r\n\tby {} (Mailroom) with {protocol} id {id}{for_clause};\r\n\t{}\r\n",
+        sanitize(env.helo),
+        env.client.ip(),
+        cfg.general.host_name,
+        rfc5322_date(now),
+    );
+    let mut queued = Vec::with_capacity(received.len() + body.len());
+    queued.extend_from_slice(received.as_bytes());
+    queued.extend_from_slice(&body);
+    let mailboxes: BTreeSet<i64> = rcpts
+        .iter()
+        .filter_map(|r| match r.target {
+            Target::Mailbox(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let local_copy = (!mailboxes.is_empty()).then(|| {
+        let mut v = format!("Return-Path: <{}>\r\n", env.tx.from).into_bytes();
+        v.extend_from_slice(&queued);
+        v
+    });
+    let outbound: Vec<Recipient> = rcpts.iter().filter(|r| !matches!(r.target, Target::Mailbox(_))).cloned().collect();
+    let tracking = cfg.diagnostics.message_tracking.then(|| {
+        let message_id = header_value(&body, "message-id");
+        let mut events: Vec<(&'static str, String, Option<String>)> = Vec::new();
+        for r in rcpts {
+            let (event, detail) = match &r.target {
+                Target::Mailbox(_) => ("delivered", None),
+                Target::Relay => ("queued", None),
+                Target::Fail(why) => ("failed", Some(why.clone())),
+            };
+            events.push((event, r.address.clone(), detail));
+        }
+        (message_id, events)
+    });
+    let sender = env.tx.from.clone();
+    let client = env.client.ip().to_string();
+    let envid = env.tx.envid.clone();
+    let ret = env.tx.ret.map(|r| match r {
+        Ret::Full => "FULL",
+        Ret::Headers => "HDRS",
+    });
+    let body_8bit = env.tx.body == super::command::Body::EightBitMime;
+    let qid = id.clone();
+    ctx.store
+        .write(move |tx| {
+            if let Some(copy) = &local_copy {
+                let size = i64::try_from(copy.len()).unwrap_or(i64::MAX);
+                let mut next_uid =
+                    tx.prepare_cached("UPDATE mailboxes SET next_uid = next_uid + 1 WHERE id = ?1 RETURNING next_uid - 1")?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO messages (mailbox_id, uid, size, received_at, content) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for m in &mailboxes {
+                    let uid: i64 = next_uid.query_row([m], |r| r.get(0))?;
+                    insert.execute(params![m, uid, size, now, copy])?;
+                }
+            }
+            if !outbound.is_empty() {
+                tx.execute(
+                    "INSERT INTO queue_messages (queue_id, sender, received_at, size, content, envid, ret, body_8bit, client)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        qid,
+                        sender,
+                        now,
+                        i64::try_from(queued.len()).unwrap_or(i64::MAX),
+                        queued,
+                        envid,
+                        ret,
+                        body_8bit,
+                        client
+                    ],
+                )?;
+                let message = tx.last_insert_rowid();
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for r in &outbound {
+                    let (state, next, failure) = match &r.target {
+                        Target::Fail(why) => ("failed", None, Some(why)),
+                        _ => ("scheduled", Some(now), None),
+                    };
+                    insert.execute(params![message, r.address, r.orcpt, r.notify, state, next, failure, now])?;
+                }
+            }
+            if let Some((message_id, events)) = &tracking {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO tracking (at, event, queue_id, message_id, sender, recipient, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                insert.execute(params![now, "accepted", qid, message_id, sender, Option::<String>::None, client])?;
+                for (event, rcpt, detail) in events {
+                    insert.execute(params![now, event, qid, message_id, sender, rcpt, detail])?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Keeps a client-supplied name from breaking the header it is put in.
+fn sanitize(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_graphic()).take(255).collect()
+}
+
+/// The value of the first header named `name` (lower case), unfolded, if any.
+fn header_value(message: &[u8], name: &str) -> Option<String> {
+    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
+    let headers = String::from_utf8_lossy(&message[..end]);
+    let mut lines = headers.split("\r\n").peekable();
+    while let Some(line) = lines.next() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        if key.trim().eq_ignore_ascii_case(name) {
+            let mut v = value.trim().to_owned();
+            while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
+                v.push(' ');
+                v.push_str(next.trim());
+            }
+            return Some(v.trim().to_owned());
+        }
+    }
+    None
+}
+
+/// An RFC 5322 date-time in UTC: `Thu, 26 Nov 2026 10:20:00 +0000`.
+pub fn rfc5322_date(unix_secs: i64) -> String {
+    let days = unix_secs.div_euclid(86_400);
+    let secs = unix_secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let weekday = WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month_name = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    format!("{weekday}, {day} {month_name} {year} {:02}:{:02}:{:02} +0000", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322_date(1_795_688_400), "Thu, 26 Nov 2026 10:20:00 +0000");
+        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+
+    #[test]
+    fn headers() {
+        let m = b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\nMessage-ID: <not@header>\r\n";
+        assert_eq!(header_value(m, "message-id").as_deref(), Some("<a@b>"));
+        assert_eq!(header_value(m, "to"), None);
+    }
+}

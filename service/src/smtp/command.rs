@@ -1,0 +1,277 @@
+//! SMTP command parsing, apart from any I/O.
+//!
+//! MAIL, RCPT, EHLO and HELO with their ESMTP parameters are parsed by `smtp-proto`
+//! (the parser Stalwart uses). This module adds what Mailroom needs around it:
+//! AUTH with its mechanism name, the parameters Mailroom does not advertise refused,
+//! and errors mapped to reply codes. Input is one complete line including its CRLF;
+//! line length limits are enforced by the caller, which owns the buffer.
+
+use smtp_proto::{
+    MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_RET_FULL, MAIL_RET_HDRS, RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE,
+    RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS,
+};
+
+use super::reply::Reply;
+
+/// The body type declared with `MAIL … BODY=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Not declared, or `7BIT`.
+    SevenBit,
+    /// `8BITMIME` (RFC 6152).
+    EightBitMime,
+}
+
+/// DSN `RET=` (RFC 3461): how much of the message an NDR returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ret {
+    /// The whole message.
+    Full,
+    /// Only the headers.
+    Headers,
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `EHLO domain`.
+    Ehlo(String),
+    /// `HELO domain`.
+    Helo(String),
+    /// `MAIL FROM:<…>`.
+    Mail {
+        /// The reverse path; empty for the null sender `<>`.
+        from: String,
+        /// `SIZE=`, if given.
+        size: Option<u64>,
+        /// `BODY=`.
+        body: Body,
+        /// DSN `RET=`.
+        ret: Option<Ret>,
+        /// DSN `ENVID=`.
+        envid: Option<String>,
+    },
+    /// `RCPT TO:<…>`.
+    Rcpt {
+        /// The forward path; empty for `<Postmaster>`.
+        to: String,
+        /// DSN `NOTIFY=` as a comma list (`SUCCESS,FAILURE`), if given.
+        notify: Option<String>,
+        /// DSN `ORCPT=` as `rfc822;address`, if given.
+        orcpt: Option<String>,
+    },
+    /// `DATA`.
+    Data,
+    /// `RSET`.
+    Rset,
+    /// `NOOP`.
+    Noop,
+    /// `QUIT`.
+    Quit,
+    /// `HELP`.
+    Help,
+    /// `VRFY`.
+    Vrfy,
+    /// `EXPN`.
+    Expn,
+    /// `AUTH mechanism [initial-response]`.
+    Auth {
+        /// Upper-cased mechanism name.
+        mechanism: String,
+        /// The initial response, if given (`=` for an empty one).
+        initial: Option<String>,
+    },
+    /// `STARTTLS`.
+    StartTls,
+    /// A command this server knows but does not offer (BDAT, ETRN, …).
+    NotImplemented(&'static str),
+}
+
+/// True for lines that start with `AUTH` (which have a longer length limit).
+pub fn is_auth(line: &[u8]) -> bool {
+    line.len() >= 5 && line[..4].eq_ignore_ascii_case(b"AUTH") && line[4] == b' '
+}
+
+/// Parses one command line (CRLF included).
+///
+/// # Errors
+/// The reply to send: `500` unknown command, `501` bad syntax, `555` unsupported
+/// parameter.
+pub fn parse(line: &[u8]) -> Result<Command, Reply> {
+    if is_auth(line) {
+        return parse_auth(line);
+    }
+    let mut iter = line.iter();
+    match smtp_proto::Request::parse(&mut iter) {
+        Ok(req) => from_request(req),
+        Err(e) => Err(match e {
+            smtp_proto::Error::UnknownCommand | smtp_proto::Error::NeedsMoreData { .. } => {
+                Reply::new(500, "5.5.2", "Command not recognized")
+            }
+            smtp_proto::Error::InvalidSenderAddress => Reply::new(501, "5.1.7", "Bad sender address syntax"),
+            smtp_proto::Error::InvalidRecipientAddress => Reply::new(501, "5.1.3", "Bad recipient address syntax"),
+            smtp_proto::Error::SyntaxError { syntax } => Reply::new(501, "5.5.4", format!("Syntax: {syntax}")),
+            smtp_proto::Error::InvalidParameter { param } => {
+                Reply::new(501, "5.5.4", format!("Invalid value for parameter {param}"))
+            }
+            smtp_proto::Error::UnsupportedParameter { param } => {
+                Reply::new(555, "5.5.4", format!("Unsupported parameter {param}"))
+            }
+            smtp_proto::Error::ResponseTooLong | smtp_proto::Error::InvalidResponse { .. } => {
+                Reply::new(500, "5.5.2", "Command not recognized")
+            }
+        }),
+    }
+}
+
+fn from_request(req: smtp_proto::Request<std::borrow::Cow<'_, str>>) -> Result<Command, Reply> {
+    use smtp_proto::Request as R;
+    Ok(match req {
+        R::Ehlo { host } => Command::Ehlo(host.into_owned()),
+        R::Helo { host } => Command::Helo(host.into_owned()),
+        R::Lhlo { .. } => return Err(Reply::new(500, "5.5.2", "Command not recognized")),
+        R::Mail { from } => {
+            let supported = MAIL_BODY_7BIT | MAIL_BODY_8BITMIME | MAIL_RET_FULL | MAIL_RET_HDRS;
+            if from.flags & !supported != 0 || from.trans_id.is_some() || from.mtrk.is_some() || from.by != 0 {
+                return Err(Reply::new(555, "5.5.4", "Unsupported MAIL parameter"));
+            }
+            if from.hold_for != 0 || from.hold_until != 0 || from.mt_priority != 0 || from.solicit.is_some() {
+                return Err(Reply::new(555, "5.5.4", "Unsupported MAIL parameter"));
+            }
+            let ret = match (from.flags & MAIL_RET_FULL != 0, from.flags & MAIL_RET_HDRS != 0) {
+                (true, false) => Some(Ret::Full),
+                (false, true) => Some(Ret::Headers),
+                (false, false) => None,
+                (true, true) => return Err(Reply::new(501, "5.5.4", "RET given twice")),
+            };
+            Command::Mail {
+                from: from.address.into_owned(),
+                size: (from.size > 0).then_some(from.size as u64),
+                body: if from.flags & MAIL_BODY_8BITMIME != 0 { Body::EightBitMime } else { Body::SevenBit },
+                ret,
+                envid: from.env_id.map(|e| e.into_owned()),
+            }
+        }
+        R::Rcpt { to } => {
+            let known = RCPT_NOTIFY_SUCCESS | RCPT_NOTIFY_FAILURE | RCPT_NOTIFY_DELAY | RCPT_NOTIFY_NEVER;
+            if to.flags & !known != 0 || to.rrvs != 0 {
+                return Err(Reply::new(555, "5.5.4", "Unsupported RCPT parameter"));
+            }
+            if to.flags & RCPT_NOTIFY_NEVER != 0 && to.flags & (known & !RCPT_NOTIFY_NEVER) != 0 {
+                return Err(Reply::new(501, "5.5.4", "NOTIFY=NEVER cannot be combined with other values"));
+            }
+            let names = [
+                (RCPT_NOTIFY_SUCCESS, "SUCCESS"),
+                (RCPT_NOTIFY_FAILURE, "FAILURE"),
+                (RCPT_NOTIFY_DELAY, "DELAY"),
+                (RCPT_NOTIFY_NEVER, "NEVER"),
+            ];
+            let notify: Vec<&str> = names.iter().filter(|(f, _)| to.flags & f != 0).map(|(_, n)| *n).collect();
+            Command::Rcpt {
+                to: to.address.into_owned(),
+                notify: (!notify.is_empty()).then(|| notify.join(",")),
+                // smtp-proto keeps the address of `ORCPT=rfc822;addr`, not its type.
+                orcpt: to.orcpt.map(|o| format!("rfc822;{o}")),
+            }
+        }
+        R::Data => Command::Data,
+        R::Rset => Command::Rset,
+        R::Noop { .. } => Command::Noop,
+        R::Quit => Command::Quit,
+        R::Help { .. } => Command::Help,
+        R::Vrfy { .. } => Command::Vrfy,
+        R::Expn { .. } => Command::Expn,
+        R::StartTls => Command::StartTls,
+        R::Auth { .. } => return Err(Reply::new(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")),
+        R::Bdat { .. } => Command::NotImplemented("BDAT"),
+        R::Etrn { .. } => Command::NotImplemented("ETRN"),
+        R::Atrn { .. } => Command::NotImplemented("ATRN"),
+        R::Burl { .. } => Command::NotImplemented("BURL"),
+    })
+}
+
+fn parse_auth(line: &[u8]) -> Result<Command, Reply> {
+    let text = std::str::from_utf8(line).map_err(|_| Reply::new(501, "5.5.4", "Syntax: AUTH mechanism"))?;
+    let mut words = text.trim_end_matches(['\r', '\n']).split(' ').skip(1).filter(|w| !w.is_empty());
+    let mechanism = words.next().ok_or_else(|| Reply::new(501, "5.5.4", "Syntax: AUTH mechanism"))?;
+    let initial = words.next().map(str::to_owned);
+    if words.next().is_some() {
+        return Err(Reply::new(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"));
+    }
+    Ok(Command::Auth { mechanism: mechanism.to_ascii_uppercase(), initial })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &str) -> u16 {
+        match parse(line.as_bytes()) {
+            Ok(_) => 0,
+            Err(r) => r.code,
+        }
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse(b"EHLO client.test\r\n"), Ok(Command::Ehlo("client.test".into())));
+        assert_eq!(parse(b"ehlo client.test\r\n"), Ok(Command::Ehlo("client.test".into())));
+        assert_eq!(parse(b"QUIT\r\n"), Ok(Command::Quit));
+        assert_eq!(parse(b"RSET\r\n"), Ok(Command::Rset));
+        assert_eq!(parse(b"VRFY bob\r\n"), Ok(Command::Vrfy));
+        assert_eq!(parse(b"BDAT 10 LAST\r\n"), Ok(Command::NotImplemented("BDAT")));
+    }
+
+    #[test]
+    fn mail_parameters() {
+        assert_eq!(
+            parse(b"MAIL FROM:<a@b.test> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=QQ314159\r\n"),
+            Ok(Command::Mail {
+                from: "a@b.test".into(),
+                size: Some(1000),
+                body: Body::EightBitMime,
+                ret: Some(Ret::Headers),
+                envid: Some("QQ314159".into()),
+            })
+        );
+        assert!(matches!(parse(b"MAIL FROM:<>\r\n"), Ok(Command::Mail { from, .. }) if from.is_empty()));
+        assert_eq!(code("MAIL FROM:<a@b.test> SMTPUTF8\r\n"), 555);
+        assert_eq!(code("MAIL FROM:<a@b.test> BODY=BINARYMIME\r\n"), 555);
+        assert_eq!(code("MAIL FROM:<a@b.test> FOO=BAR\r\n"), 555);
+        assert_eq!(code("MAIL FROM:<a@b.test> SIZE=abc\r\n"), 501);
+        assert_eq!(code("MAIL FROM a@b.test\r\n"), 501);
+    }
+
+    #[test]
+    fn rcpt_parameters() {
+        assert_eq!(
+            parse(b"RCPT TO:<x@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.test\r\n"),
+            Ok(Command::Rcpt {
+                to: "x@y.test".into(),
+                notify: Some("SUCCESS,FAILURE".into()),
+                orcpt: Some("rfc822;x@y.test".into()),
+            })
+        );
+        assert!(matches!(parse(b"RCPT TO:<Postmaster>\r\n"), Ok(Command::Rcpt { to, .. }) if to.is_empty()));
+        assert!(matches!(parse(b"RCPT TO:<@hop.test:x@y.test>\r\n"), Ok(Command::Rcpt { to, .. }) if to == "x@y.test"));
+        assert_eq!(code("RCPT TO:<x@y.test> NOTIFY=NEVER,SUCCESS\r\n"), 501);
+        assert_eq!(code("RCPT TO:x@y.test\r\n"), 501);
+    }
+
+    #[test]
+    fn auth() {
+        assert_eq!(
+            parse(b"AUTH PLAIN AGFubgBwdw==\r\n"),
+            Ok(Command::Auth { mechanism: "PLAIN".into(), initial: Some("AGFubgBwdw==".into()) })
+        );
+        assert_eq!(parse(b"auth login\r\n"), Ok(Command::Auth { mechanism: "LOGIN".into(), initial: None }));
+        assert_eq!(code("AUTH\r\n"), 501);
+        assert_eq!(code("AUTH PLAIN a b\r\n"), 501);
+    }
+
+    #[test]
+    fn unknown() {
+        assert_eq!(code("FROB\r\n"), 500);
+        assert_eq!(code("\r\n"), 500);
+    }
+}

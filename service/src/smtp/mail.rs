@@ -1,0 +1,58 @@
+//! MAIL FROM (RFC 5321 §4.1.1.2, SIZE per RFC 1870, DSN per RFC 3461).
+
+use mailroom_shared::address::EmailAddress;
+use mailroom_shared::config::AcceptFrom;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::command::{Body, Ret};
+use super::reply::{self, Reply};
+use super::session::{Phase, Session, Transaction};
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// Starts a transaction.
+    pub(super) fn mail(
+        &mut self,
+        from: String,
+        size: Option<u64>,
+        body: Body,
+        ret: Option<Ret>,
+        envid: Option<String>,
+    ) -> Reply {
+        match self.phase {
+            Phase::Connected => return reply::bad_sequence("Send HELO or EHLO first"),
+            Phase::Mail(_) => return reply::bad_sequence("Nested MAIL command"),
+            Phase::Ready => {}
+        }
+        let cfg = &self.ctx.config;
+        match (cfg.connections.accept_from, &self.auth) {
+            (AcceptFrom::Any, _) => {}
+            (AcceptFrom::MustAuthenticate, Some(_)) => {}
+            (AcceptFrom::MustAuthenticate, None) => return Reply::new(530, "5.7.0", "Authentication required"),
+            (AcceptFrom::MustAuthenticateAndEncrypt, _) => {
+                return Reply::new(530, "5.7.0", "Must authenticate over an encrypted connection");
+            }
+        }
+        if !from.is_empty() {
+            let Ok(addr) = EmailAddress::parse(&from) else {
+                return Reply::new(553, "5.1.7", format!("Sender address <{from}> is not acceptable"));
+            };
+            if cfg.connections.sender_must_match_account
+                && let Some(auth) = &self.auth
+                && !auth.addresses.contains(&addr.canonical())
+            {
+                return Reply::new(
+                    553,
+                    "5.7.1",
+                    format!("Sender address <{from}> does not belong to the authenticated account {}", auth.login),
+                );
+            }
+        }
+        if let (Some(size), Some(max)) = (size, cfg.general.max_message_size)
+            && size > max
+        {
+            return Reply::new(552, "5.3.4", format!("Message size exceeds fixed maximum message size ({max} bytes)"));
+        }
+        self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new() });
+        Reply::new(250, "2.1.0", "Sender OK")
+    }
+}

@@ -1,0 +1,119 @@
+//! RCPT TO (RFC 5321 §4.1.1.3): each recipient routed by `shared`'s routing decision.
+
+use mailroom_shared::address::{Domain, EmailAddress};
+use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::reply::{self, Reply};
+use super::session::{Phase, Recipient, Session, Target};
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// Adds a recipient to the transaction, or says why not.
+    pub(super) async fn rcpt(&mut self, to: String, notify: Option<String>, orcpt: Option<String>) -> Reply {
+        let count = match &self.phase {
+            Phase::Connected => return reply::bad_sequence("Send HELO or EHLO first"),
+            Phase::Ready => return reply::bad_sequence("Need MAIL command first"),
+            Phase::Mail(tx) => tx.rcpts.len(),
+        };
+        if count >= self.ctx.config.connections.max_recipients as usize {
+            return Reply::new(452, "4.5.3", "Too many recipients");
+        }
+        let (address, target) = match self.route(&to).await {
+            Ok(r) => r,
+            Err(reply) => {
+                tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, reason = %reply.lines.join(" "), "recipient refused");
+                return reply;
+            }
+        };
+        tracing::debug!(peer = %self.peer, rcpt = %to, routed = %address, ?target, "recipient accepted");
+        if let Phase::Mail(tx) = &mut self.phase {
+            tx.rcpts.push(Recipient { address, notify, orcpt, target });
+        }
+        Reply::new(250, "2.1.5", "Recipient OK")
+    }
+
+    /// Decides where `to` goes. `to` is empty for `<Postmaster>`.
+    async fn route(&self, to: &str) -> Result<(String, Target), Reply> {
+        let store = &self.ctx.store;
+        let internal = |e| {
+            tracing::error!(error = %e, "mailbox lookup failed");
+            Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        };
+        if to.is_empty() {
+            return match self.postmaster(None).await.map_err(internal)? {
+                Some(id) => Ok(("postmaster".into(), Target::Mailbox(id))),
+                None => Err(Reply::new(550, "5.1.1", "No postmaster mailbox is configured here")),
+            };
+        }
+        let Ok(addr) = EmailAddress::parse(to) else {
+            return Err(Reply::new(501, "5.1.3", format!("Bad recipient address syntax <{to}>")));
+        };
+        let canonical = addr.canonical();
+        let exists = store.mailbox_of(&canonical).await.map_err(internal)?;
+        if exists.is_none()
+            && addr.local().eq_ignore_ascii_case("postmaster")
+            && let Some(id) = self.postmaster(Some(addr.domain())).await.map_err(internal)?
+        {
+            return Ok((canonical, Target::Mailbox(id)));
+        }
+        let cfg = &self.ctx.config;
+        let client = ClientContext {
+            authenticated_as: self.auth.as_ref().map(|a| a.login.clone()),
+            client_ip: self.peer.ip(),
+            local_ip: self.local.ip(),
+        };
+        let directory = |a: &EmailAddress| exists.is_some() && a.canonical() == canonical;
+        let decision = routing::decide(&addr, &client, &cfg.routing, &cfg.routing_restrictions, &directory);
+        tracing::debug!(target: "mailroom_service::routing", rcpt = %addr, decision = %decision.explain());
+        match decision.outcome() {
+            Decision::Local { address } => {
+                let key = address.canonical();
+                let id = if key == canonical { exists } else { store.mailbox_of(&key).await.map_err(internal)? };
+                match id {
+                    Some(id) => Ok((address.to_string(), Target::Mailbox(id))),
+                    None => {
+                        Err(Reply::new(550, "5.1.1", format!("<{address}>: Recipient address rejected: User unknown")))
+                    }
+                }
+            }
+            Decision::Relay { address } => Ok((address.to_string(), Target::Relay)),
+            Decision::Refused(why) => {
+                tracing::info!(target: "mailroom_service::routing", rcpt = %addr, reason = %why, "relay refused");
+                Err(Reply::new(550, "5.7.1", format!("Unable to relay for <{addr}>")))
+            }
+            Decision::NoRoute(NoRoute::ReroutingOff) => {
+                if self.auth.is_some() {
+                    // The founding scenario: accept, and return an NDR to the sender.
+                    Ok((addr.to_string(), Target::Fail("No route: rerouting of incoming SMTP mail is off".into())))
+                } else {
+                    Err(Reply::new(
+                        550,
+                        "5.7.1",
+                        format!("Unable to relay for <{addr}>: rerouting of incoming SMTP mail is off"),
+                    ))
+                }
+            }
+            Decision::NoRoute(e @ NoRoute::RewriteLoop { .. }) => {
+                Err(Reply::new(554, "5.4.6", format!("Routing loop for <{addr}>: {e}")))
+            }
+            Decision::NoRoute(e @ NoRoute::InvalidRewrite { .. }) => {
+                Err(Reply::new(553, "5.1.3", format!("Cannot route <{addr}>: {e}")))
+            }
+            Decision::Rewritten { .. } => unreachable!("outcome() follows rewrites"),
+        }
+    }
+
+    /// The mailbox that receives postmaster mail for `domain` (`None`: bare
+    /// `<Postmaster>`), when `domain` is this server's: its host name or, while
+    /// rerouting is on, an inbound domain. The administrator's mailbox from the General
+    /// page.
+    async fn postmaster(&self, domain: Option<&Domain>) -> Result<Option<i64>, crate::store::StoreError> {
+        let cfg = &self.ctx.config;
+        let ours = domain
+            .is_none_or(|d| *d == cfg.general.host_name || (cfg.routing.reroute && cfg.routing.table.is_inbound(d)));
+        match (&cfg.general.administrator_mailbox, ours) {
+            (Some(admin), true) => self.ctx.store.mailbox_of(&admin.canonical()).await,
+            _ => Ok(None),
+        }
+    }
+}

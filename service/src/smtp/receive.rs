@@ -1,0 +1,79 @@
+//! DATA (RFC 5321 §4.1.1.4): receive the message, then commit it before answering.
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::accept;
+use super::data::{DataReceiver, Finished, Progress};
+use super::reply::{self, Reply};
+use super::session::{Flow, Phase, Session};
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// Receives a message and, if it is acceptable, commits it durably; the `250`
+    /// goes out only after the commit.
+    pub(super) async fn data(&mut self) -> Flow {
+        let refusal = match &self.phase {
+            Phase::Connected => Some(reply::bad_sequence("Send HELO or EHLO first")),
+            Phase::Ready => Some(reply::bad_sequence("Need MAIL command first")),
+            Phase::Mail(tx) if tx.rcpts.is_empty() => Some(Reply::new(554, "5.5.1", "No valid recipients")),
+            Phase::Mail(_) => None,
+        };
+        if let Some(r) = refusal {
+            return self.error(r);
+        }
+        self.reply(Reply::plain(354, vec!["End data with <CR><LF>.<CR><LF>".into()]));
+        let mut rx = DataReceiver::new(self.ctx.config.general.max_message_size);
+        let finished = loop {
+            let input = self.input_mut();
+            let (used, progress) = rx.feed(input);
+            input.drain(..used);
+            match progress {
+                Progress::More => {
+                    if !self.fill(self.ctx.config.connections.data_timeout).await {
+                        tracing::info!(peer = %self.peer, "message transfer interrupted; partial message discarded");
+                        return Flow::Close;
+                    }
+                }
+                Progress::Done(f) => break f,
+                Progress::Abort(why) => {
+                    tracing::warn!(peer = %self.peer, reason = %why, "message refused; closing (SMTP smuggling guard)");
+                    self.reply(Reply::new(
+                        554,
+                        "5.6.0",
+                        format!("Message refused: {why}; lines must end with CRLF (RFC 5321 section 2.3.8)"),
+                    ));
+                    return Flow::Close;
+                }
+            }
+        };
+        let Phase::Mail(tx) = std::mem::replace(&mut self.phase, Phase::Ready) else { unreachable!("checked above") };
+        let reply = match finished {
+            Finished::TooBig => Reply::new(552, "5.3.4", "Message size exceeds fixed maximum message size"),
+            Finished::LineTooLong => Reply::new(
+                554,
+                "5.6.0",
+                "Message refused: a line is longer than 1000 octets (RFC 5321 section 4.5.3.1.6)",
+            ),
+            Finished::Complete => {
+                let (helo, extended) = self.helo.clone().unwrap_or_default();
+                let envelope = accept::Envelope {
+                    tx: &tx,
+                    client: self.peer,
+                    helo: &helo,
+                    extended,
+                    auth: self.auth.as_ref().map(|a| a.login.as_str()),
+                };
+                match accept::commit(&self.ctx, &envelope, rx.into_body()).await {
+                    Ok(queue_id) => {
+                        tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");
+                        Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
+                    }
+                    Err(e) => {
+                        tracing::error!(peer = %self.peer, error = %e, "cannot commit message; refused with 451");
+                        Reply::new(451, "4.3.0", "Local error in processing; message not accepted, try again later")
+                    }
+                }
+            }
+        };
+        self.error(reply)
+    }
+}

@@ -1,0 +1,321 @@
+//! One SMTP session: reading lines, dispatching commands, writing replies.
+//!
+//! Replies are queued in order and flushed when the input runs dry, which is what
+//! PIPELINING (RFC 2920) needs: a client may send a whole MAIL/RCPT/DATA group in one
+//! write and read the replies together.
+//!
+//! Shutdown: when the service starts draining, an idle session (no transaction under
+//! way) answers `421 4.3.2` and closes at once; a session inside a transaction is left
+//! to finish it, until the drain timeout fires the abort signal. Nothing is ever
+//! acknowledged that is not committed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::command::{self, Body, Command, Ret};
+use super::reply::{self, Reply};
+use crate::lifecycle::ServiceContext;
+
+/// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
+pub const MAX_COMMAND_LINE: usize = 512;
+/// Longest AUTH command or SASL response line (RFC 4954 §4).
+pub const MAX_AUTH_LINE: usize = 12_288;
+/// Errors tolerated before the session is closed (Postfix's `smtpd_hard_error_limit`).
+const MAX_ERRORS: u32 = 20;
+
+/// An authenticated client.
+#[derive(Debug, Clone)]
+pub(super) struct Authenticated {
+    /// The login as given.
+    pub login: String,
+    /// Canonical addresses of the account's mailbox.
+    pub addresses: Vec<String>,
+}
+
+/// Where an accepted recipient goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    /// A local mailbox (store id).
+    Mailbox(i64),
+    /// The outbound queue.
+    Relay,
+    /// Accepted, but it has no route: it fails at once and its sender gets an NDR.
+    Fail(String),
+}
+
+/// An accepted recipient.
+#[derive(Debug, Clone)]
+pub(super) struct Recipient {
+    /// The address as routed (after rewrites).
+    pub address: String,
+    /// DSN NOTIFY, as given.
+    pub notify: Option<String>,
+    /// DSN ORCPT, as given.
+    pub orcpt: Option<String>,
+    /// Where it goes.
+    pub target: Target,
+}
+
+/// A mail transaction, from MAIL to the end of DATA.
+#[derive(Debug)]
+pub(super) struct Transaction {
+    /// Reverse path; empty for `<>`.
+    pub from: String,
+    /// Declared BODY.
+    pub body: Body,
+    /// DSN RET.
+    pub ret: Option<Ret>,
+    /// DSN ENVID.
+    pub envid: Option<String>,
+    /// Accepted recipients so far.
+    pub rcpts: Vec<Recipient>,
+}
+
+/// Where the session is in the protocol.
+#[derive(Debug)]
+pub(super) enum Phase {
+    /// Greeted the client; waiting for HELO/EHLO.
+    Connected,
+    /// After HELO/EHLO, no transaction.
+    Ready,
+    /// Inside a mail transaction.
+    Mail(Transaction),
+}
+
+/// What the command loop does next.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Close,
+}
+
+/// The outcome of waiting for input.
+enum Input {
+    /// A complete line, CRLF included.
+    Line(Vec<u8>),
+    /// A line over the limit was read and discarded.
+    TooLong,
+    /// The session must end; the reply (if any) was queued.
+    End,
+}
+
+/// One SMTP connection.
+pub struct Session<S> {
+    stream: S,
+    pub(super) ctx: ServiceContext,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    pub(super) phase: Phase,
+    /// The name given in HELO/EHLO, once given.
+    pub(super) helo: Option<(String, bool)>,
+    pub(super) auth: Option<Authenticated>,
+    errors: u32,
+    deadline: Instant,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// A session on `stream` from `peer`, accepted on `local`.
+    pub fn new(stream: S, peer: SocketAddr, local: SocketAddr, ctx: ServiceContext) -> Session<S> {
+        let deadline = Instant::now() + ctx.config.connections.session_limit;
+        Session {
+            stream,
+            ctx,
+            peer,
+            local,
+            input: Vec::with_capacity(4096),
+            output: Vec::with_capacity(1024),
+            phase: Phase::Connected,
+            helo: None,
+            auth: None,
+            errors: 0,
+            deadline,
+        }
+    }
+
+    /// Runs the session to its end.
+    pub async fn run(mut self) {
+        tracing::debug!(peer = %self.peer, "SMTP session start");
+        let greeting = format!("{} ESMTP Mailroom", self.ctx.config.general.host_name);
+        self.reply(Reply::plain(220, vec![greeting.into()]));
+        loop {
+            let line = match self.read_line().await {
+                Input::Line(l) if command::is_auth(&l) || l.len() <= MAX_COMMAND_LINE => l,
+                Input::Line(_) | Input::TooLong => {
+                    if self.error(Reply::new(500, "5.5.2", "Line too long")) == Flow::Close {
+                        break;
+                    }
+                    continue;
+                }
+                Input::End => break,
+            };
+            if self.command(&line).await == Flow::Close {
+                break;
+            }
+        }
+        let _ = self.flush().await;
+        let _ = self.stream.shutdown().await;
+        tracing::debug!(peer = %self.peer, "SMTP session end");
+    }
+
+    async fn command(&mut self, line: &[u8]) -> Flow {
+        let cmd = match command::parse(line) {
+            Ok(c) => c,
+            Err(r) => return self.error(r),
+        };
+        let reply = match cmd {
+            Command::Ehlo(host) => self.ehlo(host, true),
+            Command::Helo(host) => self.ehlo(host, false),
+            Command::Mail { from, size, body, ret, envid } => self.mail(from, size, body, ret, envid),
+            Command::Rcpt { to, notify, orcpt } => self.rcpt(to, notify, orcpt).await,
+            Command::Data => return self.data().await,
+            Command::Auth { mechanism, initial } => match self.auth(&mechanism, initial).await {
+                Some(r) => r,
+                None => return Flow::Close,
+            },
+            Command::Rset => {
+                if !matches!(self.phase, Phase::Connected) {
+                    self.phase = Phase::Ready;
+                }
+                reply::ok()
+            }
+            Command::Noop => reply::ok(),
+            Command::Quit => {
+                let bye = format!("{} closing connection", self.ctx.config.general.host_name);
+                self.reply(Reply::new(221, "2.0.0", bye));
+                return Flow::Close;
+            }
+            Command::Help => Reply::new(
+                214,
+                "2.0.0",
+                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY AUTH; see RFC 5321",
+            ),
+            Command::Vrfy => Reply::new(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"),
+            Command::Expn => Reply::new(502, "5.5.1", "EXPN not available"),
+            Command::StartTls => Reply::new(502, "5.5.1", "STARTTLS not available"),
+            Command::NotImplemented(verb) => Reply::new(502, "5.5.1", format!("{verb} not implemented")),
+        };
+        self.error(reply)
+    }
+
+    /// Queues `reply`, counting it when it is an error; closes after too many.
+    pub(super) fn error(&mut self, reply: Reply) -> Flow {
+        let is_error = reply.code >= 500;
+        self.reply(reply);
+        if is_error {
+            self.errors += 1;
+            if self.errors >= MAX_ERRORS {
+                tracing::info!(peer = %self.peer, errors = self.errors, "SMTP session closed: too many errors");
+                self.reply(Reply::new(421, "4.7.0", "Too many errors, closing connection"));
+                return Flow::Close;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Queues a reply; it is sent when the input runs dry (or before waiting).
+    pub(super) fn reply(&mut self, reply: Reply) {
+        tracing::trace!(peer = %self.peer, code = reply.code, text = %reply.lines.join(" / "), "SMTP reply");
+        reply.write_to(&mut self.output);
+    }
+
+    /// Sends the queued replies.
+    pub(super) async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.output.is_empty() {
+            self.stream.write_all(&self.output).await?;
+            self.stream.flush().await?;
+            self.output.clear();
+        }
+        Ok(())
+    }
+
+    fn in_transaction(&self) -> bool {
+        matches!(self.phase, Phase::Mail(_))
+    }
+
+    /// Waits for more input, or for a reason to stop. `Ok(true)`: bytes were added to
+    /// the input buffer; `Ok(false)`: the session must end (a reply was queued, or the
+    /// client left).
+    pub(super) async fn fill(&mut self, timeout: Duration) -> bool {
+        if self.flush().await.is_err() {
+            return false;
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            self.reply(Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection"));
+            return false;
+        }
+        let wait = timeout.min(remaining);
+        let mut chunk = [0u8; 16 * 1024];
+        let shutdown = self.ctx.shutdown.clone();
+        let busy = self.in_transaction();
+        let stop = async {
+            if busy {
+                shutdown.aborted().await;
+            } else {
+                shutdown.draining().await;
+            }
+        };
+        tokio::select! {
+            read = tokio::time::timeout(wait, self.stream.read(&mut chunk)) => match read {
+                Ok(Ok(0)) | Ok(Err(_)) => false,
+                Ok(Ok(n)) => {
+                    self.input.extend_from_slice(&chunk[..n]);
+                    true
+                }
+                Err(_) => {
+                    tracing::debug!(peer = %self.peer, "SMTP timeout");
+                    self.reply(Reply::new(421, "4.4.2", "Timeout, closing connection"));
+                    false
+                }
+            },
+            () = stop => {
+                self.reply(Reply::new(421, "4.3.2", "Service shutting down, closing connection"));
+                false
+            }
+        }
+    }
+
+    /// Reads one line of at most [`MAX_AUTH_LINE`] bytes (CRLF included): the longest
+    /// any line may be before it is known whether it is an AUTH line. Longer lines are
+    /// read to their end and reported as [`Input::TooLong`].
+    async fn read_line(&mut self) -> Input {
+        let limit = MAX_AUTH_LINE;
+        let mut discarding = false;
+        let mut scanned = 0;
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
+                let line: Vec<u8> = self.input.drain(..=pos).collect();
+                if discarding || line.len() > limit {
+                    return Input::TooLong;
+                }
+                return Input::Line(line);
+            }
+            if self.input.len() > limit {
+                self.input.clear();
+                discarding = true;
+            }
+            scanned = self.input.len();
+            if !self.fill(self.ctx.config.connections.command_timeout).await {
+                return Input::End;
+            }
+        }
+    }
+
+    /// Reads a SASL continuation line (AUTH), `None` when the session must end.
+    pub(super) async fn read_auth_line(&mut self) -> Option<Result<String, Reply>> {
+        match self.read_line().await {
+            Input::Line(l) => Some(Ok(String::from_utf8_lossy(&l).trim_end_matches(['\r', '\n']).to_owned())),
+            Input::TooLong => Some(Err(Reply::new(500, "5.5.6", "Authentication exchange line too long"))),
+            Input::End => None,
+        }
+    }
+
+    /// The buffered input and the data timeout, for the DATA receiver.
+    pub(super) fn input_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.input
+    }
+}
