@@ -192,3 +192,134 @@ impl Drop for Daemon {
         }
     }
 }
+
+impl Daemon {
+    /// Edits the saved configuration as JSON (`mailroomctl config show` / `config load`).
+    ///
+    /// # Panics
+    /// When the service refuses the result.
+    pub fn edit_config(&self, edit: impl FnOnce(&mut serde_json::Value)) {
+        let mut v: serde_json::Value = serde_json::from_str(&self.ctl_ok(&["config", "show"])).expect("config JSON");
+        edit(&mut v);
+        let path = self.dir.path().join("edited-config.json");
+        std::fs::write(&path, serde_json::to_vec(&v).expect("json")).expect("write config");
+        self.ctl_ok(&["config", "load", path.to_str().expect("utf-8 path")]);
+    }
+
+    /// Creates a mailbox.
+    pub fn add_mailbox(&self, address: &str, password: &str) {
+        let out = self.ctl_with_input(&["mailbox", "add", address, "--password-stdin"], &format!("{password}\n"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The SMTP address the service is bound to.
+    pub async fn smtp_addr(&self) -> std::net::SocketAddr {
+        self.status().await.smtp_addr.expect("SMTP bound").parse().expect("address")
+    }
+
+    /// A read-only connection to the service's database, for checking what was stored.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data_dir.join("mailroom.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the store")
+    }
+
+    /// Number of rows `sql` counts.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+}
+
+/// A raw SMTP client over a real socket, for exact bytes.
+pub struct Smtp {
+    stream: std::net::TcpStream,
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp").finish_non_exhaustive()
+    }
+}
+
+impl Smtp {
+    /// Connects and reads the greeting.
+    ///
+    /// # Panics
+    /// When the greeting is not `220`.
+    pub fn connect(addr: std::net::SocketAddr) -> Smtp {
+        let mut s = Smtp::connect_raw(addr);
+        let greeting = s.reply();
+        assert!(greeting.starts_with("220 "), "{greeting}");
+        s
+    }
+
+    /// Connects without reading anything.
+    pub fn connect_raw(addr: std::net::SocketAddr) -> Smtp {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+        Smtp { stream, reader }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write as _;
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads one (possibly multi-line) reply; returns it whole, lines joined by `\n`.
+    /// Empty when the server closed the connection.
+    pub fn reply(&mut self) -> String {
+        use std::io::BufRead as _;
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return all,
+                Ok(_) => {}
+            }
+            let done = line.as_bytes().get(3) != Some(&b'-');
+            all.push_str(line.trim_end_matches(['\r', '\n']));
+            if done {
+                return all;
+            }
+            all.push('\n');
+        }
+    }
+
+    /// Sends a command line (CRLF added) and returns the reply.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    /// Sends a command and asserts the reply starts with `expect` (`"250 2.1.0"`).
+    ///
+    /// # Panics
+    /// When it does not.
+    pub fn expect(&mut self, line: &str, expect: &str) -> String {
+        let r = self.cmd(line);
+        assert!(r.starts_with(expect), "{line:?} → {r:?}, expected {expect:?}");
+        r
+    }
+
+    /// True when the server has closed the connection.
+    pub fn closed(&mut self) -> bool {
+        use std::io::Read as _;
+        let mut b = [0u8; 1];
+        matches!(self.reader.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+/// Runs a Python 3 script with arguments; returns (success, stdout, stderr).
+pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

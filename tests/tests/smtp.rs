@@ -1,0 +1,393 @@
+//! SMTP end to end: the real `mailroomd` against real clients (Python's smtplib, curl,
+//! swaks) and raw bytes on a real socket where exact bytes matter.
+
+use std::process::Command;
+
+use mailroom_tests::{Daemon, Smtp, python};
+
+/// A service with mailboxes ann@corp.test (password "ann-pw") and bob@corp.test.
+async fn service() -> Daemon {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.add_mailbox("bob@corp.test", "bob-pw");
+    d
+}
+
+/// The founding scenario's configuration: rerouting on, corp.test inbound.
+async fn rerouting_service() -> Daemon {
+    let d = service().await;
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["restart"]);
+    d
+}
+
+fn messages_of(d: &Daemon, address: &str) -> Vec<Vec<u8>> {
+    let db = d.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT content FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id
+             WHERE a.address = ?1 ORDER BY m.uid",
+        )
+        .expect("query");
+    stmt.query_map([address], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("content")
+}
+
+fn queue_states(d: &Daemon) -> Vec<(String, String)> {
+    let db = d.db();
+    let mut stmt = db.prepare("SELECT recipient, state FROM queue_recipients ORDER BY id").expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("rows").collect::<Result<_, _>>().expect("rows")
+}
+
+const SMTPLIB_SEND: &str = r#"
+import smtplib, sys
+host, port, sender, rcpt = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+user = sys.argv[5] if len(sys.argv) > 5 else None
+pw = sys.argv[6] if len(sys.argv) > 6 else None
+msg = "From: <%s>\r\nTo: <%s>\r\nSubject: hello\r\nMessage-ID: <t1@client.test>\r\n\r\nHi there.\r\n.leading dot\r\n" % (sender, rcpt)
+with smtplib.SMTP(host, port, timeout=20) as s:
+    s.ehlo("client.test")
+    if user:
+        s.login(user, pw)
+    refused = s.sendmail(sender, [rcpt], msg)
+    print("refused", refused)
+"#;
+
+fn smtplib_send(addr: std::net::SocketAddr, from: &str, to: &str, auth: Option<(&str, &str)>) -> (bool, String) {
+    let ip = addr.ip().to_string();
+    let port = addr.port().to_string();
+    let mut args = vec![ip.as_str(), port.as_str(), from, to];
+    if let Some((u, p)) = auth {
+        args.extend([u, p]);
+    }
+    let (ok, out, err) = python(SMTPLIB_SEND, &args);
+    (ok, format!("{out}{err}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtplib_delivers_to_a_local_mailbox_byte_for_byte() {
+    let d = service().await;
+    let addr = d.smtp_addr().await;
+    let (ok, out) = smtplib_send(addr, "friend@outside.test", "Ann@Corp.Test", None);
+    assert!(ok, "{out}");
+    let msgs = messages_of(&d, "ann@corp.test");
+    assert_eq!(msgs.len(), 1);
+    let text = String::from_utf8(msgs[0].clone()).expect("utf-8");
+    assert!(text.starts_with("Return-Path: <friend@outside.test>\r\nReceived: from client.test ([127.0.0.1])\r\n\tby localhost (Mailroom) with ESMTP id "), "{text}");
+    assert!(text.contains("\r\n\tfor <Ann@corp.test>;"), "{text}");
+    assert!(
+        text.ends_with("Subject: hello\r\nMessage-ID: <t1@client.test>\r\n\r\nHi there.\r\n.leading dot\r\n"),
+        "dot-unstuffed, CRLF kept: {text:?}"
+    );
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM tracking WHERE event = 'delivered' AND message_id = '<t1@client.test>'"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_plain_and_login() {
+    let d = service().await;
+    let addr = d.smtp_addr().await;
+    // smtplib prefers PLAIN.
+    let (ok, out) = smtplib_send(addr, "ann@corp.test", "bob@corp.test", Some(("ann@corp.test", "ann-pw")));
+    assert!(ok, "{out}");
+    let (ok, out) = smtplib_send(addr, "ann@corp.test", "bob@corp.test", Some(("ann@corp.test", "wrong")));
+    assert!(!ok && out.contains("535"), "{out}");
+
+    let mut s = Smtp::connect(addr);
+    let ehlo = s.expect("EHLO c.test", "250-");
+    assert!(ehlo.contains("AUTH PLAIN LOGIN"), "{ehlo}");
+    s.expect("AUTH LOGIN", "334 VXNlcm5hbWU6");
+    s.expect("Ym9iQGNvcnAudGVzdA==", "334 UGFzc3dvcmQ6"); // bob@corp.test
+    s.expect("Ym9iLXB3", "235 2.7.0"); // bob-pw
+    s.expect("AUTH PLAIN", "503 5.5.1");
+    s.expect("MAIL FROM:<bob@corp.test>", "250 2.1.0");
+
+    let mut s = Smtp::connect(addr);
+    s.expect("EHLO c.test", "250-");
+    s.expect("AUTH PLAIN", "334");
+    s.expect("*", "501 5.7.0");
+    s.expect("AUTH CRAM-MD5", "504 5.5.4");
+    s.expect("AUTH PLAIN !!notbase64", "501 5.5.2");
+    // Unknown account and wrong password get the same answer.
+    s.expect("AUTH PLAIN AG5vYm9keUBjb3JwLnRlc3QAeA==", "535 5.7.8 Authentication credentials invalid"); // nobody@corp.test / x
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAeA==", "535 5.7.8 Authentication credentials invalid"); // ann@corp.test / x
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reply_codes() {
+    let d = service().await;
+    let addr = d.smtp_addr().await;
+    let mut s = Smtp::connect(addr);
+    s.expect("MAIL FROM:<a@b.test>", "503 5.5.1");
+    s.expect("FROB", "500 5.5.2");
+    s.expect("HELO", "501");
+    s.expect("HELO c.test", "250 2.0.0");
+    let ehlo = s.expect("EHLO c.test", "250-localhost Hello c.test [127.0.0.1]");
+    for ext in ["SIZE 26214400", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES", "DSN", "HELP"] {
+        assert!(ehlo.lines().any(|l| l[4..] == *ext), "{ext} missing from {ehlo}");
+    }
+    s.expect("RCPT TO:<ann@corp.test>", "503 5.5.1");
+    s.expect("DATA", "503 5.5.1");
+    s.expect("VRFY ann", "252 2.5.0");
+    s.expect("EXPN staff", "502 5.5.1");
+    s.expect("HELP", "214 2.0.0");
+    s.expect("NOOP", "250 2.0.0");
+    s.expect("MAIL FROM:<a@b.test> SMTPUTF8", "555 5.5.4");
+    s.expect("MAIL FROM:<a@b.test> SIZE=999999999", "552 5.3.4");
+    s.expect("MAIL FROM:a@b.test", "501");
+    s.expect("MAIL FROM:<not an address>", "501");
+    s.expect("MAIL FROM:<> BODY=8BITMIME RET=HDRS ENVID=abc", "250 2.1.0");
+    s.expect("MAIL FROM:<a@b.test>", "503 5.5.1");
+    s.expect("DATA", "554 5.5.1");
+    s.expect("RCPT TO:<nobody@corp.test>", "550 5.7.1"); // rerouting off, not authenticated
+    s.expect("RCPT TO:<ann@corp.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;ann@corp.test", "250 2.1.5");
+    s.expect("RCPT TO:<bad address>", "501");
+    s.expect("RSET", "250 2.0.0");
+    s.expect("DATA", "503 5.5.1");
+    s.expect("QUIT", "221 2.0.0");
+    assert!(s.closed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postmaster_goes_to_the_administrator() {
+    let d = service().await;
+    d.edit_config(|c| c["general"]["administrator_mailbox"] = "bob@corp.test".into());
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<>", "250");
+    s.expect("RCPT TO:<Postmaster>", "250 2.1.5");
+    s.expect("RCPT TO:<postmaster@localhost>", "250 2.1.5");
+    s.expect("DATA", "354");
+    s.send(b"Subject: bounce\r\n\r\nx\r\n.\r\n");
+    assert!(s.reply().starts_with("250 2.0.0"));
+    assert_eq!(messages_of(&d, "bob@corp.test").len(), 1, "one copy for both postmaster recipients");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_transactions() {
+    let d = service().await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.send(
+        b"MAIL FROM:<x@outside.test>\r\nRCPT TO:<ann@corp.test>\r\nRCPT TO:<nobody@far.test>\r\nRCPT TO:<bob@corp.test>\r\nDATA\r\n",
+    );
+    for want in ["250 2.1.0", "250 2.1.5", "550 5.7.1", "250 2.1.5", "354"] {
+        let r = s.reply();
+        assert!(r.starts_with(want), "{r:?}, expected {want}");
+    }
+    s.send(b"Subject: one\r\n\r\n1\r\n.\r\nMAIL FROM:<y@outside.test>\r\nRCPT TO:<ann@corp.test>\r\nDATA\r\n");
+    for want in ["250 2.0.0", "250 2.1.0", "250 2.1.5", "354"] {
+        let r = s.reply();
+        assert!(r.starts_with(want), "{r:?}, expected {want}");
+    }
+    s.send(b"Subject: two\r\n\r\n2\r\n.\r\nQUIT\r\n");
+    assert!(s.reply().starts_with("250 2.0.0"));
+    assert!(s.reply().starts_with("221"));
+    assert_eq!(messages_of(&d, "ann@corp.test").len(), 2);
+    assert_eq!(messages_of(&d, "bob@corp.test").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits() {
+    let d = service().await;
+    d.edit_config(|c| c["general"]["max_message_size_kb"] = 1.into());
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect(&format!("NOOP {}", "x".repeat(600)), "500 5.5.2 Line too long");
+    s.expect("MAIL FROM:<a@outside.test> SIZE=2048", "552 5.3.4");
+    s.expect("MAIL FROM:<a@outside.test>", "250");
+    for _ in 0..100 {
+        s.expect("RCPT TO:<ann@corp.test>", "250");
+    }
+    s.expect("RCPT TO:<ann@corp.test>", "452 4.5.3");
+    s.expect("DATA", "354");
+    s.send(&[b"x".repeat(2000).as_slice(), b"\r\n.\r\n"].concat());
+    assert!(s.reply().starts_with("552 5.3.4"), "too big, but the session goes on");
+    s.expect("MAIL FROM:<a@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.send(&[b"y".repeat(999).as_slice(), b"\r\n.\r\n"].concat());
+    let r = s.reply();
+    assert!(r.starts_with("554 5.6.0") && r.contains("1000 octets"), "{r}");
+    s.expect("NOOP", "250");
+    assert!(messages_of(&d, "ann@corp.test").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smuggling_attempts_are_refused() {
+    let d = service().await;
+    let addr = d.smtp_addr().await;
+    let attempts: [&[u8]; 5] = [
+        b"Subject: a\r\n\r\nbody\n.\nMAIL FROM:<evil@x.test>\r\n",
+        b"Subject: a\r\n\r\nbody\n.\r\nMAIL FROM:<evil@x.test>\r\n",
+        b"Subject: a\r\n\r\nbody\r.\rMAIL FROM:<evil@x.test>\r\n",
+        b"Subject: a\r\n\r\nbare\nLF\r\n.\r\n",
+        b"Subject: a\r\n\r\nbare\rCR\r\n.\r\n",
+    ];
+    for data in attempts {
+        let mut s = Smtp::connect(addr);
+        s.expect("EHLO c.test", "250");
+        s.expect("MAIL FROM:<x@outside.test>", "250");
+        s.expect("RCPT TO:<ann@corp.test>", "250");
+        s.expect("DATA", "354");
+        s.send(data);
+        let r = s.reply();
+        assert!(r.starts_with("554 5.6.0"), "{:?} → {r}", String::from_utf8_lossy(data));
+        assert!(s.closed(), "the connection closes after a smuggling attempt");
+    }
+    assert!(messages_of(&d, "ann@corp.test").is_empty(), "nothing was stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn founding_scenario_before_and_after_rerouting() {
+    let d = service().await;
+    let addr = d.smtp_addr().await;
+    // Before: an unauthenticated client is refused at RCPT...
+    let mut s = Smtp::connect(addr);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    let r = s.expect("RCPT TO:<friend@outside.test>", "550 5.7.1");
+    assert!(r.contains("rerouting of incoming SMTP mail is off"), "{r}");
+    // (Left open inside its transaction, this session would hold the restart below for
+    // the whole drain timeout, as a real client mid-transaction should.)
+    s.expect("QUIT", "221");
+    // ...while the authenticated user's message is accepted, its failure stored for the NDR.
+    let (ok, out) = smtplib_send(addr, "ann@corp.test", "friend@outside.test", Some(("ann@corp.test", "ann-pw")));
+    assert!(ok, "{out}");
+    assert_eq!(queue_states(&d), [("friend@outside.test".to_owned(), "failed".to_owned())]);
+    let why: String =
+        d.db().query_row("SELECT last_error FROM queue_recipients", [], |r| r.get(0)).expect("last_error");
+    assert_eq!(why, "No route: rerouting of incoming SMTP mail is off");
+
+    // The administrator's fix.
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["restart"]);
+    let addr = d.smtp_addr().await;
+    let (ok, out) = smtplib_send(addr, "ann@corp.test", "friend@outside.test", Some(("ann@corp.test", "ann-pw")));
+    assert!(ok, "{out}");
+    assert_eq!(queue_states(&d)[1], ("friend@outside.test".to_owned(), "scheduled".to_owned()));
+    let mut s = Smtp::connect(addr);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<friend@outside.test>", "550 5.7.1 Unable to relay");
+    s.expect("RCPT TO:<bob@corp.test>", "250 2.1.5");
+    s.expect("RCPT TO:<nobody@corp.test>", "550 5.1.1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relay_tricks_do_not_open_a_relay() {
+    let d = rerouting_service().await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    for trick in [
+        "RCPT TO:<friend%outside.test@corp.test>",
+        "RCPT TO:<@corp.test:friend@outside.test>",
+        "RCPT TO:<\"friend@outside.test\"@corp.test>",
+        "RCPT TO:<outside.test!friend@corp.test>",
+        "RCPT TO:<friend@outside.test@corp.test>",
+    ] {
+        let r = s.cmd(trick);
+        assert!(r.starts_with("550") || r.starts_with("501") || r.starts_with("553"), "{trick} → {r}");
+    }
+    assert!(queue_states(&d).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rewritten_recipients_are_routed_again() {
+    let d = rerouting_service().await;
+    d.ctl_ok(&["routing", "add", "old.test", "--reroute-to", "corp.test"]);
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    s.expect("RCPT TO:<ann@old.test>", "250 2.1.5");
+    s.expect("DATA", "354");
+    s.send(b"Subject: via old\r\n\r\nx\r\n.\r\n");
+    assert!(s.reply().starts_with("250"));
+    let msgs = messages_of(&d, "ann@corp.test");
+    assert_eq!(msgs.len(), 1);
+    assert!(String::from_utf8_lossy(&msgs[0]).contains("for <ann@corp.test>"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_and_swaks_send() {
+    let d = rerouting_service().await;
+    let addr = d.smtp_addr().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mail = dir.path().join("mail.txt");
+    std::fs::write(&mail, "From: ann@corp.test\r\nTo: bob@corp.test\r\nSubject: curl\r\n\r\nsent with curl\r\n")
+        .expect("write");
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--url",
+            &format!("smtp://{addr}"),
+            "--mail-from",
+            "ann@corp.test",
+            "--mail-rcpt",
+            "bob@corp.test",
+        ])
+        .args(["--user", "ann@corp.test:ann-pw", "--upload-file"])
+        .arg(&mail)
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = Command::new("swaks")
+        .args(["--server", &addr.to_string(), "--from", "bob@corp.test", "--to", "friend@outside.test"])
+        .args(["--auth", "LOGIN", "--auth-user", "bob@corp.test", "--auth-password", "bob-pw"])
+        .args(["--header", "Subject: swaks", "--body", "relayed"])
+        .output()
+        .expect("swaks");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "swaks: {transcript}");
+    assert!(transcript.contains("250 2.0.0 OK: queued as"), "{transcript}");
+    assert_eq!(messages_of(&d, "bob@corp.test").len(), 1);
+    assert_eq!(queue_states(&d), [("friend@outside.test".to_owned(), "scheduled".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_ip_connection_limit() {
+    let d = service().await;
+    d.edit_config(|c| {
+        c["connections"]["max_connections"] = 10.into();
+        c["connections"]["max_connections_per_ip"] = 2.into();
+    });
+    d.ctl_ok(&["restart"]);
+    let addr = d.smtp_addr().await;
+    let _a = Smtp::connect(addr);
+    let _b = Smtp::connect(addr);
+    let mut c = Smtp::connect_raw(addr);
+    let r = c.reply();
+    assert!(r.starts_with("421 4.7.0"), "{r}");
+    drop(_a);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _d = Smtp::connect(addr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_says_goodbye_and_discards_unfinished_messages() {
+    let d = service().await;
+    d.edit_config(|c| c["general"]["drain_timeout_secs"] = 1.into());
+    d.ctl_ok(&["restart"]);
+    let addr = d.smtp_addr().await;
+    let mut idle = Smtp::connect(addr);
+    idle.expect("EHLO c.test", "250");
+    let mut busy = Smtp::connect(addr);
+    busy.expect("EHLO c.test", "250");
+    busy.expect("MAIL FROM:<x@outside.test>", "250");
+    busy.expect("RCPT TO:<ann@corp.test>", "250");
+    busy.expect("DATA", "354");
+    busy.send(b"Subject: unfinished\r\n\r\npart");
+    d.ctl_ok(&["restart"]);
+    assert!(idle.reply().starts_with("421 4.3.2"), "an idle session is told at once");
+    let r = busy.reply();
+    assert!(r.starts_with("421 4.3.2"), "after the drain timeout: {r}");
+    assert!(messages_of(&d, "ann@corp.test").is_empty(), "the partial message was discarded");
+}
