@@ -81,6 +81,36 @@ async fn socket_and_directories_are_private() {
     assert_eq!(mode(&d.data_dir.join("logs")), 0o700, "log directory");
 }
 
+/// Regression: a socket placed in an existing directory (`--socket /tmp/x.sock`) made
+/// mailroomd chmod that directory to 0700.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_socket_directory_keeps_its_mode() {
+    let d = Daemon::spawn_idle();
+    let shared = d.dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let socket = shared.join("admin.sock");
+    let mut other = std::process::Command::new(bin("mailroomd"))
+        .arg("--data-dir")
+        .arg(d.dir.path().join("data2"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--no-start")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(std::time::Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mode = std::fs::metadata(&shared).expect("metadata").permissions().mode() & 0o777;
+    let socket_mode = std::fs::metadata(&socket).expect("metadata").permissions().mode() & 0o777;
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!((mode, socket_mode), (0o755, 0o600));
+}
+
 /// Only the service's own user (or root) may use the socket, even when file modes would
 /// let others reach it.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! The control socket: the only way the GUI and `mailroomctl` talk to the service.
 //!
-//! - **Placement and permissions**: the socket's directory is created `0700` and the
-//!   socket itself `0600`; each connecting peer's uid is checked (same uid as the
+//! - **Placement and permissions**: the socket's directory, when mailroomd creates it,
+//!   is made `0700`, and the socket itself `0600`; each connecting peer's uid is checked (same uid as the
 //!   service, or root), because file modes alone do not protect a socket placed in a
 //!   directory someone else can reach.
 //! - **One server per socket**: at bind time a live server answering on the path
@@ -71,7 +71,10 @@ pub enum BindError {
 /// See [`BindError`].
 pub async fn bind(path: &Path) -> Result<Listener, BindError> {
     let io_err = |source| BindError::Io { path: path.to_owned(), source };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    // A directory we create is made private. One that exists is the administrator's
+    // (it may be /tmp or a shared runtime directory) and is left as it is: the socket's
+    // own mode and the uid check protect the socket there.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         std::fs::create_dir_all(dir).map_err(io_err)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
     }
