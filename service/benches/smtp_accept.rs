@@ -126,12 +126,9 @@ async fn main() {
     }
     let body = std::sync::Arc::new(body);
     let start = Instant::now();
-    let tasks: Vec<_> = (0..SESSIONS)
-        .map(|i| {
-            let n = MESSAGES / SESSIONS + usize::from(i < MESSAGES % SESSIONS);
-            tokio::spawn(session(addr, n, body.clone()))
-        })
-        .collect();
+    let per_session: Vec<usize> =
+        (0..SESSIONS).map(|i| (MESSAGES * (i + 1)) / SESSIONS - (MESSAGES * i) / SESSIONS).collect();
+    let tasks: Vec<_> = per_session.into_iter().map(|n| tokio::spawn(session(addr, n, body.clone()))).collect();
     let mut latencies = Vec::with_capacity(MESSAGES);
     for t in tasks {
         latencies.extend(t.await.unwrap());
