@@ -280,6 +280,60 @@ async fn founding_scenario_before_and_after_rerouting() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn connection_and_security_policies() {
+    let d = service().await;
+    d.edit_config(|c| {
+        c["security"]["plain_text_auth"] = "never".into();
+        c["connections"]["accept_from"] = "must_authenticate".into();
+    });
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    let ehlo = s.expect("EHLO c.test", "250");
+    assert!(!ehlo.contains("AUTH"), "no clear-text AUTH offered without TLS: {ehlo}");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "538 5.7.11");
+    s.expect("MAIL FROM:<x@outside.test>", "530 5.7.0");
+
+    d.edit_config(|c| {
+        c["security"]["plain_text_auth"] = "loopback_only".into();
+        c["connections"]["accept_from"] = "any".into();
+        c["connections"]["sender_must_match_account"] = true.into();
+    });
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235"); // ann@corp.test / ann-pw
+    s.expect("MAIL FROM:<bob@corp.test>", "553 5.7.1");
+    s.expect("MAIL FROM:<ANN@corp.test>", "250 2.1.0");
+    s.expect("QUIT", "221");
+
+    // Outbound only: no SMTP listener at all.
+    d.edit_config(|c| c["connections"]["transfer_mode"] = "outbound_only".into());
+    d.ctl_ok(&["restart"]);
+    assert_eq!(d.status().await.smtp_addr, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_recipients_are_tracked() {
+    let d = service().await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    s.expect("RCPT TO:<friend@far.test>", "550 5.7.1");
+    s.expect("QUIT", "221");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while d.count("SELECT COUNT(*) FROM tracking WHERE event = 'refused'") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no tracking event");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (sender, detail): (String, String) = d
+        .db()
+        .query_row("SELECT sender, detail FROM tracking WHERE event = 'refused'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("row");
+    assert_eq!(sender, "x@outside.test");
+    assert!(detail.starts_with("550 Unable to relay for <friend@far.test>"), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn relay_tricks_do_not_open_a_relay() {
     let d = rerouting_service().await;
     let mut s = Smtp::connect(d.smtp_addr().await);

@@ -21,7 +21,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let (address, target) = match self.route(&to).await {
             Ok(r) => r,
             Err(reply) => {
-                tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, reason = %reply.lines.join(" "), "recipient refused");
+                let reason = reply.lines.join(" ");
+                tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, %reason, "recipient refused");
+                if self.ctx.config.diagnostics.message_tracking && reply.code >= 500 {
+                    self.track_refusal(&to, format!("{} {}", reply.code, reason));
+                }
                 return reply;
             }
         };
@@ -30,6 +34,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             tx.rcpts.push(Recipient { address, notify, orcpt, target });
         }
         Reply::new(250, "2.1.5", "Recipient OK")
+    }
+
+    /// Records a refused recipient in the message-tracking log. Not awaited: the reply
+    /// does not wait for it, and losing it in a crash loses no mail.
+    fn track_refusal(&self, rcpt: &str, detail: String) {
+        let sender = match &self.phase {
+            Phase::Mail(tx) => tx.from.clone(),
+            _ => String::new(),
+        };
+        let rcpt = rcpt.to_owned();
+        let store = self.ctx.store.clone();
+        self.ctx.tasks.spawn(async move {
+            let at = crate::store::now_secs();
+            let written = store
+                .write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO tracking (at, event, sender, recipient, detail) VALUES (?1, 'refused', ?2, ?3, ?4)",
+                        rusqlite::params![at, sender, rcpt, detail],
+                    )?;
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "cannot record a refused recipient in message tracking");
+            }
+        });
     }
 
     /// Decides where `to` goes. `to` is empty for `<Postmaster>`.
