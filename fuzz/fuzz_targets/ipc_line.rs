@@ -4,8 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mailroom_shared::config::{Config, ConfigDraft};
-use mailroom_shared::ipc::framing::LineBuffer;
 use mailroom_shared::ipc::RequestEnvelope;
+use mailroom_shared::ipc::framing::LineBuffer;
 
 fuzz_target!(|data: &[u8]| {
     let mut lines = LineBuffer::new(4096);
