@@ -190,6 +190,8 @@ impl Drop for Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Unmount a tmpfs data directory, if it is one; harmless otherwise.
+        let _ = Command::new("umount").arg(&self.data_dir).stderr(Stdio::null()).status();
     }
 }
 
@@ -322,4 +324,32 @@ pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+impl Daemon {
+    /// Like [`Daemon::start`], with the data directory on a fresh tmpfs of `size_kib`
+    /// KiB (a disk that can really fill up). `None` when tmpfs cannot be mounted here
+    /// (not root, or no permission in this sandbox).
+    pub async fn start_on_small_disk(size_kib: u32) -> Option<Daemon> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir(&data_dir).expect("mkdir");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_kib}k,mode=0700"), "tmpfs"])
+            .arg(&data_dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            return None;
+        }
+        let socket = dir.path().join("run").join("admin.sock");
+        let mut d = Daemon { child: None, dir, data_dir, socket };
+        d.child = Some(d.spawn(&["--no-start"]));
+        d.wait_for_socket().await;
+        d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["start"]);
+        Some(d)
+    }
 }

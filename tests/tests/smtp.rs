@@ -445,3 +445,35 @@ async fn restart_says_goodbye_and_discards_unfinished_messages() {
     assert!(r.starts_with("421 4.3.2"), "after the drain timeout: {r}");
     assert!(messages_of(&d, "ann@corp.test").is_empty(), "the partial message was discarded");
 }
+
+/// A full disk delays mail, never loses it: the commit fails, the client gets `451`, and
+/// nothing of the message remains.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_gets_451_and_keeps_nothing_partial() {
+    let Some(d) = Daemon::start_on_small_disk(2048).await else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let addr = d.smtp_addr().await;
+    let line = format!("{}\r\n", "x".repeat(990));
+    let big = line.repeat(3 * 1024); // about 3 MiB, more than the disk holds
+    let mut s = Smtp::connect(addr);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.send(big.as_bytes());
+    s.send(b".\r\n");
+    let r = s.reply();
+    assert!(r.starts_with("451 4.3.0"), "{r}");
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 0, "nothing partial");
+    // Once there is room again, mail flows: the service survived the failure.
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.send(b"Subject: small\r\n\r\nfits\r\n.\r\n");
+    let r = s.reply();
+    assert!(r.starts_with("250 2.0.0"), "{r}");
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 1);
+}
