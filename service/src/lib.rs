@@ -16,6 +16,7 @@
 pub mod control;
 pub mod daemon;
 pub mod lifecycle;
+mod listener;
 pub mod logging;
 pub mod pop3;
 pub mod smtp;

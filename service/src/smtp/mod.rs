@@ -22,60 +22,19 @@ mod receive;
 pub mod reply;
 pub mod session;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::lifecycle::ServiceContext;
-
-/// Open connections, overall and per client IP; shared by the listener and the guards
-/// of the sessions it starts.
-#[derive(Default)]
-struct Counts {
-    total: usize,
-    per_ip: HashMap<IpAddr, usize>,
-}
-
-/// Releases a connection's place in [`Counts`] when the session ends.
-struct Slot {
-    counts: Arc<Mutex<Counts>>,
-    ip: IpAddr,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        c.total -= 1;
-        if let Some(n) = c.per_ip.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                c.per_ip.remove(&self.ip);
-            }
-        }
-    }
-}
+use crate::listener::{Limits, Slot, accept_loop};
 
 /// Accepts SMTP connections until the service drains.
 pub async fn serve(listener: TcpListener, ctx: ServiceContext) {
-    let counts = Arc::new(Mutex::new(Counts::default()));
-    let limits =
-        (ctx.config.connections.max_connections as usize, ctx.config.connections.max_connections_per_ip as usize);
-    crate::pop3::accept_loop("smtp", listener, ctx, move |stream, peer, ctx| {
-        let slot = {
-            let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-            let ip = peer.ip();
-            let this_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
-            if c.total >= limits.0 || this_ip >= limits.1 {
-                None
-            } else {
-                c.total += 1;
-                *c.per_ip.entry(ip).or_default() += 1;
-                Some(Slot { counts: Arc::clone(&counts), ip })
-            }
-        };
+    let limits = Limits::new(ctx.config.connections.max_connections, ctx.config.connections.max_connections_per_ip);
+    accept_loop("smtp", listener, ctx, move |stream, peer, ctx| {
+        let slot = limits.admit(peer.ip());
         connection(stream, peer, ctx, slot)
     })
     .await;
@@ -89,6 +48,5 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: ServiceContext
         return;
     };
     let local = stream.local_addr().unwrap_or(peer);
-    let _ = stream.set_nodelay(true);
     session::Session::new(stream, peer, local, ctx).run().await;
 }

@@ -12,6 +12,7 @@
 
 mod config;
 mod mailboxes;
+mod pop3;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
+pub use pop3::MessageRef;
 
 /// A store failure.
 #[derive(Debug, Clone, thiserror::Error)]

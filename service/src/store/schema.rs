@@ -17,8 +17,10 @@ const MIGRATIONS: &[&str] = &[
         json TEXT NOT NULL,
         saved_at INTEGER NOT NULL
     );
+    -- AUTOINCREMENT: a mailbox id is never reused, so POP3 UIDLs (mailbox id + uid)
+    -- stay unique even across a mailbox deleted and created again.
     CREATE TABLE mailboxes (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         display_name TEXT NOT NULL,
         password_hash TEXT NOT NULL,
         created_at INTEGER NOT NULL,

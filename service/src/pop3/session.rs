@@ -1,0 +1,239 @@
+//! One POP3 session: lines in, responses out, state as a data-carrying enum.
+//!
+//! Responses are queued and flushed when the input runs dry (PIPELINING, RFC 2449).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::command::{self, Command, ParseError};
+use super::{MailboxLock, Shared};
+use crate::lifecycle::ServiceContext;
+use crate::store::MessageRef;
+
+/// Longest SASL continuation line accepted (a base64 PLAIN response).
+const MAX_AUTH_LINE: usize = 4096;
+/// Flush queued output past this size even while commands are pipelined.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Where the session is.
+pub(super) enum State {
+    /// Before login; `user` is the name given by USER, awaiting PASS.
+    Authorization { user: Option<String> },
+    /// Logged in: the mailbox as it was at login, numbered 1… for the whole session.
+    Transaction(Box<Mailbox>),
+}
+
+/// A mailbox in TRANSACTION.
+pub(super) struct Mailbox {
+    /// The login used.
+    pub login: String,
+    /// Store id.
+    pub id: i64,
+    /// Messages at login, in order; message number n is `messages[n - 1]`.
+    pub messages: Vec<MessageRef>,
+    /// Marked for deletion (DELE), by index.
+    pub deleted: Vec<bool>,
+    /// UIDs retrieved, for message tracking at the end of the session.
+    pub retrieved: Vec<i64>,
+    /// Holds the mailbox against other sessions.
+    pub _lock: MailboxLock,
+}
+
+/// What the dispatcher does next.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Close,
+}
+
+/// One POP3 connection.
+pub struct Session<S> {
+    stream: S,
+    pub(super) ctx: ServiceContext,
+    pub(super) shared: Arc<Shared>,
+    pub(super) peer: SocketAddr,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    pub(super) state: State,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// A session on `stream` from `peer`.
+    pub fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, shared: Arc<Shared>) -> Session<S> {
+        Session {
+            stream,
+            ctx,
+            shared,
+            peer,
+            input: Vec::with_capacity(1024),
+            output: Vec::with_capacity(4096),
+            state: State::Authorization { user: None },
+        }
+    }
+
+    /// Runs the session to its end.
+    pub async fn run(mut self) {
+        tracing::debug!(peer = %self.peer, "POP3 session start");
+        self.ok("Mailroom POP3 server ready");
+        loop {
+            let Some(line) = self.read_line(MAX_AUTH_LINE).await else { break };
+            if line.len() > command::MAX_LINE {
+                self.err("Line too long");
+                continue;
+            }
+            let flow = match command::parse(&line) {
+                Ok(cmd) => self.command(cmd).await,
+                Err(ParseError::Unknown) => {
+                    self.err("Unknown command");
+                    Flow::Continue
+                }
+                Err(ParseError::Syntax(s)) => {
+                    self.err(&format!("Syntax: {s}"));
+                    Flow::Continue
+                }
+            };
+            if flow == Flow::Close {
+                break;
+            }
+        }
+        let _ = self.flush().await;
+        let _ = self.stream.shutdown().await;
+        self.track_retrievals().await;
+        tracing::debug!(peer = %self.peer, "POP3 session end");
+    }
+
+    async fn command(&mut self, cmd: Command) -> Flow {
+        let in_transaction = matches!(self.state, State::Transaction(_));
+        match (in_transaction, cmd) {
+            (_, Command::Capa) => self.capa(),
+            (false, Command::User(name)) => self.user(name),
+            (false, Command::Pass(password)) => return self.pass(password).await,
+            (false, Command::Auth(mech)) => return self.auth(mech).await,
+            (false, Command::Apop) => self.err("APOP is not offered; use USER/PASS or AUTH PLAIN"),
+            (false, Command::Stls) => self.err("STLS is not available"),
+            (_, Command::Quit) => return self.quit().await,
+            (true, Command::Stat) => self.stat(),
+            (true, Command::List(n)) => self.list(n),
+            (true, Command::Uidl(n)) => self.uidl(n),
+            (true, Command::Retr(n)) => return self.retr(n).await,
+            (true, Command::Top(n, lines)) => return self.top(n, lines).await,
+            (true, Command::Dele(n)) => self.dele(n),
+            (true, Command::Noop) => self.ok(""),
+            (true, Command::Rset) => self.rset(),
+            (false, _) => self.err("Command not valid before login"),
+            (true, _) => self.err("Command not valid after login"),
+        }
+        Flow::Continue
+    }
+
+    /// Queues `+OK text`.
+    pub(super) fn ok(&mut self, text: &str) {
+        self.output.extend_from_slice(b"+OK");
+        if !text.is_empty() {
+            self.output.push(b' ');
+            self.output.extend_from_slice(text.as_bytes());
+        }
+        self.output.extend_from_slice(b"\r\n");
+    }
+
+    /// Queues `-ERR text`.
+    pub(super) fn err(&mut self, text: &str) {
+        self.output.extend_from_slice(b"-ERR ");
+        self.output.extend_from_slice(text.as_bytes());
+        self.output.extend_from_slice(b"\r\n");
+    }
+
+    /// Queues raw bytes (multi-line bodies).
+    pub(super) fn raw(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
+    /// The output buffer, for writing multi-line responses in place.
+    pub(super) fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.output
+    }
+
+    /// Sends queued output now if a lot has accumulated.
+    pub(super) async fn flush_if_large(&mut self) -> bool {
+        self.output.len() < FLUSH_AT || self.flush().await.is_ok()
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.output.is_empty() {
+            self.stream.write_all(&self.output).await?;
+            self.stream.flush().await?;
+            self.output.clear();
+        }
+        Ok(())
+    }
+
+    /// The next line (CRLF included) of at most `limit` bytes, or `None` when the
+    /// session must end (client gone, idle timeout, service stopping — the reason
+    /// queued). A longer line is discarded and reported as empty, which parses as an
+    /// unknown command; callers check the length first.
+    pub(super) async fn read_line(&mut self, limit: usize) -> Option<Vec<u8>> {
+        let mut scanned = 0;
+        let mut discarding = false;
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
+                let line: Vec<u8> = self.input.drain(..=pos).collect();
+                return Some(if discarding { vec![b' '; limit + 1] } else { line });
+            }
+            if self.input.len() > limit {
+                self.input.clear();
+                discarding = true;
+            }
+            scanned = self.input.len();
+            if self.flush().await.is_err() {
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            let idle = self.ctx.config.pop3.idle_timeout;
+            tokio::select! {
+                read = tokio::time::timeout(idle, self.stream.read(&mut chunk)) => match read {
+                    Ok(Ok(0)) | Ok(Err(_)) => return None,
+                    Ok(Ok(n)) => self.input.extend_from_slice(&chunk[..n]),
+                    Err(_) => {
+                        self.err("Idle timeout, closing connection; no messages were deleted");
+                        let _ = self.flush().await;
+                        return None;
+                    }
+                },
+                () = self.ctx.shutdown.draining() => {
+                    self.err("[SYS/TEMP] Service restarting, closing connection; no messages were deleted");
+                    let _ = self.flush().await;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Writes the session's retrievals to the tracking log, in one transaction.
+    async fn track_retrievals(&mut self) {
+        let State::Transaction(mb) = &mut self.state else { return };
+        if !self.ctx.config.diagnostics.message_tracking || mb.retrieved.is_empty() {
+            return;
+        }
+        let uids = std::mem::take(&mut mb.retrieved);
+        let login = mb.login.clone();
+        let at = crate::store::now_secs();
+        let written = self
+            .ctx
+            .store
+            .write(move |tx| {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO tracking (at, event, recipient, detail) VALUES (?1, 'pop3_retrieved', ?2, ?3)",
+                )?;
+                for uid in uids {
+                    insert.execute(rusqlite::params![at, login, format!("uid {uid}")])?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot record POP3 retrievals in message tracking");
+        }
+    }
+}
