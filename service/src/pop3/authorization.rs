@@ -156,6 +156,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             deleted: vec![false; count],
             messages,
             retrieved: Vec::new(),
+            read_ahead: std::collections::VecDeque::new(),
             _lock: lock,
         }));
         self.ok(&format!("Logged in, {count} messages ({octets} octets)"));

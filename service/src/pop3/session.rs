@@ -37,6 +37,9 @@ pub(super) struct Mailbox {
     pub deleted: Vec<bool>,
     /// UIDs retrieved, for message tracking at the end of the session.
     pub retrieved: Vec<i64>,
+    /// Contents read ahead (by message index): clients fetch in order, and one read of
+    /// several messages costs one hop to the blocking pool instead of one each.
+    pub read_ahead: std::collections::VecDeque<(usize, Vec<u8>)>,
     /// Holds the mailbox against other sessions.
     pub _lock: MailboxLock,
 }

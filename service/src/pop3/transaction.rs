@@ -7,6 +7,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::session::{Flow, Mailbox, Session, State};
 
+/// Read-ahead bounds: at most this many messages…
+const READ_AHEAD_MESSAGES: usize = 16;
+/// …and about this many bytes per read.
+const READ_AHEAD_BYTES: u64 = 512 * 1024;
+
 /// The UIDL of a message: mailbox id and UID, both never reused.
 fn uidl(mailbox: i64, uid: i64) -> String {
     format!("{mailbox}.{uid}")
@@ -121,11 +126,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 return Flow::Continue;
             }
         };
-        let (id, uid, size) = {
+        let (uid, size) = {
             let m = &self.mailbox().messages[i];
-            (m.id, m.uid, m.size)
+            (m.uid, m.size)
         };
-        let content = match self.ctx.store.message_content(id).await {
+        let content = match self.content(i).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a message");
@@ -146,6 +151,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         self.raw(b".\r\n");
         if self.flush_if_large().await { Flow::Continue } else { Flow::Close }
+    }
+
+    /// The content of message index `i`: from the read-ahead buffer when it is there,
+    /// else read together with the next live messages.
+    async fn content(&mut self, i: usize) -> Result<Vec<u8>, crate::store::StoreError> {
+        let mb = self.mailbox();
+        while let Some((j, _)) = mb.read_ahead.front() {
+            if *j == i {
+                return Ok(mb.read_ahead.pop_front().map(|(_, c)| c).unwrap_or_default());
+            }
+            if *j > i {
+                break;
+            }
+            mb.read_ahead.pop_front();
+        }
+        mb.read_ahead.clear();
+        let mut wanted = vec![(i, mb.messages[i].id)];
+        let mut bytes = mb.messages[i].size;
+        for j in i + 1..mb.messages.len() {
+            if wanted.len() >= READ_AHEAD_MESSAGES || bytes >= READ_AHEAD_BYTES {
+                break;
+            }
+            if !mb.deleted[j] {
+                wanted.push((j, mb.messages[j].id));
+                bytes += mb.messages[j].size;
+            }
+        }
+        let ids = wanted.iter().map(|(_, id)| *id).collect();
+        let mut found = self.ctx.store.messages_content(ids).await?.into_iter().peekable();
+        let mb = self.mailbox();
+        let mut first = None;
+        for (j, id) in wanted {
+            if let Some((_, content)) = found.next_if(|(fid, _)| *fid == id) {
+                if j == i {
+                    first = Some(content);
+                } else {
+                    mb.read_ahead.push_back((j, content));
+                }
+            }
+        }
+        first.ok_or_else(|| crate::store::StoreError::NotFound(format!("message {} is gone", i + 1)))
     }
 
     pub(super) fn dele(&mut self, n: usize) {

@@ -33,20 +33,23 @@ impl Store {
         .await
     }
 
-    /// A message's content.
+    /// The content of several messages in one read (POP3 read-ahead), in the order
+    /// given; messages that are gone are left out.
     ///
     /// # Errors
-    /// [`super::StoreError::NotFound`] when it is gone; database errors.
-    pub async fn message_content(&self, id: i64) -> StoreResult<Vec<u8>> {
+    /// Database errors.
+    pub async fn messages_content(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT content FROM messages WHERE id = ?1")?;
-            match stmt.query_row([id], |r| r.get(0)) {
-                Ok(c) => Ok(c),
-                Err(rusqlite::Error::QueryReturnedNoRows) => {
-                    Err(super::StoreError::NotFound(format!("message {id} is gone")))
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match stmt.query_row([id], |r| r.get(0)) {
+                    Ok(c) => out.push((id, c)),
+                    Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => Err(e.into()),
             }
+            Ok(out)
         })
         .await
     }
