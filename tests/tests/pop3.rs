@@ -343,3 +343,23 @@ async fn a_mailbox_of_ten_thousand_messages() {
     assert_eq!(out.trim(), "10000 10000 10000");
     eprintln!("login, LIST, UIDL, STAT and RETR 10000 of a 10,000-message mailbox: {:?}", t.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_commands_are_answered_in_order() {
+    let (d, pop3) = service().await;
+    deliver(&d, 2).await;
+    let mut p = Pop3::connect(pop3);
+    p.w.write_all(b"USER ann@corp.test\r\nPASS ann-pw\r\nSTAT\r\nLIST\r\nDELE 1\r\nUIDL 1\r\nRETR 2\r\nQUIT\r\n")
+        .expect("write");
+    assert!(p.line().starts_with("+OK")); // USER
+    assert!(p.line().starts_with("+OK Logged in, 2 messages")); // PASS
+    assert!(p.line().starts_with("+OK 2 ")); // STAT
+    assert!(p.line().starts_with("+OK")); // LIST
+    assert_eq!(p.multiline().len(), 2);
+    assert_eq!(p.line(), "+OK Message 1 deleted");
+    assert!(p.line().starts_with("-ERR Message 1 is deleted")); // UIDL 1
+    assert!(p.line().starts_with("+OK")); // RETR 2
+    assert!(p.multiline().iter().any(|l| l == "Subject: msg 2"));
+    assert!(p.line().contains("1 messages deleted")); // QUIT
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 1);
+}
