@@ -19,5 +19,6 @@ pub mod lifecycle;
 mod listener;
 pub mod logging;
 pub mod pop3;
+pub mod queue;
 pub mod smtp;
 pub mod store;

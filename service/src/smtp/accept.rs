@@ -164,7 +164,7 @@ fn sanitize(s: &str) -> String {
 }
 
 /// The value of the first header named `name` (lower case), unfolded, if any.
-fn header_value(message: &[u8], name: &str) -> Option<String> {
+pub(crate) fn header_value(message: &[u8], name: &str) -> Option<String> {
     let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
     let headers = String::from_utf8_lossy(&message[..end]);
     let mut lines = headers.split("\r\n").peekable();

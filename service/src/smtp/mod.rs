@@ -11,7 +11,7 @@
 //! - This module runs the listener: it accepts until the service drains, enforces the
 //!   global and per-IP connection limits, and tracks each session as a task of the run.
 
-mod accept;
+pub(crate) mod accept;
 mod auth;
 pub mod command;
 pub mod data;

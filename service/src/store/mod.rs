@@ -13,6 +13,7 @@
 mod config;
 mod mailboxes;
 mod pop3;
+mod queue;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
 pub use pop3::MessageRef;
+pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDelivery, NdrDue};
 
 /// A store failure.
 #[derive(Debug, Clone, thiserror::Error)]

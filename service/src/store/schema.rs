@@ -66,7 +66,14 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt INTEGER,
+        -- The last reply or problem, in words ("550 5.1.1 User unknown").
         last_error TEXT,
+        -- Enhanced status of a final failure (RFC 3463), for the NDR.
+        status TEXT,
+        -- The host that gave the last reply.
+        remote_mta TEXT,
+        -- 1 once the NDR for a failed recipient is written (or none is due).
+        ndr_done INTEGER NOT NULL DEFAULT 0,
         updated_at INTEGER NOT NULL
     );
     CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);

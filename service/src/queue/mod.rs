@@ -1,0 +1,4 @@
+//! Outbound delivery. (In progress; see `route`, `ndr`.)
+
+pub mod ndr;
+pub mod route;
