@@ -65,6 +65,8 @@ pub struct ServiceContext {
     pub tasks: TaskTracker,
     /// Where events go.
     pub events: broadcast::Sender<Event>,
+    /// Wakes the outbound queue (new mail, retry now).
+    pub queue: Arc<tokio::sync::Notify>,
 }
 
 /// A hook run with each configuration the service starts with (log levels).
@@ -105,6 +107,7 @@ struct Running {
     since: Instant,
     shutdown: Shutdown,
     tasks: TaskTracker,
+    queue: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -216,6 +219,13 @@ impl Manager {
         }
     }
 
+    /// Wakes the outbound queue (retry now), if the service runs.
+    pub fn wake_queue(&self) {
+        if let Some(r) = &self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running {
+            r.queue.notify_one();
+        }
+    }
+
     /// Validates and saves a configuration; it takes effect at the next restart.
     ///
     /// # Errors
@@ -298,6 +308,7 @@ impl Manager {
             shutdown: Shutdown::default(),
             tasks: TaskTracker::new(),
             events: self.inner.events.clone(),
+            queue: Arc::new(tokio::sync::Notify::new()),
         };
         let smtp_addr = bound.smtp.as_ref().and_then(|l| l.local_addr().ok());
         let pop3_addr = bound.pop3.as_ref().and_then(|l| l.local_addr().ok());
@@ -307,6 +318,7 @@ impl Manager {
         if let Some(l) = bound.pop3 {
             ctx.tasks.spawn(crate::pop3::serve(l, ctx.clone()));
         }
+        ctx.tasks.spawn(crate::queue::run(ctx.clone()));
         tracing::info!(smtp = ?smtp_addr, pop3 = ?pop3_addr, revision, "listeners bound");
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running = Some(Running {
             config,
@@ -316,6 +328,7 @@ impl Manager {
             since: Instant::now(),
             shutdown: ctx.shutdown,
             tasks: ctx.tasks,
+            queue: ctx.queue,
         });
         self.set_state(ServiceState::Running, None);
         Ok(())

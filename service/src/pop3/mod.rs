@@ -16,6 +16,8 @@ pub mod command;
 pub mod session;
 mod transaction;
 
+pub use transaction::dot_stuff;
+
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -19,7 +19,7 @@ fn uidl(mailbox: i64, uid: i64) -> String {
 
 /// Appends `content` dot-stuffed (RFC 1939 §3), ending with CRLF, without the final
 /// `.` line.
-pub(super) fn dot_stuff(content: &[u8], out: &mut Vec<u8>) {
+pub fn dot_stuff(content: &[u8], out: &mut Vec<u8>) {
     out.reserve(content.len() + content.len() / 64 + 8);
     let mut start = 0;
     if content.first() == Some(&b'.') {

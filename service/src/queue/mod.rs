@@ -1,4 +1,398 @@
-//! Outbound delivery. (In progress; see `route`, `ndr`.)
+//! Outbound delivery: the queue, next hops, retries and non-delivery reports.
+//!
+//! One task — the queue actor, [`run`] — owns the schedule. Each turn it writes the
+//! NDRs that are due, fails what has waited longer than the expiry, claims the
+//! recipients that are due (state `in_flight`, persisted), groups them by destination
+//! and hands each group to that destination's workers. Then it sleeps until the next
+//! recipient is due, or until it is woken (new mail, retry now, a worker finishing).
+//!
+//! Workers ([`Dispatcher`]) hold an SMTP connection to one destination and reuse it
+//! for the next job, up to the per-destination limit; all workers together stay under
+//! the global limit. Each attempt's outcome is recorded per recipient. A stop lets a
+//! delivery in progress finish within the drain timeout; what is cut short stays
+//! `in_flight` and is put back in the queue at the next start, so an acknowledged
+//! message is delivered at least once — never lost.
 
+pub mod client;
 pub mod ndr;
 pub mod route;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use mailroom_shared::address::EmailAddress;
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
+
+use self::client::{Connection, RcptResult};
+use self::route::{DeliveryError, Destination};
+use crate::lifecycle::ServiceContext;
+use crate::store::{Attempt, DueMessage, NdrDelivery, now_secs};
+
+/// How long a worker keeps an idle connection open for the next message.
+const IDLE_CONNECTION: Duration = Duration::from_secs(5);
+/// Timeout for each SMTP exchange with a next hop.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest sleep between turns, so expiry and NDRs are never late by much.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// One message for one destination.
+struct Job {
+    message: Arc<DueMessage>,
+    content: Arc<Vec<u8>>,
+    /// Recipient row ids and addresses for this destination.
+    recipients: Vec<(i64, String, u32)>,
+}
+
+/// Jobs waiting for one destination, shared by its workers.
+struct Lane {
+    tx: mpsc::UnboundedSender<Job>,
+    rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    pending: Arc<AtomicUsize>,
+    workers: Arc<AtomicUsize>,
+}
+
+/// Hands jobs to per-destination workers within the concurrency limits.
+struct Dispatcher {
+    ctx: ServiceContext,
+    resolver: Option<Arc<TokioResolver>>,
+    lanes: HashMap<Destination, Lane>,
+    /// One permit per worker, overall.
+    slots: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    fn submit(&mut self, dest: Destination, job: Job) {
+        let lane = self.lanes.entry(dest).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            Lane { tx, rx: Arc::new(Mutex::new(rx)), pending: Arc::default(), workers: Arc::default() }
+        });
+        lane.pending.fetch_add(1, Ordering::SeqCst);
+        if lane.tx.send(job).is_err() {
+            lane.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Starts workers where jobs wait, while the limits allow.
+    fn staff(&mut self) {
+        let per_dest = self.ctx.config.delivery.max_per_destination as usize;
+        for (dest, lane) in &self.lanes {
+            while lane.pending.load(Ordering::SeqCst) > lane.workers.load(Ordering::SeqCst)
+                && lane.workers.load(Ordering::SeqCst) < per_dest
+            {
+                let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else { return };
+                lane.workers.fetch_add(1, Ordering::SeqCst);
+                self.ctx.tasks.spawn(worker(
+                    dest.clone(),
+                    Arc::clone(&lane.rx),
+                    Arc::clone(&lane.pending),
+                    Arc::clone(&lane.workers),
+                    self.ctx.clone(),
+                    self.resolver.clone(),
+                    permit,
+                ));
+            }
+        }
+        self.lanes.retain(|_, l| l.pending.load(Ordering::SeqCst) > 0 || l.workers.load(Ordering::SeqCst) > 0);
+    }
+}
+
+/// Runs the queue until the service drains.
+pub async fn run(ctx: ServiceContext) {
+    match ctx.store.queue_recover().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(recipients = n, "returned deliveries interrupted by the last stop to the queue"),
+        Err(e) => tracing::error!(error = %e, "cannot recover interrupted deliveries"),
+    }
+    let resolver = match route::resolver(&ctx.config.connections) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "no DNS resolver; MX deliveries will be deferred");
+            None
+        }
+    };
+    let mut dispatcher = Dispatcher {
+        ctx: ctx.clone(),
+        resolver,
+        lanes: HashMap::new(),
+        slots: Arc::new(Semaphore::new(ctx.config.delivery.max_concurrent as usize)),
+    };
+    let delivers = ctx.config.connections.transfer_mode.delivers_outbound();
+    loop {
+        write_ndrs(&ctx).await;
+        let expire = i64::try_from(ctx.config.delivery.expire_after.as_secs()).unwrap_or(i64::MAX);
+        if let Err(e) = ctx.store.queue_expire(expire).await {
+            tracing::error!(error = %e, "cannot expire old messages");
+        }
+        if delivers {
+            let room = dispatcher.slots.available_permits().max(1) * 32;
+            match ctx.store.queue_claim_due(room).await {
+                Ok(due) => {
+                    let claimed = !due.is_empty();
+                    for message in due {
+                        dispatch(&ctx, &mut dispatcher, message).await;
+                    }
+                    dispatcher.staff();
+                    if claimed {
+                        // More may be due than one claim took.
+                        continue_soon(&ctx);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read the queue"),
+            }
+        }
+        if let Err(e) = ctx.store.queue_purge_finished().await {
+            tracing::warn!(error = %e, "cannot purge finished messages");
+        }
+        let sleep = match ctx.store.queue_next_due().await {
+            Ok(Some(at)) => Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0)).min(MAX_SLEEP),
+            _ => MAX_SLEEP,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = ctx.queue.notified() => {}
+            () = ctx.shutdown.draining() => break,
+        }
+        dispatcher.staff();
+    }
+    tracing::debug!("queue stopped");
+}
+
+/// Makes the next turn start at once, without waiting for a wake-up.
+fn continue_soon(ctx: &ServiceContext) {
+    ctx.queue.notify_one();
+}
+
+/// Splits a claimed message into jobs per destination.
+async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: DueMessage) {
+    let content = match ctx.store.queue_content(message.id).await {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            tracing::error!(queue_id = %message.queue_id, error = %e, "cannot read a queued message");
+            let back = message.recipients.iter().map(|r| (r.id, r.address.clone(), Attempt::Returned)).collect();
+            let _ = ctx.store.queue_record(message.queue_id.clone(), back, false).await;
+            return;
+        }
+    };
+    let mut groups: HashMap<Destination, Vec<(i64, String, u32)>> = HashMap::new();
+    let mut unroutable = Vec::new();
+    for r in &message.recipients {
+        match EmailAddress::parse(&r.address) {
+            Ok(a) => groups.entry(route::destination(&ctx.config.connections, a.domain())).or_default().push((
+                r.id,
+                r.address.clone(),
+                r.attempts,
+            )),
+            Err(e) => unroutable.push((
+                r.id,
+                r.address.clone(),
+                Attempt::Failed { error: format!("bad address: {e}"), status: "5.1.3".into(), remote: None },
+            )),
+        }
+    }
+    if !unroutable.is_empty() {
+        let _ =
+            ctx.store.queue_record(message.queue_id.clone(), unroutable, ctx.config.diagnostics.message_tracking).await;
+    }
+    let message = Arc::new(message);
+    for (dest, recipients) in groups {
+        dispatcher.submit(dest, Job { message: Arc::clone(&message), content: Arc::clone(&content), recipients });
+    }
+}
+
+/// The retry time after `attempts` attempts, from the Delivery page's schedule.
+fn retry_at(ctx: &ServiceContext, attempts: u32) -> i64 {
+    let schedule = &ctx.config.delivery.retry_intervals;
+    let i = (attempts as usize).min(schedule.len().saturating_sub(1));
+    now_secs() + i64::try_from(schedule.get(i).map_or(900, Duration::as_secs)).unwrap_or(i64::MAX)
+}
+
+/// Delivers jobs for one destination, reusing one connection, until none are left
+/// for a while or the service drains.
+async fn worker(
+    dest: Destination,
+    rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    pending: Arc<AtomicUsize>,
+    workers: Arc<AtomicUsize>,
+    ctx: ServiceContext,
+    resolver: Option<Arc<TokioResolver>>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        let job = {
+            let mut rx = rx.lock().await;
+            tokio::select! {
+                job = rx.recv() => job,
+                () = tokio::time::sleep(IDLE_CONNECTION) => None,
+                () = ctx.shutdown.draining() => None,
+            }
+        };
+        let Some(job) = job else { break };
+        pending.fetch_sub(1, Ordering::SeqCst);
+        let outcomes = tokio::select! {
+            o = attempt(&ctx, &dest, resolver.as_deref(), &mut conn, &job) => o,
+            () = ctx.shutdown.aborted() => {
+                conn = None;
+                job.recipients.iter().map(|(id, a, _)| (*id, a.clone(), Attempt::Returned)).collect()
+            }
+        };
+        for (_, address, outcome) in &outcomes {
+            tracing::info!(target: "mailroom_service::queue", queue_id = %job.message.queue_id, rcpt = %address, ?outcome, "delivery attempt");
+        }
+        if let Err(e) = ctx
+            .store
+            .queue_record(job.message.queue_id.clone(), outcomes, ctx.config.diagnostics.message_tracking)
+            .await
+        {
+            tracing::error!(error = %e, "cannot record delivery outcomes; they will be retried after restart");
+        }
+        let _ = ctx.events.send(mailroom_shared::ipc::Event::QueueChanged);
+    }
+    if let Some(c) = conn {
+        c.quit().await;
+    }
+    workers.fetch_sub(1, Ordering::SeqCst);
+    ctx.queue.notify_one();
+}
+
+/// One delivery attempt of a job; an outcome per recipient.
+async fn attempt(
+    ctx: &ServiceContext,
+    dest: &Destination,
+    resolver: Option<&TokioResolver>,
+    conn: &mut Option<Connection>,
+    job: &Job,
+) -> Vec<(i64, String, Attempt)> {
+    let fail_all = |e: DeliveryError, remote: Option<String>| -> Vec<(i64, String, Attempt)> {
+        job.recipients
+            .iter()
+            .map(|(id, address, attempts)| {
+                let outcome = match &e {
+                    DeliveryError::Temporary(why) => Attempt::Deferred {
+                        error: why.clone(),
+                        remote: remote.clone(),
+                        retry_at: retry_at(ctx, attempts + 1),
+                    },
+                    DeliveryError::Permanent(status, why) => {
+                        Attempt::Failed { error: why.clone(), status: status.clone(), remote: remote.clone() }
+                    }
+                };
+                (*id, address.clone(), outcome)
+            })
+            .collect()
+    };
+    let helo = ctx.config.general.host_name.to_string();
+    for round in 0..2 {
+        if conn.is_none() {
+            let Some(resolver) = resolver else {
+                return fail_all(DeliveryError::Temporary("no DNS resolver available".into()), None);
+            };
+            let addrs = match route::resolve(resolver, dest).await {
+                Ok(a) => a,
+                Err(e) => return fail_all(e, None),
+            };
+            match Connection::open(&addrs, &helo, SMTP_TIMEOUT).await {
+                Ok(c) => *conn = Some(c),
+                Err(e) => return fail_all(e, None),
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let rcpts: Vec<String> = job.recipients.iter().map(|(_, a, _)| a.clone()).collect();
+        match c.send(&job.message.sender, &rcpts, &job.content, job.message.body_8bit).await {
+            Ok(results) => {
+                let remote = Some(c.remote.clone());
+                return job
+                    .recipients
+                    .iter()
+                    .zip(results)
+                    .map(|((id, address, attempts), r)| {
+                        let outcome = match r {
+                            RcptResult::Accepted => Attempt::Delivered { remote: c.remote.clone() },
+                            RcptResult::Temporary(error) => Attempt::Deferred {
+                                error,
+                                remote: remote.clone(),
+                                retry_at: retry_at(ctx, attempts + 1),
+                            },
+                            RcptResult::Permanent(status, error) => {
+                                Attempt::Failed { error, status, remote: remote.clone() }
+                            }
+                        };
+                        (*id, address.clone(), outcome)
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                // A reused connection may have been closed by the other side: try once
+                // on a fresh one.
+                *conn = None;
+                if round == 1 {
+                    return fail_all(e, None);
+                }
+            }
+        }
+    }
+    fail_all(DeliveryError::Temporary("delivery failed".into()), None)
+}
+
+/// Writes the NDRs that are due: to the sender's mailbox when the sender is local,
+/// else queued to the sender from `<>`; a copy to the administrator's mailbox. Never
+/// for a message from `<>`, nor for recipients whose NOTIFY excludes FAILURE.
+async fn write_ndrs(ctx: &ServiceContext) {
+    let due = match ctx.store.queue_ndr_due(100).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read failed recipients");
+            return;
+        }
+    };
+    for message in due {
+        let ids: Vec<i64> = message.recipients.iter().map(|r| r.id).collect();
+        let wanted: Vec<_> =
+            message.recipients.iter().filter(|r| ndr::wants_failure_report(r.notify.as_deref())).collect();
+        let delivery = if message.sender.is_empty() || wanted.is_empty() {
+            None
+        } else {
+            match ndr_delivery(ctx, &message, &wanted).await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::error!(queue_id = %message.queue_id, error = %e, "cannot build an NDR; will retry");
+                    continue;
+                }
+            }
+        };
+        let sent = delivery.is_some();
+        match ctx.store.queue_write_ndr(ids, delivery).await {
+            Ok(()) if sent => {
+                tracing::info!(queue_id = %message.queue_id, to = %message.sender, recipients = wanted.len(), "NDR sent");
+            }
+            Ok(()) => {}
+            Err(e) => tracing::error!(queue_id = %message.queue_id, error = %e, "cannot write an NDR; will retry"),
+        }
+    }
+}
+
+async fn ndr_delivery(
+    ctx: &ServiceContext,
+    message: &crate::store::NdrDue,
+    wanted: &[&crate::store::FailedRecipient],
+) -> Result<NdrDelivery, String> {
+    let content = ndr::build(&ctx.config.general.host_name, message, wanted, now_secs()).map_err(|e| e.to_string())?;
+    let sender = EmailAddress::parse(&message.sender).map_err(|e| e.to_string())?;
+    let own = ctx.store.mailbox_of(&sender.canonical()).await.map_err(|e| e.to_string())?;
+    let mut mailboxes: Vec<i64> = own.into_iter().collect();
+    if let Some(admin) = &ctx.config.general.administrator_mailbox
+        && let Some(id) = ctx.store.mailbox_of(&admin.canonical()).await.map_err(|e| e.to_string())?
+        && !mailboxes.contains(&id)
+    {
+        mailboxes.push(id);
+    }
+    Ok(NdrDelivery {
+        content,
+        mailboxes,
+        outbound_to: own.is_none().then(|| message.sender.clone()),
+        queue_id: format!("{}.NDR", message.queue_id),
+    })
+}

@@ -131,15 +131,16 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
                 )?;
                 let message = tx.last_insert_rowid();
                 let mut insert = tx.prepare_cached(
-                    "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, status, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for r in &outbound {
-                    let (state, next, failure) = match &r.target {
-                        Target::Fail(why) => ("failed", None, Some(why)),
-                        _ => ("scheduled", Some(now), None),
+                    // A recipient without a route fails at once: 5.4.4, unable to route.
+                    let (state, next, failure, status) = match &r.target {
+                        Target::Fail(why) => ("failed", None, Some(why), Some("5.4.4")),
+                        _ => ("scheduled", Some(now), None, None),
                     };
-                    insert.execute(params![message, r.address, r.orcpt, r.notify, state, next, failure, now])?;
+                    insert.execute(params![message, r.address, r.orcpt, r.notify, state, next, failure, status, now])?;
                 }
             }
             if let Some((message_id, events)) = &tracking {

@@ -64,6 +64,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 };
                 match accept::commit(&self.ctx, &envelope, rx.into_body()).await {
                     Ok(queue_id) => {
+                        if tx.rcpts.iter().any(|r| !matches!(r.target, super::session::Target::Mailbox(_))) {
+                            self.ctx.queue.notify_one();
+                        }
                         tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");
                         Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
                     }
