@@ -80,9 +80,24 @@ impl Daemon {
             .env("MAILROOM_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // A file, not a pipe: nobody reads a pipe while the test runs, and a full
+            // one would block the daemon's logging.
+            .stderr(self.log_file())
             .spawn()
             .expect("spawn mailroomd")
+    }
+
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("mailroomd.log"))
+            .expect("open the daemon's log file")
+    }
+
+    /// What the daemon(s) of this directory wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("mailroomd.log")).unwrap_or_default()
     }
 
     /// Waits until the control socket answers a ping.
@@ -166,7 +181,7 @@ impl Daemon {
         assert!(ok, "kill -s {sig} {pid}");
     }
 
-    /// Waits for the daemon to exit and returns its stderr.
+    /// Waits for the daemon to exit and returns the log of this directory's daemons.
     ///
     /// # Panics
     /// After 20 s.
@@ -175,8 +190,7 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().expect("try_wait") {
-                let out = child.wait_with_output().expect("output");
-                return (status, String::from_utf8_lossy(&out.stderr).into_owned());
+                return (status, self.log());
             }
             assert!(Instant::now() < deadline, "mailroomd did not exit");
             std::thread::sleep(Duration::from_millis(20));
@@ -351,5 +365,143 @@ impl Daemon {
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["start"]);
         Some(d)
+    }
+}
+
+/// A message a [`Sink`] received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// MAIL FROM.
+    pub from: String,
+    /// Accepted RCPT TOs.
+    pub to: Vec<String>,
+    /// The data, dot-unstuffed.
+    pub data: Vec<u8>,
+}
+
+/// A scriptable SMTP server on loopback, a real peer for delivery tests: recipients
+/// containing `reject` get `550 5.1.1`; those containing `tempfail` get `451 4.3.0`
+/// the first `tempfails` times; everything else is accepted and recorded.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// What it received.
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    tempfails: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Sink {
+    /// Starts a sink on `127.0.0.1:0` (or `bind`) in the current tokio runtime.
+    pub async fn start(bind: &str, tempfails: usize) -> Sink {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind sink");
+        let sink = Sink {
+            addr: listener.local_addr().expect("addr"),
+            received: Default::default(),
+            tempfails: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(tempfails)),
+        };
+        let s = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(s.clone().session(stream));
+            }
+        });
+        sink
+    }
+
+    /// Messages received so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+
+    /// Waits until at least `n` messages arrived.
+    ///
+    /// # Panics
+    /// After `secs` seconds.
+    pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "sink got {} of {n} messages", m.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn session(self, stream: tokio::net::TcpStream) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let (r, mut w) = stream.into_split();
+        let mut r = BufReader::new(r);
+        let _ = w.write_all(b"220 sink.test ESMTP test sink\r\n").await;
+        let (mut from, mut to) = (String::new(), Vec::new());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let upper = line.to_ascii_uppercase();
+            let reply: String = if upper.starts_with("EHLO") {
+                "250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n".into()
+            } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+                "250 ok\r\n".into()
+            } else if upper.starts_with("RSET") {
+                from.clear();
+                to.clear();
+                "250 ok\r\n".into()
+            } else if upper.starts_with("MAIL FROM:") {
+                from = line[10..].trim().split(' ').next().unwrap_or("").trim_matches(['<', '>']).to_owned();
+                to.clear();
+                "250 2.1.0 ok\r\n".into()
+            } else if upper.starts_with("RCPT TO:") {
+                let rcpt = line[8..].trim().split(' ').next().unwrap_or("").trim_matches(['<', '>']).to_owned();
+                if rcpt.contains("reject") {
+                    "550 5.1.1 no such user here\r\n".into()
+                } else if rcpt.contains("tempfail")
+                    && self
+                        .tempfails
+                        .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| {
+                            n.checked_sub(1)
+                        })
+                        .is_ok()
+                {
+                    "451 4.3.0 try again later\r\n".into()
+                } else {
+                    to.push(rcpt);
+                    "250 2.1.5 ok\r\n".into()
+                }
+            } else if upper.starts_with("DATA") {
+                let _ = w.write_all(b"354 go ahead\r\n").await;
+                let mut data = Vec::new();
+                loop {
+                    let mut l = Vec::new();
+                    if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if l == b".\r\n" {
+                        break;
+                    }
+                    let l = if l.starts_with(b".") { &l[1..] } else { &l[..] };
+                    data.extend_from_slice(l);
+                }
+                self.received.lock().expect("lock").push(Received {
+                    from: from.clone(),
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+                "250 2.0.0 queued\r\n".into()
+            } else if upper.starts_with("QUIT") {
+                let _ = w.write_all(b"221 bye\r\n").await;
+                return;
+            } else {
+                let _ = r.read(&mut [0u8; 0]).await;
+                "500 5.5.2 what\r\n".into()
+            };
+            if w.write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+        }
     }
 }

@@ -121,11 +121,12 @@ pub async fn run(ctx: ServiceContext) {
     };
     let delivers = ctx.config.connections.transfer_mode.delivers_outbound();
     loop {
-        write_ndrs(&ctx).await;
+        // Expiry first, so that what it fails gets its NDR in this same turn.
         let expire = i64::try_from(ctx.config.delivery.expire_after.as_secs()).unwrap_or(i64::MAX);
         if let Err(e) = ctx.store.queue_expire(expire).await {
             tracing::error!(error = %e, "cannot expire old messages");
         }
+        write_ndrs(&ctx).await;
         if delivers {
             let room = dispatcher.slots.available_permits().max(1) * 32;
             match ctx.store.queue_claim_due(room).await {
@@ -242,12 +243,17 @@ async fn worker(
         for (_, address, outcome) in &outcomes {
             tracing::info!(target: "mailroom_service::queue", queue_id = %job.message.queue_id, rcpt = %address, ?outcome, "delivery attempt");
         }
+        let failed = outcomes.iter().any(|(_, _, o)| matches!(o, Attempt::Failed { .. }));
         if let Err(e) = ctx
             .store
             .queue_record(job.message.queue_id.clone(), outcomes, ctx.config.diagnostics.message_tracking)
             .await
         {
             tracing::error!(error = %e, "cannot record delivery outcomes; they will be retried after restart");
+        }
+        if failed {
+            // An NDR is due: the actor writes it on its next turn.
+            ctx.queue.notify_one();
         }
         let _ = ctx.events.send(mailroom_shared::ipc::Event::QueueChanged);
     }

@@ -1,0 +1,276 @@
+//! Outbound delivery end to end: the real `mailroomd` relaying to a real SMTP peer on
+//! loopback (the scriptable [`Sink`], or a second mailroomd), with retries, NDRs and
+//! crash recovery.
+
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use mailroom_tests::{Daemon, Sink, Smtp, python};
+
+/// A service where ann@corp.test may relay, with the smart host `[sink]` and a retry
+/// schedule of one second.
+async fn relay(sink: &Sink) -> Daemon {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "smarthost", &format!("[{}]:{}", sink.addr.ip(), sink.addr.port())]);
+    d.edit_config(|c| c["delivery"]["retry_intervals_secs"] = serde_json::json!([1]));
+    d.ctl_ok(&["restart"]);
+    d
+}
+
+/// Sends one message as ann@corp.test (authenticated) and returns the session.
+async fn send_as_ann(d: &Daemon, from: &str, rcpts: &[&str], body: &str) {
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect(&format!("MAIL FROM:<{from}>"), "250");
+    for r in rcpts {
+        s.expect(&format!("RCPT TO:<{r}>"), "250");
+    }
+    s.expect("DATA", "354");
+    s.send(body.as_bytes());
+    s.send(b".\r\n");
+    let r = s.reply();
+    assert!(r.starts_with("250"), "{r}");
+    s.expect("QUIT", "221");
+}
+
+fn ann_messages(d: &Daemon) -> Vec<Vec<u8>> {
+    let db = d.db();
+    let mut stmt = db
+        .prepare("SELECT content FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id WHERE a.address = 'ann@corp.test' ORDER BY uid")
+        .expect("query");
+    stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("rows")
+}
+
+async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relays_through_a_smart_host_byte_for_byte() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    // The client dot-stuffs; Mailroom stores ".leading dot" and must stuff it again.
+    send_as_ann(&d, "ann@corp.test", &["friend@outside.test"], "Subject: hello\r\n\r\n..leading dot\r\nbye\r\n").await;
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].from, "ann@corp.test");
+    assert_eq!(got[0].to, ["friend@outside.test"]);
+    let stored_tail = "Subject: hello\r\n\r\n.leading dot\r\nbye\r\n";
+    let data = String::from_utf8(got[0].data.clone()).expect("utf-8");
+    assert!(data.starts_with("Received: from c.test"), "{data}");
+    assert!(data.ends_with(stored_tail), "relayed byte for byte, no blank line added: {data:?}");
+    wait_until("delivered state", 10, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'relayed'") == 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn domain_forwards_keep_the_address_and_rewrites_deliver_to_the_new_one() {
+    let smart = Sink::start("127.0.0.1:0", 0).await;
+    let partner = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&smart).await;
+    d.edit_config(|c| {
+        c["connections"]["domain_forwards"] =
+            serde_json::json!([{"domain": "partner.test", "host": format!("[127.0.0.1]:{}", partner.addr.port())}])
+    });
+    d.ctl_ok(&["routing", "add", "old.test", "--reroute-to", "new.test"]);
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["bob@sales.partner.test", "carol@old.test"], "Subject: x\r\n\r\nx\r\n").await;
+    let p = partner.wait_for(1, 20).await;
+    assert_eq!(p[0].to, ["bob@sales.partner.test"], "forwarded with the address kept");
+    let s = smart.wait_for(1, 20).await;
+    assert_eq!(s[0].to, ["carol@new.test"], "rewritten, then relayed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_failure_is_retried() {
+    let sink = Sink::start("127.0.0.1:0", 1).await;
+    let d = relay(&sink).await;
+    send_as_ann(&d, "ann@corp.test", &["tempfail@outside.test"], "Subject: retry\r\n\r\nx\r\n").await;
+    wait_until("a deferral", 20, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'deferred'") == 1).await;
+    let last_error: String =
+        d.db().query_row("SELECT detail FROM tracking WHERE event = 'deferred'", [], |r| r.get(0)).expect("row");
+    assert!(last_error.contains("451 4.3.0"), "{last_error}");
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, ["tempfail@outside.test"]);
+    assert!(ann_messages(&d).is_empty(), "no NDR for a message delivered on retry");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_comes_back_as_an_rfc3464_ndr() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<ann@corp.test> ENVID=env-42", "250");
+    s.expect("RCPT TO:<reject@outside.test> ORCPT=rfc822;reject@outside.test", "250");
+    s.expect("RCPT TO:<ok@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.send(b"Subject: quarterly report\r\nMessage-ID: <q1@corp.test>\r\n\r\nthe body\r\n.\r\n");
+    assert!(s.reply().starts_with("250"));
+    s.expect("QUIT", "221");
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, ["ok@outside.test"], "partial success: the other recipient is delivered");
+    wait_until("the NDR", 20, || ann_messages(&d).len() == 1).await;
+    let raw = ann_messages(&d).remove(0);
+    let ndr = MessageParser::default().parse(&raw).expect("the NDR parses");
+    assert_eq!(ndr.subject(), Some("Undeliverable: quarterly report"));
+    let ct = ndr.content_type().expect("content type");
+    assert_eq!((ct.ctype(), ct.subtype()), ("multipart", Some("report")));
+    assert_eq!(ct.attribute("report-type"), Some("delivery-status"));
+    assert_eq!(ndr.parts.len(), 4, "the multipart and its three parts");
+    let text = ndr.body_text(0).expect("human part");
+    assert!(text.contains("Your message did not reach some or all of the intended recipients."), "{text}");
+    assert!(text.contains("quarterly report") && text.contains("reject@outside.test"), "{text}");
+    assert!(text.contains("Unknown recipient"), "{text}");
+    let dsn = String::from_utf8_lossy(ndr.parts[2].contents()).into_owned();
+    let field = |name: &str| dsn.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).map(str::to_owned);
+    assert_eq!(field("Reporting-MTA").as_deref(), Some("dns; localhost"));
+    assert_eq!(field("Original-Envelope-Id").as_deref(), Some("env-42"));
+    assert_eq!(field("Final-Recipient").as_deref(), Some("rfc822; reject@outside.test"));
+    assert_eq!(field("Original-Recipient").as_deref(), Some("rfc822; reject@outside.test"));
+    assert_eq!(field("Action").as_deref(), Some("failed"));
+    assert_eq!(field("Status").as_deref(), Some("5.1.1"));
+    assert_eq!(field("Remote-MTA").as_deref(), Some("dns; 127.0.0.1"));
+    let diag = field("Diagnostic-Code").expect("Diagnostic-Code");
+    assert!(diag.starts_with("smtp; ") && diag.contains("550 5.1.1 no such user here"), "{diag}");
+    let original = String::from_utf8_lossy(ndr.parts[3].contents()).into_owned();
+    assert!(original.contains("Subject: quarterly report") && !original.contains("the body"), "{original}");
+    assert!(String::from_utf8_lossy(&raw).starts_with("Return-Path: <>\r\n"), "sent from <>");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_returns_the_message_with_an_ndr() {
+    let sink = Sink::start("127.0.0.1:0", usize::MAX).await;
+    let d = relay(&sink).await;
+    d.edit_config(|c| c["delivery"]["expire_after_secs"] = 60.into());
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["tempfail@outside.test"], "Subject: slow\r\n\r\nx\r\n").await;
+    wait_until("a deferral", 20, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'deferred'") >= 1).await;
+    {
+        // Age the message past the expiry instead of waiting a minute.
+        let db = rusqlite::Connection::open(d.data_dir.join("mailroom.db")).expect("open");
+        db.busy_timeout(Duration::from_secs(10)).expect("busy");
+        db.execute("UPDATE queue_messages SET received_at = received_at - 3600", []).expect("age");
+    }
+    wait_until("the expiry NDR", 20, || ann_messages(&d).len() == 1).await;
+    let ndr = String::from_utf8_lossy(&ann_messages(&d)[0]).into_owned();
+    assert!(ndr.contains("Status: 4.4.7") && ndr.contains("Delivery time expired"), "{ndr}");
+    assert!(ndr.contains("451 4.3.0 try again later"), "the last error is reported: {ndr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_ndr_for_the_null_sender_nor_for_notify_never() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    send_as_ann(&d, "", &["reject@outside.test"], "Subject: bounce\r\n\r\nx\r\n").await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<reject2@outside.test> NOTIFY=NEVER", "250");
+    s.expect("DATA", "354");
+    s.send(b"Subject: quiet\r\n\r\nx\r\n.\r\n");
+    assert!(s.reply().starts_with("250"));
+    wait_until("both failures handled", 20, || {
+        d.count("SELECT COUNT(*) FROM queue_recipients WHERE state = 'failed' AND ndr_done = 1") == 2
+            || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'failed'") == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(ann_messages(&d).is_empty(), "no NDR was written");
+    assert_eq!(d.count("SELECT COUNT(*) FROM queue_messages WHERE sender = ''"), 0, "nor queued");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_founding_scenario_end_to_end_with_a_second_mailroomd() {
+    // The outside world: another mailroomd where friend@outside.test has a mailbox.
+    let outside = Daemon::start().await;
+    outside.add_mailbox("friend@outside.test", "friend-pw");
+    let outside_smtp = outside.smtp_addr().await;
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["set", "smarthost", &format!("[127.0.0.1]:{}", outside_smtp.port())]);
+    d.ctl_ok(&["restart"]);
+    let pop3 = d.status().await.pop3_addr.expect("pop3");
+    let (ip, port) = pop3.rsplit_once(':').expect("addr");
+    let send = r#"
+import smtplib, sys
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2])) as s:
+    s.login("ann@corp.test", "ann-pw")
+    s.sendmail("ann@corp.test", ["friend@outside.test"], "Subject: lunch?\r\n\r\nAre you free?\r\n")
+"#;
+    let smtp = d.smtp_addr().await;
+    let (ok, _, err) = python(send, &[&smtp.ip().to_string(), &smtp.port().to_string()]);
+    assert!(ok, "{err}");
+    // Before rerouting: the NDR comes back, readable over POP3.
+    let read_ndr = r#"
+import poplib, sys, time
+for _ in range(100):
+    p = poplib.POP3(sys.argv[1], int(sys.argv[2])); p.user("ann@corp.test"); p.pass_("ann-pw")
+    n = p.stat()[0]
+    if n:
+        print(b"\n".join(p.retr(1)[1]).decode()); p.quit(); break
+    p.quit(); time.sleep(0.1)
+"#;
+    let (ok, ndr, err) = python(read_ndr, &[ip, port]);
+    assert!(ok, "{err}");
+    assert!(ndr.contains("Undeliverable: lunch?") && ndr.contains("rerouting of incoming SMTP mail is off"), "{ndr}");
+    assert_eq!(outside.count("SELECT COUNT(*) FROM messages"), 0);
+
+    // The administrator's fix, then the same mail reaches the outside.
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["restart"]);
+    let smtp = d.smtp_addr().await;
+    let (ok, _, err) = python(send, &[&smtp.ip().to_string(), &smtp.port().to_string()]);
+    assert!(ok, "{err}");
+    wait_until("delivery to the outside mailroomd", 20, || outside.count("SELECT COUNT(*) FROM messages") == 1).await;
+    let content: Vec<u8> = outside.db().query_row("SELECT content FROM messages", [], |r| r.get(0)).expect("row");
+    assert!(String::from_utf8_lossy(&content).contains("Are you free?"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_burst_loses_nothing() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let mut d = relay(&sink).await;
+    const N: usize = 200;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    for i in 0..N {
+        s.send(format!("MAIL FROM:<ann@corp.test>\r\nRCPT TO:<friend{i}@outside.test>\r\nDATA\r\n").as_bytes());
+        for _ in 0..3 {
+            s.reply();
+        }
+        s.send(format!("Message-ID: <burst-{i}@corp.test>\r\n\r\nmessage {i}\r\n.\r\n").as_bytes());
+        let r = s.reply();
+        assert!(r.starts_with("250"), "{r}");
+    }
+    // Every message is acknowledged; kill the service while it is relaying them.
+    d.signal("KILL");
+    let _ = d.wait_exit();
+    let before = sink.messages().len();
+    let mut again = d.spawn(&[]);
+    d.wait_for_socket().await;
+    let got = sink.wait_for(N, 60).await;
+    let mut seen = std::collections::HashMap::new();
+    for m in &got {
+        let text = String::from_utf8_lossy(&m.data).into_owned();
+        let id = text.lines().find_map(|l| l.strip_prefix("Message-ID: ")).expect("message id").to_owned();
+        *seen.entry(id).or_insert(0) += 1;
+    }
+    for i in 0..N {
+        let n = seen.get(&format!("<burst-{i}@corp.test>")).copied().unwrap_or(0);
+        assert!((1..=2).contains(&n), "message {i} delivered {n} times");
+    }
+    eprintln!("{before} delivered before kill -9, {} deliveries in all for {N} messages", got.len());
+    let _ = again.kill();
+    let _ = again.wait();
+}
