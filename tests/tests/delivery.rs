@@ -274,3 +274,62 @@ async fn kill_9_during_a_burst_loses_nothing() {
     let _ = again.kill();
     let _ = again.wait();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_administration_and_tracking_from_the_command_line() {
+    // Each of the two messages is refused once for now.
+    let sink = Sink::start("127.0.0.1:0", 2).await;
+    let d = relay(&sink).await;
+    d.edit_config(|c| c["delivery"]["retry_intervals_secs"] = serde_json::json!([3600]));
+    d.ctl_ok(&["restart"]);
+    send_as_ann(
+        &d,
+        "ann@corp.test",
+        &["tempfail@outside.test"],
+        "Subject: waits\r\nMessage-ID: <w1@corp.test>\r\n\r\nx\r\n",
+    )
+    .await;
+    send_as_ann(&d, "ann@corp.test", &["tempfail-too@outside.test"], "Subject: doomed\r\n\r\nx\r\n").await;
+    wait_until("both deferred", 20, || d.count("SELECT COUNT(*) FROM queue_recipients WHERE state = 'deferred'") == 2)
+        .await;
+
+    let list: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["queue", "list", "--json"])).expect("json");
+    let messages = list["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 2);
+    let waits = messages.iter().find(|m| m["recipients"][0] == "tempfail@outside.test").expect("listed");
+    let doomed = messages.iter().find(|m| m["recipients"][0] == "tempfail-too@outside.test").expect("listed");
+    assert!(waits["last_error"].as_str().is_some_and(|e| e.contains("451 4.3.0")), "{waits}");
+    assert!(waits["next_attempt"].as_i64().is_some());
+    let filtered: serde_json::Value =
+        serde_json::from_str(&d.ctl_ok(&["queue", "list", "--recipient", "too@", "--json"])).expect("json");
+    assert_eq!(filtered["messages"].as_array().map(Vec::len), Some(1));
+
+    let qid = waits["queue_id"].as_str().expect("id").to_owned();
+    let show = d.ctl_ok(&["queue", "show", &qid]);
+    assert!(
+        show.contains("tempfail@outside.test [deferred] 1 attempt(s)") && show.contains("Subject: waits"),
+        "{show}"
+    );
+
+    // The sink now accepts (its temporary failures are used up): retry now delivers.
+    d.ctl_ok(&["queue", "retry", &qid]);
+    sink.wait_for(1, 20).await;
+
+    let doomed_id = doomed["queue_id"].as_str().expect("id").to_owned();
+    d.ctl_ok(&["queue", "delete", &doomed_id]);
+    wait_until("the NDR for the deleted message", 20, || ann_messages(&d).len() == 1).await;
+    assert!(String::from_utf8_lossy(&ann_messages(&d)[0]).contains("Deleted from the queue by the administrator"));
+    assert_eq!(d.ctl(&["queue", "delete", &doomed_id]).status.code(), Some(1), "nothing left to delete");
+
+    let track: serde_json::Value =
+        serde_json::from_str(&d.ctl_ok(&["track", "--message-id", "<w1@corp.test>", "--json"])).expect("json");
+    let events: Vec<&str> =
+        track["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(events.contains(&"accepted") && events.contains(&"queued"), "{events:?}");
+    let track: serde_json::Value =
+        serde_json::from_str(&d.ctl_ok(&["track", "--recipient", "tempfail@outside.test", "--json"])).expect("json");
+    let events: Vec<&str> =
+        track["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(events.first(), Some(&"relayed"), "newest first: {events:?}");
+    assert!(events.contains(&"deferred"), "{events:?}");
+}

@@ -71,8 +71,58 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         client_ip: String,
     },
+    /// The outbound queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueCmd,
+    },
+    /// Message tracking: events by sender, recipient, message id or time.
+    Track {
+        /// Sender contains.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Recipient contains.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Message-ID header or queue id.
+        #[arg(long)]
+        message_id: Option<String>,
+        /// Not before (Unix seconds).
+        #[arg(long)]
+        since: Option<i64>,
+        /// Not after (Unix seconds).
+        #[arg(long)]
+        until: Option<i64>,
+    },
     /// Print service events as they happen, until interrupted.
     Events,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCmd {
+    /// Messages waiting.
+    List {
+        /// Only recipients in this state: scheduled, in_flight, deferred, failed.
+        #[arg(long)]
+        state: Option<String>,
+        /// Sender contains.
+        #[arg(long)]
+        sender: Option<String>,
+        /// A recipient contains.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
+    /// One message: envelope, headers, each recipient's state, last error, next attempt.
+    Show { queue_id: String },
+    /// Try again now (one message, or all).
+    Retry { queue_id: Option<String> },
+    /// Remove a message; its sender gets an NDR unless --no-ndr.
+    Delete {
+        queue_id: String,
+        /// Remove without telling the sender.
+        #[arg(long)]
+        no_ndr: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,6 +342,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::TestAddress { recipient, auth, client_ip } => {
             show(json, client.request(Request::TestAddress { recipient, authenticated_as: auth, client_ip }).await?)
         }
+        Command::Queue { action } => {
+            let request = match action {
+                QueueCmd::List { state, sender, recipient } => Request::QueueList { state, sender, recipient },
+                QueueCmd::Show { queue_id } => Request::QueueMessage { queue_id },
+                QueueCmd::Retry { queue_id } => Request::QueueRetry { queue_id },
+                QueueCmd::Delete { queue_id, no_ndr } => Request::QueueDelete { queue_id, ndr: !no_ndr },
+            };
+            show(json, client.request(request).await?)
+        }
+        Command::Track { sender, recipient, message_id, since, until } => {
+            show(json, client.request(Request::Track { sender, recipient, message_id, since, until }).await?)
+        }
         Command::Events => {
             let mut events = client.subscribe().await?;
             while let Some(e) = events.recv().await {
@@ -410,8 +472,60 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
         }
         Response::Mailbox(m) => println!("Mailbox {} ({})", m.addresses.join(", "), m.display_name),
         Response::AddressTest { explanation, .. } => println!("{explanation}"),
+        Response::Queue { messages } => {
+            println!("{:<20} {:<28} {:>8} {:<12} RECIPIENTS / LAST ERROR", "QUEUE ID", "SENDER", "SIZE", "NEXT TRY");
+            for m in &messages {
+                let next = m.next_attempt.map(|t| format!("in {}s", (t - now()).max(0))).unwrap_or_else(|| "-".into());
+                let sender = if m.sender.is_empty() { "<>" } else { m.sender.as_str() };
+                println!("{:<20} {sender:<28} {:>8} {next:<12} {}", m.queue_id, m.size, m.recipients.join(", "));
+                if let Some(e) = &m.last_error {
+                    println!("{:<20} {e}", "");
+                }
+            }
+            println!("{} message(s)", messages.len());
+        }
+        Response::QueueMessage(d) => {
+            let e = &d.entry;
+            println!(
+                "queue id: {}\nsender:   <{}>\nsize:     {} bytes\narrived:  {} s ago",
+                e.queue_id,
+                e.sender,
+                e.size,
+                now() - e.received_at
+            );
+            for r in &d.recipients {
+                let next =
+                    r.next_attempt.map(|t| format!(", next attempt in {}s", (t - now()).max(0))).unwrap_or_default();
+                println!("  {} [{}] {} attempt(s){next}", r.address, r.state, r.attempts);
+                if let Some(err) = &r.last_error {
+                    println!("      last error: {err}");
+                }
+            }
+            println!("\n{}", d.headers.trim_end());
+        }
+        Response::Tracking { events } => {
+            for e in &events {
+                println!(
+                    "{} {:<15} {:<20} {} -> {} {}",
+                    e.at,
+                    e.event,
+                    e.queue_id.as_deref().unwrap_or("-"),
+                    e.sender.as_deref().unwrap_or("-"),
+                    e.recipient.as_deref().unwrap_or("-"),
+                    e.detail.as_deref().unwrap_or("")
+                );
+            }
+            println!("{} event(s)", events.len());
+        }
     }
     Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0)
 }
 
 fn print_status(s: &StatusReport) {

@@ -7,7 +7,7 @@ use mailroom_shared::ipc::{Event, IpcError, Request, Response};
 use mailroom_shared::routing::{self, ClientContext};
 
 use crate::lifecycle::{Manager, store_error};
-use crate::store::NewMailbox;
+use crate::store::{NewMailbox, QueueFilter, TrackFilter};
 
 /// Runs one request. `Subscribe` is handled by the connection itself.
 pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Response, IpcError> {
@@ -55,6 +55,36 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         }
         Request::TestAddress { recipient, authenticated_as, client_ip } => {
             test_address(manager, &recipient, authenticated_as, &client_ip).await
+        }
+        Request::QueueList { state, sender, recipient } => {
+            let messages =
+                manager.store().queue_list(QueueFilter { state, sender, recipient }).await.map_err(store_error)?;
+            Ok(Response::Queue { messages })
+        }
+        Request::QueueMessage { queue_id } => {
+            Ok(Response::QueueMessage(Box::new(manager.store().queue_details(queue_id).await.map_err(store_error)?)))
+        }
+        Request::QueueRetry { queue_id } => {
+            manager.store().queue_retry(queue_id).await.map_err(store_error)?;
+            manager.wake_queue();
+            Ok(Response::Done)
+        }
+        Request::QueueDelete { queue_id, ndr } => {
+            let n = manager.store().queue_delete(queue_id.clone(), ndr).await.map_err(store_error)?;
+            if n == 0 {
+                return Err(IpcError::Conflict { message: format!("{queue_id} has no recipient left to delete") });
+            }
+            manager.wake_queue();
+            manager.emit(Event::QueueChanged);
+            Ok(Response::Done)
+        }
+        Request::Track { sender, recipient, message_id, since, until } => {
+            let events = manager
+                .store()
+                .track(TrackFilter { sender, recipient, message_id, since, until })
+                .await
+                .map_err(store_error)?;
+            Ok(Response::Tracking { events })
         }
         Request::Subscribe => Ok(Response::Done),
     }

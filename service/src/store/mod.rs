@@ -10,6 +10,7 @@
 //! **Reads** use separate connections (WAL lets them run beside the writer) on tokio's
 //! blocking pool ([`Store::read`]). No SQLite call ever runs on an async worker thread.
 
+mod admin;
 mod config;
 mod mailboxes;
 mod pop3;
@@ -23,6 +24,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
+pub use admin::{QueueFilter, TrackFilter};
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDelivery, NdrDue};

@@ -98,6 +98,55 @@ pub enum Request {
         /// Client IP address.
         client_ip: String,
     },
+    /// Messages in the outbound queue, optionally filtered.
+    QueueList {
+        /// Only recipients in this state (`scheduled`, `in_flight`, `deferred`, `failed`).
+        #[serde(default)]
+        state: Option<String>,
+        /// Only messages whose sender contains this text.
+        #[serde(default)]
+        sender: Option<String>,
+        /// Only messages with a recipient containing this text.
+        #[serde(default)]
+        recipient: Option<String>,
+    },
+    /// One queued message in detail.
+    QueueMessage {
+        /// Its queue id.
+        queue_id: String,
+    },
+    /// Make waiting recipients due now: one message, or every message.
+    QueueRetry {
+        /// The message; all when absent.
+        #[serde(default)]
+        queue_id: Option<String>,
+    },
+    /// Remove a message from the queue, returning it to its sender with an NDR or not.
+    QueueDelete {
+        /// The message.
+        queue_id: String,
+        /// Send an NDR for the recipients not yet delivered.
+        #[serde(default)]
+        ndr: bool,
+    },
+    /// Message tracking: events matching every given criterion, newest first.
+    Track {
+        /// Sender contains this text.
+        #[serde(default)]
+        sender: Option<String>,
+        /// Recipient contains this text.
+        #[serde(default)]
+        recipient: Option<String>,
+        /// Message-ID header or queue id equals this.
+        #[serde(default)]
+        message_id: Option<String>,
+        /// Not before, Unix seconds.
+        #[serde(default)]
+        since: Option<i64>,
+        /// Not after, Unix seconds.
+        #[serde(default)]
+        until: Option<i64>,
+    },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -117,6 +166,11 @@ impl Request {
         "update_mailbox",
         "remove_mailbox",
         "test_address",
+        "queue_list",
+        "queue_message",
+        "queue_retry",
+        "queue_delete",
+        "track",
         "subscribe",
     ];
 }
@@ -197,8 +251,87 @@ pub enum Response {
         /// The decision in words.
         explanation: String,
     },
+    /// To [`Request::QueueList`].
+    Queue {
+        /// The messages, oldest first.
+        messages: Vec<QueueEntry>,
+    },
+    /// To [`Request::QueueMessage`].
+    QueueMessage(Box<QueueDetails>),
+    /// To [`Request::Track`].
+    Tracking {
+        /// The events, newest first.
+        events: Vec<TrackingEvent>,
+    },
     /// Done, nothing to report (remove, subscribe).
     Done,
+}
+
+/// A queued message as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// Queue id.
+    pub queue_id: String,
+    /// Envelope sender; empty for `<>`.
+    pub sender: String,
+    /// Recipients not yet delivered.
+    pub recipients: Vec<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Arrival, Unix seconds.
+    pub received_at: i64,
+    /// Next attempt, Unix seconds, if one is scheduled.
+    pub next_attempt: Option<i64>,
+    /// The last error of any recipient.
+    pub last_error: Option<String>,
+}
+
+/// One recipient of a queued message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueRecipient {
+    /// The address.
+    pub address: String,
+    /// `scheduled`, `in_flight`, `deferred`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Next attempt, Unix seconds.
+    pub next_attempt: Option<i64>,
+    /// Last reply or problem.
+    pub last_error: Option<String>,
+    /// The host that gave it.
+    pub remote_mta: Option<String>,
+}
+
+/// A queued message in detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDetails {
+    /// The summary.
+    pub entry: QueueEntry,
+    /// Every recipient, with its state.
+    pub recipients: Vec<QueueRecipient>,
+    /// The message's header section.
+    pub headers: String,
+}
+
+/// A message-tracking event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingEvent {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// `accepted`, `delivered`, `queued`, `relayed`, `deferred`, `failed`, `refused`,
+    /// `pop3_retrieved`, `pop3_deleted`.
+    pub event: String,
+    /// Queue id, when known.
+    pub queue_id: Option<String>,
+    /// Message-ID header, when known.
+    pub message_id: Option<String>,
+    /// Envelope sender.
+    pub sender: Option<String>,
+    /// Recipient.
+    pub recipient: Option<String>,
+    /// Details.
+    pub detail: Option<String>,
 }
 
 /// The Internet Mail Service's lifecycle state.
@@ -429,6 +562,11 @@ mod tests {
             Request::UpdateMailbox { address: String::new(), display_name: None, addresses: None, password: None },
             Request::RemoveMailbox { address: String::new() },
             Request::TestAddress { recipient: String::new(), authenticated_as: None, client_ip: String::new() },
+            Request::QueueList { state: None, sender: None, recipient: None },
+            Request::QueueMessage { queue_id: String::new() },
+            Request::QueueRetry { queue_id: None },
+            Request::QueueDelete { queue_id: String::new(), ndr: false },
+            Request::Track { sender: None, recipient: None, message_id: None, since: None, until: None },
             Request::Subscribe,
         ];
         let names: Vec<String> = samples
