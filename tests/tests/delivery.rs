@@ -333,3 +333,73 @@ async fn queue_administration_and_tracking_from_the_command_line() {
     assert_eq!(events.first(), Some(&"relayed"), "newest first: {events:?}");
     assert!(events.contains(&"deferred"), "{events:?}");
 }
+
+/// A dnsmasq on loopback answering for the test domains, killed on drop.
+struct Dns {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_dnsmasq(args: &[&str]) -> Option<Dns> {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let child = std::process::Command::new("dnsmasq")
+        .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
+        .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(300));
+    Some(Dns { child, port })
+}
+
+/// MX records from a real DNS server, in preference order, with the A-record fallback
+/// for a domain without MX and a permanent failure for one that does not exist.
+#[tokio::test(flavor = "multi_thread")]
+async fn delivers_by_mx_records_from_a_dns_server() {
+    // Port 25 on a loopback address of its own: MX delivery always uses port 25.
+    let Ok(listener) = std::net::TcpListener::bind("127.0.0.25:25") else {
+        eprintln!("skipped: cannot bind 127.0.0.25:25 (needs root)");
+        return;
+    };
+    drop(listener);
+    let Some(dns) = start_dnsmasq(&[
+        // mx.test: a dead preferred MX (nothing listens on 127.0.0.26:25), then a live one.
+        "--mx-host=mx.test,dead.mx.test,5",
+        "--mx-host=mx.test,live.mx.test,10",
+        "--host-record=dead.mx.test,127.0.0.26",
+        "--host-record=live.mx.test,127.0.0.25",
+        // plain.test has no MX, only an address.
+        "--host-record=plain.test,127.0.0.25",
+        // Answer for these zones here (NODATA, NXDOMAIN) instead of refusing.
+        "--local=/test/",
+        "--local=/invalid/",
+    ]) else {
+        eprintln!("skipped: dnsmasq is not installed");
+        return;
+    };
+    let sink = Sink::start("127.0.0.25:25", 0).await;
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "dns-server", &format!("127.0.0.1:{}", dns.port)]);
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["a@mx.test", "b@plain.test", "c@nowhere.invalid"], "Subject: dns\r\n\r\nx\r\n")
+        .await;
+    let got = sink.wait_for(2, 30).await;
+    let mut to: Vec<String> = got.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["a@mx.test", "b@plain.test"]);
+    wait_until("the NDR for the unknown domain", 30, || ann_messages(&d).len() == 1).await;
+    let ndr = String::from_utf8_lossy(&ann_messages(&d)[0]).into_owned();
+    assert!(ndr.contains("c@nowhere.invalid") && ndr.contains("Host unknown"), "{ndr}");
+    drop(dns);
+}
