@@ -185,7 +185,7 @@ async fn no_ndr_for_the_null_sender_nor_for_notify_never() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(ann_messages(&d).is_empty(), "no NDR was written");
-    assert_eq!(d.count("SELECT COUNT(*) FROM queue_messages WHERE sender = ''"), 0, "nor queued");
+    assert_eq!(d.count("SELECT COUNT(*) FROM queue_messages WHERE queue_id LIKE '%.NDR'"), 0, "nor queued");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -402,4 +402,41 @@ async fn delivers_by_mx_records_from_a_dns_server() {
     let ndr = String::from_utf8_lossy(&ann_messages(&d)[0]).into_owned();
     assert!(ndr.contains("c@nowhere.invalid") && ndr.contains("Host unknown"), "{ndr}");
     drop(dns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transfer_modes_hold_and_flush_the_queue() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    d.edit_config(|c| c["connections"]["transfer_mode"] = "inbound_only".into());
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["friend@outside.test"], "Subject: held\r\n\r\nx\r\n").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sink.messages().is_empty(), "inbound only: outbound mail waits in the queue");
+    assert_eq!(d.count("SELECT COUNT(*) FROM queue_recipients WHERE state = 'scheduled'"), 1);
+
+    // None (flush queues): no SMTP listener, but what is queued goes out.
+    d.edit_config(|c| c["connections"]["transfer_mode"] = "none".into());
+    d.ctl_ok(&["restart"]);
+    assert_eq!(d.status().await.smtp_addr, None);
+    assert_eq!(sink.wait_for(1, 20).await[0].to, ["friend@outside.test"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ndrs_for_outside_senders_are_queued_and_the_administrator_gets_a_copy() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    d.add_mailbox("admin@corp.test", "admin-pw");
+    d.edit_config(|c| c["general"]["administrator_mailbox"] = "admin@corp.test".into());
+    d.ctl_ok(&["restart"]);
+    // Ann sends on behalf of an outside address; its recipient is refused for good.
+    send_as_ann(&d, "boss@elsewhere.test", &["reject@outside.test"], "Subject: from outside\r\n\r\nx\r\n").await;
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].from, "", "the NDR goes out from <>");
+    assert_eq!(got[0].to, ["boss@elsewhere.test"]);
+    assert!(String::from_utf8_lossy(&got[0].data).contains("Undeliverable: from outside"));
+    let copies = d.count(
+        "SELECT COUNT(*) FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id WHERE a.address = 'admin@corp.test'",
+    );
+    assert_eq!(copies, 1, "the administrator's copy");
 }

@@ -35,8 +35,8 @@ use crate::store::{Attempt, DueMessage, NdrDelivery, now_secs};
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
 /// Timeout for each SMTP exchange with a next hop.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
-/// Longest sleep between turns, so expiry and NDRs are never late by much.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How often expiry and purging run; also the longest sleep between turns.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 /// One message for one destination.
 struct Job {
@@ -120,11 +120,20 @@ pub async fn run(ctx: ServiceContext) {
         slots: Arc::new(Semaphore::new(ctx.config.delivery.max_concurrent as usize)),
     };
     let delivers = ctx.config.connections.transfer_mode.delivers_outbound();
+    // Expiry and purging scan the queue: every few seconds is often enough.
+    let mut last_sweep: Option<std::time::Instant> = None;
     loop {
-        // Expiry first, so that what it fails gets its NDR in this same turn.
-        let expire = i64::try_from(ctx.config.delivery.expire_after.as_secs()).unwrap_or(i64::MAX);
-        if let Err(e) = ctx.store.queue_expire(expire).await {
-            tracing::error!(error = %e, "cannot expire old messages");
+        let sweep = last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY);
+        if sweep {
+            last_sweep = Some(std::time::Instant::now());
+            // Expiry before NDRs, so that what it fails gets its NDR in this same turn.
+            let expire = i64::try_from(ctx.config.delivery.expire_after.as_secs()).unwrap_or(i64::MAX);
+            if let Err(e) = ctx.store.queue_expire(expire).await {
+                tracing::error!(error = %e, "cannot expire old messages");
+            }
+            if let Err(e) = ctx.store.queue_purge_finished().await {
+                tracing::warn!(error = %e, "cannot purge finished messages");
+            }
         }
         write_ndrs(&ctx).await;
         if delivers {
@@ -132,8 +141,17 @@ pub async fn run(ctx: ServiceContext) {
             match ctx.store.queue_claim_due(room).await {
                 Ok(due) => {
                     let claimed = !due.is_empty();
+                    let ids = due.iter().map(|m| m.id).collect();
+                    let mut contents = match ctx.store.queue_contents(ids).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read queued messages");
+                            Default::default()
+                        }
+                    };
                     for message in due {
-                        dispatch(&ctx, &mut dispatcher, message).await;
+                        let content = contents.remove(&message.id);
+                        dispatch(&ctx, &mut dispatcher, message, content).await;
                     }
                     dispatcher.staff();
                     if claimed {
@@ -144,12 +162,9 @@ pub async fn run(ctx: ServiceContext) {
                 Err(e) => tracing::error!(error = %e, "cannot read the queue"),
             }
         }
-        if let Err(e) = ctx.store.queue_purge_finished().await {
-            tracing::warn!(error = %e, "cannot purge finished messages");
-        }
         let sleep = match ctx.store.queue_next_due().await {
-            Ok(Some(at)) => Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0)).min(MAX_SLEEP),
-            _ => MAX_SLEEP,
+            Ok(Some(at)) => Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0)).min(SWEEP_EVERY),
+            _ => SWEEP_EVERY,
         };
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
@@ -166,16 +181,14 @@ fn continue_soon(ctx: &ServiceContext) {
     ctx.queue.notify_one();
 }
 
-/// Splits a claimed message into jobs per destination.
-async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: DueMessage) {
-    let content = match ctx.store.queue_content(message.id).await {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            tracing::error!(queue_id = %message.queue_id, error = %e, "cannot read a queued message");
-            let back = message.recipients.iter().map(|r| (r.id, r.address.clone(), Attempt::Returned)).collect();
-            let _ = ctx.store.queue_record(message.queue_id.clone(), back, false).await;
-            return;
-        }
+/// Splits a claimed message into jobs per destination. Without its content (it could
+/// not be read) the recipients go back to the queue.
+async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: DueMessage, content: Option<Vec<u8>>) {
+    let Some(content) = content.map(Arc::new) else {
+        tracing::error!(queue_id = %message.queue_id, "cannot read a queued message; returned to the queue");
+        let back = message.recipients.iter().map(|r| (r.id, r.address.clone(), Attempt::Returned)).collect();
+        let _ = ctx.store.queue_record(message.queue_id.clone(), back, false).await;
+        return;
     };
     let mut groups: HashMap<Destination, Vec<(i64, String, u32)>> = HashMap::new();
     let mut unroutable = Vec::new();

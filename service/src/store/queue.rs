@@ -188,13 +188,20 @@ impl Store {
         .await
     }
 
-    /// A queued message's content.
+    /// The contents of several queued messages in one read.
     ///
     /// # Errors
-    /// Database errors, or the message is gone.
-    pub async fn queue_content(&self, message_id: i64) -> StoreResult<Vec<u8>> {
+    /// Database errors.
+    pub async fn queue_contents(&self, ids: Vec<i64>) -> StoreResult<std::collections::HashMap<i64, Vec<u8>>> {
         self.read(move |conn| {
-            Ok(conn.query_row("SELECT content FROM queue_messages WHERE id = ?1", [message_id], |r| r.get(0))?)
+            let mut stmt = conn.prepare_cached("SELECT content FROM queue_messages WHERE id = ?1")?;
+            let mut out = std::collections::HashMap::with_capacity(ids.len());
+            for id in ids {
+                if let Some(c) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                    out.insert(id, c);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -101,7 +101,7 @@ pub enum TransferMode {
     InboundOnly,
     /// Deliver queued outbound mail; accept no incoming SMTP.
     OutboundOnly,
-    /// Neither: flush queues.
+    /// None (flush queues): accept no incoming SMTP; deliver what is queued.
     None,
 }
 
@@ -110,9 +110,10 @@ impl TransferMode {
     pub fn accepts_inbound(self) -> bool {
         matches!(self, TransferMode::InboundAndOutbound | TransferMode::InboundOnly)
     }
-    /// True when the queue delivers outbound mail.
+    /// True when the queue delivers outbound mail: in every mode but Inbound only.
+    /// "None (flush queues)" accepts nothing and delivers what is already queued.
     pub fn delivers_outbound(self) -> bool {
-        matches!(self, TransferMode::InboundAndOutbound | TransferMode::OutboundOnly)
+        !matches!(self, TransferMode::InboundOnly)
     }
 }
 
