@@ -68,7 +68,10 @@ pub struct AdminApp {
     pub(crate) error: Option<String>,
     pub(crate) windows: views::Windows,
     /// Start Service was clicked and the service is starting.
-    pub(crate) starting_service: Option<String>,
+    pub starting_service: Option<String>,
+    /// The `mailroomd` that Start Service runs; `None`: beside this executable, else
+    /// on `PATH`.
+    daemon: Option<PathBuf>,
 }
 
 impl AdminApp {
@@ -95,7 +98,14 @@ impl AdminApp {
             error: None,
             windows: views::Windows::default(),
             starting_service: None,
+            daemon: None,
         }
+    }
+
+    /// Uses `path` as the `mailroomd` that Start Service launches.
+    pub fn with_daemon(mut self, path: PathBuf) -> AdminApp {
+        self.daemon = Some(path);
+        self
     }
 
     /// Sends a command to the backend.
@@ -168,11 +178,13 @@ impl AdminApp {
     /// Launches `mailroomd` detached with the default data directory (and our
     /// socket); the backend connects once it answers.
     pub(crate) fn start_service(&mut self) {
-        let exe = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("mailroomd")))
-            .filter(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from("mailroomd"));
+        let exe = self.daemon.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.join("mailroomd")))
+                .filter(|p| p.exists())
+                .unwrap_or_else(|| PathBuf::from("mailroomd"))
+        });
         let mut cmd = std::process::Command::new(&exe);
         cmd.arg("--socket")
             .arg(&self.socket)
@@ -302,7 +314,7 @@ impl AdminApp {
                 ui.horizontal(|ui| {
                     if let Some(steps) = &restarting {
                         ui.spinner();
-                        let shown = if steps.is_empty() { "Restarting…".to_owned() } else { steps.join(" → ") };
+                        let shown = if steps.is_empty() { "Restarting…".to_owned() } else { steps.join(", ") };
                         ui.label(format!("Restarting the Internet Mail Service: {shown}"));
                     } else if !self.pending.is_empty() {
                         let pages: Vec<&str> = self.pending.iter().map(|p| p.title()).collect();

@@ -113,7 +113,10 @@ pub enum Update {
 }
 
 /// Starts the backend thread.
-pub fn spawn(ctx: egui::Context, socket: PathBuf) -> (tokio::sync::mpsc::UnboundedSender<Command>, mpsc::Receiver<Update>) {
+pub fn spawn(
+    ctx: egui::Context,
+    socket: PathBuf,
+) -> (tokio::sync::mpsc::UnboundedSender<Command>, mpsc::Receiver<Update>) {
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
     let (up_tx, up_rx) = mpsc::channel();
     let spawned = std::thread::Builder::new().name("ipc-backend".into()).spawn(move || {

@@ -18,8 +18,8 @@ fn main() -> eframe::Result {
             }
         }
     }
-    let socket = socket
-        .unwrap_or_else(|| mailroom_shared::paths::default_socket(&mailroom_shared::paths::default_data_dir()));
+    let socket =
+        socket.unwrap_or_else(|| mailroom_shared::paths::default_socket(&mailroom_shared::paths::default_data_dir()));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Mailroom Administrator")

@@ -2,9 +2,7 @@
 //! Cancel and Apply. Every field is validated as it is typed (with `shared`'s
 //! validation), and errors from the service are shown next to the field they name.
 
-use mailroom_shared::config::{
-    AcceptFrom, Config, ConfigDraft, ConfigError, LogLevel, PlainTextAuth, TransferMode,
-};
+use mailroom_shared::config::{AcceptFrom, Config, ConfigDraft, ConfigError, LogLevel, PlainTextAuth, TransferMode};
 use mailroom_shared::ipc::IpcError;
 use mailroom_shared::ipc::client::ClientError;
 
@@ -26,8 +24,16 @@ pub enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 8] =
-        [Tab::General, Tab::Connections, Tab::Routing, Tab::Delivery, Tab::Security, Tab::Pop3, Tab::Queues, Tab::Diagnostics];
+    const ALL: [Tab; 8] = [
+        Tab::General,
+        Tab::Connections,
+        Tab::Routing,
+        Tab::Delivery,
+        Tab::Security,
+        Tab::Pop3,
+        Tab::Queues,
+        Tab::Diagnostics,
+    ];
     fn title(self) -> &'static str {
         match self {
             Tab::General => "General",
@@ -119,8 +125,10 @@ fn retry_to_text(v: &[u64]) -> String {
 
 /// Shows the errors whose field starts with `field`, in red, under the control.
 pub fn field_errors(ui: &mut egui::Ui, errors: &[ConfigError], field: &str) {
-    for e in errors.iter().filter(|e| e.field == field || e.field.starts_with(&format!("{field}.")) || e.field.starts_with(&format!("{field}["))) {
-        ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {}", e.problem));
+    for e in errors.iter().filter(|e| {
+        e.field == field || e.field.starts_with(&format!("{field}.")) || e.field.starts_with(&format!("{field}["))
+    }) {
+        ui.colored_label(ui.visuals().error_fg_color, e.problem.to_string());
     }
 }
 
@@ -150,13 +158,15 @@ fn number_row(ui: &mut egui::Ui, label: &str, value: &mut u64, suffix: &str, err
 fn combo<T: PartialEq + Copy>(ui: &mut egui::Ui, label: &str, value: &mut T, options: &[(T, &str)]) {
     let l = ui.label(label);
     let current = options.iter().find(|(v, _)| v == value).map_or("", |(_, n)| n);
-    egui::ComboBox::from_id_salt(label).selected_text(current).show_ui(ui, |ui| {
-        for (v, name) in options {
-            ui.selectable_value(value, *v, *name);
-        }
-    })
-    .response
-    .labelled_by(l.id);
+    egui::ComboBox::from_id_salt(label)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (v, name) in options {
+                ui.selectable_value(value, *v, *name);
+            }
+        })
+        .response
+        .labelled_by(l.id);
     ui.end_row();
 }
 
@@ -203,7 +213,10 @@ pub fn properties_window(app: &mut AdminApp, ctx: &egui::Context) {
                     let can_apply = connected && errors.is_empty() && p.dirty() && !p.saving;
                     if ui.add_enabled(can_apply, egui::Button::new("Apply")).clicked() {
                         p.saving = true;
-                        app.send(Command::SaveConfig { draft: Box::new(p.draft.clone()), base_revision: p.base_revision });
+                        app.send(Command::SaveConfig {
+                            draft: Box::new(p.draft.clone()),
+                            base_revision: p.base_revision,
+                        });
                     }
                     if ui.button("Cancel").clicked() {
                         close = true;
@@ -212,7 +225,10 @@ pub fn properties_window(app: &mut AdminApp, ctx: &egui::Context) {
                         if p.dirty() {
                             p.saving = true;
                             p.close_after_save = true;
-                            app.send(Command::SaveConfig { draft: Box::new(p.draft.clone()), base_revision: p.base_revision });
+                            app.send(Command::SaveConfig {
+                                draft: Box::new(p.draft.clone()),
+                                base_revision: p.base_revision,
+                            });
                         } else {
                             close = true;
                         }
@@ -235,7 +251,13 @@ pub fn properties_window(app: &mut AdminApp, ctx: &egui::Context) {
 fn general_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
     egui::Grid::new("general").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
         text_row(ui, "Host name:", &mut d.general.host_name, errors, "general.host_name");
-        text_row(ui, "Administrator's mailbox:", &mut d.general.administrator_mailbox, errors, "general.administrator_mailbox");
+        text_row(
+            ui,
+            "Administrator's mailbox:",
+            &mut d.general.administrator_mailbox,
+            errors,
+            "general.administrator_mailbox",
+        );
         let l = ui.label("Message size:");
         ui.vertical(|ui| {
             let mut limited = d.general.max_message_size_kb.is_some();
@@ -249,7 +271,14 @@ fn general_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             field_errors(ui, errors, "general.max_message_size_kb");
         });
         ui.end_row();
-        number_row(ui, "Drain timeout on restart:", &mut d.general.drain_timeout_secs, "seconds", errors, "general.drain_timeout_secs");
+        number_row(
+            ui,
+            "Drain timeout on restart:",
+            &mut d.general.drain_timeout_secs,
+            "seconds",
+            errors,
+            "general.drain_timeout_secs",
+        );
     });
 }
 
@@ -281,12 +310,36 @@ fn connections_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError
             ],
         );
         ui.label("");
-        ui.checkbox(&mut c.sender_must_match_account, "Clients can only submit if the authenticated account matches the sender");
+        ui.checkbox(
+            &mut c.sender_must_match_account,
+            "Clients can only submit if the authenticated account matches the sender",
+        );
         ui.end_row();
         number_row(ui, "Maximum connections:", &mut c.max_connections, "", errors, "connections.max_connections");
-        number_row(ui, "Maximum connections per IP:", &mut c.max_connections_per_ip, "", errors, "connections.max_connections_per_ip");
-        number_row(ui, "Maximum recipients per message:", &mut c.max_recipients, "", errors, "connections.max_recipients");
-        number_row(ui, "Command timeout:", &mut c.command_timeout_secs, "seconds", errors, "connections.command_timeout_secs");
+        number_row(
+            ui,
+            "Maximum connections per IP:",
+            &mut c.max_connections_per_ip,
+            "",
+            errors,
+            "connections.max_connections_per_ip",
+        );
+        number_row(
+            ui,
+            "Maximum recipients per message:",
+            &mut c.max_recipients,
+            "",
+            errors,
+            "connections.max_recipients",
+        );
+        number_row(
+            ui,
+            "Command timeout:",
+            &mut c.command_timeout_secs,
+            "seconds",
+            errors,
+            "connections.command_timeout_secs",
+        );
         number_row(ui, "Data timeout:", &mut c.data_timeout_secs, "seconds", errors, "connections.data_timeout_secs");
     });
     field_errors(ui, errors, "connections.domain_forwards");
@@ -297,11 +350,8 @@ fn delivery_tab(ui: &mut egui::Ui, p: &mut PropertiesState, errors: &[ConfigErro
         let l = ui.label("Retry intervals (minutes, the last repeats):");
         ui.vertical(|ui| {
             if ui.add(egui::TextEdit::singleline(&mut p.retry_text).desired_width(200.0)).labelled_by(l.id).changed() {
-                p.draft.delivery.retry_intervals_secs = p
-                    .retry_text
-                    .split(',')
-                    .map(|s| s.trim().parse::<u64>().map(|m| m * 60).unwrap_or(0))
-                    .collect();
+                p.draft.delivery.retry_intervals_secs =
+                    p.retry_text.split(',').map(|s| s.trim().parse::<u64>().map(|m| m * 60).unwrap_or(0)).collect();
             }
             field_errors(ui, errors, "delivery.retry_intervals_secs");
         });
@@ -318,8 +368,22 @@ fn delivery_tab(ui: &mut egui::Ui, p: &mut PropertiesState, errors: &[ConfigErro
             field_errors(ui, errors, "delivery.expire_after_secs");
         });
         ui.end_row();
-        number_row(ui, "Outbound connections at once:", &mut p.draft.delivery.max_concurrent, "", errors, "delivery.max_concurrent");
-        number_row(ui, "… to one destination:", &mut p.draft.delivery.max_per_destination, "", errors, "delivery.max_per_destination");
+        number_row(
+            ui,
+            "Outbound connections at once:",
+            &mut p.draft.delivery.max_concurrent,
+            "",
+            errors,
+            "delivery.max_concurrent",
+        );
+        number_row(
+            ui,
+            "… to one destination:",
+            &mut p.draft.delivery.max_per_destination,
+            "",
+            errors,
+            "delivery.max_per_destination",
+        );
     });
 }
 
@@ -335,7 +399,13 @@ fn security_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) 
                 (PlainTextAuth::Always, "Always (not recommended)"),
             ],
         );
-        text_row(ui, "TLS certificate (PEM file):", &mut d.security.tls_certificate, errors, "security.tls_certificate");
+        text_row(
+            ui,
+            "TLS certificate (PEM file):",
+            &mut d.security.tls_certificate,
+            errors,
+            "security.tls_certificate",
+        );
         text_row(ui, "TLS private key (PEM file):", &mut d.security.tls_key, errors, "security.tls_key");
     });
 }
@@ -361,8 +431,12 @@ fn pop3_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
 }
 
 fn diagnostics_tab(ui: &mut egui::Ui, d: &mut ConfigDraft) {
-    let levels: Vec<(LogLevel, &str)> =
-        vec![(LogLevel::None, "None"), (LogLevel::Minimum, "Minimum"), (LogLevel::Medium, "Medium"), (LogLevel::Maximum, "Maximum")];
+    let levels: Vec<(LogLevel, &str)> = vec![
+        (LogLevel::None, "None"),
+        (LogLevel::Minimum, "Minimum"),
+        (LogLevel::Medium, "Medium"),
+        (LogLevel::Maximum, "Maximum"),
+    ];
     egui::Grid::new("diagnostics").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
         let g = &mut d.diagnostics;
         combo(ui, "SMTP protocol:", &mut g.smtp, &levels);

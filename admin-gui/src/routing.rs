@@ -52,7 +52,8 @@ pub fn routing_tab(ui: &mut egui::Ui, p: &mut PropertiesState, errors: &[ConfigE
         field_errors(ui, errors, "routing.table");
         ui.horizontal(|ui| {
             if ui.button("Add…").clicked() {
-                p.entry_dialog = Some(EntryDialog { index: None, sent_to: String::new(), inbound: true, reroute_to: String::new() });
+                p.entry_dialog =
+                    Some(EntryDialog { index: None, sent_to: String::new(), inbound: true, reroute_to: String::new() });
             }
             let selected = p.selected_entry.filter(|i| *i < p.draft.routing.table.len());
             if ui.add_enabled(selected.is_some(), egui::Button::new("Edit…")).clicked()
@@ -129,13 +130,13 @@ fn entry_dialog(ctx: &egui::Context, p: &mut PropertiesState) {
         ui.add(egui::TextEdit::singleline(&mut d.sent_to).desired_width(f32::INFINITY)).labelled_by(l.id);
         ui.add_space(6.0);
         ui.radio_value(&mut d.inbound, true, "Should be accepted as \"inbound\"");
-        ui.radio_value(&mut d.inbound, false, "Should be rerouted to this domain:");
+        let reroute = ui.radio_value(&mut d.inbound, false, "Should be rerouted to this domain:");
         ui.indent("reroute_to", |ui| {
             ui.add_enabled(!d.inbound, egui::TextEdit::singleline(&mut d.reroute_to).desired_width(f32::INFINITY))
-                .labelled_by(l.id);
+                .labelled_by(reroute.id);
         });
         if let Some(problem) = &problem {
-            ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {problem}"));
+            ui.colored_label(ui.visuals().error_fg_color, problem.as_str());
         }
         ui.add_space(8.0);
         ui.horizontal(|ui| {
@@ -182,8 +183,13 @@ fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>
             }
             ui.horizontal(|ui| {
                 let l = ui.label(label);
-                ui.add(egui::TextEdit::singleline(new).id_salt(id).hint_text("192.168.1.0/255.255.255.0").desired_width(200.0))
-                    .labelled_by(l.id);
+                ui.add(
+                    egui::TextEdit::singleline(new)
+                        .id_salt(id)
+                        .hint_text("192.168.1.0/255.255.255.0")
+                        .desired_width(200.0),
+                )
+                .labelled_by(l.id);
                 let valid = IpNet::parse(new).is_ok();
                 if ui.add_enabled(valid, egui::Button::new(format!("Add {label}"))).clicked() {
                     list.push(std::mem::take(new).trim().to_owned());
@@ -191,7 +197,7 @@ fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>
                 if !new.trim().is_empty()
                     && let Err(e) = IpNet::parse(new)
                 {
-                    ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {e}"));
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 }
             });
         });
@@ -208,9 +214,23 @@ fn restrictions_dialog(ctx: &egui::Context, p: &mut PropertiesState) {
         let r = &mut d.draft;
         ui.checkbox(&mut r.allow_authenticated, "Hosts and clients that successfully authenticate");
         ui.checkbox(&mut r.allow_listed_clients, "Hosts and clients with these IP addresses:");
-        network_list(ui, "clients", "client network", &mut r.client_networks, &mut d.new_client, r.allow_listed_clients);
+        network_list(
+            ui,
+            "clients",
+            "client network",
+            &mut r.client_networks,
+            &mut d.new_client,
+            r.allow_listed_clients,
+        );
         ui.checkbox(&mut r.allow_internal_addresses, "Hosts and clients connecting to these internal addresses:");
-        network_list(ui, "internal", "internal address", &mut r.internal_networks, &mut d.new_internal, r.allow_internal_addresses);
+        network_list(
+            ui,
+            "internal",
+            "internal address",
+            &mut r.internal_networks,
+            &mut d.new_internal,
+            r.allow_internal_addresses,
+        );
         ui.label("Hosts and clients that can NEVER route mail:");
         network_list(ui, "never", "never network", &mut r.never_networks, &mut d.new_never, true);
         ui.add_space(8.0);

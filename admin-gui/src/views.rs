@@ -65,13 +65,24 @@ pub fn ims_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
         ui.label(config.general.host_name.to_string());
         ui.end_row();
         ui.label("Reroute incoming SMTP mail:");
-        ui.label(if config.routing.reroute { "Yes" } else { "No — mail to outside domains is returned to its sender" });
+        ui.label(if config.routing.reroute {
+            "Yes"
+        } else {
+            "No — mail to outside domains is returned to its sender"
+        });
         ui.end_row();
         ui.label("Routing table:");
         ui.label(if config.routing.table.entries().is_empty() {
             "(empty)".to_owned()
         } else {
-            config.routing.table.entries().iter().map(|e| format!("{} → {}", e.sent_to, e.route_to)).collect::<Vec<_>>().join(", ")
+            config
+                .routing
+                .table
+                .entries()
+                .iter()
+                .map(|e| format!("{} to {}", e.sent_to, e.route_to))
+                .collect::<Vec<_>>()
+                .join(", ")
         });
         ui.end_row();
         if let Some(s) = &app.status {
@@ -95,7 +106,9 @@ pub fn pop3_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
             ui.label(if config.pop3.enabled { "Yes" } else { "No" });
             ui.end_row();
             ui.label("Listens on:");
-            ui.label(app.status.as_ref().and_then(|s| s.pop3_addr.clone()).unwrap_or_else(|| config.pop3.listen.to_string()));
+            ui.label(
+                app.status.as_ref().and_then(|s| s.pop3_addr.clone()).unwrap_or_else(|| config.pop3.listen.to_string()),
+            );
             ui.end_row();
             ui.label("Idle time-out:");
             ui.label(format!("{} s", config.pop3.idle_timeout.as_secs()));
@@ -117,13 +130,14 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
         if ui.add_enabled(app.connected(), egui::Button::new("New Mailbox…")).clicked() {
             app.windows.new_mailbox = Some(NewMailbox::default());
         }
-        let selected = app.windows.selected_mailbox.and_then(|i| app.mailboxes.0.get(i)).map(|m| m.addresses[0].clone());
+        let selected =
+            app.windows.selected_mailbox.and_then(|i| app.mailboxes.0.get(i)).map(|m| m.addresses[0].clone());
         if ui.add_enabled(app.connected() && selected.is_some(), egui::Button::new("Delete")).clicked() {
             app.windows.confirm_delete = selected;
         }
     });
     for w in &app.mailboxes.1 {
-        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {w}"));
+        ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
     }
     let (col, asc) = app.windows.mailbox_sort;
     let mut rows: Vec<(usize, &MailboxInfo)> = app.mailboxes.0.iter().enumerate().collect();
@@ -148,7 +162,7 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
         .header(22.0, |mut h| {
             for (i, name) in ["Display Name", "E-mail Addresses", "Messages", "Size"].into_iter().enumerate() {
                 h.col(|ui| {
-                    let arrow = if col == i { if asc { " ⏶" } else { " ⏷" } } else { "" };
+                    let arrow = if col == i { if asc { " (up)" } else { " (down)" } } else { "" };
                     if ui.button(format!("{name}{arrow}")).clicked() {
                         clicked_header = Some(i);
                     }
@@ -412,7 +426,9 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
     let Some(d) = &mut app.windows.new_mailbox else { return };
     let addresses: Vec<String> =
         d.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let bad = addresses.iter().find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
+    let bad = addresses
+        .iter()
+        .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
     let problem = if addresses.is_empty() {
         Some("Type at least one address".to_owned())
     } else if let Some(b) = bad {
@@ -433,7 +449,8 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
             ui.end_row();
             let l = ui.label("E-mail addresses:");
-            ui.add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test")).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
+                .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Password:");
             ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
@@ -443,7 +460,7 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             ui.end_row();
         });
         if let Some(p) = &problem {
-            ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {p}"));
+            ui.colored_label(ui.visuals().error_fg_color, p.as_str());
         }
         ui.horizontal(|ui| {
             if ui.add_enabled(problem.is_none(), egui::Button::new("Create")).clicked() {

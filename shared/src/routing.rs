@@ -122,7 +122,7 @@ pub enum NoRoute {
 }
 
 fn display_chain(chain: &[EmailAddress]) -> String {
-    chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ")
+    chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> ")
 }
 
 impl Decision {

@@ -1,0 +1,186 @@
+//! The real Mailroom Administrator, driven with egui_kittest, against a real
+//! `mailroomd` over the real control socket.
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use mailroom_admin::AdminApp;
+use mailroom_admin::app::Connection;
+use mailroom_shared::config::Page;
+use mailroom_tests::{Daemon, Smtp};
+
+fn harness(socket: std::path::PathBuf) -> Harness<'static, AdminApp> {
+    Harness::builder().with_size(egui::vec2(1100.0, 720.0)).build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket))
+}
+
+/// Runs frames until `cond` holds (the backend answers from its own thread).
+fn wait(h: &mut Harness<'_, AdminApp>, what: &str, cond: impl Fn(&AdminApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        h.step();
+        if cond(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn connected(h: &mut Harness<'_, AdminApp>) {
+    wait(h, "connection and configuration", |a| a.connected() && a.config.is_some() && a.status.is_some());
+}
+
+fn type_into(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
+    let role = if h.query_by_role_and_label(Role::PasswordInput, label).is_some() {
+        Role::PasswordInput
+    } else {
+        Role::TextInput
+    };
+    h.get_by_role_and_label(role, label).click();
+    h.run_steps(2);
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run_steps(2);
+}
+
+fn open_routing_tab(h: &mut Harness<'_, AdminApp>) {
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_by_label("Routing").click();
+    h.run_steps(3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_founding_scenario_in_the_gui() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+
+    open_routing_tab(&mut h);
+    h.get_by_label("Reroute incoming SMTP mail (required for POP3 support)").click();
+    h.run_steps(2);
+    h.get_by_label("Add…").click();
+    h.run_steps(3);
+    type_into(&mut h, "E-mail sent to this domain:", "corp.test");
+    h.get_by_label("Should be accepted as \"inbound\"").click();
+    h.run_steps(2);
+    // The dialog's OK is drawn after the window's.
+    h.get_all_by_label("OK").last().expect("the dialog's OK").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("<inbound>").is_some(), "the table shows the new entry");
+    h.get_by_label("Apply").click();
+    wait(&mut h, "the saved change", |a| a.pending == [Page::Routing]);
+    h.get_by_label_contains("Saved. These changes take effect when the Internet Mail Service is restarted");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+
+    // Restart Service from the banner (the toolbar has one too).
+    h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
+    wait(&mut h, "the restart", |a| {
+        a.status.as_ref().is_some_and(|s| {
+            s.state == mailroom_shared::ipc::ServiceState::Running
+                && !s.pending_restart
+                && s.running_revision == Some(s.config_revision)
+        }) && a.pending.is_empty()
+    });
+
+    // The service now routes as configured: an SMTP session shows the new decision.
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<x@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<friend@elsewhere.test>", "550 5.7.1 Unable to relay");
+    s.expect("RSET", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<friend@elsewhere.test>", "250 2.1.5");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_domain_shows_its_error_and_cannot_be_saved() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    open_routing_tab(&mut h);
+    // As in Exchange, the table is greyed out until rerouting is ticked.
+    assert!(h.get_by_label("Add…").accesskit_node().is_disabled());
+    h.get_by_label("Reroute incoming SMTP mail (required for POP3 support)").click();
+    h.run_steps(2);
+    h.get_by_label("Add…").click();
+    h.run_steps(3);
+    type_into(&mut h, "E-mail sent to this domain:", "corp..test");
+    h.get_by_label_contains("has an empty label");
+    assert!(h.get_all_by_label("OK").last().expect("OK").accesskit_node().is_disabled(), "OK is disabled");
+    h.get_all_by_label("Cancel").last().expect("the dialog's Cancel").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("corp..test").is_none());
+    assert_eq!(h.state().pending, Vec::<Page>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_open_relay_warning_and_cancel_keeps_things_safe() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    open_routing_tab(&mut h);
+    h.get_by_label("Routing Restrictions…").click();
+    h.run_steps(3);
+    h.get_by_label("Hosts and clients that successfully authenticate").click();
+    h.run_steps(2);
+    h.get_all_by_label("OK").last().expect("OK").click();
+    h.run_steps(3);
+    h.get_by_label("Warning: open relay");
+    h.get_all_by_label("Cancel").last().expect("the warning's Cancel").click();
+    h.run_steps(3);
+    h.get_all_by_label("Cancel").last().expect("the dialog's Cancel").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Warning: open relay").is_none());
+    // Nothing changed: Apply stays disabled and the saved restrictions are the defaults.
+    assert!(h.get_by_label("Apply").accesskit_node().is_disabled());
+    let show = d.ctl_ok(&["config", "show"]);
+    let v: serde_json::Value = serde_json::from_str(&show).expect("json");
+    assert_eq!(v["routing_restrictions"]["allow_authenticated"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailbox_created_in_the_gui_can_log_in_over_pop3() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    h.run_steps(2);
+    h.get_by_label("New Mailbox…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Bob Builder");
+    type_into(&mut h, "E-mail addresses:", "bob@corp.test");
+    type_into(&mut h, "Password:", "b0b-pw");
+    type_into(&mut h, "Confirm password:", "b0b-pw");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the new mailbox", |a| a.mailboxes.0.iter().any(|m| m.addresses == ["bob@corp.test"]));
+    let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
+    let (ok, out, err) = mailroom_tests::python(
+        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('bob@corp.test')\nprint(p.pass_('b0b-pw'))",
+        &[&pop3.ip().to_string(), &pop3.port().to_string()],
+    );
+    assert!(ok && out.contains("+OK"), "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_service_the_gui_offers_start_service_and_it_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("admin.sock");
+    let daemon = mailroom_tests::bin("mailroomd");
+    let s2 = socket.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, s2).with_daemon(daemon));
+    wait(&mut h, "the no-service page", |a| matches!(a.connection, Connection::Down(_)));
+    h.get_by_label("No Mailroom service is running");
+    h.get_by_label("Start Service").click();
+    wait(&mut h, "the started service", |a| a.connected() && a.status.is_some());
+    let pid = h.state().status.as_ref().map(|s| s.pid).expect("pid");
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+}
