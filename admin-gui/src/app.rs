@@ -72,6 +72,9 @@ pub struct AdminApp {
     /// The `mailroomd` that Start Service runs; `None`: beside this executable, else
     /// on `PATH`.
     daemon: Option<PathBuf>,
+    /// Start the service by itself the first time none answers (the program's
+    /// default; off for embedding and tests).
+    auto_start: bool,
 }
 
 impl AdminApp {
@@ -99,7 +102,14 @@ impl AdminApp {
             windows: views::Windows::default(),
             starting_service: None,
             daemon: None,
+            auto_start: false,
         }
+    }
+
+    /// Starts the service automatically, once, if none answers at launch.
+    pub fn auto_start(mut self) -> AdminApp {
+        self.auto_start = true;
+        self
     }
 
     /// Uses `path` as the `mailroomd` that Start Service launches.
@@ -122,10 +132,16 @@ impl AdminApp {
         while let Ok(u) = self.updates.try_recv() {
             match u {
                 Update::Connected(server) => {
+                    self.auto_start = false;
                     self.connection = Connection::Connected(server);
                     self.starting_service = None;
                 }
-                Update::Disconnected(reason) => self.connection = Connection::Down(reason),
+                Update::Disconnected(reason) => {
+                    self.connection = Connection::Down(reason);
+                    if std::mem::take(&mut self.auto_start) && self.starting_service.is_none() {
+                        self.start_service();
+                    }
+                }
                 Update::Status(s) => {
                     self.pending = s.pending_pages.clone();
                     self.status = Some(*s);

@@ -20,16 +20,19 @@ fn main() -> eframe::Result {
     }
     let socket =
         socket.unwrap_or_else(|| mailroom_shared::paths::default_socket(&mailroom_shared::paths::default_data_dir()));
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Mailroom Administrator")
-            .with_inner_size([1100.0, 700.0])
-            .with_min_inner_size([720.0, 480.0]),
-        ..Default::default()
-    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Mailroom Administrator")
+        .with_app_id("mailroom-admin")
+        .with_inner_size([1100.0, 700.0])
+        .with_min_inner_size([720.0, 480.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/mailroom-admin.png")) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions { viewport, ..Default::default() };
     eframe::run_native(
         "Mailroom Administrator",
         options,
-        Box::new(move |cc| Ok(Box::new(mailroom_admin::AdminApp::new(&cc.egui_ctx, socket)))),
+        // Double-clicking the app is enough: it starts the service if none answers.
+        Box::new(move |cc| Ok(Box::new(mailroom_admin::AdminApp::new(&cc.egui_ctx, socket).auto_start()))),
     )
 }
