@@ -385,7 +385,7 @@ impl eframe::App for AdminApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui));
-        egui::Panel::left("tree").resizable(true).default_size(220.0).show(ui, |ui| {
+        egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| self.tree_ui(ui));
         });
         egui::CentralPanel::default().show(ui, |ui| {

@@ -1,0 +1,71 @@
+//! Benchmark: the time to build one frame of the main window with 10,000 queue
+//! entries and 1,000 mailboxes, for the Queues and Recipients views.
+//!
+//! Uses egui_kittest (no GPU: this times the UI code, layout and tessellation input,
+//! which is what grows with the lists). Run:
+//! `cargo bench -p mailroom-admin --bench frame_time`.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mailroom_admin::AdminApp;
+use mailroom_admin::app::Connection;
+use mailroom_shared::ipc::{MailboxInfo, QueueEntry};
+
+fn main() {
+    let dir = std::env::temp_dir().join("mailroom-frame-bench.sock");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, dir));
+    {
+        let app = h.state_mut();
+        app.connection = Connection::Connected("bench".into());
+        app.queue = (0..10_000)
+            .map(|i| QueueEntry {
+                queue_id: format!("Q{i:08}"),
+                sender: format!("sender{i}@corp.test"),
+                recipients: vec![format!("friend{i}@outside{}.test", i % 97)],
+                size: 10_240 + i,
+                received_at: 1_795_000_000 + i as i64,
+                next_attempt: Some(1_795_000_900 + i as i64),
+                last_error: Some("451 4.3.0 try again later".into()),
+            })
+            .collect();
+        app.mailboxes.0 = (0..1_000)
+            .map(|i| MailboxInfo {
+                id: i,
+                display_name: format!("User {i}"),
+                addresses: vec![format!("user{i}@corp.test"), format!("alias{i}@corp.test")],
+                message_count: i as u64 % 50,
+                total_bytes: (i as u64 % 50) * 10_240,
+            })
+            .collect();
+    }
+    for (view, shown) in [("Queues", "10000 message(s) waiting"), ("Recipients", "Display Name")] {
+        h.get_by_label(view).click();
+        // The backend finds no service on the fake socket; keep the views showing.
+        h.state_mut().connection = Connection::Connected("bench".into());
+        h.run_steps(5);
+        h.state_mut().connection = Connection::Connected("bench".into());
+        h.step();
+        h.get_by_label_contains(shown);
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            h.state_mut().connection = Connection::Connected("bench".into());
+            let t = Instant::now();
+            h.step();
+            times.push(t.elapsed());
+        }
+        h.get_by_label_contains(shown);
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{view}: frame median {:.2} ms, p95 {:.2} ms, max {:.2} ms (200 frames)",
+            ms(times[100]),
+            ms(times[190]),
+            ms(times[199])
+        );
+    }
+}
