@@ -258,14 +258,14 @@ fn general_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "general.administrator_mailbox",
         );
-        let l = ui.label("Message size:");
+        ui.label("Message size:");
         ui.vertical(|ui| {
             let mut limited = d.general.max_message_size_kb.is_some();
             ui.horizontal(|ui| {
                 ui.radio_value(&mut limited, false, "No limit");
-                ui.radio_value(&mut limited, true, "Maximum (K):").labelled_by(l.id);
+                let maximum = ui.radio_value(&mut limited, true, "Maximum (K):");
                 let mut kb = d.general.max_message_size_kb.unwrap_or(25_600);
-                ui.add_enabled(limited, egui::DragValue::new(&mut kb).range(0..=u64::MAX));
+                ui.add_enabled(limited, egui::DragValue::new(&mut kb).range(0..=u64::MAX)).labelled_by(maximum.id);
                 d.general.max_message_size_kb = limited.then_some(kb);
             });
             field_errors(ui, errors, "general.max_message_size_kb");

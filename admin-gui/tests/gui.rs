@@ -184,3 +184,37 @@ async fn with_no_service_the_gui_offers_start_service_and_it_works() {
     let pid = h.state().status.as_ref().map(|s| s.pid).expect("pid");
     let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
 }
+
+/// Every control on every page has an accessible name (kittest's check).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_control_has_an_accessible_label() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.check_accessibility();
+    for view in ["POP3", "Recipients", "Queues", "Service Status", "Internet Mail Service"] {
+        h.get_by_label(view).click();
+        h.run_steps(3);
+        h.check_accessibility();
+    }
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    for tab in ["General", "Connections", "Routing", "Delivery", "Security", "POP3", "Queues", "Diagnostics Logging"] {
+        h.get_all_by_label(tab).last().expect("the tab").click();
+        h.run_steps(3);
+        h.check_accessibility();
+    }
+    h.get_all_by_label("Routing").last().expect("tab").click();
+    h.run_steps(2);
+    h.get_by_label("Reroute incoming SMTP mail (required for POP3 support)").click();
+    h.run_steps(2);
+    h.get_by_label("Add…").click();
+    h.run_steps(3);
+    h.check_accessibility();
+    h.get_all_by_label("Cancel").last().expect("cancel").click();
+    h.run_steps(2);
+    h.get_by_label("Routing Restrictions…").click();
+    h.run_steps(3);
+    h.check_accessibility();
+}
