@@ -159,6 +159,7 @@ impl AdminApp {
                 }
                 Update::Mailboxes(m, w) => self.mailboxes = (m, w),
                 Update::Queue(q) => self.queue = q,
+                Update::QueueDetails(d) => self.windows.queue_details = Some(*d),
                 Update::Tracking(t) => self.tracking = t,
                 Update::AddressTest(r) => self.windows.tester.result = Some(r),
                 Update::LifecycleDone(r) => {

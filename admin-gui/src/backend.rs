@@ -38,8 +38,21 @@ pub enum Command {
         /// Password.
         password: String,
     },
+    /// Change a mailbox (found by its current primary address).
+    UpdateMailbox {
+        /// Current primary address.
+        address: String,
+        /// New display name.
+        display_name: String,
+        /// New addresses, primary first.
+        addresses: Vec<String>,
+        /// New password; unchanged when `None`.
+        password: Option<String>,
+    },
     /// Delete a mailbox.
     RemoveMailbox(String),
+    /// One queued message in detail.
+    QueueDetails(String),
     /// Retry a queued message now (all when `None`).
     RetryQueue(Option<String>),
     /// Delete a queued message, with an NDR or not.
@@ -100,6 +113,8 @@ pub enum Update {
     Mailboxes(Vec<MailboxInfo>, Vec<String>),
     /// The queue.
     Queue(Vec<QueueEntry>),
+    /// One queued message in detail.
+    QueueDetails(Box<mailroom_shared::ipc::QueueDetails>),
     /// Tracking results.
     Tracking(Vec<TrackingEvent>),
     /// The address tester's answer.
@@ -263,6 +278,27 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
             }
             list_mailboxes(client, send).await;
         }
+        Command::UpdateMailbox { address, display_name, addresses, password } => {
+            let request = Request::UpdateMailbox {
+                address,
+                display_name: Some(display_name),
+                addresses: Some(addresses),
+                password,
+            };
+            if let Some(u) = done(client.request(request).await) {
+                send(u);
+            }
+            list_mailboxes(client, send).await;
+        }
+        Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
+            Ok(Response::QueueMessage(d)) => {
+                send(Update::QueueDetails(d));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                send(Update::Error(e.to_string()));
+            }
+        },
         Command::RemoveMailbox(address) => {
             if let Some(u) = done(client.request(Request::RemoveMailbox { address }).await) {
                 send(u);

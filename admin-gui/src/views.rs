@@ -20,6 +20,11 @@ pub struct Windows {
     selected_mailbox: Option<usize>,
     selected_queued: Option<usize>,
     mailbox_sort: (usize, bool),
+    queue_sort: (usize, bool),
+    /// The queued message shown in Details.
+    pub queue_details: Option<mailroom_shared::ipc::QueueDetails>,
+    /// Mailbox Properties: the mailbox's primary address and the form.
+    edit_mailbox: Option<(String, NewMailbox)>,
 }
 
 /// The address tester.
@@ -130,8 +135,15 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
         if ui.add_enabled(app.connected(), egui::Button::new("New Mailbox…")).clicked() {
             app.windows.new_mailbox = Some(NewMailbox::default());
         }
-        let selected =
-            app.windows.selected_mailbox.and_then(|i| app.mailboxes.0.get(i)).map(|m| m.addresses[0].clone());
+        let selected_box = app.windows.selected_mailbox.and_then(|i| app.mailboxes.0.get(i)).cloned();
+        let selected = selected_box.as_ref().map(|m| m.addresses[0].clone());
+        if ui.add_enabled(app.connected() && selected.is_some(), egui::Button::new("Mailbox Properties…")).clicked()
+            && let Some(m) = selected_box
+        {
+            let form =
+                NewMailbox { name: m.display_name.clone(), addresses: m.addresses.join(", "), ..Default::default() };
+            app.windows.edit_mailbox = Some((m.addresses[0].clone(), form));
+        }
         if ui.add_enabled(app.connected() && selected.is_some(), egui::Button::new("Delete")).clicked() {
             app.windows.confirm_delete = selected;
         }
@@ -177,7 +189,10 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
                     ui.label(&m.display_name);
                 });
                 row.col(|ui| {
-                    ui.label(m.addresses.join(", "));
+                    // A selectable label: an accessible control that selects the row.
+                    if ui.selectable_label(app.windows.selected_mailbox == Some(i), m.addresses.join(", ")).clicked() {
+                        clicked_row = Some(i);
+                    }
                 });
                 row.col(|ui| {
                     ui.label(m.message_count.to_string());
@@ -198,9 +213,25 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
     }
 }
 
-/// The queue as a table; `selected` tracks the clicked row.
-pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Option<usize>) {
+/// The queue as a table, sortable by clicking a column header; `selected` tracks
+/// the clicked row (an index into `queue`).
+pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Option<usize>, sort: &mut (usize, bool)) {
+    let (col, asc) = *sort;
+    let mut order: Vec<usize> = (0..queue.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&queue[a], &queue[b]);
+        let o = match col {
+            0 => a.sender.cmp(&b.sender),
+            1 => a.recipients.cmp(&b.recipients),
+            2 => a.size.cmp(&b.size),
+            4 => a.next_attempt.cmp(&b.next_attempt),
+            5 => a.last_error.cmp(&b.last_error),
+            _ => a.received_at.cmp(&b.received_at),
+        };
+        if asc { o } else { o.reverse() }
+    });
     let mut clicked = None;
+    let mut clicked_header = None;
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())
@@ -211,15 +242,18 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Optio
         .column(Column::initial(80.0))
         .column(Column::remainder())
         .header(22.0, |mut h| {
-            for name in ["From", "To", "Size", "Arrived", "Next Retry", "Last Error"] {
+            for (i, name) in ["From", "To", "Size", "Arrived", "Next Retry", "Last Error"].into_iter().enumerate() {
                 h.col(|ui| {
-                    ui.strong(name);
+                    let arrow = if col == i { if asc { " (up)" } else { " (down)" } } else { "" };
+                    if ui.button(format!("{name}{arrow}")).clicked() {
+                        clicked_header = Some(i);
+                    }
                 });
             }
         })
         .body(|body| {
-            body.rows(20.0, queue.len(), |mut row| {
-                let i = row.index();
+            body.rows(20.0, order.len(), |mut row| {
+                let i = order[row.index()];
                 let m = &queue[i];
                 row.set_selected(*selected == Some(i));
                 row.col(|ui| {
@@ -248,6 +282,9 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Optio
     if clicked.is_some() {
         *selected = clicked;
     }
+    if let Some(i) = clicked_header {
+        *sort = if col == i { (i, !asc) } else { (i, true) };
+    }
 }
 
 /// Server → Queues.
@@ -255,6 +292,11 @@ pub fn queues_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Queues");
         let selected = app.windows.selected_queued.and_then(|i| app.queue.get(i)).map(|m| m.queue_id.clone());
+        if ui.add_enabled(app.connected() && selected.is_some(), egui::Button::new("Details…")).clicked()
+            && let Some(queue_id) = selected.clone()
+        {
+            app.send(Command::QueueDetails(queue_id));
+        }
         if ui.add_enabled(app.connected(), egui::Button::new("Retry Now")).clicked() {
             app.send(Command::RetryQueue(selected.clone()));
         }
@@ -269,7 +311,7 @@ pub fn queues_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
     });
     ui.label(format!("{} message(s) waiting", app.queue.len()));
     let queue = std::mem::take(&mut app.queue);
-    queue_table(ui, &queue, &mut app.windows.selected_queued);
+    queue_table(ui, &queue, &mut app.windows.selected_queued, &mut app.windows.queue_sort);
     app.queue = queue;
 }
 
@@ -397,6 +439,51 @@ pub fn windows(app: &mut AdminApp, ctx: &egui::Context) {
     });
     app.windows.about_open = open;
 
+    let mut details_open = app.windows.queue_details.is_some();
+    if let Some(d) = &app.windows.queue_details {
+        egui::Window::new("Queued Message Details").open(&mut details_open).default_size([560.0, 380.0]).show(
+            ctx,
+            |ui| {
+                let e = &d.entry;
+                egui::Grid::new("queued_envelope").num_columns(2).show(ui, |ui| {
+                    ui.label("Queue id:");
+                    ui.label(&e.queue_id);
+                    ui.end_row();
+                    ui.label("Sender:");
+                    ui.label(if e.sender.is_empty() { "<>" } else { e.sender.as_str() });
+                    ui.end_row();
+                    ui.label("Size:");
+                    ui.label(format!("{} bytes", e.size));
+                    ui.end_row();
+                    ui.label("Arrived:");
+                    ui.label(ago(e.received_at));
+                    ui.end_row();
+                });
+                ui.separator();
+                egui::Grid::new("queued_recipients").striped(true).num_columns(4).show(ui, |ui| {
+                    for h in ["Recipient", "State", "Next attempt", "Last error"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for r in &d.recipients {
+                        ui.label(&r.address);
+                        ui.label(format!("{} ({} attempts)", r.state, r.attempts));
+                        ui.label(r.next_attempt.map(|t| format!("in {} s", (t - now()).max(0))).unwrap_or_default());
+                        ui.label(r.last_error.as_deref().unwrap_or(""));
+                        ui.end_row();
+                    }
+                });
+                ui.separator();
+                egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
+                    ui.monospace(d.headers.trim_end());
+                });
+            },
+        );
+    }
+    if !details_open {
+        app.windows.queue_details = None;
+    }
+    edit_mailbox_dialog(app, ctx);
     new_mailbox_dialog(app, ctx);
     if let Some(address) = app.windows.confirm_delete.clone() {
         let mut answer = None;
@@ -478,6 +565,69 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             app.send(cmd);
         }
         Some(false) => app.windows.new_mailbox = None,
+        None => {}
+    }
+}
+
+/// Mailbox Properties: display name, addresses and (optionally) a new password.
+fn edit_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
+    let Some((address, d)) = &mut app.windows.edit_mailbox else { return };
+    let addresses: Vec<String> =
+        d.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let bad = addresses
+        .iter()
+        .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
+    let problem = if addresses.is_empty() {
+        Some("Type at least one address".to_owned())
+    } else if let Some(b) = bad {
+        Some(b)
+    } else if d.password != d.confirm {
+        Some("The passwords do not match".to_owned())
+    } else {
+        None
+    };
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("mailbox_properties")).show(ctx, |ui| {
+        ui.set_width(420.0);
+        ui.heading(format!("Mailbox Properties: {address}"));
+        egui::Grid::new("mailbox_properties_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+            let l = ui.label("Display name:");
+            ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("E-mail addresses:");
+            ui.text_edit_singleline(&mut d.addresses).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("New password (empty: unchanged):");
+            ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Confirm new password:");
+            ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id);
+            ui.end_row();
+        });
+        if let Some(p) = &problem {
+            ui.colored_label(ui.visuals().error_fg_color, p.as_str());
+        }
+        ui.horizontal(|ui| {
+            if ui.add_enabled(problem.is_none(), egui::Button::new("OK")).clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    match answer {
+        Some(true) => {
+            let cmd = Command::UpdateMailbox {
+                address: address.clone(),
+                display_name: d.name.clone(),
+                addresses,
+                password: (!d.password.is_empty()).then(|| d.password.clone()),
+            };
+            app.windows.edit_mailbox = None;
+            app.send(cmd);
+        }
+        Some(false) => app.windows.edit_mailbox = None,
         None => {}
     }
 }

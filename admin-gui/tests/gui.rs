@@ -217,4 +217,45 @@ async fn every_control_has_an_accessible_label() {
     h.get_by_label("Routing Restrictions…").click();
     h.run_steps(3);
     h.check_accessibility();
+    h.get_all_by_label("Cancel").last().expect("cancel").click();
+    h.run_steps(2);
+    h.get_all_by_label("Cancel").last().expect("cancel").click();
+    h.run_steps(2);
+    h.get_by_label("Recipients").click();
+    h.run_steps(2);
+    h.get_by_label("New Mailbox…").click();
+    h.run_steps(3);
+    h.check_accessibility();
+    h.get_all_by_label("Cancel").last().expect("cancel").click();
+    h.run_steps(2);
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(2);
+    h.get_by_label("Mailbox Properties…").click();
+    h.run_steps(3);
+    h.check_accessibility();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mailbox_properties_change_the_name_and_password() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "old-pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailbox list", |a| !a.mailboxes.0.is_empty());
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(2);
+    h.get_by_label("Mailbox Properties…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Ann Example");
+    type_into(&mut h, "New password (empty: unchanged):", "new-pw");
+    type_into(&mut h, "Confirm new password:", "new-pw");
+    h.get_all_by_label("OK").last().expect("OK").click();
+    wait(&mut h, "the renamed mailbox", |a| a.mailboxes.0.iter().any(|m| m.display_name == "Ann Example"));
+    let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
+    let (ok, out, err) = mailroom_tests::python(
+        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('ann@corp.test')\nprint(p.pass_('new-pw'))",
+        &[&pop3.ip().to_string(), &pop3.port().to_string()],
+    );
+    assert!(ok && out.contains("+OK"), "{out}{err}");
 }
