@@ -197,7 +197,7 @@ pub fn properties_window(app: &mut AdminApp, ctx: &egui::Context) {
                     Tab::Delivery => delivery_tab(ui, &mut p, &errors),
                     Tab::Security => security_tab(ui, &mut p.draft, &errors),
                     Tab::Pop3 => pop3_tab(ui, &mut p.draft, &errors),
-                    Tab::Queues => crate::views::queue_table(ui, &app.queue, &mut None, &mut (3, true)),
+                    Tab::Queues => crate::views::queue_table(ui, &app.queue, &mut None, &mut None),
                     Tab::Diagnostics => diagnostics_tab(ui, &mut p.draft),
                 });
             });

@@ -20,7 +20,8 @@ pub struct Windows {
     selected_mailbox: Option<usize>,
     selected_queued: Option<usize>,
     mailbox_sort: (usize, bool),
-    queue_sort: (usize, bool),
+    /// Column and direction; `None`: by arrival, oldest first.
+    queue_sort: Option<(usize, bool)>,
     /// The queued message shown in Details.
     pub queue_details: Option<mailroom_shared::ipc::QueueDetails>,
     /// Mailbox Properties: the mailbox's primary address and the form.
@@ -215,8 +216,13 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
 
 /// The queue as a table, sortable by clicking a column header; `selected` tracks
 /// the clicked row (an index into `queue`).
-pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Option<usize>, sort: &mut (usize, bool)) {
-    let (col, asc) = *sort;
+pub fn queue_table(
+    ui: &mut egui::Ui,
+    queue: &[QueueEntry],
+    selected: &mut Option<usize>,
+    sort: &mut Option<(usize, bool)>,
+) {
+    let (col, asc) = sort.unwrap_or((3, true));
     let mut order: Vec<usize> = (0..queue.len()).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (&queue[a], &queue[b]);
@@ -260,7 +266,7 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Optio
                     ui.label(if m.sender.is_empty() { "<>" } else { m.sender.as_str() });
                 });
                 row.col(|ui| {
-                    ui.label(m.recipients.join(", "));
+                    ui.add(egui::Label::new(m.recipients.join(", ")).truncate());
                 });
                 row.col(|ui| {
                     ui.label(format!("{} KB", m.size.div_ceil(1024)));
@@ -272,7 +278,8 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Optio
                     ui.label(m.next_attempt.map(|t| format!("in {} s", (t - now()).max(0))).unwrap_or_default());
                 });
                 row.col(|ui| {
-                    ui.label(m.last_error.as_deref().unwrap_or(""));
+                    // One line per row: long errors are cut, whole in Details and the tooltip.
+                    ui.add(egui::Label::new(m.last_error.as_deref().unwrap_or("")).truncate());
                 });
                 if row.response().clicked() {
                     clicked = Some(i);
@@ -283,7 +290,7 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: &mut Optio
         *selected = clicked;
     }
     if let Some(i) = clicked_header {
-        *sort = if col == i { (i, !asc) } else { (i, true) };
+        *sort = Some(if col == i { (i, !asc) } else { (i, true) });
     }
 }
 

@@ -218,9 +218,28 @@ async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: Du
 
 /// The retry time after `attempts` attempts, from the Delivery page's schedule.
 fn retry_at(ctx: &ServiceContext, attempts: u32) -> i64 {
-    let schedule = &ctx.config.delivery.retry_intervals;
-    let i = (attempts as usize).min(schedule.len().saturating_sub(1));
-    now_secs() + i64::try_from(schedule.get(i).map_or(900, Duration::as_secs)).unwrap_or(i64::MAX)
+    now_secs() + i64::try_from(retry_wait(&ctx.config.delivery.retry_intervals, attempts).as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The wait after `attempts` attempts (1 after the first): the schedule's entries in
+/// turn, then its last one again and again.
+fn retry_wait(schedule: &[Duration], attempts: u32) -> Duration {
+    let i = (attempts as usize).saturating_sub(1).min(schedule.len().saturating_sub(1));
+    schedule.get(i).copied().unwrap_or(Duration::from_secs(900))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the first retry waited the schedule's second interval.
+    #[test]
+    fn retries_follow_the_schedule_from_its_first_interval() {
+        let m = |n: u64| Duration::from_secs(n * 60);
+        let schedule = [m(15), m(30), m(60), m(240)];
+        let waits: Vec<Duration> = (1..=6).map(|a| retry_wait(&schedule, a)).collect();
+        assert_eq!(waits, [m(15), m(30), m(60), m(240), m(240), m(240)]);
+    }
 }
 
 /// Delivers jobs for one destination, reusing one connection, until none are left
