@@ -228,20 +228,6 @@ fn retry_wait(schedule: &[Duration], attempts: u32) -> Duration {
     schedule.get(i).copied().unwrap_or(Duration::from_secs(900))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Regression: the first retry waited the schedule's second interval.
-    #[test]
-    fn retries_follow_the_schedule_from_its_first_interval() {
-        let m = |n: u64| Duration::from_secs(n * 60);
-        let schedule = [m(15), m(30), m(60), m(240)];
-        let waits: Vec<Duration> = (1..=6).map(|a| retry_wait(&schedule, a)).collect();
-        assert_eq!(waits, [m(15), m(30), m(60), m(240), m(240), m(240)]);
-    }
-}
-
 /// Delivers jobs for one destination, reusing one connection, until none are left
 /// for a while or the service drains.
 async fn worker(
@@ -433,4 +419,18 @@ async fn ndr_delivery(
         outbound_to: own.is_none().then(|| message.sender.clone()),
         queue_id: format!("{}.NDR", message.queue_id),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the first retry waited the schedule's second interval.
+    #[test]
+    fn retries_follow_the_schedule_from_its_first_interval() {
+        let m = |n: u64| Duration::from_secs(n * 60);
+        let schedule = [m(15), m(30), m(60), m(240)];
+        let waits: Vec<Duration> = (1..=6).map(|a| retry_wait(&schedule, a)).collect();
+        assert_eq!(waits, [m(15), m(30), m(60), m(240), m(240), m(240)]);
+    }
 }
