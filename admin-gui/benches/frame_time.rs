@@ -43,7 +43,7 @@ fn main() {
             })
             .collect();
     }
-    for (view, shown) in [("Queues", "10000 message(s) waiting"), ("Recipients", "Display Name")] {
+    for (view, shown) in [("Queues", "10000 message(s) waiting"), ("Recipients", "E-mail Addresses")] {
         h.get_by_label(view).click();
         // The backend finds no service on the fake socket; keep the views showing.
         h.state_mut().connection = Connection::Connected("bench".into());

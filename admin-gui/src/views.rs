@@ -19,7 +19,8 @@ pub struct Windows {
     confirm_delete: Option<String>,
     selected_mailbox: Option<usize>,
     selected_queued: Option<usize>,
-    mailbox_sort: (usize, bool),
+    /// Column and direction; `None`: by address, ascending.
+    mailbox_sort: Option<(usize, bool)>,
     /// Column and direction; `None`: by arrival, oldest first.
     queue_sort: Option<(usize, bool)>,
     /// The queued message shown in Details.
@@ -152,7 +153,7 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
     for w in &app.mailboxes.1 {
         ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
     }
-    let (col, asc) = app.windows.mailbox_sort;
+    let (col, asc) = app.windows.mailbox_sort.unwrap_or((1, true));
     let mut rows: Vec<(usize, &MailboxInfo)> = app.mailboxes.0.iter().enumerate().collect();
     rows.sort_by(|a, b| {
         let o = match col {
@@ -207,7 +208,7 @@ pub fn recipients_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
             });
         });
     if let Some(i) = clicked_header {
-        app.windows.mailbox_sort = if col == i { (i, !asc) } else { (i, true) };
+        app.windows.mailbox_sort = Some(if col == i { (i, !asc) } else { (i, true) });
     }
     if let Some(i) = clicked_row {
         app.windows.selected_mailbox = Some(i);
