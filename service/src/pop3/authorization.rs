@@ -106,27 +106,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Checks the password and enters TRANSACTION.
     async fn login(&mut self, login: String, password: String) -> Flow {
         let store = self.ctx.store.clone();
-        let found = match store.credentials(&login).await {
-            Ok(f) => f,
+        let checked = match store.check_login(&login, password).await {
+            Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "credential lookup failed");
                 self.err("[SYS/TEMP] Temporary failure, try again later");
                 return Flow::Continue;
             }
         };
-        let hash = found.as_ref().map(|(_, h)| h.clone());
-        let matches = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => crate::store::verify_password(&h, &password),
+        let mailbox = match checked {
+            Some(id) => id,
             None => {
-                let _ = crate::store::verify_password(crate::store::dummy_hash(), &password);
-                false
-            }
-        })
-        .await
-        .unwrap_or(false);
-        let mailbox = match (matches, found) {
-            (true, Some((id, _))) => id,
-            _ => {
                 let delay = self.shared.failed(self.peer.ip(), &login);
                 tracing::info!(peer = %self.peer, login = %login, ?delay, "POP3 login failed");
                 tokio::time::sleep(delay).await;

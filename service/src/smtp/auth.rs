@@ -94,28 +94,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Checks a password; the account's canonical addresses when it matches.
     async fn verify(&self, login: &str, password: String) -> Option<Vec<String>> {
-        let store = self.ctx.store.clone();
-        let found = match store.credentials(login).await {
-            Ok(f) => f,
+        let store = &self.ctx.store;
+        match store.check_login(login, password).await {
+            Ok(Some(id)) => store.mailbox_addresses(id).await.ok(),
+            Ok(None) => None,
             Err(e) => {
                 tracing::error!(error = %e, "credential lookup failed");
                 None
             }
-        };
-        let hash = found.as_ref().map(|(_, h)| h.clone());
-        let matches = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => crate::store::verify_password(&h, &password),
-            None => {
-                // Same work as a real check, so timing does not reveal unknown logins.
-                let _ = crate::store::verify_password(crate::store::dummy_hash(), &password);
-                false
-            }
-        })
-        .await
-        .unwrap_or(false);
-        match (matches, found) {
-            (true, Some((id, _))) => store.mailbox_addresses(id).await.ok(),
-            _ => None,
         }
     }
 }

@@ -312,6 +312,28 @@ impl Store {
         .await
     }
 
+    /// Checks a login (any address of a mailbox) and password; the mailbox id when they
+    /// match. An unknown login is checked against a dummy hash, so that it costs the
+    /// same time as a known one and gives the same answer: no account enumeration.
+    /// The hashing runs on the blocking pool.
+    ///
+    /// # Errors
+    /// Database errors (then the caller should answer "try again later", not "wrong").
+    pub async fn check_login(&self, login: &str, password: String) -> StoreResult<Option<i64>> {
+        let found = self.credentials(login).await?;
+        let hash = found.as_ref().map(|(_, h)| h.clone());
+        let matches = tokio::task::spawn_blocking(move || match hash {
+            Some(h) => verify_password(&h, &password),
+            None => {
+                let _ = verify_password(dummy_hash(), &password);
+                false
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("password check failed: {e}")))?;
+        Ok(found.filter(|_| matches).map(|(id, _)| id))
+    }
+
     /// The mailbox id and password hash for a login name (any of its addresses).
     ///
     /// # Errors
