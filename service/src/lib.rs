@@ -22,3 +22,4 @@ pub mod pop3;
 pub mod queue;
 pub mod smtp;
 pub mod store;
+pub mod tls;

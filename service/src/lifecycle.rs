@@ -53,7 +53,7 @@ impl Shutdown {
 }
 
 /// What a running component is given.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServiceContext {
     /// The configuration snapshot this run started with.
     pub config: Arc<Config>,
@@ -67,6 +67,14 @@ pub struct ServiceContext {
     pub events: broadcast::Sender<Event>,
     /// Wakes the outbound queue (new mail, retry now).
     pub queue: Arc<tokio::sync::Notify>,
+    /// TLS for STARTTLS; `None` when no certificate could be set up.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for ServiceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceContext").field("tls", &self.tls.is_some()).finish_non_exhaustive()
+    }
 }
 
 /// A hook run with each configuration the service starts with (log levels).
@@ -295,6 +303,18 @@ impl Manager {
         let (config, revision) = self.saved_config();
         (self.inner.on_apply)(&config);
 
+        let tls = match crate::tls::acceptor(&self.inner.data_dir, &config) {
+            Ok(a) => Some(a),
+            Err(message) if config.security.tls_files.is_some() => {
+                // The administrator named a certificate: do not run without it.
+                self.set_state(ServiceState::Stopped, Some(message.clone()));
+                return Err(IpcError::Failed { message });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "TLS is not available");
+                None
+            }
+        };
         let bound = match bind_listeners(&config).await {
             Ok(b) => b,
             Err(message) => {
@@ -309,6 +329,7 @@ impl Manager {
             tasks: TaskTracker::new(),
             events: self.inner.events.clone(),
             queue: Arc::new(tokio::sync::Notify::new()),
+            tls,
         };
         let smtp_addr = bound.smtp.as_ref().and_then(|l| l.local_addr().ok());
         let pop3_addr = bound.pop3.as_ref().and_then(|l| l.local_addr().ok());

@@ -6,12 +6,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::reply::{self, Reply};
 use super::session::{Authenticated, Phase, Session};
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// Runs an AUTH exchange. `None` when the session must end (the client left).
     pub(super) async fn auth(&mut self, mechanism: &str, initial: Option<String>) -> Option<Reply> {
         match self.phase {
@@ -22,7 +21,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if self.auth.is_some() {
             return Some(reply::bad_sequence("Already authenticated"));
         }
-        if !self.ctx.config.security.plain_text_auth.permits(self.peer.ip(), false) {
+        if !self.ctx.config.security.plain_text_auth.permits(self.peer.ip(), self.encrypted()) {
             return Some(Reply::new(538, "5.7.11", "Encryption required for requested authentication mechanism"));
         }
         let (authzid, login, password) = match mechanism {

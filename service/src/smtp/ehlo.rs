@@ -1,11 +1,9 @@
 //! EHLO and HELO (RFC 5321 §4.1.1.1).
 
-use tokio::io::{AsyncRead, AsyncWrite};
-
 use super::reply::Reply;
 use super::session::{Phase, Session};
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// Greets the client and lists the extensions (EHLO). Resets any transaction.
     pub(super) fn ehlo(&mut self, host: String, extended: bool) -> Reply {
         if host.is_empty() {
@@ -27,7 +25,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         lines.push("PIPELINING".into());
         lines.push("ENHANCEDSTATUSCODES".into());
         lines.push("DSN".into());
-        if self.auth.is_none() && cfg.security.plain_text_auth.permits(self.peer.ip(), false) {
+        if self.ctx.tls.is_some() && !self.encrypted() {
+            lines.push("STARTTLS".into());
+        }
+        if self.auth.is_none() && cfg.security.plain_text_auth.permits(self.peer.ip(), self.encrypted()) {
             lines.push("AUTH PLAIN LOGIN".into());
         }
         lines.push("HELP".into());

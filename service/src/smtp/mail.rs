@@ -2,13 +2,12 @@
 
 use mailroom_shared::address::EmailAddress;
 use mailroom_shared::config::AcceptFrom;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::command::{Body, Ret};
 use super::reply::{self, Reply};
 use super::session::{Phase, Session, Transaction};
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// Starts a transaction.
     pub(super) fn mail(
         &mut self,
@@ -28,6 +27,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (AcceptFrom::Any, _) => {}
             (AcceptFrom::MustAuthenticate, Some(_)) => {}
             (AcceptFrom::MustAuthenticate, None) => return Reply::new(530, "5.7.0", "Authentication required"),
+            (AcceptFrom::MustAuthenticateAndEncrypt, Some(_)) if self.encrypted() => {}
             (AcceptFrom::MustAuthenticateAndEncrypt, _) => {
                 return Reply::new(530, "5.7.0", "Must authenticate over an encrypted connection");
             }

@@ -48,5 +48,5 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: ServiceContext
         return;
     };
     let local = stream.local_addr().unwrap_or(peer);
-    session::Session::new(stream, peer, local, ctx).run().await;
+    session::Session::new(crate::tls::Stream::Plain(stream), peer, local, ctx).run().await;
 }

@@ -2,12 +2,11 @@
 
 use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::reply::{self, Reply};
 use super::session::{Phase, Recipient, Session, Target};
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// Adds a recipient to the transaction, or says why not.
     pub(super) async fn rcpt(&mut self, to: String, notify: Option<String>, orcpt: Option<String>) -> Reply {
         let count = match &self.phase {

@@ -1,13 +1,11 @@
 //! DATA (RFC 5321 §4.1.1.4): receive the message, then commit it before answering.
 
-use tokio::io::{AsyncRead, AsyncWrite};
-
 use super::accept;
 use super::data::{DataReceiver, Finished, Progress};
 use super::reply::{self, Reply};
 use super::session::{Flow, Phase, Session};
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// Receives a message and, if it is acceptable, commits it durably; the `250`
     /// goes out only after the commit.
     pub(super) async fn data(&mut self) -> Flow {

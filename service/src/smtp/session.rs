@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
@@ -117,7 +117,7 @@ pub struct Session<S> {
     deadline: Instant,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`, accepted on `local`.
     pub fn new(stream: S, peer: SocketAddr, local: SocketAddr, ctx: ServiceContext) -> Session<S> {
         let deadline = Instant::now() + ctx.config.connections.session_limit;
@@ -195,7 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             ),
             Command::Vrfy => Reply::new(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"),
             Command::Expn => Reply::new(502, "5.5.1", "EXPN not available"),
-            Command::StartTls => Reply::new(502, "5.5.1", "STARTTLS not available"),
+            Command::StartTls => return self.starttls().await,
             Command::NotImplemented(verb) => Reply::new(502, "5.5.1", format!("{verb} not implemented")),
         };
         self.error(reply)
@@ -230,6 +230,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.output.clear();
         }
         Ok(())
+    }
+
+    /// True when the connection is encrypted.
+    pub(super) fn encrypted(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// STARTTLS (RFC 3207). After the handshake every piece of earlier state is gone:
+    /// plaintext pipelined behind the command is discarded unread (the CVE-2011-0411
+    /// class of injection), and the client must say EHLO again.
+    async fn starttls(&mut self) -> Flow {
+        let Some(acceptor) = self.ctx.tls.clone() else {
+            return self.error(Reply::new(454, "4.7.0", "TLS not available"));
+        };
+        if self.stream.is_tls() {
+            return self.error(reply::bad_sequence("Already using TLS"));
+        }
+        if self.in_transaction() {
+            return self.error(reply::bad_sequence("STARTTLS not allowed during a mail transaction"));
+        }
+        self.reply(Reply::new(220, "2.0.0", "Ready to start TLS"));
+        if self.flush().await.is_err() {
+            return Flow::Close;
+        }
+        self.input.clear();
+        match self.stream.start_tls(&acceptor).await {
+            Ok(()) => {
+                self.phase = Phase::Connected;
+                self.helo = None;
+                self.auth = None;
+                tracing::debug!(peer = %self.peer, "TLS started");
+                Flow::Continue
+            }
+            Err(e) => {
+                tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");
+                Flow::Close
+            }
+        }
     }
 
     fn in_transaction(&self) -> bool {

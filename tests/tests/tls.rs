@@ -1,0 +1,108 @@
+//! TLS end to end: STARTTLS with the self-signed certificate made at first start,
+//! against Python's smtplib, curl and swaks, and the plaintext-injection guard.
+
+use std::process::Command;
+
+use mailroom_tests::{Daemon, python};
+
+async fn service() -> (Daemon, std::net::SocketAddr) {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let addr = d.smtp_addr().await;
+    (d, addr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtplib_starttls_with_the_self_signed_certificate() {
+    let (d, addr) = service().await;
+    let script = r#"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
+    s.ehlo("client.test")
+    assert s.has_extn("starttls"), s.esmtp_features
+    s.starttls(context=ctx)
+    cert = s.sock.getpeercert(binary_form=True)
+    s.ehlo("client.test")
+    assert not s.has_extn("starttls"), "STARTTLS is not offered again"
+    s.login("ann@corp.test", "ann-pw")
+    s.sendmail("ann@corp.test", ["ann@corp.test"], "Subject: over tls\r\n\r\nsecret\r\n")
+    print(s.sock.version(), len(cert))
+"#;
+    let (ok, out, err) = python(script, &[&addr.ip().to_string(), &addr.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("TLSv1.3") || out.starts_with("TLSv1.2"), "{out}");
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 1);
+    let cert = d.data_dir.join("tls").join("localhost.crt.pem");
+    assert!(cert.exists(), "the self-signed certificate is kept in the data directory");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_and_swaks_require_tls() {
+    let (d, addr) = service().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mail = dir.path().join("m.txt");
+    std::fs::write(&mail, "Subject: curl tls\r\n\r\nx\r\n").expect("write");
+    let out = Command::new("curl")
+        .args(["-sS", "--ssl-reqd", "-k", "--url", &format!("smtp://{addr}")])
+        .args(["--mail-from", "ann@corp.test", "--mail-rcpt", "ann@corp.test", "--user", "ann@corp.test:ann-pw"])
+        .arg("--upload-file")
+        .arg(&mail)
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("swaks")
+        .args(["--server", &addr.to_string(), "--tls", "--from", "ann@corp.test", "--to", "ann@corp.test"])
+        .args(["--auth", "PLAIN", "--auth-user", "ann@corp.test", "--auth-password", "ann-pw"])
+        .output()
+        .expect("swaks");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{transcript}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(transcript.contains("TLS started"), "{transcript}");
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 2);
+}
+
+/// CVE-2011-0411 class: plaintext pipelined behind STARTTLS must be thrown away, not
+/// executed after the handshake.
+#[tokio::test(flavor = "multi_thread")]
+async fn plaintext_injected_after_starttls_is_discarded() {
+    let (_d, addr) = service().await;
+    let script = r#"
+import socket, ssl, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline().decode()
+        lines.append(l.strip())
+        if l[3:4] != "-":
+            return lines
+reply()
+s.sendall(b"EHLO client.test\r\n"); reply()
+s.sendall(b"STARTTLS\r\nNOOP\r\nMAIL FROM:<evil@x.test>\r\n")
+first = reply()
+assert first[0].startswith("220"), first
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, server_hostname="localhost")
+tf = t.makefile("rb")
+t.sendall(b"EHLO client.test\r\n")
+lines = []
+while True:
+    l = tf.readline().decode()
+    lines.append(l.strip())
+    if l[3:4] != "-":
+        break
+print("\n".join(lines))
+t.sendall(b"MAIL FROM:<ann@corp.test>\r\n")
+print("MAIL:", tf.readline().decode().strip())
+"#;
+    let (ok, out, err) = python(script, &[&addr.ip().to_string(), &addr.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("250-localhost Hello"), "the first answer after TLS is to EHLO, not NOOP: {out}");
+    assert!(!out.contains("STARTTLS"), "not offered again: {out}");
+    assert!(out.contains("MAIL: 250 2.1.0"), "no injected MAIL left a transaction open: {out}");
+}
