@@ -106,3 +106,55 @@ print("MAIL:", tf.readline().decode().strip())
     assert!(!out.contains("STARTTLS"), "not offered again: {out}");
     assert!(out.contains("MAIL: 250 2.1.0"), "no injected MAIL left a transaction open: {out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poplib_stls_and_curl_pop3_over_tls() {
+    let (d, smtp) = service().await;
+    let (ok, _, err) = python(
+        "import smtplib,sys\nwith smtplib.SMTP(sys.argv[1], int(sys.argv[2])) as s: s.sendmail('x@o.test',['ann@corp.test'],'Subject: hi\\r\\n\\r\\nx\\r\\n')",
+        &[&smtp.ip().to_string(), &smtp.port().to_string()],
+    );
+    assert!(ok, "{err}");
+    let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
+    let script = r#"
+import poplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]), timeout=20)
+assert "STLS" in p.capa(), p.capa()
+p.stls(context=ctx)
+assert "STLS" not in p.capa(), "not offered again"
+p.user("ann@corp.test"); p.pass_("ann-pw")
+print(p.stat()[0], p.sock.version())
+p.quit()
+"#;
+    let (ok, out, err) = python(script, &[&pop3.ip().to_string(), &pop3.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("1 TLSv1."), "{out}");
+    let out = Command::new("curl")
+        .args(["-sS", "--ssl-reqd", "-k", "-u", "ann@corp.test:ann-pw", &format!("pop3://{pop3}/")])
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+/// One write of `STLS` followed by plaintext: only the `+OK` is answered before TLS.
+#[tokio::test(flavor = "multi_thread")]
+async fn plaintext_injected_after_stls_is_discarded() {
+    let (d, _) = service().await;
+    let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
+    let script = r#"
+import socket, ssl, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"STLS\r\nUSER ann@corp.test\r\nPASS ann-pw\r\n")
+assert f.readline().startswith(b"+OK"), "STLS answered"
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, server_hostname="localhost"); tf = t.makefile("rb")
+t.sendall(b"STAT\r\n")
+print(tf.readline().decode().strip())
+"#;
+    let (ok, out, err) = python(script, &[&pop3.ip().to_string(), &pop3.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("-ERR"), "the injected login was discarded, so STAT is refused: {out}");
+}

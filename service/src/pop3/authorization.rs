@@ -5,21 +5,23 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::session::{Flow, Mailbox, Session, State};
 
 const AUTH_FAILED: &str = "[AUTH] Authentication failed";
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     fn plain_text_allowed(&self) -> bool {
-        self.ctx.config.pop3.plain_text_login.permits(self.peer.ip(), false)
+        self.ctx.config.pop3.plain_text_login.permits(self.peer.ip(), self.encrypted())
     }
 
     /// CAPA (RFC 2449).
     pub(super) fn capa(&mut self) {
         let in_auth = matches!(self.state, State::Authorization { .. });
         let mut caps = vec!["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"];
+        if in_auth && self.ctx.tls.is_some() && !self.encrypted() {
+            caps.push("STLS");
+        }
         if in_auth && self.plain_text_allowed() {
             caps.extend(["USER", "SASL PLAIN"]);
         }

@@ -122,7 +122,7 @@ async fn connection(
         let _ = stream.write_all(b"-ERR [SYS/TEMP] Too many connections, try again later\r\n").await;
         return;
     };
-    session::Session::new(stream, peer, ctx, shared).run().await;
+    session::Session::new(crate::tls::Stream::Plain(stream), peer, ctx, shared).run().await;
 }
 
 #[cfg(test)]

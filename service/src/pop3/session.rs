@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Command, ParseError};
 use super::{MailboxLock, Shared};
@@ -62,7 +62,7 @@ pub struct Session<S> {
     pub(super) state: State,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`.
     pub fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, shared: Arc<Shared>) -> Session<S> {
         Session {
@@ -115,7 +115,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (false, Command::Pass(password)) => return self.pass(password).await,
             (false, Command::Auth(mech)) => return self.auth(mech).await,
             (false, Command::Apop) => self.err("APOP is not offered; use USER/PASS or AUTH PLAIN"),
-            (false, Command::Stls) => self.err("STLS is not available"),
+            (false, Command::Stls) => return self.stls().await,
             (_, Command::Quit) => return self.quit().await,
             (true, Command::Stat) => self.stat(),
             (true, Command::List(n)) => self.list(n),
@@ -129,6 +129,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (true, _) => self.err("Command not valid after login"),
         }
         Flow::Continue
+    }
+
+    /// True when the connection is encrypted.
+    pub(super) fn encrypted(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// STLS (RFC 2595): after the handshake, plaintext pipelined behind the command is
+    /// discarded unread, and the session starts AUTHORIZATION afresh.
+    async fn stls(&mut self) -> Flow {
+        let Some(acceptor) = self.ctx.tls.clone() else {
+            self.err("[SYS/TEMP] TLS not available");
+            return Flow::Continue;
+        };
+        if self.stream.is_tls() {
+            self.err("Already using TLS");
+            return Flow::Continue;
+        }
+        self.ok("Begin TLS negotiation");
+        if self.flush().await.is_err() {
+            return Flow::Close;
+        }
+        self.input.clear();
+        match self.stream.start_tls(&acceptor).await {
+            Ok(()) => {
+                self.state = State::Authorization { user: None };
+                Flow::Continue
+            }
+            Err(e) => {
+                tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");
+                Flow::Close
+            }
+        }
     }
 
     /// Queues `+OK text`.

@@ -3,8 +3,6 @@
 //! Message numbers are fixed at login. A message marked by DELE answers `-ERR` to every
 //! command that names it and is left out of STAT, LIST and UIDL until RSET.
 
-use tokio::io::{AsyncRead, AsyncWrite};
-
 use super::session::{Flow, Mailbox, Session, State};
 
 /// Read-ahead bounds: at most this many messages…
@@ -49,7 +47,7 @@ fn top_of(content: &[u8], lines: usize) -> &[u8] {
     &content[..end]
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+impl<S: crate::tls::Transport> Session<S> {
     fn mailbox(&mut self) -> &mut Mailbox {
         match &mut self.state {
             State::Transaction(m) => m,
