@@ -517,29 +517,46 @@ pub fn windows(app: &mut AdminApp, ctx: &egui::Context) {
     }
 }
 
-fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
-    let Some(d) = &mut app.windows.new_mailbox else { return };
-    let addresses: Vec<String> =
-        d.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let bad = addresses
-        .iter()
-        .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
-    let problem = if addresses.is_empty() {
-        Some("Type at least one address".to_owned())
-    } else if let Some(b) = bad {
-        Some(b)
-    } else if d.password.is_empty() {
-        Some("Type a password".to_owned())
-    } else if d.password != d.confirm {
-        Some("The passwords do not match".to_owned())
+impl NewMailbox {
+    /// The addresses typed, split on commas, spaces and semicolons.
+    fn address_list(&self) -> Vec<String> {
+        self.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+
+    /// What is wrong with the form, if anything; a new mailbox needs a password.
+    fn problem(&self, password_required: bool) -> Option<String> {
+        let addresses = self.address_list();
+        let bad = addresses
+            .iter()
+            .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
+        if addresses.is_empty() {
+            Some("Type at least one address".to_owned())
+        } else if bad.is_some() {
+            bad
+        } else if password_required && self.password.is_empty() {
+            Some("Type a password".to_owned())
+        } else if self.password != self.confirm {
+            Some("The passwords do not match".to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+/// The mailbox form as a modal: `Some(true)` when confirmed, `Some(false)` when
+/// cancelled, `None` while open. Shared by New Mailbox and Mailbox Properties.
+fn mailbox_form(ctx: &egui::Context, id: &str, title: &str, d: &mut NewMailbox, new: bool) -> Option<bool> {
+    let problem = d.problem(new);
+    let (password, confirm) = if new {
+        ("Password:", "Confirm password:")
     } else {
-        None
+        ("New password (empty: unchanged):", "Confirm new password:")
     };
     let mut answer = None;
-    egui::Modal::new(egui::Id::unique("new_mailbox")).show(ctx, |ui| {
+    egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
         ui.set_width(420.0);
-        ui.heading("New Mailbox");
-        egui::Grid::new("new_mailbox_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+        ui.heading(title);
+        egui::Grid::new(id).num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
             let l = ui.label("Display name:");
             ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
             ui.end_row();
@@ -547,10 +564,10 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             ui.add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
                 .labelled_by(l.id);
             ui.end_row();
-            let l = ui.label("Password:");
+            let l = ui.label(password);
             ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
             ui.end_row();
-            let l = ui.label("Confirm password:");
+            let l = ui.label(confirm);
             ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id);
             ui.end_row();
         });
@@ -558,7 +575,7 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             ui.colored_label(ui.visuals().error_fg_color, p.as_str());
         }
         ui.horizontal(|ui| {
-            if ui.add_enabled(problem.is_none(), egui::Button::new("Create")).clicked() {
+            if ui.add_enabled(problem.is_none(), egui::Button::new(if new { "Create" } else { "OK" })).clicked() {
                 answer = Some(true);
             }
             if ui.button("Cancel").clicked() {
@@ -566,9 +583,18 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
             }
         });
     });
-    match answer {
+    answer
+}
+
+fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
+    let Some(d) = &mut app.windows.new_mailbox else { return };
+    match mailbox_form(ctx, "new_mailbox", "New Mailbox", d, true) {
         Some(true) => {
-            let cmd = Command::AddMailbox { display_name: d.name.clone(), addresses, password: d.password.clone() };
+            let cmd = Command::AddMailbox {
+                display_name: d.name.clone(),
+                addresses: d.address_list(),
+                password: d.password.clone(),
+            };
             app.windows.new_mailbox = None;
             app.send(cmd);
         }
@@ -580,56 +606,13 @@ fn new_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
 /// Mailbox Properties: display name, addresses and (optionally) a new password.
 fn edit_mailbox_dialog(app: &mut AdminApp, ctx: &egui::Context) {
     let Some((address, d)) = &mut app.windows.edit_mailbox else { return };
-    let addresses: Vec<String> =
-        d.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let bad = addresses
-        .iter()
-        .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
-    let problem = if addresses.is_empty() {
-        Some("Type at least one address".to_owned())
-    } else if let Some(b) = bad {
-        Some(b)
-    } else if d.password != d.confirm {
-        Some("The passwords do not match".to_owned())
-    } else {
-        None
-    };
-    let mut answer = None;
-    egui::Modal::new(egui::Id::unique("mailbox_properties")).show(ctx, |ui| {
-        ui.set_width(420.0);
-        ui.heading(format!("Mailbox Properties: {address}"));
-        egui::Grid::new("mailbox_properties_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
-            let l = ui.label("Display name:");
-            ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("E-mail addresses:");
-            ui.text_edit_singleline(&mut d.addresses).labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("New password (empty: unchanged):");
-            ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("Confirm new password:");
-            ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id);
-            ui.end_row();
-        });
-        if let Some(p) = &problem {
-            ui.colored_label(ui.visuals().error_fg_color, p.as_str());
-        }
-        ui.horizontal(|ui| {
-            if ui.add_enabled(problem.is_none(), egui::Button::new("OK")).clicked() {
-                answer = Some(true);
-            }
-            if ui.button("Cancel").clicked() {
-                answer = Some(false);
-            }
-        });
-    });
-    match answer {
+    let title = format!("Mailbox Properties: {address}");
+    match mailbox_form(ctx, "mailbox_properties", &title, d, false) {
         Some(true) => {
             let cmd = Command::UpdateMailbox {
                 address: address.clone(),
                 display_name: d.name.clone(),
-                addresses,
+                addresses: d.address_list(),
                 password: (!d.password.is_empty()).then(|| d.password.clone()),
             };
             app.windows.edit_mailbox = None;
