@@ -431,7 +431,7 @@ impl Sink {
     }
 
     async fn session(self, stream: tokio::net::TcpStream) {
-        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
         let _ = w.write_all(b"220 sink.test ESMTP test sink\r\n").await;
@@ -496,7 +496,6 @@ impl Sink {
                 let _ = w.write_all(b"221 bye\r\n").await;
                 return;
             } else {
-                let _ = r.read(&mut [0u8; 0]).await;
                 "500 5.5.2 what\r\n".into()
             };
             if w.write_all(reply.as_bytes()).await.is_err() {

@@ -78,8 +78,14 @@ impl<S: crate::tls::Transport> Session<S> {
             Some(r) => r,
             None => {
                 self.raw(b"+ \r\n");
-                let Some(line) = self.read_line(4096).await else { return Flow::Close };
-                String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_owned()
+                match self.read_line(super::session::MAX_AUTH_LINE).await {
+                    Some(Ok(line)) => String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_owned(),
+                    Some(Err(_)) => {
+                        self.err("Authentication response too long");
+                        return Flow::Continue;
+                    }
+                    None => return Flow::Close,
+                }
             }
         };
         if response == "*" {

@@ -13,7 +13,7 @@ use crate::lifecycle::ServiceContext;
 use crate::store::MessageRef;
 
 /// Longest SASL continuation line accepted (a base64 PLAIN response).
-const MAX_AUTH_LINE: usize = 4096;
+pub(super) const MAX_AUTH_LINE: usize = 4096;
 /// Flush queued output past this size even while commands are pipelined.
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -43,6 +43,10 @@ pub(super) struct Mailbox {
     /// Holds the mailbox against other sessions.
     pub _lock: MailboxLock,
 }
+
+/// A line over the limit was read and discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TooLong;
 
 /// What the dispatcher does next.
 #[derive(Debug, PartialEq, Eq)]
@@ -81,11 +85,14 @@ impl<S: crate::tls::Transport> Session<S> {
         tracing::debug!(peer = %self.peer, "POP3 session start");
         self.ok("Mailroom POP3 server ready");
         loop {
-            let Some(line) = self.read_line(MAX_AUTH_LINE).await else { break };
-            if line.len() > command::MAX_LINE {
-                self.err("Line too long");
-                continue;
-            }
+            let line = match self.read_line(command::MAX_LINE).await {
+                Some(Ok(line)) => line,
+                Some(Err(TooLong)) => {
+                    self.err("Line too long");
+                    continue;
+                }
+                None => break,
+            };
             let flow = match command::parse(&line) {
                 Ok(cmd) => self.command(cmd).await,
                 Err(ParseError::Unknown) => {
@@ -205,17 +212,16 @@ impl<S: crate::tls::Transport> Session<S> {
         Ok(())
     }
 
-    /// The next line (CRLF included) of at most `limit` bytes, or `None` when the
-    /// session must end (client gone, idle timeout, service stopping — the reason
-    /// queued). A longer line is discarded and reported as empty, which parses as an
-    /// unknown command; callers check the length first.
-    pub(super) async fn read_line(&mut self, limit: usize) -> Option<Vec<u8>> {
+    /// The next line (CRLF included) of at most `limit` bytes, `Err(TooLong)` for a
+    /// longer one (read to its end and discarded), or `None` when the session must end
+    /// (client gone, idle timeout, service stopping — the reason queued).
+    pub(super) async fn read_line(&mut self, limit: usize) -> Option<Result<Vec<u8>, TooLong>> {
         let mut scanned = 0;
         let mut discarding = false;
         loop {
             if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
                 let line: Vec<u8> = self.input.drain(..=pos).collect();
-                return Some(if discarding { vec![b' '; limit + 1] } else { line });
+                return Some(if discarding || line.len() > limit { Err(TooLong) } else { Ok(line) });
             }
             if self.input.len() > limit {
                 self.input.clear();

@@ -352,7 +352,7 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// The buffered input and the data timeout, for the DATA receiver.
+    /// The bytes received and not yet consumed, for the DATA receiver.
     pub(super) fn input_mut(&mut self) -> &mut Vec<u8> {
         &mut self.input
     }
