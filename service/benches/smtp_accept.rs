@@ -13,13 +13,13 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_shared::ipc::client::Client;
 use mailroom_shared::ipc::{Request, Response};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+mod common;
 
 const SESSIONS: usize = 20;
 const MESSAGES: usize = 5_000;
@@ -81,27 +81,8 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("admin.sock");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_mailroomd"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--no-start")
-        .env("MAILROOM_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let client = loop {
-        match Client::connect(&socket, "bench").await {
-            Ok(c) => break c,
-            Err(e) if Instant::now() > deadline => panic!("mailroomd did not come up: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    };
+    let daemon = common::start().await;
+    let client = &daemon.client;
     let Response::Config { config, .. } = client.request(Request::GetConfig).await.unwrap() else { panic!() };
     let mut draft = config.to_draft();
     draft.connections.smtp_listen = "127.0.0.1:0".into();
@@ -149,7 +130,7 @@ async fn main() {
         latencies[latencies.len() - 1].as_secs_f64() * 1e3
     );
 
-    let before = rss_kib(daemon.id());
+    let before = rss_kib(daemon.child.id());
     let mut idle = Vec::with_capacity(IDLE);
     for _ in 0..IDLE {
         let s = TcpStream::connect(addr).await.unwrap();
@@ -159,13 +140,12 @@ async fn main() {
         idle.push((r, w));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let with_idle = rss_kib(daemon.id());
+    let with_idle = rss_kib(daemon.child.id());
     println!(
         "  resident memory: {:.1} MiB before, {:.1} MiB with {IDLE} idle connections",
         before as f64 / 1024.0,
         with_idle as f64 / 1024.0
     );
     drop(idle);
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
 }
