@@ -22,4 +22,5 @@ pub mod pop3;
 pub mod queue;
 pub mod smtp;
 pub mod store;
+pub mod throttle;
 pub mod tls;

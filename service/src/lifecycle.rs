@@ -67,8 +67,11 @@ pub struct ServiceContext {
     pub events: broadcast::Sender<Event>,
     /// Wakes the outbound queue (new mail, retry now).
     pub queue: Arc<tokio::sync::Notify>,
-    /// TLS for STARTTLS; `None` when no certificate could be set up.
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// TLS for STARTTLS, STLS and the implicit-TLS listeners; `None` when no
+    /// certificate could be set up.
+    pub tls: Option<crate::tls::ServerTls>,
+    /// Failed logins of this run, shared by SMTP AUTH and POP3.
+    pub throttle: Arc<crate::throttle::AuthThrottle>,
 }
 
 impl std::fmt::Debug for ServiceContext {
@@ -112,6 +115,9 @@ struct Running {
     revision: u64,
     smtp_addr: Option<SocketAddr>,
     pop3_addr: Option<SocketAddr>,
+    submissions_addr: Option<SocketAddr>,
+    pop3s_addr: Option<SocketAddr>,
+    certificate: Option<Arc<mailroom_shared::ipc::CertificateInfo>>,
     since: Instant,
     shutdown: Shutdown,
     tasks: TaskTracker,
@@ -215,6 +221,8 @@ impl Manager {
             state: s.state,
             smtp_addr: running.and_then(|r| r.smtp_addr).map(|a| a.to_string()),
             pop3_addr: running.and_then(|r| r.pop3_addr).map(|a| a.to_string()),
+            submissions_addr: running.and_then(|r| r.submissions_addr).map(|a| a.to_string()),
+            pop3s_addr: running.and_then(|r| r.pop3s_addr).map(|a| a.to_string()),
             pending_restart: !pending_pages.is_empty(),
             pending_pages,
             last_error: s.last_error.clone(),
@@ -225,6 +233,13 @@ impl Manager {
             data_dir: self.inner.data_dir.display().to_string(),
             pid: std::process::id(),
         }
+    }
+
+    /// The certificate the running service presents; `None` when it is not running or
+    /// runs without TLS.
+    pub fn certificate(&self) -> Option<mailroom_shared::ipc::CertificateInfo> {
+        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.running.as_ref().and_then(|r| r.certificate.as_deref().cloned())
     }
 
     /// Wakes the outbound queue (retry now), if the service runs.
@@ -303,10 +318,12 @@ impl Manager {
         let (config, revision) = self.saved_config();
         (self.inner.on_apply)(&config);
 
-        let tls = match crate::tls::acceptor(&self.inner.data_dir, &config) {
+        let implicit_tls = config.connections.submissions_listen.is_some() || config.pop3.pop3s_listen.is_some();
+        let tls = match crate::tls::server(&self.inner.data_dir, &config) {
             Ok(a) => Some(a),
-            Err(message) if config.security.tls_files.is_some() => {
-                // The administrator named a certificate: do not run without it.
+            Err(message) if config.security.tls_files.is_some() || implicit_tls => {
+                // The administrator named a certificate, or a listener that is nothing
+                // without one: do not run without it.
                 self.set_state(ServiceState::Stopped, Some(message.clone()));
                 return Err(IpcError::Failed { message });
             }
@@ -330,22 +347,35 @@ impl Manager {
             events: self.inner.events.clone(),
             queue: Arc::new(tokio::sync::Notify::new()),
             tls,
+            throttle: Arc::default(),
         };
-        let smtp_addr = bound.smtp.as_ref().and_then(|l| l.local_addr().ok());
-        let pop3_addr = bound.pop3.as_ref().and_then(|l| l.local_addr().ok());
-        if let Some(l) = bound.smtp {
-            ctx.tasks.spawn(crate::smtp::serve(l, ctx.clone()));
+        let addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+        let (smtp_addr, pop3_addr) = (addr(&bound.smtp), addr(&bound.pop3));
+        let (submissions_addr, pop3s_addr) = (addr(&bound.submissions), addr(&bound.pop3s));
+        let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());
+        let c = &config.connections;
+        let smtp_limits = crate::listener::Limits::new(c.max_connections, c.max_connections_per_ip);
+        for (listener, implicit) in [(bound.smtp, None), (bound.submissions, acceptor.clone())] {
+            if let Some(l) = listener {
+                ctx.tasks.spawn(crate::smtp::serve(l, implicit, smtp_limits.clone(), ctx.clone()));
+            }
         }
-        if let Some(l) = bound.pop3 {
-            ctx.tasks.spawn(crate::pop3::serve(l, ctx.clone()));
+        let pop3 = crate::pop3::Listeners::new(&ctx);
+        for (listener, implicit) in [(bound.pop3, None), (bound.pop3s, acceptor)] {
+            if let Some(l) = listener {
+                ctx.tasks.spawn(crate::pop3::serve(l, implicit, pop3.clone(), ctx.clone()));
+            }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
-        tracing::info!(smtp = ?smtp_addr, pop3 = ?pop3_addr, revision, "listeners bound");
+        tracing::info!(smtp = ?smtp_addr, submissions = ?submissions_addr, pop3 = ?pop3_addr, pop3s = ?pop3s_addr, revision, "listeners bound");
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running = Some(Running {
             config,
             revision,
             smtp_addr,
             pop3_addr,
+            submissions_addr,
+            pop3s_addr,
+            certificate: ctx.tls.as_ref().map(|t| Arc::clone(&t.info)),
             since: Instant::now(),
             shutdown: ctx.shutdown,
             tasks: ctx.tasks,
@@ -377,7 +407,9 @@ impl Manager {
 /// The listeners of one run.
 struct Bound {
     smtp: Option<TcpListener>,
+    submissions: Option<TcpListener>,
     pop3: Option<TcpListener>,
+    pop3s: Option<TcpListener>,
 }
 
 /// Binds every listener the configuration asks for, or none: on failure, those already
@@ -386,15 +418,24 @@ async fn bind_listeners(config: &Config) -> Result<Bound, String> {
     let bind = |what: &'static str, addr: SocketAddr| async move {
         TcpListener::bind(addr).await.map_err(|e| format!("cannot listen for {what} on {addr}: {}", describe(&e)))
     };
-    let smtp = match config.connections.transfer_mode.accepts_inbound() {
+    let inbound = config.connections.transfer_mode.accepts_inbound();
+    let smtp = match inbound {
         true => Some(bind("SMTP", config.connections.smtp_listen).await?),
         false => None,
+    };
+    let submissions = match (inbound, config.connections.submissions_listen) {
+        (true, Some(a)) => Some(bind("SMTP over TLS (submissions)", a).await?),
+        _ => None,
     };
     let pop3 = match config.pop3.enabled {
         true => Some(bind("POP3", config.pop3.listen).await?),
         false => None,
     };
-    Ok(Bound { smtp, pop3 })
+    let pop3s = match (config.pop3.enabled, config.pop3.pop3s_listen) {
+        (true, Some(a)) => Some(bind("POP3 over TLS (pop3s)", a).await?),
+        _ => None,
+    };
+    Ok(Bound { smtp, submissions, pop3, pop3s })
 }
 
 /// An I/O error in words a person can act on.

@@ -1,4 +1,11 @@
-//! What the SMTP and POP3 listeners share: the accept loop and connection limits.
+//! What the SMTP and POP3 listeners share: the accept loop, connection limits, and
+//! the load signal that shortens timeouts.
+//!
+//! Each protocol has one [`Limits`] for its listeners together (SMTP with
+//! submissions, POP3 with pop3s). When a protocol's open connections pass three
+//! quarters of its limit it is **under load**, and sessions wait at most
+//! [`STRESS_TIMEOUT`] for a client's next command, as Postfix does under stress: idle
+//! and slow clients make room for the rest instead of holding their slot for minutes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,6 +43,9 @@ where
     tracing::debug!(listener = what, "listener closed");
 }
 
+/// The longest wait for a client while under load.
+pub(crate) const STRESS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Open connections, overall and per client IP.
 #[derive(Debug, Default)]
 struct Counts {
@@ -56,6 +66,17 @@ impl Limits {
     /// Limits of `max_total` connections, at most `max_per_ip` from one address.
     pub(crate) fn new(max_total: u32, max_per_ip: u32) -> Limits {
         Limits { counts: Arc::default(), max_total: max_total as usize, max_per_ip: max_per_ip as usize }
+    }
+
+    /// True when three quarters or more of the connection limit are in use.
+    pub(crate) fn under_load(&self) -> bool {
+        let total = self.counts.lock().unwrap_or_else(|p| p.into_inner()).total;
+        total * 4 >= self.max_total * 3
+    }
+
+    /// `configured`, or [`STRESS_TIMEOUT`] if shorter while under load.
+    pub(crate) fn timeout(&self, configured: Duration) -> Duration {
+        if self.under_load() { configured.min(STRESS_TIMEOUT) } else { configured }
     }
 
     /// A place for a connection from `ip`, or `None` when a limit is reached.
@@ -88,5 +109,27 @@ impl Drop for Slot {
                 c.per_ip.remove(&self.ip);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_shortens_timeouts_past_three_quarters() {
+        let limits = Limits::new(4, 4);
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        let long = Duration::from_secs(300);
+        let a = limits.admit(ip).expect("slot");
+        let b = limits.admit(ip).expect("slot");
+        assert_eq!(limits.timeout(long), long);
+        let c = limits.admit(ip).expect("slot");
+        assert_eq!(limits.timeout(long), STRESS_TIMEOUT, "3 of 4 in use");
+        assert_eq!(limits.timeout(Duration::from_secs(5)), Duration::from_secs(5), "never longer than configured");
+        let d = limits.admit(ip).expect("slot");
+        assert!(limits.admit(ip).is_none(), "full");
+        drop((a, b, c, d));
+        assert_eq!(limits.timeout(long), long, "slots given back");
     }
 }

@@ -1,35 +1,66 @@
-//! TLS for the listeners (rustls with the ring provider).
+//! TLS for the listeners and for outbound delivery (rustls with the ring provider).
 //!
-//! The certificate comes from the PEM files named on the Security page, or, when none
-//! are named, from a self-signed certificate for the host name generated at first
-//! start and kept in the data directory (`tls/`, private to the service).
+//! **Server side.** The certificate comes from the PEM files named on the Security
+//! page, or, when none are named, from a self-signed certificate for the host name
+//! generated at first start and kept in the data directory (`tls/`, private to the
+//! service). [`Stream`] is a connection that starts in plain text and can be upgraded
+//! in place (STARTTLS, STLS), so that one session type serves both; the implicit-TLS
+//! listeners (submissions, pop3s) hand sessions a stream that is TLS from the start.
 //!
-//! [`Stream`] is a connection that starts in plain text and can be upgraded in place
-//! (STARTTLS, STLS), so that one session type serves both.
+//! **Client side** ([`Outbound`]). Delivery to MX hosts uses STARTTLS whenever it is
+//! offered, without checking the certificate: MX host names are not authenticated
+//! (RFC 7435, opportunistic security), and a refused certificate would only push the
+//! mail back to plain text. A smart host marked "requires TLS" must offer STARTTLS and
+//! present a certificate valid for its name under the system's trust store.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use mailroom_shared::config::Config;
+use mailroom_shared::ipc::CertificateInfo;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-/// Builds the acceptor for a run.
+/// How long a client gets to complete a TLS handshake.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The server side of TLS for one run: the acceptor and what it presents.
+#[derive(Clone)]
+pub struct ServerTls {
+    /// Accepts handshakes.
+    pub acceptor: TlsAcceptor,
+    /// The certificate, described for the administrator.
+    pub info: Arc<CertificateInfo>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").field("fingerprint", &self.info.sha256_fingerprint).finish_non_exhaustive()
+    }
+}
+
+/// Builds the server side of TLS for a run.
 ///
 /// # Errors
 /// When named PEM files cannot be read or do not hold a certificate and key, or a
 /// self-signed certificate cannot be made or stored; in the problem's own words.
-pub fn acceptor(data_dir: &Path, config: &Config) -> Result<TlsAcceptor, String> {
-    let (certs, key) = match &config.security.tls_files {
-        Some((cert, key)) => (read_certs(cert)?, read_key(key)?),
-        None => self_signed(data_dir, config.general.host_name.as_str())?,
+pub fn server(data_dir: &Path, config: &Config) -> Result<ServerTls, String> {
+    let (cert_path, key_path, self_signed) = match &config.security.tls_files {
+        Some((cert, key)) => (cert.clone(), key.clone(), false),
+        None => {
+            let (cert, key) = self_signed_files(data_dir, config.general.host_name.as_str())?;
+            (cert, key, true)
+        }
     };
+    let certs = read_certs(&cert_path)?;
+    let key = read_key(&key_path)?;
+    let info = describe(&certs[0], &cert_path, self_signed)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -37,7 +68,7 @@ pub fn acceptor(data_dir: &Path, config: &Config) -> Result<TlsAcceptor, String>
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| format!("the TLS certificate and key do not match or are unusable: {e}"))?;
-    Ok(TlsAcceptor::from(Arc::new(server)))
+    Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), info: Arc::new(info) })
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -55,8 +86,48 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| format!("cannot read the TLS key {}: {e}", path.display()))
 }
 
-/// The self-signed certificate for `host` in `data_dir/tls`, made on first use.
-fn self_signed(data_dir: &Path, host: &str) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+/// The certificate in the administrator's terms: names, validity, fingerprint.
+fn describe(cert: &CertificateDer<'_>, path: &Path, self_signed: bool) -> Result<CertificateInfo, String> {
+    use x509_parser::extensions::GeneralName;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| format!("the TLS certificate {} cannot be parsed: {e}", path.display()))?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = parsed.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => names.push((*d).to_owned()),
+                GeneralName::IPAddress(b) => match b.len() {
+                    4 => names.push(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default()).to_string()),
+                    16 => {
+                        names.push(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default()).to_string())
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    Ok(CertificateInfo {
+        self_signed,
+        path: path.display().to_string(),
+        subject: parsed.subject().to_string(),
+        issuer: parsed.issuer().to_string(),
+        names,
+        not_before: parsed.validity().not_before.timestamp(),
+        not_after: parsed.validity().not_after.timestamp(),
+        sha256_fingerprint: fingerprint(cert.as_ref()),
+    })
+}
+
+/// SHA-256 of `der` as `AB:CD:…`.
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// The self-signed certificate and key files for `host` in `data_dir/tls`, made on
+/// first use.
+fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let dir = data_dir.join("tls");
     let cert_path = dir.join(format!("{host}.crt.pem"));
@@ -82,7 +153,7 @@ fn self_signed(data_dir: &Path, host: &str) -> Result<(Vec<CertificateDer<'stati
         write(&cert_path, made.cert.pem())?;
         tracing::info!(host, path = %cert_path.display(), "generated a self-signed TLS certificate");
     }
-    Ok((read_certs(&cert_path)?, read_key(&key_path)?))
+    Ok((cert_path, key_path))
 }
 
 /// A connection: plain, or upgraded to TLS.
@@ -102,15 +173,19 @@ impl Stream {
         matches!(self, Stream::Tls(_))
     }
 
-    /// Runs the TLS handshake on a plain connection, in place.
+    /// Runs the TLS handshake on a plain connection, in place, within
+    /// [`HANDSHAKE_TIMEOUT`].
     ///
     /// # Errors
-    /// When the handshake fails (the connection is then unusable).
+    /// When the handshake fails or times out (the connection is then unusable).
     pub async fn start_tls(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
         let Stream::Plain(tcp) = std::mem::replace(self, Stream::Closed) else {
             return Err(io::Error::other("the connection is not plain text"));
         };
-        *self = Stream::Tls(Box::new(acceptor.accept(tcp).await?));
+        let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+        *self = Stream::Tls(Box::new(tls));
         Ok(())
     }
 }
@@ -157,6 +232,8 @@ impl AsyncWrite for Stream {
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
     /// True once encrypted.
     fn is_tls(&self) -> bool;
+    /// The TLS version in use (`TLSv1.3`), once encrypted.
+    fn tls_version(&self) -> Option<&'static str>;
     /// Upgrades to TLS.
     fn start_tls(&mut self, acceptor: &TlsAcceptor) -> impl std::future::Future<Output = io::Result<()>> + Send;
 }
@@ -165,7 +242,153 @@ impl Transport for Stream {
     fn is_tls(&self) -> bool {
         Stream::is_tls(self)
     }
+    fn tls_version(&self) -> Option<&'static str> {
+        match self {
+            Stream::Tls(s) => s.get_ref().1.protocol_version().map(version_name),
+            _ => None,
+        }
+    }
     async fn start_tls(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
         Stream::start_tls(self, acceptor).await
+    }
+}
+
+/// A TLS version as people write it.
+pub fn version_name(v: rustls::ProtocolVersion) -> &'static str {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+        _ => "TLS",
+    }
+}
+
+/// Accepts a connection on an implicit-TLS listener: the handshake comes first.
+///
+/// # Errors
+/// When the handshake fails or times out.
+pub async fn accept_implicit(tcp: TcpStream, acceptor: &TlsAcceptor) -> io::Result<Stream> {
+    let mut stream = Stream::Plain(tcp);
+    stream.start_tls(acceptor).await?;
+    Ok(stream)
+}
+
+// ---------------------------------------------------------------------------------------
+// Client side
+
+/// The connectors for outbound delivery, made once per run.
+#[derive(Clone)]
+pub struct Outbound {
+    /// Accepts any certificate: opportunistic encryption (RFC 7435).
+    pub opportunistic: TlsConnector,
+    /// Checks the certificate against the system's trust store and the host's name;
+    /// `None` when the trust store could not be loaded (then TLS cannot be required).
+    pub verified: Option<TlsConnector>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound").field("verified", &self.verified.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Outbound {
+    /// Builds both connectors.
+    pub fn new() -> Outbound {
+        use rustls_platform_verifier::BuilderVerifierExt as _;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let opportunistic = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map(|b| {
+                b.dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyCertificate(Arc::clone(&provider))))
+                    .with_no_client_auth()
+            });
+        let verified = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.with_platform_verifier().map_err(|e| e.to_string()))
+            .map(|b| TlsConnector::from(Arc::new(b.with_no_client_auth())));
+        let verified = match verified {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the system's trust store; smart hosts that require TLS will be deferred");
+                None
+            }
+        };
+        #[allow(clippy::expect_used)]
+        let opportunistic =
+            TlsConnector::from(Arc::new(opportunistic.expect("the ring provider supports TLS 1.2 and 1.3")));
+        Outbound { opportunistic, verified }
+    }
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Outbound::new()
+    }
+}
+
+/// A certificate verifier that accepts any certificate but still checks that the
+/// handshake is signed by it: encryption against passive eavesdropping, without
+/// authentication (what MX delivery can have, RFC 7435).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_colon_separated_upper_hex() {
+        let f = fingerprint(b"abc");
+        assert_eq!(f.len(), 32 * 3 - 1);
+        assert!(f.starts_with("BA:78:16:BF:8F:01:CF:EA"), "{f}");
+    }
+
+    #[test]
+    fn the_self_signed_certificate_is_described_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::default();
+        let first = server(dir.path(), &config).expect("TLS");
+        assert!(first.info.self_signed);
+        assert_eq!(first.info.names, vec!["localhost".to_owned()]);
+        assert!(first.info.not_after > first.info.not_before);
+        let again = server(dir.path(), &config).expect("TLS");
+        assert_eq!(again.info.sha256_fingerprint, first.info.sha256_fingerprint, "made once, then reused");
     }
 }

@@ -21,3 +21,4 @@ pub mod config;
 pub mod ipc;
 pub mod paths;
 pub mod routing;
+pub mod time;

@@ -13,6 +13,7 @@ use mailroom_shared::config::{ConfigDraft, RouteEntryDraft, RouteKey};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{IpcError, Request, Response, StatusReport};
 use mailroom_shared::paths;
+use mailroom_shared::time::format_utc;
 
 #[derive(Debug, Parser)]
 #[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
@@ -94,6 +95,9 @@ enum Command {
         #[arg(long)]
         until: Option<i64>,
     },
+    /// The TLS certificate the running service presents: names, validity, SHA-256
+    /// fingerprint (to compare with what a client shows).
+    Certificate,
     /// Print service events as they happen, until interrupted.
     Events,
 }
@@ -131,6 +135,15 @@ enum Setting {
     SmtpListen { addr: String },
     /// POP3 listen address, IP:port (default 127.0.0.1:1100).
     Pop3Listen { addr: String },
+    /// SMTP over implicit TLS (submissions, usually port 465), IP:port; `none` for off.
+    SubmissionsListen { addr: String },
+    /// POP3 over implicit TLS (pop3s, usually port 995), IP:port; `none` for off.
+    Pop3sListen { addr: String },
+    /// Require STARTTLS with a valid certificate when delivering to the smart host.
+    SmarthostTls {
+        #[arg(value_parser = ["required", "opportunistic"])]
+        mode: String,
+    },
     /// Send all outbound mail through HOST[:PORT] or [IP]:PORT; `none` for DNS.
     Smarthost { host: String },
     /// Host name used in the SMTP banner and Received: headers.
@@ -272,6 +285,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 match setting {
                     Setting::SmtpListen { addr } => d.connections.smtp_listen = addr,
                     Setting::Pop3Listen { addr } => d.pop3.listen = addr,
+                    Setting::SubmissionsListen { addr } => d.connections.submissions_listen = none_to_empty(addr),
+                    Setting::Pop3sListen { addr } => d.pop3.pop3s_listen = none_to_empty(addr),
+                    Setting::SmarthostTls { mode } => d.connections.smart_host_requires_tls = mode == "required",
                     Setting::Smarthost { host } => d.connections.smart_host = none_to_empty(host),
                     Setting::HostName { name } => d.general.host_name = name,
                     Setting::DnsServer { addr } => d.connections.dns_server = none_to_empty(addr),
@@ -354,6 +370,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Track { sender, recipient, message_id, since, until } => {
             show(json, client.request(Request::Track { sender, recipient, message_id, since, until }).await?)
         }
+        Command::Certificate => show(json, client.request(Request::Certificate).await?),
         Command::Events => {
             let mut events = client.subscribe().await?;
             while let Some(e) = events.recv().await {
@@ -503,6 +520,18 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             }
             println!("\n{}", d.headers.trim_end());
         }
+        Response::Certificate(None) => {
+            println!("No certificate: the Internet Mail Service is not running, or runs without TLS.");
+        }
+        Response::Certificate(Some(c)) => {
+            let kind = if c.self_signed { "self-signed, made by Mailroom" } else { "from the Security page" };
+            println!("certificate: {} ({kind})", c.path);
+            println!("subject:     {}", c.subject);
+            println!("issuer:      {}", c.issuer);
+            println!("names:       {}", c.names.join(", "));
+            println!("valid:       {} to {}", format_utc(c.not_before), format_utc(c.not_after));
+            println!("SHA-256:     {}", c.sha256_fingerprint);
+        }
         Response::Tracking { events } => {
             for e in &events {
                 println!(
@@ -531,7 +560,13 @@ fn now() -> i64 {
 fn print_status(s: &StatusReport) {
     println!("state:           {}", s.state);
     println!("smtp:            {}", s.smtp_addr.as_deref().unwrap_or("-"));
+    if let Some(a) = &s.submissions_addr {
+        println!("submissions:     {a} (implicit TLS)");
+    }
     println!("pop3:            {}", s.pop3_addr.as_deref().unwrap_or("-"));
+    if let Some(a) = &s.pop3s_addr {
+        println!("pop3s:           {a} (implicit TLS)");
+    }
     if let Some(up) = s.uptime_secs {
         println!("uptime:          {up}s");
     }

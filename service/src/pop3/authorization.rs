@@ -1,12 +1,15 @@
 //! The AUTHORIZATION state: CAPA, USER/PASS, AUTH PLAIN, and logging in.
 //!
 //! An unknown login and a wrong password get the same answer after the same work (a
-//! dummy hash is checked for unknown logins) and the same growing delay.
+//! dummy hash is checked for unknown logins) and the same growing delay; too many
+//! failures lock the client or the account out for a while ([`crate::throttle`],
+//! shared with SMTP AUTH).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::session::{Flow, Mailbox, Session, State};
+use crate::throttle::Gate;
 
 const AUTH_FAILED: &str = "[AUTH] Authentication failed";
 
@@ -114,6 +117,15 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Checks the password and enters TRANSACTION.
     async fn login(&mut self, login: String, password: String) -> Flow {
         let store = self.ctx.store.clone();
+        let ip = self.peer.ip();
+        let throttle = std::sync::Arc::clone(&self.ctx.throttle);
+        if let Gate::LockedOut { delay } = throttle.gate(ip, &login) {
+            throttle.failed(ip, &login);
+            tracing::info!(peer = %self.peer, login = %login, "POP3 login refused: locked out");
+            tokio::time::sleep(delay).await;
+            self.err("[LOGIN-DELAY] Too many failed logins; try again later");
+            return Flow::Continue;
+        }
         let checked = match store.check_login(&login, password).await {
             Ok(c) => c,
             Err(e) => {
@@ -125,14 +137,14 @@ impl<S: crate::tls::Transport> Session<S> {
         let mailbox = match checked {
             Some(id) => id,
             None => {
-                let delay = self.shared.failed(self.peer.ip(), &login);
+                let delay = throttle.failed(ip, &login);
                 tracing::info!(peer = %self.peer, login = %login, ?delay, "POP3 login failed");
                 tokio::time::sleep(delay).await;
                 self.err(AUTH_FAILED);
                 return Flow::Continue;
             }
         };
-        self.shared.succeeded(self.peer.ip(), &login);
+        throttle.succeeded(ip, &login);
         let Some(lock) = self.shared.lock(mailbox) else {
             self.err("[IN-USE] Mailbox is in use by another POP3 session");
             return Flow::Continue;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Command, ParseError};
-use super::{MailboxLock, Shared};
+use super::{Listeners, MailboxLock, Shared};
 use crate::lifecycle::ServiceContext;
 use crate::store::MessageRef;
 
@@ -64,15 +64,18 @@ pub struct Session<S> {
     input: Vec<u8>,
     output: Vec<u8>,
     pub(super) state: State,
+    /// The POP3 listeners' connection limits, whose load shortens the wait for a login.
+    limits: crate::listener::Limits,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`.
-    pub fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, shared: Arc<Shared>) -> Session<S> {
+    pub(crate) fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, on: Listeners) -> Session<S> {
         Session {
             stream,
             ctx,
-            shared,
+            shared: on.shared,
+            limits: on.limits,
             peer,
             input: Vec::with_capacity(1024),
             output: Vec::with_capacity(4096),
@@ -146,7 +149,7 @@ impl<S: crate::tls::Transport> Session<S> {
     /// STLS (RFC 2595): after the handshake, plaintext pipelined behind the command is
     /// discarded unread, and the session starts AUTHORIZATION afresh.
     async fn stls(&mut self) -> Flow {
-        let Some(acceptor) = self.ctx.tls.clone() else {
+        let Some(acceptor) = self.ctx.tls.as_ref().map(|t| t.acceptor.clone()) else {
             self.err("[SYS/TEMP] TLS not available");
             return Flow::Continue;
         };
@@ -232,7 +235,12 @@ impl<S: crate::tls::Transport> Session<S> {
                 return None;
             }
             let mut chunk = [0u8; 4096];
-            let idle = self.ctx.config.pop3.idle_timeout;
+            // RFC 1939's ten minutes are for logged-in clients; one that has not
+            // logged in gets less when the server is busy.
+            let idle = match self.state {
+                State::Authorization { .. } => self.limits.timeout(self.ctx.config.pop3.idle_timeout),
+                State::Transaction(_) => self.ctx.config.pop3.idle_timeout,
+            };
             tokio::select! {
                 read = tokio::time::timeout(idle, self.stream.read(&mut chunk)) => match read {
                     Ok(Ok(0)) | Ok(Err(_)) => return None,

@@ -2,17 +2,28 @@
 //!
 //! Built on mail-send's low-level `SmtpClient`, so that each recipient gets its own
 //! answer (lettre stops at the first refused recipient). EHLO, falling back to HELO;
-//! SIZE and 8BITMIME when offered; RCPTs pipelined when PIPELINING is offered.
+//! STARTTLS (RFC 3207) when offered, then EHLO again; SIZE and 8BITMIME when offered;
+//! RCPTs pipelined when PIPELINING is offered.
+//!
+//! TLS follows a [`TlsPolicy`]: *opportunistic* for MX hosts — encrypt whenever the
+//! host offers it, accept whatever certificate it shows, and if the handshake fails,
+//! deliver in plain text on a fresh connection rather than not at all (RFC 7435) — or
+//! *required* for a smart host marked so: no STARTTLS, a failed handshake or a
+//! certificate not valid for the host's name defers the mail.
 
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mail_send::SmtpClient;
-use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE, Response};
-use tokio::io::AsyncWriteExt;
+use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE, EXT_START_TLS, Response};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::route::DeliveryError;
+use crate::tls::Outbound;
 
 /// What happened to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +36,63 @@ pub enum RcptResult {
     Permanent(String, String),
 }
 
+/// How a connection uses STARTTLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsPolicy {
+    /// When offered, without checking the certificate; plain text otherwise.
+    Opportunistic,
+    /// Always, with a certificate valid for the host's name.
+    Required,
+    /// Never: the fallback after a failed opportunistic handshake.
+    Off,
+}
+
+/// An outbound connection's stream: plain, or upgraded by STARTTLS.
+#[derive(Debug)]
+pub enum OutStream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for OutStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            OutStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for OutStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            OutStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            OutStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            OutStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// An open, greeted connection.
 pub struct Connection {
-    client: SmtpClient<TcpStream>,
+    client: SmtpClient<OutStream>,
     /// Host name it was reached by.
     pub remote: String,
+    /// The TLS version in use; `None` for plain text.
+    pub tls: Option<&'static str>,
     pipelining: bool,
     eight_bit: bool,
     /// SIZE is offered (RFC 1870).
@@ -40,7 +103,7 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("remote", &self.remote).finish_non_exhaustive()
+        f.debug_struct("Connection").field("remote", &self.remote).field("tls", &self.tls).finish_non_exhaustive()
     }
 }
 
@@ -66,50 +129,139 @@ fn classify(r: &Response<String>, remote: &str) -> RcptResult {
     }
 }
 
+/// Why one address could not be used.
+enum OpenError {
+    /// The TLS handshake failed: worth one more try in plain text, when allowed.
+    Handshake(String),
+    /// Anything else.
+    Other(String),
+}
+
+impl From<mail_send::Error> for OpenError {
+    fn from(e: mail_send::Error) -> Self {
+        OpenError::Other(e.to_string())
+    }
+}
+
+/// What EHLO (or HELO) told us: the extensions and the SIZE limit.
+async fn greet(client: &mut SmtpClient<OutStream>, helo: &str, allow_helo: bool) -> Result<(u32, usize), OpenError> {
+    match client.ehlo(helo).await {
+        Ok(ehlo) => Ok((ehlo.capabilities(), ehlo.size)),
+        Err(e) if !allow_helo => Err(OpenError::Other(format!("EHLO after STARTTLS failed: {e}"))),
+        Err(_) => {
+            let r = client.cmd(format!("HELO {helo}\r\n")).await?;
+            if r.code != 250 {
+                return Err(OpenError::Other(format!("HELO refused: {}", describe(&r))));
+            }
+            Ok((0, 0))
+        }
+    }
+}
+
 impl Connection {
     /// Connects to the first address that greets us, in order.
     ///
     /// # Errors
-    /// Temporary when none can be reached or greets us.
+    /// Temporary when none can be reached, greets us, or (under
+    /// [`TlsPolicy::Required`]) gives us TLS with a valid certificate.
     pub async fn open(
         addrs: &[(String, SocketAddr)],
         helo: &str,
         timeout: Duration,
+        tls: &Outbound,
+        policy: TlsPolicy,
     ) -> Result<Connection, DeliveryError> {
         let mut last = String::from("no addresses to try");
         for (host, addr) in addrs {
-            match Self::open_one(host, *addr, helo, timeout).await {
+            let failure = match Self::open_one(host, *addr, helo, timeout, tls, policy).await {
                 Ok(c) => return Ok(c),
-                Err(e) => last = format!("{host} [{}]: {e}", addr.ip()),
-            }
+                Err(OpenError::Handshake(e)) if policy == TlsPolicy::Opportunistic => {
+                    tracing::info!(host, error = %e, "TLS handshake failed; delivering without TLS");
+                    match Self::open_one(host, *addr, helo, timeout, tls, TlsPolicy::Off).await {
+                        Ok(c) => return Ok(c),
+                        Err(OpenError::Handshake(e) | OpenError::Other(e)) => e,
+                    }
+                }
+                Err(OpenError::Handshake(e) | OpenError::Other(e)) => e,
+            };
+            last = format!("{host} [{}]: {failure}", addr.ip());
         }
         Err(DeliveryError::Temporary(last))
     }
 
-    async fn open_one(host: &str, addr: SocketAddr, helo: &str, timeout: Duration) -> Result<Connection, String> {
-        let mut client = SmtpClient::connect(addr, timeout).await.map_err(|e| e.to_string())?;
-        let greeting = client.read().await.map_err(|e| e.to_string())?;
+    async fn open_one(
+        host: &str,
+        addr: SocketAddr,
+        helo: &str,
+        timeout: Duration,
+        tls: &Outbound,
+        policy: TlsPolicy,
+    ) -> Result<Connection, OpenError> {
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| OpenError::Other("connection timed out".into()))?
+            .map_err(|e| OpenError::Other(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let mut client = SmtpClient { stream: OutStream::Plain(tcp), timeout };
+        let greeting = client.read().await?;
         if greeting.code != 220 {
-            return Err(format!("greeting {}", describe(&greeting)));
+            return Err(OpenError::Other(format!("greeting {}", describe(&greeting))));
         }
-        let (caps, max_size) = match client.ehlo(helo).await {
-            Ok(ehlo) => (ehlo.capabilities(), ehlo.size),
-            Err(_) => {
-                let r = client.cmd(format!("HELO {helo}\r\n")).await.map_err(|e| e.to_string())?;
-                if r.code != 250 {
-                    return Err(format!("HELO refused: {}", describe(&r)));
+        let (mut caps, mut max_size) = greet(&mut client, helo, true).await?;
+        let mut version = None;
+        if policy != TlsPolicy::Off {
+            if caps & EXT_START_TLS == 0 {
+                if policy == TlsPolicy::Required {
+                    return Err(OpenError::Other("does not offer STARTTLS, and TLS is required for this host".into()));
                 }
-                (0, 0)
+            } else {
+                let r = client.cmd(b"STARTTLS\r\n").await?;
+                if r.code == 220 {
+                    client = Self::handshake(client, host, tls, policy).await?;
+                    version = match &client.stream {
+                        OutStream::Tls(s) => s.get_ref().1.protocol_version().map(crate::tls::version_name),
+                        OutStream::Plain(_) => None,
+                    };
+                    (caps, max_size) = greet(&mut client, helo, false).await?;
+                } else if policy == TlsPolicy::Required {
+                    return Err(OpenError::Other(format!("refused STARTTLS: {}", describe(&r))));
+                }
             }
-        };
+        }
         Ok(Connection {
             client,
             remote: host.to_owned(),
+            tls: version,
             pipelining: caps & EXT_PIPELINING != 0,
             eight_bit: caps & EXT_8BIT_MIME != 0,
             size_ext: caps & EXT_SIZE != 0,
             max_size: if caps & EXT_SIZE != 0 { max_size } else { 0 },
         })
+    }
+
+    /// The TLS handshake after `220` to STARTTLS.
+    async fn handshake(
+        client: SmtpClient<OutStream>,
+        host: &str,
+        tls: &Outbound,
+        policy: TlsPolicy,
+    ) -> Result<SmtpClient<OutStream>, OpenError> {
+        let SmtpClient { stream: OutStream::Plain(tcp), timeout } = client else {
+            return Err(OpenError::Other("STARTTLS on an encrypted connection".into()));
+        };
+        let connector = match policy {
+            TlsPolicy::Required => tls.verified.as_ref().ok_or_else(|| {
+                OpenError::Other("TLS is required, but the system's trust store could not be loaded".into())
+            })?,
+            _ => &tls.opportunistic,
+        };
+        let name = rustls_pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|_| OpenError::Other(format!("'{host}' cannot be checked against a certificate")))?;
+        let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
+            .await
+            .map_err(|_| OpenError::Handshake("TLS handshake timed out".into()))?
+            .map_err(|e| OpenError::Handshake(format!("TLS handshake failed: {e}")))?;
+        Ok(SmtpClient { stream: OutStream::Tls(Box::new(stream)), timeout })
     }
 
     /// Sends one message to `rcpts`; one result per recipient, in order.

@@ -54,10 +54,18 @@ struct Lane {
     workers: Arc<AtomicUsize>,
 }
 
+/// What workers need to reach next hops, made once per run.
+struct Network {
+    /// For MX and host lookups; `None` when it could not be set up.
+    resolver: Option<TokioResolver>,
+    /// TLS for STARTTLS.
+    tls: crate::tls::Outbound,
+}
+
 /// Hands jobs to per-destination workers within the concurrency limits.
 struct Dispatcher {
     ctx: ServiceContext,
-    resolver: Option<Arc<TokioResolver>>,
+    net: Arc<Network>,
     lanes: HashMap<Destination, Lane>,
     /// One permit per worker, overall.
     slots: Arc<Semaphore>,
@@ -90,7 +98,7 @@ impl Dispatcher {
                     Arc::clone(&lane.pending),
                     Arc::clone(&lane.workers),
                     self.ctx.clone(),
-                    self.resolver.clone(),
+                    Arc::clone(&self.net),
                     permit,
                 ));
             }
@@ -115,7 +123,7 @@ pub async fn run(ctx: ServiceContext) {
     };
     let mut dispatcher = Dispatcher {
         ctx: ctx.clone(),
-        resolver,
+        net: Arc::new(Network { resolver, tls: crate::tls::Outbound::new() }),
         lanes: HashMap::new(),
         slots: Arc::new(Semaphore::new(ctx.config.delivery.max_concurrent as usize)),
     };
@@ -236,7 +244,7 @@ async fn worker(
     pending: Arc<AtomicUsize>,
     workers: Arc<AtomicUsize>,
     ctx: ServiceContext,
-    resolver: Option<Arc<TokioResolver>>,
+    net: Arc<Network>,
     _slot: OwnedSemaphorePermit,
 ) {
     let mut conn: Option<Connection> = None;
@@ -252,7 +260,7 @@ async fn worker(
         let Some(job) = job else { break };
         pending.fetch_sub(1, Ordering::SeqCst);
         let outcomes = tokio::select! {
-            o = attempt(&ctx, &dest, resolver.as_deref(), &mut conn, &job) => o,
+            o = attempt(&ctx, &dest, &net, &mut conn, &job) => o,
             () = ctx.shutdown.aborted() => {
                 conn = None;
                 job.recipients.iter().map(|(id, a, _)| (*id, a.clone(), Attempt::Returned)).collect()
@@ -286,7 +294,7 @@ async fn worker(
 async fn attempt(
     ctx: &ServiceContext,
     dest: &Destination,
-    resolver: Option<&TokioResolver>,
+    net: &Network,
     conn: &mut Option<Connection>,
     job: &Job,
 ) -> Vec<(i64, String, Attempt)> {
@@ -311,14 +319,15 @@ async fn attempt(
     let helo = ctx.config.general.host_name.to_string();
     for round in 0..2 {
         if conn.is_none() {
-            let Some(resolver) = resolver else {
+            let Some(resolver) = &net.resolver else {
                 return fail_all(DeliveryError::Temporary("no DNS resolver available".into()), None);
             };
             let addrs = match route::resolve(resolver, dest).await {
                 Ok(a) => a,
                 Err(e) => return fail_all(e, None),
             };
-            match Connection::open(&addrs, &helo, SMTP_TIMEOUT).await {
+            let policy = route::tls_policy(&ctx.config.connections, dest);
+            match Connection::open(&addrs, &helo, SMTP_TIMEOUT, &net.tls, policy).await {
                 Ok(c) => *conn = Some(c),
                 Err(e) => return fail_all(e, None),
             }
@@ -334,7 +343,7 @@ async fn attempt(
                     .zip(results)
                     .map(|((id, address, attempts), r)| {
                         let outcome = match r {
-                            RcptResult::Accepted => Attempt::Delivered { remote: c.remote.clone() },
+                            RcptResult::Accepted => Attempt::Delivered { remote: c.remote.clone(), tls: c.tls },
                             RcptResult::Temporary(error) => Attempt::Deferred {
                                 error,
                                 remote: remote.clone(),

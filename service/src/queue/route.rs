@@ -6,7 +6,6 @@
 //! `[ip]:port` next hops skip DNS.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
@@ -62,8 +61,19 @@ pub fn destination(cfg: &Connections, domain: &Domain) -> Destination {
         return from_hop(&f.host);
     }
     match &cfg.message_delivery {
-        MessageDelivery::SmartHost(hop) => from_hop(hop),
+        MessageDelivery::SmartHost { host, .. } => from_hop(host),
         MessageDelivery::Dns => Destination::Mx(domain.clone()),
+    }
+}
+
+/// How deliveries to `dest` use TLS: required for a smart host marked so, otherwise
+/// opportunistic.
+pub fn tls_policy(cfg: &Connections, dest: &Destination) -> super::client::TlsPolicy {
+    match &cfg.message_delivery {
+        MessageDelivery::SmartHost { host, requires_tls: true } if from_hop(host) == *dest => {
+            super::client::TlsPolicy::Required
+        }
+        _ => super::client::TlsPolicy::Opportunistic,
     }
 }
 
@@ -71,7 +81,7 @@ pub fn destination(cfg: &Connections, domain: &Domain) -> Destination {
 ///
 /// # Errors
 /// When the system configuration cannot be read.
-pub fn resolver(cfg: &Connections) -> Result<Arc<TokioResolver>, String> {
+pub fn resolver(cfg: &Connections) -> Result<TokioResolver, String> {
     let builder = match cfg.dns_server {
         Some(server) => {
             let mut ns = NameServerConfig::udp_and_tcp(server.ip());
@@ -85,7 +95,7 @@ pub fn resolver(cfg: &Connections) -> Result<Arc<TokioResolver>, String> {
         }
         None => TokioResolver::builder_tokio().map_err(|e| format!("cannot read the system DNS configuration: {e}"))?,
     };
-    builder.build().map(Arc::new).map_err(|e| format!("cannot start the DNS resolver: {e}"))
+    builder.build().map_err(|e| format!("cannot start the DNS resolver: {e}"))
 }
 
 /// The addresses to try for `dest`, best first, each with the host name it came from.

@@ -25,6 +25,8 @@ pub(super) struct Envelope<'a> {
     pub helo: &'a str,
     pub extended: bool,
     pub auth: Option<&'a str>,
+    /// The TLS protocol version in use, if the session is encrypted.
+    pub tls: Option<&'a str>,
 }
 
 /// A queue id: time in microseconds and a per-process counter, in hex. Unique within
@@ -44,18 +46,22 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     let id = queue_id();
     let now = now_secs();
     let cfg = &ctx.config;
-    let protocol = match (env.extended, env.auth.is_some()) {
-        (false, _) => "SMTP",
-        (true, false) => "ESMTP",
-        (true, true) => "ESMTPA",
+    // RFC 3848: S for TLS, A for an authenticated client.
+    let protocol = match (env.extended, env.tls.is_some(), env.auth.is_some()) {
+        (false, _, _) => "SMTP",
+        (true, false, false) => "ESMTP",
+        (true, false, true) => "ESMTPA",
+        (true, true, false) => "ESMTPS",
+        (true, true, true) => "ESMTPSA",
     };
+    let tls = env.tls.map(|v| format!(" (using {v})")).unwrap_or_default();
     let rcpts = &env.tx.rcpts;
     let for_clause = match rcpts.as_slice() {
         [only] => format!("\r\n\tfor <{}>", only.address),
         _ => String::new(),
     };
     let received = format!(
-        "Received: from {} ([{}])\r\n\tby {} (Mailroom) with {protocol} id {id}{for_clause};\r\n\t{}\r\n",
+        "Received: from {} ([{}])\r\n\tby {} (Mailroom) with {protocol}{tls} id {id}{for_clause};\r\n\t{}\r\n",
         sanitize(env.helo),
         env.client.ip(),
         cfg.general.host_name,
@@ -185,23 +191,12 @@ pub(crate) fn header_value(message: &[u8], name: &str) -> Option<String> {
 
 /// An RFC 5322 date-time in UTC: `Thu, 26 Nov 2026 10:20:00 +0000`.
 pub fn rfc5322_date(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let weekday = WEEKDAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-    let month_name = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
-    format!("{weekday}, {day} {month_name} {year} {:02}:{:02}:{:02} +0000", secs / 3600, secs / 60 % 60, secs % 60)
+    let t = mailroom_shared::time::Utc::from_unix(unix_secs);
+    let weekday = WEEKDAYS[t.weekday as usize % 7];
+    let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
+    format!("{weekday}, {} {month} {} {:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
 }
 
 #[cfg(test)]

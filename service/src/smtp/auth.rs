@@ -2,13 +2,16 @@
 //! passwords.
 //!
 //! An unknown login is checked against a dummy hash, so that it takes as long as a
-//! wrong password and gets the same answer: no account enumeration.
+//! wrong password and gets the same answer: no account enumeration. Failures are
+//! answered after a growing delay, and too many lock the client or the account out
+//! for a while ([`crate::throttle`], shared with POP3).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::reply::{self, Reply};
 use super::session::{Authenticated, Phase, Session};
+use crate::throttle::Gate;
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Runs an AUTH exchange. `None` when the session must end (the client left).
@@ -66,17 +69,28 @@ impl<S: crate::tls::Transport> Session<S> {
             }
             _ => return Some(Reply::new(504, "5.5.4", "Unrecognized authentication mechanism")),
         };
+        let ip = self.peer.ip();
+        let throttle = std::sync::Arc::clone(&self.ctx.throttle);
+        if let Gate::LockedOut { delay } = throttle.gate(ip, &login) {
+            throttle.failed(ip, &login);
+            tracing::info!(peer = %self.peer, login = %login, "SMTP authentication refused: locked out");
+            tokio::time::sleep(delay).await;
+            return Some(Reply::new(454, "4.7.0", "Too many failed authentications; try again later"));
+        }
         // Acting for another identity (a non-empty authzid that differs) is not offered.
         let proxy = !authzid.is_empty() && authzid != login;
         let verified = if proxy { None } else { self.verify(&login, password).await };
         Some(match verified {
             Some(addresses) => {
-                tracing::info!(peer = %self.peer, login = %login, "SMTP authentication succeeded");
+                throttle.succeeded(ip, &login);
+                tracing::info!(peer = %self.peer, login = %login, tls = self.encrypted(), "SMTP authentication succeeded");
                 self.auth = Some(Authenticated { login, addresses });
                 Reply::new(235, "2.7.0", "Authentication successful")
             }
             None => {
-                tracing::info!(peer = %self.peer, login = %login, "SMTP authentication failed");
+                let delay = throttle.failed(ip, &login);
+                tracing::info!(peer = %self.peer, login = %login, ?delay, "SMTP authentication failed");
+                tokio::time::sleep(delay).await;
                 Reply::new(535, "5.7.8", "Authentication credentials invalid")
             }
         })

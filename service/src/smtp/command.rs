@@ -53,12 +53,15 @@ pub enum Command {
     },
     /// `RCPT TO:<…>`.
     Rcpt {
-        /// The forward path; empty for `<Postmaster>`.
+        /// The forward path; empty for `<Postmaster>`. Without a source route; with
+        /// [`RoutingSyntax::ExtraAt`], the path as given (it is not an address).
         to: String,
         /// DSN `NOTIFY=` as a comma list (`SUCCESS,FAILURE`), if given.
         notify: Option<String>,
         /// DSN `ORCPT=` as `rfc822;address`, if given.
         orcpt: Option<String>,
+        /// Routing syntax in the path as given, if any.
+        routing: Option<RoutingSyntax>,
     },
     /// `DATA`.
     Data,
@@ -87,6 +90,87 @@ pub enum Command {
     NotImplemented(&'static str),
 }
 
+/// An address form that routes mail by itself. Relay attacks use these to get a
+/// remote recipient past a check made on the domain after the last `@`; Mailroom
+/// never interprets them, and refuses them from clients that may not relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutingSyntax {
+    /// `<@hop.test:user@domain>` (RFC 5321 §4.1.1.3, obsolete).
+    SourceRoute,
+    /// `user%remote.test@domain`.
+    PercentHack,
+    /// `remote.test!user@domain` (UUCP).
+    BangPath,
+    /// `"user@remote.test"@domain`: routing characters inside a quoted local part.
+    QuotedRouting,
+    /// `user@remote.test@domain`: more than one `@`.
+    ExtraAt,
+}
+
+impl RoutingSyntax {
+    /// What it is, for a reply.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoutingSyntax::SourceRoute => "a source route",
+            RoutingSyntax::PercentHack => "a '%' route",
+            RoutingSyntax::BangPath => "a '!' (UUCP) route",
+            RoutingSyntax::QuotedRouting => "routing characters in a quoted local part",
+            RoutingSyntax::ExtraAt => "more than one '@'",
+        }
+    }
+}
+
+/// The routing syntax in a forward path as written between `<` and `>`, if any.
+pub fn routing_syntax(path: &str) -> Option<RoutingSyntax> {
+    if path.starts_with('@') {
+        return Some(RoutingSyntax::SourceRoute);
+    }
+    // The '@'s outside quotes, and the quoted parts' contents.
+    let (mut ats, mut quoted_routing, mut in_quotes, mut escaped) = (Vec::new(), false, false, false);
+    for (i, c) in path.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '@' | '%' | '!' if in_quotes => quoted_routing = true,
+            '@' => ats.push(i),
+            _ => {}
+        }
+    }
+    if quoted_routing {
+        return Some(RoutingSyntax::QuotedRouting);
+    }
+    if ats.len() > 1 {
+        return Some(RoutingSyntax::ExtraAt);
+    }
+    let local = ats.first().map_or(path, |&i| &path[..i]);
+    if local.contains('%') {
+        Some(RoutingSyntax::PercentHack)
+    } else if local.contains('!') {
+        Some(RoutingSyntax::BangPath)
+    } else {
+        None
+    }
+}
+
+/// The forward path of a `RCPT TO:` line as written, without the angle brackets.
+fn raw_forward_path(line: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.get(..8).filter(|v| v.eq_ignore_ascii_case("RCPT TO:")).map(|_| text[8..].trim_start())?;
+    let rest = rest.strip_prefix('<')?;
+    let (mut in_quotes, mut escaped) = (false, false);
+    for (i, c) in rest.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '>' if !in_quotes => return Some(&rest[..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// True for lines that start with `AUTH` (which have a longer length limit).
 pub fn is_auth(line: &[u8]) -> bool {
     line.len() >= 5 && line[..4].eq_ignore_ascii_case(b"AUTH") && line[4] == b' '
@@ -101,9 +185,19 @@ pub fn parse(line: &[u8]) -> Result<Command, Reply> {
     if is_auth(line) {
         return parse_auth(line);
     }
+    let routing = raw_forward_path(line).and_then(routing_syntax);
     let mut iter = line.iter();
     match smtp_proto::Request::parse(&mut iter) {
-        Ok(req) => from_request(req),
+        Ok(req) => from_request(req).map(|c| match c {
+            Command::Rcpt { to, notify, orcpt, .. } => Command::Rcpt { to, notify, orcpt, routing },
+            other => other,
+        }),
+        // Not an address at all; whether that is a syntax error or a relay attempt
+        // depends on the client, which the session knows.
+        Err(smtp_proto::Error::InvalidRecipientAddress) if routing == Some(RoutingSyntax::ExtraAt) => {
+            let to = raw_forward_path(line).unwrap_or_default().to_owned();
+            Ok(Command::Rcpt { to, notify: None, orcpt: None, routing })
+        }
         Err(e) => Err(match e {
             smtp_proto::Error::UnknownCommand | smtp_proto::Error::NeedsMoreData { .. } => {
                 Reply::new(500, "5.5.2", "Command not recognized")
@@ -172,6 +266,7 @@ fn from_request(req: smtp_proto::Request<std::borrow::Cow<'_, str>>) -> Result<C
                 notify: (!notify.is_empty()).then(|| notify.join(",")),
                 // smtp-proto keeps the address of `ORCPT=rfc822;addr`, not its type.
                 orcpt: to.orcpt.map(|o| format!("rfc822;{o}")),
+                routing: None,
             }
         }
         R::Data => Command::Data,
@@ -250,12 +345,34 @@ mod tests {
                 to: "x@y.test".into(),
                 notify: Some("SUCCESS,FAILURE".into()),
                 orcpt: Some("rfc822;x@y.test".into()),
+                routing: None,
             })
         );
         assert!(matches!(parse(b"RCPT TO:<Postmaster>\r\n"), Ok(Command::Rcpt { to, .. }) if to.is_empty()));
         assert!(matches!(parse(b"RCPT TO:<@hop.test:x@y.test>\r\n"), Ok(Command::Rcpt { to, .. }) if to == "x@y.test"));
         assert_eq!(code("RCPT TO:<x@y.test> NOTIFY=NEVER,SUCCESS\r\n"), 501);
         assert_eq!(code("RCPT TO:x@y.test\r\n"), 501);
+    }
+
+    #[test]
+    fn routing_syntax_is_recognised() {
+        let routing = |line: &str| match parse(line.as_bytes()) {
+            Ok(Command::Rcpt { routing, .. }) => routing,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(routing("RCPT TO:<friend@outside.test>\r\n"), None);
+        assert_eq!(routing("RCPT TO:<\"a b\"@corp.test>\r\n"), None, "quotes alone are fine");
+        assert_eq!(routing("RCPT TO:<@corp.test:friend@outside.test>\r\n"), Some(RoutingSyntax::SourceRoute));
+        assert_eq!(routing("rcpt to: <friend%outside.test@corp.test>\r\n"), Some(RoutingSyntax::PercentHack));
+        assert_eq!(routing("RCPT TO:<outside.test!friend@corp.test>\r\n"), Some(RoutingSyntax::BangPath));
+        assert_eq!(routing("RCPT TO:<\"friend@outside.test\"@corp.test>\r\n"), Some(RoutingSyntax::QuotedRouting));
+        assert_eq!(routing("RCPT TO:<\"x\\\"@y\"@corp.test>\r\n"), Some(RoutingSyntax::QuotedRouting), "escaped quote");
+        assert!(matches!(
+            parse(b"RCPT TO:<friend@outside.test@corp.test>\r\n"),
+            Ok(Command::Rcpt { to, routing: Some(RoutingSyntax::ExtraAt), .. }) if to == "friend@outside.test@corp.test"
+        ));
+        assert_eq!(routing_syntax("a%b"), Some(RoutingSyntax::PercentHack));
+        assert_eq!(routing_syntax("user@dom%ain"), None, "only the local part routes");
     }
 
     #[test]

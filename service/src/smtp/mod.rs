@@ -8,8 +8,9 @@
 //!   session in its own file (`ehlo.rs`, `mail.rs`, `rcpt.rs`, `auth.rs`, `receive.rs`).
 //! - [`accept`] commits an accepted message — local mailbox copies, outbound queue
 //!   entries and tracking events — in one store transaction before `250` is sent.
-//! - This module runs the listener: it accepts until the service drains, enforces the
-//!   global and per-IP connection limits, and tracks each session as a task of the run.
+//! - This module runs the listeners (plain SMTP, and submissions with implicit TLS): it
+//!   accepts until the service drains, enforces the global and per-IP connection
+//!   limits, and tracks each session as a task of the run.
 
 pub(crate) mod accept;
 mod auth;
@@ -26,27 +27,49 @@ use std::net::SocketAddr;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::lifecycle::ServiceContext;
 use crate::listener::{Limits, Slot, accept_loop};
 
-/// Accepts SMTP connections until the service drains.
-pub async fn serve(listener: TcpListener, ctx: ServiceContext) {
-    let limits = Limits::new(ctx.config.connections.max_connections, ctx.config.connections.max_connections_per_ip);
-    accept_loop("smtp", listener, ctx, move |stream, peer, ctx| {
+/// Accepts SMTP connections on `listener` until the service drains. With `implicit`,
+/// each connection begins with a TLS handshake (submissions, RFC 8314). The SMTP
+/// listeners of a run share `limits`.
+pub(crate) async fn serve(listener: TcpListener, implicit: Option<TlsAcceptor>, limits: Limits, ctx: ServiceContext) {
+    let what = if implicit.is_some() { "submissions" } else { "smtp" };
+    accept_loop(what, listener, ctx, move |stream, peer, ctx| {
         let slot = limits.admit(peer.ip());
-        connection(stream, peer, ctx, slot)
+        connection(stream, peer, ctx, slot, limits.clone(), implicit.clone())
     })
     .await;
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: ServiceContext, slot: Option<Slot>) {
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    ctx: ServiceContext,
+    slot: Option<Slot>,
+    limits: Limits,
+    implicit: Option<TlsAcceptor>,
+) {
     let Some(_slot) = slot else {
         tracing::info!(%peer, "SMTP connection refused: too many connections");
-        let line = format!("421 4.7.0 {} Too many connections, try again later\r\n", ctx.config.general.host_name);
-        let _ = stream.write_all(line.as_bytes()).await;
+        if implicit.is_none() {
+            let line = format!("421 4.7.0 {} Too many connections, try again later\r\n", ctx.config.general.host_name);
+            let _ = stream.write_all(line.as_bytes()).await;
+        }
         return;
     };
     let local = stream.local_addr().unwrap_or(peer);
-    session::Session::new(crate::tls::Stream::Plain(stream), peer, local, ctx).run().await;
+    let stream = match implicit {
+        None => crate::tls::Stream::Plain(stream),
+        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+        },
+    };
+    session::Session::new(stream, peer, local, ctx, limits).run().await;
 }

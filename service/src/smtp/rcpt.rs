@@ -1,14 +1,27 @@
 //! RCPT TO (RFC 5321 §4.1.1.3): each recipient routed by `shared`'s routing decision.
+//!
+//! Relay decisions are made on the final domain only. Addresses that carry routing
+//! of their own (a source route, `%`, `!`, a quoted `@`, a second `@`) are refused
+//! with `550 5.7.1` from a client that may not relay, unless they name a local mailbox
+//! exactly: Mailroom never interprets them, and refusing them outright leaves no
+//! doubt about which domain a decision was made on.
 
 use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
 
+use super::command::RoutingSyntax;
 use super::reply::{self, Reply};
 use super::session::{Phase, Recipient, Session, Target};
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Adds a recipient to the transaction, or says why not.
-    pub(super) async fn rcpt(&mut self, to: String, notify: Option<String>, orcpt: Option<String>) -> Reply {
+    pub(super) async fn rcpt(
+        &mut self,
+        to: String,
+        notify: Option<String>,
+        orcpt: Option<String>,
+        routing: Option<RoutingSyntax>,
+    ) -> Reply {
         let count = match &self.phase {
             Phase::Connected => return reply::bad_sequence("Send HELO or EHLO first"),
             Phase::Ready => return reply::bad_sequence("Need MAIL command first"),
@@ -17,7 +30,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if count >= self.ctx.config.connections.max_recipients as usize {
             return Reply::new(452, "4.5.3", "Too many recipients");
         }
-        let (address, target) = match self.route(&to).await {
+        let (address, target) = match self.route(&to, routing).await {
             Ok(r) => r,
             Err(reply) => {
                 let reason = reply.lines.join(" ");
@@ -61,8 +74,18 @@ impl<S: crate::tls::Transport> Session<S> {
         });
     }
 
-    /// Decides where `to` goes. `to` is empty for `<Postmaster>`.
-    async fn route(&self, to: &str) -> Result<(String, Target), Reply> {
+    /// The client, as the routing decision sees it.
+    fn client(&self) -> ClientContext {
+        ClientContext {
+            authenticated_as: self.auth.as_ref().map(|a| a.login.clone()),
+            client_ip: self.peer.ip(),
+            local_ip: self.local.ip(),
+        }
+    }
+
+    /// Decides where `to` goes. `to` is empty for `<Postmaster>`; `routing` is the
+    /// routing syntax it was written with, if any.
+    async fn route(&self, to: &str, routing: Option<RoutingSyntax>) -> Result<(String, Target), Reply> {
         let store = &self.ctx.store;
         let internal = |e| {
             tracing::error!(error = %e, "mailbox lookup failed");
@@ -74,11 +97,26 @@ impl<S: crate::tls::Transport> Session<S> {
                 None => Err(Reply::new(550, "5.1.1", "No postmaster mailbox is configured here")),
             };
         }
-        let Ok(addr) = EmailAddress::parse(to) else {
+        let parsed = EmailAddress::parse(to);
+        let exists = match &parsed {
+            Ok(addr) => store.mailbox_of(&addr.canonical()).await.map_err(internal)?,
+            Err(_) => None,
+        };
+        if let Some(syntax) = routing
+            && exists.is_none()
+            && let Err(refusal) = routing::relay_permission(&self.client(), &self.ctx.config.routing_restrictions)
+        {
+            tracing::info!(target: "mailroom_service::routing", rcpt = %to, syntax = syntax.describe(), reason = %refusal, "relay attempt refused");
+            return Err(Reply::new(
+                550,
+                "5.7.1",
+                format!("Unable to relay for <{to}>: {} is not accepted here", syntax.describe()),
+            ));
+        }
+        let Ok(addr) = parsed else {
             return Err(Reply::new(501, "5.1.3", format!("Bad recipient address syntax <{to}>")));
         };
         let canonical = addr.canonical();
-        let exists = store.mailbox_of(&canonical).await.map_err(internal)?;
         if exists.is_none()
             && addr.local().eq_ignore_ascii_case("postmaster")
             && let Some(id) = self.postmaster(Some(addr.domain())).await.map_err(internal)?
@@ -86,11 +124,7 @@ impl<S: crate::tls::Transport> Session<S> {
             return Ok((canonical, Target::Mailbox(id)));
         }
         let cfg = &self.ctx.config;
-        let client = ClientContext {
-            authenticated_as: self.auth.as_ref().map(|a| a.login.clone()),
-            client_ip: self.peer.ip(),
-            local_ip: self.local.ip(),
-        };
+        let client = self.client();
         let directory = |a: &EmailAddress| exists.is_some() && a.canonical() == canonical;
         let decision = routing::decide(&addr, &client, &cfg.routing, &cfg.routing_restrictions, &directory);
         tracing::debug!(target: "mailroom_service::routing", rcpt = %addr, decision = %decision.explain());

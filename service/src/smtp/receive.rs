@@ -59,6 +59,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     helo: &helo,
                     extended,
                     auth: self.auth.as_ref().map(|a| a.login.as_str()),
+                    tls: self.tls_version(),
                 };
                 match accept::commit(&self.ctx, &envelope, rx.into_body()).await {
                     Ok(queue_id) => {

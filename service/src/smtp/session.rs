@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
 use crate::lifecycle::ServiceContext;
+use crate::listener::Limits;
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -115,11 +116,19 @@ pub struct Session<S> {
     pub(super) auth: Option<Authenticated>,
     errors: u32,
     deadline: Instant,
+    /// The SMTP listeners' connection limits, whose load shortens timeouts.
+    limits: Limits,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`, accepted on `local`.
-    pub fn new(stream: S, peer: SocketAddr, local: SocketAddr, ctx: ServiceContext) -> Session<S> {
+    pub(crate) fn new(
+        stream: S,
+        peer: SocketAddr,
+        local: SocketAddr,
+        ctx: ServiceContext,
+        limits: Limits,
+    ) -> Session<S> {
         let deadline = Instant::now() + ctx.config.connections.session_limit;
         Session {
             stream,
@@ -133,6 +142,7 @@ impl<S: crate::tls::Transport> Session<S> {
             auth: None,
             errors: 0,
             deadline,
+            limits,
         }
     }
 
@@ -170,7 +180,7 @@ impl<S: crate::tls::Transport> Session<S> {
             Command::Ehlo(host) => self.ehlo(host, true),
             Command::Helo(host) => self.ehlo(host, false),
             Command::Mail { from, size, body, ret, envid } => self.mail(from, size, body, ret, envid),
-            Command::Rcpt { to, notify, orcpt } => self.rcpt(to, notify, orcpt).await,
+            Command::Rcpt { to, notify, orcpt, routing } => self.rcpt(to, notify, orcpt, routing).await,
             Command::Data => return self.data().await,
             Command::Auth { mechanism, initial } => match self.auth(&mechanism, initial).await {
                 Some(r) => r,
@@ -237,11 +247,16 @@ impl<S: crate::tls::Transport> Session<S> {
         self.stream.is_tls()
     }
 
+    /// The TLS version in use, if encrypted.
+    pub(super) fn tls_version(&self) -> Option<&'static str> {
+        self.stream.tls_version()
+    }
+
     /// STARTTLS (RFC 3207). After the handshake every piece of earlier state is gone:
     /// plaintext pipelined behind the command is discarded unread (the CVE-2011-0411
     /// class of injection), and the client must say EHLO again.
     async fn starttls(&mut self) -> Flow {
-        let Some(acceptor) = self.ctx.tls.clone() else {
+        let Some(acceptor) = self.ctx.tls.as_ref().map(|t| t.acceptor.clone()) else {
             return self.error(Reply::new(454, "4.7.0", "TLS not available"));
         };
         if self.stream.is_tls() {
@@ -286,7 +301,7 @@ impl<S: crate::tls::Transport> Session<S> {
             self.reply(Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection"));
             return false;
         }
-        let wait = timeout.min(remaining);
+        let wait = self.limits.timeout(timeout).min(remaining);
         let mut chunk = [0u8; 16 * 1024];
         let shutdown = self.ctx.shutdown.clone();
         let busy = self.in_transaction();

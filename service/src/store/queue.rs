@@ -48,6 +48,8 @@ pub enum Attempt {
     Delivered {
         /// Who accepted it.
         remote: String,
+        /// The TLS version the connection used; `None` for plain text.
+        tls: Option<&'static str>,
     },
     /// Temporary failure: try again at `retry_at`.
     Deferred {
@@ -221,13 +223,14 @@ impl Store {
         self.write(move |tx| {
             for (id, address, outcome) in &outcomes {
                 let (event, detail) = match outcome {
-                    Attempt::Delivered { remote } => {
+                    Attempt::Delivered { remote, tls } => {
                         tx.execute(
                             "UPDATE queue_recipients SET state = 'delivered', attempts = attempts + 1, remote_mta = ?2,
                              last_error = NULL, next_attempt = NULL, updated_at = ?3 WHERE id = ?1",
                             params![id, remote, now],
                         )?;
-                        ("relayed", format!("to {remote}"))
+                        let how = tls.map_or_else(|| "not encrypted".to_owned(), |v| format!("over {v}"));
+                        ("relayed", format!("to {remote}, {how}"))
                     }
                     Attempt::Deferred { error, remote, retry_at } => {
                         tx.execute(

@@ -148,6 +148,9 @@ impl Config {
         let security = Security::validate(&draft.security, &mut v);
         let pop3 = Pop3::validate(&draft.pop3, &mut v);
         let diagnostics = Diagnostics::validate(&draft.diagnostics, &mut v);
+        if let (Some(c), Some(p)) = (&connections, &pop3) {
+            distinct_listeners(c, p, &mut v);
+        }
         match (general, connections, routing, routing_restrictions, delivery, security, pop3, diagnostics) {
             (
                 Some(general),
@@ -214,6 +217,29 @@ impl Config {
             return Vec::new();
         }
         addresses.into_iter().filter(|a| !self.routing.table.is_inbound(a.domain())).collect()
+    }
+}
+
+/// Two listeners on one address would fail at start ("address in use"); say so while
+/// editing instead. Port 0 (the system chooses) never collides.
+fn distinct_listeners(c: &Connections, p: &Pop3, v: &mut validate::Validator) {
+    let listeners = [
+        ("connections.smtp_listen", Some(c.smtp_listen)),
+        ("connections.submissions_listen", c.submissions_listen),
+        ("pop3.listen", Some(p.listen)),
+        ("pop3.pop3s_listen", p.pop3s_listen),
+    ];
+    for (i, (field, addr)) in listeners.iter().enumerate() {
+        let Some(addr) = addr.filter(|a| a.port() != 0) else { continue };
+        let clash = listeners[..i].iter().find(|(_, other)| {
+            other.is_some_and(|o| {
+                o.port() == addr.port()
+                    && (o.ip() == addr.ip() || o.ip().is_unspecified() || addr.ip().is_unspecified())
+            })
+        });
+        if let Some((other, _)) = clash {
+            v.push(*field, Problem::Duplicate { other: (*other).to_owned() });
+        }
     }
 }
 

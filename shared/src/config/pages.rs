@@ -158,6 +158,9 @@ pub struct ConnectionsDraft {
     pub transfer_mode: TransferMode,
     /// SMTP listen address, `IP:port`.
     pub smtp_listen: String,
+    /// Listen address for SMTP over implicit TLS (submissions, RFC 8314, port 465),
+    /// `IP:port`; empty for none.
+    pub submissions_listen: String,
     /// Maximum simultaneous inbound SMTP connections.
     pub max_connections: u64,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
@@ -166,6 +169,9 @@ pub struct ConnectionsDraft {
     pub max_recipients: u64,
     /// Smart host for all outbound mail; empty to use DNS (MX records).
     pub smart_host: String,
+    /// The smart host must be reached over TLS (STARTTLS) with a certificate valid
+    /// for its name; otherwise outbound TLS is opportunistic.
+    pub smart_host_requires_tls: bool,
     /// Per-domain forwards.
     pub domain_forwards: Vec<DomainForwardDraft>,
     /// DNS server for MX lookups (`IP:port`); empty for the system resolver.
@@ -187,10 +193,12 @@ impl Default for ConnectionsDraft {
         ConnectionsDraft {
             transfer_mode: TransferMode::InboundAndOutbound,
             smtp_listen: "127.0.0.1:2525".into(),
+            submissions_listen: String::new(),
             max_connections: 2000,
             max_connections_per_ip: 1200,
             max_recipients: 100,
             smart_host: String::new(),
+            smart_host_requires_tls: false,
             domain_forwards: Vec::new(),
             dns_server: String::new(),
             accept_from: AcceptFrom::Any,
@@ -208,7 +216,12 @@ pub enum MessageDelivery {
     /// MX records (falling back to A/AAAA, RFC 5321 §5.1).
     Dns,
     /// Everything to one smart host.
-    SmartHost(NextHop),
+    SmartHost {
+        /// Where.
+        host: NextHop,
+        /// STARTTLS is required, with a certificate valid for the host's name.
+        requires_tls: bool,
+    },
 }
 
 /// Connections page.
@@ -218,7 +231,9 @@ pub struct Connections {
     pub transfer_mode: TransferMode,
     /// SMTP listen address.
     pub smtp_listen: SocketAddr,
-    /// Maximum simultaneous inbound SMTP connections.
+    /// SMTP over implicit TLS (submissions) listen address, if any.
+    pub submissions_listen: Option<SocketAddr>,
+    /// Maximum simultaneous inbound SMTP connections (both SMTP listeners together).
     pub max_connections: u32,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
     pub max_connections_per_ip: u32,
@@ -249,6 +264,7 @@ fn secs(v: Option<u64>) -> Option<std::time::Duration> {
 impl Connections {
     pub(super) fn validate(d: &ConnectionsDraft, v: &mut Validator) -> Option<Connections> {
         let smtp_listen = v.listen("connections.smtp_listen", &d.smtp_listen);
+        let submissions_listen = v.optional_listen("connections.submissions_listen", &d.submissions_listen);
         let max_connections = v.range("connections.max_connections", d.max_connections, 1, 100_000);
         let per_ip = v.range("connections.max_connections_per_ip", d.max_connections_per_ip, 1, 100_000);
         if let (Some(all), Some(one)) = (max_connections, per_ip)
@@ -261,13 +277,21 @@ impl Connections {
         }
         let max_recipients = v.range("connections.max_recipients", d.max_recipients, 1, 10_000);
         let message_delivery = if d.smart_host.trim().is_empty() {
-            Some(MessageDelivery::Dns)
+            if d.smart_host_requires_tls {
+                v.push(
+                    "connections.smart_host_requires_tls",
+                    Problem::Inconsistent("requiring TLS needs a smart host to forward to".into()),
+                );
+                None
+            } else {
+                Some(MessageDelivery::Dns)
+            }
         } else {
             v.parse("connections.smart_host", &d.smart_host, NextHop::parse, |value, reason| Problem::InvalidNextHop {
                 value,
                 reason,
             })
-            .map(MessageDelivery::SmartHost)
+            .map(|host| MessageDelivery::SmartHost { host, requires_tls: d.smart_host_requires_tls })
         };
         let mut forwards = Vec::new();
         let mut seen: HashMap<Domain, usize> = HashMap::new();
@@ -318,6 +342,7 @@ impl Connections {
         Some(Connections {
             transfer_mode: d.transfer_mode,
             smtp_listen: smtp_listen?,
+            submissions_listen: submissions_listen?,
             max_connections: u32::try_from(max_connections?).ok()?,
             max_connections_per_ip: u32::try_from(per_ip?).ok()?,
             max_recipients: u32::try_from(max_recipients?).ok()?,
@@ -336,13 +361,18 @@ impl Connections {
         ConnectionsDraft {
             transfer_mode: self.transfer_mode,
             smtp_listen: self.smtp_listen.to_string(),
+            submissions_listen: self.submissions_listen.map(|a| a.to_string()).unwrap_or_default(),
             max_connections: self.max_connections.into(),
             max_connections_per_ip: self.max_connections_per_ip.into(),
             max_recipients: self.max_recipients.into(),
             smart_host: match &self.message_delivery {
                 MessageDelivery::Dns => String::new(),
-                MessageDelivery::SmartHost(h) => h.to_string(),
+                MessageDelivery::SmartHost { host, .. } => host.to_string(),
             },
+            smart_host_requires_tls: matches!(
+                self.message_delivery,
+                MessageDelivery::SmartHost { requires_tls: true, .. }
+            ),
             domain_forwards: self
                 .domain_forwards
                 .iter()
@@ -871,6 +901,9 @@ pub struct Pop3Draft {
     pub enabled: bool,
     /// Listen address, `IP:port`.
     pub listen: String,
+    /// Listen address for POP3 over implicit TLS (pop3s, RFC 8314, port 995),
+    /// `IP:port`; empty for none.
+    pub pop3s_listen: String,
     /// Idle timeout, seconds (RFC 1939: at least 10 minutes).
     pub idle_timeout_secs: u64,
     /// When `USER`/`PASS` and `AUTH PLAIN` may be used without TLS.
@@ -882,6 +915,7 @@ impl Default for Pop3Draft {
         Pop3Draft {
             enabled: true,
             listen: "127.0.0.1:1100".into(),
+            pop3s_listen: String::new(),
             idle_timeout_secs: 600,
             plain_text_login: PlainTextAuth::LoopbackOnly,
         }
@@ -895,6 +929,8 @@ pub struct Pop3 {
     pub enabled: bool,
     /// Listen address.
     pub listen: SocketAddr,
+    /// POP3 over implicit TLS (pop3s) listen address, if any.
+    pub pop3s_listen: Option<SocketAddr>,
     /// Idle timeout.
     pub idle_timeout: std::time::Duration,
     /// When clear-text login may be used without TLS.
@@ -904,10 +940,12 @@ pub struct Pop3 {
 impl Pop3 {
     pub(super) fn validate(d: &Pop3Draft, v: &mut Validator) -> Option<Pop3> {
         let listen = v.listen("pop3.listen", &d.listen);
+        let pop3s_listen = v.optional_listen("pop3.pop3s_listen", &d.pop3s_listen);
         let idle = v.range("pop3.idle_timeout_secs", d.idle_timeout_secs, 600, 86_400);
         Some(Pop3 {
             enabled: d.enabled,
             listen: listen?,
+            pop3s_listen: pop3s_listen?,
             idle_timeout: std::time::Duration::from_secs(idle?),
             plain_text_login: d.plain_text_login,
         })
@@ -917,6 +955,7 @@ impl Pop3 {
         Pop3Draft {
             enabled: self.enabled,
             listen: self.listen.to_string(),
+            pop3s_listen: self.pop3s_listen.map(|a| a.to_string()).unwrap_or_default(),
             idle_timeout_secs: self.idle_timeout.as_secs(),
             plain_text_login: self.plain_text_login,
         }

@@ -131,7 +131,10 @@ fn next_hops() {
     assert_one_error(&d, "connections.smart_host", |p| matches!(p, Problem::InvalidNextHop { .. }));
     d.connections.smart_host = "[127.0.0.1]:2526".into();
     let c = Config::from_draft(&d).expect("valid");
-    assert!(matches!(c.connections.message_delivery, MessageDelivery::SmartHost(crate::address::NextHop::Addr(_))));
+    assert!(matches!(
+        c.connections.message_delivery,
+        MessageDelivery::SmartHost { host: crate::address::NextHop::Addr(_), requires_tls: false }
+    ));
     let mut d = ConfigDraft::default();
     d.connections.domain_forwards = vec![
         DomainForwardDraft { domain: "partner.test".into(), host: "[10.0.0.5]:25".into() },
@@ -223,4 +226,38 @@ fn warns_about_mailboxes_outside_inbound_domains() {
     let a = crate::address::EmailAddress::parse("ann@corp.test").expect("valid");
     let b = crate::address::EmailAddress::parse("bob@elsewhere.test").expect("valid");
     assert_eq!(c.mailboxes_not_inbound([&a, &b]), vec![&b]);
+}
+
+#[test]
+fn implicit_tls_listeners_are_optional_and_distinct() {
+    let mut d = ConfigDraft::default();
+    let c = Config::from_draft(&d).expect("valid");
+    assert_eq!((c.connections.submissions_listen, c.pop3.pop3s_listen), (None, None), "off by default");
+    d.connections.submissions_listen = "127.0.0.1:4465".into();
+    d.pop3.pop3s_listen = "127.0.0.1:9995".into();
+    let c = Config::from_draft(&d).expect("valid");
+    assert_eq!(c.connections.submissions_listen.map(|a| a.port()), Some(4465));
+    assert_eq!(c.to_draft(), d);
+    d.pop3.pop3s_listen = "somewhere".into();
+    assert_one_error(&d, "pop3.pop3s_listen", |p| matches!(p, Problem::InvalidListenAddress { .. }));
+    d.pop3.pop3s_listen = "0.0.0.0:2525".into();
+    assert_one_error(
+        &d,
+        "pop3.pop3s_listen",
+        |p| matches!(p, Problem::Duplicate { other } if other == "connections.smtp_listen"),
+    );
+    d.pop3.pop3s_listen = "127.0.0.1:0".into();
+    d.connections.submissions_listen = "127.0.0.1:0".into();
+    assert!(Config::from_draft(&d).is_ok(), "port 0 never collides");
+}
+
+#[test]
+fn requiring_tls_needs_a_smart_host() {
+    let mut d = ConfigDraft::default();
+    d.connections.smart_host_requires_tls = true;
+    assert_one_error(&d, "connections.smart_host_requires_tls", |p| matches!(p, Problem::Inconsistent(_)));
+    d.connections.smart_host = "relay.isp.test:587".into();
+    let c = Config::from_draft(&d).expect("valid");
+    assert!(matches!(c.connections.message_delivery, MessageDelivery::SmartHost { requires_tls: true, .. }));
+    assert_eq!(c.to_draft(), d);
 }

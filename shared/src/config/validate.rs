@@ -158,4 +158,13 @@ impl Validator {
             }
         }
     }
+
+    /// Parses an optional `IP:port`: empty means none.
+    pub(crate) fn optional_listen(
+        &mut self,
+        field: impl Into<String>,
+        value: &str,
+    ) -> Option<Option<std::net::SocketAddr>> {
+        if value.trim().is_empty() { Some(None) } else { self.listen(field, value).map(Some) }
+    }
 }

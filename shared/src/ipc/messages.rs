@@ -147,6 +147,8 @@ pub enum Request {
         #[serde(default)]
         until: Option<i64>,
     },
+    /// The TLS certificate the running service presents.
+    Certificate,
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -171,6 +173,7 @@ impl Request {
         "queue_retry",
         "queue_delete",
         "track",
+        "certificate",
         "subscribe",
     ];
 }
@@ -263,6 +266,9 @@ pub enum Response {
         /// The events, newest first.
         events: Vec<TrackingEvent>,
     },
+    /// To [`Request::Certificate`]: `None` while the service is not running, or runs
+    /// without TLS.
+    Certificate(Option<Box<CertificateInfo>>),
     /// Done, nothing to report (remove, subscribe).
     Done,
 }
@@ -368,6 +374,12 @@ pub struct StatusReport {
     pub smtp_addr: Option<String>,
     /// The POP3 address actually bound.
     pub pop3_addr: Option<String>,
+    /// The SMTP-over-TLS (submissions) address bound, if that listener is on.
+    #[serde(default)]
+    pub submissions_addr: Option<String>,
+    /// The POP3-over-TLS (pop3s) address bound, if that listener is on.
+    #[serde(default)]
+    pub pop3s_addr: Option<String>,
     /// True when saved configuration differs from what the running service uses.
     pub pending_restart: bool,
     /// Which pages differ.
@@ -386,6 +398,29 @@ pub struct StatusReport {
     pub data_dir: String,
     /// Process id of `mailroomd`.
     pub pid: u32,
+}
+
+/// The TLS certificate the service presents, for people to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    /// True for the certificate Mailroom made for itself at first start; false for
+    /// the PEM files named on the Security page.
+    pub self_signed: bool,
+    /// The PEM file it was read from.
+    pub path: String,
+    /// Subject distinguished name (`CN=mail.corp.test`).
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// DNS names and IP addresses it is valid for (subject alternative names).
+    pub names: Vec<String>,
+    /// Valid from, Unix seconds.
+    pub not_before: i64,
+    /// Valid until, Unix seconds.
+    pub not_after: i64,
+    /// SHA-256 of the DER certificate, upper-case hex pairs joined by colons, as
+    /// browsers and `openssl x509 -fingerprint -sha256` show it.
+    pub sha256_fingerprint: String,
 }
 
 /// A mailbox as listed.
@@ -567,6 +602,7 @@ mod tests {
             Request::QueueRetry { queue_id: None },
             Request::QueueDelete { queue_id: String::new(), ndr: false },
             Request::Track { sender: None, recipient: None, message_id: None, since: None, until: None },
+            Request::Certificate,
             Request::Subscribe,
         ];
         let names: Vec<String> = samples

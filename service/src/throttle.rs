@@ -1,0 +1,159 @@
+//! Slowing down password guessing, for SMTP AUTH and POP3 logins alike.
+//!
+//! Every failed login is counted twice: against the client's address and against the
+//! login name (whether or not such an account exists, so that the behaviour reveals
+//! nothing about which accounts do). The answer to a failure is delayed, 0.5 s after
+//! the first and doubling up to [`MAX_DELAY`], by whichever count is higher: guessing
+//! gets slow whether it is spread over accounts or over addresses.
+//!
+//! Past a threshold the client or the account is **locked out**: for [`LOCKOUT`] after
+//! its last failure, logins are refused without looking at the password, so that a
+//! guess that happens to be right during the lock-out is not told so. Addresses are
+//! locked out sooner than accounts, because anyone can lock out an account by failing
+//! on purpose; a success clears both counts. The counts live for one run of the
+//! service, so restarting it is the administrator's way to lift a lock-out at once.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures older than this no longer count.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Longest delay before answering a failed login.
+pub const MAX_DELAY: Duration = Duration::from_secs(8);
+/// Failures from one address that lock it out.
+pub const LOCKOUT_AFTER_IP: u32 = 10;
+/// Failures for one login name that lock it out.
+pub const LOCKOUT_AFTER_LOGIN: u32 = 20;
+/// How long a lock-out lasts after the last failure.
+pub const LOCKOUT: Duration = FAILURE_WINDOW;
+
+/// Whether a login attempt may be checked at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Check the password.
+    Open,
+    /// Locked out: refuse after waiting `delay`, without checking.
+    LockedOut {
+        /// How long to wait before answering.
+        delay: Duration,
+    },
+}
+
+/// Failed logins of one run, by address and by login name. Shared by every SMTP and
+/// POP3 session of the run.
+#[derive(Debug, Default)]
+pub struct AuthThrottle {
+    failures: Mutex<Failures>,
+}
+
+#[derive(Debug, Default)]
+struct Failures {
+    by_ip: HashMap<IpAddr, (u32, Instant)>,
+    by_login: HashMap<String, (u32, Instant)>,
+}
+
+impl Failures {
+    fn forget_old(&mut self, now: Instant) {
+        self.by_ip.retain(|_, (_, at)| now.duration_since(*at) < FAILURE_WINDOW);
+        self.by_login.retain(|_, (_, at)| now.duration_since(*at) < FAILURE_WINDOW);
+    }
+    fn counts(&self, ip: IpAddr, login: &str) -> (u32, u32) {
+        (self.by_ip.get(&ip).map_or(0, |c| c.0), self.by_login.get(login).map_or(0, |c| c.0))
+    }
+}
+
+fn key(login: &str) -> String {
+    login.trim().to_ascii_lowercase()
+}
+
+impl AuthThrottle {
+    /// Whether a login from `ip` as `login` may be tried now.
+    pub fn gate(&self, ip: IpAddr, login: &str) -> Gate {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.forget_old(Instant::now());
+        let (by_ip, by_login) = f.counts(ip, &key(login));
+        if by_ip >= LOCKOUT_AFTER_IP || by_login >= LOCKOUT_AFTER_LOGIN {
+            Gate::LockedOut { delay: MAX_DELAY }
+        } else {
+            Gate::Open
+        }
+    }
+
+    /// Records a failed login (a refusal while locked out counts too, so that a
+    /// lock-out lasts while guessing goes on) and returns how long to wait before
+    /// answering it.
+    pub fn failed(&self, ip: IpAddr, login: &str) -> Duration {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        f.forget_old(now);
+        let a = f.by_ip.entry(ip).or_insert((0, now));
+        *a = (a.0.saturating_add(1), now);
+        let ip_count = a.0;
+        let b = f.by_login.entry(key(login)).or_insert((0, now));
+        *b = (b.0.saturating_add(1), now);
+        let count = ip_count.max(b.0);
+        if ip_count == LOCKOUT_AFTER_IP || b.0 == LOCKOUT_AFTER_LOGIN {
+            tracing::warn!(%ip, login = %key(login), failures = count, lockout = ?LOCKOUT, "too many failed logins; locked out");
+        }
+        delay_for(count)
+    }
+
+    /// Forgets the failures of a login that just succeeded from `ip`.
+    pub fn succeeded(&self, ip: IpAddr, login: &str) {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.by_ip.remove(&ip);
+        f.by_login.remove(&key(login));
+    }
+}
+
+/// 0.5 s after the first failure, doubling up to [`MAX_DELAY`].
+fn delay_for(failures: u32) -> Duration {
+    let shift = failures.saturating_sub(1).min(8);
+    (Duration::from_millis(500) * (1u32 << shift)).min(MAX_DELAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn delays_grow_and_reset() {
+        let t = AuthThrottle::default();
+        assert_eq!(t.failed(ip("192.0.2.1"), "ann"), Duration::from_millis(500));
+        assert_eq!(t.failed(ip("192.0.2.1"), "bob"), Duration::from_secs(1), "same address, other login");
+        assert_eq!(t.failed(ip("192.0.2.2"), "ANN"), Duration::from_secs(1), "same login, other address");
+        for _ in 0..5 {
+            t.failed(ip("192.0.2.1"), "ann");
+        }
+        assert_eq!(t.failed(ip("192.0.2.1"), "ann"), MAX_DELAY);
+        t.succeeded(ip("192.0.2.1"), "ann");
+        assert_eq!(t.failed(ip("192.0.2.1"), "ann"), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn an_address_is_locked_out_before_an_account() {
+        let t = AuthThrottle::default();
+        for i in 0..LOCKOUT_AFTER_IP {
+            assert_eq!(t.gate(ip("192.0.2.9"), &format!("user{i}")), Gate::Open);
+            t.failed(ip("192.0.2.9"), &format!("user{i}"));
+        }
+        assert!(matches!(t.gate(ip("192.0.2.9"), "someone"), Gate::LockedOut { .. }), "the address is locked out");
+        assert_eq!(t.gate(ip("192.0.2.10"), "user0"), Gate::Open, "the accounts are not");
+    }
+
+    #[test]
+    fn an_account_is_locked_out_from_every_address() {
+        let t = AuthThrottle::default();
+        for i in 0..LOCKOUT_AFTER_LOGIN {
+            t.failed(IpAddr::from([198, 51, 100, i as u8]), "ann@corp.test");
+        }
+        assert!(matches!(t.gate(ip("203.0.113.1"), "Ann@Corp.Test"), Gate::LockedOut { .. }));
+        assert_eq!(t.gate(ip("203.0.113.1"), "bob@corp.test"), Gate::Open);
+    }
+}
