@@ -130,3 +130,39 @@ impl Visit for MessageVisitor {
         }
     }
 }
+
+/// A protocol command line as it may be logged: without its line ending, at most 200
+/// characters, and with any secret replaced by `****`: the argument of `PASS`, and
+/// the initial response of `AUTH` (base64 of a password, in PLAIN and LOGIN). SASL
+/// continuation lines are never given to this function: they are not logged at all.
+pub fn loggable_line(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches(['\r', '\n']);
+    let mut words = text.splitn(3, ' ');
+    let verb = words.next().unwrap_or_default();
+    if verb.eq_ignore_ascii_case("PASS") {
+        return format!("{verb} ****");
+    }
+    if verb.eq_ignore_ascii_case("AUTH") {
+        return match (words.next(), words.next()) {
+            (Some(mechanism), Some(_)) => format!("{verb} {mechanism} ****"),
+            _ => text.to_owned(),
+        };
+    }
+    text.chars().take(200).flat_map(char::escape_debug).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_line;
+
+    #[test]
+    fn secrets_are_masked() {
+        assert_eq!(loggable_line(b"PASS my secret\r\n"), "PASS ****");
+        assert_eq!(loggable_line(b"pass x\r\n"), "pass ****");
+        assert_eq!(loggable_line(b"AUTH PLAIN AGFubgBwdw==\r\n"), "AUTH PLAIN ****");
+        assert_eq!(loggable_line(b"AUTH LOGIN\r\n"), "AUTH LOGIN");
+        assert_eq!(loggable_line(b"MAIL FROM:<a@b.test>\r\n"), "MAIL FROM:<a@b.test>");
+        assert_eq!(loggable_line(b"NOOP \x1b[2J\r\n"), "NOOP \\u{1b}[2J", "control characters escaped");
+    }
+}

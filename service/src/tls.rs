@@ -125,35 +125,65 @@ pub fn fingerprint(der: &[u8]) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
-/// The self-signed certificate and key files for `host` in `data_dir/tls`, made on
-/// first use.
+/// How long a self-signed certificate is made for.
+const SELF_SIGNED_DAYS: i64 = 2 * 365;
+/// A self-signed certificate this close to expiry is made anew at start.
+const RENEW_BEFORE_DAYS: i64 = 30;
+
+/// The self-signed certificate and key files for `host` in `data_dir/tls`: made on
+/// first use, and made again when they are about to expire.
 fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let dir = data_dir.join("tls");
     let cert_path = dir.join(format!("{host}.crt.pem"));
     let key_path = dir.join(format!("{host}.key.pem"));
-    if !cert_path.exists() || !key_path.exists() {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-        let made = rcgen::generate_simple_self_signed(vec![host.to_owned()])
-            .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
-        let write = |path: &Path, text: String| -> Result<(), String> {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            io::Write::write_all(&mut f, text.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            f.sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))
-        };
-        write(&key_path, made.signing_key.serialize_pem())?;
-        write(&cert_path, made.cert.pem())?;
-        tracing::info!(host, path = %cert_path.display(), "generated a self-signed TLS certificate");
+    let now = crate::store::now_secs();
+    let usable = key_path.exists()
+        && read_certs(&cert_path)
+            .ok()
+            .and_then(|c| {
+                x509_parser::parse_x509_certificate(c[0].as_ref()).ok().map(|(_, x)| x.validity().not_after.timestamp())
+            })
+            .is_some_and(|not_after| not_after > now + RENEW_BEFORE_DAYS * 86_400);
+    if usable {
+        return Ok((cert_path, key_path));
     }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    let made = make_self_signed(host, now).map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
+    let write = |path: &Path, text: String| -> Result<(), String> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        f.sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(&key_path, made.1.serialize_pem())?;
+    write(&cert_path, made.0.pem())?;
+    tracing::info!(host, path = %cert_path.display(), days = SELF_SIGNED_DAYS, "generated a self-signed TLS certificate");
     Ok((cert_path, key_path))
+}
+
+/// A certificate for `host`, signed by its own key, valid from yesterday (clocks
+/// differ) for [`SELF_SIGNED_DAYS`].
+fn make_self_signed(host: &str, now: i64) -> Result<(rcgen::Certificate, rcgen::KeyPair), rcgen::Error> {
+    let date = |t: i64| {
+        let d = mailroom_shared::time::Utc::from_unix(t);
+        rcgen::date_time_ymd(i32::try_from(d.year).unwrap_or(2000), d.month as u8, d.day as u8)
+    };
+    let mut params = rcgen::CertificateParams::new(vec![host.to_owned()])?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::CommonName, host);
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Mailroom (self-signed)");
+    params.not_before = date(now - 86_400);
+    params.not_after = date(now + SELF_SIGNED_DAYS * 86_400);
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    Ok((cert, key))
 }
 
 /// A connection: plain, or upgraded to TLS.
@@ -387,8 +417,26 @@ mod tests {
         let first = server(dir.path(), &config).expect("TLS");
         assert!(first.info.self_signed);
         assert_eq!(first.info.names, vec!["localhost".to_owned()]);
-        assert!(first.info.not_after > first.info.not_before);
+        assert!(first.info.subject.contains("CN=localhost"), "{}", first.info.subject);
+        let days = (first.info.not_after - first.info.not_before) / 86_400;
+        assert!((SELF_SIGNED_DAYS..=SELF_SIGNED_DAYS + 1).contains(&days), "{days} days");
         let again = server(dir.path(), &config).expect("TLS");
         assert_eq!(again.info.sha256_fingerprint, first.info.sha256_fingerprint, "made once, then reused");
+    }
+
+    #[test]
+    fn a_self_signed_certificate_near_expiry_is_made_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tls = dir.path().join("tls");
+        std::fs::create_dir_all(&tls).expect("mkdir");
+        // One that expires in ten days, as if made two years ago.
+        let (cert, key) = make_self_signed("localhost", crate::store::now_secs() - (SELF_SIGNED_DAYS - 10) * 86_400)
+            .expect("certificate");
+        std::fs::write(tls.join("localhost.crt.pem"), cert.pem()).expect("write");
+        std::fs::write(tls.join("localhost.key.pem"), key.serialize_pem()).expect("write");
+        let old = fingerprint(cert.der());
+        let renewed = server(dir.path(), &Config::default()).expect("TLS");
+        assert_ne!(renewed.info.sha256_fingerprint, old);
+        assert!(renewed.info.not_after > crate::store::now_secs() + 700 * 86_400);
     }
 }

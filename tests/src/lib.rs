@@ -32,6 +32,8 @@ pub fn bin(name: &str) -> PathBuf {
 /// its directory removed) on drop.
 pub struct Daemon {
     child: Option<Child>,
+    /// Extra environment for the daemon's processes.
+    env: Vec<(String, String)>,
     /// Holds the temporary directory for the daemon's lifetime.
     pub dir: tempfile::TempDir,
     /// The data directory.
@@ -50,7 +52,13 @@ impl Daemon {
     /// Starts `mailroomd` with the control socket only, moves its listeners to
     /// ephemeral loopback ports (so tests can run in parallel), and starts the service.
     pub async fn start() -> Daemon {
-        let d = Daemon::spawn_idle();
+        Daemon::start_with_env(&[]).await
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables for `mailroomd`
+    /// (`MAILROOM_LOG`, `SSL_CERT_FILE`…).
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Daemon {
+        let d = Daemon::spawn_idle_with_env(env);
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
@@ -60,10 +68,15 @@ impl Daemon {
 
     /// Spawns `mailroomd --no-start` in a fresh temporary directory without waiting.
     pub fn spawn_idle() -> Daemon {
+        Daemon::spawn_idle_with_env(&[])
+    }
+
+    fn spawn_idle_with_env(env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
         let socket = dir.path().join("run").join("admin.sock");
-        let mut d = Daemon { child: None, dir, data_dir, socket };
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut d = Daemon { child: None, env, dir, data_dir, socket };
         d.child = Some(d.spawn(&["--no-start"]));
         d
     }
@@ -78,6 +91,7 @@ impl Daemon {
             .arg(&self.socket)
             .args(extra)
             .env("MAILROOM_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             // A file, not a pipe: nobody reads a pipe while the test runs, and a full
@@ -233,6 +247,22 @@ impl Daemon {
         self.status().await.smtp_addr.expect("SMTP bound").parse().expect("address")
     }
 
+    /// The POP3 address the service is bound to.
+    pub async fn pop3_addr(&self) -> std::net::SocketAddr {
+        self.status().await.pop3_addr.expect("POP3 bound").parse().expect("address")
+    }
+
+    /// Everything the daemon logged: its standard error and its daily log files.
+    pub fn all_logs(&self) -> String {
+        let mut all = self.log();
+        if let Ok(dir) = std::fs::read_dir(self.data_dir.join("logs")) {
+            for entry in dir.flatten() {
+                all.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+
     /// A read-only connection to the service's database, for checking what was stored.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
@@ -358,7 +388,7 @@ impl Daemon {
             return None;
         }
         let socket = dir.path().join("run").join("admin.sock");
-        let mut d = Daemon { child: None, dir, data_dir, socket };
+        let mut d = Daemon { child: None, env: Vec::new(), dir, data_dir, socket };
         d.child = Some(d.spawn(&["--no-start"]));
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
@@ -389,16 +419,29 @@ pub struct Sink {
     /// What it received.
     pub received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
     tempfails: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Offers STARTTLS, says `220`, then sends garbage instead of a TLS handshake.
+    broken_tls: bool,
 }
 
 impl Sink {
     /// Starts a sink on `127.0.0.1:0` (or `bind`) in the current tokio runtime.
     pub async fn start(bind: &str, tempfails: usize) -> Sink {
+        Sink::start_with(bind, tempfails, false).await
+    }
+
+    /// A sink that offers STARTTLS but breaks every handshake: a client that insists
+    /// on TLS can never deliver to it.
+    pub async fn start_with_broken_tls() -> Sink {
+        Sink::start_with("127.0.0.1:0", 0, true).await
+    }
+
+    async fn start_with(bind: &str, tempfails: usize, broken_tls: bool) -> Sink {
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind sink");
         let sink = Sink {
             addr: listener.local_addr().expect("addr"),
             received: Default::default(),
             tempfails: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(tempfails)),
+            broken_tls,
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -444,7 +487,12 @@ impl Sink {
             }
             let upper = line.to_ascii_uppercase();
             let reply: String = if upper.starts_with("EHLO") {
-                "250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n".into()
+                let tls = if self.broken_tls { "250-STARTTLS\r\n" } else { "" };
+                format!("250-sink.test\r\n{tls}250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n")
+            } else if upper.starts_with("STARTTLS") && self.broken_tls {
+                let _ = w.write_all(b"220 2.0.0 go ahead\r\n").await;
+                let _ = w.write_all(b"this is not a TLS server hello\r\n").await;
+                return;
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
                 "250 ok\r\n".into()
             } else if upper.starts_with("RSET") {
@@ -503,4 +551,84 @@ impl Sink {
             }
         }
     }
+}
+
+/// A certificate authority made for one test, and the server certificates it issues,
+/// as PEM files in a temporary directory: what an administrator would get from a real
+/// CA, so that clients can verify the whole chain and the host name.
+pub struct TestCa {
+    dir: tempfile::TempDir,
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    /// The CA certificate, for clients to trust (`cafile`, `--cacert`, `SSL_CERT_FILE`).
+    pub cert: PathBuf,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCa").field("cert", &self.cert).finish_non_exhaustive()
+    }
+}
+
+impl TestCa {
+    /// A new CA, "Mailroom Test CA".
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, "Mailroom Test CA");
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+        let cert = dir.path().join("ca.pem");
+        std::fs::write(&cert, issuer.pem()).expect("write CA");
+        TestCa { dir, issuer, cert }
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses; the first is also
+    /// the common name): the paths of its certificate and key files.
+    pub fn issue(&self, names: &[&str]) -> (PathBuf, PathBuf) {
+        use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign");
+        let stem = names[0].replace(['.', ':'], "_");
+        let (cert_path, key_path) =
+            (self.dir.path().join(format!("{stem}.crt.pem")), self.dir.path().join(format!("{stem}.key.pem")));
+        std::fs::write(&cert_path, cert.pem()).expect("write certificate");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+        (cert_path, key_path)
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        TestCa::new()
+    }
+}
+
+/// A non-loopback IPv4 address of this machine, for what clients off loopback get.
+/// When the machine has none, one from TEST-NET-2 is added to `lo` (needs root).
+///
+/// # Panics
+/// When there is none and none can be added.
+pub fn non_loopback_ip() -> std::net::Ipv4Addr {
+    let out = Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().expect("ip addr");
+    let found = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next().and_then(|a| a.parse::<std::net::Ipv4Addr>().ok()));
+    if let Some(ip) = found {
+        return ip;
+    }
+    let ip = std::net::Ipv4Addr::new(198, 51, 100, 25);
+    let out = Command::new("ip").args(["addr", "add", &format!("{ip}/32"), "dev", "lo"]).output().expect("ip addr add");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() || err.contains("exists"), "no non-loopback address, and none can be added: {err}");
+    ip
 }

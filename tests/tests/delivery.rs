@@ -10,11 +10,16 @@ use mailroom_tests::{Daemon, Sink, Smtp, python};
 /// A service where ann@corp.test may relay, with the smart host `[sink]` and a retry
 /// schedule of one second.
 async fn relay(sink: &Sink) -> Daemon {
-    let d = Daemon::start().await;
+    relay_to(sink.addr, &[]).await
+}
+
+/// Like [`relay`], to any smart host, with extra environment for `mailroomd`.
+async fn relay_to(smart_host: std::net::SocketAddr, env: &[(&str, &str)]) -> Daemon {
+    let d = Daemon::start_with_env(env).await;
     d.add_mailbox("ann@corp.test", "ann-pw");
     d.ctl_ok(&["routing", "reroute", "on"]);
     d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
-    d.ctl_ok(&["set", "smarthost", &format!("[{}]:{}", sink.addr.ip(), sink.addr.port())]);
+    d.ctl_ok(&["set", "smarthost", &format!("[{}]:{}", smart_host.ip(), smart_host.port())]);
     d.edit_config(|c| c["delivery"]["retry_intervals_secs"] = serde_json::json!([1]));
     d.ctl_ok(&["restart"]);
     d
@@ -67,6 +72,111 @@ async fn relays_through_a_smart_host_byte_for_byte() {
     assert!(data.starts_with("Received: from c.test"), "{data}");
     assert!(data.ends_with(stored_tail), "relayed byte for byte, no blank line added: {data:?}");
     wait_until("delivered state", 10, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'relayed'") == 1).await;
+    let detail = relayed_detail(&d);
+    assert!(detail.ends_with("not encrypted"), "the sink offers no STARTTLS: {detail}");
+}
+
+/// The detail of the (only) `relayed` tracking event.
+fn relayed_detail(d: &Daemon) -> String {
+    d.db().query_row("SELECT detail FROM tracking WHERE event = 'relayed'", [], |r| r.get(0)).expect("relayed event")
+}
+
+/// A second mailroomd to relay to: bob@far.test is a mailbox there. Its TLS
+/// certificate is `cert` (certificate and key files), or its own self-signed one.
+async fn receiver(cert: Option<(std::path::PathBuf, std::path::PathBuf)>) -> Daemon {
+    let r = Daemon::start().await;
+    r.add_mailbox("bob@far.test", "bob-pw");
+    if let Some((cert, key)) = cert {
+        r.edit_config(|c| {
+            c["security"]["tls_certificate"] = cert.display().to_string().into();
+            c["security"]["tls_key"] = key.display().to_string().into();
+        });
+        r.ctl_ok(&["restart"]);
+    }
+    r
+}
+
+/// What bob@far.test has on `r`, as text.
+fn bobs_messages(r: &Daemon) -> Vec<String> {
+    let db = r.db();
+    let mut stmt = db.prepare("SELECT CAST(content AS TEXT) FROM messages ORDER BY uid").expect("query");
+    stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("rows")
+}
+
+/// The queue's last error for the only queued message, once there is one.
+async fn last_error(d: &Daemon) -> String {
+    let mut error = String::new();
+    wait_until("a deferral", 20, || {
+        error = d
+            .db()
+            .query_row("SELECT last_error FROM queue_recipients WHERE state = 'deferred'", [], |r| r.get(0))
+            .unwrap_or_default();
+        !error.is_empty()
+    })
+    .await;
+    error
+}
+
+/// Delivery to a host that offers STARTTLS is encrypted, whatever its certificate
+/// (opportunistic TLS, RFC 7435); the receiving side records ESMTPS.
+#[tokio::test(flavor = "multi_thread")]
+async fn relays_over_starttls_when_the_next_hop_offers_it() {
+    let r = receiver(None).await;
+    let d = relay_to(r.smtp_addr().await, &[]).await;
+    send_as_ann(&d, "ann@corp.test", &["bob@far.test"], "Subject: tls\r\n\r\nsealed\r\n").await;
+    wait_until("delivery", 20, || bobs_messages(&r).len() == 1).await;
+    let got = &bobs_messages(&r)[0];
+    assert!(got.contains("with ESMTPS (using TLSv1.3)"), "the receiver saw TLS: {got}");
+    wait_until("tracking", 10, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'relayed'") == 1).await;
+    assert!(relayed_detail(&d).ends_with("over TLSv1.3"), "{}", relayed_detail(&d));
+}
+
+/// Opportunistic TLS never stands between the mail and its delivery: when the
+/// handshake fails, the message goes in plain text on a fresh connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_opportunistic_handshake_falls_back_to_plain_text() {
+    let sink = Sink::start_with_broken_tls().await;
+    let d = relay(&sink).await;
+    send_as_ann(&d, "ann@corp.test", &["friend@outside.test"], "Subject: fallback\r\n\r\nx\r\n").await;
+    sink.wait_for(1, 20).await;
+    wait_until("tracking", 10, || d.count("SELECT COUNT(*) FROM tracking WHERE event = 'relayed'") == 1).await;
+    assert!(relayed_detail(&d).ends_with("not encrypted"));
+    assert!(d.log().contains("TLS handshake failed; delivering without TLS"), "{}", d.log());
+}
+
+/// A smart host marked "requires TLS" gets mail only over TLS with a certificate that
+/// is valid for it under the system's trust store (here a test CA, given to
+/// mailroomd with `SSL_CERT_FILE`); a self-signed certificate or a host without
+/// STARTTLS defers the mail, with the reason in the queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_smart_host_that_requires_tls_must_prove_who_it_is() {
+    let ca = mailroom_tests::TestCa::new();
+    let trusted = receiver(Some(ca.issue(&["127.0.0.1"]))).await;
+    let env = [("SSL_CERT_FILE", ca.cert.to_str().expect("utf-8 path"))];
+    let d = relay_to(trusted.smtp_addr().await, &env).await;
+    d.ctl_ok(&["set", "smarthost-tls", "required"]);
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["bob@far.test"], "Subject: verified\r\n\r\nx\r\n").await;
+    wait_until("delivery", 20, || bobs_messages(&trusted).len() == 1).await;
+    assert!(bobs_messages(&trusted)[0].contains("with ESMTPS"));
+
+    let untrusted = receiver(None).await;
+    let d = relay_to(untrusted.smtp_addr().await, &env).await;
+    d.ctl_ok(&["set", "smarthost-tls", "required"]);
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["bob@far.test"], "Subject: refused\r\n\r\nx\r\n").await;
+    let error = last_error(&d).await;
+    assert!(error.contains("TLS handshake failed") && error.contains("certificate"), "{error}");
+    assert!(bobs_messages(&untrusted).is_empty(), "nothing went over an unverified connection");
+
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay_to(sink.addr, &env).await;
+    d.ctl_ok(&["set", "smarthost-tls", "required"]);
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["bob@far.test"], "Subject: plain\r\n\r\nx\r\n").await;
+    let error = last_error(&d).await;
+    assert!(error.contains("does not offer STARTTLS"), "{error}");
+    assert!(sink.messages().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

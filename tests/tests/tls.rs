@@ -1,9 +1,11 @@
-//! TLS end to end: STARTTLS with the self-signed certificate made at first start,
-//! against Python's smtplib, curl and swaks, and the plaintext-injection guard.
+//! TLS end to end: STARTTLS with the self-signed certificate made at first start and
+//! with a CA-issued certificate that clients verify, the implicit-TLS listeners
+//! (submissions, pop3s), against Python's smtplib and poplib, curl and swaks; and the
+//! plaintext-injection guard.
 
 use std::process::Command;
 
-use mailroom_tests::{Daemon, python};
+use mailroom_tests::{Daemon, TestCa, python};
 
 async fn service() -> (Daemon, std::net::SocketAddr) {
     let d = Daemon::start().await;
@@ -157,4 +159,115 @@ print(tf.readline().decode().strip())
     let (ok, out, err) = python(script, &[&pop3.ip().to_string(), &pop3.port().to_string()]);
     assert!(ok, "{out}{err}");
     assert!(out.starts_with("-ERR"), "the injected login was discarded, so STAT is refused: {out}");
+}
+
+/// A certificate from the Security page, issued by a CA the clients trust: every
+/// client checks the chain and the name (here the IP address it connects to), over
+/// STARTTLS, STLS and both implicit-TLS listeners; and the fingerprint `mailroomctl
+/// certificate` shows is the one the clients saw.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supplied_certificate_is_verified_by_real_clients() {
+    let ca = TestCa::new();
+    let (cert, key) = ca.issue(&["mail.corp.test", "127.0.0.1"]);
+    let (d, _) = service().await;
+    d.edit_config(|c| {
+        c["general"]["host_name"] = "mail.corp.test".into();
+        c["security"]["tls_certificate"] = cert.display().to_string().into();
+        c["security"]["tls_key"] = key.display().to_string().into();
+        c["connections"]["submissions_listen"] = "127.0.0.1:0".into();
+        c["pop3"]["pop3s_listen"] = "127.0.0.1:0".into();
+    });
+    d.ctl_ok(&["restart"]);
+    let st = d.status().await;
+    let port = |a: &Option<String>| a.as_deref().expect("bound").rsplit(':').next().expect("port").to_owned();
+    let (smtp, submissions, pop3, pop3s) =
+        (port(&st.smtp_addr), port(&st.submissions_addr), port(&st.pop3_addr), port(&st.pop3s_addr));
+    let script = r#"
+import hashlib, poplib, smtplib, ssl, sys
+ca, smtp, submissions, pop3, pop3s = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)   # verifies the chain and the name
+assert ctx.check_hostname and ctx.verify_mode == ssl.CERT_REQUIRED
+seen = set()
+def fp(sock):
+    seen.add(hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest())
+with smtplib.SMTP("127.0.0.1", int(smtp), timeout=20) as s:
+    s.starttls(context=ctx); fp(s.sock)
+    s.login("ann@corp.test", "ann-pw")
+    s.sendmail("ann@corp.test", ["ann@corp.test"], "Subject: starttls\r\n\r\nx\r\n")
+with smtplib.SMTP_SSL("127.0.0.1", int(submissions), context=ctx, timeout=20) as s:
+    fp(s.sock)
+    s.ehlo("client.test")
+    assert not s.has_extn("starttls"), "no STARTTLS on implicit TLS"
+    s.login("ann@corp.test", "ann-pw")
+    s.sendmail("ann@corp.test", ["ann@corp.test"], "Subject: submissions\r\n\r\nx\r\n")
+p = poplib.POP3("127.0.0.1", int(pop3), timeout=20)
+p.stls(context=ctx); fp(p.sock)
+p.user("ann@corp.test"); p.pass_("ann-pw")
+n = p.stat()[0]; p.quit()
+p = poplib.POP3_SSL("127.0.0.1", int(pop3s), context=ctx, timeout=20)
+fp(p.sock)
+assert "STLS" not in p.capa(), "no STLS on implicit TLS"
+p.user("ann@corp.test"); p.pass_("ann-pw")
+print(n, p.stat()[0], len(seen), ":".join(f"{b:02X}" for b in bytes.fromhex(seen.pop())))
+p.quit()
+"#;
+    let ca_path = ca.cert.display().to_string();
+    let (ok, out, err) = python(script, &[&ca_path, &smtp, &submissions, &pop3, &pop3s]);
+    assert!(ok, "{out}{err}");
+    let fields: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(fields[..3], ["2", "2", "1"], "two messages, read over both POP3 listeners, one certificate: {out}");
+    let shown = d.ctl_ok(&["certificate"]);
+    assert!(shown.contains(&format!("SHA-256:     {}", fields[3])), "{shown}");
+    assert!(shown.contains("from the Security page") && shown.contains("CN=Mailroom Test CA"), "{shown}");
+    assert!(shown.contains("mail.corp.test, 127.0.0.1"), "{shown}");
+
+    // curl over both implicit-TLS listeners, verifying against the CA.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mail = dir.path().join("m.txt");
+    std::fs::write(&mail, "Subject: curl smtps\r\n\r\nx\r\n").expect("write");
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert", &ca_path, "--url", &format!("smtps://127.0.0.1:{submissions}")])
+        .args(["--mail-from", "ann@corp.test", "--mail-rcpt", "ann@corp.test", "--user", "ann@corp.test:ann-pw"])
+        .arg("--upload-file")
+        .arg(&mail)
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl smtps: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert", &ca_path, "-u", "ann@corp.test:ann-pw", &format!("pop3s://127.0.0.1:{pop3s}/")])
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl pop3s: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3, "LIST shows the three messages");
+    let received =
+        d.count("SELECT COUNT(*) FROM messages WHERE CAST(content AS TEXT) LIKE '%with ESMTPSA (using TLSv1.3)%'");
+    assert_eq!(received, 3, "Received: says TLS and authentication (RFC 3848)");
+}
+
+/// The self-signed certificate is shown with its fingerprint, and a client that
+/// verifies certificates refuses it (as it should: it is not from a trusted CA).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_self_signed_certificate_is_shown_and_not_trusted_blindly() {
+    let (d, addr) = service().await;
+    let shown = d.ctl_ok(&["certificate"]);
+    assert!(shown.contains("self-signed, made by Mailroom"), "{shown}");
+    assert!(shown.contains("names:       localhost"), "{shown}");
+    let script = r#"
+import hashlib, smtplib, ssl, sys
+try:
+    with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
+        s.starttls(context=ssl.create_default_context())
+    print("verified?!")
+except ssl.SSLCertVerificationError as e:
+    print("refused", e.verify_message)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
+    s.starttls(context=ctx)
+    print(":".join(f"{b:02X}" for b in hashlib.sha256(s.sock.getpeercert(binary_form=True)).digest()))
+"#;
+    let (ok, out, err) = python(script, &[&addr.ip().to_string(), &addr.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("refused"), "{out}");
+    let fingerprint = out.lines().nth(1).expect("fingerprint");
+    assert!(shown.contains(fingerprint), "the fingerprint the client saw is the one shown: {shown} / {out}");
 }

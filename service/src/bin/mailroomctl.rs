@@ -520,10 +520,10 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             }
             println!("\n{}", d.headers.trim_end());
         }
-        Response::Certificate(None) => {
+        Response::Certificate { certificate: None } => {
             println!("No certificate: the Internet Mail Service is not running, or runs without TLS.");
         }
-        Response::Certificate(Some(c)) => {
+        Response::Certificate { certificate: Some(c) } => {
             let kind = if c.self_signed { "self-signed, made by Mailroom" } else { "from the Security page" };
             println!("certificate: {} ({kind})", c.path);
             println!("subject:     {}", c.subject);

@@ -86,7 +86,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
                 .map_err(store_error)?;
             Ok(Response::Tracking { events })
         }
-        Request::Certificate => Ok(Response::Certificate(manager.certificate().map(Box::new))),
+        Request::Certificate => Ok(Response::Certificate { certificate: manager.certificate().map(Box::new) }),
         Request::Subscribe => Ok(Response::Done),
     }
 }

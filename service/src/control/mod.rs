@@ -196,8 +196,20 @@ impl Connection {
         w.write_all(&line).await
     }
 
+    /// Sends a reply. One that cannot be encoded (a bug) becomes an `internal` error
+    /// for that request, rather than a dropped connection.
     async fn reply(&self, id: Option<u64>, outcome: Outcome) -> io::Result<()> {
-        self.send(&ServerMessage::Reply(Reply { id, outcome })).await
+        let line = match encode_line(&ServerMessage::Reply(Reply { id, outcome })) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode a control reply");
+                let message = format!("the reply could not be encoded: {e}");
+                let error = Outcome::Error(IpcError::Internal { message });
+                encode_line(&ServerMessage::Reply(Reply { id, outcome: error })).map_err(io::Error::other)?
+            }
+        };
+        let mut w = &self.stream;
+        w.write_all(&line).await
     }
 
     async fn run(mut self, stop: CancellationToken) {

@@ -96,6 +96,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
                 None => break,
             };
+            tracing::trace!(peer = %self.peer, line = %crate::logging::loggable_line(&line), "POP3 command");
             let flow = match command::parse(&line) {
                 Ok(cmd) => self.command(cmd).await,
                 Err(ParseError::Unknown) => {

@@ -172,6 +172,7 @@ impl<S: crate::tls::Transport> Session<S> {
     }
 
     async fn command(&mut self, line: &[u8]) -> Flow {
+        tracing::trace!(peer = %self.peer, line = %crate::logging::loggable_line(line), "SMTP command");
         let cmd = match command::parse(line) {
             Ok(c) => c,
             Err(r) => return self.error(r),

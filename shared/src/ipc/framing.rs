@@ -87,7 +87,8 @@ impl LineBuffer {
 /// Serializes `value` as one protocol line, newline included.
 ///
 /// # Errors
-/// When `value` cannot be serialized (never for the protocol's own types).
+/// When `value` cannot be serialized (the protocol's own types are tested to
+/// serialize, but a new variant of an internally tagged enum can break that).
 pub fn encode_line<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let mut v = serde_json::to_vec(value)?;
     v.push(b'\n');

@@ -266,9 +266,11 @@ pub enum Response {
         /// The events, newest first.
         events: Vec<TrackingEvent>,
     },
-    /// To [`Request::Certificate`]: `None` while the service is not running, or runs
-    /// without TLS.
-    Certificate(Option<Box<CertificateInfo>>),
+    /// To [`Request::Certificate`].
+    Certificate {
+        /// `None` while the service is not running, or runs without TLS.
+        certificate: Option<Box<CertificateInfo>>,
+    },
     /// Done, nothing to report (remove, subscribe).
     Done,
 }
@@ -580,6 +582,35 @@ mod tests {
         let json = serde_json::to_string(&err).expect("json");
         assert_eq!(json, r#"{"reply":{"id":null,"error":{"kind":"unknown_request","name":"fly"}}}"#);
         assert_eq!(serde_json::from_str::<ServerMessage>(&json).expect("parses"), err);
+    }
+
+    /// Regression: `Certificate(None)` as a newtype variant of an internally tagged
+    /// enum could not be serialized, and the service dropped the connection.
+    #[test]
+    fn replies_serialize_and_round_trip() {
+        let certificate = CertificateInfo {
+            self_signed: true,
+            path: "/data/tls/localhost.crt.pem".into(),
+            subject: "CN=localhost".into(),
+            issuer: "CN=localhost".into(),
+            names: vec!["localhost".into()],
+            not_before: 0,
+            not_after: 1,
+            sha256_fingerprint: "AB:CD".into(),
+        };
+        for response in [
+            Response::Pong,
+            Response::Done,
+            Response::Certificate { certificate: None },
+            Response::Certificate { certificate: Some(Box::new(certificate)) },
+            Response::Tracking { events: Vec::new() },
+            Response::Queue { messages: Vec::new() },
+            Response::ConfigSaved { revision: 3, pending_pages: vec![Page::Security] },
+        ] {
+            let msg = ServerMessage::Reply(Reply { id: Some(1), outcome: Outcome::Ok(response) });
+            let json = serde_json::to_string(&msg).expect("serializes");
+            assert_eq!(serde_json::from_str::<ServerMessage>(&json).expect("parses"), msg);
+        }
     }
 
     #[test]
