@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use mailroom_shared::config::{Config, Page};
-use mailroom_shared::ipc::{Event, MailboxInfo, QueueEntry, ServiceState, StatusReport, TrackingEvent};
+use mailroom_shared::ipc::{
+    CertificateInfo, Event, MailboxInfo, QueueEntry, ServiceState, StatusReport, TrackingEvent,
+};
 
 use crate::backend::{self, Command, Lifecycle, Update};
 use crate::properties::PropertiesState;
@@ -52,6 +54,8 @@ pub struct AdminApp {
     pub mailboxes: (Vec<MailboxInfo>, Vec<String>),
     /// The queue.
     pub queue: Vec<QueueEntry>,
+    /// The TLS certificate the running service presents.
+    pub certificate: Option<CertificateInfo>,
     /// Tracking results.
     pub(crate) tracking: Vec<TrackingEvent>,
     /// Selected tree node.
@@ -92,6 +96,7 @@ impl AdminApp {
             config: None,
             mailboxes: (Vec::new(), Vec::new()),
             queue: Vec::new(),
+            certificate: None,
             tracking: Vec::new(),
             selected: Node::InternetMailService,
             properties: None,
@@ -159,6 +164,7 @@ impl AdminApp {
                 }
                 Update::Mailboxes(m, w) => self.mailboxes = (m, w),
                 Update::Queue(q) => self.queue = q,
+                Update::Certificate(c) => self.certificate = c.map(|c| *c),
                 Update::QueueDetails(d) => self.windows.queue_details = Some(*d),
                 Update::Tracking(t) => self.tracking = t,
                 Update::AddressTest(r) => self.windows.tester.result = Some(r),

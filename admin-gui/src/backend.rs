@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
-use mailroom_shared::ipc::{Event, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent};
+use mailroom_shared::ipc::{
+    CertificateInfo, Event, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent,
+};
 use mailroom_shared::routing::Decision;
 
 /// What the UI asks for.
@@ -117,6 +119,9 @@ pub enum Update {
     QueueDetails(Box<mailroom_shared::ipc::QueueDetails>),
     /// Tracking results.
     Tracking(Vec<TrackingEvent>),
+    /// The TLS certificate the running service presents (`None`: not running, or no
+    /// TLS).
+    Certificate(Option<Box<CertificateInfo>>),
     /// The address tester's answer.
     AddressTest(Result<(Decision, String), String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
@@ -195,6 +200,7 @@ async fn run(
                         send(Update::Event(e));
                         if refresh_all {
                             status(&client, &send).await;
+                            certificate(&client, &send).await;
                         }
                         if mailboxes {
                             list_mailboxes(&client, &send).await;
@@ -220,6 +226,12 @@ async fn status(client: &Client, send: &impl Fn(Update) -> bool) {
     };
 }
 
+async fn certificate(client: &Client, send: &impl Fn(Update) -> bool) {
+    if let Ok(Response::Certificate { certificate }) = client.request(Request::Certificate).await {
+        send(Update::Certificate(certificate));
+    }
+}
+
 async fn list_mailboxes(client: &Client, send: &impl Fn(Update) -> bool) {
     if let Ok(Response::Mailboxes { mailboxes, warnings }) = client.request(Request::ListMailboxes).await {
         send(Update::Mailboxes(mailboxes, warnings));
@@ -239,6 +251,7 @@ async fn refresh(client: &Client, send: &impl Fn(Update) -> bool) {
     if let Ok(Response::Config { config, revision }) = client.request(Request::GetConfig).await {
         send(Update::Config(config, revision));
     }
+    certificate(client, send).await;
     list_mailboxes(client, send).await;
     list_queue(client, send).await;
 }

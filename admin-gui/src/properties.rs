@@ -3,8 +3,8 @@
 //! validation), and errors from the service are shown next to the field they name.
 
 use mailroom_shared::config::{AcceptFrom, Config, ConfigDraft, ConfigError, LogLevel, PlainTextAuth, TransferMode};
-use mailroom_shared::ipc::IpcError;
 use mailroom_shared::ipc::client::ClientError;
+use mailroom_shared::ipc::{CertificateInfo, IpcError};
 
 use crate::app::AdminApp;
 use crate::backend::Command;
@@ -195,7 +195,7 @@ pub fn properties_window(app: &mut AdminApp, ctx: &egui::Context) {
                     Tab::Connections => connections_tab(ui, &mut p.draft, &errors),
                     Tab::Routing => routing::routing_tab(ui, &mut p, &errors),
                     Tab::Delivery => delivery_tab(ui, &mut p, &errors),
-                    Tab::Security => security_tab(ui, &mut p.draft, &errors),
+                    Tab::Security => security_tab(ui, &mut p.draft, &errors, app.certificate.as_ref()),
                     Tab::Pop3 => pop3_tab(ui, &mut p.draft, &errors),
                     Tab::Queues => crate::views::queue_table(ui, &app.queue, &mut None, &mut None),
                     Tab::Diagnostics => diagnostics_tab(ui, &mut p.draft),
@@ -297,7 +297,29 @@ fn connections_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError
             ],
         );
         text_row(ui, "SMTP listens on (IP:port):", &mut c.smtp_listen, errors, "connections.smtp_listen");
+        text_row(
+            ui,
+            "SMTP over TLS, port 465 (empty: off):",
+            &mut c.submissions_listen,
+            errors,
+            "connections.submissions_listen",
+        );
         text_row(ui, "Forward all mail to host (empty: use DNS):", &mut c.smart_host, errors, "connections.smart_host");
+        ui.label("");
+        ui.vertical(|ui| {
+            // Only meaningful with a smart host; left enabled while ticked so that a
+            // ticked box can always be cleared.
+            let enabled = !c.smart_host.trim().is_empty() || c.smart_host_requires_tls;
+            ui.add_enabled(
+                enabled,
+                egui::Checkbox::new(
+                    &mut c.smart_host_requires_tls,
+                    "The host requires TLS (STARTTLS with a certificate valid for its name)",
+                ),
+            );
+            field_errors(ui, errors, "connections.smart_host_requires_tls");
+        });
+        ui.end_row();
         text_row(ui, "DNS server (empty: system):", &mut c.dns_server, errors, "connections.dns_server");
         combo(
             ui,
@@ -387,7 +409,7 @@ fn delivery_tab(ui: &mut egui::Ui, p: &mut PropertiesState, errors: &[ConfigErro
     });
 }
 
-fn security_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
+fn security_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], cert: Option<&CertificateInfo>) {
     egui::Grid::new("security").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
         combo(
             ui,
@@ -408,6 +430,62 @@ fn security_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) 
         );
         text_row(ui, "TLS private key (PEM file):", &mut d.security.tls_key, errors, "security.tls_key");
     });
+    ui.add_space(6.0);
+    ui.label("Leave both files empty to use a self-signed certificate made by Mailroom for the host name.");
+    ui.add_space(10.0);
+    certificate_ui(ui, cert);
+}
+
+/// The certificate the running service presents: who it names, who issued it, how
+/// long it is valid, and the fingerprint to compare with what a client shows.
+fn certificate_ui(ui: &mut egui::Ui, cert: Option<&CertificateInfo>) {
+    ui.strong("Certificate in use");
+    ui.separator();
+    let Some(c) = cert else {
+        ui.label("None: the Internet Mail Service is not running, or could not set up TLS.");
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    egui::Grid::new("certificate").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+        ui.label("Issued to:");
+        ui.label(&c.subject);
+        ui.end_row();
+        ui.label("Issued by:");
+        ui.label(if c.self_signed { format!("{} (self-signed)", c.issuer) } else { c.issuer.clone() });
+        ui.end_row();
+        ui.label("Valid for:");
+        ui.label(c.names.join(", "));
+        ui.end_row();
+        ui.label("Valid:");
+        let validity = format!(
+            "{} to {}",
+            mailroom_shared::time::format_utc(c.not_before),
+            mailroom_shared::time::format_utc(c.not_after)
+        );
+        if now > c.not_after {
+            ui.colored_label(ui.visuals().error_fg_color, format!("{validity} (expired)"));
+        } else {
+            ui.label(validity);
+        }
+        ui.end_row();
+        ui.label("File:");
+        ui.label(&c.path);
+        ui.end_row();
+        let l = ui.label("SHA-256 fingerprint:");
+        ui.vertical(|ui| {
+            // Two lines of 16 bytes: readable, and easy to compare with a client's.
+            let (a, b) = c.sha256_fingerprint.split_at(c.sha256_fingerprint.len().min(48));
+            ui.monospace(a.trim_end_matches(':')).labelled_by(l.id);
+            ui.monospace(b);
+            if ui.button("Copy fingerprint").clicked() {
+                ui.ctx().copy_text(c.sha256_fingerprint.clone());
+            }
+        });
+        ui.end_row();
+    });
 }
 
 fn pop3_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
@@ -416,6 +494,7 @@ fn pop3_tab(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         ui.checkbox(&mut d.pop3.enabled, "Enable POP3");
         ui.end_row();
         text_row(ui, "POP3 listens on (IP:port):", &mut d.pop3.listen, errors, "pop3.listen");
+        text_row(ui, "POP3 over TLS, port 995 (empty: off):", &mut d.pop3.pop3s_listen, errors, "pop3.pop3s_listen");
         number_row(ui, "Idle time-out:", &mut d.pop3.idle_timeout_secs, "seconds", errors, "pop3.idle_timeout_secs");
         combo(
             ui,

@@ -337,9 +337,28 @@ pub fn status_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
         ui.label("SMTP:");
         ui.label(s.smtp_addr.clone().unwrap_or_else(|| "—".into()));
         ui.end_row();
+        if let Some(a) = &s.submissions_addr {
+            ui.label("SMTP over TLS:");
+            ui.label(a);
+            ui.end_row();
+        }
         ui.label("POP3:");
         ui.label(s.pop3_addr.clone().unwrap_or_else(|| "—".into()));
         ui.end_row();
+        if let Some(a) = &s.pop3s_addr {
+            ui.label("POP3 over TLS:");
+            ui.label(a);
+            ui.end_row();
+        }
+        if let Some(c) = &app.certificate {
+            ui.label("TLS certificate:");
+            ui.label(format!(
+                "{} — SHA-256 {}…",
+                c.subject,
+                &c.sha256_fingerprint[..c.sha256_fingerprint.len().min(23)]
+            ));
+            ui.end_row();
+        }
         ui.label("Data directory:");
         ui.label(&s.data_dir);
         ui.end_row();

@@ -259,3 +259,43 @@ async fn mailbox_properties_change_the_name_and_password() {
     );
     assert!(ok && out.contains("+OK"), "{out}{err}");
 }
+
+/// The Security tab shows the certificate in use with the fingerprint a client sees;
+/// the POP3 tab turns on POP3 over TLS, which works after a restart from the GUI.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_tab_shows_the_certificate_and_pop3s_can_be_turned_on() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    wait(&mut h, "the certificate", |a| a.certificate.is_some());
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_all_by_label("Security").last().expect("the tab").click();
+    h.run_steps(3);
+    let shown = d.ctl_ok(&["certificate"]);
+    let fingerprint = shown.lines().find_map(|l| l.strip_prefix("SHA-256:")).expect("fingerprint").trim().to_owned();
+    h.get_by_label(&fingerprint[..47]);
+    h.get_by_label(&fingerprint[48..]);
+    h.get_by_label("CN=localhost, O=Mailroom");
+    h.get_by_label("CN=localhost, O=Mailroom (self-signed)");
+    h.get_by_label("Copy fingerprint");
+
+    h.get_all_by_label("POP3").last().expect("the tab").click();
+    h.run_steps(3);
+    type_into(&mut h, "POP3 over TLS, port 995 (empty: off):", "127.0.0.1:0");
+    h.get_by_label("Apply").click();
+    wait(&mut h, "the saved change", |a| a.pending == [Page::Pop3]);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
+    wait(&mut h, "pop3s listening", |a| a.status.as_ref().is_some_and(|s| s.pop3s_addr.is_some()));
+    let pop3s: std::net::SocketAddr =
+        h.state().status.as_ref().and_then(|s| s.pop3s_addr.clone()).expect("pop3s").parse().expect("addr");
+    let (ok, out, err) = mailroom_tests::python(
+        "import poplib,ssl,sys\nc=ssl.create_default_context();c.check_hostname=False;c.verify_mode=ssl.CERT_NONE\n\
+         p=poplib.POP3_SSL(sys.argv[1],int(sys.argv[2]),context=c)\np.user('ann@corp.test')\nprint(p.pass_('ann-pw'))",
+        &[&pop3s.ip().to_string(), &pop3s.port().to_string()],
+    );
+    assert!(ok && out.contains("+OK"), "{out}{err}");
+}

@@ -1,7 +1,10 @@
-//! The SMTP command parser must never panic, whatever the line.
+//! The SMTP command parser must never panic, whatever the line; nor may the routing
+//! syntax check or the log formatter, and the latter must never show the initial
+//! response of an AUTH command (a password, in base64).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mailroom_service::logging::loggable_line;
 use mailroom_service::smtp::command;
 
 fuzz_target!(|data: &[u8]| {
@@ -9,4 +12,18 @@ fuzz_target!(|data: &[u8]| {
     line.extend_from_slice(b"\r\n");
     let _ = command::parse(&line);
     let _ = command::parse(data);
+    let logged = loggable_line(&line);
+    let text = String::from_utf8_lossy(data);
+    let mut words = text.splitn(3, ' ');
+    if words.next().is_some_and(|v| v.eq_ignore_ascii_case("AUTH"))
+        && let (Some(_), Some(secret)) = (words.next(), words.next())
+    {
+        let secret = secret.trim_end_matches(['\r', '\n']);
+        if secret.len() > 4 {
+            assert!(!logged.contains(secret), "{logged:?} shows {secret:?}");
+        }
+    }
+    if let Ok(path) = std::str::from_utf8(data) {
+        let _ = command::routing_syntax(path);
+    }
 });

@@ -178,7 +178,7 @@ fn make_self_signed(host: &str, now: i64) -> Result<(rcgen::Certificate, rcgen::
     let mut params = rcgen::CertificateParams::new(vec![host.to_owned()])?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::CommonName, host);
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Mailroom (self-signed)");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Mailroom");
     params.not_before = date(now - 86_400);
     params.not_after = date(now + SELF_SIGNED_DAYS * 86_400);
     let key = rcgen::KeyPair::generate()?;

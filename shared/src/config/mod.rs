@@ -74,6 +74,7 @@ impl Page {
 
 /// The whole configuration as an editor holds it: unvalidated.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigDraft {
     /// General page.

@@ -14,6 +14,7 @@ use crate::address::{Domain, EmailAddress, IpNet, NextHop};
 
 /// General page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct GeneralDraft {
     /// Host name announced in the SMTP banner, EHLO and `Received:` headers.
@@ -92,6 +93,7 @@ impl General {
 
 /// Which directions of mail transfer the service performs (Connections page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum TransferMode {
     /// Accept incoming SMTP and deliver outbound mail.
@@ -119,6 +121,7 @@ impl TransferMode {
 
 /// Which SMTP clients may connect (Connections page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum AcceptFrom {
     /// Any client; relaying is still governed by Routing Restrictions.
@@ -133,6 +136,7 @@ pub enum AcceptFrom {
 /// A "forward all messages for this domain to host" entry: the recipient address is
 /// kept, only the next hop changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct DomainForwardDraft {
     /// The domain.
@@ -152,6 +156,7 @@ pub struct DomainForward {
 
 /// Connections page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectionsDraft {
     /// Transfer mode.
@@ -463,6 +468,7 @@ impl std::fmt::Display for RouteTarget {
 
 /// A routing table entry, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct RouteEntryDraft {
     /// "E-mail sent to this domain": `domain` or `#domain`.
@@ -504,6 +510,7 @@ impl RoutingTable {
 
 /// Routing page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingDraft {
     /// "Reroute incoming SMTP mail (required for POP3 support)".
@@ -587,6 +594,7 @@ impl Routing {
 
 /// Routing Restrictions dialog, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingRestrictionsDraft {
     /// "Hosts and clients that successfully authenticate" may relay.
@@ -740,6 +748,7 @@ impl Default for RoutingRestrictions {
 
 /// Delivery page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryDraft {
     /// Waits between attempts, seconds; the last one repeats.
@@ -816,6 +825,7 @@ impl Delivery {
 
 /// When a password may be sent without TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum PlainTextAuth {
     /// Only over TLS.
@@ -842,6 +852,7 @@ impl PlainTextAuth {
 
 /// Security page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityDraft {
     /// When SMTP AUTH may be used without TLS.
@@ -895,6 +906,7 @@ impl Security {
 
 /// POP3 settings, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct Pop3Draft {
     /// Whether the POP3 listener runs.
@@ -967,6 +979,7 @@ impl Pop3 {
 
 /// A Diagnostics Logging level, as Exchange named them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     /// Errors only.
@@ -997,6 +1010,7 @@ impl LogLevel {
 
 /// Diagnostics Logging page, as edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(default, deny_unknown_fields)]
 pub struct DiagnosticsDraft {
     /// SMTP protocol.
