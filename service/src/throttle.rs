@@ -28,6 +28,11 @@ pub const LOCKOUT_AFTER_IP: u32 = 10;
 pub const LOCKOUT_AFTER_LOGIN: u32 = 20;
 /// How long a lock-out lasts after the last failure.
 pub const LOCKOUT: Duration = FAILURE_WINDOW;
+/// Login names are counted by at most this many characters (addresses have at most
+/// 254), so that guesses with huge names cannot make the table huge.
+const MAX_KEY: usize = 256;
+/// Old entries are swept at most this often.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Whether a login attempt may be checked at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,32 +53,46 @@ pub struct AuthThrottle {
     failures: Mutex<Failures>,
 }
 
+/// Failure counts with the time of the last failure.
 #[derive(Debug, Default)]
 struct Failures {
     by_ip: HashMap<IpAddr, (u32, Instant)>,
     by_login: HashMap<String, (u32, Instant)>,
+    swept: Option<Instant>,
 }
 
 impl Failures {
+    /// Drops counts whose last failure left the window (at most once a second: the
+    /// tables can hold many entries during an attack).
     fn forget_old(&mut self, now: Instant) {
+        if self.swept.is_some_and(|at| now.duration_since(at) < SWEEP_EVERY) {
+            return;
+        }
+        self.swept = Some(now);
         self.by_ip.retain(|_, (_, at)| now.duration_since(*at) < FAILURE_WINDOW);
         self.by_login.retain(|_, (_, at)| now.duration_since(*at) < FAILURE_WINDOW);
     }
-    fn counts(&self, ip: IpAddr, login: &str) -> (u32, u32) {
-        (self.by_ip.get(&ip).map_or(0, |c| c.0), self.by_login.get(login).map_or(0, |c| c.0))
+    /// The counts for `ip` and `login`, ignoring any that left the window since the
+    /// last sweep.
+    fn counts(&self, ip: IpAddr, login: &str, now: Instant) -> (u32, u32) {
+        let live = |e: Option<&(u32, Instant)>| {
+            e.filter(|(_, at)| now.duration_since(*at) < FAILURE_WINDOW).map_or(0, |e| e.0)
+        };
+        (live(self.by_ip.get(&ip)), live(self.by_login.get(login)))
     }
 }
 
 fn key(login: &str) -> String {
-    login.trim().to_ascii_lowercase()
+    login.trim().chars().take(MAX_KEY).collect::<String>().to_ascii_lowercase()
 }
 
 impl AuthThrottle {
     /// Whether a login from `ip` as `login` may be tried now.
     pub fn gate(&self, ip: IpAddr, login: &str) -> Gate {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.forget_old(Instant::now());
-        let (by_ip, by_login) = f.counts(ip, &key(login));
+        let now = Instant::now();
+        f.forget_old(now);
+        let (by_ip, by_login) = f.counts(ip, &key(login), now);
         if by_ip >= LOCKOUT_AFTER_IP || by_login >= LOCKOUT_AFTER_LOGIN {
             Gate::LockedOut { delay: MAX_DELAY }
         } else {
@@ -88,16 +107,15 @@ impl AuthThrottle {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         f.forget_old(now);
-        let a = f.by_ip.entry(ip).or_insert((0, now));
-        *a = (a.0.saturating_add(1), now);
-        let ip_count = a.0;
-        let b = f.by_login.entry(key(login)).or_insert((0, now));
-        *b = (b.0.saturating_add(1), now);
-        let count = ip_count.max(b.0);
-        if ip_count == LOCKOUT_AFTER_IP || b.0 == LOCKOUT_AFTER_LOGIN {
-            tracing::warn!(%ip, login = %key(login), failures = count, lockout = ?LOCKOUT, "too many failed logins; locked out");
+        let login = key(login);
+        let (old_ip, old_login) = f.counts(ip, &login, now);
+        let (ip_count, login_count) = (old_ip.saturating_add(1), old_login.saturating_add(1));
+        if ip_count == LOCKOUT_AFTER_IP || login_count == LOCKOUT_AFTER_LOGIN {
+            tracing::warn!(%ip, %login, failures = ip_count.max(login_count), lockout = ?LOCKOUT, "too many failed logins; locked out");
         }
-        delay_for(count)
+        f.by_ip.insert(ip, (ip_count, now));
+        f.by_login.insert(login, (login_count, now));
+        delay_for(ip_count.max(login_count))
     }
 
     /// Forgets the failures of a login that just succeeded from `ip`.
@@ -155,5 +173,14 @@ mod tests {
         }
         assert!(matches!(t.gate(ip("203.0.113.1"), "Ann@Corp.Test"), Gate::LockedOut { .. }));
         assert_eq!(t.gate(ip("203.0.113.1"), "bob@corp.test"), Gate::Open);
+    }
+
+    #[test]
+    fn huge_login_names_are_counted_by_their_start() {
+        let t = AuthThrottle::default();
+        let long = "x".repeat(10_000);
+        t.failed(ip("192.0.2.1"), &long);
+        assert!(t.failures.lock().expect("lock").by_login.keys().all(|k| k.len() == MAX_KEY));
+        assert_eq!(t.failed(ip("192.0.2.2"), &format!("{long}y")), Duration::from_secs(1), "same first 256");
     }
 }

@@ -27,8 +27,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-/// How long a client gets to complete a TLS handshake.
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a client gets to complete a TLS handshake (real clients need
+/// milliseconds; this bounds how long a silent one holds a connection slot).
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The server side of TLS for one run: the acceptor and what it presents.
 #[derive(Clone)]
@@ -292,13 +293,23 @@ pub fn version_name(v: rustls::ProtocolVersion) -> &'static str {
     }
 }
 
-/// Accepts a connection on an implicit-TLS listener: the handshake comes first.
+/// Accepts a connection on an implicit-TLS listener: the handshake comes first. A
+/// service that starts draining meanwhile abandons it (nothing was said yet).
 ///
 /// # Errors
-/// When the handshake fails or times out.
-pub async fn accept_implicit(tcp: TcpStream, acceptor: &TlsAcceptor) -> io::Result<Stream> {
+/// When the handshake fails or times out, or the service is stopping.
+pub async fn accept_implicit(
+    tcp: TcpStream,
+    acceptor: &TlsAcceptor,
+    shutdown: &crate::lifecycle::Shutdown,
+) -> io::Result<Stream> {
     let mut stream = Stream::Plain(tcp);
-    stream.start_tls(acceptor).await?;
+    tokio::select! {
+        r = stream.start_tls(acceptor) => r?,
+        () = shutdown.draining() => {
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "service stopping"));
+        }
+    }
     Ok(stream)
 }
 

@@ -92,6 +92,25 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
     assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 1);
 }
 
+/// Like Postfix's `smtpd_hard_error_limit`: after 20 errors the session is closed,
+/// however fast the client sends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_closed_after_twenty_errors() {
+    let d = service().await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.send("FROB\r\n".repeat(25).as_bytes());
+    let mut replies = Vec::new();
+    loop {
+        let r = s.reply();
+        if r.is_empty() {
+            break;
+        }
+        replies.push(r);
+    }
+    assert_eq!(replies.iter().filter(|r| r.starts_with("500 5.5.2")).count(), 20, "{replies:?}");
+    assert!(replies.last().is_some_and(|r| r.starts_with("421 4.7.0 Too many errors")), "{replies:?}");
+}
+
 fn timed(s: &mut Smtp, line: &str) -> (String, Duration) {
     let t = Instant::now();
     let r = s.cmd(line);

@@ -102,7 +102,7 @@ async fn connection(
     };
     let stream = match implicit {
         None => crate::tls::Stream::Plain(stream),
-        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor).await {
+        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor, &ctx.shutdown).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::info!(%peer, error = %e, "TLS handshake failed");

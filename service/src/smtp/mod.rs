@@ -63,7 +63,7 @@ async fn connection(
     let local = stream.local_addr().unwrap_or(peer);
     let stream = match implicit {
         None => crate::tls::Stream::Plain(stream),
-        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor).await {
+        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor, &ctx.shutdown).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::info!(%peer, error = %e, "TLS handshake failed");
