@@ -13,15 +13,19 @@ fuzz_target!(|data: &[u8]| {
     let _ = command::parse(&line);
     let _ = command::parse(data);
     let logged = loggable_line(&line);
+    assert!(!logged.contains(['\r', '\n', '\0']), "a log line must stay one line: {logged:?}");
     let text = String::from_utf8_lossy(data);
     let mut words = text.splitn(3, ' ');
-    if words.next().is_some_and(|v| v.eq_ignore_ascii_case("AUTH"))
-        && let (Some(_), Some(secret)) = (words.next(), words.next())
+    if let Some(verb) = words.next().filter(|v| v.eq_ignore_ascii_case("AUTH"))
+        && let (Some(mechanism), Some(secret)) = (words.next(), words.next())
     {
         let secret = secret.trim_end_matches(['\r', '\n']);
-        if secret.len() > 4 {
+        // Unless the secret also appears in the words that are shown, it must not
+        // appear at all.
+        if secret.len() > 4 && !format!("{verb} {mechanism}").contains(secret) {
             assert!(!logged.contains(secret), "{logged:?} shows {secret:?}");
         }
+        assert!(logged.ends_with(" ****"), "{logged:?}");
     }
     if let Ok(path) = std::str::from_utf8(data) {
         let _ = command::routing_syntax(path);

@@ -131,7 +131,8 @@ impl Visit for MessageVisitor {
     }
 }
 
-/// A protocol command line as it may be logged: without its line ending, at most 200
+/// A protocol command line as it may be logged: without its line ending, control
+/// characters escaped (a client must not be able to forge log lines), at most 200
 /// characters, and with any secret replaced by `****`: the argument of `PASS`, and
 /// the initial response of `AUTH` (base64 of a password, in PLAIN and LOGIN). SASL
 /// continuation lines are never given to this function: they are not logged at all.
@@ -140,16 +141,22 @@ pub fn loggable_line(line: &[u8]) -> String {
     let text = text.trim_end_matches(['\r', '\n']);
     let mut words = text.splitn(3, ' ');
     let verb = words.next().unwrap_or_default();
-    if verb.eq_ignore_ascii_case("PASS") {
-        return format!("{verb} ****");
-    }
-    if verb.eq_ignore_ascii_case("AUTH") {
-        return match (words.next(), words.next()) {
-            (Some(mechanism), Some(_)) => format!("{verb} {mechanism} ****"),
-            _ => text.to_owned(),
-        };
-    }
-    text.chars().take(200).flat_map(char::escape_debug).collect()
+    let shown = if verb.eq_ignore_ascii_case("PASS") {
+        return format!("{} ****", escaped(verb));
+    } else if verb.eq_ignore_ascii_case("AUTH") {
+        match (words.next(), words.next()) {
+            (Some(mechanism), Some(_)) => return format!("{} {} ****", escaped(verb), escaped(mechanism)),
+            _ => text,
+        }
+    } else {
+        text
+    };
+    escaped(shown)
+}
+
+/// At most 200 characters, control characters escaped.
+fn escaped(s: &str) -> String {
+    s.chars().take(200).flat_map(char::escape_debug).collect()
 }
 
 #[cfg(test)]
@@ -164,5 +171,15 @@ mod tests {
         assert_eq!(loggable_line(b"AUTH LOGIN\r\n"), "AUTH LOGIN");
         assert_eq!(loggable_line(b"MAIL FROM:<a@b.test>\r\n"), "MAIL FROM:<a@b.test>");
         assert_eq!(loggable_line(b"NOOP \x1b[2J\r\n"), "NOOP \\u{1b}[2J", "control characters escaped");
+    }
+
+    /// Found by the `smtp_command` fuzz target: the mechanism word of an AUTH line was
+    /// logged as given, so a client could write line breaks (forged lines) into the log.
+    #[test]
+    fn regression_auth_mechanism_with_control_characters_is_escaped() {
+        let crash = b"aUTH GG\n\0\t\n\0*\0\t\0aUTH GG\n\0\t\n\0*\0\t\0";
+        let logged = loggable_line(crash);
+        assert!(!logged.contains(['\n', '\0', '\t']), "{logged:?}");
+        assert!(logged.ends_with(" ****"), "{logged:?}");
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots for the README: the real Mailroom Administrator under Xvfb against a
-# real mailroomd with a sample configuration. Writes docs/main-window.png and
-# docs/routing-tab.png. Needs: xvfb imagemagick xdotool (Debian packages).
+# real mailroomd with a sample configuration. Writes docs/main-window.png,
+# docs/routing-tab.png and docs/security-tab.png. Needs: xvfb imagemagick xdotool (Debian packages).
 #
 #   tests/gui/screenshots.sh
 set -euo pipefail
@@ -32,6 +32,9 @@ sleep 1
 xdotool mousemove 218 67 click 1     # tab: Routing
 sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/routing-tab.png"
+xdotool mousemove 360 67 click 1     # tab: Security
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/security-tab.png"
 SHOOT
 xvfb-run -a -s "-screen 0 1280x800x24" bash "$work/shoot.sh"
-echo "wrote docs/main-window.png and docs/routing-tab.png"
+echo "wrote docs/main-window.png, docs/routing-tab.png and docs/security-tab.png"
