@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use mailroom_shared::config::{Config, Page};
 use mailroom_shared::ipc::{
-    CertificateInfo, Event, MailboxInfo, QueueEntry, ServiceState, StatusReport, TrackingEvent,
+    CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueEntry, ServiceState, StatusReport, TrackingEvent,
 };
 
 use crate::backend::{self, Command, Lifecycle, Update};
@@ -56,6 +56,8 @@ pub struct AdminApp {
     pub queue: Vec<QueueEntry>,
     /// The TLS certificate the running service presents.
     pub certificate: Option<CertificateInfo>,
+    /// Clients and logins locked out after failed logins.
+    pub lockouts: Vec<LockoutInfo>,
     /// Tracking results.
     pub(crate) tracking: Vec<TrackingEvent>,
     /// Selected tree node.
@@ -97,6 +99,7 @@ impl AdminApp {
             mailboxes: (Vec::new(), Vec::new()),
             queue: Vec::new(),
             certificate: None,
+            lockouts: Vec::new(),
             tracking: Vec::new(),
             selected: Node::InternetMailService,
             properties: None,
@@ -165,6 +168,7 @@ impl AdminApp {
                 Update::Mailboxes(m, w) => self.mailboxes = (m, w),
                 Update::Queue(q) => self.queue = q,
                 Update::Certificate(c) => self.certificate = c.map(|c| *c),
+                Update::Lockouts(l) => self.lockouts = l,
                 Update::QueueDetails(d) => self.windows.queue_details = Some(*d),
                 Update::Tracking(t) => self.tracking = t,
                 Update::AddressTest(r) => self.windows.tester.result = Some(r),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, Event, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent,
+    CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 
@@ -71,6 +71,8 @@ pub enum Command {
         /// Recipient contains.
         recipient: String,
     },
+    /// Lift a lock-out (an address or login name).
+    Unlock(String),
     /// The address tester.
     TestAddress {
         /// Recipient.
@@ -119,6 +121,8 @@ pub enum Update {
     QueueDetails(Box<mailroom_shared::ipc::QueueDetails>),
     /// Tracking results.
     Tracking(Vec<TrackingEvent>),
+    /// Current lock-outs after failed logins.
+    Lockouts(Vec<LockoutInfo>),
     /// The TLS certificate the running service presents (`None`: not running, or no
     /// TLS).
     Certificate(Option<Box<CertificateInfo>>),
@@ -211,7 +215,10 @@ async fn run(
                     }
                     None => break,
                 },
-                _ = tick.tick() => status(&client, &send).await,
+                _ = tick.tick() => {
+                    status(&client, &send).await;
+                    lockouts(&client, &send).await;
+                }
             }
         }
         send(Update::Disconnected("the service closed the connection".into()));
@@ -224,6 +231,12 @@ async fn status(client: &Client, send: &impl Fn(Update) -> bool) {
         Ok(_) => true,
         Err(e) => send(Update::Error(e.to_string())),
     };
+}
+
+async fn lockouts(client: &Client, send: &impl Fn(Update) -> bool) {
+    if let Ok(Response::Lockouts { lockouts }) = client.request(Request::Lockouts).await {
+        send(Update::Lockouts(lockouts));
+    }
 }
 
 async fn certificate(client: &Client, send: &impl Fn(Update) -> bool) {
@@ -252,6 +265,7 @@ async fn refresh(client: &Client, send: &impl Fn(Update) -> bool) {
         send(Update::Config(config, revision));
     }
     certificate(client, send).await;
+    lockouts(client, send).await;
     list_mailboxes(client, send).await;
     list_queue(client, send).await;
 }
@@ -344,6 +358,12 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
                 Ok(_) => true,
                 Err(e) => send(Update::Error(e.to_string())),
             };
+        }
+        Command::Unlock(who) => {
+            if let Some(u) = done(client.request(Request::Unlock { client: who }).await) {
+                send(u);
+            }
+            lockouts(client, send).await;
         }
         Command::TestAddress { recipient, authenticated_as, client_ip } => {
             let authenticated_as = (!authenticated_as.trim().is_empty()).then_some(authenticated_as);

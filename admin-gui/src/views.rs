@@ -383,6 +383,37 @@ pub fn status_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
             app.restart_service();
         }
     });
+    ui.add_space(16.0);
+    lockouts_ui(app, ui);
+}
+
+/// Addresses and logins locked out after too many failed logins, each with Unlock.
+fn lockouts_ui(app: &mut AdminApp, ui: &mut egui::Ui) {
+    ui.strong("Locked out after failed logins");
+    ui.separator();
+    if app.lockouts.is_empty() {
+        ui.label("None.");
+        return;
+    }
+    let mut unlock = None;
+    egui::Grid::new("lockouts").num_columns(4).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
+        for heading in ["Address or login", "Failures", "Until", ""] {
+            ui.strong(heading);
+        }
+        ui.end_row();
+        for l in &app.lockouts {
+            ui.label(&l.client);
+            ui.label(l.failures.to_string());
+            ui.label(mailroom_shared::time::format_utc(l.until));
+            if ui.add_enabled(app.connected(), egui::Button::new(format!("Unlock {}", l.client))).clicked() {
+                unlock = Some(l.client.clone());
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(who) = unlock {
+        app.send(Command::Unlock(who));
+    }
 }
 
 /// Tools windows and the Recipients dialogs.

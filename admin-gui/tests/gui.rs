@@ -299,3 +299,34 @@ async fn the_security_tab_shows_the_certificate_and_pop3s_can_be_turned_on() {
     );
     assert!(ok && out.contains("+OK"), "{out}{err}");
 }
+
+/// Service Status lists an address locked out after failed logins; Unlock lifts it,
+/// and the right password works from there at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn service_status_lists_lockouts_and_unlocks_them() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let smtp = d.smtp_addr().await;
+    let script = r#"
+import base64, smtplib, sys, threading
+def guess(i):
+    with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=60) as s:
+        s.ehlo("client.test")
+        s.docmd("AUTH", "PLAIN " + base64.b64encode(f"\0user{i}@corp.test\0guess".encode()).decode())
+threads = [threading.Thread(target=guess, args=(i,)) for i in range(10)]
+[t.start() for t in threads]; [t.join() for t in threads]
+"#;
+    let (ok, out, err) = mailroom_tests::python(script, &[&smtp.ip().to_string(), &smtp.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Service Status").click();
+    wait(&mut h, "the lock-out", |a| a.lockouts.iter().any(|l| l.client == "127.0.0.1"));
+    h.get_by_label("Locked out after failed logins");
+    h.get_by_label("Unlock 127.0.0.1").click();
+    wait(&mut h, "no lock-out", |a| a.lockouts.is_empty());
+    h.get_by_label("None.");
+    let mut s = Smtp::connect(smtp);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+}

@@ -118,6 +118,8 @@ struct Running {
     submissions_addr: Option<SocketAddr>,
     pop3s_addr: Option<SocketAddr>,
     certificate: Option<Arc<mailroom_shared::ipc::CertificateInfo>>,
+    /// The run's failed-login counts, for listing and lifting lock-outs.
+    throttle: Arc<crate::throttle::AuthThrottle>,
     since: Instant,
     shutdown: Shutdown,
     tasks: TaskTracker,
@@ -240,6 +242,42 @@ impl Manager {
     pub fn certificate(&self) -> Option<mailroom_shared::ipc::CertificateInfo> {
         let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
         s.running.as_ref().and_then(|r| r.certificate.as_deref().cloned())
+    }
+
+    /// Current lock-outs after failed logins (none while the service is stopped: the
+    /// counts belong to a run).
+    pub fn lockouts(&self) -> Vec<mailroom_shared::ipc::LockoutInfo> {
+        let throttle = self.running_throttle();
+        let now = crate::store::now_secs();
+        throttle
+            .map(|t| t.lockouts())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| mailroom_shared::ipc::LockoutInfo {
+                client: l.client,
+                is_address: l.is_address,
+                failures: l.failures,
+                until: now + i64::try_from(l.remaining.as_secs()).unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// Lifts a lock-out.
+    ///
+    /// # Errors
+    /// [`IpcError::NotFound`] when `client` has no failed logins counted.
+    pub fn unlock(&self, client: &str) -> Result<(), IpcError> {
+        let lifted = self.running_throttle().is_some_and(|t| t.unlock(client));
+        if !lifted {
+            return Err(IpcError::NotFound { message: format!("{client} has no failed logins counted") });
+        }
+        tracing::info!(client, "lock-out lifted by the administrator");
+        Ok(())
+    }
+
+    fn running_throttle(&self) -> Option<Arc<crate::throttle::AuthThrottle>> {
+        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.running.as_ref().map(|r| Arc::clone(&r.throttle))
     }
 
     /// Wakes the outbound queue (retry now), if the service runs.
@@ -376,6 +414,7 @@ impl Manager {
             submissions_addr,
             pop3s_addr,
             certificate: ctx.tls.as_ref().map(|t| Arc::clone(&t.info)),
+            throttle: Arc::clone(&ctx.throttle),
             since: Instant::now(),
             shutdown: ctx.shutdown,
             tasks: ctx.tasks,

@@ -46,6 +46,19 @@ pub enum Gate {
     },
 }
 
+/// A current lock-out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockout {
+    /// The address or (lower-case) login name.
+    pub client: String,
+    /// True for an address.
+    pub is_address: bool,
+    /// Failures within the window.
+    pub failures: u32,
+    /// How long until it ends, if guessing stops now.
+    pub remaining: Duration,
+}
+
 /// Failed logins of one run, by address and by login name. Shared by every SMTP and
 /// POP3 session of the run.
 #[derive(Debug, Default)]
@@ -118,6 +131,35 @@ impl AuthThrottle {
         delay_for(ip_count.max(login_count))
     }
 
+    /// The addresses and logins locked out now, the most recent failure first.
+    pub fn lockouts(&self) -> Vec<Lockout> {
+        let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let remaining = |at: Instant| LOCKOUT.saturating_sub(now.duration_since(at));
+        let addresses = f.by_ip.iter().filter(|(_, (n, _))| *n >= LOCKOUT_AFTER_IP).map(|(ip, (n, at))| Lockout {
+            client: ip.to_string(),
+            is_address: true,
+            failures: *n,
+            remaining: remaining(*at),
+        });
+        let logins = f.by_login.iter().filter(|(_, (n, _))| *n >= LOCKOUT_AFTER_LOGIN).map(|(login, (n, at))| {
+            Lockout { client: login.clone(), is_address: false, failures: *n, remaining: remaining(*at) }
+        });
+        let mut all: Vec<Lockout> = addresses.chain(logins).filter(|l| !l.remaining.is_zero()).collect();
+        all.sort_by(|a, b| b.remaining.cmp(&a.remaining).then_with(|| a.client.cmp(&b.client)));
+        all
+    }
+
+    /// Lifts the lock-out (and forgets the failures) of an address or login name;
+    /// false when there was none.
+    pub fn unlock(&self, client: &str) -> bool {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match client.trim().parse::<IpAddr>() {
+            Ok(ip) => f.by_ip.remove(&ip).is_some(),
+            Err(_) => f.by_login.remove(&key(client)).is_some(),
+        }
+    }
+
     /// Forgets the failures of a login that just succeeded from `ip`.
     pub fn succeeded(&self, ip: IpAddr, login: &str) {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
@@ -173,6 +215,22 @@ mod tests {
         }
         assert!(matches!(t.gate(ip("203.0.113.1"), "Ann@Corp.Test"), Gate::LockedOut { .. }));
         assert_eq!(t.gate(ip("203.0.113.1"), "bob@corp.test"), Gate::Open);
+    }
+
+    #[test]
+    fn lockouts_are_listed_and_can_be_lifted() {
+        let t = AuthThrottle::default();
+        for i in 0..LOCKOUT_AFTER_IP {
+            t.failed(ip("192.0.2.9"), &format!("user{i}"));
+        }
+        let listed = t.lockouts();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!((listed[0].client.as_str(), listed[0].is_address, listed[0].failures), ("192.0.2.9", true, 10));
+        assert!(listed[0].remaining > LOCKOUT - Duration::from_secs(5));
+        assert!(t.unlock("192.0.2.9"));
+        assert_eq!(t.gate(ip("192.0.2.9"), "user0"), Gate::Open);
+        assert!(!t.unlock("192.0.2.9"), "nothing left to lift");
+        assert!(t.lockouts().is_empty());
     }
 
     #[test]

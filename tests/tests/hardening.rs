@@ -199,6 +199,17 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
     assert!(ok, "{out}{err}");
     assert_eq!(out.trim(), "235");
     assert!(d.log().contains("too many failed logins; locked out"), "the lock-out is logged");
+
+    // The administrator sees the lock-out and lifts it; the right password works again.
+    let listed = d.ctl_ok(&["lockouts"]);
+    assert!(listed.lines().any(|l| l.starts_with("127.0.0.1") && l.contains("address")), "{listed}");
+    d.ctl_ok(&["unlock", "127.0.0.1"]);
+    let mut s = Smtp::connect(std::net::SocketAddr::from(([127, 0, 0, 1], smtp)));
+    s.expect("EHLO client.test", "250");
+    s.expect(&format!("AUTH PLAIN {ANN_PLAIN}"), "235");
+    let again = d.ctl(&["unlock", "127.0.0.1"]);
+    assert_eq!(again.status.code(), Some(1), "nothing left to lift");
+    assert!(d.ctl_ok(&["lockouts"]).contains("0 lock-out(s)"));
 }
 
 /// Past three quarters of the connection limit, a client gets 10 s to send its next

@@ -98,6 +98,10 @@ enum Command {
     /// The TLS certificate the running service presents: names, validity, SHA-256
     /// fingerprint (to compare with what a client shows).
     Certificate,
+    /// Client addresses and login names locked out after too many failed logins.
+    Lockouts,
+    /// Lift a lock-out now (an address or login name, as listed).
+    Unlock { client: String },
     /// Print service events as they happen, until interrupted.
     Events,
 }
@@ -371,6 +375,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             show(json, client.request(Request::Track { sender, recipient, message_id, since, until }).await?)
         }
         Command::Certificate => show(json, client.request(Request::Certificate).await?),
+        Command::Lockouts => show(json, client.request(Request::Lockouts).await?),
+        Command::Unlock { client: who } => show(json, client.request(Request::Unlock { client: who }).await?),
         Command::Events => {
             let mut events = client.subscribe().await?;
             while let Some(e) = events.recv().await {
@@ -519,6 +525,14 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                 }
             }
             println!("\n{}", d.headers.trim_end());
+        }
+        Response::Lockouts { lockouts } => {
+            println!("{:<40} {:<8} {:>8}  UNTIL", "LOCKED OUT", "KIND", "FAILURES");
+            for l in &lockouts {
+                let kind = if l.is_address { "address" } else { "login" };
+                println!("{:<40} {kind:<8} {:>8}  {}", l.client, l.failures, format_utc(l.until));
+            }
+            println!("{} lock-out(s)", lockouts.len());
         }
         Response::Certificate { certificate: None } => {
             println!("No certificate: the Internet Mail Service is not running, or runs without TLS.");

@@ -87,6 +87,8 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             Ok(Response::Tracking { events })
         }
         Request::Certificate => Ok(Response::Certificate { certificate: manager.certificate().map(Box::new) }),
+        Request::Lockouts => Ok(Response::Lockouts { lockouts: manager.lockouts() }),
+        Request::Unlock { client } => manager.unlock(&client).map(|()| Response::Done),
         Request::Subscribe => Ok(Response::Done),
     }
 }

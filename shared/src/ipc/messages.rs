@@ -149,6 +149,13 @@ pub enum Request {
     },
     /// The TLS certificate the running service presents.
     Certificate,
+    /// Clients and logins locked out after too many failed logins.
+    Lockouts,
+    /// Lift a lock-out at once.
+    Unlock {
+        /// The locked-out client address or login name, as listed.
+        client: String,
+    },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -174,6 +181,8 @@ impl Request {
         "queue_delete",
         "track",
         "certificate",
+        "lockouts",
+        "unlock",
         "subscribe",
     ];
 }
@@ -265,6 +274,11 @@ pub enum Response {
     Tracking {
         /// The events, newest first.
         events: Vec<TrackingEvent>,
+    },
+    /// To [`Request::Lockouts`].
+    Lockouts {
+        /// Every current lock-out, the latest first.
+        lockouts: Vec<LockoutInfo>,
     },
     /// To [`Request::Certificate`].
     Certificate {
@@ -400,6 +414,19 @@ pub struct StatusReport {
     pub data_dir: String,
     /// Process id of `mailroomd`.
     pub pid: u32,
+}
+
+/// A client address or login name locked out after too many failed logins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockoutInfo {
+    /// The address (`192.0.2.7`) or login name (`ann@corp.test`).
+    pub client: String,
+    /// True for an address, false for a login name.
+    pub is_address: bool,
+    /// Failed logins counted within the window.
+    pub failures: u32,
+    /// Until when, Unix seconds (later if the failures go on).
+    pub until: i64,
 }
 
 /// The TLS certificate the service presents, for people to check.
@@ -602,6 +629,7 @@ mod tests {
             Response::Pong,
             Response::Done,
             Response::Certificate { certificate: None },
+            Response::Lockouts { lockouts: Vec::new() },
             Response::Certificate { certificate: Some(Box::new(certificate)) },
             Response::Tracking { events: Vec::new() },
             Response::Queue { messages: Vec::new() },
@@ -634,6 +662,8 @@ mod tests {
             Request::QueueDelete { queue_id: String::new(), ndr: false },
             Request::Track { sender: None, recipient: None, message_id: None, since: None, until: None },
             Request::Certificate,
+            Request::Lockouts,
+            Request::Unlock { client: String::new() },
             Request::Subscribe,
         ];
         let names: Vec<String> = samples
