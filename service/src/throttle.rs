@@ -113,6 +113,17 @@ impl AuthThrottle {
         }
     }
 
+    /// For a login about to be checked: when `ip` or `login` is locked out, counts the
+    /// attempt as a failure, waits the delay and returns true (refuse it without
+    /// checking the password); otherwise returns false at once.
+    pub async fn refuse_if_locked_out(&self, ip: IpAddr, login: &str) -> bool {
+        let Gate::LockedOut { delay } = self.gate(ip, login) else { return false };
+        self.failed(ip, login);
+        tracing::info!(%ip, login, "login refused: locked out");
+        tokio::time::sleep(delay).await;
+        true
+    }
+
     /// Records a failed login (a refusal while locked out counts too, so that a
     /// lock-out lasts while guessing goes on) and returns how long to wait before
     /// answering it.

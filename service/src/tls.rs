@@ -293,24 +293,28 @@ pub fn version_name(v: rustls::ProtocolVersion) -> &'static str {
     }
 }
 
-/// Accepts a connection on an implicit-TLS listener: the handshake comes first. A
-/// service that starts draining meanwhile abandons it (nothing was said yet).
-///
-/// # Errors
-/// When the handshake fails or times out, or the service is stopping.
-pub async fn accept_implicit(
+/// The stream for a newly accepted connection: plain, or, on an implicit-TLS listener
+/// (`implicit`), after the handshake, which comes first. `None` when the handshake
+/// failed (logged here), or the service began stopping meanwhile (nothing was said
+/// yet, so the connection is just closed).
+pub async fn accept(
     tcp: TcpStream,
-    acceptor: &TlsAcceptor,
+    peer: std::net::SocketAddr,
+    implicit: Option<&TlsAcceptor>,
     shutdown: &crate::lifecycle::Shutdown,
-) -> io::Result<Stream> {
+) -> Option<Stream> {
     let mut stream = Stream::Plain(tcp);
+    let Some(acceptor) = implicit else { return Some(stream) };
     tokio::select! {
-        r = stream.start_tls(acceptor) => r?,
-        () = shutdown.draining() => {
-            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "service stopping"));
-        }
+        r = stream.start_tls(acceptor) => match r {
+            Ok(()) => Some(stream),
+            Err(e) => {
+                tracing::info!(%peer, error = %e, "TLS handshake failed");
+                None
+            }
+        },
+        () = shutdown.draining() => None,
     }
-    Ok(stream)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::session::{Flow, Mailbox, Session, State};
-use crate::throttle::Gate;
 
 const AUTH_FAILED: &str = "[AUTH] Authentication failed";
 
@@ -119,10 +118,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let store = self.ctx.store.clone();
         let ip = self.peer.ip();
         let throttle = std::sync::Arc::clone(&self.ctx.throttle);
-        if let Gate::LockedOut { delay } = throttle.gate(ip, &login) {
-            throttle.failed(ip, &login);
-            tracing::info!(peer = %self.peer, login = %login, "POP3 login refused: locked out");
-            tokio::time::sleep(delay).await;
+        if throttle.refuse_if_locked_out(ip, &login).await {
             self.err("[LOGIN-DELAY] Too many failed logins; try again later");
             return Flow::Continue;
         }

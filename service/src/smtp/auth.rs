@@ -11,7 +11,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::reply::{self, Reply};
 use super::session::{Authenticated, Phase, Session};
-use crate::throttle::Gate;
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Runs an AUTH exchange. `None` when the session must end (the client left).
@@ -71,10 +70,7 @@ impl<S: crate::tls::Transport> Session<S> {
         };
         let ip = self.peer.ip();
         let throttle = std::sync::Arc::clone(&self.ctx.throttle);
-        if let Gate::LockedOut { delay } = throttle.gate(ip, &login) {
-            throttle.failed(ip, &login);
-            tracing::info!(peer = %self.peer, login = %login, "SMTP authentication refused: locked out");
-            tokio::time::sleep(delay).await;
+        if throttle.refuse_if_locked_out(ip, &login).await {
             return Some(Reply::new(454, "4.7.0", "Too many failed authentications; try again later"));
         }
         // Acting for another identity (a non-empty authzid that differs) is not offered.

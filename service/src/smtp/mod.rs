@@ -61,15 +61,6 @@ async fn connection(
         return;
     };
     let local = stream.local_addr().unwrap_or(peer);
-    let stream = match implicit {
-        None => crate::tls::Stream::Plain(stream),
-        Some(acceptor) => match crate::tls::accept_implicit(stream, &acceptor, &ctx.shutdown).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::info!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-        },
-    };
+    let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
     session::Session::new(stream, peer, local, ctx, limits).run().await;
 }
