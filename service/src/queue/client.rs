@@ -11,16 +11,14 @@
 //! *required* for a smart host marked so: no STARTTLS, a failed handshake or a
 //! certificate not valid for the host's name defers the mail.
 
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mail_send::SmtpClient;
 use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE, EXT_START_TLS, Response};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio_util::either::Either;
 
 use super::route::DeliveryError;
 use crate::tls::Outbound;
@@ -47,44 +45,8 @@ pub enum TlsPolicy {
     Off,
 }
 
-/// An outbound connection's stream: plain, or upgraded by STARTTLS.
-#[derive(Debug)]
-pub enum OutStream {
-    /// Plain TCP.
-    Plain(TcpStream),
-    /// TLS over TCP.
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for OutStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            OutStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for OutStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            OutStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            OutStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            OutStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            OutStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+/// An outbound connection's stream: plain (left), or upgraded by STARTTLS (right).
+pub type OutStream = Either<TcpStream, Box<tokio_rustls::client::TlsStream<TcpStream>>>;
 
 /// An open, greeted connection.
 pub struct Connection {
@@ -202,7 +164,7 @@ impl Connection {
             .map_err(|_| OpenError::Other("connection timed out".into()))?
             .map_err(|e| OpenError::Other(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
-        let mut client = SmtpClient { stream: OutStream::Plain(tcp), timeout };
+        let mut client = SmtpClient { stream: Either::Left(tcp), timeout };
         let greeting = client.read().await?;
         if greeting.code != 220 {
             return Err(OpenError::Other(format!("greeting {}", describe(&greeting))));
@@ -219,8 +181,8 @@ impl Connection {
                 if r.code == 220 {
                     client = Self::handshake(client, host, tls, policy).await?;
                     version = match &client.stream {
-                        OutStream::Tls(s) => s.get_ref().1.protocol_version().map(crate::tls::version_name),
-                        OutStream::Plain(_) => None,
+                        Either::Right(s) => s.get_ref().1.protocol_version().map(crate::tls::version_name),
+                        Either::Left(_) => None,
                     };
                     (caps, max_size) = greet(&mut client, helo, false).await?;
                 } else if policy == TlsPolicy::Required {
@@ -246,7 +208,7 @@ impl Connection {
         tls: &Outbound,
         policy: TlsPolicy,
     ) -> Result<SmtpClient<OutStream>, OpenError> {
-        let SmtpClient { stream: OutStream::Plain(tcp), timeout } = client else {
+        let SmtpClient { stream: Either::Left(tcp), timeout } = client else {
             return Err(OpenError::Other("STARTTLS on an encrypted connection".into()));
         };
         let connector = match policy {
@@ -261,7 +223,7 @@ impl Connection {
             .await
             .map_err(|_| OpenError::Handshake("TLS handshake timed out".into()))?
             .map_err(|e| OpenError::Handshake(format!("TLS handshake failed: {e}")))?;
-        Ok(SmtpClient { stream: OutStream::Tls(Box::new(stream)), timeout })
+        Ok(SmtpClient { stream: Either::Right(Box::new(stream)), timeout })
     }
 
     /// Sends one message to `rcpts`; one result per recipient, in order.
