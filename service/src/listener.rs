@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,18 +47,20 @@ where
 /// The longest wait for a client while under load.
 pub(crate) const STRESS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Open connections, overall and per client IP.
+/// Open connections, overall and per client IP. Both change only with `per_ip`
+/// locked; `total` is also an atomic so that sessions can check the load on every
+/// read without taking the lock.
 #[derive(Debug, Default)]
 struct Counts {
-    total: usize,
-    per_ip: HashMap<IpAddr, usize>,
+    total: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// Connection limits of one listener: shared by the listener, which takes a [`Slot`]
 /// per connection, and the slots, which give their place back when dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
-    counts: Arc<Mutex<Counts>>,
+    counts: Arc<Counts>,
     max_total: usize,
     max_per_ip: usize,
 }
@@ -70,8 +73,7 @@ impl Limits {
 
     /// True when three quarters or more of the connection limit are in use.
     pub(crate) fn under_load(&self) -> bool {
-        let total = self.counts.lock().unwrap_or_else(|p| p.into_inner()).total;
-        total * 4 >= self.max_total * 3
+        self.counts.total.load(Ordering::Relaxed) * 4 >= self.max_total * 3
     }
 
     /// `configured`, or [`STRESS_TIMEOUT`] if shorter while under load.
@@ -81,13 +83,13 @@ impl Limits {
 
     /// A place for a connection from `ip`, or `None` when a limit is reached.
     pub(crate) fn admit(&self, ip: IpAddr) -> Option<Slot> {
-        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let this_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
-        if c.total >= self.max_total || this_ip >= self.max_per_ip {
+        let mut per_ip = self.counts.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let this_ip = per_ip.get(&ip).copied().unwrap_or(0);
+        if self.counts.total.load(Ordering::Relaxed) >= self.max_total || this_ip >= self.max_per_ip {
             return None;
         }
-        c.total += 1;
-        *c.per_ip.entry(ip).or_default() += 1;
+        self.counts.total.fetch_add(1, Ordering::Relaxed);
+        *per_ip.entry(ip).or_default() += 1;
         Some(Slot { counts: Arc::clone(&self.counts), ip })
     }
 }
@@ -95,18 +97,18 @@ impl Limits {
 /// A connection's place in its listener's [`Limits`]; released on drop.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    counts: Arc<Mutex<Counts>>,
+    counts: Arc<Counts>,
     ip: IpAddr,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        c.total -= 1;
-        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+        let mut per_ip = self.counts.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        self.counts.total.fetch_sub(1, Ordering::Relaxed);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
-                c.per_ip.remove(&self.ip);
+                per_ip.remove(&self.ip);
             }
         }
     }
