@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailroom_admin::AdminApp;
-use mailroom_admin::app::Connection;
+use mailroom_admin::model::Connection;
 use mailroom_shared::ipc::{MailboxInfo, QueueEntry};
 
 fn main() {
@@ -21,8 +21,8 @@ fn main() {
         .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, dir));
     {
         let app = h.state_mut();
-        app.connection = Connection::Connected("bench".into());
-        app.queue = (0..10_000)
+        app.model.connection = Connection::Connected("bench".into());
+        app.model.queue = (0..10_000)
             .map(|i| QueueEntry {
                 queue_id: format!("Q{i:08}"),
                 sender: format!("sender{i}@corp.test"),
@@ -33,7 +33,7 @@ fn main() {
                 last_error: Some("451 4.3.0 try again later".into()),
             })
             .collect();
-        app.mailboxes.0 = (0..1_000)
+        app.model.mailboxes = (0..1_000)
             .map(|i| MailboxInfo {
                 id: i,
                 display_name: format!("User {i}"),
@@ -46,14 +46,14 @@ fn main() {
     for (view, shown) in [("Queues", "10000 message(s) waiting"), ("Recipients", "E-mail Addresses")] {
         h.get_by_label(view).click();
         // The backend finds no service on the fake socket; keep the views showing.
-        h.state_mut().connection = Connection::Connected("bench".into());
+        h.state_mut().model.connection = Connection::Connected("bench".into());
         h.run_steps(5);
-        h.state_mut().connection = Connection::Connected("bench".into());
+        h.state_mut().model.connection = Connection::Connected("bench".into());
         h.step();
         h.get_by_label_contains(shown);
         let mut times = Vec::new();
         for _ in 0..200 {
-            h.state_mut().connection = Connection::Connected("bench".into());
+            h.state_mut().model.connection = Connection::Connected("bench".into());
             let t = Instant::now();
             h.step();
             times.push(t.elapsed());

@@ -2,11 +2,22 @@
 //!
 //! It owns a tokio runtime and the IPC client. It connects (retrying with backoff
 //! while no service answers), subscribes to events, and forwards everything to the UI
-//! as [`Update`]s; the UI's [`Command`]s become requests, each answered by an update.
+//! as [`Update`]s; the UI's [`Command`]s become requests, each answered by updates.
 //! Nothing here ever blocks the UI thread. Dropping the UI's command sender ends the
 //! thread.
+//!
+//! On a connection, three things never wait for one another:
+//! - each command runs as its own task, and the one [`Client`] carries their requests
+//!   concurrently, so a restart that takes the whole drain timeout does not hold up a
+//!   status poll or an Apply;
+//! - each event is forwarded to the UI the moment it arrives, so the banner shows a
+//!   restart's `Stopping` and `Starting` while the restart request is still in flight;
+//! - refreshes are coalesced: what events and answered commands call for is gathered
+//!   for [`COALESCE`] after the first of a burst, then fetched once, one refresh at a
+//!   time, its requests side by side.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -16,6 +27,9 @@ use mailroom_shared::ipc::{
     CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
 
 /// What the UI asks for.
 #[derive(Debug)]
@@ -136,18 +150,23 @@ pub enum Update {
     Error(String),
 }
 
+/// How long a burst of events (and answered commands) is gathered before the refresh
+/// it calls for goes out.
+pub const COALESCE: Duration = Duration::from_millis(50);
+
+/// How often status and lock-outs are polled (uptime ticks, lock-outs expire).
+const POLL: Duration = Duration::from_secs(2);
+
 /// Starts the backend thread.
-pub fn spawn(
-    ctx: egui::Context,
-    socket: PathBuf,
-) -> (tokio::sync::mpsc::UnboundedSender<Command>, mpsc::Receiver<Update>) {
+pub fn spawn(ctx: egui::Context, socket: PathBuf) -> (UnboundedSender<Command>, mpsc::Receiver<Update>) {
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
     let (up_tx, up_rx) = mpsc::channel();
+    let ui = Ui { updates: up_tx, ctx };
     let spawned = std::thread::Builder::new().name("ipc-backend".into()).spawn(move || {
         match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt.block_on(run(ctx, socket, cmd_rx, up_tx)),
+            Ok(rt) => rt.block_on(run(ui, socket, cmd_rx)),
             Err(e) => {
-                let _ = up_tx.send(Update::Disconnected(format!("cannot start the runtime: {e}")));
+                ui.send(Update::Disconnected(format!("cannot start the runtime: {e}")));
             }
         }
     });
@@ -157,23 +176,112 @@ pub fn spawn(
     (cmd_tx, up_rx)
 }
 
-async fn run(
-    ctx: egui::Context,
-    socket: PathBuf,
-    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+/// The UI's end: the updates channel, and the context to wake the UI with. Cloned into
+/// every request task; the UI holds the receiver.
+#[derive(Clone)]
+struct Ui {
     updates: mpsc::Sender<Update>,
-) {
-    let send = |u: Update| {
-        let ok = updates.send(u).is_ok();
-        ctx.request_repaint();
+    ctx: egui::Context,
+}
+
+impl Ui {
+    /// Sends an update and wakes the UI; false once the UI is gone.
+    fn send(&self, update: Update) -> bool {
+        let ok = self.updates.send(update).is_ok();
+        self.ctx.request_repaint();
         ok
-    };
+    }
+}
+
+/// What a refresh fetches. Events and answered commands each call for some of it; a
+/// burst of them adds up to one refresh.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Wants {
+    status: bool,
+    config: bool,
+    certificate: bool,
+    lockouts: bool,
+    mailboxes: bool,
+    queue: bool,
+}
+
+impl Wants {
+    const ALL: Wants =
+        Wants { status: true, config: true, certificate: true, lockouts: true, mailboxes: true, queue: true };
+    const NOTHING: Wants =
+        Wants { status: false, config: false, certificate: false, lockouts: false, mailboxes: false, queue: false };
+    const STATUS: Wants = Wants { status: true, ..Wants::NOTHING };
+    const MAILBOXES: Wants = Wants { mailboxes: true, ..Wants::NOTHING };
+    const QUEUE: Wants = Wants { queue: true, ..Wants::NOTHING };
+    const LOCKOUTS: Wants = Wants { lockouts: true, ..Wants::NOTHING };
+
+    /// What an event makes stale.
+    fn after(event: &Event) -> Wants {
+        match event {
+            // A restart changes the state, the listeners, the certificate, and starts
+            // with no lock-outs.
+            Event::ServiceState { .. } => Wants { certificate: true, lockouts: true, ..Wants::STATUS },
+            Event::ConfigSaved { .. } => Wants { config: true, certificate: true, ..Wants::STATUS },
+            Event::MailboxesChanged => Wants::MAILBOXES,
+            Event::QueueChanged => Wants::QUEUE,
+            Event::Lagged { .. } => Wants::ALL,
+            Event::Log { .. } => Wants::NOTHING,
+        }
+    }
+
+    fn and(self, o: Wants) -> Wants {
+        Wants {
+            status: self.status || o.status,
+            config: self.config || o.config,
+            certificate: self.certificate || o.certificate,
+            lockouts: self.lockouts || o.lockouts,
+            mailboxes: self.mailboxes || o.mailboxes,
+            queue: self.queue || o.queue,
+        }
+    }
+}
+
+/// Refreshes asked for and not yet sent: what, and by when.
+#[derive(Debug, Default)]
+struct Refresh {
+    wants: Wants,
+    /// When to send them; `None`: nothing asked for.
+    due: Option<Instant>,
+}
+
+impl Refresh {
+    /// Asks for `wants` within `within` (sooner if already due sooner).
+    fn ask(&mut self, wants: Wants, within: Duration) {
+        if wants == Wants::NOTHING {
+            return;
+        }
+        self.wants = self.wants.and(wants);
+        let at = Instant::now() + within;
+        self.due = Some(self.due.map_or(at, |due| due.min(at)));
+    }
+
+    /// What is asked for, leaving nothing.
+    fn take(&mut self) -> Wants {
+        self.due = None;
+        std::mem::take(&mut self.wants)
+    }
+}
+
+/// How serving a connection ended.
+enum Ended {
+    /// The service closed it: reconnect.
+    Closed,
+    /// The UI dropped its command sender: stop.
+    UiGone,
+}
+
+async fn run(ui: Ui, socket: PathBuf, mut commands: UnboundedReceiver<Command>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let client = match Client::connect(&socket, concat!("mailroom-admin ", env!("CARGO_PKG_VERSION"))).await {
             Ok(c) => c,
             Err(e) => {
-                if !send(Update::Disconnected(e.to_string())) {
+                if !ui.send(Update::Disconnected(e.to_string())) {
                     return;
                 }
                 // Commands sent while disconnected are dropped; the UI disables editing.
@@ -186,97 +294,146 @@ async fn run(
             }
         };
         backoff = Duration::from_millis(200);
-        send(Update::Connected(client.server().to_owned()));
-        let Ok(mut events) = client.subscribe().await else { continue };
-        refresh(&client, &send).await;
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tokio::select! {
-                cmd = commands.recv() => match cmd {
-                    None => return,
-                    Some(cmd) => handle(&client, cmd, &send).await,
-                },
-                event = events.recv() => match event {
-                    Some(e) => {
-                        let refresh_all = matches!(e, Event::ServiceState { .. } | Event::ConfigSaved { .. });
-                        let mailboxes = matches!(e, Event::MailboxesChanged);
-                        let queue = matches!(e, Event::QueueChanged);
-                        send(Update::Event(e));
-                        if refresh_all {
-                            status(&client, &send).await;
-                            certificate(&client, &send).await;
-                        }
-                        if mailboxes {
-                            list_mailboxes(&client, &send).await;
-                        }
-                        if queue {
-                            list_queue(&client, &send).await;
-                        }
-                    }
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    status(&client, &send).await;
-                    lockouts(&client, &send).await;
-                }
+        ui.send(Update::Connected(client.server().to_owned()));
+        let Ok(events) = client.subscribe().await else { continue };
+        match serve(Arc::new(client), events, &mut commands, &ui).await {
+            Ended::Closed => {
+                ui.send(Update::Disconnected("the service closed the connection".into()));
             }
+            Ended::UiGone => return,
         }
-        send(Update::Disconnected("the service closed the connection".into()));
     }
 }
 
-async fn status(client: &Client, send: &impl Fn(Update) -> bool) {
+/// Serves one connection until it closes or the UI goes away.
+async fn serve(
+    client: Arc<Client>,
+    mut events: UnboundedReceiver<Event>,
+    commands: &mut UnboundedReceiver<Command>,
+    ui: &Ui,
+) -> Ended {
+    // Every request task of this connection. Dropping the set when the connection ends
+    // aborts those still waiting: their answers can no longer come.
+    let mut tasks = JoinSet::new();
+    // Answered commands ask here for the refresh they call for; the loop holds both ends.
+    let (wants_tx, mut wants_rx) = tokio::sync::mpsc::unbounded_channel::<Wants>();
+    let mut refresh = Refresh::default();
+    refresh.ask(Wants::ALL, Duration::ZERO);
+    // The refresh being fetched; the next waits for it, so a slow service does not
+    // pile them up.
+    let mut fetching: Option<AbortHandle> = None;
+    let mut poll = tokio::time::interval_at(Instant::now() + POLL, POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let idle = fetching.as_ref().is_none_or(AbortHandle::is_finished);
+        let due = refresh.due.filter(|_| idle);
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                None => return Ended::UiGone,
+                Some(Command::Refresh) => refresh.ask(Wants::ALL, Duration::ZERO),
+                Some(cmd) => {
+                    tasks.spawn(handle(Arc::clone(&client), cmd, ui.clone(), wants_tx.clone()));
+                }
+            },
+            event = events.recv() => match event {
+                None => return Ended::Closed,
+                Some(e) => {
+                    refresh.ask(Wants::after(&e), COALESCE);
+                    ui.send(Update::Event(e));
+                }
+            },
+            Some(wants) = wants_rx.recv() => refresh.ask(wants, COALESCE),
+            () = sleep_until(due), if due.is_some() => {
+                fetching = Some(tasks.spawn(fetch(Arc::clone(&client), refresh.take(), ui.clone())));
+            }
+            _ = poll.tick() => refresh.ask(Wants { lockouts: true, ..Wants::STATUS }, Duration::ZERO),
+            // Reaps finished tasks (and wakes the loop when a refresh is done).
+            Some(_) = tasks.join_next() => {}
+        }
+    }
+}
+
+async fn sleep_until(due: Option<Instant>) {
+    if let Some(due) = due {
+        tokio::time::sleep_until(due).await;
+    }
+}
+
+/// Fetches what `wants` asks for, the requests side by side.
+async fn fetch(client: Arc<Client>, wants: Wants, ui: Ui) {
+    let c = &*client;
+    let ui = &ui;
+    tokio::join!(
+        async {
+            if wants.status {
+                status(c, ui).await;
+            }
+        },
+        async {
+            if wants.config
+                && let Ok(Response::Config { config, revision }) = c.request(Request::GetConfig).await
+            {
+                ui.send(Update::Config(config, revision));
+            }
+        },
+        async {
+            if wants.certificate
+                && let Ok(Response::Certificate { certificate }) = c.request(Request::Certificate).await
+            {
+                ui.send(Update::Certificate(certificate));
+            }
+        },
+        async {
+            if wants.lockouts
+                && let Ok(Response::Lockouts { lockouts }) = c.request(Request::Lockouts).await
+            {
+                ui.send(Update::Lockouts(lockouts));
+            }
+        },
+        async {
+            if wants.mailboxes
+                && let Ok(Response::Mailboxes { mailboxes, warnings }) = c.request(Request::ListMailboxes).await
+            {
+                ui.send(Update::Mailboxes(mailboxes, warnings));
+            }
+        },
+        async {
+            if wants.queue
+                && let Ok(Response::Queue { messages }) =
+                    c.request(Request::QueueList { state: None, sender: None, recipient: None }).await
+            {
+                ui.send(Update::Queue(messages));
+            }
+        },
+    );
+}
+
+async fn status(client: &Client, ui: &Ui) {
     match client.request(Request::Status).await {
-        Ok(Response::Status(s)) => send(Update::Status(s)),
+        Ok(Response::Status(s)) => ui.send(Update::Status(s)),
         Ok(_) => true,
-        Err(e) => send(Update::Error(e.to_string())),
+        Err(e) => ui.send(Update::Error(e.to_string())),
     };
 }
 
-async fn lockouts(client: &Client, send: &impl Fn(Update) -> bool) {
-    if let Ok(Response::Lockouts { lockouts }) = client.request(Request::Lockouts).await {
-        send(Update::Lockouts(lockouts));
-    }
-}
-
-async fn certificate(client: &Client, send: &impl Fn(Update) -> bool) {
-    if let Ok(Response::Certificate { certificate }) = client.request(Request::Certificate).await {
-        send(Update::Certificate(certificate));
-    }
-}
-
-async fn list_mailboxes(client: &Client, send: &impl Fn(Update) -> bool) {
-    if let Ok(Response::Mailboxes { mailboxes, warnings }) = client.request(Request::ListMailboxes).await {
-        send(Update::Mailboxes(mailboxes, warnings));
-    }
-}
-
-async fn list_queue(client: &Client, send: &impl Fn(Update) -> bool) {
-    if let Ok(Response::Queue { messages }) =
-        client.request(Request::QueueList { state: None, sender: None, recipient: None }).await
-    {
-        send(Update::Queue(messages));
-    }
-}
-
-async fn refresh(client: &Client, send: &impl Fn(Update) -> bool) {
-    status(client, send).await;
-    if let Ok(Response::Config { config, revision }) = client.request(Request::GetConfig).await {
-        send(Update::Config(config, revision));
-    }
-    certificate(client, send).await;
-    lockouts(client, send).await;
-    list_mailboxes(client, send).await;
-    list_queue(client, send).await;
-}
-
-async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
-    let done = |r: Result<Response, ClientError>| match r {
-        Ok(_) => None,
-        Err(e) => Some(Update::Error(e.to_string())),
+/// Runs one command: its request, the update that answers it, and the refresh it
+/// calls for (sent to the loop, which coalesces it with the events' own).
+async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSender<Wants>) {
+    let client = &*client;
+    // A request whose only answer is the refresh after it; a failure goes to the status bar.
+    let fire = |request: Request, then: Wants| {
+        let (ui, refresh) = (&ui, &refresh);
+        async move {
+            if let Err(e) = client.request(request).await {
+                ui.send(Update::Error(e.to_string()));
+            }
+            let _ = refresh.send(then);
+        }
     };
     match cmd {
-        Command::Refresh => refresh(client, send).await,
+        Command::Refresh => {
+            let _ = refresh.send(Wants::ALL);
+        }
         Command::Lifecycle(op) => {
             let request = match op {
                 Lifecycle::Start => Request::Start,
@@ -284,26 +441,26 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
                 Lifecycle::Restart => Request::Restart,
             };
             let result = client.request(request).await.map(|_| ()).map_err(|e| e.to_string());
-            send(Update::LifecycleDone(result));
-            refresh(client, send).await;
+            ui.send(Update::LifecycleDone(result));
+            let _ = refresh.send(Wants::ALL);
         }
         Command::SaveConfig { draft, base_revision } => {
             match client.request(Request::SetConfig { config: draft, base_revision: Some(base_revision) }).await {
                 Ok(Response::ConfigSaved { revision, .. }) => {
-                    send(Update::Saved { revision });
-                    refresh(client, send).await;
+                    ui.send(Update::Saved { revision });
+                    let _ = refresh.send(Wants::ALL);
                 }
-                Ok(_) => {}
+                Ok(other) => {
+                    let message = format!("unexpected reply {other:?}");
+                    ui.send(Update::SaveFailed(ClientError::Protocol(message)));
+                }
                 Err(e) => {
-                    send(Update::SaveFailed(e));
+                    ui.send(Update::SaveFailed(e));
                 }
             }
         }
         Command::AddMailbox { display_name, addresses, password } => {
-            if let Some(u) = done(client.request(Request::AddMailbox { display_name, addresses, password }).await) {
-                send(u);
-            }
-            list_mailboxes(client, send).await;
+            fire(Request::AddMailbox { display_name, addresses, password }, Wants::MAILBOXES).await;
         }
         Command::UpdateMailbox { address, display_name, addresses, password } => {
             let request = Request::UpdateMailbox {
@@ -312,38 +469,21 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
                 addresses: Some(addresses),
                 password,
             };
-            if let Some(u) = done(client.request(request).await) {
-                send(u);
-            }
-            list_mailboxes(client, send).await;
+            fire(request, Wants::MAILBOXES).await;
         }
+        Command::RemoveMailbox(address) => fire(Request::RemoveMailbox { address }, Wants::MAILBOXES).await,
+        Command::RetryQueue(queue_id) => fire(Request::QueueRetry { queue_id }, Wants::QUEUE).await,
+        Command::DeleteQueued { queue_id, ndr } => fire(Request::QueueDelete { queue_id, ndr }, Wants::QUEUE).await,
+        Command::Unlock(who) => fire(Request::Unlock { client: who }, Wants::LOCKOUTS).await,
         Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
             Ok(Response::QueueMessage(d)) => {
-                send(Update::QueueDetails(d));
+                ui.send(Update::QueueDetails(d));
             }
             Ok(_) => {}
             Err(e) => {
-                send(Update::Error(e.to_string()));
+                ui.send(Update::Error(e.to_string()));
             }
         },
-        Command::RemoveMailbox(address) => {
-            if let Some(u) = done(client.request(Request::RemoveMailbox { address }).await) {
-                send(u);
-            }
-            list_mailboxes(client, send).await;
-        }
-        Command::RetryQueue(queue_id) => {
-            if let Some(u) = done(client.request(Request::QueueRetry { queue_id }).await) {
-                send(u);
-            }
-            list_queue(client, send).await;
-        }
-        Command::DeleteQueued { queue_id, ndr } => {
-            if let Some(u) = done(client.request(Request::QueueDelete { queue_id, ndr }).await) {
-                send(u);
-            }
-            list_queue(client, send).await;
-        }
         Command::Track { sender, recipient } => {
             let none_if_empty = |s: String| (!s.trim().is_empty()).then_some(s);
             let request = Request::Track {
@@ -354,16 +494,10 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
                 until: None,
             };
             match client.request(request).await {
-                Ok(Response::Tracking { events }) => send(Update::Tracking(events)),
+                Ok(Response::Tracking { events }) => ui.send(Update::Tracking(events)),
                 Ok(_) => true,
-                Err(e) => send(Update::Error(e.to_string())),
+                Err(e) => ui.send(Update::Error(e.to_string())),
             };
-        }
-        Command::Unlock(who) => {
-            if let Some(u) = done(client.request(Request::Unlock { client: who }).await) {
-                send(u);
-            }
-            lockouts(client, send).await;
         }
         Command::TestAddress { recipient, authenticated_as, client_ip } => {
             let authenticated_as = (!authenticated_as.trim().is_empty()).then_some(authenticated_as);
@@ -372,7 +506,35 @@ async fn handle(client: &Client, cmd: Command, send: &impl Fn(Update) -> bool) {
                 Ok(other) => Err(format!("unexpected reply {other:?}")),
                 Err(e) => Err(e.to_string()),
             };
-            send(Update::AddressTest(result));
+            ui.send(Update::AddressTest(result));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_events_adds_up_to_one_refresh_due_at_the_first_plus_the_window() {
+        let mut r = Refresh::default();
+        let start = Instant::now();
+        r.ask(Wants::after(&Event::QueueChanged), COALESCE);
+        r.ask(Wants::after(&Event::MailboxesChanged), COALESCE);
+        r.ask(Wants::after(&Event::Log { level: "info".into(), target: "t".into(), message: "m".into() }), COALESCE);
+        let due = r.due.expect("due");
+        assert!(due >= start + COALESCE && due <= Instant::now() + COALESCE);
+        assert_eq!(r.take(), Wants { mailboxes: true, queue: true, ..Wants::NOTHING });
+        assert_eq!((r.due, r.wants), (None, Wants::NOTHING));
+    }
+
+    #[test]
+    fn an_urgent_ask_brings_the_refresh_forward_and_nothing_asks_for_nothing() {
+        let mut r = Refresh::default();
+        r.ask(Wants::NOTHING, Duration::ZERO);
+        assert_eq!(r.due, None);
+        r.ask(Wants::QUEUE, COALESCE);
+        r.ask(Wants::STATUS, Duration::ZERO);
+        assert!(r.due.expect("due") <= Instant::now());
     }
 }

@@ -7,7 +7,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use mailroom_admin::AdminApp;
-use mailroom_admin::app::Connection;
+use mailroom_admin::model::Connection;
 use mailroom_shared::config::Page;
 use mailroom_tests::{Daemon, Smtp};
 
@@ -30,7 +30,7 @@ fn wait(h: &mut Harness<'_, AdminApp>, what: &str, cond: impl Fn(&AdminApp) -> b
 }
 
 fn connected(h: &mut Harness<'_, AdminApp>) {
-    wait(h, "connection and configuration", |a| a.connected() && a.config.is_some() && a.status.is_some());
+    wait(h, "connection and configuration", |a| a.connected() && a.model.config.is_some() && a.model.status.is_some());
 }
 
 fn type_into(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
@@ -72,7 +72,7 @@ async fn the_founding_scenario_in_the_gui() {
     h.run_steps(3);
     assert!(h.query_by_label("<inbound>").is_some(), "the table shows the new entry");
     h.get_by_label("Apply").click();
-    wait(&mut h, "the saved change", |a| a.pending == [Page::Routing]);
+    wait(&mut h, "the saved change", |a| a.model.pending == [Page::Routing]);
     h.get_by_label_contains("Saved. These changes take effect when the Internet Mail Service is restarted");
     h.get_by_label("Cancel").click();
     h.run_steps(2);
@@ -80,11 +80,11 @@ async fn the_founding_scenario_in_the_gui() {
     // Restart Service from the banner (the toolbar has one too).
     h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
     wait(&mut h, "the restart", |a| {
-        a.status.as_ref().is_some_and(|s| {
+        a.model.status.as_ref().is_some_and(|s| {
             s.state == mailroom_shared::ipc::ServiceState::Running
                 && !s.pending_restart
                 && s.running_revision == Some(s.config_revision)
-        }) && a.pending.is_empty()
+        }) && a.model.pending.is_empty()
     });
 
     // The service now routes as configured: an SMTP session shows the new decision.
@@ -117,7 +117,7 @@ async fn an_invalid_domain_shows_its_error_and_cannot_be_saved() {
     h.get_all_by_label("Cancel").last().expect("the dialog's Cancel").click();
     h.run_steps(3);
     assert!(h.query_by_label("corp..test").is_none());
-    assert_eq!(h.state().pending, Vec::<Page>::new());
+    assert_eq!(h.state().model.pending, Vec::<Page>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,7 +159,7 @@ async fn a_mailbox_created_in_the_gui_can_log_in_over_pop3() {
     type_into(&mut h, "Password:", "b0b-pw");
     type_into(&mut h, "Confirm password:", "b0b-pw");
     h.get_by_label("Create").click();
-    wait(&mut h, "the new mailbox", |a| a.mailboxes.0.iter().any(|m| m.addresses == ["bob@corp.test"]));
+    wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["bob@corp.test"]));
     let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
     let (ok, out, err) = mailroom_tests::python(
         "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('bob@corp.test')\nprint(p.pass_('b0b-pw'))",
@@ -177,11 +177,11 @@ async fn with_no_service_the_gui_offers_start_service_and_it_works() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1100.0, 720.0))
         .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, s2).with_daemon(daemon));
-    wait(&mut h, "the no-service page", |a| matches!(a.connection, Connection::Down(_)));
+    wait(&mut h, "the no-service page", |a| matches!(a.model.connection, Connection::Down(_)));
     h.get_by_label("No Mailroom service is running");
     h.get_by_label("Start Service").click();
-    wait(&mut h, "the started service", |a| a.connected() && a.status.is_some());
-    let pid = h.state().status.as_ref().map(|s| s.pid).expect("pid");
+    wait(&mut h, "the started service", |a| a.connected() && a.model.status.is_some());
+    let pid = h.state().model.status.as_ref().map(|s| s.pid).expect("pid");
     let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
 }
 
@@ -242,7 +242,7 @@ async fn mailbox_properties_change_the_name_and_password() {
     let mut h = harness(d.socket.clone());
     connected(&mut h);
     h.get_by_label("Recipients").click();
-    wait(&mut h, "the mailbox list", |a| !a.mailboxes.0.is_empty());
+    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
     h.get_by_label("ann@corp.test").click();
     h.run_steps(2);
     h.get_by_label("Mailbox Properties…").click();
@@ -251,7 +251,7 @@ async fn mailbox_properties_change_the_name_and_password() {
     type_into(&mut h, "New password (empty: unchanged):", "new-pw");
     type_into(&mut h, "Confirm new password:", "new-pw");
     h.get_all_by_label("OK").last().expect("OK").click();
-    wait(&mut h, "the renamed mailbox", |a| a.mailboxes.0.iter().any(|m| m.display_name == "Ann Example"));
+    wait(&mut h, "the renamed mailbox", |a| a.model.mailboxes.iter().any(|m| m.display_name == "Ann Example"));
     let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
     let (ok, out, err) = mailroom_tests::python(
         "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('ann@corp.test')\nprint(p.pass_('new-pw'))",
@@ -268,7 +268,7 @@ async fn the_security_tab_shows_the_certificate_and_pop3s_can_be_turned_on() {
     d.add_mailbox("ann@corp.test", "ann-pw");
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    wait(&mut h, "the certificate", |a| a.certificate.is_some());
+    wait(&mut h, "the certificate", |a| a.model.certificate.is_some());
     h.get_by_label("Properties").click();
     h.run_steps(3);
     h.get_all_by_label("Security").last().expect("the tab").click();
@@ -285,13 +285,13 @@ async fn the_security_tab_shows_the_certificate_and_pop3s_can_be_turned_on() {
     h.run_steps(3);
     type_into(&mut h, "POP3 over TLS, port 995 (empty: off):", "127.0.0.1:0");
     h.get_by_label("Apply").click();
-    wait(&mut h, "the saved change", |a| a.pending == [Page::Pop3]);
+    wait(&mut h, "the saved change", |a| a.model.pending == [Page::Pop3]);
     h.get_by_label("Cancel").click();
     h.run_steps(2);
     h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
-    wait(&mut h, "pop3s listening", |a| a.status.as_ref().is_some_and(|s| s.pop3s_addr.is_some()));
+    wait(&mut h, "pop3s listening", |a| a.model.status.as_ref().is_some_and(|s| s.pop3s_addr.is_some()));
     let pop3s: std::net::SocketAddr =
-        h.state().status.as_ref().and_then(|s| s.pop3s_addr.clone()).expect("pop3s").parse().expect("addr");
+        h.state().model.status.as_ref().and_then(|s| s.pop3s_addr.clone()).expect("pop3s").parse().expect("addr");
     let (ok, out, err) = mailroom_tests::python(
         "import poplib,ssl,sys\nc=ssl.create_default_context();c.check_hostname=False;c.verify_mode=ssl.CERT_NONE\n\
          p=poplib.POP3_SSL(sys.argv[1],int(sys.argv[2]),context=c)\np.user('ann@corp.test')\nprint(p.pass_('ann-pw'))",
@@ -321,10 +321,10 @@ threads = [threading.Thread(target=guess, args=(i,)) for i in range(10)]
     let mut h = harness(d.socket.clone());
     connected(&mut h);
     h.get_by_label("Service Status").click();
-    wait(&mut h, "the lock-out", |a| a.lockouts.iter().any(|l| l.client == "127.0.0.1"));
+    wait(&mut h, "the lock-out", |a| a.model.lockouts.iter().any(|l| l.client == "127.0.0.1"));
     h.get_by_label("Locked out after failed logins");
     h.get_by_label("Unlock 127.0.0.1").click();
-    wait(&mut h, "no lock-out", |a| a.lockouts.is_empty());
+    wait(&mut h, "no lock-out", |a| a.model.lockouts.is_empty());
     h.get_by_label("None.");
     let mut s = Smtp::connect(smtp);
     s.expect("EHLO c.test", "250");

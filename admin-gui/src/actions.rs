@@ -1,0 +1,39 @@
+//! What the views and windows ask for.
+//!
+//! Views and windows draw from a read-only [`crate::model::Model`] and return
+//! [`Action`]s instead of reaching into the app; [`crate::app::AdminApp`] applies them
+//! once the frame is drawn (as egui's `egui_demo_app` and rerun's `CommandSender` do).
+//! So a view never needs the app, and the app is the one place where things happen.
+
+use crate::backend::Command;
+use crate::nav::{Node, Tab};
+
+/// A secondary window opened from the Tools and Help menus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Tools → Track Message.
+    Tracking,
+    /// Tools → Test Address.
+    Tester,
+    /// Help → About.
+    About,
+}
+
+/// One thing to do after drawing.
+#[derive(Debug)]
+pub enum Action {
+    /// Send a request to the service; the answer comes back as backend updates.
+    Send(Command),
+    /// Select a node in the tree.
+    Select(Node),
+    /// Open Internet Mail Service Properties on a tab (or switch tab, when open).
+    OpenProperties(Tab),
+    /// Open a Tools or Help window.
+    Open(Window),
+    /// Open Queued Message Details for this queue id, and fetch them.
+    ShowQueueDetails(String),
+    /// Launch `mailroomd` (when none answers).
+    StartService,
+    /// Close the program.
+    Exit,
+}

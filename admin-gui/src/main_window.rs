@@ -1,0 +1,213 @@
+//! The main window's frame around the views: menu bar, toolbar, the tree on the left,
+//! the status bar, the "restart needed" banner with a restart's progress, and the page
+//! shown when no service answers.
+//!
+//! Each part draws from the model and returns the [`Action`] its controls ask for.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::actions::{Action, Window};
+use crate::backend::{Command, Lifecycle};
+use crate::model::{Connection, Model, Restart, Step};
+use crate::nav::{Node, Tab};
+use crate::widgets::state_words;
+
+/// How long the banner says a restart went through.
+const RESTARTED_NOTICE: Duration = Duration::from_secs(5);
+
+/// File, Tools and Help.
+pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
+    let mut action = None;
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Connect…").clicked() {
+                action = Some(Action::Send(Command::Refresh));
+            }
+            if ui.button("Exit").clicked() {
+                action = Some(Action::Exit);
+            }
+        });
+        ui.menu_button("Tools", |ui| {
+            if ui.button("Track Message…").clicked() {
+                action = Some(Action::Open(Window::Tracking));
+            }
+            if ui.button("Test Address…").clicked() {
+                action = Some(Action::Open(Window::Tester));
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if ui.button("About Mailroom Administrator").clicked() {
+                action = Some(Action::Open(Window::About));
+            }
+        });
+    });
+    action
+}
+
+/// Properties, Restart Service, Refresh.
+pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let connected = model.connected();
+        if ui.add_enabled(connected && model.config.is_some(), egui::Button::new("Properties")).clicked() {
+            action = Some(Action::OpenProperties(Tab::General));
+        }
+        if ui.add_enabled(connected, egui::Button::new("Restart Service")).clicked() {
+            action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
+        }
+        if ui.add_enabled(connected, egui::Button::new("Refresh")).clicked() {
+            action = Some(Action::Send(Command::Refresh));
+        }
+    });
+    action
+}
+
+/// The organisation's tree, `selected` highlighted.
+pub fn tree_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
+    let mut action = None;
+    let mut item = |ui: &mut egui::Ui, node: Node, label: &str| {
+        if ui.selectable_label(selected == node, label).clicked() {
+            action = Some(Action::Select(node));
+        }
+    };
+    egui::CollapsingHeader::new("Organization").default_open(true).show(ui, |ui| {
+        egui::CollapsingHeader::new("Site").default_open(true).show(ui, |ui| {
+            egui::CollapsingHeader::new("Configuration").default_open(true).show(ui, |ui| {
+                egui::CollapsingHeader::new("Connections").default_open(true).show(ui, |ui| {
+                    item(ui, Node::InternetMailService, "Internet Mail Service");
+                });
+                egui::CollapsingHeader::new("Protocols").default_open(true).show(ui, |ui| {
+                    item(ui, Node::Pop3, "POP3");
+                });
+            });
+            item(ui, Node::Recipients, "Recipients");
+            egui::CollapsingHeader::new("Server").default_open(true).show(ui, |ui| {
+                item(ui, Node::Queues, "Queues");
+                item(ui, Node::ServiceStatus, "Service Status");
+            });
+        });
+    });
+    action
+}
+
+/// Connection, service state, uptime, and the last error.
+pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
+    ui.horizontal(|ui| {
+        match &model.connection {
+            Connection::Connecting => {
+                ui.spinner();
+                ui.label("Connecting…");
+            }
+            Connection::Connected(server) => {
+                ui.label(format!("Connected to {server}"));
+            }
+            Connection::Down(_) => {
+                ui.label("Not connected");
+            }
+        }
+        if let Some(s) = &model.status {
+            ui.separator();
+            ui.label(format!("Internet Mail Service: {}", state_words(s.state)));
+            if let Some(up) = s.uptime_secs {
+                ui.separator();
+                ui.label(format!("Up {}:{:02}:{:02}", up / 3600, up / 60 % 60, up % 60));
+            }
+        }
+        if let Some(e) = &model.error {
+            ui.separator();
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    });
+}
+
+/// The states of a restart, in order: "Stopping… → Stopped → Starting… → Running".
+fn steps_words(steps: &[Step]) -> String {
+    let words: Vec<String> = steps
+        .iter()
+        .map(|s| match &s.error {
+            Some(e) => format!("{} ({e})", state_words(s.state)),
+            None => state_words(s.state).to_owned(),
+        })
+        .collect();
+    words.join(" → ")
+}
+
+/// The banner over the view: a restart's progress while it runs; otherwise the pages
+/// saved that wait for a restart, with Restart Service; otherwise, for a few seconds,
+/// that a restart went through. A lifecycle failure is shown in any case.
+pub fn banner_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+    let restarted = match &model.restart {
+        Some(Restart::Done { steps, at }) => {
+            let left = RESTARTED_NOTICE.saturating_sub(at.elapsed());
+            ui.ctx().request_repaint_after(left);
+            (!left.is_zero()).then_some(steps)
+        }
+        _ => None,
+    };
+    let in_flight = match &model.restart {
+        Some(Restart::InFlight { steps }) => Some(steps),
+        _ => None,
+    };
+    if in_flight.is_none() && restarted.is_none() && model.pending.is_empty() && model.lifecycle_error.is_none() {
+        return None;
+    }
+    let mut action = None;
+    egui::Frame::new()
+        .fill(egui::Color32::from_rgb(255, 248, 214))
+        .stroke(egui::Stroke::new(1.0, egui::Color32::from_rgb(214, 190, 110)))
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if let Some(steps) = in_flight {
+                    ui.spinner();
+                    if steps.is_empty() {
+                        ui.label("Restarting the Internet Mail Service…");
+                    } else {
+                        ui.label(format!("Restarting the Internet Mail Service: {}", steps_words(steps)));
+                    }
+                } else if let Some(steps) = restarted {
+                    if steps.is_empty() {
+                        ui.label("The Internet Mail Service restarted.");
+                    } else {
+                        ui.label(format!("The Internet Mail Service restarted: {}.", steps_words(steps)));
+                    }
+                } else if !model.pending.is_empty() {
+                    let pages: Vec<&str> = model.pending.iter().map(|p| p.title()).collect();
+                    ui.label(format!(
+                        "Saved. These changes take effect when the Internet Mail Service is restarted: {}.",
+                        pages.join(", ")
+                    ));
+                    if ui.add_enabled(model.connected(), egui::Button::new("Restart Service")).clicked() {
+                        action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
+                    }
+                }
+                if let Some(e) = &model.lifecycle_error {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("The service reports: {e}"));
+                }
+            });
+        });
+    action
+}
+
+/// What the window shows when no service answers on `socket`: why, and Start Service.
+pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, socket: &Path, reason: &str) -> Option<Action> {
+    let mut action = None;
+    ui.add_space(24.0);
+    ui.vertical_centered(|ui| {
+        ui.heading("No Mailroom service is running");
+        ui.label(format!("Nothing answers on {}.", socket.display()));
+        ui.weak(reason);
+        ui.add_space(8.0);
+        if ui.button("Start Service").clicked() {
+            action = Some(Action::StartService);
+        }
+        if let Some(s) = &model.launch {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(s);
+            });
+        }
+    });
+    action
+}

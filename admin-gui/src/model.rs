@@ -1,0 +1,274 @@
+//! What the GUI knows of the service.
+//!
+//! The [`Model`] is everything the backend has told the UI: the connection, the
+//! status, the saved configuration, the lists, and the answers to requests still
+//! shown somewhere. It changes in two places only, both called by the app: [`Model::apply`]
+//! takes in each backend [`Update`], and [`Model::sent`] notes a request the app just
+//! sent whose answer something waits for (the restart banner, a save, a test). Views
+//! and windows only read it.
+
+use std::time::Instant;
+
+use mailroom_shared::config::{Config, Page};
+use mailroom_shared::ipc::client::ClientError;
+use mailroom_shared::ipc::{
+    CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueDetails, QueueEntry, ServiceState, StatusReport,
+    TrackingEvent,
+};
+use mailroom_shared::routing::Decision;
+
+use crate::backend::{Command, Lifecycle, Update};
+
+/// The connection to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// Not yet known.
+    Connecting,
+    /// Connected, to this server.
+    Connected(String),
+    /// No service answers (why).
+    Down(String),
+}
+
+/// One state the service reported during a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The state entered.
+    pub state: ServiceState,
+    /// Why, when it stopped because of a failure.
+    pub error: Option<String>,
+}
+
+/// A restart asked for from this window, as the banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restart {
+    /// The request is in flight; the states the service went through so far.
+    InFlight {
+        /// In the order the events arrived.
+        steps: Vec<Step>,
+    },
+    /// The service answered that the restart went through.
+    Done {
+        /// The states seen. Events that arrive after the answer (the service may
+        /// send its reply before its last event) are still added until `Running`.
+        steps: Vec<Step>,
+        /// When the answer came, so the banner can say so for a while.
+        at: Instant,
+    },
+}
+
+/// The last configuration save asked for.
+#[derive(Debug, Default)]
+pub enum Save {
+    /// None asked for yet.
+    #[default]
+    Idle,
+    /// Sent, not answered.
+    InFlight,
+    /// Saved as this revision.
+    Saved {
+        /// The new revision.
+        revision: u64,
+    },
+    /// Refused; validation errors are inside.
+    Failed(ClientError),
+}
+
+/// Everything the GUI knows of the service.
+#[derive(Debug)]
+pub struct Model {
+    /// The connection.
+    pub connection: Connection,
+    /// Last status.
+    pub status: Option<StatusReport>,
+    /// Saved configuration and its revision.
+    pub config: Option<(Config, u64)>,
+    /// The mailboxes.
+    pub mailboxes: Vec<MailboxInfo>,
+    /// Problems the service found with the mailboxes (duplicate addresses…).
+    pub mailbox_warnings: Vec<String>,
+    /// The outbound queue.
+    pub queue: Vec<QueueEntry>,
+    /// The queued message last asked for in detail.
+    pub queue_details: Option<QueueDetails>,
+    /// The TLS certificate the running service presents.
+    pub certificate: Option<CertificateInfo>,
+    /// Clients and logins locked out after failed logins.
+    pub lockouts: Vec<LockoutInfo>,
+    /// Message tracking results.
+    pub tracking: Vec<TrackingEvent>,
+    /// The address tester's last answer; `None` while one is asked for.
+    pub address_test: Option<Result<(Decision, String), String>>,
+    /// Pages saved since the last restart (the banner).
+    pub pending: Vec<Page>,
+    /// A restart asked for from this window, for the banner.
+    pub restart: Option<Restart>,
+    /// The last lifecycle failure, in the service's words.
+    pub lifecycle_error: Option<String>,
+    /// The last configuration save.
+    pub save: Save,
+    /// Other errors, for the status bar.
+    pub error: Option<String>,
+    /// Start Service launched `mailroomd` (what was run, or why it could not be); cleared
+    /// once connected.
+    pub launch: Option<String>,
+}
+
+impl Default for Model {
+    fn default() -> Model {
+        Model {
+            connection: Connection::Connecting,
+            status: None,
+            config: None,
+            mailboxes: Vec::new(),
+            mailbox_warnings: Vec::new(),
+            queue: Vec::new(),
+            queue_details: None,
+            certificate: None,
+            lockouts: Vec::new(),
+            tracking: Vec::new(),
+            address_test: None,
+            pending: Vec::new(),
+            restart: None,
+            lifecycle_error: None,
+            save: Save::Idle,
+            error: None,
+            launch: None,
+        }
+    }
+}
+
+impl Model {
+    /// True when editing is possible (connected to a service).
+    pub fn connected(&self) -> bool {
+        matches!(self.connection, Connection::Connected(_))
+    }
+
+    /// True while a restart asked for from this window is running.
+    pub fn restarting(&self) -> bool {
+        matches!(self.restart, Some(Restart::InFlight { .. }))
+    }
+
+    /// Takes in one update from the backend.
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Connected(server) => {
+                self.connection = Connection::Connected(server);
+                self.launch = None;
+            }
+            Update::Disconnected(reason) => {
+                self.connection = Connection::Down(reason);
+                // Requests in flight died with the connection: nothing will answer them.
+                if self.restarting() {
+                    self.restart = None;
+                }
+                if matches!(self.save, Save::InFlight) {
+                    self.save = Save::Failed(ClientError::Closed);
+                }
+            }
+            Update::Status(s) => {
+                self.pending.clone_from(&s.pending_pages);
+                self.status = Some(*s);
+            }
+            Update::Config(c, revision) => self.config = Some((*c, revision)),
+            Update::Saved { revision } => self.save = Save::Saved { revision },
+            Update::SaveFailed(e) => self.save = Save::Failed(e),
+            Update::Mailboxes(mailboxes, warnings) => {
+                self.mailboxes = mailboxes;
+                self.mailbox_warnings = warnings;
+            }
+            Update::Queue(q) => self.queue = q,
+            Update::QueueDetails(d) => self.queue_details = Some(*d),
+            Update::Certificate(c) => self.certificate = c.map(|c| *c),
+            Update::Lockouts(l) => self.lockouts = l,
+            Update::Tracking(t) => self.tracking = t,
+            Update::AddressTest(r) => self.address_test = Some(r),
+            Update::LifecycleDone(Ok(())) => {
+                self.lifecycle_error = None;
+                if let Some(Restart::InFlight { steps }) = self.restart.take() {
+                    self.restart = Some(Restart::Done { steps, at: Instant::now() });
+                }
+            }
+            Update::LifecycleDone(Err(e)) => {
+                self.lifecycle_error = Some(e);
+                self.restart = None;
+            }
+            Update::Event(Event::ServiceState { state, error }) => {
+                match &mut self.restart {
+                    Some(Restart::InFlight { steps }) => steps.push(Step { state, error: error.clone() }),
+                    Some(Restart::Done { steps, .. })
+                        if steps.last().is_none_or(|s| s.state != ServiceState::Running) =>
+                    {
+                        steps.push(Step { state, error: error.clone() });
+                    }
+                    _ => {}
+                }
+                if let Some(e) = error {
+                    self.lifecycle_error = Some(e);
+                }
+            }
+            Update::Event(_) => {}
+            Update::Error(e) => self.error = Some(e),
+        }
+    }
+
+    /// Notes a request the app has just sent, for what waits on its answer.
+    pub fn sent(&mut self, command: &Command) {
+        match command {
+            Command::Lifecycle(Lifecycle::Restart) => {
+                self.restart = Some(Restart::InFlight { steps: Vec::new() });
+                self.lifecycle_error = None;
+            }
+            Command::SaveConfig { .. } => self.save = Save::InFlight,
+            Command::TestAddress { .. } => self.address_test = None,
+            Command::QueueDetails(_) => self.queue_details = None,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(state: ServiceState) -> Update {
+        Update::Event(Event::ServiceState { state, error: None })
+    }
+
+    #[test]
+    fn a_restart_records_the_states_seen_while_it_runs() {
+        let mut m = Model::default();
+        m.sent(&Command::Lifecycle(Lifecycle::Restart));
+        m.apply(state(ServiceState::Stopping));
+        assert!(m.restarting());
+        m.apply(state(ServiceState::Stopped));
+        m.apply(state(ServiceState::Starting));
+        m.apply(Update::LifecycleDone(Ok(())));
+        // The service may answer before its last event goes out.
+        m.apply(state(ServiceState::Running));
+        m.apply(state(ServiceState::Stopping));
+        let Some(Restart::Done { steps, .. }) = &m.restart else { panic!("done: {:?}", m.restart) };
+        let states: Vec<ServiceState> = steps.iter().map(|s| s.state).collect();
+        use ServiceState::*;
+        assert_eq!(states, [Stopping, Stopped, Starting, Running]);
+    }
+
+    #[test]
+    fn a_failed_restart_clears_the_progress_and_keeps_the_reason() {
+        let mut m = Model::default();
+        m.sent(&Command::Lifecycle(Lifecycle::Restart));
+        m.apply(Update::LifecycleDone(Err("cannot listen".into())));
+        assert_eq!(m.restart, None);
+        assert_eq!(m.lifecycle_error.as_deref(), Some("cannot listen"));
+    }
+
+    #[test]
+    fn a_lost_connection_ends_what_waited_for_an_answer() {
+        let mut m = Model::default();
+        m.sent(&Command::Lifecycle(Lifecycle::Restart));
+        m.sent(&Command::SaveConfig { draft: Box::new(Config::default().to_draft()), base_revision: 1 });
+        m.apply(Update::Disconnected("gone".into()));
+        assert!(!m.restarting());
+        assert!(matches!(m.save, Save::Failed(ClientError::Closed)));
+    }
+}

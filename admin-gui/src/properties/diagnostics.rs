@@ -1,0 +1,27 @@
+//! The Diagnostics Logging tab: how much each part of the service logs, and message
+//! tracking.
+
+use mailroom_shared::config::{ConfigDraft, LogLevel};
+
+use crate::widgets::combo;
+
+/// Draws the tab over `d`.
+pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
+    let levels = [
+        (LogLevel::None, "None"),
+        (LogLevel::Minimum, "Minimum"),
+        (LogLevel::Medium, "Medium"),
+        (LogLevel::Maximum, "Maximum"),
+    ];
+    egui::Grid::new("diagnostics").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+        let g = &mut d.diagnostics;
+        combo(ui, "SMTP protocol:", &mut g.smtp, &levels);
+        combo(ui, "POP3:", &mut g.pop3, &levels);
+        combo(ui, "Routing:", &mut g.routing, &levels);
+        combo(ui, "Delivery:", &mut g.delivery, &levels);
+        combo(ui, "Service:", &mut g.service, &levels);
+        ui.label("");
+        ui.checkbox(&mut g.message_tracking, "Enable message tracking");
+        ui.end_row();
+    });
+}

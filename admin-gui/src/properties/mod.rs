@@ -1,0 +1,199 @@
+//! Internet Mail Service Properties: tabs over one configuration draft, with OK,
+//! Cancel and Apply.
+//!
+//! Every field is validated as it is typed (with `shared`'s validation), and errors
+//! from the service are shown next to the field they name. The window owns the draft;
+//! each tab is drawn by its own file (`general.rs`, `routing.rs`…), which edits the
+//! draft it is handed and keeps its own state (a selection, an open dialog). A save is
+//! an [`Action`]; its answer is read from [`Model::save`].
+
+mod connections;
+mod delivery;
+mod diagnostics;
+mod general;
+mod pop3;
+mod routing;
+mod security;
+
+use mailroom_shared::config::{Config, ConfigDraft, ConfigError};
+use mailroom_shared::ipc::IpcError;
+use mailroom_shared::ipc::client::ClientError;
+
+use crate::actions::Action;
+use crate::backend::Command;
+use crate::model::{Model, Save};
+use crate::nav::Tab;
+use crate::widgets::{Sort, queue_table};
+
+/// The open properties window.
+#[derive(Debug)]
+pub struct PropertiesWindow {
+    /// The tab shown.
+    pub tab: Tab,
+    /// The configuration as edited.
+    pub draft: ConfigDraft,
+    /// The configuration as last saved, to tell whether there is anything to apply.
+    original: ConfigDraft,
+    /// The revision the edit started from (the service refuses a save on a stale one).
+    base_revision: u64,
+    /// Errors the service gave for the last Apply.
+    server_errors: Vec<ConfigError>,
+    /// Another refusal (conflict…).
+    server_message: Option<String>,
+    /// Apply or OK was clicked; waiting for the answer in the model.
+    saving: bool,
+    /// OK was clicked: close once saved.
+    close_after_save: bool,
+    /// False once closed; the app then drops the window.
+    open: bool,
+    routing: routing::RoutingTab,
+    delivery: delivery::DeliveryTab,
+    queue_sort: Sort,
+}
+
+impl PropertiesWindow {
+    /// Opens on the saved configuration, at `tab`.
+    pub fn new(config: &Config, revision: u64, tab: Tab) -> PropertiesWindow {
+        let draft = config.to_draft();
+        PropertiesWindow {
+            tab,
+            delivery: delivery::DeliveryTab::new(&draft),
+            original: draft.clone(),
+            draft,
+            base_revision: revision,
+            server_errors: Vec::new(),
+            server_message: None,
+            saving: false,
+            close_after_save: false,
+            open: true,
+            routing: routing::RoutingTab::default(),
+            queue_sort: Sort::by(3),
+        }
+    }
+
+    /// False once OK, Cancel or the close button closed it.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Validation errors of the draft as it stands, then the service's.
+    pub fn errors(&self) -> Vec<ConfigError> {
+        let mut errors = Config::from_draft(&self.draft).err().map(|e| e.0).unwrap_or_default();
+        errors.extend(self.server_errors.iter().cloned());
+        errors
+    }
+
+    fn dirty(&self) -> bool {
+        self.draft != self.original
+    }
+
+    /// Takes in the answer to the save in flight, once it is in the model.
+    fn answer_ui(&mut self, save: &Save) {
+        if !self.saving {
+            return;
+        }
+        match save {
+            Save::Saved { revision } => {
+                self.saving = false;
+                self.base_revision = *revision;
+                self.original = self.draft.clone();
+                self.server_errors.clear();
+                self.server_message = None;
+                if self.close_after_save {
+                    self.open = false;
+                }
+            }
+            Save::Failed(e) => {
+                self.saving = false;
+                self.close_after_save = false;
+                match e {
+                    ClientError::Remote(IpcError::InvalidConfig { errors }) => self.server_errors.clone_from(errors),
+                    other => self.server_message = Some(other.to_string()),
+                }
+            }
+            Save::Idle | Save::InFlight => {}
+        }
+    }
+
+    fn save(&mut self) -> Action {
+        self.saving = true;
+        Action::Send(Command::SaveConfig { draft: Box::new(self.draft.clone()), base_revision: self.base_revision })
+    }
+
+    /// Draws the window and the routing dialogs; Apply and OK ask for a save.
+    pub fn show(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
+        self.answer_ui(&model.save);
+        let mut action = None;
+        let mut open = self.open;
+        let connected = model.connected();
+        egui::Window::new("Internet Mail Service Properties")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(true)
+            .default_size([660.0, 500.0])
+            .show(ctx, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for tab in Tab::ALL {
+                        ui.selectable_value(&mut self.tab, tab, tab.title());
+                    }
+                });
+                ui.separator();
+                let errors = self.errors();
+                egui::ScrollArea::vertical().max_height(ui.available_height() - 40.0).show(ui, |ui| {
+                    ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &errors));
+                });
+                if let Some(m) = &self.server_message {
+                    ui.colored_label(ui.visuals().error_fg_color, m);
+                }
+                ui.separator();
+                ui.horizontal(|ui| {
+                    if !errors.is_empty() {
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            format!("{} problem(s) to correct", errors.len()),
+                        );
+                    }
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        let can_save = connected && errors.is_empty() && !self.saving;
+                        if ui.add_enabled(can_save && self.dirty(), egui::Button::new("Apply")).clicked() {
+                            action = Some(self.save());
+                        }
+                        if ui.button("Cancel").clicked() {
+                            self.open = false;
+                        }
+                        if ui.add_enabled(can_save, egui::Button::new("OK")).clicked() {
+                            if self.dirty() {
+                                self.close_after_save = true;
+                                action = Some(self.save());
+                            } else {
+                                self.open = false;
+                            }
+                        }
+                        if self.saving {
+                            ui.spinner();
+                        }
+                    });
+                });
+            });
+        // The dialogs are drawn after the window, so that they come on top of it.
+        self.routing.dialogs_ui(ctx, &mut self.draft);
+        self.open &= open;
+        action
+    }
+
+    fn tab_ui(&mut self, ui: &mut egui::Ui, model: &Model, errors: &[ConfigError]) {
+        let d = &mut self.draft;
+        match self.tab {
+            Tab::General => general::ui(ui, d, errors),
+            Tab::Connections => connections::ui(ui, d, errors),
+            Tab::Routing => self.routing.ui(ui, d, errors),
+            Tab::Delivery => self.delivery.ui(ui, d, errors),
+            Tab::Security => security::ui(ui, d, errors, model.certificate.as_ref()),
+            Tab::Pop3 => pop3::ui(ui, d, errors),
+            Tab::Queues => {
+                queue_table(ui, &model.queue, None, &mut self.queue_sort);
+            }
+            Tab::Diagnostics => diagnostics::ui(ui, d),
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The Routing tab — the design's centre — and its two dialogs: Edit Routing Table
+//! Entry, and Routing Restrictions (which asks for explicit confirmation before any
+//! setting that would let anyone relay).
+//!
+//! The tab edits the draft it is handed; its selection and open dialogs are its own.
+
+use mailroom_shared::address::{Domain, IpNet};
+use mailroom_shared::config::{
+    ConfigDraft, ConfigError, RouteEntryDraft, RouteKey, RoutingRestrictions, RoutingRestrictionsDraft,
+};
+
+use crate::widgets::field_errors;
+
+/// The Routing tab's state.
+#[derive(Debug, Default)]
+pub struct RoutingTab {
+    /// The routing table's selected row.
+    selected_entry: Option<usize>,
+    /// Edit Routing Table Entry, when open.
+    entry_dialog: Option<EntryDialog>,
+    /// Routing Restrictions, when open.
+    restrictions: Option<RestrictionsDialog>,
+}
+
+/// The Edit Routing Table Entry dialog (Add opens it empty).
+#[derive(Debug)]
+struct EntryDialog {
+    /// Entry being edited; `None` for a new one.
+    index: Option<usize>,
+    sent_to: String,
+    inbound: bool,
+    reroute_to: String,
+}
+
+/// The Routing Restrictions dialog, on a copy of the page.
+#[derive(Debug)]
+struct RestrictionsDialog {
+    draft: RoutingRestrictionsDraft,
+    new_client: String,
+    new_internal: String,
+    new_never: String,
+    /// The open-relay warning is showing.
+    warning: bool,
+}
+
+impl RoutingTab {
+    /// Draws the tab over `draft`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, draft: &mut ConfigDraft, errors: &[ConfigError]) {
+        ui.checkbox(&mut draft.routing.reroute, "Reroute incoming SMTP mail (required for POP3 support)");
+        ui.add_space(6.0);
+        ui.add_enabled_ui(draft.routing.reroute, |ui| {
+            ui.label("Routing:");
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.set_min_height(160.0);
+                ui.set_width(ui.available_width());
+                egui::Grid::new("routing_table").num_columns(2).striped(true).min_col_width(220.0).show(ui, |ui| {
+                    ui.strong("Sent To");
+                    ui.strong("Route To");
+                    ui.end_row();
+                    for (i, e) in draft.routing.table.iter().enumerate() {
+                        let route_to = e.reroute_to.clone().unwrap_or_else(|| "<inbound>".into());
+                        if ui.selectable_label(self.selected_entry == Some(i), &e.sent_to).clicked() {
+                            self.selected_entry = Some(i);
+                        }
+                        ui.label(route_to);
+                        ui.end_row();
+                    }
+                });
+            });
+            field_errors(ui, errors, "routing.table");
+            ui.horizontal(|ui| {
+                if ui.button("Add…").clicked() {
+                    self.entry_dialog = Some(EntryDialog {
+                        index: None,
+                        sent_to: String::new(),
+                        inbound: true,
+                        reroute_to: String::new(),
+                    });
+                }
+                let selected = self.selected_entry.filter(|i| *i < draft.routing.table.len());
+                if ui.add_enabled(selected.is_some(), egui::Button::new("Edit…")).clicked()
+                    && let Some(i) = selected
+                {
+                    let e = &draft.routing.table[i];
+                    self.entry_dialog = Some(EntryDialog {
+                        index: Some(i),
+                        sent_to: e.sent_to.clone(),
+                        inbound: e.reroute_to.is_none(),
+                        reroute_to: e.reroute_to.clone().unwrap_or_default(),
+                    });
+                }
+                if ui.add_enabled(selected.is_some(), egui::Button::new("Remove")).clicked()
+                    && let Some(i) = selected
+                {
+                    draft.routing.table.remove(i);
+                    self.selected_entry = None;
+                }
+            });
+        });
+        ui.add_space(6.0);
+        if ui.button("Routing Restrictions…").clicked() {
+            self.restrictions = Some(RestrictionsDialog {
+                draft: draft.routing_restrictions.clone(),
+                new_client: String::new(),
+                new_internal: String::new(),
+                new_never: String::new(),
+                warning: false,
+            });
+        }
+        field_errors(ui, errors, "routing_restrictions");
+    }
+
+    /// Shows whichever dialog is open; OK puts its result in `draft`.
+    pub fn dialogs_ui(&mut self, ctx: &egui::Context, draft: &mut ConfigDraft) {
+        self.entry_dialog_ui(ctx, draft);
+        self.restrictions_dialog_ui(ctx, draft);
+    }
+
+    fn entry_dialog_ui(&mut self, ctx: &egui::Context, draft: &mut ConfigDraft) {
+        let Some(d) = &mut self.entry_dialog else { return };
+        let problem = entry_problem(d, &draft.routing.table);
+        let mut result: Option<bool> = None;
+        egui::Modal::new(egui::Id::unique("edit_routing_entry")).show(ctx, |ui| {
+            ui.set_width(420.0);
+            ui.heading("Edit Routing Table Entry");
+            ui.add_space(8.0);
+            let l = ui.label("E-mail sent to this domain:");
+            ui.add(egui::TextEdit::singleline(&mut d.sent_to).desired_width(f32::INFINITY)).labelled_by(l.id);
+            ui.add_space(6.0);
+            ui.radio_value(&mut d.inbound, true, "Should be accepted as \"inbound\"");
+            let reroute = ui.radio_value(&mut d.inbound, false, "Should be rerouted to this domain:");
+            ui.indent("reroute_to", |ui| {
+                ui.add_enabled(!d.inbound, egui::TextEdit::singleline(&mut d.reroute_to).desired_width(f32::INFINITY))
+                    .labelled_by(reroute.id);
+            });
+            if let Some(problem) = &problem {
+                ui.colored_label(ui.visuals().error_fg_color, problem.as_str());
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.add_enabled(problem.is_none(), egui::Button::new("OK")).clicked() {
+                    result = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    result = Some(false);
+                }
+            });
+        });
+        match result {
+            Some(true) => {
+                let entry = RouteEntryDraft {
+                    sent_to: d.sent_to.trim().to_owned(),
+                    reroute_to: (!d.inbound).then(|| d.reroute_to.trim().to_owned()),
+                };
+                match d.index {
+                    Some(i) if i < draft.routing.table.len() => draft.routing.table[i] = entry,
+                    _ => draft.routing.table.push(entry),
+                }
+                self.entry_dialog = None;
+            }
+            Some(false) => self.entry_dialog = None,
+            None => {}
+        }
+    }
+
+    fn restrictions_dialog_ui(&mut self, ctx: &egui::Context, draft: &mut ConfigDraft) {
+        let Some(d) = &mut self.restrictions else { return };
+        let mut result: Option<bool> = None;
+        egui::Modal::new(egui::Id::unique("routing_restrictions")).show(ctx, |ui| {
+            ui.set_width(520.0);
+            ui.heading("Routing Restrictions");
+            ui.label("Hosts and clients that can route mail (any ticked condition is enough):");
+            let r = &mut d.draft;
+            ui.checkbox(&mut r.allow_authenticated, "Hosts and clients that successfully authenticate");
+            ui.checkbox(&mut r.allow_listed_clients, "Hosts and clients with these IP addresses:");
+            network_list(
+                ui,
+                "clients",
+                "client network",
+                &mut r.client_networks,
+                &mut d.new_client,
+                r.allow_listed_clients,
+            );
+            ui.checkbox(&mut r.allow_internal_addresses, "Hosts and clients connecting to these internal addresses:");
+            network_list(
+                ui,
+                "internal",
+                "internal address",
+                &mut r.internal_networks,
+                &mut d.new_internal,
+                r.allow_internal_addresses,
+            );
+            ui.label("Hosts and clients that can NEVER route mail:");
+            network_list(ui, "never", "never network", &mut r.never_networks, &mut d.new_never, true);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("OK").clicked() {
+                    result = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    result = Some(false);
+                }
+            });
+        });
+        if d.warning {
+            let mut answer: Option<bool> = None;
+            egui::Modal::new(egui::Id::unique("open_relay_warning")).show(ctx, |ui| {
+                ui.set_width(440.0);
+                ui.heading("Warning: open relay");
+                ui.label(
+                    "With these settings anyone on the Internet can send mail through this server to anywhere. \
+                 Spammers find open relays within hours, and the server's address will be blacklisted.",
+                );
+                ui.label("Allow relaying for anyone?");
+                ui.horizontal(|ui| {
+                    if ui.button("Allow open relay").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+            match answer {
+                Some(true) => {
+                    d.draft.open_relay_confirmed = true;
+                    draft.routing_restrictions = d.draft.clone();
+                    self.restrictions = None;
+                }
+                Some(false) => d.warning = false,
+                None => {}
+            }
+            return;
+        }
+        match result {
+            Some(true) => {
+                if RoutingRestrictions::draft_is_open_relay(&d.draft) && !d.draft.open_relay_confirmed {
+                    d.warning = true;
+                } else {
+                    if !RoutingRestrictions::draft_is_open_relay(&d.draft) {
+                        d.draft.open_relay_confirmed = false;
+                    }
+                    draft.routing_restrictions = d.draft.clone();
+                    self.restrictions = None;
+                }
+            }
+            Some(false) => self.restrictions = None,
+            None => {}
+        }
+    }
+}
+
+/// The problem with the dialog's input, if any.
+fn entry_problem(d: &EntryDialog, table: &[RouteEntryDraft]) -> Option<String> {
+    let key = match RouteKey::parse(&d.sent_to) {
+        Ok(k) => k,
+        Err(e) if d.sent_to.trim().is_empty() => return Some(format!("Type a domain ({e})")),
+        Err(e) => return Some(format!("'{}' {e}", d.sent_to.trim())),
+    };
+    let duplicate = table
+        .iter()
+        .enumerate()
+        .any(|(i, e)| Some(i) != d.index && RouteKey::parse(&e.sent_to).is_ok_and(|k| k == key));
+    if duplicate {
+        return Some(format!("The table already has an entry for {key}"));
+    }
+    if !d.inbound {
+        match Domain::parse(&d.reroute_to) {
+            Err(e) => return Some(format!("Rerouted to: '{}' {e}", d.reroute_to.trim())),
+            Ok(to) if to == *key.domain() => return Some("A domain cannot be rerouted to itself".into()),
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>, new: &mut String, enabled: bool) {
+    ui.add_enabled_ui(enabled, |ui| {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let mut remove = None;
+            for (i, n) in list.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    ui.label(n);
+                    if ui.small_button(format!("Remove {n}")).clicked() {
+                        remove = Some(i);
+                    }
+                });
+            }
+            if let Some(i) = remove {
+                list.remove(i);
+            }
+            ui.horizontal(|ui| {
+                let l = ui.label(label);
+                ui.add(
+                    egui::TextEdit::singleline(new)
+                        .id_salt(id)
+                        .hint_text("192.168.1.0/255.255.255.0")
+                        .desired_width(200.0),
+                )
+                .labelled_by(l.id);
+                let valid = IpNet::parse(new).is_ok();
+                if ui.add_enabled(valid, egui::Button::new(format!("Add {label}"))).clicked() {
+                    list.push(std::mem::take(new).trim().to_owned());
+                }
+                if !new.trim().is_empty()
+                    && let Err(e) = IpNet::parse(new)
+                {
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+                }
+            });
+        });
+    });
+}

@@ -1,0 +1,43 @@
+//! The right-hand side of the main window: one view per tree node.
+//!
+//! Each view owns its state (selection, sort order, open dialogs) in its own file and
+//! draws with `fn ui(&mut self, ui, model) -> Option<Action>`; [`Views`] holds them all
+//! and draws the one the tree selects.
+
+pub mod ims;
+pub mod pop3;
+pub mod queues;
+pub mod recipients;
+pub mod status;
+
+use crate::actions::Action;
+use crate::model::Model;
+use crate::nav::Node;
+
+/// Every view's state, kept while another view is shown.
+#[derive(Debug, Default)]
+pub struct Views {
+    /// Internet Mail Service.
+    pub ims: ims::ImsView,
+    /// Protocols → POP3.
+    pub pop3: pop3::Pop3View,
+    /// Recipients, with the mailbox dialogs.
+    pub recipients: recipients::RecipientsView,
+    /// Server → Queues.
+    pub queues: queues::QueuesView,
+    /// Server → Service Status.
+    pub status: status::StatusView,
+}
+
+impl Views {
+    /// Draws the view of `node`.
+    pub fn ui(&mut self, node: Node, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+        match node {
+            Node::InternetMailService => self.ims.ui(ui, model),
+            Node::Pop3 => self.pop3.ui(ui, model),
+            Node::Recipients => self.recipients.ui(ui, model),
+            Node::Queues => self.queues.ui(ui, model),
+            Node::ServiceStatus => self.status.ui(ui, model),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Recipients: the mailboxes as a sortable table, and the dialogs that change them
+//! (New Mailbox, Mailbox Properties, and the confirmation before Delete).
+
+use egui_extras::{Column, TableBuilder};
+use mailroom_shared::ipc::MailboxInfo;
+
+use crate::actions::Action;
+use crate::backend::Command;
+use crate::model::Model;
+use crate::widgets::{Sort, sortable_header};
+
+/// The Recipients view and its dialogs.
+#[derive(Debug)]
+pub struct RecipientsView {
+    /// The selected mailbox, by primary address (an index would go stale when the
+    /// list changes).
+    selected: Option<String>,
+    sort: Sort,
+    /// New Mailbox, when open.
+    new_mailbox: Option<MailboxForm>,
+    /// Mailbox Properties, when open: the mailbox's primary address and the form.
+    edit_mailbox: Option<(String, MailboxForm)>,
+    /// The delete confirmation, when open: the mailbox's primary address.
+    confirm_delete: Option<String>,
+}
+
+impl Default for RecipientsView {
+    fn default() -> RecipientsView {
+        RecipientsView {
+            selected: None,
+            // By address.
+            sort: Sort::by(1),
+            new_mailbox: None,
+            edit_mailbox: None,
+            confirm_delete: None,
+        }
+    }
+}
+
+/// The mailbox form, shared by New Mailbox and Mailbox Properties.
+#[derive(Debug, Default)]
+struct MailboxForm {
+    name: String,
+    addresses: String,
+    password: String,
+    confirm: String,
+}
+
+impl MailboxForm {
+    /// The addresses typed, split on commas, spaces and semicolons.
+    fn address_list(&self) -> Vec<String> {
+        self.addresses.split([',', ' ', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+
+    /// What is wrong with the form, if anything; a new mailbox needs a password.
+    fn problem(&self, password_required: bool) -> Option<String> {
+        let addresses = self.address_list();
+        let bad = addresses
+            .iter()
+            .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
+        if addresses.is_empty() {
+            Some("Type at least one address".to_owned())
+        } else if bad.is_some() {
+            bad
+        } else if password_required && self.password.is_empty() {
+            Some("Type a password".to_owned())
+        } else if self.password != self.confirm {
+            Some("The passwords do not match".to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+impl RecipientsView {
+    /// The toolbar, the warnings, the table, and whichever dialog is open.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+        let connected = model.connected();
+        let selected = self.selected.as_ref().and_then(|a| model.mailboxes.iter().find(|m| m.addresses[0] == *a));
+        ui.horizontal(|ui| {
+            ui.heading("Recipients");
+            if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
+                self.new_mailbox = Some(MailboxForm::default());
+            }
+            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Mailbox Properties…")).clicked()
+                && let Some(m) = selected
+            {
+                let form = MailboxForm {
+                    name: m.display_name.clone(),
+                    addresses: m.addresses.join(", "),
+                    ..MailboxForm::default()
+                };
+                self.edit_mailbox = Some((m.addresses[0].clone(), form));
+            }
+            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked() {
+                self.confirm_delete = selected.map(|m| m.addresses[0].clone());
+            }
+        });
+        for w in &model.mailbox_warnings {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
+        }
+        self.table_ui(ui, &model.mailboxes);
+        let ctx = ui.ctx().clone();
+        self.edit_mailbox_dialog(&ctx).or_else(|| self.new_mailbox_dialog(&ctx)).or_else(|| self.delete_dialog(&ctx))
+    }
+
+    fn table_ui(&mut self, ui: &mut egui::Ui, mailboxes: &[MailboxInfo]) {
+        let sort = self.sort;
+        let mut rows: Vec<&MailboxInfo> = mailboxes.iter().collect();
+        rows.sort_by(|a, b| {
+            sort.order(match sort.column {
+                0 => a.display_name.cmp(&b.display_name),
+                2 => a.message_count.cmp(&b.message_count),
+                3 => a.total_bytes.cmp(&b.total_bytes),
+                _ => a.addresses.cmp(&b.addresses),
+            })
+        });
+        let mut clicked_header = None;
+        let mut clicked_row = None;
+        let selected = self.selected.as_deref();
+        TableBuilder::new(ui)
+            .striped(true)
+            .sense(egui::Sense::click())
+            .column(Column::initial(180.0).resizable(true))
+            .column(Column::initial(320.0).resizable(true))
+            .column(Column::initial(80.0))
+            .column(Column::remainder())
+            .header(22.0, |mut h| {
+                let names = ["Display Name", "E-mail Addresses", "Messages", "Size"];
+                clicked_header = sortable_header(&mut h, &names, sort);
+            })
+            .body(|body| {
+                body.rows(20.0, rows.len(), |mut row| {
+                    let m = rows[row.index()];
+                    let is_selected = selected == Some(m.addresses[0].as_str());
+                    row.set_selected(is_selected);
+                    row.col(|ui| {
+                        ui.label(&m.display_name);
+                    });
+                    row.col(|ui| {
+                        // A selectable label: an accessible control that selects the row.
+                        if ui.selectable_label(is_selected, m.addresses.join(", ")).clicked() {
+                            clicked_row = Some(m.addresses[0].clone());
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(m.message_count.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(format!("{} KB", m.total_bytes.div_ceil(1024)));
+                    });
+                    if row.response().clicked() {
+                        clicked_row = Some(m.addresses[0].clone());
+                    }
+                });
+            });
+        if let Some(i) = clicked_header {
+            self.sort.clicked(i);
+        }
+        if clicked_row.is_some() {
+            self.selected = clicked_row;
+        }
+    }
+
+    fn new_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let form = self.new_mailbox.as_mut()?;
+        let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true)?;
+        let form = self.new_mailbox.take()?;
+        confirmed.then(|| {
+            Action::Send(Command::AddMailbox {
+                display_name: form.name.clone(),
+                addresses: form.address_list(),
+                password: form.password,
+            })
+        })
+    }
+
+    /// Mailbox Properties: display name, addresses and (optionally) a new password.
+    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let (address, form) = self.edit_mailbox.as_mut()?;
+        let title = format!("Mailbox Properties: {address}");
+        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false)?;
+        let (address, form) = self.edit_mailbox.take()?;
+        confirmed.then(|| {
+            Action::Send(Command::UpdateMailbox {
+                address,
+                display_name: form.name.clone(),
+                addresses: form.address_list(),
+                password: (!form.password.is_empty()).then_some(form.password),
+            })
+        })
+    }
+
+    fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let address = self.confirm_delete.as_ref()?;
+        let mut answer = None;
+        egui::Modal::new(egui::Id::unique("confirm_delete")).show(ctx, |ui| {
+            ui.heading("Delete mailbox");
+            ui.label(format!("Delete the mailbox {address} and all its messages? This cannot be undone."));
+            ui.horizontal(|ui| {
+                if ui.button("Delete").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(false);
+                }
+            });
+        });
+        let address = self.confirm_delete.take_if(|_| answer.is_some())?;
+        answer.filter(|yes| *yes).map(|_| {
+            self.selected = None;
+            Action::Send(Command::RemoveMailbox(address))
+        })
+    }
+}
+
+/// The mailbox form as a modal: `Some(true)` when confirmed, `Some(false)` when
+/// cancelled, `None` while open.
+fn mailbox_form_ui(ctx: &egui::Context, id: &str, title: &str, d: &mut MailboxForm, new: bool) -> Option<bool> {
+    let problem = d.problem(new);
+    let (password, confirm) = if new {
+        ("Password:", "Confirm password:")
+    } else {
+        ("New password (empty: unchanged):", "Confirm new password:")
+    };
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
+        ui.set_width(420.0);
+        ui.heading(title);
+        egui::Grid::new(id).num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+            let l = ui.label("Display name:");
+            ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("E-mail addresses:");
+            ui.add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(password);
+            ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(confirm);
+            ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id);
+            ui.end_row();
+        });
+        if let Some(p) = &problem {
+            ui.colored_label(ui.visuals().error_fg_color, p.as_str());
+        }
+        ui.horizontal(|ui| {
+            if ui.add_enabled(problem.is_none(), egui::Button::new(if new { "Create" } else { "OK" })).clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_names_its_first_problem() {
+        let mut f = MailboxForm { addresses: "ann@corp.test; bad@@x".into(), ..MailboxForm::default() };
+        assert_eq!(f.address_list(), ["ann@corp.test", "bad@@x"]);
+        assert!(f.problem(true).is_some_and(|p| p.starts_with("'bad@@x'")));
+        f.addresses = "ann@corp.test".into();
+        assert_eq!(f.problem(true).as_deref(), Some("Type a password"));
+        assert_eq!(f.problem(false), None);
+        f.password = "pw".into();
+        assert_eq!(f.problem(true).as_deref(), Some("The passwords do not match"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Server → Service Status: the service's state, addresses, certificate and version,
+//! Start, Stop and Restart, and the addresses and logins locked out after failed
+//! logins, each with Unlock.
+
+use mailroom_shared::ipc::ServiceState;
+
+use crate::actions::Action;
+use crate::backend::{Command, Lifecycle};
+use crate::model::Model;
+use crate::widgets::state_words;
+
+/// The Service Status view (it keeps no state of its own).
+#[derive(Debug, Default)]
+pub struct StatusView;
+
+impl StatusView {
+    /// The status grid, the lifecycle buttons, and the lock-outs.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+        ui.heading("Service Status");
+        let Some(s) = &model.status else {
+            ui.spinner();
+            return None;
+        };
+        egui::Grid::new("status").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+            ui.label("Internet Mail Service:");
+            ui.label(state_words(s.state));
+            ui.end_row();
+            ui.label("SMTP:");
+            ui.label(s.smtp_addr.as_deref().unwrap_or("—"));
+            ui.end_row();
+            if let Some(a) = &s.submissions_addr {
+                ui.label("SMTP over TLS:");
+                ui.label(a);
+                ui.end_row();
+            }
+            ui.label("POP3:");
+            ui.label(s.pop3_addr.as_deref().unwrap_or("—"));
+            ui.end_row();
+            if let Some(a) = &s.pop3s_addr {
+                ui.label("POP3 over TLS:");
+                ui.label(a);
+                ui.end_row();
+            }
+            if let Some(c) = &model.certificate {
+                ui.label("TLS certificate:");
+                ui.label(format!(
+                    "{} — SHA-256 {}…",
+                    c.subject,
+                    &c.sha256_fingerprint[..c.sha256_fingerprint.len().min(23)]
+                ));
+                ui.end_row();
+            }
+            ui.label("Data directory:");
+            ui.label(&s.data_dir);
+            ui.end_row();
+            ui.label("Version:");
+            ui.label(format!("mailroomd {} (pid {})", s.version, s.pid));
+            ui.end_row();
+            if let Some(e) = &s.last_error {
+                ui.label("Last error:");
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                ui.end_row();
+            }
+        });
+        let mut action = None;
+        ui.horizontal(|ui| {
+            let c = model.connected();
+            let mut lifecycle = |op| action = Some(Action::Send(Command::Lifecycle(op)));
+            if ui.add_enabled(c && s.state == ServiceState::Stopped, egui::Button::new("Start")).clicked() {
+                lifecycle(Lifecycle::Start);
+            }
+            if ui.add_enabled(c && s.state == ServiceState::Running, egui::Button::new("Stop")).clicked() {
+                lifecycle(Lifecycle::Stop);
+            }
+            if ui.add_enabled(c, egui::Button::new("Restart Service")).clicked() {
+                lifecycle(Lifecycle::Restart);
+            }
+        });
+        ui.add_space(16.0);
+        lockouts_ui(ui, model).or(action)
+    }
+}
+
+/// Addresses and logins locked out after too many failed logins, each with Unlock.
+fn lockouts_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+    ui.strong("Locked out after failed logins");
+    ui.separator();
+    if model.lockouts.is_empty() {
+        ui.label("None.");
+        return None;
+    }
+    let mut action = None;
+    egui::Grid::new("lockouts").num_columns(4).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
+        for heading in ["Address or login", "Failures", "Until", ""] {
+            ui.strong(heading);
+        }
+        ui.end_row();
+        for l in &model.lockouts {
+            ui.label(&l.client);
+            ui.label(l.failures.to_string());
+            ui.label(mailroom_shared::time::format_utc(l.until));
+            if ui.add_enabled(model.connected(), egui::Button::new(format!("Unlock {}", l.client))).clicked() {
+                action = Some(Action::Send(Command::Unlock(l.client.clone())));
+            }
+            ui.end_row();
+        }
+    });
+    action
+}

@@ -1,0 +1,219 @@
+//! The controls and words that several views and tabs share.
+//!
+//! Form rows for a two-column grid that show a field's validation errors next to it
+//! (the sentence, in red, under the control), number rows, combo boxes, sortable table
+//! headers, the queue table, and how times and service states are worded. A leaf
+//! module: it knows egui and `shared`'s types, nothing of the app.
+
+use std::cmp::Ordering;
+
+use egui_extras::{Column, TableBuilder, TableRow};
+use mailroom_shared::config::ConfigError;
+use mailroom_shared::ipc::{QueueEntry, ServiceState};
+
+/// A state in the words the GUI uses.
+pub fn state_words(s: ServiceState) -> &'static str {
+    match s {
+        ServiceState::Running => "Running",
+        ServiceState::Stopped => "Stopped",
+        ServiceState::Starting => "Starting…",
+        ServiceState::Stopping => "Stopping…",
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// How long ago `t` (Unix seconds) was: "12 s ago", "3 min ago", "2 h ago".
+pub fn ago(t: i64) -> String {
+    let s = (now() - t).max(0);
+    match s {
+        0..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3600),
+    }
+}
+
+/// When `t` (Unix seconds) comes: "in 42 s".
+pub fn in_secs(t: i64) -> String {
+    format!("in {} s", (t - now()).max(0))
+}
+
+/// Shows the errors whose field is `field` or inside it, in red, under the control.
+pub fn field_errors(ui: &mut egui::Ui, errors: &[ConfigError], field: &str) {
+    let inside = |e: &ConfigError| {
+        e.field == field || e.field.strip_prefix(field).is_some_and(|rest| rest.starts_with(['.', '[']))
+    };
+    for e in errors.iter().filter(|e| inside(e)) {
+        ui.colored_label(ui.visuals().error_fg_color, e.problem.to_string());
+    }
+}
+
+/// A labelled single-line text field in a two-column grid, with its errors.
+pub fn text_row(ui: &mut egui::Ui, label: &str, value: &mut String, errors: &[ConfigError], field: &str) {
+    let l = ui.label(label);
+    ui.vertical(|ui| {
+        ui.add(egui::TextEdit::singleline(value).desired_width(280.0)).labelled_by(l.id);
+        field_errors(ui, errors, field);
+    });
+    ui.end_row();
+}
+
+/// A labelled number field with its unit (`suffix`), and its errors.
+pub fn number_row(ui: &mut egui::Ui, label: &str, value: &mut u64, suffix: &str, errors: &[ConfigError], field: &str) {
+    let l = ui.label(label);
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            ui.add(egui::DragValue::new(value).range(0..=u64::MAX)).labelled_by(l.id);
+            ui.label(suffix);
+        });
+        field_errors(ui, errors, field);
+    });
+    ui.end_row();
+}
+
+/// A labelled choice among `options` (value and words), in a two-column grid.
+pub fn combo<T: PartialEq + Copy>(ui: &mut egui::Ui, label: &str, value: &mut T, options: &[(T, &str)]) {
+    let l = ui.label(label);
+    let current = options.iter().find(|(v, _)| v == value).map_or("", |(_, n)| n);
+    egui::ComboBox::from_id_salt(label)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (v, name) in options {
+                ui.selectable_value(value, *v, *name);
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    ui.end_row();
+}
+
+/// A table's sort order: a column, and which way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// The column sorted on.
+    pub column: usize,
+    /// Smallest first.
+    pub ascending: bool,
+}
+
+impl Sort {
+    /// Ascending on `column`.
+    pub fn by(column: usize) -> Sort {
+        Sort { column, ascending: true }
+    }
+
+    /// `o`, turned around when descending.
+    pub fn order(self, o: Ordering) -> Ordering {
+        if self.ascending { o } else { o.reverse() }
+    }
+
+    /// A click on `column`'s header: the same column turns around, another sorts
+    /// ascending.
+    pub fn clicked(&mut self, column: usize) {
+        *self = if self.column == column { Sort { column, ascending: !self.ascending } } else { Sort::by(column) };
+    }
+}
+
+/// A sortable table's header: a button per column, the sorted one marked "(up)" or
+/// "(down)". Returns the column clicked.
+pub fn sortable_header(header: &mut TableRow<'_, '_>, names: &[&str], sort: Sort) -> Option<usize> {
+    let mut clicked = None;
+    for (i, name) in names.iter().enumerate() {
+        header.col(|ui| {
+            let arrow = match (sort.column == i, sort.ascending) {
+                (false, _) => "",
+                (true, true) => " (up)",
+                (true, false) => " (down)",
+            };
+            if ui.button(format!("{name}{arrow}")).clicked() {
+                clicked = Some(i);
+            }
+        });
+    }
+    clicked
+}
+
+/// The queue as a table, sorted by `sort` (a click on a header changes it). Returns
+/// the queue id of the row clicked; `selected` is the one highlighted.
+pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: Option<&str>, sort: &mut Sort) -> Option<String> {
+    let by = *sort;
+    let mut order: Vec<&QueueEntry> = queue.iter().collect();
+    order.sort_by(|a, b| {
+        by.order(match by.column {
+            0 => a.sender.cmp(&b.sender),
+            1 => a.recipients.cmp(&b.recipients),
+            2 => a.size.cmp(&b.size),
+            4 => a.next_attempt.cmp(&b.next_attempt),
+            5 => a.last_error.cmp(&b.last_error),
+            _ => a.received_at.cmp(&b.received_at),
+        })
+    });
+    let mut clicked = None;
+    let mut clicked_header = None;
+    TableBuilder::new(ui)
+        .striped(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(160.0).resizable(true))
+        .column(Column::initial(180.0).resizable(true))
+        .column(Column::initial(60.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(80.0))
+        .column(Column::remainder())
+        .header(22.0, |mut h| {
+            let names = ["From", "To", "Size", "Arrived", "Next Retry", "Last Error"];
+            clicked_header = sortable_header(&mut h, &names, by);
+        })
+        .body(|body| {
+            body.rows(20.0, order.len(), |mut row| {
+                let m = order[row.index()];
+                row.set_selected(selected == Some(m.queue_id.as_str()));
+                row.col(|ui| {
+                    ui.label(if m.sender.is_empty() { "<>" } else { m.sender.as_str() });
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(m.recipients.join(", ")).truncate());
+                });
+                row.col(|ui| {
+                    ui.label(format!("{} KB", m.size.div_ceil(1024)));
+                });
+                row.col(|ui| {
+                    ui.label(ago(m.received_at));
+                });
+                row.col(|ui| {
+                    ui.label(m.next_attempt.map(in_secs).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    // One line per row: long errors are cut, whole in Details and the tooltip.
+                    ui.add(egui::Label::new(m.last_error.as_deref().unwrap_or("")).truncate());
+                });
+                if row.response().clicked() {
+                    clicked = Some(m.queue_id.clone());
+                }
+            });
+        });
+    if let Some(i) = clicked_header {
+        sort.clicked(i);
+    }
+    clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_click_turns_the_same_column_around_and_sorts_another_ascending() {
+        let mut s = Sort::by(1);
+        s.clicked(1);
+        assert_eq!(s, Sort { column: 1, ascending: false });
+        assert_eq!(s.order(Ordering::Less), Ordering::Greater);
+        s.clicked(3);
+        assert_eq!(s, Sort::by(3));
+    }
+}

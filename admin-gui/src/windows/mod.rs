@@ -1,0 +1,45 @@
+//! The secondary windows: Message Tracking and Test Address (Tools), About (Help), and
+//! Queued Message Details (from Queues).
+//!
+//! Each window owns its state (open or not, what is typed) in its own file and draws
+//! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
+
+pub mod about;
+pub mod queue_details;
+pub mod tester;
+pub mod tracking;
+
+use crate::actions::{Action, Window};
+use crate::model::Model;
+
+/// Every secondary window's state.
+#[derive(Debug, Default)]
+pub struct Windows {
+    /// Tools → Track Message.
+    pub tracking: tracking::TrackingWindow,
+    /// Tools → Test Address.
+    pub tester: tester::TesterWindow,
+    /// Help → About.
+    pub about: about::AboutWindow,
+    /// Queues → Details.
+    pub queue_details: queue_details::QueueDetailsWindow,
+}
+
+impl Windows {
+    /// Opens a menu's window.
+    pub fn open(&mut self, window: Window) {
+        match window {
+            Window::Tracking => self.tracking.open = true,
+            Window::Tester => self.tester.open = true,
+            Window::About => self.about.open = true,
+        }
+    }
+
+    /// Draws the open windows; what they ask for goes into `actions`.
+    pub fn show(&mut self, ctx: &egui::Context, model: &Model, actions: &mut Vec<Action>) {
+        actions.extend(self.tracking.show(ctx, model));
+        actions.extend(self.tester.show(ctx, model));
+        self.about.show(ctx);
+        self.queue_details.show(ctx, model);
+    }
+}

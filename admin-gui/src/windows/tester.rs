@@ -1,0 +1,56 @@
+//! Tools → Test Address: what the service would do with mail to a recipient, from a
+//! client, authenticated or not, explained in words.
+
+use crate::actions::Action;
+use crate::backend::Command;
+use crate::model::Model;
+
+/// The Test Address window; the answer is the model's.
+#[derive(Debug, Default)]
+pub struct TesterWindow {
+    /// Shown.
+    pub open: bool,
+    recipient: String,
+    authenticated_as: String,
+    client_ip: String,
+}
+
+impl TesterWindow {
+    /// The form, Test, and the answer.
+    pub fn show(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
+        let mut action = None;
+        let mut open = self.open;
+        egui::Window::new("Test Address").open(&mut open).default_size([480.0, 220.0]).show(ctx, |ui| {
+            egui::Grid::new("tester").num_columns(2).show(ui, |ui| {
+                let l = ui.label("Recipient:");
+                ui.text_edit_singleline(&mut self.recipient).labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("Client authenticated as (empty: not):");
+                ui.text_edit_singleline(&mut self.authenticated_as).labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("Client IP address:");
+                ui.add(egui::TextEdit::singleline(&mut self.client_ip).hint_text("127.0.0.1")).labelled_by(l.id);
+                ui.end_row();
+            });
+            if ui.add_enabled(model.connected(), egui::Button::new("Test")).clicked() {
+                let ip = if self.client_ip.trim().is_empty() { "127.0.0.1" } else { self.client_ip.as_str() };
+                action = Some(Action::Send(Command::TestAddress {
+                    recipient: self.recipient.clone(),
+                    authenticated_as: self.authenticated_as.clone(),
+                    client_ip: ip.to_owned(),
+                }));
+            }
+            match &model.address_test {
+                Some(Ok((_, explanation))) => {
+                    ui.label(format!("Mailroom would: {explanation}"));
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                None => {}
+            }
+        });
+        self.open = open;
+        action
+    }
+}
