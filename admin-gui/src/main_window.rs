@@ -121,7 +121,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
     });
 }
 
-/// The states of a restart, in order: "Stopping… → Stopped → Starting… → Running".
+/// The states of a restart, in order: "Stopping…, Stopped, Starting…, Running".
 fn steps_words(steps: &[Step]) -> String {
     let words: Vec<String> = steps
         .iter()
@@ -130,7 +130,7 @@ fn steps_words(steps: &[Step]) -> String {
             None => state_words(s.state).to_owned(),
         })
         .collect();
-    words.join(" → ")
+    words.join(", ")
 }
 
 /// The banner over the view: a restart's progress while it runs; otherwise the pages
