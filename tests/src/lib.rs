@@ -71,9 +71,28 @@ impl Daemon {
         Daemon::spawn_idle_with_env(&[])
     }
 
+    /// Like [`Daemon::start`], on a copy of the database file `db` (a database an
+    /// earlier release wrote, say).
+    pub async fn start_from_database(db: &Path) -> Daemon {
+        let d = Daemon::spawn_idle_with(&[], Some(db));
+        d.wait_for_socket().await;
+        d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["start"]);
+        d
+    }
+
     fn spawn_idle_with_env(env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn_idle_with(env, None)
+    }
+
+    fn spawn_idle_with(env: &[(&str, &str)], db: Option<&Path>) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
+        if let Some(db) = db {
+            std::fs::create_dir_all(&data_dir).expect("data directory");
+            std::fs::copy(db, data_dir.join("mailroom.db")).expect("copy the database");
+        }
         let socket = dir.path().join("run").join("admin.sock");
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let mut d = Daemon { child: None, env, dir, data_dir, socket };
@@ -270,6 +289,32 @@ impl Daemon {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open the store")
+    }
+
+    /// The messages of the mailbox that has `address` (any of its addresses), oldest
+    /// first, each exactly as POP3 serves it: its own header lines, then the content it
+    /// shares with the other copies.
+    pub fn messages_of(&self, address: &str) -> Vec<Vec<u8>> {
+        self.messages_where("m.mailbox_id = (SELECT mailbox_id FROM addresses WHERE address = ?1)", address)
+    }
+
+    /// Every stored mailbox message, by mailbox and UID, as [`Daemon::messages_of`].
+    pub fn all_messages(&self) -> Vec<Vec<u8>> {
+        self.messages_where("?1 = ?1", "")
+    }
+
+    fn messages_where(&self, condition: &str, arg: &str) -> Vec<Vec<u8>> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id
+                 WHERE {condition} ORDER BY m.mailbox_id, m.uid"
+            ))
+            .expect("query");
+        stmt.query_map([arg], |r| Ok([r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?].concat()))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("content")
     }
 
     /// Number of rows `sql` counts.

@@ -43,11 +43,7 @@ async fn send_as_ann(d: &Daemon, from: &str, rcpts: &[&str], body: &str) {
 }
 
 fn ann_messages(d: &Daemon) -> Vec<Vec<u8>> {
-    let db = d.db();
-    let mut stmt = db
-        .prepare("SELECT content FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id WHERE a.address = 'ann@corp.test' ORDER BY uid")
-        .expect("query");
-    stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("rows")
+    d.messages_of("ann@corp.test")
 }
 
 async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
@@ -98,9 +94,7 @@ async fn receiver(cert: Option<(std::path::PathBuf, std::path::PathBuf)>) -> Dae
 
 /// What bob@far.test has on `r`, as text.
 fn bobs_messages(r: &Daemon) -> Vec<String> {
-    let db = r.db();
-    let mut stmt = db.prepare("SELECT CAST(content AS TEXT) FROM messages ORDER BY uid").expect("query");
-    stmt.query_map([], |row| row.get(0)).expect("rows").collect::<Result<_, _>>().expect("rows")
+    r.all_messages().into_iter().map(|m| String::from_utf8_lossy(&m).into_owned()).collect()
 }
 
 /// The queue's last error for the only queued message, once there is one.
@@ -342,7 +336,7 @@ for _ in range(100):
     let (ok, _, err) = python(send, &[&smtp.ip().to_string(), &smtp.port().to_string()]);
     assert!(ok, "{err}");
     wait_until("delivery to the outside mailroomd", 20, || outside.count("SELECT COUNT(*) FROM messages") == 1).await;
-    let content: Vec<u8> = outside.db().query_row("SELECT content FROM messages", [], |r| r.get(0)).expect("row");
+    let content: Vec<u8> = outside.all_messages().remove(0);
     assert!(String::from_utf8_lossy(&content).contains("Are you free?"));
 }
 

@@ -97,11 +97,7 @@ async fn poplib_retrieves_byte_for_byte() {
     let (ok, out, err) = python(POPLIB_SESSION, &[&pop3.ip().to_string(), &pop3.port().to_string()]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let stored: Vec<Vec<u8>> = {
-        let db = d.db();
-        let mut stmt = db.prepare("SELECT content FROM messages ORDER BY uid").expect("query");
-        stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("rows")
-    };
+    let stored: Vec<Vec<u8>> = d.all_messages();
     assert_eq!(v["count"], 3);
     let total: usize = stored.iter().map(Vec::len).sum();
     assert_eq!(v["octets"].as_u64(), Some(total as u64), "STAT octets equal what RETR sends");
@@ -321,12 +317,17 @@ async fn a_mailbox_of_ten_thousand_messages() {
         let mut db = rusqlite::Connection::open(d.data_dir.join("mailroom.db")).expect("open");
         db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
         let tx = db.transaction().expect("tx");
-        let (mailbox, content): (i64, Vec<u8>) =
-            tx.query_row("SELECT mailbox_id, content FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?))).expect("row");
+        // Copies of the first message: 10,000 rows sharing its content, as a message
+        // sent to many would be stored.
+        let (mailbox, size, prefix, content): (i64, i64, Vec<u8>, i64) = tx
+            .query_row("SELECT mailbox_id, size, prefix, content_id FROM messages", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .expect("row");
         for uid in 2..=10_000i64 {
             tx.execute(
-                "INSERT INTO messages (mailbox_id, uid, size, received_at, content) VALUES (?1, ?2, ?3, 0, ?4)",
-                rusqlite::params![mailbox, uid, content.len() as i64, content],
+                "INSERT INTO messages (mailbox_id, uid, size, received_at, prefix, content_id) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                rusqlite::params![mailbox, uid, size, prefix, content],
             )
             .expect("insert");
         }

@@ -23,14 +23,7 @@ async fn rerouting_service() -> Daemon {
 }
 
 fn messages_of(d: &Daemon, address: &str) -> Vec<Vec<u8>> {
-    let db = d.db();
-    let mut stmt = db
-        .prepare(
-            "SELECT content FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id
-             WHERE a.address = ?1 ORDER BY m.uid",
-        )
-        .expect("query");
-    stmt.query_map([address], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("content")
+    d.messages_of(address)
 }
 
 fn queue_states(d: &Daemon) -> Vec<(String, String)> {

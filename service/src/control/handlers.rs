@@ -81,7 +81,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::Track { sender, recipient, message_id, since, until } => {
             let events = manager
                 .store()
-                .track(TrackFilter { sender, recipient, message_id, since, until })
+                .tracking(TrackFilter { sender, recipient, message_id, since, until })
                 .await
                 .map_err(store_error)?;
             Ok(Response::Tracking { events })

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::command::{self, Command, ParseError};
 use super::{Listeners, MailboxLock, Shared};
 use crate::lifecycle::ServiceContext;
-use crate::store::MessageRef;
+use crate::store::{MessageRef, TrackEvent, TrackingRecord};
 
 /// Longest SASL continuation line accepted (a base64 PLAIN response).
 pub(super) const MAX_AUTH_LINE: usize = 4096;
@@ -267,23 +267,17 @@ impl<S: crate::tls::Transport> Session<S> {
         if !self.ctx.config.diagnostics.message_tracking || mb.retrieved.is_empty() {
             return;
         }
-        let uids = std::mem::take(&mut mb.retrieved);
-        let login = mb.login.clone();
         let at = crate::store::now_secs();
-        let written = self
-            .ctx
-            .store
-            .write(move |tx| {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO tracking (at, event, recipient, detail) VALUES (?1, 'pop3_retrieved', ?2, ?3)",
-                )?;
-                for uid in uids {
-                    insert.execute(rusqlite::params![at, login, format!("uid {uid}")])?;
-                }
-                Ok(())
+        let records = std::mem::take(&mut mb.retrieved)
+            .into_iter()
+            .map(|uid| TrackingRecord {
+                at,
+                recipient: Some(mb.login.clone()),
+                detail: Some(format!("uid {uid}")),
+                ..TrackingRecord::now(TrackEvent::Pop3Retrieved)
             })
-            .await;
-        if let Err(e) = written {
+            .collect();
+        if let Err(e) = self.ctx.store.track(records).await {
             tracing::warn!(error = %e, "cannot record POP3 retrievals in message tracking");
         }
     }

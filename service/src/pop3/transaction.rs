@@ -4,6 +4,7 @@
 //! command that names it and is left out of STAT, LIST and UIDL until RSET.
 
 use super::session::{Flow, Mailbox, Session, State};
+use crate::store::{TrackEvent, TrackingRecord};
 
 /// Read-ahead bounds: at most this many messages…
 const READ_AHEAD_MESSAGES: usize = 16;
@@ -222,7 +223,11 @@ impl<S: crate::tls::Transport> Session<S> {
             self.ok("Mailroom POP3 server signing off");
             return Flow::Close;
         }
-        let track = self.ctx.config.diagnostics.message_tracking.then(|| mb.login.clone());
+        let track = self.ctx.config.diagnostics.message_tracking.then(|| TrackingRecord {
+            recipient: Some(mb.login.clone()),
+            detail: Some(format!("{} message(s) deleted over POP3", ids.len())),
+            ..TrackingRecord::now(TrackEvent::Pop3Deleted)
+        });
         match self.ctx.store.pop3_delete(mb.id, ids, track).await {
             Ok(n) => self.ok(&format!("Mailroom POP3 server signing off ({n} messages deleted)")),
             Err(e) => {

@@ -29,7 +29,7 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 use self::client::{Connection, RcptResult};
 use self::route::{DeliveryError, Destination};
 use crate::lifecycle::ServiceContext;
-use crate::store::{Attempt, DueMessage, NdrDelivery, now_secs};
+use crate::store::{Attempt, DueMessage, NewMessage, Outbound, OutboundRecipient, now_secs};
 
 /// How long a worker keeps an idle connection open for the next message.
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
@@ -191,11 +191,16 @@ fn continue_soon(ctx: &ServiceContext) {
 
 /// Splits a claimed message into jobs per destination. Without its content (it could
 /// not be read) the recipients go back to the queue.
-async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: DueMessage, content: Option<Vec<u8>>) {
-    let Some(content) = content.map(Arc::new) else {
+async fn dispatch(
+    ctx: &ServiceContext,
+    dispatcher: &mut Dispatcher,
+    message: DueMessage,
+    content: Option<Arc<Vec<u8>>>,
+) {
+    let Some(content) = content else {
         tracing::error!(queue_id = %message.queue_id, "cannot read a queued message; returned to the queue");
         let back = message.recipients.iter().map(|r| (r.id, r.address.clone(), Attempt::Returned)).collect();
-        let _ = ctx.store.queue_record(message.queue_id.clone(), back, false).await;
+        let _ = ctx.store.queue_record(back, false).await;
         return;
     };
     let mut groups: HashMap<Destination, Vec<(i64, String, u32)>> = HashMap::new();
@@ -215,8 +220,7 @@ async fn dispatch(ctx: &ServiceContext, dispatcher: &mut Dispatcher, message: Du
         }
     }
     if !unroutable.is_empty() {
-        let _ =
-            ctx.store.queue_record(message.queue_id.clone(), unroutable, ctx.config.diagnostics.message_tracking).await;
+        let _ = ctx.store.queue_record(unroutable, ctx.config.diagnostics.message_tracking).await;
     }
     let message = Arc::new(message);
     for (dest, recipients) in groups {
@@ -270,11 +274,7 @@ async fn worker(
             tracing::info!(target: "mailroom_service::queue", queue_id = %job.message.queue_id, rcpt = %address, ?outcome, "delivery attempt");
         }
         let failed = outcomes.iter().any(|(_, _, o)| matches!(o, Attempt::Failed { .. }));
-        if let Err(e) = ctx
-            .store
-            .queue_record(job.message.queue_id.clone(), outcomes, ctx.config.diagnostics.message_tracking)
-            .await
-        {
+        if let Err(e) = ctx.store.queue_record(outcomes, ctx.config.diagnostics.message_tracking).await {
             tracing::error!(error = %e, "cannot record delivery outcomes; they will be retried after restart");
         }
         if failed {
@@ -407,12 +407,15 @@ async fn write_ndrs(ctx: &ServiceContext) {
     }
 }
 
+/// The NDR for `wanted`, addressed as a new message: into the sender's mailbox when the
+/// sender is local, else queued to the sender from `<>`; a copy to the administrator.
 async fn ndr_delivery(
     ctx: &ServiceContext,
     message: &crate::store::NdrDue,
     wanted: &[&crate::store::FailedRecipient],
-) -> Result<NdrDelivery, String> {
-    let content = ndr::build(&ctx.config.general.host_name, message, wanted, now_secs()).map_err(|e| e.to_string())?;
+) -> Result<NewMessage, String> {
+    let now = now_secs();
+    let content = ndr::build(&ctx.config.general.host_name, message, wanted, now).map_err(|e| e.to_string())?;
     let sender = EmailAddress::parse(&message.sender).map_err(|e| e.to_string())?;
     let own = ctx.store.mailbox_of(&sender.canonical()).await.map_err(|e| e.to_string())?;
     let mut mailboxes: Vec<i64> = own.into_iter().collect();
@@ -422,11 +425,18 @@ async fn ndr_delivery(
     {
         mailboxes.push(id);
     }
-    Ok(NdrDelivery {
-        content,
-        mailboxes,
-        outbound_to: own.is_none().then(|| message.sender.clone()),
+    let outbound = own.is_none().then(|| Outbound {
+        recipients: vec![OutboundRecipient { address: message.sender.clone(), ..Default::default() }],
+        ..Default::default()
+    });
+    Ok(NewMessage {
         queue_id: format!("{}.NDR", message.queue_id),
+        received_at: now,
+        content,
+        local_prefix: if mailboxes.is_empty() { Vec::new() } else { b"Return-Path: <>\r\n".to_vec() },
+        mailboxes,
+        outbound,
+        tracking: Vec::new(),
     })
 }
 

@@ -128,7 +128,7 @@ mod tests {
             received_at: 0,
             ret: None,
             envid: Some("E1".into()),
-            content: b"Subject: lunch\r\nFrom: ann@corp.test\r\n\r\nsecret body\r\n".to_vec(),
+            content: std::sync::Arc::new(b"Subject: lunch\r\nFrom: ann@corp.test\r\n\r\nsecret body\r\n".to_vec()),
             recipients: vec![],
         };
         let r = FailedRecipient {

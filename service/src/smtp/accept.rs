@@ -1,22 +1,22 @@
 //! Durable acceptance: one store transaction per message.
 //!
-//! The message is stored with a `Received:` header added, as a copy in each local
-//! mailbox (with `Return-Path:`), plus one outbound queue entry whose recipients are
-//! the relayed ones and those that failed at once (rerouting off: the delivery side
-//! turns those into an NDR). Tracking events are written in the same transaction.
-//! The store's writer commits it with `synchronous=FULL` — fsync'd — before this
-//! returns; concurrent sessions share that commit.
+//! The message gets a `Received:` header and becomes a [`NewMessage`]: its content
+//! stored once, a copy in each local mailbox (each with its `Return-Path:`), plus one
+//! outbound queue entry whose recipients are the relayed ones and those that failed at
+//! once (rerouting off: the delivery side turns those into an NDR), and its tracking
+//! records. The store commits all of it durably — fsync'd — before this returns;
+//! concurrent sessions share that commit.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rusqlite::params;
-
 use super::command::Ret;
-use super::session::{Recipient, Target, Transaction};
+use super::session::{Target, Transaction};
 use crate::lifecycle::ServiceContext;
-use crate::store::{StoreResult, now_secs};
+use crate::store::{
+    Failure, NewMessage, Outbound, OutboundRecipient, StoreResult, TrackEvent, TrackingRecord, now_secs,
+};
 
 /// What is known about a message besides its content.
 pub(super) struct Envelope<'a> {
@@ -67,99 +67,81 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         cfg.general.host_name,
         rfc5322_date(now),
     );
-    let mut queued = Vec::with_capacity(received.len() + body.len());
-    queued.extend_from_slice(received.as_bytes());
-    queued.extend_from_slice(&body);
-    let mailboxes: BTreeSet<i64> = rcpts
+    let mut content = Vec::with_capacity(received.len() + body.len());
+    content.extend_from_slice(received.as_bytes());
+    content.extend_from_slice(&body);
+    let mailboxes: Vec<i64> = rcpts
         .iter()
         .filter_map(|r| match r.target {
             Target::Mailbox(m) => Some(m),
             _ => None,
         })
+        .collect::<BTreeSet<i64>>()
+        .into_iter()
         .collect();
-    let local_copy = (!mailboxes.is_empty()).then(|| {
-        let mut v = format!("Return-Path: <{}>\r\n", env.tx.from).into_bytes();
-        v.extend_from_slice(&queued);
-        v
-    });
-    let outbound: Vec<Recipient> = rcpts.iter().filter(|r| !matches!(r.target, Target::Mailbox(_))).cloned().collect();
-    let tracking = cfg.diagnostics.message_tracking.then(|| {
-        let message_id = header_value(&body, "message-id");
-        let mut events: Vec<(&'static str, String, Option<String>)> = Vec::new();
-        for r in rcpts {
-            let (event, detail) = match &r.target {
-                Target::Mailbox(_) => ("delivered", None),
-                Target::Relay => ("queued", None),
-                Target::Fail(why) => ("failed", Some(why.clone())),
-            };
-            events.push((event, r.address.clone(), detail));
-        }
-        (message_id, events)
-    });
     let sender = env.tx.from.clone();
     let client = env.client.ip().to_string();
-    let envid = env.tx.envid.clone();
-    let ret = env.tx.ret.map(|r| match r {
-        Ret::Full => "FULL",
-        Ret::Headers => "HDRS",
+    let recipients: Vec<OutboundRecipient> = rcpts
+        .iter()
+        .filter_map(|r| {
+            let failed = match &r.target {
+                Target::Mailbox(_) => return None,
+                Target::Relay => None,
+                // A recipient without a route fails at once: 5.4.4, unable to route.
+                Target::Fail(why) => Some(Failure { status: "5.4.4".into(), reason: why.clone() }),
+            };
+            Some(OutboundRecipient {
+                address: r.address.clone(),
+                orcpt: r.orcpt.clone(),
+                notify: r.notify.clone(),
+                failed,
+            })
+        })
+        .collect();
+    let outbound = (!recipients.is_empty()).then(|| Outbound {
+        sender: sender.clone(),
+        envid: env.tx.envid.clone(),
+        ret: env.tx.ret.map(|r| match r {
+            Ret::Full => "FULL",
+            Ret::Headers => "HDRS",
+        }),
+        body_8bit: env.tx.body == super::command::Body::EightBitMime,
+        client: Some(client.clone()),
+        recipients,
     });
-    let body_8bit = env.tx.body == super::command::Body::EightBitMime;
-    let qid = id.clone();
+    let mut tracking = Vec::new();
+    if cfg.diagnostics.message_tracking {
+        let message_id = header_value(&body, "message-id");
+        let record = |event, recipient: Option<String>, detail: Option<String>| TrackingRecord {
+            at: now,
+            event,
+            queue_id: Some(id.clone()),
+            message_id: message_id.clone(),
+            sender: Some(sender.clone()),
+            recipient,
+            detail,
+        };
+        tracking.push(record(TrackEvent::Accepted, None, Some(client)));
+        for r in rcpts {
+            let (event, detail) = match &r.target {
+                Target::Mailbox(_) => (TrackEvent::Delivered, None),
+                Target::Relay => (TrackEvent::Queued, None),
+                Target::Fail(why) => (TrackEvent::Failed, Some(why.clone())),
+            };
+            tracking.push(record(event, Some(r.address.clone()), detail));
+        }
+    }
+    let local_prefix =
+        if mailboxes.is_empty() { Vec::new() } else { format!("Return-Path: <{}>\r\n", env.tx.from).into_bytes() };
     ctx.store
-        .write(move |tx| {
-            if let Some(copy) = &local_copy {
-                let size = i64::try_from(copy.len()).unwrap_or(i64::MAX);
-                let mut next_uid =
-                    tx.prepare_cached("UPDATE mailboxes SET next_uid = next_uid + 1 WHERE id = ?1 RETURNING next_uid - 1")?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO messages (mailbox_id, uid, size, received_at, content) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for m in &mailboxes {
-                    let uid: i64 = next_uid.query_row([m], |r| r.get(0))?;
-                    insert.execute(params![m, uid, size, now, copy])?;
-                }
-            }
-            if !outbound.is_empty() {
-                tx.execute(
-                    "INSERT INTO queue_messages (queue_id, sender, received_at, size, content, envid, ret, body_8bit, client)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        qid,
-                        sender,
-                        now,
-                        i64::try_from(queued.len()).unwrap_or(i64::MAX),
-                        queued,
-                        envid,
-                        ret,
-                        body_8bit,
-                        client
-                    ],
-                )?;
-                let message = tx.last_insert_rowid();
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, status, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?;
-                for r in &outbound {
-                    // A recipient without a route fails at once: 5.4.4, unable to route.
-                    let (state, next, failure, status) = match &r.target {
-                        Target::Fail(why) => ("failed", None, Some(why), Some("5.4.4")),
-                        _ => ("scheduled", Some(now), None, None),
-                    };
-                    insert.execute(params![message, r.address, r.orcpt, r.notify, state, next, failure, status, now])?;
-                }
-            }
-            if let Some((message_id, events)) = &tracking {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO tracking (at, event, queue_id, message_id, sender, recipient, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?;
-                insert.execute(params![now, "accepted", qid, message_id, sender, Option::<String>::None, client])?;
-                for (event, rcpt, detail) in events {
-                    insert.execute(params![now, event, qid, message_id, sender, rcpt, detail])?;
-                }
-            }
-            Ok(())
+        .accept(NewMessage {
+            queue_id: id.clone(),
+            received_at: now,
+            content,
+            mailboxes,
+            local_prefix,
+            outbound,
+            tracking,
         })
         .await?;
     Ok(id)

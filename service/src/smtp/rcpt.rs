@@ -12,6 +12,7 @@ use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
 use super::command::RoutingSyntax;
 use super::reply::{self, Reply};
 use super::session::{Phase, Recipient, Session, Target};
+use crate::store::{TrackEvent, TrackingRecord};
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Adds a recipient to the transaction, or says why not.
@@ -55,20 +56,15 @@ impl<S: crate::tls::Transport> Session<S> {
             Phase::Mail(tx) => tx.from.clone(),
             _ => String::new(),
         };
-        let rcpt = rcpt.to_owned();
+        let record = TrackingRecord {
+            sender: Some(sender),
+            recipient: Some(rcpt.to_owned()),
+            detail: Some(detail),
+            ..TrackingRecord::now(TrackEvent::Refused)
+        };
         let store = self.ctx.store.clone();
         self.ctx.tasks.spawn(async move {
-            let at = crate::store::now_secs();
-            let written = store
-                .write(move |tx| {
-                    tx.execute(
-                        "INSERT INTO tracking (at, event, sender, recipient, detail) VALUES (?1, 'refused', ?2, ?3, ?4)",
-                        rusqlite::params![at, sender, rcpt, detail],
-                    )?;
-                    Ok(())
-                })
-                .await;
-            if let Err(e) = written {
+            if let Err(e) = store.track(vec![record]).await {
                 tracing::warn!(error = %e, "cannot record a refused recipient in message tracking");
             }
         });

@@ -1,40 +1,73 @@
-//! The store: every byte Mailroom keeps, in one SQLite database.
+//! The store: every byte Mailroom keeps, behind one door.
 //!
-//! **Writes** go through one dedicated thread that owns the only write connection.
-//! Callers hand it a closure ([`Store::write`]); the thread takes every job waiting in
-//! its queue, runs each inside its own savepoint of a single transaction, commits once
-//! (`synchronous=FULL`: the commit is fsync'd), and only then answers each caller.
-//! Concurrent writers therefore share one fsync — group commit — and a job that fails
-//! rolls back only its own savepoint. A caller's `Ok` means its data is on disk.
+//! **The contract.** [`Store`] is the only way any other module reads or writes what
+//! Mailroom keeps. Its methods speak the service's own language — accept a message,
+//! claim due recipients, record a delivery attempt, delete what a POP3 session
+//! deleted — never SQL, and its failures are [`StoreError`]s that say *what* went wrong
+//! (the disk is full, the database is busy or damaged, the thing is not there…) without
+//! naming the database that said so. No module outside `store/` sees a SQL statement
+//! or a database type.
 //!
-//! **Reads** use separate connections (WAL lets them run beside the writer) on tokio's
-//! blocking pool ([`Store::read`]). No SQLite call ever runs on an async worker thread.
+//! **Backends.** Every method is implemented by a backend and dispatched to it from
+//! here, in the manner of Stalwart's `crates/store`: `Store` holds an enum of backends
+//! and each method matches on it. Today the enum has one variant, [`sqlite`] (one
+//! database file, a group-commit writer thread, WAL readers on the blocking pool); a
+//! second backend (PostgreSQL, say) is a new variant whose module implements the same
+//! methods with the same meaning. An enum rather than a trait object because the
+//! methods are `async` and their futures must be `Send` for tokio, which `dyn` traits
+//! cannot promise without boxing every call; and because a new backend then shows up
+//! at each method, where the compiler makes sure nothing is forgotten.
+//!
+//! **What every backend promises.**
+//! - A write method's `Ok` means the change is durable (on disk, fsync'd): SMTP says
+//!   `250` on the strength of it.
+//! - A write method changes everything it is asked to or nothing: a failure leaves no
+//!   half-written state behind.
+//! - Message content is stored **once** (single-instance storage, as Exchange 5.5's
+//!   Information Store did): every mailbox copy of a message and its outbound queue
+//!   entry share one content, and a copy's own data is only its per-mailbox row (its
+//!   UID, its size, its `Return-Path:` prefix). Content goes with its last reference,
+//!   in the same transaction.
+//!
+//! The methods live beside their domain types, one file per area (`mailboxes.rs`,
+//! `messages.rs`, `pop3.rs`, `queue.rs`, `admin.rs`, `config.rs`); each backend has a
+//! file per area too.
 
 mod admin;
 mod config;
 mod mailboxes;
+mod messages;
 mod pop3;
 mod queue;
-mod schema;
+mod sqlite;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-
-use rusqlite::{Connection, OpenFlags, Transaction};
-use tokio::sync::oneshot;
+use std::path::Path;
+use std::sync::Arc;
 
 pub use admin::{QueueFilter, TrackFilter};
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
+pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
-pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDelivery, NdrDue};
+pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
 
-/// A store failure.
-#[derive(Debug, Clone, thiserror::Error)]
+/// A store failure, in terms of what went wrong rather than which database said so.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite reported an error (I/O, disk full, corruption…).
-    #[error("database error: {0}")]
-    Db(Arc<rusqlite::Error>),
+    /// The disk (or the database's quota) is full: nothing more can be written until
+    /// space is freed. Temporary.
+    #[error("the disk is full ({0})")]
+    Full(String),
+    /// The database stayed locked by someone else for longer than the store waits.
+    /// Temporary.
+    #[error("the database is busy ({0})")]
+    Busy(String),
+    /// Reading or writing the database failed (an I/O error, no permission, cannot
+    /// open). Possibly temporary.
+    #[error("storage error: {0}")]
+    Io(String),
+    /// Stored data is damaged or could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     /// The thing named does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -49,212 +82,71 @@ pub enum StoreError {
         /// Why.
         message: String,
     },
-    /// Stored data could not be decoded.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    /// The writer thread is gone (the store is shutting down).
+    /// The store is shutting down and takes no more work.
     #[error("the store is closed")]
     Closed,
+    /// Anything else the backend reported: a bug, most likely.
+    #[error("internal store error: {0}")]
+    Internal(String),
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(Arc::new(e))
+impl StoreError {
+    /// True when the same request may succeed later without anyone changing it: the
+    /// disk may get space, the lock may be released.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, StoreError::Full(_) | StoreError::Busy(_) | StoreError::Io(_) | StoreError::Closed)
     }
 }
 
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Called after the batch's commit with its outcome, to answer the caller.
-type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-/// A write job: runs inside the batch transaction (or is told the transaction could
-/// not begin), and returns its completion.
-type Job = Box<dyn FnOnce(Result<&Transaction<'_>, &StoreError>) -> Completion + Send>;
+/// The backends a [`Store`] can use.
+enum Backend {
+    /// One SQLite database file.
+    Sqlite(sqlite::Sqlite),
+}
 
-/// Most jobs committed in one transaction; bounds the latency a big burst adds.
-const MAX_BATCH: usize = 512;
+/// Calls the same method on whichever backend the store uses.
+macro_rules! dispatch {
+    ($store:expr, $backend:ident => $call:expr) => {
+        match &*$store.backend {
+            Backend::Sqlite($backend) => $call,
+        }
+    };
+}
+use dispatch;
 
-/// Handle to the store; cheap to clone.
+/// Handle to the store; cheap to clone. The backend closes (finishing what it holds)
+/// when the last handle is dropped.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    /// Jobs for the writer thread. Dropping the last `Store` closes it, which ends the
-    /// thread after it has committed what it holds.
-    jobs: std::sync::mpsc::Sender<Job>,
-    /// Idle read connections; one is opened whenever none is idle.
-    readers: Mutex<Vec<Connection>>,
-    /// The writer thread, joined on drop so the last commit finishes before exit.
-    writer: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // Close the channel first so the writer's `recv` returns.
-        let (dead, _) = std::sync::mpsc::channel();
-        self.jobs = dead;
-        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
-    }
+    backend: Arc<Backend>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.inner.path).finish()
+        match &*self.backend {
+            Backend::Sqlite(s) => f.debug_tuple("Store").field(s).finish(),
+        }
     }
-}
-
-fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
-    let flags = if read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    };
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    if !read_only {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-    }
-    Ok(conn)
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applies pending schema
-    /// migrations and starts the writer thread.
+    /// Opens (creating if needed) the SQLite database at `path`, brings its schema up
+    /// to date and starts its writer.
     ///
     /// # Errors
     /// When the file cannot be opened or a migration fails.
     pub fn open(path: &Path) -> StoreResult<Store> {
-        let mut conn = open_connection(path, false)?;
-        schema::migrate(&mut conn)?;
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let writer = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                path: path.to_owned(),
-                jobs: tx,
-                readers: Mutex::new(Vec::new()),
-                writer: Mutex::new(Some(writer)),
-            }),
-        })
-    }
-
-    /// Runs `f` in a write transaction shared with other concurrent writes, and returns
-    /// once the transaction is committed to disk.
-    ///
-    /// # Errors
-    /// `f`'s own error (its changes rolled back, others' kept), or the commit's error
-    /// (nothing of the batch kept).
-    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
-    {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            let result = match tx {
-                Ok(tx) => in_savepoint(tx, f),
-                Err(e) => Err(e.clone()),
-            };
-            Box::new(move |commit: Result<(), &StoreError>| {
-                let _ = reply.send(match commit {
-                    Ok(()) => result,
-                    Err(e) => Err(e.clone()),
-                });
-            })
-        });
-        self.inner.jobs.send(job).map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
-    }
-
-    /// Runs `f` on a read connection, on the blocking pool.
-    ///
-    /// # Errors
-    /// `f`'s error, or a failure to open a read connection.
-    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let conn = match idle {
-                Some(c) => c,
-                None => open_connection(&inner.path, true)?,
-            };
-            let result = f(&conn);
-            inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("read task failed: {e}")))?
+        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)) })
     }
 }
 
-/// Runs one job inside a savepoint so that its failure undoes only its own changes.
-fn in_savepoint<T>(tx: &Transaction<'_>, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-    tx.execute_batch("SAVEPOINT job")?;
-    match f(tx) {
-        Ok(v) => {
-            tx.execute_batch("RELEASE job")?;
-            Ok(v)
-        }
-        Err(e) => {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
-            Err(e)
-        }
-    }
-}
-
-fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => {
-                let e = StoreError::from(e);
-                tracing::error!(target: "mailroom_service::store", error = %e, "cannot begin a write transaction");
-                for job in batch {
-                    job(Err(&e))(Err(&e));
-                }
-                continue;
-            }
-        };
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Ok(&tx))).collect();
-        let committed = tx.commit().map_err(StoreError::from);
-        if let Err(e) = &committed {
-            tracing::error!(target: "mailroom_service::store", error = %e, "commit failed; batch discarded");
-        }
-        for done in completions {
-            done(committed.as_ref().map(|_| ()));
-        }
-    }
-}
-
-/// Seconds since the Unix epoch, as stored in timestamp columns.
+/// Seconds since the Unix epoch, as stored in timestamps.
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
-
-#[cfg(test)]
-mod tests;

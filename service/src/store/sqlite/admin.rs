@@ -1,35 +1,10 @@
 //! What the administrator sees and does with the queue and the tracking log.
 
 use mailroom_shared::ipc::{QueueDetails, QueueEntry, QueueRecipient, TrackingEvent};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, StoreResult, now_secs};
-
-/// Filters for [`Store::queue_list`]; `None` matches anything.
-#[derive(Debug, Clone, Default)]
-pub struct QueueFilter {
-    /// Recipient state.
-    pub state: Option<String>,
-    /// Sender contains.
-    pub sender: Option<String>,
-    /// A recipient contains.
-    pub recipient: Option<String>,
-}
-
-/// Filters for [`Store::track`].
-#[derive(Debug, Clone, Default)]
-pub struct TrackFilter {
-    /// Sender contains.
-    pub sender: Option<String>,
-    /// Recipient contains.
-    pub recipient: Option<String>,
-    /// Message-ID or queue id equals.
-    pub message_id: Option<String>,
-    /// Not before.
-    pub since: Option<i64>,
-    /// Not after.
-    pub until: Option<i64>,
-}
+use super::Sqlite;
+use crate::store::{QueueFilter, StoreError, StoreResult, TrackFilter, now_secs};
 
 fn like(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| format!("%{}%", s.replace(['%', '_'], "")))
@@ -51,7 +26,7 @@ fn entries(conn: &Connection, f: &QueueFilter, only: Option<&str>) -> StoreResul
         Ok(QueueEntry {
             queue_id: r.get(0)?,
             sender: r.get(1)?,
-            size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            size: super::size(r.get(2)?),
             received_at: r.get(3)?,
             recipients: r.get::<_, String>(4)?.split('\n').map(str::to_owned).collect(),
             next_attempt: r.get(5)?,
@@ -61,28 +36,22 @@ fn entries(conn: &Connection, f: &QueueFilter, only: Option<&str>) -> StoreResul
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-impl Store {
-    /// Messages waiting in the queue (recipients not yet final).
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn queue_list(&self, filter: QueueFilter) -> StoreResult<Vec<QueueEntry>> {
+impl Sqlite {
+    pub(in crate::store) async fn queue_list(&self, filter: QueueFilter) -> StoreResult<Vec<QueueEntry>> {
         self.read(move |conn| entries(conn, &filter, None)).await
     }
 
-    /// One queued message in detail.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when there is no such message.
-    pub async fn queue_details(&self, queue_id: String) -> StoreResult<QueueDetails> {
+    pub(in crate::store) async fn queue_details(&self, queue_id: String) -> StoreResult<QueueDetails> {
         self.read(move |conn| {
             let (id, sender, size, received_at, content): (i64, String, i64, i64, Vec<u8>) = conn
                 .query_row(
-                    "SELECT id, sender, size, received_at, content FROM queue_messages WHERE queue_id = ?1",
+                    "SELECT m.id, m.sender, m.size, m.received_at, c.data
+                     FROM queue_messages m JOIN contents c ON c.id = m.content_id WHERE m.queue_id = ?1",
                     [&queue_id],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
-                .map_err(|_| StoreError::NotFound(format!("no queued message {queue_id}")))?;
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("no queued message {queue_id}")))?;
             let mut stmt = conn.prepare_cached(
                 "SELECT recipient, state, attempts, next_attempt, last_error, remote_mta
                  FROM queue_recipients WHERE message_id = ?1 ORDER BY id",
@@ -108,7 +77,7 @@ impl Store {
                     .filter(|r| r.state != "delivered" && r.state != "failed")
                     .map(|r| r.address.clone())
                     .collect(),
-                size: u64::try_from(size).unwrap_or(0),
+                size: super::size(size),
                 received_at,
                 next_attempt: recipients.iter().filter_map(|r| r.next_attempt).min(),
                 last_error: recipients.iter().rev().find_map(|r| r.last_error.clone()),
@@ -118,11 +87,7 @@ impl Store {
         .await
     }
 
-    /// Makes waiting recipients due now (one message, or all); returns how many.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn queue_retry(&self, queue_id: Option<String>) -> StoreResult<usize> {
+    pub(in crate::store) async fn queue_retry(&self, queue_id: Option<String>) -> StoreResult<usize> {
         self.write(move |tx| {
             Ok(tx.execute(
                 "UPDATE queue_recipients SET next_attempt = ?1
@@ -134,16 +99,12 @@ impl Store {
         .await
     }
 
-    /// Fails a message's waiting recipients on the administrator's order, with or
-    /// without an NDR to the sender.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when there is no such message.
-    pub async fn queue_delete(&self, queue_id: String, ndr: bool) -> StoreResult<usize> {
+    pub(in crate::store) async fn queue_delete(&self, queue_id: String, ndr: bool) -> StoreResult<usize> {
         self.write(move |tx| {
             let id: i64 = tx
                 .query_row("SELECT id FROM queue_messages WHERE queue_id = ?1", [&queue_id], |r| r.get(0))
-                .map_err(|_| StoreError::NotFound(format!("no queued message {queue_id}")))?;
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("no queued message {queue_id}")))?;
             Ok(tx.execute(
                 "UPDATE queue_recipients SET state = 'failed', status = '5.0.0', next_attempt = NULL,
                    last_error = 'Deleted from the queue by the administrator', ndr_done = ?2, updated_at = ?3
@@ -154,11 +115,7 @@ impl Store {
         .await
     }
 
-    /// Tracking events matching every criterion, newest first (at most 1,000).
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn track(&self, f: TrackFilter) -> StoreResult<Vec<TrackingEvent>> {
+    pub(in crate::store) async fn tracking(&self, f: TrackFilter) -> StoreResult<Vec<TrackingEvent>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT at, event, queue_id, message_id, sender, recipient, detail FROM tracking

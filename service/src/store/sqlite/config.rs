@@ -3,16 +3,11 @@
 use mailroom_shared::config::Config;
 use rusqlite::OptionalExtension;
 
-use super::{Store, StoreError, StoreResult, now_secs};
+use super::Sqlite;
+use crate::store::{StoreError, StoreResult, now_secs};
 
-impl Store {
-    /// The saved configuration and its revision; the defaults at revision 0 when nothing
-    /// was ever saved.
-    ///
-    /// # Errors
-    /// When the stored configuration no longer validates (reported as corrupt, with the
-    /// validation errors), or on a database error.
-    pub async fn load_config(&self) -> StoreResult<(Config, u64)> {
+impl Sqlite {
+    pub(in crate::store) async fn load_config(&self) -> StoreResult<(Config, u64)> {
         self.read(|conn| {
             let row: Option<(i64, String)> = conn
                 .query_row("SELECT revision, json FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -29,13 +24,9 @@ impl Store {
         .await
     }
 
-    /// Saves `config` and returns its new revision.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when `base_revision` is given and another save happened
-    /// since; database errors.
-    pub async fn save_config(&self, config: &Config, base_revision: Option<u64>) -> StoreResult<u64> {
-        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub(in crate::store) async fn save_config(&self, config: &Config, base_revision: Option<u64>) -> StoreResult<u64> {
+        let json = serde_json::to_string(config)
+            .map_err(|e| StoreError::Internal(format!("cannot encode the configuration: {e}")))?;
         self.write(move |tx| {
             let current: i64 =
                 tx.query_row("SELECT revision FROM config WHERE id = 1", [], |r| r.get(0)).optional()?.unwrap_or(0);

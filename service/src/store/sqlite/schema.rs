@@ -1,16 +1,29 @@
 //! Versioned schema migrations, tracked in `PRAGMA user_version`.
 //!
 //! Each entry of [`MIGRATIONS`] moves the schema one version up and runs in its own
-//! transaction. Never edit a migration that has shipped: add a new one.
+//! transaction, with foreign keys checked before it commits. Never edit a migration
+//! that has shipped: add a new one.
 
-use rusqlite::Connection;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::StoreResult;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::store::{StoreError, StoreResult};
+
+/// One step up.
+enum Migration {
+    /// Plain SQL.
+    Sql(&'static str),
+    /// Work that needs more than SQL.
+    Code(fn(&Transaction<'_>) -> StoreResult<()>),
+}
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: the initial schema.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE config (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         revision INTEGER NOT NULL,
@@ -90,32 +103,236 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tracking_by_time ON tracking(at);
     "#,
+    ),
+    // 2: single-instance storage.
+    Migration::Code(single_instance),
 ];
 
+/// Schema 2: message content stored once, shared by every mailbox copy and the queue.
+///
+/// `contents` holds each content once with a reference count; `messages` (a mailbox's
+/// copy) and `queue_messages` point at it. A mailbox copy keeps only its own header
+/// lines (`prefix`: the `Return-Path:` it was delivered with); its size stays what POP3
+/// reports, prefix included. Triggers keep the count: every row that points at a
+/// content adds one, every row deleted (by any path, cascades included) takes one away,
+/// and the content goes when the count reaches zero.
+///
+/// Existing mail moves over with every id, UID and size unchanged, so POP3 UIDLs,
+/// sizes and bytes stay the same. A local copy's leading `Return-Path:` line becomes
+/// its prefix; copies whose remaining bytes are identical (one message to several
+/// mailboxes, and its queue entry) end up sharing one content.
+fn single_instance(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE contents (
+            id INTEGER PRIMARY KEY,
+            -- Rows of messages and queue_messages that use it; kept by triggers.
+            refs INTEGER NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE messages_v2 (
+            id INTEGER PRIMARY KEY,
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+            uid INTEGER NOT NULL,
+            -- Octets as POP3 counts them: prefix and content.
+            size INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            -- This copy's own header lines, before the shared content.
+            prefix BLOB NOT NULL,
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            UNIQUE (mailbox_id, uid)
+        );
+        CREATE TABLE queue_messages_v2 (
+            id INTEGER PRIMARY KEY,
+            queue_id TEXT NOT NULL UNIQUE,
+            sender TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            envid TEXT,
+            ret TEXT,
+            body_8bit INTEGER NOT NULL DEFAULT 0,
+            client TEXT
+        );
+        "#,
+    )?;
+    let mut shared = Contents::default();
+    {
+        let mut rows =
+            tx.prepare("SELECT id, mailbox_id, uid, size, received_at, content FROM messages ORDER BY id")?;
+        let mut insert = tx.prepare(
+            "INSERT INTO messages_v2 (id, mailbox_id, uid, size, received_at, prefix, content_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut rows = rows.query([])?;
+        while let Some(r) = rows.next()? {
+            let content: Vec<u8> = r.get(5)?;
+            let (prefix, rest) = split_return_path(&content);
+            let content_id = shared.find_or_insert(tx, rest)?;
+            insert.execute(params![
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                prefix,
+                content_id
+            ])?;
+        }
+    }
+    {
+        let mut rows = tx.prepare(
+            "SELECT id, queue_id, sender, received_at, size, content, envid, ret, body_8bit, client
+             FROM queue_messages ORDER BY id",
+        )?;
+        let mut insert = tx.prepare(
+            "INSERT INTO queue_messages_v2 (id, queue_id, sender, received_at, size, content_id, envid, ret, body_8bit, client)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let mut rows = rows.query([])?;
+        while let Some(r) = rows.next()? {
+            let content: Vec<u8> = r.get(5)?;
+            let content_id = shared.find_or_insert(tx, &content)?;
+            insert.execute(params![
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                content_id,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, bool>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ])?;
+        }
+    }
+    tx.execute_batch(
+        r#"
+        DROP TABLE messages;
+        DROP TABLE queue_messages;
+        ALTER TABLE messages_v2 RENAME TO messages;
+        ALTER TABLE queue_messages_v2 RENAME TO queue_messages;
+        CREATE INDEX messages_by_content ON messages(content_id);
+        CREATE INDEX queue_messages_by_content ON queue_messages(content_id);
+        UPDATE contents SET refs =
+            (SELECT COUNT(*) FROM messages WHERE content_id = contents.id)
+          + (SELECT COUNT(*) FROM queue_messages WHERE content_id = contents.id);
+        CREATE TRIGGER messages_take_content AFTER INSERT ON messages BEGIN
+            UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+        END;
+        CREATE TRIGGER messages_release_content AFTER DELETE ON messages BEGIN
+            UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+            DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+        END;
+        CREATE TRIGGER queue_messages_take_content AFTER INSERT ON queue_messages BEGIN
+            UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+        END;
+        CREATE TRIGGER queue_messages_release_content AFTER DELETE ON queue_messages BEGIN
+            UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+            DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+        END;
+        "#,
+    )?;
+    Ok(())
+}
+
+/// A local copy as schema 1 stored it: its leading `Return-Path:` line (if any), and
+/// the rest.
+fn split_return_path(copy: &[u8]) -> (&[u8], &[u8]) {
+    let starts = copy.len() >= 12 && copy[..12].eq_ignore_ascii_case(b"return-path:");
+    match memchr::memmem::find(copy, b"\r\n") {
+        Some(end) if starts => copy.split_at(end + 2),
+        _ => (&[], copy),
+    }
+}
+
+/// Contents written so far by the migration, found again by their bytes.
+#[derive(Default)]
+struct Contents {
+    /// Hash of the bytes → content rows with that hash.
+    by_hash: HashMap<u64, Vec<i64>>,
+}
+
+impl Contents {
+    /// The id of a content with exactly these bytes, written now if there is none.
+    fn find_or_insert(&mut self, tx: &Transaction<'_>, bytes: &[u8]) -> StoreResult<i64> {
+        let mut h = DefaultHasher::new();
+        bytes.hash(&mut h);
+        let candidates = self.by_hash.entry(h.finish()).or_default();
+        let mut same = tx.prepare_cached("SELECT 1 FROM contents WHERE id = ?1 AND data = ?2")?;
+        for id in candidates.iter() {
+            if same.query_row(params![id, bytes], |_| Ok(())).optional()?.is_some() {
+                return Ok(*id);
+            }
+        }
+        tx.execute("INSERT INTO contents (size, data) VALUES (?1, ?2)", params![super::int(bytes.len()), bytes])?;
+        let id = tx.last_insert_rowid();
+        candidates.push(id);
+        Ok(id)
+    }
+}
+
 /// The schema version this build expects.
-pub fn latest_version() -> i64 {
+pub(super) fn latest_version() -> i64 {
     i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
 }
 
 /// Brings the database up to [`latest_version`].
 ///
+/// Foreign keys are off while a migration runs (a table rebuilt in place must not
+/// cascade into the tables that point at it) and checked before it commits.
+///
 /// # Errors
 /// When a migration fails (its transaction is rolled back), or the database is newer
 /// than this build.
-pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > latest_version() {
-        return Err(super::StoreError::Corrupt(format!(
+        return Err(StoreError::Corrupt(format!(
             "the database has schema version {current}, newer than this mailroomd understands ({})",
             latest_version()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
-        tx.commit()?;
-        tracing::info!(target: "mailroom_service::store", version = i + 1, "schema migrated");
+    let pending = MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0));
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = (|| {
+        for (i, migration) in pending {
+            let tx = conn.transaction()?;
+            match migration {
+                Migration::Sql(sql) => tx.execute_batch(sql)?,
+                Migration::Code(f) => f(&tx)?,
+            }
+            let broken: Option<String> =
+                tx.query_row("PRAGMA foreign_key_check", [], |r| r.get::<_, String>(0)).optional()?;
+            if let Some(table) = broken {
+                return Err(StoreError::Corrupt(format!(
+                    "migration to schema {} left rows of {table} pointing at nothing",
+                    i + 1
+                )));
+            }
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+            tx.commit()?;
+            tracing::info!(target: "mailroom_service::store", version = i + 1, "schema migrated");
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", true)?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_line_is_split_off_a_local_copy() {
+        let copy = b"Return-Path: <a@b>\r\nReceived: x\r\n\r\nbody\r\n";
+        let (prefix, rest) = split_return_path(copy);
+        assert_eq!(prefix, b"Return-Path: <a@b>\r\n");
+        assert_eq!(rest, b"Received: x\r\n\r\nbody\r\n");
+        let queued = b"Received: x\r\n\r\nbody\r\n";
+        assert_eq!(split_return_path(queued), (&b""[..], &queued[..]));
     }
-    Ok(())
 }

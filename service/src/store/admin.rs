@@ -1,0 +1,74 @@
+//! What the administrator sees and does with the queue and the tracking log.
+
+use mailroom_shared::ipc::{QueueDetails, QueueEntry, TrackingEvent};
+
+use super::{Backend, Store, StoreResult, dispatch};
+
+/// Filters for [`Store::queue_list`]; `None` matches anything.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Recipient state.
+    pub state: Option<String>,
+    /// Sender contains.
+    pub sender: Option<String>,
+    /// A recipient contains.
+    pub recipient: Option<String>,
+}
+
+/// Filters for [`Store::tracking`].
+#[derive(Debug, Clone, Default)]
+pub struct TrackFilter {
+    /// Sender contains.
+    pub sender: Option<String>,
+    /// Recipient contains.
+    pub recipient: Option<String>,
+    /// Message-ID or queue id equals.
+    pub message_id: Option<String>,
+    /// Not before.
+    pub since: Option<i64>,
+    /// Not after.
+    pub until: Option<i64>,
+}
+
+impl Store {
+    /// Messages waiting in the queue (recipients not yet final).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn queue_list(&self, filter: QueueFilter) -> StoreResult<Vec<QueueEntry>> {
+        dispatch!(self, b => b.queue_list(filter).await)
+    }
+
+    /// One queued message in detail.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when there is no such message.
+    pub async fn queue_details(&self, queue_id: String) -> StoreResult<QueueDetails> {
+        dispatch!(self, b => b.queue_details(queue_id).await)
+    }
+
+    /// Makes waiting recipients due now (one message, or all); returns how many.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn queue_retry(&self, queue_id: Option<String>) -> StoreResult<usize> {
+        dispatch!(self, b => b.queue_retry(queue_id).await)
+    }
+
+    /// Fails a message's waiting recipients on the administrator's order, with or
+    /// without an NDR to the sender.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when there is no such message.
+    pub async fn queue_delete(&self, queue_id: String, ndr: bool) -> StoreResult<usize> {
+        dispatch!(self, b => b.queue_delete(queue_id, ndr).await)
+    }
+
+    /// Tracking records matching every criterion, newest first (at most 1,000).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn tracking(&self, filter: TrackFilter) -> StoreResult<Vec<TrackingEvent>> {
+        dispatch!(self, b => b.tracking(filter).await)
+    }
+}

@@ -1,0 +1,86 @@
+//! Storing a message — the one path SMTP acceptance and NDRs share — and the tracking
+//! log's writes.
+
+use rusqlite::{Transaction, params};
+
+use super::{Sqlite, int};
+use crate::store::{NewMessage, StoreResult, TrackingRecord};
+
+impl Sqlite {
+    pub(in crate::store) async fn accept(&self, message: NewMessage) -> StoreResult<()> {
+        self.write(move |tx| insert_message(tx, &message)).await
+    }
+
+    pub(in crate::store) async fn track(&self, records: Vec<TrackingRecord>) -> StoreResult<()> {
+        self.write(move |tx| insert_tracking(tx, &records)).await
+    }
+}
+
+/// Writes `m` inside `tx`: its content once, a copy row per mailbox, its queue entry
+/// and its tracking records. The triggers count each copy and queue entry as a
+/// reference to the content.
+pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResult<()> {
+    let content_size = int(m.content.len());
+    tx.prepare_cached("INSERT INTO contents (size, data) VALUES (?1, ?2)")?
+        .execute(params![content_size, m.content])?;
+    let content = tx.last_insert_rowid();
+    if !m.mailboxes.is_empty() {
+        let size = int(m.local_prefix.len() + m.content.len());
+        let mut next_uid =
+            tx.prepare_cached("UPDATE mailboxes SET next_uid = next_uid + 1 WHERE id = ?1 RETURNING next_uid - 1")?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO messages (mailbox_id, uid, size, received_at, prefix, content_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for mailbox in &m.mailboxes {
+            let uid: i64 = next_uid.query_row([mailbox], |r| r.get(0))?;
+            insert.execute(params![mailbox, uid, size, m.received_at, m.local_prefix, content])?;
+        }
+    }
+    if let Some(out) = &m.outbound {
+        tx.prepare_cached(
+            "INSERT INTO queue_messages (queue_id, sender, received_at, size, content_id, envid, ret, body_8bit, client)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            m.queue_id,
+            out.sender,
+            m.received_at,
+            content_size,
+            content,
+            out.envid,
+            out.ret,
+            out.body_8bit,
+            out.client
+        ])?;
+        let queued = tx.last_insert_rowid();
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, status, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for r in &out.recipients {
+            let (state, next, error, status) = match &r.failed {
+                Some(f) => ("failed", None, Some(f.reason.as_str()), Some(f.status.as_str())),
+                None => ("scheduled", Some(m.received_at), None, None),
+            };
+            insert.execute(params![queued, r.address, r.orcpt, r.notify, state, next, error, status, m.received_at])?;
+        }
+    }
+    // A message with nowhere to go keeps nothing.
+    tx.prepare_cached("DELETE FROM contents WHERE id = ?1 AND refs = 0")?.execute([content])?;
+    insert_tracking(tx, &m.tracking)
+}
+
+/// Appends tracking records inside `tx`.
+pub(super) fn insert_tracking(tx: &Transaction<'_>, records: &[TrackingRecord]) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO tracking (at, event, queue_id, message_id, sender, recipient, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for r in records {
+        insert.execute(params![r.at, r.event.as_str(), r.queue_id, r.message_id, r.sender, r.recipient, r.detail])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The SQLite backend: one database file, written by one thread with group commit.
+//!
+//! **Writes** go through one dedicated thread that owns the only write connection.
+//! Each domain method hands it a closure ([`Sqlite::write`]); the thread takes every
+//! job waiting in its queue, runs each inside its own savepoint of a single
+//! transaction, commits once (`synchronous=FULL`: the commit is fsync'd), and only then
+//! answers each caller. Concurrent writers therefore share one fsync — group commit —
+//! and a job that fails rolls back only its own savepoint. A caller's `Ok` means its
+//! data is on disk.
+//!
+//! **Reads** use separate connections (WAL lets them run beside the writer) on tokio's
+//! blocking pool ([`Sqlite::read`]). No SQLite call ever runs on an async worker thread.
+//!
+//! `write` and `read` are private to this backend: the rest of the service sees only
+//! the store's domain methods, one file per area here as in `store/`.
+//!
+//! Message content lives once in `contents`, with a reference count kept by triggers
+//! on the tables that use it (`messages`, `queue_messages`): a content row is deleted by
+//! the same statement that removes its last reference, whichever path removes it (POP3,
+//! a deleted mailbox, the queue's purge).
+
+mod admin;
+mod config;
+mod mailboxes;
+mod messages;
+mod pop3;
+mod queue;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
+use tokio::sync::oneshot;
+
+use super::{StoreError, StoreResult};
+
+/// Called after the batch's commit with its outcome, to answer the caller.
+type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+/// A write job: runs inside the batch transaction (or is told the transaction could
+/// not begin), and returns its completion.
+type Job = Box<dyn FnOnce(Result<&Transaction<'_>, &StoreError>) -> Completion + Send>;
+
+/// Most jobs committed in one transaction; bounds the latency a big burst adds.
+const MAX_BATCH: usize = 512;
+
+/// The SQLite backend.
+pub(super) struct Sqlite {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Jobs for the writer thread. Dropping the backend closes it, which ends the
+    /// thread after it has committed what it holds.
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// Idle read connections; one is opened whenever none is idle.
+    readers: Mutex<Vec<Connection>>,
+    /// The writer thread, joined on drop so the last commit finishes before exit.
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Close the channel first so the writer's `recv` returns.
+        let (dead, _) = std::sync::mpsc::channel();
+        self.jobs = dead;
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite").field("path", &self.inner.path).finish()
+    }
+}
+
+/// SQLite's errors, said in the store's terms.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        let text = e.to_string();
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::DiskFull => StoreError::Full(text),
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy(text),
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(text),
+                ErrorCode::SystemIoFailure
+                | ErrorCode::CannotOpen
+                | ErrorCode::ReadOnly
+                | ErrorCode::PermissionDenied
+                | ErrorCode::FileLockingProtocolFailed
+                | ErrorCode::OutOfMemory => StoreError::Io(text),
+                ErrorCode::ConstraintViolation => StoreError::Conflict(text),
+                _ => StoreError::Internal(text),
+            },
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(text),
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..)
+            | rusqlite::Error::InvalidColumnType(..) => StoreError::Corrupt(text),
+            _ => StoreError::Internal(text),
+        }
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(conn)
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database at `path`, applies pending schema
+    /// migrations and starts the writer thread.
+    pub(super) fn open(path: &Path) -> StoreResult<Sqlite> {
+        let mut conn = open_connection(path, false)?;
+        schema::migrate(&mut conn)?;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
+        Ok(Sqlite {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                jobs: tx,
+                readers: Mutex::new(Vec::new()),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// Runs `f` in a write transaction shared with other concurrent writes, and returns
+    /// once the transaction is committed to disk.
+    ///
+    /// # Errors
+    /// `f`'s own error (its changes rolled back, others' kept), or the commit's error
+    /// (nothing of the batch kept).
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            let result = match tx {
+                Ok(tx) => in_savepoint(tx, f),
+                Err(e) => Err(e.clone()),
+            };
+            Box::new(move |commit: Result<(), &StoreError>| {
+                let _ = reply.send(match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(e.clone()),
+                });
+            })
+        });
+        self.inner.jobs.send(job).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read connection, on the blocking pool.
+    ///
+    /// # Errors
+    /// `f`'s error, or a failure to open a read connection.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
+            };
+            let result = f(&conn);
+            inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+/// Runs one job inside a savepoint so that its failure undoes only its own changes.
+fn in_savepoint<T>(tx: &Transaction<'_>, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    tx.execute_batch("SAVEPOINT job")?;
+    match f(tx) {
+        Ok(v) => {
+            tx.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+/// The writer thread: takes what is queued, runs it in one transaction, commits once.
+/// Failures are returned to each caller, who decides how to report them; nothing is
+/// logged here, so that one failure is logged once.
+fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = StoreError::from(e);
+                for job in batch {
+                    job(Err(&e))(Err(&e));
+                }
+                continue;
+            }
+        };
+        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Ok(&tx))).collect();
+        let committed = tx.commit().map_err(StoreError::from);
+        for done in completions {
+            done(committed.as_ref().map(|_| ()));
+        }
+    }
+}
+
+/// `n` as a SQLite integer.
+fn int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A SQLite integer as a size.
+fn size(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
