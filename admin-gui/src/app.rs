@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+use mailroom_shared::ipc::Event;
+
 use crate::actions::Action;
 use crate::backend::{self, Command, Update};
 use crate::main_window;
@@ -81,8 +83,12 @@ impl AdminApp {
         self.model.connected()
     }
 
-    fn drain_updates(&mut self) {
+    /// Takes in the backend's updates, all of them but for a restart's: there, each
+    /// state the service reports gets a frame of its own, so the banner shows every step
+    /// even when the next ones (and the answer) came in the same instant.
+    fn drain_updates(&mut self, ctx: &egui::Context) {
         while let Ok(update) = self.updates.try_recv() {
+            let step = self.model.restarting() && matches!(update, Update::Event(Event::ServiceState { .. }));
             // Once a service answered, never launch one by ourselves; the first time
             // none answers, launch one (the program's default).
             match &update {
@@ -93,6 +99,11 @@ impl AdminApp {
                 _ => {}
             }
             self.model.apply(update);
+            if step {
+                // The rest waits for the next frame.
+                ctx.request_repaint();
+                return;
+            }
         }
     }
 
@@ -155,7 +166,7 @@ impl AdminApp {
 
 impl eframe::App for AdminApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.drain_updates();
+        self.drain_updates(ui.ctx());
         let model = &self.model;
         let mut actions: Vec<Action> = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| actions.extend(main_window::menu_ui(ui)));

@@ -12,6 +12,8 @@
 //!   status poll or an Apply;
 //! - each event is forwarded to the UI the moment it arrives, so the banner shows a
 //!   restart's `Stopping` and `Starting` while the restart request is still in flight;
+//!   request tasks hand their answers back to the loop, which forwards events first, so
+//!   an answer never overtakes an event that came before it;
 //! - refreshes are coalesced: what events and answered commands call for is gathered
 //!   for [`COALESCE`] after the first of a burst, then fetched once, one refresh at a
 //!   time, its requests side by side.
@@ -176,8 +178,8 @@ pub fn spawn(ctx: egui::Context, socket: PathBuf) -> (UnboundedSender<Command>, 
     (cmd_tx, up_rx)
 }
 
-/// The UI's end: the updates channel, and the context to wake the UI with. Cloned into
-/// every request task; the UI holds the receiver.
+/// The UI's end: the updates channel, and the context to wake the UI with. Only the
+/// backend's loop sends on it; the UI holds the receiver.
 #[derive(Clone)]
 struct Ui {
     updates: mpsc::Sender<Update>,
@@ -190,6 +192,32 @@ impl Ui {
         let ok = self.updates.send(update).is_ok();
         self.ctx.request_repaint();
         ok
+    }
+}
+
+/// What a request task hands back to its connection's loop, which alone talks to the UI.
+#[derive(Debug)]
+enum Back {
+    /// An update for the UI.
+    Update(Update),
+    /// A refresh to ask for (coalesced with the others).
+    Refresh(Wants),
+}
+
+/// A request task's way back to the loop. Answers go through the loop, not straight to
+/// the UI, so that the loop can forward events first: an answer that arrived after an
+/// event (a restart's reply after its last `Running`) never overtakes it.
+#[derive(Debug, Clone)]
+struct Replies(UnboundedSender<Back>);
+
+impl Replies {
+    fn update(&self, update: Update) {
+        // Fails only once the loop is gone, and the task with it.
+        let _ = self.0.send(Back::Update(update));
+    }
+
+    fn refresh(&self, wants: Wants) {
+        let _ = self.0.send(Back::Refresh(wants));
     }
 }
 
@@ -315,8 +343,9 @@ async fn serve(
     // Every request task of this connection. Dropping the set when the connection ends
     // aborts those still waiting: their answers can no longer come.
     let mut tasks = JoinSet::new();
-    // Answered commands ask here for the refresh they call for; the loop holds both ends.
-    let (wants_tx, mut wants_rx) = tokio::sync::mpsc::unbounded_channel::<Wants>();
+    // Request tasks hand their answers back here; the loop holds both ends.
+    let (back_tx, mut back) = tokio::sync::mpsc::unbounded_channel::<Back>();
+    let replies = Replies(back_tx);
     let mut refresh = Refresh::default();
     refresh.ask(Wants::ALL, Duration::ZERO);
     // The refresh being fetched; the next waits for it, so a slow service does not
@@ -328,13 +357,9 @@ async fn serve(
         let idle = fetching.as_ref().is_none_or(AbortHandle::is_finished);
         let due = refresh.due.filter(|_| idle);
         tokio::select! {
-            cmd = commands.recv() => match cmd {
-                None => return Ended::UiGone,
-                Some(Command::Refresh) => refresh.ask(Wants::ALL, Duration::ZERO),
-                Some(cmd) => {
-                    tasks.spawn(handle(Arc::clone(&client), cmd, ui.clone(), wants_tx.clone()));
-                }
-            },
+            // In this order: events before the answers of requests (the client's reader
+            // hands over both in the order they came), answers before new commands.
+            biased;
             event = events.recv() => match event {
                 None => return Ended::Closed,
                 Some(e) => {
@@ -342,9 +367,21 @@ async fn serve(
                     ui.send(Update::Event(e));
                 }
             },
-            Some(wants) = wants_rx.recv() => refresh.ask(wants, COALESCE),
+            Some(b) = back.recv() => match b {
+                Back::Update(u) => {
+                    ui.send(u);
+                }
+                Back::Refresh(wants) => refresh.ask(wants, COALESCE),
+            },
+            cmd = commands.recv() => match cmd {
+                None => return Ended::UiGone,
+                Some(Command::Refresh) => refresh.ask(Wants::ALL, Duration::ZERO),
+                Some(cmd) => {
+                    tasks.spawn(handle(Arc::clone(&client), cmd, replies.clone()));
+                }
+            },
             () = sleep_until(due), if due.is_some() => {
-                fetching = Some(tasks.spawn(fetch(Arc::clone(&client), refresh.take(), ui.clone())));
+                fetching = Some(tasks.spawn(fetch(Arc::clone(&client), refresh.take(), replies.clone())));
             }
             _ = poll.tick() => refresh.ask(Wants { lockouts: true, ..Wants::STATUS }, Duration::ZERO),
             // Reaps finished tasks (and wakes the loop when a refresh is done).
@@ -360,41 +397,41 @@ async fn sleep_until(due: Option<Instant>) {
 }
 
 /// Fetches what `wants` asks for, the requests side by side.
-async fn fetch(client: Arc<Client>, wants: Wants, ui: Ui) {
+async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
     let c = &*client;
-    let ui = &ui;
+    let replies = &replies;
     tokio::join!(
         async {
             if wants.status {
-                status(c, ui).await;
+                status(c, replies).await;
             }
         },
         async {
             if wants.config
                 && let Ok(Response::Config { config, revision }) = c.request(Request::GetConfig).await
             {
-                ui.send(Update::Config(config, revision));
+                replies.update(Update::Config(config, revision));
             }
         },
         async {
             if wants.certificate
                 && let Ok(Response::Certificate { certificate }) = c.request(Request::Certificate).await
             {
-                ui.send(Update::Certificate(certificate));
+                replies.update(Update::Certificate(certificate));
             }
         },
         async {
             if wants.lockouts
                 && let Ok(Response::Lockouts { lockouts }) = c.request(Request::Lockouts).await
             {
-                ui.send(Update::Lockouts(lockouts));
+                replies.update(Update::Lockouts(lockouts));
             }
         },
         async {
             if wants.mailboxes
                 && let Ok(Response::Mailboxes { mailboxes, warnings }) = c.request(Request::ListMailboxes).await
             {
-                ui.send(Update::Mailboxes(mailboxes, warnings));
+                replies.update(Update::Mailboxes(mailboxes, warnings));
             }
         },
         async {
@@ -402,37 +439,37 @@ async fn fetch(client: Arc<Client>, wants: Wants, ui: Ui) {
                 && let Ok(Response::Queue { messages }) =
                     c.request(Request::QueueList { state: None, sender: None, recipient: None }).await
             {
-                ui.send(Update::Queue(messages));
+                replies.update(Update::Queue(messages));
             }
         },
     );
 }
 
-async fn status(client: &Client, ui: &Ui) {
+async fn status(client: &Client, replies: &Replies) {
     match client.request(Request::Status).await {
-        Ok(Response::Status(s)) => ui.send(Update::Status(s)),
-        Ok(_) => true,
-        Err(e) => ui.send(Update::Error(e.to_string())),
-    };
+        Ok(Response::Status(s)) => replies.update(Update::Status(s)),
+        Ok(_) => {}
+        Err(e) => replies.update(Update::Error(e.to_string())),
+    }
 }
 
 /// Runs one command: its request, the update that answers it, and the refresh it
 /// calls for (sent to the loop, which coalesces it with the events' own).
-async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSender<Wants>) {
+async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
     let client = &*client;
     // A request whose only answer is the refresh after it; a failure goes to the status bar.
     let fire = |request: Request, then: Wants| {
-        let (ui, refresh) = (&ui, &refresh);
+        let replies = &replies;
         async move {
             if let Err(e) = client.request(request).await {
-                ui.send(Update::Error(e.to_string()));
+                replies.update(Update::Error(e.to_string()));
             }
-            let _ = refresh.send(then);
+            replies.refresh(then);
         }
     };
     match cmd {
         Command::Refresh => {
-            let _ = refresh.send(Wants::ALL);
+            replies.refresh(Wants::ALL);
         }
         Command::Lifecycle(op) => {
             let request = match op {
@@ -441,21 +478,21 @@ async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSen
                 Lifecycle::Restart => Request::Restart,
             };
             let result = client.request(request).await.map(|_| ()).map_err(|e| e.to_string());
-            ui.send(Update::LifecycleDone(result));
-            let _ = refresh.send(Wants::ALL);
+            replies.update(Update::LifecycleDone(result));
+            replies.refresh(Wants::ALL);
         }
         Command::SaveConfig { draft, base_revision } => {
             match client.request(Request::SetConfig { config: draft, base_revision: Some(base_revision) }).await {
                 Ok(Response::ConfigSaved { revision, .. }) => {
-                    ui.send(Update::Saved { revision });
-                    let _ = refresh.send(Wants::ALL);
+                    replies.update(Update::Saved { revision });
+                    replies.refresh(Wants::ALL);
                 }
                 Ok(other) => {
                     let message = format!("unexpected reply {other:?}");
-                    ui.send(Update::SaveFailed(ClientError::Protocol(message)));
+                    replies.update(Update::SaveFailed(ClientError::Protocol(message)));
                 }
                 Err(e) => {
-                    ui.send(Update::SaveFailed(e));
+                    replies.update(Update::SaveFailed(e));
                 }
             }
         }
@@ -477,11 +514,11 @@ async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSen
         Command::Unlock(who) => fire(Request::Unlock { client: who }, Wants::LOCKOUTS).await,
         Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
             Ok(Response::QueueMessage(d)) => {
-                ui.send(Update::QueueDetails(d));
+                replies.update(Update::QueueDetails(d));
             }
             Ok(_) => {}
             Err(e) => {
-                ui.send(Update::Error(e.to_string()));
+                replies.update(Update::Error(e.to_string()));
             }
         },
         Command::Track { sender, recipient } => {
@@ -494,10 +531,10 @@ async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSen
                 until: None,
             };
             match client.request(request).await {
-                Ok(Response::Tracking { events }) => ui.send(Update::Tracking(events)),
-                Ok(_) => true,
-                Err(e) => ui.send(Update::Error(e.to_string())),
-            };
+                Ok(Response::Tracking { events }) => replies.update(Update::Tracking(events)),
+                Ok(_) => {}
+                Err(e) => replies.update(Update::Error(e.to_string())),
+            }
         }
         Command::TestAddress { recipient, authenticated_as, client_ip } => {
             let authenticated_as = (!authenticated_as.trim().is_empty()).then_some(authenticated_as);
@@ -506,7 +543,7 @@ async fn handle(client: Arc<Client>, cmd: Command, ui: Ui, refresh: UnboundedSen
                 Ok(other) => Err(format!("unexpected reply {other:?}")),
                 Err(e) => Err(e.to_string()),
             };
-            ui.send(Update::AddressTest(result));
+            replies.update(Update::AddressTest(result));
         }
     }
 }

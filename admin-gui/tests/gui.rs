@@ -330,3 +330,72 @@ threads = [threading.Thread(target=guess, args=(i,)) for i in range(10)]
     s.expect("EHLO c.test", "250");
     s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
 }
+
+/// The restart banner's text ("Restarting the Internet Mail Service: …" or "The
+/// Internet Mail Service restarted: …"); empty when there is none.
+fn banner_text(h: &Harness<'_, AdminApp>) -> String {
+    // AccessKit keeps a label's text in its value.
+    let text =
+        |n: &egui_kittest::kittest::AccessKitNode<'_>| if n.role() == Role::Label { n.value() } else { n.label() };
+    let is_banner = |l: &str| l.starts_with("Restarting the Internet Mail Service") || l.contains("Service restarted");
+    h.query_all_by(move |n| text(n).is_some_and(|l: String| is_banner(&l)))
+        .filter_map(|n| text(&n.accesskit_node()))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Regression: the backend awaited each request inside its event loop, so a restart's
+/// Stopping and Starting events reached the banner only once the restart was over, and
+/// the progress the README promises was never seen. A client held in the middle of
+/// DATA makes the drain last the (short) drain timeout; the banner is read frame by
+/// frame while the restart request is in flight.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_restart_banner_shows_stopping_and_starting_while_the_restart_runs() {
+    const DRAIN_SECS: u64 = 3;
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    // A restart drains with the running configuration's timeout: save it, run it.
+    d.edit_config(|v| v["general"]["drain_timeout_secs"] = serde_json::json!(DRAIN_SECS));
+    d.ctl_ok(&["restart"]);
+    let mut held = Smtp::connect(d.smtp_addr().await);
+    held.expect("EHLO c.test", "250");
+    held.expect("MAIL FROM:<x@outside.test>", "250");
+    held.expect("RCPT TO:<ann@corp.test>", "250");
+    held.expect("DATA", "354");
+    held.send(b"Subject: held\r\n\r\nthe first half of a body, and no end of data yet\r\n");
+
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_all_by_label("Restart Service").next().expect("the toolbar's Restart Service").click();
+    let clicked = Instant::now();
+    // What the banner showed, each change once, with whether the request was in flight.
+    let mut frames: Vec<(String, bool)> = Vec::new();
+    loop {
+        h.step();
+        let (banner, in_flight) = (banner_text(&h), h.state().model.restarting());
+        if frames.last() != Some(&(banner.clone(), in_flight)) {
+            frames.push((banner.clone(), in_flight));
+        }
+        let running =
+            h.state().model.status.as_ref().is_some_and(|s| s.state == mailroom_shared::ipc::ServiceState::Running);
+        if !in_flight && running && (banner.contains("Running") || banner.is_empty()) {
+            break;
+        }
+        assert!(clicked.elapsed() < Duration::from_secs(30), "the restart did not end: {frames:#?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = clicked.elapsed();
+    assert!(took >= Duration::from_secs(DRAIN_SECS - 1), "the held session did not hold the drain: {took:?}");
+    let first = |word: &str| frames.iter().position(|(b, _)| b.contains(word));
+    let stopping = frames
+        .iter()
+        .position(|(b, in_flight)| *in_flight && b.contains("Stopping"))
+        .unwrap_or_else(|| panic!("no frame showed Stopping while the restart ran: {frames:#?}"));
+    let starting = first("Starting").unwrap_or_else(|| panic!("no frame showed Starting: {frames:#?}"));
+    assert!(stopping < starting, "Stopping came after Starting: {frames:#?}");
+    let last = &frames.last().expect("frames").0;
+    assert!(last.is_empty() || last.contains("Running"), "{frames:#?}");
+    if let Some(running) = first("Running") {
+        assert!(starting <= running, "Running came before Starting: {frames:#?}");
+    }
+}
