@@ -1,6 +1,7 @@
 //! What the service benchmarks share: a real `mailroomd` (this bench's build) on a
 //! temporary data directory, with a control connection to it.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,8 @@ use mailroom_shared::ipc::client::Client;
 pub struct Daemon {
     pub child: Child,
     pub client: Client,
+    /// Its data directory.
+    pub data_dir: PathBuf,
     /// Keeps the data directory for the daemon's lifetime.
     _dir: tempfile::TempDir,
 }
@@ -21,13 +24,17 @@ impl Drop for Daemon {
     }
 }
 
-/// Starts `mailroomd --no-start` and connects to it.
+/// Starts `mailroomd --no-start` (this build's, or the one named by `MAILROOMD`, to
+/// compare with another build) and connects to it.
 pub async fn start() -> Daemon {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("admin.sock");
-    let child = Command::new(env!("CARGO_BIN_EXE_mailroomd"))
+    let data_dir = dir.path().join("data");
+    let exe =
+        std::env::var_os("MAILROOMD").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mailroomd")), PathBuf::from);
+    let child = Command::new(exe)
         .arg("--data-dir")
-        .arg(dir.path().join("data"))
+        .arg(&data_dir)
         .arg("--socket")
         .arg(&socket)
         .arg("--no-start")
@@ -44,5 +51,5 @@ pub async fn start() -> Daemon {
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     };
-    Daemon { child, client, _dir: dir }
+    Daemon { child, client, data_dir, _dir: dir }
 }
