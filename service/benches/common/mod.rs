@@ -11,7 +11,8 @@ use mailroom_shared::ipc::client::Client;
 pub struct Daemon {
     pub child: Child,
     pub client: Client,
-    /// Its data directory.
+    /// Its data directory (not every bench looks at it).
+    #[allow(dead_code)]
     pub data_dir: PathBuf,
     /// Keeps the data directory for the daemon's lifetime.
     _dir: tempfile::TempDir,
