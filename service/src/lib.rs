@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod lifecycle;
 mod listener;
 pub mod logging;
+pub mod message;
 pub mod pop3;
 pub mod queue;
 pub mod smtp;

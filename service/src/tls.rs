@@ -173,8 +173,8 @@ fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), 
 /// differ) for [`SELF_SIGNED_DAYS`].
 fn make_self_signed(host: &str, now: i64) -> Result<(rcgen::Certificate, rcgen::KeyPair), rcgen::Error> {
     let date = |t: i64| {
-        let d = mailroom_shared::time::Utc::from_unix(t);
-        rcgen::date_time_ymd(i32::try_from(d.year).unwrap_or(2000), d.month as u8, d.day as u8)
+        let (year, month, day) = mailroom_shared::time::utc_date(t);
+        rcgen::date_time_ymd(i32::from(year), u8::try_from(month).unwrap_or(1), u8::try_from(day).unwrap_or(1))
     };
     let mut params = rcgen::CertificateParams::new(vec![host.to_owned()])?;
     params.distinguished_name = rcgen::DistinguishedName::new();

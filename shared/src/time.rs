@@ -1,56 +1,36 @@
-//! Calendar dates from Unix time, in UTC, for the few places that show or write one
-//! (`Received:` headers, certificate validity). Not worth a date crate.
+//! Times as Mailroom writes and shows them, from Unix seconds: in mail headers
+//! (RFC 5322), for people (UTC, or the machine's local time in ISO 8601), and as
+//! calendar dates (certificate validity). jiff does the calendar and the time zones.
 
-/// A point in time split into its UTC calendar fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Utc {
-    /// Year.
-    pub year: i64,
-    /// Month, 1–12.
-    pub month: u32,
-    /// Day of the month, 1–31.
-    pub day: u32,
-    /// Day of the week, 0 = Monday … 6 = Sunday.
-    pub weekday: u32,
-    /// Hour, 0–23.
-    pub hour: u32,
-    /// Minute, 0–59.
-    pub minute: u32,
-    /// Second, 0–59.
-    pub second: u32,
+use jiff::Timestamp;
+use jiff::fmt::rfc2822;
+use jiff::tz::TimeZone;
+
+fn timestamp(unix_secs: i64) -> Timestamp {
+    Timestamp::from_second(unix_secs).unwrap_or(if unix_secs < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
-impl Utc {
-    /// The calendar fields of `unix_secs` (Howard Hinnant's days-to-civil algorithm).
-    pub fn from_unix(unix_secs: i64) -> Utc {
-        let days = unix_secs.div_euclid(86_400);
-        let secs = unix_secs.rem_euclid(86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let small = |v: i64| u32::try_from(v).unwrap_or(0);
-        Utc {
-            year: yoe + era * 400 + i64::from(month <= 2),
-            month: small(month),
-            day: small(day),
-            // 1970-01-01 was a Thursday.
-            weekday: small((days + 3).rem_euclid(7)),
-            hour: small(secs / 3600),
-            minute: small(secs / 60 % 60),
-            second: small(secs % 60),
-        }
-    }
+/// An RFC 5322 date-time in UTC, as mail headers carry it:
+/// `Thu, 26 Nov 2026 10:20:00 +0000`.
+pub fn rfc5322(unix_secs: i64) -> String {
+    let zoned = timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC);
+    rfc2822::to_string(&zoned).unwrap_or_default()
 }
 
 /// `2026-11-26 17:08 UTC`.
 pub fn format_utc(unix_secs: i64) -> String {
-    let t = Utc::from_unix(unix_secs);
-    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year, t.month, t.day, t.hour, t.minute)
+    timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC).strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// ISO 8601 in the machine's time zone, to the second: `2026-11-26T18:08:00+01:00`.
+pub fn format_local(unix_secs: i64) -> String {
+    timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// The UTC calendar date: year, month (1–12), day (1–31).
+pub fn utc_date(unix_secs: i64) -> (i16, i8, i8) {
+    let d = timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC).date();
+    (d.year(), d.month(), d.day())
 }
 
 #[cfg(test)]
@@ -63,6 +43,21 @@ mod tests {
         assert_eq!(format_utc(1_795_688_400), "2026-11-26 10:20 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59 UTC");
-        assert_eq!(Utc::from_unix(1_795_688_400).weekday, 3, "a Thursday");
+        assert_eq!(utc_date(951_782_400), (2000, 2, 29));
+    }
+
+    #[test]
+    fn mail_dates() {
+        assert_eq!(rfc5322(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322(1_795_688_400), "Thu, 26 Nov 2026 10:20:00 +0000");
+        assert_eq!(rfc5322(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+
+    #[test]
+    fn local_time_is_iso_8601_with_an_offset() {
+        let s = format_local(1_795_688_400);
+        assert_eq!(s.len(), "2026-11-26T10:20:00+00:00".len(), "{s}");
+        assert_eq!(&s[4..5], "-");
+        assert_eq!(&s[10..11], "T");
     }
 }

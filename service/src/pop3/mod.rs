@@ -16,8 +16,6 @@ pub mod command;
 pub mod session;
 mod transaction;
 
-pub use transaction::dot_stuff;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -4,6 +4,7 @@
 //! command that names it and is left out of STAT, LIST and UIDL until RSET.
 
 use super::session::{Flow, Mailbox, Session, State};
+use crate::message::dot_stuff;
 use crate::store::{TrackEvent, TrackingRecord};
 
 /// Read-ahead bounds: at most this many messages…
@@ -14,25 +15,6 @@ const READ_AHEAD_BYTES: u64 = 512 * 1024;
 /// The UIDL of a message: mailbox id and UID, both never reused.
 fn uidl(mailbox: i64, uid: i64) -> String {
     format!("{mailbox}.{uid}")
-}
-
-/// Appends `content` dot-stuffed (RFC 1939 §3), ending with CRLF, without the final
-/// `.` line.
-pub fn dot_stuff(content: &[u8], out: &mut Vec<u8>) {
-    out.reserve(content.len() + content.len() / 64 + 8);
-    let mut start = 0;
-    if content.first() == Some(&b'.') {
-        out.push(b'.');
-    }
-    for pos in memchr::memmem::find_iter(content, b"\n.") {
-        out.extend_from_slice(&content[start..=pos]);
-        out.push(b'.');
-        start = pos + 1;
-    }
-    out.extend_from_slice(&content[start..]);
-    if !content.is_empty() && !content.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// The first `lines` body lines of a message, with all its headers (TOP).
@@ -242,16 +224,6 @@ impl<S: crate::tls::Transport> Session<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_stuffing() {
-        let mut out = Vec::new();
-        dot_stuff(b".first\r\nmid\r\n.\r\n..two\r\nlast", &mut out);
-        assert_eq!(out, b"..first\r\nmid\r\n..\r\n...two\r\nlast\r\n");
-        out.clear();
-        dot_stuff(b"", &mut out);
-        assert!(out.is_empty());
-    }
 
     #[test]
     fn top() {

@@ -280,7 +280,7 @@ impl Connection {
             // with CRLF, so only ".\r\n" follows (mail-send's writer would add a
             // blank line).
             let mut payload = Vec::with_capacity(content.len() + 64);
-            crate::pop3::dot_stuff(content, &mut payload);
+            crate::message::dot_stuff(content, &mut payload);
             payload.extend_from_slice(b".\r\n");
             let written = tokio::time::timeout(self.client.timeout, async {
                 self.client.stream.write_all(&payload).await?;

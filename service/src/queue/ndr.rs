@@ -12,7 +12,7 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 use mailroom_shared::address::Domain;
 
-use crate::smtp::accept::{header_value, rfc5322_date};
+use crate::message::{self, date as rfc5322_date};
 use crate::store::{FailedRecipient, NdrDue};
 
 /// True when the recipient's DSN NOTIFY asks for (or defaults to) failure reports.
@@ -38,17 +38,12 @@ fn reason_in_words(r: &FailedRecipient) -> String {
     }
 }
 
-/// The headers of a message (up to and including the blank line).
-fn headers_of(content: &[u8]) -> &[u8] {
-    memchr::memmem::find(content, b"\r\n\r\n").map_or(content, |p| &content[..p + 4])
-}
-
 /// Builds the NDR for `recipients` (failed recipients of `due` that want one).
 ///
 /// # Errors
 /// Only if the MIME writer fails (it writes to memory).
 pub fn build(host: &Domain, due: &NdrDue, recipients: &[&FailedRecipient], now: i64) -> std::io::Result<Vec<u8>> {
-    let subject = header_value(&due.content, "subject").unwrap_or_default();
+    let subject = message::subject(&due.content).unwrap_or_default();
     let sent = rfc5322_date(due.received_at);
     let mut text = String::from("Your message did not reach some or all of the intended recipients.\r\n\r\n");
     text.push_str(&format!("      Subject:  {subject}\r\n      Sent:     {sent}\r\n\r\n"));
@@ -82,7 +77,7 @@ pub fn build(host: &Domain, due: &NdrDue, recipients: &[&FailedRecipient], now: 
     let original = if due.ret.as_deref() == Some("FULL") {
         MimePart::new("message/rfc822", due.content.as_slice()).transfer_encoding("8bit")
     } else {
-        MimePart::new("text/rfc822-headers", headers_of(&due.content)).transfer_encoding("8bit")
+        MimePart::new("text/rfc822-headers", message::headers(&due.content)).transfer_encoding("8bit")
     };
     let report = MimePart::new(
         ContentType::new("multipart/report").attribute("report-type", "delivery-status"),

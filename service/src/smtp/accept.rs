@@ -65,7 +65,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         sanitize(env.helo),
         env.client.ip(),
         cfg.general.host_name,
-        rfc5322_date(now),
+        crate::message::date(now),
     );
     let mut content = Vec::with_capacity(received.len() + body.len());
     content.extend_from_slice(received.as_bytes());
@@ -111,7 +111,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     });
     let mut tracking = Vec::new();
     if cfg.diagnostics.message_tracking {
-        let message_id = header_value(&body, "message-id");
+        let message_id = crate::message::message_id(&body);
         let record = |event, recipient: Option<String>, detail: Option<String>| TrackingRecord {
             at: now,
             event,
@@ -150,52 +150,4 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
 /// Keeps a client-supplied name from breaking the header it is put in.
 fn sanitize(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_graphic()).take(255).collect()
-}
-
-/// The value of the first header named `name` (lower case), unfolded, if any.
-pub(crate) fn header_value(message: &[u8], name: &str) -> Option<String> {
-    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
-    let headers = String::from_utf8_lossy(&message[..end]);
-    let mut lines = headers.split("\r\n").peekable();
-    while let Some(line) = lines.next() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        if key.trim().eq_ignore_ascii_case(name) {
-            let mut v = value.trim().to_owned();
-            while let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t'])) {
-                v.push(' ');
-                v.push_str(next.trim());
-            }
-            return Some(v.trim().to_owned());
-        }
-    }
-    None
-}
-
-/// An RFC 5322 date-time in UTC: `Thu, 26 Nov 2026 10:20:00 +0000`.
-pub fn rfc5322_date(unix_secs: i64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let t = mailroom_shared::time::Utc::from_unix(unix_secs);
-    let weekday = WEEKDAYS[t.weekday as usize % 7];
-    let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
-    format!("{weekday}, {} {month} {} {:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc5322_date(1_795_688_400), "Thu, 26 Nov 2026 10:20:00 +0000");
-        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
-    }
-
-    #[test]
-    fn headers() {
-        let m = b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\nMessage-ID: <not@header>\r\n";
-        assert_eq!(header_value(m, "message-id").as_deref(), Some("<a@b>"));
-        assert_eq!(header_value(m, "to"), None);
-    }
 }

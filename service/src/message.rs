@@ -1,0 +1,75 @@
+//! What SMTP, POP3 and the queue share about messages as bytes: dot-stuffing for the
+//! wire, the header values Mailroom reads (parsed by mail-parser, so folding and
+//! encoded words are handled as RFC 5322 and RFC 2047 say), and the date format of
+//! the headers it writes.
+
+use mail_parser::MessageParser;
+
+pub use mailroom_shared::time::rfc5322 as date;
+
+/// Appends `content` dot-stuffed (RFC 5321 §4.5.2, RFC 1939 §3), ending with CRLF,
+/// without the final `.` line.
+pub fn dot_stuff(content: &[u8], out: &mut Vec<u8>) {
+    out.reserve(content.len() + content.len() / 64 + 8);
+    let mut start = 0;
+    if content.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    for pos in memchr::memmem::find_iter(content, b"\n.") {
+        out.extend_from_slice(&content[start..=pos]);
+        out.push(b'.');
+        start = pos + 1;
+    }
+    out.extend_from_slice(&content[start..]);
+    if !content.is_empty() && !content.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The message's `Message-ID:`, with its angle brackets, if it has one.
+pub fn message_id(message: &[u8]) -> Option<String> {
+    let parsed = MessageParser::new().parse_headers(message)?;
+    parsed.message_id().map(|id| format!("<{id}>"))
+}
+
+/// The message's `Subject:`, decoded, if it has one.
+pub fn subject(message: &[u8]) -> Option<String> {
+    let parsed = MessageParser::new().parse_headers(message)?;
+    parsed.subject().map(str::to_owned)
+}
+
+/// The headers of a message, up to and including the blank line that ends them (all
+/// of it when there is no body).
+pub fn headers(message: &[u8]) -> &[u8] {
+    memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |p| &message[..p + 4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values() {
+        let m =
+            b"Subject: =?utf-8?q?caf=C3=A9?=\r\n lunch\r\nMessage-ID:\r\n <a@b>\r\n\r\nMessage-ID: <not@header>\r\n";
+        assert_eq!(message_id(m).as_deref(), Some("<a@b>"));
+        assert_eq!(subject(m).as_deref(), Some("café lunch"));
+        assert_eq!(message_id(b"Subject: x\r\n\r\nbody\r\n"), None);
+        assert_eq!(headers(m), &m[..m.windows(4).position(|w| w == b"\r\n\r\n").expect("blank line") + 4]);
+    }
+
+    #[test]
+    fn dot_stuffing() {
+        let mut out = Vec::new();
+        dot_stuff(b".a\r\n..b\r\nc.\r\n.\r\n", &mut out);
+        assert_eq!(out, b"..a\r\n...b\r\nc.\r\n..\r\n");
+        let mut out = Vec::new();
+        dot_stuff(b"no final newline", &mut out);
+        assert_eq!(out, b"no final newline\r\n");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(1_795_688_400), "Thu, 26 Nov 2026 10:20:00 +0000");
+    }
+}
