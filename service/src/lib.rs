@@ -13,6 +13,7 @@
 //! former's start-up sequence.
 #![deny(missing_docs)]
 
+pub mod context;
 pub mod control;
 pub mod daemon;
 pub mod lifecycle;
@@ -21,6 +22,7 @@ pub mod logging;
 pub mod message;
 pub mod pop3;
 pub mod queue;
+pub mod shutdown;
 pub mod smtp;
 pub mod store;
 pub mod throttle;

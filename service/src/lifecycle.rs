@@ -1,83 +1,69 @@
 //! The Internet Mail Service's lifecycle: Stopped → Starting → Running → Stopping.
 //!
 //! [`Manager`] owns the state. Start, stop and restart are serialised by one async
-//! mutex, so a restart from the GUI and a SIGHUP arriving together run one after the
-//! other, never interleaved. Every transition is pushed as an [`Event::ServiceState`].
+//! mutex, which also guards the listening sockets, so a restart from the GUI and a
+//! SIGHUP arriving together run one after the other, never interleaved. Every
+//! transition is pushed as an [`Event::ServiceState`].
 //!
-//! A start takes the saved configuration as an immutable snapshot (`Arc<Config>`),
-//! binds the listeners, and only then reports Running; a bind failure leaves the
-//! service Stopped with the reason, and the process (with its control socket) alive.
-//! A stop signals [`Shutdown::draining`] to every component, waits for their tasks up
-//! to the drain timeout, then signals [`Shutdown::aborted`] and waits a little more.
-//! Components plug in through [`ServiceContext`].
+//! A **run** is one configuration snapshot (`Arc<Config>`) serving on a set of
+//! listeners, with its own stop signal ([`Shutdown`]) and task tracker. A start
+//! prepares a run — TLS, then the listeners — and only then reports Running; a failure
+//! leaves the service Stopped with the reason, and the process (with its control
+//! socket) alive.
+//!
+//! A **restart refuses nobody.** The new run is prepared first, reusing the listening
+//! sockets whose addresses did not change and binding the new ones; if that fails the
+//! old run simply goes on, and the error is reported. Then the old run stops accepting,
+//! the new run starts accepting on the same sockets — connections that arrive in
+//! between wait in the kernel's backlog — and the old run drains in the background:
+//! its open sessions carry on under the old configuration until their clients are
+//! done (or the drain timeout ends them), its deliveries finish or go back to the
+//! queue, none of them holding a listener. A stop drains the run — idle sessions leave
+//! at once, transactions get up to the drain timeout, then what is left is aborted —
+//! and closes the sockets.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mailroom_shared::config::{Config, ConfigDraft, Page};
-use mailroom_shared::ipc::{Event, IpcError, ServiceState, StatusReport};
-use tokio::net::TcpListener;
+use mailroom_shared::config::{Config, ConfigDraft, ConfigErrors, Page};
+use mailroom_shared::ipc::{Event, ListenerStatus, ServiceState, StatusReport};
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::context::ServiceContext;
+use crate::listener::{self, Limits, Protocol, Socket};
+use crate::pop3::lock::MailboxLocks;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
+use crate::throttle::AuthThrottle;
 
 /// How long components get after the abort signal before the stop completes anyway.
 const ABORT_GRACE: Duration = Duration::from_secs(5);
+/// How long a run being replaced gets to hand its listeners over (its accept loops
+/// return at their next poll; this only bounds a stuck one).
+const HANDOVER: Duration = Duration::from_secs(2);
 
-/// The two-stage stop signal given to every component of a running service.
-#[derive(Clone, Debug, Default)]
-pub struct Shutdown {
-    drain: CancellationToken,
-    abort: CancellationToken,
+/// Why a lifecycle operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    /// A run could not be started (a listener or the certificate); the reason in words
+    /// a person can act on.
+    #[error("{0}")]
+    Start(String),
 }
 
-impl Shutdown {
-    /// Resolves when the service starts stopping: stop accepting, finish what is in
-    /// flight, say goodbye to idle clients.
-    pub async fn draining(&self) {
-        self.drain.cancelled().await;
-    }
-    /// True once draining has begun.
-    pub fn is_draining(&self) -> bool {
-        self.drain.is_cancelled()
-    }
-    /// Resolves when the drain timeout has run out: abandon in-flight work now (it must
-    /// not have been acknowledged).
-    pub async fn aborted(&self) {
-        self.abort.cancelled().await;
-    }
-}
-
-/// What a running component is given.
-#[derive(Clone)]
-pub struct ServiceContext {
-    /// The configuration snapshot this run started with.
-    pub config: Arc<Config>,
-    /// The store.
-    pub store: Store,
-    /// The stop signal.
-    pub shutdown: Shutdown,
-    /// Tracks every task of this run; a stop waits for them.
-    pub tasks: TaskTracker,
-    /// Where events go.
-    pub events: broadcast::Sender<Event>,
-    /// Wakes the outbound queue (new mail, retry now).
-    pub queue: Arc<tokio::sync::Notify>,
-    /// TLS for STARTTLS, STLS and the implicit-TLS listeners; `None` when no
-    /// certificate could be set up.
-    pub tls: Option<crate::tls::ServerTls>,
-    /// Failed logins of this run, shared by SMTP AUTH and POP3.
-    pub throttle: Arc<crate::throttle::AuthThrottle>,
-}
-
-impl std::fmt::Debug for ServiceContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceContext").field("tls", &self.tls.is_some()).finish_non_exhaustive()
-    }
+/// Why a configuration was not saved.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SaveError {
+    /// It does not validate: every problem, each naming its field.
+    #[error("the configuration is not valid")]
+    Invalid(ConfigErrors),
+    /// The store refused it (a stale revision: [`StoreError::Conflict`]) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A hook run with each configuration the service starts with (log levels).
@@ -94,36 +80,52 @@ struct Inner {
     events: broadcast::Sender<Event>,
     data_dir: PathBuf,
     on_apply: ApplyHook,
-    /// Serialises start/stop/restart; held for the whole operation.
-    ops: tokio::sync::Mutex<()>,
+    /// Serialises start/stop/restart, held for the whole operation; it guards the
+    /// listening sockets, which outlive runs.
+    ops: tokio::sync::Mutex<Vec<Socket>>,
     /// The current state. A std mutex: held only for short, non-async sections.
     state: Mutex<State>,
     /// The latest saved configuration, mirrored from the store so that `status` needs
     /// no database read.
     saved: Mutex<(Arc<Config>, u64)>,
+    /// Failed logins; kept across restarts, so that a restart lifts no lock-out.
+    throttle: Arc<AuthThrottle>,
+    /// Mailboxes held by POP3 sessions, of every run.
+    pop3_locks: Arc<MailboxLocks>,
+    /// Runs replaced by a restart, still draining; a stop waits for them.
+    replaced: TaskTracker,
+    /// Their stop signals, so that a stop can tell their idle sessions to leave.
+    old_runs: Mutex<Vec<Shutdown>>,
 }
 
 struct State {
     state: ServiceState,
-    running: Option<Running>,
+    running: Option<Run>,
     last_error: Option<String>,
 }
 
 /// A running instance of the service.
-struct Running {
+struct Run {
     config: Arc<Config>,
     revision: u64,
-    smtp_addr: Option<SocketAddr>,
-    pop3_addr: Option<SocketAddr>,
-    submissions_addr: Option<SocketAddr>,
-    pop3s_addr: Option<SocketAddr>,
+    /// What listens where (the bound addresses).
+    listening: Vec<(Protocol, SocketAddr)>,
     certificate: Option<Arc<mailroom_shared::ipc::CertificateInfo>>,
-    /// The run's failed-login counts, for listing and lifting lock-outs.
-    throttle: Arc<crate::throttle::AuthThrottle>,
     since: Instant,
     shutdown: Shutdown,
+    /// Every task of the run.
     tasks: TaskTracker,
+    /// The run's accept loops, to know when it has let go of the listeners.
+    accepting: TaskTracker,
     queue: Arc<tokio::sync::Notify>,
+}
+
+/// A run ready to start: its configuration, TLS and listening sockets.
+struct Prepared {
+    config: Arc<Config>,
+    revision: u64,
+    tls: Option<crate::tls::ServerTls>,
+    sockets: Vec<Socket>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -132,25 +134,13 @@ impl std::fmt::Debug for Manager {
     }
 }
 
-/// Maps store failures to protocol errors. Database errors are logged here, once, and
-/// reported to the client without internals.
-pub fn store_error(e: StoreError) -> IpcError {
-    match e {
-        StoreError::NotFound(message) => IpcError::NotFound { message },
-        StoreError::Conflict(message) => IpcError::Conflict { message },
-        StoreError::Invalid { field, message } => IpcError::InvalidArgument { field, message },
-        other => {
-            tracing::error!(error = %other, "store operation failed");
-            IpcError::Internal { message: other.to_string() }
-        }
-    }
-}
-
 impl Manager {
     /// A manager in state Stopped, with the saved configuration loaded from `store`.
+    /// Deliveries a previous process left in flight are put back in the queue: this is
+    /// the one moment no run can be holding them.
     ///
     /// # Errors
-    /// When the saved configuration cannot be read.
+    /// When the saved configuration or the queue cannot be read.
     pub async fn new(
         store: Store,
         events: broadcast::Sender<Event>,
@@ -158,15 +148,23 @@ impl Manager {
         on_apply: ApplyHook,
     ) -> Result<Manager, StoreError> {
         let (config, revision) = store.load_config().await?;
+        match store.queue_recover().await? {
+            0 => {}
+            n => tracing::info!(recipients = n, "returned deliveries interrupted by the last stop to the queue"),
+        }
         Ok(Manager {
             inner: Arc::new(Inner {
                 store,
                 events,
                 data_dir,
                 on_apply,
-                ops: tokio::sync::Mutex::new(()),
+                ops: tokio::sync::Mutex::new(Vec::new()),
                 state: Mutex::new(State { state: ServiceState::Stopped, running: None, last_error: None }),
                 saved: Mutex::new((Arc::new(config), revision)),
+                throttle: Arc::default(),
+                pop3_locks: Arc::default(),
+                replaced: TaskTracker::new(),
+                old_runs: Mutex::default(),
             }),
         })
     }
@@ -192,9 +190,13 @@ impl Manager {
         (Arc::clone(&s.0), s.1)
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn set_state(&self, state: ServiceState, error: Option<String>) {
         {
-            let mut s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = self.state();
             s.state = state;
             if error.is_some() || state == ServiceState::Running {
                 s.last_error.clone_from(&error);
@@ -216,21 +218,27 @@ impl Manager {
     /// The current status.
     pub fn status(&self) -> StatusReport {
         let (_, revision) = self.saved_config();
-        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        let running = s.running.as_ref();
-        let pending_pages = self.pending_pages(running.map(|r| &*r.config));
+        let s = self.state();
+        let run = s.running.as_ref();
+        let pending_pages = self.pending_pages(run.map(|r| &*r.config));
+        let listening = run.map(|r| r.listening.as_slice()).unwrap_or_default();
+        let addr = |p: Protocol| listening.iter().find(|(q, _)| *q == p).map(|(_, a)| a.to_string());
         StatusReport {
             state: s.state,
-            smtp_addr: running.and_then(|r| r.smtp_addr).map(|a| a.to_string()),
-            pop3_addr: running.and_then(|r| r.pop3_addr).map(|a| a.to_string()),
-            submissions_addr: running.and_then(|r| r.submissions_addr).map(|a| a.to_string()),
-            pop3s_addr: running.and_then(|r| r.pop3s_addr).map(|a| a.to_string()),
+            smtp_addr: addr(Protocol::Smtp),
+            pop3_addr: addr(Protocol::Pop3),
+            submissions_addr: addr(Protocol::Submissions),
+            pop3s_addr: addr(Protocol::Pop3s),
+            listeners: listening
+                .iter()
+                .map(|(p, a)| ListenerStatus { protocol: p.name().to_owned(), address: a.to_string() })
+                .collect(),
             pending_restart: !pending_pages.is_empty(),
             pending_pages,
             last_error: s.last_error.clone(),
-            uptime_secs: running.filter(|_| s.state == ServiceState::Running).map(|r| r.since.elapsed().as_secs()),
+            uptime_secs: run.filter(|_| s.state == ServiceState::Running).map(|r| r.since.elapsed().as_secs()),
             config_revision: revision,
-            running_revision: running.map(|r| r.revision),
+            running_revision: run.map(|r| r.revision),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             data_dir: self.inner.data_dir.display().to_string(),
             pid: std::process::id(),
@@ -240,18 +248,15 @@ impl Manager {
     /// The certificate the running service presents; `None` when it is not running or
     /// runs without TLS.
     pub fn certificate(&self) -> Option<mailroom_shared::ipc::CertificateInfo> {
-        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.running.as_ref().and_then(|r| r.certificate.as_deref().cloned())
+        self.state().running.as_ref().and_then(|r| r.certificate.as_deref().cloned())
     }
 
-    /// Current lock-outs after failed logins (none while the service is stopped: the
-    /// counts belong to a run).
+    /// Current lock-outs after failed logins.
     pub fn lockouts(&self) -> Vec<mailroom_shared::ipc::LockoutInfo> {
-        let throttle = self.running_throttle();
         let now = crate::store::now_secs();
-        throttle
-            .map(|t| t.lockouts())
-            .unwrap_or_default()
+        self.inner
+            .throttle
+            .lockouts()
             .into_iter()
             .map(|l| mailroom_shared::ipc::LockoutInfo {
                 client: l.client,
@@ -262,27 +267,18 @@ impl Manager {
             .collect()
     }
 
-    /// Lifts a lock-out.
-    ///
-    /// # Errors
-    /// [`IpcError::NotFound`] when `client` has no failed logins counted.
-    pub fn unlock(&self, client: &str) -> Result<(), IpcError> {
-        let lifted = self.running_throttle().is_some_and(|t| t.unlock(client));
-        if !lifted {
-            return Err(IpcError::NotFound { message: format!("{client} has no failed logins counted") });
+    /// Lifts a lock-out; false when `client` has no failed logins counted.
+    pub fn unlock(&self, client: &str) -> bool {
+        let lifted = self.inner.throttle.unlock(client);
+        if lifted {
+            tracing::info!(client, "lock-out lifted by the administrator");
         }
-        tracing::info!(client, "lock-out lifted by the administrator");
-        Ok(())
-    }
-
-    fn running_throttle(&self) -> Option<Arc<crate::throttle::AuthThrottle>> {
-        let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.running.as_ref().map(|r| Arc::clone(&r.throttle))
+        lifted
     }
 
     /// Wakes the outbound queue (retry now), if the service runs.
     pub fn wake_queue(&self) {
-        if let Some(r) = &self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running {
+        if let Some(r) = &self.state().running {
             r.queue.notify_one();
         }
     }
@@ -290,17 +286,17 @@ impl Manager {
     /// Validates and saves a configuration; it takes effect at the next restart.
     ///
     /// # Errors
-    /// [`IpcError::InvalidConfig`] listing every problem; [`IpcError::Conflict`] for a
+    /// [`SaveError::Invalid`] listing every problem; [`StoreError::Conflict`] for a
     /// stale `base_revision`.
     pub async fn save_config(
         &self,
         draft: &ConfigDraft,
         base_revision: Option<u64>,
-    ) -> Result<(u64, Vec<Page>), IpcError> {
-        let config = Config::from_draft(draft).map_err(|e| IpcError::InvalidConfig { errors: e.0 })?;
-        // Hold the mirror's lock order simple: write to the store first, then update
+    ) -> Result<(u64, Vec<Page>), SaveError> {
+        let config = Config::from_draft(draft).map_err(SaveError::Invalid)?;
+        // Keep the mirror's lock order simple: write to the store first, then update
         // the mirror with what was committed.
-        let revision = self.inner.store.save_config(&config, base_revision).await.map_err(store_error)?;
+        let revision = self.inner.store.save_config(&config, base_revision).await?;
         {
             let mut saved = self.inner.saved.lock().unwrap_or_else(|p| p.into_inner());
             if revision > saved.1 {
@@ -308,7 +304,7 @@ impl Manager {
             }
         }
         let pending_pages = {
-            let s = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            let s = self.state();
             self.pending_pages(s.running.as_ref().map(|r| &*r.config))
         };
         tracing::info!(revision, pending = ?pending_pages, "configuration saved");
@@ -319,64 +315,109 @@ impl Manager {
     /// Starts the service if it is not running.
     ///
     /// # Errors
-    /// [`IpcError::Failed`] with the reason when a listener cannot be bound; the service
-    /// is then Stopped.
-    pub async fn start(&self) -> Result<StatusReport, IpcError> {
-        let _op = self.inner.ops.lock().await;
-        self.start_locked().await?;
+    /// [`LifecycleError::Start`] with the reason when a listener or the certificate
+    /// cannot be set up; the service is then Stopped.
+    pub async fn start(&self) -> Result<StatusReport, LifecycleError> {
+        let mut sockets = self.inner.ops.lock().await;
+        if self.state().running.is_none() {
+            self.set_state(ServiceState::Starting, None);
+            let prepared = match self.prepare(&sockets).await {
+                Ok(p) => p,
+                Err(message) => {
+                    self.set_state(ServiceState::Stopped, Some(message.clone()));
+                    return Err(LifecycleError::Start(message));
+                }
+            };
+            self.launch(prepared, &mut sockets);
+        }
         Ok(self.status())
     }
 
-    /// Stops the service if it is running, draining in-flight work.
+    /// Stops the service if it is running: drains its run (and any run a restart
+    /// replaced that is still draining), then closes the listeners.
     ///
     /// # Errors
     /// None at present; the signature leaves room for a stop that can fail.
-    pub async fn stop(&self) -> Result<StatusReport, IpcError> {
-        let _op = self.inner.ops.lock().await;
-        self.stop_locked().await;
+    pub async fn stop(&self) -> Result<StatusReport, LifecycleError> {
+        let mut sockets = self.inner.ops.lock().await;
+        let run = self.state().running.take();
+        if let Some(run) = run {
+            self.set_state(ServiceState::Stopping, None);
+            run.shutdown.stop();
+            sockets.clear();
+            drain(run).await;
+            // Runs a restart replaced are told to stop too: their idle sessions leave.
+            self.inner.replaced.close();
+            for old in std::mem::take(&mut *self.inner.old_runs.lock().unwrap_or_else(|p| p.into_inner())) {
+                old.stop();
+            }
+            self.inner.replaced.wait().await;
+            self.inner.replaced.reopen();
+            self.set_state(ServiceState::Stopped, None);
+        }
         Ok(self.status())
     }
 
-    /// Stops (if running), then starts with the saved configuration.
+    /// Replaces the running service with one on the saved configuration, refusing no
+    /// connection (see the module's documentation); starts it if it is stopped.
     ///
     /// # Errors
-    /// As [`Manager::start`].
-    pub async fn restart(&self) -> Result<StatusReport, IpcError> {
-        let _op = self.inner.ops.lock().await;
-        self.stop_locked().await;
-        self.start_locked().await?;
+    /// As [`Manager::start`]. When the new configuration cannot start, the running
+    /// service goes on with the old one, and the error says why.
+    pub async fn restart(&self) -> Result<StatusReport, LifecycleError> {
+        let mut sockets = self.inner.ops.lock().await;
+        if self.state().running.is_none() {
+            drop(sockets);
+            return self.start().await;
+        }
+        let prepared = match self.prepare(&sockets).await {
+            Ok(p) => p,
+            Err(message) => {
+                let message = format!("{message}; the service goes on with the configuration it was started with");
+                self.set_state(ServiceState::Running, Some(message.clone()));
+                return Err(LifecycleError::Start(message));
+            }
+        };
+        self.set_state(ServiceState::Stopping, None);
+        let Some(old) = self.state().running.take() else {
+            return Err(LifecycleError::Start("the service stopped during the restart".into()));
+        };
+        old.shutdown.drain();
+        old.accepting.close();
+        if tokio::time::timeout(HANDOVER, old.accepting.wait()).await.is_err() {
+            tracing::warn!("the old run's listeners did not stop accepting in time");
+        }
+        self.set_state(ServiceState::Stopped, None);
+        self.set_state(ServiceState::Starting, None);
+        self.launch(prepared, &mut sockets);
+        self.inner.old_runs.lock().unwrap_or_else(|p| p.into_inner()).push(old.shutdown.clone());
+        self.inner.replaced.spawn(drain(old));
         Ok(self.status())
     }
 
-    async fn start_locked(&self) -> Result<(), IpcError> {
-        if self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running.is_some() {
-            return Ok(());
-        }
-        self.set_state(ServiceState::Starting, None);
+    /// Makes what a run needs: the configuration snapshot, TLS, the listeners.
+    async fn prepare(&self, kept: &[Socket]) -> Result<Prepared, String> {
         let (config, revision) = self.saved_config();
-        (self.inner.on_apply)(&config);
-
         let implicit_tls = config.connections.submissions_listen.is_some() || config.pop3.pop3s_listen.is_some();
         let tls = match crate::tls::server(&self.inner.data_dir, &config) {
-            Ok(a) => Some(a),
-            Err(message) if config.security.tls_files.is_some() || implicit_tls => {
-                // The administrator named a certificate, or a listener that is nothing
-                // without one: do not run without it.
-                self.set_state(ServiceState::Stopped, Some(message.clone()));
-                return Err(IpcError::Failed { message });
-            }
+            Ok(t) => Some(t),
+            // The administrator named a certificate, or a listener that is nothing
+            // without one: do not run without it.
+            Err(message) if config.security.tls_files.is_some() || implicit_tls => return Err(message),
             Err(e) => {
                 tracing::error!(error = %e, "TLS is not available");
                 None
             }
         };
-        let bound = match bind_listeners(&config).await {
-            Ok(b) => b,
-            Err(message) => {
-                self.set_state(ServiceState::Stopped, Some(message.clone()));
-                return Err(IpcError::Failed { message });
-            }
-        };
+        let sockets = listener::bind(&listener::wanted(&config), kept).await?;
+        Ok(Prepared { config, revision, tls, sockets })
+    }
+
+    /// Starts a prepared run on its sockets (which replace `sockets`) and reports
+    /// Running.
+    fn launch(&self, prepared: Prepared, sockets: &mut Vec<Socket>) {
+        let Prepared { config, revision, tls, sockets: bound } = prepared;
+        (self.inner.on_apply)(&config);
         let ctx = ServiceContext {
             config: Arc::clone(&config),
             store: self.inner.store.clone(),
@@ -385,104 +426,63 @@ impl Manager {
             events: self.inner.events.clone(),
             queue: Arc::new(tokio::sync::Notify::new()),
             tls,
-            throttle: Arc::default(),
+            throttle: Arc::clone(&self.inner.throttle),
+            pop3_locks: Arc::clone(&self.inner.pop3_locks),
         };
-        let addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
-        let (smtp_addr, pop3_addr) = (addr(&bound.smtp), addr(&bound.pop3));
-        let (submissions_addr, pop3s_addr) = (addr(&bound.submissions), addr(&bound.pop3s));
+        let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());
         let c = &config.connections;
-        let smtp_limits = crate::listener::Limits::new(c.max_connections, c.max_connections_per_ip);
-        for (listener, implicit) in [(bound.smtp, None), (bound.submissions, acceptor.clone())] {
-            if let Some(l) = listener {
-                ctx.tasks.spawn(crate::smtp::serve(l, implicit, smtp_limits.clone(), ctx.clone()));
-            }
-        }
-        let pop3 = crate::pop3::Listeners::new(&ctx);
-        for (listener, implicit) in [(bound.pop3, None), (bound.pop3s, acceptor)] {
-            if let Some(l) = listener {
-                ctx.tasks.spawn(crate::pop3::serve(l, implicit, pop3.clone(), ctx.clone()));
+        let smtp_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
+        let pop3_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
+        for socket in &bound {
+            let implicit = socket.protocol.implicit_tls().then(|| acceptor.clone()).flatten();
+            let listener = Arc::clone(&socket.listener);
+            match socket.protocol {
+                Protocol::Smtp | Protocol::Submissions => {
+                    serve(&ctx, &accepting, crate::smtp::serve(listener, implicit, smtp_limits.clone(), ctx.clone()));
+                }
+                Protocol::Pop3 | Protocol::Pop3s => {
+                    serve(&ctx, &accepting, crate::pop3::serve(listener, implicit, pop3_limits.clone(), ctx.clone()));
+                }
             }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
-        tracing::info!(smtp = ?smtp_addr, submissions = ?submissions_addr, pop3 = ?pop3_addr, pop3s = ?pop3s_addr, revision, "listeners bound");
-        self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running = Some(Running {
+        let listening: Vec<(Protocol, SocketAddr)> =
+            bound.iter().filter_map(|s| s.bound().map(|a| (s.protocol, a))).collect();
+        tracing::info!(listening = ?listening, revision, "listeners bound");
+        *sockets = bound;
+        self.state().running = Some(Run {
             config,
             revision,
-            smtp_addr,
-            pop3_addr,
-            submissions_addr,
-            pop3s_addr,
+            listening,
             certificate: ctx.tls.as_ref().map(|t| Arc::clone(&t.info)),
-            throttle: Arc::clone(&ctx.throttle),
             since: Instant::now(),
             shutdown: ctx.shutdown,
             tasks: ctx.tasks,
+            accepting,
             queue: ctx.queue,
         });
         self.set_state(ServiceState::Running, None);
-        Ok(())
     }
+}
 
-    async fn stop_locked(&self) {
-        let Some(running) = self.inner.state.lock().unwrap_or_else(|p| p.into_inner()).running.take() else {
-            return;
-        };
-        self.set_state(ServiceState::Stopping, None);
-        let drain = running.config.general.drain_timeout;
-        running.shutdown.drain.cancel();
-        running.tasks.close();
-        if tokio::time::timeout(drain, running.tasks.wait()).await.is_err() {
-            tracing::warn!(?drain, tasks = running.tasks.len(), "drain timeout reached; aborting in-flight work");
-            running.shutdown.abort.cancel();
-            if tokio::time::timeout(ABORT_GRACE, running.tasks.wait()).await.is_err() {
-                tracing::error!(tasks = running.tasks.len(), "tasks still running after abort; leaving them behind");
-            }
+/// Spawns a listener's accept loop, tracked as a task of the run and as one of its
+/// accept loops.
+fn serve(ctx: &ServiceContext, accepting: &TaskTracker, accept_loop: impl Future<Output = ()> + Send + 'static) {
+    tokio::spawn(accepting.track_future(ctx.tasks.track_future(accept_loop)));
+}
+
+/// Drains a run whose drain (or stop) was signalled: waits for its tasks up to the
+/// drain timeout, then aborts what is left and waits a little more.
+async fn drain(run: Run) {
+    let timeout = run.config.general.drain_timeout;
+    run.tasks.close();
+    if tokio::time::timeout(timeout, run.tasks.wait()).await.is_err() {
+        tracing::warn!(?timeout, tasks = run.tasks.len(), "drain timeout reached; aborting in-flight work");
+        run.shutdown.abort();
+        if tokio::time::timeout(ABORT_GRACE, run.tasks.wait()).await.is_err() {
+            tracing::error!(tasks = run.tasks.len(), "tasks still running after abort; leaving them behind");
         }
-        self.set_state(ServiceState::Stopped, None);
     }
-}
-
-/// The listeners of one run.
-struct Bound {
-    smtp: Option<TcpListener>,
-    submissions: Option<TcpListener>,
-    pop3: Option<TcpListener>,
-    pop3s: Option<TcpListener>,
-}
-
-/// Binds every listener the configuration asks for, or none: on failure, those already
-/// bound are dropped (closed) before the error is returned.
-async fn bind_listeners(config: &Config) -> Result<Bound, String> {
-    let bind = |what: &'static str, addr: SocketAddr| async move {
-        TcpListener::bind(addr).await.map_err(|e| format!("cannot listen for {what} on {addr}: {}", describe(&e)))
-    };
-    let inbound = config.connections.transfer_mode.accepts_inbound();
-    let smtp = match inbound {
-        true => Some(bind("SMTP", config.connections.smtp_listen).await?),
-        false => None,
-    };
-    let submissions = match (inbound, config.connections.submissions_listen) {
-        (true, Some(a)) => Some(bind("SMTP over TLS (submissions)", a).await?),
-        _ => None,
-    };
-    let pop3 = match config.pop3.enabled {
-        true => Some(bind("POP3", config.pop3.listen).await?),
-        false => None,
-    };
-    let pop3s = match (config.pop3.enabled, config.pop3.pop3s_listen) {
-        (true, Some(a)) => Some(bind("POP3 over TLS (pop3s)", a).await?),
-        _ => None,
-    };
-    Ok(Bound { smtp, submissions, pop3, pop3s })
-}
-
-/// An I/O error in words a person can act on.
-fn describe(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::AddrInUse => "address in use (another program is listening there)".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
-        std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
-        _ => e.to_string(),
-    }
+    tracing::debug!(revision = run.revision, "run drained");
 }

@@ -1,5 +1,18 @@
-//! What the SMTP and POP3 listeners share: the accept loop, connection limits, and
-//! the load signal that shortens timeouts.
+//! What the listeners share: which protocols listen where, the sockets kept across
+//! restarts, the accept loop, connection limits, and the load signal that shortens
+//! timeouts.
+//!
+//! **Listeners are a list.** [`Protocol`] names each kind of listener and
+//! [`wanted`] lists, from a configuration, the `(protocol, address)` pairs a run
+//! listens on; a new protocol is one variant and one entry there (and the lifecycle's
+//! one line that starts its sessions).
+//!
+//! **Sockets outlive runs.** [`bind`] reuses the socket of a previous run whose
+//! configured address is unchanged and binds only new addresses, so a restart never
+//! closes a listening socket that stays configured: connections that arrive while one
+//! run hands over to the next wait in the socket's backlog and are accepted by the new
+//! run, never refused. A socket no longer configured closes when its last accept loop
+//! ends.
 //!
 //! Each protocol has one [`Limits`] for its listeners together (SMTP with
 //! submissions, POP3 with pop3s). When a protocol's open connections pass three
@@ -14,20 +27,136 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mailroom_shared::config::Config;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::lifecycle::ServiceContext;
+use crate::context::ServiceContext;
+
+/// A kind of listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// SMTP (port 25, or wherever the Connections page says).
+    Smtp,
+    /// SMTP over implicit TLS for submission (RFC 8314, port 465).
+    Submissions,
+    /// POP3.
+    Pop3,
+    /// POP3 over implicit TLS (port 995).
+    Pop3s,
+}
+
+impl Protocol {
+    /// The name shown in status and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "SMTP",
+            Protocol::Submissions => "SMTP over TLS (submissions)",
+            Protocol::Pop3 => "POP3",
+            Protocol::Pop3s => "POP3 over TLS (pop3s)",
+        }
+    }
+
+    /// True when every connection starts with a TLS handshake.
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, Protocol::Submissions | Protocol::Pop3s)
+    }
+}
+
+/// The listeners `config` asks for, in order.
+pub fn wanted(config: &Config) -> Vec<(Protocol, SocketAddr)> {
+    let c = &config.connections;
+    let mut out = Vec::new();
+    if c.transfer_mode.accepts_inbound() {
+        out.push((Protocol::Smtp, c.smtp_listen));
+        out.extend(c.submissions_listen.map(|a| (Protocol::Submissions, a)));
+    }
+    if config.pop3.enabled {
+        out.push((Protocol::Pop3, config.pop3.listen));
+        out.extend(config.pop3.pop3s_listen.map(|a| (Protocol::Pop3s, a)));
+    }
+    out
+}
+
+/// A listening socket and the address it was configured with (which may name port 0).
+#[derive(Debug, Clone)]
+pub struct Socket {
+    /// What listens on it.
+    pub protocol: Protocol,
+    /// The configured address.
+    pub configured: SocketAddr,
+    /// The socket.
+    pub listener: Arc<TcpListener>,
+}
+
+impl Socket {
+    /// The address it is bound to.
+    pub fn bound(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+}
+
+/// The sockets for `wanted`: those of `kept` with the same configured address, and
+/// newly bound ones for the rest. Nothing is closed here: sockets of `kept` left out
+/// close when the caller drops them (and their accept loops end).
+///
+/// # Errors
+/// The first address that cannot be bound, in words a person can act on; the sockets
+/// bound by this call are closed again.
+pub async fn bind(wanted: &[(Protocol, SocketAddr)], kept: &[Socket]) -> Result<Vec<Socket>, String> {
+    let mut taken = vec![false; kept.len()];
+    // The same protocol on the same configured address first; then the same fixed
+    // address for another protocol (the administrator swapped two ports). An address
+    // with port 0 means "any free port" and is only the same listener's.
+    let mut reuse = |protocol: Protocol, configured: SocketAddr| {
+        let same = |i: usize, s: &Socket| !taken[i] && s.configured == configured;
+        let found = kept
+            .iter()
+            .enumerate()
+            .position(|(i, s)| same(i, s) && s.protocol == protocol)
+            .or_else(|| kept.iter().enumerate().position(|(i, s)| same(i, s) && configured.port() != 0))?;
+        taken[found] = true;
+        Some(Arc::clone(&kept[found].listener))
+    };
+    let mut out = Vec::with_capacity(wanted.len());
+    for &(protocol, configured) in wanted {
+        let listener = match reuse(protocol, configured) {
+            Some(l) => l,
+            None => Arc::new(
+                TcpListener::bind(configured)
+                    .await
+                    .map_err(|e| format!("cannot listen for {} on {configured}: {}", protocol.name(), describe(&e)))?,
+            ),
+        };
+        out.push(Socket { protocol, configured, listener });
+    }
+    Ok(out)
+}
+
+/// An I/O error in words a person can act on.
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "address in use (another program is listening there)".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        _ => e.to_string(),
+    }
+}
 
 /// Accepts connections on `listener` and runs `session` for each as a tracked task of
-/// the run, until the service starts draining. Accept errors (out of file descriptors,
+/// the run, until the run starts draining. Accept errors (out of file descriptors,
 /// say) are logged and retried after a short pause rather than ending the listener.
-pub(crate) async fn accept_loop<F, Fut>(what: &'static str, listener: TcpListener, ctx: ServiceContext, session: F)
+///
+/// The drain is checked first: once it is signalled no connection is accepted by this
+/// run (accepting is cancel-safe: a connection not taken stays in the backlog for the
+/// next run).
+pub(crate) async fn accept_loop<F, Fut>(what: &'static str, listener: Arc<TcpListener>, ctx: ServiceContext, session: F)
 where
     F: Fn(TcpStream, SocketAddr, ServiceContext) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     loop {
         tokio::select! {
+            biased;
             () = ctx.shutdown.draining() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
@@ -41,7 +170,7 @@ where
             },
         }
     }
-    tracing::debug!(listener = what, "listener closed");
+    tracing::debug!(listener = what, "listener handed over or closed");
 }
 
 /// The longest wait for a client while under load.

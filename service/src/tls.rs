@@ -301,7 +301,7 @@ pub async fn accept(
     tcp: TcpStream,
     peer: std::net::SocketAddr,
     implicit: Option<&TlsAcceptor>,
-    shutdown: &crate::lifecycle::Shutdown,
+    shutdown: &crate::shutdown::Shutdown,
 ) -> Option<Stream> {
     let mut stream = Stream::Plain(tcp);
     let Some(acceptor) = implicit else { return Some(stream) };
@@ -313,7 +313,7 @@ pub async fn accept(
                 None
             }
         },
-        () = shutdown.draining() => None,
+        () = shutdown.stopping() => None,
     }
 }
 

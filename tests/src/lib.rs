@@ -454,9 +454,29 @@ pub struct Received {
     pub data: Vec<u8>,
 }
 
+/// Where a [`Sink`] stops answering, as a next hop that hangs would: it keeps the
+/// connection open and reads (and drops) whatever comes, but says nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Never sends its `220` greeting.
+    Greeting,
+    /// No reply to MAIL FROM.
+    Mail,
+    /// No reply to RCPT TO.
+    Rcpt,
+    /// No reply to DATA.
+    Data,
+    /// Stops reading after `354`: the client's writes of the message fill the socket
+    /// buffers and block.
+    DataBlock,
+    /// No reply after the final `.`.
+    Dot,
+}
+
 /// A scriptable SMTP server on loopback, a real peer for delivery tests: recipients
 /// containing `reject` get `550 5.1.1`; those containing `tempfail` get `451 4.3.0`
-/// the first `tempfails` times; everything else is accepted and recorded.
+/// the first `tempfails` times; everything else is accepted and recorded. A sink
+/// made with [`Sink::stalling`] hangs at one stage of every session.
 #[derive(Debug, Clone)]
 pub struct Sink {
     /// Where it listens.
@@ -466,27 +486,38 @@ pub struct Sink {
     tempfails: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Offers STARTTLS, says `220`, then sends garbage instead of a TLS handshake.
     broken_tls: bool,
+    /// Where every session hangs, if anywhere.
+    stall: Option<Stall>,
+    /// Sessions that reached their stall.
+    pub stalled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Sink {
     /// Starts a sink on `127.0.0.1:0` (or `bind`) in the current tokio runtime.
     pub async fn start(bind: &str, tempfails: usize) -> Sink {
-        Sink::start_with(bind, tempfails, false).await
+        Sink::start_with(bind, tempfails, false, None).await
     }
 
     /// A sink that offers STARTTLS but breaks every handshake: a client that insists
     /// on TLS can never deliver to it.
     pub async fn start_with_broken_tls() -> Sink {
-        Sink::start_with("127.0.0.1:0", 0, true).await
+        Sink::start_with("127.0.0.1:0", 0, true, None).await
     }
 
-    async fn start_with(bind: &str, tempfails: usize, broken_tls: bool) -> Sink {
+    /// A sink on `127.0.0.1:0` whose every session hangs at `stage`.
+    pub async fn stalling(stage: Stall) -> Sink {
+        Sink::start_with("127.0.0.1:0", 0, false, Some(stage)).await
+    }
+
+    async fn start_with(bind: &str, tempfails: usize, broken_tls: bool, stall: Option<Stall>) -> Sink {
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind sink");
         let sink = Sink {
             addr: listener.local_addr().expect("addr"),
             received: Default::default(),
             tempfails: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(tempfails)),
             broken_tls,
+            stall,
+            stalled: Default::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -518,10 +549,25 @@ impl Sink {
         }
     }
 
+    /// Hangs: keeps the connection, reads and drops what comes (unless told to stop
+    /// reading), answers nothing.
+    async fn hang(&self, mut r: impl tokio::io::AsyncRead + Unpin, keep_reading: bool) {
+        use tokio::io::AsyncReadExt;
+        self.stalled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !keep_reading {
+            std::future::pending::<()>().await;
+        }
+        let mut buf = [0u8; 4096];
+        while r.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    }
+
     async fn session(self, stream: tokio::net::TcpStream) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
+        if self.stall == Some(Stall::Greeting) {
+            return self.hang(r, true).await;
+        }
         let _ = w.write_all(b"220 sink.test ESMTP test sink\r\n").await;
         let (mut from, mut to) = (String::new(), Vec::new());
         let mut line = String::new();
@@ -531,6 +577,15 @@ impl Sink {
                 return;
             }
             let upper = line.to_ascii_uppercase();
+            let stage = match &upper {
+                u if u.starts_with("MAIL FROM:") => Some(Stall::Mail),
+                u if u.starts_with("RCPT TO:") => Some(Stall::Rcpt),
+                u if u.starts_with("DATA") => Some(Stall::Data),
+                _ => None,
+            };
+            if stage.is_some() && stage == self.stall {
+                return self.hang(r, true).await;
+            }
             let reply: String = if upper.starts_with("EHLO") {
                 let tls = if self.broken_tls { "250-STARTTLS\r\n" } else { "" };
                 format!("250-sink.test\r\n{tls}250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n")
@@ -567,6 +622,9 @@ impl Sink {
                 }
             } else if upper.starts_with("DATA") {
                 let _ = w.write_all(b"354 go ahead\r\n").await;
+                if self.stall == Some(Stall::DataBlock) {
+                    return self.hang(r, false).await;
+                }
                 let mut data = Vec::new();
                 loop {
                     let mut l = Vec::new();
@@ -578,6 +636,9 @@ impl Sink {
                     }
                     let l = if l.starts_with(b".") { &l[1..] } else { &l[..] };
                     data.extend_from_slice(l);
+                }
+                if self.stall == Some(Stall::Dot) {
+                    return self.hang(r, true).await;
                 }
                 self.received.lock().expect("lock").push(Received {
                     from: from.clone(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mailroom_shared::config::Page;
 use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{Event, IpcError, Request, Response, ServiceState};
-use mailroom_tests::{Daemon, bin};
+use mailroom_tests::{Daemon, Smtp, bin};
 
 /// A raw connection that has done the handshake, for sending arbitrary lines.
 fn raw(d: &Daemon) -> (UnixStream, BufReader<UnixStream>) {
@@ -298,18 +298,33 @@ async fn restart_applies_saved_changes_and_reports_every_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_port_in_use_leaves_the_service_stopped_with_the_reason() {
+async fn a_port_in_use_keeps_a_restart_on_the_old_configuration_and_a_start_stopped() {
     let d = Daemon::start().await;
+    let old = d.status().await.smtp_addr.expect("bound");
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = busy.local_addr().expect("addr").to_string();
     d.ctl_ok(&["set", "smtp-listen", &port]);
+
+    // A restart that cannot bind the new address leaves the running service alone.
     let out = d.ctl(&["restart"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("cannot listen for SMTP on {port}: address in use")), "{err}");
+    assert!(err.contains("goes on with the configuration it was started with"), "{err}");
+    let s = d.status().await;
+    assert_eq!((s.state, s.smtp_addr.as_deref()), (ServiceState::Running, Some(old.as_str())));
+    assert!(s.pending_restart, "the change still waits");
+    assert!(s.last_error.as_deref().is_some_and(|e| e.contains("address in use")), "{s:?}");
+    Smtp::connect(old.parse().expect("address")).expect("QUIT", "221");
+
+    // A start cannot fall back on anything: the service stays stopped, with the reason.
+    d.ctl_ok(&["stop"]);
+    let out = d.ctl(&["start"]);
+    assert_eq!(out.status.code(), Some(1));
     let s = d.status().await;
     assert_eq!(s.state, ServiceState::Stopped);
     assert!(s.last_error.as_deref().is_some_and(|e| e.contains("address in use")), "{s:?}");
+
     drop(busy);
     d.ctl_ok(&["start"]);
     let s = d.status().await;

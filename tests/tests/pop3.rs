@@ -267,12 +267,31 @@ async fn dele_without_quit_keeps_the_message_and_uidls_are_stable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn restart_closes_sessions_without_deleting() {
+async fn a_restart_lets_sessions_finish_and_a_stop_closes_them_without_deleting() {
     let (d, pop3) = service().await;
+    d.edit_config(|c| c["general"]["drain_timeout_secs"] = 2.into());
+    d.ctl_ok(&["restart"]);
     deliver(&d, 2).await;
+
+    // A restart: the session carries on under the old run, holding its mailbox…
     let mut p = Pop3::login(pop3);
     p.expect("DELE 1", "+OK");
     d.ctl_ok(&["restart"]);
+    p.expect("STAT", "+OK 1 ");
+    let mut q = Pop3::connect(pop3);
+    q.expect("USER ann@corp.test", "+OK");
+    q.expect("PASS ann-pw", "-ERR [IN-USE]");
+    // …until the drain timeout ends it, deleting nothing.
+    let t = Instant::now();
+    let bye = p.line();
+    assert!(bye.starts_with("-ERR [SYS/TEMP]"), "{bye}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 2);
+
+    // A stop: idle sessions leave at once, deleting nothing.
+    let mut p = Pop3::login(pop3);
+    p.expect("DELE 1", "+OK");
+    d.ctl_ok(&["stop"]);
     let bye = p.line();
     assert!(bye.starts_with("-ERR [SYS/TEMP]"), "{bye}");
     assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 2);

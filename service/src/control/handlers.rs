@@ -6,23 +6,50 @@ use mailroom_shared::address::EmailAddress;
 use mailroom_shared::ipc::{Event, IpcError, Request, Response};
 use mailroom_shared::routing::{self, ClientContext};
 
-use crate::lifecycle::{Manager, store_error};
-use crate::store::{NewMailbox, QueueFilter, TrackFilter};
+use crate::lifecycle::{LifecycleError, Manager, SaveError};
+use crate::store::{NewMailbox, QueueFilter, StoreError, TrackFilter};
+
+/// Store failures as protocol errors. Failures of the store itself (not the caller's
+/// mistake) are logged here, once, and reported without internals.
+fn store_error(e: StoreError) -> IpcError {
+    match e {
+        StoreError::NotFound(message) => IpcError::NotFound { message },
+        StoreError::Conflict(message) => IpcError::Conflict { message },
+        StoreError::Invalid { field, message } => IpcError::InvalidArgument { field, message },
+        other => {
+            tracing::error!(error = %other, "store operation failed");
+            IpcError::Internal { message: other.to_string() }
+        }
+    }
+}
+
+fn lifecycle_error(e: LifecycleError) -> IpcError {
+    match e {
+        LifecycleError::Start(message) => IpcError::Failed { message },
+    }
+}
+
+fn save_error(e: SaveError) -> IpcError {
+    match e {
+        SaveError::Invalid(errors) => IpcError::InvalidConfig { errors: errors.0 },
+        SaveError::Store(e) => store_error(e),
+    }
+}
 
 /// Runs one request. `Subscribe` is handled by the connection itself.
 pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Response, IpcError> {
     match request {
         Request::Ping => Ok(Response::Pong),
         Request::Status => Ok(Response::Status(Box::new(manager.status()))),
-        Request::Start => manager.start().await.map(|s| Response::Status(Box::new(s))),
-        Request::Stop => manager.stop().await.map(|s| Response::Status(Box::new(s))),
-        Request::Restart => manager.restart().await.map(|s| Response::Status(Box::new(s))),
+        Request::Start => manager.start().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
+        Request::Stop => manager.stop().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
+        Request::Restart => manager.restart().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
         Request::GetConfig => {
             let (config, revision) = manager.saved_config();
             Ok(Response::Config { config: Box::new((*config).clone()), revision })
         }
         Request::SetConfig { config, base_revision } => {
-            let (revision, pending_pages) = manager.save_config(&config, base_revision).await?;
+            let (revision, pending_pages) = manager.save_config(&config, base_revision).await.map_err(save_error)?;
             Ok(Response::ConfigSaved { revision, pending_pages })
         }
         Request::ListMailboxes => list_mailboxes(manager).await,
@@ -88,7 +115,10 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         }
         Request::Certificate => Ok(Response::Certificate { certificate: manager.certificate().map(Box::new) }),
         Request::Lockouts => Ok(Response::Lockouts { lockouts: manager.lockouts() }),
-        Request::Unlock { client } => manager.unlock(&client).map(|()| Response::Done),
+        Request::Unlock { client } => match manager.unlock(&client) {
+            true => Ok(Response::Done),
+            false => Err(IpcError::NotFound { message: format!("{client} has no failed logins counted") }),
+        },
         Request::Subscribe => Ok(Response::Done),
     }
 }

@@ -8,8 +8,14 @@
 //!   refuses the start; a stale socket file left by a crash is replaced.
 //! - **Robustness**: a malformed, unknown or oversized line gets an error reply and the
 //!   connection goes on; connections are capped; requests on one connection run
-//!   concurrently (a long restart does not hold up a status poll), with their replies
-//!   and any subscribed events written by the connection's own task.
+//!   concurrently (a long restart does not hold up a status poll) as tracked tasks,
+//!   with their replies and any subscribed events written by the connection's own
+//!   task — events first, so that a client sees the states a restart went through
+//!   before the restart's reply.
+//! - **Idle connections make room**: a connection that has not subscribed to events
+//!   and has nothing in progress is closed after [`IDLE_TIMEOUT`]; and when every
+//!   place is taken, a new connection closes the one idle the longest instead of being
+//!   turned away, so idle connections cannot lock the administrator out.
 
 mod handlers;
 
@@ -42,6 +48,31 @@ pub const MAX_CONNECTIONS: usize = 64;
 const MAX_IN_FLIGHT: usize = 16;
 /// How long a new connection has to send its hello.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection that has not subscribed may sit with nothing to do.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections idle right now (not subscribed, nothing in progress), so that a new
+/// connection can close the one idle the longest when every place is taken.
+#[derive(Default)]
+struct Idle {
+    next_id: u64,
+    /// Connection id → since when it is idle, and how to close it.
+    since: std::collections::HashMap<u64, (std::time::Instant, CancellationToken)>,
+}
+
+impl Idle {
+    /// Closes the connection idle the longest; false when none is idle.
+    fn evict_oldest(&mut self) -> bool {
+        let oldest = self.since.iter().min_by_key(|(_, (t, _))| *t).map(|(id, _)| *id);
+        match oldest.and_then(|id| self.since.remove(&id)) {
+            Some((_, close)) => {
+                close.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Why the control socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +127,11 @@ pub async fn bind(path: &Path) -> Result<Listener, BindError> {
     ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(io_err)
 }
 
-/// Serves control connections until `stop` is cancelled, then waits for them to end.
+/// Serves control connections until `stop` is cancelled, then waits for them (and the
+/// requests they started) to end.
 pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken) {
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let idle = Arc::new(std::sync::Mutex::new(Idle::default()));
     let tasks = TaskTracker::new();
     let own_uid = rustix::process::geteuid().as_raw();
     loop {
@@ -113,10 +146,23 @@ pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken
                 }
             },
         };
-        let permit = Arc::clone(&connections).try_acquire_owned();
+        let connections = Arc::clone(&connections);
+        let idle = Arc::clone(&idle);
         let manager = manager.clone();
         let stop = stop.clone();
+        let requests = tasks.clone();
         tasks.spawn(async move {
+            let permit = match Arc::clone(&connections).try_acquire_owned() {
+                Ok(p) => Ok(p),
+                Err(_) if idle.lock().unwrap_or_else(|p| p.into_inner()).evict_oldest() => {
+                    tracing::info!("control connections full; closed the one idle the longest");
+                    tokio::time::timeout(Duration::from_secs(2), connections.acquire_owned())
+                        .await
+                        .map_err(|_| ())
+                        .and_then(|p| p.map_err(|_| ()))
+                }
+                Err(_) => Err(()),
+            };
             let Ok(_permit) = permit else {
                 refuse(&stream, IpcError::Busy { message: format!("at most {MAX_CONNECTIONS} control connections") })
                     .await;
@@ -134,7 +180,7 @@ pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken
                     return;
                 }
             }
-            Connection::new(stream, manager).run(stop).await;
+            Connection::new(stream, manager, requests, idle).run(stop).await;
         });
     }
     tasks.close();
@@ -174,11 +220,23 @@ struct Connection {
     in_flight: Arc<Semaphore>,
     /// Set by a `subscribe` request.
     events: Option<broadcast::Receiver<mailroom_shared::ipc::Event>>,
+    /// Where the requests run: the server's tracker, so that a stop waits for them.
+    requests: TaskTracker,
+    /// The server's register of idle connections, and this one's id in it.
+    idle: Arc<std::sync::Mutex<Idle>>,
+    id: u64,
+    /// Cancelled by a new connection that needs this one's place while it is idle.
+    evicted: CancellationToken,
 }
 
 impl Connection {
-    fn new(stream: Stream, manager: Manager) -> Connection {
+    fn new(stream: Stream, manager: Manager, requests: TaskTracker, idle: Arc<std::sync::Mutex<Idle>>) -> Connection {
         let (replies_tx, replies_rx) = mpsc::channel(MAX_IN_FLIGHT);
+        let id = {
+            let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.next_id += 1;
+            idle.next_id
+        };
         Connection {
             stream,
             manager,
@@ -187,7 +245,27 @@ impl Connection {
             replies_rx,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             events: None,
+            requests,
+            idle,
+            id,
+            evicted: CancellationToken::new(),
         }
+    }
+
+    /// Marks the connection idle (or busy again) in the server's register.
+    fn set_idle(&self, idle: bool) {
+        let mut register = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle {
+            register.since.entry(self.id).or_insert_with(|| (std::time::Instant::now(), self.evicted.clone()));
+        } else {
+            register.since.remove(&self.id);
+        }
+    }
+
+    /// True when the connection is doing nothing for anyone: not subscribed, no
+    /// request in progress.
+    fn is_idle(&self) -> bool {
+        self.events.is_none() && self.in_flight.available_permits() == MAX_IN_FLIGHT
     }
 
     async fn send(&self, msg: &ServerMessage) -> io::Result<()> {
@@ -217,6 +295,11 @@ impl Connection {
             Ok(Ok(true)) => {}
             Ok(Ok(false) | Err(_)) | Err(_) => return,
         }
+        self.serve(stop).await;
+        self.set_idle(false);
+    }
+
+    async fn serve(&mut self, stop: CancellationToken) {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // Drain complete lines before reading more.
@@ -235,6 +318,15 @@ impl Connection {
                     continue;
                 }
             }
+            let idle = self.is_idle();
+            self.set_idle(idle);
+            let idle_timeout = async {
+                if idle {
+                    tokio::time::sleep(IDLE_TIMEOUT).await;
+                } else {
+                    std::future::pending().await
+                }
+            };
             let events = async {
                 match self.events.as_mut() {
                     Some(rx) => Some(rx.recv().await),
@@ -243,15 +335,15 @@ impl Connection {
             };
             let mut reader = &self.stream;
             tokio::select! {
+                biased;
                 () = stop.cancelled() => return,
-                read = reader.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => self.lines.extend(&buf[..n]),
-                },
-                Some(reply) = self.replies_rx.recv() => {
-                    if self.send(&ServerMessage::Reply(reply)).await.is_err() {
-                        return;
-                    }
+                () = self.evicted.cancelled() => {
+                    tracing::debug!("idle control connection closed to make room");
+                    return;
+                }
+                () = idle_timeout => {
+                    tracing::debug!("idle control connection closed");
+                    return;
                 }
                 Some(event) = events => {
                     let msg = match event {
@@ -265,6 +357,15 @@ impl Connection {
                         return;
                     }
                 }
+                Some(reply) = self.replies_rx.recv() => {
+                    if self.send(&ServerMessage::Reply(reply)).await.is_err() {
+                        return;
+                    }
+                }
+                read = reader.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => self.lines.extend(&buf[..n]),
+                },
             }
         }
     }
@@ -322,7 +423,7 @@ impl Connection {
         };
         let manager = self.manager.clone();
         let replies = self.replies_tx.clone();
-        tokio::spawn(async move {
+        self.requests.spawn(async move {
             let outcome = match handlers::handle(request, &manager).await {
                 Ok(r) => Outcome::Ok(r),
                 Err(e) => Outcome::Error(e),

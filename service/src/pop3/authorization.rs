@@ -141,7 +141,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         };
         throttle.succeeded(ip, &login);
-        let Some(lock) = self.shared.lock(mailbox) else {
+        let Some(lock) = self.ctx.pop3_locks.lock(mailbox) else {
             self.err("[IN-USE] Mailbox is in use by another POP3 session");
             return Flow::Continue;
         };

@@ -3,13 +3,12 @@
 //! Responses are queued and flushed when the input runs dry (PIPELINING, RFC 2449).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Command, ParseError};
-use super::{Listeners, MailboxLock, Shared};
-use crate::lifecycle::ServiceContext;
+use super::lock::MailboxLock;
+use crate::context::ServiceContext;
 use crate::store::{MessageRef, TrackEvent, TrackingRecord};
 
 /// Longest SASL continuation line accepted (a base64 PLAIN response).
@@ -59,7 +58,6 @@ pub(super) enum Flow {
 pub struct Session<S> {
     stream: S,
     pub(super) ctx: ServiceContext,
-    pub(super) shared: Arc<Shared>,
     pub(super) peer: SocketAddr,
     input: Vec<u8>,
     output: Vec<u8>,
@@ -70,12 +68,11 @@ pub struct Session<S> {
 
 impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`.
-    pub(crate) fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, on: Listeners) -> Session<S> {
+    pub(crate) fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, limits: crate::listener::Limits) -> Session<S> {
         Session {
             stream,
             ctx,
-            shared: on.shared,
-            limits: on.limits,
+            limits,
             peer,
             input: Vec::with_capacity(1024),
             output: Vec::with_capacity(4096),
@@ -252,7 +249,7 @@ impl<S: crate::tls::Transport> Session<S> {
                         return None;
                     }
                 },
-                () = self.ctx.shutdown.draining() => {
+                () = self.ctx.shutdown.stopping() => {
                     self.err("[SYS/TEMP] Service restarting, closing connection; no messages were deleted");
                     let _ = self.flush().await;
                     return None;

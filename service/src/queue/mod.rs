@@ -28,7 +28,7 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use self::client::{Connection, RcptResult};
 use self::route::{DeliveryError, Destination};
-use crate::lifecycle::ServiceContext;
+use crate::context::ServiceContext;
 use crate::store::{Attempt, DueMessage, NewMessage, Outbound, OutboundRecipient, now_secs};
 
 /// How long a worker keeps an idle connection open for the next message.
@@ -109,11 +109,6 @@ impl Dispatcher {
 
 /// Runs the queue until the service drains.
 pub async fn run(ctx: ServiceContext) {
-    match ctx.store.queue_recover().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(recipients = n, "returned deliveries interrupted by the last stop to the queue"),
-        Err(e) => tracing::error!(error = %e, "cannot recover interrupted deliveries"),
-    }
     let resolver = match route::resolver(&ctx.config.connections) {
         Ok(r) => Some(r),
         Err(e) => {

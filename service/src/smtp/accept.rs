@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::command::Ret;
 use super::session::{Target, Transaction};
-use crate::lifecycle::ServiceContext;
+use crate::context::ServiceContext;
 use crate::store::{
     Failure, NewMessage, Outbound, OutboundRecipient, StoreResult, TrackEvent, TrackingRecord, now_secs,
 };

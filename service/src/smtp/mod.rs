@@ -29,13 +29,18 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use crate::lifecycle::ServiceContext;
+use crate::context::ServiceContext;
 use crate::listener::{Limits, Slot, accept_loop};
 
 /// Accepts SMTP connections on `listener` until the service drains. With `implicit`,
 /// each connection begins with a TLS handshake (submissions, RFC 8314). The SMTP
 /// listeners of a run share `limits`.
-pub(crate) async fn serve(listener: TcpListener, implicit: Option<TlsAcceptor>, limits: Limits, ctx: ServiceContext) {
+pub(crate) async fn serve(
+    listener: std::sync::Arc<TcpListener>,
+    implicit: Option<TlsAcceptor>,
+    limits: Limits,
+    ctx: ServiceContext,
+) {
     let what = if implicit.is_some() { "submissions" } else { "smtp" };
     accept_loop(what, listener, ctx, move |stream, peer, ctx| {
         let slot = limits.admit(peer.ip());

@@ -4,10 +4,11 @@
 //! PIPELINING (RFC 2920) needs: a client may send a whole MAIL/RCPT/DATA group in one
 //! write and read the replies together.
 //!
-//! Shutdown: when the service starts draining, an idle session (no transaction under
-//! way) answers `421 4.3.2` and closes at once; a session inside a transaction is left
-//! to finish it, until the drain timeout fires the abort signal. Nothing is ever
-//! acknowledged that is not committed.
+//! Shutdown: when the service stops, an idle session (no transaction under way)
+//! answers `421 4.3.2` and closes at once; a session inside a transaction is left to
+//! finish it, until the drain timeout fires the abort signal. When a restart replaces
+//! the run, its sessions carry on until their clients are done or the drain timeout.
+//! Nothing is ever acknowledged that is not committed.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
-use crate::lifecycle::ServiceContext;
+use crate::context::ServiceContext;
 use crate::listener::Limits;
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
@@ -310,7 +311,7 @@ impl<S: crate::tls::Transport> Session<S> {
             if busy {
                 shutdown.aborted().await;
             } else {
-                shutdown.draining().await;
+                shutdown.stopping().await;
             }
         };
         tokio::select! {

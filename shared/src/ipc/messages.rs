@@ -396,6 +396,9 @@ pub struct StatusReport {
     /// The POP3-over-TLS (pop3s) address bound, if that listener is on.
     #[serde(default)]
     pub pop3s_addr: Option<String>,
+    /// Every listener of the running service (the addresses above among them).
+    #[serde(default)]
+    pub listeners: Vec<ListenerStatus>,
     /// True when saved configuration differs from what the running service uses.
     pub pending_restart: bool,
     /// Which pages differ.
@@ -414,6 +417,15 @@ pub struct StatusReport {
     pub data_dir: String,
     /// Process id of `mailroomd`.
     pub pid: u32,
+}
+
+/// One listener of the running service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStatus {
+    /// What listens there, in words (`SMTP`, `POP3 over TLS (pop3s)`).
+    pub protocol: String,
+    /// The address actually bound.
+    pub address: String,
 }
 
 /// A client address or login name locked out after too many failed logins.

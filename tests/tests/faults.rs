@@ -1,0 +1,143 @@
+//! Reliability under faults, against the real `mailroomd`: restarts under load, a
+//! control socket full of idle connections. (Stalled next hops, full disks and slow
+//! clients have files of their own.)
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mailroom_shared::ipc::ServiceState;
+use mailroom_tests::{Daemon, Sink, Stall};
+
+/// One whole SMTP transaction on a new connection; the first reply that is not what it
+/// should be, or the connection error, as the failure.
+fn send_one(addr: SocketAddr, rcpt: &str) -> Result<(), String> {
+    let stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20))).map_err(|e| e.to_string())?;
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(stream);
+    let mut expect = |code: &str| -> Result<(), String> {
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
+            if !line.starts_with(code) {
+                return Err(format!("expected {code}, got {line:?}"));
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(());
+            }
+        }
+    };
+    expect("220")?;
+    for (line, code) in [
+        ("EHLO burst.test\r\n".to_owned(), "250"),
+        ("MAIL FROM:<burst@outside.test>\r\n".to_owned(), "250"),
+        (format!("RCPT TO:<{rcpt}>\r\n"), "250"),
+        ("DATA\r\n".to_owned(), "354"),
+        ("Subject: burst\r\n\r\nduring a restart\r\n.\r\n".to_owned(), "250"),
+        ("QUIT\r\n".to_owned(), "221"),
+    ] {
+        w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
+        expect(code)?;
+    }
+    Ok(())
+}
+
+/// Regression: a restart with one stalled delivery took the whole drain timeout, and
+/// the SMTP listener refused every connection meanwhile. Now the new run takes over
+/// the listening socket at once: an 8-client burst through the restart loses nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_under_load_refuses_no_connection_and_waits_for_no_stalled_delivery() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    let stalled = Sink::stalling(Stall::Greeting).await;
+    d.ctl_ok(&["set", "smarthost", &format!("[127.0.0.1]:{}", stalled.addr.port())]);
+    d.edit_config(|c| c["general"]["drain_timeout_secs"] = 30.into());
+    d.ctl_ok(&["restart"]);
+    let smtp = d.smtp_addr().await;
+
+    // A relayed message whose delivery hangs at the next hop's greeting.
+    let mut s = mailroom_tests::Smtp::connect(smtp);
+    s.expect("EHLO client.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<far@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: stuck\r\n\r\nstuck\r\n.", "250");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stalled.stalled.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the delivery never reached the stalled next hop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(std::sync::Mutex::new(Vec::new())));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (stop, sent, failed) = (Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&failed));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match send_one(smtp, "ann@corp.test") {
+                        Ok(()) => sent.fetch_add(1, Ordering::SeqCst),
+                        Err(e) => {
+                            failed.lock().expect("lock").push(e);
+                            0
+                        }
+                    };
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    d.ctl_ok(&["set", "host-name", "mail.corp.test"]);
+    let t = Instant::now();
+    d.ctl_ok(&["restart"]);
+    let restart = t.elapsed();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().expect("client thread");
+    }
+
+    let failed = failed.lock().expect("lock").clone();
+    let sent = sent.load(Ordering::SeqCst);
+    eprintln!(
+        "restart under an 8-client burst: {sent} messages sent, {} failed, restart took {restart:?}",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{} of {} transactions failed: {:?}", failed.len(), sent + failed.len(), failed);
+    assert!(sent >= 16, "the burst kept sending ({sent})");
+    assert!(restart < Duration::from_secs(5), "the restart waited for the stalled delivery: {restart:?}");
+    let status = d.status().await;
+    assert_eq!((status.state, status.pending_restart), (ServiceState::Running, false));
+    assert_eq!(status.smtp_addr, Some(smtp.to_string()), "the same listening socket");
+    // The stalled delivery was not duplicated: it is still the old run's, in flight.
+    assert_eq!(d.count("SELECT COUNT(*) FROM queue_recipients WHERE state = 'in_flight'"), 1);
+}
+
+/// Regression: 64 idle control connections (no subscription, nothing asked) filled
+/// every place, and `mailroomctl` was turned away until they timed out. Now a new
+/// connection closes the one idle the longest.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_control_connections_do_not_lock_out_the_administrator() {
+    let d = Daemon::start().await;
+    let mut idle = Vec::new();
+    for _ in 0..mailroom_service_max_connections() {
+        idle.push(d.client().await);
+    }
+    let t = Instant::now();
+    let out = d.ctl(&["status"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // A subscribed connection is not idle: it is never the one closed.
+    drop(idle);
+}
+
+/// The control socket's cap on connections (`mailroom_service::control::MAX_CONNECTIONS`).
+fn mailroom_service_max_connections() -> usize {
+    64
+}
