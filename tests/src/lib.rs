@@ -510,7 +510,18 @@ impl Sink {
     }
 
     async fn start_with(bind: &str, tempfails: usize, broken_tls: bool, stall: Option<Stall>) -> Sink {
-        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind sink");
+        let listener = if stall == Some(Stall::DataBlock) {
+            // A small receive buffer (inherited by accepted connections), so that a
+            // client writing a message the sink does not read blocks soon: with the
+            // kernel's autotuning, loopback buffers hold tens of megabytes.
+            let addr: std::net::SocketAddr = bind.parse().expect("address");
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+            socket.bind(addr).expect("bind sink");
+            socket.listen(64).expect("listen")
+        } else {
+            tokio::net::TcpListener::bind(bind).await.expect("bind sink")
+        };
         let sink = Sink {
             addr: listener.local_addr().expect("addr"),
             received: Default::default(),

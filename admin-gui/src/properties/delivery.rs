@@ -1,5 +1,6 @@
 //! The Delivery tab: the retry schedule, when undeliverable mail goes back to its
-//! sender, and how many outbound connections run at once.
+//! sender, how many outbound connections run at once, and how long a next hop may keep
+//! us waiting at each stage.
 
 use mailroom_shared::config::{ConfigDraft, ConfigError};
 
@@ -63,6 +64,59 @@ impl DeliveryTab {
                 "",
                 errors,
                 "delivery.max_per_destination",
+            );
+        });
+        ui.add_space(10.0);
+        ui.strong("Wait for a next hop at most (RFC 5321 suggests the defaults)");
+        egui::Grid::new("delivery_timeouts").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            let t = &mut d.delivery;
+            number_row(
+                ui,
+                "For its greeting:",
+                &mut t.greeting_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.greeting_timeout_secs",
+            );
+            number_row(
+                ui,
+                "For the reply to MAIL FROM:",
+                &mut t.mail_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.mail_timeout_secs",
+            );
+            number_row(
+                ui,
+                "For each reply to RCPT TO:",
+                &mut t.rcpt_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.rcpt_timeout_secs",
+            );
+            number_row(
+                ui,
+                "For the reply to DATA:",
+                &mut t.data_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.data_timeout_secs",
+            );
+            number_row(
+                ui,
+                "For each block of the message:",
+                &mut t.data_block_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.data_block_timeout_secs",
+            );
+            number_row(
+                ui,
+                "For the reply after the message:",
+                &mut t.final_dot_timeout_secs,
+                "seconds",
+                errors,
+                "delivery.final_dot_timeout_secs",
             );
         });
     }

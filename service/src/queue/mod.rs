@@ -14,6 +14,7 @@
 //! message is delivered at least once — never lost.
 
 pub mod client;
+pub mod delivery;
 pub mod ndr;
 pub mod route;
 
@@ -27,14 +28,13 @@ use mailroom_shared::address::EmailAddress;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use self::client::{Connection, RcptResult};
-use self::route::{DeliveryError, Destination};
+use self::delivery::DeliveryError;
+use self::route::Destination;
 use crate::context::ServiceContext;
 use crate::store::{Attempt, DueMessage, NewMessage, Outbound, OutboundRecipient, now_secs};
 
 /// How long a worker keeps an idle connection open for the next message.
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
-/// Timeout for each SMTP exchange with a next hop.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often expiry and purging run; also the longest sleep between turns.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
@@ -312,22 +312,25 @@ async fn attempt(
             .collect()
     };
     let helo = ctx.config.general.host_name.to_string();
-    for round in 0..2 {
-        if conn.is_none() {
-            let Some(resolver) = &net.resolver else {
-                return fail_all(DeliveryError::Temporary("no DNS resolver available".into()), None);
-            };
-            let addrs = match route::resolve(resolver, dest).await {
-                Ok(a) => a,
-                Err(e) => return fail_all(e, None),
-            };
-            let policy = route::tls_policy(&ctx.config.connections, dest);
-            match Connection::open(&addrs, &helo, SMTP_TIMEOUT, &net.tls, policy).await {
-                Ok(c) => *conn = Some(c),
-                Err(e) => return fail_all(e, None),
+    loop {
+        let reused = conn.is_some();
+        let c = match conn {
+            Some(c) => c,
+            None => {
+                let Some(resolver) = &net.resolver else {
+                    return fail_all(DeliveryError::Temporary("no DNS resolver available".into()), None);
+                };
+                let addrs = match route::resolve(resolver, dest).await {
+                    Ok(a) => a,
+                    Err(e) => return fail_all(e, None),
+                };
+                let policy = route::tls_policy(&ctx.config.connections, dest);
+                match Connection::open(&addrs, &helo, &ctx.config.delivery.timeouts, &net.tls, policy).await {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => return fail_all(e, None),
+                }
             }
-        }
-        let Some(c) = conn.as_mut() else { continue };
+        };
         let rcpts: Vec<String> = job.recipients.iter().map(|(_, a, _)| a.clone()).collect();
         match c.send(&job.message.sender, &rcpts, &job.content, job.message.body_8bit).await {
             Ok(results) => {
@@ -353,16 +356,16 @@ async fn attempt(
                     .collect();
             }
             Err(e) => {
-                // A reused connection may have been closed by the other side: try once
-                // on a fresh one.
+                // A reused connection may have been closed by the other side while it
+                // waited: try once on a fresh one. A fresh connection that fails is a
+                // failed attempt — trying again at once could only send twice.
                 *conn = None;
-                if round == 1 {
+                if !reused {
                     return fail_all(e, None);
                 }
             }
         }
     }
-    fail_all(DeliveryError::Temporary("delivery failed".into()), None)
 }
 
 /// Writes the NDRs that are due: to the sender's mailbox when the sender is local,

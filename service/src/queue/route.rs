@@ -14,16 +14,7 @@ use hickory_resolver::proto::rr::RData;
 use mailroom_shared::address::{Domain, NextHop};
 use mailroom_shared::config::{Connections, MessageDelivery};
 
-/// A delivery failure, typed by whether trying again can help.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeliveryError {
-    /// Try again later.
-    #[error("{0}")]
-    Temporary(String),
-    /// Give up: an NDR is due. The enhanced status code comes first.
-    #[error("{1}")]
-    Permanent(String, String),
-}
+use super::delivery::{DeliveryError, TlsPolicy};
 
 /// Where a group of recipients is delivered: the unit of connection reuse.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,12 +59,10 @@ pub fn destination(cfg: &Connections, domain: &Domain) -> Destination {
 
 /// How deliveries to `dest` use TLS: required for a smart host marked so, otherwise
 /// opportunistic.
-pub fn tls_policy(cfg: &Connections, dest: &Destination) -> super::client::TlsPolicy {
+pub fn tls_policy(cfg: &Connections, dest: &Destination) -> TlsPolicy {
     match &cfg.message_delivery {
-        MessageDelivery::SmartHost { host, requires_tls: true } if from_hop(host) == *dest => {
-            super::client::TlsPolicy::Required
-        }
-        _ => super::client::TlsPolicy::Opportunistic,
+        MessageDelivery::SmartHost { host, requires_tls: true } if from_hop(host) == *dest => TlsPolicy::Required,
+        _ => TlsPolicy::Opportunistic,
     }
 }
 
