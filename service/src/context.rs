@@ -9,6 +9,7 @@ use mailroom_shared::ipc::Event;
 use tokio::sync::broadcast;
 use tokio_util::task::TaskTracker;
 
+use crate::disk::Disk;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -38,6 +39,9 @@ pub struct ServiceContext {
     /// Mailboxes held by a POP3 session. Kept across restarts, because the sessions of
     /// a run being replaced drain while the new run's sessions start.
     pub pop3_locks: Arc<MailboxLocks>,
+    /// The data directory's disk and the free space kept in reserve, measured by a
+    /// watcher of the run.
+    pub disk: Arc<Disk>,
 }
 
 impl std::fmt::Debug for ServiceContext {

@@ -16,6 +16,8 @@
 pub mod context;
 pub mod control;
 pub mod daemon;
+pub mod disk;
+pub mod housekeeping;
 pub mod lifecycle;
 mod listener;
 pub mod logging;

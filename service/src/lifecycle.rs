@@ -29,11 +29,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailroom_shared::config::{Config, ConfigDraft, ConfigErrors, Page};
-use mailroom_shared::ipc::{Event, ListenerStatus, ServiceState, StatusReport};
+use mailroom_shared::ipc::{Event, ListenerStatus, ServiceState, StatusReport, StorageStatus};
 use tokio::sync::broadcast;
 use tokio_util::task::TaskTracker;
 
 use crate::context::ServiceContext;
+use crate::disk::Disk;
 use crate::listener::{self, Limits, Protocol, Socket};
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
@@ -118,6 +119,8 @@ struct Run {
     /// The run's accept loops, to know when it has let go of the listeners.
     accepting: TaskTracker,
     queue: Arc<tokio::sync::Notify>,
+    /// The run's disk watcher.
+    disk: Arc<Disk>,
 }
 
 /// A run ready to start: its configuration, TLS and listening sockets.
@@ -233,6 +236,10 @@ impl Manager {
                 .iter()
                 .map(|(p, a)| ListenerStatus { protocol: p.name().to_owned(), address: a.to_string() })
                 .collect(),
+            storage: self.storage(
+                run.map_or_else(|| self.saved_config().0, |r| Arc::clone(&r.config)),
+                run.map(|r| r.disk.low()),
+            ),
             pending_restart: !pending_pages.is_empty(),
             pending_pages,
             last_error: s.last_error.clone(),
@@ -243,6 +250,28 @@ impl Manager {
             data_dir: self.inner.data_dir.display().to_string(),
             pid: std::process::id(),
         }
+    }
+
+    /// The disk and what is kept on it, under `config`'s reserve and retention; `low`
+    /// as the running service's watcher measured it, if it runs.
+    fn storage(&self, config: Arc<Config>, low: Option<bool>) -> Option<StorageStatus> {
+        let dir = &self.inner.data_dir;
+        let reserve = config.general.free_space_reserve();
+        let space = crate::disk::space(dir)?;
+        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let database_bytes = ["mailroom.db", "mailroom.db-wal"].iter().map(|f| size(&dir.join(f))).sum();
+        let log_bytes = std::fs::read_dir(dir.join("logs"))
+            .map(|entries| entries.flatten().map(|e| size(&e.path())).sum())
+            .unwrap_or(0);
+        Some(StorageStatus {
+            free_bytes: space.free,
+            total_bytes: space.total,
+            reserve_bytes: reserve,
+            low: low.unwrap_or(space.free < reserve),
+            database_bytes,
+            log_bytes,
+            keep_days: config.diagnostics.keep_days,
+        })
     }
 
     /// The certificate the running service presents; `None` when it is not running or
@@ -428,6 +457,7 @@ impl Manager {
             tls,
             throttle: Arc::clone(&self.inner.throttle),
             pop3_locks: Arc::clone(&self.inner.pop3_locks),
+            disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());
@@ -447,6 +477,9 @@ impl Manager {
             }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
+        ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
+        let (disk, store, shutdown) = (Arc::clone(&ctx.disk), ctx.store.clone(), ctx.shutdown.clone());
+        ctx.tasks.spawn(async move { disk.watch(store, shutdown).await });
         let listening: Vec<(Protocol, SocketAddr)> =
             bound.iter().filter_map(|s| s.bound().map(|a| (s.protocol, a))).collect();
         tracing::info!(listening = ?listening, revision, "listeners bound");
@@ -461,6 +494,7 @@ impl Manager {
             tasks: ctx.tasks,
             accepting,
             queue: ctx.queue,
+            disk: ctx.disk,
         });
         self.set_state(ServiceState::Running, None);
     }

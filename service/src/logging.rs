@@ -5,9 +5,12 @@
 //! the service starts with a new configuration. `MAILROOM_LOG` (an `EnvFilter`
 //! directive such as `debug`) overrides them, for debugging.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use mailroom_shared::config::Diagnostics;
 use mailroom_shared::ipc::Event;
@@ -28,6 +31,40 @@ pub struct LogControl {
 impl std::fmt::Debug for LogControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogControl").field("overridden", &self.overridden).finish_non_exhaustive()
+    }
+}
+
+/// How often a repeated condition is logged again.
+const REPEAT_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs `log` for the first occurrence of `key`, then at most once a minute, with the
+/// number of occurrences that call stands for. Repeated identical failures — a full
+/// disk refusing every message, a store that cannot commit — are logged with a count,
+/// not once each.
+pub fn repeated(key: &'static str, log: impl FnOnce(u64)) {
+    static SEEN: Mutex<Option<HashMap<&'static str, (Instant, u64)>>> = Mutex::new(None);
+    let count = {
+        let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = seen.get_or_insert_with(HashMap::new);
+        let now = Instant::now();
+        match seen.get_mut(key) {
+            Some((last, n)) if now.duration_since(*last) < REPEAT_EVERY => {
+                *n += 1;
+                None
+            }
+            Some((last, n)) => {
+                let count = *n + 1;
+                (*last, *n) = (now, 0);
+                Some(count)
+            }
+            None => {
+                seen.insert(key, (now, 0));
+                Some(1)
+            }
+        }
+    };
+    if let Some(n) = count {
+        log(n);
     }
 }
 

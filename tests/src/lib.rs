@@ -214,6 +214,63 @@ impl Daemon {
         assert!(ok, "kill -s {sig} {pid}");
     }
 
+    /// Stops the daemon (SIGTERM) and starts a new process on the same data directory
+    /// and socket, waiting until its service runs again.
+    pub async fn restart_process(&mut self) {
+        self.signal("TERM");
+        let (status, log) = self.wait_exit();
+        assert!(status.success(), "mailroomd exited with {status}:\n{log}");
+        self.child = Some(self.spawn(&[]));
+        self.wait_for_socket().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.status().await.state != mailroom_shared::ipc::ServiceState::Running {
+            assert!(Instant::now() < deadline, "the service did not start again");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The daemon's CPU time so far (user and system), from `/proc`.
+    pub fn cpu_time(&mut self) -> Duration {
+        let pid = self.child().id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+        // The fields after the command name (which is in parentheses).
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// The daemon's resident memory, in KiB.
+    pub fn rss_kib(&mut self) -> u64 {
+        let pid = self.child().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Fills the data directory's disk with a file (`filler`) until at most `leave`
+    /// bytes are free; returns its path, to remove when the disk should have room again.
+    pub fn fill_disk(&self, leave: u64) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.data_dir.join("filler");
+        let mut f = std::fs::File::create(&path).expect("create the filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            let free = free_bytes(&self.data_dir);
+            if free <= leave {
+                break;
+            }
+            let n = usize::try_from((free - leave).min(chunk.len() as u64)).unwrap_or(chunk.len());
+            if f.write_all(&chunk[..n]).and_then(|()| f.sync_data()).is_err() {
+                break;
+            }
+        }
+        path
+    }
+
     /// Waits for the daemon to exit and returns the log of this directory's daemons.
     ///
     /// # Panics
@@ -321,6 +378,12 @@ impl Daemon {
     pub fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |r| r.get(0)).expect("count query")
     }
+}
+
+/// Bytes free on the file system holding `dir` (`df`'s "Available").
+pub fn free_bytes(dir: &Path) -> u64 {
+    let out = Command::new("df").args(["--output=avail", "-B1"]).arg(dir).output().expect("df");
+    String::from_utf8_lossy(&out.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0)
 }
 
 /// A raw SMTP client over a real socket, for exact bytes.
@@ -488,6 +551,8 @@ pub struct Sink {
     broken_tls: bool,
     /// Where every session hangs, if anywhere.
     stall: Option<Stall>,
+    /// When set, replies after the final `.` wait until the gate opens.
+    gate: Option<std::sync::Arc<tokio::sync::watch::Sender<bool>>>,
     /// Sessions that reached their stall.
     pub stalled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -502,6 +567,36 @@ impl Sink {
     /// on TLS can never deliver to it.
     pub async fn start_with_broken_tls() -> Sink {
         Sink::start_with("127.0.0.1:0", 0, true, None).await
+    }
+
+    /// A sink on `127.0.0.1:0` that holds its reply after each message's final `.`
+    /// until [`Sink::open_gate`]: deliveries stay in flight as long as a test needs.
+    pub async fn gated() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let (gate, _) = tokio::sync::watch::channel(false);
+        let sink = Sink {
+            addr: listener.local_addr().expect("addr"),
+            received: Default::default(),
+            tempfails: Default::default(),
+            broken_tls: false,
+            stall: None,
+            stalled: Default::default(),
+            gate: Some(std::sync::Arc::new(gate)),
+        };
+        let s = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(s.clone().session(stream));
+            }
+        });
+        sink
+    }
+
+    /// Lets the replies held by a [`Sink::gated`] sink go, now and from now on.
+    pub fn open_gate(&self) {
+        if let Some(g) = &self.gate {
+            g.send_replace(true);
+        }
     }
 
     /// A sink on `127.0.0.1:0` whose every session hangs at `stage`.
@@ -529,6 +624,7 @@ impl Sink {
             broken_tls,
             stall,
             stalled: Default::default(),
+            gate: None,
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -650,6 +746,10 @@ impl Sink {
                 }
                 if self.stall == Some(Stall::Dot) {
                     return self.hang(r, true).await;
+                }
+                if let Some(gate) = &self.gate {
+                    self.stalled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = gate.subscribe().wait_for(|open| *open).await;
                 }
                 self.received.lock().expect("lock").push(Received {
                     from: from.clone(),

@@ -465,14 +465,17 @@ async fn restart_says_goodbye_and_discards_unfinished_messages() {
     assert!(messages_of(&d, "ann@corp.test").is_empty(), "the partial message was discarded");
 }
 
-/// A full disk delays mail, never loses it: the commit fails, the client gets `451`, and
-/// nothing of the message remains.
+/// A full disk delays mail, never loses it: the commit fails, the client gets `452
+/// 4.3.1`, and nothing of the message remains. (With no free-space reserve, so that
+/// the commit itself meets the full disk.)
 #[tokio::test(flavor = "multi_thread")]
-async fn a_full_disk_gets_451_and_keeps_nothing_partial() {
+async fn a_full_disk_gets_452_and_keeps_nothing_partial() {
     let Some(d) = Daemon::start_on_small_disk(2048).await else {
         eprintln!("skipped: cannot mount a tmpfs here");
         return;
     };
+    d.edit_config(|c| c["general"]["min_free_space_mb"] = 0.into());
+    d.ctl_ok(&["restart"]);
     d.add_mailbox("ann@corp.test", "ann-pw");
     let addr = d.smtp_addr().await;
     let line = format!("{}\r\n", "x".repeat(990));
@@ -485,7 +488,7 @@ async fn a_full_disk_gets_451_and_keeps_nothing_partial() {
     s.send(big.as_bytes());
     s.send(b".\r\n");
     let r = s.reply();
-    assert!(r.starts_with("451 4.3.0"), "{r}");
+    assert!(r.starts_with("452 4.3.1"), "{r}");
     assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 0, "nothing partial");
     // Once there is room again, mail flows: the service survived the failure.
     s.expect("MAIL FROM:<x@outside.test>", "250");

@@ -1,12 +1,12 @@
-//! The Diagnostics Logging tab: how much each part of the service logs, and message
-//! tracking.
+//! The Diagnostics Logging tab: how much each part of the service logs, message
+//! tracking, and how long both are kept.
 
-use mailroom_shared::config::{ConfigDraft, LogLevel};
+use mailroom_shared::config::{ConfigDraft, ConfigError, LogLevel};
 
-use crate::widgets::combo;
+use crate::widgets::{combo, number_row};
 
 /// Draws the tab over `d`.
-pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
+pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
     let levels = [
         (LogLevel::None, "None"),
         (LogLevel::Minimum, "Minimum"),
@@ -23,5 +23,13 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
         ui.label("");
         ui.checkbox(&mut g.message_tracking, "Enable message tracking");
         ui.end_row();
+        number_row(
+            ui,
+            "Remove tracking records and log files older than:",
+            &mut g.keep_days,
+            "days",
+            errors,
+            "diagnostics.keep_days",
+        );
     });
 }

@@ -1,5 +1,6 @@
-//! The General tab: host name, administrator's mailbox, message size limit, and the
-//! drain timeout a restart gives sessions in the middle of a transaction.
+//! The General tab: host name, administrator's mailbox, message size limit, the drain
+//! timeout a restart gives sessions in the middle of a transaction, and the disk space
+//! kept free.
 
 use mailroom_shared::config::{ConfigDraft, ConfigError};
 
@@ -37,5 +38,19 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "general.drain_timeout_secs",
         );
+        ui.label("Keep free on disk:");
+        ui.vertical(|ui| {
+            let mut set = d.general.min_free_space_mb.is_some();
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut set, false, "Automatic");
+                let at_least = ui.radio_value(&mut set, true, "At least (MB):");
+                let mut mb = d.general.min_free_space_mb.unwrap_or(100);
+                ui.add_enabled(set, egui::DragValue::new(&mut mb).range(0..=u64::MAX)).labelled_by(at_least.id);
+                d.general.min_free_space_mb = set.then_some(mb);
+            });
+            ui.weak("Below this, new mail is refused for a while; deliveries and deletions go on.");
+            field_errors(ui, errors, "general.min_free_space_mb");
+        });
+        ui.end_row();
     });
 }

@@ -193,7 +193,7 @@ impl PropertiesWindow {
             Tab::Queues => {
                 queue_table(ui, &model.queue, None, &mut self.queue_sort);
             }
-            Tab::Diagnostics => diagnostics::ui(ui, d),
+            Tab::Diagnostics => diagnostics::ui(ui, d, errors),
         }
     }
 }

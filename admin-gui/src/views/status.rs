@@ -1,6 +1,6 @@
 //! Server → Service Status: the service's state, addresses, certificate and version,
-//! Start, Stop and Restart, and the addresses and logins locked out after failed
-//! logins, each with Unlock.
+//! the disk (in red, with what to do, when it is low), Start, Stop and Restart, and the
+//! addresses and logins locked out after failed logins, each with Unlock.
 
 use mailroom_shared::ipc::ServiceState;
 
@@ -8,6 +8,19 @@ use crate::actions::Action;
 use crate::backend::{Command, Lifecycle};
 use crate::model::Model;
 use crate::widgets::state_words;
+
+/// A size in the units people read: `512 KB`, `3.4 MB`, `12.0 GB`.
+fn bytes(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let n = n as f64;
+    if n < K * K {
+        format!("{:.0} KB", n / K)
+    } else if n < K * K * K {
+        format!("{:.1} MB", n / (K * K))
+    } else {
+        format!("{:.1} GB", n / (K * K * K))
+    }
+}
 
 /// The Service Status view (it keeps no state of its own).
 #[derive(Debug, Default)]
@@ -53,6 +66,36 @@ impl StatusView {
             ui.label("Data directory:");
             ui.label(&s.data_dir);
             ui.end_row();
+            if let Some(d) = &s.storage {
+                ui.label("Disk:");
+                let free = format!(
+                    "{} free of {} (keeping {} free for deliveries and deletions)",
+                    bytes(d.free_bytes),
+                    bytes(d.total_bytes),
+                    bytes(d.reserve_bytes)
+                );
+                if d.low {
+                    ui.vertical(|ui| {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("Low on space: {free}"));
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            "New mail is refused until there is room (senders retry later). Free space on \
+                             this disk, or delete old mail.",
+                        );
+                    });
+                } else {
+                    ui.label(free);
+                }
+                ui.end_row();
+                ui.label("Kept on it:");
+                ui.label(format!(
+                    "database {}, log files {}; tracking and logs kept {} days",
+                    bytes(d.database_bytes),
+                    bytes(d.log_bytes),
+                    d.keep_days
+                ));
+                ui.end_row();
+            }
             ui.label("Version:");
             ui.label(format!("mailroomd {} (pid {})", s.version, s.pid));
             ui.end_row();

@@ -594,5 +594,21 @@ fn print_status(s: &StatusReport) {
         println!("last error:      {e}");
     }
     println!("data directory:  {}", s.data_dir);
+    if let Some(d) = &s.storage {
+        let mib = |b: u64| b / (1024 * 1024);
+        let low = if d.low { "  LOW: new mail is refused until there is room" } else { "" };
+        println!(
+            "disk:            {} MiB free of {} MiB, {} MiB kept free{low}",
+            mib(d.free_bytes),
+            mib(d.total_bytes),
+            mib(d.reserve_bytes)
+        );
+        println!(
+            "kept on it:      database {} MiB, logs {} MiB, for {} days",
+            mib(d.database_bytes),
+            mib(d.log_bytes),
+            d.keep_days
+        );
+    }
     println!("version:         mailroomd {} (pid {})", s.version, s.pid);
 }

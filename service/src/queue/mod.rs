@@ -37,6 +37,10 @@ use crate::store::{Attempt, DueMessage, NewMessage, Outbound, OutboundRecipient,
 const IDLE_CONNECTION: Duration = Duration::from_secs(5);
 /// How often expiry and purging run; also the longest sleep between turns.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// The first pause after the store failed, doubling while it keeps failing…
+const STORE_BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// …up to this.
+const STORE_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// One message for one destination.
 struct Job {
@@ -49,9 +53,22 @@ struct Job {
 /// Jobs waiting for one destination, shared by its workers.
 struct Lane {
     tx: mpsc::UnboundedSender<Job>,
-    rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
-    pending: Arc<AtomicUsize>,
-    workers: Arc<AtomicUsize>,
+    counts: Arc<LaneCounts>,
+}
+
+/// What the workers of one destination share.
+#[derive(Default)]
+struct LaneCounts {
+    /// The jobs, taken by whichever worker is free.
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    /// Jobs sent and not yet taken.
+    pending: AtomicUsize,
+    /// Workers running.
+    workers: AtomicUsize,
+    /// Workers free to take a job (waiting for one, or just started). A worker busy
+    /// with a slow delivery is not free: new jobs get a new worker, within the limit,
+    /// rather than waiting behind it.
+    idle: AtomicUsize,
 }
 
 /// What workers need to reach next hops, made once per run.
@@ -75,35 +92,37 @@ impl Dispatcher {
     fn submit(&mut self, dest: Destination, job: Job) {
         let lane = self.lanes.entry(dest).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            Lane { tx, rx: Arc::new(Mutex::new(rx)), pending: Arc::default(), workers: Arc::default() }
+            let counts = LaneCounts { rx: Mutex::new(Some(rx)), ..LaneCounts::default() };
+            Lane { tx, counts: Arc::new(counts) }
         });
-        lane.pending.fetch_add(1, Ordering::SeqCst);
+        lane.counts.pending.fetch_add(1, Ordering::SeqCst);
         if lane.tx.send(job).is_err() {
-            lane.pending.fetch_sub(1, Ordering::SeqCst);
+            lane.counts.pending.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
-    /// Starts workers where jobs wait, while the limits allow.
+    /// Starts workers where jobs wait and no worker is free, while the limits allow.
     fn staff(&mut self) {
         let per_dest = self.ctx.config.delivery.max_per_destination as usize;
         for (dest, lane) in &self.lanes {
-            while lane.pending.load(Ordering::SeqCst) > lane.workers.load(Ordering::SeqCst)
-                && lane.workers.load(Ordering::SeqCst) < per_dest
+            let c = &lane.counts;
+            while c.pending.load(Ordering::SeqCst) > c.idle.load(Ordering::SeqCst)
+                && c.workers.load(Ordering::SeqCst) < per_dest
             {
                 let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else { return };
-                lane.workers.fetch_add(1, Ordering::SeqCst);
+                c.workers.fetch_add(1, Ordering::SeqCst);
+                c.idle.fetch_add(1, Ordering::SeqCst);
                 self.ctx.tasks.spawn(worker(
                     dest.clone(),
-                    Arc::clone(&lane.rx),
-                    Arc::clone(&lane.pending),
-                    Arc::clone(&lane.workers),
+                    Arc::clone(c),
                     self.ctx.clone(),
                     Arc::clone(&self.net),
                     permit,
                 ));
             }
         }
-        self.lanes.retain(|_, l| l.pending.load(Ordering::SeqCst) > 0 || l.workers.load(Ordering::SeqCst) > 0);
+        self.lanes
+            .retain(|_, l| l.counts.pending.load(Ordering::SeqCst) > 0 || l.counts.workers.load(Ordering::SeqCst) > 0);
     }
 }
 
@@ -125,58 +144,87 @@ pub async fn run(ctx: ServiceContext) {
     let delivers = ctx.config.connections.transfer_mode.delivers_outbound();
     // Expiry and purging scan the queue: every few seconds is often enough.
     let mut last_sweep: Option<std::time::Instant> = None;
+    // The pause after a turn the store failed; it grows while the store keeps failing
+    // (a full disk), so that the actor waits instead of spinning.
+    let mut backoff = STORE_BACKOFF_MIN;
     loop {
+        let mut trouble = Trouble::default();
         let sweep = last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY);
         if sweep {
             last_sweep = Some(std::time::Instant::now());
             // Expiry before NDRs, so that what it fails gets its NDR in this same turn.
             let expire = i64::try_from(ctx.config.delivery.expire_after.as_secs()).unwrap_or(i64::MAX);
-            if let Err(e) = ctx.store.queue_expire(expire).await {
-                tracing::error!(error = %e, "cannot expire old messages");
-            }
-            if let Err(e) = ctx.store.queue_purge_finished().await {
-                tracing::warn!(error = %e, "cannot purge finished messages");
-            }
+            trouble.check(ctx.store.queue_expire(expire).await, "cannot expire old messages");
+            trouble.check(ctx.store.queue_purge_finished().await, "cannot purge finished messages");
         }
-        write_ndrs(&ctx).await;
-        if delivers {
+        write_ndrs(&ctx, &mut trouble).await;
+        if delivers && !trouble.0 {
             let room = dispatcher.slots.available_permits().max(1) * 32;
-            match ctx.store.queue_claim_due(room).await {
-                Ok(due) => {
-                    let claimed = !due.is_empty();
-                    let ids = due.iter().map(|m| m.id).collect();
-                    let mut contents = match ctx.store.queue_contents(ids).await {
-                        Ok(c) => c,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot read queued messages");
-                            Default::default()
-                        }
-                    };
-                    for message in due {
-                        let content = contents.remove(&message.id);
-                        dispatch(&ctx, &mut dispatcher, message, content).await;
-                    }
-                    dispatcher.staff();
-                    if claimed {
-                        // More may be due than one claim took.
-                        continue_soon(&ctx);
-                    }
+            if let Some(due) = trouble.check(ctx.store.queue_claim_due(room).await, "cannot claim due recipients") {
+                let claimed = !due.is_empty();
+                let ids = due.iter().map(|m| m.id).collect();
+                let mut contents = trouble
+                    .check(ctx.store.queue_contents(ids).await, "cannot read queued messages")
+                    .unwrap_or_default();
+                for message in due {
+                    let content = contents.remove(&message.id);
+                    dispatch(&ctx, &mut dispatcher, message, content).await;
                 }
-                Err(e) => tracing::error!(error = %e, "cannot read the queue"),
+                dispatcher.staff();
+                if claimed {
+                    // More may be due than one claim took.
+                    continue_soon(&ctx);
+                }
             }
         }
-        let sleep = match ctx.store.queue_next_due().await {
-            Ok(Some(at)) => Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0)).min(SWEEP_EVERY),
-            _ => SWEEP_EVERY,
+        let sleep = if trouble.0 {
+            let pause = backoff;
+            backoff = (backoff * 2).min(STORE_BACKOFF_MAX);
+            pause
+        } else {
+            backoff = STORE_BACKOFF_MIN;
+            match ctx.store.queue_next_due().await {
+                Ok(Some(at)) => Duration::from_secs(u64::try_from(at - now_secs()).unwrap_or(0)).min(SWEEP_EVERY),
+                _ => SWEEP_EVERY,
+            }
+        };
+        let wake = async {
+            if trouble.0 {
+                // Wake-ups do not cut a pause short: the store needs the time.
+                std::future::pending::<()>().await;
+            }
+            ctx.queue.notified().await;
         };
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
-            () = ctx.queue.notified() => {}
+            () = wake => {}
             () = ctx.shutdown.draining() => break,
         }
         dispatcher.staff();
     }
     tracing::debug!("queue stopped");
+}
+
+/// Whether a turn of the actor met a store failure. Each failure is logged, but
+/// repeats of the same one only once a minute, with their count.
+#[derive(Default)]
+struct Trouble(bool);
+
+impl Trouble {
+    /// The value, or `None` after logging the failure.
+    fn check<T>(&mut self, result: crate::store::StoreResult<T>, what: &'static str) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0 = true;
+                crate::logging::repeated(
+                    what,
+                    |n| tracing::error!(error = %e, repeats = n, "{what}; trying again later"),
+                );
+                None
+            }
+        }
+    }
 }
 
 /// Makes the next turn start at once, without waiting for a wake-up.
@@ -195,7 +243,7 @@ async fn dispatch(
     let Some(content) = content else {
         tracing::error!(queue_id = %message.queue_id, "cannot read a queued message; returned to the queue");
         let back = message.recipients.iter().map(|r| (r.id, r.address.clone(), Attempt::Returned)).collect();
-        let _ = ctx.store.queue_record(back, false).await;
+        record(ctx, back).await;
         return;
     };
     let mut groups: HashMap<Destination, Vec<(i64, String, u32)>> = HashMap::new();
@@ -215,7 +263,7 @@ async fn dispatch(
         }
     }
     if !unroutable.is_empty() {
-        let _ = ctx.store.queue_record(unroutable, ctx.config.diagnostics.message_tracking).await;
+        record(ctx, unroutable).await;
     }
     let message = Arc::new(message);
     for (dest, recipients) in groups {
@@ -239,25 +287,25 @@ fn retry_wait(schedule: &[Duration], attempts: u32) -> Duration {
 /// for a while or the service drains.
 async fn worker(
     dest: Destination,
-    rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
-    pending: Arc<AtomicUsize>,
-    workers: Arc<AtomicUsize>,
+    lane: Arc<LaneCounts>,
     ctx: ServiceContext,
     net: Arc<Network>,
     _slot: OwnedSemaphorePermit,
 ) {
     let mut conn: Option<Connection> = None;
     loop {
+        // Counted idle (by `staff` when it started us, then below after each job).
         let job = {
-            let mut rx = rx.lock().await;
+            let mut rx = lane.rx.lock().await;
             tokio::select! {
-                job = rx.recv() => job,
+                job = async { rx.as_mut()?.recv().await } => job,
                 () = tokio::time::sleep(IDLE_CONNECTION) => None,
                 () = ctx.shutdown.draining() => None,
             }
         };
+        lane.idle.fetch_sub(1, Ordering::SeqCst);
         let Some(job) = job else { break };
-        pending.fetch_sub(1, Ordering::SeqCst);
+        lane.pending.fetch_sub(1, Ordering::SeqCst);
         let outcomes = tokio::select! {
             o = attempt(&ctx, &dest, &net, &mut conn, &job) => o,
             () = ctx.shutdown.aborted() => {
@@ -269,20 +317,54 @@ async fn worker(
             tracing::info!(target: "mailroom_service::queue", queue_id = %job.message.queue_id, rcpt = %address, ?outcome, "delivery attempt");
         }
         let failed = outcomes.iter().any(|(_, _, o)| matches!(o, Attempt::Failed { .. }));
-        if let Err(e) = ctx.store.queue_record(outcomes, ctx.config.diagnostics.message_tracking).await {
-            tracing::error!(error = %e, "cannot record delivery outcomes; they will be retried after restart");
-        }
+        record(&ctx, outcomes).await;
         if failed {
             // An NDR is due: the actor writes it on its next turn.
             ctx.queue.notify_one();
         }
         let _ = ctx.events.send(mailroom_shared::ipc::Event::QueueChanged);
+        lane.idle.fetch_add(1, Ordering::SeqCst);
     }
     if let Some(c) = conn {
         c.quit().await;
     }
-    workers.fetch_sub(1, Ordering::SeqCst);
+    lane.workers.fetch_sub(1, Ordering::SeqCst);
     ctx.queue.notify_one();
+}
+
+/// Records an attempt's outcomes. While the store cannot take them (a full disk), they
+/// are kept here and offered again after a growing pause: a delivered recipient whose
+/// outcome was lost would be delivered again after the next start. Only an abort (the
+/// drain timeout of a stop) gives up, and says so; those recipients are then retried
+/// after the next start.
+async fn record(ctx: &ServiceContext, outcomes: Vec<(i64, String, Attempt)>) {
+    let mut pause = STORE_BACKOFF_MIN;
+    loop {
+        let result = ctx.store.queue_record(outcomes.clone(), ctx.config.diagnostics.message_tracking).await;
+        let e = match result {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        if !e.is_temporary() {
+            tracing::error!(error = %e, recipients = outcomes.len(), "cannot record delivery outcomes");
+            return;
+        }
+        crate::logging::repeated("queue-record", |n| {
+            tracing::error!(error = %e, repeats = n, "cannot record delivery outcomes yet; keeping them and trying again");
+        });
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = ctx.shutdown.aborted() => {
+                tracing::error!(
+                    recipients = outcomes.len(),
+                    "delivery outcomes could not be recorded before the stop; those recipients will be tried again \
+                     after the next start (and may be delivered twice)"
+                );
+                return;
+            }
+        }
+        pause = (pause * 2).min(STORE_BACKOFF_MAX);
+    }
 }
 
 /// One delivery attempt of a job; an outcome per recipient.
@@ -371,13 +453,9 @@ async fn attempt(
 /// Writes the NDRs that are due: to the sender's mailbox when the sender is local,
 /// else queued to the sender from `<>`; a copy to the administrator's mailbox. Never
 /// for a message from `<>`, nor for recipients whose NOTIFY excludes FAILURE.
-async fn write_ndrs(ctx: &ServiceContext) {
-    let due = match ctx.store.queue_ndr_due(100).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read failed recipients");
-            return;
-        }
+async fn write_ndrs(ctx: &ServiceContext, trouble: &mut Trouble) {
+    let Some(due) = trouble.check(ctx.store.queue_ndr_due(100).await, "cannot read failed recipients") else {
+        return;
     };
     for message in due {
         let ids: Vec<i64> = message.recipients.iter().map(|r| r.id).collect();
@@ -389,18 +467,21 @@ async fn write_ndrs(ctx: &ServiceContext) {
             match ndr_delivery(ctx, &message, &wanted).await {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    tracing::error!(queue_id = %message.queue_id, error = %e, "cannot build an NDR; will retry");
+                    trouble.0 = true;
+                    crate::logging::repeated("cannot build an NDR", |n| {
+                        tracing::error!(queue_id = %message.queue_id, error = %e, repeats = n, "cannot build an NDR; will retry");
+                    });
                     continue;
                 }
             }
         };
         let sent = delivery.is_some();
-        match ctx.store.queue_write_ndr(ids, delivery).await {
-            Ok(()) if sent => {
-                tracing::info!(queue_id = %message.queue_id, to = %message.sender, recipients = wanted.len(), "NDR sent");
-            }
-            Ok(()) => {}
-            Err(e) => tracing::error!(queue_id = %message.queue_id, error = %e, "cannot write an NDR; will retry"),
+        let Some(()) = trouble.check(ctx.store.queue_write_ndr(ids, delivery).await, "cannot write an NDR") else {
+            // The store is failing: the rest waits for the next turn too.
+            return;
+        };
+        if sent {
+            tracing::info!(queue_id = %message.queue_id, to = %message.sender, recipients = wanted.len(), "NDR sent");
         }
     }
 }

@@ -52,6 +52,12 @@ impl<S: crate::tls::Transport> Session<S> {
         {
             return Reply::new(552, "5.3.4", format!("Message size exceeds fixed maximum message size ({max} bytes)"));
         }
+        if self.ctx.disk.low() {
+            crate::logging::repeated("smtp-disk-low", |n| {
+                tracing::warn!(repeats = n, "free disk space is below the reserve; new mail is refused with 452")
+            });
+            return Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
+        }
         self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new() });
         Reply::new(250, "2.1.0", "Sender OK")
     }

@@ -69,8 +69,16 @@ impl<S: crate::tls::Transport> Session<S> {
                         tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");
                         Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
                     }
+                    Err(crate::store::StoreError::Full(e)) => {
+                        crate::logging::repeated("smtp-commit-full", |n| {
+                            tracing::error!(repeats = n, error = %e, "the disk is full; messages are refused with 452");
+                        });
+                        Reply::new(452, "4.3.1", "Insufficient system storage; message not accepted, try again later")
+                    }
                     Err(e) => {
-                        tracing::error!(peer = %self.peer, error = %e, "cannot commit message; refused with 451");
+                        crate::logging::repeated("smtp-commit", |n| {
+                            tracing::error!(peer = %self.peer, repeats = n, error = %e, "cannot commit a message; refused with 451");
+                        });
                         Reply::new(451, "4.3.0", "Local error in processing; message not accepted, try again later")
                     }
                 }

@@ -71,4 +71,22 @@ impl Store {
     pub async fn tracking(&self, filter: TrackFilter) -> StoreResult<Vec<TrackingEvent>> {
         dispatch!(self, b => b.tracking(filter).await)
     }
+
+    /// Deletes tracking records older than `before` (Unix seconds); returns how many.
+    /// Works in batches, so that a large purge never holds up other writes for long.
+    ///
+    /// # Errors
+    /// Store failures; the batches already done stay done.
+    pub async fn tracking_purge(&self, before: i64) -> StoreResult<usize> {
+        dispatch!(self, b => b.tracking_purge(before).await)
+    }
+
+    /// Bytes freed inside the store (deleted mail) that new data will reuse before the
+    /// store grows again.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn reusable_bytes(&self) -> StoreResult<u64> {
+        dispatch!(self, b => b.reusable_bytes().await)
+    }
 }

@@ -26,6 +26,10 @@ pub struct GeneralDraft {
     pub max_message_size_kb: Option<u64>,
     /// How long a stop or restart lets in-flight work finish, in seconds.
     pub drain_timeout_secs: u64,
+    /// Disk space kept free for deliveries, NDRs and deletions: below it, new mail is
+    /// refused (`452 4.3.1`), as Postfix's `queue_minfree`. In MiB; `None` for
+    /// automatic (twice the message size limit, at least 100 MiB); 0 for none.
+    pub min_free_space_mb: Option<u64>,
 }
 
 impl Default for GeneralDraft {
@@ -35,6 +39,7 @@ impl Default for GeneralDraft {
             administrator_mailbox: String::new(),
             max_message_size_kb: Some(25_600),
             drain_timeout_secs: 30,
+            min_free_space_mb: None,
         }
     }
 }
@@ -50,9 +55,18 @@ pub struct General {
     pub max_message_size: Option<u64>,
     /// How long a stop or restart lets in-flight work finish.
     pub drain_timeout: std::time::Duration,
+    /// Disk space to keep free, in bytes; `None` for automatic.
+    pub min_free_space: Option<u64>,
 }
 
 impl General {
+    /// The disk space kept free, in bytes: as set, or twice the message size limit and
+    /// at least 100 MiB.
+    pub fn free_space_reserve(&self) -> u64 {
+        const AT_LEAST: u64 = 100 * 1024 * 1024;
+        self.min_free_space.unwrap_or_else(|| self.max_message_size.map_or(AT_LEAST, |m| (2 * m).max(AT_LEAST)))
+    }
+
     pub(super) fn validate(d: &GeneralDraft, v: &mut Validator) -> Option<General> {
         let host_name = v.parse("general.host_name", &d.host_name, Domain::parse, |value, reason| {
             Problem::InvalidHostName { value, reason }
@@ -70,11 +84,16 @@ impl General {
             Some(kb) => v.range("general.max_message_size_kb", kb, 1, 2 * 1024 * 1024).map(|kb| Some(kb * 1024)),
         };
         let drain = v.range("general.drain_timeout_secs", d.drain_timeout_secs, 1, 3600);
+        let min_free_space = match d.min_free_space_mb {
+            None => Some(None),
+            Some(mb) => v.range("general.min_free_space_mb", mb, 0, 1024 * 1024).map(|mb| Some(mb * 1024 * 1024)),
+        };
         Some(General {
             host_name: host_name?,
             administrator_mailbox: administrator_mailbox?,
             max_message_size: max_message_size?,
             drain_timeout: std::time::Duration::from_secs(drain?),
+            min_free_space: min_free_space?,
         })
     }
 
@@ -84,6 +103,7 @@ impl General {
             administrator_mailbox: self.administrator_mailbox.as_ref().map(ToString::to_string).unwrap_or_default(),
             max_message_size_kb: self.max_message_size.map(|b| b / 1024),
             drain_timeout_secs: self.drain_timeout.as_secs(),
+            min_free_space_mb: self.min_free_space.map(|b| b / (1024 * 1024)),
         }
     }
 }
@@ -1086,6 +1106,9 @@ pub struct DiagnosticsDraft {
     pub service: LogLevel,
     /// Message tracking is on.
     pub message_tracking: bool,
+    /// Message tracking records and daily log files are removed after this many days
+    /// (Exchange's "remove log files older than").
+    pub keep_days: u64,
 }
 
 impl Default for DiagnosticsDraft {
@@ -1097,15 +1120,17 @@ impl Default for DiagnosticsDraft {
             delivery: LogLevel::Minimum,
             service: LogLevel::Minimum,
             message_tracking: true,
+            keep_days: 30,
         }
     }
 }
 
-/// Diagnostics Logging page. Every combination is valid.
+/// Diagnostics Logging page: the draft, once its retention is within bounds.
 pub type Diagnostics = DiagnosticsDraft;
 
 impl DiagnosticsDraft {
-    pub(super) fn validate(d: &DiagnosticsDraft, _v: &mut Validator) -> Option<Diagnostics> {
+    pub(super) fn validate(d: &DiagnosticsDraft, v: &mut Validator) -> Option<Diagnostics> {
+        v.range("diagnostics.keep_days", d.keep_days, 1, 3650)?;
         Some(d.clone())
     }
     pub(super) fn to_draft(&self) -> DiagnosticsDraft {

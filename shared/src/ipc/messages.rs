@@ -399,6 +399,10 @@ pub struct StatusReport {
     /// Every listener of the running service (the addresses above among them).
     #[serde(default)]
     pub listeners: Vec<ListenerStatus>,
+    /// The data directory's disk and what Mailroom keeps on it; `None` when the disk
+    /// cannot be measured.
+    #[serde(default)]
+    pub storage: Option<StorageStatus>,
     /// True when saved configuration differs from what the running service uses.
     pub pending_restart: bool,
     /// Which pages differ.
@@ -417,6 +421,25 @@ pub struct StatusReport {
     pub data_dir: String,
     /// Process id of `mailroomd`.
     pub pid: u32,
+}
+
+/// The data directory's disk, and what Mailroom keeps on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageStatus {
+    /// Bytes still free (for the service's user).
+    pub free_bytes: u64,
+    /// The disk's size.
+    pub total_bytes: u64,
+    /// Bytes kept free: below this, new mail is refused.
+    pub reserve_bytes: u64,
+    /// Free space is below the reserve: new mail is being refused with `452 4.3.1`.
+    pub low: bool,
+    /// The database (mail, queue, tracking), with its write-ahead log.
+    pub database_bytes: u64,
+    /// The daily log files.
+    pub log_bytes: u64,
+    /// Tracking records and log files are kept this many days.
+    pub keep_days: u64,
 }
 
 /// One listener of the running service.

@@ -140,4 +140,32 @@ impl Sqlite {
         })
         .await
     }
+
+    pub(in crate::store) async fn tracking_purge(&self, before: i64) -> StoreResult<usize> {
+        const BATCH: i64 = 10_000;
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |tx| {
+                    Ok(tx.execute(
+                        "DELETE FROM tracking WHERE id IN (SELECT id FROM tracking WHERE at < ?1 LIMIT ?2)",
+                        params![before, BATCH],
+                    )?)
+                })
+                .await?;
+            total += n;
+            if i64::try_from(n).unwrap_or(0) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    pub(in crate::store) async fn reusable_bytes(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let pages: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            Ok(super::size(pages.saturating_mul(size)))
+        })
+        .await
+    }
 }

@@ -1,0 +1,81 @@
+//! Housekeeping: what keeps the disk from filling slowly. Once when a run starts and
+//! then daily, message-tracking records and daily log files older than the Diagnostics
+//! Logging page's retention are removed (Exchange's "remove log files older than").
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::context::ServiceContext;
+
+/// How often housekeeping runs.
+const EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Runs housekeeping for the run until it drains. `log_dir` holds the daily log files.
+pub async fn run(ctx: ServiceContext, log_dir: PathBuf) {
+    loop {
+        sweep(&ctx, &log_dir).await;
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = ctx.shutdown.draining() => return,
+        }
+    }
+}
+
+async fn sweep(ctx: &ServiceContext, log_dir: &Path) {
+    let keep = Duration::from_secs(ctx.config.diagnostics.keep_days.saturating_mul(86_400));
+    let before = crate::store::now_secs() - i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    match ctx.store.tracking_purge(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(records = n, days = ctx.config.diagnostics.keep_days, "old tracking records removed"),
+        Err(e) => tracing::warn!(error = %e, "cannot remove old tracking records"),
+    }
+    let dir = log_dir.to_owned();
+    let removed = tokio::task::spawn_blocking(move || remove_old_logs(&dir, keep)).await.unwrap_or(0);
+    if removed > 0 {
+        tracing::info!(files = removed, days = ctx.config.diagnostics.keep_days, "old log files removed");
+    }
+}
+
+/// Removes the daily log files (`mailroomd.log.*`) in `dir` last written more than
+/// `keep` ago; returns how many. Today's file is always newer than that.
+fn remove_old_logs(dir: &Path, keep: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("mailroomd.log") {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > keep));
+        if old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_old_log_files_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = dir.path().join("mailroomd.log.2026-01-01");
+        let new = dir.path().join("mailroomd.log.2026-11-27");
+        let other = dir.path().join("notes.txt");
+        for f in [&old, &new, &other] {
+            std::fs::write(f, "x").expect("write");
+        }
+        let long_ago = SystemTime::now() - Duration::from_secs(40 * 86_400);
+        for f in [&old, &other] {
+            std::fs::File::options().write(true).open(f).expect("open").set_modified(long_ago).expect("mtime");
+        }
+        assert_eq!(remove_old_logs(dir.path(), Duration::from_secs(30 * 86_400)), 1);
+        assert!(!old.exists() && new.exists() && other.exists());
+    }
+}
