@@ -52,7 +52,7 @@ async fn connection(
     slot: Option<Slot>,
     implicit: Option<TlsAcceptor>,
 ) {
-    let Some(_slot) = slot else {
+    let Some(slot) = slot else {
         tracing::info!(%peer, "POP3 connection refused: too many connections");
         if implicit.is_none() {
             let _ = stream.write_all(b"-ERR [SYS/TEMP] Too many connections, try again later\r\n").await;
@@ -60,5 +60,5 @@ async fn connection(
         return;
     };
     let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, ctx, limits).run().await;
+    session::Session::new(stream, peer, ctx, limits, slot).run().await;
 }

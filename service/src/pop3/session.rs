@@ -64,15 +64,24 @@ pub struct Session<S> {
     pub(super) state: State,
     /// The POP3 listeners' connection limits, whose load shortens the wait for a login.
     limits: crate::listener::Limits,
+    /// This connection's place in them.
+    slot: crate::listener::Slot,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
     /// A session on `stream` from `peer`.
-    pub(crate) fn new(stream: S, peer: SocketAddr, ctx: ServiceContext, limits: crate::listener::Limits) -> Session<S> {
+    pub(crate) fn new(
+        stream: S,
+        peer: SocketAddr,
+        ctx: ServiceContext,
+        limits: crate::listener::Limits,
+        slot: crate::listener::Slot,
+    ) -> Session<S> {
         Session {
             stream,
             ctx,
             limits,
+            slot,
             peer,
             input: Vec::with_capacity(1024),
             output: Vec::with_capacity(4096),
@@ -219,6 +228,16 @@ impl<S: crate::tls::Transport> Session<S> {
     pub(super) async fn read_line(&mut self, limit: usize) -> Option<Result<Vec<u8>, TooLong>> {
         let mut scanned = 0;
         let mut discarding = false;
+        // RFC 1939's ten minutes are for logged-in clients; one that has not logged in
+        // gets less when the server is busy, must send its line whole within that, and
+        // may be closed to make room for a new connection.
+        let (idle, waiting) = match self.state {
+            State::Authorization { .. } => {
+                (self.limits.timeout(self.ctx.config.pop3.idle_timeout), Some(self.slot.waiting()))
+            }
+            State::Transaction(_) => (self.ctx.config.pop3.idle_timeout, None),
+        };
+        let until = tokio::time::Instant::now() + idle;
         loop {
             if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
                 let line: Vec<u8> = self.input.drain(..=pos).collect();
@@ -233,14 +252,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 return None;
             }
             let mut chunk = [0u8; 4096];
-            // RFC 1939's ten minutes are for logged-in clients; one that has not
-            // logged in gets less when the server is busy.
-            let idle = match self.state {
-                State::Authorization { .. } => self.limits.timeout(self.ctx.config.pop3.idle_timeout),
-                State::Transaction(_) => self.ctx.config.pop3.idle_timeout,
-            };
             tokio::select! {
-                read = tokio::time::timeout(idle, self.stream.read(&mut chunk)) => match read {
+                read = tokio::time::timeout_at(until, self.stream.read(&mut chunk)) => match read {
                     Ok(Ok(0)) | Ok(Err(_)) => return None,
                     Ok(Ok(n)) => self.input.extend_from_slice(&chunk[..n]),
                     Err(_) => {
@@ -251,6 +264,11 @@ impl<S: crate::tls::Transport> Session<S> {
                 },
                 () = self.ctx.shutdown.stopping() => {
                     self.err("[SYS/TEMP] Service restarting, closing connection; no messages were deleted");
+                    let _ = self.flush().await;
+                    return None;
+                }
+                () = self.slot.evicted(), if waiting.is_some() => {
+                    self.err("[SYS/TEMP] Too many connections; closing this idle one, try again later");
                     let _ = self.flush().await;
                     return None;
                 }

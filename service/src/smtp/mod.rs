@@ -57,7 +57,7 @@ async fn connection(
     limits: Limits,
     implicit: Option<TlsAcceptor>,
 ) {
-    let Some(_slot) = slot else {
+    let Some(slot) = slot else {
         tracing::info!(%peer, "SMTP connection refused: too many connections");
         if implicit.is_none() {
             let line = format!("421 4.7.0 {} Too many connections, try again later\r\n", ctx.config.general.host_name);
@@ -67,5 +67,5 @@ async fn connection(
     };
     let local = stream.local_addr().unwrap_or(peer);
     let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, local, ctx, limits).run().await;
+    session::Session::new(stream, peer, local, ctx, limits, slot).run().await;
 }

@@ -1,9 +1,15 @@
 //! DATA (RFC 5321 §4.1.1.4): receive the message, then commit it before answering.
 
+use std::time::{Duration, Instant};
+
 use super::accept;
 use super::data::{DataReceiver, Finished, Progress};
 use super::reply::{self, Reply};
 use super::session::{Flow, Phase, Session};
+
+/// The slowest a message may arrive, in bytes a second (Postfix's
+/// `smtpd_min_data_rate`).
+const MIN_DATA_RATE: f64 = 500.0;
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Receives a message and, if it is acceptable, commits it durably; the `250`
@@ -20,16 +26,24 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         self.reply(Reply::plain(354, vec!["End data with <CR><LF>.<CR><LF>".into()]));
         let mut rx = DataReceiver::new(self.ctx.config.general.max_message_size);
+        // The data timeout from the last progress, but the message must keep coming at
+        // the minimum rate: each byte buys 1/MIN_DATA_RATE s, never more than the
+        // timeout ahead. A client trickling a byte now and then runs out of time.
+        let timeout = self.limits.timeout(self.ctx.config.connections.data_timeout);
+        let mut until = Instant::now() + timeout;
         let finished = loop {
             let input = self.input_mut();
             let (used, progress) = rx.feed(input);
             input.drain(..used);
             match progress {
                 Progress::More => {
-                    if !self.fill(self.ctx.config.connections.data_timeout).await {
+                    let before = self.input_mut().len();
+                    if !self.fill(until).await {
                         tracing::info!(peer = %self.peer, "message transfer interrupted; partial message discarded");
                         return Flow::Close;
                     }
+                    let got = self.input_mut().len().saturating_sub(before) as f64;
+                    until = (until + Duration::from_secs_f64(got / MIN_DATA_RATE)).min(Instant::now() + timeout);
                 }
                 Progress::Done(f) => break f,
                 Progress::Abort(why) => {

@@ -11,14 +11,14 @@
 //! Nothing is ever acknowledged that is not committed.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
 use crate::context::ServiceContext;
-use crate::listener::Limits;
+use crate::listener::{Limits, Slot};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -118,7 +118,9 @@ pub struct Session<S> {
     errors: u32,
     deadline: Instant,
     /// The SMTP listeners' connection limits, whose load shortens timeouts.
-    limits: Limits,
+    pub(super) limits: Limits,
+    /// This connection's place in them.
+    slot: Slot,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -129,6 +131,7 @@ impl<S: crate::tls::Transport> Session<S> {
         local: SocketAddr,
         ctx: ServiceContext,
         limits: Limits,
+        slot: Slot,
     ) -> Session<S> {
         let deadline = Instant::now() + ctx.config.connections.session_limit;
         Session {
@@ -144,6 +147,7 @@ impl<S: crate::tls::Transport> Session<S> {
             errors: 0,
             deadline,
             limits,
+            slot,
         }
     }
 
@@ -294,16 +298,19 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Waits for more input, or for a reason to stop. `Ok(true)`: bytes were added to
     /// the input buffer; `Ok(false)`: the session must end (a reply was queued, or the
     /// client left).
-    pub(super) async fn fill(&mut self, timeout: Duration) -> bool {
+    ///
+    /// `until` is when what is awaited must have arrived whole — a command line, or
+    /// the rest of the message at the minimum data rate — however the client spreads
+    /// its bytes: a deadline, not a timeout per read.
+    pub(super) async fn fill(&mut self, until: Instant) -> bool {
         if self.flush().await.is_err() {
             return false;
         }
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
+        if self.deadline <= Instant::now() {
             self.reply(Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection"));
             return false;
         }
-        let wait = self.limits.timeout(timeout).min(remaining);
+        let until = until.min(self.deadline);
         let mut chunk = [0u8; 16 * 1024];
         let shutdown = self.ctx.shutdown.clone();
         let busy = self.in_transaction();
@@ -315,7 +322,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         };
         tokio::select! {
-            read = tokio::time::timeout(wait, self.stream.read(&mut chunk)) => match read {
+            read = tokio::time::timeout_at(until.into(), self.stream.read(&mut chunk)) => match read {
                 Ok(Ok(0)) | Ok(Err(_)) => false,
                 Ok(Ok(n)) => {
                     self.input.extend_from_slice(&chunk[..n]);
@@ -331,16 +338,27 @@ impl<S: crate::tls::Transport> Session<S> {
                 self.reply(Reply::new(421, "4.3.2", "Service shutting down, closing connection"));
                 false
             }
+            () = self.slot.evicted() => {
+                tracing::debug!(peer = %self.peer, "SMTP session closed to make room for a new connection");
+                self.reply(Reply::new(421, "4.7.0", "Too many connections; closing this idle one, try again later"));
+                false
+            }
         }
     }
 
     /// Reads one line of at most [`MAX_AUTH_LINE`] bytes (CRLF included): the longest
     /// any line may be before it is known whether it is an AUTH line. Longer lines are
     /// read to their end and reported as [`Input::TooLong`].
+    ///
+    /// The line must arrive whole within the command timeout (shorter under load).
+    /// Meanwhile the session counts as waiting for its client, and may be closed to make
+    /// room for a new connection when every place is taken.
     async fn read_line(&mut self) -> Input {
         let limit = MAX_AUTH_LINE;
         let mut discarding = false;
         let mut scanned = 0;
+        let until = Instant::now() + self.limits.timeout(self.ctx.config.connections.command_timeout);
+        let _waiting = self.slot.waiting();
         loop {
             if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
                 let line: Vec<u8> = self.input.drain(..=pos).collect();
@@ -354,7 +372,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 discarding = true;
             }
             scanned = self.input.len();
-            if !self.fill(self.ctx.config.connections.command_timeout).await {
+            if !self.fill(until).await {
                 return Input::End;
             }
         }
