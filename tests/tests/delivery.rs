@@ -72,6 +72,18 @@ async fn relays_through_a_smart_host_byte_for_byte() {
     assert!(detail.ends_with("not encrypted"), "the sink offers no STARTTLS: {detail}");
 }
 
+/// Long lines (over RFC 5321's 1,000 octets) go to the next hop unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_lines_are_relayed_unchanged() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    let long = "w".repeat(12_345);
+    send_as_ann(&d, "ann@corp.test", &["friend@outside.test"], &format!("Subject: long\r\n\r\n{long}\r\n")).await;
+    let got = sink.wait_for(1, 20).await;
+    let data = String::from_utf8(got[0].data.clone()).expect("utf-8");
+    assert!(data.ends_with(&format!("\r\n\r\n{long}\r\n")), "{} bytes relayed", data.len());
+}
+
 /// The detail of the (only) `relayed` tracking event.
 fn relayed_detail(d: &Daemon) -> String {
     d.db().query_row("SELECT detail FROM tracking WHERE event = 'relayed'", [], |r| r.get(0)).expect("relayed event")

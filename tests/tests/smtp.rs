@@ -200,14 +200,59 @@ async fn limits() {
     s.expect("DATA", "354");
     s.send(&[b"x".repeat(2000).as_slice(), b"\r\n.\r\n"].concat());
     assert!(s.reply().starts_with("552 5.3.4"), "too big, but the session goes on");
+    s.expect("NOOP", "250");
+    assert!(messages_of(&d, "ann@corp.test").is_empty());
+}
+
+/// Regression: NUL bytes were accepted in DATA, stored, served over POP3 and relayed
+/// byte for byte; an EHLO containing NUL was accepted. RFC 5321 §2.3.8 and RFC 6152
+/// exclude NUL from mail text.
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_bytes_are_refused_in_messages_and_commands() {
+    let d = service().await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.t\0est", "501 5.5.2");
+    s.expect("EHLO c.test", "250");
     s.expect("MAIL FROM:<a@outside.test>", "250");
     s.expect("RCPT TO:<ann@corp.test>", "250");
     s.expect("DATA", "354");
-    s.send(&[b"y".repeat(999).as_slice(), b"\r\n.\r\n"].concat());
+    s.send(b"Subject: nul\r\n\r\nbefore\0after\r\n\0.\r\n.\r\n");
     let r = s.reply();
-    assert!(r.starts_with("554 5.6.0") && r.contains("1000 octets"), "{r}");
-    s.expect("NOOP", "250");
-    assert!(messages_of(&d, "ann@corp.test").is_empty());
+    assert!(r.starts_with("554 5.6.0") && r.contains("NUL"), "{r}");
+    // The session stayed in step: the next transaction works.
+    s.expect("MAIL FROM:<a@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: clean\r\n\r\nno nul here\r\n.", "250");
+    let stored = messages_of(&d, "ann@corp.test");
+    assert_eq!(stored.len(), 1, "only the clean message");
+    assert!(!stored[0].contains(&0));
+}
+
+/// Regression: lines over 1,000 octets were refused with `554 5.6.0`. Real mail has
+/// them (RFC 5321 §4.5.3.1 asks servers not to refuse what they can handle); they are
+/// accepted up to the message size limit, stored and served byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_lines_are_accepted_and_kept_byte_for_byte() {
+    let d = service().await;
+    let long = "z".repeat(20_000);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<a@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect(&format!("Subject: long\r\n\r\n{long}\r\n.{long}\r\n."), "250 2.0.0");
+    let stored = String::from_utf8(messages_of(&d, "ann@corp.test").remove(0)).expect("utf-8");
+    assert!(stored.ends_with(&format!("\r\n\r\n{long}\r\n{long}\r\n")), "unstuffed, every octet kept");
+    // A POP3 client reads it back whole.
+    let pop3 = d.pop3_addr().await;
+    let (ok, out, err) = mailroom_tests::python(
+        "import poplib,sys\npoplib._MAXLINE=100000\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\n\
+         p.user('ann@corp.test');p.pass_('ann-pw')\nprint(max(len(l) for l in p.retr(1)[1]))",
+        &[&pop3.ip().to_string(), &pop3.port().to_string()],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "20000");
 }
 
 #[tokio::test(flavor = "multi_thread")]

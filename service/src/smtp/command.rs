@@ -182,6 +182,11 @@ pub fn is_auth(line: &[u8]) -> bool {
 /// The reply to send: `500` unknown command, `501` bad syntax, `555` unsupported
 /// parameter.
 pub fn parse(line: &[u8]) -> Result<Command, Reply> {
+    // RFC 5321 §2.3.8: commands are text, and NUL is not text. Refused before any
+    // parser can read a name or an address that ends where a C library would cut it.
+    if line.contains(&0) {
+        return Err(Reply::new(501, "5.5.2", "Syntax error: NUL characters are not allowed in commands"));
+    }
     if is_auth(line) {
         return parse_auth(line);
     }
@@ -315,6 +320,14 @@ mod tests {
         assert_eq!(parse(b"RSET\r\n"), Ok(Command::Rset));
         assert_eq!(parse(b"VRFY bob\r\n"), Ok(Command::Vrfy));
         assert_eq!(parse(b"BDAT 10 LAST\r\n"), Ok(Command::NotImplemented("BDAT")));
+    }
+
+    /// Regression: an EHLO containing NUL was accepted.
+    #[test]
+    fn nul_in_a_command_is_refused() {
+        assert_eq!(code("EHLO cli\0ent.test\r\n"), 501);
+        assert_eq!(code("MAIL FROM:<a@b.test>\0 SIZE=10\r\n"), 501);
+        assert_eq!(code("AUTH PLAIN AGEAYgBj\0\r\n"), 501);
     }
 
     #[test]

@@ -60,10 +60,10 @@ impl<S: crate::tls::Transport> Session<S> {
         let Phase::Mail(tx) = std::mem::replace(&mut self.phase, Phase::Ready) else { unreachable!("checked above") };
         let reply = match finished {
             Finished::TooBig => Reply::new(552, "5.3.4", "Message size exceeds fixed maximum message size"),
-            Finished::LineTooLong => Reply::new(
+            Finished::Nul => Reply::new(
                 554,
                 "5.6.0",
-                "Message refused: a line is longer than 1000 octets (RFC 5321 section 4.5.3.1.6)",
+                "Message refused: it contains NUL characters, which mail text may not (RFC 5321 section 2.3.8)",
             ),
             Finished::Complete => {
                 let (helo, extended) = self.helo.clone().unwrap_or_default();
