@@ -534,6 +534,9 @@ pub enum Stall {
     DataBlock,
     /// No reply after the final `.`.
     Dot,
+    /// Closes the connection after the final `.`, without a reply (not a hang: a
+    /// dropped connection).
+    CloseAfterDot,
 }
 
 /// A scriptable SMTP server on loopback, a real peer for delivery tests: recipients
@@ -746,6 +749,10 @@ impl Sink {
                 }
                 if self.stall == Some(Stall::Dot) {
                     return self.hang(r, true).await;
+                }
+                if self.stall == Some(Stall::CloseAfterDot) {
+                    self.stalled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return;
                 }
                 if let Some(gate) = &self.gate {
                     self.stalled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -254,8 +254,9 @@ async fn a_permanent_failure_comes_back_as_an_rfc3464_ndr() {
     assert_eq!(field("Action").as_deref(), Some("failed"));
     assert_eq!(field("Status").as_deref(), Some("5.1.1"));
     assert_eq!(field("Remote-MTA").as_deref(), Some("dns; 127.0.0.1"));
-    let diag = field("Diagnostic-Code").expect("Diagnostic-Code");
-    assert!(diag.starts_with("smtp; ") && diag.contains("550 5.1.1 no such user here"), "{diag}");
+    // RFC 3464 §2.3.6: the reply itself after "smtp;"; who said it is in Remote-MTA.
+    // (Regression: it read "smtp; 127.0.0.1 said: 550 5.1.1 …".)
+    assert_eq!(field("Diagnostic-Code").as_deref(), Some("smtp; 550 5.1.1 no such user here"));
     let original = String::from_utf8_lossy(ndr.parts[3].contents()).into_owned();
     assert!(original.contains("Subject: quarterly report") && !original.contains("the body"), "{original}");
     assert!(String::from_utf8_lossy(&raw).starts_with("Return-Path: <>\r\n"), "sent from <>");
@@ -448,6 +449,17 @@ async fn queue_administration_and_tracking_from_the_command_line() {
         track["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(events.first(), Some(&"relayed"), "newest first: {events:?}");
     assert!(events.contains(&"deferred"), "{events:?}");
+    assert!(track["events"][0]["at"].is_i64(), "--json keeps Unix seconds");
+
+    // Regression: `track` printed raw Unix seconds, and a delivery's events showed the
+    // sender as "-". Now local time in ISO 8601, and the sender.
+    let shown = d.ctl_ok(&["track", "--recipient", "tempfail@outside.test"]);
+    let first = shown.lines().next().expect("a line");
+    let stamp = first.split_whitespace().next().expect("a time");
+    assert!(stamp.len() == 25 && &stamp[4..5] == "-" && &stamp[10..11] == "T", "ISO 8601: {first}");
+    for line in shown.lines().filter(|l| l.contains("relayed") || l.contains("deferred")) {
+        assert!(line.contains("ann@corp.test -> tempfail@outside.test"), "the sender is shown: {line}");
+    }
 }
 
 /// A dnsmasq on loopback answering for the test domains, killed on drop.

@@ -137,6 +137,40 @@ async fn idle_control_connections_do_not_lock_out_the_administrator() {
     drop(idle);
 }
 
+/// Regression: message tracking records and the daily log files were kept forever.
+/// Now both go after the Diagnostics Logging page's retention (30 days by default),
+/// when a run starts and daily; Service Status shows what is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn old_tracking_records_and_log_files_are_removed() {
+    let d = Daemon::start().await;
+    let old_log = d.data_dir.join("logs").join("mailroomd.log.2020-01-01");
+    std::fs::write(&old_log, "an old day\n").expect("write");
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(40 * 86_400);
+    std::fs::File::options().write(true).open(&old_log).expect("open").set_modified(long_ago).expect("mtime");
+    {
+        let db = rusqlite::Connection::open(d.data_dir.join("mailroom.db")).expect("open");
+        db.busy_timeout(Duration::from_secs(10)).expect("busy");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
+        for (at, event) in [(now - 40 * 86_400, "old"), (now - 86_400, "recent")] {
+            db.execute("INSERT INTO tracking (at, event) VALUES (?1, ?2)", rusqlite::params![at, event])
+                .expect("insert");
+        }
+    }
+    d.ctl_ok(&["restart"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.count("SELECT COUNT(*) FROM tracking WHERE event = 'old'") > 0 || old_log.exists() {
+        assert!(Instant::now() < deadline, "old records and files were not removed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(d.count("SELECT COUNT(*) FROM tracking WHERE event = 'recent'"), 1, "recent records stay");
+    let status: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["status", "--json"])).expect("json");
+    let storage = &status["storage"];
+    assert_eq!(storage["keep_days"], 30, "{status}");
+    assert!(storage["database_bytes"].as_u64().is_some_and(|b| b > 0), "{status}");
+    assert_eq!(storage["low"], false, "{status}");
+    assert!(d.ctl_ok(&["status"]).contains("kept on it:"), "mailroomctl shows it");
+}
+
 /// The control socket's cap on connections (`mailroom_service::control::MAX_CONNECTIONS`).
 fn mailroom_service_max_connections() -> usize {
     64

@@ -535,6 +535,19 @@ async fn a_full_disk_gets_452_and_keeps_nothing_partial() {
     let r = s.reply();
     assert!(r.starts_with("452 4.3.1"), "{r}");
     assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 0, "nothing partial");
+    // Regression: each refusal logged two ERROR lines (53 MB of log for 100k
+    // refusals). Repeats are logged once a minute, with their count.
+    let errors_before = d.all_logs().matches("ERROR").count();
+    for _ in 0..20 {
+        s.expect("MAIL FROM:<x@outside.test>", "250");
+        s.expect("RCPT TO:<ann@corp.test>", "250");
+        s.expect("DATA", "354");
+        s.send(big.as_bytes());
+        s.send(b".\r\n");
+        assert!(s.reply().starts_with("452 4.3.1"));
+    }
+    let errors = d.all_logs().matches("ERROR").count() - errors_before;
+    assert!(errors <= 1, "{errors} ERROR lines for 20 refusals:\n{}", d.all_logs());
     // Once there is room again, mail flows: the service survived the failure.
     s.expect("MAIL FROM:<x@outside.test>", "250");
     s.expect("RCPT TO:<ann@corp.test>", "250");
@@ -543,4 +556,25 @@ async fn a_full_disk_gets_452_and_keeps_nothing_partial() {
     let r = s.reply();
     assert!(r.starts_with("250 2.0.0"), "{r}");
     assert_eq!(d.count("SELECT COUNT(*) FROM messages"), 1);
+}
+
+/// Regression: an IPv6 client was written `from vm ([::1])` in `Received:`; RFC 5321
+/// §4.1.3 tags IPv6 address literals: `[IPv6:::1]`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv6_client_is_written_as_an_ipv6_address_literal() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let d = service().await;
+    d.ctl_ok(&["set", "smtp-listen", "[::1]:0"]);
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO six.test", "250");
+    s.expect("MAIL FROM:<a@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: v6\r\n\r\nx\r\n.", "250");
+    let stored = String::from_utf8(messages_of(&d, "ann@corp.test").remove(0)).expect("utf-8");
+    assert!(stored.contains("Received: from six.test ([IPv6:::1])"), "{stored}");
 }

@@ -140,3 +140,15 @@ async fn a_stalled_next_hop_does_not_stop_the_queue() {
     let got = good.wait_for(2, 20).await;
     assert_eq!(got.len(), 2, "the deferred message and the new one");
 }
+
+/// Regression: a connection dropped after the message was reported as "Unparseable SMTP
+/// reply"; now the deferral says what happened.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_dropped_after_the_message_is_reported_as_such() {
+    a_stall_is_deferred_with(
+        Stall::CloseAfterDot,
+        100,
+        "[127.0.0.1] closed the connection instead of sending its reply after the end of the message",
+    )
+    .await;
+}

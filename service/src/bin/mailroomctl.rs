@@ -13,7 +13,7 @@ use mailroom_shared::config::{ConfigDraft, RouteEntryDraft, RouteKey};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{IpcError, Request, Response, StatusReport};
 use mailroom_shared::paths;
-use mailroom_shared::time::format_utc;
+use mailroom_shared::time::{format_local, format_utc};
 
 #[derive(Debug, Parser)]
 #[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
@@ -550,7 +550,7 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             for e in &events {
                 println!(
                     "{} {:<15} {:<20} {} -> {} {}",
-                    e.at,
+                    format_local(e.at),
                     e.event,
                     e.queue_id.as_deref().unwrap_or("-"),
                     e.sender.as_deref().unwrap_or("-"),

@@ -60,10 +60,14 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         [only] => format!("\r\n\tfor <{}>", only.address),
         _ => String::new(),
     };
+    // RFC 5321 §4.1.3: an IPv6 address literal is tagged.
+    let literal = match env.client.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("IPv6:{ip}"),
+    };
     let received = format!(
-        "Received: from {} ([{}])\r\n\tby {} (Mailroom) with {protocol}{tls} id {id}{for_clause};\r\n\t{}\r\n",
+        "Received: from {} ([{literal}])\r\n\tby {} (Mailroom) with {protocol}{tls} id {id}{for_clause};\r\n\t{}\r\n",
         sanitize(env.helo),
-        env.client.ip(),
         cfg.general.host_name,
         crate::message::date(now),
     );
