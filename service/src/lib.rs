@@ -27,5 +27,7 @@ pub mod queue;
 pub mod shutdown;
 pub mod smtp;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod tls;

@@ -69,3 +69,6 @@ async fn connection(
     let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
     session::Session::new(stream, peer, local, ctx, limits, slot).run().await;
 }
+
+#[cfg(test)]
+mod tests;
