@@ -65,10 +65,12 @@ impl DeliveryTab {
                 errors,
                 "delivery.max_per_destination",
             );
-        });
-        ui.add_space(10.0);
-        ui.strong("Wait for a next hop at most (RFC 5321 suggests the defaults)");
-        egui::Grid::new("delivery_timeouts").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            // One grid for the whole tab, so that every field lines up.
+            ui.add_space(6.0);
+            ui.end_row();
+            ui.strong("Wait for a next hop at most");
+            ui.weak("(RFC 5321 suggests the defaults)");
+            ui.end_row();
             let t = &mut d.delivery;
             number_row(
                 ui,

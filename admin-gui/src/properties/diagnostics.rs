@@ -23,13 +23,6 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         ui.label("");
         ui.checkbox(&mut g.message_tracking, "Enable message tracking");
         ui.end_row();
-        number_row(
-            ui,
-            "Remove tracking records and log files older than:",
-            &mut g.keep_days,
-            "days",
-            errors,
-            "diagnostics.keep_days",
-        );
+        number_row(ui, "Keep tracking and log files for:", &mut g.keep_days, "days", errors, "diagnostics.keep_days");
     });
 }
