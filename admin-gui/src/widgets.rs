@@ -77,6 +77,36 @@ pub fn number_row(ui: &mut egui::Ui, label: &str, value: &mut u64, suffix: &str,
     ui.end_row();
 }
 
+/// A labelled number that may be left unset, in a two-column grid: a radio for `None`
+/// (`unset`), a radio for a number (`set`) with its field (starting at `default`), an
+/// optional hint below, and the field's errors.
+pub fn optional_number_row(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut Option<u64>,
+    (unset, set, default): (&str, &str, u64),
+    hint: Option<&str>,
+    errors: &[ConfigError],
+    field: &str,
+) {
+    ui.label(label);
+    ui.vertical(|ui| {
+        let mut is_set = value.is_some();
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut is_set, false, unset);
+            let number = ui.radio_value(&mut is_set, true, set);
+            let mut n = value.unwrap_or(default);
+            ui.add_enabled(is_set, egui::DragValue::new(&mut n).range(0..=u64::MAX)).labelled_by(number.id);
+            *value = is_set.then_some(n);
+        });
+        if let Some(hint) = hint {
+            ui.weak(hint);
+        }
+        field_errors(ui, errors, field);
+    });
+    ui.end_row();
+}
+
 /// A labelled choice among `options` (value and words), in a two-column grid.
 pub fn combo<T: PartialEq + Copy>(ui: &mut egui::Ui, label: &str, value: &mut T, options: &[(T, &str)]) {
     let l = ui.label(label);

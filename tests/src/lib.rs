@@ -468,6 +468,46 @@ impl Smtp {
     }
 }
 
+/// One whole SMTP transaction on a new connection — EHLO, MAIL, RCPT `rcpt`, DATA,
+/// QUIT — without panicking: its time, or the first reply that was not what it should
+/// be (or the connection error), for tests that count failures under load.
+///
+/// # Errors
+/// The failure, in words.
+pub fn try_send(addr: std::net::SocketAddr, rcpt: &str) -> Result<Duration, String> {
+    use std::io::{BufRead as _, Write as _};
+    let t = Instant::now();
+    let stream = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = std::io::BufReader::new(stream);
+    let mut expect = |code: &str| -> Result<(), String> {
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
+            if !line.starts_with(code) {
+                return Err(format!("expected {code}, got {line:?}"));
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(());
+            }
+        }
+    };
+    expect("220")?;
+    for (line, code) in [
+        ("EHLO client.test\r\n".to_owned(), "250"),
+        ("MAIL FROM:<sender@outside.test>\r\n".to_owned(), "250"),
+        (format!("RCPT TO:<{rcpt}>\r\n"), "250"),
+        ("DATA\r\n".to_owned(), "354"),
+        ("Subject: one of many\r\n\r\na plain send\r\n.\r\n".to_owned(), "250"),
+        ("QUIT\r\n".to_owned(), "221"),
+    ] {
+        w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
+        expect(code)?;
+    }
+    Ok(t.elapsed())
+}
+
 /// Runs a Python 3 script with arguments; returns (success, stdout, stderr).
 pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");

@@ -2,48 +2,12 @@
 //! control socket full of idle connections. (Stalled next hops, full disks and slow
 //! clients have files of their own.)
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mailroom_shared::ipc::ServiceState;
 use mailroom_tests::{Daemon, Sink, Stall};
-
-/// One whole SMTP transaction on a new connection; the first reply that is not what it
-/// should be, or the connection error, as the failure.
-fn send_one(addr: SocketAddr, rcpt: &str) -> Result<(), String> {
-    let stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(20))).map_err(|e| e.to_string())?;
-    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
-    let mut r = BufReader::new(stream);
-    let mut expect = |code: &str| -> Result<(), String> {
-        loop {
-            let mut line = String::new();
-            r.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
-            if !line.starts_with(code) {
-                return Err(format!("expected {code}, got {line:?}"));
-            }
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Ok(());
-            }
-        }
-    };
-    expect("220")?;
-    for (line, code) in [
-        ("EHLO burst.test\r\n".to_owned(), "250"),
-        ("MAIL FROM:<burst@outside.test>\r\n".to_owned(), "250"),
-        (format!("RCPT TO:<{rcpt}>\r\n"), "250"),
-        ("DATA\r\n".to_owned(), "354"),
-        ("Subject: burst\r\n\r\nduring a restart\r\n.\r\n".to_owned(), "250"),
-        ("QUIT\r\n".to_owned(), "221"),
-    ] {
-        w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
-        expect(code)?;
-    }
-    Ok(())
-}
 
 /// Regression: a restart with one stalled delivery took the whole drain timeout, and
 /// the SMTP listener refused every connection meanwhile. Now the new run takes over
@@ -81,8 +45,8 @@ async fn a_restart_under_load_refuses_no_connection_and_waits_for_no_stalled_del
             let (stop, sent, failed) = (Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&failed));
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    match send_one(smtp, "ann@corp.test") {
-                        Ok(()) => sent.fetch_add(1, Ordering::SeqCst),
+                    match mailroom_tests::try_send(smtp, "ann@corp.test") {
+                        Ok(_) => sent.fetch_add(1, Ordering::SeqCst),
                         Err(e) => {
                             failed.lock().expect("lock").push(e);
                             0

@@ -50,40 +50,6 @@ async fn trickle(server: SocketAddr, from: IpAddr, stop: Arc<AtomicBool>, open: 
     }
 }
 
-/// A plain send on a new connection: `Ok` with its time, or the reply that failed it.
-fn send_one(addr: SocketAddr) -> Result<Duration, String> {
-    let t = Instant::now();
-    let stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
-    let mut r = BufReader::new(stream);
-    let mut expect = |code: &str| -> Result<(), String> {
-        loop {
-            let mut line = String::new();
-            r.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
-            if !line.starts_with(code) {
-                return Err(format!("expected {code}, got {line:?}"));
-            }
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Ok(());
-            }
-        }
-    };
-    expect("220")?;
-    for (line, code) in [
-        ("EHLO normal.test\r\n", "250"),
-        ("MAIL FROM:<normal@outside.test>\r\n", "250"),
-        ("RCPT TO:<ann@corp.test>\r\n", "250"),
-        ("DATA\r\n", "354"),
-        ("Subject: plain\r\n\r\na plain send\r\n.\r\n", "250"),
-        ("QUIT\r\n", "221"),
-    ] {
-        w.write_all(line.as_bytes()).map_err(|e| format!("write: {e}"))?;
-        expect(code)?;
-    }
-    Ok(t.elapsed())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_swarm_of_slow_clients_does_not_keep_out_a_normal_sender() {
     let swarm: usize = std::env::var("MAILROOM_SWARM").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
@@ -111,9 +77,11 @@ async fn a_swarm_of_slow_clients_does_not_keep_out_a_normal_sender() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let results = tokio::task::spawn_blocking(move || (0..100).map(|_| send_one(smtp)).collect::<Vec<_>>())
-        .await
-        .expect("sender");
+    let results = tokio::task::spawn_blocking(move || {
+        (0..100).map(|_| mailroom_tests::try_send(smtp, "ann@corp.test")).collect::<Vec<_>>()
+    })
+    .await
+    .expect("sender");
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.abort();

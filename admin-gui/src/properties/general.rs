@@ -4,7 +4,7 @@
 
 use mailroom_shared::config::{ConfigDraft, ConfigError};
 
-use crate::widgets::{field_errors, number_row, text_row};
+use crate::widgets::{number_row, optional_number_row, text_row};
 
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
@@ -17,19 +17,15 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "general.administrator_mailbox",
         );
-        ui.label("Message size:");
-        ui.vertical(|ui| {
-            let mut limited = d.general.max_message_size_kb.is_some();
-            ui.horizontal(|ui| {
-                ui.radio_value(&mut limited, false, "No limit");
-                let maximum = ui.radio_value(&mut limited, true, "Maximum (K):");
-                let mut kb = d.general.max_message_size_kb.unwrap_or(25_600);
-                ui.add_enabled(limited, egui::DragValue::new(&mut kb).range(0..=u64::MAX)).labelled_by(maximum.id);
-                d.general.max_message_size_kb = limited.then_some(kb);
-            });
-            field_errors(ui, errors, "general.max_message_size_kb");
-        });
-        ui.end_row();
+        optional_number_row(
+            ui,
+            "Message size:",
+            &mut d.general.max_message_size_kb,
+            ("No limit", "Maximum (K):", 25_600),
+            None,
+            errors,
+            "general.max_message_size_kb",
+        );
         number_row(
             ui,
             "Drain timeout on restart:",
@@ -38,19 +34,14 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "general.drain_timeout_secs",
         );
-        ui.label("Keep free on disk:");
-        ui.vertical(|ui| {
-            let mut set = d.general.min_free_space_mb.is_some();
-            ui.horizontal(|ui| {
-                ui.radio_value(&mut set, false, "Automatic");
-                let at_least = ui.radio_value(&mut set, true, "At least (MB):");
-                let mut mb = d.general.min_free_space_mb.unwrap_or(100);
-                ui.add_enabled(set, egui::DragValue::new(&mut mb).range(0..=u64::MAX)).labelled_by(at_least.id);
-                d.general.min_free_space_mb = set.then_some(mb);
-            });
-            ui.weak("Below this, new mail is refused for a while; deliveries and deletions go on.");
-            field_errors(ui, errors, "general.min_free_space_mb");
-        });
-        ui.end_row();
+        optional_number_row(
+            ui,
+            "Keep free on disk:",
+            &mut d.general.min_free_space_mb,
+            ("Automatic", "At least (MB):", 100),
+            Some("Below this, new mail is refused for a while; deliveries and deletions go on."),
+            errors,
+            "general.min_free_space_mb",
+        );
     });
 }
