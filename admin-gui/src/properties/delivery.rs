@@ -65,8 +65,9 @@ impl DeliveryTab {
                 errors,
                 "delivery.max_per_destination",
             );
-            // One grid for the whole tab, so that every field lines up.
-            ui.add_space(6.0);
+            // One grid for the whole tab, so that every field lines up; an empty row
+            // sets the timeouts apart.
+            ui.label("");
             ui.end_row();
             ui.strong("Wait for a next hop at most");
             ui.weak("(RFC 5321 suggests the defaults)");
