@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::task::TaskTracker;
 
 use crate::disk::Disk;
+use crate::mailauth::MailAuth;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -42,6 +43,8 @@ pub struct ServiceContext {
     /// The data directory's disk and the free space kept in reserve, measured by a
     /// watcher of the run.
     pub disk: Arc<Disk>,
+    /// Mail authentication: DKIM signing, and SPF/DKIM/DMARC/ARC checks.
+    pub mailauth: Arc<MailAuth>,
 }
 
 impl std::fmt::Debug for ServiceContext {

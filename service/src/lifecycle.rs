@@ -36,6 +36,8 @@ use tokio_util::task::TaskTracker;
 use crate::context::ServiceContext;
 use crate::disk::Disk;
 use crate::listener::{self, Limits, Protocol, Socket};
+use crate::mailauth::MailAuth;
+use crate::mailauth::signing::SigningKeys;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
@@ -93,6 +95,8 @@ struct Inner {
     throttle: Arc<AuthThrottle>,
     /// Mailboxes held by POP3 sessions, of every run.
     pop3_locks: Arc<MailboxLocks>,
+    /// The DKIM keys that sign, for every run.
+    dkim: Arc<SigningKeys>,
     /// Runs replaced by a restart, still draining; a stop waits for them.
     replaced: TaskTracker,
     /// Their stop signals, so that a stop can tell their idle sessions to leave.
@@ -155,7 +159,7 @@ impl Manager {
             0 => {}
             n => tracing::info!(recipients = n, "returned deliveries interrupted by the last stop to the queue"),
         }
-        Ok(Manager {
+        let manager = Manager {
             inner: Arc::new(Inner {
                 store,
                 events,
@@ -166,10 +170,83 @@ impl Manager {
                 saved: Mutex::new((Arc::new(config), revision)),
                 throttle: Arc::default(),
                 pop3_locks: Arc::default(),
+                dkim: Arc::default(),
                 replaced: TaskTracker::new(),
                 old_runs: Mutex::default(),
             }),
-        })
+        };
+        let (config, _) = manager.saved_config();
+        manager.ensure_dkim_keys(&config).await?;
+        Ok(manager)
+    }
+
+    /// Makes DKIM keys for every inbound domain of `config` that has none, and loads
+    /// the signing keys. Key generation runs on the blocking pool.
+    ///
+    /// # Errors
+    /// Store failures. A key that cannot be made is logged and left for next time.
+    async fn ensure_dkim_keys(&self, config: &Config) -> Result<(), StoreError> {
+        let mut keys = self.inner.store.dkim_keys().await?;
+        for domain in config.routing.table.inbound_domains() {
+            let domain = domain.to_string();
+            if keys.iter().any(|k| k.domain == domain && k.active) {
+                continue;
+            }
+            match self.make_dkim_keys(&domain, &keys).await {
+                Ok(new) => {
+                    tracing::info!(target: "mailroom_service::mailauth", %domain, "DKIM keys made");
+                    keys.extend(new);
+                }
+                Err(e) => {
+                    tracing::error!(target: "mailroom_service::mailauth", %domain, error = %e, "cannot make DKIM keys")
+                }
+            }
+        }
+        self.inner.dkim.load(&keys);
+        Ok(())
+    }
+
+    /// Makes and stores a new pair of DKIM keys for `domain` (they sign from now on).
+    async fn make_dkim_keys(
+        &self,
+        domain: &str,
+        existing: &[crate::store::DkimKey],
+    ) -> Result<Vec<crate::store::DkimKey>, String> {
+        let taken: Vec<String> = existing.iter().filter(|k| k.domain == domain).map(|k| k.selector.clone()).collect();
+        let d = domain.to_owned();
+        let now = crate::store::now_secs();
+        let new = tokio::task::spawn_blocking(move || crate::mailauth::signing::generate(&d, now, &taken))
+            .await
+            .map_err(|e| format!("key generation failed: {e}"))??;
+        self.inner.store.dkim_add(new.clone()).await.map_err(|e| e.to_string())?;
+        Ok(new)
+    }
+
+    /// Makes new DKIM keys for an inbound domain; they sign from now on, and the old
+    /// ones stay published until retired.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when `domain` is not an inbound domain; store failures.
+    pub async fn dkim_rotate(&self, domain: &str) -> Result<(), StoreError> {
+        let (config, _) = self.saved_config();
+        if !config.routing.table.inbound_domains().iter().any(|d| d.to_string() == domain) {
+            return Err(StoreError::NotFound(format!("{domain} is not an inbound domain")));
+        }
+        let keys = self.inner.store.dkim_keys().await?;
+        self.make_dkim_keys(domain, &keys).await.map_err(StoreError::Internal)?;
+        self.inner.dkim.load(&self.inner.store.dkim_keys().await?);
+        tracing::info!(target: "mailroom_service::mailauth", domain, "DKIM keys rotated");
+        Ok(())
+    }
+
+    /// Stops publishing an old DKIM key.
+    ///
+    /// # Errors
+    /// As [`Store::dkim_retire`].
+    pub async fn dkim_retire(&self, domain: &str, selector: &str) -> Result<(), StoreError> {
+        self.inner.store.dkim_retire(domain.to_owned(), selector.to_owned()).await?;
+        tracing::info!(target: "mailroom_service::mailauth", domain, selector, "DKIM key retired");
+        Ok(())
     }
 
     /// The store.
@@ -326,6 +403,9 @@ impl Manager {
         // Keep the mirror's lock order simple: write to the store first, then update
         // the mirror with what was committed.
         let revision = self.inner.store.save_config(&config, base_revision).await?;
+        // A domain just added as inbound gets its keys now, so that its records can
+        // be published before the restart that starts signing with them.
+        self.ensure_dkim_keys(&config).await?;
         {
             let mut saved = self.inner.saved.lock().unwrap_or_else(|p| p.into_inner());
             if revision > saved.1 {
@@ -458,6 +538,7 @@ impl Manager {
             throttle: Arc::clone(&self.inner.throttle),
             pop3_locks: Arc::clone(&self.inner.pop3_locks),
             disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
+            mailauth: Arc::new(MailAuth::new(&config, Arc::clone(&self.inner.dkim))),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());

@@ -38,6 +38,14 @@ pub fn subject(message: &[u8]) -> Option<String> {
     parsed.subject().map(str::to_owned)
 }
 
+/// The domain of the message's (first) `From:` address, if it has a valid one.
+pub fn from_domain(message: &[u8]) -> Option<mailroom_shared::address::Domain> {
+    let parsed = MessageParser::new().parse_headers(message)?;
+    let address = parsed.from()?.first()?.address()?;
+    let (_, domain) = address.rsplit_once('@')?;
+    mailroom_shared::address::Domain::parse(domain).ok()
+}
+
 /// The headers of a message, up to and including the blank line that ends them (all
 /// of it when there is no body).
 pub fn headers(message: &[u8]) -> &[u8] {
@@ -55,6 +63,9 @@ mod tests {
         assert_eq!(message_id(m).as_deref(), Some("<a@b>"));
         assert_eq!(subject(m).as_deref(), Some("café lunch"));
         assert_eq!(message_id(b"Subject: x\r\n\r\nbody\r\n"), None);
+        let from = from_domain(b"From: \"Ann\" <ann@Corp.Test>\r\n\r\n").map(|d| d.to_string());
+        assert_eq!(from.as_deref(), Some("corp.test"));
+        assert_eq!(from_domain(b"From: nobody\r\n\r\n"), None);
         assert_eq!(headers(m), &m[..m.windows(4).position(|w| w == b"\r\n\r\n").expect("blank line") + 4]);
     }
 

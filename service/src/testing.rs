@@ -40,6 +40,7 @@ pub(crate) async fn context(edit: impl FnOnce(&mut ConfigDraft)) -> (tempfile::T
     let config = Config::from_draft(&draft).expect("a valid configuration");
     let ctx = ServiceContext {
         disk: Arc::new(Disk::new(dir.path(), 0)),
+        mailauth: Arc::new(crate::mailauth::MailAuth::new(&config, Arc::default())),
         config: Arc::new(config),
         store,
         shutdown: Shutdown::default(),

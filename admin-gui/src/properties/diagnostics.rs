@@ -19,6 +19,7 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         combo(ui, "POP3:", &mut g.pop3, &levels);
         combo(ui, "Routing:", &mut g.routing, &levels);
         combo(ui, "Delivery:", &mut g.delivery, &levels);
+        combo(ui, "Message authentication:", &mut g.authentication, &levels);
         combo(ui, "Service:", &mut g.service, &levels);
         ui.label("");
         ui.checkbox(&mut g.message_tracking, "Enable message tracking");

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mailroom_shared::config::{ConfigDraft, RouteEntryDraft, RouteKey};
 use mailroom_shared::ipc::client::{Client, ClientError};
-use mailroom_shared::ipc::{IpcError, Request, Response, StatusReport};
+use mailroom_shared::ipc::{IpcError, RecordCheck, Request, Response, StatusReport};
 use mailroom_shared::paths;
 use mailroom_shared::time::{format_local, format_utc};
 
@@ -102,8 +102,30 @@ enum Command {
     Lockouts,
     /// Lift a lock-out now (an address or login name, as listed).
     Unlock { client: String },
+    /// The DNS records the inbound domains should publish: MX, SPF, DKIM, DMARC, SRV.
+    DnsRecords {
+        /// Only this inbound domain.
+        domain: Option<String>,
+        /// Look each record up and say whether it is published as it should be.
+        #[arg(long)]
+        check: bool,
+    },
+    /// DKIM keys: rotate a domain's, retire an old one.
+    Dkim {
+        #[command(subcommand)]
+        action: DkimCmd,
+    },
     /// Print service events as they happen, until interrupted.
     Events,
+}
+
+#[derive(Debug, Subcommand)]
+enum DkimCmd {
+    /// Make new keys for a domain; they sign from now on (publish their records), and
+    /// the old ones stay published until retired.
+    Rotate { domain: String },
+    /// Stop publishing an old key (once mail signed with it has been delivered).
+    Retire { domain: String, selector: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -377,6 +399,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Certificate => show(json, client.request(Request::Certificate).await?),
         Command::Lockouts => show(json, client.request(Request::Lockouts).await?),
         Command::Unlock { client: who } => show(json, client.request(Request::Unlock { client: who }).await?),
+        Command::DnsRecords { domain, check } => {
+            show(json, client.request(Request::DnsRecords { domain, check }).await?)
+        }
+        Command::Dkim { action: DkimCmd::Rotate { domain } } => {
+            let response = client.request(Request::DkimRotate { domain }).await?;
+            if !json {
+                println!("New keys made; mail is signed with them from now on. Publish their records now:");
+            }
+            show(json, response)
+        }
+        Command::Dkim { action: DkimCmd::Retire { domain, selector } } => {
+            show(json, client.request(Request::DkimRetire { domain, selector }).await?)
+        }
         Command::Events => {
             let mut events = client.subscribe().await?;
             while let Some(e) = events.recv().await {
@@ -468,6 +503,28 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
     }
     match response {
         Response::Pong | Response::Done => println!("OK"),
+        Response::DnsRecords { records } => {
+            let mut domain = "";
+            for r in &records {
+                if r.domain != domain {
+                    domain = &r.domain;
+                    println!("{domain}:");
+                }
+                let check = match &r.check {
+                    None => String::new(),
+                    Some(RecordCheck::Published) => "  [published]".into(),
+                    Some(RecordCheck::Missing) => "  [MISSING]".into(),
+                    Some(RecordCheck::Different { found }) => format!("  [DIFFERENT: found {}]", found.join(" | ")),
+                    Some(RecordCheck::Failed { error }) => format!("  [lookup failed: {error}]"),
+                };
+                println!("  {:<40} {:<4} {}{check}\n      {}", r.name, r.kind, r.value, r.purpose);
+            }
+            if records.is_empty() {
+                println!(
+                    "No inbound domains: add one to the routing table (mailroomctl routing add DOMAIN --inbound)."
+                );
+            }
+        }
         Response::Status(s) => print_status(&s),
         Response::Config { config, .. } => print_json(&config.to_draft()),
         Response::ConfigSaved { revision, pending_pages } => {

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use mailroom_shared::address::EmailAddress;
+use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::ipc::{Event, IpcError, Request, Response};
 use mailroom_shared::routing::{self, ClientContext};
 
@@ -119,8 +119,42 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             true => Ok(Response::Done),
             false => Err(IpcError::NotFound { message: format!("{client} has no failed logins counted") }),
         },
+        Request::DnsRecords { domain, check } => dns_records(manager, domain.as_deref(), check).await,
+        Request::DkimRotate { domain } => {
+            let domain = parse_domain("domain", &domain)?;
+            manager.dkim_rotate(&domain.to_string()).await.map_err(store_error)?;
+            dns_records(manager, Some(&domain.to_string()), false).await
+        }
+        Request::DkimRetire { domain, selector } => {
+            manager.dkim_retire(&domain, &selector).await.map_err(store_error)?;
+            Ok(Response::Done)
+        }
         Request::Subscribe => Ok(Response::Done),
     }
+}
+
+fn parse_domain(field: &str, s: &str) -> Result<Domain, IpcError> {
+    Domain::parse(s.trim())
+        .map_err(|e| IpcError::InvalidArgument { field: field.to_owned(), message: format!("'{s}' {e}") })
+}
+
+/// The records the saved configuration's inbound domains should publish, looked up
+/// when `check` is set.
+async fn dns_records(manager: &Manager, domain: Option<&str>, check: bool) -> Result<Response, IpcError> {
+    let (config, _) = manager.saved_config();
+    let only = domain.map(|d| parse_domain("domain", d)).transpose()?;
+    if let Some(d) = &only
+        && !config.routing.table.inbound_domains().contains(&d)
+    {
+        return Err(IpcError::NotFound { message: format!("{d} is not an inbound domain") });
+    }
+    let keys = manager.store().dkim_keys().await.map_err(store_error)?;
+    let mut records = crate::mailauth::records::wanted(&config, &keys, only.as_ref());
+    if check {
+        let resolver = crate::dns::resolver(&config.connections).map_err(|message| IpcError::Failed { message })?;
+        crate::mailauth::records::check(&resolver, &mut records).await;
+    }
+    Ok(Response::DnsRecords { records })
 }
 
 fn parse_address(field: &str, s: &str) -> Result<EmailAddress, IpcError> {

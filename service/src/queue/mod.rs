@@ -128,7 +128,7 @@ impl Dispatcher {
 
 /// Runs the queue until the service drains.
 pub async fn run(ctx: ServiceContext) {
-    let resolver = match route::resolver(&ctx.config.connections) {
+    let resolver = match crate::dns::resolver(&ctx.config.connections) {
         Ok(r) => Some(r),
         Err(e) => {
             tracing::error!(error = %e, "no DNS resolver; MX deliveries will be deferred");
@@ -508,6 +508,18 @@ async fn ndr_delivery(
         recipients: vec![OutboundRecipient { address: message.sender.clone(), ..Default::default() }],
         ..Default::default()
     });
+    // An NDR to the outside is signed like our users' mail, for the inbound domain our
+    // host name falls under (its From: is postmaster@ the host name).
+    let host = &ctx.config.general.host_name;
+    let signing_domain = ctx.config.routing.table.inbound_domain_of(host);
+    let content = match signing_domain {
+        Some(d) if outbound.is_some() && ctx.config.security.message_authentication.sign_outbound => {
+            let mut signed = ctx.mailauth.keys.sign(&d.to_string(), &content);
+            signed.extend_from_slice(&content);
+            signed
+        }
+        _ => content,
+    };
     Ok(NewMessage {
         queue_id: format!("{}.NDR", message.queue_id),
         received_at: now,

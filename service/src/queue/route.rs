@@ -8,8 +8,6 @@
 use std::net::SocketAddr;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use mailroom_shared::address::{Domain, NextHop};
 use mailroom_shared::config::{Connections, MessageDelivery};
@@ -64,27 +62,6 @@ pub fn tls_policy(cfg: &Connections, dest: &Destination) -> TlsPolicy {
         MessageDelivery::SmartHost { host, requires_tls: true } if from_hop(host) == *dest => TlsPolicy::Required,
         _ => TlsPolicy::Opportunistic,
     }
-}
-
-/// A DNS resolver for the run: the configured name server, or the system's.
-///
-/// # Errors
-/// When the system configuration cannot be read.
-pub fn resolver(cfg: &Connections) -> Result<TokioResolver, String> {
-    let builder = match cfg.dns_server {
-        Some(server) => {
-            let mut ns = NameServerConfig::udp_and_tcp(server.ip());
-            for c in &mut ns.connections {
-                c.port = server.port();
-            }
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(vec![ns]),
-                TokioRuntimeProvider::default(),
-            )
-        }
-        None => TokioResolver::builder_tokio().map_err(|e| format!("cannot read the system DNS configuration: {e}"))?,
-    };
-    builder.build().map_err(|e| format!("cannot start the DNS resolver: {e}"))
 }
 
 /// The addresses to try for `dest`, best first, each with the host name it came from.

@@ -27,6 +27,9 @@ pub(super) struct Envelope<'a> {
     pub auth: Option<&'a str>,
     /// The TLS protocol version in use, if the session is encrypted.
     pub tls: Option<&'a str>,
+    /// For mail from outside: the `Authentication-Results:` header field and the
+    /// verdict in a few words.
+    pub authentication: Option<(String, String)>,
 }
 
 /// A queue id: time in microseconds and a per-process counter, in hex. Unique within
@@ -71,7 +74,11 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         cfg.general.host_name,
         crate::message::date(now),
     );
-    let mut content = Vec::with_capacity(received.len() + body.len());
+    let signatures = sign(ctx, env, &body);
+    let results = env.authentication.as_ref().map(|(header, _)| header.as_str()).unwrap_or_default();
+    let mut content = Vec::with_capacity(signatures.len() + results.len() + received.len() + body.len());
+    content.extend_from_slice(&signatures);
+    content.extend_from_slice(results.as_bytes());
     content.extend_from_slice(received.as_bytes());
     content.extend_from_slice(&body);
     let mailboxes: Vec<i64> = rcpts
@@ -125,7 +132,11 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             recipient,
             detail,
         };
-        tracking.push(record(TrackEvent::Accepted, None, Some(client)));
+        let detail = match &env.authentication {
+            Some((_, summary)) => format!("from {client}; {summary}"),
+            None => format!("from {client}"),
+        };
+        tracking.push(record(TrackEvent::Accepted, None, Some(detail)));
         for r in rcpts {
             let (event, detail) = match &r.target {
                 Target::Mailbox(_) => (TrackEvent::Delivered, None),
@@ -149,6 +160,19 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         })
         .await?;
     Ok(id)
+}
+
+/// The `DKIM-Signature:` fields for a message an authenticated user relays, signed
+/// for the inbound domain of its `From:`; empty when it is not to be signed.
+fn sign(ctx: &ServiceContext, env: &Envelope<'_>, body: &[u8]) -> Vec<u8> {
+    let relayed = env.tx.rcpts.iter().any(|r| r.target == Target::Relay);
+    if env.auth.is_none() || !relayed || !ctx.config.security.message_authentication.sign_outbound {
+        return Vec::new();
+    }
+    match crate::message::from_domain(body).and_then(|d| ctx.config.routing.table.inbound_domain_of(&d).cloned()) {
+        Some(domain) => ctx.mailauth.keys.sign(&domain.to_string(), body),
+        None => Vec::new(),
+    }
 }
 
 /// Keeps a client-supplied name from breaking the header it is put in.

@@ -8,8 +8,9 @@ use super::reply::{self, Reply};
 use super::session::{Phase, Session, Transaction};
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// Starts a transaction.
-    pub(super) fn mail(
+    /// Starts a transaction. Mail from outside gets its SPF verdict here (RFC 7208
+    /// §2.4), which a DNS failure turns into a `451`.
+    pub(super) async fn mail(
         &mut self,
         from: String,
         size: Option<u64>,
@@ -58,7 +59,16 @@ impl<S: crate::tls::Transport> Session<S> {
             });
             return Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
         }
-        self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new() });
+        let spf = if self.checked() {
+            let helo = self.helo.as_ref().map_or("", |(h, _)| h.as_str());
+            match self.ctx.mailauth.spf(self.peer.ip(), helo, &from).await {
+                Ok(spf) => Some(Box::new(spf)),
+                Err(r) => return Reply::new(r.code, r.status, r.text),
+            }
+        } else {
+            None
+        };
+        self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new(), spf });
         Reply::new(250, "2.1.0", "Sender OK")
     }
 }

@@ -51,7 +51,7 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// Records a refused recipient in the message-tracking log. Not awaited: the reply
     /// does not wait for it, and losing it in a crash loses no mail.
-    fn track_refusal(&self, rcpt: &str, detail: String) {
+    pub(super) fn track_refusal(&self, rcpt: &str, detail: String) {
         let sender = match &self.phase {
             Phase::Mail(tx) => tx.from.clone(),
             _ => String::new(),

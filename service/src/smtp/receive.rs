@@ -6,6 +6,7 @@ use super::accept;
 use super::data::{DataReceiver, Finished, Progress};
 use super::reply::{self, Reply};
 use super::session::{Flow, Phase, Session};
+use crate::mailauth::inbound;
 
 /// The slowest a message may arrive, in bytes a second (Postfix's
 /// `smtpd_min_data_rate`).
@@ -65,39 +66,65 @@ impl<S: crate::tls::Transport> Session<S> {
                 "5.6.0",
                 "Message refused: it contains NUL characters, which mail text may not (RFC 5321 section 2.3.8)",
             ),
-            Finished::Complete => {
-                let (helo, extended) = self.helo.clone().unwrap_or_default();
-                let envelope = accept::Envelope {
-                    tx: &tx,
-                    client: self.peer,
-                    helo: &helo,
-                    extended,
-                    auth: self.auth.as_ref().map(|a| a.login.as_str()),
-                    tls: self.tls_version(),
-                };
-                match accept::commit(&self.ctx, &envelope, rx.into_body()).await {
-                    Ok(queue_id) => {
-                        if tx.rcpts.iter().any(|r| !matches!(r.target, super::session::Target::Mailbox(_))) {
-                            self.ctx.queue.notify_one();
-                        }
-                        tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");
-                        Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
-                    }
-                    Err(crate::store::StoreError::Full(e)) => {
-                        crate::logging::repeated("smtp-commit-full", |n| {
-                            tracing::error!(repeats = n, error = %e, "the disk is full; messages are refused with 452");
-                        });
-                        Reply::new(452, "4.3.1", "Insufficient system storage; message not accepted, try again later")
-                    }
-                    Err(e) => {
-                        crate::logging::repeated("smtp-commit", |n| {
-                            tracing::error!(peer = %self.peer, repeats = n, error = %e, "cannot commit a message; refused with 451");
-                        });
-                        Reply::new(451, "4.3.0", "Local error in processing; message not accepted, try again later")
-                    }
-                }
-            }
+            Finished::Complete => self.accept(&tx, rx.into_body()).await,
         };
         self.error(reply)
+    }
+
+    /// A whole message in: checked when it comes from outside (and refused, tagged or
+    /// marked as the verdict says), then committed durably; the reply to send.
+    async fn accept(&mut self, tx: &super::session::Transaction, mut body: Vec<u8>) -> Reply {
+        let mut authentication = None;
+        if let Some(spf) = &tx.spf {
+            let mailauth = std::sync::Arc::clone(&self.ctx.mailauth);
+            if let std::borrow::Cow::Owned(stripped) = inbound::strip_our_results(&body, &mailauth.host) {
+                body = stripped;
+            }
+            let verdict = mailauth.check(&body, spf, &self.ctx.config).await;
+            tracing::info!(target: "mailroom_service::mailauth", peer = %self.peer, from = %tx.from, verdict = %verdict.summary, action = ?verdict.action, "message checked");
+            match verdict.action {
+                inbound::Action::Refuse(r) => {
+                    if r.code >= 500 && self.ctx.config.diagnostics.message_tracking {
+                        let rcpts = tx.rcpts.iter().map(|r| r.address.clone()).collect::<Vec<_>>().join(", ");
+                        self.track_refusal(&rcpts, format!("{} {} {} ({})", r.code, r.status, r.text, verdict.summary));
+                    }
+                    return Reply::new(r.code, r.status, r.text);
+                }
+                inbound::Action::Tag => body = inbound::tag_subject(&body),
+                inbound::Action::Accept => {}
+            }
+            authentication = Some((verdict.header, verdict.summary));
+        }
+        let (helo, extended) = self.helo.clone().unwrap_or_default();
+        let envelope = accept::Envelope {
+            tx,
+            client: self.peer,
+            helo: &helo,
+            extended,
+            auth: self.auth.as_ref().map(|a| a.login.as_str()),
+            tls: self.tls_version(),
+            authentication,
+        };
+        match accept::commit(&self.ctx, &envelope, body).await {
+            Ok(queue_id) => {
+                if tx.rcpts.iter().any(|r| !matches!(r.target, super::session::Target::Mailbox(_))) {
+                    self.ctx.queue.notify_one();
+                }
+                tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");
+                Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
+            }
+            Err(crate::store::StoreError::Full(e)) => {
+                crate::logging::repeated("smtp-commit-full", |n| {
+                    tracing::error!(repeats = n, error = %e, "the disk is full; messages are refused with 452");
+                });
+                Reply::new(452, "4.3.1", "Insufficient system storage; message not accepted, try again later")
+            }
+            Err(e) => {
+                crate::logging::repeated("smtp-commit", |n| {
+                    tracing::error!(peer = %self.peer, repeats = n, error = %e, "cannot commit a message; refused with 451");
+                });
+                Reply::new(451, "4.3.0", "Local error in processing; message not accepted, try again later")
+            }
+        }
     }
 }

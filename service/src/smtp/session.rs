@@ -73,6 +73,8 @@ pub(super) struct Transaction {
     pub envid: Option<String>,
     /// Accepted recipients so far.
     pub rcpts: Vec<Recipient>,
+    /// The SPF verdict, when the client's mail is checked (it comes from outside).
+    pub spf: Option<Box<crate::mailauth::inbound::Spf>>,
 }
 
 /// Where the session is in the protocol.
@@ -185,7 +187,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let reply = match cmd {
             Command::Ehlo(host) => self.ehlo(host, true),
             Command::Helo(host) => self.ehlo(host, false),
-            Command::Mail { from, size, body, ret, envid } => self.mail(from, size, body, ret, envid),
+            Command::Mail { from, size, body, ret, envid } => self.mail(from, size, body, ret, envid).await,
             Command::Rcpt { to, notify, orcpt, routing } => self.rcpt(to, notify, orcpt, routing).await,
             Command::Data => return self.data().await,
             Command::Auth { mechanism, initial } => match self.auth(&mechanism, initial).await {
@@ -293,6 +295,28 @@ impl<S: crate::tls::Transport> Session<S> {
 
     fn in_transaction(&self) -> bool {
         matches!(self.phase, Phase::Mail(_))
+    }
+
+    /// True when this client's mail is checked (SPF, DKIM, DMARC): it has not
+    /// authenticated, is not in a network allowed to relay, and is not this machine.
+    pub(super) fn checked(&self) -> bool {
+        let relay_allowed = self.auth.is_none()
+            && mailroom_shared::routing::relay_permission(
+                &mailroom_shared::routing::ClientContext {
+                    authenticated_as: None,
+                    client_ip: self.peer.ip(),
+                    local_ip: self.local.ip(),
+                },
+                &self.ctx.config.routing_restrictions,
+            )
+            .is_ok();
+        crate::mailauth::inbound::applies(
+            &self.ctx.config,
+            self.auth.is_some(),
+            relay_allowed,
+            self.peer.ip(),
+            self.local.ip(),
+        )
     }
 
     /// Waits for more input, or for a reason to stop. `Ok(true)`: bytes were added to

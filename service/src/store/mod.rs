@@ -35,6 +35,7 @@
 
 mod admin;
 mod config;
+mod dkim;
 mod mailboxes;
 mod messages;
 mod pop3;
@@ -45,6 +46,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use admin::{QueueFilter, TrackFilter};
+pub use dkim::{DkimAlgorithm, DkimKey};
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;

@@ -526,6 +526,29 @@ impl RoutingTable {
     pub fn is_inbound(&self, domain: &Domain) -> bool {
         matches!(self.lookup(domain), Some(RouteEntry { route_to: RouteTarget::Inbound, .. }))
     }
+
+    /// The domain of the inbound entry that `domain` falls under (the most specific
+    /// entry matching it, when that entry is inbound): the domain mail from `domain`
+    /// is signed for, and whose DNS records are published.
+    pub fn inbound_domain_of(&self, domain: &Domain) -> Option<&Domain> {
+        match self.lookup(domain)? {
+            RouteEntry { route_to: RouteTarget::Inbound, sent_to: RouteKey::Suffix(d) | RouteKey::Exact(d) } => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The domains of the inbound entries, in table order.
+    pub fn inbound_domains(&self) -> Vec<&Domain> {
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                RouteEntry { route_to: RouteTarget::Inbound, sent_to: RouteKey::Suffix(d) | RouteKey::Exact(d) } => {
+                    Some(d)
+                }
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Routing page, as edited.
@@ -942,6 +965,53 @@ pub struct SecurityDraft {
     pub tls_certificate: String,
     /// PEM private key; empty for a self-signed certificate.
     pub tls_key: String,
+    /// Message authentication (DKIM, SPF, DMARC, ARC); every combination is valid.
+    pub message_authentication: MessageAuthentication,
+}
+
+/// What p=quarantine in a sender's DMARC policy does to a message that fails it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineAction {
+    /// Deliver it with `[Suspicious]` before its subject.
+    #[default]
+    TagSubject,
+    /// Deliver it as it is (the `Authentication-Results:` header still says).
+    Deliver,
+}
+
+/// The Security page's *Message Authentication* group: signing what we send, and
+/// checking what arrives, so that the world trusts our mail and staff can trust theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageAuthentication {
+    /// DKIM-sign mail relayed for our users and the messages Mailroom writes, for the
+    /// inbound domain of their `From:` (RSA and Ed25519).
+    pub sign_outbound: bool,
+    /// Check SPF, DKIM, DMARC and ARC on mail from outside and record the verdict in an
+    /// `Authentication-Results:` header.
+    pub check_inbound: bool,
+    /// Refuse mail failing DMARC when its domain's policy is `p=reject`.
+    pub dmarc_reject: bool,
+    /// What `p=quarantine` does.
+    pub dmarc_quarantine: QuarantineAction,
+    /// Refuse mail from outside whose `From:` is one of our inbound domains when it
+    /// passes neither SPF nor our DKIM (the "mail from the CEO" fraud).
+    pub protect_own_domains: bool,
+}
+
+impl Default for MessageAuthentication {
+    fn default() -> Self {
+        MessageAuthentication {
+            sign_outbound: true,
+            check_inbound: true,
+            dmarc_reject: true,
+            dmarc_quarantine: QuarantineAction::TagSubject,
+            protect_own_domains: true,
+        }
+    }
 }
 
 /// Security page.
@@ -951,6 +1021,8 @@ pub struct Security {
     pub plain_text_auth: PlainTextAuth,
     /// Certificate and key files, both or neither.
     pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// Message authentication.
+    pub message_authentication: MessageAuthentication,
 }
 
 impl Security {
@@ -969,7 +1041,11 @@ impl Security {
                 return None;
             }
         };
-        Some(Security { plain_text_auth: d.plain_text_auth, tls_files })
+        Some(Security {
+            plain_text_auth: d.plain_text_auth,
+            tls_files,
+            message_authentication: d.message_authentication.clone(),
+        })
     }
 
     pub(super) fn to_draft(&self) -> SecurityDraft {
@@ -978,7 +1054,12 @@ impl Security {
             .as_ref()
             .map(|(c, k)| (c.display().to_string(), k.display().to_string()))
             .unwrap_or_default();
-        SecurityDraft { plain_text_auth: self.plain_text_auth, tls_certificate: c, tls_key: k }
+        SecurityDraft {
+            plain_text_auth: self.plain_text_auth,
+            tls_certificate: c,
+            tls_key: k,
+            message_authentication: self.message_authentication.clone(),
+        }
     }
 }
 
@@ -1102,6 +1183,8 @@ pub struct DiagnosticsDraft {
     pub routing: LogLevel,
     /// Outbound delivery and the queue.
     pub delivery: LogLevel,
+    /// Message authentication: DKIM signing, SPF/DKIM/DMARC/ARC verdicts.
+    pub authentication: LogLevel,
     /// The service itself: lifecycle, control socket, store.
     pub service: LogLevel,
     /// Message tracking is on.
@@ -1118,6 +1201,7 @@ impl Default for DiagnosticsDraft {
             pop3: LogLevel::Minimum,
             routing: LogLevel::Minimum,
             delivery: LogLevel::Minimum,
+            authentication: LogLevel::Minimum,
             service: LogLevel::Minimum,
             message_tracking: true,
             keep_days: 30,

@@ -156,6 +156,28 @@ pub enum Request {
         /// The locked-out client address or login name, as listed.
         client: String,
     },
+    /// The DNS records the inbound domains should publish (MX, SPF, DKIM, DMARC, SRV).
+    DnsRecords {
+        /// One inbound domain; `None` for all.
+        #[serde(default)]
+        domain: Option<String>,
+        /// Also look each one up and say whether it is published as it should be.
+        #[serde(default)]
+        check: bool,
+    },
+    /// Make new DKIM keys for an inbound domain; they sign from now on, and the old
+    /// ones stay published until retired. Answered with the domain's records.
+    DkimRotate {
+        /// The inbound domain.
+        domain: String,
+    },
+    /// Stop publishing an old DKIM key.
+    DkimRetire {
+        /// The inbound domain.
+        domain: String,
+        /// The key's selector.
+        selector: String,
+    },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -183,6 +205,9 @@ impl Request {
         "certificate",
         "lockouts",
         "unlock",
+        "dns_records",
+        "dkim_rotate",
+        "dkim_retire",
         "subscribe",
     ];
 }
@@ -285,8 +310,51 @@ pub enum Response {
         /// `None` while the service is not running, or runs without TLS.
         certificate: Option<Box<CertificateInfo>>,
     },
+    /// To [`Request::DnsRecords`] and [`Request::DkimRotate`].
+    DnsRecords {
+        /// The records, by domain.
+        records: Vec<DnsRecord>,
+    },
     /// Done, nothing to report (remove, subscribe).
     Done,
+}
+
+/// A DNS record an inbound domain should publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// The inbound domain it is for.
+    pub domain: String,
+    /// Its name, without the final dot (`20261127-rsa._domainkey.corp.test`).
+    pub name: String,
+    /// `MX`, `TXT` or `SRV`.
+    pub kind: String,
+    /// Its value as published (`10 mail.corp.test`, `v=spf1 mx -all`…).
+    pub value: String,
+    /// What it is for, in words (`SPF`, `DKIM, RSA, signs`…).
+    pub purpose: String,
+    /// What DNS says now, when a check was asked for.
+    #[serde(default)]
+    pub check: Option<RecordCheck>,
+}
+
+/// Whether a record is published as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RecordCheck {
+    /// Found, with the value it should have.
+    Published,
+    /// Nothing of its kind at its name.
+    Missing,
+    /// Found, with other values.
+    Different {
+        /// What DNS has at that name, of that kind.
+        found: Vec<String>,
+    },
+    /// The lookup failed (the DNS server did not answer, say).
+    Failed {
+        /// Why.
+        error: String,
+    },
 }
 
 /// A queued message as listed.
@@ -665,6 +733,16 @@ mod tests {
             Response::Done,
             Response::Certificate { certificate: None },
             Response::Lockouts { lockouts: Vec::new() },
+            Response::DnsRecords {
+                records: vec![DnsRecord {
+                    domain: "corp.test".into(),
+                    name: "corp.test".into(),
+                    kind: "TXT".into(),
+                    value: "v=spf1 mx -all".into(),
+                    purpose: "SPF".into(),
+                    check: Some(RecordCheck::Different { found: vec!["v=spf1 -all".into()] }),
+                }],
+            },
             Response::Certificate { certificate: Some(Box::new(certificate)) },
             Response::Tracking { events: Vec::new() },
             Response::Queue { messages: Vec::new() },
@@ -699,6 +777,9 @@ mod tests {
             Request::Certificate,
             Request::Lockouts,
             Request::Unlock { client: String::new() },
+            Request::DnsRecords { domain: None, check: false },
+            Request::DkimRotate { domain: String::new() },
+            Request::DkimRetire { domain: String::new(), selector: String::new() },
             Request::Subscribe,
         ];
         let names: Vec<String> = samples

@@ -21,6 +21,7 @@
 
 mod admin;
 mod config;
+mod dkim;
 mod mailboxes;
 mod messages;
 mod pop3;

@@ -106,6 +106,26 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 2: single-instance storage.
     Migration::Code(single_instance),
+    // 3: DKIM signing keys.
+    Migration::Sql(
+        r#"
+    -- A domain's DKIM keys: the active ones sign, every row is published in DNS until
+    -- the administrator retires it. The private key never leaves the store but to sign.
+    CREATE TABLE dkim_keys (
+        domain TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        -- rsa | ed25519
+        algorithm TEXT NOT NULL,
+        -- PKCS#8 DER.
+        private_key BLOB NOT NULL,
+        -- What DNS publishes after p=: base64 of the public key.
+        public_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        PRIMARY KEY (domain, selector)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Schema 2: message content stored once, shared by every mailbox copy and the queue.
