@@ -896,3 +896,52 @@ pub fn non_loopback_ip() -> std::net::Ipv4Addr {
     assert!(out.status.success() || err.contains("exists"), "no non-loopback address, and none can be added: {err}");
     ip
 }
+
+/// A dnsmasq on loopback answering for the test domains (its arguments: records), killed
+/// on drop.
+#[derive(Debug)]
+pub struct Dns {
+    child: Child,
+    /// Its UDP and TCP port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dns {
+    /// Starts dnsmasq with `args` (`--txt-record=…`, `--mx-host=…`…); `None` when it
+    /// cannot run here.
+    pub fn start(args: &[&str]) -> Option<Dns> {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = Command::new("dnsmasq")
+            .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
+            .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        std::thread::sleep(Duration::from_millis(300));
+        Some(Dns { child, port })
+    }
+
+    /// Its address, as `mailroomctl set dns-server` takes it.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A `--txt-record` argument for `name` with `value`, split into strings of at most
+    /// 255 bytes as DNS requires (a 2048-bit DKIM key is longer). On dnsmasq's command
+    /// line, commas separate the strings and quotes would be kept: `value` must not
+    /// contain a comma.
+    pub fn txt(name: &str, value: &str) -> String {
+        assert!(!value.contains(','), "a TXT value for dnsmasq's command line cannot hold a comma: {value}");
+        let parts: Vec<String> =
+            value.as_bytes().chunks(255).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        format!("--txt-record={name},{}", parts.join(","))
+    }
+}

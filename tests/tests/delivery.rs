@@ -462,32 +462,6 @@ async fn queue_administration_and_tracking_from_the_command_line() {
     }
 }
 
-/// A dnsmasq on loopback answering for the test domains, killed on drop.
-struct Dns {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_dnsmasq(args: &[&str]) -> Option<Dns> {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let child = std::process::Command::new("dnsmasq")
-        .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
-        .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    std::thread::sleep(Duration::from_millis(300));
-    Some(Dns { child, port })
-}
-
 /// MX records from a real DNS server, in preference order, with the A-record fallback
 /// for a domain without MX and a permanent failure for one that does not exist.
 #[tokio::test(flavor = "multi_thread")]
@@ -498,7 +472,7 @@ async fn delivers_by_mx_records_from_a_dns_server() {
         return;
     };
     drop(listener);
-    let Some(dns) = start_dnsmasq(&[
+    let Some(dns) = mailroom_tests::Dns::start(&[
         // mx.test: a dead preferred MX (nothing listens on 127.0.0.26:25), then a live one.
         "--mx-host=mx.test,dead.mx.test,5",
         "--mx-host=mx.test,live.mx.test,10",

@@ -16,9 +16,10 @@
 use std::net::IpAddr;
 
 use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::dkim::DkimError;
 use mail_auth::dmarc::Policy;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, SpfOutput, SpfResult,
+    AuthenticatedMessage, AuthenticationResults, DkimOutput, DkimResult, DmarcResult, SpfOutput, SpfResult,
     dmarc::verify::DmarcParameters, spf::verify::SpfParameters,
 };
 use mailroom_shared::address::Domain;
@@ -116,7 +117,22 @@ impl MailAuth {
                 format!("Authentication-Results: {}; none (the header section cannot be parsed)\r\n", self.host);
             return Verdict { header, action: Action::Accept, summary: "unparseable".into() };
         };
-        let dkim = authenticator.verify_dkim(&parsed).await;
+        // A body that no longer matches its signature failed verification: RFC 8601
+        // §2.7.1 calls that `fail` (mail-auth says `neutral`).
+        let dkim: Vec<_> = authenticator
+            .verify_dkim(&parsed)
+            .await
+            .into_iter()
+            .map(|d| {
+                let signed = d.signature().and_then(|s| parsed.dkim_headers.iter().find(|h| h.header.b == s.b));
+                match (d.result(), signed) {
+                    (DkimResult::Neutral(e @ mail_auth::Error::Dkim(DkimError::FailedBodyHashMatch)), Some(h)) => {
+                        DkimOutput::fail(e.clone()).with_signature(&h.header)
+                    }
+                    _ => d,
+                }
+            })
+            .collect();
         let arc = authenticator.verify_arc(&parsed).await;
         let mail_from_domain = spf.mail_from.rsplit_once('@').map_or(spf.helo.as_str(), |(_, d)| d);
         let dmarc =
@@ -128,6 +144,13 @@ impl MailAuth {
             .with_arc_result(&arc, spf.ip)
             .with_dmarc_result(&dmarc)
             .to_header();
+        // An unsigned message is reported as such (RFC 8601 §2.7.1, `dkim=none`).
+        let header = if dkim.is_empty() {
+            let host = format!("Authentication-Results: {};", self.host);
+            header.replacen(&host, &format!("{host}\r\n\tdkim=none (no signature);"), 1)
+        } else {
+            header
+        };
         let dkim_word = if dkim.iter().any(|d| d.result() == &DkimResult::Pass) {
             "pass"
         } else if dkim.is_empty() {

@@ -37,7 +37,11 @@ impl<S: crate::tls::Transport> Session<S> {
                 let reason = reply.lines.join(" ");
                 tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, %reason, "recipient refused");
                 if self.ctx.config.diagnostics.message_tracking && reply.code >= 500 {
-                    self.track_refusal(&to, format!("{} {}", reply.code, reason));
+                    let sender = match &self.phase {
+                        Phase::Mail(tx) => tx.from.clone(),
+                        _ => String::new(),
+                    };
+                    self.track_refusal(&sender, &to, format!("{} {}", reply.code, reason));
                 }
                 return reply;
             }
@@ -49,13 +53,11 @@ impl<S: crate::tls::Transport> Session<S> {
         Reply::new(250, "2.1.5", "Recipient OK")
     }
 
-    /// Records a refused recipient in the message-tracking log. Not awaited: the reply
-    /// does not wait for it, and losing it in a crash loses no mail.
-    pub(super) fn track_refusal(&self, rcpt: &str, detail: String) {
-        let sender = match &self.phase {
-            Phase::Mail(tx) => tx.from.clone(),
-            _ => String::new(),
-        };
+    /// Records a refusal in the message-tracking log: of a recipient, or of a message
+    /// (to its recipients). Not awaited: the reply does not wait for it, and losing it
+    /// in a crash loses no mail.
+    pub(super) fn track_refusal(&self, sender: &str, rcpt: &str, detail: String) {
+        let sender = sender.to_owned();
         let record = TrackingRecord {
             sender: Some(sender),
             recipient: Some(rcpt.to_owned()),

@@ -86,7 +86,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 inbound::Action::Refuse(r) => {
                     if r.code >= 500 && self.ctx.config.diagnostics.message_tracking {
                         let rcpts = tx.rcpts.iter().map(|r| r.address.clone()).collect::<Vec<_>>().join(", ");
-                        self.track_refusal(&rcpts, format!("{} {} {} ({})", r.code, r.status, r.text, verdict.summary));
+                        let detail = format!("{} {} {} ({})", r.code, r.status, r.text, verdict.summary);
+                        self.track_refusal(&tx.from, &rcpts, detail);
                     }
                     return Reply::new(r.code, r.status, r.text);
                 }

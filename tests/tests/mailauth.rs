@@ -1,0 +1,362 @@
+//! Mail authentication end to end, with a real DNS server on loopback (dnsmasq) and an
+//! independent implementation on the other side (dkimpy, Debian's `python3-dkim`, under
+//! the system Python): what Mailroom signs, dkimpy verifies; what dkimpy signs and
+//! sends from other loopback addresses (so that SPF sees other IPs), Mailroom judges.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mailroom_tests::{Daemon, Dns, Sink, Smtp};
+
+/// The system Python, where Debian's python3-dkim lives; `None` (the test is skipped)
+/// when dkimpy is not installed.
+fn dkimpy() -> Option<PathBuf> {
+    let python = PathBuf::from("/usr/bin/python3");
+    let ok = Command::new(&python).args(["-c", "import dkim, nacl"]).status().is_ok_and(|s| s.success());
+    ok.then_some(python)
+}
+
+/// Runs a script under the system Python; its standard output.
+fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new(python).arg("-c").arg(script).args(args).output().expect("python");
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Verifies every DKIM signature of the message in `message_file` with dkimpy, against
+/// the TXT records of `records_json` (what `mailroomctl dns-records --json` says to
+/// publish); prints one `algorithm:result` per signature.
+const VERIFY: &str = r#"
+import dkim, json, re, sys
+records = json.load(open(sys.argv[1]))["records"]
+txt = {r["name"].lower() + ".": r["value"] for r in records if r["kind"] == "TXT"}
+def dnsfunc(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    v = txt.get(name.lower())
+    return v.encode() if v else None
+msg = open(sys.argv[2], "rb").read()
+d = dkim.DKIM(msg)
+sigs = [v for (k, v) in d.headers if k.lower() == b"dkim-signature"]
+for i, sig in enumerate(sigs):
+    algo = re.search(rb"a=([a-z0-9-]+)", sig).group(1).decode()
+    print(algo + ":" + str(d.verify(idx=i, dnsfunc=dnsfunc)))
+"#;
+
+/// Sends one message from a chosen source address, optionally DKIM-signed by dkimpy
+/// (and then altered, to break the signature); prints `code message` of the answer.
+const SEND: &str = r#"
+import dkim, smtplib, sys
+host, port, source, mail_from, from_header, subject, key, selector, domain, alter = sys.argv[1:11]
+extra = sys.argv[11] if len(sys.argv) > 11 else ""
+msg = (extra + "From: " + from_header + "\r\nTo: ann@corp.test\r\nSubject: " + subject +
+       "\r\nMessage-ID: <" + subject.replace(" ", ".") + "@test>\r\nDate: Thu, 26 Nov 2026 10:20:00 +0000\r\n\r\nHello.\r\n").encode()
+if key != "-":
+    sig = dkim.sign(msg, selector.encode(), domain.encode(), open(key, "rb").read(),
+                    include_headers=[b"from", b"to", b"subject", b"message-id", b"date"])
+    msg = sig + msg
+if alter == "1":
+    msg = msg.replace(b"Hello.", b"Hello, altered.")
+s = smtplib.SMTP(host, int(port), source_address=(source, 0))
+s.ehlo("client.nowhere.test")
+try:
+    s.sendmail(mail_from, ["ann@corp.test"], msg)
+    print("250 accepted")
+except smtplib.SMTPSenderRefused as e:
+    print(e.smtp_code, e.smtp_error.decode())
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+"#;
+
+/// An RSA key pair made with openssl: the private key's file (PKCS#1 PEM, as dkimpy
+/// reads it) and the public key as DKIM publishes it.
+fn rsa_key(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("sender.key");
+    let ok = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl genrsa");
+    let der =
+        Command::new("openssl").args(["rsa", "-pubout", "-outform", "DER", "-in"]).arg(&key).output().expect("openssl");
+    use base64::Engine as _;
+    (key, base64::engine::general_purpose::STANDARD.encode(der.stdout))
+}
+
+/// Waits for a message with `subject` in Ann's mailbox; its text.
+async fn delivered(d: &Daemon, subject: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(m) =
+            d.messages_of("ann@corp.test").into_iter().map(|m| String::from_utf8_lossy(&m).into_owned()).find(|m| {
+                m.contains(&format!("Subject: {subject}")) || m.contains(&format!("Subject: [Suspicious] {subject}"))
+            })
+        {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "no message {subject:?} delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `Authentication-Results:` field of a stored message, unfolded.
+fn auth_results(message: &str) -> String {
+    let start = message.find("Authentication-Results: ").expect("an Authentication-Results field");
+    let rest = &message[start..];
+    let mut out = String::new();
+    for (i, line) in rest.split("\r\n").enumerate() {
+        if i > 0 && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        out.push_str(line.trim());
+        out.push(' ');
+    }
+    out
+}
+
+/// Ann's service, with corp.test inbound and its DNS server at `dns`.
+async fn service(dns: &Dns) -> Daemon {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "host-name", "mail.corp.test"]);
+    d.ctl_ok(&["set", "dns-server", &dns.addr()]);
+    d.ctl_ok(&["restart"]);
+    d
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayed_mail_and_ndrs_carry_two_signatures_that_dkimpy_verifies() {
+    let Some(python) = dkimpy() else {
+        eprintln!("skipped: no python3-dkim");
+        return;
+    };
+    let Some(dns) = Dns::start(&["--local=/test/"]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = service(&dns).await;
+    d.ctl_ok(&["set", "smarthost", &format!("[127.0.0.1]:{}", sink.addr.port())]);
+    d.ctl_ok(&["restart"]);
+    let records_file = d.dir.path().join("records.json");
+    std::fs::write(&records_file, d.ctl_ok(&["dns-records", "corp.test", "--json"])).expect("write");
+
+    // Ann relays a message; and one from a foreign sender she may use, to a recipient
+    // the next hop refuses, so that its NDR goes out too (signed for corp.test, the
+    // domain of our host name).
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO client.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<far@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect(
+        "From: Ann <ann@corp.test>\r\nTo: far@outside.test\r\nSubject: signed\r\nMessage-ID: <s1@corp.test>\r\n\r\nA signed message.\r\n.",
+        "250",
+    );
+    s.expect("MAIL FROM:<someone@elsewhere.test>", "250");
+    s.expect("RCPT TO:<reject@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("From: someone@elsewhere.test\r\nSubject: bounce me\r\n\r\nx\r\n.", "250");
+
+    let got = sink.wait_for(2, 20).await;
+    for (what, m) in [
+        ("relayed", got.iter().find(|m| m.to == ["far@outside.test"])),
+        ("NDR", got.iter().find(|m| m.from.is_empty())),
+    ] {
+        let m = m.unwrap_or_else(|| panic!("the {what} message reached the sink: {got:?}"));
+        let file = d.dir.path().join(format!("{what}.eml"));
+        std::fs::write(&file, &m.data).expect("write");
+        let verdicts =
+            run_python(&python, VERIFY, &[records_file.to_str().expect("path"), file.to_str().expect("path")]);
+        let mut verdicts: Vec<&str> = verdicts.lines().collect();
+        verdicts.sort_unstable();
+        assert_eq!(
+            verdicts,
+            ["ed25519-sha256:True", "rsa-sha256:True"],
+            "{what}: {}",
+            String::from_utf8_lossy(&m.data)
+        );
+        assert!(String::from_utf8_lossy(&m.data).contains("d=corp.test"), "{what} signed for corp.test");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_from_outside_is_judged_by_spf_dkim_and_dmarc() {
+    let Some(python) = dkimpy() else {
+        eprintln!("skipped: no python3-dkim");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, public) = rsa_key(dir.path());
+    let Some(dns) = Dns::start(&[
+        "--local=/test/",
+        &Dns::txt("outside.test", "v=spf1 ip4:127.0.0.2 -all"),
+        &Dns::txt("sel._domainkey.outside.test", &format!("v=DKIM1; k=rsa; p={public}")),
+        &Dns::txt("_dmarc.outside.test", "v=DMARC1; p=reject"),
+        &Dns::txt("soft.test", "v=spf1 ip4:127.0.0.2 ~all"),
+        &Dns::txt("quar.test", "v=spf1 ip4:127.0.0.2 -all"),
+        &Dns::txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
+        &Dns::txt("_dmarc.strict.test", "v=DMARC1; p=reject"),
+    ]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let d = service(&dns).await;
+    let smtp = d.smtp_addr().await;
+    let (host, port) = (smtp.ip().to_string(), smtp.port().to_string());
+    let key = key.to_str().expect("path").to_owned();
+    let send = |source: &str, mail_from: &str, from: &str, subject: &str, signed: bool, altered: bool, extra: &str| {
+        let k = if signed { key.as_str() } else { "-" };
+        let alter = if altered { "1" } else { "0" };
+        let args = [&host, &port, source, mail_from, from, subject, k, "sel", "outside.test", alter, extra];
+        run_python(&python, SEND, &args).trim().to_owned()
+    };
+
+    // Signed, from an address SPF allows: everything passes.
+    assert_eq!(send("127.0.0.2", "bob@outside.test", "bob@outside.test", "all pass", true, false, ""), "250 accepted");
+    let ar = auth_results(&delivered(&d, "all pass").await);
+    assert!(ar.starts_with("Authentication-Results: mail.corp.test;"), "{ar}");
+    for want in ["spf=pass", "dkim=pass", "dmarc=pass", "header.i=@outside.test", "smtp.mailfrom=bob@outside.test"] {
+        assert!(ar.contains(want), "{want} missing: {ar}");
+    }
+
+    // Signed, from an address SPF refuses: DKIM carries DMARC.
+    assert_eq!(send("127.0.0.3", "bob@outside.test", "bob@outside.test", "spf fails", true, false, ""), "250 accepted");
+    let ar = auth_results(&delivered(&d, "spf fails").await);
+    assert!(ar.contains("spf=fail") && ar.contains("dkim=pass") && ar.contains("dmarc=pass"), "{ar}");
+
+    // Altered after signing, from the allowed address: DKIM fails, SPF carries DMARC.
+    assert_eq!(send("127.0.0.2", "bob@outside.test", "bob@outside.test", "altered", true, true, ""), "250 accepted");
+    let ar = auth_results(&delivered(&d, "altered").await);
+    assert!(ar.contains("spf=pass") && ar.contains("dkim=fail") && ar.contains("dmarc=pass"), "{ar}");
+
+    // Unsigned, from an address SPF refuses: DMARC fails, and outside.test says reject.
+    let refused = send("127.0.0.3", "bob@outside.test", "bob@outside.test", "forged", false, false, "");
+    assert!(refused.starts_with("550") && refused.contains("DMARC policy of outside.test"), "{refused}");
+
+    // SPF passes for the envelope's domain, but it is not the From: domain's: DMARC
+    // needs alignment, and strict.test says reject.
+    let refused = send("127.0.0.2", "bob@outside.test", "carol@strict.test", "not aligned", false, false, "");
+    assert!(refused.starts_with("550") && refused.contains("strict.test"), "{refused}");
+
+    // Softfail and none: recorded, accepted.
+    assert_eq!(send("127.0.0.3", "dave@soft.test", "dave@soft.test", "soft", false, false, ""), "250 accepted");
+    let ar = auth_results(&delivered(&d, "soft").await);
+    assert!(ar.contains("spf=softfail") && ar.contains("dkim=none") && ar.contains("dmarc=none"), "{ar}");
+    assert_eq!(send("127.0.0.3", "erin@none.test", "erin@none.test", "no records", false, false, ""), "250 accepted");
+    assert!(auth_results(&delivered(&d, "no records").await).contains("spf=none"));
+
+    // p=quarantine: accepted, and its subject says so.
+    assert_eq!(send("127.0.0.3", "fay@quar.test", "fay@quar.test", "quarantined", false, false, ""), "250 accepted");
+    let m = delivered(&d, "quarantined").await;
+    assert!(m.contains("Subject: [Suspicious] quarantined"), "{m}");
+
+    // Our own domain claimed from outside, without proof: refused.
+    let refused = send("127.0.0.2", "bob@outside.test", "ceo@corp.test", "from the ceo", false, false, "");
+    assert!(refused.starts_with("550") && refused.contains("corp.test, which is ours"), "{refused}");
+
+    // A result claiming to be ours goes; another server's stays.
+    let forged = "Authentication-Results: mail.corp.test; dkim=pass header.d=corp.test\r\n\
+                  Authentication-Results: other.test; spf=pass\r\n";
+    assert_eq!(
+        send("127.0.0.2", "bob@outside.test", "bob@outside.test", "forged results", true, false, forged),
+        "250 accepted"
+    );
+    let m = delivered(&d, "forged results").await;
+    assert_eq!(m.matches("Authentication-Results: mail.corp.test").count(), 1, "only ours: {m}");
+    assert!(!m.contains("dkim=pass header.d=corp.test") && m.contains("Authentication-Results: other.test"), "{m}");
+
+    // This machine talking to itself is not checked (no results added).
+    let mut s = Smtp::connect(smtp);
+    s.expect("EHLO local.test", "250");
+    s.expect("MAIL FROM:<cron@corp.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("From: cron@corp.test\r\nSubject: local\r\n\r\nx\r\n.", "250");
+    assert!(!delivered(&d, "local").await.contains("Authentication-Results"));
+
+    // Tracking records the verdicts and the refusals.
+    let track = d.ctl_ok(&["track", "--sender", "bob@outside.test"]);
+    assert!(track.contains("spf=pass dkim=pass dmarc=pass"), "{track}");
+    assert!(track.contains("refused") && track.contains("DMARC policy"), "{track}");
+}
+
+/// A DNS server that does not answer defers mail from outside with `451`: never a
+/// silent pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dns_timeout_defers_mail_from_outside() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["set", "dns-server", &silent.local_addr().expect("addr").to_string()]);
+    d.ctl_ok(&["restart"]);
+    let smtp = d.smtp_addr().await;
+    let (ok, out, err) = mailroom_tests::python(
+        "import smtplib,sys\ns=smtplib.SMTP(sys.argv[1],int(sys.argv[2]),source_address=('127.0.0.2',0),timeout=60)\n\
+         s.ehlo('client.nowhere.test')\nprint(*s.mail('bob@outside.test'))",
+        &[&smtp.ip().to_string(), &smtp.port().to_string()],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("451 b'4.7.24"), "{out}");
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_records_to_publish_are_checked_live() {
+    let Some(empty) = Dns::start(&["--local=/test/"]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let d = service(&empty).await;
+    let records: serde_json::Value =
+        serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");
+    let records = records["records"].as_array().expect("records").clone();
+    let kinds: Vec<&str> = records.iter().filter_map(|r| r["purpose"].as_str()).collect();
+    assert!(kinds.iter().filter(|p| p.starts_with("DKIM key")).count() == 2, "{kinds:?}");
+    assert!(records.iter().all(|r| r["check"]["status"] == "missing"), "{records:?}");
+    assert!(d.ctl_ok(&["dns-records", "--check"]).contains("[MISSING]"));
+
+    // Publish them (the MX host needs an address too), and the check turns.
+    let mut args = vec!["--local=/test/".to_owned(), "--host-record=mail.corp.test,127.0.0.1".to_owned()];
+    for r in &records {
+        let (name, value) = (r["name"].as_str().expect("name"), r["value"].as_str().expect("value"));
+        match r["kind"].as_str() {
+            Some("TXT") => args.push(Dns::txt(name, value)),
+            Some("MX") => args.push(format!("--mx-host={name},{},10", value.split(' ').nth(1).expect("host"))),
+            Some("SRV") => {
+                let v: Vec<&str> = value.split(' ').collect();
+                args.push(format!("--srv-host={name},{},{},{},{}", v[3], v[2], v[0], v[1]));
+            }
+            other => panic!("unexpected kind {other:?}"),
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let published = Dns::start(&args).expect("dnsmasq");
+    d.ctl_ok(&["set", "dns-server", &published.addr()]);
+    let checked: serde_json::Value =
+        serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");
+    for r in checked["records"].as_array().expect("records") {
+        assert_eq!(r["check"]["status"], "published", "{r}");
+    }
+
+    // A rotation makes new keys, which are not published yet; the old stay listed.
+    d.ctl_ok(&["dkim", "rotate", "corp.test"]);
+    let shown = d.ctl_ok(&["dns-records", "corp.test", "--check"]);
+    assert_eq!(shown.matches("._domainkey.corp.test").count(), 4, "{shown}");
+    assert!(shown.contains("[MISSING]") && shown.contains("[published]"), "{shown}");
+    let old = records
+        .iter()
+        .find_map(|r| r["name"].as_str().filter(|n| n.contains("-rsa._domainkey")))
+        .and_then(|n| n.split('.').next())
+        .expect("the old RSA selector")
+        .to_owned();
+    d.ctl_ok(&["dkim", "retire", "corp.test", &old]);
+    assert!(!d.ctl_ok(&["dns-records", "corp.test"]).contains(&old), "retired");
+}
