@@ -26,7 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueEntry, Request, Response, StatusReport, TrackingEvent,
+    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QueueEntry, Request, Response, StatusReport,
+    TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -98,6 +99,13 @@ pub enum Command {
         /// Client IP.
         client_ip: String,
     },
+    /// The DNS records the inbound domains should publish, looked up when `check`.
+    DnsRecords {
+        /// Look each one up.
+        check: bool,
+    },
+    /// New DKIM keys for an inbound domain.
+    DkimRotate(String),
 }
 
 /// A lifecycle request.
@@ -146,6 +154,8 @@ pub enum Update {
     AddressTest(Result<(Decision, String), String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
     LifecycleDone(Result<(), String>),
+    /// The DNS records to publish (checked when asked), or why they could not be had.
+    DnsRecords(Result<Vec<DnsRecord>, String>),
     /// A pushed event.
     Event(Event),
     /// A request failed.
@@ -512,6 +522,25 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
         Command::RetryQueue(queue_id) => fire(Request::QueueRetry { queue_id }, Wants::QUEUE).await,
         Command::DeleteQueued { queue_id, ndr } => fire(Request::QueueDelete { queue_id, ndr }, Wants::QUEUE).await,
         Command::Unlock(who) => fire(Request::Unlock { client: who }, Wants::LOCKOUTS).await,
+        Command::DnsRecords { check } => {
+            let result = match client.request(Request::DnsRecords { domain: None, check }).await {
+                Ok(Response::DnsRecords { records }) => Ok(records),
+                Ok(other) => Err(format!("unexpected reply {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            replies.update(Update::DnsRecords(result));
+        }
+        Command::DkimRotate(domain) => {
+            if let Err(e) = client.request(Request::DkimRotate { domain }).await {
+                replies.update(Update::Error(e.to_string()));
+            }
+            let result = match client.request(Request::DnsRecords { domain: None, check: false }).await {
+                Ok(Response::DnsRecords { records }) => Ok(records),
+                Ok(other) => Err(format!("unexpected reply {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            replies.update(Update::DnsRecords(result));
+        }
         Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
             Ok(Response::QueueMessage(d)) => {
                 replies.update(Update::QueueDetails(d));

@@ -12,7 +12,7 @@ use std::time::Instant;
 use mailroom_shared::config::{Config, Page};
 use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
-    CertificateInfo, Event, LockoutInfo, MailboxInfo, QueueDetails, QueueEntry, ServiceState, StatusReport,
+    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QueueDetails, QueueEntry, ServiceState, StatusReport,
     TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
@@ -97,6 +97,11 @@ pub struct Model {
     pub lockouts: Vec<LockoutInfo>,
     /// Message tracking results.
     pub tracking: Vec<TrackingEvent>,
+    /// The DNS records to publish, as last fetched; `None` until asked for, and again
+    /// after a configuration is saved (the inbound domains may have changed).
+    pub dns_records: Option<Result<Vec<DnsRecord>, String>>,
+    /// A DNS records request is in flight (a check takes a moment).
+    pub dns_busy: bool,
     /// The address tester's last answer; `None` while one is asked for.
     pub address_test: Option<Result<(Decision, String), String>>,
     /// Pages saved since the last restart (the banner).
@@ -127,6 +132,8 @@ impl Default for Model {
             certificate: None,
             lockouts: Vec::new(),
             tracking: Vec::new(),
+            dns_records: None,
+            dns_busy: false,
             address_test: None,
             pending: Vec::new(),
             restart: None,
@@ -170,7 +177,16 @@ impl Model {
                 self.pending.clone_from(&s.pending_pages);
                 self.status = Some(*s);
             }
-            Update::Config(c, revision) => self.config = Some((*c, revision)),
+            Update::Config(c, revision) => {
+                if self.config.as_ref().is_some_and(|(_, r)| *r != revision) {
+                    self.dns_records = None;
+                }
+                self.config = Some((*c, revision));
+            }
+            Update::DnsRecords(r) => {
+                self.dns_records = Some(r);
+                self.dns_busy = false;
+            }
             Update::Saved { revision } => self.save = Save::Saved { revision },
             Update::SaveFailed(e) => self.save = Save::Failed(e),
             Update::Mailboxes(mailboxes, warnings) => {
@@ -222,6 +238,7 @@ impl Model {
             Command::SaveConfig { .. } => self.save = Save::InFlight,
             Command::TestAddress { .. } => self.address_test = None,
             Command::QueueDetails(_) => self.queue_details = None,
+            Command::DnsRecords { .. } | Command::DkimRotate(_) => self.dns_busy = true,
             _ => {}
         }
     }

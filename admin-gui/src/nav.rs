@@ -10,6 +10,8 @@ pub enum Node {
     InternetMailService,
     /// Protocols → POP3.
     Pop3,
+    /// Configuration → DNS Records: what the inbound domains publish, checked.
+    DnsRecords,
     /// Recipients.
     Recipients,
     /// Server → Queues.

@@ -390,3 +390,44 @@ async fn the_restart_banner_shows_stopping_and_starting_while_the_restart_runs()
     let last = &frames.last().expect("frames").0;
     assert!(last.is_empty() || last.contains("Running"), "{frames:#?}");
 }
+
+/// Configuration → DNS Records lists what corp.test must publish; *Check DNS* says it
+/// is missing, and, once a DNS server publishes it, that it is published.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dns_records_page_checks_the_records_live() {
+    let Some(empty) = mailroom_tests::Dns::start(&["--local=/test/"]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let d = Daemon::start().await;
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "host-name", "mail.corp.test"]);
+    d.ctl_ok(&["set", "dns-server", &empty.addr()]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("DNS Records").click();
+    wait(&mut h, "the records", |a| matches!(&a.model.dns_records, Some(Ok(r)) if !r.is_empty()));
+    h.get_by_label_contains("_dmarc.corp.test");
+    h.get_by_label("Check DNS").click();
+    let checked = |a: &AdminApp| {
+        matches!(&a.model.dns_records, Some(Ok(r)) if r.iter().all(|r| r.check.is_some())) && !a.model.dns_busy
+    };
+    wait(&mut h, "the check", checked);
+    assert!(h.query_all_by_label("Missing").count() >= 5, "the records are not published yet");
+    assert_eq!(h.query_all_by_label("Published").count(), 0);
+
+    let records: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["dns-records", "--json"])).expect("json");
+    let published = mailroom_tests::Dns::publishing(&records["records"]).expect("dnsmasq");
+    d.ctl_ok(&["set", "dns-server", &published.addr()]);
+    // The saved change (a new revision) makes the page read its records again.
+    wait(
+        &mut h,
+        "the records again",
+        |a| matches!(&a.model.dns_records, Some(Ok(r)) if r.iter().all(|r| r.check.is_none())),
+    );
+    h.get_by_label("Check DNS").click();
+    wait(&mut h, "the second check", checked);
+    assert_eq!(h.query_all_by_label("Missing").count(), 0, "everything is published now");
+    assert!(h.query_all_by_label("Published").count() >= 5);
+}

@@ -929,6 +929,31 @@ impl Dns {
         Some(Dns { child, port })
     }
 
+    /// A server publishing `records` (the `records` array of `mailroomctl dns-records
+    /// --json`), with an address for each MX host.
+    pub fn publishing(records: &serde_json::Value) -> Option<Dns> {
+        let mut args = vec!["--local=/test/".to_owned()];
+        for r in records.as_array()? {
+            let (name, value) = (r["name"].as_str()?, r["value"].as_str()?);
+            match r["kind"].as_str()? {
+                "TXT" => args.push(Dns::txt(name, value)),
+                "MX" => {
+                    let host = value.split(' ').nth(1)?;
+                    args.push(format!("--mx-host={name},{host},10"));
+                    args.push(format!("--host-record={host},127.0.0.1"));
+                }
+                "SRV" => {
+                    let v: Vec<&str> = value.split(' ').collect();
+                    args.push(format!("--srv-host={name},{},{},{},{}", v.get(3)?, v.get(2)?, v.first()?, v.get(1)?));
+                }
+                _ => return None,
+            }
+        }
+        args.dedup();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Dns::start(&args)
+    }
+
     /// Its address, as `mailroomctl set dns-server` takes it.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)

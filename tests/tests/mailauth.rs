@@ -323,22 +323,8 @@ async fn the_records_to_publish_are_checked_live() {
     assert!(records.iter().all(|r| r["check"]["status"] == "missing"), "{records:?}");
     assert!(d.ctl_ok(&["dns-records", "--check"]).contains("[MISSING]"));
 
-    // Publish them (the MX host needs an address too), and the check turns.
-    let mut args = vec!["--local=/test/".to_owned(), "--host-record=mail.corp.test,127.0.0.1".to_owned()];
-    for r in &records {
-        let (name, value) = (r["name"].as_str().expect("name"), r["value"].as_str().expect("value"));
-        match r["kind"].as_str() {
-            Some("TXT") => args.push(Dns::txt(name, value)),
-            Some("MX") => args.push(format!("--mx-host={name},{},10", value.split(' ').nth(1).expect("host"))),
-            Some("SRV") => {
-                let v: Vec<&str> = value.split(' ').collect();
-                args.push(format!("--srv-host={name},{},{},{},{}", v[3], v[2], v[0], v[1]));
-            }
-            other => panic!("unexpected kind {other:?}"),
-        }
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let published = Dns::start(&args).expect("dnsmasq");
+    // Publish them, and the check turns.
+    let published = Dns::publishing(&serde_json::Value::Array(records.clone())).expect("dnsmasq");
     d.ctl_ok(&["set", "dns-server", &published.addr()]);
     let checked: serde_json::Value =
         serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");

@@ -1,7 +1,8 @@
-//! The Security tab: clear-text SMTP authentication, the TLS certificate and key, and
-//! the certificate the running service presents (with the fingerprint a client shows).
+//! The Security tab: clear-text SMTP authentication, the TLS certificate and key, the
+//! certificate the running service presents (with the fingerprint a client shows), and
+//! message authentication (DKIM signing, SPF/DKIM/DMARC checks and their policy).
 
-use mailroom_shared::config::{ConfigDraft, ConfigError, PlainTextAuth};
+use mailroom_shared::config::{ConfigDraft, ConfigError, PlainTextAuth, QuarantineAction};
 use mailroom_shared::ipc::CertificateInfo;
 
 use crate::widgets::{combo, now, text_row};
@@ -31,7 +32,41 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], cert: 
     ui.add_space(6.0);
     ui.label("Leave both files empty to use a self-signed certificate made by Mailroom for the host name.");
     ui.add_space(10.0);
+    message_authentication_ui(ui, d);
+    ui.add_space(10.0);
     certificate_ui(ui, cert);
+}
+
+/// The *Message Authentication* group.
+fn message_authentication_ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
+    ui.strong("Message authentication");
+    ui.separator();
+    let m = &mut d.security.message_authentication;
+    ui.checkbox(
+        &mut m.sign_outbound,
+        "Sign outgoing mail with DKIM (publish the keys: see DNS Records under Configuration)",
+    );
+    ui.checkbox(&mut m.check_inbound, "Check SPF, DKIM and DMARC on mail from outside");
+    ui.add_enabled_ui(m.check_inbound, |ui| {
+        ui.indent("policy", |ui| {
+            ui.checkbox(&mut m.dmarc_reject, "Refuse mail whose domain's DMARC policy says reject");
+            ui.checkbox(
+                &mut m.protect_own_domains,
+                "Refuse mail from outside that claims to be from our own domains without proof",
+            );
+            egui::Grid::new("quarantine").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+                combo(
+                    ui,
+                    "When DMARC says quarantine:",
+                    &mut m.dmarc_quarantine,
+                    &[
+                        (QuarantineAction::TagSubject, "Deliver with [Suspicious] before the subject"),
+                        (QuarantineAction::Deliver, "Deliver as it is"),
+                    ],
+                );
+            });
+        });
+    });
 }
 
 /// The certificate the running service presents: who it names, who issued it, how

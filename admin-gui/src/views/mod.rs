@@ -4,6 +4,7 @@
 //! draws with `fn ui(&mut self, ui, model) -> Option<Action>`; [`Views`] holds them all
 //! and draws the one the tree selects.
 
+pub mod dns;
 pub mod ims;
 pub mod pop3;
 pub mod queues;
@@ -21,6 +22,8 @@ pub struct Views {
     pub ims: ims::ImsView,
     /// Protocols → POP3.
     pub pop3: pop3::Pop3View,
+    /// Configuration → DNS Records.
+    pub dns: dns::DnsView,
     /// Recipients, with the mailbox dialogs.
     pub recipients: recipients::RecipientsView,
     /// Server → Queues.
@@ -35,6 +38,7 @@ impl Views {
         match node {
             Node::InternetMailService => self.ims.ui(ui, model),
             Node::Pop3 => self.pop3.ui(ui, model),
+            Node::DnsRecords => self.dns.ui(ui, model),
             Node::Recipients => self.recipients.ui(ui, model),
             Node::Queues => self.queues.ui(ui, model),
             Node::ServiceStatus => self.status.ui(ui, model),
