@@ -222,10 +222,19 @@ impl Daemon {
         assert!(status.success(), "mailroomd exited with {status}:\n{log}");
         self.child = Some(self.spawn(&[]));
         self.wait_for_socket().await;
+        self.wait_running().await;
+    }
+
+    /// Waits until the service runs (a process just started answers on its socket a
+    /// moment before its service is up).
+    ///
+    /// # Panics
+    /// After 10 s.
+    pub async fn wait_running(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.status().await.state != mailroom_shared::ipc::ServiceState::Running {
-            assert!(Instant::now() < deadline, "the service did not start again");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(Instant::now() < deadline, "the service did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -189,7 +189,7 @@ async fn a_stale_socket_is_replaced() {
     assert!(d.socket.exists(), "kill -9 leaves the socket file behind");
     let mut again = d.spawn(&[]);
     d.wait_for_socket().await;
-    assert_eq!(d.status().await.state, ServiceState::Running);
+    d.wait_running().await;
     let _ = again.kill();
     let _ = again.wait();
 }

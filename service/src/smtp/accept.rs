@@ -74,7 +74,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         cfg.general.host_name,
         crate::message::date(now),
     );
-    let signatures = sign(ctx, env, &body);
+    let (signatures, body) = sign(ctx, env, body).await;
     let results = env.authentication.as_ref().map(|(header, _)| header.as_str()).unwrap_or_default();
     let mut content = Vec::with_capacity(signatures.len() + results.len() + received.len() + body.len());
     content.extend_from_slice(&signatures);
@@ -163,15 +163,29 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
 }
 
 /// The `DKIM-Signature:` fields for a message an authenticated user relays, signed
-/// for the inbound domain of its `From:`; empty when it is not to be signed.
-fn sign(ctx: &ServiceContext, env: &Envelope<'_>, body: &[u8]) -> Vec<u8> {
+/// for the inbound domain of its `From:` (empty when it is not to be signed), and the
+/// message back. Signing is CPU work (an RSA signature takes most of a millisecond),
+/// so it runs on the blocking pool, not on the threads that serve sessions.
+async fn sign(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
     let relayed = env.tx.rcpts.iter().any(|r| r.target == Target::Relay);
     if env.auth.is_none() || !relayed || !ctx.config.security.message_authentication.sign_outbound {
-        return Vec::new();
+        return (Vec::new(), body);
     }
-    match crate::message::from_domain(body).and_then(|d| ctx.config.routing.table.inbound_domain_of(&d).cloned()) {
-        Some(domain) => ctx.mailauth.keys.sign(&domain.to_string(), body),
-        None => Vec::new(),
+    let Some(domain) =
+        crate::message::from_domain(&body).and_then(|d| ctx.config.routing.table.inbound_domain_of(&d).cloned())
+    else {
+        return (Vec::new(), body);
+    };
+    let mailauth = std::sync::Arc::clone(&ctx.mailauth);
+    // The task gets a copy (cheap beside the signature), so that the message survives
+    // whatever happens to the task.
+    let copy = body.clone();
+    match tokio::task::spawn_blocking(move || mailauth.keys.sign(&domain.to_string(), &copy)).await {
+        Ok(signatures) => (signatures, body),
+        Err(e) => {
+            tracing::error!(target: "mailroom_service::mailauth", error = %e, "the signing task failed; sent unsigned");
+            (Vec::new(), body)
+        }
     }
 }
 
