@@ -389,9 +389,14 @@ async fn mailboxes_from_the_command_line() {
     assert!(!d.ctl_ok(&["mailbox", "list"]).contains("warning"));
 
     let t = d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
-    assert_eq!(t.trim(), "relayed outbound to friend@outside.test");
+    assert_eq!(t.lines().next(), Some("relayed outbound to friend@outside.test"), "{t}");
+    assert!(t.contains("is not checked for SPF"), "an authenticated user's mail is not judged: {t}");
     let t = d.ctl_ok(&["test-address", "friend@outside.test", "--client-ip", "203.0.113.7"]);
     assert!(t.starts_with("refused with 550 5.7.1"), "{t}");
+    assert!(!t.contains("checked"), "a refused recipient needs no word on the checks: {t}");
+    let t = d.ctl_ok(&["test-address", "ann@corp.test", "--client-ip", "203.0.113.7"]);
+    assert!(t.contains("Mail from this client is checked"), "{t}");
+    assert!(t.contains("From: is in corp.test must pass SPF"), "own-domain protection is explained: {t}");
 
     d.ctl_ok(&["mailbox", "remove", "ann@corp.test"]);
     assert_eq!(d.ctl(&["mailbox", "remove", "ann@corp.test"]).status.code(), Some(1));

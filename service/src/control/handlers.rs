@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::ipc::{Event, IpcError, Request, Response};
-use mailroom_shared::routing::{self, ClientContext};
+use mailroom_shared::routing::{self, ClientContext, Decision};
 
 use crate::lifecycle::{LifecycleError, Manager, SaveError};
 use crate::store::{NewMailbox, QueueFilter, StoreError, TrackFilter};
@@ -204,6 +204,43 @@ async fn test_address(
     };
     let directory = |a: &EmailAddress| addresses.contains(&a.canonical());
     let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
-    let explanation = decision.explain();
+    let mut explanation = decision.explain();
+    if !matches!(decision.outcome(), Decision::Refused(_)) {
+        explanation.push_str(&checks_explained(&config, &client));
+    }
     Ok(Response::AddressTest { decision, explanation })
+}
+
+/// What the inbound checks would do with this client's mail, in words.
+fn checks_explained(config: &mailroom_shared::config::Config, client: &ClientContext) -> String {
+    let relay_allowed =
+        client.authenticated_as.is_none() && routing::relay_permission(client, &config.routing_restrictions).is_ok();
+    let checked = crate::mailauth::inbound::applies(
+        config,
+        client.authenticated_as.is_some(),
+        relay_allowed,
+        client.client_ip,
+        client.local_ip,
+    );
+    if !checked {
+        return "\nMail from this client is not checked for SPF, DKIM and DMARC (it authenticated, may relay, \
+                or is this machine)."
+            .into();
+    }
+    let policy = &config.security.message_authentication;
+    let mut out = "\nMail from this client is checked: SPF, DKIM, ARC and DMARC, with the verdict in an \
+                   Authentication-Results header."
+        .to_owned();
+    let ours: Vec<String> = config.routing.table.inbound_domains().iter().map(ToString::to_string).collect();
+    if policy.protect_own_domains && !ours.is_empty() {
+        out.push_str(&format!(
+            " A message from it whose From: is in {} must pass SPF for that domain or carry its DKIM signature, \
+             or it is refused.",
+            ours.join(", ")
+        ));
+    }
+    if policy.dmarc_reject {
+        out.push_str(" A message failing DMARC is refused when its domain's policy says reject.");
+    }
+    out
 }
