@@ -5,6 +5,10 @@
 # host setting, Postfix through its relayhost). Both are timed the same way: from the
 # first submission until the sink has received the last message.
 #
+# Mailroom runs twice: first with DKIM signing off, then on (its default: two
+# signatures, RSA-2048 and Ed25519, for corp.test, the senders' domain); the reference
+# Postfix does not sign.
+#
 #   tests/bench/relay-vs-postfix.sh        (as root: the reference peers need it)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,6 +41,7 @@ timed() { # label expected-total command...
   "$@"
   while (( $(received) < expected )); do sleep 0.02; done
   t1=$(date +%s.%N)
+  last_secs=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1")
   python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'{sys.argv[3]}: {int(sys.argv[4])} messages relayed in {s:.2f}s = {int(sys.argv[4])/s:.0f} messages/s')" "$t0" "$t1" "$label" "$messages"
 }
 
@@ -57,11 +62,28 @@ c["connections"]["smart_host"] = "[127.0.0.1]:'"$sink_port"'"
 c["pop3"]["listen"] = "127.0.0.1:0"
 c["delivery"]["max_concurrent"] = 20
 c["delivery"]["max_per_destination"] = 20
+c["security"]["message_authentication"]["sign_outbound"] = False
 json.dump(c, open(sys.argv[1], "w"))' "$work/config.json"
 ctl config load "$work/config.json" >/dev/null
 ctl start >/dev/null
 
-timed mailroom "$messages" smtp-source -s "$sessions" -m "$messages" -l "$length" -f sender@corp.test -t friend@outside.test "127.0.0.1:$smtp_port"
+send() { smtp-source -s "$sessions" -m "$messages" -l "$length" -f sender@corp.test -t friend@outside.test "$1"; }
+signatures() { grep -c '^DKIM-Signature:' "$(find "$work/sink" -type f -newer "$work/config.json" | tail -1)" || true; }
+timed "mailroom, unsigned" "$messages" send "127.0.0.1:$smtp_port"
+unsigned_secs=$last_secs
+echo "  signatures on the last message: $(signatures)"
+
+ctl config show | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+c["security"]["message_authentication"]["sign_outbound"] = True
+json.dump(c, open(sys.argv[1], "w"))' "$work/config.json"
+ctl config load "$work/config.json" >/dev/null
+ctl restart >/dev/null
+timed "mailroom, signed" $((2 * messages)) send "127.0.0.1:$smtp_port"
+signed_secs=$last_secs
+echo "  signatures on the last message: $(signatures)"
 
 bash "$peers" start "$work/peers" "$postfix_port" 11110 "$sink_port" >"$work/peers.log" 2>&1 || { cat "$work/peers.log" >&2; exit 1; }
-timed postfix $((2 * messages)) smtp-source -s "$sessions" -m "$messages" -l "$length" -f sender@corp.test -t friend@outside.test "127.0.0.1:$postfix_port"
+timed postfix $((3 * messages)) send "127.0.0.1:$postfix_port"
+python3 -c "import sys; u, s, p = map(float, sys.argv[1:]); print(f'ratio: mailroom / postfix = {p / u:.1f}x unsigned, {p / s:.1f}x signed (postfix unsigned)')" "$unsigned_secs" "$signed_secs" "$last_secs"

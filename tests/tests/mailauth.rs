@@ -164,11 +164,30 @@ async fn relayed_mail_and_ndrs_carry_two_signatures_that_dkimpy_verifies() {
     s.expect("RCPT TO:<reject@outside.test>", "250");
     s.expect("DATA", "354");
     s.expect("From: someone@elsewhere.test\r\nSubject: bounce me\r\n\r\nx\r\n.", "250");
+    s.expect("QUIT", "221");
 
-    let got = sink.wait_for(2, 20).await;
+    // The office's scanner relays without authenticating, from a network allowed to
+    // relay (Postfix's mynetworks, OpenDKIM's InternalHosts): its mail is ours too.
+    d.edit_config(|c| {
+        c["routing_restrictions"]["allow_listed_clients"] = true.into();
+        c["routing_restrictions"]["client_networks"] = serde_json::json!(["127.0.0.0/8"]);
+    });
+    d.ctl_ok(&["restart"]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO scanner.corp.test", "250");
+    s.expect("MAIL FROM:<scanner@corp.test>", "250");
+    s.expect("RCPT TO:<network@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect(
+        "From: Scanner <scanner@corp.test>\r\nTo: network@outside.test\r\nSubject: scan\r\n\r\nA scan.\r\n.",
+        "250",
+    );
+
+    let got = sink.wait_for(3, 20).await;
     for (what, m) in [
         ("relayed", got.iter().find(|m| m.to == ["far@outside.test"])),
         ("NDR", got.iter().find(|m| m.from.is_empty())),
+        ("from an allowed network", got.iter().find(|m| m.to == ["network@outside.test"])),
     ] {
         let m = m.unwrap_or_else(|| panic!("the {what} message reached the sink: {got:?}"));
         let file = d.dir.path().join(format!("{what}.eml"));

@@ -25,6 +25,9 @@ pub(super) struct Envelope<'a> {
     pub helo: &'a str,
     pub extended: bool,
     pub auth: Option<&'a str>,
+    /// The client authenticated or is in a network allowed to relay: mail it relays
+    /// from one of our domains is our organisation's, and is signed.
+    pub trusted: bool,
     /// The TLS protocol version in use, if the session is encrypted.
     pub tls: Option<&'a str>,
     /// For mail from outside: the `Authentication-Results:` header field and the
@@ -162,13 +165,14 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     Ok(id)
 }
 
-/// The `DKIM-Signature:` fields for a message an authenticated user relays, signed
+/// The `DKIM-Signature:` fields for a message a trusted client (an authenticated user,
+/// a network allowed to relay) relays, signed
 /// for the inbound domain of its `From:` (empty when it is not to be signed), and the
 /// message back. Signing is CPU work (an RSA signature takes most of a millisecond),
 /// so it runs on the blocking pool, not on the threads that serve sessions.
 async fn sign(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
     let relayed = env.tx.rcpts.iter().any(|r| r.target == Target::Relay);
-    if env.auth.is_none() || !relayed || !ctx.config.security.message_authentication.sign_outbound {
+    if !env.trusted || !relayed || !ctx.config.security.message_authentication.sign_outbound {
         return (Vec::new(), body);
     }
     let Some(domain) =

@@ -103,6 +103,7 @@ impl<S: crate::tls::Transport> Session<S> {
             helo: &helo,
             extended,
             auth: self.auth.as_ref().map(|a| a.login.as_str()),
+            trusted: self.auth.is_some() || self.relay_allowed(),
             tls: self.tls_version(),
             authentication,
         };

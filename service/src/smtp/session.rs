@@ -297,10 +297,9 @@ impl<S: crate::tls::Transport> Session<S> {
         matches!(self.phase, Phase::Mail(_))
     }
 
-    /// True when this client's mail is checked (SPF, DKIM, DMARC): it has not
-    /// authenticated, is not in a network allowed to relay, and is not this machine.
-    pub(super) fn checked(&self) -> bool {
-        let relay_allowed = self.auth.is_none()
+    /// True when this client, unauthenticated, is in a network allowed to relay.
+    pub(super) fn relay_allowed(&self) -> bool {
+        self.auth.is_none()
             && mailroom_shared::routing::relay_permission(
                 &mailroom_shared::routing::ClientContext {
                     authenticated_as: None,
@@ -309,11 +308,16 @@ impl<S: crate::tls::Transport> Session<S> {
                 },
                 &self.ctx.config.routing_restrictions,
             )
-            .is_ok();
+            .is_ok()
+    }
+
+    /// True when this client's mail is checked (SPF, DKIM, DMARC): it has not
+    /// authenticated, is not in a network allowed to relay, and is not this machine.
+    pub(super) fn checked(&self) -> bool {
         crate::mailauth::inbound::applies(
             &self.ctx.config,
             self.auth.is_some(),
-            relay_allowed,
+            self.relay_allowed(),
             self.peer.ip(),
             self.local.ip(),
         )
