@@ -262,6 +262,7 @@ impl Wants {
             Event::ConfigSaved { .. } => Wants { config: true, certificate: true, ..Wants::STATUS },
             Event::MailboxesChanged => Wants::MAILBOXES,
             Event::QueueChanged => Wants::QUEUE,
+            Event::QuarantineChanged => Wants::STATUS,
             Event::Lagged { .. } => Wants::ALL,
             Event::Log { .. } => Wants::NOTHING,
         }

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::task::TaskTracker;
 
 use crate::disk::Disk;
+use crate::filtering::Filtering;
 use crate::mailauth::MailAuth;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
@@ -45,6 +46,8 @@ pub struct ServiceContext {
     pub disk: Arc<Disk>,
     /// Mail authentication: DKIM signing, and SPF/DKIM/DMARC/ARC checks.
     pub mailauth: Arc<MailAuth>,
+    /// Message filtering: the DNS lists' resolver.
+    pub filtering: Arc<Filtering>,
 }
 
 impl std::fmt::Debug for ServiceContext {

@@ -1,6 +1,8 @@
 //! Housekeeping: what keeps the disk from filling slowly. Once when a run starts and
 //! then daily, message-tracking records and daily log files older than the Diagnostics
-//! Logging page's retention are removed (Exchange's "remove log files older than").
+//! Logging page's retention are removed (Exchange's "remove log files older than"), and
+//! so are quarantined messages past the Message Filtering page's keep, greylisting
+//! triplets whose window has closed, expired passes and old daily counts.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -28,6 +30,27 @@ async fn sweep(ctx: &ServiceContext, log_dir: &Path) {
         Ok(0) => {}
         Ok(n) => tracing::info!(records = n, days = ctx.config.diagnostics.keep_days, "old tracking records removed"),
         Err(e) => tracing::warn!(error = %e, "cannot remove old tracking records"),
+    }
+    let now = crate::store::now_secs();
+    let f = &ctx.config.filtering;
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let purged = ctx
+        .store
+        .filtering_purge(
+            now,
+            now.saturating_sub(secs(f.quarantine_keep)),
+            now.saturating_sub(secs(f.greylist_retry_window)),
+            crate::filtering::day_of(before),
+        )
+        .await;
+    match purged {
+        Ok(p) if p.quarantined > 0 => tracing::info!(
+            messages = p.quarantined,
+            days = f.quarantine_keep.as_secs() / 86_400,
+            "quarantined messages past their keep deleted"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot remove old filtering state"),
     }
     let dir = log_dir.to_owned();
     let removed = tokio::task::spawn_blocking(move || remove_old_logs(&dir, keep)).await.unwrap_or(0);

@@ -18,6 +18,7 @@ pub mod control;
 pub mod daemon;
 pub mod disk;
 pub mod dns;
+pub mod filtering;
 pub mod housekeeping;
 pub mod lifecycle;
 mod listener;

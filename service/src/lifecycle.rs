@@ -317,6 +317,7 @@ impl Manager {
                 run.map_or_else(|| self.saved_config().0, |r| Arc::clone(&r.config)),
                 run.map(|r| r.disk.low()),
             ),
+            filtering: None,
             pending_restart: !pending_pages.is_empty(),
             pending_pages,
             last_error: s.last_error.clone(),
@@ -539,6 +540,7 @@ impl Manager {
             pop3_locks: Arc::clone(&self.inner.pop3_locks),
             disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
             mailauth: Arc::new(MailAuth::new(&config, Arc::clone(&self.inner.dkim))),
+            filtering: Arc::new(crate::filtering::Filtering::new(&config)),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());

@@ -52,6 +52,63 @@ pub fn headers(message: &[u8]) -> &[u8] {
     memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |p| &message[..p + 4])
 }
 
+/// `message` without the header fields for which `remove(name, value)` is true (the
+/// body untouched). Borrowed when none is removed.
+pub fn strip_fields<'m>(message: &'m [u8], remove: impl Fn(&str, &str) -> bool) -> std::borrow::Cow<'m, [u8]> {
+    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
+    let mut fields = Vec::new();
+    let mut start = 0;
+    for line in memchr::memmem::find_iter(&message[..end], b"\r\n").map(|p| p + 2) {
+        let next = message.get(line).copied();
+        if !matches!(next, Some(b' ' | b'\t')) {
+            fields.push(start..line);
+            start = line;
+        }
+    }
+    let goes = |f: &[u8]| {
+        let text = String::from_utf8_lossy(f);
+        text.split_once(':').is_some_and(|(name, value)| remove(name.trim(), value))
+    };
+    if !fields.iter().any(|f| goes(&message[f.clone()])) {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut out = Vec::with_capacity(message.len());
+    for f in fields.into_iter().filter(|f| !goes(&message[f.clone()])) {
+        out.extend_from_slice(&message[f]);
+    }
+    out.extend_from_slice(&message[end..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// `message` with `tag` before its subject (a `Subject:` added when it has none).
+pub fn tag_subject(message: &[u8], tag: &str) -> Vec<u8> {
+    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
+    let mut at = 0;
+    let found = loop {
+        if message.len() >= at + 8 && message[at..at + 8].eq_ignore_ascii_case(b"subject:") {
+            break Some(at + 8);
+        }
+        match memchr::memmem::find(&message[at..end], b"\r\n") {
+            Some(p) if at + p + 2 < end => at += p + 2,
+            _ => break None,
+        }
+    };
+    let mut out = Vec::with_capacity(message.len() + tag.len() + 16);
+    match found {
+        Some(value) => {
+            out.extend_from_slice(&message[..value]);
+            out.push(b' ');
+            out.extend_from_slice(tag.as_bytes());
+            out.extend_from_slice(&message[value..]);
+        }
+        None => {
+            out.extend_from_slice(format!("Subject: {tag}\r\n").as_bytes());
+            out.extend_from_slice(message);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

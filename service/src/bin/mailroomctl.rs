@@ -115,8 +115,49 @@ enum Command {
         #[command(subcommand)]
         action: DkimCmd,
     },
+    /// The quarantine: messages held as spam (or by DMARC p=quarantine).
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineCmd,
+    },
+    /// Accounts held for going over a sending limit.
+    Sending {
+        #[command(subcommand)]
+        action: SendingCmd,
+    },
+    /// The content filter (rspamd).
+    Filter {
+        #[command(subcommand)]
+        action: FilterCmd,
+    },
     /// Print service events as they happen, until interrupted.
     Events,
+}
+
+#[derive(Debug, Subcommand)]
+enum QuarantineCmd {
+    /// The held messages, newest first.
+    List,
+    /// One held message: why, and its text.
+    Show { id: i64 },
+    /// Deliver a held message to its recipients after all.
+    Release { id: i64 },
+    /// Delete a held message.
+    Delete { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum SendingCmd {
+    /// The accounts held, and why.
+    List,
+    /// Let a held account send again (change its password first if it was stolen).
+    Unlock { account: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum FilterCmd {
+    /// Ask rspamd whether it is there (the saved address, or URL).
+    Test { url: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +219,20 @@ enum Setting {
     DnsServer { addr: String },
     /// Administrator's mailbox (gets NDR copies); `none` to clear.
     AdminMailbox { address: String },
+    /// Scan mail from outside with rspamd at URL (http://host:port); `none` for off.
+    Rspamd { url: String },
+    /// Greylist mail from unknown clients.
+    Greylisting {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Refuse clients on the DNS blocklists of the Message Filtering page.
+    DnsLists {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Seconds the banner waits, refusing clients that talk first; 0 for off.
+    GreetDelay { secs: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +373,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::HostName { name } => d.general.host_name = name,
                     Setting::DnsServer { addr } => d.connections.dns_server = none_to_empty(addr),
                     Setting::AdminMailbox { address } => d.general.administrator_mailbox = none_to_empty(address),
+                    Setting::Rspamd { url } => {
+                        d.filtering.rspamd_enabled = !url.eq_ignore_ascii_case("none");
+                        if d.filtering.rspamd_enabled {
+                            d.filtering.rspamd_url = url;
+                        }
+                    }
+                    Setting::Greylisting { state } => d.filtering.greylisting = state == "on",
+                    Setting::DnsLists { state } => d.filtering.dns_lists_enabled = state == "on",
+                    Setting::GreetDelay { secs } => d.filtering.greet_delay_secs = secs,
                 }
                 Ok(())
             })
@@ -411,6 +475,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Dkim { action: DkimCmd::Retire { domain, selector } } => {
             show(json, client.request(Request::DkimRetire { domain, selector }).await?)
+        }
+        Command::Quarantine { action } => {
+            let request = match action {
+                QuarantineCmd::List => Request::QuarantineList,
+                QuarantineCmd::Show { id } => Request::QuarantineMessage { id },
+                QuarantineCmd::Release { id } => Request::QuarantineRelease { id },
+                QuarantineCmd::Delete { id } => Request::QuarantineDelete { id },
+            };
+            show(json, client.request(request).await?)
+        }
+        Command::Sending { action: SendingCmd::List } => show(json, client.request(Request::SendingHolds).await?),
+        Command::Sending { action: SendingCmd::Unlock { account } } => {
+            show(json, client.request(Request::SendingUnlock { account }).await?)
+        }
+        Command::Filter { action: FilterCmd::Test { url } } => {
+            show(json, client.request(Request::TestFilter { url }).await?)
         }
         Command::Events => {
             let mut events = client.subscribe().await?;
@@ -603,6 +683,33 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             println!("valid:       {} to {}", format_utc(c.not_before), format_utc(c.not_after));
             println!("SHA-256:     {}", c.sha256_fingerprint);
         }
+        Response::Quarantine { messages } => {
+            println!("{:>6} {:<17} {:<28} {:>7}  SUBJECT / WHY", "ID", "HELD", "SENDER", "SCORE");
+            for m in &messages {
+                let sender = if m.sender.is_empty() { "<>" } else { m.sender.as_str() };
+                let score = m.score.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
+                println!("{:>6} {:<17} {sender:<28} {score:>7}  {}", m.id, format_local(m.held_at), m.subject);
+                println!("{:>6} to {}: {}", "", m.recipients.join(", "), m.reason);
+            }
+            println!("{} message(s) held", messages.len());
+        }
+        Response::QuarantineMessage { entry, text } => {
+            let sender = if entry.sender.is_empty() { "<>" } else { entry.sender.as_str() };
+            println!("id:       {}  (queue id {})", entry.id, entry.queue_id);
+            println!("held:     {}", format_local(entry.held_at));
+            println!("sender:   {sender}  from {}", entry.client.as_deref().unwrap_or("-"));
+            println!("to:       {}", entry.recipients.join(", "));
+            println!("why:      {}", entry.reason);
+            println!("\n{}", text.trim_end());
+        }
+        Response::FilterTest { message } => println!("{message}"),
+        Response::SendingHolds { holds } => {
+            println!("{:<32} {:<17} WHY", "ACCOUNT", "SINCE");
+            for h in &holds {
+                println!("{:<32} {:<17} {}", h.account, format_local(h.since), h.reason);
+            }
+            println!("{} account(s) held", holds.len());
+        }
         Response::Tracking { events } => {
             for e in &events {
                 println!(
@@ -666,6 +773,23 @@ fn print_status(s: &StatusReport) {
             mib(d.log_bytes),
             d.keep_days
         );
+    }
+    if let Some(f) = &s.filtering {
+        println!(
+            "filtering today: {} on DNS blocklists, {} early talkers, {} greylisted, {} refused by the filter, \
+             {} quarantined, {} over a sending limit",
+            f.dns_listed, f.early_talkers, f.greylisted, f.filter_rejected, f.quarantined, f.sending_limited
+        );
+        println!("quarantine:      {} message(s) held", f.in_quarantine);
+        for h in &f.held_accounts {
+            println!(
+                "held account:    {} since {} ({}): mailroomctl sending unlock {}",
+                h.account,
+                format_local(h.since),
+                h.reason,
+                h.account
+            );
+        }
     }
     println!("version:         mailroomd {} (pid {})", s.version, s.pid);
 }

@@ -11,7 +11,7 @@ use crate::store::{NewMailbox, QueueFilter, StoreError, TrackFilter};
 
 /// Store failures as protocol errors. Failures of the store itself (not the caller's
 /// mistake) are logged here, once, and reported without internals.
-fn store_error(e: StoreError) -> IpcError {
+pub(super) fn store_error(e: StoreError) -> IpcError {
     match e {
         StoreError::NotFound(message) => IpcError::NotFound { message },
         StoreError::Conflict(message) => IpcError::Conflict { message },
@@ -40,10 +40,10 @@ fn save_error(e: SaveError) -> IpcError {
 pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Response, IpcError> {
     match request {
         Request::Ping => Ok(Response::Pong),
-        Request::Status => Ok(Response::Status(Box::new(manager.status()))),
-        Request::Start => manager.start().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
-        Request::Stop => manager.stop().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
-        Request::Restart => manager.restart().await.map(|s| Response::Status(Box::new(s))).map_err(lifecycle_error),
+        Request::Status => Ok(status(manager, manager.status()).await),
+        Request::Start => Ok(status(manager, manager.start().await.map_err(lifecycle_error)?).await),
+        Request::Stop => Ok(status(manager, manager.stop().await.map_err(lifecycle_error)?).await),
+        Request::Restart => Ok(status(manager, manager.restart().await.map_err(lifecycle_error)?).await),
         Request::GetConfig => {
             let (config, revision) = manager.saved_config();
             Ok(Response::Config { config: Box::new((*config).clone()), revision })
@@ -129,8 +129,21 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             manager.dkim_retire(&domain, &selector).await.map_err(store_error)?;
             Ok(Response::Done)
         }
+        Request::QuarantineList => super::filtering::list(manager).await,
+        Request::QuarantineMessage { id } => super::filtering::message(manager, id).await,
+        Request::QuarantineRelease { id } => super::filtering::release(manager, id).await,
+        Request::QuarantineDelete { id } => super::filtering::delete(manager, id).await,
+        Request::TestFilter { url } => super::filtering::test_filter(manager, url).await,
+        Request::SendingHolds => super::filtering::holds(manager).await,
+        Request::SendingUnlock { account } => super::filtering::unlock(manager, &account).await,
         Request::Subscribe => Ok(Response::Done),
     }
+}
+
+/// A status report with what the defences did today.
+async fn status(manager: &Manager, mut report: mailroom_shared::ipc::StatusReport) -> Response {
+    report.filtering = super::filtering::status(manager).await;
+    Response::Status(Box::new(report))
 }
 
 fn parse_domain(field: &str, s: &str) -> Result<Domain, IpcError> {

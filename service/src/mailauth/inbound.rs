@@ -11,7 +11,8 @@
 //!    passes it unchecked;
 //! 2. mail whose `From:` is one of our own inbound domains must pass SPF for it or
 //!    carry its valid DKIM signature, else it is refused (the forged-CEO case);
-//! 3. DMARC `p=reject` refuses a failing message, `p=quarantine` tags its subject.
+//! 3. DMARC `p=reject` refuses a failing message, `p=quarantine` holds it in the
+//!    quarantine (or tags its subject, as the Security page says).
 
 use std::net::IpAddr;
 
@@ -19,8 +20,8 @@ use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dkim::DkimError;
 use mail_auth::dmarc::Policy;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimOutput, DkimResult, DmarcResult, SpfOutput, SpfResult,
-    dmarc::verify::DmarcParameters, spf::verify::SpfParameters,
+    AuthenticatedMessage, AuthenticationResults, DkimOutput, DkimResult, DmarcResult, IprevOutput, SpfOutput,
+    SpfResult, dmarc::verify::DmarcParameters, spf::verify::SpfParameters,
 };
 use mailroom_shared::address::Domain;
 use mailroom_shared::config::{Config, QuarantineAction};
@@ -58,6 +59,8 @@ pub enum Action {
     Accept,
     /// Accept it with its subject tagged (DMARC `p=quarantine`).
     Tag,
+    /// Hold it in the quarantine (DMARC `p=quarantine`).
+    Quarantine,
     /// Refuse it.
     Refuse(Refusal),
 }
@@ -102,8 +105,9 @@ impl MailAuth {
     }
 
     /// The verdict on `message` (as received, before our own headers), with the SPF
-    /// verdict of its transaction, under `config`'s policy.
-    pub async fn check(&self, message: &[u8], spf: &Spf, config: &Config) -> Verdict {
+    /// verdict of its transaction and the client's reverse DNS verdict when it was
+    /// looked up, under `config`'s policy.
+    pub async fn check(&self, message: &[u8], spf: &Spf, config: &Config, iprev: Option<&IprevOutput>) -> Verdict {
         let Some(authenticator) = &self.authenticator else {
             return Verdict {
                 header: String::new(),
@@ -138,7 +142,11 @@ impl MailAuth {
         let dmarc =
             authenticator.verify_dmarc(DmarcParameters::new(&parsed, &dkim, mail_from_domain, &spf.output)).await;
         let from = parsed.from().to_owned();
-        let header = AuthenticationResults::new(&self.host)
+        let mut results = AuthenticationResults::new(&self.host);
+        if let Some(iprev) = iprev {
+            results = results.with_iprev_result(iprev, spf.ip);
+        }
+        let header = results
             .with_dkim_results(&dkim, &from)
             .with_spf_mailfrom_result(&spf.output, spf.ip, &spf.mail_from, &spf.helo)
             .with_arc_result(&arc, spf.ip)
@@ -206,7 +214,11 @@ impl MailAuth {
                     spf_word(spf.output.result())
                 ),
             }),
-            Policy::Quarantine if failed && policy.dmarc_quarantine == QuarantineAction::TagSubject => Action::Tag,
+            Policy::Quarantine if failed => match policy.dmarc_quarantine {
+                QuarantineAction::Quarantine => Action::Quarantine,
+                QuarantineAction::TagSubject => Action::Tag,
+                QuarantineAction::Deliver => Action::Accept,
+            },
             _ => Action::Accept,
         };
         Verdict { header, action, summary }
@@ -250,60 +262,16 @@ fn dmarc_word(r: &DmarcResult) -> &'static str {
 /// (RFC 8601 §5: a receiver removes them before adding its own, since only it may
 /// write them). Borrowed when there are none.
 pub fn strip_our_results<'m>(message: &'m [u8], host: &str) -> std::borrow::Cow<'m, [u8]> {
-    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
-    let mut fields = Vec::new();
-    let mut start = 0;
-    for line in memchr::memmem::find_iter(&message[..end], b"\r\n").map(|p| p + 2) {
-        let next = message.get(line).copied();
-        if !matches!(next, Some(b' ' | b'\t')) {
-            fields.push(start..line);
-            start = line;
-        }
-    }
-    let ours = |f: &[u8]| {
-        let text = String::from_utf8_lossy(f);
-        let Some((name, value)) = text.split_once(':') else { return false };
+    crate::message::strip_fields(message, |name, value| {
         let id = value.trim_start().split([';', ' ', '\t', '\r', '\n']).next().unwrap_or("");
-        name.trim().eq_ignore_ascii_case("Authentication-Results") && id.eq_ignore_ascii_case(host)
-    };
-    if !fields.iter().any(|f| ours(&message[f.clone()])) {
-        return std::borrow::Cow::Borrowed(message);
-    }
-    let mut out = Vec::with_capacity(message.len());
-    for f in fields.into_iter().filter(|f| !ours(&message[f.clone()])) {
-        out.extend_from_slice(&message[f]);
-    }
-    out.extend_from_slice(&message[end..]);
-    std::borrow::Cow::Owned(out)
+        name.eq_ignore_ascii_case("Authentication-Results") && id.eq_ignore_ascii_case(host)
+    })
 }
 
 /// `message` with `[Suspicious]` before its subject (a `Subject:` added when it has
 /// none).
 pub fn tag_subject(message: &[u8]) -> Vec<u8> {
-    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |p| p + 2);
-    let mut at = 0;
-    let found = loop {
-        if message.len() >= at + 8 && message[at..at + 8].eq_ignore_ascii_case(b"subject:") {
-            break Some(at + 8);
-        }
-        match memchr::memmem::find(&message[at..end], b"\r\n") {
-            Some(p) if at + p + 2 < end => at += p + 2,
-            _ => break None,
-        }
-    };
-    let mut out = Vec::with_capacity(message.len() + 32);
-    match found {
-        Some(value) => {
-            out.extend_from_slice(&message[..value]);
-            out.extend_from_slice(format!(" {SUSPICIOUS}").as_bytes());
-            out.extend_from_slice(&message[value..]);
-        }
-        None => {
-            out.extend_from_slice(format!("Subject: {SUSPICIOUS}\r\n").as_bytes());
-            out.extend_from_slice(message);
-        }
-    }
-    out
+    crate::message::tag_subject(message, SUSPICIOUS)
 }
 
 #[cfg(test)]

@@ -60,4 +60,10 @@ impl MailAuth {
         };
         MailAuth { host: config.general.host_name.to_string(), authenticator, keys }
     }
+
+    /// The client's reverse DNS verdict (iprev, RFC 8601 §3): its PTR names, and
+    /// whether one of them resolves back to it. `None` without a resolver.
+    pub async fn iprev(&self, ip: std::net::IpAddr) -> Option<mail_auth::IprevOutput> {
+        Some(self.authenticator.as_ref()?.verify_iprev(ip).await)
+    }
 }

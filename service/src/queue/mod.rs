@@ -528,6 +528,7 @@ async fn ndr_delivery(
         mailboxes,
         outbound,
         tracking: Vec::new(),
+        sent_by: None,
     })
 }
 

@@ -15,7 +15,8 @@ use super::command::Ret;
 use super::session::{Target, Transaction};
 use crate::context::ServiceContext;
 use crate::store::{
-    Failure, NewMessage, Outbound, OutboundRecipient, StoreResult, TrackEvent, TrackingRecord, now_secs,
+    Failure, FilterEvent, Held, NewMessage, Outbound, OutboundRecipient, SentBy, StoreResult, TrackEvent,
+    TrackingRecord, now_secs,
 };
 
 /// What is known about a message besides its content.
@@ -33,6 +34,20 @@ pub(super) struct Envelope<'a> {
     /// For mail from outside: the `Authentication-Results:` header field and the
     /// verdict in a few words.
     pub authentication: Option<(String, String)>,
+    /// For mail the content filter scanned: its `X-Spam-*` header fields and its
+    /// verdict in a few words.
+    pub filter: Option<(String, String)>,
+    /// Set when the message goes to the quarantine instead of its recipients.
+    pub hold: Option<Hold>,
+}
+
+/// Why a message is held in the quarantine.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Hold {
+    /// In words, as the quarantine lists it.
+    pub reason: String,
+    /// The content filter's score, if it scanned the message.
+    pub score: Option<f64>,
 }
 
 /// A queue id: time in microseconds and a per-process counter, in hex. Unique within
@@ -79,9 +94,11 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     );
     let (signatures, body) = sign(ctx, env, body).await;
     let results = env.authentication.as_ref().map(|(header, _)| header.as_str()).unwrap_or_default();
-    let mut content = Vec::with_capacity(signatures.len() + results.len() + received.len() + body.len());
+    let spam = env.filter.as_ref().map(|(headers, _)| headers.as_str()).unwrap_or_default();
+    let mut content = Vec::with_capacity(signatures.len() + results.len() + spam.len() + received.len() + body.len());
     content.extend_from_slice(&signatures);
     content.extend_from_slice(results.as_bytes());
+    content.extend_from_slice(spam.as_bytes());
     content.extend_from_slice(received.as_bytes());
     content.extend_from_slice(&body);
     let mailboxes: Vec<i64> = rcpts
@@ -135,33 +152,57 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             recipient,
             detail,
         };
-        let detail = match &env.authentication {
-            Some((_, summary)) => format!("from {client}; {summary}"),
-            None => format!("from {client}"),
-        };
+        let mut detail = format!("from {client}");
+        for (_, summary) in env.authentication.iter().chain(env.filter.iter()) {
+            detail.push_str("; ");
+            detail.push_str(summary);
+        }
         tracking.push(record(TrackEvent::Accepted, None, Some(detail)));
         for r in rcpts {
-            let (event, detail) = match &r.target {
-                Target::Mailbox(_) => (TrackEvent::Delivered, None),
-                Target::Relay => (TrackEvent::Queued, None),
-                Target::Fail(why) => (TrackEvent::Failed, Some(why.clone())),
+            let (event, detail) = match (&env.hold, &r.target) {
+                (Some(hold), _) => (TrackEvent::Quarantined, Some(hold.reason.clone())),
+                (None, Target::Mailbox(_)) => (TrackEvent::Delivered, None),
+                (None, Target::Relay) => (TrackEvent::Queued, None),
+                (None, Target::Fail(why)) => (TrackEvent::Failed, Some(why.clone())),
             };
             tracking.push(record(event, Some(r.address.clone()), detail));
         }
     }
     let local_prefix =
         if mailboxes.is_empty() { Vec::new() } else { format!("Return-Path: <{}>\r\n", env.tx.from).into_bytes() };
-    ctx.store
-        .accept(NewMessage {
-            queue_id: id.clone(),
-            received_at: now,
-            content,
-            mailboxes,
-            local_prefix,
-            outbound,
-            tracking,
-        })
-        .await?;
+    // Our own users' outside recipients count toward their sending limits.
+    let sent_by = env.auth.map(|account| SentBy {
+        account: account.to_owned(),
+        recipients: rcpts.iter().filter(|r| r.target == Target::Relay).count() as u64,
+    });
+    let message = NewMessage {
+        queue_id: id.clone(),
+        received_at: now,
+        content,
+        mailboxes,
+        local_prefix,
+        outbound,
+        tracking,
+        sent_by,
+    };
+    match &env.hold {
+        None => ctx.store.accept(message).await?,
+        Some(hold) => {
+            let held = Held {
+                sender: sender.clone(),
+                recipients: rcpts.iter().map(|r| r.address.clone()).collect(),
+                subject: crate::message::subject(&body).unwrap_or_default(),
+                score: hold.score,
+                reason: hold.reason.clone(),
+                client: Some(client),
+                message,
+            };
+            ctx.store.quarantine_hold(held).await?;
+            crate::filtering::count(ctx, FilterEvent::Quarantined);
+            let _ = ctx.events.send(mailroom_shared::ipc::Event::QuarantineChanged);
+            tracing::info!(target: "mailroom_service::filtering", queue_id = %id, reason = %hold.reason, "message held in the quarantine");
+        }
+    }
     Ok(id)
 }
 

@@ -8,8 +8,10 @@ use super::reply::{self, Reply};
 use super::session::{Phase, Session, Transaction};
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// Starts a transaction. Mail from outside gets its SPF verdict here (RFC 7208
-    /// §2.4), which a DNS failure turns into a `451`.
+    /// Starts a transaction. A stranger on a DNS blocklist is refused here (not at
+    /// connect, so that a user who authenticates is never refused by a list); mail
+    /// from outside gets its SPF verdict (RFC 7208 §2.4), which a DNS failure turns
+    /// into a `451`.
     pub(super) async fn mail(
         &mut self,
         from: String,
@@ -58,6 +60,16 @@ impl<S: crate::tls::Transport> Session<S> {
                 tracing::warn!(repeats = n, "free disk space is below the reserve; new mail is refused with 452")
             });
             return Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
+        }
+        if self.stranger()
+            && let crate::filtering::dnslists::Listing::Blocked { zone, meaning } = self.screening.listing().await
+        {
+            let ip = self.peer.ip();
+            tracing::info!(target: "mailroom_service::filtering", %ip, %zone, %meaning, "client refused: on a DNS blocklist");
+            crate::filtering::count(&self.ctx, crate::store::FilterEvent::DnsList);
+            let text = format!("Service unavailable; client [{ip}] blocked using {zone}: {meaning}");
+            crate::filtering::track_refusal(&self.ctx, Some(from), None, format!("554 5.7.1 {text}"));
+            return Reply::new(554, "5.7.1", text);
         }
         let spf = if self.checked() {
             let helo = self.helo.as_ref().map_or("", |(h, _)| h.as_str());

@@ -66,8 +66,22 @@ async fn connection(
         return;
     };
     let local = stream.local_addr().unwrap_or(peer);
+    // The defences of the Message Filtering page, for strangers: lookups start now,
+    // and on the SMTP listener (not submissions) the banner may wait.
+    let relay_allowed = mailroom_shared::routing::relay_permission(
+        &mailroom_shared::routing::ClientContext { authenticated_as: None, client_ip: peer.ip(), local_ip: local.ip() },
+        &ctx.config.routing_restrictions,
+    )
+    .is_ok();
+    let mut screening = crate::filtering::Screening::default();
+    if crate::filtering::stranger(false, relay_allowed, peer.ip(), local.ip()) {
+        screening = crate::filtering::Screening::start(&ctx, peer.ip());
+        if implicit.is_none() && !crate::filtering::greet(&ctx, &mut stream, peer).await {
+            return;
+        }
+    }
     let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, local, ctx, limits, slot).run().await;
+    session::Session::new(stream, peer, local, ctx, limits, slot).with_screening(screening).run().await;
 }
 
 #[cfg(test)]

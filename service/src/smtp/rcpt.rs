@@ -46,11 +46,66 @@ impl<S: crate::tls::Transport> Session<S> {
                 return reply;
             }
         };
+        if let Err(reply) = self.defend(&address, &target).await {
+            let reason = reply.lines.join(" ");
+            tracing::info!(target: "mailroom_service::filtering", peer = %self.peer, rcpt = %to, code = reply.code, %reason, "recipient refused");
+            let sender = match &self.phase {
+                Phase::Mail(tx) => tx.from.clone(),
+                _ => String::new(),
+            };
+            crate::filtering::track_refusal(
+                &self.ctx,
+                Some(sender),
+                Some(to.clone()),
+                format!("{} {} {reason}", reply.code, reply.status.unwrap_or_default()),
+            );
+            return reply;
+        }
         tracing::debug!(peer = %self.peer, rcpt = %to, routed = %address, ?target, "recipient accepted");
         if let Phase::Mail(tx) = &mut self.phase {
             tx.rcpts.push(Recipient { address, notify, orcpt, target });
         }
         Reply::new(250, "2.1.5", "Recipient OK")
+    }
+
+    /// The Message Filtering page's defences at `RCPT TO`, for a recipient that routing
+    /// accepted: our own users' sending limits on outside recipients, and greylisting
+    /// of strangers (RFC 6647) — a client on a DNS allowlist skips it, and a failing
+    /// store lets the recipient through rather than holding mail up.
+    async fn defend(&mut self, address: &str, target: &Target) -> Result<(), Reply> {
+        let Phase::Mail(tx) = &self.phase else { return Ok(()) };
+        let from = tx.from.to_ascii_lowercase();
+        let pending = tx.rcpts.iter().filter(|r| r.target == Target::Relay).count() as u64;
+        if let (Some(auth), Target::Relay) = (&self.auth, target) {
+            crate::filtering::limits::check(&self.ctx, &auth.login, pending).await?;
+        }
+        let cfg = &self.ctx.config.filtering;
+        if !cfg.greylisting || !self.stranger() || matches!(target, Target::Fail(_)) {
+            return Ok(());
+        }
+        if matches!(self.screening.listing().await, crate::filtering::dnslists::Listing::Allowed { .. }) {
+            return Ok(());
+        }
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let times = crate::store::GreylistTimes {
+            delay: secs(cfg.greylist_delay),
+            window: secs(cfg.greylist_retry_window),
+            pass: secs(cfg.greylist_pass),
+        };
+        let network = crate::filtering::network_of(self.peer.ip());
+        let answer =
+            self.ctx.store.greylist(network, from, address.to_ascii_lowercase(), crate::store::now_secs(), times).await;
+        let wait = match answer {
+            Ok(crate::store::Greylist::Pass) => return Ok(()),
+            Ok(crate::store::Greylist::Wait { seconds }) => seconds,
+            Ok(crate::store::Greylist::New) => cfg.greylist_delay.as_secs(),
+            Err(e) => {
+                tracing::error!(target: "mailroom_service::filtering", error = %e, "cannot greylist; the recipient is accepted");
+                return Ok(());
+            }
+        };
+        crate::filtering::count(&self.ctx, crate::store::FilterEvent::Greylisted);
+        Err(Reply::new(451, "4.7.1", format!("Greylisted; please try again in {wait} seconds")))
     }
 
     /// Records a refusal in the message-tracking log: of a recipient, or of a message

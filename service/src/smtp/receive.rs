@@ -6,6 +6,7 @@ use super::accept;
 use super::data::{DataReceiver, Finished, Progress};
 use super::reply::{self, Reply};
 use super::session::{Flow, Phase, Session};
+use crate::filtering::{content, rspamd};
 use crate::mailauth::inbound;
 
 /// The slowest a message may arrive, in bytes a second (Postfix's
@@ -72,29 +73,88 @@ impl<S: crate::tls::Transport> Session<S> {
     }
 
     /// A whole message in: checked when it comes from outside (and refused, tagged or
-    /// marked as the verdict says), then committed durably; the reply to send.
+    /// marked as the verdict says), scanned by the content filter when it comes from a
+    /// stranger, then committed durably — or held in the quarantine; the reply to send.
     async fn accept(&mut self, tx: &super::session::Transaction, mut body: Vec<u8>) -> Reply {
+        let cfg = std::sync::Arc::clone(&self.ctx.config);
         let mut authentication = None;
+        let mut hold = None;
+        let refused = |session: &Self, code: u16, status: &str, text: &str, why: &str| {
+            let rcpts = tx.rcpts.iter().map(|r| r.address.clone()).collect::<Vec<_>>().join(", ");
+            crate::filtering::track_refusal(
+                &session.ctx,
+                Some(tx.from.clone()),
+                Some(rcpts),
+                format!("{code} {status} {text} ({why})"),
+            );
+        };
         if let Some(spf) = &tx.spf {
             let mailauth = std::sync::Arc::clone(&self.ctx.mailauth);
             if let std::borrow::Cow::Owned(stripped) = inbound::strip_our_results(&body, &mailauth.host) {
                 body = stripped;
             }
-            let verdict = mailauth.check(&body, spf, &self.ctx.config).await;
+            let iprev = self.screening.iprev().await.cloned();
+            let verdict = mailauth.check(&body, spf, &cfg, iprev.as_ref()).await;
             tracing::info!(target: "mailroom_service::mailauth", peer = %self.peer, from = %tx.from, verdict = %verdict.summary, action = ?verdict.action, "message checked");
             match verdict.action {
                 inbound::Action::Refuse(r) => {
-                    if r.code >= 500 && self.ctx.config.diagnostics.message_tracking {
-                        let rcpts = tx.rcpts.iter().map(|r| r.address.clone()).collect::<Vec<_>>().join(", ");
-                        let detail = format!("{} {} {} ({})", r.code, r.status, r.text, verdict.summary);
-                        self.track_refusal(&tx.from, &rcpts, detail);
+                    if r.code >= 500 {
+                        refused(self, r.code, r.status, &r.text, &verdict.summary);
                     }
                     return Reply::new(r.code, r.status, r.text);
                 }
                 inbound::Action::Tag => body = inbound::tag_subject(&body),
+                inbound::Action::Quarantine => {
+                    hold = Some(accept::Hold {
+                        reason: format!("the sender's DMARC policy says quarantine ({})", verdict.summary),
+                        score: None,
+                    });
+                }
                 inbound::Action::Accept => {}
             }
             authentication = Some((verdict.header, verdict.summary));
+        }
+        let mut filter = None;
+        if cfg.filtering.rspamd.is_some() && self.stranger() {
+            if let std::borrow::Cow::Owned(stripped) =
+                crate::message::strip_fields(&body, |name, _| content::is_spam_field(name))
+            {
+                body = stripped;
+            }
+            let env = rspamd::Envelope {
+                ip: Some(self.peer.ip()),
+                helo: self.helo.as_ref().map(|(h, _)| h.clone()).unwrap_or_default(),
+                hostname: self
+                    .screening
+                    .iprev()
+                    .await
+                    .filter(|i| i.result == mail_auth::IprevResult::Pass)
+                    .and_then(|i| i.ptr.as_ref()?.first().map(|p| p.trim_end_matches('.').to_owned())),
+                from: tx.from.clone(),
+                rcpts: tx.rcpts.iter().map(|r| r.address.clone()).collect(),
+                queue_id: String::new(),
+            };
+            // The filter sees the message with our verdict on it.
+            let results = authentication.as_ref().map_or("", |(h, _): &(String, String)| h.as_str());
+            let mut scanned = Vec::with_capacity(results.len() + body.len());
+            scanned.extend_from_slice(results.as_bytes());
+            scanned.extend_from_slice(&body);
+            let network = crate::filtering::network_of(self.peer.ip());
+            if let Some(outcome) = content::scan(&self.ctx, env, network, scanned).await {
+                tracing::info!(target: "mailroom_service::filtering", peer = %self.peer, from = %tx.from, verdict = %outcome.summary, "message scanned");
+                match outcome.disposition {
+                    content::Disposition::Refuse(r) => {
+                        refused(self, r.code, r.status.unwrap_or_default(), &r.lines.join(" "), &outcome.summary);
+                        return r;
+                    }
+                    content::Disposition::Tag => body = crate::message::tag_subject(&body, &cfg.filtering.spam_tag),
+                    content::Disposition::Quarantine(reason) => {
+                        hold = Some(accept::Hold { reason, score: outcome.score });
+                    }
+                    content::Disposition::Deliver => {}
+                }
+                filter = Some((outcome.headers, outcome.summary));
+            }
         }
         let (helo, extended) = self.helo.clone().unwrap_or_default();
         let envelope = accept::Envelope {
@@ -106,6 +166,8 @@ impl<S: crate::tls::Transport> Session<S> {
             trusted: self.auth.is_some() || self.relay_allowed(),
             tls: self.tls_version(),
             authentication,
+            filter,
+            hold,
         };
         match accept::commit(&self.ctx, &envelope, body).await {
             Ok(queue_id) => {

@@ -123,6 +123,8 @@ pub struct Session<S> {
     pub(super) limits: Limits,
     /// This connection's place in them.
     slot: Slot,
+    /// What the defences look up about a stranger (DNS lists, reverse DNS).
+    pub(super) screening: crate::filtering::Screening,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -150,7 +152,14 @@ impl<S: crate::tls::Transport> Session<S> {
             deadline,
             limits,
             slot,
+            screening: crate::filtering::Screening::default(),
         }
+    }
+
+    /// The session with the lookups started when its client connected.
+    pub(crate) fn with_screening(mut self, screening: crate::filtering::Screening) -> Session<S> {
+        self.screening = screening;
+        self
     }
 
     /// Runs the session to its end.
@@ -309,6 +318,13 @@ impl<S: crate::tls::Transport> Session<S> {
                 &self.ctx.config.routing_restrictions,
             )
             .is_ok()
+    }
+
+    /// True when the defences of the Message Filtering page apply to this client: it
+    /// has not authenticated, is not in a network allowed to relay, and is not this
+    /// machine.
+    pub(super) fn stranger(&self) -> bool {
+        crate::filtering::stranger(self.auth.is_some(), self.relay_allowed(), self.peer.ip(), self.local.ip())
     }
 
     /// True when this client's mail is checked (SPF, DKIM, DMARC): it has not

@@ -27,6 +27,18 @@ pub struct NewMessage {
     pub outbound: Option<Outbound>,
     /// Tracking records written in the same transaction.
     pub tracking: Vec<TrackingRecord>,
+    /// The authenticated account that sent it and how many outside recipients it
+    /// has, counted for the sending limits in the same transaction.
+    pub sent_by: Option<SentBy>,
+}
+
+/// Who sent a message to outside recipients, for the sending limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentBy {
+    /// The login.
+    pub account: String,
+    /// Its outside recipients.
+    pub recipients: u64,
 }
 
 /// A message's outbound queue entry.
@@ -90,6 +102,12 @@ pub enum TrackEvent {
     Pop3Retrieved,
     /// Deleted over POP3.
     Pop3Deleted,
+    /// Held in the quarantine instead of delivered.
+    Quarantined,
+    /// Released from the quarantine by the administrator.
+    Released,
+    /// Deleted from the quarantine, by the administrator or after its keep.
+    Discarded,
 }
 
 impl TrackEvent {
@@ -105,6 +123,9 @@ impl TrackEvent {
             TrackEvent::Refused => "refused",
             TrackEvent::Pop3Retrieved => "pop3_retrieved",
             TrackEvent::Pop3Deleted => "pop3_deleted",
+            TrackEvent::Quarantined => "quarantined",
+            TrackEvent::Released => "released",
+            TrackEvent::Discarded => "discarded",
         }
     }
 }

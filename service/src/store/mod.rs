@@ -36,6 +36,7 @@
 mod admin;
 mod config;
 mod dkim;
+mod filtering;
 mod mailboxes;
 mod messages;
 mod pop3;
@@ -47,8 +48,11 @@ use std::sync::Arc;
 
 pub use admin::{QueueFilter, TrackFilter};
 pub use dkim::{DkimAlgorithm, DkimKey};
+pub use filtering::{
+    ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
+};
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
-pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, TrackEvent, TrackingRecord};
+pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
 

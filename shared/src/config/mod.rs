@@ -13,9 +13,11 @@
 //! Both forms serialize to the same JSON shape: the draft is the wire format, and a
 //! [`Config`] deserializes by validating it.
 
+mod filtering;
 mod pages;
 mod validate;
 
+pub use filtering::*;
 pub use pages::*;
 pub use validate::{ConfigError, Problem};
 
@@ -40,13 +42,15 @@ pub enum Page {
     Security,
     /// POP3 settings.
     Pop3,
+    /// DNS lists, greylisting, the content filter, the quarantine, sending limits.
+    Filtering,
     /// Logging levels and message tracking.
     Diagnostics,
 }
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 9] = [
         Page::General,
         Page::Connections,
         Page::Routing,
@@ -54,6 +58,7 @@ impl Page {
         Page::Delivery,
         Page::Security,
         Page::Pop3,
+        Page::Filtering,
         Page::Diagnostics,
     ];
 
@@ -67,6 +72,7 @@ impl Page {
             Page::Delivery => "Delivery",
             Page::Security => "Security",
             Page::Pop3 => "POP3",
+            Page::Filtering => "Message Filtering",
             Page::Diagnostics => "Diagnostics Logging",
         }
     }
@@ -91,6 +97,8 @@ pub struct ConfigDraft {
     pub security: SecurityDraft,
     /// POP3 settings.
     pub pop3: Pop3Draft,
+    /// Message Filtering page.
+    pub filtering: FilteringDraft,
     /// Diagnostics Logging page.
     pub diagnostics: DiagnosticsDraft,
 }
@@ -113,6 +121,8 @@ pub struct Config {
     pub security: Security,
     /// POP3 settings.
     pub pop3: Pop3,
+    /// Message Filtering page.
+    pub filtering: Filtering,
     /// Diagnostics Logging page.
     pub diagnostics: Diagnostics,
 }
@@ -148,11 +158,12 @@ impl Config {
         let delivery = Delivery::validate(&draft.delivery, &mut v);
         let security = Security::validate(&draft.security, &mut v);
         let pop3 = Pop3::validate(&draft.pop3, &mut v);
+        let filtering = Filtering::validate(&draft.filtering, &mut v);
         let diagnostics = Diagnostics::validate(&draft.diagnostics, &mut v);
         if let (Some(c), Some(p)) = (&connections, &pop3) {
             distinct_listeners(c, p, &mut v);
         }
-        match (general, connections, routing, routing_restrictions, delivery, security, pop3, diagnostics) {
+        match (general, connections, routing, routing_restrictions, delivery, security, pop3, filtering, diagnostics) {
             (
                 Some(general),
                 Some(connections),
@@ -161,6 +172,7 @@ impl Config {
                 Some(delivery),
                 Some(security),
                 Some(pop3),
+                Some(filtering),
                 Some(diagnostics),
             ) if v.errors.is_empty() => Ok(Config {
                 general,
@@ -170,6 +182,7 @@ impl Config {
                 delivery,
                 security,
                 pop3,
+                filtering,
                 diagnostics,
             }),
             _ => Err(ConfigErrors(v.errors)),
@@ -186,6 +199,7 @@ impl Config {
             delivery: self.delivery.to_draft(),
             security: self.security.to_draft(),
             pop3: self.pop3.to_draft(),
+            filtering: self.filtering.to_draft(),
             diagnostics: self.diagnostics.to_draft(),
         }
     }
@@ -202,6 +216,7 @@ impl Config {
                 Page::Delivery => self.delivery != other.delivery,
                 Page::Security => self.security != other.security,
                 Page::Pop3 => self.pop3 != other.pop3,
+                Page::Filtering => self.filtering != other.filtering,
                 Page::Diagnostics => self.diagnostics != other.diagnostics,
             })
             .collect()

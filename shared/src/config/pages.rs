@@ -974,8 +974,11 @@ pub struct SecurityDraft {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum QuarantineAction {
-    /// Deliver it with `[Suspicious]` before its subject.
+    /// Hold it in the quarantine (Message Filtering) until the administrator releases
+    /// or deletes it.
     #[default]
+    Quarantine,
+    /// Deliver it with `[Suspicious]` before its subject.
     TagSubject,
     /// Deliver it as it is (the `Authentication-Results:` header still says).
     Deliver,
@@ -1008,7 +1011,7 @@ impl Default for MessageAuthentication {
             sign_outbound: true,
             check_inbound: true,
             dmarc_reject: true,
-            dmarc_quarantine: QuarantineAction::TagSubject,
+            dmarc_quarantine: QuarantineAction::Quarantine,
             protect_own_domains: true,
         }
     }

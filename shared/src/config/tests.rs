@@ -261,3 +261,70 @@ fn requiring_tls_needs_a_smart_host() {
     assert!(matches!(c.connections.message_delivery, MessageDelivery::SmartHost { requires_tls: true, .. }));
     assert_eq!(c.to_draft(), d);
 }
+
+#[test]
+fn filtering_defaults_are_safe() {
+    let f = Config::default().filtering;
+    assert!(
+        !f.dns_lists_enabled && !f.greylisting && f.rspamd.is_none(),
+        "what can delay or refuse good mail starts off"
+    );
+    assert!(f.greet_delay.is_zero());
+    assert!(f.sending_limits && f.max_recipients_per_hour == 500 && f.max_recipients_per_day == 2000);
+    assert_eq!(f.dns_lists.len(), 2, "the lists are there to tick on");
+    assert_eq!(Config::default().to_draft().filtering, FilteringDraft::default(), "the default draft round-trips");
+}
+
+#[test]
+fn dns_list_answers_name_their_meaning_and_ignore_error_codes() {
+    let c = Config::default();
+    let zen = &c.filtering.dns_lists[0];
+    assert_eq!(
+        zen.meaning("127.0.0.4".parse().expect("ip")).as_deref(),
+        Some("Spamhaus XBL: an exploited or infected host")
+    );
+    assert_eq!(zen.meaning("127.0.0.99".parse().expect("ip")).as_deref(), Some("listed (127.0.0.99)"));
+    assert_eq!(zen.meaning("127.255.255.254".parse().expect("ip")), None, "an open resolver's refusal is no listing");
+    assert_eq!(zen.meaning("10.0.0.1".parse().expect("ip")), None);
+}
+
+#[test]
+fn a_bad_dns_list_names_its_field() {
+    let mut d = ConfigDraft::default();
+    d.filtering.dns_lists[0].zone = "not a zone".into();
+    assert_one_error(&d, "filtering.dns_lists[0].zone", |p| matches!(p, Problem::InvalidDomain { .. }));
+    let mut d = ConfigDraft::default();
+    d.filtering.dns_lists[0].answers[1].answer = "10.0.0.3".into();
+    assert_one_error(&d, "filtering.dns_lists[0].answers[1].answer", |p| matches!(p, Problem::Inconsistent(_)));
+    let mut d = ConfigDraft::default();
+    d.filtering.dns_lists[1].zone = "ZEN.spamhaus.org".into();
+    assert_one_error(&d, "filtering.dns_lists[1].zone", |p| matches!(p, Problem::Duplicate { .. }));
+}
+
+#[test]
+fn greylisting_and_limits_must_make_sense() {
+    let mut d = ConfigDraft::default();
+    d.filtering.greylist_delay_secs = 600;
+    d.filtering.greylist_retry_window_secs = 300;
+    assert_one_error(&d, "filtering.greylist_retry_window_secs", |p| matches!(p, Problem::Inconsistent(_)));
+    let mut d = ConfigDraft::default();
+    d.filtering.max_recipients_per_day = 100;
+    assert_one_error(&d, "filtering.max_recipients_per_day", |p| matches!(p, Problem::Inconsistent(_)));
+    let mut d = ConfigDraft::default();
+    d.filtering.greet_delay_secs = 31;
+    assert_one_error(&d, "filtering.greet_delay_secs", |p| matches!(p, Problem::OutOfRange { .. }));
+}
+
+#[test]
+fn rspamd_is_reached_over_plain_http() {
+    let ok = HttpEndpoint::parse("http://127.0.0.1:11333/").expect("valid");
+    assert_eq!((ok.host.as_str(), ok.port), ("127.0.0.1", 11333));
+    assert_eq!(HttpEndpoint::parse("http://rspamd.corp.test").expect("valid").port, 80);
+    assert_eq!(HttpEndpoint::parse("http://[::1]:11333").expect("valid").host, "[::1]");
+    for bad in ["https://127.0.0.1:11333", "127.0.0.1:11333", "http://:11333", "http://h:0", "http://h:1/checkv2"] {
+        assert!(HttpEndpoint::parse(bad).is_err(), "{bad}");
+    }
+    let mut d = ConfigDraft::default();
+    d.filtering.rspamd_url = "https://127.0.0.1".into();
+    assert_one_error(&d, "filtering.rspamd_url", |p| matches!(p, Problem::Inconsistent(_)));
+}

@@ -178,6 +178,36 @@ pub enum Request {
         /// The key's selector.
         selector: String,
     },
+    /// The messages held in the quarantine, newest first.
+    QuarantineList,
+    /// One quarantined message, with its text.
+    QuarantineMessage {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Deliver a quarantined message to its recipients after all.
+    QuarantineRelease {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Delete a quarantined message.
+    QuarantineDelete {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Ask the content filter whether it is there (rspamd's `/ping`).
+    TestFilter {
+        /// The address to try (`http://host:port`); `None` for the saved one.
+        #[serde(default)]
+        url: Option<String>,
+    },
+    /// The accounts held for going over a sending limit.
+    SendingHolds,
+    /// Let a held account send again, its counts starting from zero.
+    SendingUnlock {
+        /// The account's login.
+        account: String,
+    },
     /// Start receiving [`Event`]s on this connection.
     Subscribe,
 }
@@ -208,6 +238,13 @@ impl Request {
         "dns_records",
         "dkim_rotate",
         "dkim_retire",
+        "quarantine_list",
+        "quarantine_message",
+        "quarantine_release",
+        "quarantine_delete",
+        "test_filter",
+        "sending_holds",
+        "sending_unlock",
         "subscribe",
     ];
 }
@@ -315,8 +352,87 @@ pub enum Response {
         /// The records, by domain.
         records: Vec<DnsRecord>,
     },
+    /// To [`Request::QuarantineList`].
+    Quarantine {
+        /// The held messages, newest first.
+        messages: Vec<QuarantineEntry>,
+    },
+    /// To [`Request::QuarantineMessage`].
+    QuarantineMessage {
+        /// The message as listed.
+        entry: QuarantineEntry,
+        /// Its text (at most the first MiB, invalid UTF-8 replaced).
+        text: String,
+    },
+    /// To [`Request::TestFilter`]: the filter answered.
+    FilterTest {
+        /// What it said, in words (`rspamd at http://127.0.0.1:11333 answered in 3 ms`).
+        message: String,
+    },
+    /// To [`Request::SendingHolds`].
+    SendingHolds {
+        /// The held accounts, oldest first.
+        holds: Vec<SendingHoldInfo>,
+    },
     /// Done, nothing to report (remove, subscribe).
     Done,
+}
+
+/// A message held in the quarantine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineEntry {
+    /// Its quarantine id.
+    pub id: i64,
+    /// The queue id it was given when accepted.
+    pub queue_id: String,
+    /// When it was held, Unix seconds.
+    pub held_at: i64,
+    /// Envelope sender (empty for `<>`).
+    pub sender: String,
+    /// Its recipients.
+    pub recipients: Vec<String>,
+    /// Its subject.
+    pub subject: String,
+    /// The content filter's score, if it scanned it.
+    pub score: Option<f64>,
+    /// Why it is held.
+    pub reason: String,
+    /// The client that sent it.
+    pub client: Option<String>,
+    /// Its size, bytes.
+    pub size: u64,
+}
+
+/// An account held for going over a sending limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendingHoldInfo {
+    /// The account's login.
+    pub account: String,
+    /// Since when, Unix seconds.
+    pub since: i64,
+    /// Which limit, in words.
+    pub reason: String,
+}
+
+/// What the Message Filtering page's defences did today, for Service Status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilteringStatus {
+    /// Clients refused for being on a DNS blocklist.
+    pub dns_listed: u64,
+    /// Clients refused for talking before the greeting.
+    pub early_talkers: u64,
+    /// Recipients greylisted.
+    pub greylisted: u64,
+    /// Messages refused by the content filter.
+    pub filter_rejected: u64,
+    /// Messages held in the quarantine.
+    pub quarantined: u64,
+    /// Recipients refused by a sending limit.
+    pub sending_limited: u64,
+    /// Messages in the quarantine now.
+    pub in_quarantine: u64,
+    /// Accounts held for going over a sending limit.
+    pub held_accounts: Vec<SendingHoldInfo>,
 }
 
 /// A DNS record an inbound domain should publish.
@@ -410,7 +526,7 @@ pub struct TrackingEvent {
     /// When, Unix seconds.
     pub at: i64,
     /// `accepted`, `delivered`, `queued`, `relayed`, `deferred`, `failed`, `refused`,
-    /// `pop3_retrieved`, `pop3_deleted`.
+    /// `pop3_retrieved`, `pop3_deleted`, `quarantined`, `released`, `discarded`.
     pub event: String,
     /// Queue id, when known.
     pub queue_id: Option<String>,
@@ -471,6 +587,9 @@ pub struct StatusReport {
     /// cannot be measured.
     #[serde(default)]
     pub storage: Option<StorageStatus>,
+    /// What the defences did today; `None` when it cannot be read.
+    #[serde(default)]
+    pub filtering: Option<FilteringStatus>,
     /// True when saved configuration differs from what the running service uses.
     pub pending_restart: bool,
     /// Which pages differ.
@@ -593,6 +712,8 @@ pub enum Event {
     MailboxesChanged,
     /// The outbound queue changed.
     QueueChanged,
+    /// A message was held in, released from or deleted from the quarantine.
+    QuarantineChanged,
     /// A log line.
     Log {
         /// `error`, `warn`, `info`, `debug` or `trace`.

@@ -65,6 +65,13 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResul
             insert.execute(params![queued, r.address, r.orcpt, r.notify, state, next, error, status, m.received_at])?;
         }
     }
+    if let Some(sent) = m.sent_by.as_ref().filter(|s| s.recipients > 0) {
+        tx.prepare_cached("INSERT INTO sent_recipients (account, at, count) VALUES (?1, ?2, ?3)")?.execute(params![
+            sent.account,
+            m.received_at,
+            i64::try_from(sent.recipients).unwrap_or(i64::MAX)
+        ])?;
+    }
     // A message with nowhere to go keeps nothing.
     tx.prepare_cached("DELETE FROM contents WHERE id = ?1 AND refs = 0")?.execute([content])?;
     insert_tracking(tx, &m.tracking)

@@ -22,6 +22,7 @@
 mod admin;
 mod config;
 mod dkim;
+mod filtering;
 mod mailboxes;
 mod messages;
 mod pop3;

@@ -126,6 +126,71 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 4: message filtering.
+    Migration::Sql(
+        r#"
+    -- Greylisting (RFC 6647): each (client network, sender, recipient) triplet seen,
+    -- from its first try until its retry passes or its window closes.
+    CREATE TABLE greylist (
+        network TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        PRIMARY KEY (network, sender, recipient)
+    ) WITHOUT ROWID;
+    -- Clients that passed a test and skip it until `until`: `greylist` (by client
+    -- network), `greet` (the early-talker test, by address).
+    CREATE TABLE client_passes (
+        test TEXT NOT NULL,
+        client TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        PRIMARY KEY (test, client)
+    ) WITHOUT ROWID;
+    -- Outside recipients each authenticated account sent to, for the sending limits.
+    CREATE TABLE sent_recipients (
+        account TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        count INTEGER NOT NULL
+    );
+    CREATE INDEX sent_recipients_by_account ON sent_recipients(account, at);
+    -- Accounts held for going over a sending limit, until the administrator unlocks them.
+    CREATE TABLE sending_holds (
+        account TEXT PRIMARY KEY,
+        since INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- Messages held instead of delivered; `plan` (JSON) says where each goes when
+    -- released. Their content is shared like any other copy's.
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        queue_id TEXT NOT NULL,
+        held_at INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        score REAL,
+        reason TEXT NOT NULL,
+        client TEXT,
+        plan TEXT NOT NULL,
+        content_id INTEGER NOT NULL REFERENCES contents(id)
+    );
+    CREATE INDEX quarantine_by_time ON quarantine(held_at);
+    CREATE TRIGGER quarantine_take_content AFTER INSERT ON quarantine BEGIN
+        UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+    END;
+    CREATE TRIGGER quarantine_release_content AFTER DELETE ON quarantine BEGIN
+        UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+        DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+    END;
+    -- What the defences did, per UTC day, for Service Status.
+    CREATE TABLE filter_counts (
+        day TEXT NOT NULL,
+        what TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, what)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Schema 2: message content stored once, shared by every mailbox copy and the queue.

@@ -194,6 +194,7 @@ fn message(mailboxes: Vec<i64>, content: &[u8]) -> NewMessage {
             ..Default::default()
         }),
         tracking: vec![TrackingRecord::now(TrackEvent::Accepted)],
+        sent_by: None,
     }
 }
 
@@ -327,4 +328,119 @@ async fn a_schema_1_database_migrates_with_every_message_unchanged() {
     drop(store);
     let again = Store::open(&path).expect("reopen");
     assert_eq!(again.list_mailboxes().await.expect("list").len(), 3, "reopening migrates nothing twice");
+}
+
+#[tokio::test]
+async fn greylisting_passes_the_retry_after_the_delay_and_then_the_network() {
+    use crate::store::{Greylist, GreylistTimes};
+    let (_dir, store) = temp_store();
+    let times = GreylistTimes { delay: 300, window: 4 * 3600, pass: 36 * 86_400 };
+    let grey = |network: &str, rcpt: &str, at: i64| {
+        store.greylist(network.into(), "a@outside.test".into(), rcpt.into(), at, times)
+    };
+    let t = 1_000_000;
+    assert_eq!(grey("192.0.2.0/24", "ann@corp.test", t).await.expect("greylist"), Greylist::New);
+    assert_eq!(grey("192.0.2.0/24", "ann@corp.test", t + 60).await.expect("greylist"), Greylist::Wait { seconds: 240 });
+    assert_eq!(grey("192.0.2.0/24", "ann@corp.test", t + 300).await.expect("greylist"), Greylist::Pass);
+    assert_eq!(
+        grey("192.0.2.0/24", "bob@corp.test", t + 301).await.expect("greylist"),
+        Greylist::Pass,
+        "the network that retried is let through for other recipients too"
+    );
+    assert_eq!(grey("198.51.100.0/24", "ann@corp.test", t).await.expect("greylist"), Greylist::New);
+    assert_eq!(
+        grey("198.51.100.0/24", "ann@corp.test", t + 5 * 3600).await.expect("greylist"),
+        Greylist::New,
+        "a retry after the window counts as new"
+    );
+    let purged = store.filtering_purge(t + 5 * 3600, 0, t + 4 * 3600, "2000-01-01".into()).await.expect("purge");
+    assert_eq!(purged.state, 0, "the reset triplet is recent and the pass has not expired");
+    let purged = store.filtering_purge(t + 37 * 86_400, 0, t + 37 * 86_400, "2000-01-01".into()).await.expect("purge");
+    assert_eq!(purged.state, 2, "the stale triplet and the expired pass go");
+}
+
+#[tokio::test]
+async fn sending_counts_come_from_accepted_messages_and_holds_last_until_unlocked() {
+    use crate::store::SentBy;
+    let (_dir, store) = temp_store();
+    let mut m = message(Vec::new(), b"Subject: x\r\n\r\nx\r\n");
+    m.sent_by = Some(SentBy { account: "ann@corp.test".into(), recipients: 3 });
+    store.accept(m).await.expect("accept");
+    let counts = store.sent_counts("ann@corp.test".into(), now()).await.expect("counts");
+    assert_eq!((counts.hour, counts.day, counts.held), (3, 3, false));
+    assert_eq!(store.sent_counts("ann@corp.test".into(), now() + 7200).await.expect("counts").hour, 0);
+    assert!(store.sending_hold("ann@corp.test".into(), "too many".into(), now()).await.expect("hold"));
+    assert!(!store.sending_hold("ann@corp.test".into(), "again".into(), now()).await.expect("hold"), "one episode");
+    assert!(store.sent_counts("ann@corp.test".into(), now()).await.expect("counts").held);
+    assert_eq!(store.sending_holds().await.expect("holds")[0].reason, "too many");
+    store.sending_unlock("ann@corp.test".into()).await.expect("unlock");
+    let counts = store.sent_counts("ann@corp.test".into(), now()).await.expect("counts");
+    assert_eq!((counts.hour, counts.held), (0, false), "unlocked, the account starts from zero");
+    assert!(matches!(store.sending_unlock("ann@corp.test".into()).await, Err(StoreError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn a_quarantined_message_shares_nothing_until_released_to_where_it_was_going() {
+    use crate::store::Held;
+    let (_dir, store) = temp_store();
+    let ann = mailbox(&store, "ann@corp.test").await;
+    let gone = mailbox(&store, "gone@corp.test").await;
+    let content = b"Subject: cheap pills\r\n\r\nbuy\r\n";
+    let held = Held {
+        message: message(vec![ann, gone], content),
+        sender: "spam@outside.test".into(),
+        recipients: vec!["ann@corp.test".into(), "gone@corp.test".into(), "far@outside.test".into()],
+        subject: "cheap pills".into(),
+        score: Some(9.5),
+        reason: "rspamd: add header".into(),
+        client: Some("192.0.2.9".into()),
+    };
+    let id = store.quarantine_hold(held).await.expect("hold");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 0, "nothing delivered");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM queue_messages").await, 0, "nothing queued");
+    assert_eq!(count(&store, "SELECT refs FROM contents").await, 1);
+    let listed = store.quarantine_list().await.expect("list");
+    assert_eq!((listed[0].id, listed[0].score, listed[0].size), (id, Some(9.5), content.len() as u64));
+    let (_, bytes) = store.quarantine_message(id).await.expect("message");
+    assert_eq!(bytes, content);
+
+    store.remove_mailbox(&addr("gone@corp.test")).await.expect("remove");
+    let (q, queued) = store.quarantine_release(id, Vec::new()).await.expect("release");
+    assert_eq!(q.subject, "cheap pills");
+    assert!(queued, "its outside recipient is queued");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1, "only the mailbox that still exists");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM queue_recipients").await, 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM quarantine").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, 1, "one content, shared again");
+    assert!(matches!(store.quarantine_release(id, Vec::new()).await, Err(StoreError::NotFound(_))));
+
+    let again = store
+        .quarantine_hold(Held {
+            message: message(vec![ann], b"x"),
+            sender: String::new(),
+            recipients: vec!["ann@corp.test".into()],
+            subject: String::new(),
+            score: None,
+            reason: "DMARC".into(),
+            client: None,
+        })
+        .await
+        .expect("hold");
+    store.quarantine_delete(again).await.expect("delete");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM contents WHERE data = X'78'").await, 0, "its content went with it");
+}
+
+#[tokio::test]
+async fn filter_events_are_counted_per_day() {
+    use crate::store::FilterEvent;
+    let (_dir, store) = temp_store();
+    for e in [FilterEvent::DnsList, FilterEvent::DnsList, FilterEvent::Quarantined] {
+        store.count_filter_event(e, "2026-11-27".into()).await.expect("count");
+    }
+    store.count_filter_event(FilterEvent::DnsList, "2026-11-28".into()).await.expect("count");
+    let mut today = store.filter_counts("2026-11-27".into()).await.expect("counts");
+    today.sort();
+    assert_eq!(today, [("dns_list".to_owned(), 2), ("quarantined".to_owned(), 1)]);
+    store.filtering_purge(now(), 0, 0, "2026-11-28".into()).await.expect("purge");
+    assert!(store.filter_counts("2026-11-27".into()).await.expect("counts").is_empty());
 }
