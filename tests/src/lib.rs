@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use mailroom_shared::ipc::client::Client;
 use mailroom_shared::ipc::{Request, Response, StatusReport};
 
+mod peers;
+pub use peers::{Postfix, Rspamd};
+
 /// Path of one of the workspace's binaries.
 ///
 /// # Panics
@@ -425,6 +428,30 @@ impl Smtp {
         stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
         let reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
         Smtp { stream, reader }
+    }
+
+    /// Connects from the local address `source` (127.0.0.2, say: SPF, the DNS lists
+    /// and greylisting see another client) without reading anything.
+    pub async fn connect_raw_from(addr: std::net::SocketAddr, source: std::net::IpAddr) -> Smtp {
+        let socket = if source.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+            .expect("socket");
+        socket.bind(std::net::SocketAddr::new(source, 0)).expect("bind the source address");
+        let stream = socket.connect(addr).await.expect("connect").into_std().expect("std stream");
+        stream.set_nonblocking(false).expect("blocking");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+        Smtp { stream, reader }
+    }
+
+    /// Like [`Smtp::connect_raw_from`], reading the greeting.
+    ///
+    /// # Panics
+    /// When the greeting is not `220`.
+    pub async fn connect_from(addr: std::net::SocketAddr, source: std::net::IpAddr) -> Smtp {
+        let mut s = Smtp::connect_raw_from(addr, source).await;
+        let greeting = s.reply();
+        assert!(greeting.starts_with("220 "), "{greeting}");
+        s
     }
 
     /// Sends raw bytes.

@@ -272,10 +272,17 @@ async fn mail_from_outside_is_judged_by_spf_dkim_and_dmarc() {
     assert_eq!(send("127.0.0.3", "erin@none.test", "erin@none.test", "no records", false, false, ""), "250 accepted");
     assert!(auth_results(&delivered(&d, "no records").await).contains("spf=none"));
 
-    // p=quarantine: accepted, and its subject says so.
+    // p=quarantine: accepted into the quarantine, not the mailbox (by default); or, as
+    // the Security page may say instead, delivered with its subject tagged.
     assert_eq!(send("127.0.0.3", "fay@quar.test", "fay@quar.test", "quarantined", false, false, ""), "250 accepted");
-    let m = delivered(&d, "quarantined").await;
-    assert!(m.contains("Subject: [Suspicious] quarantined"), "{m}");
+    let held = d.ctl_ok(&["quarantine", "list", "--json"]);
+    assert!(held.contains("\"subject\": \"quarantined\"") && held.contains("DMARC policy says quarantine"), "{held}");
+    assert!(!d.messages_of("ann@corp.test").iter().any(|m| String::from_utf8_lossy(m).contains("quarantined")));
+    d.edit_config(|c| c["security"]["message_authentication"]["dmarc_quarantine"] = "tag_subject".into());
+    d.ctl_ok(&["restart"]);
+    assert_eq!(send("127.0.0.3", "fay@quar.test", "fay@quar.test", "tagged", false, false, ""), "250 accepted");
+    let m = delivered(&d, "tagged").await;
+    assert!(m.contains("Subject: [Suspicious] tagged"), "{m}");
 
     // Our own domain claimed from outside, without proof: refused.
     let refused = send("127.0.0.2", "bob@outside.test", "ceo@corp.test", "from the ceo", false, false, "");

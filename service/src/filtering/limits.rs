@@ -85,12 +85,16 @@ async fn tell_administrator(ctx: &ServiceContext, account: &str, reason: &str) {
     };
     let now = now_secs();
     let host = &cfg.general.host_name;
+    // Short lines, so that the text stays readable as it is (no quoted-printable).
     let text = format!(
-        "The account {account} tried to send to {reason}, so Mailroom is holding its mail to the outside:\r\n\
-         its mail client is asked to try again later, and nothing is lost.\r\n\r\n\
-         An account that suddenly sends this much has usually had its password stolen. Change the\r\n\
-         password, then unlock the account: in the administrator program, Service Status,\r\n\
-         Accounts held, Unlock; or with\r\n\r\n\
+        "Mailroom is holding the mail this account sends to the outside:\r\n\r\n\
+         \x20   {account}\r\n\r\n\
+         It tried to send to {reason}.\r\n\
+         Its mail client is asked to try again later: nothing is lost.\r\n\r\n\
+         An account that suddenly sends this much has usually had its\r\n\
+         password stolen. Change the password, then unlock the account:\r\n\
+         in the administrator program, Service Status, Accounts held,\r\n\
+         Unlock; or with\r\n\r\n\
          \x20   mailroomctl sending unlock {account}\r\n"
     );
     let postmaster = format!("postmaster@{host}");

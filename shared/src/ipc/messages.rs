@@ -901,6 +901,13 @@ mod tests {
             Request::DnsRecords { domain: None, check: false },
             Request::DkimRotate { domain: String::new() },
             Request::DkimRetire { domain: String::new(), selector: String::new() },
+            Request::QuarantineList,
+            Request::QuarantineMessage { id: 0 },
+            Request::QuarantineRelease { id: 0 },
+            Request::QuarantineDelete { id: 0 },
+            Request::TestFilter { url: None },
+            Request::SendingHolds,
+            Request::SendingUnlock { account: String::new() },
             Request::Subscribe,
         ];
         let names: Vec<String> = samples
