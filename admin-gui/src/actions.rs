@@ -32,6 +32,8 @@ pub enum Action {
     Open(Window),
     /// Open Queued Message Details for this queue id, and fetch them.
     ShowQueueDetails(String),
+    /// Open Quarantined Message for this quarantine id, and fetch it.
+    ShowQuarantined(i64),
     /// Launch `mailroomd` (when none answers).
     StartService,
     /// Close the program.

@@ -118,6 +118,10 @@ impl AdminApp {
                 self.windows.queue_details.queue_id = Some(queue_id.clone());
                 self.send(Command::QueueDetails(queue_id));
             }
+            Action::ShowQuarantined(id) => {
+                self.windows.quarantined.id = Some(id);
+                self.send(Command::QuarantineMessage(id));
+            }
             Action::StartService => self.start_service(),
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
@@ -173,7 +177,7 @@ impl eframe::App for AdminApp {
         egui::Panel::top("toolbar").show(ui, |ui| actions.extend(main_window::toolbar_ui(ui, model)));
         egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
         egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| actions.extend(main_window::tree_ui(ui, self.selected)));
+            egui::ScrollArea::vertical().show(ui, |ui| actions.extend(main_window::tree_ui(ui, self.selected, model)));
         });
         egui::CentralPanel::default().show(ui, |ui| {
             actions.extend(main_window::banner_ui(ui, model));

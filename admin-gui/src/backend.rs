@@ -26,8 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QueueEntry, Request, Response, StatusReport,
-    TrackingEvent,
+    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QuarantineEntry, QueueEntry, Request, Response,
+    StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -106,6 +106,17 @@ pub enum Command {
     },
     /// New DKIM keys for an inbound domain.
     DkimRotate(String),
+    /// One quarantined message with its text.
+    QuarantineMessage(i64),
+    /// Deliver a quarantined message after all.
+    QuarantineRelease(i64),
+    /// Delete a quarantined message.
+    QuarantineDelete(i64),
+    /// Let an account held for going over a sending limit send again.
+    SendingUnlock(String),
+    /// Ask the content filter at this address (the saved one when `None`) whether it
+    /// is there.
+    TestFilter(Option<String>),
 }
 
 /// A lifecycle request.
@@ -156,6 +167,12 @@ pub enum Update {
     LifecycleDone(Result<(), String>),
     /// The DNS records to publish (checked when asked), or why they could not be had.
     DnsRecords(Result<Vec<DnsRecord>, String>),
+    /// The quarantine, newest first.
+    Quarantine(Vec<QuarantineEntry>),
+    /// One quarantined message and its text, or why it could not be had.
+    QuarantineMessage(Result<(Box<QuarantineEntry>, String), String>),
+    /// The content filter's answer to a test, or why there was none.
+    FilterTest(Result<String, String>),
     /// A pushed event.
     Event(Event),
     /// A request failed.
@@ -241,17 +258,34 @@ struct Wants {
     lockouts: bool,
     mailboxes: bool,
     queue: bool,
+    quarantine: bool,
 }
 
 impl Wants {
-    const ALL: Wants =
-        Wants { status: true, config: true, certificate: true, lockouts: true, mailboxes: true, queue: true };
-    const NOTHING: Wants =
-        Wants { status: false, config: false, certificate: false, lockouts: false, mailboxes: false, queue: false };
+    const ALL: Wants = Wants {
+        status: true,
+        config: true,
+        certificate: true,
+        lockouts: true,
+        mailboxes: true,
+        queue: true,
+        quarantine: true,
+    };
+    const NOTHING: Wants = Wants {
+        status: false,
+        config: false,
+        certificate: false,
+        lockouts: false,
+        mailboxes: false,
+        queue: false,
+        quarantine: false,
+    };
     const STATUS: Wants = Wants { status: true, ..Wants::NOTHING };
     const MAILBOXES: Wants = Wants { mailboxes: true, ..Wants::NOTHING };
     const QUEUE: Wants = Wants { queue: true, ..Wants::NOTHING };
     const LOCKOUTS: Wants = Wants { lockouts: true, ..Wants::NOTHING };
+    /// The quarantine, and the status that counts it.
+    const QUARANTINE: Wants = Wants { quarantine: true, ..Wants::STATUS };
 
     /// What an event makes stale.
     fn after(event: &Event) -> Wants {
@@ -262,7 +296,7 @@ impl Wants {
             Event::ConfigSaved { .. } => Wants { config: true, certificate: true, ..Wants::STATUS },
             Event::MailboxesChanged => Wants::MAILBOXES,
             Event::QueueChanged => Wants::QUEUE,
-            Event::QuarantineChanged => Wants::STATUS,
+            Event::QuarantineChanged => Wants::QUARANTINE,
             Event::Lagged { .. } => Wants::ALL,
             Event::Log { .. } => Wants::NOTHING,
         }
@@ -276,6 +310,7 @@ impl Wants {
             lockouts: self.lockouts || o.lockouts,
             mailboxes: self.mailboxes || o.mailboxes,
             queue: self.queue || o.queue,
+            quarantine: self.quarantine || o.quarantine,
         }
     }
 }
@@ -453,6 +488,13 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
                 replies.update(Update::Queue(messages));
             }
         },
+        async {
+            if wants.quarantine
+                && let Ok(Response::Quarantine { messages }) = c.request(Request::QuarantineList).await
+            {
+                replies.update(Update::Quarantine(messages));
+            }
+        },
     );
 }
 
@@ -541,6 +583,25 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
                 Err(e) => Err(e.to_string()),
             };
             replies.update(Update::DnsRecords(result));
+        }
+        Command::QuarantineMessage(id) => {
+            let result = match client.request(Request::QuarantineMessage { id }).await {
+                Ok(Response::QuarantineMessage { entry, text }) => Ok((Box::new(entry), text)),
+                Ok(other) => Err(format!("unexpected reply {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            replies.update(Update::QuarantineMessage(result));
+        }
+        Command::QuarantineRelease(id) => fire(Request::QuarantineRelease { id }, Wants::QUARANTINE).await,
+        Command::QuarantineDelete(id) => fire(Request::QuarantineDelete { id }, Wants::QUARANTINE).await,
+        Command::SendingUnlock(account) => fire(Request::SendingUnlock { account }, Wants::STATUS).await,
+        Command::TestFilter(url) => {
+            let result = match client.request(Request::TestFilter { url }).await {
+                Ok(Response::FilterTest { message }) => Ok(message),
+                Ok(other) => Err(format!("unexpected reply {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            replies.update(Update::FilterTest(result));
         }
         Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
             Ok(Response::QueueMessage(d)) => {

@@ -63,8 +63,9 @@ pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     action
 }
 
-/// The organisation's tree, `selected` highlighted.
-pub fn tree_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
+/// The organisation's tree, `selected` highlighted; the quarantine says how many
+/// messages it holds.
+pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Action> {
     let mut action = None;
     let mut item = |ui: &mut egui::Ui, node: Node, label: &str| {
         if ui.selectable_label(selected == node, label).clicked() {
@@ -85,6 +86,10 @@ pub fn tree_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
             item(ui, Node::Recipients, "Recipients");
             egui::CollapsingHeader::new("Server").default_open(true).show(ui, |ui| {
                 item(ui, Node::Queues, "Queues");
+                match model.quarantine.len() {
+                    0 => item(ui, Node::Quarantine, "Quarantine"),
+                    n => item(ui, Node::Quarantine, &format!("Quarantine ({n})")),
+                }
                 item(ui, Node::ServiceStatus, "Service Status");
             });
         });

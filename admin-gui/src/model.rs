@@ -12,8 +12,8 @@ use std::time::Instant;
 use mailroom_shared::config::{Config, Page};
 use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QueueDetails, QueueEntry, ServiceState, StatusReport,
-    TrackingEvent,
+    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QuarantineEntry, QueueDetails, QueueEntry,
+    ServiceState, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 
@@ -91,6 +91,16 @@ pub struct Model {
     pub queue: Vec<QueueEntry>,
     /// The queued message last asked for in detail.
     pub queue_details: Option<QueueDetails>,
+    /// The messages held in the quarantine, newest first.
+    pub quarantine: Vec<QuarantineEntry>,
+    /// The quarantined message last asked for, with its text (or why it could not be
+    /// had); `None` while one is asked for.
+    pub quarantine_message: Option<Result<(QuarantineEntry, String), String>>,
+    /// The content filter's answer to the last test; `None` while one is asked for
+    /// (and before the first).
+    pub filter_test: Option<Result<String, String>>,
+    /// A content filter test is in flight.
+    pub filter_testing: bool,
     /// The TLS certificate the running service presents.
     pub certificate: Option<CertificateInfo>,
     /// Clients and logins locked out after failed logins.
@@ -129,6 +139,10 @@ impl Default for Model {
             mailbox_warnings: Vec::new(),
             queue: Vec::new(),
             queue_details: None,
+            quarantine: Vec::new(),
+            quarantine_message: None,
+            filter_test: None,
+            filter_testing: false,
             certificate: None,
             lockouts: Vec::new(),
             tracking: Vec::new(),
@@ -195,6 +209,12 @@ impl Model {
             }
             Update::Queue(q) => self.queue = q,
             Update::QueueDetails(d) => self.queue_details = Some(*d),
+            Update::Quarantine(q) => self.quarantine = q,
+            Update::QuarantineMessage(r) => self.quarantine_message = Some(r.map(|(entry, text)| (*entry, text))),
+            Update::FilterTest(r) => {
+                self.filter_test = Some(r);
+                self.filter_testing = false;
+            }
             Update::Certificate(c) => self.certificate = c.map(|c| *c),
             Update::Lockouts(l) => self.lockouts = l,
             Update::Tracking(t) => self.tracking = t,
@@ -238,6 +258,11 @@ impl Model {
             Command::SaveConfig { .. } => self.save = Save::InFlight,
             Command::TestAddress { .. } => self.address_test = None,
             Command::QueueDetails(_) => self.queue_details = None,
+            Command::QuarantineMessage(_) => self.quarantine_message = None,
+            Command::TestFilter(_) => {
+                self.filter_test = None;
+                self.filter_testing = true;
+            }
             Command::DnsRecords { .. } | Command::DkimRotate(_) => self.dns_busy = true,
             _ => {}
         }

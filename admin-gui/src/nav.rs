@@ -16,6 +16,8 @@ pub enum Node {
     Recipients,
     /// Server → Queues.
     Queues,
+    /// Server → Quarantine: messages held by the content filter or DMARC.
+    Quarantine,
     /// Server → Service Status.
     ServiceStatus,
 }
@@ -37,13 +39,15 @@ pub enum Tab {
     Pop3,
     /// The queue, read-only.
     Queues,
+    /// DNS lists, greylisting, the content filter, the quarantine, sending limits.
+    Filtering,
     /// Logging levels and message tracking.
     Diagnostics,
 }
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::General,
         Tab::Connections,
         Tab::Routing,
@@ -51,6 +55,7 @@ impl Tab {
         Tab::Security,
         Tab::Pop3,
         Tab::Queues,
+        Tab::Filtering,
         Tab::Diagnostics,
     ];
 
@@ -64,6 +69,7 @@ impl Tab {
             Tab::Security => "Security",
             Tab::Pop3 => "POP3",
             Tab::Queues => "Queues",
+            Tab::Filtering => "Message Filtering",
             Tab::Diagnostics => "Diagnostics Logging",
         }
     }

@@ -45,6 +45,25 @@ fn type_into(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
     h.run_steps(2);
 }
 
+/// Scrolls `label` into view and clicks it (an AccessKit click: a pointer click
+/// inside a scrolled area of a window misses in the harness).
+fn click_in_view(h: &mut Harness<'_, AdminApp>, label: &str) {
+    h.get_by_label(label).scroll_to_me();
+    h.run_steps(2);
+    h.get_by_label(label).click_accesskit();
+    h.run_steps(2);
+}
+
+/// Selects everything in the text field `label` and types `text` over it.
+fn replace_text(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
+    h.get_by_role_and_label(Role::TextInput, label).focus();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::TextInput, label).type_text(text);
+    h.run_steps(3);
+}
+
 fn open_routing_tab(h: &mut Harness<'_, AdminApp>) {
     h.get_by_label("Properties").click();
     h.run_steps(3);
@@ -193,14 +212,25 @@ async fn every_control_has_an_accessible_label() {
     let mut h = harness(d.socket.clone());
     connected(&mut h);
     h.check_accessibility();
-    for view in ["POP3", "Recipients", "Queues", "Service Status", "Internet Mail Service"] {
+    for view in ["POP3", "Recipients", "Queues", "Quarantine", "Service Status", "Internet Mail Service"] {
         h.get_by_label(view).click();
         h.run_steps(3);
         h.check_accessibility();
     }
     h.get_by_label("Properties").click();
     h.run_steps(3);
-    for tab in ["General", "Connections", "Routing", "Delivery", "Security", "POP3", "Queues", "Diagnostics Logging"] {
+    let tabs = [
+        "General",
+        "Connections",
+        "Routing",
+        "Delivery",
+        "Security",
+        "POP3",
+        "Queues",
+        "Message Filtering",
+        "Diagnostics Logging",
+    ];
+    for tab in tabs {
         h.get_all_by_label(tab).last().expect("the tab").click();
         h.run_steps(3);
         h.check_accessibility();
@@ -430,4 +460,116 @@ async fn the_dns_records_page_checks_the_records_live() {
     wait(&mut h, "the second check", checked);
     assert_eq!(h.query_all_by_label("Missing").count(), 0, "everything is published now");
     assert!(h.query_all_by_label("Published").count() >= 5);
+}
+
+/// The Message Filtering tab: a wrong rspamd address is named next to its field and
+/// cannot be saved; Test says what is wrong with an address where nothing answers and
+/// that a real rspamd answers; the defences ticked are saved and take effect.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_filtering_tab_saves_the_defences_and_tests_the_filter() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_by_label("Message Filtering").click();
+    h.run_steps(3);
+    click_in_view(&mut h, "Ask unknown senders to try again later (real mail servers do; most spam does not)");
+    click_in_view(&mut h, "Scan mail from outside with rspamd before accepting it");
+    let field = "rspamd's address:";
+    replace_text(&mut h, field, "ftp://127.0.0.1:11333");
+    h.get_by_label_contains("is not rspamd's address");
+    assert!(h.get_by_label("Apply").accesskit_node().is_disabled(), "a wrong address cannot be saved");
+
+    // An address where nothing listens: Test says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let nothing = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    replace_text(&mut h, field, &nothing);
+    assert!(h.query_by_label_contains("is not rspamd's address").is_none());
+    click_in_view(&mut h, "Test");
+    wait(&mut h, "the failed test", |a| matches!(a.model.filter_test, Some(Err(_))));
+    let said = match &h.state().model.filter_test {
+        Some(Err(e)) => e.clone(),
+        other => panic!("{other:?}"),
+    };
+    h.get_by_label(&said);
+
+    let rspamd = mailroom_tests::Dns::start(&["--local=/test/"])
+        .and_then(|dns| mailroom_tests::Rspamd::start(dns.port).map(|r| (dns, r)));
+    if let Some((_dns, rspamd)) = &rspamd {
+        replace_text(&mut h, field, &rspamd.url());
+        click_in_view(&mut h, "Test");
+        wait(&mut h, "rspamd's answer", |a| matches!(a.model.filter_test, Some(Ok(_))));
+        h.get_by_label_contains("answered");
+    } else {
+        eprintln!("rspamd not tested: no dnsmasq or rspamd");
+    }
+    h.get_by_label("Apply").click();
+    wait(&mut h, "the saved defences", |a| {
+        a.model.config.as_ref().is_some_and(|(c, _)| c.filtering.greylisting && c.filtering.rspamd.is_some())
+    });
+    let config: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["config", "show"])).expect("json");
+    assert_eq!(config["filtering"]["greylisting"], true);
+    assert_eq!(config["filtering"]["rspamd_enabled"], true);
+}
+
+/// The quarantine: the tree counts what it holds; Details shows a held message's
+/// reason and text; Release delivers it (read back over POP3); Delete asks first.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
+    let Some(dns) = mailroom_tests::Dns::start(&[
+        "--local=/test/",
+        &mailroom_tests::Dns::txt("quar.test", "v=spf1 -all"),
+        &mailroom_tests::Dns::txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
+    ]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "host-name", "mail.corp.test"]);
+    d.ctl_ok(&["set", "dns-server", &dns.addr()]);
+    d.ctl_ok(&["restart"]);
+    let smtp = d.smtp_addr().await;
+    for subject in ["first held", "second held"] {
+        let mut s = Smtp::connect_from(smtp, "127.0.0.2".parse().expect("ip")).await;
+        s.expect("EHLO outside.test", "250");
+        s.expect("MAIL FROM:<eve@quar.test>", "250");
+        s.expect("RCPT TO:<ann@corp.test>", "250");
+        s.expect("DATA", "354");
+        s.expect(&format!("From: eve@quar.test\r\nSubject: {subject}\r\n\r\nsecret text\r\n."), "250");
+        s.expect("QUIT", "221");
+    }
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    wait(&mut h, "the quarantine", |a| a.model.quarantine.len() == 2);
+    h.get_by_label("Quarantine (2)").click();
+    h.run_steps(3);
+    h.get_by_label("first held").click();
+    h.run_steps(2);
+    h.get_by_label("Details…").click();
+    wait(&mut h, "the held message", |a| matches!(&a.model.quarantine_message, Some(Ok(_))));
+    // The reason is in both rows of the table and in the window; the text only in the window.
+    assert_eq!(h.query_all_by_label_contains("DMARC policy says quarantine").count(), 3);
+    h.get_by_label_contains("secret text");
+    // Released from the window, which then closes.
+    h.get_all_by_label("Release").last().expect("the window's Release").click();
+    wait(&mut h, "the release", |a| a.model.quarantine.len() == 1);
+    let delivered = d.messages_of("ann@corp.test");
+    assert_eq!(delivered.len(), 1);
+    assert!(String::from_utf8_lossy(&delivered[0]).contains("Subject: first held"));
+    h.get_by_label("Quarantine (1)");
+
+    h.get_by_label("second held").click();
+    h.run_steps(2);
+    h.get_by_label("Delete…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("without delivering it? This cannot be undone.");
+    h.get_all_by_label("Delete").last().expect("the confirmation's Delete").click();
+    wait(&mut h, "the deletion", |a| a.model.quarantine.is_empty());
+    assert!(h.query_by_label_contains("Quarantine (").is_none(), "the tree counts nothing held");
+    assert_eq!(d.messages_of("ann@corp.test").len(), 1, "deleted, not delivered");
 }

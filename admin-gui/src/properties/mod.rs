@@ -10,6 +10,7 @@
 mod connections;
 mod delivery;
 mod diagnostics;
+mod filtering;
 mod general;
 mod pop3;
 mod routing;
@@ -48,6 +49,7 @@ pub struct PropertiesWindow {
     open: bool,
     routing: routing::RoutingTab,
     delivery: delivery::DeliveryTab,
+    filtering: filtering::FilteringTab,
     queue_sort: Sort,
 }
 
@@ -67,6 +69,7 @@ impl PropertiesWindow {
             close_after_save: false,
             open: true,
             routing: routing::RoutingTab::default(),
+            filtering: filtering::FilteringTab::default(),
             queue_sort: Sort::by(3),
         }
     }
@@ -130,7 +133,7 @@ impl PropertiesWindow {
             .open(&mut open)
             .collapsible(false)
             .resizable(true)
-            .default_size([660.0, 500.0])
+            .default_size([780.0, 600.0])
             .show(ctx, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for tab in Tab::ALL {
@@ -140,7 +143,8 @@ impl PropertiesWindow {
                 ui.separator();
                 let errors = self.errors();
                 egui::ScrollArea::vertical().max_height(ui.available_height() - 40.0).show(ui, |ui| {
-                    ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &errors));
+                    let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &errors));
+                    action = tab.inner;
                 });
                 if let Some(m) = &self.server_message {
                     ui.colored_label(ui.visuals().error_fg_color, m);
@@ -181,9 +185,11 @@ impl PropertiesWindow {
         action
     }
 
-    fn tab_ui(&mut self, ui: &mut egui::Ui, model: &Model, errors: &[ConfigError]) {
+    /// Draws the tab shown; a tab's own button (the filter's Test) may ask for an action.
+    fn tab_ui(&mut self, ui: &mut egui::Ui, model: &Model, errors: &[ConfigError]) -> Option<Action> {
         let d = &mut self.draft;
         match self.tab {
+            Tab::Filtering => return self.filtering.ui(ui, d, errors, model),
             Tab::General => general::ui(ui, d, errors),
             Tab::Connections => connections::ui(ui, d, errors),
             Tab::Routing => self.routing.ui(ui, d, errors),
@@ -195,5 +201,6 @@ impl PropertiesWindow {
             }
             Tab::Diagnostics => diagnostics::ui(ui, d, errors),
         }
+        None
     }
 }

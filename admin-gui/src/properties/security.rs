@@ -60,6 +60,7 @@ fn message_authentication_ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
                     "When DMARC says quarantine:",
                     &mut m.dmarc_quarantine,
                     &[
+                        (QuarantineAction::Quarantine, "Hold in the quarantine"),
                         (QuarantineAction::TagSubject, "Deliver with [Suspicious] before the subject"),
                         (QuarantineAction::Deliver, "Deliver as it is"),
                     ],

@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod ims;
 pub mod pop3;
+pub mod quarantine;
 pub mod queues;
 pub mod recipients;
 pub mod status;
@@ -28,6 +29,8 @@ pub struct Views {
     pub recipients: recipients::RecipientsView,
     /// Server → Queues.
     pub queues: queues::QueuesView,
+    /// Server → Quarantine.
+    pub quarantine: quarantine::QuarantineView,
     /// Server → Service Status.
     pub status: status::StatusView,
 }
@@ -41,6 +44,7 @@ impl Views {
             Node::DnsRecords => self.dns.ui(ui, model),
             Node::Recipients => self.recipients.ui(ui, model),
             Node::Queues => self.queues.ui(ui, model),
+            Node::Quarantine => self.quarantine.ui(ui, model),
             Node::ServiceStatus => self.status.ui(ui, model),
         }
     }

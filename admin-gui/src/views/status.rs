@@ -1,6 +1,8 @@
 //! Server → Service Status: the service's state, addresses, certificate and version,
 //! the disk (in red, with what to do, when it is low), Start, Stop and Restart, and the
-//! addresses and logins locked out after failed logins, each with Unlock.
+//! addresses and logins locked out after failed logins, each with Unlock, what the
+//! message filtering defences did today, and the accounts held for going over a
+//! sending limit, each with Unlock.
 
 use mailroom_shared::ipc::ServiceState;
 
@@ -120,8 +122,57 @@ impl StatusView {
             }
         });
         ui.add_space(16.0);
-        lockouts_ui(ui, model).or(action)
+        let action = lockouts_ui(ui, model).or(action);
+        ui.add_space(16.0);
+        filtering_ui(ui, model).or(action)
     }
+}
+
+/// What the filtering defences did today, and the accounts held for going over a
+/// sending limit, each with Unlock.
+fn filtering_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+    let f = model.status.as_ref()?.filtering.as_ref()?;
+    ui.strong("Message filtering today");
+    ui.separator();
+    egui::Grid::new("filtering_counts").num_columns(2).spacing([16.0, 4.0]).show(ui, |ui| {
+        let mut row = |label: &str, n: u64| {
+            ui.label(label);
+            ui.label(n.to_string());
+            ui.end_row();
+        };
+        row("Clients refused, on a DNS blocklist:", f.dns_listed);
+        row("Clients refused, talking before the greeting:", f.early_talkers);
+        row("Recipients greylisted:", f.greylisted);
+        row("Messages refused by the content filter:", f.filter_rejected);
+        row("Messages quarantined:", f.quarantined);
+        row("Recipients refused by a sending limit:", f.sending_limited);
+        row("Messages in the quarantine now:", f.in_quarantine);
+    });
+    ui.add_space(12.0);
+    ui.strong("Accounts held for going over a sending limit");
+    ui.separator();
+    if f.held_accounts.is_empty() {
+        ui.label("No account is held.");
+        return None;
+    }
+    ui.label("A held account cannot send outside until unlocked. Change its password first if it may be stolen.");
+    let mut action = None;
+    egui::Grid::new("held_accounts").num_columns(4).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
+        for heading in ["Account", "Held since", "Why", ""] {
+            ui.strong(heading);
+        }
+        ui.end_row();
+        for h in &f.held_accounts {
+            ui.label(&h.account);
+            ui.label(mailroom_shared::time::format_utc(h.since));
+            ui.label(&h.reason);
+            if ui.add_enabled(model.connected(), egui::Button::new(format!("Unlock {}", h.account))).clicked() {
+                action = Some(Action::Send(Command::SendingUnlock(h.account.clone())));
+            }
+            ui.end_row();
+        }
+    });
+    action
 }
 
 /// Addresses and logins locked out after too many failed logins, each with Unlock.

@@ -1,10 +1,11 @@
 //! The secondary windows: Message Tracking and Test Address (Tools), About (Help), and
-//! Queued Message Details (from Queues).
+//! Queued Message Details (from Queues), Quarantined Message (from Quarantine).
 //!
 //! Each window owns its state (open or not, what is typed) in its own file and draws
 //! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
 
 pub mod about;
+pub mod quarantined;
 pub mod queue_details;
 pub mod tester;
 pub mod tracking;
@@ -23,6 +24,8 @@ pub struct Windows {
     pub about: about::AboutWindow,
     /// Queues → Details.
     pub queue_details: queue_details::QueueDetailsWindow,
+    /// Quarantine → Details.
+    pub quarantined: quarantined::QuarantinedWindow,
 }
 
 impl Windows {
@@ -41,5 +44,6 @@ impl Windows {
         actions.extend(self.tester.show(ctx, model));
         self.about.show(ctx);
         self.queue_details.show(ctx, model);
+        actions.extend(self.quarantined.show(ctx, model));
     }
 }

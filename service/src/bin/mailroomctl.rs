@@ -684,11 +684,11 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             println!("SHA-256:     {}", c.sha256_fingerprint);
         }
         Response::Quarantine { messages } => {
-            println!("{:>6} {:<17} {:<28} {:>7}  SUBJECT / WHY", "ID", "HELD", "SENDER", "SCORE");
+            println!("{:>6} {:<25} {:<28} {:>7}  SUBJECT / WHY", "ID", "HELD", "SENDER", "SCORE");
             for m in &messages {
                 let sender = if m.sender.is_empty() { "<>" } else { m.sender.as_str() };
                 let score = m.score.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
-                println!("{:>6} {:<17} {sender:<28} {score:>7}  {}", m.id, format_local(m.held_at), m.subject);
+                println!("{:>6} {:<25} {sender:<28} {score:>7}  {}", m.id, format_local(m.held_at), m.subject);
                 println!("{:>6} to {}: {}", "", m.recipients.join(", "), m.reason);
             }
             println!("{} message(s) held", messages.len());
