@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Screenshots for the README: the real Mailroom Administrator under Xvfb against a
 # real mailroomd with a sample configuration. Writes docs/main-window.png,
-# docs/routing-tab.png and docs/security-tab.png. Needs: xvfb imagemagick xdotool (Debian packages).
+# docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png and
+# docs/quarantine.png. Needs: xvfb imagemagick xdotool dnsmasq (Debian packages).
 #
 #   tests/gui/screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+dns_port=12055
 cargo build -q --release -p mailroom-service -p mailroom-admin
 bin=$root/target/release
 ctl() { "$bin/mailroomctl" --socket "$work/admin.sock" "$@" >/dev/null; }
@@ -17,7 +19,25 @@ echo pw | ctl mailbox add ann@corp.test --name "Ann Example" --alias sales@corp.
 echo pw | ctl mailbox add bob@corp.test --name "Bob Builder" --password-stdin
 ctl routing reroute on
 ctl routing add corp.test --inbound
+ctl set host-name mail.corp.test
+# Three messages held in the quarantine: a DNS server that publishes DMARC p=quarantine
+# for quar.test, whose mail comes from an address its SPF does not allow.
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
+  --listen-address=127.0.0.1 --bind-interfaces --port=$dns_port --local=/test/ \
+  '--txt-record=quar.test,v=spf1 -all' '--txt-record=_dmarc.quar.test,v=DMARC1; p=quarantine' 2>/dev/null &
+ctl set dns-server "127.0.0.1:$dns_port"
 ctl restart
+smtp=$("$bin/mailroomctl" --socket "$work/admin.sock" status | awk '/^smtp:/ { print $2 }')
+python3 - "$smtp" <<'PY'
+import smtplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+for sender, subject in [("payroll@quar.test", "Your invoice #4471 is overdue"),
+                        ("ceo@quar.test", "Urgent wire transfer today"),
+                        ("news@quar.test", "Quarterly newsletter")]:
+    s = smtplib.SMTP(host, int(port), source_address=("127.0.0.2", 0))
+    s.sendmail(sender, ["ann@corp.test"], f"From: {sender}\r\nTo: ann@corp.test\r\nSubject: {subject}\r\n\r\nPlease see the attached.\r\n")
+    s.quit()
+PY
 # A saved change waiting for a restart, so the banner shows.
 ctl routing add old-corp.test --reroute-to corp.test
 
@@ -35,6 +55,17 @@ import -window root -crop 1100x700+0+0 "$root/docs/routing-tab.png"
 xdotool mousemove 360 67 click 1     # tab: Security
 sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/security-tab.png"
+xdotool mousemove 584 67 click 1     # tab: Message Filtering
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/message-filtering.png"
+xdotool key Escape
+xdotool mousemove 706 591 click 1    # Cancel
+sleep 1
+xdotool mousemove 110 315 click 1    # tree: Server, Quarantine
+sleep 1
+xdotool mousemove 770 194 click 1    # the second message (under the banner)
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/quarantine.png"
 SHOOT
 xvfb-run -a -s "-screen 0 1280x800x24" bash "$work/shoot.sh"
-echo "wrote docs/main-window.png, docs/routing-tab.png and docs/security-tab.png"
+echo "wrote docs/main-window.png, docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png and docs/quarantine.png"
