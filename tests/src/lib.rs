@@ -953,16 +953,41 @@ impl Dns {
     /// Starts dnsmasq with `args` (`--txt-record=…`, `--mx-host=…`…); `None` when it
     /// cannot run here.
     pub fn start(args: &[&str]) -> Option<Dns> {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let child = Command::new("dnsmasq")
-            .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
-            .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
-            .args(args)
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        std::thread::sleep(Duration::from_millis(300));
-        Some(Dns { child, port })
+        // The port is one the system just gave out for UDP; its TCP twin may be taken
+        // by another test's listener, and dnsmasq (which binds both) then exits. Try
+        // another port when it does.
+        for _ in 0..5 {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+            let child = Command::new("dnsmasq")
+                .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
+                .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
+                .args(args)
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let mut dns = Dns { child, port };
+            // Ready when it accepts on its TCP port and still runs. A fixed wait was too
+            // short on a loaded machine: the first lookups of a test then timed out, and
+            // SPF said "try again later".
+            let until = Instant::now() + Duration::from_secs(10);
+            loop {
+                if !matches!(dns.child.try_wait(), Ok(None)) {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    std::thread::sleep(Duration::from_millis(20));
+                    if matches!(dns.child.try_wait(), Ok(None)) {
+                        return Some(dns);
+                    }
+                    break;
+                }
+                if Instant::now() > until {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        None
     }
 
     /// A server publishing `records` (the `records` array of `mailroomctl dns-records
