@@ -20,6 +20,7 @@ pub mod disk;
 pub mod dns;
 pub mod filtering;
 pub mod housekeeping;
+pub mod imap;
 pub mod lifecycle;
 mod listener;
 pub mod logging;

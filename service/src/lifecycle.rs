@@ -309,6 +309,8 @@ impl Manager {
             pop3_addr: addr(Protocol::Pop3),
             submissions_addr: addr(Protocol::Submissions),
             pop3s_addr: addr(Protocol::Pop3s),
+            imap_addr: addr(Protocol::Imap),
+            imaps_addr: addr(Protocol::Imaps),
             listeners: listening
                 .iter()
                 .map(|(p, a)| ListenerStatus { protocol: p.name().to_owned(), address: a.to_string() })
@@ -508,7 +510,9 @@ impl Manager {
     /// Makes what a run needs: the configuration snapshot, TLS, the listeners.
     async fn prepare(&self, kept: &[Socket]) -> Result<Prepared, String> {
         let (config, revision) = self.saved_config();
-        let implicit_tls = config.connections.submissions_listen.is_some() || config.pop3.pop3s_listen.is_some();
+        let implicit_tls = config.connections.submissions_listen.is_some()
+            || config.pop3.pop3s_listen.is_some()
+            || config.imap4.imaps_listen.is_some();
         let tls = match crate::tls::server(&self.inner.data_dir, &config) {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
@@ -547,6 +551,7 @@ impl Manager {
         let c = &config.connections;
         let smtp_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
         let pop3_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
+        let imap_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
         for socket in &bound {
             let implicit = socket.protocol.implicit_tls().then(|| acceptor.clone()).flatten();
             let listener = Arc::clone(&socket.listener);
@@ -556,6 +561,9 @@ impl Manager {
                 }
                 Protocol::Pop3 | Protocol::Pop3s => {
                     serve(&ctx, &accepting, crate::pop3::serve(listener, implicit, pop3_limits.clone(), ctx.clone()));
+                }
+                Protocol::Imap | Protocol::Imaps => {
+                    serve(&ctx, &accepting, crate::imap::serve(listener, implicit, imap_limits.clone(), ctx.clone()));
                 }
             }
         }

@@ -44,6 +44,10 @@ pub enum Protocol {
     Pop3,
     /// POP3 over implicit TLS (port 995).
     Pop3s,
+    /// IMAP4.
+    Imap,
+    /// IMAP4 over implicit TLS (port 993).
+    Imaps,
 }
 
 impl Protocol {
@@ -54,12 +58,14 @@ impl Protocol {
             Protocol::Submissions => "SMTP over TLS (submissions)",
             Protocol::Pop3 => "POP3",
             Protocol::Pop3s => "POP3 over TLS (pop3s)",
+            Protocol::Imap => "IMAP4",
+            Protocol::Imaps => "IMAP4 over TLS (imaps)",
         }
     }
 
     /// True when every connection starts with a TLS handshake.
     pub fn implicit_tls(self) -> bool {
-        matches!(self, Protocol::Submissions | Protocol::Pop3s)
+        matches!(self, Protocol::Submissions | Protocol::Pop3s | Protocol::Imaps)
     }
 }
 
@@ -74,6 +80,10 @@ pub fn wanted(config: &Config) -> Vec<(Protocol, SocketAddr)> {
     if config.pop3.enabled {
         out.push((Protocol::Pop3, config.pop3.listen));
         out.extend(config.pop3.pop3s_listen.map(|a| (Protocol::Pop3s, a)));
+    }
+    if config.imap4.enabled {
+        out.push((Protocol::Imap, config.imap4.listen));
+        out.extend(config.imap4.imaps_listen.map(|a| (Protocol::Imaps, a)));
     }
     out
 }

@@ -71,11 +71,12 @@ pub fn repeated(key: &'static str, log: impl FnOnce(u64)) {
 /// The filter for a Diagnostics Logging page.
 pub fn directives(d: &Diagnostics) -> String {
     format!(
-        "warn,mailroom_service={},mailroom_service::smtp={},mailroom_service::pop3={},\
+        "warn,mailroom_service={},mailroom_service::smtp={},mailroom_service::pop3={},mailroom_service::imap={},\
          mailroom_service::routing={},mailroom_service::queue={},mailroom_service::mailauth={}",
         d.service.directive(),
         d.smtp.directive(),
         d.pop3.directive(),
+        d.imap4.directive(),
         d.routing.directive(),
         d.delivery.directive(),
         d.authentication.directive(),

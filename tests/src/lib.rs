@@ -65,6 +65,7 @@ impl Daemon {
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["set", "imap-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["start"]);
         d
     }
@@ -81,6 +82,7 @@ impl Daemon {
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["set", "imap-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["start"]);
         d
     }
@@ -340,6 +342,11 @@ impl Daemon {
         self.status().await.pop3_addr.expect("POP3 bound").parse().expect("address")
     }
 
+    /// The IMAP address the service is bound to.
+    pub async fn imap_addr(&self) -> std::net::SocketAddr {
+        self.status().await.imap_addr.expect("IMAP bound").parse().expect("address")
+    }
+
     /// Everything the daemon logged: its standard error and its daily log files.
     pub fn all_logs(&self) -> String {
         let mut all = self.log();
@@ -577,6 +584,7 @@ impl Daemon {
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
+        d.ctl_ok(&["set", "imap-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["start"]);
         Some(d)
     }

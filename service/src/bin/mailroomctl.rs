@@ -206,6 +206,10 @@ enum Setting {
     SubmissionsListen { addr: String },
     /// POP3 over implicit TLS (pop3s, usually port 995), IP:port; `none` for off.
     Pop3sListen { addr: String },
+    /// IMAP4 listen address, IP:port (default 127.0.0.1:1143).
+    ImapListen { addr: String },
+    /// IMAP4 over implicit TLS (imaps, usually port 993), IP:port; `none` for off.
+    ImapsListen { addr: String },
     /// Require STARTTLS with a valid certificate when delivering to the smart host.
     SmarthostTls {
         #[arg(value_parser = ["required", "opportunistic"])]
@@ -368,6 +372,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::Pop3Listen { addr } => d.pop3.listen = addr,
                     Setting::SubmissionsListen { addr } => d.connections.submissions_listen = none_to_empty(addr),
                     Setting::Pop3sListen { addr } => d.pop3.pop3s_listen = none_to_empty(addr),
+                    Setting::ImapListen { addr } => d.imap4.listen = addr,
+                    Setting::ImapsListen { addr } => d.imap4.imaps_listen = none_to_empty(addr),
                     Setting::SmarthostTls { mode } => d.connections.smart_host_requires_tls = mode == "required",
                     Setting::Smarthost { host } => d.connections.smart_host = none_to_empty(host),
                     Setting::HostName { name } => d.general.host_name = name,
@@ -744,6 +750,10 @@ fn print_status(s: &StatusReport) {
     println!("pop3:            {}", s.pop3_addr.as_deref().unwrap_or("-"));
     if let Some(a) = &s.pop3s_addr {
         println!("pop3s:           {a} (implicit TLS)");
+    }
+    println!("imap:            {}", s.imap_addr.as_deref().unwrap_or("-"));
+    if let Some(a) = &s.imaps_addr {
+        println!("imaps:           {a} (implicit TLS)");
     }
     if let Some(up) = s.uptime_secs {
         println!("uptime:          {up}s");

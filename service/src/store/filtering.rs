@@ -264,7 +264,9 @@ impl Store {
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
     pub async fn quarantine_release(&self, id: i64, tracking: Vec<TrackingRecord>) -> StoreResult<(Quarantined, bool)> {
-        dispatch!(self, b => b.quarantine_release(id, tracking).await)
+        let released = dispatch!(self, b => b.quarantine_release(id, tracking).await)?;
+        self.changed(super::ANY_MAILBOX);
+        Ok(released)
     }
 
     /// Deletes a quarantined message.

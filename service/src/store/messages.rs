@@ -102,6 +102,8 @@ pub enum TrackEvent {
     Pop3Retrieved,
     /// Deleted over POP3.
     Pop3Deleted,
+    /// A login over IMAP.
+    ImapLogin,
     /// Held in the quarantine instead of delivered.
     Quarantined,
     /// Released from the quarantine by the administrator.
@@ -123,6 +125,7 @@ impl TrackEvent {
             TrackEvent::Refused => "refused",
             TrackEvent::Pop3Retrieved => "pop3_retrieved",
             TrackEvent::Pop3Deleted => "pop3_deleted",
+            TrackEvent::ImapLogin => "imap_login",
             TrackEvent::Quarantined => "quarantined",
             TrackEvent::Released => "released",
             TrackEvent::Discarded => "discarded",
@@ -171,7 +174,12 @@ impl Store {
     /// # Errors
     /// Any failure; then nothing of the message was kept.
     pub async fn accept(&self, message: NewMessage) -> StoreResult<()> {
-        dispatch!(self, b => b.accept(message).await)
+        let mailboxes = message.mailboxes.clone();
+        dispatch!(self, b => b.accept(message).await)?;
+        for mailbox in mailboxes {
+            self.changed(mailbox);
+        }
+        Ok(())
     }
 
     /// Appends records to the message-tracking log.

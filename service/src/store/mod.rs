@@ -30,13 +30,14 @@
 //!   in the same transaction.
 //!
 //! The methods live beside their domain types, one file per area (`mailboxes.rs`,
-//! `messages.rs`, `pop3.rs`, `queue.rs`, `admin.rs`, `config.rs`); each backend has a
+//! `messages.rs`, `pop3.rs`, `imap.rs`, `queue.rs`, `admin.rs`, `config.rs`); each backend has a
 //! file per area too.
 
 mod admin;
 mod config;
 mod dkim;
 mod filtering;
+pub mod imap;
 mod mailboxes;
 mod messages;
 mod pop3;
@@ -51,6 +52,7 @@ pub use dkim::{DkimAlgorithm, DkimKey};
 pub use filtering::{
     ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
 };
+pub use imap::{FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, Stored};
 pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
@@ -128,7 +130,15 @@ use dispatch;
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<Backend>,
+    /// Told the mailbox whose messages a committed write changed ([`ANY_MAILBOX`] when
+    /// it may be several): IMAP sessions in IDLE hear of new mail, expunges and flag
+    /// changes at once, without polling.
+    changes: tokio::sync::broadcast::Sender<i64>,
 }
+
+/// A change notice that concerns every mailbox (a release from the quarantine, whose
+/// recipients the store does not list back).
+pub const ANY_MAILBOX: i64 = -1;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,7 +155,21 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened or a migration fails.
     pub fn open(path: &Path) -> StoreResult<Store> {
-        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)) })
+        let (changes, _) = tokio::sync::broadcast::channel(1024);
+        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)), changes })
+    }
+
+    /// Notices of changed mailboxes from now on: a mailbox id, or [`ANY_MAILBOX`]. A
+    /// receiver that falls behind is told it lagged, and must then look again at
+    /// whatever it watches.
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the watchers that `mailbox`'s messages changed (after the commit).
+    fn changed(&self, mailbox: i64) {
+        // Fails only when nobody watches.
+        let _ = self.changes.send(mailbox);
     }
 }
 

@@ -15,7 +15,7 @@ pub struct MessageRef {
 }
 
 impl Store {
-    /// The messages of a mailbox, oldest first.
+    /// The messages of a mailbox's INBOX, oldest first.
     ///
     /// # Errors
     /// Store failures.
@@ -44,6 +44,10 @@ impl Store {
         ids: Vec<i64>,
         tracking: Option<TrackingRecord>,
     ) -> StoreResult<usize> {
-        dispatch!(self, b => b.pop3_delete(mailbox, ids, tracking).await)
+        let deleted = dispatch!(self, b => b.pop3_delete(mailbox, ids, tracking).await)?;
+        if deleted > 0 {
+            self.changed(mailbox);
+        }
+        Ok(deleted)
     }
 }

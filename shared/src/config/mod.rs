@@ -42,6 +42,8 @@ pub enum Page {
     Security,
     /// POP3 settings.
     Pop3,
+    /// IMAP4 settings.
+    Imap4,
     /// DNS lists, greylisting, the content filter, the quarantine, sending limits.
     Filtering,
     /// Logging levels and message tracking.
@@ -50,7 +52,7 @@ pub enum Page {
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 9] = [
+    pub const ALL: [Page; 10] = [
         Page::General,
         Page::Connections,
         Page::Routing,
@@ -58,6 +60,7 @@ impl Page {
         Page::Delivery,
         Page::Security,
         Page::Pop3,
+        Page::Imap4,
         Page::Filtering,
         Page::Diagnostics,
     ];
@@ -72,6 +75,7 @@ impl Page {
             Page::Delivery => "Delivery",
             Page::Security => "Security",
             Page::Pop3 => "POP3",
+            Page::Imap4 => "IMAP4",
             Page::Filtering => "Message Filtering",
             Page::Diagnostics => "Diagnostics Logging",
         }
@@ -97,6 +101,8 @@ pub struct ConfigDraft {
     pub security: SecurityDraft,
     /// POP3 settings.
     pub pop3: Pop3Draft,
+    /// IMAP4 settings.
+    pub imap4: Imap4Draft,
     /// Message Filtering page.
     pub filtering: FilteringDraft,
     /// Diagnostics Logging page.
@@ -121,6 +127,8 @@ pub struct Config {
     pub security: Security,
     /// POP3 settings.
     pub pop3: Pop3,
+    /// IMAP4 settings.
+    pub imap4: Imap4,
     /// Message Filtering page.
     pub filtering: Filtering,
     /// Diagnostics Logging page.
@@ -158,12 +166,24 @@ impl Config {
         let delivery = Delivery::validate(&draft.delivery, &mut v);
         let security = Security::validate(&draft.security, &mut v);
         let pop3 = Pop3::validate(&draft.pop3, &mut v);
+        let imap4 = Imap4::validate(&draft.imap4, &mut v);
         let filtering = Filtering::validate(&draft.filtering, &mut v);
         let diagnostics = Diagnostics::validate(&draft.diagnostics, &mut v);
-        if let (Some(c), Some(p)) = (&connections, &pop3) {
-            distinct_listeners(c, p, &mut v);
+        if let (Some(c), Some(p), Some(i)) = (&connections, &pop3, &imap4) {
+            distinct_listeners(c, p, i, &mut v);
         }
-        match (general, connections, routing, routing_restrictions, delivery, security, pop3, filtering, diagnostics) {
+        match (
+            general,
+            connections,
+            routing,
+            routing_restrictions,
+            delivery,
+            security,
+            pop3,
+            imap4,
+            filtering,
+            diagnostics,
+        ) {
             (
                 Some(general),
                 Some(connections),
@@ -172,6 +192,7 @@ impl Config {
                 Some(delivery),
                 Some(security),
                 Some(pop3),
+                Some(imap4),
                 Some(filtering),
                 Some(diagnostics),
             ) if v.errors.is_empty() => Ok(Config {
@@ -182,6 +203,7 @@ impl Config {
                 delivery,
                 security,
                 pop3,
+                imap4,
                 filtering,
                 diagnostics,
             }),
@@ -199,6 +221,7 @@ impl Config {
             delivery: self.delivery.to_draft(),
             security: self.security.to_draft(),
             pop3: self.pop3.to_draft(),
+            imap4: self.imap4.to_draft(),
             filtering: self.filtering.to_draft(),
             diagnostics: self.diagnostics.to_draft(),
         }
@@ -216,6 +239,7 @@ impl Config {
                 Page::Delivery => self.delivery != other.delivery,
                 Page::Security => self.security != other.security,
                 Page::Pop3 => self.pop3 != other.pop3,
+                Page::Imap4 => self.imap4 != other.imap4,
                 Page::Filtering => self.filtering != other.filtering,
                 Page::Diagnostics => self.diagnostics != other.diagnostics,
             })
@@ -238,12 +262,14 @@ impl Config {
 
 /// Two listeners on one address would fail at start ("address in use"); say so while
 /// editing instead. Port 0 (the system chooses) never collides.
-fn distinct_listeners(c: &Connections, p: &Pop3, v: &mut validate::Validator) {
+fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, v: &mut validate::Validator) {
     let listeners = [
         ("connections.smtp_listen", Some(c.smtp_listen)),
         ("connections.submissions_listen", c.submissions_listen),
         ("pop3.listen", Some(p.listen)),
         ("pop3.pop3s_listen", p.pop3s_listen),
+        ("imap4.listen", Some(i.listen)),
+        ("imap4.imaps_listen", i.imaps_listen),
     ];
     for (i, (field, addr)) in listeners.iter().enumerate() {
         let Some(addr) = addr.filter(|a| a.port() != 0) else { continue };

@@ -526,7 +526,7 @@ pub struct TrackingEvent {
     /// When, Unix seconds.
     pub at: i64,
     /// `accepted`, `delivered`, `queued`, `relayed`, `deferred`, `failed`, `refused`,
-    /// `pop3_retrieved`, `pop3_deleted`, `quarantined`, `released`, `discarded`.
+    /// `pop3_retrieved`, `pop3_deleted`, `imap_login`, `quarantined`, `released`, `discarded`.
     pub event: String,
     /// Queue id, when known.
     pub queue_id: Option<String>,
@@ -580,6 +580,12 @@ pub struct StatusReport {
     /// The POP3-over-TLS (pop3s) address bound, if that listener is on.
     #[serde(default)]
     pub pop3s_addr: Option<String>,
+    /// The IMAP4 address bound, if that listener is on.
+    #[serde(default)]
+    pub imap_addr: Option<String>,
+    /// The IMAP4-over-TLS (imaps) address bound, if that listener is on.
+    #[serde(default)]
+    pub imaps_addr: Option<String>,
     /// Every listener of the running service (the addresses above among them).
     #[serde(default)]
     pub listeners: Vec<ListenerStatus>,

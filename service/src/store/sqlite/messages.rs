@@ -26,14 +26,8 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResul
     let content = tx.last_insert_rowid();
     if !m.mailboxes.is_empty() {
         let size = int(m.local_prefix.len() + m.content.len());
-        let mut next_uid =
-            tx.prepare_cached("UPDATE mailboxes SET next_uid = next_uid + 1 WHERE id = ?1 RETURNING next_uid - 1")?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (mailbox_id, uid, size, received_at, prefix, content_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
         for mailbox in &m.mailboxes {
-            let uid: i64 = next_uid.query_row([mailbox], |r| r.get(0))?;
-            insert.execute(params![mailbox, uid, size, m.received_at, m.local_prefix, content])?;
+            insert_copy(tx, *mailbox, None, size, m.received_at, &m.local_prefix, content, (0, ""))?;
         }
     }
     if let Some(out) = &m.outbound {
@@ -75,6 +69,42 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResul
     // A message with nowhere to go keeps nothing.
     tx.prepare_cached("DELETE FROM contents WHERE id = ?1 AND refs = 0")?.execute([content])?;
     insert_tracking(tx, &m.tracking)
+}
+
+/// Puts a copy of `content` into a folder of `mailbox` (INBOX when `folder` is
+/// `None`) with the folder's next UID and mod-sequence, and the given `(flags,
+/// keywords)`; returns the folder's id and the UID.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_copy(
+    tx: &Transaction<'_>,
+    mailbox: i64,
+    folder: Option<i64>,
+    size: i64,
+    received_at: i64,
+    prefix: &[u8],
+    content: i64,
+    (flags, keywords): (u8, &str),
+) -> StoreResult<(i64, i64)> {
+    let (folder, uid, modseq): (i64, i64, i64) = match folder {
+        None => tx
+            .prepare_cached(
+                "UPDATE folders SET uidnext = uidnext + 1, modseq = modseq + 1
+                 WHERE mailbox_id = ?1 AND name = 'INBOX' RETURNING id, uidnext - 1, modseq",
+            )?
+            .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
+        Some(id) => tx
+            .prepare_cached(
+                "UPDATE folders SET uidnext = uidnext + 1, modseq = modseq + 1
+                 WHERE id = ?1 AND mailbox_id = ?2 RETURNING id, uidnext - 1, modseq",
+            )?
+            .query_row([id, mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
+    };
+    tx.prepare_cached(
+        "INSERT INTO messages (mailbox_id, folder_id, uid, size, received_at, prefix, content_id, flags, keywords, modseq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![mailbox, folder, uid, size, received_at, prefix, content, flags, keywords, modseq])?;
+    Ok((folder, uid))
 }
 
 /// Appends tracking records inside `tx`.

@@ -23,6 +23,7 @@ mod admin;
 mod config;
 mod dkim;
 mod filtering;
+mod imap;
 mod mailboxes;
 mod messages;
 mod pop3;

@@ -8,8 +8,11 @@ use crate::store::{MessageRef, StoreResult, TrackingRecord};
 impl Sqlite {
     pub(in crate::store) async fn pop3_messages(&self, mailbox: i64) -> StoreResult<Vec<MessageRef>> {
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, uid, size FROM messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+            // POP3 sees INBOX.
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.id, m.uid, m.size FROM messages m JOIN folders f ON f.id = m.folder_id
+                 WHERE f.mailbox_id = ?1 AND f.name = 'INBOX' ORDER BY m.uid",
+            )?;
             let rows =
                 stmt.query_map([mailbox], |r| Ok(MessageRef { id: r.get(0)?, uid: r.get(1)?, size: size(r.get(2)?) }))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -191,7 +191,82 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 5: IMAP folders, flags and mod-sequences.
+    Migration::Sql(FOLDERS),
 ];
+
+/// Schema 5: every mailbox gets folders (INBOX, which POP3 sees, and the special-use
+/// Sent, Drafts, Trash and Junk), and every message a folder, IMAP flags, keywords and
+/// a mod-sequence (RFC 7162).
+///
+/// UIDs are per folder, handed out from the folder's `uidnext`. Existing mail moves to
+/// INBOX with its UID unchanged and INBOX's `uidnext` taken from the mailbox's
+/// `next_uid` (unused from here on), so POP3 UIDLs stay the same. A folder's id is its
+/// UIDVALIDITY: ids are never reused (`AUTOINCREMENT`), so a folder deleted and made
+/// again under the same name gets a new one, as RFC 9051 §2.3.1.1 demands.
+const FOLDERS: &str = r#"
+    CREATE TABLE folders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        -- The full name, levels separated by '/'; 'INBOX' is the inbox.
+        name TEXT NOT NULL,
+        -- RFC 6154: \Sent, \Drafts, \Trash, \Junk, or NULL.
+        special_use TEXT,
+        uidnext INTEGER NOT NULL DEFAULT 1,
+        -- The highest mod-sequence given to a change in the folder.
+        modseq INTEGER NOT NULL DEFAULT 1,
+        subscribed INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (mailbox_id, name)
+    );
+    INSERT INTO folders (mailbox_id, name, uidnext) SELECT id, 'INBOX', next_uid FROM mailboxes ORDER BY id;
+    INSERT INTO folders (mailbox_id, name, special_use)
+        SELECT m.id, f.name, f.special_use FROM mailboxes m,
+            (SELECT 1 AS k, 'Sent' AS name, '\Sent' AS special_use UNION ALL SELECT 2, 'Drafts', '\Drafts'
+             UNION ALL SELECT 3, 'Trash', '\Trash' UNION ALL SELECT 4, 'Junk', '\Junk') f
+        ORDER BY m.id, f.k;
+    CREATE TRIGGER mailboxes_make_folders AFTER INSERT ON mailboxes BEGIN
+        INSERT INTO folders (mailbox_id, name, uidnext) VALUES (NEW.id, 'INBOX', NEW.next_uid);
+        INSERT INTO folders (mailbox_id, name, special_use) VALUES
+            (NEW.id, 'Sent', '\Sent'), (NEW.id, 'Drafts', '\Drafts'),
+            (NEW.id, 'Trash', '\Trash'), (NEW.id, 'Junk', '\Junk');
+    END;
+    CREATE TABLE messages_v5 (
+        id INTEGER PRIMARY KEY,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        -- Octets as POP3 and IMAP count them: prefix and content.
+        size INTEGER NOT NULL,
+        -- IMAP's INTERNALDATE.
+        received_at INTEGER NOT NULL,
+        -- This copy's own header lines, before the shared content.
+        prefix BLOB NOT NULL,
+        content_id INTEGER NOT NULL REFERENCES contents(id),
+        -- System flags: 1 \Seen, 2 \Answered, 4 \Flagged, 8 \Deleted, 16 \Draft.
+        flags INTEGER NOT NULL DEFAULT 0,
+        -- Keywords, each followed by a space.
+        keywords TEXT NOT NULL DEFAULT '',
+        modseq INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (folder_id, uid)
+    );
+    INSERT INTO messages_v5 (id, mailbox_id, folder_id, uid, size, received_at, prefix, content_id)
+        SELECT m.id, m.mailbox_id, f.id, m.uid, m.size, m.received_at, m.prefix, m.content_id
+        FROM messages m JOIN folders f ON f.mailbox_id = m.mailbox_id AND f.name = 'INBOX';
+    -- The copies move, their references with them: no trigger runs on the way.
+    DROP TRIGGER messages_take_content;
+    DROP TRIGGER messages_release_content;
+    DROP TABLE messages;
+    ALTER TABLE messages_v5 RENAME TO messages;
+    CREATE INDEX messages_by_content ON messages(content_id);
+    CREATE INDEX messages_by_mailbox ON messages(mailbox_id);
+    CREATE TRIGGER messages_take_content AFTER INSERT ON messages BEGIN
+        UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+    END;
+    CREATE TRIGGER messages_release_content AFTER DELETE ON messages BEGIN
+        UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+        DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+    END;
+"#;
 
 /// Schema 2: message content stored once, shared by every mailbox copy and the queue.
 ///

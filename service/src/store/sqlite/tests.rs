@@ -307,6 +307,16 @@ async fn a_schema_1_database_migrates_with_every_message_unchanged() {
             assert_eq!(bytes, old_bytes, "bytes unchanged");
         }
     }
+    // Schema 5: every mailbox has its folders, and INBOX's UIDs go on from the
+    // mailbox's (a UID is never given twice).
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM folders").await, 5 * 3);
+    let first = store.list_mailboxes().await.expect("list")[0].id;
+    let last = store.pop3_messages(first).await.expect("pop3").last().map_or(0, |m| m.uid);
+    let mut m = message(vec![first], b"Subject: after\r\n\r\nx\r\n");
+    m.outbound = None;
+    store.accept(m).await.expect("deliver");
+    let next = store.pop3_messages(first).await.expect("pop3").last().map_or(0, |m| m.uid);
+    assert!(next > last, "the new message's UID {next} follows {last}");
     let queued: Vec<i64> = backend(&store)
         .read(|c| {
             let mut s = c.prepare("SELECT id FROM queue_messages ORDER BY id")?;
@@ -443,4 +453,83 @@ async fn filter_events_are_counted_per_day() {
     assert_eq!(today, [("dns_list".to_owned(), 2), ("quarantined".to_owned(), 1)]);
     store.filtering_purge(now(), 0, 0, "2026-11-28".into()).await.expect("purge");
     assert!(store.filter_counts("2026-11-27".into()).await.expect("counts").is_empty());
+}
+
+#[tokio::test]
+async fn imap_folders_flags_copies_and_expunges_share_content_and_tell_the_watchers() {
+    use crate::store::{FlagChange, FlagUpdate};
+    let (_dir, store) = temp_store();
+    let ann = mailbox(&store, "ann@corp.test").await;
+    let mut watch = store.watch();
+    let names: Vec<String> = store.imap_folders(ann).await.expect("folders").into_iter().map(|f| f.name).collect();
+    assert_eq!(names, ["INBOX", "Drafts", "Junk", "Sent", "Trash"], "every mailbox has its special folders");
+    let folders = store.imap_folders(ann).await.expect("folders");
+    let (inbox, sent) = (folders[0].id, folders[3].id);
+    assert_eq!(folders[3].special_use.as_deref(), Some("\\Sent"));
+
+    // Delivered mail lands in INBOX, which POP3 sees; appended mail in its folder.
+    let mut m = message(vec![ann], b"Subject: hi\r\n\r\nbody\r\n");
+    m.outbound = None;
+    store.accept(m).await.expect("deliver");
+    assert_eq!(watch.try_recv().ok(), Some(ann), "the delivery is told");
+    let (validity, uid) = store
+        .imap_append(ann, sent, b"Subject: sent\r\n\r\nmine\r\n".to_vec(), 1, "$Work ".into(), 1_700_000_000)
+        .await
+        .expect("append");
+    assert_eq!((i64::from(validity), uid), (sent, 1));
+    assert_eq!(store.pop3_messages(ann).await.expect("pop3").len(), 1, "POP3 sees INBOX only");
+
+    // Flags, with their mod-sequence, and UNCHANGEDSINCE.
+    let state = store.imap_folder_state(ann, inbox).await.expect("state");
+    let id = state.messages[0].id;
+    let add = |flags, since| FlagUpdate {
+        change: FlagChange::Add,
+        flags,
+        keywords: vec!["$Junk".into()],
+        unchanged_since: since,
+    };
+    let stored = store.imap_store(ann, inbox, vec![id], add(1 | 4, None)).await.expect("store");
+    let after = &stored.messages[0];
+    assert_eq!((after.flags, after.keywords.as_str()), (5, "$Junk "));
+    assert!(after.modseq > state.messages[0].modseq);
+    let refused = store.imap_store(ann, inbox, vec![id], add(8, Some(1))).await.expect("store");
+    assert_eq!(refused.modified, [id], "changed since 1: left alone");
+
+    // A copy shares the content; a move leaves the source.
+    let contents = count(&store, "SELECT COUNT(*) FROM contents").await;
+    let (to, pairs) = store.imap_copy(ann, inbox, vec![id], sent, false).await.expect("copy");
+    assert_eq!((i64::from(to), pairs), (sent, vec![(uid_of(&store, ann, inbox).await, 2)]));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, contents, "no byte copied");
+    let (_, moved) =
+        store.imap_copy(ann, sent, vec![state_ids(&store, ann, sent).await[1]], inbox, true).await.expect("move");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(store.imap_folder_counts(ann, sent).await.expect("counts").messages, 1);
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").messages, 2);
+
+    // Expunge removes only \Deleted messages; the content goes with its last copy.
+    let ids = state_ids(&store, ann, inbox).await;
+    let delete = FlagUpdate { change: FlagChange::Replace, flags: 8, keywords: vec![], unchanged_since: None };
+    store.imap_store(ann, inbox, ids.clone(), delete).await.expect("mark");
+    assert_eq!(store.imap_expunge(ann, inbox, Some(vec![ids[0]])).await.expect("expunge"), [ids[0]]);
+    assert_eq!(store.imap_expunge(ann, inbox, None).await.expect("expunge"), [ids[1]]);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, 1, "only the appended message is left");
+
+    // Folders: create, rename with children, delete; INBOX stays.
+    let projects = store.imap_create(ann, "Projects".into()).await.expect("create");
+    store.imap_create(ann, "Projects/2026".into()).await.expect("create");
+    assert!(matches!(store.imap_create(ann, "Projects".into()).await, Err(StoreError::Conflict(_))));
+    store.imap_rename(ann, projects, "Work".into()).await.expect("rename");
+    let names: Vec<String> = store.imap_folders(ann).await.expect("folders").into_iter().map(|f| f.name).collect();
+    assert!(names.contains(&"Work/2026".to_owned()) && !names.iter().any(|n| n.starts_with("Projects")));
+    store.imap_delete(ann, sent).await.expect("delete");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, 0, "the folder's messages went with it");
+    assert!(store.imap_delete(ann, inbox).await.is_err(), "INBOX cannot be deleted");
+}
+
+async fn state_ids(store: &Store, mailbox: i64, folder: i64) -> Vec<i64> {
+    store.imap_folder_state(mailbox, folder).await.expect("state").messages.iter().map(|m| m.id).collect()
+}
+
+async fn uid_of(store: &Store, mailbox: i64, folder: i64) -> u32 {
+    store.imap_folder_state(mailbox, folder).await.expect("state").messages[0].uid
 }

@@ -1,0 +1,397 @@
+//! The authenticated state: folders (LIST, LSUB, CREATE, DELETE, RENAME, SUBSCRIBE,
+//! STATUS, SELECT and EXAMINE), APPEND, ENABLE and NAMESPACE.
+
+use std::borrow::Cow;
+
+use imap_next::imap_types::core::{IString, QuotedChar, Tag, Vec1};
+use imap_next::imap_types::datetime::DateTime;
+use imap_next::imap_types::extensions::enable::CapabilityEnable;
+use imap_next::imap_types::flag::{Flag, FlagNameAttribute, FlagPerm};
+use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
+use imap_next::imap_types::response::{Code, Data};
+use imap_next::imap_types::status::{StatusDataItem, StatusDataItemName};
+
+use super::names;
+use super::session::{Flow, Selected, Session, State, User, atom, nz, nz64, system_flag};
+use crate::store::imap::flags;
+use crate::store::{Folder, StoreError};
+
+/// The flags FLAGS and PERMANENTFLAGS list.
+fn all_flags() -> Vec<Flag<'static>> {
+    flags::ALL.iter().map(|(bit, _)| system_flag(*bit)).collect()
+}
+
+/// Flags given by a client, as stored: system flags and keywords (`\Recent` and
+/// unknown system flags ignored).
+pub(super) fn flags_of(list: &[Flag<'_>]) -> (u8, Vec<String>) {
+    let mut bits = 0;
+    let mut keywords = Vec::new();
+    for f in list {
+        match f {
+            Flag::Seen => bits |= flags::SEEN,
+            Flag::Answered => bits |= flags::ANSWERED,
+            Flag::Flagged => bits |= flags::FLAGGED,
+            Flag::Deleted => bits |= flags::DELETED,
+            Flag::Draft => bits |= flags::DRAFT,
+            Flag::Keyword(k) => keywords.push(k.as_ref().to_owned()),
+            Flag::Extension(_) => {}
+        }
+    }
+    (bits, keywords)
+}
+
+/// The LIST attributes of a folder: special use, and children or none.
+fn attributes(folder: &Folder, all: &[Folder]) -> Vec<FlagNameAttribute<'static>> {
+    let mut out = Vec::new();
+    let prefix = format!("{}{}", folder.name, names::DELIMITER);
+    let children = all.iter().any(|f| f.name.starts_with(&prefix));
+    out.push(FlagNameAttribute::from(atom(if children { "HasChildren" } else { "HasNoChildren" })));
+    match folder.special_use.as_deref() {
+        Some("\\Sent") => out.push(FlagNameAttribute::from(atom("Sent"))),
+        Some("\\Drafts") => out.push(FlagNameAttribute::from(atom("Drafts"))),
+        Some("\\Trash") => out.push(FlagNameAttribute::from(atom("Trash"))),
+        Some("\\Junk") => out.push(FlagNameAttribute::from(atom("Junk"))),
+        _ => {}
+    }
+    out
+}
+
+/// A folder name as a mailbox on the wire.
+fn mailbox(name: &str) -> Option<Mailbox<'static>> {
+    Mailbox::try_from(name.to_owned()).ok()
+}
+
+impl<S: crate::tls::Transport> Session<S> {
+    /// Who is logged in (every command here runs after login).
+    pub(super) fn user(&self) -> Option<User> {
+        match &self.state {
+            State::Authenticated(u) | State::Selected(u, _) => Some(u.clone()),
+            State::NotAuthenticated => None,
+        }
+    }
+
+    /// The folder a mailbox argument names, or a `NO [NONEXISTENT]` sent.
+    pub(super) async fn folder(&mut self, tag: &Tag<'static>, user: &User, name: &Mailbox<'_>) -> Option<Folder> {
+        let wanted = names::folder_name(name);
+        match self.ctx.store.imap_folders(user.mailbox).await {
+            Ok(folders) => {
+                let found = folders.into_iter().find(|f| f.name == wanted);
+                if found.is_none() {
+                    self.no(
+                        tag.clone(),
+                        Some(Code::Other(super::code("NONEXISTENT"))),
+                        &format!("There is no folder named {wanted}"),
+                    );
+                }
+                found
+            }
+            Err(e) => {
+                self.store_failed(tag.clone(), &e);
+                None
+            }
+        }
+    }
+
+    /// ENABLE (RFC 5161): CONDSTORE; anything else is ignored, as the RFC asks.
+    pub(super) fn enable(&mut self, tag: Tag<'static>, capabilities: Vec1<CapabilityEnable<'static>>) -> Flow {
+        let mut enabled = Vec::new();
+        for c in capabilities.into_inner() {
+            if matches!(c, CapabilityEnable::CondStore) && !self.condstore {
+                self.condstore = true;
+                enabled.push(CapabilityEnable::CondStore);
+            }
+        }
+        self.data(Data::Enabled { capabilities: enabled });
+        self.ok(tag, None, "ENABLE completed");
+        Flow::Continue
+    }
+
+    /// NAMESPACE (RFC 2342): one personal namespace, `/`-delimited.
+    pub(super) fn namespace(&mut self, tag: Tag<'static>) -> Flow {
+        use imap_next::imap_types::extensions::namespace::Namespace;
+        let personal = IString::try_from("").map(|prefix| Namespace {
+            prefix,
+            delimiter: QuotedChar::try_from(names::DELIMITER).ok(),
+            extensions: Vec::new(),
+        });
+        if let Ok(personal) = personal {
+            self.data(Data::Namespace { personal: vec![personal], other: Vec::new(), shared: Vec::new() });
+        }
+        self.ok(tag, None, "NAMESPACE completed");
+        Flow::Continue
+    }
+
+    /// LIST and LSUB. Levels above a folder that are not folders themselves are shown
+    /// as `\Noselect`, as `%` requires.
+    pub(super) async fn list(
+        &mut self,
+        tag: Tag<'static>,
+        reference: Mailbox<'static>,
+        wildcard: ListMailbox<'static>,
+        lsub: bool,
+    ) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let pattern = names::pattern(&reference, &wildcard);
+        let delimiter = QuotedChar::try_from(names::DELIMITER).ok();
+        if pattern.is_empty() && !lsub {
+            // The hierarchy delimiter and root (RFC 9051 §6.3.9).
+            if let Ok(root) = Mailbox::try_from(String::new()) {
+                self.data(Data::List { items: vec![FlagNameAttribute::Noselect], delimiter, mailbox: root });
+            }
+            self.ok(tag, None, "LIST completed");
+            return Flow::Continue;
+        }
+        let folders = match self.ctx.store.imap_folders(user.mailbox).await {
+            Ok(f) => f,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &folders {
+            if lsub && !f.subscribed {
+                continue;
+            }
+            if names::matches(&pattern, &f.name) {
+                if let Some(mb) = mailbox(&f.name) {
+                    let items = attributes(f, &folders);
+                    self.data(if lsub {
+                        Data::Lsub { items, delimiter, mailbox: mb }
+                    } else {
+                        Data::List { items, delimiter, mailbox: mb }
+                    });
+                }
+                seen.insert(f.name.clone());
+            }
+            for parent in names::parents(&f.name) {
+                if !seen.contains(parent)
+                    && !folders.iter().any(|g| g.name == parent)
+                    && names::matches(&pattern, parent)
+                {
+                    seen.insert(parent.to_owned());
+                    if let Some(mb) = mailbox(parent) {
+                        let items = vec![FlagNameAttribute::Noselect, FlagNameAttribute::from(atom("HasChildren"))];
+                        self.data(if lsub {
+                            Data::Lsub { items, delimiter, mailbox: mb }
+                        } else {
+                            Data::List { items, delimiter, mailbox: mb }
+                        });
+                    }
+                }
+            }
+        }
+        self.ok(tag, None, if lsub { "LSUB completed" } else { "LIST completed" });
+        Flow::Continue
+    }
+
+    /// CREATE.
+    pub(super) async fn create(&mut self, tag: Tag<'static>, name: Mailbox<'static>) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let name = names::folder_name(&name);
+        if name == "INBOX" {
+            self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), "INBOX always exists");
+            return Flow::Continue;
+        }
+        if let Some(why) = names::invalid(&name) {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), why);
+            return Flow::Continue;
+        }
+        // The levels above are made too (RFC 9051 §6.3.4).
+        for parent in names::parents(&name) {
+            if parent != "INBOX" {
+                match self.ctx.store.imap_create(user.mailbox, parent.to_owned()).await {
+                    Ok(_) | Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return self.store_failed(tag, &e),
+                }
+            }
+        }
+        match self.ctx.store.imap_create(user.mailbox, name.clone()).await {
+            Ok(_) => self.ok(tag, None, "CREATE completed"),
+            Err(StoreError::Conflict(_)) => {
+                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{name} already exists"));
+            }
+            Err(e) => return self.store_failed(tag, &e),
+        }
+        Flow::Continue
+    }
+
+    /// DELETE: the folder and its messages (not INBOX, not the selected folder).
+    pub(super) async fn delete(&mut self, tag: Tag<'static>, name: Mailbox<'static>) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        if folder.name == "INBOX" {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "INBOX cannot be deleted");
+            return Flow::Continue;
+        }
+        if matches!(&self.state, State::Selected(_, s) if s.folder.id == folder.id) {
+            self.state = State::Authenticated(user.clone());
+        }
+        match self.ctx.store.imap_delete(user.mailbox, folder.id).await {
+            Ok(()) => self.ok(tag, None, "DELETE completed"),
+            Err(e) => return self.store_failed(tag, &e),
+        }
+        Flow::Continue
+    }
+
+    /// RENAME (with the folders under it; INBOX's messages move, INBOX stays).
+    pub(super) async fn rename(&mut self, tag: Tag<'static>, from: Mailbox<'static>, to: Mailbox<'static>) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let Some(folder) = self.folder(&tag, &user, &from).await else { return Flow::Continue };
+        let to = names::folder_name(&to);
+        if let Some(why) = names::invalid(&to).or((to == "INBOX").then_some("INBOX always exists")) {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), why);
+            return Flow::Continue;
+        }
+        match self.ctx.store.imap_rename(user.mailbox, folder.id, to.clone()).await {
+            Ok(()) => self.ok(tag, None, "RENAME completed"),
+            Err(StoreError::Conflict(_)) => {
+                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{to} already exists"));
+            }
+            Err(e) => return self.store_failed(tag, &e),
+        }
+        Flow::Continue
+    }
+
+    /// SUBSCRIBE and UNSUBSCRIBE.
+    pub(super) async fn subscribe(&mut self, tag: Tag<'static>, name: Mailbox<'static>, on: bool) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let name = names::folder_name(&name);
+        match self.ctx.store.imap_subscribe(user.mailbox, name.clone(), on).await {
+            Ok(()) => self.ok(tag, None, if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" }),
+            Err(StoreError::NotFound(_)) => {
+                self.no(
+                    tag,
+                    Some(Code::Other(super::code("NONEXISTENT"))),
+                    &format!("There is no folder named {name}"),
+                );
+            }
+            Err(e) => return self.store_failed(tag, &e),
+        }
+        Flow::Continue
+    }
+
+    /// STATUS.
+    pub(super) async fn status(
+        &mut self,
+        tag: Tag<'static>,
+        name: Mailbox<'static>,
+        items: Vec<StatusDataItemName>,
+    ) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        let c = match self.ctx.store.imap_folder_counts(user.mailbox, folder.id).await {
+            Ok(c) => c,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let mut out = Vec::new();
+        for item in items {
+            out.push(match item {
+                StatusDataItemName::Messages => StatusDataItem::Messages(c.messages),
+                StatusDataItemName::Recent => StatusDataItem::Recent(0),
+                StatusDataItemName::UidNext => StatusDataItem::UidNext(nz(c.uidnext)),
+                StatusDataItemName::UidValidity => StatusDataItem::UidValidity(nz(c.uidvalidity)),
+                StatusDataItemName::Unseen => StatusDataItem::Unseen(c.unseen),
+                StatusDataItemName::Deleted => StatusDataItem::Deleted(c.deleted),
+                StatusDataItemName::DeletedStorage => StatusDataItem::DeletedStorage(0),
+                StatusDataItemName::HighestModSeq => {
+                    self.condstore = true;
+                    StatusDataItem::HighestModSeq(c.highest_modseq)
+                }
+            });
+        }
+        if let Some(mb) = mailbox(&folder.name) {
+            self.data(Data::Status { mailbox: mb, items: Cow::Owned(out) });
+        }
+        self.ok(tag, None, "STATUS completed");
+        Flow::Continue
+    }
+
+    /// SELECT and EXAMINE.
+    pub(super) async fn select(&mut self, tag: Tag<'static>, name: Mailbox<'static>, read_only: bool) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        // A failed SELECT leaves no folder selected (RFC 9051 §6.3.2).
+        if matches!(self.state, State::Selected(..)) {
+            self.state = State::Authenticated(user.clone());
+            self.untagged_ok(Some(Code::Other(super::code("CLOSED"))), "Previous folder closed");
+        }
+        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        let state = match self.ctx.store.imap_folder_state(user.mailbox, folder.id).await {
+            Ok(s) => s,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        self.data(Data::Flags(all_flags()));
+        self.data(Data::Exists(u32::try_from(state.messages.len()).unwrap_or(u32::MAX)));
+        self.data(Data::Recent(0));
+        if let Some(first) = state.messages.iter().position(|m| m.flags & flags::SEEN == 0) {
+            self.untagged_ok(Some(Code::Unseen(nz(u32::try_from(first + 1).unwrap_or(u32::MAX)))), "First unseen");
+        }
+        let permanent: Vec<FlagPerm<'static>> = if read_only {
+            Vec::new()
+        } else {
+            all_flags().into_iter().map(FlagPerm::Flag).chain([FlagPerm::Asterisk]).collect()
+        };
+        self.untagged_ok(Some(Code::PermanentFlags(permanent)), "Flags permitted");
+        self.untagged_ok(Some(Code::UidValidity(nz(u32::try_from(folder.id).unwrap_or(u32::MAX)))), "UIDs valid");
+        self.untagged_ok(Some(Code::UidNext(nz(state.uidnext))), "Predicted next UID");
+        self.untagged_ok(Some(Code::HighestModSeq(nz64(state.highest_modseq))), "Highest");
+        let selected = Selected {
+            folder: state.folder,
+            read_only,
+            messages: state.messages,
+            uidnext: state.uidnext,
+            highest_modseq: state.highest_modseq,
+        };
+        self.state = State::Selected(user, Box::new(selected));
+        self.dirty = false;
+        if read_only {
+            self.ok(tag, Some(Code::ReadOnly), "EXAMINE completed");
+        } else {
+            self.ok(tag, Some(Code::ReadWrite), "SELECT completed");
+        }
+        Flow::Continue
+    }
+
+    /// APPEND: stores the message (its content as given) with its flags and date.
+    pub(super) async fn append(
+        &mut self,
+        tag: Tag<'static>,
+        name: Mailbox<'static>,
+        given: Vec<Flag<'static>>,
+        date: Option<DateTime>,
+        message: imap_next::imap_types::extensions::binary::LiteralOrLiteral8<'static>,
+    ) -> Flow {
+        use imap_next::imap_types::extensions::binary::LiteralOrLiteral8;
+        let Some(user) = self.user() else { return Flow::Continue };
+        let wanted = names::folder_name(&name);
+        let folder = match self.ctx.store.imap_folders(user.mailbox).await {
+            Ok(f) => f.into_iter().find(|f| f.name == wanted),
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let Some(folder) = folder else {
+            self.no(tag, Some(Code::TryCreate), &format!("There is no folder named {wanted}"));
+            return Flow::Continue;
+        };
+        let content = match message {
+            LiteralOrLiteral8::Literal(l) => l.into_inner().into_owned(),
+            LiteralOrLiteral8::Literal8(l) => l.data.into_owned(),
+        };
+        let limit = self.ctx.config.general.max_message_size;
+        if limit.is_some_and(|max| content.len() as u64 > max) {
+            self.no(tag, Some(Code::TooBig), "The message is larger than this server accepts");
+            return Flow::Continue;
+        }
+        if self.ctx.disk.low() {
+            self.no(tag, Some(Code::OverQuota), "The server's disk is nearly full; try again later");
+            return Flow::Continue;
+        }
+        let (bits, keywords) = flags_of(&given);
+        let received = date.map_or_else(crate::store::now_secs, |d| d.as_ref().timestamp());
+        let keywords = crate::store::imap::keyword_text(keywords.iter().map(String::as_str));
+        match self.ctx.store.imap_append(user.mailbox, folder.id, content, bits, keywords, received).await {
+            Ok((validity, uid)) => {
+                self.dirty = true;
+                self.ok(tag, Some(Code::AppendUid { uid_validity: nz(validity), uid: nz(uid) }), "APPEND completed");
+            }
+            Err(e) => return self.store_failed(tag, &e),
+        }
+        Flow::Continue
+    }
+}

@@ -1,0 +1,125 @@
+//! Folder names: what a client's mailbox argument means, which names are valid to
+//! create, and LIST's wildcards (RFC 9051 §6.3.9). Pure functions, apart from any I/O.
+//!
+//! Names are kept as the client sends them (IMAP4rev1 clients send modified UTF-7,
+//! IMAP4rev2 ones UTF-8; both are stored and returned byte for byte), with `/` as the
+//! hierarchy delimiter and `INBOX` matched without regard to case.
+
+use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
+
+/// The hierarchy delimiter.
+pub const DELIMITER: char = '/';
+
+/// The folder name a mailbox argument names: `INBOX` in any case is `INBOX`, and so is
+/// `inbox/…`'s first level.
+pub fn folder_name(mailbox: &Mailbox<'_>) -> String {
+    match mailbox {
+        Mailbox::Inbox => "INBOX".to_owned(),
+        Mailbox::Other(other) => canonical(&String::from_utf8_lossy(other.as_ref())),
+    }
+}
+
+/// `name` with an `INBOX` first level in upper case, and no trailing delimiter.
+pub fn canonical(name: &str) -> String {
+    let name = name.strip_suffix(DELIMITER).unwrap_or(name);
+    match name.split_once(DELIMITER) {
+        Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") => format!("INBOX{DELIMITER}{rest}"),
+        None if name.eq_ignore_ascii_case("INBOX") => "INBOX".to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+/// Why a name cannot be created, or `None` when it can.
+pub fn invalid(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("A folder needs a name")
+    } else if name.split(DELIMITER).any(str::is_empty) {
+        Some("A folder name cannot have an empty level")
+    } else if name.chars().any(|c| c.is_control() || c == '*' || c == '%') {
+        Some("A folder name cannot contain control characters, '*' or '%'")
+    } else if name.len() > 512 {
+        Some("The folder name is too long")
+    } else {
+        None
+    }
+}
+
+/// The pattern of a LIST or LSUB: the reference and the mailbox argument joined.
+pub fn pattern(reference: &Mailbox<'_>, wildcard: &ListMailbox<'_>) -> String {
+    let reference = match reference {
+        Mailbox::Inbox => "INBOX".to_owned(),
+        Mailbox::Other(o) => String::from_utf8_lossy(o.as_ref()).into_owned(),
+    };
+    let wildcard = match wildcard {
+        ListMailbox::Token(t) => String::from_utf8_lossy(t.as_ref()).into_owned(),
+        ListMailbox::String(s) => String::from_utf8_lossy(s.as_ref()).into_owned(),
+    };
+    if wildcard.starts_with(DELIMITER) || reference.is_empty() {
+        wildcard
+    } else if reference.ends_with(DELIMITER) {
+        format!("{reference}{wildcard}")
+    } else {
+        format!("{reference}{DELIMITER}{wildcard}")
+    }
+}
+
+/// Whether `name` matches `pattern`: `*` matches anything, `%` anything but the
+/// delimiter; `INBOX` matches without regard to case.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let pattern = if name == "INBOX" || name.starts_with("INBOX/") { canonical(pattern) } else { pattern.to_owned() };
+    glob(pattern.as_bytes(), name.as_bytes())
+}
+
+fn glob(p: &[u8], n: &[u8]) -> bool {
+    match p.split_first() {
+        None => n.is_empty(),
+        Some((b'*', rest)) => (0..=n.len()).any(|i| glob(rest, &n[i..])),
+        Some((b'%', rest)) => {
+            let stop = n.iter().position(|&c| c == DELIMITER as u8).unwrap_or(n.len());
+            (0..=stop).any(|i| glob(rest, &n[i..]))
+        }
+        Some((c, rest)) => n.split_first().is_some_and(|(d, n)| c == d && glob(rest, n)),
+    }
+}
+
+/// The levels above `name` (`a/b/c` → `a`, `a/b`), which LIST shows as `\Noselect`
+/// when they are not folders themselves.
+pub fn parents(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices(DELIMITER).map(move |(i, _)| &name[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbox_is_inbox_in_any_case() {
+        assert_eq!(canonical("inbox"), "INBOX");
+        assert_eq!(canonical("Inbox/Receipts"), "INBOX/Receipts");
+        assert_eq!(canonical("Archive/"), "Archive");
+        assert_eq!(canonical("InboxOld"), "InboxOld");
+    }
+
+    #[test]
+    fn wildcards_match_as_rfc_9051_says() {
+        assert!(matches("*", "Projects/2026/Q1"));
+        assert!(matches("%", "Sent"));
+        assert!(!matches("%", "Projects/2026"));
+        assert!(matches("Projects/%", "Projects/2026"));
+        assert!(!matches("Projects/%", "Projects/2026/Q1"));
+        assert!(matches("Projects/*", "Projects/2026/Q1"));
+        assert!(matches("inbox", "INBOX"));
+        assert!(matches("S%t", "Sent"));
+        assert!(!matches("Sent", "Sent/Old"));
+        assert!(matches("", "") && !matches("", "Sent"));
+    }
+
+    #[test]
+    fn a_bad_name_is_named() {
+        assert!(invalid("a//b").is_some());
+        assert!(invalid("a*").is_some());
+        assert!(invalid("").is_some());
+        assert_eq!(invalid("Projects/2026"), None);
+        assert_eq!(parents("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
+    }
+}

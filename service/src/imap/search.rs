@@ -1,0 +1,169 @@
+//! SEARCH keys (RFC 9051 §6.4.4) evaluated on one message: its flags, dates, size,
+//! and, when a key needs them, its header fields and text. Pure, apart from any I/O.
+
+use imap_next::imap_types::search::SearchKey;
+
+use super::mime;
+use super::sequence;
+use crate::store::ImapMessage;
+use crate::store::imap::flags;
+
+/// What a message is searched on.
+pub struct Candidate<'a> {
+    /// Its message number.
+    pub number: u32,
+    /// The message.
+    pub message: &'a ImapMessage,
+    /// Its bytes, when a key needs them.
+    pub raw: Option<&'a [u8]>,
+    /// The folder's message count and largest UID (`*` in sets).
+    pub largest: (u32, u32),
+}
+
+/// Whether any key of `keys` needs the message's bytes.
+pub fn needs_content(keys: &[SearchKey<'_>]) -> bool {
+    keys.iter().any(|k| match k {
+        SearchKey::And(ks) => needs_content(ks.as_ref()),
+        SearchKey::Not(k) => needs_content(std::slice::from_ref(k)),
+        SearchKey::Or(a, b) => needs_content(std::slice::from_ref(a)) || needs_content(std::slice::from_ref(b)),
+        SearchKey::Bcc(_)
+        | SearchKey::Body(_)
+        | SearchKey::Cc(_)
+        | SearchKey::From(_)
+        | SearchKey::Header(..)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_)
+        | SearchKey::Subject(_)
+        | SearchKey::Text(_)
+        | SearchKey::To(_) => true,
+        _ => false,
+    })
+}
+
+/// Case-insensitive substring (ASCII case; the RFC leaves the rest to the server).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let lower = |b: &[u8]| b.to_ascii_lowercase();
+    memchr::memmem::find(&lower(haystack), &lower(needle)).is_some()
+}
+
+/// The message's day (UTC) for BEFORE/ON/SINCE.
+fn day_of(secs: i64) -> Option<chrono::NaiveDate> {
+    chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive())
+}
+
+/// The day of its Date: header, for SENTBEFORE and the like.
+fn sent_day(raw: &[u8]) -> Option<chrono::NaiveDate> {
+    let header = &raw[mime::parse(raw).header];
+    let fields = mime::fields(header);
+    let date = mime::field(&fields, "date")?;
+    let header = format!("Date: {date}\r\n\r\n");
+    let parsed = mail_parser::MessageParser::new().parse_headers(header.as_bytes())?;
+    let d = parsed.date()?;
+    chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+}
+
+/// A header field's values joined (for FROM, TO, SUBJECT, HEADER…).
+fn header_field(raw: &[u8], name: &str) -> Option<String> {
+    let header = &raw[mime::parse(raw).header];
+    let fields = mime::fields(header);
+    let values: Vec<&str> = fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+    (!values.is_empty()).then(|| values.join(" "))
+}
+
+/// Whether `c` matches every key of `keys`.
+pub fn matches(keys: &[SearchKey<'_>], c: &Candidate<'_>) -> bool {
+    keys.iter().all(|k| key(k, c))
+}
+
+fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
+    let m = c.message;
+    let has = |bit: u8| m.flags & bit != 0;
+    let field = |name: &str, needle: &[u8]| {
+        c.raw.and_then(|raw| header_field(raw, name)).is_some_and(|v| contains(v.as_bytes(), needle))
+    };
+    let day = day_of(m.received_at);
+    let sent = || c.raw.and_then(sent_day);
+    match k {
+        SearchKey::And(ks) => ks.as_ref().iter().all(|k| key(k, c)),
+        SearchKey::SequenceSet(set) => sequence::contains(set, c.number, c.largest.0),
+        SearchKey::Uid(set) => sequence::contains(set, m.uid, c.largest.1),
+        SearchKey::All => true,
+        SearchKey::Answered => has(flags::ANSWERED),
+        SearchKey::Unanswered => !has(flags::ANSWERED),
+        SearchKey::Deleted => has(flags::DELETED),
+        SearchKey::Undeleted => !has(flags::DELETED),
+        SearchKey::Draft => has(flags::DRAFT),
+        SearchKey::Undraft => !has(flags::DRAFT),
+        SearchKey::Flagged => has(flags::FLAGGED),
+        SearchKey::Unflagged => !has(flags::FLAGGED),
+        SearchKey::Seen => has(flags::SEEN),
+        SearchKey::Unseen => !has(flags::SEEN),
+        // No message is \Recent in IMAP4rev2.
+        SearchKey::New | SearchKey::Recent => false,
+        SearchKey::Old => true,
+        SearchKey::Keyword(k) => m.keyword_list().any(|w| w.eq_ignore_ascii_case(k.as_ref())),
+        SearchKey::Unkeyword(k) => !m.keyword_list().any(|w| w.eq_ignore_ascii_case(k.as_ref())),
+        SearchKey::Larger(n) => m.size > u64::from(*n),
+        SearchKey::Smaller(n) => m.size < u64::from(*n),
+        SearchKey::Before(d) => day.is_some_and(|day| day < *d.as_ref()),
+        SearchKey::On(d) => day.is_some_and(|day| day == *d.as_ref()),
+        SearchKey::Since(d) => day.is_some_and(|day| day >= *d.as_ref()),
+        SearchKey::SentBefore(d) => sent().is_some_and(|day| day < *d.as_ref()),
+        SearchKey::SentOn(d) => sent().is_some_and(|day| day == *d.as_ref()),
+        SearchKey::SentSince(d) => sent().is_some_and(|day| day >= *d.as_ref()),
+        SearchKey::Bcc(s) => field("bcc", s.as_ref()),
+        SearchKey::Cc(s) => field("cc", s.as_ref()),
+        SearchKey::From(s) => field("from", s.as_ref()),
+        SearchKey::To(s) => field("to", s.as_ref()),
+        SearchKey::Subject(s) => field("subject", s.as_ref()),
+        SearchKey::Header(name, s) => {
+            let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
+            field(&name, s.as_ref())
+        }
+        SearchKey::Body(s) => c.raw.is_some_and(|raw| contains(&raw[mime::parse(raw).body], s.as_ref())),
+        SearchKey::Text(s) => c.raw.is_some_and(|raw| contains(raw, s.as_ref())),
+        SearchKey::Not(k) => !key(k, c),
+        SearchKey::Or(a, b) => key(a, c) || key(b, c),
+        SearchKey::ModSequence { modseq, .. } => m.modseq >= *modseq,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_sizes_and_text_are_searched() {
+        let raw: &[u8] = b"From: Ann <ann@corp.test>\r\nSubject: Budget 2027\r\nDate: Fri, 27 Nov 2026 09:00:00 +0000\r\n\r\nThe numbers.\r\n";
+        let m = ImapMessage {
+            id: 1,
+            uid: 5,
+            flags: flags::SEEN,
+            keywords: "$Work ".into(),
+            modseq: 3,
+            size: raw.len() as u64,
+            received_at: 1_795_856_400,
+        };
+        let c = Candidate { number: 1, message: &m, raw: Some(raw), largest: (1, 5) };
+        let yes = |k: SearchKey<'_>| assert!(key(&k, &c), "{k:?}");
+        let no = |k: SearchKey<'_>| assert!(!key(&k, &c), "{k:?}");
+        yes(SearchKey::Seen);
+        no(SearchKey::Unseen);
+        yes(SearchKey::Keyword("$work".try_into().expect("atom")));
+        yes(SearchKey::Subject("budget".try_into().expect("astring")));
+        no(SearchKey::Subject("holiday".try_into().expect("astring")));
+        yes(SearchKey::From("ann@CORP".try_into().expect("astring")));
+        yes(SearchKey::Body("numbers".try_into().expect("astring")));
+        no(SearchKey::Body("Budget".try_into().expect("astring")));
+        yes(SearchKey::Larger(10));
+        yes(SearchKey::Uid("5".try_into().expect("set")));
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
+        yes(SearchKey::SentOn(day.try_into().expect("date")));
+        assert!(needs_content(&[SearchKey::Not(Box::new(SearchKey::Text("x".try_into().expect("astring"))))]));
+        assert!(!needs_content(&[SearchKey::Seen]));
+    }
+}

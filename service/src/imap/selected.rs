@@ -1,0 +1,474 @@
+//! The selected state: FETCH, STORE, SEARCH, COPY and MOVE, EXPUNGE (and UID
+//! EXPUNGE), CLOSE and UNSELECT.
+
+use std::num::NonZeroU32;
+
+use imap_next::imap_types::IntoStatic;
+use imap_next::imap_types::command::{FetchModifier, StoreModifier};
+use imap_next::imap_types::core::{Tag, Vec1};
+use imap_next::imap_types::datetime::DateTime;
+use imap_next::imap_types::extensions::uidplus::{UidElement, UidSet};
+use imap_next::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName};
+use imap_next::imap_types::flag::{Flag, StoreResponse, StoreType};
+use imap_next::imap_types::mailbox::Mailbox;
+use imap_next::imap_types::response::{Code, Data};
+use imap_next::imap_types::search::SearchKey;
+use imap_next::imap_types::sequence::SequenceSet;
+
+use super::folders::flags_of;
+use super::session::{Flow, Session, State, flag_list, nz, nz64};
+use super::{fetch, mime, search, sequence};
+use crate::store::imap::flags;
+use crate::store::{FlagChange, FlagUpdate, ImapMessage};
+
+/// How many message contents one store read fetches.
+const BATCH: usize = 64;
+
+/// A UID set for a response code.
+fn uid_set(uids: Vec<u32>) -> Option<UidSet> {
+    let elements: Vec<UidElement> = sequence::uid_ranges(uids)
+        .into_iter()
+        .map(|(a, b)| if a == b { UidElement::Single(nz(a)) } else { UidElement::Range(nz(a), nz(b)) })
+        .collect();
+    Vec1::try_from(elements).ok().map(UidSet)
+}
+
+/// An INTERNALDATE.
+fn internal_date(secs: i64) -> Option<DateTime> {
+    let d = chrono::DateTime::from_timestamp(secs, 0)?.fixed_offset();
+    DateTime::try_from(d).ok()
+}
+
+/// Whether the items need the message's bytes.
+fn needs_content(items: &[MessageDataItemName<'_>]) -> bool {
+    items.iter().any(|i| {
+        !matches!(
+            i,
+            MessageDataItemName::Flags
+                | MessageDataItemName::Uid
+                | MessageDataItemName::InternalDate
+                | MessageDataItemName::Rfc822Size
+                | MessageDataItemName::ModSeq
+        )
+    })
+}
+
+/// Whether the items mark the message `\Seen` (a non-PEEK body section).
+fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
+    items.iter().any(|i| {
+        matches!(
+            i,
+            MessageDataItemName::BodyExt { peek: false, .. }
+                | MessageDataItemName::Binary { peek: false, .. }
+                | MessageDataItemName::Rfc822
+                | MessageDataItemName::Rfc822Text
+        )
+    })
+}
+
+impl<S: crate::tls::Transport> Session<S> {
+    /// The selected folder's owner and the folder, for the commands of this file.
+    fn selected(&self) -> Option<(i64, &super::session::Selected)> {
+        match &self.state {
+            State::Selected(user, sel) => Some((user.mailbox, sel)),
+            _ => None,
+        }
+    }
+
+    /// FETCH and UID FETCH.
+    pub(super) async fn fetch(
+        &mut self,
+        tag: Tag<'static>,
+        set: SequenceSet,
+        names: MacroOrMessageDataItemNames<'static>,
+        uid: bool,
+        modifiers: Vec<FetchModifier>,
+    ) -> Flow {
+        let mut items = match names {
+            MacroOrMessageDataItemNames::Macro(m) => m.expand().into_iter().map(|i| i.into_static()).collect(),
+            MacroOrMessageDataItemNames::MessageDataItemNames(items) => items,
+        };
+        let changed_since = modifiers.iter().find_map(|m| match m {
+            FetchModifier::ChangedSince(n) => Some(n.get()),
+            FetchModifier::Vanished => None,
+        });
+        if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
+            self.condstore = true;
+        }
+        if uid && !items.contains(&MessageDataItemName::Uid) {
+            items.push(MessageDataItemName::Uid);
+        }
+        // Once CONDSTORE is on, every FETCH response carries MODSEQ (RFC 7162 §3.1.4.1).
+        if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
+            items.push(MessageDataItemName::ModSeq);
+        }
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        if !uid && sequence::out_of_range(&set, u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)) {
+            self.bad(tag, "Message number out of range");
+            return Flow::Continue;
+        }
+        let read_only = sel.read_only;
+        let chosen: Vec<(u32, ImapMessage)> = sel
+            .select(&set, uid)
+            .into_iter()
+            .filter(|(_, m)| changed_since.is_none_or(|since| m.modseq > since))
+            .map(|(n, m)| (n, m.clone()))
+            .collect();
+        let folder = sel.folder.id;
+        // Marking \Seen first, so that FETCH reports the flags the message now has.
+        let mut seen_now: std::collections::HashMap<i64, ImapMessage> = std::collections::HashMap::new();
+        if sets_seen(&items) && !read_only {
+            let unseen: Vec<i64> =
+                chosen.iter().filter(|(_, m)| m.flags & flags::SEEN == 0).map(|(_, m)| m.id).collect();
+            if !unseen.is_empty() {
+                let update = FlagUpdate {
+                    change: FlagChange::Add,
+                    flags: flags::SEEN,
+                    keywords: Vec::new(),
+                    unchanged_since: None,
+                };
+                match self.ctx.store.imap_store(mailbox, folder, unseen, update).await {
+                    Ok(stored) => {
+                        for m in stored.messages {
+                            seen_now.insert(m.id, m);
+                        }
+                    }
+                    Err(e) => return self.store_failed(tag, &e),
+                }
+                if !items.contains(&MessageDataItemName::Flags) {
+                    items.push(MessageDataItemName::Flags);
+                }
+            }
+        }
+        if let State::Selected(_, sel) = &mut self.state {
+            for m in &mut sel.messages {
+                if let Some(n) = seen_now.get(&m.id) {
+                    *m = n.clone();
+                }
+            }
+        }
+        let content = needs_content(&items);
+        for batch in chosen.chunks(BATCH) {
+            let contents: std::collections::HashMap<i64, Vec<u8>> = if content {
+                match self.ctx.store.messages_content(batch.iter().map(|(_, m)| m.id).collect()).await {
+                    Ok(c) => c.into_iter().collect(),
+                    Err(e) => return self.store_failed(tag, &e),
+                }
+            } else {
+                std::collections::HashMap::new()
+            };
+            for (n, m) in batch {
+                let m = seen_now.get(&m.id).unwrap_or(m);
+                let raw = contents.get(&m.id).map(Vec::as_slice);
+                if content && raw.is_none() {
+                    // Expunged by someone else since: nothing to send (RFC 9051 §7.5.1).
+                    continue;
+                }
+                let out = self.items(&items, m, raw);
+                if let Ok(out) = Vec1::try_from(out) {
+                    self.data(Data::Fetch { seq: nz(*n), items: out });
+                }
+            }
+        }
+        self.ok(tag, None, if uid { "UID FETCH completed" } else { "FETCH completed" });
+        Flow::Continue
+    }
+
+    /// The FETCH items of one message.
+    fn items(
+        &self,
+        names: &[MessageDataItemName<'static>],
+        m: &ImapMessage,
+        raw: Option<&[u8]>,
+    ) -> Vec<MessageDataItem<'static>> {
+        let structure = raw.map(mime::parse);
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let item = match (name, raw, &structure) {
+                (MessageDataItemName::Flags, ..) => MessageDataItem::Flags(flag_list(m)),
+                (MessageDataItemName::Uid, ..) => MessageDataItem::Uid(nz(m.uid)),
+                (MessageDataItemName::ModSeq, ..) => MessageDataItem::ModSeq(nz64(m.modseq)),
+                (MessageDataItemName::Rfc822Size, ..) => {
+                    MessageDataItem::Rfc822Size(u32::try_from(m.size).unwrap_or(u32::MAX))
+                }
+                (MessageDataItemName::InternalDate, ..) => match internal_date(m.received_at) {
+                    Some(d) => MessageDataItem::InternalDate(d),
+                    None => continue,
+                },
+                (MessageDataItemName::Envelope, Some(raw), Some(s)) => {
+                    MessageDataItem::Envelope(fetch::envelope(&raw[s.header.clone()]))
+                }
+                (MessageDataItemName::BodyStructure, Some(raw), Some(s)) => {
+                    MessageDataItem::BodyStructure(fetch::body_structure(raw, s))
+                }
+                (MessageDataItemName::Body, Some(raw), Some(s)) => MessageDataItem::Body(fetch::body_structure(raw, s)),
+                (MessageDataItemName::BodyExt { section, partial, .. }, Some(raw), Some(s)) => {
+                    let bytes = fetch::section(raw, s, section.as_ref()).unwrap_or_default();
+                    MessageDataItem::BodyExt {
+                        section: section.clone(),
+                        origin: partial.map(|(start, _)| start),
+                        data: fetch::data(&fetch::partial(bytes, *partial)),
+                    }
+                }
+                (MessageDataItemName::Rfc822, Some(raw), _) => MessageDataItem::Rfc822(fetch::data(raw)),
+                (MessageDataItemName::Rfc822Header, Some(raw), Some(s)) => {
+                    MessageDataItem::Rfc822Header(fetch::data(&raw[s.header.clone()]))
+                }
+                (MessageDataItemName::Rfc822Text, Some(raw), Some(s)) => {
+                    MessageDataItem::Rfc822Text(fetch::data(&raw[s.body.clone()]))
+                }
+                _ => continue,
+            };
+            out.push(item);
+        }
+        out
+    }
+
+    /// STORE and UID STORE.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn store(
+        &mut self,
+        tag: Tag<'static>,
+        set: SequenceSet,
+        kind: StoreType,
+        response: StoreResponse,
+        given: Vec<Flag<'static>>,
+        uid: bool,
+        modifiers: Vec<StoreModifier>,
+    ) -> Flow {
+        let unchanged_since = modifiers.iter().map(|StoreModifier::UnchangedSince(n)| *n).next();
+        if unchanged_since.is_some() {
+            self.condstore = true;
+        }
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        if sel.read_only {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
+            return Flow::Continue;
+        }
+        if !uid && sequence::out_of_range(&set, u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)) {
+            self.bad(tag, "Message number out of range");
+            return Flow::Continue;
+        }
+        let chosen: Vec<(u32, i64)> = sel.select(&set, uid).into_iter().map(|(n, m)| (n, m.id)).collect();
+        let folder = sel.folder.id;
+        let (bits, keywords) = flags_of(&given);
+        let change = match kind {
+            StoreType::Add => FlagChange::Add,
+            StoreType::Remove => FlagChange::Remove,
+            StoreType::Replace => FlagChange::Replace,
+        };
+        let update = FlagUpdate { change, flags: bits, keywords, unchanged_since };
+        let stored = match self
+            .ctx
+            .store
+            .imap_store(mailbox, folder, chosen.iter().map(|(_, id)| *id).collect(), update)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let numbers: std::collections::HashMap<i64, u32> = chosen.iter().map(|(n, id)| (*id, *n)).collect();
+        let mut modified_numbers = Vec::new();
+        if let State::Selected(_, sel) = &mut self.state {
+            for m in &stored.messages {
+                if let Some(mine) = sel.messages.iter_mut().find(|x| x.id == m.id) {
+                    *mine = m.clone();
+                }
+            }
+            for id in &stored.modified {
+                if let Some(m) = sel.messages.iter().find(|x| x.id == *id) {
+                    modified_numbers.push(if uid { m.uid } else { numbers.get(id).copied().unwrap_or(0) });
+                }
+            }
+        }
+        let silent = matches!(response, StoreResponse::Silent);
+        for m in &stored.messages {
+            // Silent still reports MODSEQ to a CONDSTORE client (RFC 7162 §3.2).
+            if silent && !self.condstore {
+                continue;
+            }
+            let mut items = Vec::new();
+            if !silent {
+                items.push(MessageDataItem::Flags(flag_list(m)));
+            }
+            if uid {
+                items.push(MessageDataItem::Uid(nz(m.uid)));
+            }
+            if self.condstore {
+                items.push(MessageDataItem::ModSeq(nz64(m.modseq)));
+            }
+            if let (Ok(items), Some(n)) = (Vec1::try_from(items), numbers.get(&m.id)) {
+                self.data(Data::Fetch { seq: nz(*n), items });
+            }
+        }
+        let code = match SequenceSet::try_from(
+            modified_numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",").as_str(),
+        ) {
+            Ok(set) if !modified_numbers.is_empty() => Some(Code::Modified(set)),
+            _ => None,
+        };
+        if code.is_some() {
+            self.ok(tag, code, "Some messages were changed by someone else and were left as they are");
+        } else {
+            self.ok(tag, None, if uid { "UID STORE completed" } else { "STORE completed" });
+        }
+        Flow::Continue
+    }
+
+    /// SEARCH and UID SEARCH.
+    pub(super) async fn search(&mut self, tag: Tag<'static>, criteria: Vec1<SearchKey<'static>>, uid: bool) -> Flow {
+        let keys = criteria.into_inner();
+        let Some((_, sel)) = self.selected() else { return Flow::Continue };
+        let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
+        let messages: Vec<ImapMessage> = sel.messages.clone();
+        let content = search::needs_content(&keys);
+        let modseq_key = keys_have_modseq(&keys);
+        let mut found: Vec<NonZeroU32> = Vec::new();
+        let mut highest = 0u64;
+        for (i, batch) in messages.chunks(BATCH).enumerate() {
+            let contents: std::collections::HashMap<i64, Vec<u8>> = if content {
+                match self.ctx.store.messages_content(batch.iter().map(|m| m.id).collect()).await {
+                    Ok(c) => c.into_iter().collect(),
+                    Err(e) => return self.store_failed(tag, &e),
+                }
+            } else {
+                std::collections::HashMap::new()
+            };
+            for (j, m) in batch.iter().enumerate() {
+                let number = u32::try_from(i * BATCH + j + 1).unwrap_or(u32::MAX);
+                let c = search::Candidate { number, message: m, raw: contents.get(&m.id).map(Vec::as_slice), largest };
+                if search::matches(&keys, &c) {
+                    found.push(nz(if uid { m.uid } else { number }));
+                    highest = highest.max(m.modseq);
+                }
+            }
+        }
+        let modseq = (modseq_key && !found.is_empty()).then(|| nz64(highest));
+        if modseq_key {
+            self.condstore = true;
+        }
+        self.data(Data::Search(found, modseq));
+        self.ok(tag, None, if uid { "UID SEARCH completed" } else { "SEARCH completed" });
+        Flow::Continue
+    }
+
+    /// COPY and MOVE (RFC 6851), with COPYUID (RFC 4315).
+    pub(super) async fn copy(
+        &mut self,
+        tag: Tag<'static>,
+        set: SequenceSet,
+        to: Mailbox<'static>,
+        uid: bool,
+        moving: bool,
+    ) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        if moving && sel.read_only {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
+            return Flow::Continue;
+        }
+        if !uid && sequence::out_of_range(&set, u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)) {
+            self.bad(tag, "Message number out of range");
+            return Flow::Continue;
+        }
+        let ids: Vec<i64> = sel.select(&set, uid).into_iter().map(|(_, m)| m.id).collect();
+        let from = sel.folder.id;
+        let wanted = super::names::folder_name(&to);
+        let target = match self.ctx.store.imap_folders(user.mailbox).await {
+            Ok(f) => f.into_iter().find(|f| f.name == wanted),
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let Some(target) = target else {
+            self.no(tag, Some(Code::TryCreate), &format!("There is no folder named {wanted}"));
+            return Flow::Continue;
+        };
+        let (validity, pairs) = match self.ctx.store.imap_copy(mailbox, from, ids, target.id, moving).await {
+            Ok(r) => r,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let code = match (uid_set(pairs.iter().map(|p| p.0).collect()), uid_set(pairs.iter().map(|p| p.1).collect())) {
+            (Some(source), Some(destination)) => {
+                Some(Code::CopyUid { uid_validity: nz(validity), source, destination })
+            }
+            _ => None,
+        };
+        if moving {
+            // The COPYUID goes first, untagged; then the expunges (RFC 6851 §4.3).
+            if let Some(code) = code {
+                self.untagged_ok(Some(code), "Moved");
+            }
+            let moved: std::collections::HashSet<u32> = pairs.iter().map(|p| p.0).collect();
+            self.expunged(|m| moved.contains(&m.uid));
+            self.ok(tag, None, if uid { "UID MOVE completed" } else { "MOVE completed" });
+        } else {
+            self.ok(tag, code, if uid { "UID COPY completed" } else { "COPY completed" });
+        }
+        Flow::Continue
+    }
+
+    /// Removes from the session's view the messages `gone` says are gone, sending
+    /// EXPUNGE for each (highest number first, so that each number is right).
+    fn expunged(&mut self, gone: impl Fn(&ImapMessage) -> bool) {
+        let mut out = Vec::new();
+        if let State::Selected(_, sel) = &mut self.state {
+            let mut i = sel.messages.len();
+            while i > 0 {
+                i -= 1;
+                if gone(&sel.messages[i]) {
+                    sel.messages.remove(i);
+                    out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
+                }
+            }
+        }
+        for d in out {
+            self.data(d);
+        }
+    }
+
+    /// EXPUNGE and UID EXPUNGE (RFC 4315): removes the messages marked `\Deleted`.
+    pub(super) async fn expunge(&mut self, tag: Tag<'static>, only: Option<SequenceSet>) -> Flow {
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        if sel.read_only {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
+            return Flow::Continue;
+        }
+        let folder = sel.folder.id;
+        let only = only.map(|set| sel.select(&set, true).into_iter().map(|(_, m)| m.id).collect());
+        let gone = match self.ctx.store.imap_expunge(mailbox, folder, only).await {
+            Ok(g) => g,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let gone: std::collections::HashSet<i64> = gone.into_iter().collect();
+        self.expunged(|m| gone.contains(&m.id));
+        self.ok(tag, None, "EXPUNGE completed");
+        Flow::Continue
+    }
+
+    /// CLOSE (expunges silently, unless read-only) and UNSELECT.
+    pub(super) async fn close(&mut self, tag: Tag<'static>, expunge: bool) -> Flow {
+        let Some(user) = self.user() else { return Flow::Continue };
+        if let Some((mailbox, sel)) = self.selected()
+            && expunge
+            && !sel.read_only
+        {
+            let folder = sel.folder.id;
+            if let Err(e) = self.ctx.store.imap_expunge(mailbox, folder, None).await {
+                return self.store_failed(tag, &e);
+            }
+        }
+        self.state = State::Authenticated(user);
+        self.ok(tag, None, if expunge { "CLOSE completed" } else { "UNSELECT completed" });
+        Flow::Continue
+    }
+}
+
+/// Whether a MODSEQ search key is among `keys` (the response then carries MODSEQ).
+fn keys_have_modseq(keys: &[SearchKey<'_>]) -> bool {
+    keys.iter().any(|k| match k {
+        SearchKey::ModSequence { .. } => true,
+        SearchKey::And(ks) => keys_have_modseq(ks.as_ref()),
+        SearchKey::Not(k) => keys_have_modseq(std::slice::from_ref(k)),
+        SearchKey::Or(a, b) => keys_have_modseq(std::slice::from_ref(a)) || keys_have_modseq(std::slice::from_ref(b)),
+        _ => false,
+    })
+}

@@ -1,0 +1,289 @@
+//! What IMAP needs from the store: a mailbox's folders, a folder's messages with their
+//! flags, and the changes a session makes (append, flags, copy and move, expunge).
+//!
+//! Every write here bumps the folder's mod-sequence (RFC 7162) and tells the store's
+//! watchers, so other sessions of the mailbox (in IDLE) hear of it at once. A copy or
+//! move never copies a byte of a message: the new row points at the same content.
+
+use super::{Backend, Store, StoreResult, dispatch};
+
+/// IMAP's system flags, as a bit set (`\Recent` is not kept: IMAP4rev2 dropped it).
+pub mod flags {
+    /// `\Seen`.
+    pub const SEEN: u8 = 1;
+    /// `\Answered`.
+    pub const ANSWERED: u8 = 2;
+    /// `\Flagged`.
+    pub const FLAGGED: u8 = 4;
+    /// `\Deleted`.
+    pub const DELETED: u8 = 8;
+    /// `\Draft`.
+    pub const DRAFT: u8 = 16;
+    /// Every flag, in the order `FLAGS` lists them, with its name.
+    pub const ALL: [(u8, &str); 5] = [
+        (ANSWERED, "\\Answered"),
+        (FLAGGED, "\\Flagged"),
+        (DELETED, "\\Deleted"),
+        (SEEN, "\\Seen"),
+        (DRAFT, "\\Draft"),
+    ];
+}
+
+/// One folder of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    /// Its id, which is also its UIDVALIDITY.
+    pub id: i64,
+    /// Its full name, levels separated by `/`; `INBOX` for the inbox.
+    pub name: String,
+    /// `\Sent`, `\Drafts`, `\Trash`, `\Junk`, or none.
+    pub special_use: Option<String>,
+    /// Subscribed (LSUB, `LIST (SUBSCRIBED)`).
+    pub subscribed: bool,
+}
+
+/// One message as an IMAP session sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapMessage {
+    /// Row id, to fetch and change it.
+    pub id: i64,
+    /// Its UID in the folder.
+    pub uid: u32,
+    /// System flags ([`flags`]).
+    pub flags: u8,
+    /// Keywords, each followed by a space.
+    pub keywords: String,
+    /// Its mod-sequence.
+    pub modseq: u64,
+    /// Octets (RFC822.SIZE).
+    pub size: u64,
+    /// INTERNALDATE, Unix seconds.
+    pub received_at: i64,
+}
+
+impl ImapMessage {
+    /// Its keywords, one by one.
+    pub fn keyword_list(&self) -> impl Iterator<Item = &str> {
+        self.keywords.split(' ').filter(|k| !k.is_empty())
+    }
+}
+
+/// A folder and its messages, read at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderState {
+    /// The folder.
+    pub folder: Folder,
+    /// The UID its next message will get.
+    pub uidnext: u32,
+    /// The highest mod-sequence in it.
+    pub highest_modseq: u64,
+    /// Its messages, by UID.
+    pub messages: Vec<ImapMessage>,
+}
+
+/// What STATUS reports of a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FolderCounts {
+    /// Messages.
+    pub messages: u32,
+    /// Messages without `\Seen`.
+    pub unseen: u32,
+    /// Messages with `\Deleted`.
+    pub deleted: u32,
+    /// Octets of all its messages.
+    pub size: u64,
+    /// The UID its next message will get.
+    pub uidnext: u32,
+    /// Its UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The highest mod-sequence in it.
+    pub highest_modseq: u64,
+}
+
+/// How STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagChange {
+    /// `+FLAGS`.
+    Add,
+    /// `-FLAGS`.
+    Remove,
+    /// `FLAGS`.
+    Replace,
+}
+
+/// A STORE: which flags and keywords, how, and the CONDSTORE condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagUpdate {
+    /// Add, remove or replace.
+    pub change: FlagChange,
+    /// System flags.
+    pub flags: u8,
+    /// Keywords.
+    pub keywords: Vec<String>,
+    /// `UNCHANGEDSINCE`: messages changed after this mod-sequence are left alone.
+    pub unchanged_since: Option<u64>,
+}
+
+/// What a STORE did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stored {
+    /// The messages whose flags are now as listed (changed, or already so).
+    pub messages: Vec<ImapMessage>,
+    /// Row ids left alone because they changed after `UNCHANGEDSINCE`.
+    pub modified: Vec<i64>,
+}
+
+/// Keywords normalised: each once, each followed by a space.
+pub(crate) fn keyword_text<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for w in words {
+        if !w.is_empty() && !out.split(' ').any(|k| k.eq_ignore_ascii_case(w)) {
+            out.push_str(w);
+            out.push(' ');
+        }
+    }
+    out
+}
+
+impl Store {
+    /// A mailbox's folders, by name.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn imap_folders(&self, mailbox: i64) -> StoreResult<Vec<Folder>> {
+        dispatch!(self, b => b.imap_folders(mailbox).await)
+    }
+
+    /// A folder and its messages.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_folder_state(&self, mailbox: i64, folder: i64) -> StoreResult<FolderState> {
+        dispatch!(self, b => b.imap_folder_state(mailbox, folder).await)
+    }
+
+    /// A folder's counts, for STATUS.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
+        dispatch!(self, b => b.imap_folder_counts(mailbox, folder).await)
+    }
+
+    /// Creates a folder.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Conflict`] when one by that name exists.
+    pub async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
+        dispatch!(self, b => b.imap_create(mailbox, name).await)
+    }
+
+    /// Deletes a folder and its messages (not INBOX).
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when it is gone.
+    pub async fn imap_delete(&self, mailbox: i64, folder: i64) -> StoreResult<()> {
+        dispatch!(self, b => b.imap_delete(mailbox, folder).await)?;
+        self.changed(mailbox);
+        Ok(())
+    }
+
+    /// Renames a folder and the folders under it. Renaming INBOX moves its messages to
+    /// a new folder of that name and leaves INBOX empty (RFC 9051 §6.3.6).
+    ///
+    /// # Errors
+    /// [`super::StoreError::Conflict`] when the new name is taken.
+    pub async fn imap_rename(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
+        dispatch!(self, b => b.imap_rename(mailbox, folder, to).await)?;
+        self.changed(mailbox);
+        Ok(())
+    }
+
+    /// Subscribes to a folder or unsubscribes from it.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when there is no such folder.
+    pub async fn imap_subscribe(&self, mailbox: i64, name: String, subscribed: bool) -> StoreResult<()> {
+        dispatch!(self, b => b.imap_subscribe(mailbox, name, subscribed).await)
+    }
+
+    /// Appends a message to a folder (content stored as given); its UIDVALIDITY and
+    /// UID.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_append(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        content: Vec<u8>,
+        flags: u8,
+        keywords: String,
+        received_at: i64,
+    ) -> StoreResult<(u32, u32)> {
+        let appended =
+            dispatch!(self, b => b.imap_append(mailbox, folder, content, flags, keywords, received_at).await)?;
+        self.changed(mailbox);
+        Ok(appended)
+    }
+
+    /// Changes the flags of messages of a folder.
+    ///
+    /// # Errors
+    /// Store failures; then nothing changed.
+    pub async fn imap_store(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        ids: Vec<i64>,
+        update: FlagUpdate,
+    ) -> StoreResult<Stored> {
+        let stored = dispatch!(self, b => b.imap_store(mailbox, folder, ids, update).await)?;
+        self.changed(mailbox);
+        Ok(stored)
+    }
+
+    /// Copies (or moves) messages to another folder of the same mailbox, sharing their
+    /// content; returns the destination's UIDVALIDITY and each (source UID,
+    /// destination UID), in the order given.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when either folder is gone; then nothing changed.
+    pub async fn imap_copy(
+        &self,
+        mailbox: i64,
+        from: i64,
+        ids: Vec<i64>,
+        to: i64,
+        moving: bool,
+    ) -> StoreResult<(u32, Vec<(u32, u32)>)> {
+        let copied = dispatch!(self, b => b.imap_copy(mailbox, from, ids, to, moving).await)?;
+        self.changed(mailbox);
+        Ok(copied)
+    }
+
+    /// Removes the messages of a folder marked `\Deleted` (of `only` when given);
+    /// returns the row ids removed.
+    ///
+    /// # Errors
+    /// Store failures; then nothing was removed.
+    pub async fn imap_expunge(&self, mailbox: i64, folder: i64, only: Option<Vec<i64>>) -> StoreResult<Vec<i64>> {
+        let gone = dispatch!(self, b => b.imap_expunge(mailbox, folder, only).await)?;
+        if !gone.is_empty() {
+            self.changed(mailbox);
+        }
+        Ok(gone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_kept_once_each_followed_by_a_space() {
+        assert_eq!(keyword_text(["$Junk", "work", "$junk", ""]), "$Junk work ");
+        let m = ImapMessage { id: 1, uid: 1, flags: 0, keywords: "a b ".into(), modseq: 1, size: 1, received_at: 0 };
+        assert_eq!(m.keyword_list().collect::<Vec<_>>(), ["a", "b"]);
+    }
+}

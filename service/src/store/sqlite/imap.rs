@@ -1,0 +1,329 @@
+//! IMAP's folders, flags, copies and expunges.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::messages::insert_copy;
+use super::{Sqlite, int, size};
+use crate::store::imap::keyword_text;
+use crate::store::{
+    FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, StoreError, StoreResult, Stored,
+};
+
+/// A UID, UIDNEXT or UIDVALIDITY as IMAP carries it (32 bits).
+fn u32_of(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn u64_of(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn folder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder { id: r.get(0)?, name: r.get(1)?, special_use: r.get(2)?, subscribed: r.get(3)? })
+}
+
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImapMessage> {
+    Ok(ImapMessage {
+        id: r.get(0)?,
+        uid: u32_of(r.get(1)?),
+        flags: r.get(2)?,
+        keywords: r.get(3)?,
+        modseq: u64_of(r.get(4)?),
+        size: size(r.get(5)?),
+        received_at: r.get(6)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "id, uid, flags, keywords, modseq, size, received_at";
+
+/// The folder `id` of `mailbox`: its name, uidnext and modseq.
+fn folder_of(conn: &Connection, mailbox: i64, id: i64) -> StoreResult<(Folder, i64, i64)> {
+    conn.prepare_cached(
+        "SELECT id, name, special_use, subscribed, uidnext, modseq FROM folders WHERE id = ?1 AND mailbox_id = ?2",
+    )?
+    .query_row([id, mailbox], |r| Ok((folder_row(r)?, r.get(4)?, r.get(5)?)))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound("no such folder".into()))
+}
+
+/// Gives the folder a new mod-sequence and returns it.
+fn bump(tx: &Transaction<'_>, folder: i64) -> StoreResult<i64> {
+    Ok(tx
+        .prepare_cached("UPDATE folders SET modseq = modseq + 1 WHERE id = ?1 RETURNING modseq")?
+        .query_row([folder], |r| r.get(0))?)
+}
+
+impl Sqlite {
+    pub(in crate::store) async fn imap_folders(&self, mailbox: i64) -> StoreResult<Vec<Folder>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, special_use, subscribed FROM folders WHERE mailbox_id = ?1
+                 ORDER BY name <> 'INBOX', name",
+            )?;
+            Ok(stmt.query_map([mailbox], folder_row)?.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_folder_state(&self, mailbox: i64, folder: i64) -> StoreResult<FolderState> {
+        self.read(move |conn| {
+            let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 ORDER BY uid"))?;
+            let messages = stmt.query_map([folder.id], message_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(FolderState { folder, uidnext: u32_of(uidnext), highest_modseq: u64_of(modseq), messages })
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
+        self.read(move |conn| {
+            let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
+            let (messages, unseen, deleted, bytes): (i64, i64, i64, i64) = conn
+                .prepare_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(flags & 1 = 0), 0), COALESCE(SUM(flags & 8 <> 0), 0),
+                            COALESCE(SUM(size), 0)
+                     FROM messages WHERE folder_id = ?1",
+                )?
+                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(FolderCounts {
+                messages: u32_of(messages),
+                unseen: u32_of(unseen),
+                deleted: u32_of(deleted),
+                size: u64_of(bytes),
+                uidnext: u32_of(uidnext),
+                uidvalidity: u32_of(folder.id),
+                highest_modseq: u64_of(modseq),
+            })
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
+        self.write(move |tx| {
+            let taken: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
+                .query_row(params![mailbox, name], |r| r.get(0))?;
+            if taken {
+                return Err(StoreError::Conflict(format!("a folder named {name} exists")));
+            }
+            tx.prepare_cached("INSERT INTO folders (mailbox_id, name) VALUES (?1, ?2)")?
+                .execute(params![mailbox, name])?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_delete(&self, mailbox: i64, folder: i64) -> StoreResult<()> {
+        self.write(move |tx| {
+            let (f, _, _) = folder_of(tx, mailbox, folder)?;
+            if f.name == "INBOX" {
+                return Err(StoreError::Invalid { field: "folder".into(), message: "INBOX cannot be deleted".into() });
+            }
+            // Its messages go first, so the content triggers count them down.
+            tx.prepare_cached("DELETE FROM messages WHERE folder_id = ?1")?.execute([folder])?;
+            tx.prepare_cached("DELETE FROM folders WHERE id = ?1")?.execute([folder])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_rename(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
+        self.write(move |tx| {
+            let (f, _, _) = folder_of(tx, mailbox, folder)?;
+            let taken: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
+                .query_row(params![mailbox, to], |r| r.get(0))?;
+            if taken {
+                return Err(StoreError::Conflict(format!("a folder named {to} exists")));
+            }
+            if f.name == "INBOX" {
+                // INBOX stays; its messages move to a new folder, keeping their UIDs
+                // (the new folder has its own UIDVALIDITY).
+                let (uidnext, modseq): (i64, i64) = tx
+                    .prepare_cached("SELECT uidnext, modseq FROM folders WHERE id = ?1")?
+                    .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                tx.prepare_cached("INSERT INTO folders (mailbox_id, name, uidnext, modseq) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![mailbox, to, uidnext, modseq])?;
+                let new = tx.last_insert_rowid();
+                tx.prepare_cached("UPDATE messages SET folder_id = ?1 WHERE folder_id = ?2")?.execute([new, folder])?;
+                bump(tx, folder)?;
+                return Ok(());
+            }
+            let children = format!("{}/%", f.name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            tx.prepare_cached(
+                "UPDATE folders SET name = ?1 || substr(name, ?2) WHERE mailbox_id = ?3 AND name LIKE ?4 ESCAPE '\\'",
+            )?
+            .execute(params![to, int(f.name.len() + 1), mailbox, children])?;
+            tx.prepare_cached("UPDATE folders SET name = ?1 WHERE id = ?2")?.execute(params![to, folder])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_subscribe(&self, mailbox: i64, name: String, on: bool) -> StoreResult<()> {
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached("UPDATE folders SET subscribed = ?1 WHERE mailbox_id = ?2 AND name = ?3")?
+                .execute(params![on, mailbox, name])?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("no folder named {name}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_append(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        content: Vec<u8>,
+        flags: u8,
+        keywords: String,
+        received_at: i64,
+    ) -> StoreResult<(u32, u32)> {
+        self.write(move |tx| {
+            folder_of(tx, mailbox, folder)?;
+            tx.prepare_cached("INSERT INTO contents (size, data) VALUES (?1, ?2)")?
+                .execute(params![int(content.len()), content])?;
+            let content_id = tx.last_insert_rowid();
+            let (folder, uid) = insert_copy(
+                tx,
+                mailbox,
+                Some(folder),
+                int(content.len()),
+                received_at,
+                b"",
+                content_id,
+                (flags, &keywords),
+            )?;
+            Ok((u32_of(folder), u32_of(uid)))
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_store(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        ids: Vec<i64>,
+        update: FlagUpdate,
+    ) -> StoreResult<Stored> {
+        self.write(move |tx| {
+            folder_of(tx, mailbox, folder)?;
+            let mut read =
+                tx.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND folder_id = ?2"))?;
+            let mut write =
+                tx.prepare_cached("UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 WHERE id = ?4")?;
+            let mut out = Stored::default();
+            let mut modseq = None;
+            for id in ids {
+                let Some(mut m) = read.query_row([id, folder], message_row).optional()? else { continue };
+                if update.unchanged_since.is_some_and(|since| m.modseq > since) {
+                    out.modified.push(id);
+                    continue;
+                }
+                let (flags, keywords) = match update.change {
+                    FlagChange::Add => (
+                        m.flags | update.flags,
+                        keyword_text(m.keyword_list().chain(update.keywords.iter().map(String::as_str))),
+                    ),
+                    FlagChange::Remove => (
+                        m.flags & !update.flags,
+                        keyword_text(
+                            m.keyword_list().filter(|k| !update.keywords.iter().any(|r| r.eq_ignore_ascii_case(k))),
+                        ),
+                    ),
+                    FlagChange::Replace => (update.flags, keyword_text(update.keywords.iter().map(String::as_str))),
+                };
+                if flags != m.flags || keywords != m.keywords {
+                    let seq = match modseq {
+                        Some(s) => s,
+                        None => *modseq.insert(bump(tx, folder)?),
+                    };
+                    write.execute(params![flags, keywords, seq, id])?;
+                    m.flags = flags;
+                    m.keywords = keywords;
+                    m.modseq = u64_of(seq);
+                }
+                out.messages.push(m);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_copy(
+        &self,
+        mailbox: i64,
+        from: i64,
+        ids: Vec<i64>,
+        to: i64,
+        moving: bool,
+    ) -> StoreResult<(u32, Vec<(u32, u32)>)> {
+        self.write(move |tx| {
+            folder_of(tx, mailbox, from)?;
+            folder_of(tx, mailbox, to)?;
+            let mut read = tx.prepare_cached(
+                "SELECT uid, size, received_at, prefix, content_id, flags, keywords FROM messages
+                 WHERE id = ?1 AND folder_id = ?2",
+            )?;
+            let mut delete = tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+            let mut pairs = Vec::with_capacity(ids.len());
+            for id in ids {
+                type Row = (i64, i64, i64, Vec<u8>, i64, u8, String);
+                let row: Option<Row> = read
+                    .query_row([id, from], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    })
+                    .optional()?;
+                let Some((uid, bytes, received_at, prefix, content, flags, keywords)) = row else { continue };
+                // The new row takes its reference before the old one (when moving) lets go.
+                let (_, new_uid) =
+                    insert_copy(tx, mailbox, Some(to), bytes, received_at, &prefix, content, (flags, &keywords))?;
+                if moving {
+                    delete.execute([id])?;
+                }
+                pairs.push((u32_of(uid), u32_of(new_uid)));
+            }
+            if moving && !pairs.is_empty() {
+                bump(tx, from)?;
+            }
+            Ok((u32_of(to), pairs))
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_expunge(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        only: Option<Vec<i64>>,
+    ) -> StoreResult<Vec<i64>> {
+        self.write(move |tx| {
+            folder_of(tx, mailbox, folder)?;
+            let marked: Vec<i64> = {
+                let mut stmt =
+                    tx.prepare_cached("SELECT id FROM messages WHERE folder_id = ?1 AND flags & 8 <> 0 ORDER BY uid")?;
+                stmt.query_map([folder], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?
+            };
+            let gone: Vec<i64> = match only {
+                Some(only) => {
+                    let only: std::collections::HashSet<i64> = only.into_iter().collect();
+                    marked.into_iter().filter(|id| only.contains(id)).collect()
+                }
+                None => marked,
+            };
+            let mut delete = tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+            for id in &gone {
+                delete.execute([id])?;
+            }
+            if !gone.is_empty() {
+                bump(tx, folder)?;
+            }
+            Ok(gone)
+        })
+        .await
+    }
+}

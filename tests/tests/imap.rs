@@ -1,0 +1,442 @@
+//! IMAP end to end: the real `mailroomd` against Python's imaplib (every command, raw
+//! literals, partial fetches, UID commands, IDLE), curl's imap://, fetchmail, neomutt,
+//! and clients that verify the certificate over STARTTLS and imaps; POP3 and IMAP on
+//! one mailbox at once.
+
+use std::process::Command;
+
+use mailroom_tests::{Daemon, Smtp, TestCa, python};
+
+/// Ann's service; mail to her is delivered over SMTP.
+async fn service() -> Daemon {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d
+}
+
+/// Delivers one message to ann@corp.test over SMTP.
+async fn deliver(d: &Daemon, message: &str) {
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<bob@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect(&format!("{}\r\n.", message.replace('\n', "\r\n")), "250");
+    s.expect("QUIT", "221");
+}
+
+const PLAIN: &str = "From: Bob Builder <bob@outside.test>\nTo: ann@corp.test\nSubject: Quarterly figures\n\
+Date: Fri, 27 Nov 2026 09:00:00 +0000\nMessage-ID: <q1@outside.test>\n\nThe numbers are in.\nSee you.";
+
+const MULTIPART: &str = "From: carl@outside.test\nTo: ann@corp.test\nSubject: Photos\n\
+Content-Type: multipart/mixed; boundary=\"XYZ\"\n\n--XYZ\nContent-Type: text/plain; charset=utf-8\n\n\
+Here they are.\n--XYZ\nContent-Type: image/png; name=\"a.png\"\nContent-Transfer-Encoding: base64\n\n\
+iVBORw0KGgo=\n--XYZ--";
+
+/// Every command a client uses, with imaplib: the answers are checked in the script.
+#[tokio::test(flavor = "multi_thread")]
+async fn imaplib_walks_every_command() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(&d, MULTIPART).await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import imaplib, re, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+M = imaplib.IMAP4(host, port)
+caps = M.capability()[1][0].decode()
+assert "IMAP4rev2" in caps and "STARTTLS" in caps and "AUTH=PLAIN" in caps, caps
+typ, data = M.login("ann@corp.test", "ann-pw")
+assert typ == "OK" and b"CAPABILITY" in data[0], data
+caps = M.capability()[1][0].decode()
+for c in ["IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ENABLE", "LITERAL+", "SPECIAL-USE", "ID", "UNSELECT", "CONDSTORE"]:
+    assert c in caps.split(), (c, caps)
+assert M.namespace()[1][0] == b'(("" "/")) NIL NIL', M.namespace()
+M.xatom("ID", "NIL")
+assert b'"name" "Mailroom"' in M.untagged_responses.pop("ID")[0]
+typ, folders = M.list()
+listed = b" ".join(folders)
+for f in [b'\\Sent) "/" Sent', b'\\Drafts) "/" Drafts', b'\\Trash) "/" Trash', b'\\Junk) "/" Junk', b'"/" INBOX']:
+    assert f in listed, (f, folders)
+typ, data = M.select("INBOX")
+assert data == [b"2"], data
+assert M.response("UIDVALIDITY")[1][0] is not None and M.response("UIDNEXT")[1][0] == b"3"
+
+# FETCH: envelope, structure, sections, partial, and \Seen only on a non-PEEK fetch.
+typ, data = M.fetch("1", "(FLAGS UID RFC822.SIZE INTERNALDATE ENVELOPE)")
+line = data[0].decode()
+assert 'ENVELOPE ("Fri, 27 Nov 2026 09:00:00 +0000" "Quarterly figures" (("Bob Builder" NIL "bob" "outside.test"))' in line, line
+assert "FLAGS ()" in line, line
+typ, data = M.fetch("2", "(BODYSTRUCTURE)")
+bs = data[0].decode()
+assert '("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 14 1)' in bs and '("IMAGE" "PNG" ("NAME" "a.png") NIL NIL "BASE64" 12)' in bs and '"MIXED"' in bs, bs
+typ, data = M.fetch("2", "(BODY.PEEK[1] BODY.PEEK[2.MIME] BODY.PEEK[HEADER.FIELDS (Subject)])")
+flat = b"".join(b"".join(d) if isinstance(d, tuple) else d for d in data)
+assert b'BODY[1] "Here they are."' in flat, data
+assert b"Content-Type: image/png; name=\"a.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" in flat, data
+assert b"Subject: Photos\r\n\r\n" in flat, data
+typ, data = M.fetch("1", "(BODY.PEEK[TEXT]<4.7>)")
+assert data[0] == b'1 (BODY[TEXT]<4> "numbers")', data
+assert M.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS ())", "PEEK leaves it unseen"
+typ, data = M.fetch("1", "(BODY[TEXT])")
+assert b"\\Seen" in b" ".join(x if isinstance(x, bytes) else x[0] for x in data), data
+typ, data = M.uid("FETCH", "1:*", "(UID FLAGS)")
+assert len([x for x in data if x]) == 2, data
+
+# SEARCH.
+assert M.search(None, "SUBJECT", "quarterly")[1] == [b"1"]
+assert M.search(None, "FROM", "carl")[1] == [b"2"]
+assert M.search(None, "UNSEEN")[1] == [b"2"]
+assert M.search(None, "OR", "SEEN", "LARGER", "100000")[1] == [b"1"]
+assert M.search(None, "NOT", "SUBJECT", "photos")[1] == [b"1"]
+assert M.search(None, "BODY", "numbers")[1] == [b"1"]
+assert M.search(None, "SENTON", "27-Nov-2026")[1] == [b"1"]
+assert M.uid("SEARCH", None, "UID", "2:*")[1] == [b"2"]
+assert M.search(None, "ALL")[1] == [b"1 2"]
+
+# STORE: flags and keywords, silent, and the answers.
+typ, data = M.store("2", "+FLAGS", "(\\Flagged $Work)")
+assert b"\\Flagged" in data[0] and b"$Work" in data[0], data
+typ, data = M.store("2", "-FLAGS.SILENT", "($Work)")
+assert data == [None], data
+assert b"$Work" not in M.fetch("2", "(FLAGS)")[1][0]
+
+# CONDSTORE: asking for MODSEQ turns it on (RFC 7162 §3.1).
+typ, data = M.fetch("1", "(MODSEQ)")
+assert re.search(rb"MODSEQ \(\d+\)", data[0]), data
+
+# Folders: create (with the level above), status, subscribe, rename, copy, move.
+assert M.create("Projects/2026")[0] == "OK"
+listed = b" ".join(M.list()[1])
+assert b'(\\HasChildren) "/" Projects' in listed and b'"/" Projects/2026' in listed, listed
+assert M.create("Projects/2026")[1] == [b"[ALREADYEXISTS] Projects/2026 already exists"], "already there"
+tag = M._command("UID", "COPY", "1", "Projects/2026")
+typ, data = M._command_complete("UID", tag)
+assert typ == "OK" and re.match(rb"\[COPYUID \d+ 1 1\]", data[0]), data
+typ, data = M.status("Projects/2026", "(MESSAGES UIDNEXT UNSEEN)")
+assert data[0] == b"Projects/2026 (MESSAGES 1 UIDNEXT 2 UNSEEN 0)", data
+assert M.subscribe("Projects/2026")[0] == "OK"
+assert M.unsubscribe("Projects/2026")[0] == "OK"
+lsub = b" ".join(x for x in M.lsub()[1] if x)
+assert b"Projects/2026" not in lsub and b"INBOX" in lsub, lsub
+assert M.rename("Projects", "Work")[0] == "OK"
+assert b'"/" Work/2026' in b" ".join(M.list()[1])
+typ, data = M._simple_command("MOVE", "2", "Trash")
+assert typ == "OK", data
+assert M.untagged_responses.get("EXPUNGE") == [b"2"], M.untagged_responses
+M.untagged_responses.clear()
+assert M.select("INBOX")[1] == [b"1"]
+
+# APPEND with flags and a date; APPENDUID.
+typ, data = M.append("Drafts", "(\\Draft)", '"01-Jan-2026 10:00:00 +0000"', b"Subject: draft\r\n\r\nunfinished\r\n")
+assert typ == "OK" and data[0].startswith(b"[APPENDUID "), data
+assert M.select("Drafts")[1] == [b"1"]
+typ, data = M.fetch("1", "(FLAGS INTERNALDATE)")
+assert b"\\Draft" in data[0] and b"01-Jan-2026 10:00:00 +0000" in data[0], data
+
+# EXPUNGE and UID EXPUNGE remove only \Deleted messages.
+M.select("Trash")
+M.store("1", "+FLAGS", "(\\Deleted)")
+assert M.expunge()[1] == [b"1"]
+assert M.select("Trash")[1] == [b"0"]
+
+# EXAMINE is read-only; errors are NO with a code, or BAD.
+M.select("INBOX", readonly=True)
+typ, data = M.store("1", "+FLAGS", "(\\Deleted)")
+assert typ == "NO" and b"read-only" in data[0], (typ, data)
+typ, data = M.select("Nowhere")
+assert typ == "NO" and b"[NONEXISTENT]" in data[0], data
+typ, data = M.delete("INBOX")
+assert typ == "NO" and b"[CANNOT]" in data[0], (typ, data)
+assert M.delete("Work/2026")[0] == "OK"
+M.select("INBOX")
+assert M.unselect()[0] == "OK"
+M.logout()
+
+# ENABLE, in a fresh session's authenticated state.
+E = imaplib.IMAP4(host, port)
+E.login("ann@corp.test", "ann-pw")
+typ, data = E._simple_command("ENABLE", "CONDSTORE")
+assert typ == "OK" and E.untagged_responses.get("ENABLED") == [b"CONDSTORE"], (data, E.untagged_responses)
+E.select("INBOX")
+assert b"MODSEQ" in E.fetch("1", "(FLAGS)")[1][0], "MODSEQ comes with every FETCH once enabled"
+E.logout()
+
+# Raw bytes: a LITERAL+ login and an unknown command.
+s = socket.create_connection((host, port))
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"a1 LOGIN {13+}\r\nann@corp.test {6+}\r\nann-pw\r\na2 FROB\r\na3 LOGOUT\r\n")
+lines = [f.readline() for _ in range(4)]
+assert lines[0].startswith(b"a1 OK"), lines
+assert lines[1].startswith(b"a2 BAD"), lines
+assert lines[2].startswith(b"* BYE") and lines[3].startswith(b"a3 OK"), lines
+print("ok")
+"#;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok && out.trim() == "ok", "{out}{err}");
+    // The login is in message tracking.
+    assert!(d.ctl_ok(&["track", "--recipient", "ann@corp.test"]).contains("imap_login"));
+}
+
+/// IDLE hears at once of mail delivered over SMTP, and of a POP3 session's deletions.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_reports_new_mail_and_pop3_deletions_at_once() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    let (imap, smtp, pop3) = (d.imap_addr().await, d.smtp_addr().await, d.pop3_addr().await);
+    let script = r#"
+import imaplib, poplib, smtplib, sys, threading, time
+host, imap, smtp, pop3 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+M = imaplib.IMAP4(host, imap)
+M.login("ann@corp.test", "ann-pw")
+assert M.select("INBOX")[1] == [b"1"]
+tag = M._new_tag().decode()
+M.send(f"{tag} IDLE\r\n".encode())
+assert M.readline().startswith(b"+"), "IDLE accepted"
+def send():
+    time.sleep(0.3)
+    with smtplib.SMTP(host, smtp) as s:
+        s.sendmail("bob@outside.test", ["ann@corp.test"], "Subject: during IDLE\r\n\r\nx\r\n")
+threading.Thread(target=send).start()
+t0 = time.monotonic()
+line = M.readline()
+assert line == b"* 2 EXISTS\r\n", line
+took = time.monotonic() - t0
+p = poplib.POP3(host, pop3)
+p.user("ann@corp.test"); p.pass_("ann-pw")
+p.dele(1)
+p.quit()
+line = M.readline()
+assert line == b"* 1 EXPUNGE\r\n", line
+M.send(b"DONE\r\n")
+assert M.readline().startswith(tag.encode() + b" OK"), "IDLE ended"
+typ, data = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+assert b"during IDLE" in data[0][1], data
+print(f"{took:.2f}")
+M.logout()
+"#;
+    let args = [imap.ip().to_string(), imap.port().to_string(), smtp.port().to_string(), pop3.port().to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = python(script, &args);
+    assert!(ok, "{out}{err}");
+    let took: f64 = out.trim().parse().expect("seconds");
+    assert!(took < 5.0, "pushed, not polled: {took} s");
+}
+
+/// curl's imap://: LIST, a UID fetch, a SEARCH.
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_lists_fetches_and_searches() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(&d, MULTIPART).await;
+    let imap = d.imap_addr().await;
+    let curl = |url: &str, extra: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-u", "ann@corp.test:ann-pw"])
+            .args(extra)
+            .arg(format!("imap://{imap}/{url}"))
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "curl {url}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = curl("", &[]);
+    assert!(list.contains("INBOX") && list.contains("\\Sent"), "{list}");
+    let message = curl("INBOX;UID=1", &[]);
+    assert!(message.contains("Subject: Quarterly figures") && message.contains("The numbers are in."), "{message}");
+    let found = curl("INBOX?SUBJECT%20photos", &[]);
+    assert!(found.contains("SEARCH 2"), "{found}");
+    let examined = curl("INBOX", &["-X", "EXAMINE INBOX"]);
+    assert!(examined.contains("2 EXISTS"), "{examined}");
+}
+
+/// fetchmail downloads every message over IMAP and marks them seen.
+#[tokio::test(flavor = "multi_thread")]
+async fn fetchmail_downloads_over_imap() {
+    if Command::new("fetchmail").arg("--version").output().is_err() {
+        eprintln!("skipped: no fetchmail");
+        return;
+    }
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(&d, MULTIPART).await;
+    let imap = d.imap_addr().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mbox");
+    let rc = dir.path().join("fetchmailrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "poll 127.0.0.1 service {} protocol IMAP auth password\n  user \"ann@corp.test\" password \"ann-pw\" is root here\n  \
+             sslproto '' keep\n  mda \"/bin/sh -c 'cat >> {}'\"\n",
+            imap.port(),
+            out.display()
+        ),
+    )
+    .expect("rc");
+    std::fs::set_permissions(&rc, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let run = Command::new("fetchmail")
+        .args(["-f"])
+        .arg(&rc)
+        .args(["--nodetach", "--nosyslog", "-v"])
+        .env("HOME", dir.path())
+        .output()
+        .expect("fetchmail");
+    let log = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    let got = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(got.contains("Quarterly figures") && got.contains("Here they are."), "{log}\n{got}");
+    let imap_log = log.to_ascii_lowercase();
+    assert!(imap_log.contains("2 messages") || imap_log.contains("reading message"), "{log}");
+}
+
+/// neomutt, in a pseudo-terminal, opens INBOX over IMAP and saves the first message
+/// to another folder (a move: it is then gone from INBOX).
+#[tokio::test(flavor = "multi_thread")]
+async fn neomutt_reads_and_moves_mail() {
+    if Command::new("neomutt").arg("-v").output().is_err() || Command::new("script").arg("--version").output().is_err()
+    {
+        eprintln!("skipped: no neomutt or script");
+        return;
+    }
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    let imap = d.imap_addr().await;
+    d.ctl_ok(&["status"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rc = dir.path().join("muttrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "set imap_user=\"ann@corp.test\"\nset imap_pass=\"ann-pw\"\nset folder=\"imap://{imap}/\"\n\
+             set spoolfile=\"+INBOX\"\nset ssl_starttls=no\n\
+             set ssl_force_tls=no\nset imap_check_subscribed=no\nset confirmappend=no\nset confirmcreate=no\n\
+             set delete=yes\nset move=no\nset mail_check=1\nset header_cache=\"\"\nset message_cachedir=\"\"\n\
+             set sort=date\nset wait_key=no\nset quit=yes\n"
+        ),
+    )
+    .expect("rc");
+    // Save the first message to =Archive (created on the way), then quit.
+    let keys = "push 's=Archive<enter><sync-mailbox><quit>'";
+    let command = format!("TERM=xterm neomutt -n -F {} -e \"{keys}\"", rc.display());
+    let run = Command::new("timeout")
+        .args(["30", "script", "-qfec", &command, "/dev/null"])
+        .env("HOME", dir.path())
+        .output()
+        .expect("script");
+    let screen = String::from_utf8_lossy(&run.stdout).into_owned();
+    let imap_addr = imap.to_string();
+    let script = r#"
+import imaplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+M = imaplib.IMAP4(host, int(port))
+M.login("ann@corp.test", "ann-pw")
+inbox = M.select("INBOX")[1][0]
+archive = M.select("Archive")
+print(inbox.decode(), archive[0], archive[1][0].decode() if archive[0] == "OK" else "-")
+if archive[0] == "OK":
+    print(M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1].decode().strip())
+"#;
+    let (ok, out, err) = python(script, &[&imap_addr]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with("0 OK 1") && out.contains("Subject: Quarterly figures"),
+        "moved by neomutt: {out}\n--- screen ---\n{}",
+        screen.chars().rev().take(2000).collect::<String>().chars().rev().collect::<String>()
+    );
+}
+
+/// STARTTLS and imaps with a client that verifies the certificate; LOGIN without TLS
+/// is refused where the IMAP4 page says so, and LOGINDISABLED says it beforehand.
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_and_imaps_with_a_verifying_client() {
+    let ca = TestCa::new();
+    let (cert, key) = ca.issue(&["mail.corp.test", "127.0.0.1"]);
+    let d = service().await;
+    d.edit_config(|c| {
+        c["general"]["host_name"] = "mail.corp.test".into();
+        c["security"]["tls_certificate"] = cert.display().to_string().into();
+        c["security"]["tls_key"] = key.display().to_string().into();
+        c["imap4"]["imaps_listen"] = "127.0.0.1:0".into();
+        c["imap4"]["plain_text_login"] = "never".into();
+    });
+    d.ctl_ok(&["restart"]);
+    deliver(&d, PLAIN).await;
+    let st = d.status().await;
+    let imap: std::net::SocketAddr = st.imap_addr.expect("imap").parse().expect("addr");
+    let imaps: std::net::SocketAddr = st.imaps_addr.expect("imaps").parse().expect("addr");
+    let script = r#"
+import imaplib, ssl, sys
+ca, imap, imaps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=ca)
+M = imaplib.IMAP4("127.0.0.1", imap)
+assert "LOGINDISABLED" in M.capabilities and "STARTTLS" in M.capabilities, M.capabilities
+try:
+    M.login("ann@corp.test", "ann-pw")
+    raise SystemExit("clear-text LOGIN accepted")
+except imaplib.IMAP4.error as e:
+    assert "PRIVACYREQUIRED" in str(e), e
+M.starttls(ssl_context=ctx)
+assert "LOGINDISABLED" not in M.capabilities and "STARTTLS" not in M.capabilities, M.capabilities
+M.login("ann@corp.test", "ann-pw")
+assert M.select("INBOX")[1] == [b"1"]
+M.logout()
+S = imaplib.IMAP4_SSL("127.0.0.1", imaps, ssl_context=ctx)
+assert "STARTTLS" not in S.capabilities
+S.login("ann@corp.test", "ann-pw")
+typ, data = S.select("INBOX")
+print(data[0].decode())
+S.logout()
+"#;
+    let (ok, out, err) =
+        python(script, &[&ca.cert.display().to_string(), &imap.port().to_string(), &imaps.port().to_string()]);
+    assert!(ok && out.trim() == "1", "{out}{err}");
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert", &ca.cert.display().to_string(), "-u", "ann@corp.test:ann-pw"])
+        .arg(format!("imaps://{imaps}/INBOX;UID=1"))
+        .output()
+        .expect("curl");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Quarterly figures"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A wrong password gets NO [AUTHENTICATIONFAILED]; a restart says BYE to a logged-in
+/// session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_refused_and_a_restart_says_bye() {
+    let d = service().await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+try:
+    M.login("ann@corp.test", "wrong")
+    raise SystemExit("accepted")
+except imaplib.IMAP4.error as e:
+    assert "AUTHENTICATIONFAILED" in str(e), e
+M.login("ann@corp.test", "ann-pw")
+M.select("INBOX")
+print("ready", flush=True)
+sys.stdin.readline()
+print(M.readline().decode().strip())
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script, &imap.ip().to_string(), &imap.port().to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("read");
+    assert_eq!(line.trim(), "ready");
+    d.ctl_ok(&["restart"]);
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"\n").expect("write");
+    line.clear();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("read");
+    assert!(line.starts_with("* BYE"), "{line}");
+    let _ = child.wait();
+}
