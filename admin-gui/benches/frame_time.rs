@@ -40,6 +40,7 @@ fn main() {
                 addresses: vec![format!("user{i}@corp.test"), format!("alias{i}@corp.test")],
                 message_count: i as u64 % 50,
                 total_bytes: (i as u64 % 50) * 10_240,
+                folders: Vec::new(),
             })
             .collect();
     }

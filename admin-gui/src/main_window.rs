@@ -80,6 +80,7 @@ pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Actio
                 });
                 egui::CollapsingHeader::new("Protocols").default_open(true).show(ui, |ui| {
                     item(ui, Node::Pop3, "POP3");
+                    item(ui, Node::Imap4, "IMAP4");
                 });
                 item(ui, Node::DnsRecords, "DNS Records");
             });

@@ -10,6 +10,8 @@ pub enum Node {
     InternetMailService,
     /// Protocols → POP3.
     Pop3,
+    /// Protocols → IMAP4.
+    Imap4,
     /// Configuration → DNS Records: what the inbound domains publish, checked.
     DnsRecords,
     /// Recipients.
@@ -37,6 +39,8 @@ pub enum Tab {
     Security,
     /// POP3 settings.
     Pop3,
+    /// IMAP4 settings.
+    Imap4,
     /// The queue, read-only.
     Queues,
     /// DNS lists, greylisting, the content filter, the quarantine, sending limits.
@@ -47,13 +51,14 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::General,
         Tab::Connections,
         Tab::Routing,
         Tab::Delivery,
         Tab::Security,
         Tab::Pop3,
+        Tab::Imap4,
         Tab::Queues,
         Tab::Filtering,
         Tab::Diagnostics,
@@ -68,6 +73,7 @@ impl Tab {
             Tab::Delivery => "Delivery",
             Tab::Security => "Security",
             Tab::Pop3 => "POP3",
+            Tab::Imap4 => "IMAP4",
             Tab::Queues => "Queues",
             Tab::Filtering => "Message Filtering",
             Tab::Diagnostics => "Diagnostics Logging",

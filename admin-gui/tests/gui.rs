@@ -212,7 +212,7 @@ async fn every_control_has_an_accessible_label() {
     let mut h = harness(d.socket.clone());
     connected(&mut h);
     h.check_accessibility();
-    for view in ["POP3", "Recipients", "Queues", "Quarantine", "Service Status", "Internet Mail Service"] {
+    for view in ["POP3", "IMAP4", "Recipients", "Queues", "Quarantine", "Service Status", "Internet Mail Service"] {
         h.get_by_label(view).click();
         h.run_steps(3);
         h.check_accessibility();
@@ -226,6 +226,7 @@ async fn every_control_has_an_accessible_label() {
         "Delivery",
         "Security",
         "POP3",
+        "IMAP4",
         "Queues",
         "Message Filtering",
         "Diagnostics Logging",
@@ -572,4 +573,45 @@ async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
     wait(&mut h, "the deletion", |a| a.model.quarantine.is_empty());
     assert!(h.query_by_label_contains("Quarantine (").is_none(), "the tree counts nothing held");
     assert_eq!(d.messages_of("ann@corp.test").len(), 1, "deleted, not delivered");
+}
+
+/// The IMAP4 tab turns on IMAP over TLS, which listens after a restart from the GUI;
+/// Mailbox Properties shows what each folder holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<bob@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: hello\r\n\r\nhi\r\n.", "250");
+    s.expect("QUIT", "221");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_all_by_label("IMAP4").last().expect("the tab").click();
+    h.run_steps(3);
+    type_into(&mut h, "IMAP4 over TLS, port 993 (empty: off):", "127.0.0.1:0");
+    h.get_by_label("Apply").click();
+    wait(&mut h, "the saved change", |a| a.model.pending == [Page::Imap4]);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
+    wait(&mut h, "imaps listening", |a| a.model.status.as_ref().is_some_and(|s| s.imaps_addr.is_some()));
+
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.folders.len() == 5));
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(2);
+    h.get_by_label("Mailbox Properties…").click();
+    h.run_steps(3);
+    h.get_by_label("Folders");
+    for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk"] {
+        h.get_by_label(folder);
+    }
+    assert_eq!(h.query_all_by_label("1 message(s)").count(), 1, "INBOX holds the message");
+    assert_eq!(h.query_all_by_label("0 message(s)").count(), 4);
 }

@@ -17,6 +17,7 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         let g = &mut d.diagnostics;
         combo(ui, "SMTP protocol:", &mut g.smtp, &levels);
         combo(ui, "POP3:", &mut g.pop3, &levels);
+        combo(ui, "IMAP4:", &mut g.imap4, &levels);
         combo(ui, "Routing:", &mut g.routing, &levels);
         combo(ui, "Delivery:", &mut g.delivery, &levels);
         combo(ui, "Message authentication:", &mut g.authentication, &levels);

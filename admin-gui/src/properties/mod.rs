@@ -12,6 +12,7 @@ mod delivery;
 mod diagnostics;
 mod filtering;
 mod general;
+mod imap4;
 mod pop3;
 mod routing;
 mod security;
@@ -196,6 +197,7 @@ impl PropertiesWindow {
             Tab::Delivery => self.delivery.ui(ui, d, errors),
             Tab::Security => security::ui(ui, d, errors, model.certificate.as_ref()),
             Tab::Pop3 => pop3::ui(ui, d, errors),
+            Tab::Imap4 => imap4::ui(ui, d, errors),
             Tab::Queues => {
                 queue_table(ui, &model.queue, None, &mut self.queue_sort);
             }

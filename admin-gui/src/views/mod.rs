@@ -5,6 +5,7 @@
 //! and draws the one the tree selects.
 
 pub mod dns;
+pub mod imap4;
 pub mod ims;
 pub mod pop3;
 pub mod quarantine;
@@ -23,6 +24,8 @@ pub struct Views {
     pub ims: ims::ImsView,
     /// Protocols → POP3.
     pub pop3: pop3::Pop3View,
+    /// Protocols → IMAP4.
+    pub imap4: imap4::Imap4View,
     /// Configuration → DNS Records.
     pub dns: dns::DnsView,
     /// Recipients, with the mailbox dialogs.
@@ -41,6 +44,7 @@ impl Views {
         match node {
             Node::InternetMailService => self.ims.ui(ui, model),
             Node::Pop3 => self.pop3.ui(ui, model),
+            Node::Imap4 => self.imap4.ui(ui, model),
             Node::DnsRecords => self.dns.ui(ui, model),
             Node::Recipients => self.recipients.ui(ui, model),
             Node::Queues => self.queues.ui(ui, model),

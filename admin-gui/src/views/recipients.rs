@@ -2,7 +2,7 @@
 //! (New Mailbox, Mailbox Properties, and the confirmation before Delete).
 
 use egui_extras::{Column, TableBuilder};
-use mailroom_shared::ipc::MailboxInfo;
+use mailroom_shared::ipc::{FolderUsage, MailboxInfo};
 
 use crate::actions::Action;
 use crate::backend::Command;
@@ -101,7 +101,9 @@ impl RecipientsView {
         }
         self.table_ui(ui, &model.mailboxes);
         let ctx = ui.ctx().clone();
-        self.edit_mailbox_dialog(&ctx).or_else(|| self.new_mailbox_dialog(&ctx)).or_else(|| self.delete_dialog(&ctx))
+        self.edit_mailbox_dialog(&ctx, &model.mailboxes)
+            .or_else(|| self.new_mailbox_dialog(&ctx))
+            .or_else(|| self.delete_dialog(&ctx))
     }
 
     fn table_ui(&mut self, ui: &mut egui::Ui, mailboxes: &[MailboxInfo]) {
@@ -164,7 +166,7 @@ impl RecipientsView {
 
     fn new_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
         let form = self.new_mailbox.as_mut()?;
-        let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true)?;
+        let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true, &[])?;
         let form = self.new_mailbox.take()?;
         confirmed.then(|| {
             Action::Send(Command::AddMailbox {
@@ -175,11 +177,14 @@ impl RecipientsView {
         })
     }
 
-    /// Mailbox Properties: display name, addresses and (optionally) a new password.
-    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+    /// Mailbox Properties: display name, addresses and (optionally) a new password, and
+    /// what each of its folders holds.
+    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context, mailboxes: &[MailboxInfo]) -> Option<Action> {
         let (address, form) = self.edit_mailbox.as_mut()?;
         let title = format!("Mailbox Properties: {address}");
-        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false)?;
+        let folders =
+            mailboxes.iter().find(|m| m.addresses.first() == Some(address)).map_or(&[][..], |m| m.folders.as_slice());
+        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false, folders)?;
         let (address, form) = self.edit_mailbox.take()?;
         confirmed.then(|| {
             Action::Send(Command::UpdateMailbox {
@@ -216,7 +221,14 @@ impl RecipientsView {
 
 /// The mailbox form as a modal: `Some(true)` when confirmed, `Some(false)` when
 /// cancelled, `None` while open.
-fn mailbox_form_ui(ctx: &egui::Context, id: &str, title: &str, d: &mut MailboxForm, new: bool) -> Option<bool> {
+fn mailbox_form_ui(
+    ctx: &egui::Context,
+    id: &str,
+    title: &str,
+    d: &mut MailboxForm,
+    new: bool,
+    folders: &[FolderUsage],
+) -> Option<bool> {
     let problem = d.problem(new);
     let (password, confirm) = if new {
         ("Password:", "Confirm password:")
@@ -244,6 +256,18 @@ fn mailbox_form_ui(ctx: &egui::Context, id: &str, title: &str, d: &mut MailboxFo
         });
         if let Some(p) = &problem {
             ui.colored_label(ui.visuals().error_fg_color, p.as_str());
+        }
+        if !folders.is_empty() {
+            ui.add_space(6.0);
+            ui.strong("Folders");
+            egui::Grid::new((id, "folders")).num_columns(3).striped(true).spacing([16.0, 4.0]).show(ui, |ui| {
+                for f in folders {
+                    ui.label(&f.name);
+                    ui.label(format!("{} message(s)", f.messages));
+                    ui.label(format!("{} KB", f.bytes.div_ceil(1024)));
+                    ui.end_row();
+                }
+            });
         }
         ui.horizontal(|ui| {
             if ui.add_enabled(problem.is_none(), egui::Button::new(if new { "Create" } else { "OK" })).clicked() {

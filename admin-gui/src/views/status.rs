@@ -56,6 +56,14 @@ impl StatusView {
                 ui.label(a);
                 ui.end_row();
             }
+            ui.label("IMAP4:");
+            ui.label(s.imap_addr.as_deref().unwrap_or("—"));
+            ui.end_row();
+            if let Some(a) = &s.imaps_addr {
+                ui.label("IMAP4 over TLS:");
+                ui.label(a);
+                ui.end_row();
+            }
             if let Some(c) = &model.certificate {
                 ui.label("TLS certificate:");
                 ui.label(format!(

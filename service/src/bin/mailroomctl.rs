@@ -631,6 +631,9 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                 for alias in m.addresses.iter().skip(1) {
                     println!("  alias {alias}");
                 }
+                for f in m.folders.iter().filter(|f| f.messages > 0 && f.name != "INBOX") {
+                    println!("  folder {:<23} {:>24} {:>12}", f.name, f.messages, f.bytes);
+                }
             }
             for w in warnings {
                 println!("warning: {w}");

@@ -26,6 +26,8 @@ pub struct Mailbox {
     pub message_count: u64,
     /// Their total size in bytes.
     pub total_bytes: u64,
+    /// Its folders, INBOX first: (name, messages, bytes).
+    pub folders: Vec<(String, u64, u64)>,
 }
 
 impl From<Mailbox> for MailboxInfo {
@@ -36,6 +38,11 @@ impl From<Mailbox> for MailboxInfo {
             addresses: m.addresses,
             message_count: m.message_count,
             total_bytes: m.total_bytes,
+            folders: m
+                .folders
+                .into_iter()
+                .map(|(name, messages, bytes)| mailroom_shared::ipc::FolderUsage { name, messages, bytes })
+                .collect(),
         }
     }
 }

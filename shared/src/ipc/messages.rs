@@ -693,6 +693,20 @@ pub struct MailboxInfo {
     pub message_count: u64,
     /// Their total size, bytes.
     pub total_bytes: u64,
+    /// Its folders (INBOX first) with what each holds.
+    #[serde(default)]
+    pub folders: Vec<FolderUsage>,
+}
+
+/// A mailbox folder and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderUsage {
+    /// Its full name (`INBOX`, `Sent`, `Projects/2026`).
+    pub name: String,
+    /// Messages in it.
+    pub messages: u64,
+    /// Their total size, bytes.
+    pub bytes: u64,
 }
 
 /// Something the service reports on its own.

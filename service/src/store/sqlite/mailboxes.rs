@@ -51,7 +51,26 @@ fn load_mailbox(conn: &Connection, id: i64) -> StoreResult<Mailbox> {
     )?;
     let mut stmt = conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1 ORDER BY position")?;
     let addresses = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    Ok(Mailbox { id, display_name, addresses, message_count: size(count), total_bytes: size(bytes) })
+    let folders = folder_usage(conn, Some(id))?.into_iter().map(|(_, f)| f).collect();
+    Ok(Mailbox { id, display_name, addresses, message_count: size(count), total_bytes: size(bytes), folders })
+}
+
+/// A folder's name, messages and bytes.
+type Usage = (String, u64, u64);
+
+/// Each folder's usage, by mailbox (of one mailbox, or of all), INBOX first and then
+/// by name.
+fn folder_usage(conn: &Connection, mailbox: Option<i64>) -> StoreResult<Vec<(i64, Usage)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.mailbox_id, f.name, COUNT(m.id), COALESCE(SUM(m.size), 0)
+         FROM folders f LEFT JOIN messages m ON m.folder_id = f.id
+         WHERE ?1 IS NULL OR f.mailbox_id = ?1
+         GROUP BY f.id ORDER BY f.mailbox_id, f.name <> 'INBOX', f.name",
+    )?;
+    let rows = stmt.query_map([mailbox], |r| {
+        Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, size(r.get(2)?), size(r.get(3)?))))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 impl Sqlite {
@@ -123,7 +142,13 @@ impl Sqlite {
                         addresses: vec![address],
                         message_count: size(r.get(3)?),
                         total_bytes: size(r.get(4)?),
+                        folders: Vec::new(),
                     }),
+                }
+            }
+            for (mailbox, folder) in folder_usage(conn, None)? {
+                if let Some(m) = out.iter_mut().find(|m| m.id == mailbox) {
+                    m.folders.push(folder);
                 }
             }
             out.sort_by(|a, b| a.addresses.first().cmp(&b.addresses.first()));
