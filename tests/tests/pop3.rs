@@ -338,19 +338,20 @@ async fn a_mailbox_of_ten_thousand_messages() {
         let tx = db.transaction().expect("tx");
         // Copies of the first message: 10,000 rows sharing its content, as a message
         // sent to many would be stored.
-        let (mailbox, size, prefix, content): (i64, i64, Vec<u8>, i64) = tx
-            .query_row("SELECT mailbox_id, size, prefix, content_id FROM messages", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        let (mailbox, folder, size, prefix, content): (i64, i64, i64, Vec<u8>, i64) = tx
+            .query_row("SELECT mailbox_id, folder_id, size, prefix, content_id FROM messages", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .expect("row");
         for uid in 2..=10_000i64 {
             tx.execute(
-                "INSERT INTO messages (mailbox_id, uid, size, received_at, prefix, content_id) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
-                rusqlite::params![mailbox, uid, size, prefix, content],
+                "INSERT INTO messages (mailbox_id, folder_id, uid, size, received_at, prefix, content_id)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
+                rusqlite::params![mailbox, folder, uid, size, prefix, content],
             )
             .expect("insert");
         }
-        tx.execute("UPDATE mailboxes SET next_uid = 10001 WHERE id = ?1", [mailbox]).expect("update");
+        tx.execute("UPDATE folders SET uidnext = 10001 WHERE id = ?1", [folder]).expect("update");
         tx.commit().expect("commit");
     }
     let t = Instant::now();

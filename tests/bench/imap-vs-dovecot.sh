@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# IMAP, side by side on one machine: 10,000 messages of 10 KiB are delivered to a
+# Mailroom mailbox and to the reference Dovecot's (through the reference Postfix, both
+# with smtp-source), then Python's imaplib, on each:
+#   - logs in and SELECTs the folder of 10,000,
+#   - FETCHes the headers of all (BODY.PEEK[HEADER], one command),
+#   - FETCHes 2,000 whole messages (BODY.PEEK[], one command),
+#   - SEARCHes by subject (a word only the last 100 messages have).
+# Best of three rounds each. Then 200 sessions log in, select the folder and idle,
+# and the memory they add to each server is measured (Mailroom's one process; Dovecot's
+# imap processes, one per session).
+#
+#   tests/bench/imap-vs-dovecot.sh        (as root: the reference peers need it)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+peers=${PEERS:-$root/../shared/peers/reference-peers.sh}
+messages=${MESSAGES:-10000} length=10240 marked=100
+work=$(mktemp -d)
+chmod 755 "$work" # the reference Postfix runs as its own user and must reach its queue
+smtp_port=12028 imap_port=11143 postfix_port=10025 dovecot_pop3=11110 dovecot_imap=11144
+
+cleanup() {
+  [[ -n ${daemon:-} ]] && kill "$daemon" 2>/dev/null || true
+  bash "$peers" stop "$work/peers" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build -q --release -p mailroom-service
+bin=$root/target/release
+ctl() { "$bin/mailroomctl" --socket "$work/admin.sock" "$@"; }
+"$bin/mailroomd" --data-dir "$work/data" --socket "$work/admin.sock" --no-start 2>"$work/mailroomd.log" &
+daemon=$!
+for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+ctl set smtp-listen "127.0.0.1:$smtp_port" >/dev/null
+ctl set pop3-listen 127.0.0.1:0 >/dev/null
+ctl set imap-listen "127.0.0.1:$imap_port" >/dev/null
+echo secret1 | ctl mailbox add u1@bench.test --password-stdin >/dev/null
+ctl start >/dev/null
+bash "$peers" start "$work/peers" "$postfix_port" "$dovecot_pop3" 10026 "$dovecot_imap" >"$work/peers.log" 2>&1 ||
+  { cat "$work/peers.log" >&2; exit 1; }
+
+# The same mail to both: the last $marked with a subject the search looks for.
+fill() { # host:port recipient
+  smtp-source -s 10 -m $((messages - marked)) -l "$length" -S "routine report" -f sender@outside.test -t "$2" "$1"
+  smtp-source -s 10 -m "$marked" -l "$length" -S "quarterly invoice" -f sender@outside.test -t "$2" "$1"
+}
+fill "127.0.0.1:$smtp_port" u1@bench.test
+fill "127.0.0.1:$postfix_port" u1@peer.test
+for _ in $(seq 1200); do
+  [[ $(find "$work/peers/vmail/inbox/new" "$work/peers/vmail/inbox/cur" -type f | wc -l) -ge $messages ]] && break
+  sleep 0.1
+done
+
+measure() { # port user
+  python3 - "$1" "$2" "$messages" "$marked" <<'PY'
+import imaplib, sys, time
+port, user, expected, marked = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+best = {}
+def timed(name, f):
+    t = time.perf_counter()
+    out = f()
+    best[name] = min(best.get(name, 1e9), time.perf_counter() - t)
+    return out
+for _ in range(3):
+    M = imaplib.IMAP4("127.0.0.1", port)
+    def login():
+        M.login(user, "secret1")
+        return M.select("INBOX")
+    typ, data = timed("login+select", login)
+    assert int(data[0]) == expected, data
+    typ, data = timed("fetch headers", lambda: M.fetch("1:*", "(BODY.PEEK[HEADER])"))
+    assert len([d for d in data if isinstance(d, tuple)]) == expected, len(data)
+    typ, data = timed("fetch 2000 bodies", lambda: M.fetch("1:2000", "(BODY.PEEK[])"))
+    bodies = [d for d in data if isinstance(d, tuple)]
+    assert len(bodies) == 2000 and all(len(b[1]) > 10000 for b in bodies), len(bodies)
+    typ, data = timed("search subject", lambda: M.search(None, "SUBJECT", "quarterly"))
+    assert len(data[0].split()) == marked, data
+    M.logout()
+print(" ".join(f"{k}={v:.3f}" for k, v in best.items()))
+PY
+}
+
+idle_memory() { # port user pids-command
+  python3 - "$1" "$2" <<'PY' &
+import imaplib, sys, time
+port, user = int(sys.argv[1]), sys.argv[2]
+sessions = []
+for _ in range(200):
+    M = imaplib.IMAP4("127.0.0.1", port)
+    M.login(user, "secret1")
+    M.select("INBOX")
+    sessions.append(M)
+print("ready", flush=True)
+time.sleep(6)
+PY
+}
+
+rss_kib() { # pids...
+  local total=0 pid
+  for pid in "$@"; do total=$((total + $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
+
+echo "messages: $messages of $length bytes; times are the best of three, in seconds"
+echo "mailroom: $(measure "$imap_port" u1@bench.test)"
+echo "dovecot:  $(measure "$dovecot_imap" u1)"
+
+before=$(rss_kib "$daemon")
+idle_memory "$imap_port" u1@bench.test >/dev/null
+sleep 4
+after=$(rss_kib "$daemon")
+wait
+echo "mailroom: 200 idle sessions add $(( (after - before) / 200 )) KiB each"
+dovecot_pids() { pgrep -x imap || true; }
+before=$(rss_kib $(dovecot_pids))
+idle_memory "$dovecot_imap" u1 >/dev/null
+sleep 4
+after=$(rss_kib $(dovecot_pids))
+wait
+echo "dovecot:  200 idle sessions add $(( (after - before) / 200 )) KiB each (one imap process per session)"
