@@ -52,6 +52,24 @@ pub fn headers(message: &[u8]) -> &[u8] {
     memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |p| &message[..p + 4])
 }
 
+/// Where a message's header ends: after the empty line that ends it (CRLF or, in
+/// mail appended over IMAP, a bare LF), or at the end when there is none. A message
+/// that starts with its empty line has an empty header.
+pub fn header_len(message: &[u8]) -> usize {
+    if message.starts_with(b"\r\n") {
+        return 2;
+    }
+    if message.starts_with(b"\n") {
+        return 1;
+    }
+    let crlf = memchr::memmem::find(message, b"\r\n\r\n").map(|i| i + 4);
+    let lf = memchr::memmem::find(message, b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(message.len()),
+    }
+}
+
 /// `message` without the header fields for which `remove(name, value)` is true (the
 /// body untouched). Borrowed when none is removed.
 pub fn strip_fields<'m>(message: &'m [u8], remove: impl Fn(&str, &str) -> bool) -> std::borrow::Cow<'m, [u8]> {

@@ -162,15 +162,23 @@ E.select("INBOX")
 assert b"MODSEQ" in E.fetch("1", "(FLAGS)")[1][0], "MODSEQ comes with every FETCH once enabled"
 E.logout()
 
-# Raw bytes: a LITERAL+ login and an unknown command.
+# Raw bytes: a LITERAL+ login, an unknown command, and commands pipelined behind a
+# FETCH (answered in order, after it).
 s = socket.create_connection((host, port))
 f = s.makefile("rb")
 f.readline()
-s.sendall(b"a1 LOGIN {13+}\r\nann@corp.test {6+}\r\nann-pw\r\na2 FROB\r\na3 LOGOUT\r\n")
-lines = [f.readline() for _ in range(4)]
-assert lines[0].startswith(b"a1 OK"), lines
-assert lines[1].startswith(b"a2 BAD"), lines
-assert lines[2].startswith(b"* BYE") and lines[3].startswith(b"a3 OK"), lines
+s.sendall(b"a1 LOGIN {13+}\r\nann@corp.test {6+}\r\nann-pw\r\na2 FROB\r\n"
+          b"a3 EXAMINE INBOX\r\na4 FETCH 1:* (UID RFC822.SIZE)\r\na5 NOOP\r\na6 LOGOUT\r\n")
+lines = []
+while not lines or not lines[-1].startswith(b"a6 "):
+    lines.append(f.readline())
+tagged = [l.split(b" ")[0] for l in lines if not l.startswith(b"*")]
+assert tagged == [b"a1", b"a2", b"a3", b"a4", b"a5", b"a6"], lines
+assert lines[0].startswith(b"a1 OK") and lines[1].startswith(b"a2 BAD"), lines
+fetched = [l for l in lines if b"FETCH (UID" in l]
+a4 = next(i for i, l in enumerate(lines) if l.startswith(b"a4 "))
+assert len(fetched) == 1 and lines.index(fetched[0]) < a4 and lines[a4].startswith(b"a4 OK"), lines
+assert any(l.startswith(b"* BYE") for l in lines), lines
 print("ok")
 "#;
     let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);

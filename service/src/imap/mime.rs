@@ -52,20 +52,7 @@ pub fn parse(raw: &[u8]) -> Part {
 
 /// Where the header of `range` ends: after the first empty line, or at the end.
 fn split_header(raw: &[u8], range: Range<usize>) -> (Range<usize>, Range<usize>) {
-    let bytes = &raw[range.clone()];
-    // An empty header: the part starts with its empty line.
-    if bytes.starts_with(b"\r\n") {
-        return (range.start..range.start + 2, range.start + 2..range.end);
-    }
-    if bytes.starts_with(b"\n") {
-        return (range.start..range.start + 1, range.start + 1..range.end);
-    }
-    let crlf = memchr::memmem::find(bytes, b"\r\n\r\n").map(|i| i + 4);
-    let lf = memchr::memmem::find(bytes, b"\n\n").map(|i| i + 2);
-    let end = match (crlf, lf) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).unwrap_or(bytes.len()),
-    };
+    let end = crate::message::header_len(&raw[range.clone()]);
     (range.start..range.start + end, range.start + end..range.end)
 }
 

@@ -18,27 +18,56 @@ pub struct Candidate<'a> {
     pub raw: Option<&'a [u8]>,
     /// The folder's message count and largest UID (`*` in sets).
     pub largest: (u32, u32),
+    /// Its header's fields, unfolded, read once when a key first needs them.
+    pub fields: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
-/// Whether any key of `keys` needs the message's bytes.
-pub fn needs_content(keys: &[SearchKey<'_>]) -> bool {
-    keys.iter().any(|k| match k {
-        SearchKey::And(ks) => needs_content(ks.as_ref()),
-        SearchKey::Not(k) => needs_content(std::slice::from_ref(k)),
-        SearchKey::Or(a, b) => needs_content(std::slice::from_ref(a)) || needs_content(std::slice::from_ref(b)),
-        SearchKey::Bcc(_)
-        | SearchKey::Body(_)
-        | SearchKey::Cc(_)
-        | SearchKey::From(_)
-        | SearchKey::Header(..)
-        | SearchKey::SentBefore(_)
-        | SearchKey::SentOn(_)
-        | SearchKey::SentSince(_)
-        | SearchKey::Subject(_)
-        | SearchKey::Text(_)
-        | SearchKey::To(_) => true,
-        _ => false,
-    })
+impl<'a> Candidate<'a> {
+    /// A candidate whose header fields are read on first use.
+    pub fn new(number: u32, message: &'a ImapMessage, raw: Option<&'a [u8]>, largest: (u32, u32)) -> Candidate<'a> {
+        Candidate { number, message, raw, largest, fields: std::cell::OnceCell::new() }
+    }
+
+    /// Its header's fields (none without its bytes).
+    fn fields(&self) -> &[(String, String)] {
+        self.fields.get_or_init(|| {
+            self.raw.map(|raw| mime::fields(&raw[..crate::message::header_len(raw)])).unwrap_or_default()
+        })
+    }
+}
+
+/// How much of a message a search (or a fetch) needs to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Needs {
+    /// What the store lists: flags, dates, sizes.
+    Nothing,
+    /// The header.
+    Header,
+    /// All of it.
+    Everything,
+}
+
+/// What `keys` need to read of each message.
+pub fn needs(keys: &[SearchKey<'_>]) -> Needs {
+    keys.iter()
+        .map(|k| match k {
+            SearchKey::And(ks) => needs(ks.as_ref()),
+            SearchKey::Not(k) => needs(std::slice::from_ref(k)),
+            SearchKey::Or(a, b) => needs(std::slice::from_ref(a)).max(needs(std::slice::from_ref(b))),
+            SearchKey::Body(_) | SearchKey::Text(_) => Needs::Everything,
+            SearchKey::Bcc(_)
+            | SearchKey::Cc(_)
+            | SearchKey::From(_)
+            | SearchKey::Header(..)
+            | SearchKey::SentBefore(_)
+            | SearchKey::SentOn(_)
+            | SearchKey::SentSince(_)
+            | SearchKey::Subject(_)
+            | SearchKey::To(_) => Needs::Header,
+            _ => Needs::Nothing,
+        })
+        .max()
+        .unwrap_or(Needs::Nothing)
 }
 
 /// Case-insensitive substring (ASCII case; the RFC leaves the rest to the server).
@@ -56,22 +85,17 @@ fn day_of(secs: i64) -> Option<chrono::NaiveDate> {
 }
 
 /// The day of its Date: header, for SENTBEFORE and the like.
-fn sent_day(raw: &[u8]) -> Option<chrono::NaiveDate> {
-    let header = &raw[mime::parse(raw).header];
-    let fields = mime::fields(header);
-    let date = mime::field(&fields, "date")?;
+fn sent_day(fields: &[(String, String)]) -> Option<chrono::NaiveDate> {
+    let date = mime::field(fields, "date")?;
     let header = format!("Date: {date}\r\n\r\n");
     let parsed = mail_parser::MessageParser::new().parse_headers(header.as_bytes())?;
     let d = parsed.date()?;
     chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
 }
 
-/// A header field's values joined (for FROM, TO, SUBJECT, HEADER…).
-fn header_field(raw: &[u8], name: &str) -> Option<String> {
-    let header = &raw[mime::parse(raw).header];
-    let fields = mime::fields(header);
-    let values: Vec<&str> = fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
-    (!values.is_empty()).then(|| values.join(" "))
+/// Whether any value of header field `name` contains `needle`.
+fn header_contains(fields: &[(String, String)], name: &str, needle: &[u8]) -> bool {
+    fields.iter().any(|(n, v)| n == name && contains(v.as_bytes(), needle))
 }
 
 /// Whether `c` matches every key of `keys`.
@@ -82,11 +106,9 @@ pub fn matches(keys: &[SearchKey<'_>], c: &Candidate<'_>) -> bool {
 fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
     let m = c.message;
     let has = |bit: u8| m.flags & bit != 0;
-    let field = |name: &str, needle: &[u8]| {
-        c.raw.and_then(|raw| header_field(raw, name)).is_some_and(|v| contains(v.as_bytes(), needle))
-    };
+    let field = |name: &str, needle: &[u8]| header_contains(c.fields(), name, needle);
     let day = day_of(m.received_at);
-    let sent = || c.raw.and_then(sent_day);
+    let sent = || sent_day(c.fields());
     match k {
         SearchKey::And(ks) => ks.as_ref().iter().all(|k| key(k, c)),
         SearchKey::SequenceSet(set) => sequence::contains(set, c.number, c.largest.0),
@@ -148,7 +170,7 @@ mod tests {
             size: raw.len() as u64,
             received_at: 1_795_856_400,
         };
-        let c = Candidate { number: 1, message: &m, raw: Some(raw), largest: (1, 5) };
+        let c = Candidate::new(1, &m, Some(raw), (1, 5));
         let yes = |k: SearchKey<'_>| assert!(key(&k, &c), "{k:?}");
         let no = |k: SearchKey<'_>| assert!(!key(&k, &c), "{k:?}");
         yes(SearchKey::Seen);
@@ -163,7 +185,11 @@ mod tests {
         yes(SearchKey::Uid("5".try_into().expect("set")));
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
         yes(SearchKey::SentOn(day.try_into().expect("date")));
-        assert!(needs_content(&[SearchKey::Not(Box::new(SearchKey::Text("x".try_into().expect("astring"))))]));
-        assert!(!needs_content(&[SearchKey::Seen]));
+        assert_eq!(
+            needs(&[SearchKey::Not(Box::new(SearchKey::Text("x".try_into().expect("astring"))))]),
+            Needs::Everything
+        );
+        assert_eq!(needs(&[SearchKey::Seen, SearchKey::From("a".try_into().expect("astring"))]), Needs::Header);
+        assert_eq!(needs(&[SearchKey::Seen]), Needs::Nothing);
     }
 }

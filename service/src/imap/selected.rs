@@ -8,7 +8,7 @@ use imap_next::imap_types::command::{FetchModifier, StoreModifier};
 use imap_next::imap_types::core::{Tag, Vec1};
 use imap_next::imap_types::datetime::DateTime;
 use imap_next::imap_types::extensions::uidplus::{UidElement, UidSet};
-use imap_next::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName};
+use imap_next::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section};
 use imap_next::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_next::imap_types::mailbox::Mailbox;
 use imap_next::imap_types::response::{Code, Data};
@@ -16,13 +16,17 @@ use imap_next::imap_types::search::SearchKey;
 use imap_next::imap_types::sequence::SequenceSet;
 
 use super::folders::flags_of;
+use super::search::Needs;
 use super::session::{Flow, Session, State, flag_list, nz, nz64};
 use super::{fetch, mime, search, sequence};
 use crate::store::imap::flags;
 use crate::store::{FlagChange, FlagUpdate, ImapMessage};
 
-/// How many message contents one store read fetches.
-const BATCH: usize = 64;
+/// How many messages one store read fetches: whole messages may be large, headers are
+/// small.
+fn batch(needs: Needs) -> usize {
+    if needs == Needs::Everything { 64 } else { 1024 }
+}
 
 /// A UID set for a response code.
 fn uid_set(uids: Vec<u32>) -> Option<UidSet> {
@@ -39,8 +43,31 @@ fn internal_date(secs: i64) -> Option<DateTime> {
     DateTime::try_from(d).ok()
 }
 
-/// Whether the items need the message's bytes.
-fn needs_content(items: &[MessageDataItemName<'_>]) -> bool {
+/// What the items need to read of each message: nothing beyond the store's list, the
+/// header (read without the body), or everything.
+fn needs(items: &[MessageDataItemName<'_>]) -> Needs {
+    items
+        .iter()
+        .map(|i| match i {
+            MessageDataItemName::Flags
+            | MessageDataItemName::Uid
+            | MessageDataItemName::InternalDate
+            | MessageDataItemName::Rfc822Size
+            | MessageDataItemName::ModSeq => Needs::Nothing,
+            MessageDataItemName::Envelope | MessageDataItemName::Rfc822Header => Needs::Header,
+            MessageDataItemName::BodyExt {
+                section:
+                    Some(Section::Header(None) | Section::HeaderFields(None, _) | Section::HeaderFieldsNot(None, _)),
+                ..
+            } => Needs::Header,
+            _ => Needs::Everything,
+        })
+        .max()
+        .unwrap_or(Needs::Nothing)
+}
+
+/// Whether the items need the message's MIME structure (not for the whole message).
+fn needs_structure(items: &[MessageDataItemName<'_>]) -> bool {
     items.iter().any(|i| {
         !matches!(
             i,
@@ -49,8 +76,25 @@ fn needs_content(items: &[MessageDataItemName<'_>]) -> bool {
                 | MessageDataItemName::InternalDate
                 | MessageDataItemName::Rfc822Size
                 | MessageDataItemName::ModSeq
+                | MessageDataItemName::Rfc822
+                | MessageDataItemName::BodyExt { section: None, .. }
         )
     })
+}
+
+impl<S: crate::tls::Transport> Session<S> {
+    /// The bytes `needs` asks for of `ids` (none for [`Needs::Nothing`]).
+    pub(super) async fn read(
+        &self,
+        needs: Needs,
+        ids: Vec<i64>,
+    ) -> crate::store::StoreResult<std::collections::HashMap<i64, Vec<u8>>> {
+        Ok(match needs {
+            Needs::Nothing => std::collections::HashMap::new(),
+            Needs::Header => self.ctx.store.messages_headers(ids).await?.into_iter().collect(),
+            Needs::Everything => self.ctx.store.messages_content(ids).await?.into_iter().collect(),
+        })
+    }
 }
 
 /// Whether the items mark the message `\Seen` (a non-PEEK body section).
@@ -147,20 +191,16 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             }
         }
-        let content = needs_content(&items);
-        for batch in chosen.chunks(BATCH) {
-            let contents: std::collections::HashMap<i64, Vec<u8>> = if content {
-                match self.ctx.store.messages_content(batch.iter().map(|(_, m)| m.id).collect()).await {
-                    Ok(c) => c.into_iter().collect(),
-                    Err(e) => return self.store_failed(tag, &e),
-                }
-            } else {
-                std::collections::HashMap::new()
+        let reads = needs(&items);
+        for batch in chosen.chunks(batch(reads)) {
+            let contents = match self.read(reads, batch.iter().map(|(_, m)| m.id).collect()).await {
+                Ok(c) => c,
+                Err(e) => return self.store_failed(tag, &e),
             };
             for (n, m) in batch {
                 let m = seen_now.get(&m.id).unwrap_or(m);
                 let raw = contents.get(&m.id).map(Vec::as_slice);
-                if content && raw.is_none() {
+                if reads != Needs::Nothing && raw.is_none() {
                     // Expunged by someone else since: nothing to send (RFC 9051 §7.5.1).
                     continue;
                 }
@@ -168,6 +208,10 @@ impl<S: crate::tls::Transport> Session<S> {
                 if let Ok(out) = Vec1::try_from(out) {
                     self.data(Data::Fetch { seq: nz(*n), items: out });
                 }
+            }
+            // Sent as it goes: a large FETCH is never held whole.
+            if !self.pump().await {
+                return Flow::Close;
             }
         }
         self.ok(tag, None, if uid { "UID FETCH completed" } else { "FETCH completed" });
@@ -181,7 +225,7 @@ impl<S: crate::tls::Transport> Session<S> {
         m: &ImapMessage,
         raw: Option<&[u8]>,
     ) -> Vec<MessageDataItem<'static>> {
-        let structure = raw.map(mime::parse);
+        let structure = raw.filter(|_| needs_structure(names)).map(mime::parse);
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let item = match (name, raw, &structure) {
@@ -202,6 +246,13 @@ impl<S: crate::tls::Transport> Session<S> {
                     MessageDataItem::BodyStructure(fetch::body_structure(raw, s))
                 }
                 (MessageDataItemName::Body, Some(raw), Some(s)) => MessageDataItem::Body(fetch::body_structure(raw, s)),
+                (MessageDataItemName::BodyExt { section: None, partial, .. }, Some(raw), _) => {
+                    MessageDataItem::BodyExt {
+                        section: None,
+                        origin: partial.map(|(start, _)| start),
+                        data: fetch::data(&fetch::partial(raw.to_vec(), *partial)),
+                    }
+                }
                 (MessageDataItemName::BodyExt { section, partial, .. }, Some(raw), Some(s)) => {
                     let bytes = fetch::section(raw, s, section.as_ref()).unwrap_or_default();
                     MessageDataItem::BodyExt {
@@ -321,22 +372,19 @@ impl<S: crate::tls::Transport> Session<S> {
         let Some((_, sel)) = self.selected() else { return Flow::Continue };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
         let messages: Vec<ImapMessage> = sel.messages.clone();
-        let content = search::needs_content(&keys);
+        let reads = search::needs(&keys);
         let modseq_key = keys_have_modseq(&keys);
         let mut found: Vec<NonZeroU32> = Vec::new();
         let mut highest = 0u64;
-        for (i, batch) in messages.chunks(BATCH).enumerate() {
-            let contents: std::collections::HashMap<i64, Vec<u8>> = if content {
-                match self.ctx.store.messages_content(batch.iter().map(|m| m.id).collect()).await {
-                    Ok(c) => c.into_iter().collect(),
-                    Err(e) => return self.store_failed(tag, &e),
-                }
-            } else {
-                std::collections::HashMap::new()
+        let size = batch(reads);
+        for (i, batch) in messages.chunks(size).enumerate() {
+            let contents = match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
+                Ok(c) => c,
+                Err(e) => return self.store_failed(tag, &e),
             };
             for (j, m) in batch.iter().enumerate() {
-                let number = u32::try_from(i * BATCH + j + 1).unwrap_or(u32::MAX);
-                let c = search::Candidate { number, message: m, raw: contents.get(&m.id).map(Vec::as_slice), largest };
+                let number = u32::try_from(i * size + j + 1).unwrap_or(u32::MAX);
+                let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest);
                 if search::matches(&keys, &c) {
                     found.push(nz(if uid { m.uid } else { number }));
                     highest = highest.max(m.modseq);

@@ -34,6 +34,10 @@ use crate::store::{Folder, ImapMessage};
 /// Most protocol errors in one session before it is closed.
 const MAX_ERRORS: u32 = 20;
 
+/// Output is written once this much has gathered, even while a command still runs: a
+/// FETCH of thousands of messages streams instead of being held whole.
+const FLUSH_AT: usize = 256 * 1024;
+
 /// Where the session is.
 pub(super) enum State {
     /// Before login.
@@ -115,6 +119,9 @@ pub struct Session<S> {
     /// An AUTHENTICATE in progress: its tag and the LOGIN mechanism's user name so far.
     pub(super) authenticating: Option<(Tag<'static>, super::auth::Sasl)>,
     errors: u32,
+    /// What the protocol state produced while a long command's output was being sent
+    /// (pipelined commands behind it): handled, in order, before reading more.
+    pending: std::collections::VecDeque<Result<Event, ServerError>>,
 }
 
 /// An OK greeting.
@@ -208,6 +215,7 @@ impl<S: crate::tls::Transport> Session<S> {
             idling: None,
             authenticating: None,
             errors: 0,
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -215,10 +223,18 @@ impl<S: crate::tls::Transport> Session<S> {
     pub async fn run(mut self) {
         tracing::debug!(peer = %self.peer, "IMAP session start");
         loop {
-            let event = match self.server.next() {
+            let next = match self.pending.pop_front() {
+                Some(Ok(event)) => Ok(event),
+                Some(Err(e)) => Err(Interrupt::Error(e)),
+                None => self.server.next(),
+            };
+            let event = match next {
                 Ok(event) => event,
                 Err(Interrupt::Io(Io::Output(bytes))) => {
                     self.output.extend_from_slice(&bytes);
+                    if self.output.len() >= FLUSH_AT && self.flush().await.is_err() {
+                        break;
+                    }
                     continue;
                 }
                 Err(Interrupt::Io(Io::NeedMoreInput)) => {
@@ -268,6 +284,25 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         let _ = self.flush().await;
+    }
+
+    /// Sends what the commands so far queued, keeping any event the protocol state
+    /// produces meanwhile for the main loop. False when the connection failed.
+    pub(super) async fn pump(&mut self) -> bool {
+        loop {
+            match self.server.next() {
+                Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
+                Ok(event) => self.pending.push_back(Ok(event)),
+                Err(Interrupt::Io(Io::Output(bytes))) => {
+                    self.output.extend_from_slice(&bytes);
+                    if self.output.len() >= FLUSH_AT && self.flush().await.is_err() {
+                        return false;
+                    }
+                }
+                Err(Interrupt::Io(Io::NeedMoreInput)) => return true,
+                Err(Interrupt::Error(e)) => self.pending.push_back(Err(e)),
+            }
+        }
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {

@@ -162,6 +162,16 @@ impl Store {
         dispatch!(self, b => b.imap_folder_state(mailbox, folder).await)
     }
 
+    /// The header of several messages (each copy's own lines, then its content's header
+    /// up to and including the empty line), read without their bodies; messages that
+    /// are gone are left out.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        dispatch!(self, b => b.messages_headers(ids).await)
+    }
+
     /// A folder's counts, for STATUS.
     ///
     /// # Errors

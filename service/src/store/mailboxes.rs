@@ -216,16 +216,18 @@ impl Store {
     /// Store failures (then the caller should answer "try again later", not "wrong").
     pub async fn check_login(&self, login: &str, password: String) -> StoreResult<Option<i64>> {
         let found = self.credentials(login).await?;
-        let hash = found.as_ref().map(|(_, h)| h.clone());
-        let matches = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => verify_password(&h, &password),
+        let matches = match found.as_ref() {
+            Some((_, hash)) => crate::passwords::verify(hash.clone(), password).await,
             None => {
-                let _ = verify_password(dummy_hash(), &password);
+                // The same work for an unknown login. The dummy hash is made once, on
+                // the blocking pool.
+                let dummy = tokio::task::spawn_blocking(|| dummy_hash().to_owned())
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("password check failed: {e}")))?;
+                let _ = crate::passwords::verify(dummy, password).await;
                 false
             }
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("password check failed: {e}")))?;
+        };
         Ok(found.filter(|_| matches).map(|(id, _)| id))
     }
 

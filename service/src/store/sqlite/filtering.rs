@@ -252,8 +252,8 @@ impl Sqlite {
         self.write(move |tx| {
             let m = &held.message;
             let plan = serde_json::to_string(&Plan::of(m)).map_err(|e| StoreError::Internal(e.to_string()))?;
-            tx.prepare_cached("INSERT INTO contents (size, data) VALUES (?1, ?2)")?
-                .execute(params![int(m.content.len()), m.content])?;
+            tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?
+                .execute(params![int(m.content.len()), m.content, int(crate::message::header_len(&m.content))])?;
             let content = tx.last_insert_rowid();
             tx.prepare_cached(
                 "INSERT INTO quarantine (queue_id, held_at, sender, recipients, subject, score, reason, client, plan, content_id)

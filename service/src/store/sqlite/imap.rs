@@ -76,6 +76,30 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.prefix, m.content_id, c.header_len FROM messages m JOIN contents c ON c.id = m.content_id
+                 WHERE m.id = ?1",
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let found: Option<(Vec<u8>, i64, i64)> =
+                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+                let Some((mut header, content, len)) = found else { continue };
+                // Only the header's bytes are read from the content: its body stays on disk.
+                let blob = conn.blob_open(rusqlite::MAIN_DB, "contents", "data", content, true)?;
+                let start = header.len();
+                let len = usize::try_from(len).unwrap_or(0).min(blob.len());
+                header.resize(start + len, 0);
+                blob.read_at_exact(&mut header[start..], 0)?;
+                out.push((id, header));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
         self.read(move |conn| {
             let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
@@ -185,8 +209,8 @@ impl Sqlite {
     ) -> StoreResult<(u32, u32)> {
         self.write(move |tx| {
             folder_of(tx, mailbox, folder)?;
-            tx.prepare_cached("INSERT INTO contents (size, data) VALUES (?1, ?2)")?
-                .execute(params![int(content.len()), content])?;
+            tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?
+                .execute(params![int(content.len()), content, int(crate::message::header_len(&content))])?;
             let content_id = tx.last_insert_rowid();
             let (folder, uid) = insert_copy(
                 tx,

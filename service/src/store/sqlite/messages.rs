@@ -21,8 +21,11 @@ impl Sqlite {
 /// reference to the content.
 pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResult<()> {
     let content_size = int(m.content.len());
-    tx.prepare_cached("INSERT INTO contents (size, data) VALUES (?1, ?2)")?
-        .execute(params![content_size, m.content])?;
+    tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?.execute(params![
+        content_size,
+        m.content,
+        int(crate::message::header_len(&m.content))
+    ])?;
     let content = tx.last_insert_rowid();
     if !m.mailboxes.is_empty() {
         let size = int(m.local_prefix.len() + m.content.len());

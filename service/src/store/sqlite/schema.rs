@@ -266,6 +266,14 @@ const FOLDERS: &str = r#"
         UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
         DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
     END;
+    -- Where each content's header ends, so that IMAP reads headers without bodies
+    -- (FETCH of headers, ENVELOPE, SEARCH on header fields). Mail stored until now came
+    -- over SMTP, whose lines end in CRLF.
+    ALTER TABLE contents ADD COLUMN header_len INTEGER NOT NULL DEFAULT 0;
+    UPDATE contents SET header_len = CASE
+        WHEN substr(data, 1, 2) = X'0D0A' THEN 2
+        WHEN instr(data, X'0D0A0D0A') > 0 THEN instr(data, X'0D0A0D0A') + 3
+        ELSE length(data) END;
 "#;
 
 /// Schema 2: message content stored once, shared by every mailbox copy and the queue.
