@@ -448,3 +448,53 @@ print(M.readline().decode().strip())
     assert!(line.starts_with("* BYE"), "{line}");
     let _ = child.wait();
 }
+
+/// For a domain whose users sort their own spam, what would be held in the quarantine
+/// (here: its sender's DMARC policy says quarantine) lands in the recipient's Junk
+/// folder, where IMAP shows it; for other domains it is still held.
+#[tokio::test(flavor = "multi_thread")]
+async fn spam_goes_to_the_junk_folder_for_the_domains_that_want_it() {
+    let Some(dns) = mailroom_tests::Dns::start(&[
+        "--local=/test/",
+        &mailroom_tests::Dns::txt("quar.test", "v=spf1 -all"),
+        &mailroom_tests::Dns::txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
+    ]) else {
+        eprintln!("skipped: no dnsmasq");
+        return;
+    };
+    let d = service().await;
+    d.add_mailbox("bob@other.test", "bob-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["routing", "add", "other.test", "--inbound"]);
+    d.ctl_ok(&["set", "host-name", "mail.corp.test"]);
+    d.ctl_ok(&["set", "dns-server", &dns.addr()]);
+    d.ctl_ok(&["set", "junk-domains", "corp.test"]);
+    d.ctl_ok(&["restart"]);
+    for rcpt in ["ann@corp.test", "bob@other.test"] {
+        let mut s = Smtp::connect_from(d.smtp_addr().await, "127.0.0.2".parse().expect("ip")).await;
+        s.expect("EHLO outside.test", "250");
+        s.expect("MAIL FROM:<eve@quar.test>", "250");
+        s.expect(&format!("RCPT TO:<{rcpt}>"), "250");
+        s.expect("DATA", "354");
+        s.expect("From: eve@quar.test\r\nSubject: cheap watches\r\n\r\nbuy\r\n.", "250");
+        s.expect("QUIT", "221");
+    }
+    let imap = d.imap_addr().await;
+    let script = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login("ann@corp.test", "ann-pw")
+inbox = M.select("INBOX")[1][0].decode()
+junk = M.select("Junk")[1][0].decode()
+subject = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1].decode().strip()
+print(inbox, junk, subject)
+"#;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.trim(), "0 1 Subject: cheap watches", "in Ann's Junk folder, not her INBOX");
+    let held = d.ctl_ok(&["quarantine", "list"]);
+    assert!(held.contains("1 message(s) held") && held.contains("bob@other.test"), "{held}");
+    let tracked = d.ctl_ok(&["track", "--recipient", "ann@corp.test"]);
+    assert!(tracked.contains("to the Junk folder"), "{tracked}");
+}

@@ -27,6 +27,8 @@ fn grid(id: &str) -> egui::Grid {
 #[derive(Debug, Default)]
 pub struct FilteringTab {
     answers_text: Vec<String>,
+    /// The Junk-folder domains as typed, comma-separated.
+    junk_text: Option<String>,
 }
 
 /// A list's answers as the text the tab edits.
@@ -49,6 +51,27 @@ fn text_to_answers(text: &str) -> Vec<DnsListAnswerDraft> {
 }
 
 impl FilteringTab {
+    /// The domains whose spam goes to the users' Junk folders instead of the quarantine.
+    fn junk_ui(&mut self, ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
+        let text = self.junk_text.get_or_insert_with(|| d.filtering.junk_domains.join(", "));
+        grid("junk").show(ui, |ui| {
+            let l = ui.label("Junk folder instead, for these domains:");
+            ui.vertical(|ui| {
+                let edit =
+                    egui::TextEdit::singleline(text).desired_width(280.0).hint_text("corp.test, sales.corp.test");
+                if ui.add(edit).labelled_by(l.id).changed() {
+                    d.filtering.junk_domains =
+                        text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                }
+                ui.weak(
+                    "Their users find spam in their Junk folder (over IMAP) rather than waiting for you to release it.",
+                );
+                field_errors(ui, errors, "filtering.junk_domains");
+            });
+            ui.end_row();
+        });
+    }
+
     /// Draws the tab over `d`; the Test button asks for an [`Action`].
     pub fn ui(
         &mut self,
@@ -70,6 +93,7 @@ impl FilteringTab {
         greylisting_ui(ui, d, errors);
         ui.add_space(10.0);
         let action = content_filter_ui(ui, d, errors, model);
+        self.junk_ui(ui, d, errors);
         ui.add_space(10.0);
         sending_limits_ui(ui, d, errors);
         action

@@ -208,6 +208,9 @@ enum Setting {
     Pop3sListen { addr: String },
     /// IMAP4 listen address, IP:port (default 127.0.0.1:1143).
     ImapListen { addr: String },
+    /// Inbound domains whose spam goes to the users' Junk folders instead of the
+    /// quarantine, comma-separated; `none` for none.
+    JunkDomains { domains: String },
     /// IMAP4 over implicit TLS (imaps, usually port 993), IP:port; `none` for off.
     ImapsListen { addr: String },
     /// Require STARTTLS with a valid certificate when delivering to the smart host.
@@ -373,6 +376,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::SubmissionsListen { addr } => d.connections.submissions_listen = none_to_empty(addr),
                     Setting::Pop3sListen { addr } => d.pop3.pop3s_listen = none_to_empty(addr),
                     Setting::ImapListen { addr } => d.imap4.listen = addr,
+                    Setting::JunkDomains { domains } => {
+                        d.filtering.junk_domains = none_to_empty(domains)
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect();
+                    }
                     Setting::ImapsListen { addr } => d.imap4.imaps_listen = none_to_empty(addr),
                     Setting::SmarthostTls { mode } => d.connections.smart_host_requires_tls = mode == "required",
                     Setting::Smarthost { host } => d.connections.smart_host = none_to_empty(host),

@@ -529,6 +529,7 @@ async fn ndr_delivery(
         outbound,
         tracking: Vec::new(),
         sent_by: None,
+        junk: false,
     })
 }
 

@@ -184,8 +184,30 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         outbound,
         tracking,
         sent_by,
+        junk: false,
     };
+    // Spam for domains whose users sort their own goes to their Junk folders, when
+    // every recipient is such a user; otherwise the whole message is held.
+    let junk = env.hold.is_some()
+        && !rcpts.is_empty()
+        && rcpts.iter().all(|r| {
+            matches!(r.target, Target::Mailbox(_))
+                && r.address.rsplit_once('@').is_some_and(|(_, d)| {
+                    cfg.filtering.junk_domains.iter().any(|j| j.to_string().eq_ignore_ascii_case(d))
+                })
+        });
+    let mut message = message;
+    if junk {
+        message.junk = true;
+        for t in &mut message.tracking {
+            if t.event == TrackEvent::Quarantined {
+                t.event = TrackEvent::Delivered;
+                t.detail = t.detail.take().map(|why| format!("to the Junk folder: {why}"));
+            }
+        }
+    }
     match &env.hold {
+        _ if junk => ctx.store.accept(message).await?,
         None => ctx.store.accept(message).await?,
         Some(hold) => {
             let held = Held {

@@ -147,6 +147,10 @@ pub struct FilteringDraft {
     pub spam_tag: String,
     /// Days a quarantined message is kept before it is deleted.
     pub quarantine_keep_days: u64,
+    /// Inbound domains whose users sort their own spam: what would be held in the
+    /// quarantine for them goes to each recipient's Junk folder instead (IMAP users
+    /// see it there).
+    pub junk_domains: Vec<String>,
 }
 
 impl Default for FilteringDraft {
@@ -187,6 +191,7 @@ impl Default for FilteringDraft {
             quarantine_score: None,
             spam_tag: "[SPAM]".into(),
             quarantine_keep_days: 30,
+            junk_domains: Vec::new(),
         }
     }
 }
@@ -288,6 +293,8 @@ pub struct Filtering {
     pub spam_tag: String,
     /// How long a quarantined message is kept.
     pub quarantine_keep: std::time::Duration,
+    /// Domains whose spam goes to the recipients' Junk folders, not the quarantine.
+    pub junk_domains: Vec<Domain>,
 }
 
 const DAY: u64 = 86_400;
@@ -381,6 +388,16 @@ impl Filtering {
             );
         }
         let keep = v.range("filtering.quarantine_keep_days", d.quarantine_keep_days, 1, 3650);
+        let mut junk_domains = Some(Vec::new());
+        for (i, name) in d.junk_domains.iter().enumerate() {
+            let parsed = v.parse(format!("filtering.junk_domains[{i}]"), name, Domain::parse, |value, reason| {
+                Problem::InvalidDomain { value, reason }
+            });
+            match (parsed, junk_domains.as_mut()) {
+                (Some(domain), Some(list)) => list.push(domain),
+                _ => junk_domains = None,
+            }
+        }
         let url = url?;
         Some(Filtering {
             dns_lists_enabled: d.dns_lists_enabled,
@@ -402,6 +419,7 @@ impl Filtering {
             quarantine_score: score?,
             spam_tag: tag.to_owned(),
             quarantine_keep: std::time::Duration::from_secs(keep? * DAY),
+            junk_domains: junk_domains?,
         })
     }
 
@@ -438,6 +456,7 @@ impl Filtering {
             quarantine_score: self.quarantine_score,
             spam_tag: self.spam_tag.clone(),
             quarantine_keep_days: self.quarantine_keep.as_secs() / DAY,
+            junk_domains: self.junk_domains.iter().map(ToString::to_string).collect(),
         }
     }
 }

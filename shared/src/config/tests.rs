@@ -328,3 +328,20 @@ fn rspamd_is_reached_over_plain_http() {
     d.filtering.rspamd_url = "https://127.0.0.1".into();
     assert_one_error(&d, "filtering.rspamd_url", |p| matches!(p, Problem::Inconsistent(_)));
 }
+
+#[test]
+fn junk_folder_domains_are_domains_and_imap_listens_apart() {
+    let mut d = ConfigDraft::default();
+    d.filtering.junk_domains = vec!["corp.test".into(), "not a domain".into()];
+    assert_one_error(&d, "filtering.junk_domains[1]", |p| matches!(p, Problem::InvalidDomain { .. }));
+    d.filtering.junk_domains.pop();
+    let c = Config::from_draft(&d).expect("valid");
+    assert_eq!(c.filtering.junk_domains.len(), 1);
+    assert_eq!(c.to_draft(), d, "round-trips");
+    let mut d = ConfigDraft::default();
+    d.imap4.listen = d.pop3.listen.clone();
+    assert_one_error(&d, "imap4.listen", |p| matches!(p, Problem::Duplicate { .. }));
+    let mut d = ConfigDraft::default();
+    d.imap4.idle_timeout_secs = 600;
+    assert_one_error(&d, "imap4.idle_timeout_secs", |p| matches!(p, Problem::OutOfRange { .. }));
+}

@@ -95,6 +95,7 @@ impl Plan {
             }),
             tracking: Vec::new(),
             sent_by: None,
+            junk: false,
         }
     }
 }

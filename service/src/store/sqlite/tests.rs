@@ -195,6 +195,7 @@ fn message(mailboxes: Vec<i64>, content: &[u8]) -> NewMessage {
         }),
         tracking: vec![TrackingRecord::now(TrackEvent::Accepted)],
         sent_by: None,
+        junk: false,
     }
 }
 
