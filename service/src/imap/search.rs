@@ -75,8 +75,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }
-    let lower = |b: &[u8]| b.to_ascii_lowercase();
-    memchr::memmem::find(&lower(haystack), &lower(needle)).is_some()
+    haystack.len() >= needle.len() && haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The message's day (UTC) for BEFORE/ON/SINCE.

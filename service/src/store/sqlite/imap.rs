@@ -78,22 +78,19 @@ impl Sqlite {
 
     pub(in crate::store) async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
+            // The header's own small row: the body stays on disk.
             let mut stmt = conn.prepare_cached(
-                "SELECT m.prefix, m.content_id, c.header_len FROM messages m JOIN contents c ON c.id = m.content_id
+                "SELECT m.prefix, h.header FROM messages m JOIN content_headers h ON h.content_id = m.content_id
                  WHERE m.id = ?1",
             )?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let found: Option<(Vec<u8>, i64, i64)> =
-                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-                let Some((mut header, content, len)) = found else { continue };
-                // Only the header's bytes are read from the content: its body stays on disk.
-                let blob = conn.blob_open(rusqlite::MAIN_DB, "contents", "data", content, true)?;
-                let start = header.len();
-                let len = usize::try_from(len).unwrap_or(0).min(blob.len());
-                header.resize(start + len, 0);
-                blob.read_at_exact(&mut header[start..], 0)?;
-                out.push((id, header));
+                let found: Option<(Vec<u8>, Vec<u8>)> =
+                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                if let Some((mut header, content)) = found {
+                    header.extend_from_slice(&content);
+                    out.push((id, header));
+                }
             }
             Ok(out)
         })

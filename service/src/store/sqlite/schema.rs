@@ -266,14 +266,24 @@ const FOLDERS: &str = r#"
         UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
         DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
     END;
-    -- Where each content's header ends, so that IMAP reads headers without bodies
-    -- (FETCH of headers, ENVELOPE, SEARCH on header fields). Mail stored until now came
-    -- over SMTP, whose lines end in CRLF.
+    -- Where each content's header ends, and a copy of the header in a small row of
+    -- its own, kept by a trigger: IMAP reads headers (FETCH of headers, ENVELOPE,
+    -- SEARCH on header fields) without touching bodies, a few hundred bytes a message
+    -- instead of the whole. Mail stored until now came over SMTP, whose lines end in
+    -- CRLF.
     ALTER TABLE contents ADD COLUMN header_len INTEGER NOT NULL DEFAULT 0;
     UPDATE contents SET header_len = CASE
         WHEN substr(data, 1, 2) = X'0D0A' THEN 2
         WHEN instr(data, X'0D0A0D0A') > 0 THEN instr(data, X'0D0A0D0A') + 3
         ELSE length(data) END;
+    CREATE TABLE content_headers (
+        content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+        header BLOB NOT NULL
+    );
+    INSERT INTO content_headers (content_id, header) SELECT id, substr(data, 1, header_len) FROM contents;
+    CREATE TRIGGER contents_keep_header AFTER INSERT ON contents BEGIN
+        INSERT INTO content_headers (content_id, header) VALUES (NEW.id, substr(NEW.data, 1, NEW.header_len));
+    END;
 "#;
 
 /// Schema 2: message content stored once, shared by every mailbox copy and the queue.

@@ -514,6 +514,8 @@ async fn imap_folders_flags_copies_and_expunges_share_content_and_tell_the_watch
     assert_eq!(store.imap_expunge(ann, inbox, Some(vec![ids[0]])).await.expect("expunge"), [ids[0]]);
     assert_eq!(store.imap_expunge(ann, inbox, None).await.expect("expunge"), [ids[1]]);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, 1, "only the appended message is left");
+    let headers = store.messages_headers(state_ids(&store, ann, sent).await).await.expect("headers");
+    assert_eq!(headers[0].1, b"Subject: sent\r\n\r\n", "the header alone, read from its own row");
 
     // Folders: create, rename with children, delete; INBOX stays.
     let projects = store.imap_create(ann, "Projects".into()).await.expect("create");
@@ -524,6 +526,7 @@ async fn imap_folders_flags_copies_and_expunges_share_content_and_tell_the_watch
     assert!(names.contains(&"Work/2026".to_owned()) && !names.iter().any(|n| n.starts_with("Projects")));
     store.imap_delete(ann, sent).await.expect("delete");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM contents").await, 0, "the folder's messages went with it");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM content_headers").await, 0, "and their headers");
     assert!(store.imap_delete(ann, inbox).await.is_err(), "INBOX cannot be deleted");
 }
 
