@@ -92,9 +92,37 @@ fn sent_day(fields: &[(String, String)]) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
 }
 
-/// Whether any value of header field `name` contains `needle`.
-fn header_contains(fields: &[(String, String)], name: &str, needle: &[u8]) -> bool {
-    fields.iter().any(|(n, v)| n == name && contains(v.as_bytes(), needle))
+/// Whether a value of header field `name` in `raw` (a header, or a whole message whose
+/// header ends at its first empty line) contains `needle`, its folded lines joined by
+/// a space. Scans the bytes once, copying only the values of that field.
+fn header_contains(raw: &[u8], name: &str, needle: &[u8]) -> bool {
+    let mut value: Vec<u8> = Vec::new();
+    let mut in_field = false;
+    for line in raw.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            if in_field {
+                value.push(b' ');
+                value.extend_from_slice(line.trim_ascii());
+            }
+            continue;
+        }
+        if in_field && contains(&value, needle) {
+            return true;
+        }
+        value.clear();
+        in_field = line
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| line[..colon].trim_ascii().eq_ignore_ascii_case(name.as_bytes()));
+        if in_field && let Some(colon) = line.iter().position(|&b| b == b':') {
+            value.extend_from_slice(line[colon + 1..].trim_ascii());
+        }
+    }
+    in_field && contains(&value, needle)
 }
 
 /// Whether `c` matches every key of `keys`.
@@ -105,7 +133,7 @@ pub fn matches(keys: &[SearchKey<'_>], c: &Candidate<'_>) -> bool {
 fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
     let m = c.message;
     let has = |bit: u8| m.flags & bit != 0;
-    let field = |name: &str, needle: &[u8]| header_contains(c.fields(), name, needle);
+    let field = |name: &str, needle: &[u8]| c.raw.is_some_and(|raw| header_contains(raw, name, needle));
     let day = day_of(m.received_at);
     let sent = || sent_day(c.fields());
     match k {
@@ -190,5 +218,9 @@ mod tests {
         );
         assert_eq!(needs(&[SearchKey::Seen, SearchKey::From("a".try_into().expect("astring"))]), Needs::Header);
         assert_eq!(needs(&[SearchKey::Seen]), Needs::Nothing);
+        let folded: &[u8] = b"Subject: Budget\r\n 2027\r\nTo: x@y\r\n\r\nSubject: not a field";
+        assert!(header_contains(folded, "subject", b"budget 2027"), "folded lines are joined");
+        assert!(!header_contains(folded, "subject", b"not a field"), "the body is not the header");
+        assert!(header_contains(folded, "to", b"X@Y") && !header_contains(folded, "cc", b""));
     }
 }

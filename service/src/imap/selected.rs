@@ -369,19 +369,33 @@ impl<S: crate::tls::Transport> Session<S> {
     /// SEARCH and UID SEARCH.
     pub(super) async fn search(&mut self, tag: Tag<'static>, criteria: Vec1<SearchKey<'static>>, uid: bool) -> Flow {
         let keys = criteria.into_inner();
-        let Some((_, sel)) = self.selected() else { return Flow::Continue };
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
         let messages: Vec<ImapMessage> = sel.messages.clone();
+        let folder = sel.folder.id;
         let reads = search::needs(&keys);
+        // Header fields only: every header of the folder in one read.
+        let folder_headers = if reads == Needs::Header {
+            match self.ctx.store.imap_folder_headers(mailbox, folder).await {
+                Ok(h) => Some(h.into_iter().collect::<std::collections::HashMap<i64, Vec<u8>>>()),
+                Err(e) => return self.store_failed(tag, &e),
+            }
+        } else {
+            None
+        };
         let modseq_key = keys_have_modseq(&keys);
         let mut found: Vec<NonZeroU32> = Vec::new();
         let mut highest = 0u64;
         let size = batch(reads);
         for (i, batch) in messages.chunks(size).enumerate() {
-            let contents = match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
-                Ok(c) => c,
-                Err(e) => return self.store_failed(tag, &e),
+            let contents = match &folder_headers {
+                Some(_) => std::collections::HashMap::new(),
+                None => match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
+                    Ok(c) => c,
+                    Err(e) => return self.store_failed(tag, &e),
+                },
             };
+            let contents = folder_headers.as_ref().unwrap_or(&contents);
             for (j, m) in batch.iter().enumerate() {
                 let number = u32::try_from(i * size + j + 1).unwrap_or(u32::MAX);
                 let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest);

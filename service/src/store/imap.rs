@@ -172,6 +172,14 @@ impl Store {
         dispatch!(self, b => b.messages_headers(ids).await)
     }
 
+    /// The headers of every message of a folder, in one read (SEARCH on header fields).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn imap_folder_headers(&self, mailbox: i64, folder: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        dispatch!(self, b => b.imap_folder_headers(mailbox, folder).await)
+    }
+
     /// A folder's counts, for STATUS.
     ///
     /// # Errors

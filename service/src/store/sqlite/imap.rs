@@ -78,9 +78,12 @@ impl Sqlite {
 
     pub(in crate::store) async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
-            // The header's own small row: the body stays on disk.
+            // The header's own small row: the body stays on disk. (A header too big
+            // for one is read from the content.)
             let mut stmt = conn.prepare_cached(
-                "SELECT m.prefix, h.header FROM messages m JOIN content_headers h ON h.content_id = m.content_id
+                "SELECT m.prefix, COALESCE(h.header, substr(c.data, 1, c.header_len))
+                 FROM messages m JOIN contents c ON c.id = m.content_id
+                 LEFT JOIN content_headers h ON h.content_id = m.content_id
                  WHERE m.id = ?1",
             )?;
             let mut out = Vec::with_capacity(ids.len());
@@ -93,6 +96,28 @@ impl Sqlite {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_folder_headers(
+        &self,
+        mailbox: i64,
+        folder: i64,
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.id, m.prefix, COALESCE(h.header, substr(c.data, 1, c.header_len))
+                 FROM messages m JOIN contents c ON c.id = m.content_id
+                 LEFT JOIN content_headers h ON h.content_id = m.content_id
+                 WHERE m.folder_id = ?1 AND m.mailbox_id = ?2",
+            )?;
+            let rows = stmt.query_map([folder, mailbox], |r| {
+                let (id, mut header, content): (i64, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                header.extend_from_slice(&content);
+                Ok((id, header))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

@@ -269,8 +269,9 @@ const FOLDERS: &str = r#"
     -- Where each content's header ends, and a copy of the header in a small row of
     -- its own, kept by a trigger: IMAP reads headers (FETCH of headers, ENVELOPE,
     -- SEARCH on header fields) without touching bodies, a few hundred bytes a message
-    -- instead of the whole. Mail stored until now came over SMTP, whose lines end in
-    -- CRLF.
+    -- instead of the whole. A header over 64 KiB (a message without an empty line is
+    -- all header) is not copied: it is read from the content. Mail stored until now
+    -- came over SMTP, whose lines end in CRLF.
     ALTER TABLE contents ADD COLUMN header_len INTEGER NOT NULL DEFAULT 0;
     UPDATE contents SET header_len = CASE
         WHEN substr(data, 1, 2) = X'0D0A' THEN 2
@@ -280,8 +281,9 @@ const FOLDERS: &str = r#"
         content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
         header BLOB NOT NULL
     );
-    INSERT INTO content_headers (content_id, header) SELECT id, substr(data, 1, header_len) FROM contents;
-    CREATE TRIGGER contents_keep_header AFTER INSERT ON contents BEGIN
+    INSERT INTO content_headers (content_id, header)
+        SELECT id, substr(data, 1, header_len) FROM contents WHERE header_len <= 65536;
+    CREATE TRIGGER contents_keep_header AFTER INSERT ON contents WHEN NEW.header_len <= 65536 BEGIN
         INSERT INTO content_headers (content_id, header) VALUES (NEW.id, substr(NEW.data, 1, NEW.header_len));
     END;
 "#;

@@ -537,3 +537,20 @@ async fn state_ids(store: &Store, mailbox: i64, folder: i64) -> Vec<i64> {
 async fn uid_of(store: &Store, mailbox: i64, folder: i64) -> u32 {
     store.imap_folder_state(mailbox, folder).await.expect("state").messages[0].uid
 }
+
+#[tokio::test]
+async fn a_header_too_big_for_its_own_row_is_read_from_the_content() {
+    let (_dir, store) = temp_store();
+    let ann = mailbox(&store, "ann@corp.test").await;
+    // No empty line: the whole message is header.
+    let all_header = "X-Long: ".to_owned() + &"y".repeat(70_000) + "\r\n";
+    let mut m = message(vec![ann], all_header.as_bytes());
+    m.outbound = None;
+    store.accept(m).await.expect("deliver");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM content_headers").await, 0, "not copied");
+    let inbox = store.imap_folders(ann).await.expect("folders")[0].id;
+    let ids = state_ids(&store, ann, inbox).await;
+    let headers = store.messages_headers(ids).await.expect("headers");
+    assert!(headers[0].1.ends_with(all_header.as_bytes()), "read whole from the content");
+    assert_eq!(store.imap_folder_headers(ann, inbox).await.expect("folder headers")[0].1, headers[0].1);
+}
