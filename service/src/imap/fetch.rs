@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 
 use imap_next::imap_types::body::{BasicFields, Body, BodyStructure, SpecificFields};
-use imap_next::imap_types::core::{IString, NString, Quoted, Vec1};
+use imap_next::imap_types::core::{IString, Literal, NString, Quoted, Vec1};
 use imap_next::imap_types::envelope::{Address, Envelope};
 use imap_next::imap_types::fetch::{Part as SectionPart, Section};
 
@@ -25,6 +25,23 @@ fn nstring(value: Option<&str>) -> NString<'static> {
 /// Bytes as an nstring (a section's content).
 pub fn data(bytes: &[u8]) -> NString<'static> {
     NString(Some(istring(bytes)))
+}
+
+/// Bytes as an nstring, taking them: a literal when they have line breaks or are long
+/// (a quoted string cannot hold a line break, and trying one first would copy them).
+pub fn data_owned(bytes: Vec<u8>) -> NString<'static> {
+    if memchr::memchr(0, &bytes).is_some() {
+        // A NUL byte, which no IMAP string may hold: sent without it.
+        return data(&bytes);
+    }
+    if bytes.len() > 256 || memchr::memchr2(b'\r', b'\n', &bytes).is_some() {
+        match Literal::try_from(bytes) {
+            Ok(l) => NString(Some(IString::Literal(l))),
+            Err(_) => NString(None),
+        }
+    } else {
+        data(&bytes)
+    }
 }
 
 /// The bytes `section` names in `raw` (None when the part does not exist), before

@@ -125,6 +125,33 @@ fn header_contains(raw: &[u8], name: &str, needle: &[u8]) -> bool {
     in_field && contains(&value, needle)
 }
 
+/// Words every match must have in its header: those of the top-level header-field
+/// keys (SUBJECT, FROM, TO, CC, BCC, HEADER), which the keys are ANDed with. Folding
+/// only breaks a value at white space, so each word stays whole in the raw header;
+/// words with bytes beyond ASCII are left out.
+pub fn header_words(keys: &[SearchKey<'_>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in keys {
+        let value: &[u8] = match k {
+            SearchKey::And(ks) => {
+                out.extend(header_words(ks.as_ref()));
+                continue;
+            }
+            SearchKey::Subject(v) | SearchKey::From(v) | SearchKey::To(v) | SearchKey::Cc(v) | SearchKey::Bcc(v) => {
+                v.as_ref()
+            }
+            SearchKey::Header(_, v) => v.as_ref(),
+            _ => continue,
+        };
+        for word in value.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
+            if word.is_ascii() {
+                out.push(String::from_utf8_lossy(word).into_owned());
+            }
+        }
+    }
+    out
+}
+
 /// Whether `c` matches every key of `keys`.
 pub fn matches(keys: &[SearchKey<'_>], c: &Candidate<'_>) -> bool {
     keys.iter().all(|k| key(k, c))
@@ -218,6 +245,11 @@ mod tests {
         );
         assert_eq!(needs(&[SearchKey::Seen, SearchKey::From("a".try_into().expect("astring"))]), Needs::Header);
         assert_eq!(needs(&[SearchKey::Seen]), Needs::Nothing);
+        let words = header_words(&[
+            SearchKey::Subject("budget 2027".try_into().expect("astring")),
+            SearchKey::Not(Box::new(SearchKey::From("x".try_into().expect("astring")))),
+        ]);
+        assert_eq!(words, ["budget", "2027"], "positive top-level keys only, word by word");
         let folded: &[u8] = b"Subject: Budget\r\n 2027\r\nTo: x@y\r\n\r\nSubject: not a field";
         assert!(header_contains(folded, "subject", b"budget 2027"), "folded lines are joined");
         assert!(!header_contains(folded, "subject", b"not a field"), "the body is not the header");

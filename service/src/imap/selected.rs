@@ -250,7 +250,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     MessageDataItem::BodyExt {
                         section: None,
                         origin: partial.map(|(start, _)| start),
-                        data: fetch::data(&fetch::partial(raw.to_vec(), *partial)),
+                        data: fetch::data_owned(fetch::partial(raw.to_vec(), *partial)),
                     }
                 }
                 (MessageDataItemName::BodyExt { section, partial, .. }, Some(raw), Some(s)) => {
@@ -258,10 +258,10 @@ impl<S: crate::tls::Transport> Session<S> {
                     MessageDataItem::BodyExt {
                         section: section.clone(),
                         origin: partial.map(|(start, _)| start),
-                        data: fetch::data(&fetch::partial(bytes, *partial)),
+                        data: fetch::data_owned(fetch::partial(bytes, *partial)),
                     }
                 }
-                (MessageDataItemName::Rfc822, Some(raw), _) => MessageDataItem::Rfc822(fetch::data(raw)),
+                (MessageDataItemName::Rfc822, Some(raw), _) => MessageDataItem::Rfc822(fetch::data_owned(raw.to_vec())),
                 (MessageDataItemName::Rfc822Header, Some(raw), Some(s)) => {
                     MessageDataItem::Rfc822Header(fetch::data(&raw[s.header.clone()]))
                 }
@@ -376,7 +376,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let reads = search::needs(&keys);
         // Header fields only: every header of the folder in one read.
         let folder_headers = if reads == Needs::Header {
-            match self.ctx.store.imap_folder_headers(mailbox, folder).await {
+            match self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(&keys)).await {
                 Ok(h) => Some(h.into_iter().collect::<std::collections::HashMap<i64, Vec<u8>>>()),
                 Err(e) => return self.store_failed(tag, &e),
             }

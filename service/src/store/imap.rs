@@ -172,12 +172,19 @@ impl Store {
         dispatch!(self, b => b.messages_headers(ids).await)
     }
 
-    /// The headers of every message of a folder, in one read (SEARCH on header fields).
+    /// The headers of the messages of a folder that contain every word of `words`
+    /// (ASCII letters in any case), in one read: SEARCH on header fields. A message
+    /// left out cannot match a search that needs those words.
     ///
     /// # Errors
     /// Store failures.
-    pub async fn imap_folder_headers(&self, mailbox: i64, folder: i64) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        dispatch!(self, b => b.imap_folder_headers(mailbox, folder).await)
+    pub async fn imap_folder_headers(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        words: Vec<String>,
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        dispatch!(self, b => b.imap_folder_headers(mailbox, folder, words).await)
     }
 
     /// A folder's counts, for STATUS.

@@ -104,15 +104,23 @@ impl Sqlite {
         &self,
         mailbox: i64,
         folder: i64,
+        words: Vec<String>,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.prefix, COALESCE(h.header, substr(c.data, 1, c.header_len))
-                 FROM messages m JOIN contents c ON c.id = m.content_id
-                 LEFT JOIN content_headers h ON h.content_id = m.content_id
-                 WHERE m.folder_id = ?1 AND m.mailbox_id = ?2",
-            )?;
-            let rows = stmt.query_map([folder, mailbox], |r| {
+            // Each word filtered in SQLite (lower() lowers ASCII only, as the search
+            // compares), so that only candidates are copied out.
+            let filter: String = (0..words.len()).map(|i| format!(" AND instr(lower(hdr), ?{})", i + 3)).collect();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT id, prefix, hdr FROM (
+                     SELECT m.id AS id, m.prefix AS prefix, COALESCE(h.header, substr(c.data, 1, c.header_len)) AS hdr
+                     FROM messages m JOIN contents c ON c.id = m.content_id
+                     LEFT JOIN content_headers h ON h.content_id = m.content_id
+                     WHERE m.folder_id = ?1 AND m.mailbox_id = ?2)
+                 WHERE 1{filter}"
+            ))?;
+            let mut params: Vec<rusqlite::types::Value> = vec![folder.into(), mailbox.into()];
+            params.extend(words.iter().map(|w| rusqlite::types::Value::Text(w.to_ascii_lowercase())));
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
                 let (id, mut header, content): (i64, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 header.extend_from_slice(&content);
                 Ok((id, header))

@@ -1,6 +1,6 @@
 //! POP3's reads and deletions.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Sqlite, messages::insert_tracking, size};
 use crate::store::{MessageRef, StoreResult, TrackingRecord};
@@ -22,19 +22,25 @@ impl Sqlite {
 
     pub(in crate::store) async fn messages_content(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.id = ?1",
-            )?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let found: Option<(Vec<u8>, Vec<u8>)> =
-                    stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-                if let Some((mut copy, content)) = found {
+            // One statement per batch of ids rather than one per message.
+            let mut found: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
+            for chunk in ids.chunks(64) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT m.id, m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id
+                     WHERE m.id IN ({marks})"
+                ))?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
+                    let (id, mut copy, content): (i64, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
                     copy.extend_from_slice(&content);
-                    out.push((id, copy));
+                    Ok((id, copy))
+                })?;
+                for row in rows {
+                    let (id, copy) = row?;
+                    found.insert(id, copy);
                 }
             }
-            Ok(out)
+            Ok(ids.iter().filter_map(|id| found.remove(id).map(|c| (*id, c))).collect())
         })
         .await
     }

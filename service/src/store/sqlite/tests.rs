@@ -552,5 +552,8 @@ async fn a_header_too_big_for_its_own_row_is_read_from_the_content() {
     let ids = state_ids(&store, ann, inbox).await;
     let headers = store.messages_headers(ids).await.expect("headers");
     assert!(headers[0].1.ends_with(all_header.as_bytes()), "read whole from the content");
-    assert_eq!(store.imap_folder_headers(ann, inbox).await.expect("folder headers")[0].1, headers[0].1);
+    assert_eq!(store.imap_folder_headers(ann, inbox, vec![]).await.expect("folder headers")[0].1, headers[0].1);
+    let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(store.imap_folder_headers(ann, inbox, words(&["x-LONG:", "yyy"])).await.expect("found").len(), 1);
+    assert!(store.imap_folder_headers(ann, inbox, words(&["x-long", "zzz"])).await.expect("none").is_empty());
 }
