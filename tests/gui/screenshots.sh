@@ -55,13 +55,12 @@ import -window root -crop 1100x700+0+0 "$root/docs/routing-tab.png"
 xdotool mousemove 360 67 click 1     # tab: Security
 sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/security-tab.png"
-xdotool mousemove 584 67 click 1     # tab: Message Filtering
+xdotool mousemove 646 67 click 1     # tab: Message Filtering
 sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/message-filtering.png"
-xdotool key Escape
-xdotool mousemove 706 591 click 1    # Cancel
+xdotool mousemove 860 33 click 1     # close the window
 sleep 1
-xdotool mousemove 110 315 click 1    # tree: Server, Quarantine
+xdotool mousemove 110 338 click 1    # tree: Server, Quarantine
 sleep 1
 xdotool mousemove 770 194 click 1    # the second message (under the banner)
 sleep 1
