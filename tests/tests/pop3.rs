@@ -335,7 +335,9 @@ async fn a_mailbox_of_ten_thousand_messages() {
         // suite down without testing anything more.
         let mut db = rusqlite::Connection::open(d.data_dir.join("mailroom.db")).expect("open");
         db.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
-        let tx = db.transaction().expect("tx");
+        // Immediate: the write lock is taken at once (waiting for the service's writer if
+        // need be); a read that later upgrades fails at once when the service wrote meanwhile.
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("tx");
         // Copies of the first message: 10,000 rows sharing its content, as a message
         // sent to many would be stored.
         let (mailbox, folder, size, prefix, content): (i64, i64, i64, Vec<u8>, i64) = tx
