@@ -49,7 +49,7 @@ pub fn from_domain(message: &[u8]) -> Option<mailroom_shared::address::Domain> {
 /// The headers of a message, up to and including the blank line that ends them (all
 /// of it when there is no body).
 pub fn headers(message: &[u8]) -> &[u8] {
-    memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |p| &message[..p + 4])
+    &message[..header_len(message)]
 }
 
 /// Where a message's header ends: after the empty line that ends it (CRLF or, in

@@ -99,6 +99,22 @@ fn key(login: &str) -> String {
     login.trim().chars().take(MAX_KEY).collect::<String>().to_ascii_lowercase()
 }
 
+/// What [`AuthThrottle::check_login`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// The password matches this mailbox.
+    Mailbox(i64),
+    /// Refused unchecked: the address or the login is locked out.
+    LockedOut,
+    /// Wrong password or unknown login, answered after `delay`.
+    Refused {
+        /// How long the answer waited.
+        delay: Duration,
+    },
+    /// The store could not be asked (logged).
+    Unavailable,
+}
+
 impl AuthThrottle {
     /// Whether a login from `ip` as `login` may be tried now.
     pub fn gate(&self, ip: IpAddr, login: &str) -> Gate {
@@ -168,6 +184,31 @@ impl AuthThrottle {
         match client.trim().parse::<IpAddr>() {
             Ok(ip) => f.by_ip.remove(&ip).is_some(),
             Err(_) => f.by_login.remove(&key(client)).is_some(),
+        }
+    }
+
+    /// The login check POP3 and IMAP share: refused at once while `ip` or `login` is
+    /// locked out; otherwise the password is checked, and a failure is counted and
+    /// answered only after its delay (the same for an unknown login as a wrong
+    /// password).
+    pub async fn check_login(&self, store: &crate::store::Store, ip: IpAddr, login: &str, password: String) -> Checked {
+        if self.refuse_if_locked_out(ip, login).await {
+            return Checked::LockedOut;
+        }
+        match store.check_login(login, password).await {
+            Ok(Some(mailbox)) => {
+                self.succeeded(ip, login);
+                Checked::Mailbox(mailbox)
+            }
+            Ok(None) => {
+                let delay = self.failed(ip, login);
+                tokio::time::sleep(delay).await;
+                Checked::Refused { delay }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "credential lookup failed");
+                Checked::Unavailable
+            }
         }
     }
 

@@ -15,6 +15,7 @@ use imap_next::imap_types::response::{
 use imap_next::types::CommandAuthenticate;
 
 use super::session::{Flow, Session, State, User, atom, text};
+use crate::throttle::Checked;
 
 /// An AUTHENTICATE exchange in progress.
 #[derive(Debug)]
@@ -236,26 +237,14 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Checks a login and password, with the throttle's delays and lock-outs; the
     /// mailbox, or the response code and words of the refusal.
     async fn check(&mut self, login: &str, password: String) -> Result<User, (&'static str, &'static str)> {
-        let ip = self.peer.ip();
-        let throttle = std::sync::Arc::clone(&self.ctx.throttle);
-        if throttle.refuse_if_locked_out(ip, login).await {
-            return Err(("UNAVAILABLE", "Too many failed logins; try again later"));
-        }
-        match self.ctx.store.check_login(login, password).await {
-            Ok(Some(mailbox)) => {
-                throttle.succeeded(ip, login);
-                Ok(User { login: login.to_owned(), mailbox })
-            }
-            Ok(None) => {
-                let delay = throttle.failed(ip, login);
+        match self.ctx.throttle.check_login(&self.ctx.store, self.peer.ip(), login, password).await {
+            Checked::Mailbox(mailbox) => Ok(User { login: login.to_owned(), mailbox }),
+            Checked::LockedOut => Err(("UNAVAILABLE", "Too many failed logins; try again later")),
+            Checked::Refused { delay } => {
                 tracing::info!(peer = %self.peer, login = %login, ?delay, "IMAP login failed");
-                tokio::time::sleep(delay).await;
                 Err(("AUTHENTICATIONFAILED", AUTH_FAILED))
             }
-            Err(e) => {
-                tracing::error!(error = %e, "credential lookup failed");
-                Err(("UNAVAILABLE", "Temporary failure, try again later"))
-            }
+            Checked::Unavailable => Err(("UNAVAILABLE", "Temporary failure, try again later")),
         }
     }
 }

@@ -19,7 +19,7 @@ pub struct Candidate<'a> {
     /// The folder's message count and largest UID (`*` in sets).
     pub largest: (u32, u32),
     /// Its header's fields, unfolded, read once when a key first needs them.
-    pub fields: std::cell::OnceCell<Vec<(String, String)>>,
+    fields: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 impl<'a> Candidate<'a> {

@@ -192,6 +192,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         let reads = needs(&items);
+        let structured = needs_structure(&items);
         for batch in chosen.chunks(batch(reads)) {
             let contents = match self.read(reads, batch.iter().map(|(_, m)| m.id).collect()).await {
                 Ok(c) => c,
@@ -204,7 +205,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     // Expunged by someone else since: nothing to send (RFC 9051 §7.5.1).
                     continue;
                 }
-                let out = self.items(&items, m, raw);
+                let out = self.items(&items, structured, m, raw);
                 if let Ok(out) = Vec1::try_from(out) {
                     self.data(Data::Fetch { seq: nz(*n), items: out });
                 }
@@ -218,14 +219,16 @@ impl<S: crate::tls::Transport> Session<S> {
         Flow::Continue
     }
 
-    /// The FETCH items of one message.
+    /// The FETCH items of one message; `structured` says whether they need its MIME
+    /// structure (worked out once per command, not per message).
     fn items(
         &self,
         names: &[MessageDataItemName<'static>],
+        structured: bool,
         m: &ImapMessage,
         raw: Option<&[u8]>,
     ) -> Vec<MessageDataItem<'static>> {
-        let structure = raw.filter(|_| needs_structure(names)).map(mime::parse);
+        let structure = raw.filter(|_| structured).map(mime::parse);
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let item = match (name, raw, &structure) {

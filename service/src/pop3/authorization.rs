@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::session::{Flow, Mailbox, Session, State};
+use crate::throttle::Checked;
 
 const AUTH_FAILED: &str = "[AUTH] Authentication failed";
 
@@ -116,31 +117,22 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Checks the password and enters TRANSACTION.
     async fn login(&mut self, login: String, password: String) -> Flow {
         let store = self.ctx.store.clone();
-        let ip = self.peer.ip();
-        let throttle = std::sync::Arc::clone(&self.ctx.throttle);
-        if throttle.refuse_if_locked_out(ip, &login).await {
-            self.err("[LOGIN-DELAY] Too many failed logins; try again later");
-            return Flow::Continue;
-        }
-        let checked = match store.check_login(&login, password).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "credential lookup failed");
+        let mailbox = match self.ctx.throttle.check_login(&store, self.peer.ip(), &login, password).await {
+            Checked::Mailbox(id) => id,
+            Checked::LockedOut => {
+                self.err("[LOGIN-DELAY] Too many failed logins; try again later");
+                return Flow::Continue;
+            }
+            Checked::Refused { delay } => {
+                tracing::info!(peer = %self.peer, login = %login, ?delay, "POP3 login failed");
+                self.err(AUTH_FAILED);
+                return Flow::Continue;
+            }
+            Checked::Unavailable => {
                 self.err("[SYS/TEMP] Temporary failure, try again later");
                 return Flow::Continue;
             }
         };
-        let mailbox = match checked {
-            Some(id) => id,
-            None => {
-                let delay = throttle.failed(ip, &login);
-                tracing::info!(peer = %self.peer, login = %login, ?delay, "POP3 login failed");
-                tokio::time::sleep(delay).await;
-                self.err(AUTH_FAILED);
-                return Flow::Continue;
-            }
-        };
-        throttle.succeeded(ip, &login);
         let Some(lock) = self.ctx.pop3_locks.lock(mailbox) else {
             self.err("[IN-USE] Mailbox is in use by another POP3 session");
             return Flow::Continue;
