@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::task::TaskTracker;
 
 use crate::disk::Disk;
-use crate::filtering::Filtering;
+use crate::filtering::dnslists::DnsLists;
 use crate::mailauth::MailAuth;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
@@ -47,7 +47,7 @@ pub struct ServiceContext {
     /// Mail authentication: DKIM signing, and SPF/DKIM/DMARC/ARC checks.
     pub mailauth: Arc<MailAuth>,
     /// Message filtering: the DNS lists' resolver.
-    pub filtering: Arc<Filtering>,
+    pub dns_lists: Arc<DnsLists>,
 }
 
 impl std::fmt::Debug for ServiceContext {

@@ -544,7 +544,7 @@ impl Manager {
             pop3_locks: Arc::clone(&self.inner.pop3_locks),
             disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
             mailauth: Arc::new(MailAuth::new(&config, Arc::clone(&self.inner.dkim))),
-            filtering: Arc::new(crate::filtering::Filtering::new(&config)),
+            dns_lists: Arc::new(crate::filtering::dnslists::DnsLists::new(&config)),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());

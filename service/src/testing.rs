@@ -41,7 +41,7 @@ pub(crate) async fn context(edit: impl FnOnce(&mut ConfigDraft)) -> (tempfile::T
     let ctx = ServiceContext {
         disk: Arc::new(Disk::new(dir.path(), 0)),
         mailauth: Arc::new(crate::mailauth::MailAuth::new(&config, Arc::default())),
-        filtering: Arc::new(crate::filtering::Filtering::new(&config)),
+        dns_lists: Arc::new(crate::filtering::dnslists::DnsLists::new(&config)),
         config: Arc::new(config),
         store,
         shutdown: Shutdown::default(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use mailroom_shared::config::HttpEndpoint;
 use mailroom_shared::ipc::{Event, FilteringStatus, IpcError, QuarantineEntry, Response, SendingHoldInfo};
 
-use super::handlers::store_error;
+use super::errors::store_error;
 use crate::lifecycle::Manager;
 use crate::store::{FilterEvent, Quarantined, SendingHold, TrackEvent, TrackingRecord};
 

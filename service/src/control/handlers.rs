@@ -6,35 +6,9 @@ use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::ipc::{Event, IpcError, Request, Response};
 use mailroom_shared::routing::{self, ClientContext, Decision};
 
-use crate::lifecycle::{LifecycleError, Manager, SaveError};
-use crate::store::{NewMailbox, QueueFilter, StoreError, TrackFilter};
-
-/// Store failures as protocol errors. Failures of the store itself (not the caller's
-/// mistake) are logged here, once, and reported without internals.
-pub(super) fn store_error(e: StoreError) -> IpcError {
-    match e {
-        StoreError::NotFound(message) => IpcError::NotFound { message },
-        StoreError::Conflict(message) => IpcError::Conflict { message },
-        StoreError::Invalid { field, message } => IpcError::InvalidArgument { field, message },
-        other => {
-            tracing::error!(error = %other, "store operation failed");
-            IpcError::Internal { message: other.to_string() }
-        }
-    }
-}
-
-fn lifecycle_error(e: LifecycleError) -> IpcError {
-    match e {
-        LifecycleError::Start(message) => IpcError::Failed { message },
-    }
-}
-
-fn save_error(e: SaveError) -> IpcError {
-    match e {
-        SaveError::Invalid(errors) => IpcError::InvalidConfig { errors: errors.0 },
-        SaveError::Store(e) => store_error(e),
-    }
-}
+use super::errors::{lifecycle_error, save_error, store_error};
+use crate::lifecycle::Manager;
+use crate::store::{NewMailbox, QueueFilter, TrackFilter};
 
 /// Runs one request. `Subscribe` is handled by the connection itself.
 pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Response, IpcError> {

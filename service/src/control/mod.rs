@@ -17,6 +17,7 @@
 //!   place is taken, a new connection closes the one idle the longest instead of being
 //!   turned away, so idle connections cannot lock the administrator out.
 
+mod errors;
 mod filtering;
 mod handlers;
 

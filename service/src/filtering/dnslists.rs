@@ -10,7 +10,36 @@ use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
-use mailroom_shared::config::DnsList;
+use mailroom_shared::config::{Config, DnsList};
+
+/// The DNS lists' resolver of a run.
+pub struct DnsLists {
+    /// The resolver the DNS lists are asked with (its cache keeps each answer for its
+    /// TTL); `None` when none could be set up, and then no list is asked.
+    pub resolver: Option<TokioResolver>,
+}
+
+impl std::fmt::Debug for DnsLists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsLists").field("resolver", &self.resolver.is_some()).finish()
+    }
+}
+
+impl DnsLists {
+    /// The resolver for a run with `config`: none when the page turns the lists off.
+    pub fn new(config: &Config) -> DnsLists {
+        let resolver = if config.filtering.dns_lists_enabled {
+            crate::dns::resolver(&config.connections)
+                .inspect_err(|e| {
+                    tracing::error!(target: "mailroom_service::filtering", error = %e, "no DNS resolver for the DNS lists");
+                })
+                .ok()
+        } else {
+            None
+        };
+        DnsLists { resolver }
+    }
+}
 
 /// How long one list may take to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(2);

@@ -24,42 +24,10 @@ pub mod rspamd;
 
 use std::net::IpAddr;
 
-use hickory_resolver::TokioResolver;
-use mailroom_shared::config::Config;
-
 use mail_auth::IprevOutput;
 
 use crate::context::ServiceContext;
 use crate::store::{ClientTest, FilterEvent, TrackEvent, TrackingRecord};
-
-/// What a run needs for filtering.
-pub struct Filtering {
-    /// The resolver the DNS lists are asked with (its cache keeps each answer for its
-    /// TTL); `None` when none could be set up, and then no list is asked.
-    pub resolver: Option<TokioResolver>,
-}
-
-impl std::fmt::Debug for Filtering {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Filtering").field("resolver", &self.resolver.is_some()).finish()
-    }
-}
-
-impl Filtering {
-    /// Filtering for a run with `config`.
-    pub fn new(config: &Config) -> Filtering {
-        let resolver = if config.filtering.dns_lists_enabled {
-            crate::dns::resolver(&config.connections)
-                .inspect_err(|e| {
-                    tracing::error!(target: "mailroom_service::filtering", error = %e, "no DNS resolver for the DNS lists");
-                })
-                .ok()
-        } else {
-            None
-        };
-        Filtering { resolver }
-    }
-}
 
 /// True when a client is a stranger, whom the defences apply to: it has not
 /// authenticated, is not in a network allowed to relay, and is not this machine
@@ -142,7 +110,7 @@ impl Screening {
     /// Starts the lookups the Message Filtering page asks for on a stranger at `ip`.
     pub fn start(ctx: &ServiceContext, ip: IpAddr) -> Screening {
         let cfg = &ctx.config.filtering;
-        let listing = match (&ctx.filtering.resolver, cfg.dns_lists_enabled && !cfg.dns_lists.is_empty()) {
+        let listing = match (&ctx.dns_lists.resolver, cfg.dns_lists_enabled && !cfg.dns_lists.is_empty()) {
             (Some(resolver), true) => {
                 let (resolver, lists) = (resolver.clone(), cfg.dns_lists.clone());
                 Some(Lookup::Pending(tokio::spawn(async move { dnslists::look_up(&resolver, &lists, ip).await })))

@@ -14,19 +14,8 @@ use imap_next::imap_types::response::{
 };
 use imap_next::types::CommandAuthenticate;
 
-use super::session::{Flow, Session, State, User, atom, text};
+use super::session::{Flow, Sasl, Session, State, User, atom, text};
 use crate::throttle::Checked;
-
-/// An AUTHENTICATE exchange in progress.
-#[derive(Debug)]
-pub(crate) enum Sasl {
-    /// PLAIN, waiting for its one response.
-    Plain,
-    /// LOGIN, waiting for the user name.
-    LoginUser,
-    /// LOGIN, waiting for the password of this user.
-    LoginPassword(String),
-}
 
 const AUTH_FAILED: &str = "Authentication failed";
 

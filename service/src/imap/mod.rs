@@ -1,8 +1,8 @@
 //! IMAP4rev2 (RFC 9051), speaking IMAP4rev1 (RFC 3501) to older clients, for every
 //! modern mail client: folders, flags, push (IDLE).
 //!
-//! - imap-next (on imap-codec) frames the protocol; [`session`] drives it over any
-//!   stream and dispatches commands by state: `auth.rs` (not authenticated),
+//! - imap-next (on imap-codec) frames the protocol; [`session`] holds a session's state and
+//!   replies, `driver.rs` runs it over any stream and dispatches commands by state: `auth.rs` (not authenticated),
 //!   `folders.rs` (authenticated), `selected.rs` (a folder selected).
 //! - Pure parts, apart from any I/O: [`names`] (folder names, LIST wildcards),
 //!   [`sequence`] (sequence sets), [`mime`] (a message's parts), [`fetch`]
@@ -15,6 +15,7 @@
 //! POP3's, in [`crate::throttle`].
 
 mod auth;
+mod driver;
 pub mod fetch;
 mod folders;
 pub mod mime;

@@ -1,0 +1,315 @@
+//! Runs an IMAP session: reads the client, feeds imap-next, and dispatches each
+//! command by state to `auth.rs` (not authenticated), `folders.rs` (authenticated)
+//! and `selected.rs` (a folder selected); IDLE and STARTTLS, which change how the
+//! session reads, are here too.
+//!
+//! Above the command files and [`super::session`], which hold the session's state and
+//! what it says, so that none of them needs this one.
+
+use imap_next::imap_types::command::{Command, CommandBody};
+use imap_next::imap_types::core::Tag;
+use imap_next::imap_types::response::{CommandContinuationRequest, Status, StatusBody, StatusKind};
+use imap_next::server::{Error as ServerError, Event};
+use imap_next::{Interrupt, Io, State as _};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::session::{FLUSH_AT, Flow, MAX_ERRORS, Session, State, bye, greeting, new_server, text};
+
+/// What waiting for the client brought.
+enum Input {
+    Bytes(Vec<u8>),
+    /// The mailbox changed while the client is in IDLE.
+    Changed,
+    Closed,
+}
+
+impl<S: crate::tls::Transport> Session<S> {
+    /// Runs the session to its end.
+    pub async fn run(mut self) {
+        tracing::debug!(peer = %self.peer, "IMAP session start");
+        loop {
+            let next = match self.pending.pop_front() {
+                Some(Ok(event)) => Ok(event),
+                Some(Err(e)) => Err(Interrupt::Error(e)),
+                None => self.server.next(),
+            };
+            let event = match next {
+                Ok(event) => event,
+                Err(Interrupt::Io(Io::Output(bytes))) => {
+                    self.output.extend_from_slice(&bytes);
+                    if self.output.len() >= FLUSH_AT && self.flush().await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Err(Interrupt::Io(Io::NeedMoreInput)) => {
+                    match self.input().await {
+                        Input::Bytes(bytes) => self.server.enqueue_input(&bytes),
+                        Input::Changed => self.report_changes().await,
+                        Input::Closed => break,
+                    }
+                    continue;
+                }
+                Err(Interrupt::Error(e)) => {
+                    if self.protocol_error(e) == Flow::Close {
+                        self.drain().await;
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let flow = match event {
+                Event::GreetingSent { .. } | Event::ResponseSent { .. } => Flow::Continue,
+                Event::CommandReceived { command } => self.command(command).await,
+                Event::CommandAuthenticateReceived { command_authenticate } => {
+                    self.authenticate(command_authenticate).await
+                }
+                Event::AuthenticateDataReceived { authenticate_data } => {
+                    self.authenticate_data(authenticate_data).await
+                }
+                Event::IdleCommandReceived { tag } => self.idle(tag).await,
+                Event::IdleDoneReceived => self.idle_done(),
+            };
+            if flow == Flow::Close {
+                self.drain().await;
+                break;
+            }
+        }
+        let _ = self.stream.shutdown().await;
+        tracing::debug!(peer = %self.peer, "IMAP session end");
+    }
+
+    /// Waits for the client: its bytes, or (in IDLE) a change to report; `Closed` when
+    /// the session must end (client gone, idle timeout, service stopping — the reason
+    /// sent).
+    async fn input(&mut self) -> Input {
+        if self.flush().await.is_err() {
+            return Input::Closed;
+        }
+        let logged_in = !matches!(self.state, State::NotAuthenticated);
+        let idle = if logged_in {
+            self.ctx.config.imap4.idle_timeout
+        } else {
+            self.limits.timeout(self.ctx.config.imap4.idle_timeout.min(std::time::Duration::from_secs(60)))
+        };
+        let until = tokio::time::Instant::now() + idle;
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let idling = self.idling.is_some();
+            tokio::select! {
+                read = tokio::time::timeout_at(until, self.stream.read(&mut chunk)) => return match read {
+                    Ok(Ok(0)) | Ok(Err(_)) => Input::Closed,
+                    Ok(Ok(n)) => {
+                        chunk.truncate(n);
+                        Input::Bytes(chunk)
+                    }
+                    Err(_) => {
+                        self.bye("Idle timeout, closing connection").await;
+                        Input::Closed
+                    }
+                },
+                () = self.ctx.shutdown.stopping() => {
+                    self.bye("Service restarting, closing connection").await;
+                    return Input::Closed;
+                }
+                () = self.slot.evicted(), if !logged_in => {
+                    self.bye("Too many connections; closing this idle one, try again later").await;
+                    return Input::Closed;
+                }
+                notice = self.watch.recv(), if idling => {
+                    if self.concerns_us(notice) {
+                        return Input::Changed;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends an untagged BYE now.
+    async fn bye(&mut self, why: &str) {
+        self.server.enqueue_status(bye(why));
+        self.drain().await;
+    }
+
+    /// A framing error: a BAD (tagged when the tag can be read), and the end of the
+    /// session after too many.
+    fn protocol_error(&mut self, e: ServerError) -> Flow {
+        self.errors += 1;
+        let (bytes, why) = match &e {
+            ServerError::ExpectedCrlfGotLf { discarded_bytes } => (discarded_bytes, "Lines must end with CRLF"),
+            ServerError::MalformedMessage { discarded_bytes } => (discarded_bytes, "Syntax error in the command"),
+            ServerError::LiteralTooLong { discarded_bytes } => (discarded_bytes, "Literal too long"),
+            ServerError::CommandTooLong { discarded_bytes } => (discarded_bytes, "Command too long"),
+        };
+        let bytes = bytes.declassify();
+        tracing::debug!(peer = %self.peer, error = %e, "IMAP protocol error");
+        let tag = bytes
+            .split(|b| *b == b' ')
+            .next()
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| Tag::try_from(t.to_owned()).ok());
+        match tag {
+            Some(tag) => self.bad(tag, why),
+            None => {
+                let body = StatusBody { kind: StatusKind::Bad, code: None, text: text(why) };
+                self.server.enqueue_status(Status::Untagged(body));
+            }
+        }
+        if self.errors >= MAX_ERRORS {
+            self.server.enqueue_status(bye("Too many errors, closing connection"));
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    /// Dispatches one command by state.
+    async fn command(&mut self, command: Command<'static>) -> Flow {
+        let Command { tag, body } = command;
+        tracing::trace!(peer = %self.peer, command = body.name(), "IMAP command");
+        let selected = matches!(self.state, State::Selected(..));
+        let logged_in = !matches!(self.state, State::NotAuthenticated);
+        // Commands after which expunges may be reported (RFC 9051 §7.5.1: not after
+        // FETCH, STORE and SEARCH by sequence number).
+        let mut may_expunge = true;
+        let flow = match body {
+            CommandBody::Capability => self.capability(tag),
+            CommandBody::Noop => {
+                self.ok(tag, None, "NOOP completed");
+                Flow::Continue
+            }
+            CommandBody::Logout => {
+                self.server.enqueue_status(bye("Mailroom IMAP server logging out"));
+                self.ok(tag, None, "LOGOUT completed");
+                return Flow::Close;
+            }
+            CommandBody::Id { .. } => self.id(tag),
+            CommandBody::StartTLS if !logged_in => return self.starttls(tag).await,
+            CommandBody::Login { username, password } if !logged_in => {
+                let login = String::from_utf8_lossy(username.as_ref()).into_owned();
+                let password = String::from_utf8_lossy(password.declassify().as_ref()).into_owned();
+                self.login(tag, login, password).await
+            }
+            _ if !logged_in => {
+                self.bad(tag, "Log in first");
+                Flow::Continue
+            }
+            CommandBody::Enable { .. } if selected => {
+                self.bad(tag, "ENABLE is only valid before a folder is selected");
+                Flow::Continue
+            }
+            CommandBody::Enable { capabilities } => self.enable(tag, capabilities),
+            CommandBody::Namespace => self.namespace(tag),
+            CommandBody::Select { mailbox, .. } => self.select(tag, mailbox, false).await,
+            CommandBody::Examine { mailbox, .. } => self.select(tag, mailbox, true).await,
+            CommandBody::Create { mailbox } => self.create(tag, mailbox).await,
+            CommandBody::Delete { mailbox } => self.delete(tag, mailbox).await,
+            CommandBody::Rename { from, to } => self.rename(tag, from, to).await,
+            CommandBody::Subscribe { mailbox } => self.subscribe(tag, mailbox, true).await,
+            CommandBody::Unsubscribe { mailbox } => self.subscribe(tag, mailbox, false).await,
+            CommandBody::List { reference, mailbox_wildcard } => {
+                self.list(tag, reference, mailbox_wildcard, false).await
+            }
+            CommandBody::Lsub { reference, mailbox_wildcard } => {
+                self.list(tag, reference, mailbox_wildcard, true).await
+            }
+            CommandBody::Status { mailbox, item_names } => self.status(tag, mailbox, item_names.into_owned()).await,
+            CommandBody::Append { mailbox, flags, date, message } => {
+                self.append(tag, mailbox, flags, date, message).await
+            }
+            _ if !selected => {
+                self.bad(tag, "Select a folder first");
+                Flow::Continue
+            }
+            CommandBody::Check => {
+                self.ok(tag, None, "CHECK completed");
+                Flow::Continue
+            }
+            CommandBody::Close => self.close(tag, true).await,
+            CommandBody::Unselect => self.close(tag, false).await,
+            CommandBody::Expunge => self.expunge(tag, None).await,
+            CommandBody::ExpungeUid { sequence_set } => self.expunge(tag, Some(sequence_set)).await,
+            CommandBody::Search { criteria, uid, .. } => {
+                may_expunge = uid;
+                self.search(tag, criteria, uid).await
+            }
+            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, modifiers } => {
+                may_expunge = uid;
+                self.fetch(tag, sequence_set, macro_or_item_names, uid, modifiers).await
+            }
+            CommandBody::Store { sequence_set, kind, response, flags, uid, modifiers } => {
+                may_expunge = uid;
+                self.store(tag, sequence_set, kind, response, flags, uid, modifiers).await
+            }
+            CommandBody::Copy { sequence_set, mailbox, uid } => self.copy(tag, sequence_set, mailbox, uid, false).await,
+            CommandBody::Move { sequence_set, mailbox, uid } => self.copy(tag, sequence_set, mailbox, uid, true).await,
+            other => {
+                self.bad(tag, &format!("{} is not supported", other.name()));
+                Flow::Continue
+            }
+        };
+        if may_expunge && self.take_notices() {
+            self.report_changes().await;
+        }
+        flow
+    }
+
+    /// IDLE (RFC 2177): reports what changed so far, then waits.
+    async fn idle(&mut self, tag: Tag<'static>) -> Flow {
+        if matches!(self.state, State::NotAuthenticated) {
+            let body = StatusBody { kind: StatusKind::Bad, code: None, text: text("Log in first") };
+            let _ = self.server.idle_reject(Status::Tagged(imap_next::imap_types::response::Tagged { tag, body }));
+            return Flow::Continue;
+        }
+        let accepted = CommandContinuationRequest::basic(None, text("idling"))
+            .map_err(|_| ())
+            .and_then(|c| self.server.idle_accept(c).map_err(|_| ()));
+        if accepted.is_ok() {
+            self.idling = Some(tag);
+            if self.take_notices() {
+                self.report_changes().await;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn idle_done(&mut self) -> Flow {
+        if let Some(tag) = self.idling.take() {
+            self.ok(tag, None, "IDLE terminated");
+        }
+        Flow::Continue
+    }
+
+    /// STARTTLS (RFC 9051 §6.2.1): after the handshake, plaintext pipelined behind the
+    /// command is discarded unread, and the client must log in over TLS.
+    async fn starttls(&mut self, tag: Tag<'static>) -> Flow {
+        let Some(acceptor) = self.ctx.tls.as_ref().map(|t| t.acceptor.clone()) else {
+            self.no(tag, None, "TLS is not available");
+            return Flow::Continue;
+        };
+        if self.stream.is_tls() {
+            self.bad(tag, "TLS is already active");
+            return Flow::Continue;
+        }
+        self.ok(tag, None, "Begin TLS negotiation now");
+        self.drain().await;
+        if !self.output.is_empty() {
+            return Flow::Close;
+        }
+        if let Err(e) = self.stream.start_tls(&acceptor).await {
+            tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");
+            return Flow::Close;
+        }
+        // A fresh protocol state: whatever the old one had read is dropped. Its greeting
+        // is not sent (RFC 9051 has none after STARTTLS).
+        let mut fresh = new_server(greeting("ready"));
+        loop {
+            match fresh.next() {
+                Ok(Event::GreetingSent { .. }) => break,
+                Ok(_) | Err(Interrupt::Io(Io::Output(_))) => {}
+                Err(_) => break,
+            }
+        }
+        self.server = fresh;
+        Flow::Continue
+    }
+}
