@@ -1,7 +1,8 @@
 //! What SMTP, POP3 and the queue share about messages as bytes: dot-stuffing for the
 //! wire, the header values Mailroom reads (parsed by mail-parser, so folding and
-//! encoded words are handled as RFC 5322 and RFC 2047 say), and the date format of
-//! the headers it writes.
+//! encoded words are handled as RFC 5322 and RFC 2047 say), the header fields IMAP
+//! SEARCH looks in (worked out once, when a message is stored), and the date format
+//! of the headers it writes.
 
 use mail_parser::MessageParser;
 
@@ -44,6 +45,126 @@ pub fn from_domain(message: &[u8]) -> Option<mailroom_shared::address::Domain> {
     let address = parsed.from()?.first()?.address()?;
     let (_, domain) = address.rsplit_once('@')?;
     mailroom_shared::address::Domain::parse(domain).ok()
+}
+
+/// The header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look in, each
+/// ready to be searched: every value of the field, unfolded, as written and (where it
+/// differs) decoded (RFC 2047 words, addresses as `name <address>`), one per line, in
+/// lower case. Worked out when a message is stored, so that a search reads a few
+/// short strings a message instead of its header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFields {
+    /// `Subject:`.
+    pub subject: String,
+    /// `From:`.
+    pub from: String,
+    /// `To:`.
+    pub to: String,
+    /// `Cc:`.
+    pub cc: String,
+    /// `Bcc:`.
+    pub bcc: String,
+}
+
+/// One of [`SearchFields`]' fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchField {
+    /// `Subject:`.
+    Subject,
+    /// `From:`.
+    From,
+    /// `To:`.
+    To,
+    /// `Cc:`.
+    Cc,
+    /// `Bcc:`.
+    Bcc,
+}
+
+impl SearchField {
+    /// Every field, in [`SearchFields`]' order.
+    pub const ALL: [SearchField; 5] =
+        [SearchField::Subject, SearchField::From, SearchField::To, SearchField::Cc, SearchField::Bcc];
+}
+
+impl SearchFields {
+    /// The fields of a message (or of its header alone).
+    pub fn of(message: &[u8]) -> SearchFields {
+        let header = headers(message);
+        let mut out = SearchFields::default();
+        let Some(parsed) = MessageParser::new().parse_headers(header) else { return out };
+        for h in parsed.headers() {
+            let field = match h.name {
+                mail_parser::HeaderName::Subject => SearchField::Subject,
+                mail_parser::HeaderName::From => SearchField::From,
+                mail_parser::HeaderName::To => SearchField::To,
+                mail_parser::HeaderName::Cc => SearchField::Cc,
+                mail_parser::HeaderName::Bcc => SearchField::Bcc,
+                _ => continue,
+            };
+            let raw = header.get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
+            let written = unfold(raw);
+            let decoded = match &h.value {
+                mail_parser::HeaderValue::Text(t) => t.to_string(),
+                mail_parser::HeaderValue::TextList(list) => list.join(", "),
+                mail_parser::HeaderValue::Address(a) => a
+                    .iter()
+                    .map(|addr| match (addr.name(), addr.address()) {
+                        (Some(name), Some(address)) => format!("{name} <{address}>"),
+                        (name, address) => name.or(address).unwrap_or_default().to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            };
+            let slot = out.get_mut(field);
+            for value in [written.as_str(), decoded.as_str()] {
+                let value = value.trim().to_lowercase();
+                if value.is_empty() || slot.lines().any(|l| l == value) {
+                    continue;
+                }
+                if !slot.is_empty() {
+                    slot.push('\n');
+                }
+                slot.push_str(&value);
+            }
+        }
+        out
+    }
+
+    /// The field's text.
+    pub fn get(&self, field: SearchField) -> &str {
+        match field {
+            SearchField::Subject => &self.subject,
+            SearchField::From => &self.from,
+            SearchField::To => &self.to,
+            SearchField::Cc => &self.cc,
+            SearchField::Bcc => &self.bcc,
+        }
+    }
+
+    fn get_mut(&mut self, field: SearchField) -> &mut String {
+        match field {
+            SearchField::Subject => &mut self.subject,
+            SearchField::From => &mut self.from,
+            SearchField::To => &mut self.to,
+            SearchField::Cc => &mut self.cc,
+            SearchField::Bcc => &mut self.bcc,
+        }
+    }
+
+    /// Whether `field` contains `needle`, which must be in lower case already
+    /// ([`str::to_lowercase`]).
+    pub fn contains(&self, field: SearchField, needle: &str) -> bool {
+        self.get(field).contains(needle)
+    }
+}
+
+/// A field's raw value with its folding undone (RFC 5322 §2.2.3): line breaks before
+/// white space removed; bytes that are not UTF-8 replaced.
+fn unfold(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.replace("\r\n", "").replace('\n', "")
 }
 
 /// The headers of a message, up to and including the blank line that ends them (all
@@ -142,6 +263,23 @@ mod tests {
         assert_eq!(from.as_deref(), Some("corp.test"));
         assert_eq!(from_domain(b"From: nobody\r\n\r\n"), None);
         assert_eq!(headers(m), &m[..m.windows(4).position(|w| w == b"\r\n\r\n").expect("blank line") + 4]);
+    }
+
+    #[test]
+    fn search_fields_are_unfolded_decoded_and_lower_case() {
+        let m = b"Subject: =?utf-8?q?Caf=C3=A9?=\r\n Lunch\r\nFrom: \"Smith, Ann\" <Ann@Corp.Test>\r\n\
+                  To: bob@corp.test,\r\n\tcarol@corp.test\r\nCc: =?iso-8859-1?q?Jos=E9?= <jose@x.test>\r\n\
+                  X-Other: no\r\n\r\nSubject: body\r\n";
+        let f = SearchFields::of(m);
+        assert_eq!(f.subject, "=?utf-8?q?caf=c3=a9?= lunch\ncafé lunch");
+        assert!(f.contains(SearchField::Subject, "café lunch") && !f.contains(SearchField::Subject, "body"));
+        assert!(
+            f.contains(SearchField::From, "\"smith, ann\"") && f.contains(SearchField::From, "smith, ann <ann@corp")
+        );
+        assert!(f.contains(SearchField::To, "bob@corp.test,\tcarol") && f.contains(SearchField::To, "carol@corp.test"));
+        assert!(f.contains(SearchField::Cc, "josé <jose@x.test>"));
+        assert_eq!(f.bcc, "");
+        assert_eq!(SearchFields::of(b"no header at all"), SearchFields::default());
     }
 
     #[test]

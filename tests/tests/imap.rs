@@ -232,6 +232,42 @@ M.logout()
     assert!(took < 5.0, "pushed, not polled: {took} s");
 }
 
+/// SUBJECT, FROM and the like look in the decoded fields, in any case: a subject or a
+/// name written in RFC 2047 words is found by its letters (it was not: the raw header
+/// was searched, and only ASCII letters were folded); other charsets get BADCHARSET.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_encoded_subjects_and_names_in_any_case() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(
+        &d,
+        "From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@outside.test>\nTo: ann@corp.test\n\
+         Subject: =?utf-8?q?Caf=C3=A9_au_lait?=\n =?utf-8?q?_f=C3=BCr_alle?=\n\nBitte.",
+    )
+    .await;
+    let script = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login("ann@corp.test", "ann-pw")
+M.select("INBOX")
+def search(key, text):
+    M.literal = text.encode()
+    return M.search("UTF-8", key)[1]
+assert search("SUBJECT", "CAFÉ AU LAIT FÜR") == [b"2"], search("SUBJECT", "CAFÉ AU LAIT FÜR")
+assert search("FROM", "jürgen müller") == [b"2"]
+assert search("FROM", "JM@OUTSIDE") == [b"2"]
+assert search("SUBJECT", "quarterly") == [b"1"]
+assert M.search(None, "OR", "SUBJECT", "nothing", "FROM", "bob")[1] == [b"1"]
+assert M.search(None, "SUBJECT", "=?utf-8?q?caf")[1] == [b"2"], "the field as written matches too"
+typ, data = M.search("KOI8-R", "SUBJECT", "x")
+assert typ == "NO" and b"[BADCHARSET (UTF-8 US-ASCII)]" in data[0], (typ, data)
+M.logout()
+"#;
+    let imap = d.imap_addr().await;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok, "{out}{err}");
+}
+
 /// curl's imap://: LIST, a UID fetch, a SEARCH.
 #[tokio::test(flavor = "multi_thread")]
 async fn curl_lists_fetches_and_searches() {

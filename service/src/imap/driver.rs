@@ -7,8 +7,8 @@
 //! what it says, so that none of them needs this one.
 
 use imap_next::imap_types::command::{Command, CommandBody};
-use imap_next::imap_types::core::Tag;
-use imap_next::imap_types::response::{CommandContinuationRequest, Status, StatusBody, StatusKind};
+use imap_next::imap_types::core::{Charset, Tag};
+use imap_next::imap_types::response::{Code, CommandContinuationRequest, Status, StatusBody, StatusKind};
 use imap_next::server::{Error as ServerError, Event};
 use imap_next::{Interrupt, Io, State as _};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -228,6 +228,14 @@ impl<S: crate::tls::Transport> Session<S> {
             CommandBody::Unselect => self.close(tag, false).await,
             CommandBody::Expunge => self.expunge(tag, None).await,
             CommandBody::ExpungeUid { sequence_set } => self.expunge(tag, Some(sequence_set)).await,
+            CommandBody::Search { charset: Some(charset), .. }
+                if !["UTF-8", "US-ASCII"].iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
+            {
+                // RFC 9051 §6.4.4: the charsets searched in are named.
+                let allowed = ["UTF-8", "US-ASCII"].into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
+                self.no(tag, Some(Code::BadCharset { allowed }), "Search in UTF-8 or US-ASCII");
+                Flow::Continue
+            }
             CommandBody::Search { criteria, uid, .. } => {
                 may_expunge = uid;
                 self.search(tag, criteria, uid).await

@@ -1,10 +1,16 @@
 //! SEARCH keys (RFC 9051 §6.4.4) evaluated on one message: its flags, dates, size,
 //! and, when a key needs them, its header fields and text. Pure, apart from any I/O.
+//!
+//! SUBJECT, FROM, TO, CC and BCC look in the fields the store keeps for each message
+//! ([`SearchFields`]: unfolded, decoded, lower case), so they match encoded words
+//! and letters beyond ASCII in any case; HEADER looks in the raw header, ignoring
+//! ASCII case.
 
 use imap_next::imap_types::search::SearchKey;
 
 use super::mime;
 use super::sequence;
+use crate::message::{SearchField, SearchFields};
 use crate::store::ImapMessage;
 use crate::store::imap::flags;
 
@@ -18,6 +24,10 @@ pub struct Candidate<'a> {
     pub raw: Option<&'a [u8]>,
     /// The folder's message count and largest UID (`*` in sets).
     pub largest: (u32, u32),
+    /// Its searchable fields as the store keeps them, when read.
+    stored: Option<&'a SearchFields>,
+    /// Its searchable fields worked out from its bytes, on first use when not stored.
+    worked_out: std::cell::OnceCell<SearchFields>,
     /// Its header's fields, unfolded, read once when a key first needs them.
     fields: std::cell::OnceCell<Vec<(String, String)>>,
 }
@@ -25,7 +35,21 @@ pub struct Candidate<'a> {
 impl<'a> Candidate<'a> {
     /// A candidate whose header fields are read on first use.
     pub fn new(number: u32, message: &'a ImapMessage, raw: Option<&'a [u8]>, largest: (u32, u32)) -> Candidate<'a> {
-        Candidate { number, message, raw, largest, fields: std::cell::OnceCell::new() }
+        Candidate {
+            number,
+            message,
+            raw,
+            largest,
+            stored: None,
+            worked_out: std::cell::OnceCell::new(),
+            fields: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The same, with its searchable fields as stored.
+    pub fn with_fields(mut self, fields: Option<&'a SearchFields>) -> Candidate<'a> {
+        self.stored = fields;
+        self
     }
 
     /// Its header's fields (none without its bytes).
@@ -34,6 +58,12 @@ impl<'a> Candidate<'a> {
             self.raw.map(|raw| mime::fields(&raw[..crate::message::header_len(raw)])).unwrap_or_default()
         })
     }
+
+    /// Its searchable fields: as stored, else from its bytes (empty without either).
+    fn search_fields(&self) -> &SearchFields {
+        self.stored
+            .unwrap_or_else(|| self.worked_out.get_or_init(|| self.raw.map(SearchFields::of).unwrap_or_default()))
+    }
 }
 
 /// How much of a message a search (or a fetch) needs to read.
@@ -41,6 +71,8 @@ impl<'a> Candidate<'a> {
 pub enum Needs {
     /// What the store lists: flags, dates, sizes.
     Nothing,
+    /// The searchable fields the store keeps ([`SearchFields`]).
+    Fields,
     /// The header.
     Header,
     /// All of it.
@@ -55,15 +87,12 @@ pub fn needs(keys: &[SearchKey<'_>]) -> Needs {
             SearchKey::Not(k) => needs(std::slice::from_ref(k)),
             SearchKey::Or(a, b) => needs(std::slice::from_ref(a)).max(needs(std::slice::from_ref(b))),
             SearchKey::Body(_) | SearchKey::Text(_) => Needs::Everything,
-            SearchKey::Bcc(_)
-            | SearchKey::Cc(_)
-            | SearchKey::From(_)
-            | SearchKey::Header(..)
-            | SearchKey::SentBefore(_)
-            | SearchKey::SentOn(_)
-            | SearchKey::SentSince(_)
-            | SearchKey::Subject(_)
-            | SearchKey::To(_) => Needs::Header,
+            SearchKey::Bcc(_) | SearchKey::Cc(_) | SearchKey::From(_) | SearchKey::Subject(_) | SearchKey::To(_) => {
+                Needs::Fields
+            }
+            SearchKey::Header(..) | SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
+                Needs::Header
+            }
             _ => Needs::Nothing,
         })
         .max()
@@ -125,10 +154,9 @@ fn header_contains(raw: &[u8], name: &str, needle: &[u8]) -> bool {
     in_field && contains(&value, needle)
 }
 
-/// Words every match must have in its header: those of the top-level header-field
-/// keys (SUBJECT, FROM, TO, CC, BCC, HEADER), which the keys are ANDed with. Folding
-/// only breaks a value at white space, so each word stays whole in the raw header;
-/// words with bytes beyond ASCII are left out.
+/// Words every match must have in its header: those of the top-level HEADER keys,
+/// which the keys are ANDed with. Folding only breaks a value at white space, so each
+/// word stays whole in the raw header; words with bytes beyond ASCII are left out.
 pub fn header_words(keys: &[SearchKey<'_>]) -> Vec<String> {
     let mut out = Vec::new();
     for k in keys {
@@ -137,9 +165,6 @@ pub fn header_words(keys: &[SearchKey<'_>]) -> Vec<String> {
                 out.extend(header_words(ks.as_ref()));
                 continue;
             }
-            SearchKey::Subject(v) | SearchKey::From(v) | SearchKey::To(v) | SearchKey::Cc(v) | SearchKey::Bcc(v) => {
-                v.as_ref()
-            }
             SearchKey::Header(_, v) => v.as_ref(),
             _ => continue,
         };
@@ -147,6 +172,38 @@ pub fn header_words(keys: &[SearchKey<'_>]) -> Vec<String> {
             if word.is_ascii() {
                 out.push(String::from_utf8_lossy(word).into_owned());
             }
+        }
+    }
+    out
+}
+
+/// The searchable field and the text, in lower case, a SUBJECT, FROM, TO, CC or BCC
+/// key looks for.
+fn field_key<'k>(k: &'k SearchKey<'_>) -> Option<(SearchField, &'k [u8])> {
+    match k {
+        SearchKey::Subject(v) => Some((SearchField::Subject, v.as_ref())),
+        SearchKey::From(v) => Some((SearchField::From, v.as_ref())),
+        SearchKey::To(v) => Some((SearchField::To, v.as_ref())),
+        SearchKey::Cc(v) => Some((SearchField::Cc, v.as_ref())),
+        SearchKey::Bcc(v) => Some((SearchField::Bcc, v.as_ref())),
+        _ => None,
+    }
+}
+
+/// Text a key looks for, as the stored fields are kept (UTF-8, lower case).
+fn lower(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).to_lowercase()
+}
+
+/// What every match must have in its searchable fields: the top-level SUBJECT, FROM,
+/// TO, CC and BCC keys, which the keys are ANDed with, for the store to filter on.
+pub fn field_filters(keys: &[SearchKey<'_>]) -> Vec<(SearchField, String)> {
+    let mut out = Vec::new();
+    for k in keys {
+        if let SearchKey::And(ks) = k {
+            out.extend(field_filters(ks.as_ref()));
+        } else if let Some((field, text)) = field_key(k) {
+            out.push((field, lower(text)));
         }
     }
     out
@@ -191,11 +248,9 @@ fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
         SearchKey::SentBefore(d) => sent().is_some_and(|day| day < *d.as_ref()),
         SearchKey::SentOn(d) => sent().is_some_and(|day| day == *d.as_ref()),
         SearchKey::SentSince(d) => sent().is_some_and(|day| day >= *d.as_ref()),
-        SearchKey::Bcc(s) => field("bcc", s.as_ref()),
-        SearchKey::Cc(s) => field("cc", s.as_ref()),
-        SearchKey::From(s) => field("from", s.as_ref()),
-        SearchKey::To(s) => field("to", s.as_ref()),
-        SearchKey::Subject(s) => field("subject", s.as_ref()),
+        SearchKey::Bcc(_) | SearchKey::Cc(_) | SearchKey::From(_) | SearchKey::To(_) | SearchKey::Subject(_) => {
+            field_key(k).is_some_and(|(field, text)| c.search_fields().contains(field, &lower(text)))
+        }
         SearchKey::Header(name, s) => {
             let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
             field(&name, s.as_ref())
@@ -243,13 +298,31 @@ mod tests {
             needs(&[SearchKey::Not(Box::new(SearchKey::Text("x".try_into().expect("astring"))))]),
             Needs::Everything
         );
-        assert_eq!(needs(&[SearchKey::Seen, SearchKey::From("a".try_into().expect("astring"))]), Needs::Header);
+        assert_eq!(needs(&[SearchKey::Seen, SearchKey::From("a".try_into().expect("astring"))]), Needs::Fields);
+        assert_eq!(
+            needs(&[
+                SearchKey::From("a".try_into().expect("astring")),
+                SearchKey::SentOn(day.try_into().expect("date"))
+            ]),
+            Needs::Header
+        );
         assert_eq!(needs(&[SearchKey::Seen]), Needs::Nothing);
         let words = header_words(&[
-            SearchKey::Subject("budget 2027".try_into().expect("astring")),
-            SearchKey::Not(Box::new(SearchKey::From("x".try_into().expect("astring")))),
+            SearchKey::Header("X-Tag".try_into().expect("astring"), "budget 2027".try_into().expect("astring")),
+            SearchKey::Not(Box::new(SearchKey::Header(
+                "X".try_into().expect("astring"),
+                "x".try_into().expect("astring"),
+            ))),
         ]);
         assert_eq!(words, ["budget", "2027"], "positive top-level keys only, word by word");
+        let filters = field_filters(&[
+            SearchKey::Subject("Budget 2027".try_into().expect("astring")),
+            SearchKey::Or(
+                Box::new(SearchKey::From("x".try_into().expect("astring"))),
+                Box::new(SearchKey::To("y".try_into().expect("astring"))),
+            ),
+        ]);
+        assert_eq!(filters, [(SearchField::Subject, "budget 2027".to_owned())], "positive top-level keys, lower case");
         let folded: &[u8] = b"Subject: Budget\r\n 2027\r\nTo: x@y\r\n\r\nSubject: not a field";
         assert!(header_contains(folded, "subject", b"budget 2027"), "folded lines are joined");
         assert!(!header_contains(folded, "subject", b"not a field"), "the body is not the header");

@@ -1,6 +1,7 @@
 //! The selected state: FETCH, STORE, SEARCH, COPY and MOVE, EXPUNGE (and UID
 //! EXPUNGE), CLOSE and UNSELECT.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 
 use imap_next::imap_types::IntoStatic;
@@ -19,6 +20,7 @@ use super::folders::flags_of;
 use super::search::Needs;
 use super::session::{Flow, Session, State, flag_list, nz, nz64};
 use super::{fetch, mime, search, sequence};
+use crate::message::SearchFields;
 use crate::store::imap::flags;
 use crate::store::{FlagChange, FlagUpdate, ImapMessage};
 
@@ -83,14 +85,15 @@ fn needs_structure(items: &[MessageDataItemName<'_>]) -> bool {
 }
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// The bytes `needs` asks for of `ids` (none for [`Needs::Nothing`]).
+    /// The bytes `needs` asks for of `ids` (none for [`Needs::Nothing`] and
+    /// [`Needs::Fields`], which are not bytes).
     pub(super) async fn read(
         &self,
         needs: Needs,
         ids: Vec<i64>,
     ) -> crate::store::StoreResult<std::collections::HashMap<i64, Vec<u8>>> {
         Ok(match needs {
-            Needs::Nothing => std::collections::HashMap::new(),
+            Needs::Nothing | Needs::Fields => std::collections::HashMap::new(),
             Needs::Header => self.ctx.store.messages_headers(ids).await?.into_iter().collect(),
             Needs::Everything => self.ctx.store.messages_content(ids).await?.into_iter().collect(),
         })
@@ -377,31 +380,50 @@ impl<S: crate::tls::Transport> Session<S> {
         let messages: Vec<ImapMessage> = sel.messages.clone();
         let folder = sel.folder.id;
         let reads = search::needs(&keys);
-        // Header fields only: every header of the folder in one read.
-        let folder_headers = if reads == Needs::Header {
-            match self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(&keys)).await {
-                Ok(h) => Some(h.into_iter().collect::<std::collections::HashMap<i64, Vec<u8>>>()),
-                Err(e) => return self.store_failed(tag, &e),
+        // Searchable fields or header fields only: those of the whole folder in one
+        // read, filtered by the store on what every match must contain.
+        let mut folder_fields = None;
+        let mut folder_headers = None;
+        match reads {
+            Needs::Fields => {
+                match self.ctx.store.imap_folder_fields(mailbox, folder, search::field_filters(&keys)).await {
+                    Ok(f) => folder_fields = Some(f.into_iter().collect::<HashMap<i64, SearchFields>>()),
+                    Err(e) => return self.store_failed(tag, &e),
+                }
             }
-        } else {
-            None
-        };
+            Needs::Header => {
+                match self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(&keys)).await {
+                    Ok(h) => folder_headers = Some(h.into_iter().collect::<HashMap<i64, Vec<u8>>>()),
+                    Err(e) => return self.store_failed(tag, &e),
+                }
+            }
+            Needs::Nothing | Needs::Everything => {}
+        }
         let modseq_key = keys_have_modseq(&keys);
         let mut found: Vec<NonZeroU32> = Vec::new();
         let mut highest = 0u64;
         let size = batch(reads);
         for (i, batch) in messages.chunks(size).enumerate() {
-            let contents = match &folder_headers {
-                Some(_) => std::collections::HashMap::new(),
-                None => match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
+            let contents = match (&folder_headers, &folder_fields) {
+                (None, None) => match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
                     Ok(c) => c,
                     Err(e) => return self.store_failed(tag, &e),
                 },
+                _ => HashMap::new(),
             };
             let contents = folder_headers.as_ref().unwrap_or(&contents);
             for (j, m) in batch.iter().enumerate() {
                 let number = u32::try_from(i * size + j + 1).unwrap_or(u32::MAX);
-                let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest);
+                let fields = match &folder_fields {
+                    Some(all) => match all.get(&m.id) {
+                        Some(f) => Some(f),
+                        // Left out by the store's filter: it cannot match.
+                        None => continue,
+                    },
+                    None => None,
+                };
+                let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest)
+                    .with_fields(fields);
                 if search::matches(&keys, &c) {
                     found.push(nz(if uid { m.uid } else { number }));
                     highest = highest.max(m.modseq);

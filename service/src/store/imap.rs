@@ -6,6 +6,7 @@
 //! move never copies a byte of a message: the new row points at the same content.
 
 use super::{Backend, Store, StoreResult, dispatch};
+use crate::message::{SearchField, SearchFields};
 
 /// IMAP's system flags, as a bit set (`\Recent` is not kept: IMAP4rev2 dropped it).
 pub mod flags {
@@ -185,6 +186,22 @@ impl Store {
         words: Vec<String>,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         dispatch!(self, b => b.imap_folder_headers(mailbox, folder, words).await)
+    }
+
+    /// The searchable header fields ([`SearchFields`]) of the messages of a folder
+    /// whose field contains the text, for each `(field, text)` of `filters` (`text` in
+    /// lower case), in one read: SEARCH on SUBJECT, FROM, TO, CC and BCC. A message
+    /// left out cannot match a search that needs those texts.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn imap_folder_fields(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        filters: Vec<(SearchField, String)>,
+    ) -> StoreResult<Vec<(i64, SearchFields)>> {
+        dispatch!(self, b => b.imap_folder_fields(mailbox, folder, filters).await)
     }
 
     /// A folder's counts, for STATUS.

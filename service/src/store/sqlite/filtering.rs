@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::messages::{insert_message, insert_tracking};
-use super::{Sqlite, int, size};
+use super::{Sqlite, size};
 use crate::store::filtering::{
     ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
 };
@@ -253,9 +253,7 @@ impl Sqlite {
         self.write(move |tx| {
             let m = &held.message;
             let plan = serde_json::to_string(&Plan::of(m)).map_err(|e| StoreError::Internal(e.to_string()))?;
-            tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?
-                .execute(params![int(m.content.len()), m.content, int(crate::message::header_len(&m.content))])?;
-            let content = tx.last_insert_rowid();
+            let content = super::messages::insert_content(tx, &m.content)?;
             tx.prepare_cached(
                 "INSERT INTO quarantine (queue_id, held_at, sender, recipients, subject, score, reason, client, plan, content_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

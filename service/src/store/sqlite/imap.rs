@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::messages::insert_copy;
 use super::{Sqlite, int, size};
+use crate::message::{SearchField, SearchFields};
 use crate::store::imap::keyword_text;
 use crate::store::{
     FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, StoreError, StoreResult, Stored,
@@ -130,6 +131,43 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn imap_folder_fields(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        filters: Vec<(SearchField, String)>,
+    ) -> StoreResult<Vec<(i64, SearchFields)>> {
+        self.read(move |conn| {
+            let column = |f: SearchField| match f {
+                SearchField::Subject => "f.subject",
+                SearchField::From => "f.field_from",
+                SearchField::To => "f.field_to",
+                SearchField::Cc => "f.cc",
+                SearchField::Bcc => "f.bcc",
+            };
+            let filter: String = filters
+                .iter()
+                .enumerate()
+                .map(|(i, (f, _))| format!(" AND instr({}, ?{})", column(*f), i + 3))
+                .collect();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT m.id, f.subject, f.field_from, f.field_to, f.cc, f.bcc
+                 FROM messages m JOIN content_fields f ON f.content_id = m.content_id
+                 WHERE m.folder_id = ?1 AND m.mailbox_id = ?2{filter}"
+            ))?;
+            let mut params: Vec<rusqlite::types::Value> = vec![folder.into(), mailbox.into()];
+            params.extend(filters.into_iter().map(|(_, text)| rusqlite::types::Value::Text(text)));
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((
+                    r.get(0)?,
+                    SearchFields { subject: r.get(1)?, from: r.get(2)?, to: r.get(3)?, cc: r.get(4)?, bcc: r.get(5)? },
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
         self.read(move |conn| {
             let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
@@ -239,9 +277,7 @@ impl Sqlite {
     ) -> StoreResult<(u32, u32)> {
         self.write(move |tx| {
             folder_of(tx, mailbox, folder)?;
-            tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?
-                .execute(params![int(content.len()), content, int(crate::message::header_len(&content))])?;
-            let content_id = tx.last_insert_rowid();
+            let content_id = super::messages::insert_content(tx, &content)?;
             let (folder, uid) = insert_copy(
                 tx,
                 mailbox,

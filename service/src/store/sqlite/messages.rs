@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Sqlite, int};
+use crate::message::SearchFields;
 use crate::store::{NewMessage, StoreResult, TrackingRecord};
 
 impl Sqlite {
@@ -16,17 +17,34 @@ impl Sqlite {
     }
 }
 
+/// Stores a message's content once, with the header fields IMAP SEARCH looks in;
+/// its id. The rows that use it take their references through the triggers.
+pub(super) fn insert_content(tx: &Transaction<'_>, content: &[u8]) -> StoreResult<i64> {
+    tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?.execute(params![
+        int(content.len()),
+        content,
+        int(crate::message::header_len(content))
+    ])?;
+    let id = tx.last_insert_rowid();
+    insert_fields(tx, id, &SearchFields::of(content))?;
+    Ok(id)
+}
+
+/// Writes content `id`'s searchable header fields.
+pub(super) fn insert_fields(tx: &Transaction<'_>, id: i64, f: &SearchFields) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO content_fields (content_id, subject, field_from, field_to, cc, bcc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, f.subject, f.from, f.to, f.cc, f.bcc])?;
+    Ok(())
+}
+
 /// Writes `m` inside `tx`: its content once, a copy row per mailbox, its queue entry
 /// and its tracking records. The triggers count each copy and queue entry as a
 /// reference to the content.
 pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResult<()> {
     let content_size = int(m.content.len());
-    tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?.execute(params![
-        content_size,
-        m.content,
-        int(crate::message::header_len(&m.content))
-    ])?;
-    let content = tx.last_insert_rowid();
+    let content = insert_content(tx, &m.content)?;
     if !m.mailboxes.is_empty() {
         let size = int(m.local_prefix.len() + m.content.len());
         for mailbox in &m.mailboxes {

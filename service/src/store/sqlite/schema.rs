@@ -9,6 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::message::SearchFields;
 use crate::store::{StoreError, StoreResult};
 
 /// One step up.
@@ -193,7 +194,36 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 5: IMAP folders, flags and mod-sequences.
     Migration::Sql(FOLDERS),
+    // 6: the header fields IMAP SEARCH looks in, kept per content.
+    Migration::Code(search_fields),
 ];
+
+/// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look
+/// in, unfolded, decoded and in lower case ([`SearchFields`]), in a short row per
+/// content written when the content is, so that a search reads these instead of every
+/// header of the folder (as Dovecot's index cache keeps them). Worked out here for the
+/// mail already stored.
+fn search_fields(tx: &Transaction<'_>) -> StoreResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE content_fields (
+            content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+            subject TEXT NOT NULL,
+            field_from TEXT NOT NULL,
+            field_to TEXT NOT NULL,
+            cc TEXT NOT NULL,
+            bcc TEXT NOT NULL
+        );
+        "#,
+    )?;
+    let mut read = tx.prepare("SELECT id, substr(data, 1, header_len) FROM contents ORDER BY id")?;
+    let mut rows = read.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, header): (i64, Vec<u8>) = (row.get(0)?, row.get(1)?);
+        super::messages::insert_fields(tx, id, &SearchFields::of(&header))?;
+    }
+    Ok(())
+}
 
 /// Schema 5: every mailbox gets folders (INBOX, which POP3 sees, and the special-use
 /// Sent, Drafts, Trash and Junk), and every message a folder, IMAP flags, keywords and

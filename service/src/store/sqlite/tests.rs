@@ -6,6 +6,7 @@ use mailroom_shared::address::EmailAddress;
 use mailroom_shared::config::Config;
 
 use super::*;
+use crate::message::SearchField;
 use crate::store::{
     Attempt, Failure, NewMailbox, NewMessage, Outbound, OutboundRecipient, Store, TrackEvent, TrackingRecord,
     verify_password,
@@ -308,6 +309,12 @@ async fn a_schema_1_database_migrates_with_every_message_unchanged() {
             assert_eq!(bytes, old_bytes, "bytes unchanged");
         }
     }
+    // Schema 6: every content has its searchable fields.
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM contents c JOIN content_fields f ON f.content_id = c.id").await,
+        count(&store, "SELECT COUNT(*) FROM contents").await
+    );
+    assert!(count(&store, "SELECT COUNT(*) FROM content_fields WHERE subject <> ''").await > 0, "subjects found");
     // Schema 5: every mailbox has its folders, and INBOX's UIDs go on from the
     // mailbox's (a UID is never given twice).
     assert_eq!(count(&store, "SELECT COUNT(*) FROM folders").await, 5 * 3);
@@ -556,4 +563,33 @@ async fn a_header_too_big_for_its_own_row_is_read_from_the_content() {
     let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     assert_eq!(store.imap_folder_headers(ann, inbox, words(&["x-LONG:", "yyy"])).await.expect("found").len(), 1);
     assert!(store.imap_folder_headers(ann, inbox, words(&["x-long", "zzz"])).await.expect("none").is_empty());
+}
+
+#[tokio::test]
+async fn searchable_fields_are_kept_with_each_content_and_filtered_in_the_store() {
+    let (_dir, store) = temp_store();
+    let ann = mailbox(&store, "ann@corp.test").await;
+    for subject in ["=?utf-8?q?Caf=C3=A9_menu?=", "Quarterly invoice", "quarterly report"] {
+        let mut m =
+            message(vec![ann], format!("From: Bob <bob@x.test>\r\nSubject: {subject}\r\n\r\nbody\r\n").as_bytes());
+        m.outbound = None;
+        store.accept(m).await.expect("deliver");
+    }
+    let inbox = store.imap_folders(ann).await.expect("folders")[0].id;
+    let all = store.imap_folder_fields(ann, inbox, vec![]).await.expect("fields");
+    assert_eq!(all.len(), 3);
+    assert!(all[0].1.subject.contains("café menu") && all[0].1.from.contains("bob <bob@x.test>"));
+    let find = |filters: &[(SearchField, &str)]| {
+        let filters: Vec<(SearchField, String)> = filters.iter().map(|(f, t)| (*f, (*t).to_owned())).collect();
+        let store = store.clone();
+        async move { store.imap_folder_fields(ann, inbox, filters).await.expect("fields").len() }
+    };
+    assert_eq!(find(&[(SearchField::Subject, "quarterly")]).await, 2);
+    assert_eq!(find(&[(SearchField::Subject, "quarterly"), (SearchField::Subject, "invoice")]).await, 1);
+    assert_eq!(find(&[(SearchField::Subject, "café")]).await, 1);
+    assert_eq!(find(&[(SearchField::To, "bob")]).await, 0);
+    // The rows go with their contents.
+    let ids = state_ids(&store, ann, inbox).await;
+    store.pop3_delete(ann, ids, None).await.expect("delete");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM content_fields").await, 0);
 }
