@@ -35,10 +35,10 @@ pub fn data_owned(bytes: Vec<u8>) -> NString<'static> {
         return data(&bytes);
     }
     if bytes.len() > 256 || memchr::memchr2(b'\r', b'\n', &bytes).is_some() {
-        match Literal::try_from(bytes) {
-            Ok(l) => NString(Some(IString::Literal(l))),
-            Err(_) => NString(None),
-        }
+        // A literal may hold any byte but NUL, which memchr has just ruled out (far
+        // faster than the crate's own byte-by-byte check, a quarter of the CPU of a
+        // FETCH of whole messages).
+        NString(Some(IString::Literal(Literal::unvalidated(bytes))))
     } else {
         data(&bytes)
     }

@@ -31,9 +31,12 @@ impl Sqlite {
                      WHERE m.id IN ({marks})"
                 ))?;
                 let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
-                    let (id, mut copy, content): (i64, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                    copy.extend_from_slice(&content);
-                    Ok((id, copy))
+                    // Copied once, straight from SQLite's buffers into the message.
+                    let (prefix, content) = (r.get_ref(1)?.as_blob()?, r.get_ref(2)?.as_blob()?);
+                    let mut copy = Vec::with_capacity(prefix.len() + content.len());
+                    copy.extend_from_slice(prefix);
+                    copy.extend_from_slice(content);
+                    Ok((r.get(0)?, copy))
                 })?;
                 for row in rows {
                     let (id, copy) = row?;
