@@ -28,6 +28,14 @@ pub enum Action {
     Select(Node),
     /// Open Internet Mail Service Properties on a tab (or switch tab, when open).
     OpenProperties(Tab),
+    /// Open Internet Mail Service Properties where this configuration field is edited
+    /// (`connections.smtp_listen`…), the field focused and `why` shown next to it.
+    ChangeField {
+        /// The field, as validation names it.
+        field: String,
+        /// What is wrong with its value.
+        why: String,
+    },
     /// Open a Tools or Help window.
     Open(Window),
     /// Open Queued Message Details for this queue id, and fetch them.

@@ -113,6 +113,13 @@ impl AdminApp {
             Action::Send(command) => self.send(command),
             Action::Select(node) => self.selected = node,
             Action::OpenProperties(tab) => self.open_properties(tab),
+            Action::ChangeField { field, why } => {
+                self.open_properties(Tab::holding(&field));
+                if let Some(p) = &mut self.properties {
+                    p.notice(field.clone(), why);
+                }
+                crate::widgets::focus_field(ctx, &field);
+            }
             Action::Open(window) => self.windows.open(window),
             Action::ShowQueueDetails(queue_id) => {
                 self.windows.queue_details.queue_id = Some(queue_id.clone());
@@ -162,7 +169,13 @@ impl AdminApp {
             .stderr(std::process::Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         self.model.launch = Some(match cmd.spawn() {
-            Ok(_) => format!("Starting {}…", exe.display()),
+            Ok(mut child) => {
+                // Waited for, so that once it ends it does not linger as a zombie
+                // for as long as this window is open. (Without a thread for it, the
+                // child is only left unreaped, as before.)
+                let _ = std::thread::Builder::new().name("mailroomd-reaper".into()).spawn(move || child.wait());
+                format!("Starting {}…", exe.display())
+            }
             Err(e) => format!("Cannot start {}: {e}", exe.display()),
         });
     }

@@ -26,8 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QuarantineEntry, QueueEntry, Request, Response,
-    StatusReport, TrackingEvent,
+    CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, QuarantineEntry, QueueEntry, Request,
+    Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -130,6 +130,16 @@ pub enum Lifecycle {
     Restart,
 }
 
+/// Why the service could not start or restart, as the banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The service's own words.
+    pub message: String,
+    /// The configuration field whose value caused it (`connections.smtp_listen`…),
+    /// when one did: the banner offers to change it.
+    pub field: Option<String>,
+}
+
 /// What the backend reports.
 #[derive(Debug)]
 pub enum Update {
@@ -164,7 +174,7 @@ pub enum Update {
     /// The address tester's answer.
     AddressTest(Result<(Decision, String), String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
-    LifecycleDone(Result<(), String>),
+    LifecycleDone(Result<(), Failure>),
     /// The DNS records to publish (checked when asked), or why they could not be had.
     DnsRecords(Result<Vec<DnsRecord>, String>),
     /// The quarantine, newest first.
@@ -530,7 +540,10 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
                 Lifecycle::Stop => Request::Stop,
                 Lifecycle::Restart => Request::Restart,
             };
-            let result = client.request(request).await.map(|_| ()).map_err(|e| e.to_string());
+            let result = client.request(request).await.map(|_| ()).map_err(|e| match e {
+                ClientError::Remote(IpcError::Failed { message, field }) => Failure { message, field },
+                other => Failure { message: other.to_string(), field: None },
+            });
             replies.update(Update::LifecycleDone(result));
             replies.refresh(Wants::ALL);
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::actions::{Action, Window};
 use crate::backend::{Command, Lifecycle};
-use crate::model::{Connection, Model, Restart, Step};
+use crate::model::{Connection, Failure, Model, Restart, Step};
 use crate::nav::{Node, Tab};
 use crate::widgets::state_words;
 
@@ -113,12 +113,17 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
                 ui.label("Not connected");
             }
         }
-        if let Some(s) = &model.status {
+        if let (Some(s), true) = (&model.status, model.connected()) {
             ui.separator();
             ui.label(format!("Internet Mail Service: {}", state_words(s.state)));
             if let Some(up) = s.uptime_secs {
                 ui.separator();
                 ui.label(format!("Up {}:{:02}:{:02}", up / 3600, up / 60 % 60, up % 60));
+            }
+            if model.lifecycle_error.is_some() {
+                ui.separator();
+                let what = if s.state == mailroom_shared::ipc::ServiceState::Running { "restart" } else { "start" };
+                ui.colored_label(ui.visuals().error_fg_color, format!("The last {what} failed"));
             }
         }
         if let Some(e) = &model.error {
@@ -165,7 +170,8 @@ pub fn banner_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         .stroke(egui::Stroke::new(1.0, egui::Color32::from_rgb(214, 190, 110)))
         .inner_margin(egui::Margin::symmetric(10, 6))
         .show(ui, |ui| {
-            ui.horizontal(|ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(|ui| {
                 if let Some(steps) = in_flight {
                     ui.spinner();
                     if steps.is_empty() {
@@ -185,15 +191,46 @@ pub fn banner_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
                         "Saved. These changes take effect when the Internet Mail Service is restarted: {}.",
                         pages.join(", ")
                     ));
-                    if ui.add_enabled(model.connected(), egui::Button::new("Restart Service")).clicked() {
+                    if model.lifecycle_error.is_none()
+                        && ui.add_enabled(model.connected(), egui::Button::new("Restart Service")).clicked()
+                    {
                         action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
                     }
                 }
-                if let Some(e) = &model.lifecycle_error {
-                    ui.colored_label(ui.visuals().error_fg_color, format!("The service reports: {e}"));
-                }
             });
+            if let (Some(failure), None) = (&model.lifecycle_error, in_flight) {
+                action = failure_ui(ui, model, failure).or(action.take());
+            }
         });
+    action
+}
+
+/// A failed start or restart: the service's words, wrapped, in red, and what to do
+/// next: change the field that caused it (when one did), or try again.
+fn failure_ui(ui: &mut egui::Ui, model: &Model, failure: &Failure) -> Option<Action> {
+    let mut action = None;
+    let running = model.status.as_ref().is_some_and(|s| s.state == mailroom_shared::ipc::ServiceState::Running);
+    let what = if running { "could not restart" } else { "could not start" };
+    ui.add(
+        egui::Label::new(
+            egui::RichText::new(format!("The Internet Mail Service {what}: {}.", failure.message))
+                .color(ui.visuals().error_fg_color),
+        )
+        .wrap(),
+    );
+    ui.horizontal(|ui| {
+        if let Some(field) = &failure.field {
+            let label = if field.ends_with("listen") { "Change Listen Address…" } else { "Change Setting…" };
+            if ui.add_enabled(model.config.is_some(), egui::Button::new(label)).clicked() {
+                action = Some(Action::ChangeField { field: field.clone(), why: failure.message.clone() });
+            }
+        }
+        let retry = if running { "Retry" } else { "Start Service" };
+        if ui.add_enabled(model.connected(), egui::Button::new(retry)).clicked() {
+            let command = if running { Lifecycle::Restart } else { Lifecycle::Start };
+            action = Some(Action::Send(Command::Lifecycle(command)));
+        }
+    });
     action
 }
 

@@ -17,6 +17,7 @@ use mailroom_shared::ipc::{
 };
 use mailroom_shared::routing::Decision;
 
+pub use crate::backend::Failure;
 use crate::backend::{Command, Lifecycle, Update};
 
 /// The connection to the service.
@@ -118,8 +119,8 @@ pub struct Model {
     pub pending: Vec<Page>,
     /// A restart asked for from this window, for the banner.
     pub restart: Option<Restart>,
-    /// The last lifecycle failure, in the service's words.
-    pub lifecycle_error: Option<String>,
+    /// The last start or restart failure, until the service runs without one.
+    pub lifecycle_error: Option<Failure>,
     /// The last configuration save.
     pub save: Save,
     /// Other errors, for the status bar.
@@ -179,6 +180,8 @@ impl Model {
             }
             Update::Disconnected(reason) => {
                 self.connection = Connection::Down(reason);
+                // What the service last said no longer holds (it may have died).
+                self.status = None;
                 // Requests in flight died with the connection: nothing will answer them.
                 if self.restarting() {
                     self.restart = None;
@@ -189,6 +192,9 @@ impl Model {
             }
             Update::Status(s) => {
                 self.pending.clone_from(&s.pending_pages);
+                // The service's word on its last failure is the one kept.
+                self.lifecycle_error =
+                    s.last_error.clone().map(|message| Failure { message, field: s.last_error_field.clone() });
                 self.status = Some(*s);
             }
             Update::Config(c, revision) => {
@@ -229,7 +235,7 @@ impl Model {
                 self.lifecycle_error = Some(e);
                 self.restart = None;
             }
-            Update::Event(Event::ServiceState { state, error }) => {
+            Update::Event(Event::ServiceState { state, error, field }) => {
                 match &mut self.restart {
                     Some(Restart::InFlight { steps }) => steps.push(Step { state, error: error.clone() }),
                     Some(Restart::Done { steps, .. })
@@ -239,8 +245,10 @@ impl Model {
                     }
                     _ => {}
                 }
-                if let Some(e) = error {
-                    self.lifecycle_error = Some(e);
+                match error {
+                    Some(message) => self.lifecycle_error = Some(Failure { message, field }),
+                    None if state == ServiceState::Running => self.lifecycle_error = None,
+                    None => {}
                 }
             }
             Update::Event(_) => {}
@@ -274,7 +282,7 @@ mod tests {
     use super::*;
 
     fn state(state: ServiceState) -> Update {
-        Update::Event(Event::ServiceState { state, error: None })
+        Update::Event(Event::ServiceState { state, error: None, field: None })
     }
 
     #[test]
@@ -299,9 +307,13 @@ mod tests {
     fn a_failed_restart_clears_the_progress_and_keeps_the_reason() {
         let mut m = Model::default();
         m.sent(&Command::Lifecycle(Lifecycle::Restart));
-        m.apply(Update::LifecycleDone(Err("cannot listen".into())));
+        let failure = Failure { message: "cannot listen".into(), field: Some("pop3.listen".into()) };
+        m.apply(Update::LifecycleDone(Err(failure.clone())));
         assert_eq!(m.restart, None);
-        assert_eq!(m.lifecycle_error.as_deref(), Some("cannot listen"));
+        assert_eq!(m.lifecycle_error, Some(failure));
+        // A start without failure clears it.
+        m.apply(state(ServiceState::Running));
+        assert_eq!(m.lifecycle_error, None);
     }
 
     #[test]

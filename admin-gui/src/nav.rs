@@ -79,4 +79,33 @@ impl Tab {
             Tab::Diagnostics => "Diagnostics Logging",
         }
     }
+
+    /// The tab on which a configuration field (`connections.smtp_listen`,
+    /// `pop3.listen`…, as validation names fields) is edited.
+    pub fn holding(field: &str) -> Tab {
+        match field.split(['.', '[']).next().unwrap_or_default() {
+            "connections" => Tab::Connections,
+            "routing" | "routing_restrictions" => Tab::Routing,
+            "delivery" => Tab::Delivery,
+            "security" => Tab::Security,
+            "pop3" => Tab::Pop3,
+            "imap4" => Tab::Imap4,
+            "filtering" => Tab::Filtering,
+            "diagnostics" => Tab::Diagnostics,
+            _ => Tab::General,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_field_is_on_its_tab() {
+        assert_eq!(Tab::holding("connections.smtp_listen"), Tab::Connections);
+        assert_eq!(Tab::holding("imap4.imaps_listen"), Tab::Imap4);
+        assert_eq!(Tab::holding("routing.table[2].sent_to"), Tab::Routing);
+        assert_eq!(Tab::holding("general.host_name"), Tab::General);
+    }
 }

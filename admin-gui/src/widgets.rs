@@ -54,11 +54,32 @@ pub fn field_errors(ui: &mut egui::Ui, errors: &[ConfigError], field: &str) {
     }
 }
 
+/// Where the field to focus next is kept (egui's memory), until its row is drawn.
+fn focus_id() -> egui::Id {
+    egui::Id::unique("mailroom.focus_field")
+}
+
+/// Asks the row of configuration field `field` to take the keyboard focus when it is
+/// next drawn.
+pub fn focus_field(ctx: &egui::Context, field: &str) {
+    ctx.data_mut(|d| d.insert_temp(focus_id(), field.to_owned()));
+}
+
+/// Gives `response` the focus if its field's row was asked to take it.
+fn take_focus(ui: &egui::Ui, response: &egui::Response, field: &str) {
+    if ui.data(|d| d.get_temp::<String>(focus_id())).is_some_and(|f| f == field) {
+        response.request_focus();
+        response.scroll_to_me(Some(egui::Align::Center));
+        ui.data_mut(|d| d.remove::<String>(focus_id()));
+    }
+}
+
 /// A labelled single-line text field in a two-column grid, with its errors.
 pub fn text_row(ui: &mut egui::Ui, label: &str, value: &mut String, errors: &[ConfigError], field: &str) {
     let l = ui.label(label);
     ui.vertical(|ui| {
-        ui.add(egui::TextEdit::singleline(value).desired_width(280.0)).labelled_by(l.id);
+        let r = ui.add(egui::TextEdit::singleline(value).desired_width(280.0)).labelled_by(l.id);
+        take_focus(ui, &r, field);
         field_errors(ui, errors, field);
     });
     ui.end_row();

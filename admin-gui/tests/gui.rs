@@ -1,75 +1,17 @@
 //! The real Mailroom Administrator, driven with egui_kittest, against a real
 //! `mailroomd` over the real control socket.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use egui::accesskit::Role;
+use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use mailroom_admin::AdminApp;
 use mailroom_admin::model::Connection;
 use mailroom_shared::config::Page;
 use mailroom_tests::{Daemon, Smtp};
-
-fn harness(socket: std::path::PathBuf) -> Harness<'static, AdminApp> {
-    Harness::builder().with_size(egui::vec2(1100.0, 720.0)).build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket))
-}
-
-/// Runs frames until `cond` holds (the backend answers from its own thread).
-fn wait(h: &mut Harness<'_, AdminApp>, what: &str, cond: impl Fn(&AdminApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.step();
-        if cond(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn connected(h: &mut Harness<'_, AdminApp>) {
-    wait(h, "connection and configuration", |a| a.connected() && a.model.config.is_some() && a.model.status.is_some());
-}
-
-fn type_into(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
-    let role = if h.query_by_role_and_label(Role::PasswordInput, label).is_some() {
-        Role::PasswordInput
-    } else {
-        Role::TextInput
-    };
-    h.get_by_role_and_label(role, label).click();
-    h.run_steps(2);
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.run_steps(2);
-}
-
-/// Scrolls `label` into view and clicks it (an AccessKit click: a pointer click
-/// inside a scrolled area of a window misses in the harness).
-fn click_in_view(h: &mut Harness<'_, AdminApp>, label: &str) {
-    h.get_by_label(label).scroll_to_me();
-    h.run_steps(2);
-    h.get_by_label(label).click_accesskit();
-    h.run_steps(2);
-}
-
-/// Selects everything in the text field `label` and types `text` over it.
-fn replace_text(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
-    h.get_by_role_and_label(Role::TextInput, label).focus();
-    h.run_steps(2);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_role_and_label(Role::TextInput, label).type_text(text);
-    h.run_steps(3);
-}
-
-fn open_routing_tab(h: &mut Harness<'_, AdminApp>) {
-    h.get_by_label("Properties").click();
-    h.run_steps(3);
-    h.get_by_label("Routing").click();
-    h.run_steps(3);
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_founding_scenario_in_the_gui() {
@@ -191,7 +133,7 @@ async fn a_mailbox_created_in_the_gui_can_log_in_over_pop3() {
 async fn with_no_service_the_gui_offers_start_service_and_it_works() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("admin.sock");
-    let daemon = mailroom_tests::bin("mailroomd");
+    let daemon = daemon_in(dir.path());
     let s2 = socket.clone();
     let mut h = Harness::builder()
         .with_size(egui::vec2(1100.0, 720.0))
@@ -360,19 +302,6 @@ threads = [threading.Thread(target=guess, args=(i,)) for i in range(10)]
     let mut s = Smtp::connect(smtp);
     s.expect("EHLO c.test", "250");
     s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
-}
-
-/// The restart banner's text ("Restarting the Internet Mail Service: …" or "The
-/// Internet Mail Service restarted: …"); empty when there is none.
-fn banner_text(h: &Harness<'_, AdminApp>) -> String {
-    // AccessKit keeps a label's text in its value.
-    let text =
-        |n: &egui_kittest::kittest::AccessKitNode<'_>| if n.role() == Role::Label { n.value() } else { n.label() };
-    let is_banner = |l: &str| l.starts_with("Restarting the Internet Mail Service") || l.contains("Service restarted");
-    h.query_all_by(move |n| text(n).is_some_and(|l: String| is_banner(&l)))
-        .filter_map(|n| text(&n.accesskit_node()))
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
 
 /// Regression: the backend awaited each request inside its event loop, so a restart's

@@ -53,9 +53,20 @@ const HANDOVER: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     /// A run could not be started (a listener or the certificate); the reason in words
-    /// a person can act on.
-    #[error("{0}")]
-    Start(String),
+    /// a person can act on, and the configuration field to change when one is the cause.
+    #[error("{message}")]
+    Start {
+        /// What went wrong.
+        message: String,
+        /// The field (`connections.smtp_listen`…) whose value could not be used.
+        field: Option<String>,
+    },
+}
+
+impl LifecycleError {
+    fn start(message: impl Into<String>) -> LifecycleError {
+        LifecycleError::Start { message: message.into(), field: None }
+    }
 }
 
 /// Why a configuration was not saved.
@@ -106,7 +117,9 @@ struct Inner {
 struct State {
     state: ServiceState,
     running: Option<Run>,
-    last_error: Option<String>,
+    /// Why the last start or restart failed, and the field to change when one is the
+    /// cause.
+    last_error: Option<(String, Option<String>)>,
 }
 
 /// A running instance of the service.
@@ -275,6 +288,16 @@ impl Manager {
     }
 
     fn set_state(&self, state: ServiceState, error: Option<String>) {
+        self.set_state_with(state, error.map(|e| (e, None)));
+    }
+
+    /// Reports `state`, entered because of the failure `e`.
+    fn set_failed_state(&self, state: ServiceState, e: &LifecycleError) {
+        let LifecycleError::Start { message, field } = e;
+        self.set_state_with(state, Some((message.clone(), field.clone())));
+    }
+
+    fn set_state_with(&self, state: ServiceState, error: Option<(String, Option<String>)>) {
         {
             let mut s = self.state();
             s.state = state;
@@ -283,10 +306,11 @@ impl Manager {
             }
         }
         match &error {
-            Some(e) => tracing::error!(%state, error = %e, "service state changed"),
+            Some((e, _)) => tracing::error!(%state, error = %e, "service state changed"),
             None => tracing::info!(%state, "service state changed"),
         }
-        self.emit(Event::ServiceState { state, error });
+        let (error, field) = error.map_or((None, None), |(e, f)| (Some(e), f));
+        self.emit(Event::ServiceState { state, error, field });
     }
 
     /// Pages of the saved configuration that differ from the running snapshot.
@@ -322,7 +346,8 @@ impl Manager {
             filtering: None,
             pending_restart: !pending_pages.is_empty(),
             pending_pages,
-            last_error: s.last_error.clone(),
+            last_error: s.last_error.as_ref().map(|(e, _)| e.clone()),
+            last_error_field: s.last_error.as_ref().and_then(|(_, f)| f.clone()),
             uptime_secs: run.filter(|_| s.state == ServiceState::Running).map(|r| r.since.elapsed().as_secs()),
             config_revision: revision,
             running_revision: run.map(|r| r.revision),
@@ -435,9 +460,9 @@ impl Manager {
             self.set_state(ServiceState::Starting, None);
             let prepared = match self.prepare(&sockets).await {
                 Ok(p) => p,
-                Err(message) => {
-                    self.set_state(ServiceState::Stopped, Some(message.clone()));
-                    return Err(LifecycleError::Start(message));
+                Err(e) => {
+                    self.set_failed_state(ServiceState::Stopped, &e);
+                    return Err(e);
                 }
             };
             self.launch(prepared, &mut sockets);
@@ -484,15 +509,16 @@ impl Manager {
         }
         let prepared = match self.prepare(&sockets).await {
             Ok(p) => p,
-            Err(message) => {
+            Err(LifecycleError::Start { message, field }) => {
                 let message = format!("{message}; the service goes on with the configuration it was started with");
-                self.set_state(ServiceState::Running, Some(message.clone()));
-                return Err(LifecycleError::Start(message));
+                let e = LifecycleError::Start { message, field };
+                self.set_failed_state(ServiceState::Running, &e);
+                return Err(e);
             }
         };
         self.set_state(ServiceState::Stopping, None);
         let Some(old) = self.state().running.take() else {
-            return Err(LifecycleError::Start("the service stopped during the restart".into()));
+            return Err(LifecycleError::start("the service stopped during the restart"));
         };
         old.shutdown.drain();
         old.accepting.close();
@@ -508,7 +534,7 @@ impl Manager {
     }
 
     /// Makes what a run needs: the configuration snapshot, TLS, the listeners.
-    async fn prepare(&self, kept: &[Socket]) -> Result<Prepared, String> {
+    async fn prepare(&self, kept: &[Socket]) -> Result<Prepared, LifecycleError> {
         let (config, revision) = self.saved_config();
         let implicit_tls = config.connections.submissions_listen.is_some()
             || config.pop3.pop3s_listen.is_some()
@@ -517,13 +543,17 @@ impl Manager {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
             // without one: do not run without it.
-            Err(message) if config.security.tls_files.is_some() || implicit_tls => return Err(message),
+            Err(message) if config.security.tls_files.is_some() || implicit_tls => {
+                return Err(LifecycleError::start(message));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "TLS is not available");
                 None
             }
         };
-        let sockets = listener::bind(&listener::wanted(&config), kept).await?;
+        let sockets = listener::bind(&listener::wanted(&config), kept)
+            .await
+            .map_err(|e| LifecycleError::Start { message: e.message, field: Some(e.field.to_owned()) })?;
         Ok(Prepared { config, revision, tls, sockets })
     }
 

@@ -63,6 +63,19 @@ impl Protocol {
         }
     }
 
+    /// The configuration field that sets its address (as validation names fields), so
+    /// that a failure to listen can point at what to change.
+    pub fn field(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "connections.smtp_listen",
+            Protocol::Submissions => "connections.submissions_listen",
+            Protocol::Pop3 => "pop3.listen",
+            Protocol::Pop3s => "pop3.pop3s_listen",
+            Protocol::Imap => "imap4.listen",
+            Protocol::Imaps => "imap4.imaps_listen",
+        }
+    }
+
     /// True when every connection starts with a TLS handshake.
     pub fn implicit_tls(self) -> bool {
         matches!(self, Protocol::Submissions | Protocol::Pop3s | Protocol::Imaps)
@@ -111,9 +124,9 @@ impl Socket {
 /// close when the caller drops them (and their accept loops end).
 ///
 /// # Errors
-/// The first address that cannot be bound, in words a person can act on; the sockets
-/// bound by this call are closed again.
-pub async fn bind(wanted: &[(Protocol, SocketAddr)], kept: &[Socket]) -> Result<Vec<Socket>, String> {
+/// The first address that cannot be bound, in words a person can act on, with the
+/// field that sets it; the sockets bound by this call are closed again.
+pub async fn bind(wanted: &[(Protocol, SocketAddr)], kept: &[Socket]) -> Result<Vec<Socket>, BindError> {
     let mut taken = vec![false; kept.len()];
     // The same protocol on the same configured address first; then the same fixed
     // address for another protocol (the administrator swapped two ports). An address
@@ -132,15 +145,23 @@ pub async fn bind(wanted: &[(Protocol, SocketAddr)], kept: &[Socket]) -> Result<
     for &(protocol, configured) in wanted {
         let listener = match reuse(protocol, configured) {
             Some(l) => l,
-            None => Arc::new(
-                TcpListener::bind(configured)
-                    .await
-                    .map_err(|e| format!("cannot listen for {} on {configured}: {}", protocol.name(), describe(&e)))?,
-            ),
+            None => Arc::new(TcpListener::bind(configured).await.map_err(|e| BindError {
+                message: format!("cannot listen for {} on {configured}: {}", protocol.name(), describe(&e)),
+                field: protocol.field(),
+            })?),
         };
         out.push(Socket { protocol, configured, listener });
     }
     Ok(out)
+}
+
+/// A listener that could not be bound.
+#[derive(Debug, Clone)]
+pub struct BindError {
+    /// What happened, in words a person can act on.
+    pub message: String,
+    /// The configuration field that sets the address ([`Protocol::field`]).
+    pub field: &'static str,
 }
 
 /// An I/O error in words a person can act on.

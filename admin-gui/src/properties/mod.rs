@@ -42,6 +42,9 @@ pub struct PropertiesWindow {
     server_errors: Vec<ConfigError>,
     /// Another refusal (conflict…).
     server_message: Option<String>,
+    /// Why the service could not use a field's value (an address it cannot listen
+    /// on), shown next to the field until the next save; it does not block one.
+    notice: Option<ConfigError>,
     /// Apply or OK was clicked; waiting for the answer in the model.
     saving: bool,
     /// OK was clicked: close once saved.
@@ -66,6 +69,7 @@ impl PropertiesWindow {
             base_revision: revision,
             server_errors: Vec::new(),
             server_message: None,
+            notice: None,
             saving: false,
             close_after_save: false,
             open: true,
@@ -73,6 +77,12 @@ impl PropertiesWindow {
             filtering: filtering::FilteringTab::default(),
             queue_sort: Sort::by(3),
         }
+    }
+
+    /// Shows `why` next to `field` (which the service could not use) until the next
+    /// save.
+    pub fn notice(&mut self, field: String, why: String) {
+        self.notice = Some(ConfigError { field, problem: mailroom_shared::config::Problem::Inconsistent(why) });
     }
 
     /// False once OK, Cancel or the close button closed it.
@@ -103,6 +113,7 @@ impl PropertiesWindow {
                 self.original = self.draft.clone();
                 self.server_errors.clear();
                 self.server_message = None;
+                self.notice = None;
                 if self.close_after_save {
                     self.open = false;
                 }
@@ -143,8 +154,9 @@ impl PropertiesWindow {
                 });
                 ui.separator();
                 let errors = self.errors();
+                let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
                 egui::ScrollArea::vertical().max_height(ui.available_height() - 40.0).show(ui, |ui| {
-                    let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &errors));
+                    let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &shown));
                     action = tab.inner;
                 });
                 if let Some(m) = &self.server_message {

@@ -22,7 +22,7 @@ pub(super) fn store_error(e: StoreError) -> IpcError {
 
 pub(super) fn lifecycle_error(e: LifecycleError) -> IpcError {
     match e {
-        LifecycleError::Start(message) => IpcError::Failed { message },
+        LifecycleError::Start { message, field } => IpcError::Failed { message, field },
     }
 }
 

@@ -102,7 +102,7 @@ pub(super) async fn test_filter(manager: &Manager, url: Option<String>) -> Resul
     let started = Instant::now();
     crate::filtering::rspamd::ping(&at, Duration::from_secs(5))
         .await
-        .map_err(|e| IpcError::Failed { message: e.to_string() })?;
+        .map_err(|e| IpcError::Failed { message: e.to_string(), field: None })?;
     Ok(Response::FilterTest {
         message: format!("rspamd at {at} answered in {} ms", started.elapsed().as_millis().max(1)),
     })

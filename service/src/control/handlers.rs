@@ -138,7 +138,8 @@ async fn dns_records(manager: &Manager, domain: Option<&str>, check: bool) -> Re
     let keys = manager.store().dkim_keys().await.map_err(store_error)?;
     let mut records = crate::mailauth::records::wanted(&config, &keys, only.as_ref());
     if check {
-        let resolver = crate::dns::resolver(&config.connections).map_err(|message| IpcError::Failed { message })?;
+        let resolver =
+            crate::dns::resolver(&config.connections).map_err(|message| IpcError::Failed { message, field: None })?;
         crate::mailauth::records::check(&resolver, &mut records).await;
     }
     Ok(Response::DnsRecords { records })

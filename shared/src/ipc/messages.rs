@@ -602,6 +602,9 @@ pub struct StatusReport {
     pub pending_pages: Vec<Page>,
     /// Why the last start failed, in the service's words, if it did.
     pub last_error: Option<String>,
+    /// The configuration field that caused it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_field: Option<String>,
     /// Seconds since the service reached Running.
     pub uptime_secs: Option<u64>,
     /// Revision of the saved configuration.
@@ -720,6 +723,10 @@ pub enum Event {
         /// Why, when it stopped because of a failure.
         #[serde(default)]
         error: Option<String>,
+        /// The configuration field whose value caused the failure (an address that
+        /// cannot be listened on: `connections.smtp_listen`…), when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
     },
     /// A configuration was saved.
     ConfigSaved {
@@ -817,6 +824,10 @@ pub enum IpcError {
     Failed {
         /// The service's own words.
         message: String,
+        /// The configuration field whose value caused it (an address that cannot be
+        /// listened on), when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
     },
     /// Too many control connections or a similar passing condition.
     #[error("busy: {message}")]

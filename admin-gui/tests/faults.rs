@@ -1,0 +1,96 @@
+//! The Administrator when the service fails: a restart that cannot bind its port, a
+//! service that dies. Each test is named after what went wrong before its fix.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use mailroom_tests::Daemon;
+
+/// Regression: a restart that failed (the SMTP port taken by another program) left the
+/// banner spinning for ever, and its reason ran off the window's right edge on the
+/// banner's one row. Now the spinner stops, the reason is shown in full, and the
+/// banner offers the next steps.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_restart_stops_spinning_and_says_what_to_do_next() {
+    let d = Daemon::start().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to take");
+    let port = taken.local_addr().expect("addr").port();
+    d.ctl_ok(&["set", "smtp-listen", &format!("127.0.0.1:{port}")]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_all_by_label("Restart Service").next().expect("the toolbar's Restart Service").click();
+    let clicked = Instant::now();
+    wait(&mut h, "the restart's end", |a| {
+        a.model.lifecycle_error.is_some() && !a.model.restarting() || clicked.elapsed() > Duration::from_secs(15)
+    });
+    assert!(!h.state().model.restarting(), "still spinning: {:?}", h.state().model.restart);
+    let reason = h.get_by_label_contains("address in use");
+    let bounds = reason.rect();
+    assert!(bounds.max.x <= 1100.0, "the reason runs off the window: {bounds:?}");
+    h.get_by_label_contains("The last restart failed");
+
+    // The next step: the right tab, the field focused, the reason next to it.
+    h.get_by_label("Change Listen Address…").click();
+    h.run_steps(4);
+    assert!(h.state().model.config.is_some());
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "SMTP listens on (IP:port):");
+    assert!(field.accesskit_node().is_focused(), "the listen address is focused");
+    assert!(h.query_all_by_label_contains("address in use").count() >= 2, "the reason is next to the field too");
+    replace_text(&mut h, "SMTP listens on (IP:port):", "127.0.0.1:0");
+    h.get_all_by_label("OK").last().expect("OK").click();
+    wait(&mut h, "the save", |a| a.model.pending.contains(&mailroom_shared::config::Page::Connections));
+    h.get_by_label("Retry").click();
+    wait(&mut h, "a restart that works", |a| {
+        a.model.lifecycle_error.is_none()
+            && a.model.status.as_ref().is_some_and(|s| s.running_revision == Some(s.config_revision))
+    });
+    assert!(h.query_by_label_contains("The last restart failed").is_none());
+    drop(taken);
+}
+
+/// Regression: after the service died (`kill -9`), the status bar went on saying
+/// "Running, Up 0:00:04" next to "Not connected".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_service_is_not_shown_running() {
+    let mut d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label_contains("Internet Mail Service: Running");
+    d.signal("KILL");
+    wait(&mut h, "the lost connection", |a| !a.connected());
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Internet Mail Service: Running").is_none(), "still shown running");
+    assert!(h.query_by_label_contains("Up 0:").is_none(), "the uptime still shown");
+    h.get_by_label("Not connected");
+}
+
+/// Regression: a service the Administrator started and that then died stayed a zombie
+/// under it until the Administrator exited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_started_service_that_dies_is_reaped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("admin.sock");
+    let daemon = daemon_in(dir.path());
+    let s2 = socket.clone();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_eframe(move |cc| mailroom_admin::AdminApp::new(&cc.egui_ctx, s2).with_daemon(daemon));
+    wait(&mut h, "the no-service page", |a| matches!(a.model.connection, mailroom_admin::model::Connection::Down(_)));
+    h.get_by_label("Start Service").click();
+    wait(&mut h, "the started service", |a| a.connected() && a.model.status.is_some());
+    let pid = h.state().model.status.as_ref().map(|s| s.pid).expect("pid");
+    let stat = format!("/proc/{pid}/stat");
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.step();
+        match std::fs::read_to_string(&stat) {
+            Err(_) => break,
+            Ok(s) => assert!(Instant::now() < deadline, "pid {pid} not reaped: {s}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
