@@ -44,7 +44,7 @@ fn main() {
             })
             .collect();
     }
-    for (view, shown) in [("Queues", "10000 message(s) waiting"), ("Recipients", "E-mail Addresses")] {
+    for (view, shown) in [("Queues", "10000 messages waiting"), ("Recipients", "E-mail Addresses")] {
         h.get_by_label(view).click();
         // The backend finds no service on the fake socket; keep the views showing.
         h.state_mut().model.connection = Connection::Connected("bench".into());

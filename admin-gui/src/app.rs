@@ -112,9 +112,9 @@ impl AdminApp {
         match action {
             Action::Send(command) => self.send(command),
             Action::Select(node) => self.selected = node,
-            Action::OpenProperties(tab) => self.open_properties(tab),
+            Action::OpenProperties(tab) => self.open_properties(tab, ctx),
             Action::ChangeField { field, why } => {
-                self.open_properties(Tab::holding(&field));
+                self.open_properties(Tab::holding(&field), ctx);
                 if let Some(p) = &mut self.properties {
                     p.notice(field.clone(), why);
                 }
@@ -143,10 +143,14 @@ impl AdminApp {
 
     /// Opens Internet Mail Service Properties on the saved configuration, at `tab`; an
     /// open window keeps its edits and only turns to `tab`.
-    fn open_properties(&mut self, tab: Tab) {
+    fn open_properties(&mut self, tab: Tab, ctx: &egui::Context) {
         match (&mut self.properties, &self.model.config) {
             (Some(p), _) => p.tab = tab,
-            (None, Some((config, revision))) => self.properties = Some(PropertiesWindow::new(config, *revision, tab)),
+            (None, Some((config, revision))) => {
+                self.properties = Some(PropertiesWindow::new(config, *revision, tab));
+                // Typing goes to the first field at once.
+                crate::widgets::focus_field(ctx, crate::widgets::FIRST_FIELD);
+            }
             (None, None) => {}
         }
     }
@@ -186,19 +190,31 @@ impl eframe::App for AdminApp {
         self.drain_updates(ui.ctx());
         let model = &self.model;
         let mut actions: Vec<Action> = Vec::new();
-        egui::Panel::top("menu").show(ui, |ui| actions.extend(main_window::menu_ui(ui)));
-        egui::Panel::top("toolbar").show(ui, |ui| actions.extend(main_window::toolbar_ui(ui, model)));
+        // While Properties is open the main window waits for it, as a property sheet
+        // is modal in Exchange Administrator: the keyboard's Tab stays in the sheet.
+        let main = self.properties.is_none();
+        let selected = self.selected;
+        egui::Panel::top("menu").show(ui, |ui| {
+            ui.add_enabled_ui(main, |ui| actions.extend(main_window::menu_ui(ui, selected)));
+        });
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model, selected)));
+        });
         egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
         egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| actions.extend(main_window::tree_ui(ui, self.selected, model)));
+            ui.add_enabled_ui(main, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| actions.extend(main_window::tree_ui(ui, selected, model)));
+            });
         });
         egui::CentralPanel::default().show(ui, |ui| {
-            actions.extend(main_window::banner_ui(ui, model));
-            if let Connection::Down(reason) = &model.connection {
-                actions.extend(main_window::no_service_ui(ui, model, &self.socket, reason));
-            } else {
-                actions.extend(self.views.ui(self.selected, ui, model));
-            }
+            ui.add_enabled_ui(main, |ui| {
+                actions.extend(main_window::banner_ui(ui, model));
+                if let Connection::Down(reason) = &model.connection {
+                    actions.extend(main_window::no_service_ui(ui, model, &self.socket, reason));
+                } else {
+                    actions.extend(self.views.ui(self.selected, ui, model));
+                }
+            });
         });
         let ctx = ui.ctx().clone();
         if let Some(p) = &mut self.properties {
@@ -208,6 +224,9 @@ impl eframe::App for AdminApp {
             }
         }
         self.windows.show(&ctx, model, &mut actions);
+        if main && !self.windows.any_open() && !self.views.has_dialog() {
+            actions.extend(main_window::keys(&ctx, model, selected));
+        }
         for action in actions {
             self.apply(action, &ctx);
         }

@@ -140,6 +140,17 @@ pub struct Failure {
     pub field: Option<String>,
 }
 
+/// The address tester's answer.
+#[derive(Debug, Clone)]
+pub struct AddressVerdict {
+    /// What the running service decides.
+    pub decision: Decision,
+    /// That, in words.
+    pub now: String,
+    /// What it will decide after a restart, in words, when that differs.
+    pub after_restart: Option<String>,
+}
+
 /// What the backend reports.
 #[derive(Debug)]
 pub enum Update {
@@ -172,7 +183,7 @@ pub enum Update {
     /// TLS).
     Certificate(Option<Box<CertificateInfo>>),
     /// The address tester's answer.
-    AddressTest(Result<(Decision, String), String>),
+    AddressTest(Result<AddressVerdict, String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
     LifecycleDone(Result<(), Failure>),
     /// The DNS records to publish (checked when asked), or why they could not be had.
@@ -643,7 +654,9 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
         Command::TestAddress { recipient, authenticated_as, client_ip } => {
             let authenticated_as = (!authenticated_as.trim().is_empty()).then_some(authenticated_as);
             let result = match client.request(Request::TestAddress { recipient, authenticated_as, client_ip }).await {
-                Ok(Response::AddressTest { decision, explanation }) => Ok((decision, explanation)),
+                Ok(Response::AddressTest { decision, explanation, after_restart }) => {
+                    Ok(AddressVerdict { decision, now: explanation, after_restart })
+                }
                 Ok(other) => Err(format!("unexpected reply {other:?}")),
                 Err(e) => Err(e.to_string()),
             };

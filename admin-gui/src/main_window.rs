@@ -10,17 +10,27 @@ use std::time::Duration;
 use crate::actions::{Action, Window};
 use crate::backend::{Command, Lifecycle};
 use crate::model::{Connection, Failure, Model, Restart, Step};
-use crate::nav::{Node, Tab};
+use crate::nav::Node;
 use crate::widgets::state_words;
 
 /// How long the banner says a restart went through.
 const RESTARTED_NOTICE: Duration = Duration::from_secs(5);
 
-/// File, Tools and Help.
-pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
+/// File, Tools and Help; the File menu names the keys of its commands.
+pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
     let mut action = None;
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
+            if ui.add(egui::Button::new("Properties").shortcut_text("Alt+Enter")).clicked() {
+                action = Some(Action::OpenProperties(selected.properties_tab()));
+            }
+            if ui.add(egui::Button::new("Restart Service").shortcut_text("Ctrl+R")).clicked() {
+                action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
+            }
+            if ui.add(egui::Button::new("Refresh").shortcut_text("F5")).clicked() {
+                action = Some(Action::Send(Command::Refresh));
+            }
+            ui.separator();
             if ui.button("Connect…").clicked() {
                 action = Some(Action::Send(Command::Refresh));
             }
@@ -45,13 +55,13 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
     action
 }
 
-/// Properties, Restart Service, Refresh.
-pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+/// Properties (of the selected node), Restart Service, Refresh.
+pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model, selected: Node) -> Option<Action> {
     let mut action = None;
     ui.horizontal(|ui| {
         let connected = model.connected();
         if ui.add_enabled(connected && model.config.is_some(), egui::Button::new("Properties")).clicked() {
-            action = Some(Action::OpenProperties(Tab::General));
+            action = Some(Action::OpenProperties(selected.properties_tab()));
         }
         if ui.add_enabled(connected, egui::Button::new("Restart Service")).clicked() {
             action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
@@ -64,11 +74,14 @@ pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
 }
 
 /// The organisation's tree, `selected` highlighted; the quarantine says how many
-/// messages it holds.
+/// messages it holds. A double-click opens the node's Properties.
 pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Action> {
     let mut action = None;
     let mut item = |ui: &mut egui::Ui, node: Node, label: &str| {
-        if ui.selectable_label(selected == node, label).clicked() {
+        let r = ui.selectable_label(selected == node, label);
+        if r.double_clicked() {
+            action = Some(Action::OpenProperties(node.properties_tab()));
+        } else if r.clicked() {
             action = Some(Action::Select(node));
         }
     };
@@ -143,6 +156,26 @@ fn steps_words(steps: &[Step]) -> String {
         })
         .collect();
     words.join(", ")
+}
+
+/// The main window's keys, when no window is open: Enter and Alt+Enter open the
+/// selected node's Properties (unless a control has the focus), F5 refreshes, Ctrl+R
+/// restarts the service.
+pub fn keys(ctx: &egui::Context, model: &Model, selected: Node) -> Option<Action> {
+    let focused = ctx.memory(|m| m.focused()).is_some();
+    ctx.input_mut(|i| {
+        if i.consume_key(egui::Modifiers::ALT, egui::Key::Enter)
+            || (!focused && i.consume_key(egui::Modifiers::NONE, egui::Key::Enter))
+        {
+            model.config.is_some().then(|| Action::OpenProperties(selected.properties_tab()))
+        } else if i.consume_key(egui::Modifiers::NONE, egui::Key::F5) {
+            model.connected().then_some(Action::Send(Command::Refresh))
+        } else if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
+            model.connected().then_some(Action::Send(Command::Lifecycle(Lifecycle::Restart)))
+        } else {
+            None
+        }
+    })
 }
 
 /// The banner over the view: a restart's progress while it runs; otherwise the pages

@@ -15,9 +15,8 @@ use mailroom_shared::ipc::{
     CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QuarantineEntry, QueueDetails, QueueEntry,
     ServiceState, StatusReport, TrackingEvent,
 };
-use mailroom_shared::routing::Decision;
 
-pub use crate::backend::Failure;
+pub use crate::backend::{AddressVerdict, Failure};
 use crate::backend::{Command, Lifecycle, Update};
 
 /// The connection to the service.
@@ -114,7 +113,7 @@ pub struct Model {
     /// A DNS records request is in flight (a check takes a moment).
     pub dns_busy: bool,
     /// The address tester's last answer; `None` while one is asked for.
-    pub address_test: Option<Result<(Decision, String), String>>,
+    pub address_test: Option<Result<AddressVerdict, String>>,
     /// Pages saved since the last restart (the banner).
     pub pending: Vec<Page>,
     /// A restart asked for from this window, for the banner.

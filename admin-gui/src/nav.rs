@@ -24,6 +24,22 @@ pub enum Node {
     ServiceStatus,
 }
 
+impl Node {
+    /// The Properties tab that opens for this node (Enter, double-click, the toolbar's
+    /// Properties): the page about what the node shows.
+    pub fn properties_tab(self) -> Tab {
+        match self {
+            Node::Pop3 => Tab::Pop3,
+            Node::Imap4 => Tab::Imap4,
+            Node::Queues => Tab::Queues,
+            Node::Quarantine => Tab::Filtering,
+            Node::DnsRecords => Tab::Security,
+            Node::ServiceStatus => Tab::Diagnostics,
+            Node::InternetMailService | Node::Recipients => Tab::General,
+        }
+    }
+}
+
 /// The Internet Mail Service Properties tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {

@@ -59,19 +59,96 @@ fn focus_id() -> egui::Id {
     egui::Id::unique("mailroom.focus_field")
 }
 
-/// Asks the row of configuration field `field` to take the keyboard focus when it is
-/// next drawn.
+/// What [`focus_field`] takes to mean the first field drawn.
+pub const FIRST_FIELD: &str = "*";
+
+/// Asks the row of configuration field `field` ([`FIRST_FIELD`]: the first row drawn)
+/// to take the keyboard focus when it is next drawn.
 pub fn focus_field(ctx: &egui::Context, field: &str) {
     ctx.data_mut(|d| d.insert_temp(focus_id(), field.to_owned()));
 }
 
-/// Gives `response` the focus if its field's row was asked to take it.
-fn take_focus(ui: &egui::Ui, response: &egui::Response, field: &str) {
-    if ui.data(|d| d.get_temp::<String>(focus_id())).is_some_and(|f| f == field) {
+/// Gives `response` the focus if its field's row (or the first row) was asked to take
+/// it.
+pub fn take_focus(ui: &egui::Ui, response: &egui::Response, field: &str) {
+    if ui.data(|d| d.get_temp::<String>(focus_id())).is_some_and(|f| f == field || f == FIRST_FIELD) {
         response.request_focus();
         response.scroll_to_me(Some(egui::Align::Center));
         ui.data_mut(|d| d.remove::<String>(focus_id()));
     }
+}
+
+/// A key that ends a dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKey {
+    /// Enter, with no button focused: the default button.
+    Default,
+    /// Escape: Cancel.
+    Cancel,
+}
+
+/// What the keyboard asks of the dialog just drawn: Enter presses the default button
+/// unless a button has the focus (then Enter presses that one), Escape cancels. Read
+/// after the dialog's controls: a one-line field gives up the focus on Enter.
+pub fn dialog_key(ui: &egui::Ui) -> Option<DialogKey> {
+    let focused = ui.memory(|m| m.focused()).is_some();
+    ui.input(|i| {
+        if i.key_pressed(egui::Key::Escape) {
+            Some(DialogKey::Cancel)
+        } else if i.key_pressed(egui::Key::Enter) && !focused && i.modifiers.is_none() {
+            Some(DialogKey::Default)
+        } else {
+            None
+        }
+    })
+}
+
+/// A dialog's problem line: the sentence in red once `shown`, else an empty line of
+/// the same height, so that the buttons below never move.
+pub fn problem_line(ui: &mut egui::Ui, problem: Option<&str>, shown: bool) {
+    match problem.filter(|_| shown) {
+        Some(p) => {
+            ui.colored_label(ui.visuals().error_fg_color, p);
+        }
+        None => {
+            ui.label(" ");
+        }
+    }
+}
+
+/// A confirmation before something that cannot be undone, as a modal: `Some(true)`
+/// when `act` (the dangerous button: "Delete", "Rotate") is pressed, `Some(false)` on
+/// Cancel or Escape, `None` while open. Cancel comes first and keeps the focus unless
+/// the user moves it, so Enter means Cancel.
+pub fn confirm_ui(ctx: &egui::Context, id: &str, title: &str, text: &str, act: &str) -> Option<bool> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
+        ui.set_max_width(460.0);
+        ui.heading(title);
+        ui.add(egui::Label::new(text).wrap());
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let cancel = ui.button("Cancel");
+            if ui.memory(|m| m.focused().is_none()) {
+                cancel.request_focus();
+            }
+            if cancel.clicked() {
+                answer = Some(false);
+            }
+            if ui.button(act).clicked() {
+                answer = Some(true);
+            }
+        });
+        if dialog_key(ui) == Some(DialogKey::Cancel) {
+            answer = Some(false);
+        }
+    });
+    answer
+}
+
+/// "1 problem", "2 problems".
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 /// A labelled single-line text field in a two-column grid, with its errors.

@@ -541,6 +541,6 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
     for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk"] {
         h.get_by_label(folder);
     }
-    assert_eq!(h.query_all_by_label("1 message(s)").count(), 1, "INBOX holds the message");
-    assert_eq!(h.query_all_by_label("0 message(s)").count(), 4);
+    assert_eq!(h.query_all_by_label("1 message").count(), 1, "INBOX holds the message");
+    assert_eq!(h.query_all_by_label("0 messages").count(), 4);
 }

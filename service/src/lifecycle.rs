@@ -277,6 +277,11 @@ impl Manager {
         let _ = self.inner.events.send(event);
     }
 
+    /// The configuration the service runs with, when it runs.
+    pub fn running_config(&self) -> Option<Arc<Config>> {
+        self.state().running.as_ref().map(|r| Arc::clone(&r.config))
+    }
+
     /// The latest saved configuration and its revision.
     pub fn saved_config(&self) -> (Arc<Config>, u64) {
         let s = self.inner.saved.lock().unwrap_or_else(|p| p.into_inner());

@@ -48,11 +48,23 @@ impl Domain {
                 return err(format!("has a label of {} characters; at most 63 are allowed", label.len()));
             }
             if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-                return err(format!("contains '{c}'; only letters, digits, hyphens and dots are allowed"));
+                return err(format!("contains {}; only letters, digits, hyphens and dots are allowed", character(c)));
             }
             if label.starts_with('-') || label.ends_with('-') {
                 return err(format!("has the label '{label}', which starts or ends with a hyphen"));
             }
+        }
+        // RFC 3696 §2: a top-level domain is never all digits, so such a name is an IP
+        // address (or a typing mistake), which cannot receive mail as a domain.
+        if s.rsplit('.').next().is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit())) {
+            return err(if s.parse::<IpAddr>().is_ok() {
+                "is an IP address, not a domain".to_owned()
+            } else {
+                format!(
+                    "ends in '{}', digits only; the last part of a domain has a letter",
+                    s.rsplit('.').next().unwrap_or(s)
+                )
+            });
         }
         Ok(Domain(s.to_ascii_lowercase()))
     }
@@ -317,6 +329,16 @@ impl fmt::Display for IpNet {
     }
 }
 
+/// A character as a sentence names it: "a space", or the character in quotes.
+fn character(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+        c => format!("'{c}'"),
+    }
+}
+
 /// Where to send mail next: `host`, `host:port`, `[ip]` or `[ip]:port`.
 ///
 /// A host name is looked up in DNS (A/AAAA, not MX: a smart host is a host); an
@@ -366,12 +388,17 @@ impl NextHop {
             };
             return Ok(NextHop::Addr(SocketAddr::new(ip, port)));
         }
+        // An IP address typed without brackets can only mean that address (an address
+        // is never looked up): taken as if bracketed. A bare IPv6 address has no port.
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(NextHop::Addr(SocketAddr::new(ip, Self::DEFAULT_PORT)));
+        }
         let (host, port) = match s.rsplit_once(':') {
             Some((h, p)) => (h, parse_port(p)?),
             None => (s, Self::DEFAULT_PORT),
         };
-        if host.parse::<IpAddr>().is_ok() {
-            return err(format!("write an IP address in brackets: [{host}]:{port}"));
+        if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+            return Ok(NextHop::Addr(SocketAddr::new(IpAddr::V4(ip), port)));
         }
         let name = Domain::parse(host).map_err(|e| NameError(format!("host name {e}")))?;
         Ok(NextHop::Host { name, port })
@@ -408,9 +435,17 @@ mod tests {
         assert_eq!(Domain::parse("Corp.COM.").map(String::from), Ok("corp.com".into()));
         assert!(Domain::parse("localhost").is_ok());
         assert!(Domain::parse("3com.com").is_ok());
-        for bad in ["", ".", "a..b", ".a", "-a.com", "a-.com", "a_b.com", "a b", &"x".repeat(64)] {
+        for bad in
+            ["", ".", "a..b", ".a", "-a.com", "a-.com", "a_b.com", "a b", &"x".repeat(64), "192.168.1.5", "corp.123"]
+        {
             assert!(Domain::parse(bad).is_err(), "{bad:?} accepted");
         }
+        assert_eq!(
+            Domain::parse("192.168.1.5").map_err(|e| e.to_string()),
+            Err("is an IP address, not a domain".into())
+        );
+        assert!(Domain::parse("a b").is_err_and(|e| e.to_string().contains("contains a space")));
+        assert!(Domain::parse("123.example").is_ok() && Domain::parse("x.co2").is_ok());
         let long = vec!["abcdefghi"; 26].join(".");
         assert!(Domain::parse(&long).is_err());
     }
@@ -460,8 +495,22 @@ mod tests {
         assert_eq!(NextHop::parse("relay.isp.net:587").map(|h| h.to_string()), Ok("relay.isp.net:587".into()));
         assert_eq!(NextHop::parse("[127.0.0.1]:2525").map(|h| h.to_string()), Ok("[127.0.0.1]:2525".into()));
         assert_eq!(NextHop::parse("[::1]").map(|h| h.to_string()), Ok("[::1]:25".into()));
-        for bad in ["", "host:0", "host:70000", "[1.2.3]", "[127.0.0.1", "[127.0.0.1]x", "127.0.0.1:25", "bad_host"] {
+        for bad in [
+            "",
+            "host:0",
+            "host:70000",
+            "[1.2.3]",
+            "[127.0.0.1",
+            "[127.0.0.1]x",
+            "127.0.0.1:0",
+            "bad_host",
+            "1.2.3.4.5",
+        ] {
             assert!(NextHop::parse(bad).is_err(), "{bad:?} accepted");
         }
+        // An IP address without brackets is that address: it is never looked up.
+        assert_eq!(NextHop::parse("127.0.0.1:2600").map(|h| h.to_string()), Ok("[127.0.0.1]:2600".into()));
+        assert_eq!(NextHop::parse("10.0.0.1").map(|h| h.to_string()), Ok("[10.0.0.1]:25".into()));
+        assert_eq!(NextHop::parse("::1").map(|h| h.to_string()), Ok("[::1]:25".into()));
     }
 }

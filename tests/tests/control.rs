@@ -387,6 +387,7 @@ async fn mailboxes_from_the_command_line() {
     assert!(list.contains("warning: ann@corp.test"), "{list}");
     d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
     assert!(!d.ctl_ok(&["mailbox", "list"]).contains("warning"));
+    d.ctl_ok(&["restart"]);
 
     let t = d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
     assert_eq!(t.lines().next(), Some("relayed outbound to friend@outside.test"), "{t}");
@@ -400,6 +401,39 @@ async fn mailboxes_from_the_command_line() {
 
     d.ctl_ok(&["mailbox", "remove", "ann@corp.test"]);
     assert_eq!(d.ctl(&["mailbox", "remove", "ann@corp.test"]).status.code(), Some(1));
+}
+
+/// Regression: the address tester answered from the saved configuration, so after a
+/// routing change saved but not yet restarted it said "relayed outbound" while real
+/// mail still got an NDR. It says what happens now and what will after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_address_tester_tells_now_from_after_the_restart() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let ask = || d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
+    let now = ask();
+    assert!(now.starts_with("no route: rerouting of incoming SMTP mail is off"), "{now}");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    let t = ask();
+    assert!(t.starts_with("Now (running configuration): no route: rerouting of incoming SMTP mail is off"), "{t}");
+    assert!(t.contains("\nAfter a restart (saved configuration): relayed outbound to friend@outside.test"), "{t}");
+    d.ctl_ok(&["restart"]);
+    let t = ask();
+    assert!(t.starts_with("relayed outbound to friend@outside.test") && !t.contains("After a restart"), "{t}");
+}
+
+/// Regression: an IP address was accepted as an inbound domain, and a bare IP typed as
+/// smart host was refused ("write it in brackets") though it can only mean that address.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ip_is_no_domain_but_is_a_smart_host() {
+    let d = Daemon::start().await;
+    let out = d.ctl(&["routing", "add", "192.168.1.5", "--inbound"]);
+    assert_eq!(out.status.code(), Some(2), "a malformed domain is a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is an IP address, not a domain"), "{out:?}");
+    d.ctl_ok(&["set", "smarthost", "127.0.0.1:2600"]);
+    let v: serde_json::Value = serde_json::from_str(&d.ctl_ok(&["config", "show"])).expect("json");
+    assert_eq!(v["connections"]["smart_host"], "[127.0.0.1]:2600", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,7 +25,7 @@ use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::{Model, Save};
 use crate::nav::Tab;
-use crate::widgets::{Sort, queue_table};
+use crate::widgets::{DialogKey, FIRST_FIELD, Sort, count_of, dialog_key, focus_field, queue_table};
 
 /// The open properties window.
 #[derive(Debug)]
@@ -139,6 +139,7 @@ impl PropertiesWindow {
     pub fn show(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         self.answer_ui(&model.save);
         let mut action = None;
+        let mut ok = false;
         let mut open = self.open;
         let connected = model.connected();
         egui::Window::new("Internet Mail Service Properties")
@@ -149,9 +150,27 @@ impl PropertiesWindow {
             .show(ctx, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for tab in Tab::ALL {
-                        ui.selectable_value(&mut self.tab, tab, tab.title());
+                        if ui.selectable_value(&mut self.tab, tab, tab.title()).clicked() {
+                            focus_field(ui.ctx(), FIRST_FIELD);
+                        }
                     }
                 });
+                // Ctrl+Tab and Ctrl+Shift+Tab turn the tabs, as in a Windows property
+                // sheet; the new tab's first field takes the focus.
+                let turn = ui.input_mut(|i| {
+                    if i.consume_key(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Tab) {
+                        Some(Tab::ALL.len() - 1)
+                    } else if i.consume_key(egui::Modifiers::COMMAND, egui::Key::Tab) {
+                        Some(1)
+                    } else {
+                        None
+                    }
+                });
+                if let Some(step) = turn {
+                    let at = Tab::ALL.iter().position(|t| *t == self.tab).unwrap_or(0);
+                    self.tab = Tab::ALL[(at + step) % Tab::ALL.len()];
+                    focus_field(ui.ctx(), FIRST_FIELD);
+                }
                 ui.separator();
                 let errors = self.errors();
                 let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
@@ -167,7 +186,7 @@ impl PropertiesWindow {
                     if !errors.is_empty() {
                         ui.colored_label(
                             ui.visuals().error_fg_color,
-                            format!("{} problem(s) to correct", errors.len()),
+                            format!("{} to correct before saving.", count_of(errors.len(), "problem", "problems")),
                         );
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -179,19 +198,31 @@ impl PropertiesWindow {
                             self.open = false;
                         }
                         if ui.add_enabled(can_save, egui::Button::new("OK")).clicked() {
-                            if self.dirty() {
-                                self.close_after_save = true;
-                                action = Some(self.save());
-                            } else {
-                                self.open = false;
-                            }
+                            ok = true;
                         }
                         if self.saving {
                             ui.spinner();
                         }
+                        // Enter is OK and Escape Cancel, unless a dialog of the tab
+                        // has the keyboard.
+                        if !self.routing.has_dialog() {
+                            match dialog_key(ui) {
+                                Some(DialogKey::Default) if can_save => ok = true,
+                                Some(DialogKey::Cancel) => self.open = false,
+                                _ => {}
+                            }
+                        }
                     });
                 });
             });
+        if ok {
+            if self.dirty() {
+                self.close_after_save = true;
+                action = Some(self.save());
+            } else {
+                self.open = false;
+            }
+        }
         // The dialogs are drawn after the window, so that they come on top of it.
         self.routing.dialogs_ui(ctx, &mut self.draft);
         self.open &= open;

@@ -9,7 +9,7 @@ use mailroom_shared::config::{
     ConfigDraft, ConfigError, RouteEntryDraft, RouteKey, RoutingRestrictions, RoutingRestrictionsDraft,
 };
 
-use crate::widgets::field_errors;
+use crate::widgets::{DialogKey, dialog_key, field_errors, problem_line, take_focus};
 
 /// The Routing tab's state.
 #[derive(Debug, Default)]
@@ -30,6 +30,23 @@ struct EntryDialog {
     sent_to: String,
     inbound: bool,
     reroute_to: String,
+    /// Its first field still has to take the focus (the dialog just opened).
+    focus: bool,
+    /// Problems are shown once something was typed or OK was tried, not before.
+    show_problem: bool,
+}
+
+impl EntryDialog {
+    fn new(index: Option<usize>, sent_to: String, reroute_to: Option<String>) -> EntryDialog {
+        EntryDialog {
+            index,
+            sent_to,
+            inbound: reroute_to.is_none(),
+            reroute_to: reroute_to.unwrap_or_default(),
+            focus: true,
+            show_problem: index.is_some(),
+        }
+    }
 }
 
 /// The Routing Restrictions dialog, on a copy of the page.
@@ -41,12 +58,15 @@ struct RestrictionsDialog {
     new_never: String,
     /// The open-relay warning is showing.
     warning: bool,
+    /// The warning's Cancel still has to take the focus (it just opened).
+    warning_focus: bool,
 }
 
 impl RoutingTab {
     /// Draws the tab over `draft`.
     pub fn ui(&mut self, ui: &mut egui::Ui, draft: &mut ConfigDraft, errors: &[ConfigError]) {
-        ui.checkbox(&mut draft.routing.reroute, "Reroute incoming SMTP mail (required for POP3 support)");
+        let reroute = ui.checkbox(&mut draft.routing.reroute, "Reroute incoming SMTP mail (required for POP3 support)");
+        take_focus(ui, &reroute, "routing.reroute");
         ui.add_space(6.0);
         ui.add_enabled_ui(draft.routing.reroute, |ui| {
             ui.label("Routing:");
@@ -70,24 +90,14 @@ impl RoutingTab {
             field_errors(ui, errors, "routing.table");
             ui.horizontal(|ui| {
                 if ui.button("Add…").clicked() {
-                    self.entry_dialog = Some(EntryDialog {
-                        index: None,
-                        sent_to: String::new(),
-                        inbound: true,
-                        reroute_to: String::new(),
-                    });
+                    self.entry_dialog = Some(EntryDialog::new(None, String::new(), None));
                 }
                 let selected = self.selected_entry.filter(|i| *i < draft.routing.table.len());
                 if ui.add_enabled(selected.is_some(), egui::Button::new("Edit…")).clicked()
                     && let Some(i) = selected
                 {
                     let e = &draft.routing.table[i];
-                    self.entry_dialog = Some(EntryDialog {
-                        index: Some(i),
-                        sent_to: e.sent_to.clone(),
-                        inbound: e.reroute_to.is_none(),
-                        reroute_to: e.reroute_to.clone().unwrap_or_default(),
-                    });
+                    self.entry_dialog = Some(EntryDialog::new(Some(i), e.sent_to.clone(), e.reroute_to.clone()));
                 }
                 if ui.add_enabled(selected.is_some(), egui::Button::new("Remove")).clicked()
                     && let Some(i) = selected
@@ -105,9 +115,15 @@ impl RoutingTab {
                 new_internal: String::new(),
                 new_never: String::new(),
                 warning: false,
+                warning_focus: false,
             });
         }
         field_errors(ui, errors, "routing_restrictions");
+    }
+
+    /// True while one of its dialogs is open (it then takes the keyboard).
+    pub fn has_dialog(&self) -> bool {
+        self.entry_dialog.is_some() || self.restrictions.is_some()
     }
 
     /// Shows whichever dialog is open; OK puts its result in `draft`.
@@ -125,27 +141,43 @@ impl RoutingTab {
             ui.heading("Edit Routing Table Entry");
             ui.add_space(8.0);
             let l = ui.label("E-mail sent to this domain:");
-            ui.add(egui::TextEdit::singleline(&mut d.sent_to).desired_width(f32::INFINITY)).labelled_by(l.id);
+            let field =
+                ui.add(egui::TextEdit::singleline(&mut d.sent_to).desired_width(f32::INFINITY)).labelled_by(l.id);
+            if std::mem::take(&mut d.focus) {
+                field.request_focus();
+            }
             ui.add_space(6.0);
             ui.radio_value(&mut d.inbound, true, "Should be accepted as \"inbound\"");
             let reroute = ui.radio_value(&mut d.inbound, false, "Should be rerouted to this domain:");
+            let mut changed = field.changed();
             ui.indent("reroute_to", |ui| {
-                ui.add_enabled(!d.inbound, egui::TextEdit::singleline(&mut d.reroute_to).desired_width(f32::INFINITY))
-                    .labelled_by(reroute.id);
+                changed |= ui
+                    .add_enabled(!d.inbound, egui::TextEdit::singleline(&mut d.reroute_to).desired_width(f32::INFINITY))
+                    .labelled_by(reroute.id)
+                    .changed();
             });
-            if let Some(problem) = &problem {
-                ui.colored_label(ui.visuals().error_fg_color, problem.as_str());
-            }
-            ui.add_space(8.0);
+            d.show_problem |= changed;
+            problem_line(ui, problem.as_deref(), d.show_problem);
+            ui.add_space(4.0);
             ui.horizontal(|ui| {
-                if ui.add_enabled(problem.is_none(), egui::Button::new("OK")).clicked() {
+                if ui.add_enabled(problem.is_none() || !d.show_problem, egui::Button::new("OK")).clicked() {
                     result = Some(true);
                 }
                 if ui.button("Cancel").clicked() {
                     result = Some(false);
                 }
             });
+            match dialog_key(ui) {
+                Some(DialogKey::Default) => result = Some(true),
+                Some(DialogKey::Cancel) => result = Some(false),
+                None => {}
+            }
         });
+        // OK with a problem shows it instead of closing.
+        if result == Some(true) && problem.is_some() {
+            d.show_problem = true;
+            result = None;
+        }
         match result {
             Some(true) => {
                 let entry = RouteEntryDraft {
@@ -201,6 +233,14 @@ impl RoutingTab {
                     result = Some(false);
                 }
             });
+            // The warning, when shown, takes the keys.
+            if !d.warning {
+                match dialog_key(ui) {
+                    Some(DialogKey::Default) => result = Some(true),
+                    Some(DialogKey::Cancel) => result = Some(false),
+                    None => {}
+                }
+            }
         });
         if d.warning {
             let mut answer: Option<bool> = None;
@@ -213,13 +253,21 @@ impl RoutingTab {
                 );
                 ui.label("Allow relaying for anyone?");
                 ui.horizontal(|ui| {
+                    // The safe answer comes first, has the focus and is what Enter means.
+                    let cancel = ui.button("Cancel");
+                    if std::mem::take(&mut d.warning_focus) {
+                        cancel.request_focus();
+                    }
+                    if cancel.clicked() {
+                        answer = Some(false);
+                    }
                     if ui.button("Allow open relay").clicked() {
                         answer = Some(true);
                     }
-                    if ui.button("Cancel").clicked() {
-                        answer = Some(false);
-                    }
                 });
+                if dialog_key(ui).is_some() {
+                    answer = Some(false);
+                }
             });
             match answer {
                 Some(true) => {
@@ -236,6 +284,7 @@ impl RoutingTab {
             Some(true) => {
                 if RoutingRestrictions::draft_is_open_relay(&d.draft) && !d.draft.open_relay_confirmed {
                     d.warning = true;
+                    d.warning_focus = true;
                 } else {
                     if !RoutingRestrictions::draft_is_open_relay(&d.draft) {
                         d.draft.open_relay_confirmed = false;
@@ -250,24 +299,25 @@ impl RoutingTab {
     }
 }
 
-/// The problem with the dialog's input, if any.
+/// The problem with the dialog's input, if any, as a sentence.
 fn entry_problem(d: &EntryDialog, table: &[RouteEntryDraft]) -> Option<String> {
     let key = match RouteKey::parse(&d.sent_to) {
         Ok(k) => k,
-        Err(e) if d.sent_to.trim().is_empty() => return Some(format!("Type a domain ({e})")),
-        Err(e) => return Some(format!("'{}' {e}", d.sent_to.trim())),
+        Err(_) if d.sent_to.trim().is_empty() => return Some("Type the domain this entry is for.".into()),
+        Err(e) => return Some(format!("'{}' {e}.", d.sent_to.trim())),
     };
     let duplicate = table
         .iter()
         .enumerate()
         .any(|(i, e)| Some(i) != d.index && RouteKey::parse(&e.sent_to).is_ok_and(|k| k == key));
     if duplicate {
-        return Some(format!("The table already has an entry for {key}"));
+        return Some(format!("The table already has an entry for {key}."));
     }
     if !d.inbound {
         match Domain::parse(&d.reroute_to) {
-            Err(e) => return Some(format!("Rerouted to: '{}' {e}", d.reroute_to.trim())),
-            Ok(to) if to == *key.domain() => return Some("A domain cannot be rerouted to itself".into()),
+            Err(_) if d.reroute_to.trim().is_empty() => return Some("Type the domain to reroute to.".into()),
+            Err(e) => return Some(format!("The domain to reroute to, '{}', {e}.", d.reroute_to.trim())),
+            Ok(to) if to == *key.domain() => return Some("A domain cannot be rerouted to itself.".into()),
             Ok(_) => {}
         }
     }

@@ -9,6 +9,7 @@ use mailroom_shared::ipc::{DnsRecord, RecordCheck};
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
+use crate::widgets::confirm_ui;
 
 /// The DNS Records view: which domain's key rotation waits for confirmation.
 #[derive(Debug, Default)]
@@ -94,27 +95,13 @@ impl DnsView {
     /// published first.
     fn confirm_ui(&mut self, ctx: &egui::Context) -> Option<Action> {
         let domain = self.confirm_rotate.clone()?;
-        let mut action = None;
-        let mut open = true;
-        egui::Window::new("Rotate DKIM Keys").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
-            ui.label(format!(
-                "New keys will be made for {domain} and will sign its mail from now on. Publish their two new \
-                 DKIM records at once; the old keys stay listed until you retire them."
-            ));
-            ui.horizontal(|ui| {
-                if ui.button("Cancel").clicked() {
-                    self.confirm_rotate = None;
-                }
-                if ui.button("Rotate").clicked() {
-                    action = Some(Action::Send(Command::DkimRotate(domain.clone())));
-                    self.confirm_rotate = None;
-                }
-            });
-        });
-        if !open {
-            self.confirm_rotate = None;
-        }
-        action
+        let text = format!(
+            "New keys will be made for {domain} and will sign its mail from now on. Publish their two new DKIM \
+             records at once; the old keys stay listed until you retire them."
+        );
+        let answer = confirm_ui(ctx, "confirm_rotate", "Rotate DKIM Keys", &text, "Rotate")?;
+        self.confirm_rotate = None;
+        answer.then_some(Action::Send(Command::DkimRotate(domain)))
     }
 }
 

@@ -39,6 +39,11 @@ pub struct Views {
 }
 
 impl Views {
+    /// True while a view's dialog is open (it then takes the keyboard).
+    pub fn has_dialog(&self) -> bool {
+        self.recipients.has_dialog() || self.quarantine.has_dialog()
+    }
+
     /// Draws the view of `node`.
     pub fn ui(&mut self, node: Node, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         match node {

@@ -8,7 +8,7 @@ use mailroom_shared::ipc::QuarantineEntry;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{Sort, ago, sortable_header};
+use crate::widgets::{Sort, ago, confirm_ui, count_of, sortable_header};
 
 /// The Quarantine view.
 #[derive(Debug)]
@@ -33,6 +33,11 @@ fn subject(e: &QuarantineEntry) -> &str {
 }
 
 impl QuarantineView {
+    /// True while its delete confirmation is open.
+    pub fn has_dialog(&self) -> bool {
+        self.confirm_delete.is_some()
+    }
+
     /// The buttons, the count, the table, and the delete confirmation.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
@@ -64,10 +69,10 @@ impl QuarantineView {
         let keep = model.config.as_ref().map(|(c, _)| c.filtering.quarantine_keep.as_secs() / 86_400);
         ui.label(match keep {
             Some(days) => format!(
-                "{} message(s) held. Release delivers one to its recipients; held messages are deleted after {days} days.",
-                model.quarantine.len()
+                "{} held. Release delivers one to its recipients; held messages are deleted after {days} days.",
+                count_of(model.quarantine.len(), "message", "messages")
             ),
-            None => format!("{} message(s) held.", model.quarantine.len()),
+            None => format!("{} held.", count_of(model.quarantine.len(), "message", "messages")),
         });
         if let Some(id) = self.table_ui(ui, &model.quarantine) {
             self.selected = Some(id);
@@ -144,19 +149,8 @@ impl QuarantineView {
 
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
         let (_, subject) = self.confirm_delete.as_ref()?;
-        let mut answer = None;
-        egui::Modal::new(egui::Id::unique("confirm_quarantine_delete")).show(ctx, |ui| {
-            ui.heading("Delete held message");
-            ui.label(format!("Delete \"{subject}\" without delivering it? This cannot be undone."));
-            ui.horizontal(|ui| {
-                if ui.button("Delete").clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            });
-        });
+        let text = format!("Delete \"{subject}\" without delivering it? This cannot be undone.");
+        let answer = confirm_ui(ctx, "confirm_quarantine_delete", "Delete Held Message", &text, "Delete");
         let (id, _) = self.confirm_delete.take_if(|_| answer.is_some())?;
         answer.filter(|yes| *yes).map(|_| {
             self.selected = None;

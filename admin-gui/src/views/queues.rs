@@ -4,7 +4,7 @@
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{Sort, queue_table};
+use crate::widgets::{Sort, count_of, queue_table};
 
 /// The Queues view.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ impl QueuesView {
                 action = Some(Action::Send(Command::Refresh));
             }
         });
-        ui.label(format!("{} message(s) waiting", model.queue.len()));
+        ui.label(format!("{} waiting", count_of(model.queue.len(), "message", "messages")));
         if let Some(clicked) = queue_table(ui, &model.queue, selected.as_deref(), &mut self.sort) {
             self.selected = Some(clicked);
         }

@@ -7,7 +7,7 @@ use mailroom_shared::ipc::{FolderUsage, MailboxInfo};
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{Sort, sortable_header};
+use crate::widgets::{DialogKey, Sort, confirm_ui, count_of, dialog_key, problem_line, sortable_header};
 
 /// The Recipients view and its dialogs.
 #[derive(Debug)]
@@ -44,6 +44,10 @@ struct MailboxForm {
     addresses: String,
     password: String,
     confirm: String,
+    /// The first field has taken the focus (done once, when the dialog opens).
+    focused: bool,
+    /// Problems are shown once something was typed or OK was tried, not before.
+    show_problem: bool,
 }
 
 impl MailboxForm {
@@ -59,13 +63,13 @@ impl MailboxForm {
             .iter()
             .find_map(|a| mailroom_shared::address::EmailAddress::parse(a).err().map(|e| format!("'{a}' {e}")));
         if addresses.is_empty() {
-            Some("Type at least one address".to_owned())
+            Some("Type at least one e-mail address.".to_owned())
         } else if bad.is_some() {
-            bad
+            bad.map(|b| b + ".")
         } else if password_required && self.password.is_empty() {
-            Some("Type a password".to_owned())
+            Some("Type a password.".to_owned())
         } else if self.password != self.confirm {
-            Some("The passwords do not match".to_owned())
+            Some("The two passwords are not the same.".to_owned())
         } else {
             None
         }
@@ -73,6 +77,11 @@ impl MailboxForm {
 }
 
 impl RecipientsView {
+    /// True while one of its dialogs is open.
+    pub fn has_dialog(&self) -> bool {
+        self.new_mailbox.is_some() || self.edit_mailbox.is_some() || self.confirm_delete.is_some()
+    }
+
     /// The toolbar, the warnings, the table, and whichever dialog is open.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
@@ -198,19 +207,8 @@ impl RecipientsView {
 
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
         let address = self.confirm_delete.as_ref()?;
-        let mut answer = None;
-        egui::Modal::new(egui::Id::unique("confirm_delete")).show(ctx, |ui| {
-            ui.heading("Delete mailbox");
-            ui.label(format!("Delete the mailbox {address} and all its messages? This cannot be undone."));
-            ui.horizontal(|ui| {
-                if ui.button("Delete").clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            });
-        });
+        let text = format!("Delete the mailbox {address} and all its messages? This cannot be undone.");
+        let answer = confirm_ui(ctx, "confirm_delete", "Delete Mailbox", &text, "Delete");
         let address = self.confirm_delete.take_if(|_| answer.is_some())?;
         answer.filter(|yes| *yes).map(|_| {
             self.selected = None;
@@ -239,45 +237,62 @@ fn mailbox_form_ui(
     egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
         ui.set_width(420.0);
         ui.heading(title);
+        let mut changed = false;
         egui::Grid::new(id).num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
             let l = ui.label("Display name:");
-            ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+            let first = ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+            if !std::mem::replace(&mut d.focused, true) {
+                first.request_focus();
+            }
+            changed |= first.changed();
             ui.end_row();
             let l = ui.label("E-mail addresses:");
-            ui.add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
-                .labelled_by(l.id);
+            changed |= ui
+                .add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
+                .labelled_by(l.id)
+                .changed();
             ui.end_row();
             let l = ui.label(password);
-            ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id);
+            changed |= ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id).changed();
             ui.end_row();
             let l = ui.label(confirm);
-            ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id);
+            changed |= ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id).changed();
             ui.end_row();
         });
-        if let Some(p) = &problem {
-            ui.colored_label(ui.visuals().error_fg_color, p.as_str());
-        }
+        d.show_problem |= changed;
+        problem_line(ui, problem.as_deref(), d.show_problem);
         if !folders.is_empty() {
             ui.add_space(6.0);
             ui.strong("Folders");
             egui::Grid::new((id, "folders")).num_columns(3).striped(true).spacing([16.0, 4.0]).show(ui, |ui| {
                 for f in folders {
                     ui.label(&f.name);
-                    ui.label(format!("{} message(s)", f.messages));
+                    ui.label(count_of(usize::try_from(f.messages).unwrap_or(usize::MAX), "message", "messages"));
                     ui.label(format!("{} KB", f.bytes.div_ceil(1024)));
                     ui.end_row();
                 }
             });
         }
         ui.horizontal(|ui| {
-            if ui.add_enabled(problem.is_none(), egui::Button::new(if new { "Create" } else { "OK" })).clicked() {
+            let ok = if new { "Create" } else { "OK" };
+            if ui.add_enabled(problem.is_none() || !d.show_problem, egui::Button::new(ok)).clicked() {
                 answer = Some(true);
             }
             if ui.button("Cancel").clicked() {
                 answer = Some(false);
             }
         });
+        match dialog_key(ui) {
+            Some(DialogKey::Default) => answer = Some(true),
+            Some(DialogKey::Cancel) => answer = Some(false),
+            None => {}
+        }
     });
+    // Confirming with a problem shows it instead.
+    if answer == Some(true) && problem.is_some() {
+        d.show_problem = true;
+        answer = None;
+    }
     answer
 }
 
@@ -291,9 +306,9 @@ mod tests {
         assert_eq!(f.address_list(), ["ann@corp.test", "bad@@x"]);
         assert!(f.problem(true).is_some_and(|p| p.starts_with("'bad@@x'")));
         f.addresses = "ann@corp.test".into();
-        assert_eq!(f.problem(true).as_deref(), Some("Type a password"));
+        assert_eq!(f.problem(true).as_deref(), Some("Type a password."));
         assert_eq!(f.problem(false), None);
         f.password = "pw".into();
-        assert_eq!(f.problem(true).as_deref(), Some("The passwords do not match"));
+        assert_eq!(f.problem(true).as_deref(), Some("The two passwords are not the same."));
     }
 }

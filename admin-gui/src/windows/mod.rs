@@ -38,6 +38,15 @@ impl Windows {
         }
     }
 
+    /// True while any of them is open (the main window's keys then wait).
+    pub fn any_open(&self) -> bool {
+        self.tracking.open
+            || self.tester.open
+            || self.about.open
+            || self.queue_details.queue_id.is_some()
+            || self.quarantined.id.is_some()
+    }
+
     /// Draws the open windows; what they ask for goes into `actions`.
     pub fn show(&mut self, ctx: &egui::Context, model: &Model, actions: &mut Vec<Action>) {
         actions.extend(self.tracking.show(ctx, model));

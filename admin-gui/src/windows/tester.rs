@@ -3,7 +3,7 @@
 
 use crate::actions::Action;
 use crate::backend::Command;
-use crate::model::Model;
+use crate::model::{AddressVerdict, Model};
 
 /// The Test Address window; the answer is the model's.
 #[derive(Debug, Default)]
@@ -41,8 +41,12 @@ impl TesterWindow {
                 }));
             }
             match &model.address_test {
-                Some(Ok((_, explanation))) => {
-                    ui.label(format!("Mailroom would: {explanation}"));
+                Some(Ok(AddressVerdict { now, after_restart: None, .. })) => {
+                    ui.add(egui::Label::new(format!("Mailroom would: {now}")).wrap());
+                }
+                Some(Ok(AddressVerdict { now, after_restart: Some(after), .. })) => {
+                    ui.add(egui::Label::new(format!("Now (running configuration): {now}")).wrap());
+                    ui.add(egui::Label::new(format!("After a restart (saved configuration): {after}")).wrap());
                 }
                 Some(Err(e)) => {
                     ui.colored_label(ui.visuals().error_fg_color, e);

@@ -651,7 +651,11 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             }
         }
         Response::Mailbox(m) => println!("Mailbox {} ({})", m.addresses.join(", "), m.display_name),
-        Response::AddressTest { explanation, .. } => println!("{explanation}"),
+        Response::AddressTest { explanation, after_restart: None, .. } => println!("{explanation}"),
+        Response::AddressTest { explanation, after_restart: Some(after), .. } => {
+            println!("Now (running configuration): {explanation}");
+            println!("After a restart (saved configuration): {after}");
+        }
         Response::Queue { messages } => {
             println!("{:<20} {:<28} {:>8} {:<12} RECIPIENTS / LAST ERROR", "QUEUE ID", "SENDER", "SIZE", "NEXT TRY");
             for m in &messages {

@@ -183,20 +183,29 @@ async fn test_address(
         field: "client_ip".into(),
         message: format!("'{client_ip}' is not an IP address"),
     })?;
-    let (config, _) = manager.saved_config();
+    let (saved, _) = manager.saved_config();
     let addresses = manager.store().all_addresses().await.map_err(store_error)?;
-    let client = ClientContext {
-        authenticated_as: authenticated_as.filter(|a| !a.trim().is_empty()),
-        client_ip,
-        local_ip: config.connections.smtp_listen.ip(),
-    };
     let directory = |a: &EmailAddress| addresses.contains(&a.canonical());
-    let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
-    let mut explanation = decision.explain();
-    if !matches!(decision.outcome(), Decision::Refused(_)) {
-        explanation.push_str(&checks_explained(&config, &client));
-    }
-    Ok(Response::AddressTest { decision, explanation })
+    let verdict = |config: &mailroom_shared::config::Config| {
+        let client = ClientContext {
+            authenticated_as: authenticated_as.clone().filter(|a| !a.trim().is_empty()),
+            client_ip,
+            local_ip: config.connections.smtp_listen.ip(),
+        };
+        let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
+        let mut explanation = decision.explain();
+        if !matches!(decision.outcome(), Decision::Refused(_)) {
+            explanation.push_str(&checks_explained(config, &client));
+        }
+        (decision, explanation)
+    };
+    // Mail gets what the running configuration says; a saved one that waits for a
+    // restart may say otherwise, and then both are told.
+    let running = manager.running_config();
+    let (decision, explanation) = verdict(running.as_deref().unwrap_or(&saved));
+    let after_restart =
+        running.filter(|r| **r != *saved).map(|_| verdict(&saved).1).filter(|after| *after != explanation);
+    Ok(Response::AddressTest { decision, explanation, after_restart })
 }
 
 /// What the inbound checks would do with this client's mail, in words.

@@ -320,10 +320,15 @@ pub enum Response {
     Mailbox(MailboxInfo),
     /// To [`Request::TestAddress`].
     AddressTest {
-        /// The decision.
+        /// The decision under the running configuration (the saved one when the
+        /// service is stopped): what mail gets now.
         decision: Decision,
         /// The decision in words.
         explanation: String,
+        /// What the saved configuration would decide once the service restarts, in
+        /// words, when that differs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_restart: Option<String>,
     },
     /// To [`Request::QueueList`].
     Queue {

@@ -1,0 +1,197 @@
+//! The Administrator with the keyboard alone, and the founding fix counted in clicks:
+//! focus where typing goes, Enter for the default button, Escape for Cancel, Tab that
+//! stays in the dialog, and the safe answer first in every dangerous confirmation.
+
+mod common;
+
+use common::*;
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use mailroom_admin::AdminApp;
+use mailroom_shared::config::Page;
+use mailroom_tests::Daemon;
+
+const REROUTE: &str = "Reroute incoming SMTP mail (required for POP3 support)";
+
+fn press(h: &mut Harness<'_, AdminApp>, key: Key) {
+    h.key_press(key);
+    h.run_steps(3);
+}
+
+fn press_with(h: &mut Harness<'_, AdminApp>, modifiers: Modifiers, key: Key) {
+    h.key_press_modifiers(modifiers, key);
+    h.run_steps(3);
+}
+
+fn typed(h: &mut Harness<'_, AdminApp>, text: &str) {
+    h.event(egui::Event::Text(text.to_owned()));
+    h.run_steps(3);
+}
+
+fn focused(h: &Harness<'_, AdminApp>, label: &str) -> bool {
+    h.get_by_label(label).accesskit_node().is_focused()
+}
+
+/// The service routes corp.test as inbound and is running with it.
+fn wait_rerouted_and_running(h: &mut Harness<'_, AdminApp>) {
+    wait(h, "the restart with the new routing", |a| {
+        a.model.config.as_ref().is_some_and(|(c, _)| c.routing.reroute && !c.routing.table.entries().is_empty())
+            && a.model.status.as_ref().is_some_and(|s| {
+                s.state == mailroom_shared::ipc::ServiceState::Running && s.running_revision == Some(s.config_revision)
+            })
+            && a.model.pending.is_empty()
+    });
+}
+
+/// The founding fix with the keyboard alone: Enter opens the selected node's
+/// Properties, Ctrl+Tab turns to Routing (whose first control takes the focus), Space
+/// ticks, Tab reaches Add…, Enter opens the dialog with its field focused, Enter
+/// confirms it, Enter is the sheet's OK, and Ctrl+R restarts.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_founding_fix_with_the_keyboard_alone() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    press(&mut h, Key::Enter);
+    assert!(h.query_by_label("General").is_some() && h.query_by_label("Apply").is_some(), "Properties opened");
+    press_with(&mut h, Modifiers::COMMAND, Key::Tab);
+    press_with(&mut h, Modifiers::COMMAND, Key::Tab);
+    assert!(focused(&h, REROUTE), "the Routing tab's first control has the focus");
+    press(&mut h, Key::Space);
+    press(&mut h, Key::Tab);
+    assert!(focused(&h, "Add…"), "Tab goes on to Add…");
+    press(&mut h, Key::Enter);
+    assert!(
+        h.get_by_role_and_label(egui::accesskit::Role::TextInput, "E-mail sent to this domain:")
+            .accesskit_node()
+            .is_focused(),
+        "the dialog's field has the focus"
+    );
+    typed(&mut h, "corp.test");
+    press(&mut h, Key::Enter);
+    assert!(h.query_by_label("<inbound>").is_some(), "Enter confirmed the entry");
+    press(&mut h, Key::Enter);
+    wait(&mut h, "the saved routing", |a| a.model.pending == [Page::Routing]);
+    assert!(h.query_by_label("Apply").is_none(), "Enter was the sheet's OK: it closed");
+    press_with(&mut h, Modifiers::COMMAND, Key::R);
+    wait_rerouted_and_running(&mut h);
+}
+
+/// The same with the mouse, counting clicks (at most 7: launch, Properties, Routing,
+/// tick, Add, type the domain, Enter, OK, Restart).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_founding_fix_takes_six_clicks() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    let mut clicks = 0;
+    let mut click = |h: &mut Harness<'_, AdminApp>, label: &str| {
+        h.get_all_by_label(label).last().unwrap_or_else(|| panic!("no {label}")).click();
+        h.run_steps(3);
+        clicks += 1;
+    };
+    click(&mut h, "Properties");
+    click(&mut h, "Routing");
+    click(&mut h, REROUTE);
+    click(&mut h, "Add…");
+    typed(&mut h, "corp.test");
+    press(&mut h, Key::Enter);
+    click(&mut h, "OK");
+    wait(&mut h, "the saved routing", |a| a.model.pending == [Page::Routing]);
+    click(&mut h, "Restart Service");
+    wait_rerouted_and_running(&mut h);
+    assert!(clicks <= 7, "{clicks} clicks");
+    assert_eq!(clicks, 6);
+}
+
+/// Escape cancels a dialog and the sheet, and Tab stays in the sheet: the main
+/// window's controls wait while Properties is open.
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_cancels_and_tab_stays_in_the_sheet() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    for _ in 0..40 {
+        press(&mut h, Key::Tab);
+        let menus_or_tree = ["File", "Tools", "Recipients", "Refresh", "Restart Service"];
+        for label in menus_or_tree {
+            if let Some(n) = h.query_all_by_label(label).next() {
+                assert!(!n.accesskit_node().is_focused(), "Tab left the sheet for {label}");
+            }
+        }
+    }
+    h.get_by_label("Routing").click();
+    h.run_steps(3);
+    h.get_by_label(REROUTE).click();
+    h.run_steps(2);
+    h.get_by_label("Add…").click();
+    h.run_steps(3);
+    typed(&mut h, "half.typed");
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("E-mail sent to this domain:").is_none(), "Escape closed the dialog");
+    assert!(h.query_by_label("half.typed").is_none(), "and kept nothing");
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("Apply").is_none(), "Escape cancelled the sheet");
+    assert!(h.state().model.pending.is_empty(), "nothing was saved");
+}
+
+/// Regression: in the open-relay warning the first Tab focused "Allow open relay".
+/// Cancel comes first, has the focus, and is what Enter means.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_open_relay_warning_defaults_to_cancel() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_by_label("Routing").click();
+    h.run_steps(3);
+    h.get_by_label("Routing Restrictions…").click();
+    h.run_steps(3);
+    h.get_by_label("Hosts and clients that successfully authenticate").click();
+    h.run_steps(2);
+    h.get_all_by_label("OK").last().expect("OK").click();
+    h.run_steps(3);
+    h.get_by_label("Warning: open relay");
+    let cancel = h.get_all_by_label("Cancel").last().expect("the warning's Cancel");
+    assert!(cancel.accesskit_node().is_focused(), "Cancel has the focus");
+    press(&mut h, Key::Enter);
+    assert!(h.query_by_label("Warning: open relay").is_none(), "Enter answered the warning");
+    // Cancelled: the restrictions dialog is still open, unchanged in the saved config.
+    h.get_all_by_label("Cancel").last().expect("the dialog's Cancel").click();
+    h.run_steps(3);
+    let show = d.ctl_ok(&["config", "show"]);
+    let v: serde_json::Value = serde_json::from_str(&show).expect("json");
+    assert_eq!(v["routing_restrictions"]["allow_authenticated"], true);
+    assert_eq!(v["routing_restrictions"]["open_relay_confirmed"], false);
+}
+
+/// Double-click on a tree node opens its own Properties tab (POP3 opened the General
+/// tab before).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_click_on_a_node_opens_its_properties() {
+    let d = Daemon::start().await;
+    // Frames a sixtieth of a second apart, so that two clicks are a double-click.
+    let socket = d.socket.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket));
+    connected(&mut h);
+    h.get_by_label("POP3").click();
+    h.run_steps(2);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Enable POP3").is_some(), "Properties opened on the POP3 tab");
+    press(&mut h, Key::Escape);
+    // Half a second after the last click, or egui counts a third one.
+    h.run_steps(30);
+    let node = h.get_all_by_label("IMAP4").next().expect("the tree's IMAP4");
+    node.click();
+    node.click();
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Enable IMAP4").is_some(), "a double-click opened the IMAP4 tab");
+}
