@@ -2,6 +2,52 @@
 
 use std::path::PathBuf;
 
+/// The program's name for the desktop: its launcher's file name and `StartupWMClass`.
+const APP_ID: &str = "mailroom-admin";
+
+/// The app, whose X11 window gets a whole WM_CLASS on the first frame. egui-winit gives
+/// winit the app id as the class with an empty instance (Wayland's naming), so X11 had
+/// `WM_CLASS = "", "mailroom-admin"`, and desktops that match the launcher's
+/// `StartupWMClass` against the instance found nothing.
+struct Classed {
+    app: mailroom_admin::AdminApp,
+    done: bool,
+}
+
+impl eframe::App for Classed {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if !std::mem::replace(&mut self.done, true) {
+            set_wm_class(frame);
+        }
+        self.app.ui(ui, frame);
+    }
+}
+
+/// Sets the window's WM_CLASS to the app id twice (instance and class), when it is an
+/// X11 window; nothing otherwise, or when the X server cannot be reached.
+#[cfg(target_os = "linux")]
+fn set_wm_class(frame: &eframe::Frame) {
+    use raw_window_handle::{HasWindowHandle as _, RawWindowHandle};
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{AtomEnum, PropMode};
+    use x11rb::wrapper::ConnectionExt as _;
+    let Ok(handle) = frame.window_handle() else { return };
+    let window = match handle.as_raw() {
+        RawWindowHandle::Xlib(h) => u32::try_from(h.window).unwrap_or(0),
+        RawWindowHandle::Xcb(h) => h.window.get(),
+        _ => return,
+    };
+    let Ok((conn, _)) = x11rb::connect(None) else { return };
+    let class = format!("{APP_ID}\0{APP_ID}\0");
+    let set = conn.change_property8(PropMode::REPLACE, window, AtomEnum::WM_CLASS, AtomEnum::STRING, class.as_bytes());
+    if set.is_ok() {
+        let _ = conn.flush();
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_wm_class(_frame: &eframe::Frame) {}
+
 fn main() -> eframe::Result {
     let mut socket: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
@@ -22,9 +68,11 @@ fn main() -> eframe::Result {
         socket.unwrap_or_else(|| mailroom_shared::paths::default_socket(&mailroom_shared::paths::default_data_dir()));
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Mailroom Administrator")
-        .with_app_id("mailroom-admin")
         .with_inner_size([1100.0, 700.0])
         .with_min_inner_size([720.0, 480.0]);
+    // The app id names the window for Wayland's compositor (and X11's WM_CLASS class;
+    // its instance is set once the window exists, see `Classed`).
+    viewport = viewport.with_app_id(APP_ID);
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/mailroom-admin.png")) {
         viewport = viewport.with_icon(icon);
     }
@@ -33,6 +81,9 @@ fn main() -> eframe::Result {
         "Mailroom Administrator",
         options,
         // Double-clicking the app is enough: it starts the service if none answers.
-        Box::new(move |cc| Ok(Box::new(mailroom_admin::AdminApp::new(&cc.egui_ctx, socket).auto_start()))),
+        Box::new(move |cc| {
+            let app = mailroom_admin::AdminApp::new(&cc.egui_ctx, socket).auto_start();
+            Ok(Box::new(Classed { app, done: false }))
+        }),
     )
 }

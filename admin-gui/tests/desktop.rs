@@ -1,0 +1,89 @@
+//! The program as the desktop sees it: its launcher is valid and names one main
+//! category, and the real `mailroom-admin` on a real X server (Xvfb) gives its window
+//! the class the launcher's `StartupWMClass` names, so the desktop ties the window to
+//! its launcher and icon.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mailroom_tests::Daemon;
+
+const LAUNCHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/mailroom-admin.desktop");
+
+/// Regression: the launcher listed two main categories (Network and System), so menus
+/// showed the program twice.
+#[test]
+fn the_launcher_is_valid_and_in_one_menu() {
+    let out = Command::new("desktop-file-validate").arg(LAUNCHER).output().expect("desktop-file-validate");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}
+
+/// Kills a child when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Regression: the window's WM_CLASS instance was empty (egui-winit gave X11 the
+/// Wayland app id with no instance), so the launcher's StartupWMClass matched nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_class_is_the_launchers() {
+    let d = Daemon::start().await;
+    let home = tempfile::tempdir().expect("home");
+    let n = 40 + std::process::id() % 200;
+    let display = format!(":{n}");
+    let _xvfb = Killed(
+        Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb"),
+    );
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&socket).exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _app = Killed(
+        Command::new(env!("CARGO_BIN_EXE_mailroom-admin"))
+            .arg("--socket")
+            .arg(&d.socket)
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("HOME", home.path())
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mailroom-admin"),
+    );
+    let found = Command::new("timeout")
+        .args(["20", "xdotool", "search", "--sync", "--name", "^Mailroom Administrator$"])
+        .env("DISPLAY", &display)
+        .output()
+        .expect("xdotool");
+    let window = String::from_utf8_lossy(&found.stdout).lines().next().unwrap_or_default().to_owned();
+    assert!(!window.is_empty(), "no window appeared: {}", String::from_utf8_lossy(&found.stderr));
+    let launcher = std::fs::read_to_string(LAUNCHER).expect("launcher");
+    let wanted = launcher.lines().find_map(|l| l.strip_prefix("StartupWMClass=")).expect("StartupWMClass");
+    // The program sets it at its first frame, which may come a moment after the window.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let class =
+            Command::new("xprop").args(["-id", &window, "WM_CLASS"]).env("DISPLAY", &display).output().expect("xprop");
+        let class = String::from_utf8_lossy(&class.stdout).into_owned();
+        if class.contains(&format!("\"{wanted}\", \"{wanted}\"")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "WM_CLASS is {class}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
