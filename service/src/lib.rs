@@ -26,6 +26,7 @@ mod listener;
 pub mod logging;
 pub mod mailauth;
 pub mod message;
+pub mod notices;
 pub mod passwords;
 pub mod pop3;
 pub mod queue;

@@ -604,6 +604,7 @@ impl Manager {
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
+        ctx.tasks.spawn(crate::notices::run(ctx.clone()));
         let (disk, store, shutdown) = (Arc::clone(&ctx.disk), ctx.store.clone(), ctx.shutdown.clone());
         ctx.tasks.spawn(async move { disk.watch(store, shutdown).await });
         let listening: Vec<(Protocol, SocketAddr)> =

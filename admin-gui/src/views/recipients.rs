@@ -37,6 +37,15 @@ impl Default for RecipientsView {
     }
 }
 
+/// What a row of the table asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowAction {
+    /// Its properties (double-click, the context menu).
+    Open,
+    /// To delete it (the context menu).
+    Delete,
+}
+
 /// The mailbox form, shared by New Mailbox and Mailbox Properties.
 #[derive(Debug, Default)]
 struct MailboxForm {
@@ -86,36 +95,55 @@ impl RecipientsView {
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
         let selected = self.selected.as_ref().and_then(|a| model.mailboxes.iter().find(|m| m.addresses[0] == *a));
+        let mut open = false;
+        let mut delete = false;
         ui.horizontal(|ui| {
             ui.heading("Recipients");
             if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
                 self.new_mailbox = Some(MailboxForm::default());
             }
-            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Mailbox Properties…")).clicked()
-                && let Some(m) = selected
-            {
-                let form = MailboxForm {
-                    name: m.display_name.clone(),
-                    addresses: m.addresses.join(", "),
-                    ..MailboxForm::default()
-                };
-                self.edit_mailbox = Some((m.addresses[0].clone(), form));
-            }
-            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked() {
-                self.confirm_delete = selected.map(|m| m.addresses[0].clone());
-            }
+            open |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Mailbox Properties…")).clicked();
+            delete |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked();
         });
         for w in &model.mailbox_warnings {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
         }
-        self.table_ui(ui, &model.mailboxes);
+        match self.table_ui(ui, &model.mailboxes) {
+            Some(RowAction::Open) => open = true,
+            Some(RowAction::Delete) => delete = true,
+            None => {}
+        }
+        // Enter opens the selected mailbox's properties, Delete asks to delete it.
+        if selected.is_some() && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) {
+            ui.input_mut(|i| {
+                open |= i.consume_key(egui::Modifiers::NONE, egui::Key::Enter);
+                delete |= i.consume_key(egui::Modifiers::NONE, egui::Key::Delete);
+            });
+        }
+        // The selection as it stands after this frame's clicks.
+        let selected = self.selected.as_ref().and_then(|a| model.mailboxes.iter().find(|m| m.addresses[0] == *a));
+        if connected && let Some(m) = selected {
+            if open {
+                let form = MailboxForm {
+                    name: m.display_name.clone(),
+                    addresses: m.addresses.join(", "),
+                    show_problem: true,
+                    ..MailboxForm::default()
+                };
+                self.edit_mailbox = Some((m.addresses[0].clone(), form));
+            } else if delete {
+                self.confirm_delete = Some(m.addresses[0].clone());
+            }
+        }
         let ctx = ui.ctx().clone();
         self.edit_mailbox_dialog(&ctx, &model.mailboxes)
             .or_else(|| self.new_mailbox_dialog(&ctx))
             .or_else(|| self.delete_dialog(&ctx))
     }
 
-    fn table_ui(&mut self, ui: &mut egui::Ui, mailboxes: &[MailboxInfo]) {
+    /// The mailboxes, a row each: a click anywhere on a row selects it, a double-click
+    /// opens it, a right-click offers what can be done with it.
+    fn table_ui(&mut self, ui: &mut egui::Ui, mailboxes: &[MailboxInfo]) -> Option<RowAction> {
         let sort = self.sort;
         let mut rows: Vec<&MailboxInfo> = mailboxes.iter().collect();
         rows.sort_by(|a, b| {
@@ -128,10 +156,17 @@ impl RecipientsView {
         });
         let mut clicked_header = None;
         let mut clicked_row = None;
+        let mut action = None;
         let selected = self.selected.as_deref();
+        // Plain text in every cell (not selectable text, not buttons), so that all
+        // columns line up and the row takes the clicks.
+        let cell = |ui: &mut egui::Ui, text: String| {
+            ui.add(egui::Label::new(text).selectable(false).truncate());
+        };
         TableBuilder::new(ui)
             .striped(true)
             .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(180.0).resizable(true))
             .column(Column::initial(320.0).resizable(true))
             .column(Column::initial(80.0))
@@ -143,26 +178,30 @@ impl RecipientsView {
             .body(|body| {
                 body.rows(20.0, rows.len(), |mut row| {
                     let m = rows[row.index()];
-                    let is_selected = selected == Some(m.addresses[0].as_str());
-                    row.set_selected(is_selected);
-                    row.col(|ui| {
-                        ui.label(&m.display_name);
-                    });
-                    row.col(|ui| {
-                        // A selectable label: an accessible control that selects the row.
-                        if ui.selectable_label(is_selected, m.addresses.join(", ")).clicked() {
-                            clicked_row = Some(m.addresses[0].clone());
-                        }
-                    });
-                    row.col(|ui| {
-                        ui.label(m.message_count.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(format!("{} KB", m.total_bytes.div_ceil(1024)));
-                    });
-                    if row.response().clicked() {
+                    row.set_selected(selected == Some(m.addresses[0].as_str()));
+                    row.col(|ui| cell(ui, m.display_name.clone()));
+                    row.col(|ui| cell(ui, m.addresses.join(", ")));
+                    row.col(|ui| cell(ui, m.message_count.to_string()));
+                    row.col(|ui| cell(ui, format!("{} KB", m.total_bytes.div_ceil(1024))));
+                    let r = row.response();
+                    if r.clicked() || r.secondary_clicked() {
                         clicked_row = Some(m.addresses[0].clone());
                     }
+                    if r.double_clicked() {
+                        clicked_row = Some(m.addresses[0].clone());
+                        action = Some(RowAction::Open);
+                    }
+                    r.context_menu(|ui| {
+                        clicked_row = Some(m.addresses[0].clone());
+                        if ui.button("Properties…").clicked() {
+                            action = Some(RowAction::Open);
+                            ui.close();
+                        }
+                        if ui.button("Delete…").clicked() {
+                            action = Some(RowAction::Delete);
+                            ui.close();
+                        }
+                    });
                 });
             });
         if let Some(i) = clicked_header {
@@ -171,6 +210,7 @@ impl RecipientsView {
         if clicked_row.is_some() {
             self.selected = clicked_row;
         }
+        action
     }
 
     fn new_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {

@@ -1,0 +1,91 @@
+//! Lists as an office administrator expects them, on Recipients: a click anywhere on a
+//! row selects it, a double-click opens it, a right-click offers what can be done, the
+//! columns line up, and the counts follow the mail as it arrives.
+
+mod common;
+
+use common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use mailroom_admin::AdminApp;
+use mailroom_tests::{Daemon, Smtp};
+
+/// Frames a sixtieth of a second apart, so that two clicks are a double-click.
+fn quick_harness(socket: std::path::PathBuf) -> Harness<'static, AdminApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket))
+}
+
+async fn recipients(d: &Daemon) -> Harness<'static, AdminApp> {
+    let out =
+        d.ctl_with_input(&["mailbox", "add", "ann@corp.test", "--name", "Ann Example", "--password-stdin"], "pw\n");
+    assert!(out.status.success(), "{out:?}");
+    let mut h = quick_harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailbox", |a| !a.model.mailboxes.is_empty());
+    h
+}
+
+fn properties_enabled(h: &Harness<'_, AdminApp>) -> bool {
+    !h.get_by_label("Mailbox Properties…").accesskit_node().is_disabled()
+}
+
+/// Regression: a row was selected only by a click on its e-mail cell, and the text
+/// columns were 3 px out of line with each other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_anywhere_on_a_row_selects_it_and_the_columns_line_up() {
+    let d = Daemon::start().await;
+    let mut h = recipients(&d).await;
+    assert!(!properties_enabled(&h));
+    h.get_by_label("Ann Example").click();
+    h.run_steps(3);
+    assert!(properties_enabled(&h), "a click on the name selected the row");
+    let (name, address) = (h.get_by_label("Ann Example").rect(), h.get_by_label("ann@corp.test").rect());
+    assert!((name.center().y - address.center().y).abs() < 0.5, "out of line: {name:?} {address:?}");
+}
+
+/// Regression: a double-click on a row did nothing, and a right-click offered nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_click_opens_a_row_and_a_right_click_offers_its_actions() {
+    let d = Daemon::start().await;
+    let mut h = recipients(&d).await;
+    // Half a second after the last click, or egui counts a third one.
+    h.run_steps(30);
+    let row = h.get_by_label("Ann Example");
+    row.click();
+    row.click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Mailbox Properties: ann@corp.test").is_some(), "the double-click opened it");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Mailbox Properties: ann@corp.test").is_none());
+    h.run_steps(30);
+    h.get_by_label("ann@corp.test").click_secondary();
+    h.run_steps(3);
+    h.get_by_label("Delete…").click();
+    h.run_steps(3);
+    h.get_by_label("Delete Mailbox");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert!(h.query_by_label("Delete Mailbox").is_none(), "Enter meant Cancel");
+    assert_eq!(d.ctl_ok(&["mailbox", "list", "--json"]).matches("ann@corp.test").count(), 1, "nothing deleted");
+}
+
+/// Regression: the message counts did not change as mail arrived (the uptime ticked,
+/// the counts did not): the service now tells the window when mailboxes change.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_counts_follow_the_mail_as_it_arrives() {
+    let d = Daemon::start().await;
+    let mut h = recipients(&d).await;
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<bob@outside.test>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: hello\r\n\r\nhi\r\n.", "250");
+    wait(&mut h, "the new count", |a| a.model.mailboxes.iter().any(|m| m.message_count == 1));
+    h.get_by_label("1");
+}
