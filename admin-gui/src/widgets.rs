@@ -50,8 +50,21 @@ pub fn field_errors(ui: &mut egui::Ui, errors: &[ConfigError], field: &str) {
         e.field == field || e.field.strip_prefix(field).is_some_and(|rest| rest.starts_with(['.', '[']))
     };
     for e in errors.iter().filter(|e| inside(e)) {
-        ui.colored_label(ui.visuals().error_fg_color, e.problem.to_string());
+        ui.colored_label(ui.visuals().error_fg_color, sentence(&e.problem.to_string()));
     }
+}
+
+/// Words as a sentence: a capital first letter and a full stop ("must not be empty"
+/// becomes "Must not be empty.").
+pub fn sentence(words: &str) -> String {
+    let words = words.trim();
+    let mut chars = words.chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Where the field to focus next is kept (egui's memory), until its row is drawn.
@@ -343,5 +356,14 @@ mod tests {
         assert_eq!(s.order(Ordering::Less), Ordering::Greater);
         s.clicked(3);
         assert_eq!(s, Sort::by(3));
+    }
+
+    #[test]
+    fn words_become_sentences_and_counts_agree() {
+        assert_eq!(sentence("must not be empty"), "Must not be empty.");
+        assert_eq!(sentence("'ä' is odd."), "'ä' is odd.");
+        assert_eq!(sentence(""), "");
+        assert_eq!(count_of(1, "problem", "problems"), "1 problem");
+        assert_eq!(count_of(0, "message", "messages"), "0 messages");
     }
 }
