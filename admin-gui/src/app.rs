@@ -13,7 +13,7 @@ use mailroom_shared::ipc::Event;
 use crate::actions::Action;
 use crate::backend::{self, Command, Update};
 use crate::main_window;
-use crate::model::{Connection, Model};
+use crate::model::{Connection, Model, Restart};
 use crate::nav::{Node, Tab};
 use crate::properties::PropertiesWindow;
 use crate::views::Views;
@@ -44,6 +44,10 @@ pub struct AdminApp {
     /// Start the service by itself the first time none answers (the program's
     /// default; off for embedding and tests).
     auto_start: bool,
+    /// Results told in passing ("Saved", "Restarted — running in 0.4 s"), in a corner.
+    toasts: egui_notify::Toasts,
+    /// Every toast shown, in order (what a test or a screen reader can read back).
+    pub toasts_shown: Vec<String>,
 }
 
 impl AdminApp {
@@ -63,7 +67,23 @@ impl AdminApp {
             updates,
             daemon: None,
             auto_start: false,
+            toasts: egui_notify::Toasts::default().with_anchor(egui_notify::Anchor::BottomRight),
+            toasts_shown: Vec::new(),
         }
+    }
+
+    /// Tells a result in passing.
+    fn toast(&mut self, text: String, ok: bool) {
+        // The crate's own icons are emoji the bundled fonts lack: ours are plain.
+        let level = if ok {
+            egui_notify::ToastLevel::Custom("✔".into(), crate::main_window::OK_GREEN)
+        } else {
+            egui_notify::ToastLevel::Custom("!".into(), egui::Color32::from_rgb(190, 30, 30))
+        };
+        self.toasts
+            .add(egui_notify::Toast::custom(text.clone(), level))
+            .duration(Some(std::time::Duration::from_secs(4)));
+        self.toasts_shown.push(text);
     }
 
     /// Starts the service automatically, once, if none answers at launch.
@@ -98,7 +118,21 @@ impl AdminApp {
                 }
                 _ => {}
             }
+            let restarting = self.model.restarting();
+            let told = match &update {
+                Update::Saved { .. } => Some(("Saved".to_owned(), true)),
+                Update::LifecycleDone(Err(_)) if restarting => Some(("The restart failed".to_owned(), false)),
+                _ => None,
+            };
+            let restarted = restarting && matches!(update, Update::LifecycleDone(Ok(())));
             self.model.apply(update);
+            if let Some((text, ok)) = told {
+                self.toast(text, ok);
+            }
+            if restarted && let Some(Restart::Done { took, .. }) = &self.model.restart {
+                let text = format!("Restarted — running in {}", crate::main_window::seconds(*took));
+                self.toast(text, true);
+            }
             if step {
                 // The rest waits for the next frame.
                 ctx.request_repaint();
@@ -230,5 +264,6 @@ impl eframe::App for AdminApp {
         for action in actions {
             self.apply(action, &ctx);
         }
+        self.toasts.show(&ctx);
     }
 }

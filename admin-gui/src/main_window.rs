@@ -13,6 +13,14 @@ use crate::model::{Connection, Failure, Model, Restart, Step};
 use crate::nav::Node;
 use crate::widgets::state_words;
 
+/// The colour of a success.
+pub const OK_GREEN: egui::Color32 = egui::Color32::from_rgb(0, 110, 40);
+
+/// A duration as people read it: "0.4 s".
+pub fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
 /// How long the banner says a restart went through.
 const RESTARTED_NOTICE: Duration = Duration::from_secs(5);
 
@@ -183,15 +191,15 @@ pub fn keys(ctx: &egui::Context, model: &Model, selected: Node) -> Option<Action
 /// that a restart went through. A lifecycle failure is shown in any case.
 pub fn banner_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     let restarted = match &model.restart {
-        Some(Restart::Done { steps, at }) => {
+        Some(Restart::Done { steps, at, took }) => {
             let left = RESTARTED_NOTICE.saturating_sub(at.elapsed());
             ui.ctx().request_repaint_after(left);
-            (!left.is_zero()).then_some(steps)
+            (!left.is_zero()).then_some((steps, *took))
         }
         _ => None,
     };
     let in_flight = match &model.restart {
-        Some(Restart::InFlight { steps }) => Some(steps),
+        Some(Restart::InFlight { steps, .. }) => Some(steps),
         _ => None,
     };
     if in_flight.is_none() && restarted.is_none() && model.pending.is_empty() && model.lifecycle_error.is_none() {
@@ -212,12 +220,15 @@ pub fn banner_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
                     } else {
                         ui.label(format!("Restarting the Internet Mail Service: {}", steps_words(steps)));
                     }
-                } else if let Some(steps) = restarted {
-                    if steps.is_empty() {
-                        ui.label("The Internet Mail Service restarted.");
+                } else if let Some((steps, took)) = restarted {
+                    let running = steps.last().is_none_or(|s| s.state == mailroom_shared::ipc::ServiceState::Running);
+                    let done = if running { "restarted and is running" } else { "restarted" };
+                    let shown = if steps.is_empty() {
+                        format!("The Internet Mail Service {done} ({}).", seconds(took))
                     } else {
-                        ui.label(format!("The Internet Mail Service restarted: {}.", steps_words(steps)));
-                    }
+                        format!("The Internet Mail Service {done} ({}): {}.", seconds(took), steps_words(steps))
+                    };
+                    ui.label(egui::RichText::new(shown).color(OK_GREEN));
                 } else if !model.pending.is_empty() {
                     let pages: Vec<&str> = model.pending.iter().map(|p| p.title()).collect();
                     ui.label(format!(

@@ -46,6 +46,8 @@ pub enum Restart {
     InFlight {
         /// In the order the events arrived.
         steps: Vec<Step>,
+        /// When it was asked for.
+        since: Instant,
     },
     /// The service answered that the restart went through.
     Done {
@@ -54,6 +56,8 @@ pub enum Restart {
         steps: Vec<Step>,
         /// When the answer came, so the banner can say so for a while.
         at: Instant,
+        /// How long the restart took, from the request to the answer.
+        took: std::time::Duration,
     },
 }
 
@@ -226,8 +230,8 @@ impl Model {
             Update::AddressTest(r) => self.address_test = Some(r),
             Update::LifecycleDone(Ok(())) => {
                 self.lifecycle_error = None;
-                if let Some(Restart::InFlight { steps }) = self.restart.take() {
-                    self.restart = Some(Restart::Done { steps, at: Instant::now() });
+                if let Some(Restart::InFlight { steps, since }) = self.restart.take() {
+                    self.restart = Some(Restart::Done { steps, at: Instant::now(), took: since.elapsed() });
                 }
             }
             Update::LifecycleDone(Err(e)) => {
@@ -236,7 +240,7 @@ impl Model {
             }
             Update::Event(Event::ServiceState { state, error, field }) => {
                 match &mut self.restart {
-                    Some(Restart::InFlight { steps }) => steps.push(Step { state, error: error.clone() }),
+                    Some(Restart::InFlight { steps, .. }) => steps.push(Step { state, error: error.clone() }),
                     Some(Restart::Done { steps, .. })
                         if steps.last().is_none_or(|s| s.state != ServiceState::Running) =>
                     {
@@ -259,7 +263,7 @@ impl Model {
     pub fn sent(&mut self, command: &Command) {
         match command {
             Command::Lifecycle(Lifecycle::Restart) => {
-                self.restart = Some(Restart::InFlight { steps: Vec::new() });
+                self.restart = Some(Restart::InFlight { steps: Vec::new(), since: Instant::now() });
                 self.lifecycle_error = None;
             }
             Command::SaveConfig { .. } => self.save = Save::InFlight,

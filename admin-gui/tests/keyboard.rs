@@ -103,6 +103,12 @@ async fn the_founding_fix_takes_six_clicks() {
     wait_rerouted_and_running(&mut h);
     assert!(clicks <= 7, "{clicks} clicks");
     assert_eq!(clicks, 6);
+    // Each result was told: the save, then the restart with how long it took.
+    wait(&mut h, "the restart's toast", |a| a.toasts_shown.len() >= 2);
+    let told = &h.state().toasts_shown;
+    assert_eq!(told[0], "Saved", "{told:?}");
+    assert!(told[1].starts_with("Restarted — running in ") && told[1].ends_with(" s"), "{told:?}");
+    h.get_by_label_contains("restarted and is running");
 }
 
 /// Escape cancels a dialog and the sheet, and Tab stays in the sheet: the main
