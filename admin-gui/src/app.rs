@@ -67,7 +67,10 @@ impl AdminApp {
             updates,
             daemon: None,
             auto_start: false,
-            toasts: egui_notify::Toasts::default().with_anchor(egui_notify::Anchor::BottomRight),
+            // Above the status bar, not on it.
+            toasts: egui_notify::Toasts::default()
+                .with_anchor(egui_notify::Anchor::BottomRight)
+                .with_margin(egui::vec2(12.0, 40.0)),
             toasts_shown: Vec::new(),
         }
     }

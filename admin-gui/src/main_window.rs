@@ -11,7 +11,7 @@ use crate::actions::{Action, Window};
 use crate::backend::{Command, Lifecycle};
 use crate::model::{Connection, Failure, Model, Restart, Step};
 use crate::nav::Node;
-use crate::widgets::state_words;
+use crate::widgets::{dot, icon, state_color, state_words};
 
 /// The colour of a success.
 pub const OK_GREEN: egui::Color32 = egui::Color32::from_rgb(0, 110, 40);
@@ -86,7 +86,13 @@ pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model, selected: Node) -> Option<Ac
 pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Action> {
     let mut action = None;
     let mut item = |ui: &mut egui::Ui, node: Node, label: &str| {
-        let r = ui.selectable_label(selected == node, label);
+        let r = ui
+            .horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                icon(ui, node_icon(node), ui.visuals().text_color());
+                ui.selectable_label(selected == node, label)
+            })
+            .inner;
         if r.double_clicked() {
             action = Some(Action::OpenProperties(node.properties_tab()));
         } else if r.clicked() {
@@ -119,6 +125,20 @@ pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Actio
     action
 }
 
+/// The glyph drawn before a tree node.
+fn node_icon(node: Node) -> &'static str {
+    match node {
+        Node::InternetMailService => "🌐",
+        Node::Pop3 => "📥",
+        Node::Imap4 => "📂",
+        Node::DnsRecords => "📋",
+        Node::Recipients => "👥",
+        Node::Queues => "📤",
+        Node::Quarantine => "🛡",
+        Node::ServiceStatus => "📊",
+    }
+}
+
 /// Connection, service state, uptime, and the last error.
 pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
     ui.horizontal(|ui| {
@@ -136,6 +156,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
         }
         if let (Some(s), true) = (&model.status, model.connected()) {
             ui.separator();
+            let color =
+                if model.lifecycle_error.is_some() { ui.visuals().error_fg_color } else { state_color(s.state) };
+            dot(ui, color);
             ui.label(format!("Internet Mail Service: {}", state_words(s.state)));
             if let Some(up) = s.uptime_secs {
                 ui.separator();

@@ -21,6 +21,31 @@ pub fn state_words(s: ServiceState) -> &'static str {
     }
 }
 
+/// Draws a small icon (a glyph of the bundled emoji font) in a square of its own: a
+/// picture for the eye only, so it adds no name for screen readers or tests to read.
+pub fn icon(ui: &mut egui::Ui, glyph: &str, color: egui::Color32) {
+    let size = ui.text_style_height(&egui::TextStyle::Body) + 2.0;
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    ui.painter().text(rect.center(), egui::Align2::CENTER_CENTER, glyph, egui::FontId::proportional(size - 3.0), color);
+}
+
+/// A filled circle in a colour: a state at a glance.
+pub fn dot(ui: &mut egui::Ui, color: egui::Color32) {
+    let size = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), size * 0.3, color);
+}
+
+/// The colour a service state is shown in: green running, amber on the way, grey
+/// stopped.
+pub fn state_color(s: ServiceState) -> egui::Color32 {
+    match s {
+        ServiceState::Running => egui::Color32::from_rgb(0, 140, 60),
+        ServiceState::Starting | ServiceState::Stopping => egui::Color32::from_rgb(200, 140, 0),
+        ServiceState::Stopped => egui::Color32::from_rgb(130, 130, 130),
+    }
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -7,7 +7,7 @@ use mailroom_shared::ipc::{FolderUsage, MailboxInfo};
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{DialogKey, Sort, confirm_ui, count_of, dialog_key, problem_line, sortable_header};
+use crate::widgets::{DialogKey, Sort, confirm_ui, count_of, dialog_key, icon, problem_line, sortable_header};
 
 /// The Recipients view and its dialogs.
 #[derive(Debug)]
@@ -179,7 +179,10 @@ impl RecipientsView {
                 body.rows(20.0, rows.len(), |mut row| {
                     let m = rows[row.index()];
                     row.set_selected(selected == Some(m.addresses[0].as_str()));
-                    row.col(|ui| cell(ui, m.display_name.clone()));
+                    row.col(|ui| {
+                        icon(ui, "✉", ui.visuals().weak_text_color());
+                        cell(ui, m.display_name.clone());
+                    });
                     row.col(|ui| cell(ui, m.addresses.join(", ")));
                     row.col(|ui| cell(ui, m.message_count.to_string()));
                     row.col(|ui| cell(ui, format!("{} KB", m.total_bytes.div_ceil(1024))));
