@@ -42,6 +42,8 @@ pub enum Action {
     ShowQueueDetails(String),
     /// Open Quarantined Message for this quarantine id, and fetch it.
     ShowQuarantined(i64),
+    /// Open the help on a page.
+    Help(crate::help::Topic),
     /// Launch `mailroomd` (when none answers).
     StartService,
     /// Close the program.

@@ -166,6 +166,7 @@ impl AdminApp {
                 self.windows.quarantined.id = Some(id);
                 self.send(Command::QuarantineMessage(id));
             }
+            Action::Help(topic) => self.windows.help.show_topic(topic),
             Action::StartService => self.start_service(),
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
@@ -259,6 +260,14 @@ impl eframe::App for AdminApp {
             if !p.is_open() {
                 self.properties = None;
             }
+        }
+        // F1: help on what is in front of the user (the open tab, else the node).
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F1)) {
+            let topic = match &self.properties {
+                Some(p) => crate::help::Topic::Tab(p.tab),
+                None => crate::help::Topic::of_node(selected),
+            };
+            actions.push(Action::Help(topic));
         }
         self.windows.show(&ctx, model, &mut actions);
         if main && !self.windows.any_open() && !self.views.has_dialog() {

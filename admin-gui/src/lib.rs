@@ -11,7 +11,8 @@
 //!   per tab) and [`main_window`] (menu, toolbar, tree, banner, status bar) each own
 //!   their state, draw from the model and return [`actions::Action`]s.
 //! - [`app`]: draws all of them, then applies their actions.
-//! - [`widgets`]: the controls they share; [`nav`]: the tree's nodes and the tabs.
+//! - [`widgets`]: the controls they share; [`nav`]: the tree's nodes and the tabs;
+//!   [`help`]: the help pages, built in.
 //!
 //! Imports only go one way: `app` imports everything; views, windows and properties
 //! import `actions`, `model`, `nav`, `widgets` (and `backend` for its command type),
@@ -21,6 +22,7 @@
 pub mod actions;
 pub mod app;
 pub mod backend;
+pub mod help;
 pub mod main_window;
 pub mod model;
 pub mod nav;

@@ -55,6 +55,9 @@ pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
             }
         });
         ui.menu_button("Help", |ui| {
+            if ui.add(egui::Button::new("Contents").shortcut_text("F1")).clicked() {
+                action = Some(Action::Help(crate::help::Topic::Contents));
+            }
             if ui.button("About Mailroom Administrator").clicked() {
                 action = Some(Action::Open(Window::About));
             }

@@ -201,3 +201,28 @@ async fn a_double_click_on_a_node_opens_its_properties() {
     h.run_steps(3);
     assert!(h.query_by_label_contains("Enable IMAP4").is_some(), "a double-click opened the IMAP4 tab");
 }
+
+/// F1 gives help on what is in front of the user: the open Properties tab, or else the
+/// selected node; Help → Contents has the founding fix as its example, and every
+/// page is listed there.
+#[tokio::test(flavor = "multi_thread")]
+async fn f1_opens_the_help_for_the_page_in_front() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_by_label("Routing").click();
+    h.run_steps(3);
+    press(&mut h, Key::F1);
+    h.get_by_label("Mailroom Help");
+    h.get_by_label_contains("Matching is on whole labels");
+    h.get_all_by_label("Cancel").last().expect("the sheet's Cancel").click();
+    h.run_steps(3);
+    h.get_all_by_label("Contents").next().expect("the help's Contents").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Getting mail to flow");
+    for page in ["General", "Message Filtering", "Recipients", "DNS Records", "Service Status"] {
+        assert!(h.query_all_by_label(page).count() >= 1, "{page} is listed");
+    }
+}

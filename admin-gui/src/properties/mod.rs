@@ -191,6 +191,9 @@ impl PropertiesWindow {
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         let can_save = connected && errors.is_empty() && !self.saving;
+                        if ui.button("Help").clicked() {
+                            action = Some(Action::Help(crate::help::Topic::Tab(self.tab)));
+                        }
                         if ui.add_enabled(can_save && self.dirty(), egui::Button::new("Apply")).clicked() {
                             action = Some(self.save());
                         }

@@ -1,10 +1,12 @@
-//! The secondary windows: Message Tracking and Test Address (Tools), About (Help), and
+//! The secondary windows: Message Tracking and Test Address (Tools), About and the help
+//! pages (Help), and
 //! Queued Message Details (from Queues), Quarantined Message (from Quarantine).
 //!
 //! Each window owns its state (open or not, what is typed) in its own file and draws
 //! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
 
 pub mod about;
+pub mod help;
 pub mod quarantined;
 pub mod queue_details;
 pub mod tester;
@@ -22,6 +24,8 @@ pub struct Windows {
     pub tester: tester::TesterWindow,
     /// Help → About.
     pub about: about::AboutWindow,
+    /// Help → Contents, and F1.
+    pub help: help::HelpWindow,
     /// Queues → Details.
     pub queue_details: queue_details::QueueDetailsWindow,
     /// Quarantine → Details.
@@ -43,6 +47,7 @@ impl Windows {
         self.tracking.open
             || self.tester.open
             || self.about.open
+            || self.help.open
             || self.queue_details.queue_id.is_some()
             || self.quarantined.id.is_some()
     }
@@ -52,6 +57,7 @@ impl Windows {
         actions.extend(self.tracking.show(ctx, model));
         actions.extend(self.tester.show(ctx, model));
         self.about.show(ctx);
+        self.help.show(ctx);
         self.queue_details.show(ctx, model);
         actions.extend(self.quarantined.show(ctx, model));
     }

@@ -1,0 +1,107 @@
+//! Help in plain words, built in and offline: a page for each property tab and each
+//! node of the tree, and a contents page with the founding fix as its example. The
+//! pages are text files in `help/`, compiled in; [`Topic`] names them.
+
+use crate::nav::{Node, Tab};
+
+/// A help page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// What the program is, the founding fix, the keys.
+    Contents,
+    /// A Properties tab.
+    Tab(Tab),
+    /// Recipients.
+    Recipients,
+    /// Server → Quarantine.
+    Quarantine,
+    /// Configuration → DNS Records.
+    DnsRecords,
+    /// Server → Service Status.
+    ServiceStatus,
+}
+
+impl Topic {
+    /// Every page, in the order Contents lists them.
+    pub const ALL: [Topic; 15] = [
+        Topic::Contents,
+        Topic::Tab(Tab::General),
+        Topic::Tab(Tab::Connections),
+        Topic::Tab(Tab::Routing),
+        Topic::Tab(Tab::Delivery),
+        Topic::Tab(Tab::Security),
+        Topic::Tab(Tab::Pop3),
+        Topic::Tab(Tab::Imap4),
+        Topic::Tab(Tab::Queues),
+        Topic::Tab(Tab::Filtering),
+        Topic::Tab(Tab::Diagnostics),
+        Topic::Recipients,
+        Topic::Quarantine,
+        Topic::DnsRecords,
+        Topic::ServiceStatus,
+    ];
+
+    /// The page about what a tree node shows.
+    pub fn of_node(node: Node) -> Topic {
+        match node {
+            Node::InternetMailService => Topic::Tab(Tab::Routing),
+            Node::Pop3 => Topic::Tab(Tab::Pop3),
+            Node::Imap4 => Topic::Tab(Tab::Imap4),
+            Node::Queues => Topic::Tab(Tab::Queues),
+            Node::DnsRecords => Topic::DnsRecords,
+            Node::Recipients => Topic::Recipients,
+            Node::Quarantine => Topic::Quarantine,
+            Node::ServiceStatus => Topic::ServiceStatus,
+        }
+    }
+
+    /// Its title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Topic::Contents => "Contents",
+            Topic::Tab(tab) => tab.title(),
+            Topic::Recipients => "Recipients",
+            Topic::Quarantine => "Quarantine",
+            Topic::DnsRecords => "DNS Records",
+            Topic::ServiceStatus => "Service Status",
+        }
+    }
+
+    /// Its text: paragraphs, `# ` headings and `- ` list items.
+    pub fn text(self) -> &'static str {
+        match self {
+            Topic::Contents => include_str!("../help/contents.md"),
+            Topic::Tab(Tab::General) => include_str!("../help/general.md"),
+            Topic::Tab(Tab::Connections) => include_str!("../help/connections.md"),
+            Topic::Tab(Tab::Routing) => include_str!("../help/routing.md"),
+            Topic::Tab(Tab::Delivery) => include_str!("../help/delivery.md"),
+            Topic::Tab(Tab::Security) => include_str!("../help/security.md"),
+            Topic::Tab(Tab::Pop3) => include_str!("../help/pop3.md"),
+            Topic::Tab(Tab::Imap4) => include_str!("../help/imap4.md"),
+            Topic::Tab(Tab::Queues) => include_str!("../help/queues.md"),
+            Topic::Tab(Tab::Filtering) => include_str!("../help/filtering.md"),
+            Topic::Tab(Tab::Diagnostics) => include_str!("../help/diagnostics.md"),
+            Topic::Recipients => include_str!("../help/recipients.md"),
+            Topic::Quarantine => include_str!("../help/quarantine.md"),
+            Topic::DnsRecords => include_str!("../help/dns-records.md"),
+            Topic::ServiceStatus => include_str!("../help/service-status.md"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tab_and_node_has_a_page_with_text() {
+        for tab in Tab::ALL {
+            assert!(Topic::ALL.contains(&Topic::Tab(tab)), "{tab:?} has no page");
+        }
+        for topic in Topic::ALL {
+            let text = topic.text();
+            assert!(text.starts_with("# ") && text.len() > 200, "{topic:?}: {text}");
+        }
+        assert!(Topic::Tab(Tab::Routing).text().contains("Reroute incoming SMTP mail"));
+    }
+}
