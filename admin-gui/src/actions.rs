@@ -42,6 +42,9 @@ pub enum Action {
     ShowQueueDetails(String),
     /// Open Quarantined Message for this quarantine id, and fetch it.
     ShowQuarantined(i64),
+    /// Save a configuration (a `Command::SaveConfig`), then, once it is saved, restart
+    /// the service (requests run concurrently, so the restart waits for the answer).
+    SaveThenRestart(Command),
     /// Open the help on a page.
     Help(crate::help::Topic),
     /// Launch `mailroomd` (when none answers).

@@ -48,6 +48,8 @@ pub struct AdminApp {
     toasts: egui_notify::Toasts,
     /// Every toast shown, in order (what a test or a screen reader can read back).
     pub toasts_shown: Vec<String>,
+    /// A save was sent that a restart must follow once it is answered.
+    restart_after_save: bool,
 }
 
 impl AdminApp {
@@ -72,6 +74,7 @@ impl AdminApp {
                 .with_anchor(egui_notify::Anchor::BottomRight)
                 .with_margin(egui::vec2(12.0, 40.0)),
             toasts_shown: Vec::new(),
+            restart_after_save: false,
         }
     }
 
@@ -128,9 +131,23 @@ impl AdminApp {
                 _ => None,
             };
             let restarted = restarting && matches!(update, Update::LifecycleDone(Ok(())));
+            // A save the guided fix made: restart once saved; if refused, say so (no
+            // property sheet is open to show it).
+            let mut restart_now = false;
+            if matches!(update, Update::Saved { .. } | Update::SaveFailed(_))
+                && std::mem::take(&mut self.restart_after_save)
+            {
+                match &update {
+                    Update::SaveFailed(e) => self.toast(format!("The change could not be saved: {e}"), false),
+                    _ => restart_now = true,
+                }
+            }
             self.model.apply(update);
             if let Some((text, ok)) = told {
                 self.toast(text, ok);
+            }
+            if restart_now {
+                self.send(Command::Lifecycle(crate::backend::Lifecycle::Restart));
             }
             if restarted && let Some(Restart::Done { took, .. }) = &self.model.restart {
                 let text = format!("Restarted — running in {}", crate::main_window::seconds(*took));
@@ -167,6 +184,10 @@ impl AdminApp {
                 self.send(Command::QuarantineMessage(id));
             }
             Action::Help(topic) => self.windows.help.show_topic(topic),
+            Action::SaveThenRestart(save) => {
+                self.restart_after_save = true;
+                self.send(save);
+            }
             Action::StartService => self.start_service(),
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }

@@ -95,3 +95,31 @@ async fn a_started_service_that_dies_is_reaped() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The guided fix: with a mailbox and rerouting off, the Internet Mail Service page says
+/// that users' outside mail is returned to them; Fix… lists the changes, and Apply and
+/// Restart makes them and restarts, after which the page has nothing to fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guided_fix_turns_rerouting_on_and_restarts() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    wait(&mut h, "the mailboxes", |a| !a.model.mailboxes.is_empty());
+    h.get_by_label_contains("is being returned to them");
+    h.get_by_label("Fix…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Add corp.test to the routing table");
+    h.get_by_label("Apply and Restart").click();
+    wait(&mut h, "the fixed routing, running", |a| {
+        let fixed = a.model.config.as_ref().is_some_and(|(c, _)| {
+            c.routing.reroute && c.routing.table.is_inbound(&"corp.test".parse().expect("domain"))
+        });
+        let running = a.model.status.as_ref().is_some_and(|s| s.running_revision == Some(s.config_revision));
+        fixed && running && a.model.pending.is_empty()
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label("Fix…").is_none(), "nothing left to fix");
+    let t = d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
+    assert!(t.starts_with("relayed outbound"), "{t}");
+}
