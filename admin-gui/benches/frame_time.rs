@@ -1,5 +1,6 @@
 //! Benchmark: the time to build one frame of the main window with 10,000 queue
-//! entries and 1,000 mailboxes, for the Queues and Recipients views.
+//! entries and 1,000 mailboxes, for the Queues and Recipients views, and with the
+//! Monitor's two charts of an hour of busy traffic.
 //!
 //! Uses egui_kittest (no GPU: this times the UI code, layout and tessellation input,
 //! which is what grows with the lists). Run:
@@ -12,7 +13,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailroom_admin::AdminApp;
 use mailroom_admin::model::Connection;
-use mailroom_shared::ipc::{MailboxInfo, QueueEntry};
+use mailroom_shared::ipc::{MailboxInfo, MonitorMinute, QueueEntry};
 
 fn main() {
     let dir = std::env::temp_dir().join("mailroom-frame-bench.sock");
@@ -43,8 +44,24 @@ fn main() {
                 folders: Vec::new(),
             })
             .collect();
+        app.model.monitor = (0..60)
+            .map(|i| MonitorMinute {
+                at: 1_795_000_000 + i * 60,
+                received: 3_000 + (i as u64 * 37) % 500,
+                delivered: 2_000 + (i as u64 * 53) % 400,
+                relayed: 900 + (i as u64 * 17) % 100,
+                deferred: (i as u64 * 7) % 30,
+                bounced: i as u64 % 3,
+                refused: 200 + (i as u64 * 11) % 90,
+                queued: 40 + i as u64,
+                smtp_sessions: 20,
+                pop3_sessions: 3,
+                imap_sessions: 12,
+            })
+            .collect();
     }
-    for (view, shown) in [("Queues", "10000 messages waiting"), ("Recipients", "E-mail Addresses")] {
+    let views = [("Queues", "10000 messages waiting"), ("Recipients", "E-mail Addresses"), ("Monitor", "This minute:")];
+    for (view, shown) in views {
         h.get_by_label(view).click();
         // The backend finds no service on the fake socket; keep the views showing.
         h.state_mut().model.connection = Connection::Connected("bench".into());

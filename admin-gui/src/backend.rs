@@ -26,8 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, QuarantineEntry, QueueEntry, Request,
-    Response, StatusReport, TrackingEvent,
+    CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry, QueueEntry,
+    Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -190,6 +190,8 @@ pub enum Update {
     DnsRecords(Result<Vec<DnsRecord>, String>),
     /// The quarantine, newest first.
     Quarantine(Vec<QuarantineEntry>),
+    /// The last hour of traffic, minute by minute.
+    Monitor(Vec<MonitorMinute>),
     /// One quarantined message and its text, or why it could not be had.
     QuarantineMessage(Result<(Box<QuarantineEntry>, String), String>),
     /// The content filter's answer to a test, or why there was none.
@@ -280,6 +282,7 @@ struct Wants {
     mailboxes: bool,
     queue: bool,
     quarantine: bool,
+    monitor: bool,
 }
 
 impl Wants {
@@ -291,6 +294,7 @@ impl Wants {
         mailboxes: true,
         queue: true,
         quarantine: true,
+        monitor: true,
     };
     const NOTHING: Wants = Wants {
         status: false,
@@ -300,6 +304,7 @@ impl Wants {
         mailboxes: false,
         queue: false,
         quarantine: false,
+        monitor: false,
     };
     const STATUS: Wants = Wants { status: true, ..Wants::NOTHING };
     const MAILBOXES: Wants = Wants { mailboxes: true, ..Wants::NOTHING };
@@ -318,6 +323,7 @@ impl Wants {
             Event::MailboxesChanged => Wants::MAILBOXES,
             Event::QueueChanged => Wants::QUEUE,
             Event::QuarantineChanged => Wants::QUARANTINE,
+            Event::MonitorChanged => Wants { monitor: true, ..Wants::NOTHING },
             Event::Lagged { .. } => Wants::ALL,
             Event::Log { .. } => Wants::NOTHING,
         }
@@ -332,6 +338,7 @@ impl Wants {
             mailboxes: self.mailboxes || o.mailboxes,
             queue: self.queue || o.queue,
             quarantine: self.quarantine || o.quarantine,
+            monitor: self.monitor || o.monitor,
         }
     }
 }
@@ -514,6 +521,13 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
                 && let Ok(Response::Quarantine { messages }) = c.request(Request::QuarantineList).await
             {
                 replies.update(Update::Quarantine(messages));
+            }
+        },
+        async {
+            if wants.monitor
+                && let Ok(Response::Monitor { minutes }) = c.request(Request::Monitor).await
+            {
+                replies.update(Update::Monitor(minutes));
             }
         },
     );

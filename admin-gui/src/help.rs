@@ -19,11 +19,13 @@ pub enum Topic {
     DnsRecords,
     /// Server → Service Status.
     ServiceStatus,
+    /// Server → Monitor.
+    Monitor,
 }
 
 impl Topic {
     /// Every page, in the order Contents lists them.
-    pub const ALL: [Topic; 15] = [
+    pub const ALL: [Topic; 16] = [
         Topic::Contents,
         Topic::Tab(Tab::General),
         Topic::Tab(Tab::Connections),
@@ -39,6 +41,7 @@ impl Topic {
         Topic::Quarantine,
         Topic::DnsRecords,
         Topic::ServiceStatus,
+        Topic::Monitor,
     ];
 
     /// The page about what a tree node shows.
@@ -52,6 +55,7 @@ impl Topic {
             Node::Recipients => Topic::Recipients,
             Node::Quarantine => Topic::Quarantine,
             Node::ServiceStatus => Topic::ServiceStatus,
+            Node::Monitor => Topic::Monitor,
         }
     }
 
@@ -64,6 +68,7 @@ impl Topic {
             Topic::Quarantine => "Quarantine",
             Topic::DnsRecords => "DNS Records",
             Topic::ServiceStatus => "Service Status",
+            Topic::Monitor => "Monitor",
         }
     }
 
@@ -85,6 +90,7 @@ impl Topic {
             Topic::Quarantine => include_str!("../help/quarantine.md"),
             Topic::DnsRecords => include_str!("../help/dns-records.md"),
             Topic::ServiceStatus => include_str!("../help/service-status.md"),
+            Topic::Monitor => include_str!("../help/monitor.md"),
         }
     }
 }

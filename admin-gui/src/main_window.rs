@@ -122,6 +122,7 @@ pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Actio
                     n => item(ui, Node::Quarantine, &format!("Quarantine ({n})")),
                 }
                 item(ui, Node::ServiceStatus, "Service Status");
+                item(ui, Node::Monitor, "Monitor");
             });
         });
     });
@@ -139,6 +140,7 @@ fn node_icon(node: Node) -> &'static str {
         Node::Queues => "📤",
         Node::Quarantine => "🛡",
         Node::ServiceStatus => "📊",
+        Node::Monitor => "📈",
     }
 }
 

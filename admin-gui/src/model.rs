@@ -12,8 +12,8 @@ use std::time::Instant;
 use mailroom_shared::config::{Config, Page};
 use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, QuarantineEntry, QueueDetails, QueueEntry,
-    ServiceState, StatusReport, TrackingEvent,
+    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry, QueueDetails,
+    QueueEntry, ServiceState, StatusReport, TrackingEvent,
 };
 
 pub use crate::backend::{AddressVerdict, Failure};
@@ -97,6 +97,8 @@ pub struct Model {
     pub queue_details: Option<QueueDetails>,
     /// The messages held in the quarantine, newest first.
     pub quarantine: Vec<QuarantineEntry>,
+    /// The last hour of traffic, minute by minute (Server → Monitor).
+    pub monitor: Vec<MonitorMinute>,
     /// The quarantined message last asked for, with its text (or why it could not be
     /// had); `None` while one is asked for.
     pub quarantine_message: Option<Result<(QuarantineEntry, String), String>>,
@@ -144,6 +146,7 @@ impl Default for Model {
             queue: Vec::new(),
             queue_details: None,
             quarantine: Vec::new(),
+            monitor: Vec::new(),
             quarantine_message: None,
             filter_test: None,
             filter_testing: false,
@@ -219,6 +222,7 @@ impl Model {
             Update::Queue(q) => self.queue = q,
             Update::QueueDetails(d) => self.queue_details = Some(*d),
             Update::Quarantine(q) => self.quarantine = q,
+            Update::Monitor(m) => self.monitor = m,
             Update::QuarantineMessage(r) => self.quarantine_message = Some(r.map(|(entry, text)| (*entry, text))),
             Update::FilterTest(r) => {
                 self.filter_test = Some(r);

@@ -20,6 +20,8 @@ pub enum Node {
     Queues,
     /// Server → Quarantine: messages held by the content filter or DMARC.
     Quarantine,
+    /// Server → Monitor: the last hour of traffic as charts.
+    Monitor,
     /// Server → Service Status.
     ServiceStatus,
 }
@@ -34,7 +36,7 @@ impl Node {
             Node::Queues => Tab::Queues,
             Node::Quarantine => Tab::Filtering,
             Node::DnsRecords => Tab::Security,
-            Node::ServiceStatus => Tab::Diagnostics,
+            Node::ServiceStatus | Node::Monitor => Tab::Diagnostics,
             Node::InternetMailService | Node::Recipients => Tab::General,
         }
     }

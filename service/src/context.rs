@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::disk::Disk;
 use crate::filtering::dnslists::DnsLists;
 use crate::mailauth::MailAuth;
+use crate::metrics::Metrics;
 use crate::pop3::lock::MailboxLocks;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -38,6 +39,8 @@ pub struct ServiceContext {
     pub tls: Option<ServerTls>,
     /// Failed logins, shared by SMTP AUTH and POP3 (and kept across restarts).
     pub throttle: Arc<AuthThrottle>,
+    /// Traffic figures for the Monitor, kept across restarts.
+    pub metrics: Arc<Metrics>,
     /// Mailboxes held by a POP3 session. Kept across restarts, because the sessions of
     /// a run being replaced drain while the new run's sessions start.
     pub pop3_locks: Arc<MailboxLocks>,

@@ -26,6 +26,7 @@ mod listener;
 pub mod logging;
 pub mod mailauth;
 pub mod message;
+pub mod metrics;
 pub mod notices;
 pub mod passwords;
 pub mod pop3;

@@ -104,6 +104,8 @@ struct Inner {
     saved: Mutex<(Arc<Config>, u64)>,
     /// Failed logins; kept across restarts, so that a restart lifts no lock-out.
     throttle: Arc<AuthThrottle>,
+    /// Traffic figures, kept across restarts.
+    metrics: Arc<crate::metrics::Metrics>,
     /// Mailboxes held by POP3 sessions, of every run.
     pop3_locks: Arc<MailboxLocks>,
     /// The DKIM keys that sign, for every run.
@@ -182,6 +184,7 @@ impl Manager {
                 state: Mutex::new(State { state: ServiceState::Stopped, running: None, last_error: None }),
                 saved: Mutex::new((Arc::new(config), revision)),
                 throttle: Arc::default(),
+                metrics: Arc::default(),
                 pop3_locks: Arc::default(),
                 dkim: Arc::default(),
                 replaced: TaskTracker::new(),
@@ -275,6 +278,11 @@ impl Manager {
     /// Sends an event to subscribers (none listening is fine).
     pub fn emit(&self, event: Event) {
         let _ = self.inner.events.send(event);
+    }
+
+    /// The last hour of traffic, minute by minute.
+    pub fn monitor(&self) -> Vec<mailroom_shared::ipc::MonitorMinute> {
+        self.inner.metrics.minutes(crate::store::now_secs())
     }
 
     /// The configuration the service runs with, when it runs.
@@ -576,6 +584,7 @@ impl Manager {
             queue: Arc::new(tokio::sync::Notify::new()),
             tls,
             throttle: Arc::clone(&self.inner.throttle),
+            metrics: Arc::clone(&self.inner.metrics),
             pop3_locks: Arc::clone(&self.inner.pop3_locks),
             disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
             mailauth: Arc::new(MailAuth::new(&config, Arc::clone(&self.inner.dkim))),
@@ -584,9 +593,10 @@ impl Manager {
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());
         let c = &config.connections;
-        let smtp_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
-        let pop3_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
-        let imap_limits = Limits::new(c.max_connections, c.max_connections_per_ip);
+        let m = &ctx.metrics;
+        let smtp_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.smtp_sessions));
+        let pop3_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.pop3_sessions));
+        let imap_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.imap_sessions));
         for socket in &bound {
             let implicit = socket.protocol.implicit_tls().then(|| acceptor.clone()).flatten();
             let listener = Arc::clone(&socket.listener);
@@ -605,6 +615,7 @@ impl Manager {
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
         ctx.tasks.spawn(crate::notices::run(ctx.clone()));
+        ctx.tasks.spawn(crate::metrics::run(ctx.clone()));
         let (disk, store, shutdown) = (Arc::clone(&ctx.disk), ctx.store.clone(), ctx.shutdown.clone());
         ctx.tasks.spawn(async move { disk.watch(store, shutdown).await });
         let listening: Vec<(Protocol, SocketAddr)> =

@@ -232,12 +232,15 @@ pub(crate) struct Limits {
     counts: Arc<Counts>,
     max_total: usize,
     max_per_ip: usize,
+    /// The protocol's open sessions, for the Monitor (shared by the runs).
+    open: Arc<AtomicUsize>,
 }
 
 impl Limits {
-    /// Limits of `max_total` connections, at most `max_per_ip` from one address.
-    pub(crate) fn new(max_total: u32, max_per_ip: u32) -> Limits {
-        Limits { counts: Arc::default(), max_total: max_total as usize, max_per_ip: max_per_ip as usize }
+    /// Limits of `max_total` connections, at most `max_per_ip` from one address; each
+    /// connection also counts in `open`.
+    pub(crate) fn new(max_total: u32, max_per_ip: u32, open: Arc<AtomicUsize>) -> Limits {
+        Limits { counts: Arc::default(), max_total: max_total as usize, max_per_ip: max_per_ip as usize, open }
     }
 
     /// True when three quarters or more of the connection limit are in use.
@@ -264,7 +267,14 @@ impl Limits {
         self.counts.total.fetch_add(1, Ordering::Relaxed);
         *per_ip.entry(ip).or_default() += 1;
         let id = self.counts.next_id.fetch_add(1, Ordering::Relaxed);
-        Some(Slot { counts: Arc::clone(&self.counts), ip, id, evicted: CancellationToken::new() })
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            counts: Arc::clone(&self.counts),
+            open: Arc::clone(&self.open),
+            ip,
+            id,
+            evicted: CancellationToken::new(),
+        })
     }
 
     /// Closes the session that has waited the longest for its client; false when none
@@ -286,6 +296,7 @@ impl Limits {
 #[derive(Debug)]
 pub(crate) struct Slot {
     counts: Arc<Counts>,
+    open: Arc<AtomicUsize>,
     ip: IpAddr,
     id: u64,
     /// Cancelled when a new connection needs this place while the session waits.
@@ -325,6 +336,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
         self.counts.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
         let mut per_ip = self.counts.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         self.counts.total.fetch_sub(1, Ordering::Relaxed);
@@ -343,7 +355,7 @@ mod tests {
 
     #[test]
     fn load_shortens_timeouts_past_three_quarters() {
-        let limits = Limits::new(4, 4);
+        let limits = Limits::new(4, 4, Arc::default());
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         let long = Duration::from_secs(300);
         let a = limits.admit(ip).expect("slot");
@@ -360,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_full_house_closes_the_session_waiting_the_longest() {
-        let limits = Limits::new(2, 2);
+        let limits = Limits::new(2, 2, Arc::default());
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         let other: IpAddr = "192.0.2.2".parse().expect("ip");
         let (a, b) = (limits.admit(ip).expect("slot"), limits.admit(ip).expect("slot"));

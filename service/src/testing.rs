@@ -50,6 +50,7 @@ pub(crate) async fn context(edit: impl FnOnce(&mut ConfigDraft)) -> (tempfile::T
         queue: Arc::default(),
         tls: None,
         throttle: Arc::default(),
+        metrics: Arc::default(),
         pop3_locks: Arc::default(),
     };
     (dir, ctx)
@@ -67,7 +68,7 @@ pub(crate) async fn mailbox(ctx: &ServiceContext, address: &str, password: &str)
 
 /// Connection limits of one and a place in them, for a client on loopback.
 pub(crate) fn slot() -> (Limits, Slot) {
-    let limits = Limits::new(10, 10);
+    let limits = Limits::new(10, 10, Arc::default());
     let slot = limits.admit(peer().ip()).expect("a place");
     (limits, slot)
 }

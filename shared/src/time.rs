@@ -27,6 +27,12 @@ pub fn format_local(unix_secs: i64) -> String {
     timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
+/// Hours and minutes in the machine's time zone: `18:08` (a minute of today, on a
+/// chart or in a table).
+pub fn local_hm(unix_secs: i64) -> String {
+    timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%H:%M").to_string()
+}
+
 /// The UTC calendar date: year, month (1–12), day (1–31).
 pub fn utc_date(unix_secs: i64) -> (i16, i8, i8) {
     let d = timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC).date();

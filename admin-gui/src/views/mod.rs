@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod imap4;
 pub mod ims;
+pub mod monitor;
 pub mod pop3;
 pub mod quarantine;
 pub mod queues;
@@ -36,6 +37,8 @@ pub struct Views {
     pub quarantine: quarantine::QuarantineView,
     /// Server → Service Status.
     pub status: status::StatusView,
+    /// Server → Monitor.
+    pub monitor: monitor::MonitorView,
 }
 
 impl Views {
@@ -55,6 +58,7 @@ impl Views {
             Node::Queues => self.queues.ui(ui, model),
             Node::Quarantine => self.quarantine.ui(ui, model),
             Node::ServiceStatus => self.status.ui(ui, model),
+            Node::Monitor => self.monitor.ui(ui, model),
         }
     }
 }

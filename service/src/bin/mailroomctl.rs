@@ -35,6 +35,13 @@ struct Cli {
 enum Command {
     /// Service state, bound addresses and pending changes.
     Status,
+    /// The last minutes of traffic: messages received, delivered, relayed, deferred,
+    /// bounced and refused per minute, the queue and the open sessions.
+    Monitor {
+        /// How many minutes to show (at most 60).
+        #[arg(long, default_value_t = 10)]
+        minutes: usize,
+    },
     /// Start the Internet Mail Service and wait until it runs.
     Start,
     /// Stop it (in-flight work drains) and wait until it is stopped.
@@ -365,6 +372,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json;
     match cli.command {
         Command::Status => show(json, client.request(Request::Status).await?),
+        Command::Monitor { minutes } => match client.request(Request::Monitor).await? {
+            Response::Monitor { minutes: all } if !json => {
+                let shown = &all[all.len().saturating_sub(minutes.clamp(1, 60))..];
+                println!("MINUTE  RECEIVED DELIVERED  RELAYED DEFERRED  BOUNCED  REFUSED   QUEUE  SMTP  POP3  IMAP");
+                for m in shown {
+                    let at = mailroom_shared::time::local_hm(m.at);
+                    println!(
+                        "{at:<6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5} {:>5}",
+                        m.received,
+                        m.delivered,
+                        m.relayed,
+                        m.deferred,
+                        m.bounced,
+                        m.refused,
+                        m.queued,
+                        m.smtp_sessions,
+                        m.pop3_sessions,
+                        m.imap_sessions
+                    );
+                }
+                Ok(())
+            }
+            other => show(json, other),
+        },
         Command::Start => show(json, client.request(Request::Start).await?),
         Command::Stop => show(json, client.request(Request::Stop).await?),
         Command::Restart => show(json, client.request(Request::Restart).await?),
@@ -600,6 +631,7 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
     }
     match response {
         Response::Pong | Response::Done => println!("OK"),
+        Response::Monitor { minutes } => print_json(&minutes),
         Response::DnsRecords { records } => {
             let mut domain = "";
             for r in &records {

@@ -65,6 +65,7 @@ pub fn day_of(secs: i64) -> String {
 /// Records a refusal in message tracking (when it is on), without holding up the
 /// caller.
 pub fn track_refusal(ctx: &ServiceContext, sender: Option<String>, recipient: Option<String>, detail: String) {
+    ctx.metrics.count(crate::metrics::Counter::Refused, 1);
     if !ctx.config.diagnostics.message_tracking {
         return;
     }

@@ -332,6 +332,20 @@ async fn worker(
     ctx.queue.notify_one();
 }
 
+/// Counts recorded outcomes for the Monitor.
+fn count_outcomes(ctx: &ServiceContext, outcomes: &[(i64, String, Attempt)]) {
+    for (_, _, attempt) in outcomes {
+        let what = match attempt {
+            Attempt::Delivered { .. } => crate::metrics::Counter::Relayed,
+            Attempt::Deferred { .. } => crate::metrics::Counter::Deferred,
+            Attempt::Failed { .. } => crate::metrics::Counter::Bounced,
+            // Given back to the queue untried (a stop): nothing happened to it.
+            Attempt::Returned => continue,
+        };
+        ctx.metrics.count(what, 1);
+    }
+}
+
 /// Records an attempt's outcomes. While the store cannot take them (a full disk), they
 /// are kept here and offered again after a growing pause: a delivered recipient whose
 /// outcome was lost would be delivered again after the next start. Only an abort (the
@@ -342,7 +356,10 @@ async fn record(ctx: &ServiceContext, outcomes: Vec<(i64, String, Attempt)>) {
     loop {
         let result = ctx.store.queue_record(outcomes.clone(), ctx.config.diagnostics.message_tracking).await;
         let e = match result {
-            Ok(()) => return,
+            Ok(()) => {
+                count_outcomes(ctx, &outcomes);
+                return;
+            }
             Err(e) => e,
         };
         if !e.is_temporary() {

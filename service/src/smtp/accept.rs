@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::command::Ret;
 use super::session::{Target, Transaction};
 use crate::context::ServiceContext;
+use crate::metrics::Counter;
 use crate::store::{
     Failure, FilterEvent, Held, NewMessage, Outbound, OutboundRecipient, SentBy, StoreResult, TrackEvent,
     TrackingRecord, now_secs,
@@ -206,9 +207,16 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             }
         }
     }
+    let copies = message.mailboxes.len() as u64;
     match &env.hold {
-        _ if junk => ctx.store.accept(message).await?,
-        None => ctx.store.accept(message).await?,
+        _ if junk => {
+            ctx.store.accept(message).await?;
+            ctx.metrics.count(Counter::Delivered, copies);
+        }
+        None => {
+            ctx.store.accept(message).await?;
+            ctx.metrics.count(Counter::Delivered, copies);
+        }
         Some(hold) => {
             let held = Held {
                 sender: sender.clone(),
@@ -225,6 +233,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             tracing::info!(target: "mailroom_service::filtering", queue_id = %id, reason = %hold.reason, "message held in the quarantine");
         }
     }
+    ctx.metrics.count(Counter::Received, 1);
     Ok(id)
 }
 

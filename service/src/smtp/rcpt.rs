@@ -36,6 +36,9 @@ impl<S: crate::tls::Transport> Session<S> {
             Err(reply) => {
                 let reason = reply.lines.join(" ");
                 tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, %reason, "recipient refused");
+                if reply.code >= 500 {
+                    self.ctx.metrics.count(crate::metrics::Counter::Refused, 1);
+                }
                 if self.ctx.config.diagnostics.message_tracking && reply.code >= 500 {
                     let sender = match &self.phase {
                         Phase::Mail(tx) => tx.from.clone(),

@@ -123,6 +123,15 @@ impl Store {
         dispatch!(self, b => b.queue_recover().await)
     }
 
+    /// How many messages wait in the outbound queue (some recipient not yet delivered
+    /// nor failed), for the Monitor.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn queue_waiting(&self) -> StoreResult<u64> {
+        dispatch!(self, b => b.queue_waiting().await)
+    }
+
     /// Claims up to `limit` due recipients (state → `in_flight`) and returns them by
     /// message. Claiming and reading are one transaction, so nothing is taken twice.
     ///

@@ -38,6 +38,8 @@ pub enum Request {
     Ping,
     /// Service state, bound addresses, pending changes.
     Status,
+    /// The last hour of traffic, minute by minute (Server → Monitor).
+    Monitor,
     /// Start the Internet Mail Service; answered when it is running (or failed).
     Start,
     /// Stop it, letting in-flight work drain; answered when stopped.
@@ -217,6 +219,7 @@ impl Request {
     pub const NAMES: &'static [&'static str] = &[
         "ping",
         "status",
+        "monitor",
         "start",
         "stop",
         "restart",
@@ -292,6 +295,11 @@ pub enum Outcome {
 pub enum Response {
     /// To [`Request::Ping`].
     Pong,
+    /// To [`Request::Monitor`].
+    Monitor {
+        /// The last 60 minutes, oldest first; the last is the minute under way.
+        minutes: Vec<MonitorMinute>,
+    },
     /// To [`Request::Status`], and to start/stop/restart once they are done.
     Status(Box<StatusReport>),
     /// To [`Request::GetConfig`].
@@ -688,6 +696,34 @@ pub struct CertificateInfo {
     pub sha256_fingerprint: String,
 }
 
+/// One minute of traffic, for Server → Monitor: what happened in it, and the queue
+/// and sessions as they stood at its end (or now, for the minute under way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorMinute {
+    /// Its start, Unix seconds (a multiple of 60).
+    pub at: i64,
+    /// Messages accepted over SMTP.
+    pub received: u64,
+    /// Copies delivered to local mailboxes.
+    pub delivered: u64,
+    /// Recipients accepted by the next hop.
+    pub relayed: u64,
+    /// Recipients whose delivery failed for now, to be tried again.
+    pub deferred: u64,
+    /// Recipients that failed for good (a non-delivery report goes to the sender).
+    pub bounced: u64,
+    /// Commands refused with a 5xx reply (a recipient, a client on a blocklist…).
+    pub refused: u64,
+    /// Messages waiting in the outbound queue.
+    pub queued: u64,
+    /// Open SMTP sessions.
+    pub smtp_sessions: u64,
+    /// Open POP3 sessions.
+    pub pop3_sessions: u64,
+    /// Open IMAP sessions.
+    pub imap_sessions: u64,
+}
+
 /// A mailbox as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxInfo {
@@ -746,6 +782,9 @@ pub enum Event {
     QueueChanged,
     /// A message was held in, released from or deleted from the quarantine.
     QuarantineChanged,
+    /// The traffic figures of [`Request::Monitor`] changed (sent at most every two
+    /// seconds).
+    MonitorChanged,
     /// A log line.
     Log {
         /// `error`, `warn`, `info`, `debug` or `trace`.
@@ -916,6 +955,7 @@ mod tests {
         let samples = [
             Request::Ping,
             Request::Status,
+            Request::Monitor,
             Request::Start,
             Request::Stop,
             Request::Restart,

@@ -29,6 +29,19 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn queue_waiting(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(DISTINCT message_id) FROM queue_recipients
+                     WHERE state IN ('scheduled', 'in_flight', 'deferred')",
+                )?
+                .query_row([], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     pub(in crate::store) async fn queue_claim_due(&self, limit: usize) -> StoreResult<Vec<DueMessage>> {
         let now = now_secs();
         self.write(move |tx| {

@@ -1,0 +1,212 @@
+//! Traffic figures for Server → Monitor (and, later, a metrics endpoint): counters of
+//! what the service does — messages received, copies delivered here, recipients
+//! relayed, deferred and bounced, commands refused — and gauges of the open sessions,
+//! kept for the process's life (across restarts) and remembered minute by minute for
+//! the last hour.
+//!
+//! The counters are atomics that the protocols bump as they go; a task of each run
+//! ([`run`]) looks at them every two seconds, notes the start of each minute, and tells
+//! the control socket's subscribers when something changed. [`Metrics::minutes`]
+//! turns the notes into what each minute saw.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mailroom_shared::ipc::{Event, MonitorMinute};
+
+use crate::context::ServiceContext;
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// A message accepted over SMTP.
+    Received,
+    /// A copy delivered to a local mailbox.
+    Delivered,
+    /// A recipient accepted by the next hop.
+    Relayed,
+    /// A delivery that failed for now.
+    Deferred,
+    /// A delivery that failed for good.
+    Bounced,
+    /// A command refused with a 5xx reply.
+    Refused,
+}
+
+/// Minutes remembered.
+const HOUR: usize = 60;
+
+/// How often the figures are looked at.
+const EVERY: Duration = Duration::from_secs(2);
+
+/// The counters' values at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Totals {
+    received: u64,
+    delivered: u64,
+    relayed: u64,
+    deferred: u64,
+    bounced: u64,
+    refused: u64,
+}
+
+/// The gauges at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Gauges {
+    queued: u64,
+    smtp: u64,
+    pop3: u64,
+    imap: u64,
+}
+
+/// The process's traffic figures.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    received: AtomicU64,
+    delivered: AtomicU64,
+    relayed: AtomicU64,
+    deferred: AtomicU64,
+    bounced: AtomicU64,
+    refused: AtomicU64,
+    /// Open sessions per protocol, kept by the listeners' slots.
+    pub smtp_sessions: Arc<AtomicUsize>,
+    /// Open POP3 sessions.
+    pub pop3_sessions: Arc<AtomicUsize>,
+    /// Open IMAP sessions.
+    pub imap_sessions: Arc<AtomicUsize>,
+    /// Messages waiting in the outbound queue, as last read from the store.
+    queued: AtomicU64,
+    /// Minute start → the counters and gauges when that minute was first seen.
+    marks: Mutex<BTreeMap<i64, (Totals, Gauges)>>,
+}
+
+impl Metrics {
+    /// Counts `n` of `what`.
+    pub fn count(&self, what: Counter, n: u64) {
+        let counter = match what {
+            Counter::Received => &self.received,
+            Counter::Delivered => &self.delivered,
+            Counter::Relayed => &self.relayed,
+            Counter::Deferred => &self.deferred,
+            Counter::Bounced => &self.bounced,
+            Counter::Refused => &self.refused,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn totals(&self) -> Totals {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Totals {
+            received: get(&self.received),
+            delivered: get(&self.delivered),
+            relayed: get(&self.relayed),
+            deferred: get(&self.deferred),
+            bounced: get(&self.bounced),
+            refused: get(&self.refused),
+        }
+    }
+
+    fn gauges(&self) -> Gauges {
+        let get = |c: &AtomicUsize| c.load(Ordering::Relaxed) as u64;
+        Gauges {
+            queued: self.queued.load(Ordering::Relaxed),
+            smtp: get(&self.smtp_sessions),
+            pop3: get(&self.pop3_sessions),
+            imap: get(&self.imap_sessions),
+        }
+    }
+
+    /// Notes the moment `now` (Unix seconds): the first look in a minute marks its
+    /// start. Returns the counters and gauges as they are.
+    fn look(&self, now: i64) -> (Totals, Gauges) {
+        let seen = (self.totals(), self.gauges());
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        marks.entry(now - now.rem_euclid(60)).or_insert(seen);
+        while marks.len() > HOUR + 1 {
+            marks.pop_first();
+        }
+        seen
+    }
+
+    /// The last hour ending at `now`, minute by minute, oldest first: the minute under
+    /// way last. A minute the service did not see (it was not running) is empty.
+    pub fn minutes(&self, now: i64) -> Vec<MonitorMinute> {
+        let (current, gauges_now) = self.look(now);
+        let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        let this = now - now.rem_euclid(60);
+        (0..HOUR as i64)
+            .rev()
+            .map(|back| {
+                let at = this - back * 60;
+                let Some((start, _)) = marks.get(&at) else { return MonitorMinute { at, ..MonitorMinute::default() } };
+                // The next mark ends it (a gap, when the service did not run, adds nothing).
+                let (end, gauges) = marks.range(at + 1..).next().map_or((current, gauges_now), |(_, v)| *v);
+                MonitorMinute {
+                    at,
+                    received: end.received.saturating_sub(start.received),
+                    delivered: end.delivered.saturating_sub(start.delivered),
+                    relayed: end.relayed.saturating_sub(start.relayed),
+                    deferred: end.deferred.saturating_sub(start.deferred),
+                    bounced: end.bounced.saturating_sub(start.bounced),
+                    refused: end.refused.saturating_sub(start.refused),
+                    queued: gauges.queued,
+                    smtp_sessions: gauges.smtp,
+                    pop3_sessions: gauges.pop3,
+                    imap_sessions: gauges.imap,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Looks at the figures every two seconds for the run, until it drains: reads the
+/// queue's length, marks each minute's start, and tells the control socket's
+/// subscribers ([`Event::MonitorChanged`]) when anything changed.
+pub async fn run(ctx: ServiceContext) {
+    let metrics = Arc::clone(&ctx.metrics);
+    let mut last = None;
+    loop {
+        if let Ok(n) = ctx.store.queue_waiting().await {
+            metrics.queued.store(n, Ordering::Relaxed);
+        }
+        let seen = metrics.look(crate::store::now_secs());
+        if last != Some(seen) {
+            last = Some(seen);
+            let _ = ctx.events.send(Event::MonitorChanged);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = ctx.shutdown.draining() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_minute_counts_what_happened_in_it() {
+        let m = Metrics::default();
+        let t0 = 1_800_000_000; // a minute's start
+        m.look(t0 + 5);
+        m.count(Counter::Received, 3);
+        m.count(Counter::Relayed, 2);
+        m.look(t0 + 65);
+        m.count(Counter::Received, 100);
+        m.smtp_sessions.fetch_add(4, Ordering::Relaxed);
+        let minutes = m.minutes(t0 + 90);
+        assert_eq!(minutes.len(), 60);
+        let (before, now) = (&minutes[58], &minutes[59]);
+        assert_eq!((before.at, before.received, before.relayed), (t0, 3, 2));
+        assert_eq!((now.at, now.received, now.smtp_sessions), (t0 + 60, 100, 4));
+        assert_eq!(minutes[0].received, 0, "a minute not seen is empty");
+        // An hour on, the old minutes are forgotten.
+        let later = m.minutes(t0 + 3 * 3600);
+        assert!(later.iter().all(|x| x.received == 0));
+        assert!(m.marks.lock().expect("marks").len() <= HOUR + 1);
+    }
+}
