@@ -45,6 +45,12 @@ pub enum Action {
     /// Save a configuration (a `Command::SaveConfig`), then, once it is saved, restart
     /// the service (requests run concurrently, so the restart waits for the answer).
     SaveThenRestart(Command),
+    /// Open File → Connect to Server.
+    OpenConnect,
+    /// Administer the service on this computer.
+    ConnectLocal,
+    /// Administer the service on another computer, over SSH.
+    ConnectSsh(crate::windows::connect::Recent),
     /// Open the help on a page.
     Help(crate::help::Topic),
     /// Launch `mailroomd` (when none answers).

@@ -50,6 +50,10 @@ pub struct AdminApp {
     pub toasts_shown: Vec<String>,
     /// A save was sent that a restart must follow once it is answered.
     restart_after_save: bool,
+    /// The service administered: this computer's, or another's over SSH.
+    pub target: backend::Target,
+    /// The `ssh` program Connect to Server runs.
+    ssh_program: PathBuf,
 }
 
 impl AdminApp {
@@ -57,7 +61,8 @@ impl AdminApp {
     pub fn new(ctx: &egui::Context, socket: PathBuf) -> AdminApp {
         // Exchange Administrator was a light, businesslike Windows program.
         ctx.set_theme(egui::Theme::Light);
-        let (commands, updates) = backend::spawn(ctx.clone(), socket.clone());
+        let target = backend::Target::Local(socket.clone());
+        let (commands, updates) = backend::spawn(ctx.clone(), target.clone());
         AdminApp {
             model: Model::default(),
             selected: Node::InternetMailService,
@@ -75,7 +80,41 @@ impl AdminApp {
                 .with_margin(egui::vec2(12.0, 40.0)),
             toasts_shown: Vec::new(),
             restart_after_save: false,
+            target,
+            ssh_program: PathBuf::from("ssh"),
         }
+        .with_settings_dir_default()
+    }
+
+    fn with_settings_dir_default(mut self) -> AdminApp {
+        self.windows.connect.settings = mailroom_shared::paths::config_dir();
+        self
+    }
+
+    /// Keeps the Administrator's settings (the servers connected to lately) in `dir`
+    /// rather than the user's settings directory.
+    pub fn with_settings_dir(mut self, dir: PathBuf) -> AdminApp {
+        self.windows.connect.settings = Some(dir);
+        self
+    }
+
+    /// Uses `program` as `ssh` for Connect to Server (the tests give one with their key).
+    pub fn with_ssh_program(mut self, program: PathBuf) -> AdminApp {
+        self.ssh_program = program;
+        self
+    }
+
+    /// Leaves the service administered for `target`: the window's title names it.
+    fn switch_to(&mut self, target: backend::Target, ctx: &egui::Context) {
+        let title = match &target {
+            backend::Target::Local(_) => "Mailroom Administrator".to_owned(),
+            backend::Target::Ssh(t) => format!("Mailroom Administrator — {}", t.host),
+        };
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        self.properties = None;
+        self.model = Model { server: target.label(), ..Model::default() };
+        self.target = target.clone();
+        self.send(Command::Connect(target));
     }
 
     /// Tells a result in passing.
@@ -189,6 +228,18 @@ impl AdminApp {
                 self.send(save);
             }
             Action::StartService => self.start_service(),
+            Action::OpenConnect => self.windows.connect.show_dialog(),
+            Action::ConnectLocal => self.switch_to(backend::Target::Local(self.socket.clone()), ctx),
+            Action::ConnectSsh(server) => {
+                let target = backend::Target::Ssh(backend::SshTarget {
+                    host: server.host.clone(),
+                    port: server.port,
+                    command: server.command.clone(),
+                    program: self.ssh_program.clone(),
+                });
+                crate::windows::connect::remember(self.windows.connect.settings.as_deref(), &server);
+                self.switch_to(target, ctx);
+            }
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
@@ -269,7 +320,7 @@ impl eframe::App for AdminApp {
             ui.add_enabled_ui(main, |ui| {
                 actions.extend(main_window::banner_ui(ui, model));
                 if let Connection::Down(reason) = &model.connection {
-                    actions.extend(main_window::no_service_ui(ui, model, &self.socket, reason));
+                    actions.extend(main_window::no_service_ui(ui, model, &self.target, reason));
                 } else {
                     actions.extend(self.views.ui(self.selected, ui, model));
                 }

@@ -39,6 +39,8 @@ use tokio::time::Instant;
 pub enum Command {
     /// Fetch status, configuration, mailboxes and queue now.
     Refresh,
+    /// Leave the service connected to, and connect to this one.
+    Connect(Target),
     /// Start, stop or restart the Internet Mail Service.
     Lifecycle(Lifecycle),
     /// Save a configuration.
@@ -140,6 +142,39 @@ pub struct Failure {
     pub field: Option<String>,
 }
 
+/// Where the service is: this computer's control socket, or another computer reached
+/// over SSH, where `mailroomctl bridge` relays the control protocol to its socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The control socket at this path.
+    Local(PathBuf),
+    /// Another computer.
+    Ssh(SshTarget),
+}
+
+/// Another computer, as `ssh` reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    /// `host` or `user@host`.
+    pub host: String,
+    /// The SSH port, when not 22.
+    pub port: Option<u16>,
+    /// What runs there: `mailroomctl bridge` (with `--socket` when not the default).
+    pub command: String,
+    /// The `ssh` program (the tests give theirs).
+    pub program: PathBuf,
+}
+
+impl Target {
+    /// How the window names the server: "this computer", or the host.
+    pub fn label(&self) -> String {
+        match self {
+            Target::Local(_) => "this computer".to_owned(),
+            Target::Ssh(t) => t.host.clone(),
+        }
+    }
+}
+
 /// The address tester's answer.
 #[derive(Debug, Clone)]
 pub struct AddressVerdict {
@@ -210,13 +245,13 @@ pub const COALESCE: Duration = Duration::from_millis(50);
 const POLL: Duration = Duration::from_secs(2);
 
 /// Starts the backend thread.
-pub fn spawn(ctx: egui::Context, socket: PathBuf) -> (UnboundedSender<Command>, mpsc::Receiver<Update>) {
+pub fn spawn(ctx: egui::Context, target: Target) -> (UnboundedSender<Command>, mpsc::Receiver<Update>) {
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
     let (up_tx, up_rx) = mpsc::channel();
     let ui = Ui { updates: up_tx, ctx };
     let spawned = std::thread::Builder::new().name("ipc-backend".into()).spawn(move || {
         match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt.block_on(run(ui, socket, cmd_rx)),
+            Ok(rt) => rt.block_on(run(ui, target, cmd_rx)),
             Err(e) => {
                 ui.send(Update::Disconnected(format!("cannot start the runtime: {e}")));
             }
@@ -373,34 +408,103 @@ impl Refresh {
 enum Ended {
     /// The service closed it: reconnect.
     Closed,
+    /// The UI asked for another service.
+    Switch(Target),
     /// The UI dropped its command sender: stop.
     UiGone,
 }
 
-async fn run(ui: Ui, socket: PathBuf, mut commands: UnboundedReceiver<Command>) {
+/// A connection: the client, and the `ssh` that carries it, if any (killed when
+/// dropped).
+struct Connection {
+    client: Client,
+    _ssh: Option<tokio::process::Child>,
+}
+
+/// Connects to `target`; the error in words a person can act on.
+async fn connect(target: &Target) -> Result<Connection, String> {
+    let name = concat!("mailroom-admin ", env!("CARGO_PKG_VERSION"));
+    match target {
+        Target::Local(socket) => Client::connect(socket, name)
+            .await
+            .map(|client| Connection { client, _ssh: None })
+            .map_err(|e| e.to_string()),
+        Target::Ssh(t) => {
+            let mut cmd = tokio::process::Command::new(&t.program);
+            // Keys only: nobody is there to type a password to ssh.
+            cmd.args(["-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10"]);
+            if let Some(port) = t.port {
+                cmd.arg("-p").arg(port.to_string());
+            }
+            cmd.arg("--").arg(&t.host).arg(&t.command);
+            cmd.stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true);
+            let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", t.program.display()))?;
+            let (Some(stdout), Some(stdin), stderr) = (child.stdout.take(), child.stdin.take(), child.stderr.take())
+            else {
+                return Err("ssh gave no pipes".to_owned());
+            };
+            match Client::over(Box::new(stdout), Box::new(stdin), name).await {
+                Ok(client) => Ok(Connection { client, _ssh: Some(child) }),
+                Err(e) => {
+                    // ssh (or the bridge) says why on its standard error.
+                    let mut said = String::new();
+                    if let Some(mut err) = stderr {
+                        use tokio::io::AsyncReadExt as _;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), err.read_to_string(&mut said)).await;
+                    }
+                    let said = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default().to_owned();
+                    Err(if said.is_empty() {
+                        format!("cannot reach the Mailroom service on {} over SSH: {e}", t.host)
+                    } else {
+                        format!("cannot reach the Mailroom service on {} over SSH: {said}", t.host)
+                    })
+                }
+            }
+        }
+    }
+}
+
+async fn run(ui: Ui, mut target: Target, mut commands: UnboundedReceiver<Command>) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        let client = match Client::connect(&socket, concat!("mailroom-admin ", env!("CARGO_PKG_VERSION"))).await {
+        let connection = match connect(&target).await {
             Ok(c) => c,
             Err(e) => {
-                if !ui.send(Update::Disconnected(e.to_string())) {
+                if !ui.send(Update::Disconnected(e)) {
                     return;
                 }
-                // Commands sent while disconnected are dropped; the UI disables editing.
+                // Commands sent while disconnected are dropped (the UI disables editing),
+                // but for one that names another service.
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
-                    cmd = commands.recv() => if cmd.is_none() { return },
+                    cmd = commands.recv() => match cmd {
+                        None => return,
+                        Some(Command::Connect(t)) => {
+                            target = t;
+                            backoff = Duration::from_millis(200);
+                            continue;
+                        }
+                        Some(_) => {}
+                    },
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(3));
                 continue;
             }
         };
         backoff = Duration::from_millis(200);
+        let Connection { client, _ssh } = connection;
         ui.send(Update::Connected(client.server().to_owned()));
         let Ok(events) = client.subscribe().await else { continue };
         match serve(Arc::new(client), events, &mut commands, &ui).await {
             Ended::Closed => {
                 ui.send(Update::Disconnected("the service closed the connection".into()));
+            }
+            Ended::Switch(t) => {
+                ui.send(Update::Disconnected(format!("connecting to {}", t.label())));
+                target = t;
             }
             Ended::UiGone => return,
         }
@@ -450,6 +554,7 @@ async fn serve(
             cmd = commands.recv() => match cmd {
                 None => return Ended::UiGone,
                 Some(Command::Refresh) => refresh.ask(Wants::ALL, Duration::ZERO),
+                Some(Command::Connect(t)) => return Ended::Switch(t),
                 Some(cmd) => {
                     tasks.spawn(handle(Arc::clone(&client), cmd, replies.clone()));
                 }
@@ -559,6 +664,8 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
         Command::Refresh => {
             replies.refresh(Wants::ALL);
         }
+        // Handled by the connection's loop.
+        Command::Connect(_) => {}
         Command::Lifecycle(op) => {
             let request = match op {
                 Lifecycle::Start => Request::Start,

@@ -4,11 +4,10 @@
 //!
 //! Each part draws from the model and returns the [`Action`] its controls ask for.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::actions::{Action, Window};
-use crate::backend::{Command, Lifecycle};
+use crate::backend::{Command, Lifecycle, Target};
 use crate::model::{Connection, Failure, Model, Restart, Step};
 use crate::nav::Node;
 use crate::widgets::{dot, icon, state_color, state_words};
@@ -39,8 +38,8 @@ pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
                 action = Some(Action::Send(Command::Refresh));
             }
             ui.separator();
-            if ui.button("Connect…").clicked() {
-                action = Some(Action::Send(Command::Refresh));
+            if ui.button("Connect to Server…").clicked() {
+                action = Some(Action::OpenConnect);
             }
             if ui.button("Exit").clicked() {
                 action = Some(Action::Exit);
@@ -153,7 +152,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
                 ui.label("Connecting…");
             }
             Connection::Connected(server) => {
-                ui.label(format!("Connected to {server}"));
+                ui.label(format!("Connected to {server} on {}", model.server));
             }
             Connection::Down(_) => {
                 ui.label("Not connected");
@@ -306,18 +305,32 @@ fn failure_ui(ui: &mut egui::Ui, model: &Model, failure: &Failure) -> Option<Act
     action
 }
 
-/// What the window shows when no service answers on `socket`: why, and Start Service.
-pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, socket: &Path, reason: &str) -> Option<Action> {
+/// What the window shows when no service answers: why, and what can be done — Start
+/// Service on this computer, or another server to connect to.
+pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, target: &Target, reason: &str) -> Option<Action> {
     let mut action = None;
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
-        ui.heading("No Mailroom service is running");
-        ui.label(format!("Nothing answers on {}.", socket.display()));
-        ui.weak(reason);
-        ui.add_space(8.0);
-        if ui.button("Start Service").clicked() {
-            action = Some(Action::StartService);
+        match target {
+            Target::Local(socket) => {
+                ui.heading("No Mailroom service is running");
+                ui.label(format!("Nothing answers on {}.", socket.display()));
+            }
+            Target::Ssh(t) => {
+                ui.heading(format!("Cannot reach the Mailroom service on {}", t.host));
+                ui.label("Trying again every few seconds.");
+            }
         }
+        ui.add(egui::Label::new(egui::RichText::new(reason).weak()).wrap());
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if matches!(target, Target::Local(_)) && ui.button("Start Service").clicked() {
+                action = Some(Action::StartService);
+            }
+            if ui.button("Connect to Server…").clicked() {
+                action = Some(Action::OpenConnect);
+            }
+        });
         if let Some(s) = &model.launch {
             ui.horizontal(|ui| {
                 ui.spinner();

@@ -83,6 +83,8 @@ pub enum Save {
 pub struct Model {
     /// The connection.
     pub connection: Connection,
+    /// The server administered, as the window names it ("this computer", a host).
+    pub server: String,
     /// Last status.
     pub status: Option<StatusReport>,
     /// Saved configuration and its revision.
@@ -139,6 +141,7 @@ impl Default for Model {
     fn default() -> Model {
         Model {
             connection: Connection::Connecting,
+            server: "this computer".to_owned(),
             status: None,
             config: None,
             mailboxes: Vec::new(),

@@ -17,6 +17,12 @@ pub fn default_data_dir() -> PathBuf {
     })
 }
 
+/// The Administrator's own settings directory (`~/.config/mailroom` on Linux): the
+/// servers it connected to lately. `None` when there is no home directory.
+pub fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "Mailroom", "mailroom").map(|d| d.config_dir().to_path_buf())
+}
+
 /// The default control socket for a service using `data_dir`.
 pub fn default_socket(data_dir: &Path) -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {

@@ -1,11 +1,12 @@
-//! The secondary windows: Message Tracking and Test Address (Tools), About and the help
-//! pages (Help), and
+//! The secondary windows: Connect to Server (File), Message Tracking and Test Address
+//! (Tools), About and the help pages (Help), and
 //! Queued Message Details (from Queues), Quarantined Message (from Quarantine).
 //!
 //! Each window owns its state (open or not, what is typed) in its own file and draws
 //! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
 
 pub mod about;
+pub mod connect;
 pub mod help;
 pub mod quarantined;
 pub mod queue_details;
@@ -26,6 +27,8 @@ pub struct Windows {
     pub about: about::AboutWindow,
     /// Help → Contents, and F1.
     pub help: help::HelpWindow,
+    /// File → Connect to Server.
+    pub connect: connect::ConnectWindow,
     /// Queues → Details.
     pub queue_details: queue_details::QueueDetailsWindow,
     /// Quarantine → Details.
@@ -48,6 +51,7 @@ impl Windows {
             || self.tester.open
             || self.about.open
             || self.help.open
+            || self.connect.open
             || self.queue_details.queue_id.is_some()
             || self.quarantined.id.is_some()
     }
@@ -58,6 +62,7 @@ impl Windows {
         actions.extend(self.tester.show(ctx, model));
         self.about.show(ctx);
         self.help.show(ctx);
+        actions.extend(self.connect.show(ctx));
         self.queue_details.show(ctx, model);
         actions.extend(self.quarantined.show(ctx, model));
     }

@@ -35,6 +35,11 @@ struct Cli {
 enum Command {
     /// Service state, bound addresses and pending changes.
     Status,
+    /// Relay the control protocol between standard input and output and the service's
+    /// socket: what the Administrator runs over SSH (`ssh HOST mailroomctl bridge`) to
+    /// administer another machine. The service checks this process's user as it checks
+    /// any client's; nothing new listens on the network.
+    Bridge,
     /// The last minutes of traffic: messages received, delivered, relayed, deferred,
     /// bounced and refused per minute, the queue and the open sessions.
     Monitor {
@@ -331,6 +336,41 @@ impl From<ClientError> for Failure {
     }
 }
 
+/// Copies the control protocol both ways between standard input/output and the
+/// socket at `socket`, until either side ends.
+async fn bridge(socket: &std::path::Path) -> Result<(), Failure> {
+    use interprocess::local_socket::tokio::Stream;
+    use interprocess::local_socket::traits::tokio::Stream as _;
+    use interprocess::local_socket::{GenericFilePath, ToFsName};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+    /// Copies `from` to `to`, flushing after every read: the protocol is lines a
+    /// person (or program) waits on.
+    async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) -> std::io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = from.read(&mut buf).await?;
+            if n == 0 {
+                return to.shutdown().await;
+            }
+            to.write_all(&buf[..n]).await?;
+            to.flush().await?;
+        }
+    }
+
+    let unreachable = |e: std::io::Error| {
+        Failure::Unreachable(format!("cannot connect to the Mailroom service at {}: {e}", socket.display()))
+    };
+    let name = socket.to_fs_name::<GenericFilePath>().map_err(unreachable)?;
+    let stream = Stream::connect(name).await.map_err(unreachable)?;
+    // `&Stream` reads and writes: one borrow each way.
+    let result = tokio::select! {
+        r = pump(tokio::io::stdin(), &stream) => r,
+        r = pump(&stream, tokio::io::stdout()) => r,
+    };
+    result.map_err(|e| Failure::Refused(format!("the bridge failed: {e}")))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -368,10 +408,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Mailbox { action: MailboxCmd::Add { .. } | MailboxCmd::Passwd { .. } } => Some(read_password()?),
         _ => None,
     };
+    if matches!(cli.command, Command::Bridge) {
+        return bridge(&socket).await;
+    }
     let client = Client::connect(&socket, concat!("mailroomctl ", env!("CARGO_PKG_VERSION"))).await?;
     let json = cli.json;
     match cli.command {
         Command::Status => show(json, client.request(Request::Status).await?),
+        Command::Bridge => Ok(()),
         Command::Monitor { minutes } => match client.request(Request::Monitor).await? {
             Response::Monitor { minutes: all } if !json => {
                 let shown = &all[all.len().saturating_sub(minutes.clamp(1, 60))..];

@@ -1,6 +1,8 @@
 //! An async client for the control socket, used by `mailroomctl`, the GUI and the tests.
 //!
-//! One [`Client`] is one connection. Requests may be issued concurrently from several
+//! One [`Client`] is one connection: to the local socket ([`Client::connect`]), or over
+//! any pair of byte streams ([`Client::over`]) — the GUI's connection to another
+//! machine is `ssh HOST mailroomctl bridge`'s standard output and input. Requests may be issued concurrently from several
 //! tasks: each gets its own id, and a background reader task routes every reply to the
 //! request that is waiting for it, and every event to the receiver handed out by
 //! [`Client::subscribe`]. Dropping the client closes the connection and stops the reader.
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::traits::tokio::Stream as _;
 use interprocess::local_socket::{GenericFilePath, ToFsName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::framing::{LineBuffer, encode_line};
@@ -51,12 +53,55 @@ pub enum ClientError {
 /// task (removes and completes); `None` once the connection is gone.
 type Waiters = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Outcome>>>>>;
 
+/// One side of a local socket connection, sharing it with the other side (`&Stream`
+/// reads and writes).
+struct Half(Arc<Stream>);
+
+impl AsyncRead for Half {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut &*self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Half {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut &*self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut &*self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut &*self.0).poll_shutdown(cx)
+    }
+}
+
+/// The side of a connection that is read.
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// The side of a connection that is written.
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// A connection to `mailroomd`'s control socket.
 pub struct Client {
-    /// The connection, shared with the reader task (`&Stream` reads and writes).
-    stream: Arc<Stream>,
-    /// Held while one whole line is written, so concurrent requests do not interleave.
-    write_lock: tokio::sync::Mutex<()>,
+    /// The connection's sending side, held while one whole line is written, so that
+    /// concurrent requests do not interleave. (The reader task has the other side.)
+    writer: tokio::sync::Mutex<Writer>,
     waiters: Waiters,
     next_id: AtomicU64,
     /// Events from the reader; taken by the first [`Client::subscribe`].
@@ -88,13 +133,28 @@ impl Client {
         let connect_err = |source| ClientError::Connect { path: path.to_owned(), source };
         let name = path.to_fs_name::<GenericFilePath>().map_err(connect_err)?;
         let stream = Arc::new(Stream::connect(name).await.map_err(connect_err)?);
+        Client::over(Box::new(Half(Arc::clone(&stream))), Box::new(Half(stream)), client_name).await
+    }
+
+    /// Speaks the control protocol over `reader` and `writer` (a bridge's standard
+    /// output and input, say) and performs the handshake, introducing itself as
+    /// `client_name`.
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] when the other end closes before answering (a bridge
+    /// that could not start); [`ClientError::Remote`] when the service refuses the
+    /// handshake.
+    pub async fn over(mut reader: Reader, mut writer: Writer, client_name: &str) -> Result<Client, ClientError> {
         let hello = ClientHello { hello: Hello { version: PROTOCOL_VERSION, client: client_name.to_owned() } };
         let line = encode_line(&hello).map_err(|e| ClientError::Protocol(e.to_string()))?;
         // A server that refuses us (wrong user, too busy) may answer and close before
         // reading our hello, making this write fail; its answer is still readable.
-        let written = (&*stream).write_all(&line).await;
+        let written = match writer.write_all(&line).await {
+            Ok(()) => writer.flush().await,
+            Err(e) => Err(e),
+        };
         let mut lines = LineBuffer::new(MAX_LINE);
-        let first = match read_message(&stream, &mut lines, &mut [0u8; 4096]).await {
+        let first = match read_message(&mut reader, &mut lines, &mut [0u8; 4096]).await {
             Ok(m) => m,
             Err(e) => return Err(written.err().map_or(e, ClientError::Io)),
         };
@@ -113,10 +173,9 @@ impl Client {
         };
         let waiters: Waiters = Arc::new(Mutex::new(Some(HashMap::new())));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_loop(Arc::clone(&stream), lines, Arc::clone(&waiters), events_tx));
+        let reader = tokio::spawn(read_loop(reader, lines, Arc::clone(&waiters), events_tx));
         Ok(Client {
-            stream,
-            write_lock: tokio::sync::Mutex::new(()),
+            writer: tokio::sync::Mutex::new(writer),
             waiters,
             next_id: AtomicU64::new(1),
             events: Mutex::new(Some(events_rx)),
@@ -143,8 +202,11 @@ impl Client {
         }
         let line = encode_line(&RequestEnvelope { id, request }).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let written = {
-            let _guard = self.write_lock.lock().await;
-            (&*self.stream).write_all(&line).await
+            let mut writer = self.writer.lock().await;
+            match writer.write_all(&line).await {
+                Ok(()) => writer.flush().await,
+                Err(e) => Err(e),
+            }
         };
         if let Err(e) = written {
             if let Some(w) = self.waiters.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
@@ -177,7 +239,7 @@ impl Client {
 
 /// Reads the next whole message, `None` at end of stream.
 async fn read_message(
-    stream: &Stream,
+    reader: &mut Reader,
     lines: &mut LineBuffer,
     chunk: &mut [u8],
 ) -> Result<Option<ServerMessage>, ClientError> {
@@ -189,7 +251,6 @@ async fn read_message(
             Ok(None) => {}
             Err(e) => return Err(ClientError::Protocol(e.to_string())),
         }
-        let mut reader = stream;
         let n = reader.read(chunk).await?;
         if n == 0 {
             return Ok(None);
@@ -200,9 +261,9 @@ async fn read_message(
 
 /// Routes replies to their waiters and events to the subscriber until the connection
 /// ends; then fails every waiter still pending.
-async fn read_loop(stream: Arc<Stream>, mut lines: LineBuffer, waiters: Waiters, events: mpsc::UnboundedSender<Event>) {
+async fn read_loop(mut reader: Reader, mut lines: LineBuffer, waiters: Waiters, events: mpsc::UnboundedSender<Event>) {
     let mut chunk = vec![0u8; 64 * 1024];
-    while let Ok(Some(msg)) = read_message(&stream, &mut lines, &mut chunk).await {
+    while let Ok(Some(msg)) = read_message(&mut reader, &mut lines, &mut chunk).await {
         match msg {
             ServerMessage::Reply(reply) => {
                 let waiter =
