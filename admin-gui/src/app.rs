@@ -342,6 +342,15 @@ impl eframe::App for AdminApp {
             actions.push(Action::Help(topic));
         }
         self.windows.show(&ctx, model, &mut actions);
+        // Escape closes the windows that only show things, unless a dialog (or the
+        // property sheet, whose Cancel it is) has the keyboard.
+        if self.properties.is_none()
+            && !self.windows.connect.open
+            && !self.views.has_dialog()
+            && ctx.input(|i| i.key_pressed(egui::Key::Escape))
+        {
+            self.windows.close_info();
+        }
         if main && !self.windows.any_open() && !self.views.has_dialog() {
             actions.extend(main_window::keys(&ctx, model, selected));
         }

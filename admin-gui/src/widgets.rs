@@ -286,6 +286,47 @@ impl Sort {
     }
 }
 
+/// A table cell's text: plain (not selectable, not a button), cut to one line, so
+/// that every column lines up and the row takes the clicks.
+pub fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
+    ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
+/// What a click on a table row asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowClick {
+    /// Select it (a click, or a right-click before its menu).
+    Select,
+    /// Open it (a double-click).
+    Open,
+    /// The command of its right-click menu at this index.
+    Menu(usize),
+}
+
+/// Reads a row's response: a click selects, a double-click opens, a right-click
+/// selects and offers `menu` (its items, in order).
+pub fn row_click(response: &egui::Response, menu: &[&str]) -> Option<RowClick> {
+    let mut out = None;
+    if response.clicked() || response.secondary_clicked() {
+        out = Some(RowClick::Select);
+    }
+    if response.double_clicked() {
+        out = Some(RowClick::Open);
+    }
+    if menu.is_empty() {
+        return out;
+    }
+    response.context_menu(|ui| {
+        for (i, item) in menu.iter().enumerate() {
+            if ui.button(*item).clicked() {
+                out = Some(RowClick::Menu(i));
+                ui.close();
+            }
+        }
+    });
+    out
+}
+
 /// A sortable table's header: a button per column, the sorted one marked "(up)" or
 /// "(down)". Returns the column clicked.
 pub fn sortable_header(header: &mut TableRow<'_, '_>, names: &[&str], sort: Sort) -> Option<usize> {
@@ -305,9 +346,20 @@ pub fn sortable_header(header: &mut TableRow<'_, '_>, names: &[&str], sort: Sort
     clicked
 }
 
+/// The queue's right-click menu.
+pub const QUEUE_MENU: [&str; 3] = ["Details…", "Retry Now", "Delete (with NDR)…"];
+
 /// The queue as a table, sorted by `sort` (a click on a header changes it). Returns
-/// the queue id of the row clicked; `selected` is the one highlighted.
-pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: Option<&str>, sort: &mut Sort) -> Option<String> {
+/// the queue id of the row clicked and what the click asked for (`menu`'s items for a
+/// right-click: [`QUEUE_MENU`], or none where the table is read-only); `selected` is
+/// the one highlighted.
+pub fn queue_table(
+    ui: &mut egui::Ui,
+    queue: &[QueueEntry],
+    selected: Option<&str>,
+    sort: &mut Sort,
+    menu: &[&str],
+) -> Option<(String, RowClick)> {
     let by = *sort;
     let mut order: Vec<&QueueEntry> = queue.iter().collect();
     order.sort_by(|a, b| {
@@ -325,6 +377,7 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: Option<&st
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::initial(160.0).resizable(true))
         .column(Column::initial(180.0).resizable(true))
         .column(Column::initial(60.0))
@@ -339,27 +392,15 @@ pub fn queue_table(ui: &mut egui::Ui, queue: &[QueueEntry], selected: Option<&st
             body.rows(20.0, order.len(), |mut row| {
                 let m = order[row.index()];
                 row.set_selected(selected == Some(m.queue_id.as_str()));
-                row.col(|ui| {
-                    ui.label(if m.sender.is_empty() { "<>" } else { m.sender.as_str() });
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(m.recipients.join(", ")).truncate());
-                });
-                row.col(|ui| {
-                    ui.label(format!("{} KB", m.size.div_ceil(1024)));
-                });
-                row.col(|ui| {
-                    ui.label(ago(m.received_at));
-                });
-                row.col(|ui| {
-                    ui.label(m.next_attempt.map(in_secs).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    // One line per row: long errors are cut, whole in Details and the tooltip.
-                    ui.add(egui::Label::new(m.last_error.as_deref().unwrap_or("")).truncate());
-                });
-                if row.response().clicked() {
-                    clicked = Some(m.queue_id.clone());
+                row.col(|ui| cell(ui, if m.sender.is_empty() { "<>" } else { m.sender.as_str() }));
+                row.col(|ui| cell(ui, m.recipients.join(", ")));
+                row.col(|ui| cell(ui, format!("{} KB", m.size.div_ceil(1024))));
+                row.col(|ui| cell(ui, ago(m.received_at)));
+                row.col(|ui| cell(ui, m.next_attempt.map(in_secs).unwrap_or_default()));
+                // One line per row: long errors are cut, whole in Details.
+                row.col(|ui| cell(ui, m.last_error.as_deref().unwrap_or("")));
+                if let Some(click) = row_click(&row.response(), menu) {
+                    clicked = Some((m.queue_id.clone(), click));
                 }
             });
         });

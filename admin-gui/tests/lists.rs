@@ -89,3 +89,41 @@ async fn the_counts_follow_the_mail_as_it_arrives() {
     wait(&mut h, "the new count", |a| a.model.mailboxes.iter().any(|m| m.message_count == 1));
     h.get_by_label("1");
 }
+
+/// Queues as a list: a double-click opens a message's details; Delete asks first, with
+/// Cancel as Enter's answer, and Escape keeps the message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queued_message_opens_on_a_double_click_and_delete_asks_first() {
+    let d = Daemon::start().await;
+    // Mail for a host that refuses to answer stays queued.
+    d.ctl_ok(&["set", "smarthost", "[127.0.0.1]:9"]);
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["restart"]);
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAcHc=", "235");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<far@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: away\r\n\r\nhi\r\n.", "250");
+    let mut h = quick_harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Queues").click();
+    wait(&mut h, "the queued message", |a| !a.model.queue.is_empty());
+    h.run_steps(30);
+    let row = h.get_by_label("far@outside.test");
+    row.click();
+    row.click();
+    wait(&mut h, "its details", |a| a.model.queue_details.is_some());
+    h.key_press(egui::Key::Escape);
+    h.run_steps(30);
+    h.get_by_label("Delete (with NDR)…").click();
+    h.run_steps(3);
+    h.get_by_label("Delete Queued Message");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Delete Queued Message").is_none());
+    assert!(d.ctl_ok(&["queue", "list"]).contains("far@outside.test"), "kept");
+}

@@ -245,7 +245,8 @@ impl PropertiesWindow {
             Tab::Pop3 => pop3::ui(ui, d, errors),
             Tab::Imap4 => imap4::ui(ui, d, errors),
             Tab::Queues => {
-                queue_table(ui, &model.queue, None, &mut self.queue_sort);
+                // Read-only here: clicks do nothing.
+                let _ = queue_table(ui, &model.queue, None, &mut self.queue_sort, &[]);
             }
             Tab::Diagnostics => diagnostics::ui(ui, d, errors),
         }

@@ -44,7 +44,10 @@ pub struct Views {
 impl Views {
     /// True while a view's dialog is open (it then takes the keyboard).
     pub fn has_dialog(&self) -> bool {
-        self.recipients.has_dialog() || self.quarantine.has_dialog() || self.ims.has_dialog()
+        self.recipients.has_dialog()
+            || self.quarantine.has_dialog()
+            || self.ims.has_dialog()
+            || self.queues.has_dialog()
     }
 
     /// Draws the view of `node`.

@@ -8,7 +8,10 @@ use mailroom_shared::ipc::QuarantineEntry;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{Sort, ago, confirm_ui, count_of, sortable_header};
+use crate::widgets::{RowClick, Sort, ago, cell, confirm_ui, count_of, row_click, sortable_header};
+
+/// A held message's right-click menu.
+const MENU: [&str; 3] = ["Details…", "Release", "Delete…"];
 
 /// The Quarantine view.
 #[derive(Debug)]
@@ -74,15 +77,25 @@ impl QuarantineView {
             ),
             None => format!("{} held.", count_of(model.quarantine.len(), "message", "messages")),
         });
-        if let Some(id) = self.table_ui(ui, &model.quarantine) {
+        if let Some((id, click)) = self.table_ui(ui, &model.quarantine) {
             self.selected = Some(id);
+            match click {
+                RowClick::Open | RowClick::Menu(0) => action = Some(Action::ShowQuarantined(id)),
+                RowClick::Menu(1) => action = Some(Action::Send(Command::QuarantineRelease(id))),
+                RowClick::Menu(_) => {
+                    if let Some(m) = model.quarantine.iter().find(|m| m.id == id) {
+                        self.confirm_delete = Some((m.id, subject(m).to_owned()));
+                    }
+                }
+                RowClick::Select => {}
+            }
         }
         let ctx = ui.ctx().clone();
         action.or_else(|| self.delete_dialog(&ctx))
     }
 
-    /// The table; returns the id of the row clicked.
-    fn table_ui(&mut self, ui: &mut egui::Ui, held: &[QuarantineEntry]) -> Option<i64> {
+    /// The table; returns the id of the row clicked and what the click asked for.
+    fn table_ui(&mut self, ui: &mut egui::Ui, held: &[QuarantineEntry]) -> Option<(i64, RowClick)> {
         let by = self.sort;
         let mut rows: Vec<&QuarantineEntry> = held.iter().collect();
         rows.sort_by(|a, b| {
@@ -101,6 +114,7 @@ impl QuarantineView {
         TableBuilder::new(ui)
             .striped(true)
             .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(100.0))
             .column(Column::initial(170.0).resizable(true))
             .column(Column::initial(170.0).resizable(true))
@@ -115,29 +129,14 @@ impl QuarantineView {
                 body.rows(20.0, rows.len(), |mut row| {
                     let m = rows[row.index()];
                     row.set_selected(selected == Some(m.id));
-                    row.col(|ui| {
-                        ui.label(ago(m.held_at));
-                    });
-                    row.col(|ui| {
-                        ui.add(egui::Label::new(if m.sender.is_empty() { "<>" } else { m.sender.as_str() }).truncate());
-                    });
-                    row.col(|ui| {
-                        ui.add(egui::Label::new(m.recipients.join(", ")).truncate());
-                    });
-                    row.col(|ui| {
-                        // A selectable button: an accessible control that selects the row.
-                        if ui.add(egui::Button::selectable(selected == Some(m.id), subject(m)).truncate()).clicked() {
-                            clicked = Some(m.id);
-                        }
-                    });
-                    row.col(|ui| {
-                        ui.label(m.score.map(|s| format!("{s:.1}")).unwrap_or_default());
-                    });
-                    row.col(|ui| {
-                        ui.add(egui::Label::new(&m.reason).truncate());
-                    });
-                    if row.response().clicked() {
-                        clicked = Some(m.id);
+                    row.col(|ui| cell(ui, ago(m.held_at)));
+                    row.col(|ui| cell(ui, if m.sender.is_empty() { "<>" } else { m.sender.as_str() }));
+                    row.col(|ui| cell(ui, m.recipients.join(", ")));
+                    row.col(|ui| cell(ui, subject(m)));
+                    row.col(|ui| cell(ui, m.score.map(|s| format!("{s:.1}")).unwrap_or_default()));
+                    row.col(|ui| cell(ui, &m.reason));
+                    if let Some(click) = row_click(&row.response(), &MENU) {
+                        clicked = Some((m.id, click));
                     }
                 });
             });

@@ -7,7 +7,7 @@ use mailroom_shared::ipc::{FolderUsage, MailboxInfo};
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{DialogKey, Sort, confirm_ui, count_of, dialog_key, icon, problem_line, sortable_header};
+use crate::widgets::{DialogKey, Sort, cell, confirm_ui, count_of, dialog_key, icon, problem_line, sortable_header};
 
 /// The Recipients view and its dialogs.
 #[derive(Debug)]
@@ -158,11 +158,6 @@ impl RecipientsView {
         let mut clicked_row = None;
         let mut action = None;
         let selected = self.selected.as_deref();
-        // Plain text in every cell (not selectable text, not buttons), so that all
-        // columns line up and the row takes the clicks.
-        let cell = |ui: &mut egui::Ui, text: String| {
-            ui.add(egui::Label::new(text).selectable(false).truncate());
-        };
         TableBuilder::new(ui)
             .striped(true)
             .sense(egui::Sense::click())

@@ -43,9 +43,6 @@ impl HelpWindow {
                     });
                 });
             });
-            if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-                self.open = false;
-            }
         });
         self.open &= open;
     }

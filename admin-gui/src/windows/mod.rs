@@ -56,6 +56,17 @@ impl Windows {
             || self.quarantined.id.is_some()
     }
 
+    /// Closes the windows that only show things (Escape does, when no dialog has the
+    /// keyboard): details, help, About, the tester and tracking.
+    pub fn close_info(&mut self) {
+        self.tracking.open = false;
+        self.tester.open = false;
+        self.about.open = false;
+        self.help.open = false;
+        self.queue_details.queue_id = None;
+        self.quarantined.id = None;
+    }
+
     /// Draws the open windows; what they ask for goes into `actions`.
     pub fn show(&mut self, ctx: &egui::Context, model: &Model, actions: &mut Vec<Action>) {
         actions.extend(self.tracking.show(ctx, model));
