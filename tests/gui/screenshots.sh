@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Screenshots for the README: the real Mailroom Administrator under Xvfb against a
 # real mailroomd with a sample configuration. Writes docs/main-window.png,
-# docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png and
-# docs/quarantine.png. Needs: xvfb imagemagick xdotool dnsmasq (Debian packages).
+# docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png,
+# docs/quarantine.png, docs/monitor.png, docs/connect.png and docs/failed-restart.png.
+# Needs: xvfb imagemagick xdotool dnsmasq (Debian packages).
 #
 #   tests/gui/screenshots.sh
 set -euo pipefail
@@ -38,13 +39,27 @@ for sender, subject in [("payroll@quar.test", "Your invoice #4471 is overdue"),
     s.sendmail(sender, ["ann@corp.test"], f"From: {sender}\r\nTo: ann@corp.test\r\nSubject: {subject}\r\n\r\nPlease see the attached.\r\n")
     s.quit()
 PY
+# Traffic for the Monitor's charts.
+python3 - "$smtp" <<'PY'
+import smtplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP(host, int(port))
+for i in range(120):
+    s.sendmail("partner@outside.test", ["ann@corp.test" if i % 3 else "bob@corp.test"], f"Subject: report {i}\r\n\r\nFigures.\r\n")
+s.quit()
+PY
+# A port another program holds, for the failed restart at the end.
+taken_port=12077
+python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 12077)); s.listen(); time.sleep(600)' &
 # A saved change waiting for a restart, so the banner shows.
 ctl routing add old-corp.test --reroute-to corp.test
 
 cat >"$work/shoot.sh" <<SHOOT
 set -e
 "$bin/mailroom-admin" --socket "$work/admin.sock" &
-xdotool search --sync --name "Mailroom Administrator" >/dev/null
+win=\$(xdotool search --sync --name "Mailroom Administrator" | head -1)
+# No window manager runs: give the window the keyboard ourselves.
+xdotool windowfocus --sync "\$win"
 sleep 3
 import -window root -crop 1100x700+0+0 "$root/docs/main-window.png"
 xdotool mousemove 45 37 click 1      # toolbar: Properties
@@ -65,6 +80,28 @@ sleep 1
 xdotool mousemove 770 194 click 1    # the second message (under the banner)
 sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/quarantine.png"
+xdotool mousemove 110 384 click 1    # tree: Server, Monitor
+sleep 3
+import -window root -crop 1100x700+0+0 "$root/docs/monitor.png"
+xdotool mousemove 20 12 click 1      # menu: File
+sleep 1
+xdotool mousemove 70 112 click 1     # File: Connect to Server…
+sleep 1
+xdotool mousemove 327 299 click 1    # Another computer, over SSH
+sleep 0.5
+xdotool mousemove 605 322 click 1    # Computer (user@host)
+xdotool type "admin@mail.corp.test"
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/connect.png"
+xdotool key Escape
+sleep 1
+# A restart that cannot listen: the SMTP port is taken by another program.
+"$bin/mailroomctl" --socket "$work/admin.sock" set smtp-listen 127.0.0.1:$taken_port >/dev/null
+xdotool key ctrl+r
+sleep 3
+xdotool mousemove 160 154 click 1    # tree: Internet Mail Service
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/failed-restart.png"
 SHOOT
 xvfb-run -a -s "-screen 0 1280x800x24" bash "$work/shoot.sh"
-echo "wrote docs/main-window.png, docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png and docs/quarantine.png"
+echo "wrote docs/main-window.png, routing-tab.png, security-tab.png, message-filtering.png, quarantine.png, monitor.png, connect.png and failed-restart.png"
