@@ -13,10 +13,7 @@ async fn a_dialog_shows_problems_after_typing_and_its_buttons_stay_put() {
     let d = Daemon::start().await;
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Properties").click();
-    h.run_steps(3);
-    h.get_by_label("Routing").click();
-    h.run_steps(3);
+    open_routing_tab(&mut h);
     h.get_by_label("Reroute incoming SMTP mail (required for POP3 support)").click();
     h.run_steps(2);
     h.get_by_label("Add…").click();

@@ -151,10 +151,7 @@ async fn the_open_relay_warning_defaults_to_cancel() {
     let d = Daemon::start().await;
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Properties").click();
-    h.run_steps(3);
-    h.get_by_label("Routing").click();
-    h.run_steps(3);
+    open_routing_tab(&mut h);
     h.get_by_label("Routing Restrictions…").click();
     h.run_steps(3);
     h.get_by_label("Hosts and clients that successfully authenticate").click();
@@ -210,10 +207,7 @@ async fn f1_opens_the_help_for_the_page_in_front() {
     let d = Daemon::start().await;
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Properties").click();
-    h.run_steps(3);
-    h.get_by_label("Routing").click();
-    h.run_steps(3);
+    open_routing_tab(&mut h);
     press(&mut h, Key::F1);
     h.get_by_label("Mailroom Help");
     h.get_by_label_contains("Matching is on whole labels");
