@@ -345,6 +345,7 @@ impl Manager {
             smtp_addr: addr(Protocol::Smtp),
             pop3_addr: addr(Protocol::Pop3),
             submissions_addr: addr(Protocol::Submissions),
+            submission_addr: addr(Protocol::Submission),
             pop3s_addr: addr(Protocol::Pop3s),
             imap_addr: addr(Protocol::Imap),
             imaps_addr: addr(Protocol::Imaps),
@@ -601,8 +602,13 @@ impl Manager {
             let implicit = socket.protocol.implicit_tls().then(|| acceptor.clone()).flatten();
             let listener = Arc::clone(&socket.listener);
             match socket.protocol {
-                Protocol::Smtp | Protocol::Submissions => {
-                    serve(&ctx, &accepting, crate::smtp::serve(listener, implicit, smtp_limits.clone(), ctx.clone()));
+                Protocol::Smtp | Protocol::Submissions | Protocol::Submission => {
+                    let mode = match socket.protocol {
+                        Protocol::Smtp => crate::smtp::Mode::Relay,
+                        _ => crate::smtp::Mode::Submission,
+                    };
+                    let smtp = crate::smtp::serve(listener, implicit, mode, smtp_limits.clone(), ctx.clone());
+                    serve(&ctx, &accepting, smtp);
                 }
                 Protocol::Pop3 | Protocol::Pop3s => {
                     serve(&ctx, &accepting, crate::pop3::serve(listener, implicit, pop3_limits.clone(), ctx.clone()));

@@ -40,6 +40,8 @@ pub enum Protocol {
     Smtp,
     /// SMTP over implicit TLS for submission (RFC 8314, port 465).
     Submissions,
+    /// Message submission (RFC 6409, port 587): STARTTLS, then AUTH before MAIL.
+    Submission,
     /// POP3.
     Pop3,
     /// POP3 over implicit TLS (port 995).
@@ -56,6 +58,7 @@ impl Protocol {
         match self {
             Protocol::Smtp => "SMTP",
             Protocol::Submissions => "SMTP over TLS (submissions)",
+            Protocol::Submission => "SMTP submission",
             Protocol::Pop3 => "POP3",
             Protocol::Pop3s => "POP3 over TLS (pop3s)",
             Protocol::Imap => "IMAP4",
@@ -69,6 +72,7 @@ impl Protocol {
         match self {
             Protocol::Smtp => "connections.smtp_listen",
             Protocol::Submissions => "connections.submissions_listen",
+            Protocol::Submission => "connections.submission_listen",
             Protocol::Pop3 => "pop3.listen",
             Protocol::Pop3s => "pop3.pop3s_listen",
             Protocol::Imap => "imap4.listen",
@@ -89,6 +93,7 @@ pub fn wanted(config: &Config) -> Vec<(Protocol, SocketAddr)> {
     if c.transfer_mode.accepts_inbound() {
         out.push((Protocol::Smtp, c.smtp_listen));
         out.extend(c.submissions_listen.map(|a| (Protocol::Submissions, a)));
+        out.extend(c.submission_listen.map(|a| (Protocol::Submission, a)));
     }
     if config.pop3.enabled {
         out.push((Protocol::Pop3, config.pop3.listen));

@@ -28,6 +28,13 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "connections.submissions_listen",
         );
+        text_row(
+            ui,
+            "Submission, port 587 (empty: off):",
+            &mut c.submission_listen,
+            errors,
+            "connections.submission_listen",
+        );
         text_row(ui, "Forward all mail to host (empty: use DNS):", &mut c.smart_host, errors, "connections.smart_host");
         ui.label("");
         ui.vertical(|ui| {

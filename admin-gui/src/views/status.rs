@@ -48,6 +48,11 @@ impl StatusView {
                 ui.label(a);
                 ui.end_row();
             }
+            if let Some(a) = &s.submission_addr {
+                ui.label("Submission:");
+                ui.label(a);
+                ui.end_row();
+            }
             ui.label("POP3:");
             ui.label(s.pop3_addr.as_deref().unwrap_or("—"));
             ui.end_row();

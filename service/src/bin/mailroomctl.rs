@@ -216,6 +216,9 @@ enum Setting {
     Pop3Listen { addr: String },
     /// SMTP over implicit TLS (submissions, usually port 465), IP:port; `none` for off.
     SubmissionsListen { addr: String },
+    /// Message submission for mail programs (usually port 587: STARTTLS, then a login
+    /// before MAIL), IP:port; `none` for off.
+    SubmissionListen { addr: String },
     /// POP3 over implicit TLS (pop3s, usually port 995), IP:port; `none` for off.
     Pop3sListen { addr: String },
     /// IMAP4 listen address, IP:port (default 127.0.0.1:1143).
@@ -449,6 +452,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::SmtpListen { addr } => d.connections.smtp_listen = addr,
                     Setting::Pop3Listen { addr } => d.pop3.listen = addr,
                     Setting::SubmissionsListen { addr } => d.connections.submissions_listen = none_to_empty(addr),
+                    Setting::SubmissionListen { addr } => d.connections.submission_listen = none_to_empty(addr),
                     Setting::Pop3sListen { addr } => d.pop3.pop3s_listen = none_to_empty(addr),
                     Setting::ImapListen { addr } => d.imap4.listen = addr,
                     Setting::JunkDomains { domains } => {
@@ -840,6 +844,9 @@ fn print_status(s: &StatusReport) {
     println!("smtp:            {}", s.smtp_addr.as_deref().unwrap_or("-"));
     if let Some(a) = &s.submissions_addr {
         println!("submissions:     {a} (implicit TLS)");
+    }
+    if let Some(a) = &s.submission_addr {
+        println!("submission:      {a} (STARTTLS, login required)");
     }
     println!("pop3:            {}", s.pop3_addr.as_deref().unwrap_or("-"));
     if let Some(a) = &s.pop3s_addr {

@@ -50,6 +50,9 @@ pub fn wanted(config: &Config, keys: &[DkimKey], only: Option<&Domain>) -> Vec<D
         if let Some(a) = config.connections.submissions_listen {
             services.push(("submissions", a.port(), "Where mail clients send (SMTP over TLS)"));
         }
+        if let Some(a) = config.connections.submission_listen {
+            services.push(("submission", a.port(), "Where mail clients send (submission with STARTTLS)"));
+        }
         if config.pop3.enabled {
             services.push(("pop3", config.pop3.listen.port(), "Where mail clients read (POP3)"));
             if let Some(a) = config.pop3.pop3s_listen {

@@ -23,7 +23,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if self.auth.is_some() {
             return Some(reply::bad_sequence("Already authenticated"));
         }
-        if !self.ctx.config.security.plain_text_auth.permits(self.peer.ip(), self.encrypted()) {
+        if !self.may_authenticate() {
             return Some(Reply::new(538, "5.7.11", "Encryption required for requested authentication mechanism"));
         }
         let (authzid, login, password) = match mechanism {

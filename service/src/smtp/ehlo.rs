@@ -28,7 +28,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if self.ctx.tls.is_some() && !self.encrypted() {
             lines.push("STARTTLS".into());
         }
-        if self.auth.is_none() && cfg.security.plain_text_auth.permits(self.peer.ip(), self.encrypted()) {
+        if self.auth.is_none() && self.may_authenticate() {
             lines.push("AUTH PLAIN LOGIN".into());
         }
         lines.push("HELP".into());

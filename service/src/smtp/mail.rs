@@ -26,6 +26,11 @@ impl<S: crate::tls::Transport> Session<S> {
             Phase::Ready => {}
         }
         let cfg = &self.ctx.config;
+        let submission = self.mode == super::Mode::Submission;
+        if submission && self.auth.is_none() {
+            // RFC 6409 §4.3.
+            return Reply::new(530, "5.7.0", "Authentication required");
+        }
         match (cfg.connections.accept_from, &self.auth) {
             (AcceptFrom::Any, _) => {}
             (AcceptFrom::MustAuthenticate, Some(_)) => {}
@@ -39,7 +44,9 @@ impl<S: crate::tls::Transport> Session<S> {
             let Ok(addr) = EmailAddress::parse(&from) else {
                 return Reply::new(553, "5.1.7", format!("Sender address <{from}> is not acceptable"));
             };
-            if cfg.connections.sender_must_match_account
+            // On a submission listener a user sends as their own addresses (RFC 6409
+            // §6.1), whatever the Connections page says for port 25.
+            if (submission || cfg.connections.sender_must_match_account)
                 && let Some(auth) = &self.auth
                 && !auth.addresses.contains(&addr.canonical())
             {

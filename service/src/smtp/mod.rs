@@ -32,19 +32,35 @@ use tokio_rustls::TlsAcceptor;
 use crate::context::ServiceContext;
 use crate::listener::{Limits, Slot, accept_loop};
 
+/// What a listener is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Port 25: other servers, and clients as the Connections page allows.
+    Relay,
+    /// Message submission (RFC 6409: port 587 with STARTTLS, or 465 with implicit TLS):
+    /// the client authenticates over TLS before MAIL, and sends as its own addresses.
+    /// The defences against strangers do not apply (nobody gets in without a login).
+    Submission,
+}
+
 /// Accepts SMTP connections on `listener` until the service drains. With `implicit`,
 /// each connection begins with a TLS handshake (submissions, RFC 8314). The SMTP
 /// listeners of a run share `limits`.
 pub(crate) async fn serve(
     listener: std::sync::Arc<TcpListener>,
     implicit: Option<TlsAcceptor>,
+    mode: Mode,
     limits: Limits,
     ctx: ServiceContext,
 ) {
-    let what = if implicit.is_some() { "submissions" } else { "smtp" };
+    let what = match (mode, implicit.is_some()) {
+        (Mode::Relay, _) => "smtp",
+        (Mode::Submission, true) => "submissions",
+        (Mode::Submission, false) => "submission",
+    };
     accept_loop(what, listener, ctx, move |stream, peer, ctx| {
         let slot = limits.admit(peer.ip());
-        connection(stream, peer, ctx, slot, limits.clone(), implicit.clone())
+        connection(stream, peer, ctx, slot, limits.clone(), implicit.clone(), mode)
     })
     .await;
 }
@@ -56,6 +72,7 @@ async fn connection(
     slot: Option<Slot>,
     limits: Limits,
     implicit: Option<TlsAcceptor>,
+    mode: Mode,
 ) {
     let Some(slot) = slot else {
         tracing::info!(%peer, "SMTP connection refused: too many connections");
@@ -74,14 +91,14 @@ async fn connection(
     )
     .is_ok();
     let mut screening = crate::filtering::Screening::default();
-    if crate::filtering::stranger(false, relay_allowed, peer.ip(), local.ip()) {
+    if mode == Mode::Relay && crate::filtering::stranger(false, relay_allowed, peer.ip(), local.ip()) {
         screening = crate::filtering::Screening::start(&ctx, peer.ip());
         if implicit.is_none() && !crate::filtering::greet(&ctx, &mut stream, peer).await {
             return;
         }
     }
     let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, local, ctx, limits, slot).with_screening(screening).run().await;
+    session::Session::new(stream, peer, local, ctx, limits, slot).with_screening(screening).with_mode(mode).run().await;
 }
 
 #[cfg(test)]

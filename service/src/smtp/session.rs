@@ -125,6 +125,8 @@ pub struct Session<S> {
     slot: Slot,
     /// What the defences look up about a stranger (DNS lists, reverse DNS).
     pub(super) screening: crate::filtering::Screening,
+    /// What its listener is for.
+    pub(super) mode: super::Mode,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -153,6 +155,7 @@ impl<S: crate::tls::Transport> Session<S> {
             limits,
             slot,
             screening: crate::filtering::Screening::default(),
+            mode: super::Mode::Relay,
         }
     }
 
@@ -160,6 +163,21 @@ impl<S: crate::tls::Transport> Session<S> {
     pub(crate) fn with_screening(mut self, screening: crate::filtering::Screening) -> Session<S> {
         self.screening = screening;
         self
+    }
+
+    /// The session of a listener for `mode`.
+    pub(crate) fn with_mode(mut self, mode: super::Mode) -> Session<S> {
+        self.mode = mode;
+        self
+    }
+
+    /// True when a password may be sent now: over TLS on a submission listener (RFC
+    /// 6409 §4.3, RFC 8314), else as the Security page says.
+    pub(super) fn may_authenticate(&self) -> bool {
+        match self.mode {
+            super::Mode::Submission => self.encrypted(),
+            super::Mode::Relay => self.ctx.config.security.plain_text_auth.permits(self.peer.ip(), self.encrypted()),
+        }
     }
 
     /// Runs the session to its end.

@@ -266,6 +266,7 @@ fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, v: &mut validate::Va
     let listeners = [
         ("connections.smtp_listen", Some(c.smtp_listen)),
         ("connections.submissions_listen", c.submissions_listen),
+        ("connections.submission_listen", c.submission_listen),
         ("pop3.listen", Some(p.listen)),
         ("pop3.pop3s_listen", p.pop3s_listen),
         ("imap4.listen", Some(i.listen)),

@@ -186,6 +186,9 @@ pub struct ConnectionsDraft {
     /// Listen address for SMTP over implicit TLS (submissions, RFC 8314, port 465),
     /// `IP:port`; empty for none.
     pub submissions_listen: String,
+    /// Listen address for message submission (RFC 6409, port 587): STARTTLS, then
+    /// AUTH before MAIL; `IP:port`; empty for none.
+    pub submission_listen: String,
     /// Maximum simultaneous inbound SMTP connections.
     pub max_connections: u64,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
@@ -219,6 +222,7 @@ impl Default for ConnectionsDraft {
             transfer_mode: TransferMode::InboundAndOutbound,
             smtp_listen: "127.0.0.1:2525".into(),
             submissions_listen: String::new(),
+            submission_listen: String::new(),
             max_connections: 2000,
             max_connections_per_ip: 1200,
             max_recipients: 100,
@@ -258,6 +262,8 @@ pub struct Connections {
     pub smtp_listen: SocketAddr,
     /// SMTP over implicit TLS (submissions) listen address, if any.
     pub submissions_listen: Option<SocketAddr>,
+    /// Message submission (port 587) listen address, if any.
+    pub submission_listen: Option<SocketAddr>,
     /// Maximum simultaneous inbound SMTP connections (both SMTP listeners together).
     pub max_connections: u32,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
@@ -290,6 +296,7 @@ impl Connections {
     pub(super) fn validate(d: &ConnectionsDraft, v: &mut Validator) -> Option<Connections> {
         let smtp_listen = v.listen("connections.smtp_listen", &d.smtp_listen);
         let submissions_listen = v.optional_listen("connections.submissions_listen", &d.submissions_listen);
+        let submission_listen = v.optional_listen("connections.submission_listen", &d.submission_listen);
         let max_connections = v.range("connections.max_connections", d.max_connections, 1, 100_000);
         let per_ip = v.range("connections.max_connections_per_ip", d.max_connections_per_ip, 1, 100_000);
         if let (Some(all), Some(one)) = (max_connections, per_ip)
@@ -368,6 +375,7 @@ impl Connections {
             transfer_mode: d.transfer_mode,
             smtp_listen: smtp_listen?,
             submissions_listen: submissions_listen?,
+            submission_listen: submission_listen?,
             max_connections: u32::try_from(max_connections?).ok()?,
             max_connections_per_ip: u32::try_from(per_ip?).ok()?,
             max_recipients: u32::try_from(max_recipients?).ok()?,
@@ -387,6 +395,7 @@ impl Connections {
             transfer_mode: self.transfer_mode,
             smtp_listen: self.smtp_listen.to_string(),
             submissions_listen: self.submissions_listen.map(|a| a.to_string()).unwrap_or_default(),
+            submission_listen: self.submission_listen.map(|a| a.to_string()).unwrap_or_default(),
             max_connections: self.max_connections.into(),
             max_connections_per_ip: self.max_connections_per_ip.into(),
             max_recipients: self.max_recipients.into(),
