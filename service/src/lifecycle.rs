@@ -346,6 +346,7 @@ impl Manager {
             pop3_addr: addr(Protocol::Pop3),
             submissions_addr: addr(Protocol::Submissions),
             submission_addr: addr(Protocol::Submission),
+            metrics_addr: addr(Protocol::Metrics),
             pop3s_addr: addr(Protocol::Pop3s),
             imap_addr: addr(Protocol::Imap),
             imaps_addr: addr(Protocol::Imaps),
@@ -616,6 +617,7 @@ impl Manager {
                 Protocol::Imap | Protocol::Imaps => {
                     serve(&ctx, &accepting, crate::imap::serve(listener, implicit, imap_limits.clone(), ctx.clone()));
                 }
+                Protocol::Metrics => serve(&ctx, &accepting, crate::metrics::serve(listener, ctx.clone())),
             }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));

@@ -50,6 +50,8 @@ pub enum Protocol {
     Imap,
     /// IMAP4 over implicit TLS (port 993).
     Imaps,
+    /// The Prometheus endpoint (HTTP, `/metrics`).
+    Metrics,
 }
 
 impl Protocol {
@@ -63,6 +65,7 @@ impl Protocol {
             Protocol::Pop3s => "POP3 over TLS (pop3s)",
             Protocol::Imap => "IMAP4",
             Protocol::Imaps => "IMAP4 over TLS (imaps)",
+            Protocol::Metrics => "metrics (Prometheus)",
         }
     }
 
@@ -77,6 +80,7 @@ impl Protocol {
             Protocol::Pop3s => "pop3.pop3s_listen",
             Protocol::Imap => "imap4.listen",
             Protocol::Imaps => "imap4.imaps_listen",
+            Protocol::Metrics => "diagnostics.metrics_listen",
         }
     }
 
@@ -103,6 +107,7 @@ pub fn wanted(config: &Config) -> Vec<(Protocol, SocketAddr)> {
         out.push((Protocol::Imap, config.imap4.listen));
         out.extend(config.imap4.imaps_listen.map(|a| (Protocol::Imaps, a)));
     }
+    out.extend(config.diagnostics.metrics_listen.map(|a| (Protocol::Metrics, a)));
     out
 }
 

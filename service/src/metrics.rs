@@ -7,7 +7,9 @@
 //! The counters are atomics that the protocols bump as they go; a task of each run
 //! ([`run`]) looks at them every two seconds, notes the start of each minute, and tells
 //! the control socket's subscribers when something changed. [`Metrics::minutes`]
-//! turns the notes into what each minute saw.
+//! turns the notes into what each minute saw. When the Diagnostics page gives it an
+//! address, [`serve`] offers the same figures to Prometheus over HTTP (`/metrics`, in
+//! the OpenMetrics text format, encoded by prometheus-client).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -160,6 +162,73 @@ impl Metrics {
             })
             .collect()
     }
+}
+
+impl Metrics {
+    /// The figures in the OpenMetrics text format, for a Prometheus scrape.
+    pub fn openmetrics(&self) -> String {
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::gauge::ConstGauge;
+        use prometheus_client::registry::Registry;
+        let t = self.totals();
+        let g = self.gauges();
+        let mut registry = Registry::with_prefix("mailroom");
+        let counters = [
+            ("messages_received", "Messages accepted over SMTP", t.received),
+            ("deliveries_local", "Copies delivered to local mailboxes", t.delivered),
+            ("recipients_relayed", "Recipients accepted by the next hop", t.relayed),
+            ("recipients_deferred", "Deliveries that failed for now, to be tried again", t.deferred),
+            ("recipients_bounced", "Deliveries that failed for good", t.bounced),
+            ("commands_refused", "SMTP commands refused with a 5xx reply", t.refused),
+        ];
+        for (name, help, value) in counters {
+            registry.register(name, help, ConstCounter::new(value));
+        }
+        let gauges = [
+            ("queue_messages", "Messages waiting in the outbound queue", g.queued),
+            ("smtp_sessions", "Open SMTP sessions", g.smtp),
+            ("pop3_sessions", "Open POP3 sessions", g.pop3),
+            ("imap_sessions", "Open IMAP sessions", g.imap),
+        ];
+        for (name, help, value) in gauges {
+            registry.register(name, help, ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)));
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Serves the figures to Prometheus on `listener` (`GET /metrics`) until the run
+/// drains. Anything else gets `404`.
+pub(crate) async fn serve(listener: Arc<tokio::net::TcpListener>, ctx: ServiceContext) {
+    crate::listener::accept_loop("metrics", listener, ctx, |stream, _peer, ctx| async move {
+        use http_body_util::Full;
+        use hyper::body::Bytes;
+        let metrics = Arc::clone(&ctx.metrics);
+        let answer = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                let found = request.method() == hyper::Method::GET && request.uri().path() == "/metrics";
+                if found {
+                    hyper::Response::builder()
+                        .header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                        .body(Full::new(Bytes::from(metrics.openmetrics())))
+                } else {
+                    hyper::Response::builder().status(404).body(Full::new(Bytes::from_static(b"Not found\n")))
+                }
+            }
+        });
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, answer);
+        tokio::select! {
+            _ = connection => {}
+            () = ctx.shutdown.draining() => {}
+        }
+    })
+    .await;
 }
 
 /// Looks at the figures every two seconds for the run, until it drains: reads the

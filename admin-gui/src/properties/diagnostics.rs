@@ -1,9 +1,9 @@
 //! The Diagnostics Logging tab: how much each part of the service logs, message
-//! tracking, and how long both are kept.
+//! tracking, how long both are kept, and the Prometheus endpoint.
 
 use mailroom_shared::config::{ConfigDraft, ConfigError, LogLevel};
 
-use crate::widgets::{combo, number_row};
+use crate::widgets::{combo, number_row, text_row};
 
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
@@ -26,5 +26,12 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         ui.checkbox(&mut g.message_tracking, "Enable message tracking");
         ui.end_row();
         number_row(ui, "Keep tracking and log files for:", &mut g.keep_days, "days", errors, "diagnostics.keep_days");
+        text_row(
+            ui,
+            "Metrics for Prometheus (IP:port, empty: off):",
+            &mut g.metrics_listen,
+            errors,
+            "diagnostics.metrics_listen",
+        );
     });
 }

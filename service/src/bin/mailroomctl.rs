@@ -255,6 +255,9 @@ enum Setting {
     },
     /// Seconds the banner waits, refusing clients that talk first; 0 for off.
     GreetDelay { secs: u64 },
+    /// Serve the counters to Prometheus at http://IP:port/metrics (keep it on
+    /// loopback or a private network); `none` for off.
+    MetricsListen { addr: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -478,6 +481,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::Greylisting { state } => d.filtering.greylisting = state == "on",
                     Setting::DnsLists { state } => d.filtering.dns_lists_enabled = state == "on",
                     Setting::GreetDelay { secs } => d.filtering.greet_delay_secs = secs,
+                    Setting::MetricsListen { addr } => d.diagnostics.metrics_listen = none_to_empty(addr),
                 }
                 Ok(())
             })
@@ -847,6 +851,9 @@ fn print_status(s: &StatusReport) {
     }
     if let Some(a) = &s.submission_addr {
         println!("submission:      {a} (STARTTLS, login required)");
+    }
+    if let Some(a) = &s.metrics_addr {
+        println!("metrics:         http://{a}/metrics");
     }
     println!("pop3:            {}", s.pop3_addr.as_deref().unwrap_or("-"));
     if let Some(a) = &s.pop3s_addr {

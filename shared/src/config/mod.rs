@@ -169,8 +169,8 @@ impl Config {
         let imap4 = Imap4::validate(&draft.imap4, &mut v);
         let filtering = Filtering::validate(&draft.filtering, &mut v);
         let diagnostics = Diagnostics::validate(&draft.diagnostics, &mut v);
-        if let (Some(c), Some(p), Some(i)) = (&connections, &pop3, &imap4) {
-            distinct_listeners(c, p, i, &mut v);
+        if let (Some(c), Some(p), Some(i), Some(d)) = (&connections, &pop3, &imap4, &diagnostics) {
+            distinct_listeners(c, p, i, d, &mut v);
         }
         match (
             general,
@@ -262,7 +262,7 @@ impl Config {
 
 /// Two listeners on one address would fail at start ("address in use"); say so while
 /// editing instead. Port 0 (the system chooses) never collides.
-fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, v: &mut validate::Validator) {
+fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, d: &Diagnostics, v: &mut validate::Validator) {
     let listeners = [
         ("connections.smtp_listen", Some(c.smtp_listen)),
         ("connections.submissions_listen", c.submissions_listen),
@@ -271,6 +271,7 @@ fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, v: &mut validate::Va
         ("pop3.pop3s_listen", p.pop3s_listen),
         ("imap4.listen", Some(i.listen)),
         ("imap4.imaps_listen", i.imaps_listen),
+        ("diagnostics.metrics_listen", d.metrics_listen),
     ];
     for (i, (field, addr)) in listeners.iter().enumerate() {
         let Some(addr) = addr.filter(|a| a.port() != 0) else { continue };

@@ -1279,6 +1279,9 @@ pub struct DiagnosticsDraft {
     /// Message tracking records and daily log files are removed after this many days
     /// (Exchange's "remove log files older than").
     pub keep_days: u64,
+    /// Where a Prometheus scraper reads the service's counters (`IP:port`, served at
+    /// `/metrics`); empty for off.
+    pub metrics_listen: String,
 }
 
 impl Default for DiagnosticsDraft {
@@ -1293,19 +1296,84 @@ impl Default for DiagnosticsDraft {
             service: LogLevel::Minimum,
             message_tracking: true,
             keep_days: 30,
+            metrics_listen: String::new(),
         }
     }
 }
 
-/// Diagnostics Logging page: the draft, once its retention is within bounds.
-pub type Diagnostics = DiagnosticsDraft;
+/// Diagnostics Logging page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// SMTP protocol.
+    pub smtp: LogLevel,
+    /// POP3 protocol.
+    pub pop3: LogLevel,
+    /// IMAP4 protocol.
+    pub imap4: LogLevel,
+    /// Routing decisions.
+    pub routing: LogLevel,
+    /// Outbound delivery and the queue.
+    pub delivery: LogLevel,
+    /// Message authentication.
+    pub authentication: LogLevel,
+    /// The service itself.
+    pub service: LogLevel,
+    /// Message tracking is on.
+    pub message_tracking: bool,
+    /// Days tracking records and log files are kept.
+    pub keep_days: u64,
+    /// The Prometheus endpoint's address, when on.
+    pub metrics_listen: Option<SocketAddr>,
+}
 
-impl DiagnosticsDraft {
+impl Default for Diagnostics {
+    fn default() -> Self {
+        // The default draft is valid.
+        let d = DiagnosticsDraft::default();
+        Diagnostics {
+            smtp: d.smtp,
+            pop3: d.pop3,
+            imap4: d.imap4,
+            routing: d.routing,
+            delivery: d.delivery,
+            authentication: d.authentication,
+            service: d.service,
+            message_tracking: d.message_tracking,
+            keep_days: d.keep_days,
+            metrics_listen: None,
+        }
+    }
+}
+
+impl Diagnostics {
     pub(super) fn validate(d: &DiagnosticsDraft, v: &mut Validator) -> Option<Diagnostics> {
-        v.range("diagnostics.keep_days", d.keep_days, 1, 3650)?;
-        Some(d.clone())
+        let keep = v.range("diagnostics.keep_days", d.keep_days, 1, 3650);
+        let metrics_listen = v.optional_listen("diagnostics.metrics_listen", &d.metrics_listen);
+        Some(Diagnostics {
+            smtp: d.smtp,
+            pop3: d.pop3,
+            imap4: d.imap4,
+            routing: d.routing,
+            delivery: d.delivery,
+            authentication: d.authentication,
+            service: d.service,
+            message_tracking: d.message_tracking,
+            keep_days: keep?,
+            metrics_listen: metrics_listen?,
+        })
     }
     pub(super) fn to_draft(&self) -> DiagnosticsDraft {
-        self.clone()
+        DiagnosticsDraft {
+            smtp: self.smtp,
+            pop3: self.pop3,
+            imap4: self.imap4,
+            routing: self.routing,
+            delivery: self.delivery,
+            authentication: self.authentication,
+            service: self.service,
+            message_tracking: self.message_tracking,
+            keep_days: self.keep_days,
+            metrics_listen: self.metrics_listen.map(|a| a.to_string()).unwrap_or_default(),
+        }
     }
 }

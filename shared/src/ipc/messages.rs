@@ -593,6 +593,9 @@ pub struct StatusReport {
     /// Where message submission (port 587) listens, when it does.
     #[serde(default)]
     pub submission_addr: Option<String>,
+    /// Where the Prometheus endpoint listens, when it does.
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
     /// The POP3-over-TLS (pop3s) address bound, if that listener is on.
     #[serde(default)]
     pub pop3s_addr: Option<String>,
