@@ -106,6 +106,11 @@ struct Inner {
     throttle: Arc<AuthThrottle>,
     /// Traffic figures, kept across restarts.
     metrics: Arc<crate::metrics::Metrics>,
+    /// Wakes the outbound queue's actor. One for every run: a run being replaced
+    /// drains while the new one runs, and what its workers record (a failure whose NDR
+    /// is due, a delivery given back to the queue) must wake the new run's actor, not
+    /// its own, which has stopped.
+    queue: Arc<tokio::sync::Notify>,
     /// Mailboxes held by POP3 sessions, of every run.
     pop3_locks: Arc<MailboxLocks>,
     /// The DKIM keys that sign, for every run.
@@ -185,6 +190,7 @@ impl Manager {
                 saved: Mutex::new((Arc::new(config), revision)),
                 throttle: Arc::default(),
                 metrics: Arc::default(),
+                queue: Arc::default(),
                 pop3_locks: Arc::default(),
                 dkim: Arc::default(),
                 replaced: TaskTracker::new(),
@@ -583,7 +589,7 @@ impl Manager {
             shutdown: Shutdown::default(),
             tasks: TaskTracker::new(),
             events: self.inner.events.clone(),
-            queue: Arc::new(tokio::sync::Notify::new()),
+            queue: Arc::clone(&self.inner.queue),
             tls,
             throttle: Arc::clone(&self.inner.throttle),
             metrics: Arc::clone(&self.inner.metrics),
