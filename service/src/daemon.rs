@@ -39,6 +39,24 @@ pub struct Args {
     /// `mailroomctl start`).
     #[arg(long)]
     pub no_start: bool,
+    /// Restore the backup FILE into the data directory (which must hold no store and
+    /// run no service), then exit.
+    #[arg(long, value_name = "FILE")]
+    pub restore: Option<PathBuf>,
+}
+
+/// Tells the administrator who ran `--restore` what was restored.
+#[allow(clippy::print_stdout)] // the command's answer, not a log line
+fn say_restored(data_dir: &Path, m: &mailroom_shared::ipc::BackupManifest) {
+    println!(
+        "restored into {}: {} mailboxes, {} messages, {} queued (backed up by mailroomd {} at {})",
+        data_dir.display(),
+        m.mailboxes,
+        m.messages,
+        m.queued,
+        m.version,
+        mailroom_shared::time::format_local(m.created_at)
+    );
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -49,6 +67,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(paths::default_data_dir);
     create_private_dir(&data_dir)?;
     let _lock = lock_data_dir(&data_dir)?;
+    if let Some(file) = &args.restore {
+        let m = crate::backup::restore(file, &data_dir)?;
+        say_restored(&data_dir, &m);
+        return Ok(());
+    }
     let socket = args.socket.unwrap_or_else(|| paths::default_socket(&data_dir));
 
     let (events, _) = broadcast::channel(1024);

@@ -35,6 +35,12 @@ struct Cli {
 enum Command {
     /// Service state, bound addresses and pending changes.
     Status,
+    /// Write a consistent backup of the whole store to FILE (a new file) while mail
+    /// goes on flowing; `mailroomd --restore FILE --data-dir DIR` brings it back.
+    Backup {
+        /// Where to write it (on the service's machine).
+        file: PathBuf,
+    },
     /// Relay the control protocol between standard input and output and the service's
     /// socket: what the Administrator runs over SSH (`ssh HOST mailroomctl bridge`) to
     /// administer another machine. The service checks this process's user as it checks
@@ -422,6 +428,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Status => show(json, client.request(Request::Status).await?),
         Command::Bridge => Ok(()),
+        Command::Backup { file } => {
+            let file = std::path::absolute(&file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+            show(json, client.request(Request::Backup { path: file.display().to_string() }).await?)
+        }
         Command::Monitor { minutes } => match client.request(Request::Monitor).await? {
             Response::Monitor { minutes: all } if !json => {
                 let shown = &all[all.len().saturating_sub(minutes.clamp(1, 60))..];
@@ -684,6 +694,12 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
     match response {
         Response::Pong | Response::Done => println!("OK"),
         Response::Monitor { minutes } => print_json(&minutes),
+        Response::Backup(m) => {
+            println!(
+                "backed up: {} mailboxes, {} messages, {} queued; schema {}, {} bytes, SHA-256 {}",
+                m.mailboxes, m.messages, m.queued, m.schema, m.database_bytes, m.sha256
+            );
+        }
         Response::DnsRecords { records } => {
             let mut domain = "";
             for r in &records {

@@ -16,6 +16,10 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::Ping => Ok(Response::Pong),
         Request::Status => Ok(status(manager, manager.status()).await),
         Request::Monitor => Ok(Response::Monitor { minutes: manager.monitor() }),
+        Request::Backup { path } => crate::backup::create(manager.store(), std::path::Path::new(&path))
+            .await
+            .map(Response::Backup)
+            .map_err(|message| IpcError::Failed { message, field: None }),
         Request::Start => Ok(status(manager, manager.start().await.map_err(lifecycle_error)?).await),
         Request::Stop => Ok(status(manager, manager.stop().await.map_err(lifecycle_error)?).await),
         Request::Restart => Ok(status(manager, manager.restart().await.map_err(lifecycle_error)?).await),

@@ -34,6 +34,7 @@
 //! file per area too.
 
 mod admin;
+pub mod backup;
 mod config;
 mod dkim;
 mod filtering;

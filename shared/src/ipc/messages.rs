@@ -40,6 +40,12 @@ pub enum Request {
     Status,
     /// The last hour of traffic, minute by minute (Server → Monitor).
     Monitor,
+    /// Write a consistent backup of the whole store to this file on the server's
+    /// machine (a new file; an absolute path), while mail goes on flowing.
+    Backup {
+        /// Where to write it.
+        path: String,
+    },
     /// Start the Internet Mail Service; answered when it is running (or failed).
     Start,
     /// Stop it, letting in-flight work drain; answered when stopped.
@@ -220,6 +226,7 @@ impl Request {
         "ping",
         "status",
         "monitor",
+        "backup",
         "start",
         "stop",
         "restart",
@@ -295,6 +302,8 @@ pub enum Outcome {
 pub enum Response {
     /// To [`Request::Ping`].
     Pong,
+    /// To [`Request::Backup`]: what the backup holds.
+    Backup(BackupManifest),
     /// To [`Request::Monitor`].
     Monitor {
         /// The last 60 minutes, oldest first; the last is the minute under way.
@@ -702,6 +711,28 @@ pub struct CertificateInfo {
     pub sha256_fingerprint: String,
 }
 
+/// A backup's manifest, kept in the backup file beside the database: what made it,
+/// what it holds, and the database's checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// The mailroomd version that made it.
+    pub version: String,
+    /// When, Unix seconds.
+    pub created_at: i64,
+    /// The database's schema version.
+    pub schema: i64,
+    /// Mailboxes in it.
+    pub mailboxes: u64,
+    /// Mailbox copies of messages in it.
+    pub messages: u64,
+    /// Messages in its outbound queue.
+    pub queued: u64,
+    /// The database's size, bytes.
+    pub database_bytes: u64,
+    /// SHA-256 of the database, lower-case hex.
+    pub sha256: String,
+}
+
 /// One minute of traffic, for Server → Monitor: what happened in it, and the queue
 /// and sessions as they stood at its end (or now, for the minute under way).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -962,6 +993,7 @@ mod tests {
             Request::Ping,
             Request::Status,
             Request::Monitor,
+            Request::Backup { path: String::new() },
             Request::Start,
             Request::Stop,
             Request::Restart,

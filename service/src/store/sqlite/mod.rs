@@ -20,6 +20,7 @@
 //! a deleted mailbox, the queue's purge).
 
 mod admin;
+mod backup;
 mod config;
 mod dkim;
 mod filtering;
@@ -29,6 +30,8 @@ mod messages;
 mod pop3;
 mod queue;
 mod schema;
+
+pub(in crate::store) use backup::check_database;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
