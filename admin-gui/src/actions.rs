@@ -47,6 +47,9 @@ pub enum Action {
     SaveThenRestart(Command),
     /// Open File → Connect to Server.
     OpenConnect,
+    /// File → Back Up Now: a backup of the whole store, into the service's data
+    /// directory.
+    BackUpNow,
     /// Administer the service on this computer.
     ConnectLocal,
     /// Administer the service on another computer, over SSH.

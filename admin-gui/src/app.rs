@@ -170,6 +170,14 @@ impl AdminApp {
                 _ => None,
             };
             let restarted = restarting && matches!(update, Update::LifecycleDone(Ok(())));
+            match &update {
+                Update::BackupDone(Ok((path, m))) => {
+                    let text = format!("Backed up {} mailboxes, {} messages to {path}", m.mailboxes, m.messages);
+                    self.toast(text, true);
+                }
+                Update::BackupDone(Err(e)) => self.toast(format!("The backup failed: {e}"), false),
+                _ => {}
+            }
             // A save the guided fix made: restart once saved; if refused, say so (no
             // property sheet is open to show it).
             let mut restart_now = false;
@@ -229,6 +237,14 @@ impl AdminApp {
             }
             Action::StartService => self.start_service(),
             Action::OpenConnect => self.windows.connect.show_dialog(),
+            Action::BackUpNow => match self.model.status.as_ref().map(|s| s.data_dir.clone()) {
+                // Into the service's own data directory, on its machine, named by the time.
+                Some(dir) => {
+                    let stamp = backup_stamp();
+                    self.send(Command::Backup(format!("{dir}/mailroom-backup-{stamp}.tar.gz")));
+                }
+                None => self.toast("No service to back up".to_owned(), false),
+            },
             Action::ConnectLocal => self.switch_to(backend::Target::Local(self.socket.clone()), ctx),
             Action::ConnectSsh(server) => {
                 let target = backend::Target::Ssh(backend::SshTarget {
@@ -359,4 +375,10 @@ impl eframe::App for AdminApp {
         }
         self.toasts.show(&ctx);
     }
+}
+
+/// The local time to the second, for a backup's file name: `20261127-130512`.
+fn backup_stamp() -> String {
+    let now = crate::widgets::now();
+    mailroom_shared::time::format_local(now).replace(['-', ':'], "").replace('T', "-").chars().take(15).collect()
 }

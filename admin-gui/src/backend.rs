@@ -26,8 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry, QueueEntry,
-    Request, Response, StatusReport, TrackingEvent,
+    BackupManifest, CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute,
+    QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -108,6 +108,8 @@ pub enum Command {
     },
     /// New DKIM keys for an inbound domain.
     DkimRotate(String),
+    /// A backup of the whole store to this file on the service's machine.
+    Backup(String),
     /// One quarantined message with its text.
     QuarantineMessage(i64),
     /// Deliver a quarantined message after all.
@@ -227,6 +229,8 @@ pub enum Update {
     Quarantine(Vec<QuarantineEntry>),
     /// The last hour of traffic, minute by minute.
     Monitor(Vec<MonitorMinute>),
+    /// A backup finished: where it went and what it holds, or why it failed.
+    BackupDone(Result<(String, BackupManifest), String>),
     /// One quarantined message and its text, or why it could not be had.
     QuarantineMessage(Result<(Box<QuarantineEntry>, String), String>),
     /// The content filter's answer to a test, or why there was none.
@@ -717,6 +721,14 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
                 Err(e) => Err(e.to_string()),
             };
             replies.update(Update::DnsRecords(result));
+        }
+        Command::Backup(path) => {
+            let result = match client.request(Request::Backup { path: path.clone() }).await {
+                Ok(Response::Backup(m)) => Ok((path, m)),
+                Ok(other) => Err(format!("unexpected reply {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            replies.update(Update::BackupDone(result));
         }
         Command::DkimRotate(domain) => {
             if let Err(e) = client.request(Request::DkimRotate { domain }).await {

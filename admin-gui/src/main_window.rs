@@ -37,6 +37,9 @@ pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
             if ui.add(egui::Button::new("Refresh").shortcut_text("F5")).clicked() {
                 action = Some(Action::Send(Command::Refresh));
             }
+            if ui.button("Back Up Now").clicked() {
+                action = Some(Action::BackUpNow);
+            }
             ui.separator();
             if ui.button("Connect to Server…").clicked() {
                 action = Some(Action::OpenConnect);

@@ -226,6 +226,8 @@ impl Model {
             Update::QueueDetails(d) => self.queue_details = Some(*d),
             Update::Quarantine(q) => self.quarantine = q,
             Update::Monitor(m) => self.monitor = m,
+            // Told as a toast by the app.
+            Update::BackupDone(_) => {}
             Update::QuarantineMessage(r) => self.quarantine_message = Some(r.map(|(entry, text)| (*entry, text))),
             Update::FilterTest(r) => {
                 self.filter_test = Some(r);

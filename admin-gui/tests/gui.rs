@@ -544,3 +544,21 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
     assert_eq!(h.query_all_by_label("1 message").count(), 1, "INBOX holds the message");
     assert_eq!(h.query_all_by_label("0 messages").count(), 4);
 }
+
+/// File → Back Up Now writes a backup into the service's data directory and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn back_up_now_writes_a_backup_and_says_where() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Back Up Now").click();
+    wait(&mut h, "the backup", |a| a.toasts_shown.iter().any(|t| t.starts_with("Backed up")));
+    let told = h.state().toasts_shown.iter().find(|t| t.starts_with("Backed up")).cloned().unwrap_or_default();
+    assert!(told.starts_with("Backed up 1 mailboxes, 0 messages to "), "{told}");
+    let path = told.rsplit(" to ").next().unwrap_or_default();
+    assert!(std::path::Path::new(path).is_file(), "{path} is not there");
+    assert!(path.starts_with(&d.data_dir.display().to_string()), "{path}");
+}
