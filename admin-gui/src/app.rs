@@ -67,7 +67,7 @@ impl AdminApp {
             model: Model::default(),
             selected: Node::InternetMailService,
             views: Views::default(),
-            windows: Windows::default(),
+            windows: Windows::with_settings(mailroom_shared::paths::config_dir()),
             properties: None,
             socket,
             commands,
@@ -83,12 +83,6 @@ impl AdminApp {
             target,
             ssh_program: PathBuf::from("ssh"),
         }
-        .with_settings_dir_default()
-    }
-
-    fn with_settings_dir_default(mut self) -> AdminApp {
-        self.windows.connect.settings = mailroom_shared::paths::config_dir();
-        self
     }
 
     /// Keeps the Administrator's settings (the servers connected to lately) in `dir`
@@ -240,7 +234,7 @@ impl AdminApp {
             Action::BackUpNow => match self.model.status.as_ref().map(|s| s.data_dir.clone()) {
                 // Into the service's own data directory, on its machine, named by the time.
                 Some(dir) => {
-                    let stamp = backup_stamp();
+                    let stamp = mailroom_shared::time::local_stamp(crate::widgets::now());
                     self.send(Command::Backup(format!("{dir}/mailroom-backup-{stamp}.tar.gz")));
                 }
                 None => self.toast("No service to back up".to_owned(), false),
@@ -375,10 +369,4 @@ impl eframe::App for AdminApp {
         }
         self.toasts.show(&ctx);
     }
-}
-
-/// The local time to the second, for a backup's file name: `20261127-130512`.
-fn backup_stamp() -> String {
-    let now = crate::widgets::now();
-    mailroom_shared::time::format_local(now).replace(['-', ':'], "").replace('T', "-").chars().take(15).collect()
 }

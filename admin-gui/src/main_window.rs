@@ -161,7 +161,8 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
                 ui.label("Not connected");
             }
         }
-        if let (Some(s), true) = (&model.status, model.connected()) {
+        // (The status is dropped with the connection: a dead service is not shown.)
+        if let Some(s) = &model.status {
             ui.separator();
             let color =
                 if model.lifecycle_error.is_some() { ui.visuals().error_fg_color } else { state_color(s.state) };

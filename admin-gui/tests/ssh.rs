@@ -102,6 +102,14 @@ fn user() -> String {
     String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id").stdout).trim().to_owned()
 }
 
+/// The Administrator on `socket`, running `ssh` as given and keeping its settings in
+/// `settings` (not the user's).
+fn harness_with_ssh(socket: PathBuf, ssh: PathBuf, settings: PathBuf) -> Harness<'static, AdminApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket).with_ssh_program(ssh).with_settings_dir(settings))
+}
+
 /// Connect to Server… as a user would: the SSH choice, the host, the port and the
 /// command, Connect.
 fn connect_over_ssh(h: &mut Harness<'_, AdminApp>, host: &str, port: u16, command: &str) {
@@ -127,10 +135,7 @@ async fn the_administrator_administers_another_computer_over_ssh() {
     let near = Daemon::start().await;
     let ssh = ssh_with_key(dir.path(), &dir.path().join("client"));
     let socket = near.socket.clone();
-    let settings = dir.path().join("settings");
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket).with_ssh_program(ssh).with_settings_dir(settings));
+    let mut h = harness_with_ssh(socket, ssh, dir.path().join("settings"));
     connected(&mut h);
     let host = format!("{}@127.0.0.1", user());
     let command = format!("{} bridge --socket {}", mailroom_tests::bin("mailroomctl").display(), far.socket.display());
@@ -170,10 +175,7 @@ async fn an_unknown_key_is_refused_and_the_window_says_why() {
     keygen(&dir.path().join("stranger"));
     let ssh = ssh_with_key(dir.path(), &dir.path().join("stranger"));
     let socket = far.socket.clone();
-    let settings = dir.path().join("settings");
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket).with_ssh_program(ssh).with_settings_dir(settings));
+    let mut h = harness_with_ssh(socket, ssh, dir.path().join("settings"));
     connected(&mut h);
     let host = format!("{}@127.0.0.1", user());
     connect_over_ssh(&mut h, &host, sshd.port, "mailroomctl bridge");

@@ -86,7 +86,7 @@ pub fn directives(d: &Diagnostics) -> String {
 /// Installs the global subscriber. Log files go to `log_dir` when given.
 pub fn init(log_dir: Option<&Path>, events: broadcast::Sender<Event>) -> LogControl {
     let env = std::env::var("MAILROOM_LOG").ok().filter(|s| !s.is_empty());
-    let initial = env.clone().unwrap_or_else(|| directives(&Diagnostics::default()));
+    let initial = env.clone().unwrap_or_else(|| directives(&mailroom_shared::config::Config::default().diagnostics));
     let (filter, handle) = reload::Layer::new(EnvFilter::new(initial));
     let (file_layer, guard) = match log_dir {
         Some(dir) => {

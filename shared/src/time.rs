@@ -33,6 +33,11 @@ pub fn local_hm(unix_secs: i64) -> String {
     timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%H:%M").to_string()
 }
 
+/// The machine's local time to the second, for file names: `20261127-130512`.
+pub fn local_stamp(unix_secs: i64) -> String {
+    timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%Y%m%d-%H%M%S").to_string()
+}
+
 /// The UTC calendar date: year, month (1–12), day (1–31).
 pub fn utc_date(unix_secs: i64) -> (i16, i8, i8) {
     let d = timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC).date();

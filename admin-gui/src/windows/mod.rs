@@ -36,6 +36,14 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// The windows, with the Administrator's settings kept in `settings` (the servers
+    /// connected to lately).
+    pub fn with_settings(settings: Option<std::path::PathBuf>) -> Windows {
+        let mut windows = Windows::default();
+        windows.connect.settings = settings;
+        windows
+    }
+
     /// Opens a menu's window.
     pub fn open(&mut self, window: Window) {
         match window {

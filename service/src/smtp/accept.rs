@@ -207,13 +207,10 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             }
         }
     }
-    let copies = message.mailboxes.len() as u64;
-    match &env.hold {
-        _ if junk => {
-            ctx.store.accept(message).await?;
-            ctx.metrics.count(Counter::Delivered, copies);
-        }
+    // Spam for Junk folders is delivered; other spam is held.
+    match env.hold.as_ref().filter(|_| !junk) {
         None => {
+            let copies = message.mailboxes.len() as u64;
             ctx.store.accept(message).await?;
             ctx.metrics.count(Counter::Delivered, copies);
         }

@@ -1326,25 +1326,6 @@ pub struct Diagnostics {
     pub metrics_listen: Option<SocketAddr>,
 }
 
-impl Default for Diagnostics {
-    fn default() -> Self {
-        // The default draft is valid.
-        let d = DiagnosticsDraft::default();
-        Diagnostics {
-            smtp: d.smtp,
-            pop3: d.pop3,
-            imap4: d.imap4,
-            routing: d.routing,
-            delivery: d.delivery,
-            authentication: d.authentication,
-            service: d.service,
-            message_tracking: d.message_tracking,
-            keep_days: d.keep_days,
-            metrics_listen: None,
-        }
-    }
-}
-
 impl Diagnostics {
     pub(super) fn validate(d: &DiagnosticsDraft, v: &mut Validator) -> Option<Diagnostics> {
         let keep = v.range("diagnostics.keep_days", d.keep_days, 1, 3650);

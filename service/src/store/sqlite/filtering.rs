@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::messages::{insert_message, insert_tracking};
 use super::{Sqlite, size};
+use crate::message::SearchFields;
 use crate::store::filtering::{
     ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
 };
@@ -250,10 +251,11 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn quarantine_hold(&self, held: Held) -> StoreResult<i64> {
+        let fields = SearchFields::of(&held.message.content);
         self.write(move |tx| {
             let m = &held.message;
             let plan = serde_json::to_string(&Plan::of(m)).map_err(|e| StoreError::Internal(e.to_string()))?;
-            let content = super::messages::insert_content(tx, &m.content)?;
+            let content = super::messages::insert_content(tx, &m.content, &fields)?;
             tx.prepare_cached(
                 "INSERT INTO quarantine (queue_id, held_at, sender, recipients, subject, score, reason, client, plan, content_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -326,7 +328,8 @@ impl Sqlite {
             message.tracking = tracking;
             let queued = message.outbound.is_some();
             tx.execute("DELETE FROM quarantine WHERE id = ?1", [id])?;
-            insert_message(tx, &message)?;
+            // A release is rare: its fields are worked out here, in the write.
+            insert_message(tx, &message, &SearchFields::of(&message.content))?;
             Ok((q, queued))
         })
         .await

@@ -275,9 +275,10 @@ impl Sqlite {
         keywords: String,
         received_at: i64,
     ) -> StoreResult<(u32, u32)> {
+        let fields = SearchFields::of(&content);
         self.write(move |tx| {
             folder_of(tx, mailbox, folder)?;
-            let content_id = super::messages::insert_content(tx, &content)?;
+            let content_id = super::messages::insert_content(tx, &content, &fields)?;
             let (folder, uid) = insert_copy(
                 tx,
                 mailbox,

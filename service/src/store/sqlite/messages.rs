@@ -9,7 +9,9 @@ use crate::store::{NewMessage, StoreResult, TrackingRecord};
 
 impl Sqlite {
     pub(in crate::store) async fn accept(&self, message: NewMessage) -> StoreResult<()> {
-        self.write(move |tx| insert_message(tx, &message)).await
+        // Parsed here, on the caller's task: the writer thread only writes.
+        let fields = SearchFields::of(&message.content);
+        self.write(move |tx| insert_message(tx, &message, &fields)).await
     }
 
     pub(in crate::store) async fn track(&self, records: Vec<TrackingRecord>) -> StoreResult<()> {
@@ -17,16 +19,17 @@ impl Sqlite {
     }
 }
 
-/// Stores a message's content once, with the header fields IMAP SEARCH looks in;
-/// its id. The rows that use it take their references through the triggers.
-pub(super) fn insert_content(tx: &Transaction<'_>, content: &[u8]) -> StoreResult<i64> {
+/// Stores a message's content once, with its header fields as IMAP SEARCH looks in
+/// them (worked out by the caller before the write, off the writer thread); its id.
+/// The rows that use it take their references through the triggers.
+pub(super) fn insert_content(tx: &Transaction<'_>, content: &[u8], fields: &SearchFields) -> StoreResult<i64> {
     tx.prepare_cached("INSERT INTO contents (size, data, header_len) VALUES (?1, ?2, ?3)")?.execute(params![
         int(content.len()),
         content,
         int(crate::message::header_len(content))
     ])?;
     let id = tx.last_insert_rowid();
-    insert_fields(tx, id, &SearchFields::of(content))?;
+    insert_fields(tx, id, fields)?;
     Ok(id)
 }
 
@@ -39,12 +42,12 @@ pub(super) fn insert_fields(tx: &Transaction<'_>, id: i64, f: &SearchFields) -> 
     Ok(())
 }
 
-/// Writes `m` inside `tx`: its content once, a copy row per mailbox, its queue entry
-/// and its tracking records. The triggers count each copy and queue entry as a
-/// reference to the content.
-pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage) -> StoreResult<()> {
+/// Writes `m` inside `tx`: its content once (with `fields`, its searchable header
+/// fields), a copy row per mailbox, its queue entry and its tracking records. The
+/// triggers count each copy and queue entry as a reference to the content.
+pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage, fields: &SearchFields) -> StoreResult<()> {
     let content_size = int(m.content.len());
-    let content = insert_content(tx, &m.content)?;
+    let content = insert_content(tx, &m.content, fields)?;
     if !m.mailboxes.is_empty() {
         let size = int(m.local_prefix.len() + m.content.len());
         for mailbox in &m.mailboxes {

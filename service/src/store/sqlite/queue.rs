@@ -14,6 +14,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::messages::insert_message;
 use super::{Sqlite, int, size};
+use crate::message::SearchFields;
 use crate::store::{
     Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue, NewMessage, StoreResult, TrackEvent, now_secs,
 };
@@ -245,9 +246,10 @@ impl Sqlite {
         recipients: Vec<i64>,
         ndr: Option<NewMessage>,
     ) -> StoreResult<()> {
+        let fields = ndr.as_ref().map(|m| SearchFields::of(&m.content)).unwrap_or_default();
         self.write(move |tx| {
             if let Some(ndr) = &ndr {
-                insert_message(tx, ndr)?;
+                insert_message(tx, ndr, &fields)?;
             }
             let mut done = tx.prepare_cached("UPDATE queue_recipients SET ndr_done = 1 WHERE id = ?1")?;
             for id in &recipients {
