@@ -64,8 +64,7 @@ fn main() -> eframe::Result {
             }
         }
     }
-    let socket =
-        socket.unwrap_or_else(|| mailroom_shared::paths::default_socket(&mailroom_shared::paths::default_data_dir()));
+    let socket = socket.unwrap_or_else(mailroom_shared::paths::client_socket);
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Mailroom Administrator")
         .with_inner_size([1100.0, 700.0])

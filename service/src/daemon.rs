@@ -35,6 +35,11 @@ pub struct Args {
     /// Control socket. Default: $XDG_RUNTIME_DIR/mailroom/admin.sock, else DATA_DIR/admin.sock.
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Let the members of GROUP administer the service too: the control socket is made
+    /// 0660 with that group and its members are admitted (the system service's unit
+    /// passes `--admin-group mailroom`).
+    #[arg(long, value_name = "GROUP")]
+    pub admin_group: Option<String>,
     /// Do not start the Internet Mail Service; only the control socket (start it with
     /// `mailroomctl start`).
     #[arg(long)]
@@ -89,10 +94,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .context("cannot load the saved configuration")?;
 
-    let listener = crate::control::bind(&socket).await?;
+    let group =
+        args.admin_group.as_deref().map(crate::control::AdminGroup::lookup).transpose().map_err(anyhow::Error::msg)?;
+    let access = crate::control::Access::new(group);
+    let listener = crate::control::bind(&socket, &access).await?;
     tracing::info!(socket = %socket.display(), "control socket ready");
     let stop_control = CancellationToken::new();
-    let control = tokio::spawn(crate::control::serve(listener, manager.clone(), stop_control.clone()));
+    let control = tokio::spawn(crate::control::serve(listener, manager.clone(), access, stop_control.clone()));
 
     if !args.no_start {
         // A failure is already logged and kept in the status for clients to see.

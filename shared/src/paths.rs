@@ -3,6 +3,8 @@
 //! The service, `mailroomctl` and the GUI must agree on the default socket without
 //! talking to each other, so the rule lives here: `$XDG_RUNTIME_DIR/mailroom/admin.sock`
 //! when the session has a runtime directory, else `admin.sock` inside the data directory.
+//! A client (the GUI, `mailroomctl`) looks for the system service's socket first
+//! ([`SYSTEM_SOCKET`], present while the packaged service runs), then that one.
 
 use std::path::{Path, PathBuf};
 
@@ -29,4 +31,21 @@ pub fn default_socket(data_dir: &Path) -> PathBuf {
         Some(run) => PathBuf::from(run).join("mailroom").join("admin.sock"),
         None => data_dir.join("admin.sock"),
     }
+}
+
+/// The control socket of the system service the Debian package installs (its unit's
+/// `RuntimeDirectory=mailroom`); systemd removes it when the service stops.
+pub const SYSTEM_SOCKET: &str = "/run/mailroom/admin.sock";
+
+/// The socket a client uses when none is named: the system service's while it exists,
+/// else the per-user default. `MAILROOM_SOCKET` names one explicitly.
+pub fn client_socket() -> PathBuf {
+    if let Some(s) = std::env::var_os("MAILROOM_SOCKET").filter(|s| !s.is_empty()) {
+        return PathBuf::from(s);
+    }
+    let system = Path::new(SYSTEM_SOCKET);
+    if std::fs::symlink_metadata(system).is_ok() {
+        return system.to_path_buf();
+    }
+    default_socket(&default_data_dir())
 }

@@ -18,7 +18,8 @@ use mailroom_shared::time::{format_local, format_utc};
 #[derive(Debug, Parser)]
 #[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
 struct Cli {
-    /// Control socket of the service.
+    /// Control socket of the service. Default: $MAILROOM_SOCKET, else the system
+    /// service's /run/mailroom/admin.sock while it exists, else the per-user socket.
     #[arg(long, global = true, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Data directory of the service, used to find its default socket.
@@ -411,10 +412,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let socket = cli
-        .socket
-        .clone()
-        .unwrap_or_else(|| paths::default_socket(&cli.data_dir.clone().unwrap_or_else(paths::default_data_dir)));
+    let socket = match (&cli.socket, &cli.data_dir) {
+        (Some(s), _) => s.clone(),
+        (None, Some(d)) => paths::default_socket(d),
+        (None, None) => paths::client_socket(),
+    };
     // Read secrets before connecting, so a slow typist does not hold a connection.
     let password = match &cli.command {
         Command::Mailbox { action: MailboxCmd::Add { .. } | MailboxCmd::Passwd { .. } } => Some(read_password()?),

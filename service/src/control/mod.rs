@@ -1,9 +1,11 @@
 //! The control socket: the only way the GUI and `mailroomctl` talk to the service.
 //!
 //! - **Placement and permissions**: the socket's directory, when mailroomd creates it,
-//!   is made `0700`, and the socket itself `0600`; each connecting peer's uid is checked (same uid as the
-//!   service, or root), because file modes alone do not protect a socket placed in a
-//!   directory someone else can reach.
+//!   is made `0700`, and the socket itself `0600` — or `0750`/`0660` with the group of
+//!   administrators of a system service (`--admin-group`). Each connecting peer is
+//!   checked ([`access`]: the service's uid, root, or a member of that group), because
+//!   file modes alone do not protect a socket placed in a directory someone else can
+//!   reach.
 //! - **One server per socket**: at bind time a live server answering on the path
 //!   refuses the start; a stale socket file left by a crash is replaced.
 //! - **Robustness**: a malformed, unknown or oversized line gets an error reply and the
@@ -17,6 +19,7 @@
 //!   place is taken, a new connection closes the one idle the longest instead of being
 //!   turned away, so idle connections cannot lock the administrator out.
 
+pub mod access;
 mod errors;
 mod filtering;
 mod handlers;
@@ -43,6 +46,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::lifecycle::Manager;
+pub use access::{Access, AdminGroup, Peer};
 
 /// Most control connections served at once; more are answered `busy` and closed.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -97,19 +101,25 @@ pub enum BindError {
     },
 }
 
-/// Creates the socket's directory (mode 0700) and binds the socket (mode 0600),
-/// replacing a stale socket file but refusing when a live service answers there.
+/// Creates the socket's directory (mode 0700, or 0750 with the administrators' group)
+/// and binds the socket (mode 0600, or 0660 with that group), replacing a stale socket
+/// file but refusing when a live service answers there.
 ///
 /// # Errors
 /// See [`BindError`].
-pub async fn bind(path: &Path) -> Result<Listener, BindError> {
+pub async fn bind(path: &Path, access: &Access) -> Result<Listener, BindError> {
     let io_err = |source| BindError::Io { path: path.to_owned(), source };
+    let group = access.group().map(|g| rustix::fs::Gid::from_raw(g.gid));
+    let (dir_mode, mode) = if group.is_some() { (0o750, 0o660) } else { (0o700, 0o600) };
     // A directory we create is made private. One that exists is the administrator's
     // (it may be /tmp or a shared runtime directory) and is left as it is: the socket's
     // own mode and the uid check protect the socket there.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         std::fs::create_dir_all(dir).map_err(io_err)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode)).map_err(io_err)?;
+        if group.is_some() {
+            rustix::fs::chown(dir, None, group).map_err(|e| io_err(e.into()))?;
+        }
     }
     if std::fs::symlink_metadata(path).is_ok() {
         let probe =
@@ -126,16 +136,23 @@ pub async fn bind(path: &Path) -> Result<Listener, BindError> {
         }
     }
     let name = path.to_fs_name::<GenericFilePath>().map_err(io_err)?;
-    ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(io_err)
+    let listener = ListenerOptions::new().name(name).mode(mode).create_tokio().map_err(io_err)?;
+    // Set both again by hand: the mode a socket is created with is masked by the umask
+    // (the unit's is 0077), and its group is the process's unless changed.
+    if group.is_some() {
+        rustix::fs::chown(path, None, group).map_err(|e| io_err(e.into()))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err)?;
+    Ok(listener)
 }
 
 /// Serves control connections until `stop` is cancelled, then waits for them (and the
 /// requests they started) to end.
-pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken) {
+pub async fn serve(listener: Listener, manager: Manager, access: Access, stop: CancellationToken) {
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let idle = Arc::new(std::sync::Mutex::new(Idle::default()));
     let tasks = TaskTracker::new();
-    let own_uid = rustix::process::geteuid().as_raw();
+    let access = Arc::new(access);
     loop {
         let stream = tokio::select! {
             () = stop.cancelled() => break,
@@ -153,6 +170,7 @@ pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken
         let manager = manager.clone();
         let stop = stop.clone();
         let requests = tasks.clone();
+        let access = Arc::clone(&access);
         tasks.spawn(async move {
             let permit = match Arc::clone(&connections).try_acquire_owned() {
                 Ok(p) => Ok(p),
@@ -170,17 +188,14 @@ pub async fn serve(listener: Listener, manager: Manager, stop: CancellationToken
                     .await;
                 return;
             };
-            match stream.peer_creds().map(|c| c.euid()) {
-                Ok(Some(uid)) if uid == own_uid || uid == 0 => {}
-                other => {
-                    tracing::warn!(peer = ?other, "control connection from another user refused");
-                    refuse(
-                        &stream,
-                        IpcError::Handshake { message: "permission denied: not the service's user".into() },
-                    )
-                    .await;
-                    return;
-                }
+            let peer = match stream.peer_creds() {
+                Ok(c) => Peer { uid: c.euid(), gid: c.egid(), pid: c.pid() },
+                Err(_) => Peer { uid: None, gid: None, pid: None },
+            };
+            if let Err(message) = access.admit(peer) {
+                tracing::warn!(uid = ?peer.uid, pid = ?peer.pid, "control connection refused: {message}");
+                refuse(&stream, IpcError::Handshake { message }).await;
+                return;
             }
             Connection::new(stream, manager, requests, idle).run(stop).await;
         });
