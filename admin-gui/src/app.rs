@@ -170,6 +170,8 @@ impl AdminApp {
                     self.toast(text, true);
                 }
                 Update::BackupDone(Err(e)) => self.toast(format!("The backup failed: {e}"), false),
+                Update::RenewDone(Ok(())) => self.toast("The new certificate is in use".to_owned(), true),
+                Update::RenewDone(Err(e)) => self.toast(format!("No new certificate: {e}"), false),
                 _ => {}
             }
             // A save the guided fix made: restart once saved; if refused, say so (no

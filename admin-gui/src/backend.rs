@@ -26,7 +26,7 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    BackupManifest, CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute,
+    AcmeStatus, BackupManifest, CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute,
     QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
@@ -110,6 +110,8 @@ pub enum Command {
     DkimRotate(String),
     /// A backup of the whole store to this file on the service's machine.
     Backup(String),
+    /// A new certificate from the ACME CA now.
+    RenewCertificate,
     /// One quarantined message with its text.
     QuarantineMessage(i64),
     /// Deliver a quarantined message after all.
@@ -218,7 +220,9 @@ pub enum Update {
     Lockouts(Vec<LockoutInfo>),
     /// The TLS certificate the running service presents (`None`: not running, or no
     /// TLS).
-    Certificate(Option<Box<CertificateInfo>>),
+    Certificate(Option<Box<CertificateInfo>>, Option<Box<AcmeStatus>>),
+    /// A renewal asked for finished: in use, or why not.
+    RenewDone(Result<(), String>),
     /// The address tester's answer.
     AddressTest(Result<AddressVerdict, String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
@@ -598,9 +602,9 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
         },
         async {
             if wants.certificate
-                && let Ok(Response::Certificate { certificate }) = c.request(Request::Certificate).await
+                && let Ok(Response::Certificate { certificate, acme }) = c.request(Request::Certificate).await
             {
-                replies.update(Update::Certificate(certificate));
+                replies.update(Update::Certificate(certificate, acme));
             }
         },
         async {
@@ -722,6 +726,19 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
             };
             replies.update(Update::DnsRecords(result));
         }
+        Command::RenewCertificate => match client.request(Request::RenewCertificate).await {
+            Ok(Response::Certificate { certificate, acme }) => {
+                replies.update(Update::Certificate(certificate, acme));
+                replies.update(Update::RenewDone(Ok(())));
+            }
+            Ok(other) => replies.update(Update::RenewDone(Err(format!("unexpected reply {other:?}")))),
+            Err(e) => {
+                replies.update(Update::RenewDone(Err(e.to_string())));
+                if let Ok(Response::Certificate { certificate, acme }) = client.request(Request::Certificate).await {
+                    replies.update(Update::Certificate(certificate, acme));
+                }
+            }
+        },
         Command::Backup(path) => {
             let result = match client.request(Request::Backup { path: path.clone() }).await {
                 Ok(Response::Backup(m)) => Ok((path, m)),

@@ -12,8 +12,8 @@ use std::time::Instant;
 use mailroom_shared::config::{Config, Page};
 use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
-    CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry, QueueDetails,
-    QueueEntry, ServiceState, StatusReport, TrackingEvent,
+    AcmeStatus, CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry,
+    QueueDetails, QueueEntry, ServiceState, StatusReport, TrackingEvent,
 };
 
 pub use crate::backend::{AddressVerdict, Failure};
@@ -111,6 +111,10 @@ pub struct Model {
     pub filter_testing: bool,
     /// The TLS certificate the running service presents.
     pub certificate: Option<CertificateInfo>,
+    /// How the ACME client fares, when the service uses one.
+    pub acme: Option<AcmeStatus>,
+    /// A renewal asked for is in flight.
+    pub renewing: bool,
     /// Clients and logins locked out after failed logins.
     pub lockouts: Vec<LockoutInfo>,
     /// Message tracking results.
@@ -153,6 +157,8 @@ impl Default for Model {
             quarantine_message: None,
             filter_test: None,
             filter_testing: false,
+            acme: None,
+            renewing: false,
             certificate: None,
             lockouts: Vec::new(),
             tracking: Vec::new(),
@@ -233,7 +239,12 @@ impl Model {
                 self.filter_test = Some(r);
                 self.filter_testing = false;
             }
-            Update::Certificate(c) => self.certificate = c.map(|c| *c),
+            Update::Certificate(c, acme) => {
+                self.certificate = c.map(|c| *c);
+                self.acme = acme.map(|a| *a);
+            }
+            // Told as a toast by the app.
+            Update::RenewDone(_) => self.renewing = false,
             Update::Lockouts(l) => self.lockouts = l,
             Update::Tracking(t) => self.tracking = t,
             Update::AddressTest(r) => self.address_test = Some(r),
@@ -284,6 +295,7 @@ impl Model {
                 self.filter_testing = true;
             }
             Command::DnsRecords { .. } | Command::DkimRotate(_) => self.dns_busy = true,
+            Command::RenewCertificate => self.renewing = true,
             _ => {}
         }
     }

@@ -13,6 +13,7 @@
 //! former's start-up sequence.
 #![deny(missing_docs)]
 
+pub mod acme;
 pub mod backup;
 pub mod context;
 pub mod control;

@@ -115,6 +115,9 @@ struct Inner {
     pop3_locks: Arc<MailboxLocks>,
     /// The DKIM keys that sign, for every run.
     dkim: Arc<SigningKeys>,
+    /// The ACME client's status and the administrator's requests to renew, for every
+    /// run.
+    acme: Arc<crate::acme::AcmeControl>,
     /// Runs replaced by a restart, still draining; a stop waits for them.
     replaced: TaskTracker,
     /// Their stop signals, so that a stop can tell their idle sessions to leave.
@@ -135,7 +138,7 @@ struct Run {
     revision: u64,
     /// What listens where (the bound addresses).
     listening: Vec<(Protocol, SocketAddr)>,
-    certificate: Option<Arc<mailroom_shared::ipc::CertificateInfo>>,
+    certificate: Option<Arc<crate::tls::Certificates>>,
     since: Instant,
     shutdown: Shutdown,
     /// Every task of the run.
@@ -193,6 +196,7 @@ impl Manager {
                 queue: Arc::default(),
                 pop3_locks: Arc::default(),
                 dkim: Arc::default(),
+                acme: Arc::default(),
                 replaced: TaskTracker::new(),
                 old_runs: Mutex::default(),
             }),
@@ -403,7 +407,30 @@ impl Manager {
     /// The certificate the running service presents; `None` when it is not running or
     /// runs without TLS.
     pub fn certificate(&self) -> Option<mailroom_shared::ipc::CertificateInfo> {
-        self.state().running.as_ref().and_then(|r| r.certificate.as_deref().cloned())
+        self.state().running.as_ref().and_then(|r| r.certificate.as_ref().map(|c| (*c.info()).clone()))
+    }
+
+    /// Where the ACME client stands; `None` unless the running service obtains its
+    /// certificate from an ACME CA.
+    pub fn acme_status(&self) -> Option<mailroom_shared::ipc::AcmeStatus> {
+        let uses_acme = self.state().running.as_ref().is_some_and(|r| r.config.security.acme.is_some());
+        if uses_acme { self.inner.acme.status() } else { None }
+    }
+
+    /// Obtains a new certificate from the ACME CA now and waits for the outcome.
+    ///
+    /// # Errors
+    /// When the service is not running or does not use ACME, or the attempt failed (the
+    /// CA's or the network's reason).
+    pub async fn renew_certificate(&self) -> Result<(), String> {
+        if self.acme_status().is_none() {
+            return Err(if self.state().running.is_some() {
+                "the Security page does not ask for a certificate from an ACME CA".into()
+            } else {
+                "the Internet Mail Service is not running".into()
+            });
+        }
+        self.inner.acme.renew_now().await.unwrap_or_else(|_| Err("the service stopped meanwhile".into()))
     }
 
     /// Current lock-outs after failed logins.
@@ -630,6 +657,18 @@ impl Manager {
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
         ctx.tasks.spawn(crate::notices::run(ctx.clone()));
         ctx.tasks.spawn(crate::metrics::run(ctx.clone()));
+        match (&config.security.acme, &ctx.tls) {
+            (Some(acme), Some(tls)) => {
+                ctx.tasks.spawn(crate::acme::run(
+                    acme.clone(),
+                    self.inner.data_dir.clone(),
+                    Arc::clone(&tls.certs),
+                    Arc::clone(&self.inner.acme),
+                    ctx.shutdown.clone(),
+                ));
+            }
+            _ => self.inner.acme.clear(),
+        }
         let (disk, store, shutdown) = (Arc::clone(&ctx.disk), ctx.store.clone(), ctx.shutdown.clone());
         ctx.tasks.spawn(async move { disk.watch(store, shutdown).await });
         let listening: Vec<(Protocol, SocketAddr)> =
@@ -640,7 +679,7 @@ impl Manager {
             config,
             revision,
             listening,
-            certificate: ctx.tls.as_ref().map(|t| Arc::clone(&t.info)),
+            certificate: ctx.tls.as_ref().map(|t| Arc::clone(&t.certs)),
             since: Instant::now(),
             shutdown: ctx.shutdown,
             tasks: ctx.tasks,

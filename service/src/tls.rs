@@ -1,9 +1,11 @@
 //! TLS for the listeners and for outbound delivery (rustls with the ring provider).
 //!
 //! **Server side.** The certificate comes from the PEM files named on the Security
-//! page, or, when none are named, from a self-signed certificate for the host name
-//! generated at first start and kept in the data directory (`tls/`, private to the
-//! service). [`Stream`] is a connection that starts in plain text and can be upgraded
+//! page, from an ACME CA ([`crate::acme`]), or, when neither, from a self-signed
+//! certificate for the host name generated at first start and kept in the data
+//! directory (`tls/`, private to the service). The listeners ask [`Certificates`] for
+//! it at each handshake, so a renewed certificate is presented to new connections
+//! without a restart. [`Stream`] is a connection that starts in plain text and can be upgraded
 //! in place (STARTTLS, STLS), so that one session type serves both; the implicit-TLS
 //! listeners (submissions, pop3s) hand sessions a stream that is TLS from the start.
 //!
@@ -36,13 +38,53 @@ pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 pub struct ServerTls {
     /// Accepts handshakes.
     pub acceptor: TlsAcceptor,
-    /// The certificate, described for the administrator.
-    pub info: Arc<CertificateInfo>,
+    /// The certificate presented, replaceable while the run goes on.
+    pub certs: Arc<Certificates>,
 }
 
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerTls").field("fingerprint", &self.info.sha256_fingerprint).finish_non_exhaustive()
+        f.debug_struct("ServerTls").field("fingerprint", &self.certs.info().sha256_fingerprint).finish_non_exhaustive()
+    }
+}
+
+/// The certificate a run presents, and its description; swapped in place when the ACME
+/// client renews it (connections already open keep the one they began with).
+pub struct Certificates {
+    current: std::sync::RwLock<(Arc<rustls::sign::CertifiedKey>, Arc<CertificateInfo>)>,
+}
+
+impl std::fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificates").field("fingerprint", &self.info().sha256_fingerprint).finish()
+    }
+}
+
+impl Certificates {
+    fn new(key: Arc<rustls::sign::CertifiedKey>, info: CertificateInfo) -> Certificates {
+        Certificates { current: std::sync::RwLock::new((key, Arc::new(info))) }
+    }
+
+    /// The certificate presented now, described.
+    pub fn info(&self) -> Arc<CertificateInfo> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()).1)
+    }
+
+    /// Presents the certificate in `cert_path` with the key in `key_path` from now on.
+    ///
+    /// # Errors
+    /// When the files cannot be read or do not match; the certificate in use stays.
+    pub fn replace(&self, cert_path: &Path, key_path: &Path) -> Result<Arc<CertificateInfo>, String> {
+        let (key, info) = load(cert_path, key_path, false)?;
+        let info = Arc::new(info);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (key, Arc::clone(&info));
+        Ok(info)
+    }
+}
+
+impl rustls::server::ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()).0))
     }
 }
 
@@ -52,27 +94,50 @@ impl std::fmt::Debug for ServerTls {
 /// When named PEM files cannot be read or do not hold a certificate and key, or a
 /// self-signed certificate cannot be made or stored; in the problem's own words.
 pub fn server(data_dir: &Path, config: &Config) -> Result<ServerTls, String> {
-    let (cert_path, key_path, self_signed) = match &config.security.tls_files {
-        Some((cert, key)) => (cert.clone(), key.clone(), false),
-        None => {
+    let stored_acme = config.security.acme.as_ref().and_then(|acme| crate::acme::stored(data_dir, acme));
+    let (cert_path, key_path, self_signed) = match (&config.security.tls_files, stored_acme) {
+        (Some((cert, key)), _) => (cert.clone(), key.clone(), false),
+        (None, Some((cert, key))) => (cert, key, false),
+        (None, None) => {
             let (cert, key) = self_signed_files(data_dir, config.general.host_name.as_str())?;
             (cert, key, true)
         }
     };
-    let certs = read_certs(&cert_path)?;
-    let key = read_key(&key_path)?;
-    let info = describe(&certs[0], &cert_path, self_signed)?;
+    let (key, info) = load(&cert_path, &key_path, self_signed)?;
+    let certs = Arc::new(Certificates::new(key, info));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("the TLS certificate and key do not match or are unusable: {e}"))?;
-    Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), info: Arc::new(info) })
+        .with_cert_resolver(Arc::clone(&certs) as Arc<dyn rustls::server::ResolvesServerCert>);
+    Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), certs })
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// Reads a certificate chain and its key, checks that they belong together, and
+/// describes the certificate.
+///
+/// # Errors
+/// In the administrator's words: which file, and what is wrong with it.
+pub fn load(
+    cert_path: &Path,
+    key_path: &Path,
+    self_signed: bool,
+) -> Result<(Arc<rustls::sign::CertifiedKey>, CertificateInfo), String> {
+    let certs = read_certs(cert_path)?;
+    let key = read_key(key_path)?;
+    let info = describe(&certs[0], cert_path, self_signed)?;
+    let provider = rustls::crypto::ring::default_provider();
+    let key = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
+        .map_err(|e| format!("the TLS certificate and key do not match or are unusable: {e}"))?;
+    Ok((Arc::new(key), info))
+}
+
+/// The certificates of a PEM file, in order (the first is the server's own).
+///
+/// # Errors
+/// When the file cannot be read, is not PEM, or holds no certificate.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("cannot read the TLS certificate {}: {e}", path.display()))?
         .collect::<Result<_, _>>()
@@ -88,7 +153,10 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
 }
 
 /// The certificate in the administrator's terms: names, validity, fingerprint.
-fn describe(cert: &CertificateDer<'_>, path: &Path, self_signed: bool) -> Result<CertificateInfo, String> {
+///
+/// # Errors
+/// When the certificate cannot be parsed.
+pub fn describe(cert: &CertificateDer<'_>, path: &Path, self_signed: bool) -> Result<CertificateInfo, String> {
     use x509_parser::extensions::GeneralName;
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
         .map_err(|e| format!("the TLS certificate {} cannot be parsed: {e}", path.display()))?;
@@ -430,13 +498,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config::default();
         let first = server(dir.path(), &config).expect("TLS");
-        assert!(first.info.self_signed);
-        assert_eq!(first.info.names, vec!["localhost".to_owned()]);
-        assert!(first.info.subject.contains("CN=localhost"), "{}", first.info.subject);
-        let days = (first.info.not_after - first.info.not_before) / 86_400;
+        assert!(first.certs.info().self_signed);
+        assert_eq!(first.certs.info().names, vec!["localhost".to_owned()]);
+        assert!(first.certs.info().subject.contains("CN=localhost"), "{}", first.certs.info().subject);
+        let days = (first.certs.info().not_after - first.certs.info().not_before) / 86_400;
         assert!((SELF_SIGNED_DAYS..=SELF_SIGNED_DAYS + 1).contains(&days), "{days} days");
         let again = server(dir.path(), &config).expect("TLS");
-        assert_eq!(again.info.sha256_fingerprint, first.info.sha256_fingerprint, "made once, then reused");
+        assert_eq!(
+            again.certs.info().sha256_fingerprint,
+            first.certs.info().sha256_fingerprint,
+            "made once, then reused"
+        );
     }
 
     #[test]
@@ -451,7 +523,7 @@ mod tests {
         std::fs::write(tls.join("localhost.key.pem"), key.serialize_pem()).expect("write");
         let old = fingerprint(cert.der());
         let renewed = server(dir.path(), &Config::default()).expect("TLS");
-        assert_ne!(renewed.info.sha256_fingerprint, old);
-        assert!(renewed.info.not_after > crate::store::now_secs() + 700 * 86_400);
+        assert_ne!(renewed.certs.info().sha256_fingerprint, old);
+        assert!(renewed.certs.info().not_after > crate::store::now_secs() + 700 * 86_400);
     }
 }

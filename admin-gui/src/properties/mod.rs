@@ -241,7 +241,7 @@ impl PropertiesWindow {
             Tab::Connections => connections::ui(ui, d, errors),
             Tab::Routing => self.routing.ui(ui, d, errors),
             Tab::Delivery => self.delivery.ui(ui, d, errors),
-            Tab::Security => security::ui(ui, d, errors, model.certificate.as_ref()),
+            Tab::Security => return security::ui(ui, d, errors, model),
             Tab::Pop3 => pop3::ui(ui, d, errors),
             Tab::Imap4 => imap4::ui(ui, d, errors),
             Tab::Queues => {

@@ -1,14 +1,19 @@
-//! The Security tab: clear-text SMTP authentication, the TLS certificate and key, the
-//! certificate the running service presents (with the fingerprint a client shows), and
-//! message authentication (DKIM signing, SPF/DKIM/DMARC checks and their policy).
+//! The Security tab: clear-text SMTP authentication, the TLS certificate and key (from
+//! files, or from an ACME CA such as Let's Encrypt, with its status and *Renew Now*),
+//! the certificate the running service presents (with the fingerprint a client shows),
+//! and message authentication (DKIM signing, SPF/DKIM/DMARC checks and their policy).
 
-use mailroom_shared::config::{ConfigDraft, ConfigError, PlainTextAuth, QuarantineAction};
-use mailroom_shared::ipc::CertificateInfo;
+use mailroom_shared::config::{AcmeChallenge, ConfigDraft, ConfigError, PlainTextAuth, QuarantineAction};
+use mailroom_shared::ipc::{AcmeState, AcmeStatus, CertificateInfo};
 
-use crate::widgets::{combo, now, text_row};
+use crate::actions::Action;
+use crate::backend::Command;
+use crate::model::Model;
+use crate::widgets::{combo, field_errors, now, text_row};
 
-/// Draws the tab over `d`, and `cert`, the certificate in use.
-pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], cert: Option<&CertificateInfo>) {
+/// Draws the tab over `d`, with the certificate in use and the ACME client's state from
+/// `model`; *Renew Now* asks for an action.
+pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model: &Model) -> Option<Action> {
     egui::Grid::new("security").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
         combo(
             ui,
@@ -30,11 +35,96 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], cert: 
         text_row(ui, "TLS private key (PEM file):", &mut d.security.tls_key, errors, "security.tls_key");
     });
     ui.add_space(6.0);
-    ui.label("Leave both files empty to use a self-signed certificate made by Mailroom for the host name.");
+    ui.label(
+        "Leave both files empty to use a certificate from an ACME CA (below), or a self-signed one made by Mailroom for the host name.",
+    );
+    ui.add_space(10.0);
+    let action = acme_ui(ui, d, errors, model);
     ui.add_space(10.0);
     message_authentication_ui(ui, d);
     ui.add_space(10.0);
-    certificate_ui(ui, cert);
+    certificate_ui(ui, model.certificate.as_ref());
+    action
+}
+
+/// The *Certificate from an ACME CA* group: what to ask for, and how it goes.
+fn acme_ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model: &Model) -> Option<Action> {
+    ui.strong("Certificate from an ACME CA");
+    ui.separator();
+    let a = &mut d.security.acme;
+    ui.checkbox(&mut a.enabled, "Obtain a certificate for these names from an ACME CA (such as Let's Encrypt)");
+    field_errors(ui, errors, "security.acme.enabled");
+    ui.add_enabled_ui(a.enabled, |ui| {
+        egui::Grid::new("acme").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            text_row(ui, "Names (comma-separated):", &mut a.names, errors, "security.acme.names");
+            text_row(ui, "CA directory URL:", &mut a.directory_url, errors, "security.acme.directory_url");
+            text_row(ui, "Account e-mail (optional):", &mut a.email, errors, "security.acme.email");
+            combo(
+                ui,
+                "The CA checks the names by:",
+                &mut a.challenge,
+                &[
+                    (AcmeChallenge::TlsAlpn01, "Connecting to port 443 (tls-alpn-01)"),
+                    (AcmeChallenge::Http01, "Fetching a web page on port 80 (http-01)"),
+                ],
+            );
+            text_row(
+                ui,
+                "Answer the check on (IP:port):",
+                &mut a.challenge_listen,
+                errors,
+                "security.acme.challenge_listen",
+            );
+        });
+        ui.label(format!(
+            "Empty names: the host name. Empty address: {}. The names must point at this server in DNS, and the port must be reachable from the Internet while a certificate is obtained.",
+            a.challenge.default_listen()
+        ));
+    });
+    let Some(status) = &model.acme else {
+        if a.enabled {
+            ui.label("Save and restart the service to obtain the certificate.");
+        }
+        return None;
+    };
+    acme_status_ui(ui, status, model.renewing)
+}
+
+/// How the ACME client fares, with *Renew Now*.
+fn acme_status_ui(ui: &mut egui::Ui, status: &AcmeStatus, renewing: bool) -> Option<Action> {
+    let mut action = None;
+    ui.add_space(4.0);
+    egui::Grid::new("acme_status").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+        ui.label("Status:");
+        match status.state {
+            AcmeState::Valid => ui.label("The certificate from the CA is in use"),
+            AcmeState::Obtaining => ui.label("Obtaining a certificate from the CA…"),
+            AcmeState::Failed => ui.colored_label(ui.visuals().error_fg_color, "The last attempt failed"),
+        };
+        ui.end_row();
+        if let Some(e) = &status.last_error {
+            ui.label("Reason:");
+            ui.add(egui::Label::new(e.as_str()).wrap());
+            ui.end_row();
+        }
+        if let Some(t) = status.next_attempt {
+            ui.label(if status.state == AcmeState::Failed { "Next try:" } else { "Renewal:" });
+            ui.label(mailroom_shared::time::format_utc(t));
+            ui.end_row();
+        }
+        ui.label("");
+        ui.horizontal(|ui| {
+            let busy = renewing || status.state == AcmeState::Obtaining;
+            if ui.add_enabled(!busy, egui::Button::new("Renew Now")).clicked() {
+                action = Some(Action::Send(Command::RenewCertificate));
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        ui.end_row();
+    });
+    action
 }
 
 /// The *Message Authentication* group.

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mailroom_shared::config::{ConfigDraft, RouteEntryDraft, RouteKey};
+use mailroom_shared::config::{AcmeChallenge, ConfigDraft, RouteEntryDraft, RouteKey};
 use mailroom_shared::ipc::client::{Client, ClientError};
-use mailroom_shared::ipc::{IpcError, RecordCheck, Request, Response, StatusReport};
+use mailroom_shared::ipc::{AcmeState, IpcError, RecordCheck, Request, Response, StatusReport};
 use mailroom_shared::paths;
 use mailroom_shared::time::{format_local, format_utc};
 
@@ -115,8 +115,12 @@ enum Command {
         until: Option<i64>,
     },
     /// The TLS certificate the running service presents: names, validity, SHA-256
-    /// fingerprint (to compare with what a client shows).
-    Certificate,
+    /// fingerprint (to compare with what a client shows), and how its renewal from an
+    /// ACME CA goes.
+    Certificate {
+        #[command(subcommand)]
+        action: Option<CertificateCmd>,
+    },
     /// Client addresses and login names locked out after too many failed logins.
     Lockouts,
     /// Lift a lock-out now (an address or login name, as listed).
@@ -265,6 +269,36 @@ enum Setting {
     /// Serve the counters to Prometheus at http://IP:port/metrics (keep it on
     /// loopback or a private network); `none` for off.
     MetricsListen { addr: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum CertificateCmd {
+    /// Obtain a new certificate from the ACME CA now and wait until it is in use.
+    Renew,
+    /// Obtain the certificate from an ACME CA (Let's Encrypt by default), renewed 30
+    /// days before it expires; `--off` to go back to files or a self-signed one. Takes
+    /// effect at the next restart.
+    Acme {
+        /// The certificate's names, comma-separated (default: the host name).
+        #[arg(long, value_delimiter = ',')]
+        names: Vec<String>,
+        /// The account's contact address.
+        #[arg(long)]
+        email: Option<String>,
+        /// The CA's directory URL.
+        #[arg(long, value_name = "URL")]
+        directory: Option<String>,
+        /// How the CA checks the names: tls-alpn-01 (port 443) or http-01 (port 80).
+        #[arg(long, value_parser = ["tls-alpn-01", "http-01"])]
+        challenge: Option<String>,
+        /// Where to answer the CA's check, IP:port (default: 0.0.0.0 and the
+        /// challenge's port).
+        #[arg(long, value_name = "ADDR")]
+        challenge_listen: Option<String>,
+        /// Stop using the ACME CA.
+        #[arg(long, conflicts_with_all = ["names", "email", "directory", "challenge", "challenge_listen"])]
+        off: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -572,7 +606,35 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Track { sender, recipient, message_id, since, until } => {
             show(json, client.request(Request::Track { sender, recipient, message_id, since, until }).await?)
         }
-        Command::Certificate => show(json, client.request(Request::Certificate).await?),
+        Command::Certificate { action: None } => show(json, client.request(Request::Certificate).await?),
+        Command::Certificate { action: Some(CertificateCmd::Renew) } => {
+            show(json, client.request(Request::RenewCertificate).await?)
+        }
+        Command::Certificate {
+            action: Some(CertificateCmd::Acme { names, email, directory, challenge, challenge_listen, off }),
+        } => {
+            edit_config(&client, json, |d| {
+                let a = &mut d.security.acme;
+                a.enabled = !off;
+                if !names.is_empty() {
+                    a.names = names.join(", ");
+                }
+                if let Some(email) = email {
+                    a.email = email;
+                }
+                if let Some(url) = directory {
+                    a.directory_url = url;
+                }
+                if let Some(c) = challenge {
+                    a.challenge = if c == "http-01" { AcmeChallenge::Http01 } else { AcmeChallenge::TlsAlpn01 };
+                }
+                if let Some(addr) = challenge_listen {
+                    a.challenge_listen = addr;
+                }
+                Ok(())
+            })
+            .await
+        }
         Command::Lockouts => show(json, client.request(Request::Lockouts).await?),
         Command::Unlock { client: who } => show(json, client.request(Request::Unlock { client: who }).await?),
         Command::DnsRecords { domain, check } => {
@@ -797,17 +859,42 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             }
             println!("{} lock-out(s)", lockouts.len());
         }
-        Response::Certificate { certificate: None } => {
-            println!("No certificate: the Internet Mail Service is not running, or runs without TLS.");
-        }
-        Response::Certificate { certificate: Some(c) } => {
-            let kind = if c.self_signed { "self-signed, made by Mailroom" } else { "from the Security page" };
-            println!("certificate: {} ({kind})", c.path);
-            println!("subject:     {}", c.subject);
-            println!("issuer:      {}", c.issuer);
-            println!("names:       {}", c.names.join(", "));
-            println!("valid:       {} to {}", format_utc(c.not_before), format_utc(c.not_after));
-            println!("SHA-256:     {}", c.sha256_fingerprint);
+        Response::Certificate { certificate, acme } => {
+            match certificate {
+                None => println!("No certificate: the Internet Mail Service is not running, or runs without TLS."),
+                Some(c) => {
+                    let kind = match (c.self_signed, &acme) {
+                        (true, _) => "self-signed, made by Mailroom",
+                        (false, Some(_)) => "from the ACME CA",
+                        (false, None) => "from the Security page",
+                    };
+                    println!("certificate: {} ({kind})", c.path);
+                    println!("subject:     {}", c.subject);
+                    println!("issuer:      {}", c.issuer);
+                    println!("names:       {}", c.names.join(", "));
+                    println!("valid:       {} to {}", format_utc(c.not_before), format_utc(c.not_after));
+                    println!("SHA-256:     {}", c.sha256_fingerprint);
+                }
+            }
+            if let Some(a) = acme {
+                let state = match a.state {
+                    AcmeState::Obtaining => "obtaining a certificate",
+                    AcmeState::Valid => "certificate in use",
+                    AcmeState::Failed => "the last attempt failed",
+                };
+                println!("ACME CA:     {} for {}", a.directory_url, a.names.join(", "));
+                println!("ACME state:  {state}");
+                if let Some(t) = a.last_attempt {
+                    println!("last try:    {}", format_utc(t));
+                }
+                if let Some(e) = &a.last_error {
+                    println!("error:       {e}");
+                }
+                if let Some(t) = a.next_attempt {
+                    let what = if a.state == AcmeState::Failed { "next try" } else { "renewal" };
+                    println!("{:<13}{}", format!("{what}:"), format_utc(t));
+                }
+            }
         }
         Response::Quarantine { messages } => {
             println!("{:>6} {:<25} {:<28} {:>7}  SUBJECT / WHY", "ID", "HELD", "SENDER", "SCORE");

@@ -92,7 +92,11 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
                 .map_err(store_error)?;
             Ok(Response::Tracking { events })
         }
-        Request::Certificate => Ok(Response::Certificate { certificate: manager.certificate().map(Box::new) }),
+        Request::Certificate => Ok(certificate(manager)),
+        Request::RenewCertificate => match manager.renew_certificate().await {
+            Ok(()) => Ok(certificate(manager)),
+            Err(message) => Err(IpcError::Failed { message, field: Some("security.acme.enabled".into()) }),
+        },
         Request::Lockouts => Ok(Response::Lockouts { lockouts: manager.lockouts() }),
         Request::Unlock { client } => match manager.unlock(&client) {
             true => Ok(Response::Done),
@@ -245,4 +249,12 @@ fn checks_explained(config: &mailroom_shared::config::Config, client: &ClientCon
         out.push_str(" A message failing DMARC is refused when its domain's policy says reject.");
     }
     out
+}
+
+/// The certificate in use and the ACME client's state.
+fn certificate(manager: &Manager) -> Response {
+    Response::Certificate {
+        certificate: manager.certificate().map(Box::new),
+        acme: manager.acme_status().map(Box::new),
+    }
 }

@@ -164,7 +164,7 @@ impl Config {
         let routing = Routing::validate(&draft.routing, &mut v);
         let routing_restrictions = RoutingRestrictions::validate(&draft.routing_restrictions, &mut v);
         let delivery = Delivery::validate(&draft.delivery, &mut v);
-        let security = Security::validate(&draft.security, &mut v);
+        let security = Security::validate(&draft.security, general.as_ref().map(|g| &g.host_name), &mut v);
         let pop3 = Pop3::validate(&draft.pop3, &mut v);
         let imap4 = Imap4::validate(&draft.imap4, &mut v);
         let filtering = Filtering::validate(&draft.filtering, &mut v);

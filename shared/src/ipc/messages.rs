@@ -155,8 +155,11 @@ pub enum Request {
         #[serde(default)]
         until: Option<i64>,
     },
-    /// The TLS certificate the running service presents.
+    /// The TLS certificate the running service presents, and how its ACME renewal goes.
     Certificate,
+    /// Obtain a new certificate from the ACME CA now, whatever the old one's expiry;
+    /// answered with [`Response::Certificate`] once the new one is in use.
+    RenewCertificate,
     /// Clients and logins locked out after too many failed logins.
     Lockouts,
     /// Lift a lock-out at once.
@@ -243,6 +246,7 @@ impl Request {
         "queue_delete",
         "track",
         "certificate",
+        "renew_certificate",
         "lockouts",
         "unlock",
         "dns_records",
@@ -368,6 +372,10 @@ pub enum Response {
     Certificate {
         /// `None` while the service is not running, or runs without TLS.
         certificate: Option<Box<CertificateInfo>>,
+        /// The ACME client's state, when the Security page asks for a certificate from
+        /// an ACME CA.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acme: Option<Box<AcmeStatus>>,
     },
     /// To [`Request::DnsRecords`] and [`Request::DkimRotate`].
     DnsRecords {
@@ -711,6 +719,40 @@ pub struct CertificateInfo {
     pub sha256_fingerprint: String,
 }
 
+/// Where the ACME client stands, for the Security page and `mailroomctl certificate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeStatus {
+    /// The CA's directory URL.
+    pub directory_url: String,
+    /// The names asked for.
+    pub names: Vec<String>,
+    /// What it is doing.
+    pub state: AcmeState,
+    /// Why the last attempt failed, in the CA's or the network's words.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When it last tried, Unix seconds.
+    #[serde(default)]
+    pub last_attempt: Option<i64>,
+    /// When the certificate in use will be renewed (30 days before it expires), or
+    /// when a failed attempt is retried, Unix seconds.
+    #[serde(default)]
+    pub next_attempt: Option<i64>,
+}
+
+/// The ACME client's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcmeState {
+    /// Asking the CA for a certificate (the service presents its previous or a
+    /// self-signed one meanwhile).
+    Obtaining,
+    /// The certificate from the CA is in use.
+    Valid,
+    /// The last attempt failed; it is retried later.
+    Failed,
+}
+
 /// A backup's manifest, kept in the backup file beside the database: what made it,
 /// what it holds, and the database's checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -964,7 +1006,7 @@ mod tests {
         for response in [
             Response::Pong,
             Response::Done,
-            Response::Certificate { certificate: None },
+            Response::Certificate { certificate: None, acme: None },
             Response::Lockouts { lockouts: Vec::new() },
             Response::DnsRecords {
                 records: vec![DnsRecord {
@@ -976,7 +1018,17 @@ mod tests {
                     check: Some(RecordCheck::Different { found: vec!["v=spf1 -all".into()] }),
                 }],
             },
-            Response::Certificate { certificate: Some(Box::new(certificate)) },
+            Response::Certificate {
+                certificate: Some(Box::new(certificate)),
+                acme: Some(Box::new(AcmeStatus {
+                    directory_url: "https://127.0.0.1:14000/dir".into(),
+                    names: vec!["mail.corp.test".into()],
+                    state: AcmeState::Failed,
+                    last_error: Some("connection refused".into()),
+                    last_attempt: Some(1),
+                    next_attempt: Some(2),
+                })),
+            },
             Response::Tracking { events: Vec::new() },
             Response::Queue { messages: Vec::new() },
             Response::ConfigSaved { revision: 3, pending_pages: vec![Page::Security] },
@@ -1010,6 +1062,7 @@ mod tests {
             Request::QueueDelete { queue_id: String::new(), ndr: false },
             Request::Track { sender: None, recipient: None, message_id: None, since: None, until: None },
             Request::Certificate,
+            Request::RenewCertificate,
             Request::Lockouts,
             Request::Unlock { client: String::new() },
             Request::DnsRecords { domain: None, check: false },
