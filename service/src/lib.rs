@@ -29,6 +29,7 @@ pub mod logging;
 pub mod mailauth;
 pub mod message;
 pub mod metrics;
+pub mod migrate;
 pub mod notices;
 pub mod passwords;
 pub mod pop3;

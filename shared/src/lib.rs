@@ -22,3 +22,4 @@ pub mod ipc;
 pub mod paths;
 pub mod routing;
 pub mod time;
+pub mod transfer;

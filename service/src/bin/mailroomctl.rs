@@ -14,6 +14,7 @@ use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{AcmeState, IpcError, RecordCheck, Request, Response, StatusReport};
 use mailroom_shared::paths;
 use mailroom_shared::time::{format_local, format_utc};
+use mailroom_shared::transfer;
 
 #[derive(Debug, Parser)]
 #[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
@@ -353,6 +354,41 @@ enum MailboxCmd {
     List,
     /// Delete a mailbox and its messages.
     Remove { address: String },
+    /// Move mail into a mailbox: from a Maildir (with its folders), an mbox file, or
+    /// the old server over POP3. Run again, it adds only what is new.
+    Import {
+        /// Any address of the mailbox.
+        address: String,
+        /// A Maildir on this machine (Maildir++ subfolders become folders).
+        #[arg(long, value_name = "DIR", group = "source")]
+        maildir: Option<PathBuf>,
+        /// An mbox file on this machine.
+        #[arg(long, value_name = "FILE", group = "source")]
+        mbox: Option<PathBuf>,
+        /// The old server's POP3 service, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT", group = "source", requires_all = ["user", "password_stdin"])]
+        pop3: Option<String>,
+        /// The login at the old server.
+        #[arg(long, requires = "pop3")]
+        user: Option<String>,
+        /// Read the old server's password from standard input.
+        #[arg(long, requires = "pop3")]
+        password_stdin: bool,
+        /// Use TLS from the start (POP3S, usually port 995), checking the certificate.
+        #[arg(long, requires = "pop3")]
+        tls: bool,
+    },
+    /// Write a mailbox's messages to a new mbox file or Maildir.
+    Export {
+        /// Any address of the mailbox.
+        address: String,
+        /// A new mbox file.
+        #[arg(long, value_name = "FILE", group = "target")]
+        mbox: Option<PathBuf>,
+        /// A new (or empty) Maildir; folders become Maildir++ subfolders.
+        #[arg(long, value_name = "DIR", group = "target")]
+        maildir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -454,6 +490,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     // Read secrets before connecting, so a slow typist does not hold a connection.
     let password = match &cli.command {
         Command::Mailbox { action: MailboxCmd::Add { .. } | MailboxCmd::Passwd { .. } } => Some(read_password()?),
+        Command::Mailbox { action: MailboxCmd::Import { password_stdin: true, .. } } => Some(read_password()?),
         _ => None,
     };
     if matches!(cli.command, Command::Bridge) {
@@ -677,11 +714,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn mailbox(client: &Client, json: bool, action: MailboxCmd, password: Option<String>) -> Result<(), Failure> {
-    let password = password.unwrap_or_default();
     let response = match action {
         MailboxCmd::Add { address, aliases, name, .. } => {
             let addresses = std::iter::once(address).chain(aliases).collect();
-            client.request(Request::AddMailbox { display_name: name, addresses, password }).await?
+            client
+                .request(Request::AddMailbox { display_name: name, addresses, password: password.unwrap_or_default() })
+                .await?
         }
         MailboxCmd::Passwd { address, .. } => {
             client
@@ -689,14 +727,95 @@ async fn mailbox(client: &Client, json: bool, action: MailboxCmd, password: Opti
                     address,
                     display_name: None,
                     addresses: None,
-                    password: Some(password),
+                    password: Some(password.unwrap_or_default()),
                 })
                 .await?
         }
         MailboxCmd::List => client.request(Request::ListMailboxes).await?,
         MailboxCmd::Remove { address } => client.request(Request::RemoveMailbox { address }).await?,
+        MailboxCmd::Import { address, maildir, mbox, pop3, user, tls, .. } => {
+            return import(client, json, &address, (maildir, mbox, pop3.zip(user)), password, tls).await;
+        }
+        MailboxCmd::Export { address, mbox, maildir } => {
+            let target = match (mbox, maildir) {
+                (Some(f), _) => transfer::ExportTarget::Mbox(f),
+                (None, Some(d)) => transfer::ExportTarget::Maildir(d),
+                (None, None) => return Err(Failure::Usage("name the target: --mbox FILE or --maildir DIR".into())),
+            };
+            let bar = progress_bar("exporting");
+            let written = transfer::export(client, &address, &target, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await
+            .map_err(transfer_failure)?;
+            bar.finish_and_clear();
+            if json {
+                print_json(&serde_json::json!({ "exported": written }));
+            } else {
+                println!("exported {written} message(s) of {address}");
+            }
+            return Ok(());
+        }
     };
     show(json, response)
+}
+
+/// A progress bar on the terminal (hidden when standard error is not one).
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} messages ({eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn transfer_failure(e: transfer::TransferError) -> Failure {
+    match e {
+        transfer::TransferError::Service(c) => c.into(),
+        other => Failure::Refused(other.to_string()),
+    }
+}
+
+/// `mailbox import`: reads the source here, sends what the mailbox lacks.
+async fn import(
+    client: &Client,
+    json: bool,
+    address: &str,
+    source: (Option<PathBuf>, Option<PathBuf>, Option<(String, String)>),
+    password: Option<String>,
+    tls: bool,
+) -> Result<(), Failure> {
+    let bar = progress_bar("importing");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let summary = match source {
+        (Some(dir), _, _) => {
+            let messages = transfer::read_maildir(&dir).map_err(transfer_failure)?;
+            transfer::import(client, address, &messages, progress).await
+        }
+        (None, Some(file), _) => {
+            let messages = transfer::read_mbox(&file).map_err(transfer_failure)?;
+            transfer::import(client, address, &messages, progress).await
+        }
+        (None, None, Some((server, user))) => {
+            let source =
+                mailroom_service::migrate::Pop3Source { server, user, password: password.unwrap_or_default(), tls };
+            mailroom_service::migrate::from_pop3(client, address, &source, progress).await
+        }
+        _ => return Err(Failure::Usage("name the source: --maildir DIR, --mbox FILE or --pop3 HOST:PORT".into())),
+    }
+    .map_err(transfer_failure)?;
+    bar.finish_and_clear();
+    if json {
+        print_json(&serde_json::json!({ "imported": summary.stored, "skipped": summary.skipped }));
+    } else {
+        println!("imported {} message(s) into {address}; {} imported before, skipped", summary.stored, summary.skipped);
+    }
+    Ok(())
 }
 
 fn read_password() -> Result<String, Failure> {
@@ -758,6 +877,11 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
     match response {
         Response::Pong | Response::Done => println!("OK"),
         Response::Monitor { minutes } => print_json(&minutes),
+        // Parts of `mailbox import|export`, which print their own summary.
+        Response::Imported { .. }
+        | Response::ImportCheck { .. }
+        | Response::ExportList { .. }
+        | Response::ExportRead { .. } => print_json(&response),
         Response::Backup(m) => {
             println!(
                 "backed up: {} mailboxes, {} messages, {} queued; schema {}, {} bytes, SHA-256 {}",

@@ -20,6 +20,12 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             .await
             .map(Response::Backup)
             .map_err(|message| IpcError::Failed { message, field: None }),
+        Request::ImportMessage { address, folder, key, flags, received_at, offset, total, data } => {
+            super::transfer::import(manager, &address, folder, key, &flags, received_at, (offset, total), &data).await
+        }
+        Request::ImportCheck { address, keys } => super::transfer::check(manager, &address, keys).await,
+        Request::ExportList { address, after, limit } => super::transfer::list(manager, &address, after, limit).await,
+        Request::ExportRead { address, id, offset } => super::transfer::read(manager, &address, id, offset).await,
         Request::Start => Ok(status(manager, manager.start().await.map_err(lifecycle_error)?).await),
         Request::Stop => Ok(status(manager, manager.stop().await.map_err(lifecycle_error)?).await),
         Request::Restart => Ok(status(manager, manager.restart().await.map_err(lifecycle_error)?).await),

@@ -23,6 +23,7 @@ pub mod access;
 mod errors;
 mod filtering;
 mod handlers;
+mod transfer;
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;

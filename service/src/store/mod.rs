@@ -39,6 +39,7 @@ mod config;
 mod dkim;
 mod filtering;
 pub mod imap;
+pub mod import;
 mod mailboxes;
 mod messages;
 mod pop3;

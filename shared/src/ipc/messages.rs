@@ -46,6 +46,54 @@ pub enum Request {
         /// Where to write it.
         path: String,
     },
+    /// One piece of a message to import into a mailbox (a client sends a message in
+    /// pieces of at most [`TRANSFER_CHUNK`] bytes, in order); answered with
+    /// [`Response::Imported`].
+    ImportMessage {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The folder (`INBOX`; made if missing).
+        folder: String,
+        /// What identifies the message at its source; a mailbox imports a key once.
+        key: String,
+        /// IMAP system flags (`\Seen`, `\Answered`, `\Flagged`, `\Draft`).
+        #[serde(default)]
+        flags: Vec<String>,
+        /// IMAP's INTERNALDATE, Unix seconds (default: now).
+        #[serde(default)]
+        received_at: Option<i64>,
+        /// Where this piece starts in the message.
+        offset: u64,
+        /// The message's whole size.
+        total: u64,
+        /// This piece, base64.
+        data: String,
+    },
+    /// Which of these keys the mailbox has imported already (at most 1000).
+    ImportCheck {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// Keys, as given to [`Request::ImportMessage`].
+        keys: Vec<String>,
+    },
+    /// The next messages of a mailbox to export, after the id `after` (0 to begin).
+    ExportList {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The last id already listed.
+        after: i64,
+        /// At most this many (capped at 1000).
+        limit: u32,
+    },
+    /// A piece of one message to export, from `offset`: at most [`TRANSFER_CHUNK`] bytes.
+    ExportRead {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The message, as [`Response::ExportList`] named it.
+        id: i64,
+        /// Where the piece starts.
+        offset: u64,
+    },
     /// Start the Internet Mail Service; answered when it is running (or failed).
     Start,
     /// Stop it, letting in-flight work drain; answered when stopped.
@@ -230,6 +278,10 @@ impl Request {
         "status",
         "monitor",
         "backup",
+        "import_message",
+        "import_check",
+        "export_list",
+        "export_read",
         "start",
         "stop",
         "restart",
@@ -308,6 +360,31 @@ pub enum Response {
     Pong,
     /// To [`Request::Backup`]: what the backup holds.
     Backup(BackupManifest),
+    /// To [`Request::ImportMessage`].
+    Imported {
+        /// True once the last piece arrived.
+        complete: bool,
+        /// True when the message was stored; false while incomplete, and when the
+        /// mailbox had imported its key before.
+        stored: bool,
+    },
+    /// To [`Request::ImportCheck`]: the keys imported before.
+    ImportCheck {
+        /// Those of the asked keys the mailbox has seen.
+        known: Vec<String>,
+    },
+    /// To [`Request::ExportList`].
+    ExportList {
+        /// The messages, in id order; fewer than asked when the end is reached.
+        messages: Vec<ExportEntry>,
+    },
+    /// To [`Request::ExportRead`].
+    ExportRead {
+        /// The piece, base64.
+        data: String,
+        /// The message's whole size.
+        total: u64,
+    },
     /// To [`Request::Monitor`].
     Monitor {
         /// The last 60 minutes, oldest first; the last is the minute under way.
@@ -719,6 +796,25 @@ pub struct CertificateInfo {
     pub sha256_fingerprint: String,
 }
 
+/// The most bytes of a message one import or export request carries (so that a line
+/// of base64 stays well within [`super::MAX_LINE`]).
+pub const TRANSFER_CHUNK: usize = 512 * 1024;
+
+/// One message of a mailbox, as an export lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportEntry {
+    /// Its id (the cursor for the next page, and the handle to read it).
+    pub id: i64,
+    /// Its folder.
+    pub folder: String,
+    /// Its IMAP system flags.
+    pub flags: Vec<String>,
+    /// INTERNALDATE, Unix seconds.
+    pub received_at: i64,
+    /// Octets.
+    pub size: u64,
+}
+
 /// Where the ACME client stands, for the Security page and `mailroomctl certificate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcmeStatus {
@@ -1046,6 +1142,19 @@ mod tests {
             Request::Status,
             Request::Monitor,
             Request::Backup { path: String::new() },
+            Request::ImportMessage {
+                address: String::new(),
+                folder: String::new(),
+                key: String::new(),
+                flags: Vec::new(),
+                received_at: None,
+                offset: 0,
+                total: 0,
+                data: String::new(),
+            },
+            Request::ImportCheck { address: String::new(), keys: Vec::new() },
+            Request::ExportList { address: String::new(), after: 0, limit: 0 },
+            Request::ExportRead { address: String::new(), id: 0, offset: 0 },
             Request::Start,
             Request::Stop,
             Request::Restart,

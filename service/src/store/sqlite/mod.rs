@@ -25,6 +25,7 @@ mod config;
 mod dkim;
 mod filtering;
 mod imap;
+mod import;
 mod mailboxes;
 mod messages;
 mod pop3;

@@ -196,6 +196,19 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(FOLDERS),
     // 6: the header fields IMAP SEARCH looks in, kept per content.
     Migration::Code(search_fields),
+    // 7: what each mailbox has imported, by the key of its source (a POP3 UIDL, a
+    // Message-ID, a digest), so that an import run again adds only what is new. Kept
+    // when the message is later deleted: a deleted message is not imported again.
+    Migration::Sql(
+        r#"
+    CREATE TABLE imported (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, key)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look
