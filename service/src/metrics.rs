@@ -81,11 +81,32 @@ pub struct Metrics {
     pub imap_sessions: Arc<AtomicUsize>,
     /// Messages waiting in the outbound queue, as last read from the store.
     queued: AtomicU64,
+    /// When the oldest of them arrived (0: none), as last read.
+    oldest_queued: std::sync::atomic::AtomicI64,
+    /// Refusals by enhanced status code (`5.7.1`).
+    refused_by: Mutex<BTreeMap<String, u64>>,
     /// Minute start → the counters and gauges when that minute was first seen.
     marks: Mutex<BTreeMap<i64, (Totals, Gauges)>>,
 }
 
+/// What a scrape reads besides [`Metrics`]' own figures.
+#[derive(Debug)]
+pub struct Live {
+    /// The store's commit times.
+    pub commit_seconds: prometheus_client::metrics::histogram::Histogram,
+    /// Failed logins since the process started.
+    pub auth_failures: u64,
+}
+
 impl Metrics {
+    /// Counts a command refused with a 5xx reply, under its enhanced status code (or
+    /// `5.0.0` when it has none).
+    pub fn refused(&self, status: &str) {
+        self.count(Counter::Refused, 1);
+        let status = if is_status_code(status) { status } else { "5.0.0" };
+        *self.refused_by.lock().unwrap_or_else(|p| p.into_inner()).entry(status.to_owned()).or_default() += 1;
+    }
+
     /// Counts `n` of `what`.
     pub fn count(&self, what: Counter, n: u64) {
         let counter = match what {
@@ -166,8 +187,9 @@ impl Metrics {
 
 impl Metrics {
     /// The figures in the OpenMetrics text format, for a Prometheus scrape.
-    pub fn openmetrics(&self) -> String {
-        use prometheus_client::metrics::counter::ConstCounter;
+    pub fn openmetrics(&self, live: &Live) -> String {
+        use prometheus_client::metrics::counter::{ConstCounter, Counter as Family1};
+        use prometheus_client::metrics::family::Family;
         use prometheus_client::metrics::gauge::ConstGauge;
         use prometheus_client::registry::Registry;
         let t = self.totals();
@@ -193,12 +215,48 @@ impl Metrics {
         for (name, help, value) in gauges {
             registry.register(name, help, ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)));
         }
+        let oldest = self.oldest_queued.load(Ordering::Relaxed);
+        let age = if oldest > 0 { (crate::store::now_secs() - oldest).max(0) } else { 0 };
+        registry.register(
+            "queue_oldest_age_seconds",
+            "Age of the oldest message waiting in the outbound queue (0 when none waits)",
+            ConstGauge::new(age),
+        );
+        let refused: Family<Vec<(String, String)>, Family1> = Family::default();
+        for (status, n) in self.refused_by.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            refused.get_or_create(&vec![("status".to_owned(), status.clone())]).inc_by(*n);
+        }
+        registry.register("refusals", "SMTP commands refused, by enhanced status code", refused);
+        let handshakes: Family<Vec<(String, String)>, Family1> = Family::default();
+        for (result, i) in [("ok", 0), ("failed", 1)] {
+            let n = crate::tls::HANDSHAKES[i].load(Ordering::Relaxed);
+            handshakes.get_or_create(&vec![("result".to_owned(), result.to_owned())]).inc_by(n);
+        }
+        registry.register("tls_handshakes", "TLS handshakes on the listeners", handshakes);
+        registry.register(
+            "auth_failures",
+            "Failed logins (SMTP AUTH, POP3, IMAP)",
+            ConstCounter::new(live.auth_failures),
+        );
+        registry.register(
+            "store_commit_seconds",
+            "Time to commit a batch of writes to disk (fsync included)",
+            live.commit_seconds.clone(),
+        );
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
             out.clear();
         }
         out
     }
+}
+
+/// True for an enhanced status code (`5.7.1`: class, subject, detail).
+fn is_status_code(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 3
+        && matches!(parts[0], "2" | "4" | "5")
+        && parts[1..].iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Serves the figures to Prometheus on `listener` (`GET /metrics`) until the run
@@ -208,14 +266,16 @@ pub(crate) async fn serve(listener: Arc<tokio::net::TcpListener>, ctx: ServiceCo
         use http_body_util::Full;
         use hyper::body::Bytes;
         let metrics = Arc::clone(&ctx.metrics);
+        let (store, throttle) = (ctx.store.clone(), Arc::clone(&ctx.throttle));
         let answer = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let metrics = Arc::clone(&metrics);
+            let live = Live { commit_seconds: store.commit_seconds(), auth_failures: throttle.failed_total() };
             async move {
                 let found = request.method() == hyper::Method::GET && request.uri().path() == "/metrics";
                 if found {
                     hyper::Response::builder()
                         .header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-                        .body(Full::new(Bytes::from(metrics.openmetrics())))
+                        .body(Full::new(Bytes::from(metrics.openmetrics(&live))))
                 } else {
                     hyper::Response::builder().status(404).body(Full::new(Bytes::from_static(b"Not found\n")))
                 }
@@ -240,6 +300,9 @@ pub async fn run(ctx: ServiceContext) {
     loop {
         if let Ok(n) = ctx.store.queue_waiting().await {
             metrics.queued.store(n, Ordering::Relaxed);
+        }
+        if let Ok(oldest) = ctx.store.queue_oldest().await {
+            metrics.oldest_queued.store(oldest.unwrap_or(0), Ordering::Relaxed);
         }
         let seen = metrics.look(crate::store::now_secs());
         if last != Some(seen) {

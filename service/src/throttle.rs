@@ -64,6 +64,8 @@ pub struct Lockout {
 #[derive(Debug, Default)]
 pub struct AuthThrottle {
     failures: Mutex<Failures>,
+    /// Failed logins since the process started, for the metrics endpoint.
+    failed_total: std::sync::atomic::AtomicU64,
 }
 
 /// Failure counts with the time of the last failure.
@@ -144,6 +146,7 @@ impl AuthThrottle {
     /// lock-out lasts while guessing goes on) and returns how long to wait before
     /// answering it.
     pub fn failed(&self, ip: IpAddr, login: &str) -> Duration {
+        self.failed_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         f.forget_old(now);
@@ -210,6 +213,11 @@ impl AuthThrottle {
                 Checked::Unavailable
             }
         }
+    }
+
+    /// Failed logins since the process started.
+    pub fn failed_total(&self) -> u64 {
+        self.failed_total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Forgets the failures of a login that just succeeded from `ip`.

@@ -255,6 +255,11 @@ fn make_self_signed(host: &str, now: i64) -> Result<(rcgen::Certificate, rcgen::
     Ok((cert, key))
 }
 
+/// TLS handshakes of the listeners since the process started: completed, failed (or
+/// timed out), for the metrics endpoint.
+pub static HANDSHAKES: [std::sync::atomic::AtomicU64; 2] =
+    [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
+
 /// A connection: plain, or upgraded to TLS.
 #[derive(Debug)]
 pub enum Stream {
@@ -283,8 +288,11 @@ impl Stream {
         };
         let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        *self = Stream::Tls(Box::new(tls));
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))
+            .and_then(|r| r);
+        let slot = usize::from(tls.is_err());
+        HANDSHAKES[slot].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self = Stream::Tls(Box::new(tls?));
         Ok(())
     }
 }

@@ -65,7 +65,8 @@ pub fn day_of(secs: i64) -> String {
 /// Records a refusal in message tracking (when it is on), without holding up the
 /// caller.
 pub fn track_refusal(ctx: &ServiceContext, sender: Option<String>, recipient: Option<String>, detail: String) {
-    ctx.metrics.count(crate::metrics::Counter::Refused, 1);
+    // The detail begins with the reply: "554 5.7.1 …".
+    ctx.metrics.refused(detail.split_whitespace().nth(1).unwrap_or_default());
     if !ctx.config.diagnostics.message_tracking {
         return;
     }

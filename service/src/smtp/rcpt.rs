@@ -37,7 +37,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 let reason = reply.lines.join(" ");
                 tracing::info!(peer = %self.peer, rcpt = %to, code = reply.code, %reason, "recipient refused");
                 if reply.code >= 500 {
-                    self.ctx.metrics.count(crate::metrics::Counter::Refused, 1);
+                    self.ctx.metrics.refused(reply.status.unwrap_or_default());
                 }
                 if self.ctx.config.diagnostics.message_tracking && reply.code >= 500 {
                     let sender = match &self.phase {

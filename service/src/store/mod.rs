@@ -142,6 +142,16 @@ pub struct Store {
 /// recipients the store does not list back).
 pub const ANY_MAILBOX: i64 = -1;
 
+impl Store {
+    /// How long the store's commits take (each one durable on disk), as a histogram in
+    /// seconds, for the metrics endpoint.
+    pub fn commit_seconds(&self) -> prometheus_client::metrics::histogram::Histogram {
+        match &*self.backend {
+            Backend::Sqlite(b) => b.commit_seconds(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &*self.backend {

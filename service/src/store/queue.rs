@@ -132,6 +132,14 @@ impl Store {
         dispatch!(self, b => b.queue_waiting().await)
     }
 
+    /// When the oldest message still waiting in the queue arrived, Unix seconds.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn queue_oldest(&self) -> StoreResult<Option<i64>> {
+        dispatch!(self, b => b.queue_oldest().await)
+    }
+
     /// Claims up to `limit` due recipients (state → `in_flight`) and returns them by
     /// message. Claiming and reading are one transaction, so nothing is taken twice.
     ///

@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use prometheus_client::metrics::histogram::Histogram;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
@@ -66,6 +67,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// The writer thread, joined on drop so the last commit finishes before exit.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// How long each commit (and its fsync) took, for the metrics endpoint.
+    commit_seconds: Histogram,
 }
 
 impl Drop for Inner {
@@ -140,15 +143,23 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 }
 
 impl Sqlite {
+    pub(super) fn commit_seconds(&self) -> Histogram {
+        self.inner.commit_seconds.clone()
+    }
+
     /// Opens (creating if needed) the database at `path`, applies pending schema
     /// migrations and starts the writer thread.
     pub(super) fn open(path: &Path) -> StoreResult<Sqlite> {
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn)?;
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        // 0.25 ms to 4 s: a commit is one fsync or a few.
+        let commit_seconds =
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 15));
+        let timing = commit_seconds.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &timing))
             .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(Sqlite {
             inner: Arc::new(Inner {
@@ -156,6 +167,7 @@ impl Sqlite {
                 jobs: tx,
                 readers: Mutex::new(Vec::new()),
                 writer: Mutex::new(Some(writer)),
+                commit_seconds,
             }),
         })
     }
@@ -231,7 +243,7 @@ fn in_savepoint<T>(tx: &Transaction<'_>, f: impl FnOnce(&Transaction<'_>) -> Sto
 /// The writer thread: takes what is queued, runs it in one transaction, commits once.
 /// Failures are returned to each caller, who decides how to report them; nothing is
 /// logged here, so that one failure is logged once.
-fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, commit_seconds: &Histogram) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -251,7 +263,9 @@ fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
             }
         };
         let completions: Vec<Completion> = batch.into_iter().map(|job| job(Ok(&tx))).collect();
+        let started = std::time::Instant::now();
         let committed = tx.commit().map_err(StoreError::from);
+        commit_seconds.observe(started.elapsed().as_secs_f64());
         for done in completions {
             done(committed.as_ref().map(|_| ()));
         }

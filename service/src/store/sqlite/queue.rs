@@ -43,6 +43,18 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn queue_oldest(&self) -> StoreResult<Option<i64>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT MIN(m.received_at) FROM queue_messages m WHERE EXISTS (SELECT 1 FROM queue_recipients r
+                     WHERE r.message_id = m.id AND r.state IN ('scheduled', 'in_flight', 'deferred'))",
+                )?
+                .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn queue_claim_due(&self, limit: usize) -> StoreResult<Vec<DueMessage>> {
         let now = now_secs();
         self.write(move |tx| {
