@@ -7,6 +7,11 @@
 //! file — its checksum, the database's integrity, a schema this build understands —
 //! and writes the database into a data directory that has none and no service
 //! running; it never overwrites a live store.
+//!
+//! The Backup page schedules one a day at a local time ([`schedule`]), into a
+//! directory (`backups` in the data directory unless named), keeping the newest N:
+//! only files this schedule names (`mailroom-backup-YYYYMMDD-HHMMSS.tar.gz`) are ever
+//! deleted.
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -14,6 +19,114 @@ use std::path::{Path, PathBuf};
 use mailroom_shared::ipc::BackupManifest;
 
 use crate::store::{Store, backup::DatabaseFacts};
+
+/// Where scheduled backups stand, for the status report; process-wide, so that a
+/// restart does not forget the last one.
+#[derive(Debug, Default)]
+pub struct Scheduled(std::sync::Mutex<mailroom_shared::ipc::BackupSchedule>);
+
+impl Scheduled {
+    /// What the status report says: `None` when `config` schedules nothing.
+    pub fn report(&self, config: &mailroom_shared::config::Backup) -> Option<mailroom_shared::ipc::BackupSchedule> {
+        config.daily_at.map(|_| self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut mailroom_shared::ipc::BackupSchedule)) {
+        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// A scheduled backup's file name prefix and suffix.
+const PREFIX: &str = "mailroom-backup-";
+const SUFFIX: &str = ".tar.gz";
+
+/// Makes a backup every day at the Backup page's time, and deletes the oldest beyond
+/// the number to keep, until the run drains.
+pub async fn schedule(
+    store: Store,
+    config: mailroom_shared::config::Backup,
+    data_dir: PathBuf,
+    state: std::sync::Arc<Scheduled>,
+    shutdown: crate::shutdown::Shutdown,
+) {
+    let Some(at) = config.daily_at else { return };
+    let dir = config.directory.clone().unwrap_or_else(|| data_dir.join("backups"));
+    state.update(|s| {
+        s.directory = dir.display().to_string();
+        s.keep = config.keep;
+    });
+    loop {
+        let next = mailroom_shared::time::next_local(crate::store::now_secs(), at);
+        state.update(|s| s.next_at = Some(next));
+        let wait = std::time::Duration::from_secs(u64::try_from(next - crate::store::now_secs()).unwrap_or(0));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = shutdown.draining() => return,
+        }
+        let now = crate::store::now_secs();
+        let outcome = make_scheduled(&store, &dir, config.keep, now).await;
+        match &outcome {
+            Ok((file, m, removed)) => {
+                tracing::info!(file = %file.display(), messages = m.messages, removed, "scheduled backup made")
+            }
+            Err(e) => tracing::error!(error = %e, directory = %dir.display(), "the scheduled backup failed"),
+        }
+        state.update(|s| {
+            s.last_at = Some(now);
+            match outcome {
+                Ok((file, _, _)) => {
+                    s.last_file = Some(file.display().to_string());
+                    s.last_error = None;
+                }
+                Err(e) => s.last_error = Some(e),
+            }
+        });
+        // Not twice in the same second when the clock is at the time still.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// One scheduled backup into `dir` (made if missing, private), then the oldest beyond
+/// `keep` deleted: the file, its manifest, and how many were deleted.
+async fn make_scheduled(
+    store: &Store,
+    dir: &Path,
+    keep: u32,
+    now: i64,
+) -> Result<(PathBuf, BackupManifest, usize), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let file = dir.join(format!("{PREFIX}{}{SUFFIX}", mailroom_shared::time::local_stamp(now)));
+    let manifest = create(store, &file).await?;
+    let removed = prune(dir, keep).map_err(|e| format!("backed up, but cannot delete old backups: {e}"))?;
+    Ok((file, manifest, removed))
+}
+
+/// Deletes the scheduled backups in `dir` beyond the newest `keep`; how many.
+fn prune(dir: &Path, keep: u32) -> std::io::Result<usize> {
+    let mut ours: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.strip_prefix(PREFIX).and_then(|rest| rest.strip_suffix(SUFFIX)).is_some_and(|stamp| {
+                    stamp.len() == 15
+                        && stamp.bytes().enumerate().all(|(i, b)| if i == 8 { b == b'-' } else { b.is_ascii_digit() })
+                })
+            })
+        })
+        .collect();
+    // The stamp sorts as the time does.
+    ours.sort();
+    let excess = ours.len().saturating_sub(usize::try_from(keep).unwrap_or(usize::MAX));
+    for old in &ours[..excess] {
+        std::fs::remove_file(old)?;
+    }
+    Ok(excess)
+}
 
 /// The database's name inside a backup, and in a data directory.
 const DATABASE: &str = "mailroom.db";
@@ -148,4 +261,38 @@ pub fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<BackupManifest> {
     std::fs::rename(&partial, &target)?;
     std::fs::File::open(data_dir)?.sync_all()?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_keeps_the_newest_and_touches_only_scheduled_backups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "mailroom-backup-20260101-023000.tar.gz",
+            "mailroom-backup-20260102-023000.tar.gz",
+            "mailroom-backup-20260103-023000.tar.gz",
+            "mailroom-backup-manual.tar.gz",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+        }
+        assert_eq!(prune(dir.path(), 2).expect("prune"), 1);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![
+                "mailroom-backup-20260102-023000.tar.gz",
+                "mailroom-backup-20260103-023000.tar.gz",
+                "mailroom-backup-manual.tar.gz",
+                "notes.txt"
+            ]
+        );
+    }
 }

@@ -118,6 +118,8 @@ struct Inner {
     /// The ACME client's status and the administrator's requests to renew, for every
     /// run.
     acme: Arc<crate::acme::AcmeControl>,
+    /// Scheduled backups' state, for every run.
+    backups: Arc<crate::backup::Scheduled>,
     /// Runs replaced by a restart, still draining; a stop waits for them.
     replaced: TaskTracker,
     /// Their stop signals, so that a stop can tell their idle sessions to leave.
@@ -197,6 +199,7 @@ impl Manager {
                 pop3_locks: Arc::default(),
                 dkim: Arc::default(),
                 acme: Arc::default(),
+                backups: Arc::default(),
                 replaced: TaskTracker::new(),
                 old_runs: Mutex::default(),
             }),
@@ -379,6 +382,7 @@ impl Manager {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             data_dir: self.inner.data_dir.display().to_string(),
             pid: std::process::id(),
+            backups: run.and_then(|r| self.inner.backups.report(&r.config.backup)),
         }
     }
 
@@ -657,6 +661,13 @@ impl Manager {
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
         ctx.tasks.spawn(crate::notices::run(ctx.clone()));
         ctx.tasks.spawn(crate::metrics::run(ctx.clone()));
+        ctx.tasks.spawn(crate::backup::schedule(
+            ctx.store.clone(),
+            config.backup.clone(),
+            self.inner.data_dir.clone(),
+            Arc::clone(&self.inner.backups),
+            ctx.shutdown.clone(),
+        ));
         match (&config.security.acme, &ctx.tls) {
             (Some(acme), Some(tls)) => {
                 ctx.tasks.spawn(crate::acme::run(

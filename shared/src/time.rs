@@ -38,6 +38,22 @@ pub fn local_stamp(unix_secs: i64) -> String {
     timestamp(unix_secs).to_zoned_datetime(TimeZone::system()).strftime("%Y%m%d-%H%M%S").to_string()
 }
 
+/// The first moment after `unix_secs` at which the machine's local clock reads
+/// `hour:minute:second` (today's, or tomorrow's), Unix seconds.
+pub fn next_local(unix_secs: i64, (hour, minute, second): (u8, u8, u8)) -> i64 {
+    next_in(unix_secs, (hour, minute, second), &TimeZone::system())
+}
+
+fn next_in(unix_secs: i64, (hour, minute, second): (u8, u8, u8), tz: &TimeZone) -> i64 {
+    let now = timestamp(unix_secs).to_zoned_datetime(tz.clone());
+    let at = |date: jiff::civil::Date| {
+        let (h, m, s) = (hour.min(23) as i8, minute.min(59) as i8, second.min(59) as i8);
+        tz.to_timestamp(date.at(h, m, s, 0)).map(|t| t.as_second()).unwrap_or(i64::MAX)
+    };
+    let today = at(now.date());
+    if today > unix_secs { today } else { now.date().tomorrow().map_or(i64::MAX, at) }
+}
+
 /// The UTC calendar date: year, month (1–12), day (1–31).
 pub fn utc_date(unix_secs: i64) -> (i16, i8, i8) {
     let d = timestamp(unix_secs).to_zoned_datetime(TimeZone::UTC).date();
@@ -47,6 +63,16 @@ pub fn utc_date(unix_secs: i64) -> (i16, i8, i8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_daily_time_is_today_or_tomorrow() {
+        let utc = TimeZone::UTC;
+        // 2026-11-27 10:00:00 UTC.
+        let now = 1_795_773_600;
+        assert_eq!(next_in(now, (10, 30, 0), &utc), now + 1800, "later today");
+        assert_eq!(next_in(now, (10, 0, 0), &utc), now + 86_400, "now is not next: tomorrow");
+        assert_eq!(next_in(now, (2, 30, 0), &utc), now + 16 * 3600 + 1800, "tomorrow early");
+    }
 
     #[test]
     fn dates() {

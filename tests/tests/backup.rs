@@ -97,3 +97,66 @@ async fn a_backup_during_a_send_burst_restores_every_acknowledged_message() {
     assert!(!out.status.success(), "a damaged backup was restored");
     assert!(!empty.path().join("mailroom.db").exists());
 }
+
+/// The Backup page's daily backup: made at its time (here a few seconds from now, to
+/// the second), restorable, and only the newest N of its own files kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_backup_is_made_at_its_time_and_the_oldest_beyond_keep_are_deleted() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut smtp = Smtp::connect(d.smtp_addr().await);
+    smtp.expect("EHLO sender.test", "250");
+    smtp.expect("MAIL FROM:<bob@outside.test>", "250");
+    smtp.expect("RCPT TO:<ann@corp.test>", "250");
+    smtp.expect("DATA", "354");
+    smtp.expect("Subject: kept\r\n\r\nfigures\r\n.", "250");
+    let dir = d.dir.path().join("nightly");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for old in ["mailroom-backup-20200101-023000.tar.gz", "mailroom-backup-20200102-023000.tar.gz"] {
+        std::fs::write(dir.join(old), b"old").expect("write");
+    }
+    std::fs::write(dir.join("README.txt"), b"not ours").expect("write");
+    // Bad input first: refused, nothing changed.
+    let out = d.ctl(&["set", "backup-schedule", "25:00"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a time of day"), "{out:?}");
+    let out = d.ctl(&["set", "backup-directory", "relative/dir"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absolute path"), "{out:?}");
+
+    let soon = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() + 4;
+    let at = Command::new("date").args(["+%H:%M:%S", "-d", &format!("@{soon}")]).output().expect("date");
+    let at = String::from_utf8_lossy(&at.stdout).trim().to_owned();
+    d.ctl_ok(&["set", "backup-directory", dir.to_str().expect("utf-8")]);
+    d.ctl_ok(&["set", "backup-keep", "2"]);
+    d.ctl_ok(&["set", "backup-schedule", &at]);
+    d.ctl_ok(&["restart"]);
+    let status = d.status().await;
+    let scheduled = status.backups.expect("the schedule is reported");
+    assert_eq!(scheduled.next_at, Some(i64::try_from(soon).expect("time")), "next at the time given");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let file = loop {
+        if let Some(f) = d.status().await.backups.and_then(|b| b.last_file) {
+            break std::path::PathBuf::from(f);
+        }
+        assert!(std::time::Instant::now() < deadline, "no scheduled backup:\n{}", d.all_logs());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let name = file.file_name().expect("name").to_string_lossy().into_owned();
+    assert_eq!(left, vec!["README.txt".to_owned(), "mailroom-backup-20200102-023000.tar.gz".to_owned(), name]);
+    assert!(d.ctl_ok(&["status"]).contains("backups:         daily into"), "status says");
+
+    let restored = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(bin("mailroomd"))
+        .args(["--restore", &file.display().to_string(), "--data-dir"])
+        .arg(restored.path().join("data"))
+        .output()
+        .expect("restore");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 mailboxes, 1 messages"), "{out:?}");
+}

@@ -82,7 +82,7 @@ impl PropertiesWindow {
     /// Shows `why` next to `field` (which the service could not use) until the next
     /// save.
     pub fn notice(&mut self, field: String, why: String) {
-        self.notice = Some(ConfigError { field, problem: mailroom_shared::config::Problem::Inconsistent(why) });
+        self.notice = Some(ConfigError { field, problem: mailroom_shared::config::Problem::inconsistent(why) });
     }
 
     /// False once OK, Cancel or the close button closed it.

@@ -270,6 +270,13 @@ enum Setting {
     /// Serve the counters to Prometheus at http://IP:port/metrics (keep it on
     /// loopback or a private network); `none` for off.
     MetricsListen { addr: String },
+    /// Back up every day at this local time (HH:MM); `off` for no scheduled backups.
+    BackupSchedule { time: String },
+    /// How many scheduled backups to keep (1–365).
+    BackupKeep { count: u64 },
+    /// Where scheduled backups go (an absolute path on the service's machine); `none`
+    /// for `backups` in the data directory.
+    BackupDirectory { dir: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -565,6 +572,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Setting::DnsLists { state } => d.filtering.dns_lists_enabled = state == "on",
                     Setting::GreetDelay { secs } => d.filtering.greet_delay_secs = secs,
                     Setting::MetricsListen { addr } => d.diagnostics.metrics_listen = none_to_empty(addr),
+                    Setting::BackupSchedule { time } => {
+                        d.backup.scheduled = !time.eq_ignore_ascii_case("off");
+                        if d.backup.scheduled {
+                            d.backup.time = time;
+                        }
+                    }
+                    Setting::BackupKeep { count } => d.backup.keep = count,
+                    Setting::BackupDirectory { dir } => d.backup.directory = none_to_empty(dir),
                 }
                 Ok(())
             })
@@ -1105,6 +1120,15 @@ fn print_status(s: &StatusReport) {
         println!("last error:      {e}");
     }
     println!("data directory:  {}", s.data_dir);
+    if let Some(b) = &s.backups {
+        let next = b.next_at.map(format_local).unwrap_or_else(|| "-".into());
+        println!("backups:         daily into {} (keeping {}), next {next}", b.directory, b.keep);
+        match (&b.last_error, &b.last_file, b.last_at) {
+            (Some(e), _, Some(at)) => println!("last backup:     FAILED at {}: {e}", format_local(at)),
+            (None, Some(f), _) => println!("last backup:     {f}"),
+            _ => {}
+        }
+    }
     if let Some(d) = &s.storage {
         let mib = |b: u64| b / (1024 * 1024);
         let low = if d.low { "  LOW: new mail is refused until there is room" } else { "" };

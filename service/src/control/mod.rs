@@ -376,7 +376,7 @@ impl Connection {
                     }
                 }
                 Some(reply) = self.replies_rx.recv() => {
-                    if self.send(&ServerMessage::Reply(reply)).await.is_err() {
+                    if self.reply(reply.id, reply.outcome).await.is_err() {
                         return;
                     }
                 }

@@ -319,7 +319,7 @@ impl Filtering {
                     None => {
                         v.push(
                             format!("{field}.answers[{j}].answer"),
-                            Problem::Inconsistent(format!(
+                            Problem::inconsistent(format!(
                                 "'{}' is not a DNS list answer; lists answer 127.0.0.x",
                                 a.answer
                             )),
@@ -351,7 +351,7 @@ impl Filtering {
         {
             v.push(
                 "filtering.greylist_retry_window_secs",
-                Problem::Inconsistent("the retry window must be longer than the greylisting delay".into()),
+                Problem::inconsistent("the retry window must be longer than the greylisting delay"),
             );
         }
         let pass = v.range("filtering.greylist_pass_days", d.greylist_pass_days, 1, 365);
@@ -362,7 +362,7 @@ impl Filtering {
         {
             v.push(
                 "filtering.max_recipients_per_day",
-                Problem::Inconsistent("the daily limit cannot be below the hourly one".into()),
+                Problem::inconsistent("the daily limit cannot be below the hourly one"),
             );
         }
         let url = match HttpEndpoint::parse(&d.rspamd_url) {
@@ -370,7 +370,7 @@ impl Filtering {
             Err(reason) => {
                 v.push(
                     "filtering.rspamd_url",
-                    Problem::Inconsistent(format!("'{}' is not rspamd's address: {reason}", d.rspamd_url)),
+                    Problem::inconsistent(format!("'{}' is not rspamd's address: {reason}", d.rspamd_url)),
                 );
                 None
             }
@@ -382,10 +382,7 @@ impl Filtering {
         };
         let tag = d.spam_tag.trim();
         if tag.chars().any(char::is_control) || tag.len() > 40 {
-            v.push(
-                "filtering.spam_tag",
-                Problem::Inconsistent("the tag must be one line of at most 40 characters".into()),
-            );
+            v.push("filtering.spam_tag", Problem::inconsistent("the tag must be one line of at most 40 characters"));
         }
         let keep = v.range("filtering.quarantine_keep_days", d.quarantine_keep_days, 1, 3650);
         let mut junk_domains = Some(Vec::new());

@@ -48,11 +48,13 @@ pub enum Page {
     Filtering,
     /// Logging levels and message tracking.
     Diagnostics,
+    /// Scheduled backups.
+    Backup,
 }
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 10] = [
+    pub const ALL: [Page; 11] = [
         Page::General,
         Page::Connections,
         Page::Routing,
@@ -63,6 +65,7 @@ impl Page {
         Page::Imap4,
         Page::Filtering,
         Page::Diagnostics,
+        Page::Backup,
     ];
 
     /// The page's title as shown to people.
@@ -78,6 +81,7 @@ impl Page {
             Page::Imap4 => "IMAP4",
             Page::Filtering => "Message Filtering",
             Page::Diagnostics => "Diagnostics Logging",
+            Page::Backup => "Backup",
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct ConfigDraft {
     pub filtering: FilteringDraft,
     /// Diagnostics Logging page.
     pub diagnostics: DiagnosticsDraft,
+    /// Backup page.
+    pub backup: BackupDraft,
 }
 
 /// A complete, valid configuration. See the module docs.
@@ -133,6 +139,8 @@ pub struct Config {
     pub filtering: Filtering,
     /// Diagnostics Logging page.
     pub diagnostics: Diagnostics,
+    /// Backup page.
+    pub backup: Backup,
 }
 
 /// Every problem found in a draft, in page order. Never empty.
@@ -169,6 +177,7 @@ impl Config {
         let imap4 = Imap4::validate(&draft.imap4, &mut v);
         let filtering = Filtering::validate(&draft.filtering, &mut v);
         let diagnostics = Diagnostics::validate(&draft.diagnostics, &mut v);
+        let backup = Backup::validate(&draft.backup, &mut v);
         if let (Some(c), Some(p), Some(i), Some(d)) = (&connections, &pop3, &imap4, &diagnostics) {
             distinct_listeners(c, p, i, d, &mut v);
         }
@@ -183,6 +192,7 @@ impl Config {
             imap4,
             filtering,
             diagnostics,
+            backup,
         ) {
             (
                 Some(general),
@@ -195,6 +205,7 @@ impl Config {
                 Some(imap4),
                 Some(filtering),
                 Some(diagnostics),
+                Some(backup),
             ) if v.errors.is_empty() => Ok(Config {
                 general,
                 connections,
@@ -206,6 +217,7 @@ impl Config {
                 imap4,
                 filtering,
                 diagnostics,
+                backup,
             }),
             _ => Err(ConfigErrors(v.errors)),
         }
@@ -224,6 +236,7 @@ impl Config {
             imap4: self.imap4.to_draft(),
             filtering: self.filtering.to_draft(),
             diagnostics: self.diagnostics.to_draft(),
+            backup: self.backup.to_draft(),
         }
     }
 
@@ -242,6 +255,7 @@ impl Config {
                 Page::Imap4 => self.imap4 != other.imap4,
                 Page::Filtering => self.filtering != other.filtering,
                 Page::Diagnostics => self.diagnostics != other.diagnostics,
+                Page::Backup => self.backup != other.backup,
             })
             .collect()
     }

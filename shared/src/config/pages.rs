@@ -304,7 +304,7 @@ impl Connections {
         {
             v.push(
                 "connections.max_connections_per_ip",
-                Problem::Inconsistent(format!("is {one}, more than the overall limit of {all}")),
+                Problem::inconsistent(format!("is {one}, more than the overall limit of {all}")),
             );
         }
         let max_recipients = v.range("connections.max_recipients", d.max_recipients, 1, 10_000);
@@ -312,7 +312,7 @@ impl Connections {
             if d.smart_host_requires_tls {
                 v.push(
                     "connections.smart_host_requires_tls",
-                    Problem::Inconsistent("requiring TLS needs a smart host to forward to".into()),
+                    Problem::inconsistent("requiring TLS needs a smart host to forward to"),
                 );
                 None
             } else {
@@ -1063,7 +1063,7 @@ impl Acme {
         } else if !url.starts_with("https://") || url.len() <= "https://".len() || url.contains(char::is_whitespace) {
             v.push(
                 "security.acme.directory_url",
-                Problem::Inconsistent(format!("'{url}' is not an https:// URL (Let's Encrypt's is {LETS_ENCRYPT})")),
+                Problem::inconsistent(format!("'{url}' is not an https:// URL (Let's Encrypt's is {LETS_ENCRYPT})")),
             );
         }
         let email = if d.email.trim().is_empty() {
@@ -1079,7 +1079,7 @@ impl Acme {
             if name.starts_with("*.") {
                 v.push(
                     "security.acme.names",
-                    Problem::Inconsistent(format!(
+                    Problem::inconsistent(format!(
                         "'{name}': a wildcard needs the DNS challenge, which Mailroom does not answer; name each host"
                     )),
                 );
@@ -1088,7 +1088,7 @@ impl Acme {
             if name.parse::<std::net::IpAddr>().is_ok() {
                 v.push(
                     "security.acme.names",
-                    Problem::Inconsistent(format!("'{name}' is an IP address; name the host")),
+                    Problem::inconsistent(format!("'{name}' is an IP address; name the host")),
                 );
                 continue;
             }
@@ -1202,11 +1202,11 @@ impl Security {
             (true, true) => None,
             (false, false) => Some((PathBuf::from(cert), PathBuf::from(key))),
             (true, false) => {
-                v.push("security.tls_certificate", Problem::Inconsistent("a key needs a certificate".into()));
+                v.push("security.tls_certificate", Problem::inconsistent("a key needs a certificate"));
                 return None;
             }
             (false, true) => {
-                v.push("security.tls_key", Problem::Inconsistent("a certificate needs its key".into()));
+                v.push("security.tls_key", Problem::inconsistent("a certificate needs its key"));
                 return None;
             }
         };
@@ -1214,9 +1214,7 @@ impl Security {
             if tls_files.is_some() {
                 v.push(
                     "security.acme.enabled",
-                    Problem::Inconsistent(
-                        "a certificate from files and one from an ACME CA cannot both be used: clear the two files, or untick this".into(),
-                    ),
+                    Problem::inconsistent("a certificate from files and one from an ACME CA cannot both be used: clear the two files, or untick this"),
                 );
                 return None;
             }
@@ -1529,5 +1527,103 @@ impl Diagnostics {
             keep_days: self.keep_days,
             metrics_listen: self.metrics_listen.map(|a| a.to_string()).unwrap_or_default(),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Backup
+
+/// Backup page, as edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupDraft {
+    /// Back up every day at `time`.
+    pub scheduled: bool,
+    /// Local time of day, `HH:MM` (or `HH:MM:SS`).
+    pub time: String,
+    /// How many scheduled backups to keep (the oldest are deleted).
+    pub keep: u64,
+    /// Where they go, on the service's machine; empty for `backups` in the data
+    /// directory.
+    pub directory: String,
+}
+
+impl Default for BackupDraft {
+    fn default() -> Self {
+        BackupDraft { scheduled: false, time: "02:30".into(), keep: 7, directory: String::new() }
+    }
+}
+
+/// Backup page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    /// The daily time (hour, minute, second, local time) when scheduled.
+    pub daily_at: Option<(u8, u8, u8)>,
+    /// How many scheduled backups to keep.
+    pub keep: u32,
+    /// Where they go; `None` for `backups` in the data directory.
+    pub directory: Option<PathBuf>,
+    /// The time as typed, kept for the draft when not scheduled.
+    time: String,
+}
+
+/// Parses `HH:MM` or `HH:MM:SS`.
+pub fn parse_time_of_day(s: &str) -> Option<(u8, u8, u8)> {
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || p.len() > 2) {
+        return None;
+    }
+    let n: Vec<u8> = parts.iter().map(|p| p.parse::<u8>().ok()).collect::<Option<_>>()?;
+    let (h, m, s) = (n[0], n[1], n.get(2).copied().unwrap_or(0));
+    (h < 24 && m < 60 && s < 60).then_some((h, m, s))
+}
+
+impl Backup {
+    pub(super) fn validate(d: &BackupDraft, v: &mut Validator) -> Option<Backup> {
+        let before = v.errors.len();
+        let time = parse_time_of_day(&d.time);
+        if time.is_none() && d.scheduled {
+            v.push(
+                "backup.time",
+                Problem::inconsistent(format!("'{}' is not a time of day; write HH:MM, e.g. 02:30", d.time.trim())),
+            );
+        }
+        let keep = v.range("backup.keep", d.keep, 1, 365);
+        let dir = d.directory.trim();
+        let directory = if dir.is_empty() {
+            None
+        } else if !dir.starts_with('/') {
+            v.push(
+                "backup.directory",
+                Problem::inconsistent("write an absolute path (on the service's machine), or leave it empty"),
+            );
+            None
+        } else {
+            Some(PathBuf::from(dir))
+        };
+        (v.errors.len() == before).then(|| Backup {
+            daily_at: if d.scheduled { time } else { None },
+            keep: u32::try_from(keep.unwrap_or(7)).unwrap_or(7),
+            directory,
+            time: d.time.trim().to_owned(),
+        })
+    }
+
+    pub(super) fn to_draft(&self) -> BackupDraft {
+        BackupDraft {
+            scheduled: self.daily_at.is_some(),
+            time: self.time.clone(),
+            keep: u64::from(self.keep),
+            directory: self.directory.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Default for Backup {
+    fn default() -> Self {
+        let mut v = Validator::default();
+        #[allow(clippy::expect_used)]
+        Backup::validate(&BackupDraft::default(), &mut v).expect("the default backup settings are valid")
     }
 }

@@ -107,7 +107,7 @@ fn sizes_and_timeouts() {
     let mut d = ConfigDraft::default();
     d.connections.max_connections = 10;
     d.connections.max_connections_per_ip = 20;
-    assert_one_error(&d, "connections.max_connections_per_ip", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "connections.max_connections_per_ip", |p| matches!(p, Problem::Inconsistent { .. }));
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn open_relay_needs_confirmation() {
 fn tls_files_come_in_pairs() {
     let mut d = ConfigDraft::default();
     d.security.tls_certificate = "/etc/mail/cert.pem".into();
-    assert_one_error(&d, "security.tls_key", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "security.tls_key", |p| matches!(p, Problem::Inconsistent { .. }));
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn implicit_tls_listeners_are_optional_and_distinct() {
 fn requiring_tls_needs_a_smart_host() {
     let mut d = ConfigDraft::default();
     d.connections.smart_host_requires_tls = true;
-    assert_one_error(&d, "connections.smart_host_requires_tls", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "connections.smart_host_requires_tls", |p| matches!(p, Problem::Inconsistent { .. }));
     d.connections.smart_host = "relay.isp.test:587".into();
     let c = Config::from_draft(&d).expect("valid");
     assert!(matches!(c.connections.message_delivery, MessageDelivery::SmartHost { requires_tls: true, .. }));
@@ -295,7 +295,7 @@ fn a_bad_dns_list_names_its_field() {
     assert_one_error(&d, "filtering.dns_lists[0].zone", |p| matches!(p, Problem::InvalidDomain { .. }));
     let mut d = ConfigDraft::default();
     d.filtering.dns_lists[0].answers[1].answer = "10.0.0.3".into();
-    assert_one_error(&d, "filtering.dns_lists[0].answers[1].answer", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "filtering.dns_lists[0].answers[1].answer", |p| matches!(p, Problem::Inconsistent { .. }));
     let mut d = ConfigDraft::default();
     d.filtering.dns_lists[1].zone = "ZEN.spamhaus.org".into();
     assert_one_error(&d, "filtering.dns_lists[1].zone", |p| matches!(p, Problem::Duplicate { .. }));
@@ -306,10 +306,10 @@ fn greylisting_and_limits_must_make_sense() {
     let mut d = ConfigDraft::default();
     d.filtering.greylist_delay_secs = 600;
     d.filtering.greylist_retry_window_secs = 300;
-    assert_one_error(&d, "filtering.greylist_retry_window_secs", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "filtering.greylist_retry_window_secs", |p| matches!(p, Problem::Inconsistent { .. }));
     let mut d = ConfigDraft::default();
     d.filtering.max_recipients_per_day = 100;
-    assert_one_error(&d, "filtering.max_recipients_per_day", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "filtering.max_recipients_per_day", |p| matches!(p, Problem::Inconsistent { .. }));
     let mut d = ConfigDraft::default();
     d.filtering.greet_delay_secs = 31;
     assert_one_error(&d, "filtering.greet_delay_secs", |p| matches!(p, Problem::OutOfRange { .. }));
@@ -326,7 +326,7 @@ fn rspamd_is_reached_over_plain_http() {
     }
     let mut d = ConfigDraft::default();
     d.filtering.rspamd_url = "https://127.0.0.1".into();
-    assert_one_error(&d, "filtering.rspamd_url", |p| matches!(p, Problem::Inconsistent(_)));
+    assert_one_error(&d, "filtering.rspamd_url", |p| matches!(p, Problem::Inconsistent { .. }));
 }
 
 #[test]

@@ -97,8 +97,18 @@ pub enum Problem {
     )]
     OpenRelayNotConfirmed,
     /// Two settings that only make sense together.
-    #[error("{0}")]
-    Inconsistent(String),
+    #[error("{message}")]
+    Inconsistent {
+        /// What is wrong, in words.
+        message: String,
+    },
+}
+
+impl Problem {
+    /// Two settings that only make sense together, or a value no other kind names.
+    pub fn inconsistent(message: impl Into<String>) -> Problem {
+        Problem::Inconsistent { message: message.into() }
+    }
 }
 
 /// Collects problems while validating a draft, keeping the first error of each field.

@@ -730,6 +730,27 @@ pub struct StatusReport {
     pub data_dir: String,
     /// Process id of `mailroomd`.
     pub pid: u32,
+    /// Scheduled backups: where, when next, how the last one went; `None` when the
+    /// Backup page schedules none.
+    #[serde(default)]
+    pub backups: Option<BackupSchedule>,
+}
+
+/// The Backup page's schedule as it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BackupSchedule {
+    /// The directory the backups go to, on the service's machine.
+    pub directory: String,
+    /// How many are kept.
+    pub keep: u32,
+    /// When the next one is due, Unix seconds.
+    pub next_at: Option<i64>,
+    /// When the last one was made (or failed), Unix seconds.
+    pub last_at: Option<i64>,
+    /// The last one's file, when it succeeded.
+    pub last_file: Option<String>,
+    /// Why the last one failed.
+    pub last_error: Option<String>,
 }
 
 /// The data directory's disk, and what Mailroom keeps on it.
@@ -1069,6 +1090,23 @@ fn display_errors(errors: &[ConfigError]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_configuration_with_every_kind_of_problem_reaches_the_client() {
+        use crate::config::{ConfigError, Problem};
+        let problems = vec![
+            Problem::Empty,
+            Problem::inconsistent("a certificate needs its key"),
+            Problem::OutOfRange { value: 0, min: 1, max: 365 },
+            Problem::OpenRelayNotConfirmed,
+        ];
+        let errors = problems.into_iter().map(|problem| ConfigError { field: "backup.keep".into(), problem }).collect();
+        let reply =
+            ServerMessage::Reply(Reply { id: Some(1), outcome: Outcome::Error(IpcError::InvalidConfig { errors }) });
+        let line = crate::ipc::framing::encode_line(&reply).expect("a refusal can be sent");
+        let back: ServerMessage = serde_json::from_slice(&line).expect("and read");
+        assert_eq!(back, reply);
+    }
 
     #[test]
     fn wire_shapes_are_stable() {
