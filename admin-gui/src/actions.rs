@@ -50,6 +50,8 @@ pub enum Action {
     /// File → Back Up Now: a backup of the whole store, into the service's data
     /// directory.
     BackUpNow,
+    /// Open Import Mail for this mailbox (by its first address).
+    ImportMail(String),
     /// Administer the service on this computer.
     ConnectLocal,
     /// Administer the service on another computer, over SSH.

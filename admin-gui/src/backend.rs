@@ -112,6 +112,13 @@ pub enum Command {
     Backup(String),
     /// A new certificate from the ACME CA now.
     RenewCertificate,
+    /// Mail from files on this computer into a mailbox.
+    Import {
+        /// The mailbox.
+        address: String,
+        /// The files.
+        source: ImportSource,
+    },
     /// One quarantined message with its text.
     QuarantineMessage(i64),
     /// Deliver a quarantined message after all.
@@ -223,6 +230,10 @@ pub enum Update {
     Certificate(Option<Box<CertificateInfo>>, Option<Box<AcmeStatus>>),
     /// A renewal asked for finished: in use, or why not.
     RenewDone(Result<(), String>),
+    /// An import's progress: messages done, of how many.
+    ImportProgress(u64, u64),
+    /// An import finished: what it did, or why it stopped.
+    ImportDone(Result<mailroom_shared::transfer::ImportSummary, String>),
     /// The address tester's answer.
     AddressTest(Result<AddressVerdict, String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
@@ -312,6 +323,15 @@ impl Replies {
     fn refresh(&self, wants: Wants) {
         let _ = self.0.send(Back::Refresh(wants));
     }
+}
+
+/// Files to import, on the Administrator's computer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSource {
+    /// A Maildir directory.
+    Maildir(std::path::PathBuf),
+    /// An mbox file.
+    Mbox(std::path::PathBuf),
 }
 
 /// What a refresh fetches. Events and answered commands each call for some of it; a
@@ -725,6 +745,27 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
                 Err(e) => Err(e.to_string()),
             };
             replies.update(Update::DnsRecords(result));
+        }
+        Command::Import { address, source } => {
+            let read = tokio::task::spawn_blocking(move || match source {
+                ImportSource::Maildir(dir) => mailroom_shared::transfer::read_maildir(&dir),
+                ImportSource::Mbox(file) => mailroom_shared::transfer::read_mbox(&file),
+            })
+            .await;
+            let result = match read {
+                Ok(Ok(messages)) => {
+                    replies.update(Update::ImportProgress(0, messages.len() as u64));
+                    mailroom_shared::transfer::import(client, &address, &messages, |done, total| {
+                        replies.update(Update::ImportProgress(done, total));
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("reading the files failed: {e}")),
+            };
+            replies.update(Update::ImportDone(result));
+            replies.refresh(Wants::MAILBOXES);
         }
         Command::RenewCertificate => match client.request(Request::RenewCertificate).await {
             Ok(Response::Certificate { certificate, acme }) => {

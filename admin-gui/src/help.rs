@@ -25,7 +25,7 @@ pub enum Topic {
 
 impl Topic {
     /// Every page, in the order Contents lists them.
-    pub const ALL: [Topic; 16] = [
+    pub const ALL: [Topic; 17] = [
         Topic::Contents,
         Topic::Tab(Tab::General),
         Topic::Tab(Tab::Connections),
@@ -37,6 +37,7 @@ impl Topic {
         Topic::Tab(Tab::Queues),
         Topic::Tab(Tab::Filtering),
         Topic::Tab(Tab::Diagnostics),
+        Topic::Tab(Tab::Backup),
         Topic::Recipients,
         Topic::Quarantine,
         Topic::DnsRecords,
@@ -86,6 +87,7 @@ impl Topic {
             Topic::Tab(Tab::Queues) => include_str!("../help/queues.md"),
             Topic::Tab(Tab::Filtering) => include_str!("../help/filtering.md"),
             Topic::Tab(Tab::Diagnostics) => include_str!("../help/diagnostics.md"),
+            Topic::Tab(Tab::Backup) => include_str!("../help/backup.md"),
             Topic::Recipients => include_str!("../help/recipients.md"),
             Topic::Quarantine => include_str!("../help/quarantine.md"),
             Topic::DnsRecords => include_str!("../help/dns-records.md"),

@@ -115,6 +115,8 @@ pub struct Model {
     pub acme: Option<AcmeStatus>,
     /// A renewal asked for is in flight.
     pub renewing: bool,
+    /// The import under way, or the last one's outcome.
+    pub import: ImportState,
     /// Clients and logins locked out after failed logins.
     pub lockouts: Vec<LockoutInfo>,
     /// Message tracking results.
@@ -159,6 +161,7 @@ impl Default for Model {
             filter_testing: false,
             acme: None,
             renewing: false,
+            import: ImportState::default(),
             certificate: None,
             lockouts: Vec::new(),
             tracking: Vec::new(),
@@ -245,6 +248,11 @@ impl Model {
             }
             // Told as a toast by the app.
             Update::RenewDone(_) => self.renewing = false,
+            Update::ImportProgress(done, total) => self.import.running = Some((done, total)),
+            Update::ImportDone(r) => {
+                self.import.running = None;
+                self.import.outcome = Some(r);
+            }
             Update::Lockouts(l) => self.lockouts = l,
             Update::Tracking(t) => self.tracking = t,
             Update::AddressTest(r) => self.address_test = Some(r),
@@ -296,9 +304,23 @@ impl Model {
             }
             Command::DnsRecords { .. } | Command::DkimRotate(_) => self.dns_busy = true,
             Command::RenewCertificate => self.renewing = true,
+            Command::Import { .. } => {
+                self.import.running = Some((0, 0));
+                self.import.outcome = None;
+            }
             _ => {}
         }
     }
+}
+
+/// An import from files into a mailbox: under way (messages done, of how many), or how
+/// the last one ended.
+#[derive(Debug, Default)]
+pub struct ImportState {
+    /// Under way.
+    pub running: Option<(u64, u64)>,
+    /// The last one's outcome.
+    pub outcome: Option<Result<mailroom_shared::transfer::ImportSummary, String>>,
 }
 
 #[cfg(test)]

@@ -65,11 +65,13 @@ pub enum Tab {
     Filtering,
     /// Logging levels and message tracking.
     Diagnostics,
+    /// Scheduled backups.
+    Backup,
 }
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 10] = [
+    pub const ALL: [Tab; 11] = [
         Tab::General,
         Tab::Connections,
         Tab::Routing,
@@ -80,6 +82,7 @@ impl Tab {
         Tab::Queues,
         Tab::Filtering,
         Tab::Diagnostics,
+        Tab::Backup,
     ];
 
     /// The tab's title.
@@ -95,6 +98,7 @@ impl Tab {
             Tab::Queues => "Queues",
             Tab::Filtering => "Message Filtering",
             Tab::Diagnostics => "Diagnostics Logging",
+            Tab::Backup => "Backup",
         }
     }
 
@@ -110,6 +114,7 @@ impl Tab {
             "imap4" => Tab::Imap4,
             "filtering" => Tab::Filtering,
             "diagnostics" => Tab::Diagnostics,
+            "backup" => Tab::Backup,
             _ => Tab::General,
         }
     }

@@ -75,7 +75,7 @@ async fn the_window_class_is_the_launchers() {
     let launcher = std::fs::read_to_string(LAUNCHER).expect("launcher");
     let wanted = launcher.lines().find_map(|l| l.strip_prefix("StartupWMClass=")).expect("StartupWMClass");
     // The program sets it at its first frame, which may come a moment after the window.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let class =
             Command::new("xprop").args(["-id", &window, "WM_CLASS"]).env("DISPLAY", &display).output().expect("xprop");

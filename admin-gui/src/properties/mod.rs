@@ -7,6 +7,7 @@
 //! draft it is handed and keeps its own state (a selection, an open dialog). A save is
 //! an [`Action`]; its answer is read from [`Model::save`].
 
+mod backup;
 mod connections;
 mod delivery;
 mod diagnostics;
@@ -249,6 +250,9 @@ impl PropertiesWindow {
                 let _ = queue_table(ui, &model.queue, None, &mut self.queue_sort, &[]);
             }
             Tab::Diagnostics => diagnostics::ui(ui, d, errors),
+            Tab::Backup => {
+                return backup::ui(ui, d, errors, model.status.as_ref().and_then(|s| s.backups.as_ref()));
+            }
         }
         None
     }

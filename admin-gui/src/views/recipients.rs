@@ -44,6 +44,8 @@ enum RowAction {
     Open,
     /// To delete it (the context menu).
     Delete,
+    /// To import mail into it (the context menu).
+    Import,
 }
 
 /// The mailbox form, shared by New Mailbox and Mailbox Properties.
@@ -97,6 +99,7 @@ impl RecipientsView {
         let selected = self.selected.as_ref().and_then(|a| model.mailboxes.iter().find(|m| m.addresses[0] == *a));
         let mut open = false;
         let mut delete = false;
+        let mut import = false;
         ui.horizontal(|ui| {
             ui.heading("Recipients");
             if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
@@ -104,6 +107,7 @@ impl RecipientsView {
             }
             open |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Mailbox Properties…")).clicked();
             delete |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked();
+            import |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Import Mail…")).clicked();
         });
         for w in &model.mailbox_warnings {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
@@ -111,6 +115,7 @@ impl RecipientsView {
         match self.table_ui(ui, &model.mailboxes) {
             Some(RowAction::Open) => open = true,
             Some(RowAction::Delete) => delete = true,
+            Some(RowAction::Import) => import = true,
             None => {}
         }
         // Enter opens the selected mailbox's properties, Delete asks to delete it.
@@ -122,8 +127,11 @@ impl RecipientsView {
         }
         // The selection as it stands after this frame's clicks.
         let selected = self.selected.as_ref().and_then(|a| model.mailboxes.iter().find(|m| m.addresses[0] == *a));
+        let mut opened_import = None;
         if connected && let Some(m) = selected {
-            if open {
+            if import {
+                opened_import = Some(Action::ImportMail(m.addresses[0].clone()));
+            } else if open {
                 let form = MailboxForm {
                     name: m.display_name.clone(),
                     addresses: m.addresses.join(", "),
@@ -136,7 +144,8 @@ impl RecipientsView {
             }
         }
         let ctx = ui.ctx().clone();
-        self.edit_mailbox_dialog(&ctx, &model.mailboxes)
+        opened_import
+            .or_else(|| self.edit_mailbox_dialog(&ctx, &model.mailboxes))
             .or_else(|| self.new_mailbox_dialog(&ctx))
             .or_else(|| self.delete_dialog(&ctx))
     }
@@ -197,6 +206,10 @@ impl RecipientsView {
                         }
                         if ui.button("Delete…").clicked() {
                             action = Some(RowAction::Delete);
+                            ui.close();
+                        }
+                        if ui.button("Import Mail…").clicked() {
+                            action = Some(RowAction::Import);
                             ui.close();
                         }
                     });

@@ -8,6 +8,7 @@
 pub mod about;
 pub mod connect;
 pub mod help;
+pub mod import;
 pub mod quarantined;
 pub mod queue_details;
 pub mod tester;
@@ -33,6 +34,8 @@ pub struct Windows {
     pub queue_details: queue_details::QueueDetailsWindow,
     /// Quarantine → Details.
     pub quarantined: quarantined::QuarantinedWindow,
+    /// Recipients → Import Mail.
+    pub import: import::ImportWindow,
 }
 
 impl Windows {
@@ -62,6 +65,7 @@ impl Windows {
             || self.connect.open
             || self.queue_details.queue_id.is_some()
             || self.quarantined.id.is_some()
+            || self.import.address.is_some()
     }
 
     /// Closes the windows that only show things (Escape does, when no dialog has the
@@ -84,5 +88,6 @@ impl Windows {
         actions.extend(self.connect.show(ctx));
         self.queue_details.show(ctx, model);
         actions.extend(self.quarantined.show(ctx, model));
+        actions.extend(self.import.show(ctx, model));
     }
 }
