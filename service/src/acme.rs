@@ -248,7 +248,23 @@ async fn why_invalid(order: &mut instant_acme::Order, status: OrderStatus, acme:
 }
 
 fn ca_error(what: &str, e: &instant_acme::Error) -> String {
-    format!("{what} failed: {e}")
+    format!("{what} failed: {}", chain(e))
+}
+
+/// An error with its causes, `outer: inner: innermost`, so that "client error
+/// (Connect)" says what the connection met.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.contains(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The account for `acme`'s CA: the stored one, or a new one (stored).
@@ -260,7 +276,7 @@ async fn account(acme: &Acme, dir: &Path) -> Result<Account, String> {
         return builder()?
             .from_credentials(credentials)
             .await
-            .map_err(|e| format!("cannot use the stored ACME account with {url}: {e}"));
+            .map_err(|e| format!("cannot use the stored ACME account with {url}: {}", chain(&e)));
     }
     let contact = acme.email.as_ref().map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
@@ -268,7 +284,7 @@ async fn account(acme: &Acme, dir: &Path) -> Result<Account, String> {
     let (account, credentials) = builder()?
         .create(&new, acme.directory_url.clone(), None)
         .await
-        .map_err(|e| format!("cannot open an account with {}: {e}", acme.directory_url))?;
+        .map_err(|e| format!("cannot open an account with {}: {}", acme.directory_url, chain(&e)))?;
     let stored = serde_json::json!({ "directory_url": acme.directory_url, "credentials": credentials });
     write_private(&dir.join("account.json"), stored.to_string().as_bytes())?;
     tracing::info!(ca = %acme.directory_url, account = account.id(), "opened an ACME account");

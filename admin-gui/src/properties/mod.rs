@@ -147,7 +147,7 @@ impl PropertiesWindow {
             .open(&mut open)
             .collapsible(false)
             .resizable(true)
-            .default_size([860.0, 600.0])
+            .default_size([920.0, 600.0])
             .show(ctx, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for tab in Tab::ALL {
