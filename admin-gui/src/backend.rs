@@ -636,7 +636,7 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
         },
         async {
             if wants.mailboxes
-                && let Ok(Response::Mailboxes { mailboxes, warnings }) = c.request(Request::ListMailboxes).await
+                && let Ok(Response::Mailboxes { mailboxes, warnings, .. }) = c.request(Request::ListMailboxes).await
             {
                 replies.update(Update::Mailboxes(mailboxes, warnings));
             }

@@ -51,6 +51,8 @@ pub struct ServiceContext {
     pub mailauth: Arc<MailAuth>,
     /// Message filtering: the DNS lists' resolver.
     pub dns_lists: Arc<DnsLists>,
+    /// The secret that signs SRS addresses, read from the store once.
+    pub srs: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl std::fmt::Debug for ServiceContext {

@@ -36,6 +36,7 @@ pub mod pop3;
 pub mod queue;
 pub mod shutdown;
 pub mod smtp;
+pub mod srs;
 pub mod store;
 #[cfg(test)]
 mod testing;

@@ -120,6 +120,8 @@ struct Inner {
     acme: Arc<crate::acme::AcmeControl>,
     /// Scheduled backups' state, for every run.
     backups: Arc<crate::backup::Scheduled>,
+    /// The SRS secret, once read.
+    srs: Arc<tokio::sync::OnceCell<String>>,
     /// Runs replaced by a restart, still draining; a stop waits for them.
     replaced: TaskTracker,
     /// Their stop signals, so that a stop can tell their idle sessions to leave.
@@ -200,6 +202,7 @@ impl Manager {
                 dkim: Arc::default(),
                 acme: Arc::default(),
                 backups: Arc::default(),
+                srs: Arc::default(),
                 replaced: TaskTracker::new(),
                 old_runs: Mutex::default(),
             }),
@@ -628,6 +631,7 @@ impl Manager {
             disk: Arc::new(Disk::new(&self.inner.data_dir, config.general.free_space_reserve())),
             mailauth: Arc::new(MailAuth::new(&config, Arc::clone(&self.inner.dkim))),
             dns_lists: Arc::new(crate::filtering::dnslists::DnsLists::new(&config)),
+            srs: Arc::clone(&self.inner.srs),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());

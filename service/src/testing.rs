@@ -52,6 +52,7 @@ pub(crate) async fn context(edit: impl FnOnce(&mut ConfigDraft)) -> (tempfile::T
         throttle: Arc::default(),
         metrics: Arc::default(),
         pop3_locks: Arc::default(),
+        srs: Arc::default(),
     };
     (dir, ctx)
 }

@@ -76,6 +76,17 @@ enum Command {
         #[command(subcommand)]
         action: MailboxCmd,
     },
+    /// Distribution lists: an address whose mail goes to its members (take effect
+    /// immediately).
+    List {
+        #[command(subcommand)]
+        action: ListCmd,
+    },
+    /// Custom recipients: a local address whose mail is relayed to one outside address.
+    Contact {
+        #[command(subcommand)]
+        action: ContactCmd,
+    },
     /// The whole configuration as JSON.
     Config {
         #[command(subcommand)]
@@ -277,6 +288,75 @@ enum Setting {
     /// Where scheduled backups go (an absolute path on the service's machine); `none`
     /// for `backups` in the data directory.
     BackupDirectory { dir: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ListCmd {
+    /// Create a list.
+    Add {
+        /// Its address.
+        address: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Who may send to it.
+        #[arg(long, default_value = "anyone", value_parser = ["anyone", "authenticated", "members"])]
+        senders: String,
+        /// Keep the members out of the address tester's explanations.
+        #[arg(long)]
+        hide_members: bool,
+    },
+    /// Show a list's members; add or remove some.
+    Members {
+        /// The list's address.
+        address: String,
+        /// Members to add (mailboxes, custom recipients, lists, outside addresses).
+        #[arg(long, value_name = "ADDRESS")]
+        add: Vec<String>,
+        /// Members to remove.
+        #[arg(long, value_name = "ADDRESS")]
+        remove: Vec<String>,
+    },
+    /// Change who may send to a list, or whether its members are hidden.
+    Set {
+        /// The list's address.
+        address: String,
+        /// Who may send to it.
+        #[arg(long, value_parser = ["anyone", "authenticated", "members"])]
+        senders: Option<String>,
+        /// Hide the members (`on`) or not (`off`).
+        #[arg(long, value_parser = ["on", "off"])]
+        hide_members: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete a list.
+    Remove { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactCmd {
+    /// Create a custom recipient: mail to ADDRESS is relayed to TARGET.
+    Add {
+        /// The local address.
+        address: String,
+        /// The outside address.
+        target: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Delete a custom recipient.
+    Remove { address: String },
+}
+
+fn senders(s: &str) -> mailroom_shared::ipc::ListSenders {
+    match s {
+        "authenticated" => mailroom_shared::ipc::ListSenders::Authenticated,
+        "members" => mailroom_shared::ipc::ListSenders::Members,
+        _ => mailroom_shared::ipc::ListSenders::Anyone,
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -626,6 +706,31 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             .await
         }
         Command::Mailbox { action } => mailbox(&client, json, action, password).await,
+        Command::List { action } => {
+            let request = match action {
+                ListCmd::Add { address, name, senders: s, hide_members } => {
+                    Request::AddList { address, display_name: name, senders: senders(&s), hide_members }
+                }
+                ListCmd::Members { address, add, remove } => Request::ListMembers { address, add, remove },
+                ListCmd::Set { address, senders: s, hide_members, name } => Request::UpdateList {
+                    address,
+                    display_name: name,
+                    senders: s.as_deref().map(senders),
+                    hide_members: hide_members.map(|h| h == "on"),
+                },
+                ListCmd::Remove { address } => Request::RemoveList { address },
+            };
+            show(json, client.request(request).await?)
+        }
+        Command::Contact { action } => {
+            let request = match action {
+                ContactCmd::Add { address, target, name } => {
+                    Request::AddContact { address, display_name: name, target }
+                }
+                ContactCmd::Remove { address } => Request::RemoveContact { address },
+            };
+            show(json, client.request(request).await?)
+        }
         Command::Config { action: ConfigCmd::Show } => {
             let (draft, _) = get_config(&client).await?;
             print_json(&draft);
@@ -937,7 +1042,7 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                 );
             }
         }
-        Response::Mailboxes { mailboxes, warnings } => {
+        Response::Mailboxes { mailboxes, lists, contacts, warnings } => {
             println!("{:<32} {:<24} {:>8} {:>12}", "ADDRESS", "NAME", "MESSAGES", "BYTES");
             for m in mailboxes {
                 let first = m.addresses.first().cloned().unwrap_or_default();
@@ -949,10 +1054,31 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                     println!("  folder {:<23} {:>24} {:>12}", f.name, f.messages, f.bytes);
                 }
             }
+            for l in lists {
+                let hidden = if l.hide_members { ", members hidden" } else { "" };
+                println!(
+                    "{:<32} {:<24} list: {} member(s), senders: {}{hidden}",
+                    l.address,
+                    l.display_name,
+                    l.members.len(),
+                    l.senders.name()
+                );
+            }
+            for c in contacts {
+                println!("{:<32} {:<24} custom recipient → {}", c.address, c.display_name, c.target);
+            }
             for w in warnings {
                 println!("warning: {w}");
             }
         }
+        Response::List(l) => {
+            let hidden = if l.hide_members { " (members hidden)" } else { "" };
+            println!("list {} ({}): senders {}{hidden}", l.address, l.display_name, l.senders.name());
+            for m in &l.members {
+                println!("  member {m}");
+            }
+        }
+        Response::Contact(c) => println!("custom recipient {} → {}", c.address, c.target),
         Response::Mailbox(m) => println!("Mailbox {} ({})", m.addresses.join(", "), m.display_name),
         Response::AddressTest { explanation, after_restart: None, .. } => println!("{explanation}"),
         Response::AddressTest { explanation, after_restart: Some(after), .. } => {

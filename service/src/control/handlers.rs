@@ -38,6 +38,29 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             Ok(Response::ConfigSaved { revision, pending_pages })
         }
         Request::ListMailboxes => list_mailboxes(manager).await,
+        Request::AddList { address, display_name, senders, hide_members } => {
+            super::recipients::add_list(manager, &address, display_name, senders, hide_members).await
+        }
+        Request::UpdateList { address, display_name, senders, hide_members } => {
+            let change = crate::store::recipients::ListChange { display_name, senders, hide_members };
+            super::recipients::update_list(manager, &address, change).await
+        }
+        Request::ListMembers { address, add, remove } => {
+            super::recipients::members(manager, &address, &add, &remove).await
+        }
+        Request::RemoveList { address } => {
+            let address = parse_address("address", &address)?.canonical();
+            manager.store().remove_list(address).await.map_err(store_error)?;
+            Ok(Response::Done)
+        }
+        Request::AddContact { address, display_name, target } => {
+            super::recipients::add_contact(manager, &address, display_name, &target).await
+        }
+        Request::RemoveContact { address } => {
+            let address = parse_address("address", &address)?.canonical();
+            manager.store().remove_contact(address).await.map_err(store_error)?;
+            Ok(Response::Done)
+        }
         Request::AddMailbox { display_name, addresses, password } => {
             let addresses = parse_addresses("addresses", &addresses)?;
             let m = manager
@@ -184,7 +207,14 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
             )
         })
         .collect();
-    Ok(Response::Mailboxes { mailboxes: mailboxes.into_iter().map(Into::into).collect(), warnings })
+    let lists = manager.store().lists().await.map_err(store_error)?;
+    let contacts = manager.store().contacts().await.map_err(store_error)?;
+    Ok(Response::Mailboxes {
+        mailboxes: mailboxes.into_iter().map(Into::into).collect(),
+        lists: lists.into_iter().map(super::recipients::list_info).collect(),
+        contacts: contacts.into_iter().map(super::recipients::contact_info).collect(),
+        warnings,
+    })
 }
 
 async fn test_address(

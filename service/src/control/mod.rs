@@ -23,6 +23,7 @@ pub mod access;
 mod errors;
 mod filtering;
 mod handlers;
+mod recipients;
 mod transfer;
 
 use std::io;

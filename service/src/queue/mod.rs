@@ -544,6 +544,7 @@ async fn ndr_delivery(
         local_prefix: if mailboxes.is_empty() { Vec::new() } else { b"Return-Path: <>\r\n".to_vec() },
         mailboxes,
         outbound,
+        forwarded: None,
         tracking: Vec::new(),
         sent_by: None,
         junk: false,

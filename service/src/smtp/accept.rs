@@ -117,7 +117,8 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         .iter()
         .filter_map(|r| {
             let failed = match &r.target {
-                Target::Mailbox(_) => return None,
+                // Lists were expanded into their members at RCPT; forwards go below.
+                Target::Mailbox(_) | Target::Forward { .. } | Target::List(_) => return None,
                 Target::Relay => None,
                 // A recipient without a route fails at once: 5.4.4, unable to route.
                 Target::Fail(why) => Some(Failure { status: "5.4.4".into(), reason: why.clone() }),
@@ -130,8 +131,8 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             })
         })
         .collect();
-    let outbound = (!recipients.is_empty()).then(|| Outbound {
-        sender: sender.clone(),
+    let entry = |sender: String, recipients: Vec<OutboundRecipient>| Outbound {
+        sender,
         envid: env.tx.envid.clone(),
         ret: env.tx.ret.map(|r| match r {
             Ret::Full => "FULL",
@@ -140,7 +141,34 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         body_8bit: env.tx.body == super::command::Body::EightBitMime,
         client: Some(client.clone()),
         recipients,
-    });
+    };
+    let outbound = (!recipients.is_empty()).then(|| entry(sender.clone(), recipients));
+    // Copies forwarded on behalf of a local address (a custom recipient, a list's
+    // outside member) leave with the sender rewritten by SRS in that address's
+    // domain, so that SPF at the next server checks our domain.
+    let forwards: Vec<(OutboundRecipient, &str)> = rcpts
+        .iter()
+        .filter_map(|r| match &r.target {
+            Target::Forward { domain } => Some((
+                OutboundRecipient {
+                    address: r.address.clone(),
+                    orcpt: r.orcpt.clone(),
+                    notify: r.notify.clone(),
+                    failed: None,
+                },
+                domain.as_str(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let forwarded = match forwards.first() {
+        None => None,
+        Some((_, domain)) => {
+            let secret = crate::srs::secret(ctx).await?;
+            let srs = crate::srs::rewrite(&sender, domain, &secret);
+            Some(entry(srs, forwards.into_iter().map(|(r, _)| r).collect()))
+        }
+    };
     let mut tracking = Vec::new();
     if cfg.diagnostics.message_tracking {
         let message_id = crate::message::message_id(&body);
@@ -165,6 +193,8 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
                 (None, Target::Mailbox(_)) => (TrackEvent::Delivered, None),
                 (None, Target::Relay) => (TrackEvent::Queued, None),
                 (None, Target::Fail(why)) => (TrackEvent::Failed, Some(why.clone())),
+                (None, Target::Forward { .. }) => (TrackEvent::Queued, Some("forwarded".to_owned())),
+                (None, Target::List(_)) => continue,
             };
             tracking.push(record(event, Some(r.address.clone()), detail));
         }
@@ -174,7 +204,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     // Our own users' outside recipients count toward their sending limits.
     let sent_by = env.auth.map(|account| SentBy {
         account: account.to_owned(),
-        recipients: rcpts.iter().filter(|r| r.target == Target::Relay).count() as u64,
+        recipients: rcpts.iter().filter(|r| matches!(r.target, Target::Relay | Target::Forward { .. })).count() as u64,
     });
     let message = NewMessage {
         queue_id: id.clone(),
@@ -183,6 +213,7 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         mailboxes,
         local_prefix,
         outbound,
+        forwarded,
         tracking,
         sent_by,
         junk: false,

@@ -87,7 +87,7 @@ impl<S: crate::tls::Transport> Session<S> {
         } else {
             None
         };
-        self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new(), spf });
+        self.phase = Phase::Mail(Transaction { from, body, ret, envid, rcpts: Vec::new(), commands: 0, spf });
         Reply::new(250, "2.1.0", "Sender OK")
     }
 }

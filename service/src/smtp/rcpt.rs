@@ -12,6 +12,7 @@ use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
 use super::command::RoutingSyntax;
 use super::reply::{self, Reply};
 use super::session::{Phase, Recipient, Session, Target};
+use crate::store::recipients::{List, Named};
 use crate::store::{TrackEvent, TrackingRecord};
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -26,7 +27,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let count = match &self.phase {
             Phase::Connected => return reply::bad_sequence("Send HELO or EHLO first"),
             Phase::Ready => return reply::bad_sequence("Need MAIL command first"),
-            Phase::Mail(tx) => tx.rcpts.len(),
+            Phase::Mail(tx) => tx.commands,
         };
         if count >= self.ctx.config.connections.max_recipients as usize {
             return Reply::new(452, "4.5.3", "Too many recipients");
@@ -66,7 +67,29 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         tracing::debug!(peer = %self.peer, rcpt = %to, routed = %address, ?target, "recipient accepted");
         if let Phase::Mail(tx) = &mut self.phase {
-            tx.rcpts.push(Recipient { address, notify, orcpt, target });
+            tx.commands += 1;
+            match target {
+                Target::List(members) => {
+                    // Each member once, however many lists (or RCPTs) name it; a DSN
+                    // names the list as the original recipient.
+                    let orcpt = orcpt.or_else(|| Some(format!("rfc822;{address}")));
+                    for (member, target) in members {
+                        let dup = tx.rcpts.iter().any(|r| match (&r.target, &target) {
+                            (Target::Mailbox(a), Target::Mailbox(b)) => a == b,
+                            _ => r.address.eq_ignore_ascii_case(&member) && r.target == target,
+                        });
+                        if !dup {
+                            tx.rcpts.push(Recipient {
+                                address: member,
+                                notify: notify.clone(),
+                                orcpt: orcpt.clone(),
+                                target,
+                            });
+                        }
+                    }
+                }
+                target => tx.rcpts.push(Recipient { address, notify, orcpt, target }),
+            }
         }
         Reply::new(250, "2.1.5", "Recipient OK")
     }
@@ -153,10 +176,17 @@ impl<S: crate::tls::Transport> Session<S> {
                 None => Err(Reply::new(550, "5.1.1", "No postmaster mailbox is configured here")),
             };
         }
+        if crate::srs::is_srs(to) {
+            return self.srs_bounce(to).await;
+        }
         let parsed = EmailAddress::parse(to);
-        let exists = match &parsed {
-            Ok(addr) => store.mailbox_of(&addr.canonical()).await.map_err(internal)?,
+        let named = match &parsed {
+            Ok(addr) => store.named(&addr.canonical()).await.map_err(internal)?,
             Err(_) => None,
+        };
+        let exists = match &named {
+            Some(Named::Mailbox(id)) => Some(*id),
+            _ => None,
         };
         if let Some(syntax) = routing
             && exists.is_none()
@@ -181,15 +211,17 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         let cfg = &self.ctx.config;
         let client = self.client();
-        let directory = |a: &EmailAddress| exists.is_some() && a.canonical() == canonical;
+        let directory = |a: &EmailAddress| named.is_some() && a.canonical() == canonical;
         let decision = routing::decide(&addr, &client, &cfg.routing, &cfg.routing_restrictions, &directory);
         tracing::debug!(target: "mailroom_service::routing", rcpt = %addr, decision = %decision.explain());
         match decision.outcome() {
             Decision::Local { address } => {
                 let key = address.canonical();
-                let id = if key == canonical { exists } else { store.mailbox_of(&key).await.map_err(internal)? };
-                match id {
-                    Some(id) => Ok((address.to_string(), Target::Mailbox(id))),
+                let found = if key == canonical { named } else { store.named(&key).await.map_err(internal)? };
+                match found {
+                    Some(Named::Mailbox(id)) => Ok((address.to_string(), Target::Mailbox(id))),
+                    Some(Named::List(list)) => self.expand_list(address, list).await,
+                    Some(Named::Contact(c)) => Ok((c.target, Target::Forward { domain: address.domain().to_string() })),
                     None => {
                         Err(Reply::new(550, "5.1.1", format!("<{address}>: Recipient address rejected: User unknown")))
                     }
@@ -219,6 +251,71 @@ impl<S: crate::tls::Transport> Session<S> {
                 Err(Reply::new(553, "5.1.3", format!("Cannot route <{addr}>: {e}")))
             }
             Decision::Rewritten { .. } => unreachable!("outcome() follows rewrites"),
+        }
+    }
+
+    /// A distribution list at RCPT time: who may send to it, then its members, each a
+    /// recipient of its own (local ones delivered, outside ones forwarded with SRS). A
+    /// member local in name but unknown is left out (and logged).
+    async fn expand_list(&self, address: &EmailAddress, list: List) -> Result<(String, Target), Reply> {
+        let internal = |e| {
+            tracing::error!(error = %e, "list expansion failed");
+            Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        };
+        let expansion = self.ctx.store.expand(list.id).await.map_err(internal)?;
+        let refused = || Reply::new(550, "5.7.1", format!("<{address}>: you may not send to this list"));
+        match list.senders {
+            mailroom_shared::ipc::ListSenders::Anyone => {}
+            mailroom_shared::ipc::ListSenders::Authenticated if self.auth.is_some() => {}
+            mailroom_shared::ipc::ListSenders::Authenticated => return Err(refused()),
+            mailroom_shared::ipc::ListSenders::Members => {
+                let from = match &self.phase {
+                    Phase::Mail(tx) => tx.from.to_ascii_lowercase(),
+                    _ => String::new(),
+                };
+                let mut senders = vec![from];
+                if let Some(auth) = &self.auth {
+                    senders.extend(auth.addresses.iter().cloned());
+                }
+                if !senders.iter().any(|s| !s.is_empty() && expansion.member_addresses.contains(s)) {
+                    return Err(refused());
+                }
+            }
+        }
+        if !expansion.loops.is_empty() {
+            tracing::warn!(list = %address, loops = ?expansion.loops, "a distribution list loop; each list expanded once");
+        }
+        let cfg = &self.ctx.config;
+        let ours = |d: &str| {
+            Domain::parse(d)
+                .is_ok_and(|d| d == cfg.general.host_name || (cfg.routing.reroute && cfg.routing.table.is_inbound(&d)))
+        };
+        let mut members: Vec<(String, Target)> =
+            expansion.mailboxes.into_iter().map(|(id, a)| (a, Target::Mailbox(id))).collect();
+        for outside in expansion.outside {
+            match outside.rsplit_once('@') {
+                Some((_, d)) if ours(d) => {
+                    tracing::warn!(list = %address, member = %outside, "a list member names no recipient here; left out");
+                }
+                _ => members.push((outside, Target::Forward { domain: address.domain().to_string() })),
+            }
+        }
+        Ok((address.to_string(), Target::List(members)))
+    }
+
+    /// RCPT to an SRS address of ours: a bounce of mail we forwarded, which goes on to
+    /// the original sender; a forged or stale one is refused.
+    async fn srs_bounce(&self, to: &str) -> Result<(String, Target), Reply> {
+        let secret = crate::srs::secret(&self.ctx).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read the SRS secret");
+            Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        })?;
+        match crate::srs::reverse(to, &secret) {
+            Some(original) => {
+                tracing::info!(target: "mailroom_service::routing", rcpt = %to, to = %original, "a bounce to an SRS address goes back to its sender");
+                Ok((original, Target::Relay))
+            }
+            None => Err(Reply::new(550, "5.7.1", format!("<{to}>: not a valid SRS address of this server"))),
         }
     }
 

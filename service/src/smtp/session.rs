@@ -45,6 +45,15 @@ pub(super) enum Target {
     Relay,
     /// Accepted, but it has no route: it fails at once and its sender gets an NDR.
     Fail(String),
+    /// Relayed on behalf of a local address of `domain` (a custom recipient, an outside
+    /// member of a list): the envelope sender is rewritten by SRS in that domain.
+    Forward {
+        /// The local address's domain.
+        domain: String,
+    },
+    /// A distribution list: its members, each a recipient of its own (address, where it
+    /// goes).
+    List(Vec<(String, Target)>),
 }
 
 /// An accepted recipient.
@@ -71,8 +80,10 @@ pub(super) struct Transaction {
     pub ret: Option<Ret>,
     /// DSN ENVID.
     pub envid: Option<String>,
-    /// Accepted recipients so far.
+    /// Accepted recipients so far (a list's members each count as one).
     pub rcpts: Vec<Recipient>,
+    /// RCPT commands accepted (the limit on recipients counts these).
+    pub commands: usize,
     /// The SPF verdict, when the client's mail is checked (it comes from outside).
     pub spf: Option<Box<crate::mailauth::inbound::Spf>>,
 }

@@ -25,6 +25,9 @@ pub struct NewMessage {
     pub local_prefix: Vec<u8>,
     /// The outbound queue entry, when some recipients are not local.
     pub outbound: Option<Outbound>,
+    /// A second queue entry (queue id with `-F`) for the copies forwarded on behalf of
+    /// local addresses, whose envelope sender SRS rewrote.
+    pub forwarded: Option<Outbound>,
     /// Tracking records written in the same transaction.
     pub tracking: Vec<TrackingRecord>,
     /// The authenticated account that sent it and how many outside recipients it

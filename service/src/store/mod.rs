@@ -44,6 +44,7 @@ mod mailboxes;
 mod messages;
 mod pop3;
 mod queue;
+pub mod recipients;
 mod sqlite;
 
 use std::path::Path;

@@ -112,8 +112,69 @@ pub enum Request {
         #[serde(default)]
         base_revision: Option<u64>,
     },
-    /// All mailboxes.
+    /// All mailboxes (with the distribution lists and custom recipients).
     ListMailboxes,
+    /// Create a distribution list: an address whose mail goes to its members.
+    AddList {
+        /// Its address.
+        address: String,
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// Who may send to it.
+        #[serde(default)]
+        senders: ListSenders,
+        /// Keep its members from the address tester's explanations.
+        #[serde(default)]
+        hide_members: bool,
+    },
+    /// Change a list's name, who may send to it, and whether its members are shown.
+    UpdateList {
+        /// Its address.
+        address: String,
+        /// New display name.
+        #[serde(default)]
+        display_name: Option<String>,
+        /// Who may send.
+        #[serde(default)]
+        senders: Option<ListSenders>,
+        /// Hide the members.
+        #[serde(default)]
+        hide_members: Option<bool>,
+    },
+    /// Add and remove members of a list (addresses: mailboxes, custom recipients,
+    /// other lists, outside addresses). A change that would make a loop is refused.
+    ListMembers {
+        /// The list's address.
+        address: String,
+        /// Members to add.
+        #[serde(default)]
+        add: Vec<String>,
+        /// Members to remove.
+        #[serde(default)]
+        remove: Vec<String>,
+    },
+    /// Delete a list (its members are left as they are).
+    RemoveList {
+        /// Its address.
+        address: String,
+    },
+    /// Create a custom recipient: a local address whose mail is relayed to one
+    /// outside address (with the envelope sender rewritten by SRS).
+    AddContact {
+        /// The local address.
+        address: String,
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// The outside address mail goes to.
+        target: String,
+    },
+    /// Delete a custom recipient.
+    RemoveContact {
+        /// Its local address.
+        address: String,
+    },
     /// Create a mailbox. Takes effect immediately.
     AddMailbox {
         /// Shown in lists; may be empty.
@@ -288,6 +349,12 @@ impl Request {
         "get_config",
         "set_config",
         "list_mailboxes",
+        "add_list",
+        "update_list",
+        "list_members",
+        "remove_list",
+        "add_contact",
+        "remove_contact",
         "add_mailbox",
         "update_mailbox",
         "remove_mailbox",
@@ -410,12 +477,22 @@ pub enum Response {
     Mailboxes {
         /// Every mailbox, by primary address.
         mailboxes: Vec<MailboxInfo>,
+        /// Every distribution list, by address.
+        #[serde(default)]
+        lists: Vec<ListInfo>,
+        /// Every custom recipient, by address.
+        #[serde(default)]
+        contacts: Vec<ContactInfo>,
         /// Addresses whose mail would be relayed away because their domain is not
         /// inbound while rerouting is on.
         warnings: Vec<String>,
     },
     /// To a mailbox change: the mailbox as it now is.
     Mailbox(MailboxInfo),
+    /// To a list change: the list as it now is.
+    List(ListInfo),
+    /// To a new custom recipient.
+    Contact(ContactInfo),
     /// To [`Request::TestAddress`].
     AddressTest {
         /// The decision under the running configuration (the saved one when the
@@ -920,6 +997,56 @@ pub struct MonitorMinute {
     pub imap_sessions: u64,
 }
 
+/// Who may send to a distribution list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSenders {
+    /// Anyone, inside or out.
+    #[default]
+    Anyone,
+    /// Only our own authenticated users.
+    Authenticated,
+    /// Only its members (by envelope sender, or the authenticated user's addresses).
+    Members,
+}
+
+impl ListSenders {
+    /// The setting's name, as `mailroomctl` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListSenders::Anyone => "anyone",
+            ListSenders::Authenticated => "authenticated",
+            ListSenders::Members => "members",
+        }
+    }
+}
+
+/// A distribution list as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListInfo {
+    /// Its address.
+    pub address: String,
+    /// Its display name.
+    pub display_name: String,
+    /// Who may send to it.
+    pub senders: ListSenders,
+    /// Its members are kept from the address tester's explanations.
+    pub hide_members: bool,
+    /// Its members, as added (addresses), sorted.
+    pub members: Vec<String>,
+}
+
+/// A custom recipient as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactInfo {
+    /// Its local address.
+    pub address: String,
+    /// Its display name.
+    pub display_name: String,
+    /// The outside address its mail goes to.
+    pub target: String,
+}
+
 /// A mailbox as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxInfo {
@@ -1199,6 +1326,17 @@ mod tests {
             Request::GetConfig,
             Request::SetConfig { config: Box::default(), base_revision: None },
             Request::ListMailboxes,
+            Request::AddList {
+                address: String::new(),
+                display_name: String::new(),
+                senders: ListSenders::Anyone,
+                hide_members: false,
+            },
+            Request::UpdateList { address: String::new(), display_name: None, senders: None, hide_members: None },
+            Request::ListMembers { address: String::new(), add: Vec::new(), remove: Vec::new() },
+            Request::RemoveList { address: String::new() },
+            Request::AddContact { address: String::new(), display_name: String::new(), target: String::new() },
+            Request::RemoveContact { address: String::new() },
             Request::AddMailbox { display_name: String::new(), addresses: vec![], password: String::new() },
             Request::UpdateMailbox { address: String::new(), display_name: None, addresses: None, password: None },
             Request::RemoveMailbox { address: String::new() },

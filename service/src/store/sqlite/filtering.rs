@@ -21,6 +21,9 @@ struct Plan {
     mailboxes: Vec<i64>,
     local_prefix: String,
     outbound: Option<PlanOutbound>,
+    /// The forwarded copies' queue entry (absent in plans written before it existed).
+    #[serde(default)]
+    forwarded: Option<PlanOutbound>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,28 +44,59 @@ struct PlanRecipient {
     failed: Option<(String, String)>,
 }
 
+impl PlanOutbound {
+    fn of(o: &Outbound) -> PlanOutbound {
+        PlanOutbound {
+            sender: o.sender.clone(),
+            envid: o.envid.clone(),
+            ret: o.ret.map(str::to_owned),
+            body_8bit: o.body_8bit,
+            client: o.client.clone(),
+            recipients: o
+                .recipients
+                .iter()
+                .map(|r| PlanRecipient {
+                    address: r.address.clone(),
+                    orcpt: r.orcpt.clone(),
+                    notify: r.notify.clone(),
+                    failed: r.failed.as_ref().map(|f| (f.status.clone(), f.reason.clone())),
+                })
+                .collect(),
+        }
+    }
+
+    fn into_outbound(self) -> Outbound {
+        Outbound {
+            sender: self.sender,
+            envid: self.envid,
+            ret: match self.ret.as_deref() {
+                Some("FULL") => Some("FULL"),
+                Some("HDRS") => Some("HDRS"),
+                _ => None,
+            },
+            body_8bit: self.body_8bit,
+            client: self.client,
+            recipients: self
+                .recipients
+                .into_iter()
+                .map(|r| OutboundRecipient {
+                    address: r.address,
+                    orcpt: r.orcpt,
+                    notify: r.notify,
+                    failed: r.failed.map(|(status, reason)| Failure { status, reason }),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Plan {
     fn of(m: &NewMessage) -> Plan {
         Plan {
             mailboxes: m.mailboxes.clone(),
             local_prefix: String::from_utf8_lossy(&m.local_prefix).into_owned(),
-            outbound: m.outbound.as_ref().map(|o| PlanOutbound {
-                sender: o.sender.clone(),
-                envid: o.envid.clone(),
-                ret: o.ret.map(str::to_owned),
-                body_8bit: o.body_8bit,
-                client: o.client.clone(),
-                recipients: o
-                    .recipients
-                    .iter()
-                    .map(|r| PlanRecipient {
-                        address: r.address.clone(),
-                        orcpt: r.orcpt.clone(),
-                        notify: r.notify.clone(),
-                        failed: r.failed.as_ref().map(|f| (f.status.clone(), f.reason.clone())),
-                    })
-                    .collect(),
-            }),
+            outbound: m.outbound.as_ref().map(PlanOutbound::of),
+            forwarded: m.forwarded.as_ref().map(PlanOutbound::of),
         }
     }
 
@@ -73,27 +107,8 @@ impl Plan {
             content,
             mailboxes: self.mailboxes,
             local_prefix: self.local_prefix.into_bytes(),
-            outbound: self.outbound.map(|o| Outbound {
-                sender: o.sender,
-                envid: o.envid,
-                ret: match o.ret.as_deref() {
-                    Some("FULL") => Some("FULL"),
-                    Some("HDRS") => Some("HDRS"),
-                    _ => None,
-                },
-                body_8bit: o.body_8bit,
-                client: o.client,
-                recipients: o
-                    .recipients
-                    .into_iter()
-                    .map(|r| OutboundRecipient {
-                        address: r.address,
-                        orcpt: r.orcpt,
-                        notify: r.notify,
-                        failed: r.failed.map(|(status, reason)| Failure { status, reason }),
-                    })
-                    .collect(),
-            }),
+            outbound: self.outbound.map(PlanOutbound::into_outbound),
+            forwarded: self.forwarded.map(PlanOutbound::into_outbound),
             tracking: Vec::new(),
             sent_by: None,
             junk: false,

@@ -15,11 +15,16 @@ fn check_free(tx: &Transaction<'_>, addresses: &[String], except: Option<i64>) -
     )?;
     for a in addresses {
         let owner: Option<(i64, String)> = stmt.query_row([a], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let a_mailboxs = owner.is_some();
         if let Some((id, name)) = owner
             && Some(id) != except
         {
             let who = if name.is_empty() { format!("mailbox #{id}") } else { format!("mailbox '{name}'") };
             return Err(StoreError::Conflict(format!("the address {a} already belongs to {who}")));
+        }
+        if !a_mailboxs {
+            // Not a mailbox's: may be a list's or a custom recipient's.
+            super::recipients::check_address_free(tx, a)?;
         }
     }
     Ok(())

@@ -65,33 +65,10 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage, fields: &Sear
         }
     }
     if let Some(out) = &m.outbound {
-        tx.prepare_cached(
-            "INSERT INTO queue_messages (queue_id, sender, received_at, size, content_id, envid, ret, body_8bit, client)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            m.queue_id,
-            out.sender,
-            m.received_at,
-            content_size,
-            content,
-            out.envid,
-            out.ret,
-            out.body_8bit,
-            out.client
-        ])?;
-        let queued = tx.last_insert_rowid();
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, status, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for r in &out.recipients {
-            let (state, next, error, status) = match &r.failed {
-                Some(f) => ("failed", None, Some(f.reason.as_str()), Some(f.status.as_str())),
-                None => ("scheduled", Some(m.received_at), None, None),
-            };
-            insert.execute(params![queued, r.address, r.orcpt, r.notify, state, next, error, status, m.received_at])?;
-        }
+        insert_outbound(tx, &m.queue_id, out, m.received_at, content_size, content)?;
+    }
+    if let Some(out) = &m.forwarded {
+        insert_outbound(tx, &format!("{}-F", m.queue_id), out, m.received_at, content_size, content)?;
     }
     if let Some(sent) = m.sent_by.as_ref().filter(|s| s.recipients > 0) {
         tx.prepare_cached("INSERT INTO sent_recipients (account, at, count) VALUES (?1, ?2, ?3)")?.execute(params![
@@ -103,6 +80,45 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage, fields: &Sear
     // A message with nowhere to go keeps nothing.
     tx.prepare_cached("DELETE FROM contents WHERE id = ?1 AND refs = 0")?.execute([content])?;
     insert_tracking(tx, &m.tracking)
+}
+
+/// Writes one queue entry of a message and its recipients.
+fn insert_outbound(
+    tx: &Transaction<'_>,
+    queue_id: &str,
+    out: &crate::store::Outbound,
+    received_at: i64,
+    content_size: i64,
+    content: i64,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO queue_messages (queue_id, sender, received_at, size, content_id, envid, ret, body_8bit, client)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        queue_id,
+        out.sender,
+        received_at,
+        content_size,
+        content,
+        out.envid,
+        out.ret,
+        out.body_8bit,
+        out.client
+    ])?;
+    let queued = tx.last_insert_rowid();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO queue_recipients (message_id, recipient, orcpt, notify, state, next_attempt, last_error, status, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for r in &out.recipients {
+        let (state, next, error, status) = match &r.failed {
+            Some(f) => ("failed", None, Some(f.reason.as_str()), Some(f.status.as_str())),
+            None => ("scheduled", Some(received_at), None, None),
+        };
+        insert.execute(params![queued, r.address, r.orcpt, r.notify, state, next, error, status, received_at])?;
+    }
+    Ok(())
 }
 
 /// Puts a copy of `content` into a folder of `mailbox` (INBOX when `folder` is

@@ -30,6 +30,7 @@ mod mailboxes;
 mod messages;
 mod pop3;
 mod queue;
+mod recipients;
 mod schema;
 
 pub(in crate::store) use backup::check_database;

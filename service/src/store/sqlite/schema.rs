@@ -209,6 +209,38 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 8: recipients besides mailboxes, as in Exchange: distribution lists (members by
+    // address, so that a member may be a mailbox, a custom recipient, another list or
+    // an outside address) and custom recipients (a local address relayed to one outside
+    // address); and the secret that signs SRS addresses.
+    Migration::Sql(
+        r#"
+    CREATE TABLE lists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        senders TEXT NOT NULL DEFAULT 'anyone',
+        hide_members INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE list_members (
+        list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+        member TEXT NOT NULL,
+        PRIMARY KEY (list_id, member)
+    ) WITHOUT ROWID;
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

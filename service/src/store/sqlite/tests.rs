@@ -194,6 +194,7 @@ fn message(mailboxes: Vec<i64>, content: &[u8]) -> NewMessage {
             ],
             ..Default::default()
         }),
+        forwarded: None,
         tracking: vec![TrackingRecord::now(TrackEvent::Accepted)],
         sent_by: None,
         junk: false,
