@@ -42,6 +42,9 @@ fn main() {
                 message_count: i as u64 % 50,
                 total_bytes: (i as u64 % 50) * 10_240,
                 folders: Vec::new(),
+                forwarding: None,
+                auto_reply: None,
+                limits: Default::default(),
             })
             .collect();
         app.model.monitor = (0..60)

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod acme;
+pub mod autoreply;
 pub mod backup;
 pub mod context;
 pub mod control;
@@ -34,6 +35,7 @@ pub mod notices;
 pub mod passwords;
 pub mod pop3;
 pub mod queue;
+pub mod quota;
 pub mod shutdown;
 pub mod smtp;
 pub mod srs;

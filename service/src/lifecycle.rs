@@ -665,6 +665,7 @@ impl Manager {
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
         ctx.tasks.spawn(crate::notices::run(ctx.clone()));
         ctx.tasks.spawn(crate::metrics::run(ctx.clone()));
+        ctx.tasks.spawn(crate::quota::run(ctx.clone()));
         ctx.tasks.spawn(crate::backup::schedule(
             ctx.store.clone(),
             config.backup.clone(),

@@ -178,3 +178,179 @@ print(spf.check2(i="127.0.0.1", s="client@customer.example", h="mail.corp.test")
     let out = d.ctl(&["contact", "add", "x@corp.test", "ann@corp.test"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("give the mailbox an alias instead"), "{out:?}");
 }
+
+/// Messages in a mailbox, by its address.
+fn copies(d: &Daemon, address: &str) -> i64 {
+    d.count(&format!(
+        "SELECT COUNT(*) FROM messages m JOIN addresses a ON a.mailbox_id = m.mailbox_id WHERE a.address = '{address}'"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mailbox_forwards_with_or_without_a_copy() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&["mailbox", "forward", "ann@corp.test", "ann@home.example", "--keep"]);
+    assert!(d.ctl_ok(&["mailbox", "list"]).contains("forwards to ann@home.example, keeping a copy"));
+    assert!(
+        send(d.smtp_addr().await, "x@outside.test", &["ann@corp.test"], "Subject: one\r\n\r\n1\r\n").starts_with("250")
+    );
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, vec!["ann@home.example".to_owned()]);
+    assert!(got[0].from.starts_with("SRS0="), "{}", got[0].from);
+    assert_eq!(copies(&d, "ann@corp.test"), 1, "a copy kept");
+    d.ctl_ok(&["mailbox", "forward", "bob@corp.test", "bob@home.example"]);
+    assert!(
+        send(d.smtp_addr().await, "x@outside.test", &["bob@corp.test"], "Subject: two\r\n\r\n2\r\n").starts_with("250")
+    );
+    let got = sink.wait_for(2, 20).await;
+    assert_eq!(got[1].to, vec!["bob@home.example".to_owned()]);
+    assert_eq!(copies(&d, "bob@corp.test"), 0, "no copy kept");
+    d.ctl_ok(&["mailbox", "forward", "bob@corp.test", "off"]);
+    assert!(
+        send(d.smtp_addr().await, "x@outside.test", &["bob@corp.test"], "Subject: three\r\n\r\n3\r\n")
+            .starts_with("250")
+    );
+    assert_eq!(copies(&d, "bob@corp.test"), 1, "forwarding off: delivered here");
+    let out = d.ctl(&["mailbox", "forward", "ann@corp.test", "carol@corp.test"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alias"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_automatic_reply_goes_once_per_sender_and_never_to_bulk_mail_or_bounces() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&[
+        "mailbox",
+        "autoreply",
+        "ann@corp.test",
+        "--subject",
+        "Out of office: {subject}",
+        "--text",
+        "I am away until Monday.",
+    ]);
+    let smtp = d.smtp_addr().await;
+    let hello = "Subject: quarterly figures\r\nMessage-ID: <q1@outside.test>\r\n\r\nsee attached\r\n";
+    assert!(send(smtp, "bob@outside.test", &["ann@corp.test"], hello).starts_with("250"));
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, vec!["bob@outside.test".to_owned()]);
+    assert_eq!(got[0].from, "", "sent from <>");
+    let reply = String::from_utf8_lossy(&got[0].data).into_owned();
+    assert!(reply.contains("Subject: Out of office: quarterly figures"), "{reply}");
+    assert!(reply.contains("Auto-Submitted: auto-replied"), "{reply}");
+    assert!(reply.contains("In-Reply-To: <q1@outside.test>"), "{reply}");
+    assert!(reply.contains("I am away until Monday."), "{reply}");
+    // None of these is answered: the same sender again, bulk mail, a list, a bounce.
+    assert!(send(smtp, "bob@outside.test", &["ann@corp.test"], "Subject: again\r\n\r\nx\r\n").starts_with("250"));
+    assert!(
+        send(smtp, "news@outside.test", &["ann@corp.test"], "Precedence: bulk\r\nSubject: news\r\n\r\nx\r\n")
+            .starts_with("250")
+    );
+    assert!(
+        send(smtp, "list@outside.test", &["ann@corp.test"], "List-Id: <l.outside.test>\r\nSubject: l\r\n\r\nx\r\n")
+            .starts_with("250")
+    );
+    assert!(send(smtp, "", &["ann@corp.test"], "Subject: Undelivered\r\n\r\nx\r\n").starts_with("250"));
+    // Someone new is.
+    assert!(send(smtp, "carol@outside.test", &["ann@corp.test"], "Subject: lunch\r\n\r\nx\r\n").starts_with("250"));
+    let got = sink.wait_for(2, 20).await;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let got_now = sink.messages();
+    assert_eq!(got_now.len(), 2, "only bob (once) and carol: {:?}", got_now.iter().map(|m| &m.to).collect::<Vec<_>>());
+    assert_eq!(got[1].to, vec!["carol@outside.test".to_owned()]);
+    assert_eq!(copies(&d, "ann@corp.test"), 6, "every message is delivered all the same");
+    d.ctl_ok(&["mailbox", "autoreply", "ann@corp.test", "--off"]);
+    let out = d.ctl(&["mailbox", "autoreply", "ann@corp.test", "--subject", "x", "--text", "y", "--days", "0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("out of range"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_mailbox_refuses_mail_its_owner_is_warned_once_a_day_and_may_not_send() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&["mailbox", "limits", "ann@corp.test", "--receive", "2"]);
+    let smtp = d.smtp_addr().await;
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(3000));
+    assert!(send(smtp, "bob@outside.test", &["ann@corp.test"], &big).starts_with("250"), "room for one");
+    let mut s = Smtp::connect(smtp);
+    s.expect("EHLO outside.test", "250");
+    s.expect("MAIL FROM:<bob@outside.test>", "250");
+    let full = s.cmd("RCPT TO:<ann@corp.test>");
+    assert!(full.starts_with("552 5.2.2") && full.contains("Mailbox full"), "{full}");
+
+    // The organisation's warning level applies to every mailbox without its own.
+    d.edit_config(|c| c["general"]["mailbox_warn_kb"] = serde_json::json!(1));
+    d.ctl_ok(&["restart"]);
+    let warned = |d: &Daemon| {
+        d.count(
+            "SELECT COUNT(*) FROM messages m JOIN contents c ON c.id = m.content_id
+             WHERE CAST(c.data AS TEXT) LIKE '%Subject: Your mailbox is almost full%'",
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while warned(&d) < 1 {
+        assert!(std::time::Instant::now() < deadline, "no warning:\n{}", d.all_logs());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    d.ctl_ok(&["restart"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(warned(&d), 1, "once a day, not at every restart");
+
+    // Over "prohibit send", its owner may not send.
+    d.ctl_ok(&["mailbox", "limits", "ann@corp.test", "--send", "1"]);
+    let mut s = Smtp::connect(smtp);
+    s.expect("EHLO corp.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAcHc=", "235");
+    let refused = s.cmd("MAIL FROM:<ann@corp.test>");
+    assert!(refused.starts_with("552 5.2.2"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catch_all_delivers_an_unknown_local_part_only_when_on() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    let smtp = d.smtp_addr().await;
+    let try_unknown = || {
+        let mut s = Smtp::connect(smtp);
+        s.expect("EHLO outside.test", "250");
+        s.expect("MAIL FROM:<x@outside.test>", "250");
+        s.cmd("RCPT TO:<whoever@corp.test>")
+    };
+    assert!(try_unknown().starts_with("550 5.1.1"), "off by default");
+    d.ctl_ok(&["routing", "catch-all", "corp.test", "carol@corp.test"]);
+    assert!(send(smtp, "x@outside.test", &["whoever@corp.test"], "Subject: hi\r\n\r\nx\r\n").starts_with("250"));
+    assert_eq!(copies(&d, "carol@corp.test"), 1);
+    d.ctl_ok(&["routing", "catch-all", "corp.test", "off"]);
+    assert!(try_unknown().starts_with("550 5.1.1"), "off again");
+    let out = d.ctl(&["routing", "catch-all", "elsewhere.example", "carol@corp.test"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an inbound domain"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounce_from_a_list_names_the_member_that_failed() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&["list", "add", "team@corp.test"]);
+    d.ctl_ok(&["list", "members", "team@corp.test", "--add", "ann@corp.test", "--add", "carol@corp.test"]);
+    d.ctl_ok(&["mailbox", "limits", "carol@corp.test", "--receive", "1"]);
+    let smtp = d.smtp_addr().await;
+    let big = format!("Subject: fill\r\n\r\n{}\r\n", "x".repeat(2000));
+    assert!(send(smtp, "x@outside.test", &["carol@corp.test"], &big).starts_with("250"));
+    assert!(send(smtp, "dave@corp.test", &["team@corp.test"], "Subject: plan\r\n\r\nx\r\n").starts_with("250"));
+    assert_eq!(copies(&d, "ann@corp.test"), 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let ndr = loop {
+        let texts = d.messages_of("dave@corp.test");
+        if let Some(t) = texts.first() {
+            break String::from_utf8_lossy(t).into_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no NDR:\n{}", d.all_logs());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(ndr.contains("carol@corp.test") && ndr.contains("Mailbox full"), "{ndr}");
+    assert!(
+        ndr.contains("Final-Recipient: rfc822;carol@corp.test")
+            || ndr.contains("Final-Recipient: rfc822; carol@corp.test"),
+        "{ndr}"
+    );
+}

@@ -207,6 +207,9 @@ mod tests {
             message_count: 0,
             total_bytes: 0,
             folders: Vec::new(),
+            forwarding: None,
+            auto_reply: None,
+            limits: Default::default(),
         }
     }
 

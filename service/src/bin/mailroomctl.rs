@@ -411,6 +411,14 @@ enum RoutingCmd {
     Remove { domain: String },
     /// List the routing table.
     List,
+    /// Deliver mail for unknown addresses of an inbound domain to a mailbox (`off`:
+    /// refuse them, the default; a catch-all invites spam).
+    CatchAll {
+        /// The domain.
+        domain: String,
+        /// Any address of the mailbox, or `off`.
+        mailbox: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -464,6 +472,54 @@ enum MailboxCmd {
         /// Use TLS from the start (POP3S, usually port 995), checking the certificate.
         #[arg(long, requires = "pop3")]
         tls: bool,
+    },
+    /// Forward a mailbox's mail to an outside address (with SRS), keeping a copy or
+    /// not; `off` to stop.
+    Forward {
+        /// Any address of the mailbox.
+        address: String,
+        /// The outside address, or `off`.
+        to: String,
+        /// Deliver to the mailbox too.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Set the mailbox's automatic reply (out of office); `--off` to stop it.
+    Autoreply {
+        /// Any address of the mailbox.
+        address: String,
+        /// The reply's subject; {subject} stands for the subject answered.
+        #[arg(long, required_unless_present = "off")]
+        subject: Option<String>,
+        /// The reply's text.
+        #[arg(long, required_unless_present = "off")]
+        text: Option<String>,
+        /// Not before this day (YYYY-MM-DD, local time).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Not after this day (YYYY-MM-DD, local time, the whole day).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Answer each sender at most once in this many days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Turn it off.
+        #[arg(long, conflicts_with_all = ["subject", "text", "from", "until"])]
+        off: bool,
+    },
+    /// Set the mailbox's storage limits, in KB (`default` for the organisation's).
+    Limits {
+        /// Any address of the mailbox.
+        address: String,
+        /// Warn the user, once a day, above this.
+        #[arg(long, value_name = "KB|default")]
+        warn: Option<String>,
+        /// Refuse the user's sending above this.
+        #[arg(long, value_name = "KB|default")]
+        send: Option<String>,
+        /// Refuse mail to the mailbox above this.
+        #[arg(long, value_name = "KB|default")]
+        receive: Option<String>,
     },
     /// Write a mailbox's messages to a new mbox file or Maildir.
     Export {
@@ -665,6 +721,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             })
             .await
         }
+        Command::Routing { action: RoutingCmd::CatchAll { domain, mailbox } } => {
+            let mailbox = (!mailbox.eq_ignore_ascii_case("off")).then_some(mailbox);
+            show(json, client.request(Request::SetCatchAll { domain, mailbox }).await?)
+        }
         Command::Routing { action: RoutingCmd::List } => {
             let (draft, _) = get_config(&client).await?;
             if json {
@@ -699,7 +759,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                             return Err(Failure::Refused(format!("the routing table has no entry for {key}")));
                         }
                     }
-                    RoutingCmd::List => {}
+                    RoutingCmd::List | RoutingCmd::CatchAll { .. } => {}
                 }
                 Ok(())
             })
@@ -855,6 +915,56 @@ async fn mailbox(client: &Client, json: bool, action: MailboxCmd, password: Opti
         MailboxCmd::Remove { address } => client.request(Request::RemoveMailbox { address }).await?,
         MailboxCmd::Import { address, maildir, mbox, pop3, user, tls, .. } => {
             return import(client, json, &address, (maildir, mbox, pop3.zip(user)), password, tls).await;
+        }
+        MailboxCmd::Forward { address, to, keep } => {
+            let forwarding = (!to.eq_ignore_ascii_case("off")).then_some(mailroom_shared::ipc::Forwarding { to, keep });
+            client.request(Request::SetForwarding { address, forwarding }).await?
+        }
+        MailboxCmd::Autoreply { address, subject, text, from, until, days, off } => {
+            let reply = if off {
+                None
+            } else {
+                let day = |s: &str, end: bool| -> Result<i64, Failure> {
+                    let date: jiff::civil::Date =
+                        s.parse().map_err(|e| Failure::Usage(format!("'{s}' is not a date (YYYY-MM-DD): {e}")))?;
+                    let time = if end { date.at(23, 59, 59, 0) } else { date.at(0, 0, 0, 0) };
+                    jiff::tz::TimeZone::system()
+                        .to_timestamp(time)
+                        .map(|t| t.as_second())
+                        .map_err(|e| Failure::Usage(format!("'{s}': {e}")))
+                };
+                Some(mailroom_shared::ipc::AutoReply {
+                    subject: subject.unwrap_or_default(),
+                    body: text.unwrap_or_default(),
+                    start: from.as_deref().map(|s| day(s, false)).transpose()?,
+                    end: until.as_deref().map(|s| day(s, true)).transpose()?,
+                    days,
+                })
+            };
+            client.request(Request::SetAutoReply { address, reply }).await?
+        }
+        MailboxCmd::Limits { address, warn, send, receive } => {
+            let current = match client.request(Request::ListMailboxes).await? {
+                Response::Mailboxes { mailboxes, .. } => mailboxes
+                    .into_iter()
+                    .find(|m| m.addresses.iter().any(|a| a.eq_ignore_ascii_case(&address)))
+                    .map(|m| m.limits)
+                    .unwrap_or_default(),
+                _ => Default::default(),
+            };
+            let value = |given: Option<String>, now: Option<u64>| -> Result<Option<u64>, Failure> {
+                match given.as_deref() {
+                    None => Ok(now),
+                    Some("default") => Ok(None),
+                    Some(n) => n.parse().map(Some).map_err(|_| Failure::Usage(format!("'{n}' is not a number of KB"))),
+                }
+            };
+            let limits = mailroom_shared::ipc::StorageLimits {
+                warn_kb: value(warn, current.warn_kb)?,
+                send_kb: value(send, current.send_kb)?,
+                receive_kb: value(receive, current.receive_kb)?,
+            };
+            client.request(Request::SetLimits { address, limits }).await?
         }
         MailboxCmd::Export { address, mbox, maildir } => {
             let target = match (mbox, maildir) {
@@ -1052,6 +1162,18 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                 }
                 for f in m.folders.iter().filter(|f| f.messages > 0 && f.name != "INBOX") {
                     println!("  folder {:<23} {:>24} {:>12}", f.name, f.messages, f.bytes);
+                }
+                if let Some(f) = &m.forwarding {
+                    let keep = if f.keep { ", keeping a copy" } else { "" };
+                    println!("  forwards to {}{keep}", f.to);
+                }
+                if let Some(r) = &m.auto_reply {
+                    println!("  automatic reply: {}", r.subject);
+                }
+                let l = m.limits;
+                if l != Default::default() {
+                    let kb = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |k| format!("{k} KB"));
+                    println!("  limits: warn {}, send {}, receive {}", kb(l.warn_kb), kb(l.send_kb), kb(l.receive_kb));
                 }
             }
             for l in lists {

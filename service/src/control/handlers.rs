@@ -53,6 +53,14 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             manager.store().remove_list(address).await.map_err(store_error)?;
             Ok(Response::Done)
         }
+        Request::SetForwarding { address, forwarding } => {
+            super::recipients::set_forwarding(manager, &address, forwarding).await
+        }
+        Request::SetAutoReply { address, reply } => super::recipients::set_auto_reply(manager, &address, reply).await,
+        Request::SetLimits { address, limits } => super::recipients::set_limits(manager, &address, limits).await,
+        Request::SetCatchAll { domain, mailbox } => {
+            super::recipients::set_catch_all(manager, &domain, mailbox.as_deref()).await
+        }
         Request::AddContact { address, display_name, target } => {
             super::recipients::add_contact(manager, &address, display_name, &target).await
         }
@@ -69,7 +77,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
                 .await
                 .map_err(store_error)?;
             manager.emit(Event::MailboxesChanged);
-            Ok(Response::Mailbox(m.into()))
+            Ok(Response::Mailbox(Box::new(m.into())))
         }
         Request::UpdateMailbox { address, display_name, addresses, password } => {
             let address = parse_address("address", &address)?;
@@ -80,7 +88,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
                 .await
                 .map_err(store_error)?;
             manager.emit(Event::MailboxesChanged);
-            Ok(Response::Mailbox(m.into()))
+            Ok(Response::Mailbox(Box::new(m.into())))
         }
         Request::RemoveMailbox { address } => {
             let address = parse_address("address", &address)?;

@@ -94,3 +94,114 @@ pub(super) async fn add_contact(
         .map_err(store_error)?;
     Ok(Response::Contact(contact_info(contact)))
 }
+
+/// The mailbox an address names.
+async fn mailbox_id(manager: &Manager, address: &str) -> Result<i64, IpcError> {
+    let key = canonical("address", address)?;
+    manager
+        .store()
+        .mailbox_of(&key)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| IpcError::NotFound { message: format!("no mailbox has the address {address}") })
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> IpcError {
+    IpcError::InvalidArgument { field: field.to_owned(), message: message.into() }
+}
+
+/// A mailbox's forwarding: to an outside address only (a local one is an alias).
+pub(super) async fn set_forwarding(
+    manager: &Manager,
+    address: &str,
+    forwarding: Option<mailroom_shared::ipc::Forwarding>,
+) -> Result<Response, IpcError> {
+    let id = mailbox_id(manager, address).await?;
+    let forwarding = match forwarding {
+        None => None,
+        Some(f) => {
+            let to = EmailAddress::parse(f.to.trim()).map_err(|e| invalid("to", format!("'{}' {e}", f.to)))?;
+            if manager.store().named(&to.canonical()).await.map_err(store_error)?.is_some() {
+                return Err(invalid(
+                    "to",
+                    format!("{to} is a recipient here; give that mailbox this address as an alias instead"),
+                ));
+            }
+            Some(mailroom_shared::ipc::Forwarding { to: to.to_string(), keep: f.keep })
+        }
+    };
+    manager.store().set_forwarding(id, forwarding).await.map_err(store_error)?;
+    Ok(Response::Done)
+}
+
+/// A mailbox's automatic reply.
+pub(super) async fn set_auto_reply(
+    manager: &Manager,
+    address: &str,
+    reply: Option<mailroom_shared::ipc::AutoReply>,
+) -> Result<Response, IpcError> {
+    let id = mailbox_id(manager, address).await?;
+    if let Some(r) = &reply {
+        if r.subject.trim().is_empty() {
+            return Err(invalid("subject", "an automatic reply needs a subject"));
+        }
+        if r.subject.contains(['\r', '\n']) {
+            return Err(invalid("subject", "a subject is one line"));
+        }
+        if r.body.trim().is_empty() {
+            return Err(invalid("body", "an automatic reply needs some text"));
+        }
+        if !(1..=365).contains(&r.days) {
+            return Err(invalid("days", format!("{} is out of range; allowed: 1 to 365", r.days)));
+        }
+        if let (Some(s), Some(e)) = (r.start, r.end)
+            && s >= e
+        {
+            return Err(invalid("end", "the end must come after the start"));
+        }
+    }
+    manager.store().set_auto_reply(id, reply).await.map_err(store_error)?;
+    Ok(Response::Done)
+}
+
+/// A mailbox's own storage limits.
+pub(super) async fn set_limits(
+    manager: &Manager,
+    address: &str,
+    limits: mailroom_shared::ipc::StorageLimits,
+) -> Result<Response, IpcError> {
+    let id = mailbox_id(manager, address).await?;
+    for (field, kb) in [("warn_kb", limits.warn_kb), ("send_kb", limits.send_kb), ("receive_kb", limits.receive_kb)] {
+        if kb == Some(0) {
+            return Err(invalid(field, "a limit is at least 1 KB; leave it unset for the organisation's"));
+        }
+    }
+    if let (Some(s), Some(r)) = (limits.send_kb, limits.receive_kb)
+        && s > r
+    {
+        return Err(invalid("send_kb", "sending must stop no later than receiving does"));
+    }
+    manager.store().set_limits(id, limits).await.map_err(store_error)?;
+    Ok(Response::Done)
+}
+
+/// A domain's catch-all mailbox: only for a domain whose mail is ours.
+pub(super) async fn set_catch_all(
+    manager: &Manager,
+    domain: &str,
+    mailbox: Option<&str>,
+) -> Result<Response, IpcError> {
+    let parsed = mailroom_shared::address::Domain::parse(domain.trim())
+        .map_err(|e| invalid("domain", format!("'{domain}' {}", e.0)))?;
+    let (config, _) = manager.saved_config();
+    let ours = parsed == config.general.host_name || config.routing.table.is_inbound(&parsed);
+    if mailbox.is_some() && !ours {
+        return Err(invalid("domain", format!("{parsed} is not an inbound domain; add it on the Routing tab first")));
+    }
+    let id = match mailbox {
+        Some(a) => Some(mailbox_id(manager, a).await?),
+        None => None,
+    };
+    manager.store().set_catch_all(parsed.to_string(), id).await.map_err(store_error)?;
+    Ok(Response::Done)
+}

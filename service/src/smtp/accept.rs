@@ -242,8 +242,21 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
     match env.hold.as_ref().filter(|_| !junk) {
         None => {
             let copies = message.mailboxes.len() as u64;
+            let delivered = message.mailboxes.clone();
+            // What an automatic reply needs: the header (subject, Message-ID, and what
+            // says not to answer).
+            let header = body[..crate::message::header_len(&body)].to_vec();
             ctx.store.accept(message).await?;
             ctx.metrics.count(Counter::Delivered, copies);
+            if !delivered.is_empty() && !sender.is_empty() {
+                ctx.tasks.spawn(crate::autoreply::after_delivery(
+                    ctx.clone(),
+                    id.clone(),
+                    delivered,
+                    sender.clone(),
+                    header,
+                ));
+            }
         }
         Some(hold) => {
             let held = Held {

@@ -62,6 +62,20 @@ impl<S: crate::tls::Transport> Session<S> {
         {
             return Reply::new(552, "5.3.4", format!("Message size exceeds fixed maximum message size ({max} bytes)"));
         }
+        // Over its "prohibit send" limit, a mailbox's owner sends nothing until it is
+        // cleaned up.
+        if let Some(auth) = &self.auth
+            && let Some(first) = auth.addresses.first()
+            && let Ok(Some(id)) = self.ctx.store.mailbox_of(first).await
+            && let Ok(options) = self.ctx.store.mailbox_options(id).await
+            && crate::quota::may_not_send(&self.ctx, &options)
+        {
+            return Reply::new(
+                552,
+                "5.2.2",
+                "Your mailbox is over its size limit; delete some mail (and empty the trash) to send again",
+            );
+        }
         if self.ctx.disk.low() {
             crate::logging::repeated("smtp-disk-low", |n| {
                 tracing::warn!(repeats = n, "free disk space is below the reserve; new mail is refused with 452")

@@ -219,12 +219,18 @@ impl<S: crate::tls::Transport> Session<S> {
                 let key = address.canonical();
                 let found = if key == canonical { named } else { store.named(&key).await.map_err(internal)? };
                 match found {
-                    Some(Named::Mailbox(id)) => Ok((address.to_string(), Target::Mailbox(id))),
+                    Some(Named::Mailbox(id)) => self.mailbox_target(address, id).await,
                     Some(Named::List(list)) => self.expand_list(address, list).await,
                     Some(Named::Contact(c)) => Ok((c.target, Target::Forward { domain: address.domain().to_string() })),
-                    None => {
-                        Err(Reply::new(550, "5.1.1", format!("<{address}>: Recipient address rejected: User unknown")))
-                    }
+                    None => match store.catch_all(&address.domain().to_string()).await.map_err(internal)? {
+                        // The domain's catch-all takes what names nobody.
+                        Some(id) => self.mailbox_target(address, id).await,
+                        None => Err(Reply::new(
+                            550,
+                            "5.1.1",
+                            format!("<{address}>: Recipient address rejected: User unknown"),
+                        )),
+                    },
                 }
             }
             Decision::Relay { address } => Ok((address.to_string(), Target::Relay)),
@@ -290,8 +296,16 @@ impl<S: crate::tls::Transport> Session<S> {
             Domain::parse(d)
                 .is_ok_and(|d| d == cfg.general.host_name || (cfg.routing.reroute && cfg.routing.table.is_inbound(&d)))
         };
-        let mut members: Vec<(String, Target)> =
-            expansion.mailboxes.into_iter().map(|(id, a)| (a, Target::Mailbox(id))).collect();
+        let mut members: Vec<(String, Target)> = Vec::new();
+        for (id, a) in expansion.mailboxes {
+            let parsed = EmailAddress::parse(&a).map_err(|_| internal(crate::store::StoreError::Corrupt(a.clone())))?;
+            match self.mailbox_target(&parsed, id).await {
+                Ok((_, Target::List(more))) => members.extend(more),
+                Ok(member) => members.push(member),
+                // A full member's copy fails; its sender's NDR names the member.
+                Err(reply) => members.push((a, Target::Fail(reply.lines.join(" ")))),
+            }
+        }
         for outside in expansion.outside {
             match outside.rsplit_once('@') {
                 Some((_, d)) if ours(d) => {
@@ -301,6 +315,29 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         Ok((address.to_string(), Target::List(members)))
+    }
+
+    /// Where mail to the mailbox `id` (as `address`) goes: refused when it is full
+    /// (`552 5.2.2`); else to it, and to where it forwards (keeping a copy or not).
+    async fn mailbox_target(&self, address: &EmailAddress, id: i64) -> Result<(String, Target), Reply> {
+        let options = self.ctx.store.mailbox_options(id).await.map_err(|e| {
+            tracing::error!(error = %e, "mailbox lookup failed");
+            Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        })?;
+        if crate::quota::full(&self.ctx, &options) {
+            return Err(Reply::new(552, "5.2.2", format!("<{address}>: Mailbox full")));
+        }
+        match options.forwarding {
+            None => Ok((address.to_string(), Target::Mailbox(id))),
+            Some(f) => {
+                let mut targets = Vec::new();
+                if f.keep {
+                    targets.push((address.to_string(), Target::Mailbox(id)));
+                }
+                targets.push((f.to, Target::Forward { domain: address.domain().to_string() }));
+                Ok((address.to_string(), Target::List(targets)))
+            }
+        }
     }
 
     /// RCPT to an SRS address of ours: a bounce of mail we forwarded, which goes on to

@@ -28,6 +28,12 @@ pub struct Mailbox {
     pub total_bytes: u64,
     /// Its folders, INBOX first: (name, messages, bytes).
     pub folders: Vec<(String, u64, u64)>,
+    /// Forwarding, if on.
+    pub forwarding: Option<mailroom_shared::ipc::Forwarding>,
+    /// The automatic reply, if on.
+    pub auto_reply: Option<mailroom_shared::ipc::AutoReply>,
+    /// Its own storage limits.
+    pub limits: mailroom_shared::ipc::StorageLimits,
 }
 
 impl From<Mailbox> for MailboxInfo {
@@ -43,6 +49,9 @@ impl From<Mailbox> for MailboxInfo {
                 .into_iter()
                 .map(|(name, messages, bytes)| mailroom_shared::ipc::FolderUsage { name, messages, bytes })
                 .collect(),
+            forwarding: m.forwarding,
+            auto_reply: m.auto_reply,
+            limits: m.limits,
         }
     }
 }

@@ -42,6 +42,7 @@ pub mod imap;
 pub mod import;
 mod mailboxes;
 mod messages;
+pub mod options;
 mod pop3;
 mod queue;
 pub mod recipients;

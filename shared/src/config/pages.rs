@@ -30,6 +30,13 @@ pub struct GeneralDraft {
     /// refused (`452 4.3.1`), as Postfix's `queue_minfree`. In MiB; `None` for
     /// automatic (twice the message size limit, at least 100 MiB); 0 for none.
     pub min_free_space_mb: Option<u64>,
+    /// Every mailbox's storage limits unless its own say otherwise (Exchange's
+    /// Information Store defaults), in KB; `None` for no limit.
+    pub mailbox_warn_kb: Option<u64>,
+    /// Refuse a user's own sending above this, KB.
+    pub mailbox_send_kb: Option<u64>,
+    /// Refuse mail to a mailbox above this, KB.
+    pub mailbox_receive_kb: Option<u64>,
 }
 
 impl Default for GeneralDraft {
@@ -40,6 +47,9 @@ impl Default for GeneralDraft {
             max_message_size_kb: Some(25_600),
             drain_timeout_secs: 30,
             min_free_space_mb: None,
+            mailbox_warn_kb: None,
+            mailbox_send_kb: None,
+            mailbox_receive_kb: None,
         }
     }
 }
@@ -57,6 +67,9 @@ pub struct General {
     pub drain_timeout: std::time::Duration,
     /// Disk space to keep free, in bytes; `None` for automatic.
     pub min_free_space: Option<u64>,
+    /// Every mailbox's storage limits (KB) unless its own say otherwise: warn, send,
+    /// receive.
+    pub mailbox_limits: (Option<u64>, Option<u64>, Option<u64>),
 }
 
 impl General {
@@ -88,12 +101,26 @@ impl General {
             None => Some(None),
             Some(mb) => v.range("general.min_free_space_mb", mb, 0, 1024 * 1024).map(|mb| Some(mb * 1024 * 1024)),
         };
+        let limit = |v: &mut Validator, field: &str, kb: Option<u64>| match kb {
+            None => Some(None),
+            Some(kb) => v.range(field, kb, 1, 1 << 40).map(Some),
+        };
+        let warn = limit(v, "general.mailbox_warn_kb", d.mailbox_warn_kb);
+        let send = limit(v, "general.mailbox_send_kb", d.mailbox_send_kb);
+        let receive = limit(v, "general.mailbox_receive_kb", d.mailbox_receive_kb);
+        if let (Some(Some(s)), Some(Some(r))) = (send, receive)
+            && s > r
+        {
+            v.push("general.mailbox_send_kb", Problem::inconsistent("sending must stop no later than receiving does"));
+            return None;
+        }
         Some(General {
             host_name: host_name?,
             administrator_mailbox: administrator_mailbox?,
             max_message_size: max_message_size?,
             drain_timeout: std::time::Duration::from_secs(drain?),
             min_free_space: min_free_space?,
+            mailbox_limits: (warn?, send?, receive?),
         })
     }
 
@@ -104,6 +131,9 @@ impl General {
             max_message_size_kb: self.max_message_size.map(|b| b / 1024),
             drain_timeout_secs: self.drain_timeout.as_secs(),
             min_free_space_mb: self.min_free_space.map(|b| b / (1024 * 1024)),
+            mailbox_warn_kb: self.mailbox_limits.0,
+            mailbox_send_kb: self.mailbox_limits.1,
+            mailbox_receive_kb: self.mailbox_limits.2,
         }
     }
 }

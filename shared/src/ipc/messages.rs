@@ -204,6 +204,37 @@ pub enum Request {
         /// Any address of the mailbox.
         address: String,
     },
+    /// A mailbox's Delivery Options: forward its mail to an outside address (with
+    /// SRS), keeping a copy or not; `None` to stop.
+    SetForwarding {
+        /// Any address of the mailbox.
+        address: String,
+        /// Where to, and whether the mailbox keeps a copy.
+        forwarding: Option<Forwarding>,
+    },
+    /// A mailbox's automatic replies (RFC 3834); `None` to turn them off.
+    SetAutoReply {
+        /// Any address of the mailbox.
+        address: String,
+        /// The reply.
+        reply: Option<AutoReply>,
+    },
+    /// A mailbox's storage limits (Exchange's "Issue warning at", "Prohibit send at",
+    /// "Prohibit send and receive at"); each `None` follows the organisation's default.
+    SetLimits {
+        /// Any address of the mailbox.
+        address: String,
+        /// The limits.
+        limits: StorageLimits,
+    },
+    /// Deliver mail for unknown addresses of an inbound domain to a mailbox; `None`
+    /// to stop (the default: a catch-all invites spam).
+    SetCatchAll {
+        /// The domain.
+        domain: String,
+        /// Any address of the mailbox that receives it.
+        mailbox: Option<String>,
+    },
     /// What would happen to a recipient in a given client situation, under the saved
     /// configuration.
     TestAddress {
@@ -358,6 +389,10 @@ impl Request {
         "add_mailbox",
         "update_mailbox",
         "remove_mailbox",
+        "set_forwarding",
+        "set_auto_reply",
+        "set_limits",
+        "set_catch_all",
         "test_address",
         "queue_list",
         "queue_message",
@@ -488,7 +523,7 @@ pub enum Response {
         warnings: Vec<String>,
     },
     /// To a mailbox change: the mailbox as it now is.
-    Mailbox(MailboxInfo),
+    Mailbox(Box<MailboxInfo>),
     /// To a list change: the list as it now is.
     List(ListInfo),
     /// To a new custom recipient.
@@ -1063,6 +1098,63 @@ pub struct MailboxInfo {
     /// Its folders (INBOX first) with what each holds.
     #[serde(default)]
     pub folders: Vec<FolderUsage>,
+    /// Where its mail is forwarded, if anywhere.
+    #[serde(default)]
+    pub forwarding: Option<Forwarding>,
+    /// Its automatic reply, when on.
+    #[serde(default)]
+    pub auto_reply: Option<AutoReply>,
+    /// Its own storage limits (`None`s follow the organisation's).
+    #[serde(default)]
+    pub limits: StorageLimits,
+}
+
+/// A mailbox's forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    /// The outside address mail goes to.
+    pub to: String,
+    /// Deliver to the mailbox too.
+    pub keep: bool,
+}
+
+/// A mailbox's automatic reply (out of office).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoReply {
+    /// Its subject; `{subject}` stands for the subject of the message answered.
+    pub subject: String,
+    /// Its text.
+    pub body: String,
+    /// Not before (Unix seconds), if set.
+    #[serde(default)]
+    pub start: Option<i64>,
+    /// Not after (Unix seconds), if set.
+    #[serde(default)]
+    pub end: Option<i64>,
+    /// Each sender is answered at most once in this many days.
+    #[serde(default = "AutoReply::default_days")]
+    pub days: u32,
+}
+
+impl AutoReply {
+    /// Once a week, as Outlook and Sieve's vacation do.
+    pub fn default_days() -> u32 {
+        7
+    }
+}
+
+/// Storage limits, in KB (1,024 bytes); `None` follows the organisation's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StorageLimits {
+    /// Tell the user, once a day, above this.
+    #[serde(default)]
+    pub warn_kb: Option<u64>,
+    /// Refuse the user's own sending above this.
+    #[serde(default)]
+    pub send_kb: Option<u64>,
+    /// Refuse mail to the mailbox above this.
+    #[serde(default)]
+    pub receive_kb: Option<u64>,
 }
 
 /// A mailbox folder and what it holds.
@@ -1340,6 +1432,10 @@ mod tests {
             Request::AddMailbox { display_name: String::new(), addresses: vec![], password: String::new() },
             Request::UpdateMailbox { address: String::new(), display_name: None, addresses: None, password: None },
             Request::RemoveMailbox { address: String::new() },
+            Request::SetForwarding { address: String::new(), forwarding: None },
+            Request::SetAutoReply { address: String::new(), reply: None },
+            Request::SetLimits { address: String::new(), limits: StorageLimits::default() },
+            Request::SetCatchAll { domain: String::new(), mailbox: None },
             Request::TestAddress { recipient: String::new(), authenticated_as: None, client_ip: String::new() },
             Request::QueueList { state: None, sender: None, recipient: None },
             Request::QueueMessage { queue_id: String::new() },

@@ -57,7 +57,18 @@ fn load_mailbox(conn: &Connection, id: i64) -> StoreResult<Mailbox> {
     let mut stmt = conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1 ORDER BY position")?;
     let addresses = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
     let folders = folder_usage(conn, Some(id))?.into_iter().map(|(_, f)| f).collect();
-    Ok(Mailbox { id, display_name, addresses, message_count: size(count), total_bytes: size(bytes), folders })
+    let (forwarding, auto_reply, limits) = super::options::options_of(conn, id)?;
+    Ok(Mailbox {
+        id,
+        display_name,
+        addresses,
+        message_count: size(count),
+        total_bytes: size(bytes),
+        folders,
+        forwarding,
+        auto_reply,
+        limits,
+    })
 }
 
 /// A folder's name, messages and bytes.
@@ -148,8 +159,14 @@ impl Sqlite {
                         message_count: size(r.get(3)?),
                         total_bytes: size(r.get(4)?),
                         folders: Vec::new(),
+                        forwarding: None,
+                        auto_reply: None,
+                        limits: Default::default(),
                     }),
                 }
+            }
+            for m in &mut out {
+                (m.forwarding, m.auto_reply, m.limits) = super::options::options_of(conn, m.id)?;
             }
             for (mailbox, folder) in folder_usage(conn, None)? {
                 if let Some(m) = out.iter_mut().find(|m| m.id == mailbox) {

@@ -28,6 +28,7 @@ mod imap;
 mod import;
 mod mailboxes;
 mod messages;
+mod options;
 mod pop3;
 mod queue;
 mod recipients;

@@ -241,6 +241,28 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 9: a mailbox's Delivery Options (forwarding), automatic reply and storage limits
+    // (JSON, NULL for none or the organisation's), when it was last warned of its size;
+    // whom each automatic reply went to and when (once per sender per N days); and
+    // the catch-all mailbox of each domain that has one.
+    Migration::Sql(
+        r#"
+    ALTER TABLE mailboxes ADD COLUMN forwarding TEXT;
+    ALTER TABLE mailboxes ADD COLUMN auto_reply TEXT;
+    ALTER TABLE mailboxes ADD COLUMN limits TEXT;
+    ALTER TABLE mailboxes ADD COLUMN warned_at INTEGER;
+    CREATE TABLE auto_replies (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, sender)
+    ) WITHOUT ROWID;
+    CREATE TABLE catch_all (
+        domain TEXT PRIMARY KEY,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

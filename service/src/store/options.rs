@@ -1,0 +1,109 @@
+//! A mailbox's options beyond its addresses and password: forwarding (Exchange's
+//! *Delivery Options*), its automatic reply, its storage limits; whom automatic
+//! replies went to; and each domain's catch-all mailbox.
+
+use mailroom_shared::ipc::{AutoReply, Forwarding, StorageLimits};
+
+use super::{Backend, Store, StoreResult, dispatch};
+
+/// What delivery to a mailbox needs to know of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxOptions {
+    /// Forwarding, if on.
+    pub forwarding: Option<Forwarding>,
+    /// The automatic reply, if on.
+    pub auto_reply: Option<AutoReply>,
+    /// Its own limits.
+    pub limits: StorageLimits,
+    /// Bytes it holds.
+    pub bytes: u64,
+    /// Its primary address.
+    pub address: String,
+    /// When it was last warned of its size, Unix seconds.
+    pub warned_at: Option<i64>,
+}
+
+impl Store {
+    /// A mailbox's options and size.
+    ///
+    /// # Errors
+    /// `NotFound` for no such mailbox.
+    pub async fn mailbox_options(&self, mailbox: i64) -> StoreResult<MailboxOptions> {
+        dispatch!(self, b => b.mailbox_options(mailbox).await)
+    }
+
+    /// Sets forwarding (`None`: off).
+    ///
+    /// # Errors
+    /// `NotFound` for no such mailbox.
+    pub async fn set_forwarding(&self, mailbox: i64, forwarding: Option<Forwarding>) -> StoreResult<()> {
+        dispatch!(self, b => b.set_option(mailbox, "forwarding", forwarding.map(|f| serde_json::json!(f))).await)
+    }
+
+    /// Sets the automatic reply (`None`: off); whom earlier ones went to is forgotten,
+    /// so that a new absence answers everyone once again.
+    ///
+    /// # Errors
+    /// `NotFound` for no such mailbox.
+    pub async fn set_auto_reply(&self, mailbox: i64, reply: Option<AutoReply>) -> StoreResult<()> {
+        dispatch!(self, b => b.set_auto_reply(mailbox, reply).await)
+    }
+
+    /// Sets the mailbox's own storage limits.
+    ///
+    /// # Errors
+    /// `NotFound` for no such mailbox.
+    pub async fn set_limits(&self, mailbox: i64, limits: StorageLimits) -> StoreResult<()> {
+        let value = (limits != StorageLimits::default()).then(|| serde_json::json!(limits));
+        dispatch!(self, b => b.set_option(mailbox, "limits", value).await)
+    }
+
+    /// Notes that an automatic reply to `sender` is due now, unless one went to it
+    /// within `days`: true when the reply should be sent (and it is recorded).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn auto_reply_due(&self, mailbox: i64, sender: String, days: u32, now: i64) -> StoreResult<bool> {
+        dispatch!(self, b => b.auto_reply_due(mailbox, sender, days, now).await)
+    }
+
+    /// Notes that the mailbox was warned of its size at `at`.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn set_warned(&self, mailbox: i64, at: i64) -> StoreResult<()> {
+        dispatch!(self, b => b.set_warned(mailbox, at).await)
+    }
+
+    /// Every mailbox's id, for the daily size warnings.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn mailbox_ids(&self) -> StoreResult<Vec<i64>> {
+        dispatch!(self, b => b.mailbox_ids().await)
+    }
+
+    /// The catch-all mailbox of `domain`, if it has one.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn catch_all(&self, domain: &str) -> StoreResult<Option<i64>> {
+        dispatch!(self, b => b.catch_all(domain.to_owned()).await)
+    }
+
+    /// Sets (or, with `None`, removes) the catch-all mailbox of `domain`.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn set_catch_all(&self, domain: String, mailbox: Option<i64>) -> StoreResult<()> {
+        dispatch!(self, b => b.set_catch_all(domain, mailbox).await)
+    }
+
+    /// Every catch-all: (domain, primary address of its mailbox).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn catch_alls(&self) -> StoreResult<Vec<(String, String)>> {
+        dispatch!(self, b => b.catch_alls().await)
+    }
+}

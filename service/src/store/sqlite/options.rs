@@ -1,0 +1,155 @@
+//! Mailbox options (forwarding, automatic reply, limits), automatic replies sent, size
+//! warnings, and catch-all mailboxes.
+
+use mailroom_shared::ipc::{AutoReply, Forwarding, StorageLimits};
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::Sqlite;
+use crate::store::options::MailboxOptions;
+use crate::store::{StoreError, StoreResult};
+
+/// A mailbox's forwarding, automatic reply and limits, from their JSON columns.
+pub(super) fn options_of(
+    conn: &Connection,
+    mailbox: i64,
+) -> StoreResult<(Option<Forwarding>, Option<AutoReply>, StorageLimits)> {
+    let (f, a, l): (Option<String>, Option<String>, Option<String>) = conn
+        .prepare_cached("SELECT forwarding, auto_reply, limits FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no mailbox #{mailbox}")))?;
+    fn parse<T: serde::de::DeserializeOwned>(s: Option<String>) -> Option<T> {
+        s.and_then(|s| serde_json::from_str(&s).ok())
+    }
+    Ok((parse(f), parse(a), parse(l).unwrap_or_default()))
+}
+
+impl Sqlite {
+    pub(in crate::store) async fn mailbox_options(&self, mailbox: i64) -> StoreResult<MailboxOptions> {
+        self.read(move |conn| {
+            let (forwarding, auto_reply, limits) = options_of(conn, mailbox)?;
+            let (bytes, warned_at, address): (i64, Option<i64>, String) = conn
+                .prepare_cached(
+                    "SELECT (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id), m.warned_at,
+                            (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
+                     FROM mailboxes m WHERE m.id = ?1",
+                )?
+                .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(MailboxOptions {
+                forwarding,
+                auto_reply,
+                limits,
+                bytes: u64::try_from(bytes).unwrap_or(0),
+                address,
+                warned_at,
+            })
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn set_option(
+        &self,
+        mailbox: i64,
+        column: &'static str,
+        value: Option<serde_json::Value>,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            let text = value.map(|v| v.to_string());
+            let n = tx.execute(&format!("UPDATE mailboxes SET {column} = ?1 WHERE id = ?2"), params![text, mailbox])?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("there is no mailbox #{mailbox}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn set_auto_reply(&self, mailbox: i64, reply: Option<AutoReply>) -> StoreResult<()> {
+        self.write(move |tx| {
+            let text = reply.map(|r| serde_json::json!(r).to_string());
+            let n = tx.execute("UPDATE mailboxes SET auto_reply = ?1 WHERE id = ?2", params![text, mailbox])?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("there is no mailbox #{mailbox}")));
+            }
+            tx.execute("DELETE FROM auto_replies WHERE mailbox_id = ?1", [mailbox])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn auto_reply_due(
+        &self,
+        mailbox: i64,
+        sender: String,
+        days: u32,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let last: Option<i64> = tx
+                .prepare_cached("SELECT at FROM auto_replies WHERE mailbox_id = ?1 AND sender = ?2")?
+                .query_row(params![mailbox, sender], |r| r.get(0))
+                .optional()?;
+            if last.is_some_and(|at| now - at < i64::from(days) * 86_400) {
+                return Ok(false);
+            }
+            tx.prepare_cached("INSERT OR REPLACE INTO auto_replies (mailbox_id, sender, at) VALUES (?1, ?2, ?3)")?
+                .execute(params![mailbox, sender, now])?;
+            Ok(true)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn set_warned(&self, mailbox: i64, at: i64) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.execute("UPDATE mailboxes SET warned_at = ?1 WHERE id = ?2", params![at, mailbox])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn mailbox_ids(&self) -> StoreResult<Vec<i64>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM mailboxes ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn catch_all(&self, domain: String) -> StoreResult<Option<i64>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT mailbox_id FROM catch_all WHERE domain = ?1")?
+                .query_row([domain], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn set_catch_all(&self, domain: String, mailbox: Option<i64>) -> StoreResult<()> {
+        self.write(move |tx| {
+            match mailbox {
+                Some(id) => tx
+                    .prepare_cached("INSERT OR REPLACE INTO catch_all (domain, mailbox_id) VALUES (?1, ?2)")?
+                    .execute(params![domain, id])?,
+                None => tx.prepare_cached("DELETE FROM catch_all WHERE domain = ?1")?.execute([domain])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn catch_alls(&self) -> StoreResult<Vec<(String, String)>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT c.domain, (SELECT address FROM addresses WHERE mailbox_id = c.mailbox_id ORDER BY position LIMIT 1)
+                     FROM catch_all c ORDER BY c.domain",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}
