@@ -354,3 +354,25 @@ async fn a_bounce_from_a_list_names_the_member_that_failed() {
         "{ndr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_address_tester_explains_lists_forwarding_custom_recipients_and_catch_all() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&["list", "add", "sales@corp.test", "--senders", "members"]);
+    d.ctl_ok(&["contact", "add", "partner@corp.test", "pat@partner.example"]);
+    d.ctl_ok(&["list", "members", "sales@corp.test", "--add", "ann@corp.test", "--add", "partner@corp.test"]);
+    d.ctl_ok(&["mailbox", "forward", "bob@corp.test", "bob@home.example", "--keep"]);
+    d.ctl_ok(&["routing", "catch-all", "corp.test", "carol@corp.test"]);
+    let test = |rcpt: &str| d.ctl_ok(&["test-address", rcpt, "--client-ip", "192.0.2.1"]);
+    let said = test("sales@corp.test");
+    assert!(said.contains("distribution list (only its members may send to it)"), "{said}");
+    assert!(said.contains("ann@corp.test") && said.contains("pat@partner.example (forwarded)"), "{said}");
+    assert!(test("partner@corp.test").contains("custom recipient: its mail is relayed to pat@partner.example"));
+    assert!(test("bob@corp.test").contains("forwarded to bob@home.example, keeping a copy"));
+    let said = test("nobody@corp.test");
+    assert!(said.contains("corp.test's catch-all takes it") && said.contains("carol@corp.test"), "{said}");
+    d.ctl_ok(&["list", "set", "sales@corp.test", "--hide-members", "on"]);
+    let said = test("sales@corp.test");
+    assert!(said.contains("2 member(s), hidden") && !said.contains("ann@corp.test"), "{said}");
+}

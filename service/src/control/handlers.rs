@@ -238,7 +238,9 @@ async fn test_address(
     })?;
     let (saved, _) = manager.saved_config();
     let addresses = manager.store().all_addresses().await.map_err(store_error)?;
-    let directory = |a: &EmailAddress| addresses.contains(&a.canonical());
+    let key = recipient.canonical();
+    let note = super::recipients::explain(manager, &recipient).await?;
+    let directory = |a: &EmailAddress| addresses.contains(&a.canonical()) || (a.canonical() == key && note.is_some());
     let verdict = |config: &mailroom_shared::config::Config| {
         let client = ClientContext {
             authenticated_as: authenticated_as.clone().filter(|a| !a.trim().is_empty()),
@@ -247,6 +249,12 @@ async fn test_address(
         };
         let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
         let mut explanation = decision.explain();
+        if let (Decision::Local { address }, Some(note)) = (decision.outcome(), &note)
+            && address.canonical() == key
+        {
+            explanation.push(' ');
+            explanation.push_str(note);
+        }
         if !matches!(decision.outcome(), Decision::Refused(_)) {
             explanation.push_str(&checks_explained(config, &client));
         }

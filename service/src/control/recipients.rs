@@ -205,3 +205,65 @@ pub(super) async fn set_catch_all(
     manager.store().set_catch_all(parsed.to_string(), id).await.map_err(store_error)?;
     Ok(Response::Done)
 }
+
+/// What the address tester adds about a local address: what kind of recipient it is
+/// and where its mail goes (a list's members unless hidden, a custom recipient's
+/// target, a mailbox's forwarding, automatic reply and fullness, the domain's
+/// catch-all); `None` when it names nobody and no catch-all takes it.
+pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result<Option<String>, IpcError> {
+    use crate::store::recipients::Named;
+    let store = manager.store();
+    let named = store.named(&address.canonical()).await.map_err(store_error)?;
+    let mailbox = |id: i64| async move {
+        let o = store.mailbox_options(id).await.map_err(store_error)?;
+        let mut words = format!("It is the mailbox {}.", o.address);
+        if let Some(f) = &o.forwarding {
+            let keep = if f.keep { ", keeping a copy" } else { " (no copy is kept)" };
+            words.push_str(&format!(" Its mail is forwarded to {}{keep}, the envelope sender rewritten by SRS.", f.to));
+        }
+        if o.auto_reply.is_some() {
+            words.push_str(" Its automatic reply is on.");
+        }
+        let (config, _) = manager.saved_config();
+        let (w, s, r) = config.general.mailbox_limits;
+        let kb = |own: Option<u64>, org: Option<u64>| own.or(org).map(|k| k * 1024);
+        if kb(o.limits.receive_kb, r).is_some_and(|limit| o.bytes >= limit) {
+            words.push_str(" It is full: mail to it is refused (552 5.2.2).");
+        } else if kb(o.limits.send_kb, s).is_some_and(|limit| o.bytes >= limit) {
+            words.push_str(" It is over its sending limit: its owner may not send.");
+        } else if kb(o.limits.warn_kb, w).is_some_and(|limit| o.bytes >= limit) {
+            words.push_str(" It is over its warning limit.");
+        }
+        Ok::<_, IpcError>(words)
+    };
+    match named {
+        Some(Named::Mailbox(id)) => Ok(Some(mailbox(id).await?)),
+        Some(Named::List(list)) => {
+            let senders = match list.senders {
+                ListSenders::Anyone => "anyone may send to it",
+                ListSenders::Authenticated => "only our authenticated users may send to it",
+                ListSenders::Members => "only its members may send to it",
+            };
+            let members = if list.hide_members {
+                format!("{} member(s), hidden", list.members.len())
+            } else {
+                let e = store.expand(list.id).await.map_err(store_error)?;
+                let mut all: Vec<String> = e.mailboxes.into_iter().map(|(_, a)| a).collect();
+                all.extend(e.outside.into_iter().map(|o| format!("{o} (forwarded)")));
+                format!("delivered to {}", all.join(", "))
+            };
+            Ok(Some(format!("It is a distribution list ({senders}), {members}; each member gets one copy.")))
+        }
+        Some(Named::Contact(c)) => Ok(Some(format!(
+            "It is a custom recipient: its mail is relayed to {}, the envelope sender rewritten by SRS.",
+            c.target
+        ))),
+        None => match store.catch_all(&address.domain().to_string()).await.map_err(store_error)? {
+            Some(id) => {
+                let words = mailbox(id).await?;
+                Ok(Some(format!("No recipient has this address; {}'s catch-all takes it. {words}", address.domain())))
+            }
+            None => Ok(None),
+        },
+    }
+}
