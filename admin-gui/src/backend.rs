@@ -26,8 +26,8 @@ use std::time::Duration;
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
-    AcmeStatus, BackupManifest, CertificateInfo, DnsRecord, Event, IpcError, LockoutInfo, MailboxInfo, MonitorMinute,
-    QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
+    AcmeStatus, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, Event, IpcError, ListInfo, LockoutInfo,
+    MailboxInfo, MonitorMinute, QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -72,6 +72,10 @@ pub enum Command {
     },
     /// Delete a mailbox.
     RemoveMailbox(String),
+    /// Recipient changes made one after the other, in order (a new list, then its
+    /// members; a mailbox's options, then its addresses); the first refusal stops
+    /// them and is told.
+    Recipients(Vec<Request>),
     /// One queued message in detail.
     QueueDetails(String),
     /// Retry a queued message now (all when `None`).
@@ -216,7 +220,7 @@ pub enum Update {
     /// A save was refused (validation errors are in the error).
     SaveFailed(ClientError),
     /// The mailboxes.
-    Mailboxes(Vec<MailboxInfo>, Vec<String>),
+    Mailboxes(Vec<MailboxInfo>, Vec<ListInfo>, Vec<ContactInfo>, Vec<String>),
     /// The queue.
     Queue(Vec<QueueEntry>),
     /// One queued message in detail.
@@ -636,9 +640,10 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
         },
         async {
             if wants.mailboxes
-                && let Ok(Response::Mailboxes { mailboxes, warnings, .. }) = c.request(Request::ListMailboxes).await
+                && let Ok(Response::Mailboxes { mailboxes, lists, contacts, warnings }) =
+                    c.request(Request::ListMailboxes).await
             {
-                replies.update(Update::Mailboxes(mailboxes, warnings));
+                replies.update(Update::Mailboxes(mailboxes, lists, contacts, warnings));
             }
         },
         async {
@@ -735,6 +740,15 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
             fire(request, Wants::MAILBOXES).await;
         }
         Command::RemoveMailbox(address) => fire(Request::RemoveMailbox { address }, Wants::MAILBOXES).await,
+        Command::Recipients(requests) => {
+            for request in requests {
+                if let Err(e) = client.request(request).await {
+                    replies.update(Update::Error(e.to_string()));
+                    break;
+                }
+            }
+            replies.refresh(Wants::MAILBOXES);
+        }
         Command::RetryQueue(queue_id) => fire(Request::QueueRetry { queue_id }, Wants::QUEUE).await,
         Command::DeleteQueued { queue_id, ndr } => fire(Request::QueueDelete { queue_id, ndr }, Wants::QUEUE).await,
         Command::Unlock(who) => fire(Request::Unlock { client: who }, Wants::LOCKOUTS).await,

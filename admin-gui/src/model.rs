@@ -91,6 +91,10 @@ pub struct Model {
     pub config: Option<(Config, u64)>,
     /// The mailboxes.
     pub mailboxes: Vec<MailboxInfo>,
+    /// Distribution lists, by address.
+    pub lists: Vec<mailroom_shared::ipc::ListInfo>,
+    /// Custom recipients, by address.
+    pub contacts: Vec<mailroom_shared::ipc::ContactInfo>,
     /// Problems the service found with the mailboxes (duplicate addresses…).
     pub mailbox_warnings: Vec<String>,
     /// The outbound queue.
@@ -151,6 +155,8 @@ impl Default for Model {
             status: None,
             config: None,
             mailboxes: Vec::new(),
+            lists: Vec::new(),
+            contacts: Vec::new(),
             mailbox_warnings: Vec::new(),
             queue: Vec::new(),
             queue_details: None,
@@ -227,8 +233,10 @@ impl Model {
             }
             Update::Saved { revision } => self.save = Save::Saved { revision },
             Update::SaveFailed(e) => self.save = Save::Failed(e),
-            Update::Mailboxes(mailboxes, warnings) => {
+            Update::Mailboxes(mailboxes, lists, contacts, warnings) => {
                 self.mailboxes = mailboxes;
+                self.lists = lists;
+                self.contacts = contacts;
                 self.mailbox_warnings = warnings;
             }
             Update::Queue(q) => self.queue = q,

@@ -203,7 +203,7 @@ async fn every_control_has_an_accessible_label() {
     h.run_steps(2);
     h.get_by_label("ann@corp.test").click();
     h.run_steps(2);
-    h.get_by_label("Mailbox Properties…").click();
+    h.get_by_label("Properties…").click();
     h.run_steps(3);
     h.check_accessibility();
 }
@@ -218,7 +218,7 @@ async fn mailbox_properties_change_the_name_and_password() {
     wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
     h.get_by_label("ann@corp.test").click();
     h.run_steps(2);
-    h.get_by_label("Mailbox Properties…").click();
+    h.get_by_label("Properties…").click();
     h.run_steps(3);
     type_into(&mut h, "Display name:", "Ann Example");
     type_into(&mut h, "New password (empty: unchanged):", "new-pw");
@@ -535,7 +535,7 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
     wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.folders.len() == 5));
     h.get_by_label("ann@corp.test").click();
     h.run_steps(2);
-    h.get_by_label("Mailbox Properties…").click();
+    h.get_by_label("Properties…").click();
     h.run_steps(3);
     h.get_by_label("Folders");
     for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk"] {

@@ -30,7 +30,7 @@ async fn recipients(d: &Daemon) -> Harness<'static, AdminApp> {
 }
 
 fn properties_enabled(h: &Harness<'_, AdminApp>) -> bool {
-    !h.get_by_label("Mailbox Properties…").accesskit_node().is_disabled()
+    !h.get_by_label("Properties…").accesskit_node().is_disabled()
 }
 
 /// Regression: a row was selected only by a click on its e-mail cell, and the text

@@ -89,7 +89,7 @@ async fn a_list_reaches_each_member_once_through_nesting_and_a_custom_recipient_
     let out = d.ctl(&["list", "members", "sales@corp.test", "--add", "all@corp.test"]);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("makes a loop: sales@corp.test → all@corp.test → sales@corp.test"), "{said}");
+    assert!(said.contains("makes a loop: sales@corp.test -> all@corp.test -> sales@corp.test"), "{said}");
     // An address belongs to one recipient.
     let out = d.ctl(&["list", "add", "ann@corp.test"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already belongs to a mailbox"), "{out:?}");

@@ -44,4 +44,18 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             "general.min_free_space_mb",
         );
     });
+    // Exchange's Information Store defaults: every mailbox's limits unless its own
+    // Limits tab says otherwise.
+    ui.add_space(10.0);
+    ui.strong("Mailbox storage limits (each mailbox's own Limits tab may say otherwise)");
+    ui.separator();
+    egui::Grid::new("general_limits").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+        for (label, value, field) in [
+            ("Issue warning at:", &mut d.general.mailbox_warn_kb, "general.mailbox_warn_kb"),
+            ("Prohibit send at:", &mut d.general.mailbox_send_kb, "general.mailbox_send_kb"),
+            ("Prohibit send and receive at:", &mut d.general.mailbox_receive_kb, "general.mailbox_receive_kb"),
+        ] {
+            optional_number_row(ui, label, value, ("No limit", "KB:", 100_000), None, errors, field);
+        }
+    });
 }

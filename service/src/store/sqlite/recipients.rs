@@ -205,7 +205,7 @@ impl Sqlite {
                     let chain = std::iter::once(address.clone()).chain(std::iter::once(m.clone())).chain(path);
                     return Err(StoreError::Conflict(format!(
                         "adding {m} to {address} makes a loop: {}",
-                        chain.collect::<Vec<_>>().join(" → ")
+                        chain.collect::<Vec<_>>().join(" -> ")
                     )));
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO list_members (list_id, member) VALUES (?1, ?2)")?
