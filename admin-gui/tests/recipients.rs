@@ -100,6 +100,10 @@ async fn mailbox_properties_set_forwarding_limits_and_an_automatic_reply() {
     h.get_by_role_and_label(Role::MultilineTextInput, "Text:").type_text("Away until Monday.");
     h.run_steps(2);
     assert!(h.query_by_label_contains("needs a subject").is_none(), "the problem goes once the text is typed");
+    type_into(&mut h, "Until (YYYY-MM-DD, optional):", "next monday");
+    h.get_by_label_contains("Until: 'next monday' is not a date; write YYYY-MM-DD");
+    replace_text(&mut h, "Until (YYYY-MM-DD, optional):", "2099-12-31");
+    assert!(h.query_by_label_contains("is not a date").is_none());
     h.get_by_label("OK").click_accesskit();
     wait(&mut h, "the mailbox's options", |a| {
         a.model.mailboxes.first().is_some_and(|m| m.forwarding.is_some() && m.auto_reply.is_some())

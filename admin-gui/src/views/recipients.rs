@@ -120,6 +120,9 @@ struct MailboxForm {
     reply_subject: String,
     reply_text: String,
     reply_days: u64,
+    /// Not before / not after, `YYYY-MM-DD` (empty: no bound).
+    reply_from: String,
+    reply_until: String,
     /// What the mailbox had when the dialog opened, to send only what changed.
     before: Option<(Option<Forwarding>, Option<AutoReply>, StorageLimits)>,
     /// The first field has taken the focus (done once, when the dialog opens).
@@ -154,6 +157,8 @@ impl MailboxForm {
             reply_subject: reply.as_ref().map_or_else(|| "Out of office: {subject}".to_owned(), |r| r.subject.clone()),
             reply_text: reply.as_ref().map(|r| r.body.clone()).unwrap_or_default(),
             reply_days: reply.as_ref().map_or(7, |r| u64::from(r.days)),
+            reply_from: reply.as_ref().and_then(|r| r.start).map(day_of).unwrap_or_default(),
+            reply_until: reply.as_ref().and_then(|r| r.end).map(day_of).unwrap_or_default(),
             before: Some((m.forwarding.clone(), m.auto_reply.clone(), m.limits)),
             ..MailboxForm::default()
         }
@@ -167,8 +172,8 @@ impl MailboxForm {
         self.reply_on.then(|| AutoReply {
             subject: self.reply_subject.trim().to_owned(),
             body: self.reply_text.clone(),
-            start: None,
-            end: None,
+            start: parse_day(&self.reply_from, false).ok().flatten(),
+            end: parse_day(&self.reply_until, true).ok().flatten(),
             days: u32::try_from(self.reply_days).unwrap_or(7),
         })
     }
@@ -180,6 +185,21 @@ impl MailboxForm {
         }
         if self.reply_on && (self.reply_subject.trim().is_empty() || self.reply_text.trim().is_empty()) {
             return Some("An automatic reply needs a subject and some text (Automatic Replies).".into());
+        }
+        if self.reply_on {
+            for (what, text, end) in [("From", &self.reply_from, false), ("Until", &self.reply_until, true)] {
+                if parse_day(text, end).is_err() {
+                    return Some(format!(
+                        "{what}: '{}' is not a date; write YYYY-MM-DD (Automatic Replies).",
+                        text.trim()
+                    ));
+                }
+            }
+            if let (Ok(Some(a)), Ok(Some(b))) = (parse_day(&self.reply_from, false), parse_day(&self.reply_until, true))
+                && a >= b
+            {
+                return Some("The automatic reply must end after it starts (Automatic Replies).".into());
+            }
         }
         if let (Some(s), Some(r)) = (self.limits.send_kb, self.limits.receive_kb)
             && s > r
@@ -505,6 +525,25 @@ impl RecipientsView {
             }
         })
     }
+}
+
+/// A day in local time, `YYYY-MM-DD`, from Unix seconds.
+fn day_of(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_zoned_datetime(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DD` as the start (or, with `end`, the last second) of that local day;
+/// `Ok(None)` for an empty field.
+fn parse_day(text: &str, end: bool) -> Result<Option<i64>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| ())?;
+    let at = if end { date.at(23, 59, 59, 0) } else { date.at(0, 0, 0, 0) };
+    jiff::tz::TimeZone::system().to_timestamp(at).map(|t| Some(t.as_second())).map_err(|_| ())
 }
 
 /// The kind of the recipient whose (primary) address is `key`.
@@ -961,6 +1000,12 @@ fn mailbox_form_ui(
                             .add(egui::TextEdit::multiline(&mut d.reply_text).desired_rows(4).hint_text("I am away until Monday."))
                             .labelled_by(l.id)
                             .changed();
+                        ui.end_row();
+                        let l = ui.label("From (YYYY-MM-DD, optional):");
+                        changed |= ui.text_edit_singleline(&mut d.reply_from).labelled_by(l.id).changed();
+                        ui.end_row();
+                        let l = ui.label("Until (YYYY-MM-DD, optional):");
+                        changed |= ui.text_edit_singleline(&mut d.reply_until).labelled_by(l.id).changed();
                         ui.end_row();
                         let l = ui.label("Each sender at most once in:");
                         ui.horizontal(|ui| {
