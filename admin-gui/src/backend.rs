@@ -220,7 +220,7 @@ pub enum Update {
     /// A save was refused (validation errors are in the error).
     SaveFailed(ClientError),
     /// The mailboxes.
-    Mailboxes(Vec<MailboxInfo>, Vec<ListInfo>, Vec<ContactInfo>, Vec<String>),
+    Mailboxes(Vec<MailboxInfo>, Vec<ListInfo>, Vec<ContactInfo>, Vec<(String, String)>, Vec<String>),
     /// The queue.
     Queue(Vec<QueueEntry>),
     /// One queued message in detail.
@@ -640,10 +640,10 @@ async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
         },
         async {
             if wants.mailboxes
-                && let Ok(Response::Mailboxes { mailboxes, lists, contacts, warnings }) =
+                && let Ok(Response::Mailboxes { mailboxes, lists, contacts, catch_all, warnings }) =
                     c.request(Request::ListMailboxes).await
             {
-                replies.update(Update::Mailboxes(mailboxes, lists, contacts, warnings));
+                replies.update(Update::Mailboxes(mailboxes, lists, contacts, catch_all, warnings));
             }
         },
         async {

@@ -95,6 +95,8 @@ pub struct Model {
     pub lists: Vec<mailroom_shared::ipc::ListInfo>,
     /// Custom recipients, by address.
     pub contacts: Vec<mailroom_shared::ipc::ContactInfo>,
+    /// Each domain's catch-all mailbox: (domain, its primary address).
+    pub catch_all: Vec<(String, String)>,
     /// Problems the service found with the mailboxes (duplicate addresses…).
     pub mailbox_warnings: Vec<String>,
     /// The outbound queue.
@@ -157,6 +159,7 @@ impl Default for Model {
             mailboxes: Vec::new(),
             lists: Vec::new(),
             contacts: Vec::new(),
+            catch_all: Vec::new(),
             mailbox_warnings: Vec::new(),
             queue: Vec::new(),
             queue_details: None,
@@ -233,10 +236,11 @@ impl Model {
             }
             Update::Saved { revision } => self.save = Save::Saved { revision },
             Update::SaveFailed(e) => self.save = Save::Failed(e),
-            Update::Mailboxes(mailboxes, lists, contacts, warnings) => {
+            Update::Mailboxes(mailboxes, lists, contacts, catch_all, warnings) => {
                 self.mailboxes = mailboxes;
                 self.lists = lists;
                 self.contacts = contacts;
+                self.catch_all = catch_all;
                 self.mailbox_warnings = warnings;
             }
             Update::Queue(q) => self.queue = q,

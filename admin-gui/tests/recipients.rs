@@ -113,3 +113,27 @@ async fn mailbox_properties_set_forwarding_limits_and_an_automatic_reply() {
     assert!(listed.contains("automatic reply: Out of office: {subject}"), "{listed}");
     assert!(listed.contains("limits: warn default, send default, receive 100000 KB"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delivery_options_turn_a_domains_catch_all_on_with_its_warning() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(2);
+    h.get_by_label("Properties…").click();
+    h.run_steps(3);
+    h.get_by_label("Delivery Options").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("A catch-all invites spam: every address a spammer guesses lands in this mailbox.");
+    h.get_by_label("Receive mail for unknown addresses of corp.test").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("OK").click_accesskit();
+    wait(&mut h, "the catch-all", |a| a.model.catch_all == vec![("corp.test".to_owned(), "ann@corp.test".to_owned())]);
+    assert!(d.ctl_ok(&["mailbox", "list"]).contains("catch-all for corp.test: ann@corp.test"));
+}

@@ -2,7 +2,8 @@
 # Screenshots for the README: the real Mailroom Administrator under Xvfb against a
 # real mailroomd with a sample configuration. Writes docs/main-window.png,
 # docs/routing-tab.png, docs/security-tab.png, docs/message-filtering.png,
-# docs/quarantine.png, docs/monitor.png, docs/connect.png and docs/failed-restart.png.
+# docs/quarantine.png, docs/monitor.png, docs/connect.png, docs/recipients.png and
+# docs/failed-restart.png.
 # Needs: xvfb imagemagick xdotool dnsmasq (Debian packages).
 #
 #   tests/gui/screenshots.sh
@@ -21,6 +22,12 @@ echo pw | ctl mailbox add bob@corp.test --name "Bob Builder" --password-stdin
 ctl routing reroute on
 ctl routing add corp.test --inbound
 ctl set host-name mail.corp.test
+# The three kinds of recipient: a custom recipient, a list of everyone, a forward.
+echo pw | ctl mailbox add carol@corp.test --name "Carol Clerk" --password-stdin
+ctl contact add partner@corp.test pat@partner.example --name "Pat Partner"
+ctl list add team@corp.test --name "Everyone"
+ctl list members team@corp.test --add ann@corp.test --add bob@corp.test --add carol@corp.test --add partner@corp.test
+ctl mailbox forward carol@corp.test carol@home.example --keep
 # Three messages held in the quarantine: a DNS server that publishes DMARC p=quarantine
 # for quar.test, whose mail comes from an address its SPF does not allow.
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
@@ -95,6 +102,9 @@ sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/connect.png"
 xdotool key Escape
 sleep 1
+xdotool mousemove 95 269 click 1     # tree: Recipients
+sleep 1
+import -window root -crop 1100x700+0+0 "$root/docs/recipients.png"
 # A restart that cannot listen: the SMTP port is taken by another program.
 "$bin/mailroomctl" --socket "$work/admin.sock" set smtp-listen 127.0.0.1:$taken_port >/dev/null
 xdotool key ctrl+r
@@ -104,4 +114,4 @@ sleep 1
 import -window root -crop 1100x700+0+0 "$root/docs/failed-restart.png"
 SHOOT
 xvfb-run -a -s "-screen 0 1280x800x24" bash "$work/shoot.sh"
-echo "wrote docs/main-window.png, routing-tab.png, security-tab.png, message-filtering.png, quarantine.png, monitor.png, connect.png and failed-restart.png"
+echo "wrote docs/main-window.png, routing-tab.png, security-tab.png, message-filtering.png, quarantine.png, monitor.png, connect.png, recipients.png and failed-restart.png"

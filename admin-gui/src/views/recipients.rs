@@ -120,6 +120,9 @@ struct MailboxForm {
     reply_subject: String,
     reply_text: String,
     reply_days: u64,
+    /// Catch-all, per domain of the mailbox's addresses: (domain, the mailbox that has
+    /// it now, ticked for this one).
+    catch_all: Vec<(String, Option<String>, bool)>,
     /// Not before / not after, `YYYY-MM-DD` (empty: no bound).
     reply_from: String,
     reply_until: String,
@@ -142,9 +145,21 @@ enum MailboxTab {
 }
 
 impl MailboxForm {
-    /// The form for an existing mailbox.
-    fn of(m: &MailboxInfo) -> MailboxForm {
+    /// The form for an existing mailbox, with the domains' catch-alls.
+    fn of(m: &MailboxInfo, catch_all: &[(String, String)], ours: impl Fn(&str) -> bool) -> MailboxForm {
         let reply = m.auto_reply.clone();
+        let mut domains: Vec<String> =
+            m.addresses.iter().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d.to_owned())).collect();
+        domains.dedup();
+        domains.retain(|d| ours(d));
+        let catch_all = domains
+            .into_iter()
+            .map(|d| {
+                let now = catch_all.iter().find(|(domain, _)| *domain == d).map(|(_, a)| a.clone());
+                let mine = now.as_deref() == m.addresses.first().map(String::as_str);
+                (d, now, mine)
+            })
+            .collect();
         MailboxForm {
             name: m.display_name.clone(),
             addresses: m.addresses.join(", "),
@@ -160,6 +175,7 @@ impl MailboxForm {
             reply_from: reply.as_ref().and_then(|r| r.start).map(day_of).unwrap_or_default(),
             reply_until: reply.as_ref().and_then(|r| r.end).map(day_of).unwrap_or_default(),
             before: Some((m.forwarding.clone(), m.auto_reply.clone(), m.limits)),
+            catch_all,
             ..MailboxForm::default()
         }
     }
@@ -293,7 +309,14 @@ impl RecipientsView {
                 match kind {
                     Kind::Mailbox => {
                         if let Some(m) = model.mailboxes.iter().find(|m| m.addresses[0] == key) {
-                            self.edit_mailbox = Some((key, MailboxForm::of(m)));
+                            // A catch-all is offered for the domains whose mail is ours.
+                            let ours = |d: &str| {
+                                model.config.as_ref().is_some_and(|(c, _)| {
+                                    mailroom_shared::address::Domain::parse(d)
+                                        .is_ok_and(|d| d == c.general.host_name || c.routing.table.is_inbound(&d))
+                                })
+                            };
+                            self.edit_mailbox = Some((key, MailboxForm::of(m, &model.catch_all, ours)));
                         }
                     }
                     Kind::List => {
@@ -334,7 +357,14 @@ impl RecipientsView {
                 key: &m.addresses[0],
                 messages: Some(m.message_count),
                 bytes: Some(m.total_bytes),
-                detail: String::new(),
+                detail: [
+                    m.forwarding.as_ref().map(|f| format!("forwards to {}", f.to)),
+                    m.auto_reply.as_ref().map(|_| "out of office".to_owned()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
             })
             .chain(model.lists.iter().map(|l| Row {
                 kind: Kind::List,
@@ -468,6 +498,13 @@ impl RecipientsView {
             }
             if form.limits != limits {
                 requests.push(Request::SetLimits { address: address.clone(), limits: form.limits });
+            }
+            for (domain, now, mine) in &form.catch_all {
+                let was_mine = now.as_deref() == Some(address.as_str());
+                if *mine != was_mine {
+                    let mailbox = mine.then(|| address.clone());
+                    requests.push(Request::SetCatchAll { domain: domain.clone(), mailbox });
+                }
             }
             requests.push(Request::UpdateMailbox {
                 address,
@@ -674,9 +711,10 @@ fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
         Some(l) => format!("Distribution List Properties: {}", l.address),
     };
     egui::Modal::new(egui::Id::unique("list_form")).show(ctx, |ui| {
-        // One size for every tab, so that the dialog does not move as they change.
+        // One size for every tab, so that the dialog does not move as they change,
+        // its buttons at the bottom.
         ui.set_width(460.0);
-        ui.set_min_height(320.0);
+        let top = ui.cursor().top();
         ui.heading(title);
         ui.horizontal(|ui| {
             ui.selectable_value(&mut d.tab, ListTab::General, "General");
@@ -704,19 +742,24 @@ fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
                     });
                     ui.end_row();
                 });
-                ui.label(format!("{} — open Members to add them.", count_of(d.members.len(), "member", "members")));
+                if d.members.is_empty() {
+                    ui.label("No members yet: add them on the Members tab.");
+                } else {
+                    ui.label(format!("{} (see the Members tab).", count_of(d.members.len(), "member", "members")));
+                }
             }
             ListTab::Members => {
                 let mut remove = None;
                 egui::ScrollArea::vertical().max_height(200.0).show(ui, |ui| {
-                    for (i, m) in d.members.iter().enumerate() {
-                        ui.horizontal(|ui| {
+                    egui::Grid::new("list_members").num_columns(2).spacing([16.0, 4.0]).striped(true).show(ui, |ui| {
+                        for (i, m) in d.members.iter().enumerate() {
                             ui.label(m);
                             if ui.small_button("Remove").on_hover_text(format!("Remove {m} from the list")).clicked() {
                                 remove = Some(i);
                             }
-                        });
-                    }
+                            ui.end_row();
+                        }
+                    });
                     if d.members.is_empty() {
                         ui.weak("No members yet.");
                     }
@@ -757,6 +800,7 @@ fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
             }
         }
         d.show_problem |= changed;
+        ui.add_space((300.0 - (ui.cursor().top() - top)).max(0.0));
         problem_line(ui, problem.as_deref(), d.show_problem);
         ui.horizontal(|ui| {
             let ok = if d.existing.is_none() { "Create" } else { "OK" };
@@ -898,10 +942,9 @@ fn mailbox_form_ui(
     let mut answer = None;
     egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
         ui.set_width(460.0);
-        if !new {
-            // One size for every tab, so that the dialog does not move as they change.
-            ui.set_min_height(380.0);
-        }
+        // Properties keep one size for every tab, so that the dialog does not move as
+        // they change, its buttons at the bottom.
+        let top = ui.cursor().top();
         ui.heading(title);
         let mut changed = false;
         if !new {
@@ -965,6 +1008,21 @@ fn mailbox_form_ui(
                     changed |= ui.checkbox(&mut d.forward_keep, "Deliver to this mailbox too").changed();
                 });
                 ui.weak("Forwarded mail keeps passing SPF: its sender is rewritten (SRS), and bounces come back to the sender.");
+                if !d.catch_all.is_empty() {
+                    ui.add_space(8.0);
+                    ui.strong("Catch-all");
+                    for (domain, now, mine) in &mut d.catch_all {
+                        let label = format!("Receive mail for unknown addresses of {domain}");
+                        changed |= ui.checkbox(mine, label).changed();
+                        if let Some(other) = now.as_ref().filter(|_| !*mine) {
+                            ui.weak(format!("Now {other} receives it; ticking moves it here."));
+                        }
+                    }
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        "A catch-all invites spam: every address a spammer guesses lands in this mailbox.",
+                    );
+                }
             }
             MailboxTab::Limits => {
                 ui.label("Storage limits, in KB. Unticked: the organisation's default (General tab of the Internet Mail Service).");
@@ -1019,6 +1077,9 @@ fn mailbox_form_ui(
             }
         }
         d.show_problem |= changed;
+        if !new {
+            ui.add_space((380.0 - (ui.cursor().top() - top)).max(0.0));
+        }
         problem_line(ui, problem.as_deref(), d.show_problem);
         ui.horizontal(|ui| {
             let ok = if new { "Create" } else { "OK" };

@@ -1152,7 +1152,7 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
                 );
             }
         }
-        Response::Mailboxes { mailboxes, lists, contacts, warnings } => {
+        Response::Mailboxes { mailboxes, lists, contacts, catch_all, warnings } => {
             println!("{:<32} {:<24} {:>8} {:>12}", "ADDRESS", "NAME", "MESSAGES", "BYTES");
             for m in mailboxes {
                 let first = m.addresses.first().cloned().unwrap_or_default();
@@ -1188,6 +1188,9 @@ fn show(json: bool, response: Response) -> Result<(), Failure> {
             }
             for c in contacts {
                 println!("{:<32} {:<24} custom recipient → {}", c.address, c.display_name, c.target);
+            }
+            for (domain, mailbox) in catch_all {
+                println!("catch-all for {domain}: {mailbox}");
             }
             for w in warnings {
                 println!("warning: {w}");

@@ -217,10 +217,12 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
         .collect();
     let lists = manager.store().lists().await.map_err(store_error)?;
     let contacts = manager.store().contacts().await.map_err(store_error)?;
+    let catch_all = manager.store().catch_alls().await.map_err(store_error)?;
     Ok(Response::Mailboxes {
         mailboxes: mailboxes.into_iter().map(Into::into).collect(),
         lists: lists.into_iter().map(super::recipients::list_info).collect(),
         contacts: contacts.into_iter().map(super::recipients::contact_info).collect(),
+        catch_all,
         warnings,
     })
 }

@@ -518,6 +518,9 @@ pub enum Response {
         /// Every custom recipient, by address.
         #[serde(default)]
         contacts: Vec<ContactInfo>,
+        /// Each domain's catch-all mailbox: (domain, the mailbox's primary address).
+        #[serde(default)]
+        catch_all: Vec<(String, String)>,
         /// Addresses whose mail would be relayed away because their domain is not
         /// inbound while rerouting is on.
         warnings: Vec<String>,
