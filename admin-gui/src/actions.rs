@@ -55,11 +55,22 @@ pub enum Action {
     /// Administer the service on this computer.
     ConnectLocal,
     /// Administer the service on another computer, over SSH.
-    ConnectSsh(crate::windows::connect::Recent),
+    ConnectSsh(Recent),
     /// Open the help on a page.
     Help(crate::help::Topic),
     /// Launch `mailroomd` (when none answers).
     StartService,
     /// Close the program.
     Exit,
+}
+
+/// A server connected to over SSH (File → Connect to Server keeps the latest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recent {
+    /// `host` or `user@host`.
+    pub host: String,
+    /// The SSH port, when not 22.
+    pub port: Option<u16>,
+    /// What runs there.
+    pub command: String,
 }

@@ -21,6 +21,7 @@ pub mod control;
 pub mod daemon;
 pub mod disk;
 pub mod dns;
+pub mod exporter;
 pub mod filtering;
 pub mod housekeeping;
 pub mod imap;

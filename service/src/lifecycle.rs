@@ -594,7 +594,8 @@ impl Manager {
         let implicit_tls = config.connections.submissions_listen.is_some()
             || config.pop3.pop3s_listen.is_some()
             || config.imap4.imaps_listen.is_some();
-        let tls = match crate::tls::server(&self.inner.data_dir, &config) {
+        let acme = config.security.acme.as_ref().and_then(|a| crate::acme::stored(&self.inner.data_dir, a));
+        let tls = match crate::tls::server(&self.inner.data_dir, &config, acme) {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
             // without one: do not run without it.
@@ -658,13 +659,13 @@ impl Manager {
                 Protocol::Imap | Protocol::Imaps => {
                     serve(&ctx, &accepting, crate::imap::serve(listener, implicit, imap_limits.clone(), ctx.clone()));
                 }
-                Protocol::Metrics => serve(&ctx, &accepting, crate::metrics::serve(listener, ctx.clone())),
+                Protocol::Metrics => serve(&ctx, &accepting, crate::exporter::serve(listener, ctx.clone())),
             }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));
         ctx.tasks.spawn(crate::housekeeping::run(ctx.clone(), self.inner.data_dir.join("logs")));
         ctx.tasks.spawn(crate::notices::run(ctx.clone()));
-        ctx.tasks.spawn(crate::metrics::run(ctx.clone()));
+        ctx.tasks.spawn(crate::exporter::run(ctx.clone()));
         ctx.tasks.spawn(crate::quota::run(ctx.clone()));
         ctx.tasks.spawn(crate::backup::schedule(
             ctx.store.clone(),

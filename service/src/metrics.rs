@@ -5,21 +5,19 @@
 //! the last hour.
 //!
 //! The counters are atomics that the protocols bump as they go; a task of each run
-//! ([`run`]) looks at them every two seconds, notes the start of each minute, and tells
-//! the control socket's subscribers when something changed. [`Metrics::minutes`]
-//! turns the notes into what each minute saw. When the Diagnostics page gives it an
-//! address, [`serve`] offers the same figures to Prometheus over HTTP (`/metrics`, in
-//! the OpenMetrics text format, encoded by prometheus-client).
+//! ([`crate::exporter::run`]) looks at them every two seconds, notes the start of each
+//! minute, and tells the control socket's subscribers when something changed.
+//! [`Metrics::minutes`] turns the notes into what each minute saw. When the Diagnostics
+//! page gives it an address, [`crate::exporter::serve`] offers the same figures to
+//! Prometheus over HTTP (`/metrics`, in the OpenMetrics text format, encoded by
+//! prometheus-client).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use mailroom_shared::ipc::{Event, MonitorMinute};
-
-use crate::context::ServiceContext;
+use mailroom_shared::ipc::MonitorMinute;
 
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +39,9 @@ pub enum Counter {
 /// Minutes remembered.
 const HOUR: usize = 60;
 
-/// How often the figures are looked at.
-const EVERY: Duration = Duration::from_secs(2);
-
 /// The counters' values at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Totals {
+pub(crate) struct Totals {
     received: u64,
     delivered: u64,
     relayed: u64,
@@ -57,7 +52,7 @@ struct Totals {
 
 /// The gauges at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Gauges {
+pub(crate) struct Gauges {
     queued: u64,
     smtp: u64,
     pop3: u64,
@@ -107,6 +102,12 @@ impl Metrics {
         *self.refused_by.lock().unwrap_or_else(|p| p.into_inner()).entry(status.to_owned()).or_default() += 1;
     }
 
+    /// Notes the queue's length and when its oldest message arrived (0: none).
+    pub fn set_queue(&self, waiting: u64, oldest: i64) {
+        self.queued.store(waiting, Ordering::Relaxed);
+        self.oldest_queued.store(oldest, Ordering::Relaxed);
+    }
+
     /// Counts `n` of `what`.
     pub fn count(&self, what: Counter, n: u64) {
         let counter = match what {
@@ -144,7 +145,7 @@ impl Metrics {
 
     /// Notes the moment `now` (Unix seconds): the first look in a minute marks its
     /// start. Returns the counters and gauges as they are.
-    fn look(&self, now: i64) -> (Totals, Gauges) {
+    pub(crate) fn look(&self, now: i64) -> (Totals, Gauges) {
         let seen = (self.totals(), self.gauges());
         let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
         marks.entry(now - now.rem_euclid(60)).or_insert(seen);
@@ -257,63 +258,6 @@ fn is_status_code(s: &str) -> bool {
     parts.len() == 3
         && matches!(parts[0], "2" | "4" | "5")
         && parts[1..].iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Serves the figures to Prometheus on `listener` (`GET /metrics`) until the run
-/// drains. Anything else gets `404`.
-pub(crate) async fn serve(listener: Arc<tokio::net::TcpListener>, ctx: ServiceContext) {
-    crate::listener::accept_loop("metrics", listener, ctx, |stream, _peer, ctx| async move {
-        use http_body_util::Full;
-        use hyper::body::Bytes;
-        let metrics = Arc::clone(&ctx.metrics);
-        let (store, throttle) = (ctx.store.clone(), Arc::clone(&ctx.throttle));
-        let answer = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-            let metrics = Arc::clone(&metrics);
-            let live = Live { commit_seconds: store.commit_seconds(), auth_failures: throttle.failed_total() };
-            async move {
-                let found = request.method() == hyper::Method::GET && request.uri().path() == "/metrics";
-                if found {
-                    hyper::Response::builder()
-                        .header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-                        .body(Full::new(Bytes::from(metrics.openmetrics(&live))))
-                } else {
-                    hyper::Response::builder().status(404).body(Full::new(Bytes::from_static(b"Not found\n")))
-                }
-            }
-        });
-        let io = hyper_util::rt::TokioIo::new(stream);
-        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, answer);
-        tokio::select! {
-            _ = connection => {}
-            () = ctx.shutdown.draining() => {}
-        }
-    })
-    .await;
-}
-
-/// Looks at the figures every two seconds for the run, until it drains: reads the
-/// queue's length, marks each minute's start, and tells the control socket's
-/// subscribers ([`Event::MonitorChanged`]) when anything changed.
-pub async fn run(ctx: ServiceContext) {
-    let metrics = Arc::clone(&ctx.metrics);
-    let mut last = None;
-    loop {
-        if let Ok(n) = ctx.store.queue_waiting().await {
-            metrics.queued.store(n, Ordering::Relaxed);
-        }
-        if let Ok(oldest) = ctx.store.queue_oldest().await {
-            metrics.oldest_queued.store(oldest.unwrap_or(0), Ordering::Relaxed);
-        }
-        let seen = metrics.look(crate::store::now_secs());
-        if last != Some(seen) {
-            last = Some(seen);
-            let _ = ctx.events.send(Event::MonitorChanged);
-        }
-        tokio::select! {
-            () = tokio::time::sleep(EVERY) => {}
-            () = ctx.shutdown.draining() => return,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -88,14 +88,15 @@ impl rustls::server::ResolvesServerCert for Certificates {
     }
 }
 
-/// Builds the server side of TLS for a run.
+/// Builds the server side of TLS for a run: the files named on the Security page, else
+/// `acme`'s (the certificate the ACME client keeps, when it is usable), else the
+/// self-signed one.
 ///
 /// # Errors
 /// When named PEM files cannot be read or do not hold a certificate and key, or a
 /// self-signed certificate cannot be made or stored; in the problem's own words.
-pub fn server(data_dir: &Path, config: &Config) -> Result<ServerTls, String> {
-    let stored_acme = config.security.acme.as_ref().and_then(|acme| crate::acme::stored(data_dir, acme));
-    let (cert_path, key_path, self_signed) = match (&config.security.tls_files, stored_acme) {
+pub fn server(data_dir: &Path, config: &Config, acme: Option<(PathBuf, PathBuf)>) -> Result<ServerTls, String> {
+    let (cert_path, key_path, self_signed) = match (&config.security.tls_files, acme) {
         (Some((cert, key)), _) => (cert.clone(), key.clone(), false),
         (None, Some((cert, key))) => (cert, key, false),
         (None, None) => {
@@ -505,13 +506,13 @@ mod tests {
     fn the_self_signed_certificate_is_described_and_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config::default();
-        let first = server(dir.path(), &config).expect("TLS");
+        let first = server(dir.path(), &config, None).expect("TLS");
         assert!(first.certs.info().self_signed);
         assert_eq!(first.certs.info().names, vec!["localhost".to_owned()]);
         assert!(first.certs.info().subject.contains("CN=localhost"), "{}", first.certs.info().subject);
         let days = (first.certs.info().not_after - first.certs.info().not_before) / 86_400;
         assert!((SELF_SIGNED_DAYS..=SELF_SIGNED_DAYS + 1).contains(&days), "{days} days");
-        let again = server(dir.path(), &config).expect("TLS");
+        let again = server(dir.path(), &config, None).expect("TLS");
         assert_eq!(
             again.certs.info().sha256_fingerprint,
             first.certs.info().sha256_fingerprint,
@@ -530,7 +531,7 @@ mod tests {
         std::fs::write(tls.join("localhost.crt.pem"), cert.pem()).expect("write");
         std::fs::write(tls.join("localhost.key.pem"), key.serialize_pem()).expect("write");
         let old = fingerprint(cert.der());
-        let renewed = server(dir.path(), &Config::default()).expect("TLS");
+        let renewed = server(dir.path(), &Config::default(), None).expect("TLS");
         assert_ne!(renewed.certs.info().sha256_fingerprint, old);
         assert!(renewed.certs.info().not_after > crate::store::now_secs() + 700 * 86_400);
     }

@@ -15,16 +15,7 @@ pub const DEFAULT_COMMAND: &str = "mailroomctl bridge";
 /// Servers remembered at most.
 const RECENT: usize = 8;
 
-/// A server connected to over SSH.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recent {
-    /// `host` or `user@host`.
-    pub host: String,
-    /// The SSH port, when not 22.
-    pub port: Option<u16>,
-    /// What runs there.
-    pub command: String,
-}
+pub use crate::actions::Recent;
 
 /// The Connect to Server window.
 #[derive(Debug, Default)]
