@@ -22,7 +22,8 @@ pub async fn after_delivery(
     sender: String,
     content: Vec<u8>,
 ) {
-    if sender.is_empty() || !wants_reply(&content) {
+    // Most servers have no one away: then no more is asked of the store.
+    if sender.is_empty() || !ctx.store.any_auto_reply().await || !wants_reply(&content) {
         return;
     }
     let sender = sender.to_ascii_lowercase();

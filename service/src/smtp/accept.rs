@@ -243,19 +243,15 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         None => {
             let copies = message.mailboxes.len() as u64;
             let delivered = message.mailboxes.clone();
-            // What an automatic reply needs: the header (subject, Message-ID, and what
-            // says not to answer).
-            let header = body[..crate::message::header_len(&body)].to_vec();
             ctx.store.accept(message).await?;
             ctx.metrics.count(Counter::Delivered, copies);
-            if !delivered.is_empty() && !sender.is_empty() {
-                ctx.tasks.spawn(crate::autoreply::after_delivery(
-                    ctx.clone(),
-                    id.clone(),
-                    delivered,
-                    sender.clone(),
-                    header,
-                ));
+            // Automatic replies, when someone is away (most of the time nobody is, and
+            // then delivery asks nothing more): the task gets the header (subject,
+            // Message-ID, and what says not to answer).
+            if !delivered.is_empty() && !sender.is_empty() && ctx.store.any_auto_reply().await {
+                let header = body[..crate::message::header_len(&body)].to_vec();
+                let (id, sender) = (id.clone(), sender.clone());
+                ctx.tasks.spawn(crate::autoreply::after_delivery(ctx.clone(), id, delivered, sender, header));
             }
         }
         Some(hold) => {

@@ -320,10 +320,25 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Where mail to the mailbox `id` (as `address`) goes: refused when it is full
     /// (`552 5.2.2`); else to it, and to where it forwards (keeping a copy or not).
     async fn mailbox_target(&self, address: &EmailAddress, id: i64) -> Result<(String, Target), Reply> {
+        // Most servers forward nothing and limit nothing: then RCPT asks no more.
+        let (w, s, r) = self.ctx.config.general.mailbox_limits;
+        if w.is_none() && s.is_none() && r.is_none() && !self.ctx.store.any_mailbox_options().await {
+            return Ok((address.to_string(), Target::Mailbox(id)));
+        }
         let options = self.ctx.store.mailbox_options(id).await.map_err(|e| {
             tracing::error!(error = %e, "mailbox lookup failed");
             Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
         })?;
+        self.mailbox_target_with(address, id, options)
+    }
+
+    /// [`Session::mailbox_target`] with the mailbox's options at hand.
+    fn mailbox_target_with(
+        &self,
+        address: &EmailAddress,
+        id: i64,
+        options: crate::store::options::MailboxOptions,
+    ) -> Result<(String, Target), Reply> {
         if crate::quota::full(&self.ctx, &options) {
             return Err(Reply::new(552, "5.2.2", format!("<{address}>: Mailbox full")));
         }

@@ -138,6 +138,10 @@ pub struct Store {
     /// it may be several): IMAP sessions in IDLE hear of new mail, expunges and flag
     /// changes at once, without polling.
     changes: tokio::sync::broadcast::Sender<i64>,
+    /// How many mailboxes have an automatic reply on (`u64::MAX`: not known yet).
+    answering: Arc<std::sync::atomic::AtomicU64>,
+    /// How many forward or have limits of their own (`u64::MAX`: not known yet).
+    optioned: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A change notice that concerns every mailbox (a release from the quarantine, whose
@@ -170,7 +174,12 @@ impl Store {
     /// When the file cannot be opened or a migration fails.
     pub fn open(path: &Path) -> StoreResult<Store> {
         let (changes, _) = tokio::sync::broadcast::channel(1024);
-        Ok(Store { backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)), changes })
+        Ok(Store {
+            backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)),
+            changes,
+            answering: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+            optioned: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+        })
     }
 
     /// Notices of changed mailboxes from now on: a mailbox id, or [`ANY_MAILBOX`]. A

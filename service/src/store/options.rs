@@ -24,6 +24,34 @@ pub struct MailboxOptions {
 }
 
 impl Store {
+    /// True when some mailbox has an automatic reply on (read from the store the first
+    /// time, kept up to date by [`Store::set_auto_reply`]): delivery asks no more when
+    /// none has.
+    pub async fn any_auto_reply(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let known = self.answering.load(Ordering::Relaxed);
+        if known != u64::MAX {
+            return known > 0;
+        }
+        let n = dispatch!(self, b => b.mailboxes_answering().await).unwrap_or(1);
+        self.answering.store(n, Ordering::Relaxed);
+        n > 0
+    }
+
+    /// True when some mailbox forwards or has limits of its own (counted the first
+    /// time, again after each change): RCPT reads a mailbox's options only then, or
+    /// when the organisation sets limits.
+    pub async fn any_mailbox_options(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let known = self.optioned.load(Ordering::Relaxed);
+        if known != u64::MAX {
+            return known > 0;
+        }
+        let n = dispatch!(self, b => b.mailboxes_optioned().await).unwrap_or(1);
+        self.optioned.store(n, Ordering::Relaxed);
+        n > 0
+    }
+
     /// A mailbox's options and size.
     ///
     /// # Errors
@@ -37,7 +65,9 @@ impl Store {
     /// # Errors
     /// `NotFound` for no such mailbox.
     pub async fn set_forwarding(&self, mailbox: i64, forwarding: Option<Forwarding>) -> StoreResult<()> {
-        dispatch!(self, b => b.set_option(mailbox, "forwarding", forwarding.map(|f| serde_json::json!(f))).await)
+        dispatch!(self, b => b.set_option(mailbox, "forwarding", forwarding.map(|f| serde_json::json!(f))).await)?;
+        self.optioned.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sets the automatic reply (`None`: off); whom earlier ones went to is forgotten,
@@ -46,7 +76,10 @@ impl Store {
     /// # Errors
     /// `NotFound` for no such mailbox.
     pub async fn set_auto_reply(&self, mailbox: i64, reply: Option<AutoReply>) -> StoreResult<()> {
-        dispatch!(self, b => b.set_auto_reply(mailbox, reply).await)
+        dispatch!(self, b => b.set_auto_reply(mailbox, reply).await)?;
+        // Counted again at the next delivery.
+        self.answering.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sets the mailbox's own storage limits.
@@ -55,7 +88,9 @@ impl Store {
     /// `NotFound` for no such mailbox.
     pub async fn set_limits(&self, mailbox: i64, limits: StorageLimits) -> StoreResult<()> {
         let value = (limits != StorageLimits::default()).then(|| serde_json::json!(limits));
-        dispatch!(self, b => b.set_option(mailbox, "limits", value).await)
+        dispatch!(self, b => b.set_option(mailbox, "limits", value).await)?;
+        self.optioned.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Notes that an automatic reply to `sender` is due now, unless one went to it

@@ -18,33 +18,51 @@ pub(super) fn options_of(
         .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("there is no mailbox #{mailbox}")))?;
-    fn parse<T: serde::de::DeserializeOwned>(s: Option<String>) -> Option<T> {
-        s.and_then(|s| serde_json::from_str(&s).ok())
-    }
-    Ok((parse(f), parse(a), parse(l).unwrap_or_default()))
+    Ok((parse_json(f), parse_json(a), parse_json(l).unwrap_or_default()))
+}
+
+/// A JSON column's value; `None` for NULL (or, never expected, text that does not parse).
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Option<T> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// A mailbox's options, size, primary address and last size warning.
+pub(super) fn load_options(conn: &Connection, mailbox: i64) -> StoreResult<MailboxOptions> {
+    let (forwarding, auto_reply, limits) = options_of(conn, mailbox)?;
+    let (bytes, warned_at, address): (i64, Option<i64>, String) = conn
+        .prepare_cached(
+            "SELECT m.bytes, m.warned_at,
+                    (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
+             FROM mailboxes m WHERE m.id = ?1",
+        )?
+        .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(MailboxOptions { forwarding, auto_reply, limits, bytes: u64::try_from(bytes).unwrap_or(0), address, warned_at })
 }
 
 impl Sqlite {
-    pub(in crate::store) async fn mailbox_options(&self, mailbox: i64) -> StoreResult<MailboxOptions> {
-        self.read(move |conn| {
-            let (forwarding, auto_reply, limits) = options_of(conn, mailbox)?;
-            let (bytes, warned_at, address): (i64, Option<i64>, String) = conn
-                .prepare_cached(
-                    "SELECT (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id), m.warned_at,
-                            (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
-                     FROM mailboxes m WHERE m.id = ?1",
-                )?
-                .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(MailboxOptions {
-                forwarding,
-                auto_reply,
-                limits,
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                address,
-                warned_at,
-            })
+    pub(in crate::store) async fn mailboxes_optioned(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM mailboxes WHERE forwarding IS NOT NULL OR limits IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
+    }
+
+    pub(in crate::store) async fn mailboxes_answering(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let n: i64 =
+                conn.query_row("SELECT COUNT(*) FROM mailboxes WHERE auto_reply IS NOT NULL", [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn mailbox_options(&self, mailbox: i64) -> StoreResult<MailboxOptions> {
+        self.read(move |conn| load_options(conn, mailbox)).await
     }
 
     pub(in crate::store) async fn set_option(

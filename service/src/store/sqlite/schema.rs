@@ -263,6 +263,21 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 10: each mailbox's size, kept by triggers as its copies come and go, so that a
+    // storage limit is checked at RCPT without adding up the mailbox (which made
+    // acceptance slow down as a mailbox grew).
+    Migration::Sql(
+        r#"
+    ALTER TABLE mailboxes ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE mailboxes SET bytes = (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = mailboxes.id);
+    CREATE TRIGGER messages_count_bytes AFTER INSERT ON messages BEGIN
+        UPDATE mailboxes SET bytes = bytes + NEW.size WHERE id = NEW.mailbox_id;
+    END;
+    CREATE TRIGGER messages_uncount_bytes AFTER DELETE ON messages BEGIN
+        UPDATE mailboxes SET bytes = bytes - OLD.size WHERE id = OLD.mailbox_id;
+    END;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

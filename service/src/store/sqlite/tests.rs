@@ -594,3 +594,31 @@ async fn searchable_fields_are_kept_with_each_content_and_filtered_in_the_store(
     store.pop3_delete(ann, ids, None).await.expect("delete");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM content_fields").await, 0);
 }
+
+#[tokio::test]
+async fn a_mailboxs_size_follows_its_copies_without_adding_them_up() {
+    let (_dir, store) = temp_store();
+    let ann = mailbox(&store, "ann@corp.test").await;
+    let bob = mailbox(&store, "bob@corp.test").await;
+    store.accept(message(vec![ann, bob], b"Subject: one\r\n\r\n1\r\n")).await.expect("accept");
+    let mut big = message(vec![ann], &[b'x'; 5000]);
+    big.queue_id = "Q2".into();
+    store.accept(big).await.expect("accept");
+    let sum = |id: i64| {
+        let conn = rusqlite::Connection::open(&backend(&store).inner.path).expect("open");
+        conn.query_row("SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = ?1", [id], |r| {
+            r.get::<_, i64>(0)
+        })
+        .expect("sum")
+    };
+    let bytes = |o: crate::store::options::MailboxOptions| i64::try_from(o.bytes).expect("bytes");
+    assert_eq!(bytes(store.mailbox_options(ann).await.expect("ann")), sum(ann));
+    assert_eq!(bytes(store.mailbox_options(bob).await.expect("bob")), sum(bob));
+    assert!(sum(ann) > 5000);
+    let gone = {
+        let conn = rusqlite::Connection::open(&backend(&store).inner.path).expect("open");
+        conn.execute("DELETE FROM messages WHERE mailbox_id = ?1 AND size > 1000", [ann]).expect("delete")
+    };
+    assert_eq!(gone, 1);
+    assert_eq!(bytes(store.mailbox_options(ann).await.expect("ann")), sum(ann), "a deletion counts down");
+}
