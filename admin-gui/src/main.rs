@@ -11,13 +11,17 @@ const APP_ID: &str = "mailroom-admin";
 /// `StartupWMClass` against the instance found nothing.
 struct Classed {
     app: mailroom_admin::AdminApp,
-    done: bool,
+    /// Until when the class is set again at each frame: winit may set its own after
+    /// our first frame (when the window is mapped), so setting it once lost the race
+    /// now and then.
+    until: std::time::Instant,
 }
 
 impl eframe::App for Classed {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        if !std::mem::replace(&mut self.done, true) {
+        if std::time::Instant::now() < self.until {
             set_wm_class(frame);
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
         }
         self.app.ui(ui, frame);
     }
@@ -82,7 +86,8 @@ fn main() -> eframe::Result {
         // Double-clicking the app is enough: it starts the service if none answers.
         Box::new(move |cc| {
             let app = mailroom_admin::AdminApp::new(&cc.egui_ctx, socket).auto_start();
-            Ok(Box::new(Classed { app, done: false }))
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            Ok(Box::new(Classed { app, until }))
         }),
     )
 }

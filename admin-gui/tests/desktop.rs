@@ -36,22 +36,20 @@ impl Drop for Killed {
 async fn the_window_class_is_the_launchers() {
     let d = Daemon::start().await;
     let home = tempfile::tempdir().expect("home");
-    let n = 40 + std::process::id() % 200;
-    let display = format!(":{n}");
-    let _xvfb = Killed(
-        Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb"),
-    );
-    let socket = format!("/tmp/.X11-unix/X{n}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(&socket).exists() {
-        assert!(Instant::now() < deadline, "Xvfb did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Xvfb picks a free display and says which once it accepts clients (a number of
+    // our own could meet a stale lock or socket of an earlier run).
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(xvfb.stdout.take().expect("stdout")), &mut line)
+        .expect("Xvfb's display");
+    let _xvfb = Killed(xvfb);
+    let display = format!(":{}", line.trim());
+    assert!(display.len() > 1, "Xvfb said no display");
     let _app = Killed(
         Command::new(env!("CARGO_BIN_EXE_mailroom-admin"))
             .arg("--socket")
