@@ -3,7 +3,6 @@
 //! the class the launcher's `StartupWMClass` names, so the desktop ties the window to
 //! its launcher and icon.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
