@@ -154,6 +154,42 @@ pub fn problem_line(ui: &mut egui::Ui, problem: Option<&str>, shown: bool) {
     }
 }
 
+/// A labelled one-line field in a two-column grid (the row ended), with a hint shown
+/// while it is empty; its response, to see whether it changed or to focus it.
+pub fn form_row(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str) -> egui::Response {
+    let l = ui.label(label);
+    let field = ui.add(egui::TextEdit::singleline(value).hint_text(hint)).labelled_by(l.id);
+    ui.end_row();
+    field
+}
+
+/// A dialog's foot: its problem line (once `shown`), the default button `ok` and
+/// Cancel, and the keys (Enter, when `enter`, presses `ok`; Escape cancels).
+/// `Some(true)` when confirmed, `Some(false)` when cancelled, `None` while open;
+/// confirming with a problem shows it (sets `shown`) instead.
+pub fn dialog_foot(ui: &mut egui::Ui, problem: Option<&str>, shown: &mut bool, ok: &str, enter: bool) -> Option<bool> {
+    problem_line(ui, problem, *shown);
+    let mut answer = None;
+    ui.horizontal(|ui| {
+        if ui.add_enabled(problem.is_none() || !*shown, egui::Button::new(ok)).clicked() {
+            answer = Some(true);
+        }
+        if ui.button("Cancel").clicked() {
+            answer = Some(false);
+        }
+    });
+    match dialog_key(ui) {
+        Some(DialogKey::Default) if enter => answer = Some(true),
+        Some(DialogKey::Cancel) => answer = Some(false),
+        _ => {}
+    }
+    if answer == Some(true) && problem.is_some() {
+        *shown = true;
+        return None;
+    }
+    answer
+}
+
 /// A confirmation before something that cannot be undone, as a modal: `Some(true)`
 /// when `act` (the dangerous button: "Delete", "Rotate") is pressed, `Some(false)` on
 /// Cancel or Escape, `None` while open. Cancel comes first and keeps the focus unless

@@ -214,12 +214,7 @@ async fn mailbox_properties_change_the_name_and_password() {
     d.add_mailbox("ann@corp.test", "old-pw");
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Recipients").click();
-    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
-    h.get_by_label("ann@corp.test").click();
-    h.run_steps(2);
-    h.get_by_label("Properties…").click();
-    h.run_steps(3);
+    open_mailbox_properties(&mut h, "ann@corp.test");
     type_into(&mut h, "Display name:", "Ann Example");
     type_into(&mut h, "New password (empty: unchanged):", "new-pw");
     type_into(&mut h, "Confirm new password:", "new-pw");
@@ -531,12 +526,8 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
     h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
     wait(&mut h, "imaps listening", |a| a.model.status.as_ref().is_some_and(|s| s.imaps_addr.is_some()));
 
-    h.get_by_label("Recipients").click();
+    open_mailbox_properties(&mut h, "ann@corp.test");
     wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.folders.len() == 5));
-    h.get_by_label("ann@corp.test").click();
-    h.run_steps(2);
-    h.get_by_label("Properties…").click();
-    h.run_steps(3);
     h.get_by_label("Folders");
     for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk"] {
         h.get_by_label(folder);

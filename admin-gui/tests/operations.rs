@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{click_in_view, connected, harness, replace_text, type_into, wait};
+use common::{click_in_view, connected, harness, replace_text, select_recipient, type_into, wait};
 use egui_kittest::kittest::Queryable;
 use mailroom_tests::Daemon;
 
@@ -98,10 +98,7 @@ async fn import_mail_brings_a_maildir_in_with_progress_and_adds_nothing_the_seco
     std::fs::create_dir_all(maildir.join("tmp")).expect("mkdir");
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Recipients").click();
-    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
-    h.get_by_label("ann@corp.test").click();
-    h.run_steps(2);
+    select_recipient(&mut h, "ann@corp.test");
     h.get_by_label("Import Mail…").click();
     h.run_steps(3);
     h.get_by_label("Into the mailbox ann@corp.test, from this computer:");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{connected, harness, replace_text, type_into, wait};
+use common::{connected, harness, open_mailbox_properties, replace_text, type_into, wait};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mailroom_tests::Daemon;
@@ -74,12 +74,7 @@ async fn mailbox_properties_set_forwarding_limits_and_an_automatic_reply() {
     d.add_mailbox("ann@corp.test", "pw");
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Recipients").click();
-    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
-    h.get_by_label("ann@corp.test").click();
-    h.run_steps(2);
-    h.get_by_label("Properties…").click();
-    h.run_steps(3);
+    open_mailbox_properties(&mut h, "ann@corp.test");
 
     h.get_by_label("Delivery Options").click_accesskit();
     h.run_steps(2);
@@ -122,12 +117,7 @@ async fn delivery_options_turn_a_domains_catch_all_on_with_its_warning() {
     d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    h.get_by_label("Recipients").click();
-    wait(&mut h, "the mailbox list", |a| !a.model.mailboxes.is_empty());
-    h.get_by_label("ann@corp.test").click();
-    h.run_steps(2);
-    h.get_by_label("Properties…").click();
-    h.run_steps(3);
+    open_mailbox_properties(&mut h, "ann@corp.test");
     h.get_by_label("Delivery Options").click_accesskit();
     h.run_steps(2);
     h.get_by_label("A catch-all invites spam: every address a spammer guesses lands in this mailbox.");

@@ -222,8 +222,8 @@ async fn obtain(acme: &Acme, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     // The key first: a crash between the two renames leaves a pair that does not
     // match, which is not used, and a new certificate is obtained at the next start.
-    write_private(&key, key_pem.as_bytes())?;
-    write_private(&cert, chain_pem.as_bytes())?;
+    crate::tls::write_private(&key, key_pem.as_bytes())?;
+    crate::tls::write_private(&cert, chain_pem.as_bytes())?;
     Ok((cert, key))
 }
 
@@ -286,7 +286,7 @@ async fn account(acme: &Acme, dir: &Path) -> Result<Account, String> {
         .await
         .map_err(|e| format!("cannot open an account with {}: {}", acme.directory_url, chain(&e)))?;
     let stored = serde_json::json!({ "directory_url": acme.directory_url, "credentials": credentials });
-    write_private(&dir.join("account.json"), stored.to_string().as_bytes())?;
+    crate::tls::write_private(&dir.join("account.json"), stored.to_string().as_bytes())?;
     tracing::info!(ca = %acme.directory_url, account = account.id(), "opened an ACME account");
     Ok(account)
 }
@@ -304,23 +304,6 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| format!("cannot make {} private: {e}", dir.display()))
-}
-
-/// Writes `bytes` to `path` (mode 0600) through a synced temporary file and a rename.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let tmp = path.with_extension("tmp");
-    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut f =
-        std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp).map_err(failed)?;
-    f.write_all(bytes).map_err(failed)?;
-    f.sync_all().map_err(failed)?;
-    std::fs::rename(&tmp, path).map_err(failed)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

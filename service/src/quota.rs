@@ -23,21 +23,25 @@ use crate::store::{NewMessage, TrackEvent, TrackingRecord, now_secs};
 /// How often the warnings are looked for.
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// A mailbox's limits in bytes: its own, else the organisation's.
-pub fn effective(ctx: &ServiceContext, own: &StorageLimits) -> (Option<u64>, Option<u64>, Option<u64>) {
-    let (w, s, r) = ctx.config.general.mailbox_limits;
+/// A mailbox's limits in bytes (warn, send, receive): its own, else the organisation's
+/// (`org`, the General page's, in KB).
+pub fn effective(
+    org: (Option<u64>, Option<u64>, Option<u64>),
+    own: &StorageLimits,
+) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let (w, s, r) = org;
     let kb = |own: Option<u64>, org: Option<u64>| own.or(org).map(|k| k.saturating_mul(1024));
     (kb(own.warn_kb, w), kb(own.send_kb, s), kb(own.receive_kb, r))
 }
 
 /// True when the mailbox may receive no more.
 pub fn full(ctx: &ServiceContext, options: &MailboxOptions) -> bool {
-    effective(ctx, &options.limits).2.is_some_and(|limit| options.bytes >= limit)
+    effective(ctx.config.general.mailbox_limits, &options.limits).2.is_some_and(|limit| options.bytes >= limit)
 }
 
 /// True when the mailbox's owner may send no more.
 pub fn may_not_send(ctx: &ServiceContext, options: &MailboxOptions) -> bool {
-    effective(ctx, &options.limits).1.is_some_and(|limit| options.bytes >= limit)
+    effective(ctx.config.general.mailbox_limits, &options.limits).1.is_some_and(|limit| options.bytes >= limit)
 }
 
 /// Warns the owners of mailboxes over their warning limit, once a day, until the run
@@ -57,7 +61,7 @@ async fn warn_all(ctx: &ServiceContext) {
     let now = now_secs();
     for id in ids {
         let Ok(options) = ctx.store.mailbox_options(id).await else { continue };
-        let Some(limit) = effective(ctx, &options.limits).0 else { continue };
+        let Some(limit) = effective(ctx.config.general.mailbox_limits, &options.limits).0 else { continue };
         if options.bytes < limit || options.warned_at.is_some_and(|at| now - at < 86_400) {
             continue;
         }
@@ -79,7 +83,7 @@ async fn warn(
     now: i64,
 ) -> Result<(), crate::store::StoreError> {
     let host = &ctx.config.general.host_name;
-    let (_, send, receive) = effective(ctx, &options.limits);
+    let (_, send, receive) = effective(ctx.config.general.mailbox_limits, &options.limits);
     let kb = |b: u64| b.div_ceil(1024);
     let mut text = format!(
         "Your mailbox {} holds {} KB, more than its warning limit of {} KB.\r\n\r\n",

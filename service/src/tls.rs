@@ -203,7 +203,7 @@ const RENEW_BEFORE_DAYS: i64 = 30;
 /// The self-signed certificate and key files for `host` in `data_dir/tls`: made on
 /// first use, and made again when they are about to expire.
 fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = data_dir.join("tls");
     let cert_path = dir.join(format!("{host}.crt.pem"));
     let key_path = dir.join(format!("{host}.key.pem"));
@@ -221,21 +221,31 @@ fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), 
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     let made = make_self_signed(host, now).map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
-    let write = |path: &Path, text: String| -> Result<(), String> {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        f.sync_all().map_err(|e| format!("cannot write {}: {e}", path.display()))
-    };
-    write(&key_path, made.1.serialize_pem())?;
-    write(&cert_path, made.0.pem())?;
+    write_private(&key_path, made.1.serialize_pem().as_bytes())?;
+    write_private(&cert_path, made.0.pem().as_bytes())?;
     tracing::info!(host, path = %cert_path.display(), days = SELF_SIGNED_DAYS, "generated a self-signed TLS certificate");
     Ok((cert_path, key_path))
+}
+
+/// Writes `bytes` to `path` (mode 0600) through a synced temporary file and a rename,
+/// so that a crash leaves the old file or the new one: for certificates and keys.
+///
+/// # Errors
+/// In words: which file, and why.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension("tmp");
+    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let mut f =
+        std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp).map_err(failed)?;
+    f.write_all(bytes).map_err(failed)?;
+    f.sync_all().map_err(failed)?;
+    std::fs::rename(&tmp, path).map_err(failed)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// A certificate for `host`, signed by its own key, valid from yesterday (clocks

@@ -13,7 +13,7 @@ use mailroom_shared::ipc::{
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{DialogKey, Sort, cell, confirm_ui, count_of, dialog_key, icon, problem_line, sortable_header};
+use crate::widgets::{Sort, cell, confirm_ui, count_of, dialog_foot, dialog_key, form_row, icon, sortable_header};
 
 /// The Recipients view and its dialogs.
 #[derive(Debug)]
@@ -726,13 +726,11 @@ fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
         match d.tab {
             ListTab::General => {
                 egui::Grid::new("list_general").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
-                    let l = ui.label("Display name:");
-                    let first = ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+                    let first = form_row(ui, "Display name:", &mut d.name, "Sales");
                     if !std::mem::replace(&mut d.focused, true) {
                         first.request_focus();
                     }
                     changed |= first.changed();
-                    ui.end_row();
                     let l = ui.label("E-mail address:");
                     ui.add_enabled_ui(d.existing.is_none(), |ui| {
                         changed |= ui
@@ -801,26 +799,11 @@ fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
         }
         d.show_problem |= changed;
         ui.add_space((300.0 - (ui.cursor().top() - top)).max(0.0));
-        problem_line(ui, problem.as_deref(), d.show_problem);
-        ui.horizontal(|ui| {
-            let ok = if d.existing.is_none() { "Create" } else { "OK" };
-            if ui.add_enabled(problem.is_none() || !d.show_problem, egui::Button::new(ok)).clicked() {
-                answer = Some(true);
-            }
-            if ui.button("Cancel").clicked() {
-                answer = Some(false);
-            }
-        });
-        match dialog_key(ui) {
-            Some(DialogKey::Default) if d.tab != ListTab::Members => answer = Some(true),
-            Some(DialogKey::Cancel) => answer = Some(false),
-            _ => {}
-        }
+        let ok = if d.existing.is_none() { "Create" } else { "OK" };
+        // Enter on Members adds the member typed, not the list.
+        let enter = d.tab != ListTab::Members;
+        answer = dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, enter);
     });
-    if answer == Some(true) && problem.is_some() {
-        d.show_problem = true;
-        answer = None;
-    }
     answer
 }
 
@@ -869,25 +852,13 @@ fn contact_form_ui(ctx: &egui::Context, d: &mut ContactForm) -> Option<bool> {
         let mut changed = false;
         ui.add_enabled_ui(new, |ui| {
             egui::Grid::new("contact").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
-                let l = ui.label("Display name:");
-                let first = ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+                let first = form_row(ui, "Display name:", &mut d.name, "Pat Partner");
                 if new && !std::mem::replace(&mut d.focused, true) {
                     first.request_focus();
                 }
                 changed |= first.changed();
-                ui.end_row();
-                let l = ui.label("E-mail address here:");
-                changed |= ui
-                    .add(egui::TextEdit::singleline(&mut d.address).hint_text("partner@corp.test"))
-                    .labelled_by(l.id)
-                    .changed();
-                ui.end_row();
-                let l = ui.label("Deliver to (outside):");
-                changed |= ui
-                    .add(egui::TextEdit::singleline(&mut d.target).hint_text("someone@elsewhere.example"))
-                    .labelled_by(l.id)
-                    .changed();
-                ui.end_row();
+                changed |= form_row(ui, "E-mail address here:", &mut d.address, "partner@corp.test").changed();
+                changed |= form_row(ui, "Deliver to (outside):", &mut d.target, "someone@elsewhere.example").changed();
             });
         });
         ui.weak("Mail to the address here is relayed to the outside address, its sender rewritten (SRS) so that it passes SPF.");
@@ -896,30 +867,15 @@ fn contact_form_ui(ctx: &egui::Context, d: &mut ContactForm) -> Option<bool> {
         }
         d.show_problem |= changed;
         if new {
-            problem_line(ui, problem.as_deref(), d.show_problem);
-        }
-        ui.horizontal(|ui| {
-            if new {
-                if ui.add_enabled(problem.is_none() || !d.show_problem, egui::Button::new("Create")).clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            } else if ui.button("Close").clicked() {
+            answer = dialog_foot(ui, problem.as_deref(), &mut d.show_problem, "Create", true);
+        } else {
+            // Shown only: Close, Enter or Escape close it.
+            let key = dialog_key(ui).is_some();
+            if ui.button("Close").clicked() || key {
                 answer = Some(false);
             }
-        });
-        match dialog_key(ui) {
-            Some(DialogKey::Default) => answer = Some(new),
-            Some(DialogKey::Cancel) => answer = Some(false),
-            None => {}
         }
     });
-    if answer == Some(true) && problem.is_some() {
-        d.show_problem = true;
-        answer = None;
-    }
     answer
 }
 
@@ -959,19 +915,13 @@ fn mailbox_form_ui(
         match d.tab {
             MailboxTab::General => {
                 egui::Grid::new(id).num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
-                    let l = ui.label("Display name:");
-                    let first = ui.text_edit_singleline(&mut d.name).labelled_by(l.id);
+                    let first = form_row(ui, "Display name:", &mut d.name, "");
                     if !std::mem::replace(&mut d.focused, true) {
                         first.request_focus();
                     }
                     changed |= first.changed();
-                    ui.end_row();
-                    let l = ui.label("E-mail addresses:");
-                    changed |= ui
-                        .add(egui::TextEdit::singleline(&mut d.addresses).hint_text("ann@corp.test, sales@corp.test"))
-                        .labelled_by(l.id)
-                        .changed();
-                    ui.end_row();
+                    changed |=
+                        form_row(ui, "E-mail addresses:", &mut d.addresses, "ann@corp.test, sales@corp.test").changed();
                     let l = ui.label(password);
                     changed |=
                         ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id).changed();
@@ -1080,27 +1030,9 @@ fn mailbox_form_ui(
         if !new {
             ui.add_space((380.0 - (ui.cursor().top() - top)).max(0.0));
         }
-        problem_line(ui, problem.as_deref(), d.show_problem);
-        ui.horizontal(|ui| {
-            let ok = if new { "Create" } else { "OK" };
-            if ui.add_enabled(problem.is_none() || !d.show_problem, egui::Button::new(ok)).clicked() {
-                answer = Some(true);
-            }
-            if ui.button("Cancel").clicked() {
-                answer = Some(false);
-            }
-        });
-        match dialog_key(ui) {
-            Some(DialogKey::Default) => answer = Some(true),
-            Some(DialogKey::Cancel) => answer = Some(false),
-            None => {}
-        }
+        let ok = if new { "Create" } else { "OK" };
+        answer = dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, true);
     });
-    // Confirming with a problem shows it instead.
-    if answer == Some(true) && problem.is_some() {
-        d.show_problem = true;
-        answer = None;
-    }
     answer
 }
 

@@ -62,6 +62,22 @@ pub fn replace_text(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
     h.run_steps(3);
 }
 
+/// Recipients, with `address`'s row selected once the list holds it.
+pub fn select_recipient(h: &mut Harness<'_, AdminApp>, address: &str) {
+    h.get_by_label("Recipients").click();
+    let owned = address.to_owned();
+    wait(h, "the recipient in the list", move |a| a.model.mailboxes.iter().any(|m| m.addresses.contains(&owned)));
+    h.get_by_label(address).click();
+    h.run_steps(2);
+}
+
+/// Mailbox Properties of `address`, opened from Recipients.
+pub fn open_mailbox_properties(h: &mut Harness<'_, AdminApp>, address: &str) {
+    select_recipient(h, address);
+    h.get_by_label("Properties…").click();
+    h.run_steps(3);
+}
+
 pub fn open_routing_tab(h: &mut Harness<'_, AdminApp>) {
     h.get_by_label("Properties").click();
     h.run_steps(3);

@@ -352,11 +352,8 @@ enum ContactCmd {
 }
 
 fn senders(s: &str) -> mailroom_shared::ipc::ListSenders {
-    match s {
-        "authenticated" => mailroom_shared::ipc::ListSenders::Authenticated,
-        "members" => mailroom_shared::ipc::ListSenders::Members,
-        _ => mailroom_shared::ipc::ListSenders::Anyone,
-    }
+    // clap has checked the name against the same three.
+    mailroom_shared::ipc::ListSenders::from_name(s).unwrap_or_default()
 }
 
 #[derive(Debug, Subcommand)]

@@ -225,13 +225,13 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
             words.push_str(" Its automatic reply is on.");
         }
         let (config, _) = manager.saved_config();
-        let (w, s, r) = config.general.mailbox_limits;
-        let kb = |own: Option<u64>, org: Option<u64>| own.or(org).map(|k| k * 1024);
-        if kb(o.limits.receive_kb, r).is_some_and(|limit| o.bytes >= limit) {
+        let (warn, send, receive) = crate::quota::effective(config.general.mailbox_limits, &o.limits);
+        let over = |limit: Option<u64>| limit.is_some_and(|limit| o.bytes >= limit);
+        if over(receive) {
             words.push_str(" It is full: mail to it is refused (552 5.2.2).");
-        } else if kb(o.limits.send_kb, s).is_some_and(|limit| o.bytes >= limit) {
+        } else if over(send) {
             words.push_str(" It is over its sending limit: its owner may not send.");
-        } else if kb(o.limits.warn_kb, w).is_some_and(|limit| o.bytes >= limit) {
+        } else if over(warn) {
             words.push_str(" It is over its warning limit.");
         }
         Ok::<_, IpcError>(words)

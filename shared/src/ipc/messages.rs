@@ -1049,13 +1049,21 @@ pub enum ListSenders {
 }
 
 impl ListSenders {
-    /// The setting's name, as `mailroomctl` takes it.
+    /// Every setting, each with its name.
+    pub const ALL: [(ListSenders, &'static str); 3] = [
+        (ListSenders::Anyone, "anyone"),
+        (ListSenders::Authenticated, "authenticated"),
+        (ListSenders::Members, "members"),
+    ];
+
+    /// The setting's name, as `mailroomctl` takes it and the store keeps it.
     pub fn name(self) -> &'static str {
-        match self {
-            ListSenders::Anyone => "anyone",
-            ListSenders::Authenticated => "authenticated",
-            ListSenders::Members => "members",
-        }
+        ListSenders::ALL.iter().find(|(s, _)| *s == self).map_or("anyone", |(_, n)| n)
+    }
+
+    /// The setting a name stands for.
+    pub fn from_name(name: &str) -> Option<ListSenders> {
+        ListSenders::ALL.iter().find(|(_, n)| *n == name).map(|(s, _)| *s)
     }
 }
 

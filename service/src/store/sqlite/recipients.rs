@@ -11,11 +11,7 @@ use crate::store::recipients::{Contact, Expansion, List, ListChange, Named};
 use crate::store::{StoreError, StoreResult, now_secs};
 
 fn senders_of(s: &str) -> ListSenders {
-    match s {
-        "authenticated" => ListSenders::Authenticated,
-        "members" => ListSenders::Members,
-        _ => ListSenders::Anyone,
-    }
+    ListSenders::from_name(s).unwrap_or_default()
 }
 
 /// Refuses an address another recipient has: a mailbox, a list, a custom recipient.
