@@ -367,6 +367,7 @@ async fn the_address_tester_explains_lists_forwarding_custom_recipients_and_catc
     let test = |rcpt: &str| d.ctl_ok(&["test-address", rcpt, "--client-ip", "192.0.2.1"]);
     let said = test("sales@corp.test");
     assert!(said.contains("distribution list (only its members may send to it)"), "{said}");
+    assert!(!said.contains("local mailbox sales@corp.test"), "a list is not a mailbox: {said}");
     assert!(said.contains("ann@corp.test") && said.contains("pat@partner.example (forwarded)"), "{said}");
     assert!(test("partner@corp.test").contains("custom recipient: its mail is relayed to pat@partner.example"));
     assert!(test("bob@corp.test").contains("forwarded to bob@home.example, keeping a copy"));

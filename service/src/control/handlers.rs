@@ -251,11 +251,16 @@ async fn test_address(
         };
         let decision = routing::decide(&recipient, &client, &config.routing, &config.routing_restrictions, &directory);
         let mut explanation = decision.explain();
-        if let (Decision::Local { address }, Some(note)) = (decision.outcome(), &note)
+        if let (Decision::Local { address }, Some((note, own_mailbox))) = (decision.outcome(), &note)
             && address.canonical() == key
         {
-            explanation.push(' ');
-            explanation.push_str(note);
+            if *own_mailbox {
+                explanation.push(' ');
+                explanation.push_str(note);
+            } else {
+                // Not a mailbox: the routing's "delivered to the local mailbox" is not so.
+                explanation = format!("{address} is handled here. {note}");
+            }
         }
         if !matches!(decision.outcome(), Decision::Refused(_)) {
             explanation.push_str(&checks_explained(config, &client));

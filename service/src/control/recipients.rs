@@ -209,8 +209,10 @@ pub(super) async fn set_catch_all(
 /// What the address tester adds about a local address: what kind of recipient it is
 /// and where its mail goes (a list's members unless hidden, a custom recipient's
 /// target, a mailbox's forwarding, automatic reply and fullness, the domain's
-/// catch-all); `None` when it names nobody and no catch-all takes it.
-pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result<Option<String>, IpcError> {
+/// catch-all); `None` when it names nobody and no catch-all takes it. The flag says
+/// whether the address is a mailbox's own (else the routing's "delivered to the local
+/// mailbox" would be wrong, and the note says instead where its mail goes).
+pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result<Option<(String, bool)>, IpcError> {
     use crate::store::recipients::Named;
     let store = manager.store();
     let named = store.named(&address.canonical()).await.map_err(store_error)?;
@@ -237,7 +239,7 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
         Ok::<_, IpcError>(words)
     };
     match named {
-        Some(Named::Mailbox(id)) => Ok(Some(mailbox(id).await?)),
+        Some(Named::Mailbox(id)) => Ok(Some((mailbox(id).await?, true))),
         Some(Named::List(list)) => {
             let senders = match list.senders {
                 ListSenders::Anyone => "anyone may send to it",
@@ -252,16 +254,22 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
                 all.extend(e.outside.into_iter().map(|o| format!("{o} (forwarded)")));
                 format!("delivered to {}", all.join(", "))
             };
-            Ok(Some(format!("It is a distribution list ({senders}), {members}; each member gets one copy.")))
+            Ok(Some((format!("It is a distribution list ({senders}), {members}; each member gets one copy."), false)))
         }
-        Some(Named::Contact(c)) => Ok(Some(format!(
-            "It is a custom recipient: its mail is relayed to {}, the envelope sender rewritten by SRS.",
-            c.target
+        Some(Named::Contact(c)) => Ok(Some((
+            format!(
+                "It is a custom recipient: its mail is relayed to {}, the envelope sender rewritten by SRS.",
+                c.target
+            ),
+            false,
         ))),
         None => match store.catch_all(&address.domain().to_string()).await.map_err(store_error)? {
             Some(id) => {
                 let words = mailbox(id).await?;
-                Ok(Some(format!("No recipient has this address; {}'s catch-all takes it. {words}", address.domain())))
+                Ok(Some((
+                    format!("No recipient has this address; {}'s catch-all takes it. {words}", address.domain()),
+                    false,
+                )))
             }
             None => Ok(None),
         },
