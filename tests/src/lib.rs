@@ -75,10 +75,26 @@ impl Daemon {
         Daemon::spawn_idle_with_env(&[])
     }
 
-    /// Like [`Daemon::start`], on a copy of the database file `db` (a database an
-    /// earlier release wrote, say).
+    /// Like [`Daemon::start`], on a copy of the database file `db` (a database made
+    /// earlier in the same test, a restored backup say).
     pub async fn start_from_database(db: &Path) -> Daemon {
-        let d = Daemon::spawn_idle_with(&[], Some(db));
+        Daemon::start_from_copy(db, |_| ()).await
+    }
+
+    /// Like [`Daemon::start_from_database`], for a fixture an earlier release wrote on
+    /// some day in the past: the copy's clock is moved to now first (see
+    /// [`move_fixture_clock_to_now`]), so what the service does with it (retry, expire
+    /// and bounce queued mail) does not depend on the day the test runs.
+    pub async fn start_from_fixture(db: &Path) -> Daemon {
+        Daemon::start_from_copy(db, move_fixture_clock_to_now).await
+    }
+
+    async fn start_from_copy(db: &Path, prepare: impl FnOnce(&Path)) -> Daemon {
+        let staged = tempfile::tempdir().expect("tempdir");
+        let copy = staged.path().join("mailroom.db");
+        std::fs::copy(db, &copy).expect("copy the database");
+        prepare(&copy);
+        let d = Daemon::spawn_idle_with(&[], Some(&copy));
         d.wait_for_socket().await;
         d.ctl_ok(&["set", "smtp-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
@@ -396,6 +412,43 @@ impl Daemon {
     /// Number of rows `sql` counts.
     pub fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+}
+
+/// Every time a fixture database holds (seconds since the epoch), with the table and
+/// column it lives in. A column a fixture's schema lacks is skipped.
+const FIXTURE_TIMES: &[(&str, &str)] = &[
+    ("queue_messages", "received_at"),
+    ("queue_recipients", "next_attempt"),
+    ("queue_recipients", "updated_at"),
+    ("messages", "received_at"),
+    ("mailboxes", "created_at"),
+    ("tracking", "at"),
+];
+
+/// Shifts every time in the fixture database at `db` by the same amount, so that its
+/// newest message arrived now: the fixture's state keeps its shape (a recipient deferred
+/// 15 minutes after its message arrived stays so) whatever day the test runs. Without
+/// it, a message queued on the day the fixture was made expires (48 h) on any later run
+/// and the upgraded service bounces it at start.
+pub fn move_fixture_clock_to_now(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("open the fixture");
+    let has_column =
+        |table: &str, column: &str| -> bool { conn.prepare(&format!("SELECT {column} FROM {table} LIMIT 0")).is_ok() };
+    let newest = ["queue_messages", "messages"]
+        .iter()
+        .filter(|t| has_column(t, "received_at"))
+        .map(|t| conn.query_row(&format!("SELECT COALESCE(MAX(received_at), 0) FROM {t}"), [], |r| r.get::<_, i64>(0)))
+        .map(|r| r.expect("newest time"))
+        .max()
+        .unwrap_or(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let shift = i64::try_from(now).expect("seconds") - newest;
+    for (table, column) in FIXTURE_TIMES {
+        if has_column(table, column) {
+            conn.execute(&format!("UPDATE {table} SET {column} = {column} + ?1 WHERE {column} IS NOT NULL"), [shift])
+                .expect("move the fixture's clock");
+        }
     }
 }
 

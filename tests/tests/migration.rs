@@ -28,7 +28,7 @@ print(json.dumps(out))
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pop3_clients_see_the_same_mail_after_the_single_instance_migration() {
-    let d = Daemon::start_from_database(std::path::Path::new(FIXTURE)).await;
+    let d = Daemon::start_from_fixture(std::path::Path::new(FIXTURE)).await;
     assert!(d.count("PRAGMA user_version") >= 2, "migrated at start");
     let pop3 = d.pop3_addr().await;
     let (ok, out, err) = python(POP3_VIEW, &[&pop3.ip().to_string(), &pop3.port().to_string()]);
