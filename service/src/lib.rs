@@ -26,6 +26,7 @@ pub mod filtering;
 pub mod housekeeping;
 pub mod imap;
 pub mod lifecycle;
+mod line;
 mod listener;
 pub mod logging;
 pub mod mailauth;

@@ -650,14 +650,28 @@ impl Manager {
                         Protocol::Smtp => crate::smtp::Mode::Relay,
                         _ => crate::smtp::Mode::Submission,
                     };
-                    let smtp = crate::smtp::serve(listener, implicit, mode, smtp_limits.clone(), ctx.clone());
-                    serve(&ctx, &accepting, smtp);
+                    let smtp = crate::smtp::Smtp { mode, implicit_tls: implicit.is_some() };
+                    serve(
+                        &ctx,
+                        &accepting,
+                        crate::listener::serve(smtp, listener, implicit, smtp_limits.clone(), ctx.clone()),
+                    );
                 }
                 Protocol::Pop3 | Protocol::Pop3s => {
-                    serve(&ctx, &accepting, crate::pop3::serve(listener, implicit, pop3_limits.clone(), ctx.clone()));
+                    let pop3 = crate::pop3::Pop3 { implicit_tls: implicit.is_some() };
+                    serve(
+                        &ctx,
+                        &accepting,
+                        crate::listener::serve(pop3, listener, implicit, pop3_limits.clone(), ctx.clone()),
+                    );
                 }
                 Protocol::Imap | Protocol::Imaps => {
-                    serve(&ctx, &accepting, crate::imap::serve(listener, implicit, imap_limits.clone(), ctx.clone()));
+                    let imap = crate::imap::Imap { implicit_tls: implicit.is_some() };
+                    serve(
+                        &ctx,
+                        &accepting,
+                        crate::listener::serve(imap, listener, implicit, imap_limits.clone(), ctx.clone()),
+                    );
                 }
                 Protocol::Metrics => serve(&ctx, &accepting, crate::exporter::serve(listener, ctx.clone())),
             }

@@ -215,6 +215,71 @@ where
     tracing::debug!(listener = what, "listener handed over or closed");
 }
 
+/// A protocol served on listeners by [`serve`]: what the shared accept path needs of it.
+pub(crate) trait LineProtocol: Send + Sync + 'static {
+    /// Its name in logs (`smtp`, `pop3s`).
+    fn name(&self) -> &'static str;
+
+    /// The line a plain-text client is sent when every place is taken (implicit-TLS
+    /// clients are just closed: nothing can be said before the handshake).
+    fn busy(&self, ctx: &ServiceContext) -> String;
+
+    /// Runs the session of an admitted connection, after the TLS handshake on an
+    /// implicit-TLS listener, to its end.
+    fn session(&self, accepted: Accepted) -> impl Future<Output = ()> + Send;
+}
+
+/// A connection admitted by [`serve`], handed to its protocol's session.
+pub(crate) struct Accepted {
+    /// The connection, already encrypted on an implicit-TLS listener.
+    pub conn: crate::line::LineConn<crate::tls::Stream>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Our address it connected to.
+    pub local: SocketAddr,
+    /// The run it belongs to.
+    pub ctx: ServiceContext,
+    /// Its protocol's limits (whose load shortens the waits for a client).
+    pub limits: Limits,
+    /// Its place in them, given back when the session ends.
+    pub slot: Slot,
+}
+
+/// Serves `protocol` on `listener` until the run drains: each connection is admitted
+/// to `limits` (or told the protocol is busy and closed), encrypted first on an
+/// implicit-TLS listener (`implicit`), and handed to the protocol's session. The
+/// listeners of one protocol share its `limits`.
+pub(crate) async fn serve<P: LineProtocol>(
+    protocol: P,
+    listener: Arc<TcpListener>,
+    implicit: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+    ctx: ServiceContext,
+) {
+    let protocol = Arc::new(protocol);
+    accept_loop(protocol.name(), listener, ctx, move |mut stream, peer, ctx| {
+        let slot = limits.admit(peer.ip());
+        let (protocol, limits, implicit) = (Arc::clone(&protocol), limits.clone(), implicit.clone());
+        async move {
+            let Some(slot) = slot else {
+                tracing::info!(%peer, listener = protocol.name(), "connection refused: too many connections");
+                if implicit.is_none() {
+                    use tokio::io::AsyncWriteExt as _;
+                    let _ = stream.write_all(protocol.busy(&ctx).as_bytes()).await;
+                }
+                return;
+            };
+            let local = stream.local_addr().unwrap_or(peer);
+            let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else {
+                return;
+            };
+            let conn = crate::line::LineConn::new(stream, ctx.shutdown.clone());
+            protocol.session(Accepted { conn, peer, local, ctx, limits, slot }).await;
+        }
+    })
+    .await;
+}
+
 /// The longest wait for a client while under load.
 pub(crate) const STRESS_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -178,3 +178,44 @@ async fn a_message_must_arrive_at_the_minimum_data_rate() {
     assert!(reply.starts_with("421 4.4.2"), "{reply}");
     assert!(t.elapsed() < Duration::from_secs(13), "cut off only after {:?}", t.elapsed());
 }
+
+/// Regression: IMAP sessions never counted as waiting for their client, so when every
+/// place was taken by clients that had connected and said nothing, a new client got
+/// `* BYE [UNAVAILABLE]` while SMTP and POP3 closed the longest-waiting idle session to
+/// make room. Now IMAP waits for a client's command the way the others do.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imap_client_that_has_not_logged_in_makes_room_for_a_new_connection() {
+    let d = Daemon::start().await;
+    d.edit_config(|c| {
+        c["connections"]["max_connections"] = 2.into();
+        c["connections"]["max_connections_per_ip"] = 2.into();
+    });
+    d.ctl_ok(&["restart"]);
+    let imap = d.imap_addr().await;
+    // Each from an address of its own: the per-address limit is never lifted.
+    let open = async |last: u8| {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::from(([127, 0, 0, last], 0))).expect("bind");
+        let socket = socket.connect(imap).await.expect("connect").into_std().expect("std");
+        socket.set_nonblocking(false).expect("blocking");
+        socket.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let mut r = BufReader::new(socket);
+        let mut greeting = String::new();
+        r.read_line(&mut greeting).expect("greeting");
+        (r, greeting)
+    };
+    let (mut first, greeting) = open(2).await;
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+    std::thread::sleep(Duration::from_millis(50));
+    let (_second, greeting) = open(3).await;
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+    let (mut third, greeting) = open(4).await;
+    assert!(greeting.starts_with("* OK"), "the newcomer is served: {greeting}");
+    let mut bye = String::new();
+    first.read_line(&mut bye).expect("the longest waiting is told why");
+    assert!(bye.starts_with("* BYE") && bye.contains("Too many connections"), "{bye}");
+    third.get_mut().write_all(b"a NOOP\r\n").expect("write");
+    let mut ok = String::new();
+    third.read_line(&mut ok).expect("reply");
+    assert!(ok.starts_with("a OK"), "{ok}");
+}

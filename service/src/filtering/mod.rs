@@ -148,8 +148,12 @@ impl Screening {
 /// `554 5.5.1` — a real mail server waits for the greeting (RFC 5321 §3.1); spam
 /// software often does not. A client that passed is remembered and greeted at once.
 /// True when the session may go on.
-pub async fn greet(ctx: &ServiceContext, stream: &mut tokio::net::TcpStream, peer: std::net::SocketAddr) -> bool {
-    use tokio::io::AsyncWriteExt as _;
+pub(crate) async fn greet<S: crate::tls::Transport>(
+    ctx: &ServiceContext,
+    conn: &mut crate::line::LineConn<S>,
+    peer: std::net::SocketAddr,
+) -> bool {
+    use crate::line::{Ended, Stop, Wait};
     let cfg = &ctx.config.filtering;
     if cfg.greet_delay.is_zero() {
         return true;
@@ -162,31 +166,29 @@ pub async fn greet(ctx: &ServiceContext, stream: &mut tokio::net::TcpStream, pee
             tracing::warn!(target: "mailroom_service::filtering", error = %e, "cannot read the early-talker passes")
         }
     }
-    let mut byte = [0u8; 1];
-    tokio::select! {
-        early = tokio::time::timeout(cfg.greet_delay, stream.peek(&mut byte)) => match early {
-            Err(_) => {
-                let until = crate::store::now_secs() + i64::try_from(cfg.greylist_pass.as_secs()).unwrap_or(i64::MAX);
-                if let Err(e) = ctx.store.client_pass(ClientTest::Greet, client, until).await {
-                    tracing::warn!(target: "mailroom_service::filtering", error = %e, "cannot remember an early-talker pass");
-                }
-                true
+    // A restart drops a client not yet greeted (it will call again); a stop too.
+    let wait = Wait::until(std::time::Instant::now() + cfg.greet_delay, Stop::Draining);
+    match conn.fill(&wait).await {
+        Err(Ended::TimedOut) => {
+            let until = crate::store::now_secs() + i64::try_from(cfg.greylist_pass.as_secs()).unwrap_or(i64::MAX);
+            if let Err(e) = ctx.store.client_pass(ClientTest::Greet, client, until).await {
+                tracing::warn!(target: "mailroom_service::filtering", error = %e, "cannot remember an early-talker pass");
             }
-            Ok(Ok(0) | Err(_)) => false,
-            Ok(Ok(_)) => {
-                tracing::info!(target: "mailroom_service::filtering", %peer, "client refused: it talked before the greeting");
-                let line = format!(
-                    "554 5.5.1 {} Protocol error: you talked before the greeting; wait for it (RFC 5321 section 3.1)\r\n",
-                    ctx.config.general.host_name
-                );
-                let _ = stream.write_all(line.as_bytes()).await;
-                let _ = stream.shutdown().await;
-                count(ctx, FilterEvent::EarlyTalker);
-                track_refusal(ctx, None, None, format!("554 5.5.1 client {} talked before the greeting", peer.ip()));
-                false
-            }
-        },
-        () = ctx.shutdown.draining() => false,
+            true
+        }
+        Err(Ended::Closed | Ended::Stopping | Ended::Evicted) => false,
+        Ok(()) => {
+            tracing::info!(target: "mailroom_service::filtering", %peer, "client refused: it talked before the greeting");
+            let line = format!(
+                "554 5.5.1 {} Protocol error: you talked before the greeting; wait for it (RFC 5321 section 3.1)\r\n",
+                ctx.config.general.host_name
+            );
+            conn.queue(line.as_bytes());
+            conn.close().await;
+            count(ctx, FilterEvent::EarlyTalker);
+            track_refusal(ctx, None, None, format!("554 5.5.1 client {} talked before the greeting", peer.ip()));
+            false
+        }
     }
 }
 

@@ -6,18 +6,19 @@
 //! Above the command files and [`super::session`], which hold the session's state and
 //! what it says, so that none of them needs this one.
 
+use super::session::{FLUSH_AT, Flow, MAX_ERRORS, Session, State, bye, greeting, new_server, text};
 use imap_next::imap_types::command::{Command, CommandBody};
 use imap_next::imap_types::core::{Charset, Tag};
 use imap_next::imap_types::response::{Code, CommandContinuationRequest, Status, StatusBody, StatusKind};
 use imap_next::server::{Error as ServerError, Event};
 use imap_next::{Interrupt, Io, State as _};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::session::{FLUSH_AT, Flow, MAX_ERRORS, Session, State, bye, greeting, new_server, text};
+use crate::line::{Ended, Filled, Stop, Wait};
 
 /// What waiting for the client brought.
 enum Input {
-    Bytes(Vec<u8>),
+    /// Bytes, handed to the protocol state.
+    Bytes,
     /// The mailbox changed while the client is in IDLE.
     Changed,
     Closed,
@@ -36,15 +37,19 @@ impl<S: crate::tls::Transport> Session<S> {
             let event = match next {
                 Ok(event) => event,
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.output.extend_from_slice(&bytes);
-                    if self.output.len() >= FLUSH_AT && self.flush().await.is_err() {
+                    self.conn.queue(&bytes);
+                    if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         break;
                     }
                     continue;
                 }
                 Err(Interrupt::Io(Io::NeedMoreInput)) => {
                     match self.input().await {
-                        Input::Bytes(bytes) => self.server.enqueue_input(&bytes),
+                        Input::Bytes => {
+                            let input = self.conn.input();
+                            self.server.enqueue_input(input);
+                            input.clear();
+                        }
                         Input::Changed => self.report_changes().await,
                         Input::Closed => break,
                     }
@@ -75,53 +80,46 @@ impl<S: crate::tls::Transport> Session<S> {
                 break;
             }
         }
-        let _ = self.stream.shutdown().await;
+        self.conn.close().await;
         tracing::debug!(peer = %self.peer, "IMAP session end");
     }
 
-    /// Waits for the client: its bytes, or (in IDLE) a change to report; `Closed` when
-    /// the session must end (client gone, idle timeout, service stopping — the reason
-    /// sent).
+    /// Waits for the client: its bytes (left in the connection's input), or (in
+    /// IDLE) a change to report; `Closed` when the session must end (client gone, idle
+    /// timeout, service stopping — the reason sent).
     async fn input(&mut self) -> Input {
-        if self.flush().await.is_err() {
-            return Input::Closed;
-        }
         let logged_in = !matches!(self.state, State::NotAuthenticated);
-        let idle = if logged_in {
-            self.ctx.config.imap4.idle_timeout
-        } else {
-            self.limits.timeout(self.ctx.config.imap4.idle_timeout.min(std::time::Duration::from_secs(60)))
-        };
-        let until = tokio::time::Instant::now() + idle;
-        let mut chunk = vec![0u8; 16 * 1024];
+        let until = std::time::Instant::now()
+            + if logged_in {
+                self.ctx.config.imap4.idle_timeout
+            } else {
+                self.limits.timeout(self.ctx.config.imap4.idle_timeout.min(std::time::Duration::from_secs(60)))
+            };
         loop {
+            let mut wait = Wait::until(until, Stop::Stopping);
+            if !logged_in {
+                wait = wait.evictable(&self.slot);
+            }
             let idling = self.idling.is_some();
-            tokio::select! {
-                read = tokio::time::timeout_at(until, self.stream.read(&mut chunk)) => return match read {
-                    Ok(Ok(0)) | Ok(Err(_)) => Input::Closed,
-                    Ok(Ok(n)) => {
-                        chunk.truncate(n);
-                        Input::Bytes(chunk)
-                    }
-                    Err(_) => {
-                        self.bye("Idle timeout, closing connection").await;
-                        Input::Closed
-                    }
-                },
-                () = self.ctx.shutdown.stopping() => {
-                    self.bye("Service restarting, closing connection").await;
-                    return Input::Closed;
-                }
-                () = self.slot.evicted(), if !logged_in => {
-                    self.bye("Too many connections; closing this idle one, try again later").await;
-                    return Input::Closed;
-                }
-                notice = self.watch.recv(), if idling => {
+            let watch = &mut self.watch;
+            let changed = async { if idling { watch.recv().await } else { std::future::pending().await } };
+            let why = match self.conn.fill_or(&wait, changed).await {
+                Ok(Filled::Input) => return Input::Bytes,
+                Ok(Filled::Other(notice)) => {
+                    drop(wait);
                     if self.concerns_us(notice) {
                         return Input::Changed;
                     }
+                    continue;
                 }
-            }
+                Err(Ended::Closed) => return Input::Closed,
+                Err(Ended::TimedOut) => "Idle timeout, closing connection",
+                Err(Ended::Stopping) => "Service restarting, closing connection",
+                Err(Ended::Evicted) => "Too many connections; closing this idle one, try again later",
+            };
+            drop(wait);
+            self.bye(why).await;
+            return Input::Closed;
         }
     }
 
@@ -294,16 +292,13 @@ impl<S: crate::tls::Transport> Session<S> {
             self.no(tag, None, "TLS is not available");
             return Flow::Continue;
         };
-        if self.stream.is_tls() {
+        if self.conn.is_tls() {
             self.bad(tag, "TLS is already active");
             return Flow::Continue;
         }
         self.ok(tag, None, "Begin TLS negotiation now");
         self.drain().await;
-        if !self.output.is_empty() {
-            return Flow::Close;
-        }
-        if let Err(e) = self.stream.start_tls(&acceptor).await {
+        if let Err(e) = self.conn.start_tls(&acceptor).await {
             tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");
             return Flow::Close;
         }

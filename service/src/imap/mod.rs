@@ -7,8 +7,9 @@
 //! - Pure parts, apart from any I/O: [`names`] (folder names, LIST wildcards),
 //!   [`sequence`] (sequence sets), [`mime`] (a message's parts), [`fetch`]
 //!   (sections, ENVELOPE, BODYSTRUCTURE) and [`search`] (SEARCH keys).
-//! - This module runs the listeners (plain IMAP with STARTTLS, and imaps with implicit
-//!   TLS), sharing the store with POP3: POP3 sees INBOX.
+//! - This module says what IMAP is to the shared listener ([`crate::listener::serve`]):
+//!   plain IMAP with STARTTLS, and imaps with implicit TLS. It shares the store with
+//!   POP3: POP3 sees INBOX.
 //!
 //! Extensions: IDLE, UIDPLUS, MOVE, NAMESPACE, ENABLE, LITERAL+, SPECIAL-USE, ID,
 //! UNSELECT, SASL-IR, CONDSTORE, CHILDREN. Failed logins are counted with SMTP's and
@@ -25,54 +26,32 @@ mod selected;
 pub mod sequence;
 pub mod session;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use imap_next::imap_types::response::CodeOther;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 
 use crate::context::ServiceContext;
-use crate::listener::{Limits, Slot, accept_loop};
+use crate::listener::{Accepted, LineProtocol};
 
 /// A response code of RFC 5530 (and the like) that imap-types does not name.
 pub(crate) fn code(name: &'static str) -> CodeOther<'static> {
     CodeOther::unvalidated(name.as_bytes())
 }
 
-/// Accepts IMAP connections on `listener` until the run drains. With `implicit`, each
-/// connection begins with a TLS handshake (imaps, RFC 8314). The IMAP listeners of a
-/// run share `limits`.
-pub(crate) async fn serve(
-    listener: Arc<TcpListener>,
-    implicit: Option<TlsAcceptor>,
-    limits: Limits,
-    ctx: ServiceContext,
-) {
-    let what = if implicit.is_some() { "imaps" } else { "imap" };
-    accept_loop(what, listener, ctx, move |stream, peer, ctx| {
-        let slot = limits.admit(peer.ip());
-        connection(stream, peer, ctx, limits.clone(), slot, implicit.clone())
-    })
-    .await;
+/// IMAP on a listener: plain (with STARTTLS), or imaps with implicit TLS.
+pub(crate) struct Imap {
+    /// True on the imaps listener.
+    pub implicit_tls: bool,
 }
 
-async fn connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    ctx: ServiceContext,
-    limits: Limits,
-    slot: Option<Slot>,
-    implicit: Option<TlsAcceptor>,
-) {
-    let Some(slot) = slot else {
-        tracing::info!(%peer, "IMAP connection refused: too many connections");
-        if implicit.is_none() {
-            let _ = stream.write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n").await;
-        }
-        return;
-    };
-    let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, ctx, limits, slot).run().await;
+impl LineProtocol for Imap {
+    fn name(&self) -> &'static str {
+        if self.implicit_tls { "imaps" } else { "imap" }
+    }
+
+    fn busy(&self, _: &ServiceContext) -> String {
+        "* BYE [UNAVAILABLE] Too many connections, try again later\r\n".to_owned()
+    }
+
+    async fn session(&self, a: Accepted) {
+        session::Session::new(a.conn, a.peer, a.ctx, a.limits, a.slot).run().await;
+    }
 }

@@ -19,10 +19,10 @@ use imap_next::imap_types::flag::{Flag, FlagFetch};
 use imap_next::imap_types::response::{Bye, Code, Data, Greeting, GreetingKind, Status, StatusBody, StatusKind};
 use imap_next::server::{Error as ServerError, Event, Options, Server};
 use imap_next::{Interrupt, Io, State as _};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::context::ServiceContext;
+use crate::line::LineConn;
 use crate::store::imap::flags;
 use crate::store::{Folder, ImapMessage};
 
@@ -95,10 +95,10 @@ pub(super) enum Sasl {
 
 /// One IMAP connection.
 pub struct Session<S> {
-    pub(super) stream: S,
+    /// The connection; what the protocol state produces is queued in its output and
+    /// written when the session waits for input.
+    pub(super) conn: LineConn<S>,
     pub(super) server: Server,
-    /// Bytes the server produced, written when it waits for input.
-    pub(super) output: Vec<u8>,
     pub(super) ctx: ServiceContext,
     pub(super) peer: SocketAddr,
     pub(super) state: State,
@@ -189,9 +189,9 @@ pub(super) fn system_flag(bit: u8) -> Flag<'static> {
 }
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// A session on `stream` from `peer`.
+    /// A session on `conn` from `peer`.
     pub(crate) fn new(
-        stream: S,
+        conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
         limits: crate::listener::Limits,
@@ -199,9 +199,8 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> Session<S> {
         let watch = ctx.store.watch();
         Session {
-            stream,
+            conn,
             server: new_server(greeting("Mailroom IMAP4rev2 server ready")),
-            output: Vec::with_capacity(8192),
             ctx,
             peer,
             state: State::NotAuthenticated,
@@ -222,11 +221,11 @@ impl<S: crate::tls::Transport> Session<S> {
         loop {
             match self.server.next() {
                 Ok(_) => {}
-                Err(Interrupt::Io(Io::Output(bytes))) => self.output.extend_from_slice(&bytes),
+                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&bytes),
                 Err(_) => break,
             }
         }
-        let _ = self.flush().await;
+        let _ = self.conn.flush().await;
     }
 
     /// Sends what the commands so far queued, keeping any event the protocol state
@@ -237,8 +236,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
                 Ok(event) => self.pending.push_back(Ok(event)),
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.output.extend_from_slice(&bytes);
-                    if self.output.len() >= FLUSH_AT && self.flush().await.is_err() {
+                    self.conn.queue(&bytes);
+                    if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         return false;
                     }
                 }
@@ -248,18 +247,9 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    pub(super) async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.output.is_empty() {
-            self.stream.write_all(&self.output).await?;
-            self.stream.flush().await?;
-            self.output.clear();
-        }
-        Ok(())
-    }
-
     /// True when the connection is encrypted.
     pub(super) fn encrypted(&self) -> bool {
-        self.stream.is_tls()
+        self.conn.is_tls()
     }
 
     /// Whether a store notice (or a lag) may concern the selected folder.

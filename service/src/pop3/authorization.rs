@@ -82,8 +82,10 @@ impl<S: crate::tls::Transport> Session<S> {
             None => {
                 self.raw(b"+ \r\n");
                 match self.read_line(super::session::MAX_AUTH_LINE).await {
-                    Some(Ok(line)) => String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_owned(),
-                    Some(Err(_)) => {
+                    Some(crate::line::Line::Whole(line)) => {
+                        String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_owned()
+                    }
+                    Some(crate::line::Line::TooLong) => {
                         self.err("Authentication response too long");
                         return Flow::Continue;
                     }

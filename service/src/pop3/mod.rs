@@ -4,7 +4,8 @@
 //! - [`command`] parses lines, apart from any I/O.
 //! - [`session`] drives one connection through AUTHORIZATION → TRANSACTION → UPDATE;
 //!   `authorization.rs` and `transaction.rs` add the verbs of each state.
-//! - This module runs the listeners (plain POP3, and pop3s with implicit TLS); keeping
+//! - This module says what POP3 is to the shared listener ([`crate::listener::serve`]):
+//!   plain POP3 with STLS, and pop3s with implicit TLS; keeping
 //!   one session per mailbox is [`lock`]'s. Failed logins are counted with SMTP's, in
 //!   [`crate::throttle`].
 //!
@@ -17,50 +18,27 @@ pub mod lock;
 pub mod session;
 mod transaction;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-
 use crate::context::ServiceContext;
-use crate::listener::{Limits, Slot, accept_loop};
+use crate::listener::{Accepted, LineProtocol};
 
-/// Accepts POP3 connections on `listener` until the run drains. With `implicit`, each
-/// connection begins with a TLS handshake (pop3s, RFC 8314). The POP3 listeners of a
-/// run share `limits`.
-pub(crate) async fn serve(
-    listener: Arc<TcpListener>,
-    implicit: Option<TlsAcceptor>,
-    limits: Limits,
-    ctx: ServiceContext,
-) {
-    let what = if implicit.is_some() { "pop3s" } else { "pop3" };
-    accept_loop(what, listener, ctx, move |stream, peer, ctx| {
-        let slot = limits.admit(peer.ip());
-        connection(stream, peer, ctx, limits.clone(), slot, implicit.clone())
-    })
-    .await;
+/// POP3 on a listener: plain (with STLS), or pop3s with implicit TLS.
+pub(crate) struct Pop3 {
+    /// True on the pop3s listener.
+    pub implicit_tls: bool,
 }
 
-async fn connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    ctx: ServiceContext,
-    limits: Limits,
-    slot: Option<Slot>,
-    implicit: Option<TlsAcceptor>,
-) {
-    let Some(slot) = slot else {
-        tracing::info!(%peer, "POP3 connection refused: too many connections");
-        if implicit.is_none() {
-            let _ = stream.write_all(b"-ERR [SYS/TEMP] Too many connections, try again later\r\n").await;
-        }
-        return;
-    };
-    let Some(stream) = crate::tls::accept(stream, peer, implicit.as_ref(), &ctx.shutdown).await else { return };
-    session::Session::new(stream, peer, ctx, limits, slot).run().await;
+impl LineProtocol for Pop3 {
+    fn name(&self) -> &'static str {
+        if self.implicit_tls { "pop3s" } else { "pop3" }
+    }
+
+    fn busy(&self, _: &ServiceContext) -> String {
+        "-ERR [SYS/TEMP] Too many connections, try again later\r\n".to_owned()
+    }
+
+    async fn session(&self, a: Accepted) {
+        session::Session::new(a.conn, a.peer, a.ctx, a.limits, a.slot).run().await;
+    }
 }
 
 #[cfg(test)]

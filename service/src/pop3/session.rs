@@ -4,11 +4,10 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use super::command::{self, Command, ParseError};
 use super::lock::MailboxLock;
 use crate::context::ServiceContext;
+use crate::line::{Ended, Line, LineConn, Stop, Wait};
 use crate::store::{MessageRef, TrackEvent, TrackingRecord};
 
 /// Longest SASL continuation line accepted (a base64 PLAIN response).
@@ -43,10 +42,6 @@ pub(super) struct Mailbox {
     pub _lock: MailboxLock,
 }
 
-/// A line over the limit was read and discarded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct TooLong;
-
 /// What the dispatcher does next.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Flow {
@@ -56,11 +51,9 @@ pub(super) enum Flow {
 
 /// One POP3 connection.
 pub struct Session<S> {
-    stream: S,
+    conn: LineConn<S>,
     pub(super) ctx: ServiceContext,
     pub(super) peer: SocketAddr,
-    input: Vec<u8>,
-    output: Vec<u8>,
     pub(super) state: State,
     /// The POP3 listeners' connection limits, whose load shortens the wait for a login.
     limits: crate::listener::Limits,
@@ -69,24 +62,15 @@ pub struct Session<S> {
 }
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// A session on `stream` from `peer`.
+    /// A session on `conn` from `peer`.
     pub(crate) fn new(
-        stream: S,
+        conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
         limits: crate::listener::Limits,
         slot: crate::listener::Slot,
     ) -> Session<S> {
-        Session {
-            stream,
-            ctx,
-            limits,
-            slot,
-            peer,
-            input: Vec::with_capacity(1024),
-            output: Vec::with_capacity(4096),
-            state: State::Authorization { user: None },
-        }
+        Session { conn, ctx, limits, slot, peer, state: State::Authorization { user: None } }
     }
 
     /// Runs the session to its end.
@@ -95,8 +79,8 @@ impl<S: crate::tls::Transport> Session<S> {
         self.ok("Mailroom POP3 server ready");
         loop {
             let line = match self.read_line(command::MAX_LINE).await {
-                Some(Ok(line)) => line,
-                Some(Err(TooLong)) => {
+                Some(Line::Whole(line)) => line,
+                Some(Line::TooLong) => {
                     self.err("Line too long");
                     continue;
                 }
@@ -118,8 +102,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 break;
             }
         }
-        let _ = self.flush().await;
-        let _ = self.stream.shutdown().await;
+        self.conn.close().await;
         self.track_retrievals().await;
         tracing::debug!(peer = %self.peer, "POP3 session end");
     }
@@ -150,7 +133,7 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// True when the connection is encrypted.
     pub(super) fn encrypted(&self) -> bool {
-        self.stream.is_tls()
+        self.conn.is_tls()
     }
 
     /// STLS (RFC 2595): after the handshake, plaintext pipelined behind the command is
@@ -160,16 +143,12 @@ impl<S: crate::tls::Transport> Session<S> {
             self.err("[SYS/TEMP] TLS not available");
             return Flow::Continue;
         };
-        if self.stream.is_tls() {
+        if self.conn.is_tls() {
             self.err("Already using TLS");
             return Flow::Continue;
         }
         self.ok("Begin TLS negotiation");
-        if self.flush().await.is_err() {
-            return Flow::Close;
-        }
-        self.input.clear();
-        match self.stream.start_tls(&acceptor).await {
+        match self.conn.start_tls(&acceptor).await {
             Ok(()) => {
                 self.state = State::Authorization { user: None };
                 Flow::Continue
@@ -183,97 +162,66 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// Queues `+OK text`.
     pub(super) fn ok(&mut self, text: &str) {
-        self.output.extend_from_slice(b"+OK");
+        let out = self.conn.output();
+        out.extend_from_slice(b"+OK");
         if !text.is_empty() {
-            self.output.push(b' ');
-            self.output.extend_from_slice(text.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(text.as_bytes());
         }
-        self.output.extend_from_slice(b"\r\n");
+        out.extend_from_slice(b"\r\n");
     }
 
     /// Queues `-ERR text`.
     pub(super) fn err(&mut self, text: &str) {
-        self.output.extend_from_slice(b"-ERR ");
-        self.output.extend_from_slice(text.as_bytes());
-        self.output.extend_from_slice(b"\r\n");
+        let out = self.conn.output();
+        out.extend_from_slice(b"-ERR ");
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 
     /// Queues raw bytes (multi-line bodies).
     pub(super) fn raw(&mut self, bytes: &[u8]) {
-        self.output.extend_from_slice(bytes);
+        self.conn.queue(bytes);
     }
 
     /// The output buffer, for writing multi-line responses in place.
     pub(super) fn output(&mut self) -> &mut Vec<u8> {
-        &mut self.output
+        self.conn.output()
     }
 
     /// Sends queued output now if a lot has accumulated.
     pub(super) async fn flush_if_large(&mut self) -> bool {
-        self.output.len() < FLUSH_AT || self.flush().await.is_ok()
+        self.conn.flush_over(FLUSH_AT).await.is_ok()
     }
 
-    async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.output.is_empty() {
-            self.stream.write_all(&self.output).await?;
-            self.stream.flush().await?;
-            self.output.clear();
-        }
-        Ok(())
-    }
-
-    /// The next line (CRLF included) of at most `limit` bytes, `Err(TooLong)` for a
-    /// longer one (read to its end and discarded), or `None` when the session must end
-    /// (client gone, idle timeout, service stopping — the reason queued).
-    pub(super) async fn read_line(&mut self, limit: usize) -> Option<Result<Vec<u8>, TooLong>> {
-        let mut scanned = 0;
-        let mut discarding = false;
+    /// The next line (CRLF included) of at most `limit` bytes, or `None` when the
+    /// session must end (client gone, idle timeout, service stopping — the reason
+    /// queued).
+    pub(super) async fn read_line(&mut self, limit: usize) -> Option<Line> {
         // RFC 1939's ten minutes are for logged-in clients; one that has not logged in
         // gets less when the server is busy, must send its line whole within that, and
         // may be closed to make room for a new connection.
-        let (idle, waiting) = match self.state {
+        let idle = self.ctx.config.pop3.idle_timeout;
+        let read = match self.state {
             State::Authorization { .. } => {
-                (self.limits.timeout(self.ctx.config.pop3.idle_timeout), Some(self.slot.waiting()))
+                let until = std::time::Instant::now() + self.limits.timeout(idle);
+                self.conn.read_line(limit, &Wait::until(until, Stop::Stopping).evictable(&self.slot)).await
             }
-            State::Transaction(_) => (self.ctx.config.pop3.idle_timeout, None),
+            State::Transaction(_) => {
+                let until = std::time::Instant::now() + idle;
+                self.conn.read_line(limit, &Wait::until(until, Stop::Stopping)).await
+            }
         };
-        let until = tokio::time::Instant::now() + idle;
-        loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
-                let line: Vec<u8> = self.input.drain(..=pos).collect();
-                return Some(if discarding || line.len() > limit { Err(TooLong) } else { Ok(line) });
-            }
-            if self.input.len() > limit {
-                self.input.clear();
-                discarding = true;
-            }
-            scanned = self.input.len();
-            if self.flush().await.is_err() {
-                return None;
-            }
-            let mut chunk = [0u8; 4096];
-            tokio::select! {
-                read = tokio::time::timeout_at(until, self.stream.read(&mut chunk)) => match read {
-                    Ok(Ok(0)) | Ok(Err(_)) => return None,
-                    Ok(Ok(n)) => self.input.extend_from_slice(&chunk[..n]),
-                    Err(_) => {
-                        self.err("Idle timeout, closing connection; no messages were deleted");
-                        let _ = self.flush().await;
-                        return None;
-                    }
-                },
-                () = self.ctx.shutdown.stopping() => {
-                    self.err("[SYS/TEMP] Service restarting, closing connection; no messages were deleted");
-                    let _ = self.flush().await;
-                    return None;
-                }
-                () = self.slot.evicted(), if waiting.is_some() => {
-                    self.err("[SYS/TEMP] Too many connections; closing this idle one, try again later");
-                    let _ = self.flush().await;
-                    return None;
-                }
-            }
-        }
+        let why = match read {
+            Ok(line) => return Some(line),
+            Err(Ended::Closed) => return None,
+            Err(Ended::TimedOut) => "Idle timeout, closing connection; no messages were deleted",
+            Err(Ended::Stopping) => "[SYS/TEMP] Service restarting, closing connection; no messages were deleted",
+            Err(Ended::Evicted) => "[SYS/TEMP] Too many connections; closing this idle one, try again later",
+        };
+        self.err(why);
+        let _ = self.conn.flush().await;
+        None
     }
 
     /// Writes the session's retrievals to the tracking log, in one transaction.

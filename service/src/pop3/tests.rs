@@ -11,7 +11,8 @@ use crate::testing::{Client, context, mailbox, peer, slot};
 async fn connect(ctx: &ServiceContext) -> Client {
     let (mut client, server) = Client::pair();
     let (limits, slot) = slot();
-    tokio::spawn(Session::new(server, peer(), ctx.clone(), limits, slot).run());
+    let conn = crate::line::LineConn::new(server, ctx.shutdown.clone());
+    tokio::spawn(Session::new(conn, peer(), ctx.clone(), limits, slot).run());
     assert!(client.line().await.starts_with("+OK"));
     client
 }

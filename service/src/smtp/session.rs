@@ -13,11 +13,10 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
 use crate::context::ServiceContext;
+use crate::line::{Ended, Line, LineConn, Stop, Wait};
 use crate::listener::{Limits, Slot};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
@@ -106,24 +105,12 @@ pub(super) enum Flow {
     Close,
 }
 
-/// The outcome of waiting for input.
-enum Input {
-    /// A complete line, CRLF included.
-    Line(Vec<u8>),
-    /// A line over the limit was read and discarded.
-    TooLong,
-    /// The session must end; the reply (if any) was queued.
-    End,
-}
-
 /// One SMTP connection.
 pub struct Session<S> {
-    stream: S,
+    conn: LineConn<S>,
     pub(super) ctx: ServiceContext,
     pub(super) peer: SocketAddr,
     pub(super) local: SocketAddr,
-    input: Vec<u8>,
-    output: Vec<u8>,
     pub(super) phase: Phase,
     /// The name given in HELO/EHLO, once given.
     pub(super) helo: Option<(String, bool)>,
@@ -141,9 +128,9 @@ pub struct Session<S> {
 }
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// A session on `stream` from `peer`, accepted on `local`.
+    /// A session on `conn` from `peer`, accepted on `local`.
     pub(crate) fn new(
-        stream: S,
+        conn: LineConn<S>,
         peer: SocketAddr,
         local: SocketAddr,
         ctx: ServiceContext,
@@ -152,12 +139,10 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> Session<S> {
         let deadline = Instant::now() + ctx.config.connections.session_limit;
         Session {
-            stream,
+            conn,
             ctx,
             peer,
             local,
-            input: Vec::with_capacity(4096),
-            output: Vec::with_capacity(1024),
             phase: Phase::Connected,
             helo: None,
             auth: None,
@@ -198,21 +183,20 @@ impl<S: crate::tls::Transport> Session<S> {
         self.reply(Reply::plain(220, vec![greeting.into()]));
         loop {
             let line = match self.read_line().await {
-                Input::Line(l) if command::is_auth(&l) || l.len() <= MAX_COMMAND_LINE => l,
-                Input::Line(_) | Input::TooLong => {
+                Some(Line::Whole(l)) if command::is_auth(&l) || l.len() <= MAX_COMMAND_LINE => l,
+                Some(Line::Whole(_) | Line::TooLong) => {
                     if self.error(Reply::new(500, "5.5.2", "Line too long")) == Flow::Close {
                         break;
                     }
                     continue;
                 }
-                Input::End => break,
+                None => break,
             };
             if self.command(&line).await == Flow::Close {
                 break;
             }
         }
-        let _ = self.flush().await;
-        let _ = self.stream.shutdown().await;
+        self.conn.close().await;
         tracing::debug!(peer = %self.peer, "SMTP session end");
     }
 
@@ -275,27 +259,17 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Queues a reply; it is sent when the input runs dry (or before waiting).
     pub(super) fn reply(&mut self, reply: Reply) {
         tracing::trace!(peer = %self.peer, code = reply.code, text = %reply.lines.join(" / "), "SMTP reply");
-        reply.write_to(&mut self.output);
-    }
-
-    /// Sends the queued replies.
-    pub(super) async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.output.is_empty() {
-            self.stream.write_all(&self.output).await?;
-            self.stream.flush().await?;
-            self.output.clear();
-        }
-        Ok(())
+        reply.write_to(self.conn.output());
     }
 
     /// True when the connection is encrypted.
     pub(super) fn encrypted(&self) -> bool {
-        self.stream.is_tls()
+        self.conn.is_tls()
     }
 
     /// The TLS version in use, if encrypted.
     pub(super) fn tls_version(&self) -> Option<&'static str> {
-        self.stream.tls_version()
+        self.conn.tls_version()
     }
 
     /// STARTTLS (RFC 3207). After the handshake every piece of earlier state is gone:
@@ -305,18 +279,14 @@ impl<S: crate::tls::Transport> Session<S> {
         let Some(acceptor) = self.ctx.tls.as_ref().map(|t| t.acceptor.clone()) else {
             return self.error(Reply::new(454, "4.7.0", "TLS not available"));
         };
-        if self.stream.is_tls() {
+        if self.conn.is_tls() {
             return self.error(reply::bad_sequence("Already using TLS"));
         }
         if self.in_transaction() {
             return self.error(reply::bad_sequence("STARTTLS not allowed during a mail transaction"));
         }
         self.reply(Reply::new(220, "2.0.0", "Ready to start TLS"));
-        if self.flush().await.is_err() {
-            return Flow::Close;
-        }
-        self.input.clear();
-        match self.stream.start_tls(&acceptor).await {
+        match self.conn.start_tls(&acceptor).await {
             Ok(()) => {
                 self.phase = Phase::Connected;
                 self.helo = None;
@@ -368,100 +338,85 @@ impl<S: crate::tls::Transport> Session<S> {
         )
     }
 
-    /// Waits for more input, or for a reason to stop. `Ok(true)`: bytes were added to
-    /// the input buffer; `Ok(false)`: the session must end (a reply was queued, or the
+    /// Waits for more input, or for a reason to stop: true when bytes were added to
+    /// the input, false when the session must end (the reason was queued, or the
     /// client left).
     ///
-    /// `until` is when what is awaited must have arrived whole — a command line, or
-    /// the rest of the message at the minimum data rate — however the client spreads
-    /// its bytes: a deadline, not a timeout per read.
+    /// `until` is when what is awaited must have arrived whole — the rest of the
+    /// message at the minimum data rate, say — however the client spreads its bytes.
     pub(super) async fn fill(&mut self, until: Instant) -> bool {
-        if self.flush().await.is_err() {
-            return false;
-        }
-        if self.deadline <= Instant::now() {
-            self.reply(Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection"));
-            return false;
-        }
-        let until = until.min(self.deadline);
-        let mut chunk = [0u8; 16 * 1024];
-        let shutdown = self.ctx.shutdown.clone();
-        let busy = self.in_transaction();
-        let stop = async {
-            if busy {
-                shutdown.aborted().await;
-            } else {
-                shutdown.stopping().await;
-            }
-        };
-        tokio::select! {
-            read = tokio::time::timeout_at(until.into(), self.stream.read(&mut chunk)) => match read {
-                Ok(Ok(0)) | Ok(Err(_)) => false,
-                Ok(Ok(n)) => {
-                    self.input.extend_from_slice(&chunk[..n]);
-                    true
-                }
-                Err(_) => {
-                    tracing::debug!(peer = %self.peer, "SMTP timeout");
-                    self.reply(Reply::new(421, "4.4.2", "Timeout, closing connection"));
-                    false
-                }
-            },
-            () = stop => {
-                self.reply(Reply::new(421, "4.3.2", "Service shutting down, closing connection"));
-                false
-            }
-            () = self.slot.evicted() => {
-                tracing::debug!(peer = %self.peer, "SMTP session closed to make room for a new connection");
-                self.reply(Reply::new(421, "4.7.0", "Too many connections; closing this idle one, try again later"));
+        let Some(wait) = self.wait(until) else { return false };
+        let filled = self.conn.fill(&wait).await;
+        drop(wait);
+        match filled {
+            Ok(()) => true,
+            Err(why) => {
+                self.ended(why);
                 false
             }
         }
     }
 
+    /// A wait until `until` (never past the session's time limit), or `None` (the
+    /// reason queued) when the session has used up its time. The stop signal ends an
+    /// idle session's wait; a transaction's is left to finish until the drain runs out.
+    fn wait(&mut self, until: Instant) -> Option<Wait<'static>> {
+        if self.deadline <= Instant::now() {
+            self.reply(Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection"));
+            return None;
+        }
+        let stop = if self.in_transaction() { Stop::Aborted } else { Stop::Stopping };
+        Some(Wait::until(until.min(self.deadline), stop))
+    }
+
+    /// Queues the goodbye for a wait that ended without input.
+    fn ended(&mut self, why: Ended) {
+        let reply = match why {
+            Ended::Closed => return,
+            Ended::TimedOut => {
+                tracing::debug!(peer = %self.peer, "SMTP timeout");
+                Reply::new(421, "4.4.2", "Timeout, closing connection")
+            }
+            Ended::Stopping => Reply::new(421, "4.3.2", "Service shutting down, closing connection"),
+            Ended::Evicted => {
+                tracing::debug!(peer = %self.peer, "SMTP session closed to make room for a new connection");
+                Reply::new(421, "4.7.0", "Too many connections; closing this idle one, try again later")
+            }
+        };
+        self.reply(reply);
+    }
+
     /// Reads one line of at most [`MAX_AUTH_LINE`] bytes (CRLF included): the longest
-    /// any line may be before it is known whether it is an AUTH line. Longer lines are
-    /// read to their end and reported as [`Input::TooLong`].
+    /// any line may be before it is known whether it is an AUTH line; `None` when the
+    /// session must end (the reason queued).
     ///
     /// The line must arrive whole within the command timeout (shorter under load).
     /// Meanwhile the session counts as waiting for its client, and may be closed to make
     /// room for a new connection when every place is taken.
-    async fn read_line(&mut self) -> Input {
-        let limit = MAX_AUTH_LINE;
-        let mut discarding = false;
-        let mut scanned = 0;
+    async fn read_line(&mut self) -> Option<Line> {
         let until = Instant::now() + self.limits.timeout(self.ctx.config.connections.command_timeout);
-        let _waiting = self.slot.waiting();
-        loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.input[scanned..]).map(|p| p + scanned) {
-                let line: Vec<u8> = self.input.drain(..=pos).collect();
-                if discarding || line.len() > limit {
-                    return Input::TooLong;
-                }
-                return Input::Line(line);
-            }
-            if self.input.len() > limit {
-                self.input.clear();
-                discarding = true;
-            }
-            scanned = self.input.len();
-            if !self.fill(until).await {
-                return Input::End;
+        let wait = self.wait(until)?;
+        let slot = &self.slot;
+        let read = self.conn.read_line(MAX_AUTH_LINE, &wait.evictable(slot)).await;
+        match read {
+            Ok(line) => Some(line),
+            Err(why) => {
+                self.ended(why);
+                None
             }
         }
     }
 
     /// Reads a SASL continuation line (AUTH), `None` when the session must end.
     pub(super) async fn read_auth_line(&mut self) -> Option<Result<String, Reply>> {
-        match self.read_line().await {
-            Input::Line(l) => Some(Ok(String::from_utf8_lossy(&l).trim_end_matches(['\r', '\n']).to_owned())),
-            Input::TooLong => Some(Err(Reply::new(500, "5.5.6", "Authentication exchange line too long"))),
-            Input::End => None,
+        match self.read_line().await? {
+            Line::Whole(l) => Some(Ok(String::from_utf8_lossy(&l).trim_end_matches(['\r', '\n']).to_owned())),
+            Line::TooLong => Some(Err(Reply::new(500, "5.5.6", "Authentication exchange line too long"))),
         }
     }
 
     /// The bytes received and not yet consumed, for the DATA receiver.
     pub(super) fn input_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.input
+        self.conn.input()
     }
 }

@@ -11,7 +11,8 @@ async fn connect(ctx: &ServiceContext) -> Client {
     let (mut client, server) = Client::pair();
     let (limits, slot) = slot();
     let local = "127.0.0.1:25".parse().expect("address");
-    tokio::spawn(Session::new(server, peer(), local, ctx.clone(), limits, slot).run());
+    let conn = crate::line::LineConn::new(server, ctx.shutdown.clone());
+    tokio::spawn(Session::new(conn, peer(), local, ctx.clone(), limits, slot).run());
     let greeting = client.reply().await;
     assert!(greeting.starts_with("220 localhost ESMTP Mailroom"), "{greeting}");
     client
