@@ -547,7 +547,7 @@ async fn ndr_delivery(
         forwarded: None,
         tracking: Vec::new(),
         sent_by: None,
-        junk: false,
+        folders: Default::default(),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod command;
 pub mod data;
 mod ehlo;
 mod mail;
+mod plan;
 mod rcpt;
 mod receive;
 pub mod reply;

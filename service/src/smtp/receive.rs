@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::accept;
 use super::data::{DataReceiver, Finished, Progress};
 use super::reply::{self, Reply};
 use super::session::{Flow, Phase, Session};
+use super::{accept, plan};
 use crate::filtering::{content, rspamd};
 use crate::mailauth::inbound;
 
@@ -105,7 +105,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
                 inbound::Action::Tag => body = inbound::tag_subject(&body),
                 inbound::Action::Quarantine => {
-                    hold = Some(accept::Hold {
+                    hold = Some(plan::Hold {
                         reason: format!("the sender's DMARC policy says quarantine ({})", verdict.summary),
                         score: None,
                     });
@@ -149,7 +149,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     }
                     content::Disposition::Tag => body = crate::message::tag_subject(&body, &cfg.filtering.spam_tag),
                     content::Disposition::Quarantine(reason) => {
-                        hold = Some(accept::Hold { reason, score: outcome.score });
+                        hold = Some(plan::Hold { reason, score: outcome.score });
                     }
                     content::Disposition::Deliver => {}
                 }
@@ -157,7 +157,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         let (helo, extended) = self.helo.clone().unwrap_or_default();
-        let envelope = accept::Envelope {
+        let envelope = plan::Envelope {
             tx,
             client: self.peer,
             helo: &helo,

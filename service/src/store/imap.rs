@@ -155,6 +155,15 @@ impl Store {
         dispatch!(self, b => b.imap_folders(mailbox).await)
     }
 
+    /// The folder of special use `\Junk` (RFC 6154) of each of `mailboxes` that has one
+    /// (the first made, if several): mailbox id → folder id.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn junk_folders(&self, mailboxes: Vec<i64>) -> StoreResult<std::collections::BTreeMap<i64, i64>> {
+        dispatch!(self, b => b.special_use_folders(mailboxes, "\\Junk").await)
+    }
+
     /// A folder and its messages.
     ///
     /// # Errors

@@ -33,9 +33,9 @@ pub struct NewMessage {
     /// The authenticated account that sent it and how many outside recipients it
     /// has, counted for the sending limits in the same transaction.
     pub sent_by: Option<SentBy>,
-    /// The mailbox copies go to each mailbox's Junk folder rather than its INBOX (spam
-    /// for a domain whose users sort their own).
-    pub junk: bool,
+    /// The folder a mailbox's copy is filed in, where it is not INBOX (spam filed in
+    /// the mailbox's Junk folder): mailbox id → folder id, a folder of that mailbox.
+    pub folders: std::collections::BTreeMap<i64, i64>,
 }
 
 /// Who sent a message to outside recipients, for the sending limits.

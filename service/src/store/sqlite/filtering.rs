@@ -111,7 +111,7 @@ impl Plan {
             forwarded: self.forwarded.map(PlanOutbound::into_outbound),
             tracking: Vec::new(),
             sent_by: None,
-            junk: false,
+            folders: Default::default(),
         }
     }
 }

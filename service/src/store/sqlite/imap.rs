@@ -66,6 +66,26 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn special_use_folders(
+        &self,
+        mailboxes: Vec<i64>,
+        special_use: &'static str,
+    ) -> StoreResult<std::collections::BTreeMap<i64, i64>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = ?2 ORDER BY id LIMIT 1",
+            )?;
+            let mut out = std::collections::BTreeMap::new();
+            for mailbox in mailboxes {
+                if let Some(folder) = stmt.query_row(params![mailbox, special_use], |r| r.get(0)).optional()? {
+                    out.insert(mailbox, folder);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn imap_folder_state(&self, mailbox: i64, folder: i64) -> StoreResult<FolderState> {
         self.read(move |conn| {
             let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;

@@ -1,7 +1,7 @@
 //! Storing a message — the one path SMTP acceptance and NDRs share — and the tracking
 //! log's writes.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::{Sqlite, int};
 use crate::message::SearchFields;
@@ -51,16 +51,7 @@ pub(super) fn insert_message(tx: &Transaction<'_>, m: &NewMessage, fields: &Sear
     if !m.mailboxes.is_empty() {
         let size = int(m.local_prefix.len() + m.content.len());
         for mailbox in &m.mailboxes {
-            // Junk when asked and the mailbox has a Junk folder; INBOX otherwise.
-            let folder = if m.junk {
-                tx.prepare_cached(
-                    "SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = '\\Junk' ORDER BY id LIMIT 1",
-                )?
-                .query_row([mailbox], |r| r.get::<_, i64>(0))
-                .optional()?
-            } else {
-                None
-            };
+            let folder = m.folders.get(mailbox).copied();
             insert_copy(tx, *mailbox, folder, size, m.received_at, &m.local_prefix, content, (0, ""))?;
         }
     }

@@ -197,7 +197,7 @@ fn message(mailboxes: Vec<i64>, content: &[u8]) -> NewMessage {
         forwarded: None,
         tracking: vec![TrackingRecord::now(TrackEvent::Accepted)],
         sent_by: None,
-        junk: false,
+        folders: Default::default(),
     }
 }
 
