@@ -61,7 +61,11 @@ impl Store {
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
     pub async fn queue_delete(&self, queue_id: String, ndr: bool) -> StoreResult<usize> {
-        dispatch!(self, b => b.queue_delete(queue_id, ndr).await)
+        let failure = super::Failure {
+            status: super::queue::UNKNOWN_FAILURE.to_owned(),
+            reason: "Deleted from the queue by the administrator".to_owned(),
+        };
+        dispatch!(self, b => b.queue_delete(queue_id, ndr, failure).await)
     }
 
     /// Tracking records matching every criterion, newest first (at most 1,000).

@@ -29,6 +29,41 @@ pub struct GreylistTimes {
     pub pass: i64,
 }
 
+/// What greylisting changes for a triplet, besides its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::store) enum GreylistChange {
+    /// Nothing: the retry came too soon.
+    Nothing,
+    /// The retry passed: forget the triplet, and let its client network skip
+    /// greylisting until the given time.
+    PassUntil(i64),
+    /// Record the triplet as first seen now (new, or its window closed).
+    Record,
+}
+
+/// Greylisting's rule for a triplet first seen at `first_seen` (if ever) and tried
+/// again at `now` (its network not passed): its answer, and what to change. Every
+/// backend applies this, in the same transaction as the lookup.
+pub(in crate::store) fn greylist_step(
+    first_seen: Option<i64>,
+    now: i64,
+    times: GreylistTimes,
+) -> (Greylist, GreylistChange) {
+    match first_seen {
+        Some(first) if now - first < times.delay => (
+            Greylist::Wait { seconds: u64::try_from(times.delay - (now - first)).unwrap_or(0) },
+            GreylistChange::Nothing,
+        ),
+        Some(first) if now - first <= times.window => (Greylist::Pass, GreylistChange::PassUntil(now + times.pass)),
+        _ => (Greylist::New, GreylistChange::Record),
+    }
+}
+
+/// The sending limits count recipients over the last hour and the last day.
+const HOUR: i64 = 3600;
+/// See [`HOUR`].
+const DAY: i64 = 86_400;
+
 /// A test a client passes once and then skips for a while.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientTest {
@@ -204,7 +239,7 @@ impl Store {
     /// # Errors
     /// Store failures.
     pub async fn sent_counts(&self, account: String, now: i64) -> StoreResult<SentCounts> {
-        dispatch!(self, b => b.sent_counts(account, now).await)
+        dispatch!(self, b => b.sent_counts(account, now - HOUR, now - DAY).await)
     }
 
     /// Holds `account` for going over a sending limit; true when this starts a new
@@ -295,7 +330,7 @@ impl Store {
 
     /// Removes quarantined messages held before `quarantine_before`, greylisting
     /// triplets first seen before `greylist_before`, expired passes, sending counts
-    /// over a day old and daily counts before `counts_before` (`YYYY-MM-DD`).
+    /// over a day old (the sending limits' longest window) and daily counts before `counts_before` (`YYYY-MM-DD`).
     ///
     /// # Errors
     /// Store failures.
@@ -306,6 +341,7 @@ impl Store {
         greylist_before: i64,
         counts_before: String,
     ) -> StoreResult<FilteringPurge> {
-        dispatch!(self, b => b.filtering_purge(now, quarantine_before, greylist_before, counts_before).await)
+        let sent_before = now - DAY;
+        dispatch!(self, b => b.filtering_purge(now, quarantine_before, greylist_before, sent_before, counts_before).await)
     }
 }

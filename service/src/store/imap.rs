@@ -5,8 +5,12 @@
 //! watchers, so other sessions of the mailbox (in IDLE) hear of it at once. A copy or
 //! move never copies a byte of a message: the new row points at the same content.
 
-use super::{Backend, Store, StoreResult, dispatch};
+use super::{Backend, Store, StoreError, StoreResult, dispatch};
 use crate::message::{SearchField, SearchFields};
+
+/// The name of the folder every mailbox has, where mail is delivered and POP3 looks
+/// (RFC 9051 §5.1: case-insensitive on the wire, stored in this form).
+pub const INBOX: &str = "INBOX";
 
 /// IMAP's system flags, as a bit set (`\Recent` is not kept: IMAP4rev2 dropped it).
 pub mod flags {
@@ -234,6 +238,9 @@ impl Store {
     /// # Errors
     /// [`super::StoreError::NotFound`] when it is gone.
     pub async fn imap_delete(&self, mailbox: i64, folder: i64) -> StoreResult<()> {
+        if self.is_inbox(mailbox, folder).await? {
+            return Err(StoreError::Invalid { field: "folder".into(), message: "INBOX cannot be deleted".into() });
+        }
         dispatch!(self, b => b.imap_delete(mailbox, folder).await)?;
         self.changed(mailbox);
         Ok(())
@@ -245,9 +252,24 @@ impl Store {
     /// # Errors
     /// [`super::StoreError::Conflict`] when the new name is taken.
     pub async fn imap_rename(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
-        dispatch!(self, b => b.imap_rename(mailbox, folder, to).await)?;
+        if self.is_inbox(mailbox, folder).await? {
+            dispatch!(self, b => b.imap_move_all(mailbox, folder, to).await)?;
+        } else {
+            dispatch!(self, b => b.imap_rename(mailbox, folder, to).await)?;
+        }
         self.changed(mailbox);
         Ok(())
+    }
+
+    /// True when `folder` is `mailbox`'s INBOX. (INBOX keeps its id for good: it can be
+    /// neither deleted nor renamed away, so this holds until the folder is gone.)
+    async fn is_inbox(&self, mailbox: i64, folder: i64) -> StoreResult<bool> {
+        let folders = self.imap_folders(mailbox).await?;
+        let f = folders
+            .iter()
+            .find(|f| f.id == folder)
+            .ok_or_else(|| StoreError::NotFound(format!("folder {folder} of mailbox {mailbox}")))?;
+        Ok(f.name == INBOX)
     }
 
     /// Subscribes to a folder or unsubscribes from it.

@@ -94,12 +94,15 @@ impl Store {
     }
 
     /// Notes that an automatic reply to `sender` is due now, unless one went to it
-    /// within `days`: true when the reply should be sent (and it is recorded).
+    /// within `days` (RFC 3834 §2: once per sender in a period): true when the reply
+    /// should be sent, and then it is recorded in the same transaction, so that two
+    /// deliveries at once send one reply.
     ///
     /// # Errors
     /// Store failures.
     pub async fn auto_reply_due(&self, mailbox: i64, sender: String, days: u32, now: i64) -> StoreResult<bool> {
-        dispatch!(self, b => b.auto_reply_due(mailbox, sender, days, now).await)
+        let quiet_since = now - i64::from(days) * 86_400;
+        dispatch!(self, b => b.auto_reply_due(mailbox, sender, quiet_since, now).await)
     }
 
     /// Notes that the mailbox was warned of its size at `at`.

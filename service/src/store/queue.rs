@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Backend, NewMessage, Store, StoreResult, dispatch};
+use super::{Backend, NewMessage, Store, StoreResult, TrackEvent, dispatch, now_secs};
 
 /// A recipient due for delivery.
 #[derive(Debug, Clone)]
@@ -73,6 +73,34 @@ pub enum Attempt {
     /// Not attempted (service stopping): due again at once.
     Returned,
 }
+
+impl Attempt {
+    /// What message tracking records of this outcome (`None` for an attempt not made).
+    pub(in crate::store) fn tracked(&self) -> Option<(TrackEvent, String)> {
+        match self {
+            Attempt::Delivered { remote, tls } => {
+                let how = tls.map_or_else(|| "not encrypted".to_owned(), |v| format!("over {v}"));
+                Some((TrackEvent::Relayed, format!("to {remote}, {how}")))
+            }
+            Attempt::Deferred { error, .. } => Some((TrackEvent::Deferred, error.clone())),
+            Attempt::Failed { error, .. } => Some((TrackEvent::Failed, error.clone())),
+            Attempt::Returned => None,
+        }
+    }
+}
+
+/// The enhanced status of a recipient that failed without one (RFC 3463: other or
+/// undefined status), as its NDR reports it.
+pub(in crate::store) const UNKNOWN_FAILURE: &str = "5.0.0";
+
+/// How a recipient that could not be delivered in time fails (RFC 3463 4.4.7: delivery
+/// time expired), and the words its NDR gives before the last error ([`EXPIRED_NONE`]
+/// when there was none).
+pub(in crate::store) const EXPIRED_STATUS: &str = "4.4.7";
+/// See [`EXPIRED_STATUS`].
+pub(in crate::store) const EXPIRED_REASON: &str = "Message expired: could not be delivered in time; last error: ";
+/// See [`EXPIRED_STATUS`].
+pub(in crate::store) const EXPIRED_NONE: &str = "none";
 
 /// A failed recipient awaiting its NDR.
 #[derive(Debug, Clone)]
@@ -179,12 +207,13 @@ impl Store {
     }
 
     /// Fails scheduled or deferred recipients of messages that arrived more than
-    /// `max_age_secs` ago.
+    /// `max_age_secs` ago, with status [`EXPIRED_STATUS`] and a reason that keeps their
+    /// last error, in one transaction.
     ///
     /// # Errors
     /// Store failures.
     pub async fn queue_expire(&self, max_age_secs: i64) -> StoreResult<usize> {
-        dispatch!(self, b => b.queue_expire(max_age_secs).await)
+        dispatch!(self, b => b.queue_expire(now_secs() - max_age_secs).await)
     }
 
     /// Messages with failed recipients whose NDR is not written yet.

@@ -6,11 +6,11 @@
 //! expansion visits each list once whatever is stored), or an outside address. An
 //! address belongs to one recipient of one kind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use mailroom_shared::ipc::ListSenders;
 
-use super::{Backend, Store, StoreResult, dispatch};
+use super::{Backend, Store, StoreError, StoreResult, dispatch};
 
 /// A distribution list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,104 @@ pub struct Expansion {
     pub member_addresses: BTreeSet<String>,
     /// Lists met again while expanding (a loop stored before it could be refused).
     pub loops: Vec<String>,
+}
+
+/// What an address resolves to when a list is followed, in the order [`Store::named`]
+/// looks: a mailbox, then a list, then a custom recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::store) enum Member {
+    /// A mailbox (store id).
+    Mailbox(i64),
+    /// A distribution list (store id).
+    List(i64),
+    /// A custom recipient, with the outside address its mail goes to.
+    Contact(String),
+}
+
+/// The lookups that following a list needs, answered by a backend inside one read or
+/// write (so that the lists it sees do not change under it). The rules of following —
+/// each list once, each mailbox and outside address once, what counts as a member, how
+/// a loop is found — are this module's, in [`expand`] and [`loop_path`], the same for
+/// every backend.
+pub(in crate::store) trait Directory {
+    /// A list's members (canonical addresses), sorted.
+    fn members(&mut self, list: i64) -> StoreResult<Vec<String>>;
+    /// What `address` names, if anything.
+    fn resolve(&mut self, address: &str) -> StoreResult<Option<Member>>;
+    /// A mailbox's addresses.
+    fn addresses(&mut self, mailbox: i64) -> StoreResult<Vec<String>>;
+}
+
+/// Follows `list`'s members through nested lists and custom recipients: each list is
+/// visited once (a list met again is reported as a loop), each mailbox and each outside
+/// address (case-insensitively for a custom recipient's target) counted once.
+pub(in crate::store) fn expand(dir: &mut impl Directory, list: i64) -> StoreResult<Expansion> {
+    let mut out = Expansion::default();
+    let mut visited = HashSet::from([list]);
+    let mut stack = vec![list];
+    let mut seen_outside = HashSet::new();
+    let mut seen_mailboxes = HashSet::new();
+    while let Some(id) = stack.pop() {
+        for member in dir.members(id)? {
+            out.member_addresses.insert(member.clone());
+            match dir.resolve(&member)? {
+                Some(Member::Mailbox(m)) => {
+                    if seen_mailboxes.insert(m) {
+                        out.member_addresses.extend(dir.addresses(m)?);
+                        out.mailboxes.push((m, member));
+                    }
+                }
+                Some(Member::List(l)) => {
+                    if visited.insert(l) {
+                        stack.push(l);
+                    } else {
+                        out.loops.push(member);
+                    }
+                }
+                Some(Member::Contact(target)) => {
+                    if seen_outside.insert(target.to_ascii_lowercase()) {
+                        out.outside.push(target);
+                    }
+                }
+                None => {
+                    if seen_outside.insert(member.clone()) {
+                        out.outside.push(member);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The chain of list addresses by which list `from` reaches list `to` through nested
+/// members, if it does: adding `from` to `to` would then make a loop.
+pub(in crate::store) fn loop_path(dir: &mut impl Directory, from: i64, to: i64) -> StoreResult<Option<Vec<String>>> {
+    let mut stack: Vec<(i64, Vec<String>)> = vec![(from, Vec::new())];
+    let mut visited = HashSet::new();
+    while let Some((id, path)) = stack.pop() {
+        if !visited.insert(id) {
+            continue;
+        }
+        for member in dir.members(id)? {
+            if let Some(Member::List(next)) = dir.resolve(&member)? {
+                let mut p = path.clone();
+                p.push(member);
+                if next == to {
+                    return Ok(Some(p));
+                }
+                stack.push((next, p));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The refusal for adding `member` to `list` (by address) when `path` leads from the
+/// member back to the list.
+pub(in crate::store) fn loop_refusal(list: &str, member: &str, path: Vec<String>) -> StoreError {
+    let chain = [list.to_owned(), member.to_owned()].into_iter().chain(path);
+    StoreError::Conflict(format!("adding {member} to {list} makes a loop: {}", chain.collect::<Vec<_>>().join(" -> ")))
 }
 
 /// A change to a list's settings.

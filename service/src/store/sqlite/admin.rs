@@ -99,17 +99,22 @@ impl Sqlite {
         .await
     }
 
-    pub(in crate::store) async fn queue_delete(&self, queue_id: String, ndr: bool) -> StoreResult<usize> {
+    pub(in crate::store) async fn queue_delete(
+        &self,
+        queue_id: String,
+        ndr: bool,
+        failure: crate::store::Failure,
+    ) -> StoreResult<usize> {
         self.write(move |tx| {
             let id: i64 = tx
                 .query_row("SELECT id FROM queue_messages WHERE queue_id = ?1", [&queue_id], |r| r.get(0))
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound(format!("no queued message {queue_id}")))?;
             Ok(tx.execute(
-                "UPDATE queue_recipients SET state = 'failed', status = '5.0.0', next_attempt = NULL,
-                   last_error = 'Deleted from the queue by the administrator', ndr_done = ?2, updated_at = ?3
+                "UPDATE queue_recipients SET state = 'failed', status = ?4, next_attempt = NULL,
+                   last_error = ?5, ndr_done = ?2, updated_at = ?3
                  WHERE message_id = ?1 AND state IN ('scheduled', 'deferred', 'in_flight')",
-                params![id, !ndr, now_secs()],
+                params![id, !ndr, now_secs(), failure.status, failure.reason],
             )?)
         })
         .await

@@ -7,12 +7,10 @@ use super::messages::{insert_message, insert_tracking};
 use super::{Sqlite, size};
 use crate::message::SearchFields;
 use crate::store::filtering::{
-    ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
+    ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistChange, GreylistTimes, Held, Quarantined, SendingHold,
+    SentCounts, greylist_step,
 };
 use crate::store::{Failure, NewMessage, Outbound, OutboundRecipient, StoreError, StoreResult, TrackingRecord};
-
-const HOUR: i64 = 3600;
-const DAY: i64 = 86_400;
 
 /// Where a quarantined message goes when released: the parts of its [`NewMessage`]
 /// other than its content (which the row points at) and its tracking.
@@ -165,29 +163,27 @@ impl Sqlite {
                 )?
                 .query_row(params![network, sender, recipient], |r| r.get(0))
                 .optional()?;
-            match first {
-                Some(first) if now - first < times.delay => {
-                    Ok(Greylist::Wait { seconds: u64::try_from(times.delay - (now - first)).unwrap_or(0) })
-                }
-                Some(first) if now - first <= times.window => {
+            let (answer, change) = greylist_step(first, now, times);
+            match change {
+                GreylistChange::Nothing => {}
+                GreylistChange::PassUntil(until) => {
                     tx.prepare_cached("DELETE FROM greylist WHERE network = ?1 AND sender = ?2 AND recipient = ?3")?
                         .execute(params![network, sender, recipient])?;
                     tx.prepare_cached(
                         "INSERT INTO client_passes (test, client, until) VALUES (?1, ?2, ?3)
                          ON CONFLICT (test, client) DO UPDATE SET until = excluded.until",
                     )?
-                    .execute(params![ClientTest::Greylist.as_str(), network, now + times.pass])?;
-                    Ok(Greylist::Pass)
+                    .execute(params![ClientTest::Greylist.as_str(), network, until])?;
                 }
-                _ => {
+                GreylistChange::Record => {
                     tx.prepare_cached(
                         "INSERT INTO greylist (network, sender, recipient, first_seen) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (network, sender, recipient) DO UPDATE SET first_seen = excluded.first_seen",
                     )?
                     .execute(params![network, sender, recipient, now])?;
-                    Ok(Greylist::New)
                 }
             }
+            Ok(answer)
         })
         .await
     }
@@ -218,7 +214,12 @@ impl Sqlite {
         .await
     }
 
-    pub(in crate::store) async fn sent_counts(&self, account: String, now: i64) -> StoreResult<SentCounts> {
+    pub(in crate::store) async fn sent_counts(
+        &self,
+        account: String,
+        hour_since: i64,
+        day_since: i64,
+    ) -> StoreResult<SentCounts> {
         self.read(move |conn| {
             let held = conn.prepare_cached("SELECT 1 FROM sending_holds WHERE account = ?1")?.exists([&account])?;
             let (hour, day): (i64, i64) = conn
@@ -226,7 +227,7 @@ impl Sqlite {
                     "SELECT coalesce(sum(CASE WHEN at > ?2 THEN count END), 0), coalesce(sum(count), 0)
                      FROM sent_recipients WHERE account = ?1 AND at > ?3",
                 )?
-                .query_row(params![account, now - HOUR, now - DAY], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                .query_row(params![account, hour_since, day_since], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(SentCounts { hour: size(hour), day: size(day), held })
         })
         .await
@@ -385,13 +386,14 @@ impl Sqlite {
         now: i64,
         quarantine_before: i64,
         greylist_before: i64,
+        sent_before: i64,
         counts_before: String,
     ) -> StoreResult<FilteringPurge> {
         self.write(move |tx| {
             let quarantined = tx.execute("DELETE FROM quarantine WHERE held_at < ?1", [quarantine_before])?;
             let state = tx.execute("DELETE FROM greylist WHERE first_seen < ?1", [greylist_before])?
                 + tx.execute("DELETE FROM client_passes WHERE until <= ?1", [now])?
-                + tx.execute("DELETE FROM sent_recipients WHERE at <= ?1", [now - DAY])?
+                + tx.execute("DELETE FROM sent_recipients WHERE at <= ?1", [sent_before])?
                 + tx.execute("DELETE FROM filter_counts WHERE day < ?1", [counts_before])?;
             Ok(FilteringPurge { quarantined, state })
         })

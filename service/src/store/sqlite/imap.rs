@@ -54,6 +54,17 @@ fn bump(tx: &Transaction<'_>, folder: i64) -> StoreResult<i64> {
         .query_row([folder], |r| r.get(0))?)
 }
 
+/// Refuses `name` when `mailbox` has a folder by that name.
+fn name_free(tx: &Transaction<'_>, mailbox: i64, name: &str) -> StoreResult<()> {
+    let taken: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
+        .query_row(params![mailbox, name], |r| r.get(0))?;
+    if taken {
+        return Err(StoreError::Conflict(format!("a folder named {name} exists")));
+    }
+    Ok(())
+}
+
 impl Sqlite {
     pub(in crate::store) async fn imap_folders(&self, mailbox: i64) -> StoreResult<Vec<Folder>> {
         self.read(move |conn| {
@@ -213,12 +224,7 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
         self.write(move |tx| {
-            let taken: bool = tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
-                .query_row(params![mailbox, name], |r| r.get(0))?;
-            if taken {
-                return Err(StoreError::Conflict(format!("a folder named {name} exists")));
-            }
+            name_free(tx, mailbox, &name)?;
             tx.prepare_cached("INSERT INTO folders (mailbox_id, name) VALUES (?1, ?2)")?
                 .execute(params![mailbox, name])?;
             Ok(tx.last_insert_rowid())
@@ -228,10 +234,7 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_delete(&self, mailbox: i64, folder: i64) -> StoreResult<()> {
         self.write(move |tx| {
-            let (f, _, _) = folder_of(tx, mailbox, folder)?;
-            if f.name == "INBOX" {
-                return Err(StoreError::Invalid { field: "folder".into(), message: "INBOX cannot be deleted".into() });
-            }
+            folder_of(tx, mailbox, folder)?;
             // Its messages go first, so the content triggers count them down.
             tx.prepare_cached("DELETE FROM messages WHERE folder_id = ?1")?.execute([folder])?;
             tx.prepare_cached("DELETE FROM folders WHERE id = ?1")?.execute([folder])?;
@@ -243,31 +246,31 @@ impl Sqlite {
     pub(in crate::store) async fn imap_rename(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
         self.write(move |tx| {
             let (f, _, _) = folder_of(tx, mailbox, folder)?;
-            let taken: bool = tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
-                .query_row(params![mailbox, to], |r| r.get(0))?;
-            if taken {
-                return Err(StoreError::Conflict(format!("a folder named {to} exists")));
-            }
-            if f.name == "INBOX" {
-                // INBOX stays; its messages move to a new folder, keeping their UIDs
-                // (the new folder has its own UIDVALIDITY).
-                let (uidnext, modseq): (i64, i64) = tx
-                    .prepare_cached("SELECT uidnext, modseq FROM folders WHERE id = ?1")?
-                    .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                tx.prepare_cached("INSERT INTO folders (mailbox_id, name, uidnext, modseq) VALUES (?1, ?2, ?3, ?4)")?
-                    .execute(params![mailbox, to, uidnext, modseq])?;
-                let new = tx.last_insert_rowid();
-                tx.prepare_cached("UPDATE messages SET folder_id = ?1 WHERE folder_id = ?2")?.execute([new, folder])?;
-                bump(tx, folder)?;
-                return Ok(());
-            }
+            name_free(tx, mailbox, &to)?;
             let children = format!("{}/%", f.name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             tx.prepare_cached(
                 "UPDATE folders SET name = ?1 || substr(name, ?2) WHERE mailbox_id = ?3 AND name LIKE ?4 ESCAPE '\\'",
             )?
             .execute(params![to, int(f.name.len() + 1), mailbox, children])?;
             tx.prepare_cached("UPDATE folders SET name = ?1 WHERE id = ?2")?.execute(params![to, folder])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_move_all(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
+        self.write(move |tx| {
+            folder_of(tx, mailbox, folder)?;
+            name_free(tx, mailbox, &to)?;
+            // The messages keep their UIDs: the new folder has its own UIDVALIDITY.
+            let (uidnext, modseq): (i64, i64) = tx
+                .prepare_cached("SELECT uidnext, modseq FROM folders WHERE id = ?1")?
+                .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            tx.prepare_cached("INSERT INTO folders (mailbox_id, name, uidnext, modseq) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![mailbox, to, uidnext, modseq])?;
+            let new = tx.last_insert_rowid();
+            tx.prepare_cached("UPDATE messages SET folder_id = ?1 WHERE folder_id = ?2")?.execute([new, folder])?;
+            bump(tx, folder)?;
             Ok(())
         })
         .await

@@ -99,7 +99,7 @@ impl Sqlite {
         &self,
         mailbox: i64,
         sender: String,
-        days: u32,
+        quiet_since: i64,
         now: i64,
     ) -> StoreResult<bool> {
         self.write(move |tx| {
@@ -107,7 +107,7 @@ impl Sqlite {
                 .prepare_cached("SELECT at FROM auto_replies WHERE mailbox_id = ?1 AND sender = ?2")?
                 .query_row(params![mailbox, sender], |r| r.get(0))
                 .optional()?;
-            if last.is_some_and(|at| now - at < i64::from(days) * 86_400) {
+            if last.is_some_and(|at| at > quiet_since) {
                 return Ok(false);
             }
             tx.prepare_cached("INSERT OR REPLACE INTO auto_replies (mailbox_id, sender, at) VALUES (?1, ?2, ?3)")?

@@ -15,9 +15,8 @@ use rusqlite::{OptionalExtension, params};
 use super::messages::insert_message;
 use super::{Sqlite, int, size};
 use crate::message::SearchFields;
-use crate::store::{
-    Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue, NewMessage, StoreResult, TrackEvent, now_secs,
-};
+use crate::store::queue::{EXPIRED_NONE, EXPIRED_REASON, EXPIRED_STATUS, UNKNOWN_FAILURE};
+use crate::store::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue, NewMessage, StoreResult, now_secs};
 
 impl Sqlite {
     pub(in crate::store) async fn queue_recover(&self) -> StoreResult<usize> {
@@ -137,15 +136,13 @@ impl Sqlite {
                  FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id WHERE r.id = ?5",
             )?;
             for (id, address, outcome) in &outcomes {
-                let (event, detail) = match outcome {
-                    Attempt::Delivered { remote, tls } => {
+                match outcome {
+                    Attempt::Delivered { remote, .. } => {
                         tx.prepare_cached(
                             "UPDATE queue_recipients SET state = 'delivered', attempts = attempts + 1, remote_mta = ?2,
                              last_error = NULL, next_attempt = NULL, updated_at = ?3 WHERE id = ?1",
                         )?
                         .execute(params![id, remote, now])?;
-                        let how = tls.map_or_else(|| "not encrypted".to_owned(), |v| format!("over {v}"));
-                        (TrackEvent::Relayed, format!("to {remote}, {how}"))
                     }
                     Attempt::Deferred { error, remote, retry_at } => {
                         tx.prepare_cached(
@@ -153,7 +150,6 @@ impl Sqlite {
                              last_error = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1",
                         )?
                         .execute(params![id, remote, error, retry_at, now])?;
-                        (TrackEvent::Deferred, error.clone())
                     }
                     Attempt::Failed { error, status, remote } => {
                         tx.prepare_cached(
@@ -161,7 +157,6 @@ impl Sqlite {
                              last_error = ?3, status = ?4, next_attempt = NULL, updated_at = ?5 WHERE id = ?1",
                         )?
                         .execute(params![id, remote, error, status, now])?;
-                        (TrackEvent::Failed, error.clone())
                     }
                     Attempt::Returned => {
                         tx.prepare_cached(
@@ -169,9 +164,9 @@ impl Sqlite {
                              WHERE id = ?1",
                         )?
                         .execute(params![id, now])?;
-                        continue;
                     }
-                };
+                }
+                let Some((event, detail)) = outcome.tracked() else { continue };
                 if track {
                     tracking.execute(params![now, event.as_str(), address, detail, id])?;
                 }
@@ -181,15 +176,15 @@ impl Sqlite {
         .await
     }
 
-    pub(in crate::store) async fn queue_expire(&self, max_age_secs: i64) -> StoreResult<usize> {
+    pub(in crate::store) async fn queue_expire(&self, received_before: i64) -> StoreResult<usize> {
         let now = now_secs();
         self.write(move |tx| {
             Ok(tx.execute(
-                "UPDATE queue_recipients SET state = 'failed', status = '4.4.7', next_attempt = NULL, updated_at = ?1,
-                   last_error = 'Message expired: could not be delivered in time; last error: ' || COALESCE(last_error, 'none')
+                "UPDATE queue_recipients SET state = 'failed', status = ?3, next_attempt = NULL, updated_at = ?1,
+                   last_error = ?4 || COALESCE(last_error, ?5)
                  WHERE state IN ('scheduled', 'deferred')
                    AND message_id IN (SELECT id FROM queue_messages WHERE received_at < ?2)",
-                params![now, now - max_age_secs],
+                params![now, received_before, EXPIRED_STATUS, EXPIRED_REASON, EXPIRED_NONE],
             )?)
         })
         .await
@@ -198,12 +193,12 @@ impl Sqlite {
     pub(in crate::store) async fn queue_ndr_due(&self, limit: usize) -> StoreResult<Vec<NdrDue>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT r.id, r.recipient, r.orcpt, r.notify, COALESCE(r.status, '5.0.0'), COALESCE(r.last_error, ''),
+                "SELECT r.id, r.recipient, r.orcpt, r.notify, COALESCE(r.status, ?2), COALESCE(r.last_error, ''),
                         r.remote_mta, m.id, m.queue_id, m.sender, m.received_at, m.ret, m.envid
                  FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id
                  WHERE r.state = 'failed' AND r.ndr_done = 0 ORDER BY m.id, r.id LIMIT ?1",
             )?;
-            let mut rows = stmt.query([int(limit)])?;
+            let mut rows = stmt.query(params![int(limit), UNKNOWN_FAILURE])?;
             let mut out: Vec<NdrDue> = Vec::new();
             while let Some(r) = rows.next()? {
                 let rcpt = FailedRecipient {

@@ -1,13 +1,13 @@
 //! Distribution lists, custom recipients, what an address names, and the store's
 //! secrets.
 
-use std::collections::{BTreeSet, HashSet};
-
 use mailroom_shared::ipc::ListSenders;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::Sqlite;
-use crate::store::recipients::{Contact, Expansion, List, ListChange, Named};
+use crate::store::recipients::{
+    Contact, Directory, Expansion, List, ListChange, Member, Named, expand, loop_path, loop_refusal,
+};
 use crate::store::{StoreError, StoreResult, now_secs};
 
 fn senders_of(s: &str) -> ListSenders {
@@ -48,69 +48,50 @@ fn list_id(conn: &Connection, address: &str) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::NotFound(format!("there is no distribution list {address}")))
 }
 
-/// Follows `list`'s members; with `stop_at`, returns the path by which `stop_at`'s
-/// list is reached again (a loop), if it is.
-fn walk(conn: &Connection, list: i64, out: &mut Expansion) -> StoreResult<()> {
-    let mut visited = HashSet::from([list]);
-    let mut stack = vec![list];
-    let mut seen_outside = HashSet::new();
-    let mut seen_mailboxes = HashSet::new();
-    let mut members = conn.prepare_cached("SELECT member FROM list_members WHERE list_id = ?1 ORDER BY member")?;
-    let mut mailbox = conn.prepare_cached("SELECT mailbox_id FROM addresses WHERE address = ?1")?;
-    let mut addresses = conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1")?;
-    let mut nested = conn.prepare_cached("SELECT id FROM lists WHERE address = ?1")?;
-    let mut contact = conn.prepare_cached("SELECT target FROM contacts WHERE address = ?1")?;
-    while let Some(id) = stack.pop() {
-        let names = members.query_map([id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        for member in names {
-            out.member_addresses.insert(member.clone());
-            if let Some(m) = mailbox.query_row([&member], |r| r.get::<_, i64>(0)).optional()? {
-                if seen_mailboxes.insert(m) {
-                    out.mailboxes.push((m, member.clone()));
-                    for a in addresses.query_map([m], |r| r.get::<_, String>(0))? {
-                        out.member_addresses.insert(a?);
-                    }
-                }
-            } else if let Some(l) = nested.query_row([&member], |r| r.get::<_, i64>(0)).optional()? {
-                if visited.insert(l) {
-                    stack.push(l);
-                } else {
-                    out.loops.push(member.clone());
-                }
-            } else if let Some(target) = contact.query_row([&member], |r| r.get::<_, String>(0)).optional()? {
-                if seen_outside.insert(target.to_ascii_lowercase()) {
-                    out.outside.push(target);
-                }
-            } else if seen_outside.insert(member.clone()) {
-                out.outside.push(member);
-            }
-        }
-    }
-    Ok(())
+/// The lookups list expansion needs, over one connection (a read's, or a write's
+/// transaction).
+struct Lookups<'c> {
+    conn: &'c Connection,
 }
 
-/// The chain of lists by which `from` reaches `to` through nested members, if it does.
-fn path_between(conn: &Connection, from: i64, to: i64) -> StoreResult<Option<Vec<String>>> {
-    let mut nested = conn.prepare_cached(
-        "SELECT l.id, l.address FROM list_members m JOIN lists l ON l.address = m.member WHERE m.list_id = ?1",
-    )?;
-    let mut stack: Vec<(i64, Vec<String>)> = vec![(from, Vec::new())];
-    let mut visited = HashSet::new();
-    while let Some((id, path)) = stack.pop() {
-        if !visited.insert(id) {
-            continue;
-        }
-        for row in nested.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-            let (next, address) = row?;
-            let mut p = path.clone();
-            p.push(address);
-            if next == to {
-                return Ok(Some(p));
-            }
-            stack.push((next, p));
-        }
+impl Directory for Lookups<'_> {
+    fn members(&mut self, list: i64) -> StoreResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT member FROM list_members WHERE list_id = ?1 ORDER BY member")?
+            .query_map([list], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?)
     }
-    Ok(None)
+
+    fn resolve(&mut self, address: &str) -> StoreResult<Option<Member>> {
+        let c = self.conn;
+        if let Some(m) = c
+            .prepare_cached("SELECT mailbox_id FROM addresses WHERE address = ?1")?
+            .query_row([address], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some(Member::Mailbox(m)));
+        }
+        if let Some(l) = c
+            .prepare_cached("SELECT id FROM lists WHERE address = ?1")?
+            .query_row([address], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some(Member::List(l)));
+        }
+        Ok(c.prepare_cached("SELECT target FROM contacts WHERE address = ?1")?
+            .query_row([address], |r| r.get(0))
+            .optional()?
+            .map(Member::Contact))
+    }
+
+    fn addresses(&mut self, mailbox: i64) -> StoreResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1")?
+            .query_map([mailbox], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?)
+    }
 }
 
 impl Sqlite {
@@ -192,17 +173,11 @@ impl Sqlite {
                     return Err(StoreError::Conflict(format!("{address} cannot be a member of itself")));
                 }
                 // A nested list that leads back here makes a loop.
-                if let Some(other) = tx
-                    .prepare_cached("SELECT id FROM lists WHERE address = ?1")?
-                    .query_row([m], |r| r.get::<_, i64>(0))
-                    .optional()?
-                    && let Some(path) = path_between(tx, other, id)?
+                let mut lookups = Lookups { conn: tx };
+                if let Some(Member::List(other)) = lookups.resolve(m)?
+                    && let Some(path) = loop_path(&mut lookups, other, id)?
                 {
-                    let chain = std::iter::once(address.clone()).chain(std::iter::once(m.clone())).chain(path);
-                    return Err(StoreError::Conflict(format!(
-                        "adding {m} to {address} makes a loop: {}",
-                        chain.collect::<Vec<_>>().join(" -> ")
-                    )));
+                    return Err(loop_refusal(&address, m, path));
                 }
                 tx.prepare_cached("INSERT OR IGNORE INTO list_members (list_id, member) VALUES (?1, ?2)")?
                     .execute(params![id, m])?;
@@ -271,12 +246,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn expand(&self, list: i64) -> StoreResult<Expansion> {
-        self.read(move |conn| {
-            let mut out = Expansion { member_addresses: BTreeSet::new(), ..Expansion::default() };
-            walk(conn, list, &mut out)?;
-            Ok(out)
-        })
-        .await
+        self.read(move |conn| expand(&mut Lookups { conn }, list)).await
     }
 
     pub(in crate::store) async fn secret(&self, name: String) -> StoreResult<String> {
