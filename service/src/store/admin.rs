@@ -30,6 +30,17 @@ pub struct TrackFilter {
     pub until: Option<i64>,
 }
 
+/// Single-instance storage at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentStats {
+    /// Distinct message contents stored.
+    pub contents: u64,
+    /// References to them: mailbox copies, queue entries and quarantined messages.
+    pub references: u64,
+    /// The contents' bytes, each counted once.
+    pub bytes: u64,
+}
+
 impl Store {
     /// Messages waiting in the queue (recipients not yet final).
     ///
@@ -83,6 +94,16 @@ impl Store {
     /// Store failures; the batches already done stay done.
     pub async fn tracking_purge(&self, before: i64) -> StoreResult<usize> {
         dispatch!(self, b => b.tracking_purge(before).await)
+    }
+
+    /// How many contents are stored, how many references they have and their size:
+    /// with single-instance storage a message to many mailboxes is one content with
+    /// many references, and a content goes with its last reference.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn content_stats(&self) -> StoreResult<ContentStats> {
+        dispatch!(self, b => b.content_stats().await)
     }
 
     /// Bytes freed inside the store (deleted mail) that new data will reuse before the

@@ -47,11 +47,13 @@ mod pop3;
 mod queue;
 pub mod recipients;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use admin::{QueueFilter, TrackFilter};
+pub use admin::{ContentStats, QueueFilter, TrackFilter};
 pub use dkim::{DkimAlgorithm, DkimKey};
 pub use filtering::{
     ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,

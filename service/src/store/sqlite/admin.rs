@@ -3,7 +3,7 @@
 use mailroom_shared::ipc::{QueueDetails, QueueEntry, QueueRecipient, TrackingEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Sqlite;
+use super::{Sqlite, size};
 use crate::store::{QueueFilter, StoreError, StoreResult, TrackFilter, now_secs};
 
 fn like(s: &Option<String>) -> Option<String> {
@@ -37,6 +37,20 @@ fn entries(conn: &Connection, f: &QueueFilter, only: Option<&str>) -> StoreResul
 }
 
 impl Sqlite {
+    pub(in crate::store) async fn content_stats(&self) -> StoreResult<crate::store::ContentStats> {
+        self.read(|conn| {
+            let (contents, references, bytes): (i64, i64, i64) = conn
+                .prepare_cached("SELECT COUNT(*), COALESCE(SUM(refs), 0), COALESCE(SUM(size), 0) FROM contents")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(crate::store::ContentStats {
+                contents: size(contents),
+                references: size(references),
+                bytes: size(bytes),
+            })
+        })
+        .await
+    }
+
     pub(in crate::store) async fn queue_list(&self, filter: QueueFilter) -> StoreResult<Vec<QueueEntry>> {
         self.read(move |conn| entries(conn, &filter, None)).await
     }
