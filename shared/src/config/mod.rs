@@ -13,12 +13,28 @@
 //! Both forms serialize to the same JSON shape: the draft is the wire format, and a
 //! [`Config`] deserializes by validating it.
 
+mod backup;
+mod connections;
+mod delivery;
+mod diagnostics;
 mod filtering;
-mod pages;
+mod general;
+mod imap4;
+mod pop3;
+mod routing;
+mod security;
 mod validate;
 
+pub use backup::*;
+pub use connections::*;
+pub use delivery::*;
+pub use diagnostics::*;
 pub use filtering::*;
-pub use pages::*;
+pub use general::*;
+pub use imap4::*;
+pub use pop3::*;
+pub use routing::*;
+pub use security::*;
 pub use validate::{ConfigError, Problem};
 
 use serde::{Deserialize, Serialize};

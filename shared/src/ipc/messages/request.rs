@@ -1,0 +1,394 @@
+//! What a client asks of the service: one [`Request`] per line, each in a
+//! [`super::RequestEnvelope`] with its id.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AutoReply, Forwarding, ListSenders, StorageLimits};
+use crate::config::ConfigDraft;
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Liveness check; answered with [`Response::Pong`].
+    Ping,
+    /// Service state, bound addresses, pending changes.
+    Status,
+    /// The last hour of traffic, minute by minute (Server → Monitor).
+    Monitor,
+    /// Write a consistent backup of the whole store to this file on the server's
+    /// machine (a new file; an absolute path), while mail goes on flowing.
+    Backup {
+        /// Where to write it.
+        path: String,
+    },
+    /// One piece of a message to import into a mailbox (a client sends a message in
+    /// pieces of at most [`TRANSFER_CHUNK`] bytes, in order); answered with
+    /// [`Response::Imported`].
+    ImportMessage {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The folder (`INBOX`; made if missing).
+        folder: String,
+        /// What identifies the message at its source; a mailbox imports a key once.
+        key: String,
+        /// IMAP system flags (`\Seen`, `\Answered`, `\Flagged`, `\Draft`).
+        #[serde(default)]
+        flags: Vec<String>,
+        /// IMAP's INTERNALDATE, Unix seconds (default: now).
+        #[serde(default)]
+        received_at: Option<i64>,
+        /// Where this piece starts in the message.
+        offset: u64,
+        /// The message's whole size.
+        total: u64,
+        /// This piece, base64.
+        data: String,
+    },
+    /// Which of these keys the mailbox has imported already (at most 1000).
+    ImportCheck {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// Keys, as given to [`Request::ImportMessage`].
+        keys: Vec<String>,
+    },
+    /// The next messages of a mailbox to export, after the id `after` (0 to begin).
+    ExportList {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The last id already listed.
+        after: i64,
+        /// At most this many (capped at 1000).
+        limit: u32,
+    },
+    /// A piece of one message to export, from `offset`: at most [`TRANSFER_CHUNK`] bytes.
+    ExportRead {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// The message, as [`Response::ExportList`] named it.
+        id: i64,
+        /// Where the piece starts.
+        offset: u64,
+    },
+    /// Start the Internet Mail Service; answered when it is running (or failed).
+    Start,
+    /// Stop it, letting in-flight work drain; answered when stopped.
+    Stop,
+    /// Stop, load the saved configuration, start; answered when done.
+    Restart,
+    /// The saved configuration and its revision.
+    GetConfig,
+    /// Validate and save a configuration. It takes effect at the next restart.
+    SetConfig {
+        /// The new configuration, as edited.
+        config: Box<ConfigDraft>,
+        /// The revision the edit started from; when given and no longer current, the
+        /// save is refused with [`IpcError::Conflict`] instead of overwriting someone
+        /// else's change.
+        #[serde(default)]
+        base_revision: Option<u64>,
+    },
+    /// All mailboxes (with the distribution lists and custom recipients).
+    ListMailboxes,
+    /// Create a distribution list: an address whose mail goes to its members.
+    AddList {
+        /// Its address.
+        address: String,
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// Who may send to it.
+        #[serde(default)]
+        senders: ListSenders,
+        /// Keep its members from the address tester's explanations.
+        #[serde(default)]
+        hide_members: bool,
+    },
+    /// Change a list's name, who may send to it, and whether its members are shown.
+    UpdateList {
+        /// Its address.
+        address: String,
+        /// New display name.
+        #[serde(default)]
+        display_name: Option<String>,
+        /// Who may send.
+        #[serde(default)]
+        senders: Option<ListSenders>,
+        /// Hide the members.
+        #[serde(default)]
+        hide_members: Option<bool>,
+    },
+    /// Add and remove members of a list (addresses: mailboxes, custom recipients,
+    /// other lists, outside addresses). A change that would make a loop is refused.
+    ListMembers {
+        /// The list's address.
+        address: String,
+        /// Members to add.
+        #[serde(default)]
+        add: Vec<String>,
+        /// Members to remove.
+        #[serde(default)]
+        remove: Vec<String>,
+    },
+    /// Delete a list (its members are left as they are).
+    RemoveList {
+        /// Its address.
+        address: String,
+    },
+    /// Create a custom recipient: a local address whose mail is relayed to one
+    /// outside address (with the envelope sender rewritten by SRS).
+    AddContact {
+        /// The local address.
+        address: String,
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// The outside address mail goes to.
+        target: String,
+    },
+    /// Delete a custom recipient.
+    RemoveContact {
+        /// Its local address.
+        address: String,
+    },
+    /// Create a mailbox. Takes effect immediately.
+    AddMailbox {
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// Primary address first, then aliases.
+        addresses: Vec<String>,
+        /// Clear-text password; the service stores only an argon2 hash.
+        password: String,
+    },
+    /// Change an existing mailbox's display name, addresses and/or password.
+    UpdateMailbox {
+        /// Any current address of the mailbox.
+        address: String,
+        /// New display name, if changing.
+        #[serde(default)]
+        display_name: Option<String>,
+        /// New address list (primary first), if changing.
+        #[serde(default)]
+        addresses: Option<Vec<String>>,
+        /// New password, if changing.
+        #[serde(default)]
+        password: Option<String>,
+    },
+    /// Delete a mailbox and its messages.
+    RemoveMailbox {
+        /// Any address of the mailbox.
+        address: String,
+    },
+    /// A mailbox's Delivery Options: forward its mail to an outside address (with
+    /// SRS), keeping a copy or not; `None` to stop.
+    SetForwarding {
+        /// Any address of the mailbox.
+        address: String,
+        /// Where to, and whether the mailbox keeps a copy.
+        forwarding: Option<Forwarding>,
+    },
+    /// A mailbox's automatic replies (RFC 3834); `None` to turn them off.
+    SetAutoReply {
+        /// Any address of the mailbox.
+        address: String,
+        /// The reply.
+        reply: Option<AutoReply>,
+    },
+    /// A mailbox's storage limits (Exchange's "Issue warning at", "Prohibit send at",
+    /// "Prohibit send and receive at"); each `None` follows the organisation's default.
+    SetLimits {
+        /// Any address of the mailbox.
+        address: String,
+        /// The limits.
+        limits: StorageLimits,
+    },
+    /// Deliver mail for unknown addresses of an inbound domain to a mailbox; `None`
+    /// to stop (the default: a catch-all invites spam).
+    SetCatchAll {
+        /// The domain.
+        domain: String,
+        /// Any address of the mailbox that receives it.
+        mailbox: Option<String>,
+    },
+    /// What would happen to a recipient in a given client situation, under the saved
+    /// configuration.
+    TestAddress {
+        /// The recipient.
+        recipient: String,
+        /// Account the client is authenticated as, if any.
+        #[serde(default)]
+        authenticated_as: Option<String>,
+        /// Client IP address.
+        client_ip: String,
+    },
+    /// Messages in the outbound queue, optionally filtered.
+    QueueList {
+        /// Only recipients in this state (`scheduled`, `in_flight`, `deferred`, `failed`).
+        #[serde(default)]
+        state: Option<String>,
+        /// Only messages whose sender contains this text.
+        #[serde(default)]
+        sender: Option<String>,
+        /// Only messages with a recipient containing this text.
+        #[serde(default)]
+        recipient: Option<String>,
+    },
+    /// One queued message in detail.
+    QueueMessage {
+        /// Its queue id.
+        queue_id: String,
+    },
+    /// Make waiting recipients due now: one message, or every message.
+    QueueRetry {
+        /// The message; all when absent.
+        #[serde(default)]
+        queue_id: Option<String>,
+    },
+    /// Remove a message from the queue, returning it to its sender with an NDR or not.
+    QueueDelete {
+        /// The message.
+        queue_id: String,
+        /// Send an NDR for the recipients not yet delivered.
+        #[serde(default)]
+        ndr: bool,
+    },
+    /// Message tracking: events matching every given criterion, newest first.
+    Track {
+        /// Sender contains this text.
+        #[serde(default)]
+        sender: Option<String>,
+        /// Recipient contains this text.
+        #[serde(default)]
+        recipient: Option<String>,
+        /// Message-ID header or queue id equals this.
+        #[serde(default)]
+        message_id: Option<String>,
+        /// Not before, Unix seconds.
+        #[serde(default)]
+        since: Option<i64>,
+        /// Not after, Unix seconds.
+        #[serde(default)]
+        until: Option<i64>,
+    },
+    /// The TLS certificate the running service presents, and how its ACME renewal goes.
+    Certificate,
+    /// Obtain a new certificate from the ACME CA now, whatever the old one's expiry;
+    /// answered with [`Response::Certificate`] once the new one is in use.
+    RenewCertificate,
+    /// Clients and logins locked out after too many failed logins.
+    Lockouts,
+    /// Lift a lock-out at once.
+    Unlock {
+        /// The locked-out client address or login name, as listed.
+        client: String,
+    },
+    /// The DNS records the inbound domains should publish (MX, SPF, DKIM, DMARC, SRV).
+    DnsRecords {
+        /// One inbound domain; `None` for all.
+        #[serde(default)]
+        domain: Option<String>,
+        /// Also look each one up and say whether it is published as it should be.
+        #[serde(default)]
+        check: bool,
+    },
+    /// Make new DKIM keys for an inbound domain; they sign from now on, and the old
+    /// ones stay published until retired. Answered with the domain's records.
+    DkimRotate {
+        /// The inbound domain.
+        domain: String,
+    },
+    /// Stop publishing an old DKIM key.
+    DkimRetire {
+        /// The inbound domain.
+        domain: String,
+        /// The key's selector.
+        selector: String,
+    },
+    /// The messages held in the quarantine, newest first.
+    QuarantineList,
+    /// One quarantined message, with its text.
+    QuarantineMessage {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Deliver a quarantined message to its recipients after all.
+    QuarantineRelease {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Delete a quarantined message.
+    QuarantineDelete {
+        /// Its quarantine id.
+        id: i64,
+    },
+    /// Ask the content filter whether it is there (rspamd's `/ping`).
+    TestFilter {
+        /// The address to try (`http://host:port`); `None` for the saved one.
+        #[serde(default)]
+        url: Option<String>,
+    },
+    /// The accounts held for going over a sending limit.
+    SendingHolds,
+    /// Let a held account send again, its counts starting from zero.
+    SendingUnlock {
+        /// The account's login.
+        account: String,
+    },
+    /// Start receiving [`Event`]s on this connection.
+    Subscribe,
+}
+
+impl Request {
+    /// Every request type name, as it appears in the `type` field.
+    pub const NAMES: &'static [&'static str] = &[
+        "ping",
+        "status",
+        "monitor",
+        "backup",
+        "import_message",
+        "import_check",
+        "export_list",
+        "export_read",
+        "start",
+        "stop",
+        "restart",
+        "get_config",
+        "set_config",
+        "list_mailboxes",
+        "add_list",
+        "update_list",
+        "list_members",
+        "remove_list",
+        "add_contact",
+        "remove_contact",
+        "add_mailbox",
+        "update_mailbox",
+        "remove_mailbox",
+        "set_forwarding",
+        "set_auto_reply",
+        "set_limits",
+        "set_catch_all",
+        "test_address",
+        "queue_list",
+        "queue_message",
+        "queue_retry",
+        "queue_delete",
+        "track",
+        "certificate",
+        "renew_certificate",
+        "lockouts",
+        "unlock",
+        "dns_records",
+        "dkim_rotate",
+        "dkim_retire",
+        "quarantine_list",
+        "quarantine_message",
+        "quarantine_release",
+        "quarantine_delete",
+        "test_filter",
+        "sending_holds",
+        "sending_unlock",
+        "subscribe",
+    ];
+}
