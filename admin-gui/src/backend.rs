@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use mailroom_client::{Client, ClientError};
 use mailroom_shared::config::{Config, ConfigDraft};
-use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{
     AcmeStatus, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, Event, IpcError, ListInfo, LockoutInfo,
     MailboxInfo, MonitorMinute, QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
@@ -237,7 +237,7 @@ pub enum Update {
     /// An import's progress: messages done, of how many.
     ImportProgress(u64, u64),
     /// An import finished: what it did, or why it stopped.
-    ImportDone(Result<mailroom_shared::transfer::ImportSummary, String>),
+    ImportDone(Result<mailroom_client::transfer::ImportSummary, String>),
     /// The address tester's answer.
     AddressTest(Result<AddressVerdict, String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
@@ -762,14 +762,14 @@ async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
         }
         Command::Import { address, source } => {
             let read = tokio::task::spawn_blocking(move || match source {
-                ImportSource::Maildir(dir) => mailroom_shared::transfer::read_maildir(&dir),
-                ImportSource::Mbox(file) => mailroom_shared::transfer::read_mbox(&file),
+                ImportSource::Maildir(dir) => mailroom_client::transfer::read_maildir(&dir),
+                ImportSource::Mbox(file) => mailroom_client::transfer::read_mbox(&file),
             })
             .await;
             let result = match read {
                 Ok(Ok(messages)) => {
                     replies.update(Update::ImportProgress(0, messages.len() as u64));
-                    mailroom_shared::transfer::import(client, &address, &messages, |done, total| {
+                    mailroom_client::transfer::import(client, &address, &messages, |done, total| {
                         replies.update(Update::ImportProgress(done, total));
                     })
                     .await

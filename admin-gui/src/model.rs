@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
+use mailroom_client::ClientError;
 use mailroom_shared::config::{Config, Page};
-use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
     AcmeStatus, CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry,
     QueueDetails, QueueEntry, ServiceState, StatusReport, TrackingEvent,
@@ -332,7 +332,7 @@ pub struct ImportState {
     /// Under way.
     pub running: Option<(u64, u64)>,
     /// The last one's outcome.
-    pub outcome: Option<Result<mailroom_shared::transfer::ImportSummary, String>>,
+    pub outcome: Option<Result<mailroom_client::transfer::ImportSummary, String>>,
 }
 
 #[cfg(test)]

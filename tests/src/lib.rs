@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_shared::ipc::client::Client;
+use mailroom_client::Client;
 use mailroom_shared::ipc::{Request, Response, StatusReport};
 
 mod peers;

@@ -5,8 +5,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use mailroom_client::ClientError;
 use mailroom_shared::config::Page;
-use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{Event, IpcError, Request, Response, ServiceState};
 use mailroom_tests::{Daemon, Smtp, bin};
 

@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mailroom_client::transfer;
+use mailroom_client::{Client, ClientError};
 use mailroom_shared::config::{AcmeChallenge, ConfigDraft, RouteEntryDraft, RouteKey};
-use mailroom_shared::ipc::client::{Client, ClientError};
 use mailroom_shared::ipc::{AcmeState, IpcError, RecordCheck, Request, Response, StatusReport};
 use mailroom_shared::paths;
 use mailroom_shared::time::{format_local, format_utc};
-use mailroom_shared::transfer;
 
 #[derive(Debug, Parser)]
 #[command(name = "mailroomctl", version, about = "Control a running Mailroom service (mailroomd)")]
@@ -1030,8 +1030,8 @@ async fn import(
         }
         (None, None, Some((server, user))) => {
             let source =
-                mailroom_service::migrate::Pop3Source { server, user, password: password.unwrap_or_default(), tls };
-            mailroom_service::migrate::from_pop3(client, address, &source, progress).await
+                mailroom_client::migrate::Pop3Source { server, user, password: password.unwrap_or_default(), tls };
+            mailroom_client::migrate::from_pop3(client, address, &source, progress).await
         }
         _ => return Err(Failure::Usage("name the source: --maildir DIR, --mbox FILE or --pop3 HOST:PORT".into())),
     }
