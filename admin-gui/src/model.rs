@@ -236,12 +236,12 @@ impl Model {
             }
             Update::Saved { revision } => self.save = Save::Saved { revision },
             Update::SaveFailed(e) => self.save = Save::Failed(e),
-            Update::Mailboxes(mailboxes, lists, contacts, catch_all, warnings) => {
-                self.mailboxes = mailboxes;
-                self.lists = lists;
-                self.contacts = contacts;
-                self.catch_all = catch_all;
-                self.mailbox_warnings = warnings;
+            Update::Mailboxes(all) => {
+                self.mailboxes = all.mailboxes;
+                self.lists = all.lists;
+                self.contacts = all.contacts;
+                self.catch_all = all.catch_all;
+                self.mailbox_warnings = all.warnings;
             }
             Update::Queue(q) => self.queue = q,
             Update::QueueDetails(d) => self.queue_details = Some(*d),

@@ -17,22 +17,35 @@
 //! - refreshes are coalesced: what events and answered commands call for is gathered
 //!   for [`COALESCE`] after the first of a burst, then fetched once, one refresh at a
 //!   time, its requests side by side.
+//!
+//! Here are the thread and the connection's loop; `connect` reaches the service
+//! (locally or over SSH), `commands` runs the UI's commands, `refresh` gathers and
+//! fetches refreshes.
+
+mod commands;
+mod connect;
+mod refresh;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mailroom_client::{Client, ClientError};
+use mailroom_client::transfer::ImportSummary;
+use mailroom_client::{Client, ClientError, Mailboxes};
 use mailroom_shared::config::{Config, ConfigDraft};
 use mailroom_shared::ipc::{
-    AcmeStatus, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, Event, IpcError, ListInfo, LockoutInfo,
-    MailboxInfo, MonitorMinute, QuarantineEntry, QueueEntry, Request, Response, StatusReport, TrackingEvent,
+    AcmeStatus, BackupManifest, CertificateInfo, DnsRecord, Event, LockoutInfo, MonitorMinute, QuarantineEntry,
+    QueueDetails, QueueEntry, Request, StatusReport, TrackingEvent,
 };
 use mailroom_shared::routing::Decision;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
+
+use commands::handle;
+use connect::{Connection, connect};
+use refresh::{Refresh, Wants, fetch};
 
 /// What the UI asks for.
 #[derive(Debug)]
@@ -219,12 +232,12 @@ pub enum Update {
     },
     /// A save was refused (validation errors are in the error).
     SaveFailed(ClientError),
-    /// The mailboxes.
-    Mailboxes(Vec<MailboxInfo>, Vec<ListInfo>, Vec<ContactInfo>, Vec<(String, String)>, Vec<String>),
+    /// The mailboxes, lists and custom recipients.
+    Mailboxes(Mailboxes),
     /// The queue.
     Queue(Vec<QueueEntry>),
     /// One queued message in detail.
-    QueueDetails(Box<mailroom_shared::ipc::QueueDetails>),
+    QueueDetails(Box<QueueDetails>),
     /// Tracking results.
     Tracking(Vec<TrackingEvent>),
     /// Current lock-outs after failed logins.
@@ -237,7 +250,7 @@ pub enum Update {
     /// An import's progress: messages done, of how many.
     ImportProgress(u64, u64),
     /// An import finished: what it did, or why it stopped.
-    ImportDone(Result<mailroom_client::transfer::ImportSummary, String>),
+    ImportDone(Result<ImportSummary, String>),
     /// The address tester's answer.
     AddressTest(Result<AddressVerdict, String>),
     /// A lifecycle request finished; `Err` holds the service's own words.
@@ -338,104 +351,6 @@ pub enum ImportSource {
     Mbox(std::path::PathBuf),
 }
 
-/// What a refresh fetches. Events and answered commands each call for some of it; a
-/// burst of them adds up to one refresh.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Wants {
-    status: bool,
-    config: bool,
-    certificate: bool,
-    lockouts: bool,
-    mailboxes: bool,
-    queue: bool,
-    quarantine: bool,
-    monitor: bool,
-}
-
-impl Wants {
-    const ALL: Wants = Wants {
-        status: true,
-        config: true,
-        certificate: true,
-        lockouts: true,
-        mailboxes: true,
-        queue: true,
-        quarantine: true,
-        monitor: true,
-    };
-    const NOTHING: Wants = Wants {
-        status: false,
-        config: false,
-        certificate: false,
-        lockouts: false,
-        mailboxes: false,
-        queue: false,
-        quarantine: false,
-        monitor: false,
-    };
-    const STATUS: Wants = Wants { status: true, ..Wants::NOTHING };
-    const MAILBOXES: Wants = Wants { mailboxes: true, ..Wants::NOTHING };
-    const QUEUE: Wants = Wants { queue: true, ..Wants::NOTHING };
-    const LOCKOUTS: Wants = Wants { lockouts: true, ..Wants::NOTHING };
-    /// The quarantine, and the status that counts it.
-    const QUARANTINE: Wants = Wants { quarantine: true, ..Wants::STATUS };
-
-    /// What an event makes stale.
-    fn after(event: &Event) -> Wants {
-        match event {
-            // A restart changes the state, the listeners, the certificate, and starts
-            // with no lock-outs.
-            Event::ServiceState { .. } => Wants { certificate: true, lockouts: true, ..Wants::STATUS },
-            Event::ConfigSaved { .. } => Wants { config: true, certificate: true, ..Wants::STATUS },
-            Event::MailboxesChanged => Wants::MAILBOXES,
-            Event::QueueChanged => Wants::QUEUE,
-            Event::QuarantineChanged => Wants::QUARANTINE,
-            Event::MonitorChanged => Wants { monitor: true, ..Wants::NOTHING },
-            Event::Lagged { .. } => Wants::ALL,
-            Event::Log { .. } => Wants::NOTHING,
-        }
-    }
-
-    fn and(self, o: Wants) -> Wants {
-        Wants {
-            status: self.status || o.status,
-            config: self.config || o.config,
-            certificate: self.certificate || o.certificate,
-            lockouts: self.lockouts || o.lockouts,
-            mailboxes: self.mailboxes || o.mailboxes,
-            queue: self.queue || o.queue,
-            quarantine: self.quarantine || o.quarantine,
-            monitor: self.monitor || o.monitor,
-        }
-    }
-}
-
-/// Refreshes asked for and not yet sent: what, and by when.
-#[derive(Debug, Default)]
-struct Refresh {
-    wants: Wants,
-    /// When to send them; `None`: nothing asked for.
-    due: Option<Instant>,
-}
-
-impl Refresh {
-    /// Asks for `wants` within `within` (sooner if already due sooner).
-    fn ask(&mut self, wants: Wants, within: Duration) {
-        if wants == Wants::NOTHING {
-            return;
-        }
-        self.wants = self.wants.and(wants);
-        let at = Instant::now() + within;
-        self.due = Some(self.due.map_or(at, |due| due.min(at)));
-    }
-
-    /// What is asked for, leaving nothing.
-    fn take(&mut self) -> Wants {
-        self.due = None;
-        std::mem::take(&mut self.wants)
-    }
-}
-
 /// How serving a connection ended.
 enum Ended {
     /// The service closed it: reconnect.
@@ -444,59 +359,6 @@ enum Ended {
     Switch(Target),
     /// The UI dropped its command sender: stop.
     UiGone,
-}
-
-/// A connection: the client, and the `ssh` that carries it, if any (killed when
-/// dropped).
-struct Connection {
-    client: Client,
-    _ssh: Option<tokio::process::Child>,
-}
-
-/// Connects to `target`; the error in words a person can act on.
-async fn connect(target: &Target) -> Result<Connection, String> {
-    let name = concat!("mailroom-admin ", env!("CARGO_PKG_VERSION"));
-    match target {
-        Target::Local(socket) => Client::connect(socket, name)
-            .await
-            .map(|client| Connection { client, _ssh: None })
-            .map_err(|e| e.to_string()),
-        Target::Ssh(t) => {
-            let mut cmd = tokio::process::Command::new(&t.program);
-            // Keys only: nobody is there to type a password to ssh.
-            cmd.args(["-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10"]);
-            if let Some(port) = t.port {
-                cmd.arg("-p").arg(port.to_string());
-            }
-            cmd.arg("--").arg(&t.host).arg(&t.command);
-            cmd.stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .kill_on_drop(true);
-            let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", t.program.display()))?;
-            let (Some(stdout), Some(stdin), stderr) = (child.stdout.take(), child.stdin.take(), child.stderr.take())
-            else {
-                return Err("ssh gave no pipes".to_owned());
-            };
-            match Client::over(Box::new(stdout), Box::new(stdin), name).await {
-                Ok(client) => Ok(Connection { client, _ssh: Some(child) }),
-                Err(e) => {
-                    // ssh (or the bridge) says why on its standard error.
-                    let mut said = String::new();
-                    if let Some(mut err) = stderr {
-                        use tokio::io::AsyncReadExt as _;
-                        let _ = tokio::time::timeout(Duration::from_secs(2), err.read_to_string(&mut said)).await;
-                    }
-                    let said = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default().to_owned();
-                    Err(if said.is_empty() {
-                        format!("cannot reach the Mailroom service on {} over SSH: {e}", t.host)
-                    } else {
-                        format!("cannot reach the Mailroom service on {} over SSH: {said}", t.host)
-                    })
-                }
-            }
-        }
-    }
 }
 
 async fn run(ui: Ui, mut target: Target, mut commands: UnboundedReceiver<Command>) {
@@ -594,7 +456,7 @@ async fn serve(
             () = sleep_until(due), if due.is_some() => {
                 fetching = Some(tasks.spawn(fetch(Arc::clone(&client), refresh.take(), replies.clone())));
             }
-            _ = poll.tick() => refresh.ask(Wants { lockouts: true, ..Wants::STATUS }, Duration::ZERO),
+            _ = poll.tick() => refresh.ask(Wants::POLLED, Duration::ZERO),
             // Reaps finished tasks (and wakes the loop when a refresh is done).
             Some(_) = tasks.join_next() => {}
         }
@@ -604,296 +466,5 @@ async fn serve(
 async fn sleep_until(due: Option<Instant>) {
     if let Some(due) = due {
         tokio::time::sleep_until(due).await;
-    }
-}
-
-/// Fetches what `wants` asks for, the requests side by side.
-async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
-    let c = &*client;
-    let replies = &replies;
-    tokio::join!(
-        async {
-            if wants.status {
-                status(c, replies).await;
-            }
-        },
-        async {
-            if wants.config
-                && let Ok(Response::Config { config, revision }) = c.request(Request::GetConfig).await
-            {
-                replies.update(Update::Config(config, revision));
-            }
-        },
-        async {
-            if wants.certificate
-                && let Ok(Response::Certificate { certificate, acme }) = c.request(Request::Certificate).await
-            {
-                replies.update(Update::Certificate(certificate, acme));
-            }
-        },
-        async {
-            if wants.lockouts
-                && let Ok(Response::Lockouts { lockouts }) = c.request(Request::Lockouts).await
-            {
-                replies.update(Update::Lockouts(lockouts));
-            }
-        },
-        async {
-            if wants.mailboxes
-                && let Ok(Response::Mailboxes { mailboxes, lists, contacts, catch_all, warnings }) =
-                    c.request(Request::ListMailboxes).await
-            {
-                replies.update(Update::Mailboxes(mailboxes, lists, contacts, catch_all, warnings));
-            }
-        },
-        async {
-            if wants.queue
-                && let Ok(Response::Queue { messages }) =
-                    c.request(Request::QueueList { state: None, sender: None, recipient: None }).await
-            {
-                replies.update(Update::Queue(messages));
-            }
-        },
-        async {
-            if wants.quarantine
-                && let Ok(Response::Quarantine { messages }) = c.request(Request::QuarantineList).await
-            {
-                replies.update(Update::Quarantine(messages));
-            }
-        },
-        async {
-            if wants.monitor
-                && let Ok(Response::Monitor { minutes }) = c.request(Request::Monitor).await
-            {
-                replies.update(Update::Monitor(minutes));
-            }
-        },
-    );
-}
-
-async fn status(client: &Client, replies: &Replies) {
-    match client.request(Request::Status).await {
-        Ok(Response::Status(s)) => replies.update(Update::Status(s)),
-        Ok(_) => {}
-        Err(e) => replies.update(Update::Error(e.to_string())),
-    }
-}
-
-/// Runs one command: its request, the update that answers it, and the refresh it
-/// calls for (sent to the loop, which coalesces it with the events' own).
-async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) {
-    let client = &*client;
-    // A request whose only answer is the refresh after it; a failure goes to the status bar.
-    let fire = |request: Request, then: Wants| {
-        let replies = &replies;
-        async move {
-            if let Err(e) = client.request(request).await {
-                replies.update(Update::Error(e.to_string()));
-            }
-            replies.refresh(then);
-        }
-    };
-    match cmd {
-        Command::Refresh => {
-            replies.refresh(Wants::ALL);
-        }
-        // Handled by the connection's loop.
-        Command::Connect(_) => {}
-        Command::Lifecycle(op) => {
-            let request = match op {
-                Lifecycle::Start => Request::Start,
-                Lifecycle::Stop => Request::Stop,
-                Lifecycle::Restart => Request::Restart,
-            };
-            let result = client.request(request).await.map(|_| ()).map_err(|e| match e {
-                ClientError::Remote(IpcError::Failed { message, field }) => Failure { message, field },
-                other => Failure { message: other.to_string(), field: None },
-            });
-            replies.update(Update::LifecycleDone(result));
-            replies.refresh(Wants::ALL);
-        }
-        Command::SaveConfig { draft, base_revision } => {
-            match client.request(Request::SetConfig { config: draft, base_revision: Some(base_revision) }).await {
-                Ok(Response::ConfigSaved { revision, .. }) => {
-                    replies.update(Update::Saved { revision });
-                    replies.refresh(Wants::ALL);
-                }
-                Ok(other) => {
-                    let message = format!("unexpected reply {other:?}");
-                    replies.update(Update::SaveFailed(ClientError::Protocol(message)));
-                }
-                Err(e) => {
-                    replies.update(Update::SaveFailed(e));
-                }
-            }
-        }
-        Command::AddMailbox { display_name, addresses, password } => {
-            fire(Request::AddMailbox { display_name, addresses, password }, Wants::MAILBOXES).await;
-        }
-        Command::UpdateMailbox { address, display_name, addresses, password } => {
-            let request = Request::UpdateMailbox {
-                address,
-                display_name: Some(display_name),
-                addresses: Some(addresses),
-                password,
-            };
-            fire(request, Wants::MAILBOXES).await;
-        }
-        Command::RemoveMailbox(address) => fire(Request::RemoveMailbox { address }, Wants::MAILBOXES).await,
-        Command::Recipients(requests) => {
-            for request in requests {
-                if let Err(e) = client.request(request).await {
-                    replies.update(Update::Error(e.to_string()));
-                    break;
-                }
-            }
-            replies.refresh(Wants::MAILBOXES);
-        }
-        Command::RetryQueue(queue_id) => fire(Request::QueueRetry { queue_id }, Wants::QUEUE).await,
-        Command::DeleteQueued { queue_id, ndr } => fire(Request::QueueDelete { queue_id, ndr }, Wants::QUEUE).await,
-        Command::Unlock(who) => fire(Request::Unlock { client: who }, Wants::LOCKOUTS).await,
-        Command::DnsRecords { check } => {
-            let result = match client.request(Request::DnsRecords { domain: None, check }).await {
-                Ok(Response::DnsRecords { records }) => Ok(records),
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::DnsRecords(result));
-        }
-        Command::Import { address, source } => {
-            let read = tokio::task::spawn_blocking(move || match source {
-                ImportSource::Maildir(dir) => mailroom_client::transfer::read_maildir(&dir),
-                ImportSource::Mbox(file) => mailroom_client::transfer::read_mbox(&file),
-            })
-            .await;
-            let result = match read {
-                Ok(Ok(messages)) => {
-                    replies.update(Update::ImportProgress(0, messages.len() as u64));
-                    mailroom_client::transfer::import(client, &address, &messages, |done, total| {
-                        replies.update(Update::ImportProgress(done, total));
-                    })
-                    .await
-                    .map_err(|e| e.to_string())
-                }
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(format!("reading the files failed: {e}")),
-            };
-            replies.update(Update::ImportDone(result));
-            replies.refresh(Wants::MAILBOXES);
-        }
-        Command::RenewCertificate => match client.request(Request::RenewCertificate).await {
-            Ok(Response::Certificate { certificate, acme }) => {
-                replies.update(Update::Certificate(certificate, acme));
-                replies.update(Update::RenewDone(Ok(())));
-            }
-            Ok(other) => replies.update(Update::RenewDone(Err(format!("unexpected reply {other:?}")))),
-            Err(e) => {
-                replies.update(Update::RenewDone(Err(e.to_string())));
-                if let Ok(Response::Certificate { certificate, acme }) = client.request(Request::Certificate).await {
-                    replies.update(Update::Certificate(certificate, acme));
-                }
-            }
-        },
-        Command::Backup(path) => {
-            let result = match client.request(Request::Backup { path: path.clone() }).await {
-                Ok(Response::Backup(m)) => Ok((path, m)),
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::BackupDone(result));
-        }
-        Command::DkimRotate(domain) => {
-            if let Err(e) = client.request(Request::DkimRotate { domain }).await {
-                replies.update(Update::Error(e.to_string()));
-            }
-            let result = match client.request(Request::DnsRecords { domain: None, check: false }).await {
-                Ok(Response::DnsRecords { records }) => Ok(records),
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::DnsRecords(result));
-        }
-        Command::QuarantineMessage(id) => {
-            let result = match client.request(Request::QuarantineMessage { id }).await {
-                Ok(Response::QuarantineMessage { entry, text }) => Ok((Box::new(entry), text)),
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::QuarantineMessage(result));
-        }
-        Command::QuarantineRelease(id) => fire(Request::QuarantineRelease { id }, Wants::QUARANTINE).await,
-        Command::QuarantineDelete(id) => fire(Request::QuarantineDelete { id }, Wants::QUARANTINE).await,
-        Command::SendingUnlock(account) => fire(Request::SendingUnlock { account }, Wants::STATUS).await,
-        Command::TestFilter(url) => {
-            let result = match client.request(Request::TestFilter { url }).await {
-                Ok(Response::FilterTest { message }) => Ok(message),
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::FilterTest(result));
-        }
-        Command::QueueDetails(queue_id) => match client.request(Request::QueueMessage { queue_id }).await {
-            Ok(Response::QueueMessage(d)) => {
-                replies.update(Update::QueueDetails(d));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                replies.update(Update::Error(e.to_string()));
-            }
-        },
-        Command::Track { sender, recipient } => {
-            let none_if_empty = |s: String| (!s.trim().is_empty()).then_some(s);
-            let request = Request::Track {
-                sender: none_if_empty(sender),
-                recipient: none_if_empty(recipient),
-                message_id: None,
-                since: None,
-                until: None,
-            };
-            match client.request(request).await {
-                Ok(Response::Tracking { events }) => replies.update(Update::Tracking(events)),
-                Ok(_) => {}
-                Err(e) => replies.update(Update::Error(e.to_string())),
-            }
-        }
-        Command::TestAddress { recipient, authenticated_as, client_ip } => {
-            let authenticated_as = (!authenticated_as.trim().is_empty()).then_some(authenticated_as);
-            let result = match client.request(Request::TestAddress { recipient, authenticated_as, client_ip }).await {
-                Ok(Response::AddressTest { decision, explanation, after_restart }) => {
-                    Ok(AddressVerdict { decision, now: explanation, after_restart })
-                }
-                Ok(other) => Err(format!("unexpected reply {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
-            replies.update(Update::AddressTest(result));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_of_events_adds_up_to_one_refresh_due_at_the_first_plus_the_window() {
-        let mut r = Refresh::default();
-        let start = Instant::now();
-        r.ask(Wants::after(&Event::QueueChanged), COALESCE);
-        r.ask(Wants::after(&Event::MailboxesChanged), COALESCE);
-        r.ask(Wants::after(&Event::Log { level: "info".into(), target: "t".into(), message: "m".into() }), COALESCE);
-        let due = r.due.expect("due");
-        assert!(due >= start + COALESCE && due <= Instant::now() + COALESCE);
-        assert_eq!(r.take(), Wants { mailboxes: true, queue: true, ..Wants::NOTHING });
-        assert_eq!((r.due, r.wants), (None, Wants::NOTHING));
-    }
-
-    #[test]
-    fn an_urgent_ask_brings_the_refresh_forward_and_nothing_asks_for_nothing() {
-        let mut r = Refresh::default();
-        r.ask(Wants::NOTHING, Duration::ZERO);
-        assert_eq!(r.due, None);
-        r.ask(Wants::QUEUE, COALESCE);
-        r.ask(Wants::STATUS, Duration::ZERO);
-        assert!(r.due.expect("due") <= Instant::now());
     }
 }
