@@ -449,3 +449,27 @@ async fn unreachable_service_exits_3() {
     let out = std::process::Command::new(bin("mailroomctl")).arg("frobnicate").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Regression: `mailroomctl status | head -1` panicked ("failed printing to stdout:
+/// Broken pipe") when `head` had gone before it finished writing. Like other Unix
+/// tools it stops quietly, and succeeds. The pipe's reader is gone before mailroomctl
+/// writes anything, so every write it makes fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_into_a_closed_pipe_ends_quietly_with_0() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    for args in [&["status"][..], &["mailbox", "list"], &["queue", "list", "--json"]] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std::process::Command::new(bin("mailroomctl"))
+            .arg("--socket")
+            .arg(&d.socket)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("run mailroomctl");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "mailroomctl {args:?}: {stderr}");
+        assert!(stderr.is_empty(), "mailroomctl {args:?} said: {stderr}");
+    }
+}

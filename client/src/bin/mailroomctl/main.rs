@@ -2,14 +2,14 @@
 //!
 //! Everything the admin GUI can do is reachable here too. Exit codes: 0 done; 1 the
 //! service refused (its message is printed); 2 usage error; 3 cannot reach the service.
+//! Output into a pipe whose reader has gone (`mailroomctl status | head -1`) ends the
+//! program quietly, with 0, as other Unix tools do.
 //!
 //! The program is split by concern: `args` (the command line), `run` (what each
 //! command asks the service, through `mailroom_client`'s typed methods), `edit`
 //! (configuration changes, pure), `render` (printing the answers), `transfer` (import
 //! and export with progress bars) and `bridge` (the relay `ssh … mailroomctl bridge`
 //! runs).
-#![allow(clippy::print_stdout)]
-
 mod args;
 mod bridge;
 mod edit;
@@ -17,6 +17,7 @@ mod render;
 mod run;
 mod transfer;
 
+use std::io;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -32,6 +33,15 @@ pub enum Failure {
     Usage(String),
     /// The service cannot be reached: exit 3.
     Unreachable(String),
+    /// Standard output cannot be written: exit 0, saying nothing, when its reader has
+    /// gone (the rest was not wanted); otherwise exit 1.
+    Output(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Output(e)
+    }
 }
 
 impl From<ClientError> for Failure {
@@ -63,6 +73,11 @@ impl Failure {
                 eprintln!("mailroomctl: {m}");
                 eprintln!("Is mailroomd running? Start it with `mailroomd` (see README).");
                 ExitCode::from(3)
+            }
+            Failure::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Failure::Output(e) => {
+                eprintln!("mailroomctl: cannot write the output: {e}");
+                ExitCode::from(1)
             }
         }
     }

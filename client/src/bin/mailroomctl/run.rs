@@ -38,19 +38,19 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         return bridge::relay(&socket).await;
     }
     let client = Client::connect(&socket, NAME).await?;
-    command(&client, &mut Out { json: cli.json }, cli.command, password).await
+    command(&client, &mut Out::new(cli.json), cli.command, password).await
 }
 
 /// One command, on a connected client.
 async fn command(c: &Client, out: &mut Out, command: Command, password: Option<String>) -> Result<(), Failure> {
     match command {
-        Command::Status => render::status(out, &c.status().await?),
+        Command::Status => render::status(out, &c.status().await?)?,
         Command::Bridge => {}
         Command::Backup { file } => backup(c, out, &file).await?,
-        Command::Monitor { minutes } => render::monitor(out, c.monitor().await?, minutes),
-        Command::Start => render::status(out, &c.start().await?),
-        Command::Stop => render::status(out, &c.stop().await?),
-        Command::Restart => render::status(out, &c.restart().await?),
+        Command::Monitor { minutes } => render::monitor(out, c.monitor().await?, minutes)?,
+        Command::Start => render::status(out, &c.start().await?)?,
+        Command::Stop => render::status(out, &c.stop().await?)?,
+        Command::Restart => render::status(out, &c.restart().await?)?,
         Command::Set { setting } => edit_config(c, out, |d| edit::setting(d, setting)).await?,
         Command::Routing { action } => routing(c, out, action).await?,
         Command::Mailbox { action } => mailbox(c, out, action, password).await?,
@@ -58,23 +58,23 @@ async fn command(c: &Client, out: &mut Out, command: Command, password: Option<S
         Command::Contact { action } => contact(c, out, action).await?,
         Command::Config { action } => config(c, out, action).await?,
         Command::TestAddress { recipient, auth, client_ip } => {
-            render::address_test(out, c.test_address(recipient, auth, client_ip).await?);
+            render::address_test(out, c.test_address(recipient, auth, client_ip).await?)?;
         }
         Command::Queue { action } => queue(c, out, action).await?,
         Command::Track { sender, recipient, message_id, since, until } => {
-            render::tracking(out, c.track(TrackQuery { sender, recipient, message_id, since, until }).await?);
+            render::tracking(out, c.track(TrackQuery { sender, recipient, message_id, since, until }).await?)?;
         }
         Command::Certificate { action } => certificate(c, out, action).await?,
-        Command::Lockouts => render::lockouts(out, c.lockouts().await?),
+        Command::Lockouts => render::lockouts(out, c.lockouts().await?)?,
         Command::Unlock { client } => {
             c.unlock(client).await?;
-            render::done(out);
+            render::done(out)?;
         }
-        Command::DnsRecords { domain, check } => render::dns_records(out, c.dns_records(domain, check).await?),
+        Command::DnsRecords { domain, check } => render::dns_records(out, c.dns_records(domain, check).await?)?,
         Command::Dkim { action } => dkim(c, out, action).await?,
         Command::Quarantine { action } => quarantine(c, out, action).await?,
         Command::Sending { action } => sending(c, out, action).await?,
-        Command::Filter { action: FilterCmd::Test { url } } => render::filter_test(out, c.test_filter(url).await?),
+        Command::Filter { action: FilterCmd::Test { url } } => render::filter_test(out, c.test_filter(url).await?)?,
         Command::Events => return events(c, out).await,
     }
     Ok(())
@@ -83,7 +83,7 @@ async fn command(c: &Client, out: &mut Out, command: Command, password: Option<S
 /// `backup FILE`: the path made absolute here, as the service resolves none.
 async fn backup(c: &Client, out: &mut Out, file: &Path) -> Result<(), Failure> {
     let file = std::path::absolute(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-    render::backup(out, c.backup(file.display().to_string()).await?);
+    render::backup(out, c.backup(file.display().to_string()).await?)?;
     Ok(())
 }
 
@@ -112,7 +112,7 @@ async fn try_edit_config(
     let (mut draft, revision) = get_config(c).await?;
     edit(&mut draft)?;
     let (revision, pending_pages) = c.save_config(draft, Some(revision)).await?;
-    render::config_saved(out, revision, pending_pages);
+    render::config_saved(out, revision, pending_pages)?;
     Ok(())
 }
 
@@ -122,9 +122,9 @@ async fn routing(c: &Client, out: &mut Out, action: RoutingCmd) -> Result<(), Fa
         RoutingCmd::CatchAll { domain, mailbox } => {
             let mailbox = (!mailbox.eq_ignore_ascii_case("off")).then_some(mailbox);
             c.set_catch_all(domain, mailbox).await?;
-            render::done(out);
+            render::done(out)?;
         }
-        RoutingCmd::List => render::routing(out, &get_config(c).await?.0.routing),
+        RoutingCmd::List => render::routing(out, &get_config(c).await?.0.routing)?,
         action => try_edit_config(c, out, |d| edit::routing(d, action)).await?,
     }
     Ok(())
@@ -135,16 +135,16 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
     match action {
         MailboxCmd::Add { address, aliases, name, .. } => {
             let addresses = std::iter::once(address).chain(aliases).collect();
-            render::mailbox(out, c.add_mailbox(name, addresses, password.unwrap_or_default()).await?);
+            render::mailbox(out, c.add_mailbox(name, addresses, password.unwrap_or_default()).await?)?;
         }
         MailboxCmd::Passwd { address, .. } => {
             let change = MailboxChange { password: Some(password.unwrap_or_default()), ..MailboxChange::default() };
-            render::mailbox(out, c.update_mailbox(address, change).await?);
+            render::mailbox(out, c.update_mailbox(address, change).await?)?;
         }
-        MailboxCmd::List => render::mailboxes(out, c.list_mailboxes().await?),
+        MailboxCmd::List => render::mailboxes(out, c.list_mailboxes().await?)?,
         MailboxCmd::Remove { address } => {
             c.remove_mailbox(address).await?;
-            render::done(out);
+            render::done(out)?;
         }
         MailboxCmd::Import { address, maildir, mbox, pop3, user, tls, .. } => {
             let source = transfer::Source { maildir, mbox, pop3: pop3.zip(user), tls };
@@ -153,7 +153,7 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
         MailboxCmd::Forward { address, to, keep } => {
             let forwarding = (!to.eq_ignore_ascii_case("off")).then_some(Forwarding { to, keep });
             c.set_forwarding(address, forwarding).await?;
-            render::done(out);
+            render::done(out)?;
         }
         MailboxCmd::Autoreply { address, subject, text, from, until, days, off } => {
             let reply = if off {
@@ -168,12 +168,12 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
                 })
             };
             c.set_auto_reply(address, reply).await?;
-            render::done(out);
+            render::done(out)?;
         }
         MailboxCmd::Limits { address, warn, send, receive } => {
             let limits = limits(c, &address, warn, send, receive).await?;
             c.set_limits(address, limits).await?;
-            render::done(out);
+            render::done(out)?;
         }
         MailboxCmd::Export { address, mbox, maildir } => {
             return transfer::export(c, out, &address, mbox, maildir).await;
@@ -243,21 +243,21 @@ async fn list(c: &Client, out: &mut Out, action: ListCmd) -> Result<(), Failure>
         }
         ListCmd::Remove { address } => {
             c.remove_list(address).await?;
-            render::done(out);
+            render::done(out)?;
             return Ok(());
         }
     };
-    render::list(out, list);
+    render::list(out, list)?;
     Ok(())
 }
 
 /// `contact …`.
 async fn contact(c: &Client, out: &mut Out, action: ContactCmd) -> Result<(), Failure> {
     match action {
-        ContactCmd::Add { address, target, name } => render::contact(out, c.add_contact(address, name, target).await?),
+        ContactCmd::Add { address, target, name } => render::contact(out, c.add_contact(address, name, target).await?)?,
         ContactCmd::Remove { address } => {
             c.remove_contact(address).await?;
-            render::done(out);
+            render::done(out)?;
         }
     }
     Ok(())
@@ -266,11 +266,11 @@ async fn contact(c: &Client, out: &mut Out, action: ContactCmd) -> Result<(), Fa
 /// `config show|load`.
 async fn config(c: &Client, out: &mut Out, action: ConfigCmd) -> Result<(), Failure> {
     match action {
-        ConfigCmd::Show => render::config(out, &get_config(c).await?.0),
+        ConfigCmd::Show => render::config(out, &get_config(c).await?.0)?,
         ConfigCmd::Load { file } => {
             let draft = read_config(&file)?;
             let (revision, pending_pages) = c.save_config(draft, None).await?;
-            render::config_saved(out, revision, pending_pages);
+            render::config_saved(out, revision, pending_pages)?;
         }
     }
     Ok(())
@@ -292,16 +292,16 @@ fn read_config(file: &PathBuf) -> Result<ConfigDraft, Failure> {
 async fn queue(c: &Client, out: &mut Out, action: QueueCmd) -> Result<(), Failure> {
     match action {
         QueueCmd::List { state, sender, recipient } => {
-            render::queue(out, c.queue_list(QueueFilter { state, sender, recipient }).await?);
+            render::queue(out, c.queue_list(QueueFilter { state, sender, recipient }).await?)?;
         }
-        QueueCmd::Show { queue_id } => render::queue_message(out, c.queue_message(queue_id).await?),
+        QueueCmd::Show { queue_id } => render::queue_message(out, c.queue_message(queue_id).await?)?,
         QueueCmd::Retry { queue_id } => {
             c.queue_retry(queue_id).await?;
-            render::done(out);
+            render::done(out)?;
         }
         QueueCmd::Delete { queue_id, no_ndr } => {
             c.queue_delete(queue_id, !no_ndr).await?;
-            render::done(out);
+            render::done(out)?;
         }
     }
     Ok(())
@@ -310,8 +310,8 @@ async fn queue(c: &Client, out: &mut Out, action: QueueCmd) -> Result<(), Failur
 /// `certificate [renew|acme]`.
 async fn certificate(c: &Client, out: &mut Out, action: Option<CertificateCmd>) -> Result<(), Failure> {
     match action {
-        None => render::certificate(out, c.certificate().await?),
-        Some(CertificateCmd::Renew) => render::certificate(out, c.renew_certificate().await?),
+        None => render::certificate(out, c.certificate().await?)?,
+        Some(CertificateCmd::Renew) => render::certificate(out, c.renew_certificate().await?)?,
         Some(CertificateCmd::Acme { names, email, directory, challenge, challenge_listen, off }) => {
             let acme = edit::Acme { names, email, directory, challenge, challenge_listen, off };
             edit_config(c, out, |d| edit::acme(d, acme)).await?;
@@ -323,10 +323,10 @@ async fn certificate(c: &Client, out: &mut Out, action: Option<CertificateCmd>) 
 /// `dkim rotate|retire`.
 async fn dkim(c: &Client, out: &mut Out, action: DkimCmd) -> Result<(), Failure> {
     match action {
-        DkimCmd::Rotate { domain } => render::dkim_rotated(out, c.dkim_rotate(domain).await?),
+        DkimCmd::Rotate { domain } => render::dkim_rotated(out, c.dkim_rotate(domain).await?)?,
         DkimCmd::Retire { domain, selector } => {
             c.dkim_retire(domain, selector).await?;
-            render::done(out);
+            render::done(out)?;
         }
     }
     Ok(())
@@ -335,18 +335,18 @@ async fn dkim(c: &Client, out: &mut Out, action: DkimCmd) -> Result<(), Failure>
 /// `quarantine …`.
 async fn quarantine(c: &Client, out: &mut Out, action: QuarantineCmd) -> Result<(), Failure> {
     match action {
-        QuarantineCmd::List => render::quarantine(out, c.quarantine_list().await?),
+        QuarantineCmd::List => render::quarantine(out, c.quarantine_list().await?)?,
         QuarantineCmd::Show { id } => {
             let (entry, text) = c.quarantine_message(id).await?;
-            render::quarantine_message(out, entry, text);
+            render::quarantine_message(out, entry, text)?;
         }
         QuarantineCmd::Release { id } => {
             c.quarantine_release(id).await?;
-            render::done(out);
+            render::done(out)?;
         }
         QuarantineCmd::Delete { id } => {
             c.quarantine_delete(id).await?;
-            render::done(out);
+            render::done(out)?;
         }
     }
     Ok(())
@@ -355,10 +355,10 @@ async fn quarantine(c: &Client, out: &mut Out, action: QuarantineCmd) -> Result<
 /// `sending list|unlock`.
 async fn sending(c: &Client, out: &mut Out, action: SendingCmd) -> Result<(), Failure> {
     match action {
-        SendingCmd::List => render::sending_holds(out, c.sending_holds().await?),
+        SendingCmd::List => render::sending_holds(out, c.sending_holds().await?)?,
         SendingCmd::Unlock { account } => {
             c.sending_unlock(account).await?;
-            render::done(out);
+            render::done(out)?;
         }
     }
     Ok(())
@@ -368,7 +368,7 @@ async fn sending(c: &Client, out: &mut Out, action: SendingCmd) -> Result<(), Fa
 async fn events(c: &Client, out: &mut Out) -> Result<(), Failure> {
     let mut events = c.subscribe().await?;
     while let Some(e) = events.recv().await {
-        render::event(out, &e);
+        render::event(out, &e)?;
     }
     Err(Failure::Unreachable("the service closed the connection".into()))
 }

@@ -73,7 +73,7 @@ pub async fn import(
     }
     .map_err(transfer_failure)?;
     bar.finish_and_clear();
-    render::imported(out, address, summary);
+    render::imported(out, address, summary)?;
     Ok(())
 }
 
@@ -98,6 +98,6 @@ pub async fn export(
     .await
     .map_err(transfer_failure)?;
     bar.finish_and_clear();
-    render::exported(out, address, written);
+    render::exported(out, address, written)?;
     Ok(())
 }
