@@ -473,3 +473,51 @@ async fn output_into_a_closed_pipe_ends_quietly_with_0() {
         assert!(stderr.is_empty(), "mailroomctl {args:?} said: {stderr}");
     }
 }
+
+/// The hello, then a status request and a ping, as a program would pipe them in.
+const HELLO_STATUS_PING: &str = concat!(
+    "{\"hello\":{\"version\":1,\"client\":\"pipe\"}}\n",
+    "{\"id\":1,\"request\":{\"type\":\"status\"}}\n",
+    "{\"id\":2,\"request\":{\"type\":\"ping\"}}\n",
+);
+
+/// Asserts that `output` is the welcome, then the replies to [`HELLO_STATUS_PING`]
+/// (in either order), and nothing else.
+fn assert_welcome_status_and_pong(output: &[u8]) {
+    let text = String::from_utf8_lossy(output);
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0]["welcome"]["server"].is_string(), "{text}");
+    let reply =
+        |id: u64| lines.iter().find(|v| v["reply"]["id"] == id).unwrap_or_else(|| panic!("no reply {id}: {text}"));
+    assert_eq!(reply(1)["reply"]["ok"]["state"], "running", "{text}");
+    assert_eq!(reply(2)["reply"]["ok"]["type"], "pong", "{text}");
+}
+
+/// Regression: `printf '<hello>\n<status>\n' | mailroomctl bridge` printed only the
+/// welcome: at the end of its input the bridge stopped relaying. It half-closes the
+/// connection and relays what the service says until the service has answered
+/// everything asked and closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bridge_whose_input_ends_first_still_relays_the_replies() {
+    let d = Daemon::start().await;
+    let out = d.ctl_with_input(&["bridge"], HELLO_STATUS_PING);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_welcome_status_and_pong(&out.stdout);
+}
+
+/// The service's side of the bridge's half-close: a client that has stopped sending
+/// still gets the answers to what it asked, and then the service closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_sending_gets_its_answers_then_the_close() {
+    use std::io::Read as _;
+    let d = Daemon::start().await;
+    let mut s = UnixStream::connect(&d.socket).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.write_all(HELLO_STATUS_PING.as_bytes()).expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).expect("the service closes once it has answered");
+    assert_welcome_status_and_pong(&all);
+}

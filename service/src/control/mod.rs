@@ -13,7 +13,9 @@
 //!   concurrently (a long restart does not hold up a status poll) as tracked tasks,
 //!   with their replies and any subscribed events written by the connection's own
 //!   task — events first, so that a client sees the states a restart went through
-//!   before the restart's reply.
+//!   before the restart's reply. A client that closes its sending side (`mailroomctl
+//!   bridge` at the end of its input) still gets the answers to what it asked; then
+//!   the connection closes.
 //! - **Idle connections make room**: a connection that has not subscribed to events
 //!   and has nothing in progress is closed after [`IDLE_TIMEOUT`]; and when every
 //!   place is taken, a new connection closes the one idle the longest instead of being
@@ -273,6 +275,12 @@ struct Connection {
     id: u64,
     /// Cancelled by a new connection that needs this one's place while it is idle.
     evicted: CancellationToken,
+    /// False once the client has closed its sending side (`mailroomctl bridge` at the
+    /// end of its input): nothing more will be asked, and the connection closes once
+    /// every request asked has been answered.
+    reading: bool,
+    /// Requests started and not yet answered.
+    unanswered: usize,
 }
 
 impl Connection {
@@ -295,6 +303,8 @@ impl Connection {
             idle,
             id,
             evicted: CancellationToken::new(),
+            reading: true,
+            unanswered: 0,
         }
     }
 
@@ -364,6 +374,9 @@ impl Connection {
                     continue;
                 }
             }
+            if !self.reading && self.unanswered == 0 {
+                return;
+            }
             let idle = self.is_idle();
             self.set_idle(idle);
             let idle_timeout = async {
@@ -404,12 +417,15 @@ impl Connection {
                     }
                 }
                 Some(reply) = self.replies_rx.recv() => {
+                    self.unanswered -= 1;
                     if self.reply(reply.id, reply.outcome).await.is_err() {
                         return;
                     }
                 }
-                read = reader.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => return,
+                read = reader.read(&mut buf), if self.reading => match read {
+                    // The client has said all it will: answer what it asked, then close.
+                    Ok(0) => self.reading = false,
+                    Err(_) => return,
                     Ok(n) => self.lines.extend(&buf[..n]),
                 },
             }
@@ -469,6 +485,7 @@ impl Connection {
         };
         let manager = self.manager.clone();
         let replies = self.replies_tx.clone();
+        self.unanswered += 1;
         self.requests.spawn(async move {
             let outcome = match handlers::handle(request, &manager).await {
                 Ok(r) => Outcome::Ok(r),
