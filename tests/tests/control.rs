@@ -521,3 +521,48 @@ async fn a_client_that_stops_sending_gets_its_answers_then_the_close() {
     s.read_to_end(&mut all).expect("the service closes once it has answered");
     assert_welcome_status_and_pong(&all);
 }
+
+/// Regression: a bridge whose service went away (stopped, restarted, crashed) went on
+/// running while its standard input stayed open, as ssh keeps it for the
+/// Administrator, so the Administrator never saw the connection end. It ends when the
+/// service closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bridge_ends_when_the_service_goes_even_with_its_input_open() {
+    use std::io::Read as _;
+    let mut d = Daemon::start().await;
+    let mut bridge = std::process::Command::new(bin("mailroomctl"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("bridge")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the bridge");
+    let mut input = bridge.stdin.take().expect("stdin");
+    input.write_all(HELLO_STATUS_PING.as_bytes()).expect("write");
+    let mut output = BufReader::new(bridge.stdout.take().expect("stdout"));
+    let mut answers = String::new();
+    for _ in 0..3 {
+        output.read_line(&mut answers).expect("the welcome and the replies");
+    }
+    assert_welcome_status_and_pong(answers.as_bytes());
+    d.signal("TERM");
+    let _ = d.wait_exit();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = bridge.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = bridge.kill();
+            let _ = bridge.wait();
+            panic!("the bridge still runs after the service has gone");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).expect("the end of its output");
+    assert_eq!(rest, "");
+    drop(input);
+}

@@ -38,7 +38,8 @@ fn half_close(stream: &Stream) -> io::Result<()> {
 /// Copies the control protocol both ways between standard input/output and the socket
 /// at `socket`. When the input ends first, the service is told (a half-close) and what
 /// it still says is relayed until it has answered everything asked and closed; when
-/// the service closes first, the bridge is done.
+/// the service closes first, the bridge is done (and `main` does not wait for the read
+/// of standard input still pending).
 pub async fn relay(socket: &Path) -> Result<(), Failure> {
     let unreachable = |e: io::Error| {
         Failure::Unreachable(format!("cannot connect to the Mailroom service at {}: {e}", socket.display()))

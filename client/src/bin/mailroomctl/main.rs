@@ -92,7 +92,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run::run(cli)) {
+    let result = runtime.block_on(run::run(cli));
+    // The bridge reads standard input on a thread that cannot be interrupted (tokio's
+    // stdin); when the service closed first, that read may never end. The work is
+    // done: leave without waiting for it.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }
