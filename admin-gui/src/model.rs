@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
+use mailroom_client::ClientError;
 use mailroom_shared::config::{Config, Page};
-use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{
     AcmeStatus, CertificateInfo, DnsRecord, Event, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry,
     QueueDetails, QueueEntry, ServiceState, StatusReport, TrackingEvent,
@@ -236,12 +236,12 @@ impl Model {
             }
             Update::Saved { revision } => self.save = Save::Saved { revision },
             Update::SaveFailed(e) => self.save = Save::Failed(e),
-            Update::Mailboxes(mailboxes, lists, contacts, catch_all, warnings) => {
-                self.mailboxes = mailboxes;
-                self.lists = lists;
-                self.contacts = contacts;
-                self.catch_all = catch_all;
-                self.mailbox_warnings = warnings;
+            Update::Mailboxes(all) => {
+                self.mailboxes = all.mailboxes;
+                self.lists = all.lists;
+                self.contacts = all.contacts;
+                self.catch_all = all.catch_all;
+                self.mailbox_warnings = all.warnings;
             }
             Update::Queue(q) => self.queue = q,
             Update::QueueDetails(d) => self.queue_details = Some(*d),
@@ -332,7 +332,7 @@ pub struct ImportState {
     /// Under way.
     pub running: Option<(u64, u64)>,
     /// The last one's outcome.
-    pub outcome: Option<Result<mailroom_shared::transfer::ImportSummary, String>>,
+    pub outcome: Option<Result<mailroom_client::transfer::ImportSummary, String>>,
 }
 
 #[cfg(test)]

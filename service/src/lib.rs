@@ -9,8 +9,8 @@
 //! Everything persistent lives in the [`store`], a SQLite database written by one
 //! thread with group commit.
 //!
-//! The binaries `mailroomd` and `mailroomctl` are thin: see [`daemon`] for the
-//! former's start-up sequence.
+//! The binary `mailroomd` is thin: see [`daemon`] for its start-up sequence. Its
+//! clients (`mailroomctl`, the Administrator) are built on the `mailroom-client` crate.
 #![deny(missing_docs)]
 
 pub mod acme;
@@ -32,7 +32,6 @@ pub mod logging;
 pub mod mailauth;
 pub mod message;
 pub mod metrics;
-pub mod migrate;
 pub mod notices;
 pub mod passwords;
 pub mod pop3;

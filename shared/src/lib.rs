@@ -12,8 +12,11 @@
 //! - [`routing`]: the routing decision, a pure function from recipient, client
 //!   situation and configuration to what Mailroom does with the recipient.
 //! - [`ipc`]: the control protocol spoken over the local socket (one JSON object per
-//!   line, versioned handshake, request ids, typed errors, pushed events) and an async
-//!   client for it.
+//!   line, versioned handshake, request ids, typed errors, pushed events).
+//!
+//! It is plain data and pure functions: no tokio, no sockets. The side that speaks the
+//! protocol as a client is the `mailroom-client` crate; the side that serves it is the
+//! daemon's `control` module.
 #![deny(missing_docs)]
 
 pub mod address;
@@ -22,4 +25,3 @@ pub mod ipc;
 pub mod paths;
 pub mod routing;
 pub mod time;
-pub mod transfer;

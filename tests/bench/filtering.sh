@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q --release -p mailroom-service
+cargo build -q --release -p mailroom-service -p mailroom-client
 bin=$root/target/release
 
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q --release -p mailroom-service
+cargo build -q --release -p mailroom-service -p mailroom-client
 bin=$root/target/release
 
 # One sink for both: every message it receives becomes a file in $work/sink.

@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 dns_port=12055
-cargo build -q --release -p mailroom-service -p mailroom-admin
+cargo build -q --release -p mailroom-service -p mailroom-client -p mailroom-admin
 bin=$root/target/release
 ctl() { "$bin/mailroomctl" --socket "$work/admin.sock" "$@" >/dev/null; }
 "$bin/mailroomd" --data-dir "$work/data" --socket "$work/admin.sock" 2>/dev/null &

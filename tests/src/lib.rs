@@ -3,15 +3,15 @@
 //!
 //! The binaries are the ones cargo built for this workspace (`target/<profile>/`, next
 //! to the test executable's `deps/` directory); `MAILROOM_BIN_DIR` overrides that.
-//! `cargo test --workspace` builds them, because `mailroom-service` has integration
-//! tests of its own.
+//! `cargo test --workspace` builds them, because their crates (`mailroom-service`,
+//! `mailroom-client`) have integration tests of their own.
 #![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_shared::ipc::client::Client;
+use mailroom_client::Client;
 use mailroom_shared::ipc::{Request, Response, StatusReport};
 
 mod peers;

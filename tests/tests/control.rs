@@ -5,8 +5,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use mailroom_client::ClientError;
 use mailroom_shared::config::Page;
-use mailroom_shared::ipc::client::ClientError;
 use mailroom_shared::ipc::{Event, IpcError, Request, Response, ServiceState};
 use mailroom_tests::{Daemon, Smtp, bin};
 
@@ -448,4 +448,121 @@ async fn unreachable_service_exits_3() {
     assert_eq!(out.status.code(), Some(3));
     let out = std::process::Command::new(bin("mailroomctl")).arg("frobnicate").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Regression: `mailroomctl status | head -1` panicked ("failed printing to stdout:
+/// Broken pipe") when `head` had gone before it finished writing. Like other Unix
+/// tools it stops quietly, and succeeds. The pipe's reader is gone before mailroomctl
+/// writes anything, so every write it makes fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_into_a_closed_pipe_ends_quietly_with_0() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    for args in [&["status"][..], &["mailbox", "list"], &["queue", "list", "--json"]] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std::process::Command::new(bin("mailroomctl"))
+            .arg("--socket")
+            .arg(&d.socket)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("run mailroomctl");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "mailroomctl {args:?}: {stderr}");
+        assert!(stderr.is_empty(), "mailroomctl {args:?} said: {stderr}");
+    }
+}
+
+/// The hello, then a status request and a ping, as a program would pipe them in.
+const HELLO_STATUS_PING: &str = concat!(
+    "{\"hello\":{\"version\":1,\"client\":\"pipe\"}}\n",
+    "{\"id\":1,\"request\":{\"type\":\"status\"}}\n",
+    "{\"id\":2,\"request\":{\"type\":\"ping\"}}\n",
+);
+
+/// Asserts that `output` is the welcome, then the replies to [`HELLO_STATUS_PING`]
+/// (in either order), and nothing else.
+fn assert_welcome_status_and_pong(output: &[u8]) {
+    let text = String::from_utf8_lossy(output);
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0]["welcome"]["server"].is_string(), "{text}");
+    let reply =
+        |id: u64| lines.iter().find(|v| v["reply"]["id"] == id).unwrap_or_else(|| panic!("no reply {id}: {text}"));
+    assert_eq!(reply(1)["reply"]["ok"]["state"], "running", "{text}");
+    assert_eq!(reply(2)["reply"]["ok"]["type"], "pong", "{text}");
+}
+
+/// Regression: `printf '<hello>\n<status>\n' | mailroomctl bridge` printed only the
+/// welcome: at the end of its input the bridge stopped relaying. It half-closes the
+/// connection and relays what the service says until the service has answered
+/// everything asked and closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bridge_whose_input_ends_first_still_relays_the_replies() {
+    let d = Daemon::start().await;
+    let out = d.ctl_with_input(&["bridge"], HELLO_STATUS_PING);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_welcome_status_and_pong(&out.stdout);
+}
+
+/// The service's side of the bridge's half-close: a client that has stopped sending
+/// still gets the answers to what it asked, and then the service closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_sending_gets_its_answers_then_the_close() {
+    use std::io::Read as _;
+    let d = Daemon::start().await;
+    let mut s = UnixStream::connect(&d.socket).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.write_all(HELLO_STATUS_PING.as_bytes()).expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).expect("the service closes once it has answered");
+    assert_welcome_status_and_pong(&all);
+}
+
+/// Regression: a bridge whose service went away (stopped, restarted, crashed) went on
+/// running while its standard input stayed open, as ssh keeps it for the
+/// Administrator, so the Administrator never saw the connection end. It ends when the
+/// service closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bridge_ends_when_the_service_goes_even_with_its_input_open() {
+    use std::io::Read as _;
+    let mut d = Daemon::start().await;
+    let mut bridge = std::process::Command::new(bin("mailroomctl"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("bridge")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the bridge");
+    let mut input = bridge.stdin.take().expect("stdin");
+    input.write_all(HELLO_STATUS_PING.as_bytes()).expect("write");
+    let mut output = BufReader::new(bridge.stdout.take().expect("stdout"));
+    let mut answers = String::new();
+    for _ in 0..3 {
+        output.read_line(&mut answers).expect("the welcome and the replies");
+    }
+    assert_welcome_status_and_pong(answers.as_bytes());
+    d.signal("TERM");
+    let _ = d.wait_exit();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = bridge.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = bridge.kill();
+            let _ = bridge.wait();
+            panic!("the bridge still runs after the service has gone");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).expect("the end of its output");
+    assert_eq!(rest, "");
+    drop(input);
 }

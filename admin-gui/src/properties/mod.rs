@@ -18,9 +18,9 @@ mod pop3;
 mod routing;
 mod security;
 
+use mailroom_client::ClientError;
 use mailroom_shared::config::{Config, ConfigDraft, ConfigError};
 use mailroom_shared::ipc::IpcError;
-use mailroom_shared::ipc::client::ClientError;
 
 use crate::actions::Action;
 use crate::backend::Command;

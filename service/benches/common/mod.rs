@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_shared::ipc::client::Client;
+use mailroom_client::Client;
 
 /// A running daemon; killed on drop.
 pub struct Daemon {

@@ -13,7 +13,9 @@
 //!   concurrently (a long restart does not hold up a status poll) as tracked tasks,
 //!   with their replies and any subscribed events written by the connection's own
 //!   task — events first, so that a client sees the states a restart went through
-//!   before the restart's reply.
+//!   before the restart's reply. A client that closes its sending side (`mailroomctl
+//!   bridge` at the end of its input) still gets the answers to what it asked; then
+//!   the connection closes.
 //! - **Idle connections make room**: a connection that has not subscribed to events
 //!   and has nothing in progress is closed after [`IDLE_TIMEOUT`]; and when every
 //!   place is taken, a new connection closes the one idle the longest instead of being
@@ -34,12 +36,12 @@ use std::time::Duration;
 
 use interprocess::local_socket::tokio::{Listener, Stream};
 use interprocess::local_socket::traits::StreamCommon as _;
-use interprocess::local_socket::traits::tokio::Listener as _;
+use interprocess::local_socket::traits::tokio::{Listener as _, Stream as _};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use mailroom_shared::ipc::framing::{FrameError, LineBuffer, encode_line};
 use mailroom_shared::ipc::{
-    ClientHello, IpcError, MAX_LINE, Outcome, PROTOCOL_VERSION, Reply, Request, RequestEnvelope, Response,
+    ClientHello, Hello, IpcError, MAX_LINE, Outcome, PROTOCOL_VERSION, Reply, Request, RequestEnvelope, Response,
     ServerMessage,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -124,14 +126,11 @@ pub async fn bind(path: &Path, access: &Access) -> Result<Listener, BindError> {
         }
     }
     if std::fs::symlink_metadata(path).is_ok() {
-        let probe =
-            tokio::time::timeout(Duration::from_secs(2), mailroom_shared::ipc::client::Client::connect(path, "probe"))
-                .await;
-        match probe {
-            Ok(Ok(client)) => {
-                return Err(BindError::AlreadyServed { path: path.to_owned(), server: client.server().to_owned() });
+        match tokio::time::timeout(Duration::from_secs(2), probe(path)).await {
+            Ok(Some(server)) => {
+                return Err(BindError::AlreadyServed { path: path.to_owned(), server });
             }
-            _ => {
+            Ok(None) | Err(_) => {
                 tracing::info!(socket = %path.display(), "replacing a stale control socket");
                 std::fs::remove_file(path).map_err(io_err)?;
             }
@@ -146,6 +145,36 @@ pub async fn bind(path: &Path, access: &Access) -> Result<Listener, BindError> {
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err)?;
     Ok(listener)
+}
+
+/// Asks whoever answers on the socket at `path` who it is, as a client would: the hello,
+/// then the welcome's server name. `None` when nothing answers, or not a Mailroom
+/// service (a stale socket file left by a crash).
+async fn probe(path: &Path) -> Option<String> {
+    let name = path.to_fs_name::<GenericFilePath>().ok()?;
+    let mut stream = Stream::connect(name).await.ok()?;
+    let hello = ClientHello { hello: Hello { version: PROTOCOL_VERSION, client: "probe".into() } };
+    // A live server that refuses us (busy, another user) still says so on the socket:
+    // read its answer even when the hello cannot be written.
+    let _ = stream.write_all(&encode_line(&hello).ok()?).await;
+    let mut lines = LineBuffer::new(MAX_LINE);
+    let mut buf = [0u8; 4096];
+    loop {
+        match lines.next_line() {
+            Ok(Some(line)) => {
+                return match serde_json::from_slice(&line) {
+                    Ok(ServerMessage::Welcome { server, .. }) => Some(server),
+                    _ => None,
+                };
+            }
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        match stream.read(&mut buf).await {
+            Ok(n @ 1..) => lines.extend(&buf[..n]),
+            Ok(0) | Err(_) => return None,
+        }
+    }
 }
 
 /// Serves control connections until `stop` is cancelled, then waits for them (and the
@@ -246,6 +275,12 @@ struct Connection {
     id: u64,
     /// Cancelled by a new connection that needs this one's place while it is idle.
     evicted: CancellationToken,
+    /// False once the client has closed its sending side (`mailroomctl bridge` at the
+    /// end of its input): nothing more will be asked, and the connection closes once
+    /// every request asked has been answered.
+    reading: bool,
+    /// Requests started and not yet answered.
+    unanswered: usize,
 }
 
 impl Connection {
@@ -268,6 +303,8 @@ impl Connection {
             idle,
             id,
             evicted: CancellationToken::new(),
+            reading: true,
+            unanswered: 0,
         }
     }
 
@@ -337,6 +374,9 @@ impl Connection {
                     continue;
                 }
             }
+            if !self.reading && self.unanswered == 0 {
+                return;
+            }
             let idle = self.is_idle();
             self.set_idle(idle);
             let idle_timeout = async {
@@ -377,12 +417,15 @@ impl Connection {
                     }
                 }
                 Some(reply) = self.replies_rx.recv() => {
+                    self.unanswered -= 1;
                     if self.reply(reply.id, reply.outcome).await.is_err() {
                         return;
                     }
                 }
-                read = reader.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => return,
+                read = reader.read(&mut buf), if self.reading => match read {
+                    // The client has said all it will: answer what it asked, then close.
+                    Ok(0) => self.reading = false,
+                    Err(_) => return,
                     Ok(n) => self.lines.extend(&buf[..n]),
                 },
             }
@@ -442,6 +485,7 @@ impl Connection {
         };
         let manager = self.manager.clone();
         let replies = self.replies_tx.clone();
+        self.unanswered += 1;
         self.requests.spawn(async move {
             let outcome = match handlers::handle(request, &manager).await {
                 Ok(r) => Outcome::Ok(r),

@@ -11,10 +11,9 @@
 //!    could not be read carry no id);
 //! 3. after [`Request::Subscribe`], the server also pushes [`ServerMessage::Event`]s.
 //!
-//! This module is plain data: no tokio, no GUI types. The async client is in
-//! [`client`].
+//! This module is plain data: no tokio, no GUI types. The async client is the
+//! `mailroom-client` crate's.
 
-pub mod client;
 pub mod framing;
 mod messages;
 

@@ -5,11 +5,14 @@
 //! it the rest as they come (RETR, dot-unstuffed, byte for byte). Nothing is deleted at
 //! the old server, so the migration can be run again, and adds only what is new.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use mailroom_shared::ipc::client::Client;
-use mailroom_shared::transfer::{ImportSummary, SourceMessage, TransferError, known_keys, send_message};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
+use tokio_rustls::TlsConnector;
+
+use crate::Client;
+use crate::transfer::{ImportSummary, SourceMessage, TransferError, known_keys, send_message};
 
 /// How long the old server gets for each reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,9 +51,8 @@ impl Conversation {
             .map_err(|_| failed(format!("{}: no connection within a minute", source.server)))?
             .map_err(|e| failed(format!("cannot connect to {}: {e}", source.server)))?;
         let io: Box<dyn Io> = if source.tls {
-            let connector = crate::tls::Outbound::new()
-                .verified
-                .ok_or_else(|| failed("the system's trust store cannot be loaded, so TLS cannot be checked"))?;
+            let connector = verifying_connector()
+                .map_err(|_| failed("the system's trust store cannot be loaded, so TLS cannot be checked"))?;
             let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| failed(format!("{host} is not a name TLS can check: {e}")))?;
             let tls = tokio::time::timeout(REPLY_TIMEOUT, connector.connect(name, tcp))
@@ -108,6 +110,18 @@ impl Conversation {
             out.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
         }
     }
+}
+
+/// A TLS connector that checks the old server's certificate against the system's trust
+/// store and its name, as a mail program would.
+fn verifying_connector() -> Result<TlsConnector, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 /// Copies the mail of `source` into the mailbox `address`; `progress` hears (done,

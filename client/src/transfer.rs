@@ -19,10 +19,9 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, Write as _};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
+use mailroom_shared::ipc::{ExportEntry, IpcError, TRANSFER_CHUNK};
 
-use crate::ipc::client::{Client, ClientError};
-use crate::ipc::{ExportEntry, Request, Response, TRANSFER_CHUNK};
+use crate::{Client, ClientError};
 
 /// One message read from a source, ready to import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,10 +187,7 @@ pub fn read_mbox(path: &Path) -> Result<Vec<SourceMessage>, TransferError> {
 pub async fn known_keys(client: &Client, address: &str, keys: &[String]) -> Result<HashSet<String>, ClientError> {
     let mut known = HashSet::new();
     for batch in keys.chunks(1000) {
-        match client.request(Request::ImportCheck { address: address.to_owned(), keys: batch.to_vec() }).await? {
-            Response::ImportCheck { known: k } => known.extend(k),
-            other => return Err(ClientError::Protocol(format!("{other:?}"))),
-        }
+        known.extend(client.import_check(address, batch.to_vec()).await?);
     }
     Ok(known)
 }
@@ -201,24 +197,15 @@ pub async fn known_keys(client: &Client, address: &str, keys: &[String]) -> Resu
 /// # Errors
 /// The service's refusal (a mailbox that does not exist, a message too large).
 pub async fn send_message(client: &Client, address: &str, m: &SourceMessage) -> Result<bool, ClientError> {
-    let total = m.content.len() as u64;
     let mut offset = 0usize;
     loop {
         let end = (offset + TRANSFER_CHUNK).min(m.content.len());
-        let request = Request::ImportMessage {
-            address: address.to_owned(),
-            folder: m.folder.clone(),
-            key: m.key.clone(),
-            flags: m.flags.clone(),
-            received_at: m.received_at,
-            offset: offset as u64,
-            total,
-            data: base64::engine::general_purpose::STANDARD.encode(&m.content[offset..end]),
-        };
-        match client.request(request).await? {
-            Response::Imported { complete: true, stored } => return Ok(stored),
-            Response::Imported { complete: false, .. } if end < m.content.len() => offset = end,
-            other => return Err(ClientError::Protocol(format!("{other:?}"))),
+        match client.import_piece(address, m, offset..end).await? {
+            crate::Imported { complete: true, stored } => return Ok(stored),
+            crate::Imported { complete: false, .. } if end < m.content.len() => offset = end,
+            crate::Imported { complete: false, .. } => {
+                return Err(ClientError::Protocol("the service wants more of a message that has ended".into()));
+            }
         }
     }
 }
@@ -266,10 +253,7 @@ pub async fn list_messages(client: &Client, address: &str) -> Result<Vec<ExportE
     let mut all = Vec::new();
     let mut after = 0;
     loop {
-        let request = Request::ExportList { address: address.to_owned(), after, limit: 1000 };
-        let Response::ExportList { messages } = client.request(request).await? else {
-            return Err(ClientError::Protocol("not an export list".into()));
-        };
+        let messages = client.export_list(address, after, 1000).await?;
         let Some(last) = messages.last() else { break };
         after = last.id;
         all.extend(messages);
@@ -284,18 +268,12 @@ pub async fn list_messages(client: &Client, address: &str) -> Result<Vec<ExportE
 pub async fn read_message(client: &Client, address: &str, id: i64) -> Result<Vec<u8>, ClientError> {
     let mut text = Vec::new();
     loop {
-        let request = Request::ExportRead { address: address.to_owned(), id, offset: text.len() as u64 };
-        let Response::ExportRead { data, total } = client.request(request).await? else {
-            return Err(ClientError::Protocol("not a message piece".into()));
-        };
-        let piece = base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .map_err(|e| ClientError::Protocol(format!("a piece that is not base64: {e}")))?;
-        if piece.is_empty() && (text.len() as u64) < total {
+        let piece = client.export_read(address, id, text.len() as u64).await?;
+        if piece.data.is_empty() && (text.len() as u64) < piece.total {
             return Err(ClientError::Protocol("the message ended early".into()));
         }
-        text.extend_from_slice(&piece);
-        if text.len() as u64 >= total {
+        text.extend_from_slice(&piece.data);
+        if text.len() as u64 >= piece.total {
             return Ok(text);
         }
     }
@@ -319,7 +297,7 @@ pub async fn export(
         let text = match read_message(client, address, m.id).await {
             Ok(t) => t,
             // Deleted since it was listed: nothing to export.
-            Err(ClientError::Remote(crate::ipc::IpcError::NotFound { .. })) => continue,
+            Err(ClientError::Remote(IpcError::NotFound { .. })) => continue,
             Err(e) => return Err(e.into()),
         };
         writer.write(m, &text)?;

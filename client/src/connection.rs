@@ -1,11 +1,14 @@
-//! An async client for the control socket, used by `mailroomctl`, the GUI and the tests.
+//! The connection under the typed client: the handshake, request ids, and the reader
+//! task that hands each reply to the request waiting for it.
 //!
 //! One [`Client`] is one connection: to the local socket ([`Client::connect`]), or over
 //! any pair of byte streams ([`Client::over`]) — the GUI's connection to another
-//! machine is `ssh HOST mailroomctl bridge`'s standard output and input. Requests may be issued concurrently from several
-//! tasks: each gets its own id, and a background reader task routes every reply to the
-//! request that is waiting for it, and every event to the receiver handed out by
-//! [`Client::subscribe`]. Dropping the client closes the connection and stops the reader.
+//! machine is `ssh HOST mailroomctl bridge`'s standard output and input. Requests may be
+//! issued concurrently from several tasks: each gets its own id, and a background
+//! reader task routes every reply to the request that is waiting for it, and every
+//! event to the receiver handed out by [`Client::subscribe`]. Dropping the client
+//! closes the connection and stops the reader. The typed methods, one per request, are
+//! in `requests.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +21,8 @@ use interprocess::local_socket::{GenericFilePath, ToFsName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::framing::{LineBuffer, encode_line};
-use super::{
+use mailroom_shared::ipc::framing::{LineBuffer, encode_line};
+use mailroom_shared::ipc::{
     ClientHello, Event, Hello, IpcError, MAX_LINE, Outcome, PROTOCOL_VERSION, Request, RequestEnvelope, Response,
     ServerMessage,
 };
@@ -47,6 +50,10 @@ pub enum ClientError {
     /// The service answered with an error.
     #[error(transparent)]
     Remote(#[from] IpcError),
+    /// The service answered a request with a reply meant for another kind of request
+    /// (a client and service out of step).
+    #[error("unexpected reply from the service: {0:?}")]
+    Unexpected(Box<Response>),
 }
 
 /// Replies awaited, by request id. Shared by the request side (inserts) and the reader
