@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use mailroom_shared::config::HttpEndpoint;
 use mailroom_shared::ipc::{Event, FilteringStatus, IpcError, QuarantineEntry, Response, SendingHoldInfo};
 
-use super::errors::store_error;
 use crate::lifecycle::Manager;
 use crate::store::{FilterEvent, Quarantined, SendingHold, TrackEvent, TrackingRecord};
 
@@ -35,13 +34,13 @@ fn hold(h: SendingHold) -> SendingHoldInfo {
 
 /// The quarantine, newest first.
 pub(super) async fn list(manager: &Manager) -> Result<Response, IpcError> {
-    let messages = manager.store().quarantine_list().await.map_err(store_error)?;
+    let messages = manager.store().quarantine_list().await?;
     Ok(Response::Quarantine { messages: messages.into_iter().map(entry).collect() })
 }
 
 /// One quarantined message with its text.
 pub(super) async fn message(manager: &Manager, id: i64) -> Result<Response, IpcError> {
-    let (q, data) = manager.store().quarantine_message(id).await.map_err(store_error)?;
+    let (q, data) = manager.store().quarantine_message(id).await?;
     let shown = &data[..data.len().min(MAX_TEXT)];
     Ok(Response::QuarantineMessage { entry: entry(q), text: String::from_utf8_lossy(shown).into_owned() })
 }
@@ -65,9 +64,9 @@ fn records(manager: &Manager, q: &Quarantined, event: TrackEvent, detail: &str) 
 
 /// Delivers a quarantined message after all.
 pub(super) async fn release(manager: &Manager, id: i64) -> Result<Response, IpcError> {
-    let (q, _) = manager.store().quarantine_message(id).await.map_err(store_error)?;
+    let (q, _) = manager.store().quarantine_message(id).await?;
     let tracking = records(manager, &q, TrackEvent::Released, "released from the quarantine by the administrator");
-    let (q, queued) = manager.store().quarantine_release(id, tracking).await.map_err(store_error)?;
+    let (q, queued) = manager.store().quarantine_release(id, tracking).await?;
     tracing::info!(target: "mailroom_service::filtering", id, queue_id = %q.queue_id, "quarantined message released");
     if queued {
         manager.wake_queue();
@@ -80,7 +79,7 @@ pub(super) async fn release(manager: &Manager, id: i64) -> Result<Response, IpcE
 
 /// Deletes a quarantined message.
 pub(super) async fn delete(manager: &Manager, id: i64) -> Result<Response, IpcError> {
-    let q = manager.store().quarantine_delete(id).await.map_err(store_error)?;
+    let q = manager.store().quarantine_delete(id).await?;
     let tracking = records(manager, &q, TrackEvent::Discarded, "deleted from the quarantine by the administrator");
     if let Err(e) = manager.store().track(tracking).await {
         tracing::warn!(error = %e, "cannot record a quarantine deletion in message tracking");
@@ -110,13 +109,13 @@ pub(super) async fn test_filter(manager: &Manager, url: Option<String>) -> Resul
 
 /// The accounts held by a sending limit.
 pub(super) async fn holds(manager: &Manager) -> Result<Response, IpcError> {
-    let holds = manager.store().sending_holds().await.map_err(store_error)?;
+    let holds = manager.store().sending_holds().await?;
     Ok(Response::SendingHolds { holds: holds.into_iter().map(hold).collect() })
 }
 
 /// Lets a held account send again.
 pub(super) async fn unlock(manager: &Manager, account: &str) -> Result<Response, IpcError> {
-    manager.store().sending_unlock(account.trim().to_owned()).await.map_err(store_error)?;
+    manager.store().sending_unlock(account.trim().to_owned()).await?;
     tracing::info!(target: "mailroom_service::filtering", account, "sending hold lifted by the administrator");
     Ok(Response::Done)
 }

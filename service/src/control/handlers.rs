@@ -6,7 +6,6 @@ use mailroom_shared::address::{Domain, EmailAddress};
 use mailroom_shared::ipc::{Event, IpcError, Request, Response};
 use mailroom_shared::routing::{self, ClientContext, Decision};
 
-use super::errors::{lifecycle_error, save_error, store_error};
 use crate::lifecycle::Manager;
 use crate::store::{NewMailbox, QueueFilter, TrackFilter};
 
@@ -26,15 +25,15 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::ImportCheck { address, keys } => super::transfer::check(manager, &address, keys).await,
         Request::ExportList { address, after, limit } => super::transfer::list(manager, &address, after, limit).await,
         Request::ExportRead { address, id, offset } => super::transfer::read(manager, &address, id, offset).await,
-        Request::Start => Ok(status(manager, manager.start().await.map_err(lifecycle_error)?).await),
-        Request::Stop => Ok(status(manager, manager.stop().await.map_err(lifecycle_error)?).await),
-        Request::Restart => Ok(status(manager, manager.restart().await.map_err(lifecycle_error)?).await),
+        Request::Start => Ok(status(manager, manager.start().await?).await),
+        Request::Stop => Ok(status(manager, manager.stop().await?).await),
+        Request::Restart => Ok(status(manager, manager.restart().await?).await),
         Request::GetConfig => {
             let (config, revision) = manager.saved_config();
             Ok(Response::Config { config: Box::new((*config).clone()), revision })
         }
         Request::SetConfig { config, base_revision } => {
-            let (revision, pending_pages) = manager.save_config(&config, base_revision).await.map_err(save_error)?;
+            let (revision, pending_pages) = manager.save_config(&config, base_revision).await?;
             Ok(Response::ConfigSaved { revision, pending_pages })
         }
         Request::ListMailboxes => list_mailboxes(manager).await,
@@ -50,7 +49,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         }
         Request::RemoveList { address } => {
             let address = parse_address("address", &address)?.canonical();
-            manager.store().remove_list(address).await.map_err(store_error)?;
+            manager.store().remove_list(address).await?;
             Ok(Response::Done)
         }
         Request::SetForwarding { address, forwarding } => {
@@ -66,33 +65,25 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         }
         Request::RemoveContact { address } => {
             let address = parse_address("address", &address)?.canonical();
-            manager.store().remove_contact(address).await.map_err(store_error)?;
+            manager.store().remove_contact(address).await?;
             Ok(Response::Done)
         }
         Request::AddMailbox { display_name, addresses, password } => {
             let addresses = parse_addresses("addresses", &addresses)?;
-            let m = manager
-                .store()
-                .add_mailbox(NewMailbox { display_name, addresses, password })
-                .await
-                .map_err(store_error)?;
+            let m = manager.store().add_mailbox(NewMailbox { display_name, addresses, password }).await?;
             manager.emit(Event::MailboxesChanged);
             Ok(Response::Mailbox(Box::new(m.into())))
         }
         Request::UpdateMailbox { address, display_name, addresses, password } => {
             let address = parse_address("address", &address)?;
             let addresses = addresses.map(|a| parse_addresses("addresses", &a)).transpose()?;
-            let m = manager
-                .store()
-                .update_mailbox(&address, display_name, addresses, password)
-                .await
-                .map_err(store_error)?;
+            let m = manager.store().update_mailbox(&address, display_name, addresses, password).await?;
             manager.emit(Event::MailboxesChanged);
             Ok(Response::Mailbox(Box::new(m.into())))
         }
         Request::RemoveMailbox { address } => {
             let address = parse_address("address", &address)?;
-            manager.store().remove_mailbox(&address).await.map_err(store_error)?;
+            manager.store().remove_mailbox(&address).await?;
             manager.emit(Event::MailboxesChanged);
             Ok(Response::Done)
         }
@@ -100,20 +91,19 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             test_address(manager, &recipient, authenticated_as, &client_ip).await
         }
         Request::QueueList { state, sender, recipient } => {
-            let messages =
-                manager.store().queue_list(QueueFilter { state, sender, recipient }).await.map_err(store_error)?;
+            let messages = manager.store().queue_list(QueueFilter { state, sender, recipient }).await?;
             Ok(Response::Queue { messages })
         }
         Request::QueueMessage { queue_id } => {
-            Ok(Response::QueueMessage(Box::new(manager.store().queue_details(queue_id).await.map_err(store_error)?)))
+            Ok(Response::QueueMessage(Box::new(manager.store().queue_details(queue_id).await?)))
         }
         Request::QueueRetry { queue_id } => {
-            manager.store().queue_retry(queue_id).await.map_err(store_error)?;
+            manager.store().queue_retry(queue_id).await?;
             manager.wake_queue();
             Ok(Response::Done)
         }
         Request::QueueDelete { queue_id, ndr } => {
-            let n = manager.store().queue_delete(queue_id.clone(), ndr).await.map_err(store_error)?;
+            let n = manager.store().queue_delete(queue_id.clone(), ndr).await?;
             if n == 0 {
                 return Err(IpcError::Conflict { message: format!("{queue_id} has no recipient left to delete") });
             }
@@ -122,11 +112,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             Ok(Response::Done)
         }
         Request::Track { sender, recipient, message_id, since, until } => {
-            let events = manager
-                .store()
-                .tracking(TrackFilter { sender, recipient, message_id, since, until })
-                .await
-                .map_err(store_error)?;
+            let events = manager.store().tracking(TrackFilter { sender, recipient, message_id, since, until }).await?;
             Ok(Response::Tracking { events })
         }
         Request::Certificate => Ok(certificate(manager)),
@@ -142,11 +128,11 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::DnsRecords { domain, check } => dns_records(manager, domain.as_deref(), check).await,
         Request::DkimRotate { domain } => {
             let domain = parse_domain("domain", &domain)?;
-            manager.dkim_rotate(&domain.to_string()).await.map_err(store_error)?;
+            manager.dkim().rotate(&domain.to_string(), &manager.saved_config().0).await?;
             dns_records(manager, Some(&domain.to_string()), false).await
         }
         Request::DkimRetire { domain, selector } => {
-            manager.dkim_retire(&domain, &selector).await.map_err(store_error)?;
+            manager.dkim().retire(&domain, &selector).await?;
             Ok(Response::Done)
         }
         Request::QuarantineList => super::filtering::list(manager).await,
@@ -181,7 +167,7 @@ async fn dns_records(manager: &Manager, domain: Option<&str>, check: bool) -> Re
     {
         return Err(IpcError::NotFound { message: format!("{d} is not an inbound domain") });
     }
-    let keys = manager.store().dkim_keys().await.map_err(store_error)?;
+    let keys = manager.store().dkim_keys().await?;
     let mut records = crate::mailauth::records::wanted(&config, &keys, only.as_ref());
     if check {
         let resolver =
@@ -201,7 +187,7 @@ fn parse_addresses(field: &str, list: &[String]) -> Result<Vec<EmailAddress>, Ip
 }
 
 async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
-    let mailboxes = manager.store().list_mailboxes().await.map_err(store_error)?;
+    let mailboxes = manager.store().list_mailboxes().await?;
     let (config, _) = manager.saved_config();
     let parsed: Vec<EmailAddress> =
         mailboxes.iter().flat_map(|m| m.addresses.iter()).filter_map(|a| EmailAddress::parse(a).ok()).collect();
@@ -215,9 +201,9 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
             )
         })
         .collect();
-    let lists = manager.store().lists().await.map_err(store_error)?;
-    let contacts = manager.store().contacts().await.map_err(store_error)?;
-    let catch_all = manager.store().catch_alls().await.map_err(store_error)?;
+    let lists = manager.store().lists().await?;
+    let contacts = manager.store().contacts().await?;
+    let catch_all = manager.store().catch_alls().await?;
     Ok(Response::Mailboxes {
         mailboxes: mailboxes.into_iter().map(Into::into).collect(),
         lists: lists.into_iter().map(super::recipients::list_info).collect(),
@@ -239,7 +225,7 @@ async fn test_address(
         message: format!("'{client_ip}' is not an IP address"),
     })?;
     let (saved, _) = manager.saved_config();
-    let addresses = manager.store().all_addresses().await.map_err(store_error)?;
+    let addresses = manager.store().all_addresses().await?;
     let key = recipient.canonical();
     let note = super::recipients::explain(manager, &recipient).await?;
     let directory = |a: &EmailAddress| addresses.contains(&a.canonical()) || (a.canonical() == key && note.is_some());

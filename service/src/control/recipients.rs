@@ -5,7 +5,6 @@
 use mailroom_shared::address::EmailAddress;
 use mailroom_shared::ipc::{ContactInfo, IpcError, ListInfo, ListSenders, Response};
 
-use super::errors::store_error;
 use crate::lifecycle::Manager;
 use crate::store::recipients::{Contact, List, ListChange};
 
@@ -40,18 +39,14 @@ pub(super) async fn add_list(
     hide_members: bool,
 ) -> Result<Response, IpcError> {
     let address = canonical("address", address)?;
-    let list = manager
-        .store()
-        .add_list(address, display_name.trim().to_owned(), senders, hide_members)
-        .await
-        .map_err(store_error)?;
+    let list = manager.store().add_list(address, display_name.trim().to_owned(), senders, hide_members).await?;
     Ok(Response::List(list_info(list)))
 }
 
 /// Changes a list's settings.
 pub(super) async fn update_list(manager: &Manager, address: &str, change: ListChange) -> Result<Response, IpcError> {
     let address = canonical("address", address)?;
-    let list = manager.store().update_list(address, change).await.map_err(store_error)?;
+    let list = manager.store().update_list(address, change).await?;
     Ok(Response::List(list_info(list)))
 }
 
@@ -66,7 +61,7 @@ pub(super) async fn members(
     let add = add.iter().enumerate().map(|(i, m)| canonical(&format!("add[{i}]"), m)).collect::<Result<Vec<_>, _>>()?;
     let remove =
         remove.iter().enumerate().map(|(i, m)| canonical(&format!("remove[{i}]"), m)).collect::<Result<Vec<_>, _>>()?;
-    let list = manager.store().change_members(address, add, remove).await.map_err(store_error)?;
+    let list = manager.store().change_members(address, add, remove).await?;
     Ok(Response::List(list_info(list)))
 }
 
@@ -81,17 +76,14 @@ pub(super) async fn add_contact(
     let address = canonical("address", address)?;
     let target_address = EmailAddress::parse(target.trim())
         .map_err(|e| IpcError::InvalidArgument { field: "target".into(), message: format!("'{target}' {e}") })?;
-    if manager.store().named(&target_address.canonical()).await.map_err(store_error)?.is_some() {
+    if manager.store().named(&target_address.canonical()).await?.is_some() {
         return Err(IpcError::InvalidArgument {
             field: "target".into(),
             message: format!("{target_address} is a recipient here; give the mailbox an alias instead"),
         });
     }
-    let contact = manager
-        .store()
-        .add_contact(address, display_name.trim().to_owned(), target_address.to_string())
-        .await
-        .map_err(store_error)?;
+    let contact =
+        manager.store().add_contact(address, display_name.trim().to_owned(), target_address.to_string()).await?;
     Ok(Response::Contact(contact_info(contact)))
 }
 
@@ -101,8 +93,7 @@ async fn mailbox_id(manager: &Manager, address: &str) -> Result<i64, IpcError> {
     manager
         .store()
         .mailbox_of(&key)
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| IpcError::NotFound { message: format!("no mailbox has the address {address}") })
 }
 
@@ -121,7 +112,7 @@ pub(super) async fn set_forwarding(
         None => None,
         Some(f) => {
             let to = EmailAddress::parse(f.to.trim()).map_err(|e| invalid("to", format!("'{}' {e}", f.to)))?;
-            if manager.store().named(&to.canonical()).await.map_err(store_error)?.is_some() {
+            if manager.store().named(&to.canonical()).await?.is_some() {
                 return Err(invalid(
                     "to",
                     format!("{to} is a recipient here; give that mailbox this address as an alias instead"),
@@ -130,7 +121,7 @@ pub(super) async fn set_forwarding(
             Some(mailroom_shared::ipc::Forwarding { to: to.to_string(), keep: f.keep })
         }
     };
-    manager.store().set_forwarding(id, forwarding).await.map_err(store_error)?;
+    manager.store().set_forwarding(id, forwarding).await?;
     Ok(Response::Done)
 }
 
@@ -160,7 +151,7 @@ pub(super) async fn set_auto_reply(
             return Err(invalid("end", "the end must come after the start"));
         }
     }
-    manager.store().set_auto_reply(id, reply).await.map_err(store_error)?;
+    manager.store().set_auto_reply(id, reply).await?;
     Ok(Response::Done)
 }
 
@@ -181,7 +172,7 @@ pub(super) async fn set_limits(
     {
         return Err(invalid("send_kb", "sending must stop no later than receiving does"));
     }
-    manager.store().set_limits(id, limits).await.map_err(store_error)?;
+    manager.store().set_limits(id, limits).await?;
     Ok(Response::Done)
 }
 
@@ -202,7 +193,7 @@ pub(super) async fn set_catch_all(
         Some(a) => Some(mailbox_id(manager, a).await?),
         None => None,
     };
-    manager.store().set_catch_all(parsed.to_string(), id).await.map_err(store_error)?;
+    manager.store().set_catch_all(parsed.to_string(), id).await?;
     Ok(Response::Done)
 }
 
@@ -215,9 +206,9 @@ pub(super) async fn set_catch_all(
 pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result<Option<(String, bool)>, IpcError> {
     use crate::store::recipients::Named;
     let store = manager.store();
-    let named = store.named(&address.canonical()).await.map_err(store_error)?;
+    let named = store.named(&address.canonical()).await?;
     let mailbox = |id: i64| async move {
-        let o = store.mailbox_options(id).await.map_err(store_error)?;
+        let o = store.mailbox_options(id).await?;
         let mut words = format!("It is the mailbox {}.", o.address);
         if let Some(f) = &o.forwarding {
             let keep = if f.keep { ", keeping a copy" } else { " (no copy is kept)" };
@@ -249,7 +240,7 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
             let members = if list.hide_members {
                 format!("{} member(s), hidden", list.members.len())
             } else {
-                let e = store.expand(list.id).await.map_err(store_error)?;
+                let e = store.expand(list.id).await?;
                 let mut all: Vec<String> = e.mailboxes.into_iter().map(|(_, a)| a).collect();
                 all.extend(e.outside.into_iter().map(|o| format!("{o} (forwarded)")));
                 format!("delivered to {}", all.join(", "))
@@ -263,7 +254,7 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
             ),
             false,
         ))),
-        None => match store.catch_all(&address.domain().to_string()).await.map_err(store_error)? {
+        None => match store.catch_all(&address.domain().to_string()).await? {
             Some(id) => {
                 let words = mailbox(id).await?;
                 Ok(Some((

@@ -16,7 +16,6 @@ use base64::Engine as _;
 use mailroom_shared::address::EmailAddress;
 use mailroom_shared::ipc::{ExportEntry, IpcError, Response, TRANSFER_CHUNK};
 
-use super::errors::store_error;
 use crate::lifecycle::Manager;
 use crate::store::imap::flags;
 use crate::store::import::Imported;
@@ -40,8 +39,7 @@ async fn mailbox(manager: &Manager, address: &str) -> Result<i64, IpcError> {
     manager
         .store()
         .mailbox_of(&parsed.canonical())
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| IpcError::NotFound { message: format!("no mailbox has the address {address}") })
 }
 
@@ -126,7 +124,7 @@ pub(super) async fn import(
         flags: bits,
         received_at: received_at.unwrap_or_else(crate::store::now_secs),
     };
-    let stored = manager.store().import_message(message).await.map_err(store_error)?;
+    let stored = manager.store().import_message(message).await?;
     Ok(Response::Imported { complete: true, stored })
 }
 
@@ -136,7 +134,7 @@ pub(super) async fn check(manager: &Manager, address: &str, keys: Vec<String>) -
         return Err(IpcError::InvalidArgument { field: "keys".into(), message: format!("at most {MAX_PAGE} at once") });
     }
     let mailbox = mailbox(manager, address).await?;
-    let known = manager.store().imported_keys(mailbox, keys).await.map_err(store_error)?;
+    let known = manager.store().imported_keys(mailbox, keys).await?;
     Ok(Response::ImportCheck { known })
 }
 
@@ -144,7 +142,7 @@ pub(super) async fn check(manager: &Manager, address: &str, keys: Vec<String>) -
 pub(super) async fn list(manager: &Manager, address: &str, after: i64, limit: u32) -> Result<Response, IpcError> {
     let mailbox = mailbox(manager, address).await?;
     let limit = limit.clamp(1, u32::try_from(MAX_PAGE).unwrap_or(u32::MAX));
-    let page = manager.store().export_list(mailbox, after, limit).await.map_err(store_error)?;
+    let page = manager.store().export_list(mailbox, after, limit).await?;
     let messages = page
         .into_iter()
         .map(|m| ExportEntry {
@@ -164,8 +162,7 @@ pub(super) async fn read(manager: &Manager, address: &str, id: i64, offset: u64)
     let text = manager
         .store()
         .export_read(mailbox, id)
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| IpcError::NotFound { message: format!("message {id} is not in that mailbox (deleted?)") })?;
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
     let end = (start + TRANSFER_CHUNK).min(text.len());

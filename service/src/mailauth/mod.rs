@@ -19,6 +19,7 @@
 //! library Stalwart uses), with the service's own resolver settings.
 
 pub mod inbound;
+pub mod keys;
 pub mod records;
 pub mod signing;
 

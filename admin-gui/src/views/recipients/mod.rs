@@ -1,0 +1,451 @@
+//! Recipients, as in Exchange Administrator's container: mailboxes, distribution
+//! lists and custom recipients in one sortable table (an icon and a type for each
+//! kind), and the dialogs that change them — New Mailbox, New Distribution List, New
+//! Custom Recipient; Mailbox Properties (General, Delivery Options, Limits, Automatic
+//! Replies), List Properties (General, Members, Delivery Restrictions); and the
+//! confirmation before Delete.
+
+use egui_extras::{Column, TableBuilder};
+use mailroom_shared::ipc::{MailboxInfo, Request};
+
+use crate::actions::Action;
+use crate::backend::Command;
+use crate::model::Model;
+use crate::widgets::{Sort, cell, confirm_ui, count_of, icon, sortable_header};
+
+mod contact;
+mod list;
+mod mailbox;
+
+use contact::{ContactForm, contact_form_ui};
+use list::{ListForm, list_form_ui};
+use mailbox::{MailboxForm, mailbox_form_ui};
+
+/// The Recipients view and its dialogs.
+#[derive(Debug)]
+pub struct RecipientsView {
+    /// The selected mailbox, by primary address (an index would go stale when the
+    /// list changes).
+    selected: Option<String>,
+    sort: Sort,
+    /// New Mailbox, when open.
+    new_mailbox: Option<MailboxForm>,
+    /// Mailbox Properties, when open: the mailbox's primary address and the form.
+    edit_mailbox: Option<(String, MailboxForm)>,
+    /// The delete confirmation, when open: the recipient's address and kind.
+    confirm_delete: Option<(String, Kind)>,
+    /// New Distribution List or List Properties, when open.
+    list: Option<ListForm>,
+    /// New Custom Recipient or its properties, when open.
+    contact: Option<ContactForm>,
+}
+
+/// The three kinds of recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A mailbox.
+    Mailbox,
+    /// A distribution list.
+    List,
+    /// A custom recipient.
+    Contact,
+}
+
+impl Kind {
+    fn icon(self) -> &'static str {
+        match self {
+            Kind::Mailbox => "✉",
+            Kind::List => "👥",
+            Kind::Contact => "🌐",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Kind::Mailbox => "Mailbox",
+            Kind::List => "Distribution list",
+            Kind::Contact => "Custom recipient",
+        }
+    }
+}
+
+/// One row of the table, whatever its kind.
+struct Row<'a> {
+    kind: Kind,
+    name: &'a str,
+    addresses: String,
+    key: &'a str,
+    messages: Option<u64>,
+    bytes: Option<u64>,
+    detail: String,
+}
+
+impl Default for RecipientsView {
+    fn default() -> RecipientsView {
+        RecipientsView {
+            selected: None,
+            // By address.
+            sort: Sort::by(1),
+            new_mailbox: None,
+            edit_mailbox: None,
+            confirm_delete: None,
+            list: None,
+            contact: None,
+        }
+    }
+}
+
+/// What a row of the table asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowAction {
+    /// Its properties (double-click, the context menu).
+    Open,
+    /// To delete it (the context menu).
+    Delete,
+    /// To import mail into it (the context menu).
+    Import,
+}
+
+impl RecipientsView {
+    /// True while one of its dialogs is open (the main window's keys then wait).
+    pub fn has_dialog(&self) -> bool {
+        self.new_mailbox.is_some()
+            || self.edit_mailbox.is_some()
+            || self.confirm_delete.is_some()
+            || self.list.is_some()
+            || self.contact.is_some()
+    }
+
+    /// The toolbar, the warnings, the table, and whichever dialog is open.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+        let connected = model.connected();
+        let selected = self.selected.clone().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        let mut open = false;
+        let mut delete = false;
+        let mut import = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("Recipients");
+            if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
+                self.new_mailbox = Some(MailboxForm::default());
+            }
+            if ui.add_enabled(connected, egui::Button::new("New Distribution List…")).clicked() {
+                self.list = Some(ListForm::default());
+            }
+            if ui.add_enabled(connected, egui::Button::new("New Custom Recipient…")).clicked() {
+                self.contact = Some(ContactForm::default());
+            }
+            open |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Properties…")).clicked();
+            delete |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked();
+            let mailbox = matches!(selected, Some((_, Kind::Mailbox)));
+            import |= ui.add_enabled(connected && mailbox, egui::Button::new("Import Mail…")).clicked();
+        });
+        for w in &model.mailbox_warnings {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
+        }
+        match self.table_ui(ui, model) {
+            Some(RowAction::Open) => open = true,
+            Some(RowAction::Delete) => delete = true,
+            Some(RowAction::Import) => import = true,
+            None => {}
+        }
+        // Enter opens the selected recipient's properties, Delete asks to delete it.
+        if self.selected.is_some() && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) {
+            ui.input_mut(|i| {
+                open |= i.consume_key(egui::Modifiers::NONE, egui::Key::Enter);
+                delete |= i.consume_key(egui::Modifiers::NONE, egui::Key::Delete);
+            });
+        }
+        // The selection as it stands after this frame's clicks.
+        let selected = self.selected.clone().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        let mut opened_import = None;
+        if connected && let Some((key, kind)) = selected {
+            if import && kind == Kind::Mailbox {
+                opened_import = Some(Action::ImportMail(key));
+            } else if open {
+                match kind {
+                    Kind::Mailbox => {
+                        if let Some(m) = model.mailboxes.iter().find(|m| m.addresses[0] == key) {
+                            // A catch-all is offered for the domains whose mail is ours.
+                            let ours = |d: &str| {
+                                model.config.as_ref().is_some_and(|(c, _)| {
+                                    mailroom_shared::address::Domain::parse(d)
+                                        .is_ok_and(|d| d == c.general.host_name || c.routing.table.is_inbound(&d))
+                                })
+                            };
+                            self.edit_mailbox = Some((key, MailboxForm::of(m, &model.catch_all, ours)));
+                        }
+                    }
+                    Kind::List => {
+                        if let Some(l) = model.lists.iter().find(|l| l.address == key) {
+                            self.list = Some(ListForm::of(l));
+                        }
+                    }
+                    Kind::Contact => {
+                        if let Some(c) = model.contacts.iter().find(|c| c.address == key) {
+                            self.contact = Some(ContactForm::of(c));
+                        }
+                    }
+                }
+            } else if delete {
+                self.confirm_delete = Some((key, kind));
+            }
+        }
+        let ctx = ui.ctx().clone();
+        opened_import
+            .or_else(|| self.edit_mailbox_dialog(&ctx, &model.mailboxes))
+            .or_else(|| self.new_mailbox_dialog(&ctx))
+            .or_else(|| self.list_dialog(&ctx))
+            .or_else(|| self.contact_dialog(&ctx))
+            .or_else(|| self.delete_dialog(&ctx))
+    }
+
+    /// Every recipient, a row each: a click anywhere on a row selects it, a
+    /// double-click opens it, a right-click offers what can be done with it.
+    fn table_ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<RowAction> {
+        let sort = self.sort;
+        let mut rows: Vec<Row<'_>> = model
+            .mailboxes
+            .iter()
+            .map(|m| Row {
+                kind: Kind::Mailbox,
+                name: &m.display_name,
+                addresses: m.addresses.join(", "),
+                key: &m.addresses[0],
+                messages: Some(m.message_count),
+                bytes: Some(m.total_bytes),
+                detail: [
+                    m.forwarding.as_ref().map(|f| format!("forwards to {}", f.to)),
+                    m.auto_reply.as_ref().map(|_| "out of office".to_owned()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+            })
+            .chain(model.lists.iter().map(|l| Row {
+                kind: Kind::List,
+                name: &l.display_name,
+                addresses: l.address.clone(),
+                key: &l.address,
+                messages: None,
+                bytes: None,
+                detail: count_of(l.members.len(), "member", "members"),
+            }))
+            .chain(model.contacts.iter().map(|c| Row {
+                kind: Kind::Contact,
+                name: &c.display_name,
+                addresses: c.address.clone(),
+                key: &c.address,
+                messages: None,
+                bytes: None,
+                detail: format!("to {}", c.target),
+            }))
+            .collect();
+        rows.sort_by(|a, b| {
+            sort.order(match sort.column {
+                0 => a.name.cmp(b.name),
+                2 => a.kind.words().cmp(b.kind.words()),
+                3 => a.messages.cmp(&b.messages),
+                4 => a.bytes.cmp(&b.bytes),
+                _ => a.addresses.cmp(&b.addresses),
+            })
+        });
+        let mut clicked_header = None;
+        let mut clicked_row = None;
+        let mut action = None;
+        let selected = self.selected.as_deref();
+        TableBuilder::new(ui)
+            .striped(true)
+            .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(180.0).resizable(true))
+            .column(Column::initial(280.0).resizable(true))
+            .column(Column::initial(230.0).resizable(true))
+            .column(Column::initial(80.0))
+            .column(Column::remainder())
+            .header(22.0, |mut h| {
+                let names = ["Display Name", "E-mail Addresses", "Type", "Messages", "Size"];
+                clicked_header = sortable_header(&mut h, &names, sort);
+            })
+            .body(|body| {
+                body.rows(20.0, rows.len(), |mut row| {
+                    let r = &rows[row.index()];
+                    row.set_selected(selected == Some(r.key));
+                    row.col(|ui| {
+                        icon(ui, r.kind.icon(), ui.visuals().weak_text_color());
+                        cell(ui, r.name.to_owned());
+                    });
+                    row.col(|ui| cell(ui, r.addresses.clone()));
+                    row.col(|ui| {
+                        let words = if r.detail.is_empty() {
+                            r.kind.words().to_owned()
+                        } else {
+                            format!("{} ({})", r.kind.words(), r.detail)
+                        };
+                        cell(ui, words);
+                    });
+                    row.col(|ui| cell(ui, r.messages.map(|n| n.to_string()).unwrap_or_default()));
+                    row.col(|ui| cell(ui, r.bytes.map(|b| format!("{} KB", b.div_ceil(1024))).unwrap_or_default()));
+                    let resp = row.response();
+                    if resp.clicked() || resp.secondary_clicked() {
+                        clicked_row = Some(r.key.to_owned());
+                    }
+                    if resp.double_clicked() {
+                        clicked_row = Some(r.key.to_owned());
+                        action = Some(RowAction::Open);
+                    }
+                    resp.context_menu(|ui| {
+                        clicked_row = Some(r.key.to_owned());
+                        if ui.button("Properties…").clicked() {
+                            action = Some(RowAction::Open);
+                            ui.close();
+                        }
+                        if ui.button("Delete…").clicked() {
+                            action = Some(RowAction::Delete);
+                            ui.close();
+                        }
+                        if r.kind == Kind::Mailbox && ui.button("Import Mail…").clicked() {
+                            action = Some(RowAction::Import);
+                            ui.close();
+                        }
+                    });
+                });
+            });
+        if let Some(i) = clicked_header {
+            self.sort.clicked(i);
+        }
+        if clicked_row.is_some() {
+            self.selected = clicked_row;
+        }
+        action
+    }
+
+    fn new_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let form = self.new_mailbox.as_mut()?;
+        let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true, &[])?;
+        let form = self.new_mailbox.take()?;
+        confirmed.then(|| {
+            Action::Send(Command::AddMailbox {
+                display_name: form.name.clone(),
+                addresses: form.address_list(),
+                password: form.password,
+            })
+        })
+    }
+
+    /// Mailbox Properties: General (display name, addresses, a new password, what each
+    /// folder holds), Delivery Options, Limits and Automatic Replies. OK sends what
+    /// changed, the options first (by the address the mailbox has now).
+    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context, mailboxes: &[MailboxInfo]) -> Option<Action> {
+        let (address, form) = self.edit_mailbox.as_mut()?;
+        let title = format!("Mailbox Properties: {address}");
+        let folders =
+            mailboxes.iter().find(|m| m.addresses.first() == Some(address)).map_or(&[][..], |m| m.folders.as_slice());
+        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false, folders)?;
+        let (address, form) = self.edit_mailbox.take()?;
+        confirmed.then(|| {
+            let mut requests = Vec::new();
+            let (forwarding, reply, limits) = form.before.clone().unwrap_or_default();
+            if form.forwarding() != forwarding {
+                requests.push(Request::SetForwarding { address: address.clone(), forwarding: form.forwarding() });
+            }
+            if form.auto_reply() != reply {
+                requests.push(Request::SetAutoReply { address: address.clone(), reply: form.auto_reply() });
+            }
+            if form.limits != limits {
+                requests.push(Request::SetLimits { address: address.clone(), limits: form.limits });
+            }
+            for (domain, now, mine) in &form.catch_all {
+                let was_mine = now.as_deref() == Some(address.as_str());
+                if *mine != was_mine {
+                    let mailbox = mine.then(|| address.clone());
+                    requests.push(Request::SetCatchAll { domain: domain.clone(), mailbox });
+                }
+            }
+            requests.push(Request::UpdateMailbox {
+                address,
+                display_name: Some(form.name.clone()),
+                addresses: Some(form.address_list()),
+                password: (!form.password.is_empty()).then_some(form.password),
+            });
+            Action::Send(Command::Recipients(requests))
+        })
+    }
+
+    /// New Distribution List, or a list's properties: General, Members, Delivery
+    /// Restrictions.
+    fn list_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let form = self.list.as_mut()?;
+        let confirmed = list_form_ui(ctx, form)?;
+        let form = self.list.take()?;
+        confirmed.then(|| Action::Send(Command::Recipients(form.requests())))
+    }
+
+    /// New Custom Recipient, or one's properties (shown; to change one, delete it and
+    /// make it again).
+    fn contact_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let form = self.contact.as_mut()?;
+        let confirmed = contact_form_ui(ctx, form)?;
+        let form = self.contact.take()?;
+        (confirmed && form.existing.is_none()).then(|| {
+            Action::Send(Command::Recipients(vec![Request::AddContact {
+                address: form.address.trim().to_owned(),
+                display_name: form.name.trim().to_owned(),
+                target: form.target.trim().to_owned(),
+            }]))
+        })
+    }
+
+    fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+        let (address, kind) = self.confirm_delete.as_ref()?;
+        let (title, text) = match kind {
+            Kind::Mailbox => {
+                ("Delete Mailbox", format!("Delete the mailbox {address} and all its messages? This cannot be undone."))
+            }
+            Kind::List => {
+                ("Delete Distribution List", format!("Delete the distribution list {address}? Its members stay."))
+            }
+            Kind::Contact => ("Delete Custom Recipient", format!("Delete the custom recipient {address}?")),
+        };
+        let answer = confirm_ui(ctx, "confirm_delete", title, &text, "Delete");
+        let (address, kind) = self.confirm_delete.take_if(|_| answer.is_some())?;
+        answer.filter(|yes| *yes).map(|_| {
+            self.selected = None;
+            match kind {
+                Kind::Mailbox => Action::Send(Command::RemoveMailbox(address)),
+                Kind::List => Action::Send(Command::Recipients(vec![Request::RemoveList { address }])),
+                Kind::Contact => Action::Send(Command::Recipients(vec![Request::RemoveContact { address }])),
+            }
+        })
+    }
+}
+
+/// The kind of the recipient whose (primary) address is `key`.
+fn kind_of(model: &Model, key: &str) -> Option<Kind> {
+    if model.mailboxes.iter().any(|m| m.addresses[0] == key) {
+        Some(Kind::Mailbox)
+    } else if model.lists.iter().any(|l| l.address == key) {
+        Some(Kind::List)
+    } else if model.contacts.iter().any(|c| c.address == key) {
+        Some(Kind::Contact)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_names_its_first_problem() {
+        let mut f = MailboxForm { addresses: "ann@corp.test; bad@@x".into(), ..MailboxForm::default() };
+        assert_eq!(f.address_list(), ["ann@corp.test", "bad@@x"]);
+        assert!(f.problem(true).is_some_and(|p| p.starts_with("'bad@@x'")));
+        f.addresses = "ann@corp.test".into();
+        assert_eq!(f.problem(true).as_deref(), Some("Type a password."));
+        assert_eq!(f.problem(false), None);
+        f.password = "pw".into();
+        assert_eq!(f.problem(true).as_deref(), Some("The two passwords are not the same."));
+    }
+}
