@@ -13,35 +13,36 @@
 //! clients (`mailroomctl`, the Administrator) are built on the `mailroom-client` crate.
 #![deny(missing_docs)]
 
-pub mod acme;
-pub mod autoreply;
-pub mod backup;
-pub mod context;
-pub mod control;
+mod acme;
+mod autoreply;
+mod backup;
+mod context;
+mod control;
 pub mod daemon;
-pub mod disk;
-pub mod dns;
-pub mod exporter;
-pub mod filtering;
-pub mod housekeeping;
+mod disk;
+mod dns;
+mod exporter;
+mod files;
+mod filtering;
+mod housekeeping;
 pub mod imap;
-pub mod lifecycle;
+mod lifecycle;
 mod line;
 mod listener;
 pub mod logging;
 pub mod mailauth;
-pub mod message;
-pub mod metrics;
-pub mod notices;
-pub mod passwords;
+mod message;
+mod metrics;
+mod notices;
+mod passwords;
 pub mod pop3;
-pub mod queue;
-pub mod quota;
-pub mod shutdown;
+mod queue;
+mod quota;
+mod shutdown;
 pub mod smtp;
-pub mod srs;
-pub mod store;
+mod srs;
+mod store;
 #[cfg(test)]
 mod testing;
-pub mod throttle;
-pub mod tls;
+mod throttle;
+mod tls;

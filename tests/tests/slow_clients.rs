@@ -9,6 +9,7 @@
 //!
 //! `MAILROOM_SWARM=2000` runs the full-size swarm (the default is smaller, to keep the
 //! suite quick).
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{IpAddr, SocketAddr, TcpStream};

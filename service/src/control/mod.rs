@@ -50,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::lifecycle::Manager;
-pub use access::{Access, AdminGroup, Peer};
+pub use access::{Access, AccessError, AdminGroup, Peer};
 
 /// Most control connections served at once; more are answered `busy` and closed.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -223,9 +223,9 @@ pub async fn serve(listener: Listener, manager: Manager, access: Access, stop: C
                 Ok(c) => Peer { uid: c.euid(), gid: c.egid(), pid: c.pid() },
                 Err(_) => Peer { uid: None, gid: None, pid: None },
             };
-            if let Err(message) = access.admit(peer) {
-                tracing::warn!(uid = ?peer.uid, pid = ?peer.pid, "control connection refused: {message}");
-                refuse(&stream, IpcError::Handshake { message }).await;
+            if let Err(why) = access.admit(peer) {
+                tracing::warn!(uid = ?peer.uid, pid = ?peer.pid, "control connection refused: {why}");
+                refuse(&stream, IpcError::Handshake { message: why.to_string() }).await;
                 return;
             }
             Connection::new(stream, manager, requests, idle).run(stop).await;

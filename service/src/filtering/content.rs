@@ -136,7 +136,7 @@ pub fn decide(scan: &Scan, cfg: &Filtering, retried: bool) -> Outcome {
         _ if over_threshold => Disposition::Quarantine(format!("{why} (at least the quarantine score)")),
         Action::RewriteSubject => handling(cfg.on_rewrite_subject, &why),
         Action::AddHeader => handling(cfg.on_add_header, &why),
-        Action::Greylist | Action::NoAction => Disposition::Deliver,
+        Action::Greylist | Action::Clean => Disposition::Deliver,
     };
     let spam = matches!(scan.action, Action::AddHeader | Action::RewriteSubject | Action::Reject | Action::SoftReject)
         || over_threshold;
@@ -206,7 +206,7 @@ mod tests {
         assert!(header.headers.starts_with("X-Spam-Status: Yes, score=7.00 required=15.00 action=\"add header\"\r\n"));
         assert!(header.headers.ends_with("X-Spam: Yes\r\n"));
         assert_eq!(decide(&scan(Action::RewriteSubject, 8.0), &cfg, false).disposition, Disposition::Tag);
-        let clean = decide(&scan(Action::NoAction, 1.0), &cfg, false);
+        let clean = decide(&scan(Action::Clean, 1.0), &cfg, false);
         assert_eq!(clean.disposition, Disposition::Deliver);
         assert!(clean.headers.starts_with("X-Spam-Status: No,") && !clean.headers.contains("X-Spam: Yes"));
     }
@@ -217,10 +217,10 @@ mod tests {
         cfg.on_add_header = SpamHandling::Quarantine;
         cfg.quarantine_score = Some(5);
         assert!(matches!(decide(&scan(Action::AddHeader, 7.0), &cfg, false).disposition, Disposition::Quarantine(_)));
-        let by_score = decide(&scan(Action::NoAction, 5.5), &cfg, false);
+        let by_score = decide(&scan(Action::Clean, 5.5), &cfg, false);
         assert!(matches!(&by_score.disposition, Disposition::Quarantine(why) if why.contains("quarantine score")));
         assert!(by_score.headers.contains("X-Spam: Yes"));
-        assert_eq!(decide(&scan(Action::NoAction, 4.9), &cfg, false).disposition, Disposition::Deliver);
+        assert_eq!(decide(&scan(Action::Clean, 4.9), &cfg, false).disposition, Disposition::Deliver);
     }
 
     #[test]

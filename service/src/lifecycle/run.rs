@@ -30,8 +30,8 @@ impl Manager {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
             // without one: do not run without it.
-            Err(message) if config.security.tls_files.is_some() || implicit_tls => {
-                return Err(LifecycleError::start(message));
+            Err(e) if config.security.tls_files.is_some() || implicit_tls => {
+                return Err(LifecycleError::start(e.to_string()));
             }
             Err(e) => {
                 tracing::error!(error = %e, "TLS is not available");

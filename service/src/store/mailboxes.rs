@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use super::{Backend, Store, StoreError, StoreResult, dispatch};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use mailroom_shared::address::EmailAddress;
 use mailroom_shared::ipc::MailboxInfo;
 
@@ -98,12 +98,6 @@ pub fn dummy_hash() -> &'static str {
         let salt = SaltString::generate(&mut OsRng);
         argon2::Argon2::default().hash_password(b"no such account", &salt).map(|h| h.to_string()).unwrap_or_default()
     })
-}
-
-/// Checks `password` against a stored hash. Slow by design: call it from the blocking
-/// pool.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 fn canonical_unique(addresses: &[EmailAddress]) -> StoreResult<Vec<String>> {

@@ -55,11 +55,9 @@ use std::sync::Arc;
 
 pub use admin::{ContentStats, QueueFilter, TrackFilter};
 pub use dkim::{DkimAlgorithm, DkimKey};
-pub use filtering::{
-    ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
-};
+pub use filtering::{ClientTest, FilterEvent, Greylist, GreylistTimes, Held, Quarantined, SendingHold};
 pub use imap::{FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, Stored};
-pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
+pub use mailboxes::{Mailbox, NewMailbox};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
