@@ -103,9 +103,9 @@ pub struct Session<S> {
     pub(super) peer: SocketAddr,
     pub(super) state: State,
     /// The IMAP listeners' connection limits, whose load shortens the wait for a login.
-    pub(super) limits: crate::listener::Limits,
+    pub(super) limits: crate::limits::Limits,
     /// This connection's place in them.
-    pub(super) slot: crate::listener::Slot,
+    pub(super) slot: crate::limits::Slot,
     /// Notices of changed mailboxes.
     pub(super) watch: tokio::sync::broadcast::Receiver<i64>,
     /// The selected folder may have changed since the client was last told.
@@ -194,8 +194,8 @@ impl<S: crate::tls::Transport> Session<S> {
         conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
-        limits: crate::listener::Limits,
-        slot: crate::listener::Slot,
+        limits: crate::limits::Limits,
+        slot: crate::limits::Slot,
     ) -> Session<S> {
         let watch = ctx.store.watch();
         Session {

@@ -14,7 +14,8 @@ use mailroom_shared::ipc::ServiceState;
 use super::{ABORT_GRACE, LifecycleError, Manager, Prepared, Run};
 use crate::context::ServiceContext;
 use crate::disk::Disk;
-use crate::listener::{self, Limits, Protocol, Socket};
+use crate::limits::Limits;
+use crate::listener::{self, Protocol, Socket};
 use crate::mailauth::MailAuth;
 use crate::shutdown::Shutdown;
 

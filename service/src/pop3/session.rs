@@ -56,9 +56,9 @@ pub struct Session<S> {
     pub(super) peer: SocketAddr,
     pub(super) state: State,
     /// The POP3 listeners' connection limits, whose load shortens the wait for a login.
-    limits: crate::listener::Limits,
+    limits: crate::limits::Limits,
     /// This connection's place in them.
-    slot: crate::listener::Slot,
+    slot: crate::limits::Slot,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -67,8 +67,8 @@ impl<S: crate::tls::Transport> Session<S> {
         conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
-        limits: crate::listener::Limits,
-        slot: crate::listener::Slot,
+        limits: crate::limits::Limits,
+        slot: crate::limits::Slot,
     ) -> Session<S> {
         Session { conn, ctx, limits, slot, peer, state: State::Authorization { user: None } }
     }

@@ -16,8 +16,8 @@ use std::time::Instant;
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
 use crate::context::ServiceContext;
+use crate::limits::{Limits, Slot};
 use crate::line::{Ended, Line, LineConn, Stop, Wait};
-use crate::listener::{Limits, Slot};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
