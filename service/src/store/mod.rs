@@ -29,9 +29,42 @@
 //!   UID, its size, its `Return-Path:` prefix). Content goes with its last reference,
 //!   in the same transaction.
 //!
-//! The methods live beside their domain types, one file per area (`mailboxes.rs`,
-//! `messages.rs`, `pop3.rs`, `imap.rs`, `queue.rs`, `admin.rs`, `config.rs`); each backend has a
-//! file per area too.
+//! **How to read a method's promise.** Each method's doc says, in a line or two before
+//! its `# Errors`, what every backend must guarantee for it, in these words:
+//! - A **read** changes nothing. It sees at least every write whose `Ok` was returned
+//!   before it was called (a caller always reads its own writes), perhaps some that
+//!   commit while it runs. It is **one snapshot** only where its doc says so: then all
+//!   it returns is as of one moment, and a write is in it whole or not at all. A read
+//!   that is not one snapshot reads each part (a row, one list of rows) whole, but a
+//!   write that commits meanwhile may show in some parts and not in others.
+//! - A **write**'s `Ok` means it is **durable**: committed and on disk (fsync'd), so it
+//!   survives a crash or a power cut. A write whose caller stops waiting (its future
+//!   dropped) may still be committed.
+//! - A write is **atomic** unless its doc says otherwise: what it does is one
+//!   transaction, kept whole or not at all (an `Err`: nothing of it kept), never seen
+//!   in part by a read, and isolated from other writes: what it checks (a revision, a
+//!   state, a date, a name) is still so when it changes things, as if writes ran one
+//!   at a time. The SQLite backend runs them so, on its one writer thread; another
+//!   backend must lock what it checks (or retry a serialisation failure) to keep the
+//!   same promise.
+//! - **Order**: writes take effect in commit order, and where a write hands out
+//!   numbers (a folder's UIDs and mod-sequences, the configuration's revision) a later
+//!   commit gets a higher one. Lists are in the order the method names, or in none.
+//! - **Watchers told**: [`Store::watch`] hears of the mailbox after the commit, so a
+//!   watcher that reads on the notice sees the change.
+//! - **Errors**: `NotFound`, `Conflict` and `Invalid` mean what each method's
+//!   `# Errors` says, and then nothing changed. "Store failures" are the other
+//!   variants of [`StoreError`] (`Full`, `Busy`, `Io`, `Corrupt`, `Closed`,
+//!   `Internal`), which any method may return.
+//! - **Ids**: a row id the store hands out (of a message copy, a queue entry or
+//!   recipient, a quarantined message) names its row while the row exists. Folder and
+//!   mailbox ids are never reused; others may be: SQLite gives the next row one more
+//!   than the largest id left, so the newest row's id, once it is gone, comes back.
+//!
+//! The methods live beside their domain types, one file per area (`admin.rs`,
+//! `backup.rs`, `config.rs`, `dkim.rs`, `filtering.rs`, `imap.rs`, `import.rs`,
+//! `mailboxes.rs`, `messages.rs`, `options.rs`, `pop3.rs`, `queue.rs`,
+//! `recipients.rs`); each backend has a file per area too.
 
 mod admin;
 pub mod backup;
@@ -151,6 +184,8 @@ pub const ANY_MAILBOX: i64 = -1;
 impl Store {
     /// How long the store's commits take (each one durable on disk), as a histogram in
     /// seconds, for the metrics endpoint.
+    ///
+    /// Touches no stored data: the histogram is kept in memory by the backend.
     pub fn commit_seconds(&self) -> prometheus_client::metrics::histogram::Histogram {
         match &*self.backend {
             Backend::Sqlite(b) => b.commit_seconds(),
@@ -170,8 +205,12 @@ impl Store {
     /// Opens (creating if needed) the SQLite database at `path`, brings its schema up
     /// to date and starts its writer.
     ///
+    /// Each migration is one durable transaction: one that fails leaves the database at
+    /// the version before it.
+    ///
     /// # Errors
-    /// When the file cannot be opened or a migration fails.
+    /// When the file cannot be opened or a migration fails;
+    /// [`StoreError::Corrupt`] when the database is newer than this build.
     pub fn open(path: &Path) -> StoreResult<Store> {
         let (changes, _) = tokio::sync::broadcast::channel(1024);
         Ok(Store {
@@ -185,6 +224,9 @@ impl Store {
     /// Notices of changed mailboxes from now on: a mailbox id, or [`ANY_MAILBOX`]. A
     /// receiver that falls behind is told it lagged, and must then look again at
     /// whatever it watches.
+    ///
+    /// Each notice is sent after its write committed (the methods that send one say
+    /// so); notices of concurrent writes may come in either order, and none is stored.
     pub fn watch(&self) -> tokio::sync::broadcast::Receiver<i64> {
         self.changes.subscribe()
     }

@@ -27,6 +27,9 @@ impl Store {
     /// True when some mailbox has an automatic reply on (read from the store the first
     /// time, kept up to date by [`Store::set_auto_reply`]): delivery asks no more when
     /// none has.
+    ///
+    /// Read, then kept in memory by this store and its clones until
+    /// [`Store::set_auto_reply`] forgets it; a failure to read answers true.
     pub async fn any_auto_reply(&self) -> bool {
         use std::sync::atomic::Ordering;
         let known = self.answering.load(Ordering::Relaxed);
@@ -41,6 +44,10 @@ impl Store {
     /// True when some mailbox forwards or has limits of its own (counted the first
     /// time, again after each change): RCPT reads a mailbox's options only then, or
     /// when the organisation sets limits.
+    ///
+    /// Read, then kept in memory by this store and its clones until
+    /// [`Store::set_forwarding`] or [`Store::set_limits`] forgets it; a failure to
+    /// read answers true.
     pub async fn any_mailbox_options(&self) -> bool {
         use std::sync::atomic::Ordering;
         let known = self.optioned.load(Ordering::Relaxed);
@@ -54,6 +61,9 @@ impl Store {
 
     /// A mailbox's options and size.
     ///
+    /// Read, not one snapshot: the options, then the size, primary address and last
+    /// warning.
+    ///
     /// # Errors
     /// `NotFound` for no such mailbox.
     pub async fn mailbox_options(&self, mailbox: i64) -> StoreResult<MailboxOptions> {
@@ -61,6 +71,8 @@ impl Store {
     }
 
     /// Sets forwarding (`None`: off).
+    ///
+    /// Write.
     ///
     /// # Errors
     /// `NotFound` for no such mailbox.
@@ -73,6 +85,8 @@ impl Store {
     /// Sets the automatic reply (`None`: off); whom earlier ones went to is forgotten,
     /// so that a new absence answers everyone once again.
     ///
+    /// Write, atomic: the reply and the forgetting.
+    ///
     /// # Errors
     /// `NotFound` for no such mailbox.
     pub async fn set_auto_reply(&self, mailbox: i64, reply: Option<AutoReply>) -> StoreResult<()> {
@@ -83,6 +97,8 @@ impl Store {
     }
 
     /// Sets the mailbox's own storage limits.
+    ///
+    /// Write.
     ///
     /// # Errors
     /// `NotFound` for no such mailbox.
@@ -98,6 +114,9 @@ impl Store {
     /// should be sent, and then it is recorded in the same transaction, so that two
     /// deliveries at once send one reply.
     ///
+    /// Write, atomic: the check and the record, so of two calls at once for one
+    /// mailbox and sender at most one is true (exactly one when a reply is due).
+    ///
     /// # Errors
     /// Store failures.
     pub async fn auto_reply_due(&self, mailbox: i64, sender: String, days: u32, now: i64) -> StoreResult<bool> {
@@ -107,13 +126,17 @@ impl Store {
 
     /// Notes that the mailbox was warned of its size at `at`.
     ///
+    /// Write; a mailbox that is gone is left alone, without an error.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn set_warned(&self, mailbox: i64, at: i64) -> StoreResult<()> {
         dispatch!(self, b => b.set_warned(mailbox, at).await)
     }
 
-    /// Every mailbox's id, for the daily size warnings.
+    /// Every mailbox's id, for the daily size warnings, in increasing order.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -123,6 +146,8 @@ impl Store {
 
     /// The catch-all mailbox of `domain`, if it has one.
     ///
+    /// Read.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn catch_all(&self, domain: &str) -> StoreResult<Option<i64>> {
@@ -131,13 +156,17 @@ impl Store {
 
     /// Sets (or, with `None`, removes) the catch-all mailbox of `domain`.
     ///
+    /// Write; it replaces the domain's catch-all, if any.
+    ///
     /// # Errors
-    /// Store failures.
+    /// `Conflict` when `mailbox` does not exist; store failures.
     pub async fn set_catch_all(&self, domain: String, mailbox: Option<i64>) -> StoreResult<()> {
         dispatch!(self, b => b.set_catch_all(domain, mailbox).await)
     }
 
-    /// Every catch-all: (domain, primary address of its mailbox).
+    /// Every catch-all: (domain, primary address of its mailbox), by domain.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
