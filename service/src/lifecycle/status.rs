@@ -118,11 +118,22 @@ impl Manager {
             .throttle
             .lockouts()
             .into_iter()
-            .map(|l| mailroom_shared::ipc::LockoutInfo {
-                client: l.client,
-                is_address: l.is_address,
-                failures: l.failures,
-                until: now + i64::try_from(l.remaining.as_secs()).unwrap_or(0),
+            .map(|l| {
+                use crate::throttle::LockoutKind;
+                let until = now + i64::try_from(l.remaining.as_secs()).unwrap_or(0);
+                let (is_address, account, slowed) = match l.kind {
+                    LockoutKind::Address => (true, None, false),
+                    LockoutKind::AddressForAccount(account) => (true, Some(account), false),
+                    LockoutKind::AccountSlowed => (false, None, true),
+                };
+                mailroom_shared::ipc::LockoutInfo {
+                    client: l.client,
+                    is_address,
+                    account,
+                    slowed,
+                    failures: l.failures,
+                    until,
+                }
             })
             .collect()
     }
