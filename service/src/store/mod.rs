@@ -56,10 +56,10 @@
 //!   `# Errors` says, and then nothing changed. "Store failures" are the other
 //!   variants of [`StoreError`] (`Full`, `Busy`, `Io`, `Corrupt`, `Closed`,
 //!   `Internal`), which any method may return.
-//! - **Ids**: a row id the store hands out (of a message copy, a queue entry or
-//!   recipient, a quarantined message) names its row while the row exists. Folder and
-//!   mailbox ids are never reused; others may be: SQLite gives the next row one more
-//!   than the largest id left, so the newest row's id, once it is gone, comes back.
+//! - **Ids**: a row id the store hands out (of a mailbox, a folder, a message copy, a
+//!   queue entry or recipient, a quarantined message) names that row for good: it is
+//!   never given to another, so a caller holding an id across calls (a POP3 session's
+//!   list, a delivery in flight) can never reach a row that took a gone one's place.
 //!
 //! The methods live beside their domain types, one file per area (`admin.rs`,
 //! `backup.rs`, `config.rs`, `dkim.rs`, `filtering.rs`, `imap.rs`, `import.rs`,
@@ -171,10 +171,10 @@ pub struct Store {
     /// it may be several): IMAP sessions in IDLE hear of new mail, expunges and flag
     /// changes at once, without polling.
     changes: tokio::sync::broadcast::Sender<i64>,
-    /// How many mailboxes have an automatic reply on (`u64::MAX`: not known yet).
-    answering: Arc<std::sync::atomic::AtomicU64>,
-    /// How many forward or have limits of their own (`u64::MAX`: not known yet).
-    optioned: Arc<std::sync::atomic::AtomicU64>,
+    /// How many mailboxes have an automatic reply on, once read.
+    answering: Arc<options::Counted>,
+    /// How many forward or have limits of their own, once read.
+    optioned: Arc<options::Counted>,
 }
 
 /// A change notice that concerns every mailbox (a release from the quarantine, whose
@@ -216,8 +216,8 @@ impl Store {
         Ok(Store {
             backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)),
             changes,
-            answering: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
-            optioned: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+            answering: Arc::default(),
+            optioned: Arc::default(),
         })
     }
 

@@ -23,6 +23,38 @@ pub struct MailboxOptions {
     pub warned_at: Option<i64>,
 }
 
+/// A count read from the store and kept in memory until a change forgets it. Each
+/// change starts a new generation, and a count read during an older one is not kept:
+/// a read that began before a change and ended after it would keep a stale count.
+#[derive(Debug, Default)]
+pub(super) struct Counted {
+    /// The generation, and the count when it is known.
+    state: std::sync::Mutex<(u64, Option<u64>)>,
+}
+
+impl Counted {
+    /// The count, or the generation to read it in.
+    fn known(&self) -> Result<u64, u64> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1.ok_or(s.0)
+    }
+
+    /// Keeps `n`, read in `generation`, unless a change came since.
+    fn keep(&self, generation: u64, n: u64) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.0 == generation {
+            s.1 = Some(n);
+        }
+    }
+
+    /// Forgets the count after a change (it is read again when next asked).
+    fn forget(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 += 1;
+        s.1 = None;
+    }
+}
+
 impl Store {
     /// True when some mailbox has an automatic reply on (read from the store the first
     /// time, kept up to date by [`Store::set_auto_reply`]): delivery asks no more when
@@ -31,13 +63,12 @@ impl Store {
     /// Read, then kept in memory by this store and its clones until
     /// [`Store::set_auto_reply`] forgets it; a failure to read answers true.
     pub async fn any_auto_reply(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let known = self.answering.load(Ordering::Relaxed);
-        if known != u64::MAX {
-            return known > 0;
-        }
+        let generation = match self.answering.known() {
+            Ok(n) => return n > 0,
+            Err(generation) => generation,
+        };
         let n = dispatch!(self, b => b.mailboxes_answering().await).unwrap_or(1);
-        self.answering.store(n, Ordering::Relaxed);
+        self.answering.keep(generation, n);
         n > 0
     }
 
@@ -49,13 +80,12 @@ impl Store {
     /// [`Store::set_forwarding`] or [`Store::set_limits`] forgets it; a failure to
     /// read answers true.
     pub async fn any_mailbox_options(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let known = self.optioned.load(Ordering::Relaxed);
-        if known != u64::MAX {
-            return known > 0;
-        }
+        let generation = match self.optioned.known() {
+            Ok(n) => return n > 0,
+            Err(generation) => generation,
+        };
         let n = dispatch!(self, b => b.mailboxes_optioned().await).unwrap_or(1);
-        self.optioned.store(n, Ordering::Relaxed);
+        self.optioned.keep(generation, n);
         n > 0
     }
 
@@ -78,7 +108,7 @@ impl Store {
     /// `NotFound` for no such mailbox.
     pub async fn set_forwarding(&self, mailbox: i64, forwarding: Option<Forwarding>) -> StoreResult<()> {
         dispatch!(self, b => b.set_option(mailbox, "forwarding", forwarding.map(|f| serde_json::json!(f))).await)?;
-        self.optioned.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        self.optioned.forget();
         Ok(())
     }
 
@@ -92,7 +122,7 @@ impl Store {
     pub async fn set_auto_reply(&self, mailbox: i64, reply: Option<AutoReply>) -> StoreResult<()> {
         dispatch!(self, b => b.set_auto_reply(mailbox, reply).await)?;
         // Counted again at the next delivery.
-        self.answering.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        self.answering.forget();
         Ok(())
     }
 
@@ -105,7 +135,7 @@ impl Store {
     pub async fn set_limits(&self, mailbox: i64, limits: StorageLimits) -> StoreResult<()> {
         let value = (limits != StorageLimits::default()).then(|| serde_json::json!(limits));
         dispatch!(self, b => b.set_option(mailbox, "limits", value).await)?;
-        self.optioned.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        self.optioned.forget();
         Ok(())
     }
 
@@ -172,5 +202,24 @@ impl Store {
     /// Store failures.
     pub async fn catch_alls(&self) -> StoreResult<Vec<(String, String)>> {
         dispatch!(self, b => b.catch_alls().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counted;
+
+    /// Regression (found writing down the promise): a count read before a change and
+    /// kept after it stayed until the next change — "no mailbox answers" while one did.
+    #[test]
+    fn a_count_read_across_a_change_is_not_kept() {
+        let c = Counted::default();
+        let generation = c.known().expect_err("not known yet");
+        c.forget();
+        c.keep(generation, 0);
+        assert!(c.known().is_err(), "read before the change: not kept");
+        let generation = c.known().expect_err("still not known");
+        c.keep(generation, 2);
+        assert_eq!(c.known(), Ok(2));
     }
 }

@@ -216,9 +216,9 @@ impl Store {
     /// tracking records when `track` is set.
     ///
     /// Write, atomic: every outcome and its record, or none. Delivered and failed are
-    /// final, deferred is due at `retry_at`, returned is due now. It does not check
-    /// that a recipient is still in flight: an outcome overwrites whatever
-    /// [`Store::queue_delete`] did during the attempt.
+    /// final, deferred is due at `retry_at`, returned is due now. An outcome is kept
+    /// only for a recipient still in flight: one the administrator deleted during the
+    /// attempt ([`Store::queue_delete`]) stays deleted.
     ///
     /// # Errors
     /// Store failures; then no outcome was recorded (the recipients stay `in_flight`).
@@ -269,14 +269,18 @@ impl Store {
     /// `recipients` as reported, in one transaction: an NDR is never lost and never
     /// written twice.
     ///
-    /// Write, atomic: the NDR is stored as [`Store::accept`] stores a message. "Never
-    /// twice" holds while one task writes NDRs, as today: nothing checks that
-    /// `recipients` were still unreported. The watchers are not told of the NDR's
-    /// mailbox copies.
+    /// Write, atomic: the NDR is stored as [`Store::accept`] stores a message, unless
+    /// every one of `recipients` was reported already (by another writer, later another
+    /// node): then nothing is stored. The watchers hear of the NDR's mailbox copies.
     ///
     /// # Errors
     /// Store failures; then nothing changed.
     pub async fn queue_write_ndr(&self, recipients: Vec<i64>, ndr: Option<NewMessage>) -> StoreResult<()> {
-        dispatch!(self, b => b.queue_write_ndr(recipients, ndr).await)
+        let told: Vec<i64> = ndr.as_ref().map(|m| m.mailboxes.clone()).unwrap_or_default();
+        dispatch!(self, b => b.queue_write_ndr(recipients, ndr).await)?;
+        for mailbox in told {
+            self.changed(mailbox);
+        }
+        Ok(())
     }
 }

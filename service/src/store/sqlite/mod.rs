@@ -285,7 +285,14 @@ fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, commi
                 continue;
             }
         };
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Ok(&tx))).collect();
+        // SQLite itself rolls the whole transaction back on some failures (a full disk,
+        // an I/O error); a job run after that would run outside it, and its savepoint's
+        // release would commit it on its own while the batch reports failure. Once the
+        // transaction is gone, the rest of the batch fails unrun (and is retried by its
+        // callers).
+        let gone = StoreError::Io("the transaction was rolled back by an earlier failure".into());
+        let completions: Vec<Completion> =
+            batch.into_iter().map(|job| if tx.is_autocommit() { job(Err(&gone)) } else { job(Ok(&tx)) }).collect();
         let started = std::time::Instant::now();
         let committed = tx.commit().map_err(StoreError::from);
         commit_seconds.observe(started.elapsed().as_secs_f64());
