@@ -122,6 +122,23 @@ pub struct Session<S> {
     pub(super) pending: std::collections::VecDeque<Result<Event, ServerError>>,
 }
 
+/// A response as it goes out, with `IMAP4rev1` in a capability list spelled as RFC
+/// 9051 spells it (imap-types writes `IMAP4REV1`; capability names are case-blind, but
+/// some tools match the RFC's spelling). Only a one-line response that lists
+/// capabilities is touched — never a message's text.
+pub(super) fn spelled(mut bytes: Vec<u8>) -> Vec<u8> {
+    const WRONG: &[u8] = b" IMAP4REV1";
+    let lists_capabilities = bytes.len() < 1024
+        && bytes.ends_with(b"\r\n")
+        && !bytes[..bytes.len() - 2].contains(&b'\n')
+        && !bytes.ends_with(b"}\r\n")
+        && bytes.windows(11).any(|w| w == b"CAPABILITY ");
+    if lists_capabilities && let Some(at) = bytes.windows(WRONG.len()).position(|w| w == WRONG) {
+        bytes[at + 1..at + WRONG.len()].copy_from_slice(b"IMAP4rev1");
+    }
+    bytes
+}
+
 /// An OK greeting.
 pub(super) fn greeting(words: &str) -> Greeting<'static> {
     Greeting { kind: GreetingKind::Ok, code: None, text: text(words) }
@@ -221,7 +238,7 @@ impl<S: crate::tls::Transport> Session<S> {
         loop {
             match self.server.next() {
                 Ok(_) => {}
-                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&bytes),
+                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&spelled(bytes)),
                 Err(_) => break,
             }
         }
@@ -236,7 +253,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
                 Ok(event) => self.pending.push_back(Ok(event)),
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.conn.queue(&bytes);
+                    self.conn.queue(&spelled(bytes));
                     if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         return false;
                     }
