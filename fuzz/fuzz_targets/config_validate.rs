@@ -20,7 +20,10 @@ struct Input {
     delivery: Option<DeliveryDraft>,
     security: Option<SecurityDraft>,
     pop3: Option<Pop3Draft>,
+    imap4: Option<Imap4Draft>,
+    filtering: Option<FilteringDraft>,
     diagnostics: Option<DiagnosticsDraft>,
+    backup: Option<BackupDraft>,
 }
 
 fuzz_target!(|input: Input| {
@@ -32,7 +35,10 @@ fuzz_target!(|input: Input| {
         delivery: input.delivery.unwrap_or_default(),
         security: input.security.unwrap_or_default(),
         pop3: input.pop3.unwrap_or_default(),
+        imap4: input.imap4.unwrap_or_default(),
+        filtering: input.filtering.unwrap_or_default(),
         diagnostics: input.diagnostics.unwrap_or_default(),
+        backup: input.backup.unwrap_or_default(),
     };
     match Config::from_draft(&draft) {
         Ok(config) => {
