@@ -16,7 +16,6 @@
 //! by hand; the test checks that it documents every option the program's usage names.
 
 #[path = "../../client/src/bin/mailroomctl/args.rs"]
-#[allow(dead_code, reason = "mailroomctl reads these fields; the man page only needs the definitions")]
 mod mailroomctl_args;
 
 use std::path::{Path, PathBuf};
