@@ -611,6 +611,7 @@ pub fn try_send(addr: std::net::SocketAddr, rcpt: &str) -> Result<Duration, Stri
 ///
 /// # Panics
 /// When one is missing, naming its Debian package.
+#[track_caller]
 pub fn require_swaks_tls() {
     require("swaks", "swaks");
     require_perl(&["Net::SSLeay", "IO::Socket::SSL"], "libnet-ssleay-perl libio-socket-ssl-perl");
@@ -1033,6 +1034,7 @@ impl Dns {
     ///
     /// # Panics
     /// When dnsmasq is not installed, or does not come up.
+    #[track_caller]
     pub fn start(args: &[&str]) -> Dns {
         require("dnsmasq", "dnsmasq-base");
         // The port is one the system just gave out for UDP; its TCP twin may be taken
@@ -1076,6 +1078,7 @@ impl Dns {
     ///
     /// # Panics
     /// As [`Dns::start`], and on a record it cannot publish.
+    #[track_caller]
     pub fn publishing(records: &serde_json::Value) -> Dns {
         let mut args = vec!["--local=/test/".to_owned()];
         for r in records.as_array().expect("an array of records") {

@@ -33,6 +33,7 @@ impl Postfix {
     /// # Panics
     /// When Postfix is not installed, this is not root (Postfix's daemons need it), or
     /// it does not come up.
+    #[track_caller]
     pub fn start(next_hop: SocketAddr) -> Postfix {
         require("postfix", "postfix");
         require_root("Postfix's master runs as root");
@@ -156,6 +157,7 @@ impl Rspamd {
     ///
     /// # Panics
     /// When rspamd is not installed, or does not come up within a minute.
+    #[track_caller]
     pub fn start(dns_port: u16) -> Rspamd {
         require("rspamd", "rspamd");
         let dir = tempfile::tempdir().expect("tempdir");

@@ -20,6 +20,7 @@ fn installed(tool: &str) -> bool {
 ///
 /// # Panics
 /// When it is not: "needs `tool` (Debian package `package`): run tests/setup".
+#[track_caller]
 pub fn require(tool: &str, package: &str) {
     assert!(installed(tool), "needs `{tool}` (Debian package `{package}`): run tests/setup");
 }
@@ -40,6 +41,7 @@ fn runs(interpreter: &str, flag: &str, program: &str) -> bool {
 ///
 /// # Panics
 /// When one is missing, naming the Debian packages that bring them.
+#[track_caller]
 pub fn require_python(modules: &[&str], packages: &str) {
     require("/usr/bin/python3", "python3");
     let imported = runs("/usr/bin/python3", "-c", &format!("import {}", modules.join(", ")));
@@ -54,6 +56,7 @@ pub fn require_python(modules: &[&str], packages: &str) {
 ///
 /// # Panics
 /// When one is missing, naming the Debian packages that bring them.
+#[track_caller]
 pub fn require_perl(modules: &[&str], packages: &str) {
     require("perl", "perl");
     let program: String = modules.iter().map(|m| format!("use {m}; ")).collect();
@@ -73,6 +76,7 @@ pub fn is_root() -> bool {
 ///
 /// # Panics
 /// When it does not, saying what the test needs root for (`why`).
+#[track_caller]
 pub fn require_root(why: &str) {
     assert!(is_root(), "needs root ({why}): run the suite as root, as .ci/run does");
 }
