@@ -72,9 +72,10 @@ fn page(mut cmd: Command, more: &str) -> String {
     cmd.build();
     let man = Man::new(cmd.clone());
     let mut sections = Vec::new();
-    man.render_name_section(&mut sections).expect("render");
-    man.render_synopsis_section(&mut sections).expect("render");
-    man.render_description_section(&mut sections).expect("render");
+    let rendered = [Man::render_name_section, Man::render_synopsis_section, Man::render_description_section]
+        .iter()
+        .try_for_each(|render| render(&man, &mut sections));
+    rendered.unwrap_or_else(|e| panic!("rendering into memory: {e}"));
     // clap_mangen starts each section with the same definition of `Aq` (the apostrophe
     // it writes): the page needs it once. And its title leaves an empty date out, which
     // shifts the source and manual into the date's place: the title is written here.
@@ -85,7 +86,7 @@ fn page(mut cmd: Command, more: &str) -> String {
         name.to_uppercase(),
         cmd.get_version().unwrap_or_default()
     );
-    text.push_str(&String::from_utf8(sections).expect("utf-8").replace(aq, ""));
+    text.push_str(&String::from_utf8_lossy(&sections).replace(aq, ""));
     let mut roff = Roff::new();
     roff.control("SH", ["OPTIONS"]);
     for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
