@@ -291,6 +291,7 @@ threads = [threading.Thread(target=guess, args=(i,)) for i in range(10)]
     h.get_by_label("Service Status").click();
     wait(&mut h, "the lock-out", |a| a.model.lockouts.iter().any(|l| l.client == "127.0.0.1"));
     h.get_by_label("Locked out after failed logins");
+    h.get_by_label("Locked out for every account");
     h.get_by_label("Unlock 127.0.0.1").click();
     wait(&mut h, "no lock-out", |a| a.model.lockouts.is_empty());
     h.get_by_label("None.");

@@ -3,6 +3,7 @@
 //! computer", and the Administrator running `ssh … mailroomctl bridge` to administer
 //! it. A key the server does not know is refused, and the window says why; `mailroomctl
 //! bridge` run by a user the service does not accept is refused like any client.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 mod common;
 

@@ -48,13 +48,103 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(180);
 /// The ALPN protocol of `tls-alpn-01`.
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
+/// Why no certificate was obtained, in the CA's, the network's or the machine's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcmeError {
+    /// A step with the CA failed (the network, or the CA said no).
+    #[error("{what} failed: {detail}")]
+    Ca {
+        /// The step.
+        what: String,
+        /// Why, with its causes.
+        detail: String,
+    },
+    /// The CA refused to authorise a name.
+    #[error("the CA says the authorization for {name} is {status}")]
+    Authorization {
+        /// The name.
+        name: String,
+        /// The authorization's status.
+        status: String,
+    },
+    /// The CA does not offer the challenge the Security page chose.
+    #[error("the CA offers no {kind} challenge for {name}; choose the other challenge")]
+    NoChallenge {
+        /// The challenge.
+        kind: String,
+        /// The name.
+        name: String,
+    },
+    /// The order did not become ready: the CA's reasons.
+    #[error("{0}")]
+    Invalid(String),
+    /// The ACME client could not be set up.
+    #[error("cannot set up the ACME client: {0}")]
+    Client(String),
+    /// The stored account was refused.
+    #[error("cannot use the stored ACME account with {url}: {detail}")]
+    StoredAccount {
+        /// The CA's directory.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// No account could be opened.
+    #[error("cannot open an account with {url}: {detail}")]
+    NewAccount {
+        /// The CA's directory.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// The challenge's listener could not be opened.
+    #[error(
+        "cannot listen on {addr} for the CA's check: {detail} (binding a port below 1024 needs root or CAP_NET_BIND_SERVICE)"
+    )]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        detail: String,
+    },
+    /// The tls-alpn-01 certificate could not be made.
+    #[error("cannot make the tls-alpn-01 certificate for {name}: {detail}")]
+    AlpnCertificate {
+        /// The name.
+        name: String,
+        /// Why.
+        detail: String,
+    },
+    /// Keeping the account, the key or the certificate here failed.
+    #[error("{0}")]
+    Local(String),
+    /// The attempt took too long.
+    #[error("no certificate within {0} seconds")]
+    TimedOut(u64),
+    /// The service stopped first.
+    #[error("the service stopped before the certificate was obtained")]
+    Stopped,
+    /// Renewal was asked of a service that does not run.
+    #[error("the Internet Mail Service is not running")]
+    NotRunning,
+    /// Renewal was asked, but the Security page does not use ACME.
+    #[error("the Security page does not ask for a certificate from an ACME CA")]
+    NotConfigured,
+}
+
+impl From<crate::files::FileError> for AcmeError {
+    fn from(e: crate::files::FileError) -> AcmeError {
+        AcmeError::Local(e.to_string())
+    }
+}
+
 /// The ACME client's state shared by the process: what the runs' tasks report, and the
 /// administrator's requests to renew now.
 #[derive(Default)]
 pub struct AcmeControl {
     status: Mutex<Option<AcmeStatus>>,
     renew: Notify,
-    waiting: Mutex<Vec<oneshot::Sender<Result<(), String>>>>,
+    waiting: Mutex<Vec<oneshot::Sender<Result<(), AcmeError>>>>,
 }
 
 impl std::fmt::Debug for AcmeControl {
@@ -82,14 +172,14 @@ impl AcmeControl {
 
     /// Asks the running task to obtain a new certificate now; the receiver gets the
     /// attempt's outcome.
-    pub fn renew_now(&self) -> oneshot::Receiver<Result<(), String>> {
+    pub fn renew_now(&self) -> oneshot::Receiver<Result<(), AcmeError>> {
         let (tx, rx) = oneshot::channel();
         self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
         self.renew.notify_one();
         rx
     }
 
-    fn answer(&self, outcome: &Result<(), String>) {
+    fn answer(&self, outcome: &Result<(), AcmeError>) {
         for waiter in self.waiting.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             let _ = waiter.send(outcome.clone());
         }
@@ -149,11 +239,12 @@ pub async fn run(
         tracing::info!(names = ?names, ca = %acme.directory_url, "asking the ACME CA for a certificate");
         let attempt = tokio::select! {
             r = tokio::time::timeout(ATTEMPT_TIMEOUT, obtain(&acme, &dir)) => {
-                r.unwrap_or_else(|_| Err(format!("no certificate within {} seconds", ATTEMPT_TIMEOUT.as_secs())))
+                r.unwrap_or(Err(AcmeError::TimedOut(ATTEMPT_TIMEOUT.as_secs())))
             }
             () = shutdown.draining() => break,
         };
-        let outcome = attempt.and_then(|(cert, key)| certs.replace(&cert, &key));
+        let outcome =
+            attempt.and_then(|(cert, key)| certs.replace(&cert, &key).map_err(|e| AcmeError::Local(e.to_string())));
         match &outcome {
             Ok(info) => {
                 tracing::info!(names = ?info.names, not_after = info.not_after, fingerprint = %info.sha256_fingerprint, "certificate from the ACME CA in use");
@@ -171,20 +262,20 @@ pub async fn run(
                 retry = (retry * 2).min(MAX_RETRY);
                 control.update(|s| {
                     s.state = AcmeState::Failed;
-                    s.last_error = Some(e.clone());
+                    s.last_error = Some(e.to_string());
                     s.next_attempt = Some(due);
                 });
             }
         }
         control.answer(&outcome.map(|_| ()));
     }
-    control.answer(&Err("the service stopped before the certificate was obtained".into()));
+    control.answer(&Err(AcmeError::Stopped));
 }
 
 /// One order, from the account to the stored certificate: the paths of the new chain
 /// and key.
-async fn obtain(acme: &Acme, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
-    create_private_dir(dir)?;
+async fn obtain(acme: &Acme, dir: &Path) -> Result<(PathBuf, PathBuf), AcmeError> {
+    crate::files::create_private_dir(dir, 0o700)?;
     let account = account(acme, dir).await?;
     let identifiers: Vec<Identifier> = acme.names.iter().map(|n| Identifier::Dns(n.to_string())).collect();
     let mut order = account.new_order(&NewOrder::new(&identifiers)).await.map_err(|e| ca_error("the new order", &e))?;
@@ -199,19 +290,22 @@ async fn obtain(acme: &Acme, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
         match authz.status {
             AuthorizationStatus::Pending => {}
             AuthorizationStatus::Valid => continue,
-            other => return Err(format!("the CA says the authorization for {} is {other:?}", authz.identifier())),
+            other => {
+                let (name, status) = (authz.identifier().to_string(), format!("{other:?}"));
+                return Err(AcmeError::Authorization { name, status });
+            }
         }
         let name = authz.identifier().to_string();
         let mut challenge = authz
             .challenge(kind.clone())
-            .ok_or_else(|| format!("the CA offers no {kind:?} challenge for {name}; choose the other challenge"))?;
+            .ok_or_else(|| AcmeError::NoChallenge { kind: format!("{kind:?}"), name: name.clone() })?;
         let key_authorization = challenge.key_authorization();
         responder.answer(&name, &challenge.token, key_authorization.as_str(), key_authorization.digest().as_ref())?;
         challenge.set_ready().await.map_err(|e| ca_error(&format!("the challenge for {name}"), &e))?;
     }
     let status = order.poll_ready(&RetryPolicy::default()).await.map_err(|e| ca_error("the order", &e))?;
     if status != OrderStatus::Ready {
-        return Err(why_invalid(&mut order, status, acme).await);
+        return Err(AcmeError::Invalid(why_invalid(&mut order, status, acme).await));
     }
     drop(responder);
     let key_pem = order.finalize().await.map_err(|e| ca_error("finalizing the order", &e))?;
@@ -222,8 +316,8 @@ async fn obtain(acme: &Acme, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     // The key first: a crash between the two renames leaves a pair that does not
     // match, which is not used, and a new certificate is obtained at the next start.
-    crate::tls::write_private(&key, key_pem.as_bytes())?;
-    crate::tls::write_private(&cert, chain_pem.as_bytes())?;
+    crate::files::write_private(&key, key_pem.as_bytes())?;
+    crate::files::write_private(&cert, chain_pem.as_bytes())?;
     Ok((cert, key))
 }
 
@@ -247,8 +341,8 @@ async fn why_invalid(order: &mut instant_acme::Order, status: OrderStatus, acme:
     }
 }
 
-fn ca_error(what: &str, e: &instant_acme::Error) -> String {
-    format!("{what} failed: {}", chain(e))
+fn ca_error(what: &str, e: &instant_acme::Error) -> AcmeError {
+    AcmeError::Ca { what: what.to_owned(), detail: chain(e) }
 }
 
 /// An error with its causes, `outer: inner: innermost`, so that "client error
@@ -268,15 +362,15 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The account for `acme`'s CA: the stored one, or a new one (stored).
-async fn account(acme: &Acme, dir: &Path) -> Result<Account, String> {
-    let builder = || Account::builder().map_err(|e| format!("cannot set up the ACME client: {e}"));
+async fn account(acme: &Acme, dir: &Path) -> Result<Account, AcmeError> {
+    let builder = || Account::builder().map_err(|e| AcmeError::Client(e.to_string()));
     if let Some((url, credentials)) = read_account(dir)
         && url == acme.directory_url
     {
         return builder()?
             .from_credentials(credentials)
             .await
-            .map_err(|e| format!("cannot use the stored ACME account with {url}: {}", chain(&e)));
+            .map_err(|e| AcmeError::StoredAccount { url: url.clone(), detail: chain(&e) });
     }
     let contact = acme.email.as_ref().map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
@@ -284,9 +378,9 @@ async fn account(acme: &Acme, dir: &Path) -> Result<Account, String> {
     let (account, credentials) = builder()?
         .create(&new, acme.directory_url.clone(), None)
         .await
-        .map_err(|e| format!("cannot open an account with {}: {}", acme.directory_url, chain(&e)))?;
+        .map_err(|e| AcmeError::NewAccount { url: acme.directory_url.clone(), detail: chain(&e) })?;
     let stored = serde_json::json!({ "directory_url": acme.directory_url, "credentials": credentials });
-    crate::tls::write_private(&dir.join("account.json"), stored.to_string().as_bytes())?;
+    crate::files::write_private(&dir.join("account.json"), stored.to_string().as_bytes())?;
     tracing::info!(ca = %acme.directory_url, account = account.id(), "opened an ACME account");
     Ok(account)
 }
@@ -297,13 +391,6 @@ fn read_account(dir: &Path) -> Option<(String, AccountCredentials)> {
     let url = value.get("directory_url")?.as_str()?.to_owned();
     let credentials = serde_json::from_value(value.get_mut("credentials")?.take()).ok()?;
     Some((url, credentials))
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("cannot make {} private: {e}", dir.display()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -331,10 +418,10 @@ impl Drop for Responder {
 }
 
 impl Responder {
-    async fn start(challenge: AcmeChallenge, listen: SocketAddr) -> Result<Responder, String> {
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-            format!("cannot listen on {listen} for the CA's check: {e} (binding a port below 1024 needs root or CAP_NET_BIND_SERVICE)")
-        })?;
+    async fn start(challenge: AcmeChallenge, listen: SocketAddr) -> Result<Responder, AcmeError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| AcmeError::Listen { addr: listen, detail: e.to_string() })?;
         let answers = Arc::new(Mutex::new(Answers::default()));
         let task = match challenge {
             AcmeChallenge::Http01 => tokio::spawn(serve_http(listener, Arc::clone(&answers))),
@@ -343,7 +430,7 @@ impl Responder {
         Ok(Responder { answers, task, challenge })
     }
 
-    fn answer(&self, name: &str, token: &str, key_authorization: &str, digest: &[u8]) -> Result<(), String> {
+    fn answer(&self, name: &str, token: &str, key_authorization: &str, digest: &[u8]) -> Result<(), AcmeError> {
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
         match self.challenge {
             AcmeChallenge::Http01 => {
@@ -359,8 +446,8 @@ impl Responder {
 
 /// The self-signed certificate of `tls-alpn-01` (RFC 8737 §3): the name, and the
 /// key authorization's SHA-256 in the critical `acmeIdentifier` extension.
-fn alpn_certificate(name: &str, digest: &[u8]) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
-    let failed = |e: rcgen::Error| format!("cannot make the tls-alpn-01 certificate for {name}: {e}");
+fn alpn_certificate(name: &str, digest: &[u8]) -> Result<Arc<rustls::sign::CertifiedKey>, AcmeError> {
+    let failed = |e: rcgen::Error| AcmeError::AlpnCertificate { name: name.to_owned(), detail: e.to_string() };
     let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).map_err(failed)?;
     params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
     let key = rcgen::KeyPair::generate().map_err(failed)?;
@@ -372,7 +459,7 @@ fn alpn_certificate(name: &str, digest: &[u8]) -> Result<Arc<rustls::sign::Certi
     let key = provider
         .key_provider
         .load_private_key(der)
-        .map_err(|e| format!("cannot use the tls-alpn-01 key for {name}: {e}"))?;
+        .map_err(|e| AcmeError::AlpnCertificate { name: name.to_owned(), detail: e.to_string() })?;
     Ok(Arc::new(rustls::sign::CertifiedKey::new(vec![cert.der().clone()], key)))
 }
 
@@ -398,11 +485,11 @@ impl rustls::server::ResolvesServerCert for AlpnResolver {
 fn serve_tls_alpn(
     listener: tokio::net::TcpListener,
     answers: Arc<Mutex<Answers>>,
-) -> Result<impl Future<Output = ()> + Send + 'static, String> {
+) -> Result<impl Future<Output = ()> + Send + 'static, AcmeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .map_err(|e| AcmeError::Local(format!("TLS setup failed: {e}")))?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(AlpnResolver(answers)));
     config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];

@@ -78,7 +78,7 @@ pub async fn schedule(
                     s.last_file = Some(file.display().to_string());
                     s.last_error = None;
                 }
-                Err(e) => s.last_error = Some(e),
+                Err(e) => s.last_error = Some(e.to_string()),
             }
         });
         // Not twice in the same second when the clock is at the time still.
@@ -93,15 +93,13 @@ async fn make_scheduled(
     dir: &Path,
     keep: u32,
     now: i64,
-) -> Result<(PathBuf, BackupManifest, usize), String> {
-    use std::os::unix::fs::PermissionsExt as _;
+) -> Result<(PathBuf, BackupManifest, usize), BackupError> {
     if !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        crate::files::create_private_dir(dir, 0o700)?;
     }
     let file = dir.join(format!("{PREFIX}{}{SUFFIX}", mailroom_shared::time::local_stamp(now)));
     let manifest = create(store, &file).await?;
-    let removed = prune(dir, keep).map_err(|e| format!("backed up, but cannot delete old backups: {e}"))?;
+    let removed = prune(dir, keep).map_err(BackupError::Prune)?;
     Ok((file, manifest, removed))
 }
 
@@ -150,37 +148,113 @@ fn manifest(facts: DatabaseFacts, database: &[u8]) -> BackupManifest {
     }
 }
 
+/// Why a backup could not be made or restored, in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The destination is not an absolute path.
+    #[error("{} is not an absolute path", .0.display())]
+    NotAbsolute(PathBuf),
+    /// The destination exists: a backup never overwrites a file.
+    #[error("{} exists already; a backup never overwrites a file", .0.display())]
+    Exists(PathBuf),
+    /// The destination's folder does not exist.
+    #[error("{}'s folder does not exist", .0.display())]
+    NoFolder(PathBuf),
+    /// The store could not be copied.
+    #[error("cannot copy the store: {0}")]
+    Snapshot(crate::store::StoreError),
+    /// The copy could not be read back.
+    #[error("cannot read the copy: {0}")]
+    ReadCopy(std::io::Error),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The task that packs the backup failed.
+    #[error("the backup task failed: {0}")]
+    Task(String),
+    /// The scheduled backups' directory could not be made.
+    #[error(transparent)]
+    Directory(#[from] crate::files::FileError),
+    /// The backup was made, but older ones could not be deleted.
+    #[error("backed up, but cannot delete old backups: {0}")]
+    Prune(std::io::Error),
+    /// The backup file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Its manifest cannot be read.
+    #[error("{}'s manifest cannot be read: {reason}", path.display())]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not a backup.
+    #[error("{} is not a Mailroom backup (no manifest or no database)", .0.display())]
+    NotABackup(PathBuf),
+    /// Its database does not match the manifest's checksum.
+    #[error("{}'s database does not match its manifest's checksum: the file is damaged", .0.display())]
+    Damaged(PathBuf),
+    /// The data directory holds a store already.
+    #[error(
+        "{} already holds a store ({}); restore into an empty data directory, then point mailroomd at it",
+        data_dir.display(),
+        target.display()
+    )]
+    StoreExists {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// Its database.
+        target: PathBuf,
+    },
+    /// The restored database does not hold what the manifest lists.
+    #[error("the restored database does not hold what its manifest says")]
+    NotAsListed,
+    /// The restored database fails its checks.
+    #[error("the backup's database cannot be used: {0}")]
+    Unusable(crate::store::StoreError),
+}
+
 /// Writes a backup of `store` to `dest`, a new file; its manifest.
 ///
 /// # Errors
 /// In words a person can act on: an existing `dest`, a store failure, a write error.
-pub async fn create(store: &Store, dest: &Path) -> Result<BackupManifest, String> {
+pub async fn create(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError> {
     if !dest.is_absolute() {
-        return Err(format!("{} is not an absolute path", dest.display()));
+        return Err(BackupError::NotAbsolute(dest.to_owned()));
     }
     if dest.exists() {
-        return Err(format!("{} exists already; a backup never overwrites a file", dest.display()));
+        return Err(BackupError::Exists(dest.to_owned()));
     }
-    let dir =
-        dest.parent().filter(|p| p.is_dir()).ok_or_else(|| format!("{}'s folder does not exist", dest.display()))?;
+    let dir = dest.parent().filter(|p| p.is_dir()).ok_or_else(|| BackupError::NoFolder(dest.to_owned()))?;
     // The copy is made beside the backup, then packed into it and removed.
     let copy: PathBuf = dir.join(format!(".mailroom-backup-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&copy);
-    let facts = store.snapshot(copy.clone()).await.map_err(|e| format!("cannot copy the store: {e}"))?;
+    let facts = store.snapshot(copy.clone()).await.map_err(BackupError::Snapshot)?;
     let dest = dest.to_owned();
     tokio::task::spawn_blocking(move || {
-        let database = std::fs::read(&copy).map_err(|e| format!("cannot read the copy: {e}"));
+        let database = std::fs::read(&copy).map_err(BackupError::ReadCopy);
         let _ = std::fs::remove_file(&copy);
         let database = database?;
         let manifest = manifest(facts, &database);
-        pack(&dest, &manifest, &database).map_err(|e| {
+        pack(&dest, &manifest, &database).map_err(|source| {
             let _ = std::fs::remove_file(&dest);
-            format!("cannot write {}: {e}", dest.display())
+            BackupError::Write { path: dest.clone(), source }
         })?;
         Ok(manifest)
     })
     .await
-    .map_err(|e| format!("the backup task failed: {e}"))?
+    .map_err(|e| BackupError::Task(e.to_string()))?
 }
 
 /// Writes the tar.gz: the manifest, then the database; fsync'd.
@@ -202,26 +276,31 @@ fn pack(dest: &Path, manifest: &BackupManifest, database: &[u8]) -> std::io::Res
 }
 
 /// Reads a backup: its manifest and database, the checksum verified.
-fn unpack(file: &Path) -> anyhow::Result<(BackupManifest, Vec<u8>)> {
-    let gz = flate2::read::GzDecoder::new(std::fs::File::open(file)?);
+fn unpack(file: &Path) -> Result<(BackupManifest, Vec<u8>), BackupError> {
+    let unreadable = |source| BackupError::Read { path: file.to_owned(), source };
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(file).map_err(unreadable)?);
     let mut archive = tar::Archive::new(gz);
     let (mut manifest, mut database) = (None, None);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = entry.path()?.to_string_lossy().into_owned();
+    for entry in archive.entries().map_err(unreadable)? {
+        let mut entry = entry.map_err(unreadable)?;
+        let name = entry.path().map_err(unreadable)?.to_string_lossy().into_owned();
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes)?;
+        entry.read_to_end(&mut bytes).map_err(unreadable)?;
         match name.as_str() {
-            MANIFEST => manifest = Some(serde_json::from_slice::<BackupManifest>(&bytes)?),
+            MANIFEST => {
+                let m = serde_json::from_slice::<BackupManifest>(&bytes)
+                    .map_err(|e| BackupError::Manifest { path: file.to_owned(), reason: e.to_string() })?;
+                manifest = Some(m);
+            }
             DATABASE => database = Some(bytes),
             _ => {}
         }
     }
     let (Some(manifest), Some(database)) = (manifest, database) else {
-        anyhow::bail!("{} is not a Mailroom backup (no manifest or no database)", file.display());
+        return Err(BackupError::NotABackup(file.to_owned()));
     };
     if hex_sha256(&database) != manifest.sha256 {
-        anyhow::bail!("{}'s database does not match its manifest's checksum: the file is damaged", file.display());
+        return Err(BackupError::Damaged(file.to_owned()));
     }
     Ok((manifest, database))
 }
@@ -231,35 +310,34 @@ fn unpack(file: &Path) -> anyhow::Result<(BackupManifest, Vec<u8>)> {
 ///
 /// # Errors
 /// A damaged or foreign file, a database that fails its checks, an existing store.
-pub fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<BackupManifest> {
+pub fn restore(file: &Path, data_dir: &Path) -> Result<BackupManifest, BackupError> {
     let target = data_dir.join(DATABASE);
     if target.exists() {
-        anyhow::bail!(
-            "{} already holds a store ({}); restore into an empty data directory, then point mailroomd at it",
-            data_dir.display(),
-            target.display()
-        );
+        return Err(BackupError::StoreExists { data_dir: data_dir.to_owned(), target });
     }
     let (manifest, database) = unpack(file)?;
     let partial = data_dir.join(format!(".{DATABASE}.restoring"));
+    let unwritable = |source| BackupError::Write { path: partial.clone(), source };
     {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&partial)?;
-        f.write_all(&database)?;
-        f.sync_all()?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&partial).map_err(unwritable)?;
+        f.write_all(&database).map_err(unwritable)?;
+        f.sync_all().map_err(unwritable)?;
     }
     match crate::store::backup::check_database(&partial) {
         Ok(facts) if facts.mailboxes == manifest.mailboxes && facts.messages == manifest.messages => {}
         Ok(_) => {
             let _ = std::fs::remove_file(&partial);
-            anyhow::bail!("the restored database does not hold what its manifest says");
+            return Err(BackupError::NotAsListed);
         }
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            anyhow::bail!("the backup's database cannot be used: {e}");
+            return Err(BackupError::Unusable(e));
         }
     }
-    std::fs::rename(&partial, &target)?;
-    std::fs::File::open(data_dir)?.sync_all()?;
+    std::fs::rename(&partial, &target).map_err(|source| BackupError::Write { path: target.clone(), source })?;
+    std::fs::File::open(data_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| BackupError::Write { path: data_dir.to_owned(), source })?;
     Ok(manifest)
 }
 

@@ -12,18 +12,64 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
 use mailroom_shared::paths;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::files::create_private_dir;
 use crate::lifecycle::Manager;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why `mailroomd` could not start (or restore), in words an administrator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The data directory (or its logs' directory) cannot be made private.
+    #[error(transparent)]
+    Directory(#[from] crate::files::FileError),
+    /// The lock file cannot be opened or written.
+    #[error("cannot use the lock file {}: {source}", path.display())]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another service holds the data directory.
+    #[error("another mailroomd (pid {pid}) is already using the data directory {}", dir.display())]
+    Busy {
+        /// Its pid, as its lock file says.
+        pid: String,
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// The backup could not be restored.
+    #[error(transparent)]
+    Restore(#[from] crate::backup::BackupError),
+    /// The store cannot be opened (or migrated).
+    #[error("cannot open the store in {}: {source}", dir.display())]
+    Store {
+        /// The data directory.
+        dir: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// The saved configuration or the queue cannot be read.
+    #[error("cannot load the saved configuration: {0}")]
+    Config(StoreError),
+    /// `--admin-group` cannot be used.
+    #[error(transparent)]
+    Group(#[from] crate::control::AccessError),
+    /// The control socket cannot be bound.
+    #[error(transparent)]
+    Control(#[from] crate::control::BindError),
+    /// The signal handlers cannot be installed.
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+}
 
 /// Command-line arguments of `mailroomd`.
 #[derive(Debug, clap::Parser)]
@@ -51,7 +97,7 @@ pub struct Args {
 }
 
 /// Tells the administrator who ran `--restore` what was restored.
-#[allow(clippy::print_stdout)] // the command's answer, not a log line
+#[expect(clippy::print_stdout, reason = "the command's answer, not a log line")]
 fn say_restored(data_dir: &Path, m: &mailroom_shared::ipc::BackupManifest) {
     println!(
         "restored into {}: {} mailboxes, {} messages, {} queued (backed up by mailroomd {} at {})",
@@ -68,9 +114,9 @@ fn say_restored(data_dir: &Path, m: &mailroom_shared::ipc::BackupManifest) {
 ///
 /// # Errors
 /// Start-up failures: data directory, lock, store, control socket.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(args: Args) -> Result<(), DaemonError> {
     let data_dir = args.data_dir.unwrap_or_else(paths::default_data_dir);
-    create_private_dir(&data_dir)?;
+    create_private_dir(&data_dir, 0o700)?;
     let _lock = lock_data_dir(&data_dir)?;
     if let Some(file) = &args.restore {
         let m = crate::backup::restore(file, &data_dir)?;
@@ -81,21 +127,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let (events, _) = broadcast::channel(1024);
     let log_dir = data_dir.join("logs");
-    create_private_dir(&log_dir)?;
+    create_private_dir(&log_dir, 0o700)?;
     let logs = Arc::new(crate::logging::init(Some(&log_dir), events.clone()));
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "mailroomd starting");
 
     let db = data_dir.join("mailroom.db");
     let store = tokio::task::spawn_blocking(move || Store::open(&db))
-        .await?
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Internal(e.to_string())))
+        .map_err(|source| DaemonError::Store { dir: data_dir.clone(), source })?;
     let apply_logs = Arc::clone(&logs);
     let manager = Manager::new(store, events, data_dir.clone(), Box::new(move |c| apply_logs.apply(&c.diagnostics)))
         .await
-        .context("cannot load the saved configuration")?;
+        .map_err(DaemonError::Config)?;
 
-    let group =
-        args.admin_group.as_deref().map(crate::control::AdminGroup::lookup).transpose().map_err(anyhow::Error::msg)?;
+    let group = args.admin_group.as_deref().map(crate::control::AdminGroup::lookup).transpose()?;
     let access = crate::control::Access::new(group);
     let listener = crate::control::bind(&socket, &access).await?;
     tracing::info!(socket = %socket.display(), "control socket ready");
@@ -110,9 +156,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "cannot notify systemd");
     }
 
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
     loop {
         tokio::select! {
             _ = hup.recv() => {
@@ -132,35 +178,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates `dir` (and parents) and makes it private to its owner.
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot make {} private", dir.display()))?;
-    Ok(())
-}
-
 /// Takes the data directory's lock for the life of the process.
-fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
+fn lock_data_dir(dir: &Path) -> Result<File, DaemonError> {
     let path = dir.join("mailroomd.lock");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .read(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let failed = |source| DaemonError::LockFile { path: path.clone(), source };
+    let mut file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).read(true).open(&path).map_err(failed)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            bail!("another mailroomd (pid {}) is already using the data directory {}", pid.trim(), dir.display());
+            let pid = std::fs::read_to_string(&path).unwrap_or_default().trim().to_owned();
+            return Err(DaemonError::Busy { pid, dir: dir.to_owned() });
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
     }
-    file.set_len(0)?;
-    write!(file, "{}", std::process::id())?;
+    file.set_len(0).map_err(failed)?;
+    write!(file, "{}", std::process::id()).map_err(failed)?;
     Ok(file)
 }

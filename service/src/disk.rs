@@ -57,11 +57,6 @@ impl Disk {
         disk
     }
 
-    /// The reserve, in bytes.
-    pub fn reserve(&self) -> u64 {
-        self.reserve
-    }
-
     /// True when free space was below the reserve at the last measure. A disk that
     /// cannot be measured is not low (the store's own errors still stop a write that
     /// does not fit).

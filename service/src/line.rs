@@ -13,7 +13,7 @@
 //! session: an idle session leaves when the service stops, one mid-transaction only
 //! when the drain runs out), and — while the session waits for a command from a client
 //! it may drop — being closed to make room for a new connection
-//! ([`crate::listener::Limits`]). The session is told why a wait ended ([`Ended`]) and
+//! ([`crate::limits::Limits`]). The session is told why a wait ended ([`Ended`]) and
 //! says goodbye in its own protocol's words.
 //!
 //! After a TLS upgrade ([`LineConn::start_tls`]) plaintext the client pipelined behind
@@ -26,7 +26,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
-use crate::listener::{Slot, Waiting};
+use crate::limits::{Slot, Waiting};
 use crate::shutdown::Shutdown;
 use crate::tls::Transport;
 
@@ -342,7 +342,7 @@ mod tests {
     #[tokio::test]
     async fn an_evictable_wait_gives_its_place_to_a_new_connection() {
         let (mut c, _client, _s) = conn();
-        let limits = crate::listener::Limits::new(1, 1, std::sync::Arc::default());
+        let limits = crate::limits::Limits::new(1, 1, std::sync::Arc::default());
         let ip: std::net::IpAddr = "192.0.2.1".parse().expect("ip");
         let slot = limits.admit(ip).expect("a place");
         let wait = Wait::until(soon(), Stop::Stopping).evictable(&slot);

@@ -26,11 +26,6 @@ impl Shutdown {
         self.drain.cancelled().await;
     }
 
-    /// True once draining has begun.
-    pub fn is_draining(&self) -> bool {
-        self.drain.is_cancelled()
-    }
-
     /// Resolves when the service stops: idle clients leave now.
     pub async fn stopping(&self) {
         self.stop.cancelled().await;

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHal
 
 use crate::context::ServiceContext;
 use crate::disk::Disk;
-use crate::listener::{Limits, Slot};
+use crate::limits::{Limits, Slot};
 use crate::shutdown::Shutdown;
 use crate::store::{NewMailbox, Store};
 use crate::tls::Transport;

@@ -29,6 +29,62 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+/// Why TLS could not be set up, in the administrator's words: which file, and what is
+/// wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate file cannot be read.
+    #[error("cannot read the TLS certificate {}: {source}", path.display())]
+    ReadCertificate {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// It is not PEM.
+    #[error("the TLS certificate {} is not valid PEM: {source}", path.display())]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// It holds no certificate.
+    #[error("{} holds no certificate", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key file cannot be read.
+    #[error("cannot read the TLS key {}: {source}", path.display())]
+    ReadKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The certificate cannot be parsed.
+    #[error("the TLS certificate {} cannot be parsed: {reason}", path.display())]
+    Unparsable {
+        /// The file.
+        path: PathBuf,
+        /// The parser's words.
+        reason: String,
+    },
+    /// Certificate and key do not belong together (or the key's kind is not usable).
+    #[error("the TLS certificate and key do not match or are unusable: {0}")]
+    Mismatch(rustls::Error),
+    /// rustls refused the setup.
+    #[error("TLS setup failed: {0}")]
+    Setup(rustls::Error),
+    /// A self-signed certificate could not be made.
+    #[error("cannot make a self-signed certificate: {0}")]
+    SelfSigned(rcgen::Error),
+    /// One could not be stored.
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+}
+
 /// How long a client gets to complete a TLS handshake (real clients need
 /// milliseconds; this bounds how long a silent one holds a connection slot).
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -74,7 +130,7 @@ impl Certificates {
     ///
     /// # Errors
     /// When the files cannot be read or do not match; the certificate in use stays.
-    pub fn replace(&self, cert_path: &Path, key_path: &Path) -> Result<Arc<CertificateInfo>, String> {
+    pub fn replace(&self, cert_path: &Path, key_path: &Path) -> Result<Arc<CertificateInfo>, TlsError> {
         let (key, info) = load(cert_path, key_path, false)?;
         let info = Arc::new(info);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (key, Arc::clone(&info));
@@ -95,7 +151,7 @@ impl rustls::server::ResolvesServerCert for Certificates {
 /// # Errors
 /// When named PEM files cannot be read or do not hold a certificate and key, or a
 /// self-signed certificate cannot be made or stored; in the problem's own words.
-pub fn server(data_dir: &Path, config: &Config, acme: Option<(PathBuf, PathBuf)>) -> Result<ServerTls, String> {
+pub fn server(data_dir: &Path, config: &Config, acme: Option<(PathBuf, PathBuf)>) -> Result<ServerTls, TlsError> {
     let (cert_path, key_path, self_signed) = match (&config.security.tls_files, acme) {
         (Some((cert, key)), _) => (cert.clone(), key.clone(), false),
         (None, Some((cert, key))) => (cert, key, false),
@@ -109,7 +165,7 @@ pub fn server(data_dir: &Path, config: &Config, acme: Option<(PathBuf, PathBuf)>
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_no_client_auth()
         .with_cert_resolver(Arc::clone(&certs) as Arc<dyn rustls::server::ResolvesServerCert>);
     Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), certs })
@@ -124,13 +180,12 @@ pub fn load(
     cert_path: &Path,
     key_path: &Path,
     self_signed: bool,
-) -> Result<(Arc<rustls::sign::CertifiedKey>, CertificateInfo), String> {
+) -> Result<(Arc<rustls::sign::CertifiedKey>, CertificateInfo), TlsError> {
     let certs = read_certs(cert_path)?;
     let key = read_key(key_path)?;
     let info = describe(&certs[0], cert_path, self_signed)?;
     let provider = rustls::crypto::ring::default_provider();
-    let key = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
-        .map_err(|e| format!("the TLS certificate and key do not match or are unusable: {e}"))?;
+    let key = rustls::sign::CertifiedKey::from_der(certs, key, &provider).map_err(TlsError::Mismatch)?;
     Ok((Arc::new(key), info))
 }
 
@@ -138,29 +193,29 @@ pub fn load(
 ///
 /// # Errors
 /// When the file cannot be read, is not PEM, or holds no certificate.
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read the TLS certificate {}: {e}", path.display()))?
+        .map_err(|source| TlsError::ReadCertificate { path: path.to_owned(), source })?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("the TLS certificate {} is not valid PEM: {e}", path.display()))?;
+        .map_err(|source| TlsError::NotPem { path: path.to_owned(), source })?;
     if certs.is_empty() {
-        return Err(format!("{} holds no certificate", path.display()));
+        return Err(TlsError::NoCertificate { path: path.to_owned() });
     }
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("cannot read the TLS key {}: {e}", path.display()))
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|source| TlsError::ReadKey { path: path.to_owned(), source })
 }
 
 /// The certificate in the administrator's terms: names, validity, fingerprint.
 ///
 /// # Errors
 /// When the certificate cannot be parsed.
-pub fn describe(cert: &CertificateDer<'_>, path: &Path, self_signed: bool) -> Result<CertificateInfo, String> {
+pub fn describe(cert: &CertificateDer<'_>, path: &Path, self_signed: bool) -> Result<CertificateInfo, TlsError> {
     use x509_parser::extensions::GeneralName;
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|e| format!("the TLS certificate {} cannot be parsed: {e}", path.display()))?;
+        .map_err(|e| TlsError::Unparsable { path: path.to_owned(), reason: e.to_string() })?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = parsed.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -202,8 +257,7 @@ const RENEW_BEFORE_DAYS: i64 = 30;
 
 /// The self-signed certificate and key files for `host` in `data_dir/tls`: made on
 /// first use, and made again when they are about to expire.
-fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
-    use std::os::unix::fs::PermissionsExt as _;
+fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), TlsError> {
     let dir = data_dir.join("tls");
     let cert_path = dir.join(format!("{host}.crt.pem"));
     let key_path = dir.join(format!("{host}.key.pem"));
@@ -218,34 +272,12 @@ fn self_signed_files(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), 
     if usable {
         return Ok((cert_path, key_path));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    let made = make_self_signed(host, now).map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
-    write_private(&key_path, made.1.serialize_pem().as_bytes())?;
-    write_private(&cert_path, made.0.pem().as_bytes())?;
+    crate::files::create_private_dir(&dir, 0o700)?;
+    let made = make_self_signed(host, now).map_err(TlsError::SelfSigned)?;
+    crate::files::write_private(&key_path, made.1.serialize_pem().as_bytes())?;
+    crate::files::write_private(&cert_path, made.0.pem().as_bytes())?;
     tracing::info!(host, path = %cert_path.display(), days = SELF_SIGNED_DAYS, "generated a self-signed TLS certificate");
     Ok((cert_path, key_path))
-}
-
-/// Writes `bytes` to `path` (mode 0600) through a synced temporary file and a rename,
-/// so that a crash leaves the old file or the new one: for certificates and keys.
-///
-/// # Errors
-/// In words: which file, and why.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let tmp = path.with_extension("tmp");
-    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut f =
-        std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp).map_err(failed)?;
-    f.write_all(bytes).map_err(failed)?;
-    f.sync_all().map_err(failed)?;
-    std::fs::rename(&tmp, path).map_err(failed)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(failed)?;
-    }
-    Ok(())
 }
 
 /// A certificate for `host`, signed by its own key, valid from yesterday (clocks
@@ -447,7 +479,7 @@ impl Outbound {
                 None
             }
         };
-        #[allow(clippy::expect_used)]
+        #[expect(clippy::expect_used, reason = "ring supports both versions: this cannot fail")]
         let opportunistic =
             TlsConnector::from(Arc::new(opportunistic.expect("the ring provider supports TLS 1.2 and 1.3")));
         Outbound { opportunistic, verified }

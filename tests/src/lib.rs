@@ -5,6 +5,7 @@
 //! to the test executable's `deps/` directory); `MAILROOM_BIN_DIR` overrides that.
 //! `cargo test --workspace` builds them, because their crates (`mailroom-service`,
 //! `mailroom-client`) have integration tests of their own.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 #![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! (`tls-alpn-01`, then `http-01`). A client trusting only Pebble's root then verifies
 //! the issued certificate over STARTTLS (Python's smtplib and ssl), and a forced
 //! renewal swaps it while a session opened before goes on: no restart.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};

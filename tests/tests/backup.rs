@@ -2,6 +2,7 @@
 //! taken during an 8-client send burst, restored into a new data directory, holds
 //! every message acknowledged before the backup began (counted over POP3); a damaged
 //! backup, or a data directory that has a store, is refused.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::process::Command;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! The control plane end to end: the real `mailroomd`, its socket, and `mailroomctl`.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::PermissionsExt as _;

@@ -1,6 +1,7 @@
 //! Outbound delivery end to end: the real `mailroomd` relaying to a real SMTP peer on
 //! loopback (the scriptable [`Sink`], or a second mailroomd), with retries, NDRs and
 //! crash recovery.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::time::Duration;
 

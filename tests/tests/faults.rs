@@ -83,22 +83,87 @@ async fn a_restart_under_load_refuses_no_connection_and_waits_for_no_stalled_del
     assert_eq!(d.count("SELECT COUNT(*) FROM queue_recipients WHERE state = 'in_flight'"), 1);
 }
 
+/// Holds `n` control connections open and idle (handshake done, nothing asked) until
+/// its standard input closes: another process than the test's.
+const HOLDER: &str = r#"
+import socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(b'{"hello":{"version":1,"client":"holder"}}\n')
+    f = s.makefile("rb")
+    line = f.readline()
+    assert b"welcome" in line, line
+    held.append((s, f))
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
 /// Regression: 64 idle control connections (no subscription, nothing asked) filled
 /// every place, and `mailroomctl` was turned away until they timed out. Now a new
-/// connection closes the one idle the longest.
+/// connection closes the one idle the longest. (Four processes hold them: one process
+/// holds at most a quarter.)
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_control_connections_do_not_lock_out_the_administrator() {
+    use std::io::BufRead as _;
     let d = Daemon::start().await;
-    let mut idle = Vec::new();
-    for _ in 0..mailroom_service_max_connections() {
-        idle.push(d.client().await);
+    let per_process = mailroom_service_max_connections() / 4;
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", HOLDER, &d.socket.display().to_string(), &per_process.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut ready = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut ready).expect("ready");
+        assert_eq!(ready.trim(), "ready");
+        holders.push(child);
     }
     let t = Instant::now();
     let out = d.ctl(&["status"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-    // A subscribed connection is not idle: it is never the one closed.
-    drop(idle);
+    for mut h in holders {
+        let _ = h.kill();
+        let _ = h.wait();
+    }
+}
+
+/// Regression: a client that kept opening control connections and kept them busy took
+/// every place, and `mailroomctl status` succeeded once in 45 tries. Now one process
+/// holds at most a quarter of the places, and is told so past them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_flooding_the_control_socket_cannot_lock_out_the_others() {
+    let d = Daemon::start().await;
+    let per_process = mailroom_service_max_connections() / 4;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut busy = Vec::new();
+    for _ in 0..per_process {
+        let client = d.client().await;
+        let stop = Arc::clone(&stop);
+        busy.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if client.ping().await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    let more = mailroom_client::Client::connect(&d.socket, "greedy").await;
+    let refused = more.expect_err("past its share");
+    assert!(refused.to_string().contains("per process"), "{refused}");
+    for _ in 0..10 {
+        let out = d.ctl(&["status"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for b in busy {
+        b.await.expect("join");
+    }
 }
 
 /// Regression: message tracking records and the daily log files were kept forever.
@@ -135,7 +200,8 @@ async fn old_tracking_records_and_log_files_are_removed() {
     assert!(d.ctl_ok(&["status"]).contains("kept on it:"), "mailroomctl shows it");
 }
 
-/// The control socket's cap on connections (`mailroom_service::control::MAX_CONNECTIONS`).
+/// The control socket's cap on connections (`mailroom_service::control::MAX_CONNECTIONS`;
+/// one process holds at most a quarter, `MAX_PER_PROCESS`).
 fn mailroom_service_max_connections() -> usize {
     64
 }

@@ -7,6 +7,7 @@
 //! Clients reach the service from other loopback addresses (127.0.0.2, .3…) so that
 //! it sees strangers: mail from the address it listens on is this machine's own, which
 //! no defence applies to.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::time::{Duration, Instant};
 

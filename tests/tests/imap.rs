@@ -527,3 +527,22 @@ print(inbox, junk, subject)
     let tracked = d.ctl_ok(&["track", "--recipient", "ann@corp.test"]);
     assert!(tracked.contains("to the Junk folder"), "{tracked}");
 }
+
+/// Regression: CAPABILITY said `IMAP4REV1`; names are case-blind, but testssl.sh (and
+/// other tools) look for the RFC's spelling, `IMAP4rev1`, and failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn capabilities_spell_imap4rev1_as_the_rfc_does() {
+    use std::io::{BufRead as _, Write as _};
+    let d = Daemon::start().await;
+    let stream = std::net::TcpStream::connect(d.imap_addr().await).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut w = stream.try_clone().expect("clone");
+    let mut r = std::io::BufReader::new(stream);
+    let mut greeting = String::new();
+    r.read_line(&mut greeting).expect("greeting");
+    w.write_all(b"a CAPABILITY\r\n").expect("write");
+    let mut caps = String::new();
+    r.read_line(&mut caps).expect("capabilities");
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+    assert!(caps.starts_with("* CAPABILITY IMAP4rev1 IMAP4rev2 ") && !caps.contains("IMAP4REV1"), "{caps}");
+}

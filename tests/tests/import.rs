@@ -3,6 +3,7 @@
 //! POP3 server (a second `mailroomd`, plain and over TLS) — each landing byte for byte
 //! as POP3 (poplib) and IMAP (imaplib) then read it, and adding nothing when run
 //! again — and out to an mbox and a Maildir that Python's `mailbox` module reads.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -13,6 +13,7 @@
 //! the first time (it is the README's, into the workspace's `target/release`). It uses
 //! the unit's own paths (`/var/lib/mailroom`, `/run/mailroom`), so it refuses to run
 //! where a Mailroom system service is installed already.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};

@@ -1,5 +1,6 @@
 //! POP3 end to end: the real `mailroomd` against Python's poplib, curl's pop3:// and raw
 //! bytes on a real socket.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpStream};

@@ -9,6 +9,7 @@
 //!
 //! `MAILROOM_SWARM=2000` runs the full-size swarm (the default is smaller, to keep the
 //! suite quick).
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -218,4 +219,85 @@ async fn an_imap_client_that_has_not_logged_in_makes_room_for_a_new_connection()
     let mut ok = String::new();
     third.read_line(&mut ok).expect("reply");
     assert!(ok.starts_with("a OK"), "{ok}");
+}
+
+/// One normal IMAP session from 127.0.0.1: log in, SELECT INBOX, log out. Its time,
+/// or what went wrong.
+fn imap_session(server: SocketAddr) -> Result<Duration, String> {
+    let started = Instant::now();
+    let stream = TcpStream::connect_timeout(&server, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(20))).map_err(|e| e.to_string())?;
+    let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(stream);
+    let mut line = String::new();
+    r.read_line(&mut line).map_err(|e| e.to_string())?;
+    if !line.starts_with("* OK") {
+        return Err(format!("greeting: {line}"));
+    }
+    for (tag, command) in [("a", "LOGIN ann@corp.test ann-pw"), ("b", "SELECT INBOX"), ("c", "LOGOUT")] {
+        w.write_all(format!("{tag} {command}\r\n").as_bytes()).map_err(|e| e.to_string())?;
+        loop {
+            line.clear();
+            if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("closed during {command}"));
+            }
+            if line.starts_with(&format!("{tag} ")) {
+                break;
+            }
+        }
+        if !line.starts_with(&format!("{tag} OK")) {
+            return Err(format!("{command}: {line}"));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// Regression: at 2,100 slow IMAP clients (the limit being 2,000) a normal IMAP client
+/// got `* BYE [UNAVAILABLE]` 125 times in 125: IMAP never closed the slowest waiting
+/// sessions as SMTP and POP3 do. Now a normal client logs in and selects its INBOX
+/// however many strangers trickle bytes at it. `MAILROOM_SWARM=2100` runs the full size.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swarm_of_slow_imap_clients_does_not_keep_out_a_normal_one() {
+    let swarm: usize = std::env::var("MAILROOM_SWARM").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let addresses: Vec<IpAddr> = (2..6).map(|i| IpAddr::from([127, 0, 0, i])).collect();
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    let places = swarm * 20 / 21;
+    d.edit_config(|c| {
+        c["connections"]["max_connections"] = places.into();
+        c["connections"]["max_connections_per_ip"] = (swarm / addresses.len() + 10).into();
+    });
+    d.ctl_ok(&["restart"]);
+    let imap = d.imap_addr().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let open = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..swarm)
+        .map(|i| tokio::spawn(trickle(imap, addresses[i % addresses.len()], Arc::clone(&stop), Arc::clone(&open))))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while open.load(Ordering::Relaxed) < places {
+        assert!(Instant::now() < deadline, "the swarm never filled the house ({} open)", open.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let results = tokio::task::spawn_blocking(move || (0..100).map(|_| imap_session(imap)).collect::<Vec<_>>())
+        .await
+        .expect("client");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.abort();
+    }
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    eprintln!(
+        "{swarm} slow IMAP clients on {places} places: {} of 100 sessions logged in and selected",
+        100 - failed.len()
+    );
+    assert!(
+        failed.len() <= 1,
+        "{} of 100 sessions failed: {:?}",
+        failed.len(),
+        failed.iter().take(5).collect::<Vec<_>>()
+    );
 }

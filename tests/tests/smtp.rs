@@ -1,5 +1,6 @@
 //! SMTP end to end: the real `mailroomd` against real clients (Python's smtplib, curl,
 //! swaks) and raw bytes on a real socket where exact bytes matter.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::process::Command;
 

@@ -188,7 +188,8 @@ fn filtering_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     action
 }
 
-/// Addresses and logins locked out after too many failed logins, each with Unlock.
+/// Addresses locked out after too many failed logins (for one account or for all),
+/// and accounts under attack, each with Unlock.
 fn lockouts_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     ui.strong("Locked out after failed logins");
     ui.separator();
@@ -197,13 +198,19 @@ fn lockouts_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         return None;
     }
     let mut action = None;
-    egui::Grid::new("lockouts").num_columns(4).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
-        for heading in ["Address or login", "Failures", "Until", ""] {
+    egui::Grid::new("lockouts").num_columns(5).striped(true).spacing([16.0, 6.0]).show(ui, |ui| {
+        for heading in ["Address or login", "What", "Failures", "Until", ""] {
             ui.strong(heading);
         }
         ui.end_row();
         for l in &model.lockouts {
             ui.label(&l.client);
+            ui.label(match (&l.account, l.is_address, l.slowed) {
+                (Some(account), _, _) => format!("Locked out for {account}"),
+                (None, true, _) => "Locked out for every account".to_owned(),
+                (None, false, true) => "Under attack: unknown addresses slowed".to_owned(),
+                (None, false, false) => "Locked out".to_owned(),
+            });
             ui.label(l.failures.to_string());
             ui.label(mailroom_shared::time::format_utc(l.until));
             if ui.add_enabled(model.connected(), egui::Button::new(format!("Unlock {}", l.client))).clicked() {

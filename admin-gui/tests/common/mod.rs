@@ -1,5 +1,6 @@
 //! What the GUI tests share: a harness on the real app, waiting for the backend, and
 //! typing and clicking the way the tests need.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 #![allow(dead_code)] // each test file uses some of these
 
 use std::time::{Duration, Instant};

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     match runtime.block_on(mailroom_service::daemon::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mailroomd: {e:#}");
+            eprintln!("mailroomd: {e}");
             ExitCode::FAILURE
         }
     }

@@ -26,15 +26,41 @@ impl AdminGroup {
     ///
     /// # Errors
     /// A sentence when no such group exists or the database cannot be read.
-    pub fn lookup(name: &str) -> Result<AdminGroup, String> {
+    pub fn lookup(name: &str) -> Result<AdminGroup, AccessError> {
         match nix::unistd::Group::from_name(name) {
             Ok(Some(g)) => Ok(AdminGroup { name: name.to_owned(), gid: g.gid.as_raw() }),
-            Ok(None) => Err(format!(
-                "there is no group '{name}' for --admin-group; create it (addgroup --system {name}) or leave the option out"
-            )),
-            Err(e) => Err(format!("cannot look up the group '{name}': {e}")),
+            Ok(None) => Err(AccessError::NoSuchGroup(name.to_owned())),
+            Err(e) => Err(AccessError::Lookup { name: name.to_owned(), source: e }),
         }
     }
+}
+
+/// Why an administrators' group cannot be used, or a peer is refused: each a sentence
+/// with the next step.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// `--admin-group` names no group.
+    #[error("there is no group '{0}' for --admin-group; create it (addgroup --system {0}) or leave the option out")]
+    NoSuchGroup(String),
+    /// The group database cannot be read.
+    #[error("cannot look up the group '{name}': {source}")]
+    Lookup {
+        /// The group.
+        name: String,
+        /// Why.
+        source: nix::Error,
+    },
+    /// The kernel did not say who the peer is.
+    #[error("permission denied: the peer's credentials are unknown")]
+    Unknown,
+    /// Another user, and no administrators' group.
+    #[error("permission denied: not the service's user")]
+    NotTheServicesUser,
+    /// Another user, not in the administrators' group.
+    #[error(
+        "permission denied: not the service's user nor a member of the group '{0}' (ask an administrator: adduser YOU {0}, then log in again)"
+    )]
+    NotAMember(String),
 }
 
 /// The rule the control socket applies to each connecting peer.
@@ -71,32 +97,25 @@ impl Access {
     ///
     /// # Errors
     /// A sentence for the refused peer.
-    pub fn admit(&self, peer: Peer) -> Result<(), String> {
+    pub fn admit(&self, peer: Peer) -> Result<(), AccessError> {
         self.admit_with(peer, |pid| read_groups(&Path::new("/proc").join(pid.to_string()).join("status")))
     }
 
-    fn admit_with(&self, peer: Peer, groups_of: impl FnOnce(i32) -> Option<Vec<u32>>) -> Result<(), String> {
+    fn admit_with(&self, peer: Peer, groups_of: impl FnOnce(i32) -> Option<Vec<u32>>) -> Result<(), AccessError> {
         let Some(uid) = peer.uid else {
-            return Err("permission denied: the peer's credentials are unknown".into());
+            return Err(AccessError::Unknown);
         };
         if uid == self.own_uid || uid == 0 {
             return Ok(());
         }
         let Some(group) = &self.group else {
-            return Err("permission denied: not the service's user".into());
+            return Err(AccessError::NotTheServicesUser);
         };
         if peer.gid == Some(group.gid) {
             return Ok(());
         }
         let member = peer.pid.and_then(groups_of).is_some_and(|groups| groups.contains(&group.gid));
-        if member {
-            Ok(())
-        } else {
-            Err(format!(
-                "permission denied: not the service's user nor a member of the group '{}' (ask an administrator: adduser YOU {}, then log in again)",
-                group.name, group.name
-            ))
-        }
+        if member { Ok(()) } else { Err(AccessError::NotAMember(group.name.clone())) }
     }
 }
 
@@ -150,6 +169,7 @@ mod tests {
     #[test]
     fn a_stranger_is_refused_with_the_groups_name_and_a_next_step() {
         let err = access(Some(120)).admit_with(peer(1002, 1002), |_| Some(vec![1002, 27])).expect_err("refused");
+        let err = err.to_string();
         assert!(err.contains("'mailroom'") && err.contains("adduser"), "{err}");
         assert!(access(Some(120)).admit_with(peer(1002, 1002), |_| None).is_err(), "unreadable groups");
         assert!(

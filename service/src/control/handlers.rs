@@ -18,7 +18,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::Backup { path } => crate::backup::create(manager.store(), std::path::Path::new(&path))
             .await
             .map(Response::Backup)
-            .map_err(|message| IpcError::Failed { message, field: None }),
+            .map_err(|e| IpcError::Failed { message: e.to_string(), field: None }),
         Request::ImportMessage { address, folder, key, flags, received_at, offset, total, data } => {
             super::transfer::import(manager, &address, folder, key, &flags, received_at, (offset, total), &data).await
         }
@@ -118,7 +118,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::Certificate => Ok(certificate(manager)),
         Request::RenewCertificate => match manager.renew_certificate().await {
             Ok(()) => Ok(certificate(manager)),
-            Err(message) => Err(IpcError::Failed { message, field: Some("security.acme.enabled".into()) }),
+            Err(e) => Err(IpcError::Failed { message: e.to_string(), field: Some("security.acme.enabled".into()) }),
         },
         Request::Lockouts => Ok(Response::Lockouts { lockouts: manager.lockouts() }),
         Request::Unlock { client } => match manager.unlock(&client) {
@@ -170,8 +170,8 @@ async fn dns_records(manager: &Manager, domain: Option<&str>, check: bool) -> Re
     let keys = manager.store().dkim_keys().await?;
     let mut records = crate::mailauth::records::wanted(&config, &keys, only.as_ref());
     if check {
-        let resolver =
-            crate::dns::resolver(&config.connections).map_err(|message| IpcError::Failed { message, field: None })?;
+        let resolver = crate::dns::resolver(&config.connections)
+            .map_err(|e| IpcError::Failed { message: e.to_string(), field: None })?;
         crate::mailauth::records::check(&resolver, &mut records).await;
     }
     Ok(Response::DnsRecords { records })

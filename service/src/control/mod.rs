@@ -20,6 +20,9 @@
 //!   and has nothing in progress is closed after [`IDLE_TIMEOUT`]; and when every
 //!   place is taken, a new connection closes the one idle the longest instead of being
 //!   turned away, so idle connections cannot lock the administrator out.
+//! - **Places are shared fairly**: one process holds at most [`MAX_PER_PROCESS`] of
+//!   them, so a client that keeps opening connections (and keeps them busy) cannot
+//!   take every place from the others.
 
 pub mod access;
 mod errors;
@@ -50,10 +53,47 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::lifecycle::Manager;
-pub use access::{Access, AdminGroup, Peer};
+pub use access::{Access, AccessError, AdminGroup, Peer};
 
 /// Most control connections served at once; more are answered `busy` and closed.
 pub const MAX_CONNECTIONS: usize = 64;
+/// Most of them one process holds at once (by its pid, as the kernel tells it).
+pub const MAX_PER_PROCESS: usize = 16;
+
+/// How many connections each process holds, by pid.
+#[derive(Debug, Default)]
+struct Processes(std::collections::HashMap<i32, usize>);
+
+/// One connection's share of its process's places; given back when dropped.
+struct ProcessPlace {
+    processes: Arc<std::sync::Mutex<Processes>>,
+    pid: i32,
+}
+
+impl ProcessPlace {
+    /// A place for a connection of `pid`, or `None` when the process holds its share.
+    fn take(processes: &Arc<std::sync::Mutex<Processes>>, pid: i32) -> Option<ProcessPlace> {
+        let mut p = processes.lock().unwrap_or_else(|p| p.into_inner());
+        let held = p.0.entry(pid).or_default();
+        if *held >= MAX_PER_PROCESS {
+            return None;
+        }
+        *held += 1;
+        Some(ProcessPlace { processes: Arc::clone(processes), pid })
+    }
+}
+
+impl Drop for ProcessPlace {
+    fn drop(&mut self) {
+        let mut p = self.processes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = p.0.get_mut(&self.pid) {
+            *held -= 1;
+            if *held == 0 {
+                p.0.remove(&self.pid);
+            }
+        }
+    }
+}
 /// Most requests of one connection in progress at once; beyond it, reading pauses.
 const MAX_IN_FLIGHT: usize = 16;
 /// How long a new connection has to send its hello.
@@ -182,6 +222,7 @@ async fn probe(path: &Path) -> Option<String> {
 pub async fn serve(listener: Listener, manager: Manager, access: Access, stop: CancellationToken) {
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let idle = Arc::new(std::sync::Mutex::new(Idle::default()));
+    let processes = Arc::new(std::sync::Mutex::new(Processes::default()));
     let tasks = TaskTracker::new();
     let access = Arc::new(access);
     loop {
@@ -202,7 +243,23 @@ pub async fn serve(listener: Listener, manager: Manager, access: Access, stop: C
         let stop = stop.clone();
         let requests = tasks.clone();
         let access = Arc::clone(&access);
+        let processes = Arc::clone(&processes);
         tasks.spawn(async move {
+            let peer = match stream.peer_creds() {
+                Ok(c) => Peer { uid: c.euid(), gid: c.egid(), pid: c.pid() },
+                Err(_) => Peer { uid: None, gid: None, pid: None },
+            };
+            let share = match peer.pid {
+                Some(pid) => match ProcessPlace::take(&processes, pid) {
+                    Some(place) => Some(place),
+                    None => {
+                        let message = format!("at most {MAX_PER_PROCESS} control connections per process");
+                        refuse(&stream, IpcError::Busy { message }).await;
+                        return;
+                    }
+                },
+                None => None,
+            };
             let permit = match Arc::clone(&connections).try_acquire_owned() {
                 Ok(p) => Ok(p),
                 Err(_) if idle.lock().unwrap_or_else(|p| p.into_inner()).evict_oldest() => {
@@ -219,16 +276,13 @@ pub async fn serve(listener: Listener, manager: Manager, access: Access, stop: C
                     .await;
                 return;
             };
-            let peer = match stream.peer_creds() {
-                Ok(c) => Peer { uid: c.euid(), gid: c.egid(), pid: c.pid() },
-                Err(_) => Peer { uid: None, gid: None, pid: None },
-            };
-            if let Err(message) = access.admit(peer) {
-                tracing::warn!(uid = ?peer.uid, pid = ?peer.pid, "control connection refused: {message}");
-                refuse(&stream, IpcError::Handshake { message }).await;
+            if let Err(why) = access.admit(peer) {
+                tracing::warn!(uid = ?peer.uid, pid = ?peer.pid, "control connection refused: {why}");
+                refuse(&stream, IpcError::Handshake { message: why.to_string() }).await;
                 return;
             }
             Connection::new(stream, manager, requests, idle).run(stop).await;
+            drop(share);
         });
     }
     tasks.close();

@@ -59,7 +59,7 @@ fn flag_names(bits: u8) -> Vec<String> {
 }
 
 /// One piece of a message to import.
-#[allow(clippy::too_many_arguments)] // the request's fields, one by one
+#[expect(clippy::too_many_arguments, reason = "the request's fields, one by one")]
 pub(super) async fn import(
     manager: &Manager,
     address: &str,

@@ -17,7 +17,7 @@ use mailroom_shared::config::{Filtering, SpamHandling};
 
 use super::rspamd::{self, Action, Scan};
 use crate::context::ServiceContext;
-use crate::smtp::reply::Reply;
+use crate::refusal::Refusal;
 use crate::store::{FilterEvent, Greylist, GreylistTimes, now_secs};
 
 /// What becomes of a scanned message.
@@ -30,7 +30,7 @@ pub enum Disposition {
     /// Hold it in the quarantine, for this reason.
     Quarantine(String),
     /// Refuse it with this reply.
-    Refuse(Reply),
+    Refuse(Refusal),
 }
 
 /// The content filter's outcome for one message.
@@ -117,7 +117,7 @@ pub fn decide(scan: &Scan, cfg: &Filtering, retried: bool) -> Outcome {
     };
     let why = format!("rspamd: {}, score {score:.2} of {:.2}", scan.action.as_str(), scan.required);
     let disposition = match scan.action {
-        Action::Reject => Disposition::Refuse(Reply::new(
+        Action::Reject => Disposition::Refuse(Refusal::new(
             550,
             "5.7.1",
             match &scan.smtp_message {
@@ -126,9 +126,9 @@ pub fn decide(scan: &Scan, cfg: &Filtering, retried: bool) -> Outcome {
             },
         )),
         Action::SoftReject => {
-            Disposition::Refuse(Reply::new(451, "4.7.1", "Message deferred by the content filter; try again later"))
+            Disposition::Refuse(Refusal::new(451, "4.7.1", "Message deferred by the content filter; try again later"))
         }
-        Action::Greylist if !retried => Disposition::Refuse(Reply::new(
+        Action::Greylist if !retried => Disposition::Refuse(Refusal::new(
             451,
             "4.7.1",
             format!("Greylisted; please try again in {} seconds", cfg.greylist_delay.as_secs()),
@@ -136,7 +136,7 @@ pub fn decide(scan: &Scan, cfg: &Filtering, retried: bool) -> Outcome {
         _ if over_threshold => Disposition::Quarantine(format!("{why} (at least the quarantine score)")),
         Action::RewriteSubject => handling(cfg.on_rewrite_subject, &why),
         Action::AddHeader => handling(cfg.on_add_header, &why),
-        Action::Greylist | Action::NoAction => Disposition::Deliver,
+        Action::Greylist | Action::Clean => Disposition::Deliver,
     };
     let spam = matches!(scan.action, Action::AddHeader | Action::RewriteSubject | Action::Reject | Action::SoftReject)
         || over_threshold;
@@ -195,10 +195,10 @@ mod tests {
         let reject = decide(&scan(Action::Reject, 15.0), &cfg, false);
         assert_eq!(
             reject.disposition,
-            Disposition::Refuse(Reply::new(550, "5.7.1", "Message refused as spam: Gtube pattern"))
+            Disposition::Refuse(Refusal::new(550, "5.7.1", "Message refused as spam: Gtube pattern"))
         );
         let soft = decide(&scan(Action::SoftReject, 9.0), &cfg, false);
-        assert!(matches!(soft.disposition, Disposition::Refuse(Reply { code: 451, .. })));
+        assert!(matches!(soft.disposition, Disposition::Refuse(Refusal { code: 451, .. })));
         assert!(matches!(decide(&scan(Action::Greylist, 5.0), &cfg, false).disposition, Disposition::Refuse(_)));
         assert_eq!(decide(&scan(Action::Greylist, 5.0), &cfg, true).disposition, Disposition::Deliver);
         let header = decide(&scan(Action::AddHeader, 7.0), &cfg, false);
@@ -206,7 +206,7 @@ mod tests {
         assert!(header.headers.starts_with("X-Spam-Status: Yes, score=7.00 required=15.00 action=\"add header\"\r\n"));
         assert!(header.headers.ends_with("X-Spam: Yes\r\n"));
         assert_eq!(decide(&scan(Action::RewriteSubject, 8.0), &cfg, false).disposition, Disposition::Tag);
-        let clean = decide(&scan(Action::NoAction, 1.0), &cfg, false);
+        let clean = decide(&scan(Action::Clean, 1.0), &cfg, false);
         assert_eq!(clean.disposition, Disposition::Deliver);
         assert!(clean.headers.starts_with("X-Spam-Status: No,") && !clean.headers.contains("X-Spam: Yes"));
     }
@@ -217,10 +217,10 @@ mod tests {
         cfg.on_add_header = SpamHandling::Quarantine;
         cfg.quarantine_score = Some(5);
         assert!(matches!(decide(&scan(Action::AddHeader, 7.0), &cfg, false).disposition, Disposition::Quarantine(_)));
-        let by_score = decide(&scan(Action::NoAction, 5.5), &cfg, false);
+        let by_score = decide(&scan(Action::Clean, 5.5), &cfg, false);
         assert!(matches!(&by_score.disposition, Disposition::Quarantine(why) if why.contains("quarantine score")));
         assert!(by_score.headers.contains("X-Spam: Yes"));
-        assert_eq!(decide(&scan(Action::NoAction, 4.9), &cfg, false).disposition, Disposition::Deliver);
+        assert_eq!(decide(&scan(Action::Clean, 4.9), &cfg, false).disposition, Disposition::Deliver);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use mail_builder::MessageBuilder;
 
 use crate::context::ServiceContext;
-use crate::smtp::reply::Reply;
+use crate::refusal::Refusal;
 use crate::store::{FilterEvent, NewMessage, TrackEvent, TrackingRecord, now_secs};
 
 /// Whether `account` may send to one more outside recipient, `pending` of them being
@@ -23,7 +23,7 @@ use crate::store::{FilterEvent, NewMessage, TrackEvent, TrackingRecord, now_secs
 ///
 /// # Errors
 /// The reply that refuses the recipient.
-pub async fn check(ctx: &ServiceContext, account: &str, pending: u64) -> Result<(), Reply> {
+pub async fn check(ctx: &ServiceContext, account: &str, pending: u64) -> Result<(), Refusal> {
     let cfg = &ctx.config.filtering;
     if !cfg.sending_limits {
         return Ok(());
@@ -31,9 +31,9 @@ pub async fn check(ctx: &ServiceContext, account: &str, pending: u64) -> Result<
     let now = now_secs();
     let counts = ctx.store.sent_counts(account.to_owned(), now).await.map_err(|e| {
         tracing::error!(target: "mailroom_service::filtering", error = %e, "cannot read the sending counts");
-        Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        Refusal::new(451, "4.3.0", "Temporary lookup failure, try again later")
     })?;
-    let held = Reply::new(
+    let held = Refusal::new(
         451,
         "4.7.1",
         format!(

@@ -24,7 +24,7 @@ const MAX_ANSWER: usize = 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Not spam.
-    NoAction,
+    Clean,
     /// Probably spam: deliver with a header saying so.
     AddHeader,
     /// Probably spam: deliver with the subject marked.
@@ -40,7 +40,7 @@ pub enum Action {
 impl Action {
     fn parse(s: &str) -> Option<Action> {
         Some(match s {
-            "no action" => Action::NoAction,
+            "no action" => Action::Clean,
             "add header" => Action::AddHeader,
             "rewrite subject" => Action::RewriteSubject,
             "greylist" => Action::Greylist,
@@ -53,7 +53,7 @@ impl Action {
     /// As rspamd names it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::NoAction => "no action",
+            Action::Clean => "no action",
             Action::AddHeader => "add header",
             Action::RewriteSubject => "rewrite subject",
             Action::Greylist => "greylist",

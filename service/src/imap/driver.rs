@@ -37,7 +37,7 @@ impl<S: crate::tls::Transport> Session<S> {
             let event = match next {
                 Ok(event) => event,
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.conn.queue(&bytes);
+                    self.conn.queue(&super::session::spelled(bytes));
                     if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         break;
                     }

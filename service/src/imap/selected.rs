@@ -282,7 +282,7 @@ impl<S: crate::tls::Transport> Session<S> {
     }
 
     /// STORE and UID STORE.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "STORE's parts as imap-types gives them, one by one")]
     pub(super) async fn store(
         &mut self,
         tag: Tag<'static>,

@@ -103,9 +103,9 @@ pub struct Session<S> {
     pub(super) peer: SocketAddr,
     pub(super) state: State,
     /// The IMAP listeners' connection limits, whose load shortens the wait for a login.
-    pub(super) limits: crate::listener::Limits,
+    pub(super) limits: crate::limits::Limits,
     /// This connection's place in them.
-    pub(super) slot: crate::listener::Slot,
+    pub(super) slot: crate::limits::Slot,
     /// Notices of changed mailboxes.
     pub(super) watch: tokio::sync::broadcast::Receiver<i64>,
     /// The selected folder may have changed since the client was last told.
@@ -120,6 +120,23 @@ pub struct Session<S> {
     /// What the protocol state produced while a long command's output was being sent
     /// (pipelined commands behind it): handled, in order, before reading more.
     pub(super) pending: std::collections::VecDeque<Result<Event, ServerError>>,
+}
+
+/// A response as it goes out, with `IMAP4rev1` in a capability list spelled as RFC
+/// 9051 spells it (imap-types writes `IMAP4REV1`; capability names are case-blind, but
+/// some tools match the RFC's spelling). Only a one-line response that lists
+/// capabilities is touched — never a message's text.
+pub(super) fn spelled(mut bytes: Vec<u8>) -> Vec<u8> {
+    const WRONG: &[u8] = b" IMAP4REV1";
+    let lists_capabilities = bytes.len() < 1024
+        && bytes.ends_with(b"\r\n")
+        && !bytes[..bytes.len() - 2].contains(&b'\n')
+        && !bytes.ends_with(b"}\r\n")
+        && bytes.windows(11).any(|w| w == b"CAPABILITY ");
+    if lists_capabilities && let Some(at) = bytes.windows(WRONG.len()).position(|w| w == WRONG) {
+        bytes[at + 1..at + WRONG.len()].copy_from_slice(b"IMAP4rev1");
+    }
+    bytes
 }
 
 /// An OK greeting.
@@ -194,8 +211,8 @@ impl<S: crate::tls::Transport> Session<S> {
         conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
-        limits: crate::listener::Limits,
-        slot: crate::listener::Slot,
+        limits: crate::limits::Limits,
+        slot: crate::limits::Slot,
     ) -> Session<S> {
         let watch = ctx.store.watch();
         Session {
@@ -221,7 +238,7 @@ impl<S: crate::tls::Transport> Session<S> {
         loop {
             match self.server.next() {
                 Ok(_) => {}
-                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&bytes),
+                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&spelled(bytes)),
                 Err(_) => break,
             }
         }
@@ -236,7 +253,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
                 Ok(event) => self.pending.push_back(Ok(event)),
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.conn.queue(&bytes);
+                    self.conn.queue(&spelled(bytes));
                     if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         return false;
                     }

@@ -14,7 +14,8 @@ use mailroom_shared::ipc::ServiceState;
 use super::{ABORT_GRACE, LifecycleError, Manager, Prepared, Run};
 use crate::context::ServiceContext;
 use crate::disk::Disk;
-use crate::listener::{self, Limits, Protocol, Socket};
+use crate::limits::Limits;
+use crate::listener::{self, Protocol, Socket};
 use crate::mailauth::MailAuth;
 use crate::shutdown::Shutdown;
 
@@ -30,8 +31,8 @@ impl Manager {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
             // without one: do not run without it.
-            Err(message) if config.security.tls_files.is_some() || implicit_tls => {
-                return Err(LifecycleError::start(message));
+            Err(e) if config.security.tls_files.is_some() || implicit_tls => {
+                return Err(LifecycleError::start(e.to_string()));
             }
             Err(e) => {
                 tracing::error!(error = %e, "TLS is not available");

@@ -103,15 +103,12 @@ impl Manager {
     /// # Errors
     /// When the service is not running or does not use ACME, or the attempt failed (the
     /// CA's or the network's reason).
-    pub async fn renew_certificate(&self) -> Result<(), String> {
+    pub async fn renew_certificate(&self) -> Result<(), crate::acme::AcmeError> {
+        use crate::acme::AcmeError;
         if self.acme_status().is_none() {
-            return Err(if self.state().running.is_some() {
-                "the Security page does not ask for a certificate from an ACME CA".into()
-            } else {
-                "the Internet Mail Service is not running".into()
-            });
+            return Err(if self.state().running.is_some() { AcmeError::NotConfigured } else { AcmeError::NotRunning });
         }
-        self.inner.acme.renew_now().await.unwrap_or_else(|_| Err("the service stopped meanwhile".into()))
+        self.inner.acme.renew_now().await.unwrap_or(Err(AcmeError::Stopped))
     }
 
     /// Current lock-outs after failed logins.
@@ -121,11 +118,22 @@ impl Manager {
             .throttle
             .lockouts()
             .into_iter()
-            .map(|l| mailroom_shared::ipc::LockoutInfo {
-                client: l.client,
-                is_address: l.is_address,
-                failures: l.failures,
-                until: now + i64::try_from(l.remaining.as_secs()).unwrap_or(0),
+            .map(|l| {
+                use crate::throttle::LockoutKind;
+                let until = now + i64::try_from(l.remaining.as_secs()).unwrap_or(0);
+                let (is_address, account, slowed) = match l.kind {
+                    LockoutKind::Address => (true, None, false),
+                    LockoutKind::AddressForAccount(account) => (true, Some(account), false),
+                    LockoutKind::AccountSlowed => (false, None, true),
+                };
+                mailroom_shared::ipc::LockoutInfo {
+                    client: l.client,
+                    is_address,
+                    account,
+                    slowed,
+                    failures: l.failures,
+                    until,
+                }
             })
             .collect()
     }

@@ -41,16 +41,7 @@ pub struct Spf {
     mail_from: String,
 }
 
-/// A refusal: the SMTP reply's code, enhanced status and text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// `550` or `451`.
-    pub code: u16,
-    /// `5.7.1`, `4.7.24`…
-    pub status: &'static str,
-    /// Why, for the sender.
-    pub text: String,
-}
+pub use crate::refusal::Refusal;
 
 /// What to do with a checked message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +168,7 @@ impl MailAuth {
             .any(|d| matches!(d.result(), DkimResult::TempError(_)) && d.signature().is_some_and(|s| aligned(&s.d)));
         if matches!(dmarc.result(), DmarcResult::TempError(_)) || dkim_temp {
             let text = "DKIM or DMARC check failed temporarily (DNS); try again later".to_owned();
-            return Verdict { header, action: Action::Refuse(Refusal { code: 451, status: "4.7.5", text }), summary };
+            return Verdict { header, action: Action::Refuse(Refusal::new(451, "4.7.5", text)), summary };
         }
 
         // 2. Our own domains cannot be claimed from outside without proof.
@@ -193,11 +184,7 @@ impl MailAuth {
                     "Message refused: it says it is from {from_domain}, which is ours, but it comes from outside \
                      without SPF or DKIM proof from {ours}"
                 );
-                return Verdict {
-                    header,
-                    action: Action::Refuse(Refusal { code: 550, status: "5.7.1", text }),
-                    summary,
-                };
+                return Verdict { header, action: Action::Refuse(Refusal::new(550, "5.7.1", text)), summary };
             }
         }
 
@@ -207,12 +194,12 @@ impl MailAuth {
             Policy::Reject if failed && policy.dmarc_reject => Action::Refuse(Refusal {
                 code: 550,
                 status: "5.7.1",
-                text: format!(
+                text: std::borrow::Cow::Owned(format!(
                     "Message refused: the DMARC policy of {} says to reject mail that fails its checks \
                      (SPF {}, DKIM {dkim_word})",
                     dmarc.domain(),
                     spf_word(spf.output.result())
-                ),
+                )),
             }),
             Policy::Quarantine if failed => match policy.dmarc_quarantine {
                 QuarantineAction::Quarantine => Action::Quarantine,
@@ -226,7 +213,7 @@ impl MailAuth {
 }
 
 fn dns_unavailable() -> Refusal {
-    Refusal { code: 451, status: "4.7.5", text: "Sender checks are unavailable (no DNS); try again later".into() }
+    Refusal::new(451, "4.7.5", "Sender checks are unavailable (no DNS); try again later")
 }
 
 /// True when `domain` is `parent` or a subdomain of it (relaxed alignment, without the

@@ -51,7 +51,7 @@ impl MailAuth {
     /// Mail authentication for a run with `config`, signing with `keys`.
     pub fn new(config: &Config, keys: Arc<SigningKeys>) -> MailAuth {
         let authenticator = crate::dns::config(&config.connections)
-            .and_then(|(c, o)| MessageAuthenticator::new(c, o).map_err(|e| e.to_string()));
+            .and_then(|(c, o)| MessageAuthenticator::new(c, o).map_err(|e| crate::dns::DnsError::Start(e.to_string())));
         let authenticator = match authenticator {
             Ok(a) => Some(a),
             Err(e) => {

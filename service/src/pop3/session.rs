@@ -14,6 +14,8 @@ use crate::store::{MessageRef, TrackEvent, TrackingRecord};
 pub(super) const MAX_AUTH_LINE: usize = 4096;
 /// Flush queued output past this size even while commands are pipelined.
 const FLUSH_AT: usize = 64 * 1024;
+/// Errors tolerated before the session is closed, as SMTP and IMAP do.
+const MAX_ERRORS: u32 = 20;
 
 /// Where the session is.
 pub(super) enum State {
@@ -56,9 +58,11 @@ pub struct Session<S> {
     pub(super) peer: SocketAddr,
     pub(super) state: State,
     /// The POP3 listeners' connection limits, whose load shortens the wait for a login.
-    limits: crate::listener::Limits,
+    limits: crate::limits::Limits,
     /// This connection's place in them.
-    slot: crate::listener::Slot,
+    slot: crate::limits::Slot,
+    /// `-ERR` answers so far; the session closes after [`MAX_ERRORS`].
+    errors: u32,
 }
 
 impl<S: crate::tls::Transport> Session<S> {
@@ -67,10 +71,10 @@ impl<S: crate::tls::Transport> Session<S> {
         conn: LineConn<S>,
         peer: SocketAddr,
         ctx: ServiceContext,
-        limits: crate::listener::Limits,
-        slot: crate::listener::Slot,
+        limits: crate::limits::Limits,
+        slot: crate::limits::Slot,
     ) -> Session<S> {
-        Session { conn, ctx, limits, slot, peer, state: State::Authorization { user: None } }
+        Session { conn, ctx, limits, slot, peer, state: State::Authorization { user: None }, errors: 0 }
     }
 
     /// Runs the session to its end.
@@ -99,6 +103,11 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             };
             if flow == Flow::Close {
+                break;
+            }
+            if self.errors >= MAX_ERRORS {
+                tracing::info!(peer = %self.peer, errors = self.errors, "POP3 session closed: too many errors");
+                self.err("Too many errors, closing connection; no messages were deleted");
                 break;
             }
         }
@@ -173,6 +182,7 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// Queues `-ERR text`.
     pub(super) fn err(&mut self, text: &str) {
+        self.errors += 1;
         let out = self.conn.output();
         out.extend_from_slice(b"-ERR ");
         out.extend_from_slice(text.as_bytes());

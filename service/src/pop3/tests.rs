@@ -111,3 +111,17 @@ async fn a_mailbox_has_one_session_at_a_time() {
     second.pop("USER ann@corp.test").await;
     assert!(second.pop("PASS ann-pw").await.starts_with("+OK"));
 }
+
+/// Regression: POP3 never ended a session for errors (1,000 unknown commands got 1,000
+/// `-ERR`), where SMTP and IMAP close after 20.
+#[tokio::test]
+async fn twenty_errors_close_the_session() {
+    let (_dir, ctx) = context(|_| {}).await;
+    let mut c = connect(&ctx).await;
+    for _ in 0..19 {
+        assert!(c.pop("FROB").await.starts_with("-ERR"));
+    }
+    assert!(c.pop("FROB").await.starts_with("-ERR Unknown command"));
+    assert!(c.line().await.starts_with("-ERR Too many errors"));
+    assert_eq!(c.line().await, "", "closed");
+}

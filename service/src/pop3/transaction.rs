@@ -30,6 +30,22 @@ fn top_of(content: &[u8], lines: usize) -> &[u8] {
     &content[..end]
 }
 
+/// A message number that names no live message.
+#[derive(Debug, thiserror::Error)]
+enum NoMessage {
+    /// Beyond the mailbox (or 0).
+    #[error("No such message {n}, only {count} in the mailbox")]
+    NoSuch {
+        /// The number given.
+        n: usize,
+        /// How many messages there are.
+        count: usize,
+    },
+    /// Marked deleted in this session.
+    #[error("Message {0} is deleted")]
+    Deleted(usize),
+}
+
 impl<S: crate::tls::Transport> Session<S> {
     fn mailbox(&mut self) -> &mut Mailbox {
         match &mut self.state {
@@ -38,12 +54,12 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// The index of live message `n`, or the `-ERR` text.
-    fn index(&mut self, n: usize) -> Result<usize, String> {
+    /// The index of live message `n`, or why there is none (the `-ERR` text).
+    fn index(&mut self, n: usize) -> Result<usize, NoMessage> {
         let mb = self.mailbox();
         match mb.deleted.get(n.wrapping_sub(1)) {
-            None => Err(format!("No such message {n}, only {} in the mailbox", mb.messages.len())),
-            Some(true) => Err(format!("Message {n} is deleted")),
+            None => Err(NoMessage::NoSuch { n, count: mb.messages.len() }),
+            Some(true) => Err(NoMessage::Deleted(n)),
             Some(false) => Ok(n - 1),
         }
     }
@@ -72,7 +88,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     let line = format!("{n} {}", value(mb.id, &mb.messages[i]));
                     self.ok(&line);
                 }
-                Err(e) => self.err(&e),
+                Err(e) => self.err(&e.to_string()),
             }
             return;
         }
@@ -103,7 +119,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let i = match self.index(n) {
             Ok(i) => i,
             Err(e) => {
-                self.err(&e);
+                self.err(&e.to_string());
                 return Flow::Continue;
             }
         };
@@ -181,7 +197,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 self.mailbox().deleted[i] = true;
                 self.ok(&format!("Message {n} deleted"));
             }
-            Err(e) => self.err(&e),
+            Err(e) => self.err(&e.to_string()),
         }
     }
 

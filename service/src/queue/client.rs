@@ -45,8 +45,13 @@ pub enum RcptResult {
     Accepted,
     /// Refused for now.
     Temporary(String),
-    /// Refused for good: enhanced status and the reply.
-    Permanent(String, String),
+    /// Refused for good.
+    Permanent {
+        /// The enhanced status code (RFC 3463).
+        status: String,
+        /// The reply, in words.
+        message: String,
+    },
 }
 
 /// An outbound connection's stream: plain (left), or upgraded by STARTTLS (right).
@@ -148,7 +153,7 @@ fn status(r: &Response<String>) -> String {
 fn classify(r: &Response<String>) -> RcptResult {
     match r.code {
         200..=299 => RcptResult::Accepted,
-        500..=599 => RcptResult::Permanent(status(r), describe(r)),
+        500..=599 => RcptResult::Permanent { status: status(r), message: describe(r) },
         _ => RcptResult::Temporary(describe(r)),
     }
 }
@@ -418,7 +423,7 @@ impl Connection {
         if self.max_size > 0 && content.len() > self.max_size {
             let why =
                 format!("{} accepts at most {} bytes; the message has {}", self.who(), self.max_size, content.len());
-            return Ok(vec![RcptResult::Permanent("5.3.4".into(), why); rcpts.len()]);
+            return Ok(vec![RcptResult::Permanent { status: "5.3.4".into(), message: why }; rcpts.len()]);
         }
         let mut mail = format!("MAIL FROM:<{sender}>");
         if self.offers(EXT_SIZE) {

@@ -7,9 +7,14 @@ pub enum DeliveryError {
     /// Try again later.
     #[error("{0}")]
     Temporary(String),
-    /// Give up: an NDR is due. The enhanced status code comes first.
-    #[error("{1}")]
-    Permanent(String, String),
+    /// Give up: an NDR is due.
+    #[error("{message}")]
+    Permanent {
+        /// The enhanced status code (RFC 3463), `5.1.2`.
+        status: String,
+        /// What happened, as the NDR says it.
+        message: String,
+    },
 }
 
 /// How a connection uses STARTTLS.

@@ -402,8 +402,8 @@ async fn attempt(
                         remote: remote.clone(),
                         retry_at: retry_at(ctx, attempts + 1),
                     },
-                    DeliveryError::Permanent(status, why) => {
-                        Attempt::Failed { error: why.clone(), status: status.clone(), remote: remote.clone() }
+                    DeliveryError::Permanent { status, message } => {
+                        Attempt::Failed { error: message.clone(), status: status.clone(), remote: remote.clone() }
                     }
                 };
                 (*id, address.clone(), outcome)
@@ -446,8 +446,8 @@ async fn attempt(
                                 remote: remote.clone(),
                                 retry_at: retry_at(ctx, attempts + 1),
                             },
-                            RcptResult::Permanent(status, error) => {
-                                Attempt::Failed { error, status, remote: remote.clone() }
+                            RcptResult::Permanent { status, message } => {
+                                Attempt::Failed { error: message, status, remote: remote.clone() }
                             }
                         };
                         (*id, address.clone(), outcome)
@@ -503,20 +503,40 @@ async fn write_ndrs(ctx: &ServiceContext, trouble: &mut Trouble) {
     }
 }
 
+/// Why an NDR could not be written (it is tried again later).
+#[derive(Debug, thiserror::Error)]
+enum NdrError {
+    /// The report could not be composed.
+    #[error("cannot compose the report: {0}")]
+    Compose(std::io::Error),
+    /// The original sender's address cannot be used.
+    #[error("the sender {sender} cannot get a report: {reason}")]
+    Sender {
+        /// The address.
+        sender: String,
+        /// Why.
+        reason: String,
+    },
+    /// Looking up a mailbox failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// The NDR for `wanted`, addressed as a new message: into the sender's mailbox when the
 /// sender is local, else queued to the sender from `<>`; a copy to the administrator.
 async fn ndr_delivery(
     ctx: &ServiceContext,
     message: &crate::store::NdrDue,
     wanted: &[&crate::store::FailedRecipient],
-) -> Result<NewMessage, String> {
+) -> Result<NewMessage, NdrError> {
     let now = now_secs();
-    let content = ndr::build(&ctx.config.general.host_name, message, wanted, now).map_err(|e| e.to_string())?;
-    let sender = EmailAddress::parse(&message.sender).map_err(|e| e.to_string())?;
-    let own = ctx.store.mailbox_of(&sender.canonical()).await.map_err(|e| e.to_string())?;
+    let content = ndr::build(&ctx.config.general.host_name, message, wanted, now).map_err(NdrError::Compose)?;
+    let sender = EmailAddress::parse(&message.sender)
+        .map_err(|e| NdrError::Sender { sender: message.sender.clone(), reason: e.to_string() })?;
+    let own = ctx.store.mailbox_of(&sender.canonical()).await?;
     let mut mailboxes: Vec<i64> = own.into_iter().collect();
     if let Some(admin) = &ctx.config.general.administrator_mailbox
-        && let Some(id) = ctx.store.mailbox_of(&admin.canonical()).await.map_err(|e| e.to_string())?
+        && let Some(id) = ctx.store.mailbox_of(&admin.canonical()).await?
         && !mailboxes.contains(&id)
     {
         mailboxes.push(id);

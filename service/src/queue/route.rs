@@ -92,10 +92,10 @@ pub async fn resolve(resolver: &TokioResolver, dest: &Destination) -> Result<Vec
                     mx.sort();
                     if mx.len() == 1 && mx[0].1.is_empty() {
                         // RFC 7505 null MX: the domain accepts no mail.
-                        return Err(DeliveryError::Permanent(
-                            "5.1.10".into(),
-                            format!("{domain} accepts no mail (null MX)"),
-                        ));
+                        return Err(DeliveryError::Permanent {
+                            status: "5.1.10".into(),
+                            message: format!("{domain} accepts no mail (null MX)"),
+                        });
                     }
                     let mut out = Vec::new();
                     let mut last_error = None;
@@ -116,9 +116,10 @@ pub async fn resolve(resolver: &TokioResolver, dest: &Destination) -> Result<Vec
                     let ips = lookup_host(resolver, domain).await?;
                     Ok(ips.into_iter().map(|ip| (domain.to_string(), SocketAddr::new(ip, 25))).collect())
                 }
-                Err(e) if e.is_nx_domain() => {
-                    Err(DeliveryError::Permanent("5.1.2".into(), format!("Host unknown: {domain} does not exist")))
-                }
+                Err(e) if e.is_nx_domain() => Err(DeliveryError::Permanent {
+                    status: "5.1.2".into(),
+                    message: format!("Host unknown: {domain} does not exist"),
+                }),
                 Err(e) => Err(DeliveryError::Temporary(format!("DNS lookup of {domain} failed: {e}"))),
             }
         }
@@ -131,14 +132,18 @@ async fn lookup_host(resolver: &TokioResolver, name: &Domain) -> Result<Vec<std:
         Ok(l) => {
             let ips: Vec<_> = l.iter().collect();
             if ips.is_empty() {
-                Err(DeliveryError::Permanent("5.1.2".into(), format!("Host unknown: {name} has no address")))
+                Err(DeliveryError::Permanent {
+                    status: "5.1.2".into(),
+                    message: format!("Host unknown: {name} has no address"),
+                })
             } else {
                 Ok(ips)
             }
         }
-        Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
-            Err(DeliveryError::Permanent("5.1.2".into(), format!("Host unknown: {name} has no address")))
-        }
+        Err(e) if e.is_nx_domain() || e.is_no_records_found() => Err(DeliveryError::Permanent {
+            status: "5.1.2".into(),
+            message: format!("Host unknown: {name} has no address"),
+        }),
         Err(e) => Err(DeliveryError::Temporary(format!("DNS lookup of {name} failed: {e}"))),
     }
 }

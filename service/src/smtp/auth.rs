@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::reply::{self, Reply};
 use super::session::{Authenticated, Phase, Session};
+use crate::throttle::Checked;
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Runs an AUTH exchange. `None` when the session must end (the client left).
@@ -70,25 +71,34 @@ impl<S: crate::tls::Transport> Session<S> {
         };
         let ip = self.peer.ip();
         let throttle = std::sync::Arc::clone(&self.ctx.throttle);
-        if throttle.refuse_if_locked_out(ip, &login).await {
-            return Some(Reply::new(454, "4.7.0", "Too many failed authentications; try again later"));
+        let refused = || Reply::new(535, "5.7.8", "Authentication credentials invalid");
+        // Acting for another identity (a non-empty authzid that differs) is not offered:
+        // a failure like a wrong password.
+        if !authzid.is_empty() && authzid != login {
+            let delay = throttle.failed(ip, &login);
+            tracing::info!(peer = %self.peer, login = %login, ?delay, "SMTP authentication failed (authzid)");
+            tokio::time::sleep(delay).await;
+            return Some(refused());
         }
-        // Acting for another identity (a non-empty authzid that differs) is not offered.
-        let proxy = !authzid.is_empty() && authzid != login;
-        let verified = if proxy { None } else { self.verify(&login, password).await };
-        Some(match verified {
-            Some(addresses) => {
-                throttle.succeeded(ip, &login);
-                tracing::info!(peer = %self.peer, login = %login, tls = self.encrypted(), "SMTP authentication succeeded");
-                self.auth = Some(Authenticated { login, addresses });
-                Reply::new(235, "2.7.0", "Authentication successful")
-            }
-            None => {
-                let delay = throttle.failed(ip, &login);
+        let unavailable = || Reply::new(454, "4.7.0", "Temporary authentication failure, try again later");
+        Some(match throttle.check_login(&self.ctx.store, ip, &login, password).await {
+            Checked::Mailbox(id) => match self.ctx.store.mailbox_addresses(id).await {
+                Ok(addresses) => {
+                    tracing::info!(peer = %self.peer, login = %login, tls = self.encrypted(), "SMTP authentication succeeded");
+                    self.auth = Some(Authenticated { login, addresses });
+                    Reply::new(235, "2.7.0", "Authentication successful")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the account's addresses");
+                    unavailable()
+                }
+            },
+            Checked::LockedOut => Reply::new(454, "4.7.0", "Too many failed authentications; try again later"),
+            Checked::Refused { delay } => {
                 tracing::info!(peer = %self.peer, login = %login, ?delay, "SMTP authentication failed");
-                tokio::time::sleep(delay).await;
-                Reply::new(535, "5.7.8", "Authentication credentials invalid")
+                refused()
             }
+            Checked::Unavailable => unavailable(),
         })
     }
 
@@ -98,19 +108,6 @@ impl<S: crate::tls::Transport> Session<S> {
         match self.read_auth_line().await? {
             Ok(line) if line == "*" => Some(Err(Reply::new(501, "5.7.0", "Authentication cancelled"))),
             other => Some(other),
-        }
-    }
-
-    /// Checks a password; the account's canonical addresses when it matches.
-    async fn verify(&self, login: &str, password: String) -> Option<Vec<String>> {
-        let store = &self.ctx.store;
-        match store.check_login(login, password).await {
-            Ok(Some(id)) => store.mailbox_addresses(id).await.ok(),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "credential lookup failed");
-                None
-            }
         }
     }
 }

@@ -96,7 +96,7 @@ impl<S: crate::tls::Transport> Session<S> {
             let helo = self.helo.as_ref().map_or("", |(h, _)| h.as_str());
             match self.ctx.mailauth.spf(self.peer.ip(), helo, &from).await {
                 Ok(spf) => Some(Box::new(spf)),
-                Err(r) => return Reply::new(r.code, r.status, r.text),
+                Err(r) => return r.into(),
             }
         } else {
             None

@@ -101,7 +101,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     if r.code >= 500 {
                         refused(self, r.code, r.status, &r.text, &verdict.summary);
                     }
-                    return Reply::new(r.code, r.status, r.text);
+                    return r.into();
                 }
                 inbound::Action::Tag => body = inbound::tag_subject(&body),
                 inbound::Action::Quarantine => {
@@ -144,8 +144,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 tracing::info!(target: "mailroom_service::filtering", peer = %self.peer, from = %tx.from, verdict = %outcome.summary, "message scanned");
                 match outcome.disposition {
                     content::Disposition::Refuse(r) => {
-                        refused(self, r.code, r.status.unwrap_or_default(), &r.lines.join(" "), &outcome.summary);
-                        return r;
+                        refused(self, r.code, r.status, &r.text, &outcome.summary);
+                        return r.into();
                     }
                     content::Disposition::Tag => body = crate::message::tag_subject(&body, &cfg.filtering.spam_tag),
                     content::Disposition::Quarantine(reason) => {

@@ -45,6 +45,12 @@ impl Reply {
     }
 }
 
+impl From<crate::refusal::Refusal> for Reply {
+    fn from(r: crate::refusal::Refusal) -> Reply {
+        Reply::new(r.code, r.status, r.text)
+    }
+}
+
 /// `250 2.0.0 OK`.
 pub fn ok() -> Reply {
     Reply::new(250, "2.0.0", "OK")

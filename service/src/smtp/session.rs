@@ -16,8 +16,8 @@ use std::time::Instant;
 use super::command::{self, Body, Command, Ret};
 use super::reply::{self, Reply};
 use crate::context::ServiceContext;
+use crate::limits::{Limits, Slot};
 use crate::line::{Ended, Line, LineConn, Stop, Wait};
-use crate::listener::{Limits, Slot};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -391,13 +391,15 @@ impl<S: crate::tls::Transport> Session<S> {
     /// session must end (the reason queued).
     ///
     /// The line must arrive whole within the command timeout (shorter under load).
-    /// Meanwhile the session counts as waiting for its client, and may be closed to make
-    /// room for a new connection when every place is taken.
+    /// Meanwhile a session that has not logged in counts as waiting for its client, and
+    /// may be closed to make room for a new connection when every place is taken.
     async fn read_line(&mut self) -> Option<Line> {
         let until = Instant::now() + self.limits.timeout(self.ctx.config.connections.command_timeout);
         let wait = self.wait(until)?;
-        let slot = &self.slot;
-        let read = self.conn.read_line(MAX_AUTH_LINE, &wait.evictable(slot)).await;
+        // A client that logged in is one of ours: never closed to make room for a
+        // stranger.
+        let wait = if self.auth.is_none() { wait.evictable(&self.slot) } else { wait };
+        let read = self.conn.read_line(MAX_AUTH_LINE, &wait).await;
         match read {
             Ok(line) => Some(line),
             Err(why) => {

@@ -132,3 +132,30 @@ async fn a_stop_says_goodbye_to_an_idle_session() {
     ctx.shutdown.stop();
     assert!(c.reply().await.starts_with("421 4.3.2"));
 }
+
+/// A session that logged in is never closed to make room for a stranger; one that has
+/// not is, when every place is taken.
+#[tokio::test]
+async fn only_a_session_that_has_not_logged_in_makes_room_for_a_newcomer() {
+    let (_dir, ctx) = context(|_| {}).await;
+    mailbox(&ctx, "ann@corp.test", "ann-pw").await;
+    let local = "127.0.0.1:25".parse().expect("address");
+    for logged_in in [true, false] {
+        let limits = crate::limits::Limits::new(1, 1, std::sync::Arc::default());
+        let slot = limits.admit(peer().ip()).expect("the one place");
+        let (mut client, server) = crate::testing::Client::pair();
+        let conn = crate::line::LineConn::new(server, ctx.shutdown.clone());
+        tokio::spawn(Session::new(conn, peer(), local, ctx.clone(), limits.clone(), slot).run());
+        assert!(client.reply().await.starts_with("220"));
+        client.expect("EHLO client.test", "250").await;
+        if logged_in {
+            client.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235").await;
+        }
+        let stranger: std::net::IpAddr = "192.0.2.99".parse().expect("ip");
+        let newcomer = limits.admit(stranger);
+        assert_eq!(newcomer.is_some(), !logged_in, "logged in: {logged_in}");
+        if !logged_in {
+            assert!(client.reply().await.starts_with("421 4.7.0 Too many connections"));
+        }
+    }
+}

@@ -42,7 +42,11 @@ pub struct ContentStats {
 }
 
 impl Store {
-    /// Messages waiting in the queue (recipients not yet final).
+    /// Messages waiting in the queue (some recipient not yet final: not delivered, nor
+    /// failed with its NDR written), oldest first, each with its recipients not yet
+    /// final (of `filter.state`, when given).
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -50,7 +54,11 @@ impl Store {
         dispatch!(self, b => b.queue_list(filter).await)
     }
 
-    /// One queued message in detail.
+    /// One queued message in detail: its header, and every recipient in the order
+    /// given at acceptance.
+    ///
+    /// Read, not one snapshot: the message and its recipients are read one after the
+    /// other, so an attempt recorded in between shows in the recipients only.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
@@ -58,7 +66,10 @@ impl Store {
         dispatch!(self, b => b.queue_details(queue_id).await)
     }
 
-    /// Makes waiting recipients due now (one message, or all); returns how many.
+    /// Makes waiting recipients (scheduled or deferred, not those in flight) due now,
+    /// of one message or of all; returns how many. An unknown queue id makes none due.
+    ///
+    /// Write, atomic.
     ///
     /// # Errors
     /// Store failures.
@@ -66,8 +77,11 @@ impl Store {
         dispatch!(self, b => b.queue_retry(queue_id).await)
     }
 
-    /// Fails a message's waiting recipients on the administrator's order, with or
-    /// without an NDR to the sender.
+    /// Fails a message's recipients not yet final (those in flight too) on the
+    /// administrator's order, with or without an NDR to the sender; returns how many.
+    ///
+    /// Write, atomic. An attempt already under way still records its outcome over this
+    /// (see [`Store::queue_record`]).
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
@@ -81,6 +95,8 @@ impl Store {
 
     /// Tracking records matching every criterion, newest first (at most 1,000).
     ///
+    /// Read, one snapshot.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn tracking(&self, filter: TrackFilter) -> StoreResult<Vec<TrackingEvent>> {
@@ -89,6 +105,8 @@ impl Store {
 
     /// Deletes tracking records older than `before` (Unix seconds); returns how many.
     /// Works in batches, so that a large purge never holds up other writes for long.
+    ///
+    /// Write, not atomic: each batch (10,000 records) is its own durable transaction.
     ///
     /// # Errors
     /// Store failures; the batches already done stay done.
@@ -100,6 +118,8 @@ impl Store {
     /// with single-instance storage a message to many mailboxes is one content with
     /// many references, and a content goes with its last reference.
     ///
+    /// Read, one snapshot: the three numbers agree.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn content_stats(&self) -> StoreResult<ContentStats> {
@@ -108,6 +128,8 @@ impl Store {
 
     /// Bytes freed inside the store (deleted mail) that new data will reuse before the
     /// store grows again.
+    ///
+    /// Read; an estimate.
     ///
     /// # Errors
     /// Store failures.

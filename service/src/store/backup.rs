@@ -22,8 +22,11 @@ impl Store {
     /// Writes a consistent copy of the whole store to `path` (which must not exist)
     /// while mail goes on flowing, and says what the copy holds.
     ///
+    /// Read, one snapshot: the copy is the whole store as of one moment, and writes go
+    /// on meanwhile. The copy is not fsync'd: a caller that keeps it syncs it.
+    ///
     /// # Errors
-    /// Store failures; an existing `path`.
+    /// [`super::StoreError::Conflict`] when `path` exists; store failures.
     pub async fn snapshot(&self, path: PathBuf) -> StoreResult<DatabaseFacts> {
         dispatch!(self, b => b.snapshot(path).await)
     }

@@ -8,6 +8,8 @@ impl Store {
     /// The saved configuration and its revision; the defaults at revision 0 when nothing
     /// was ever saved.
     ///
+    /// Read, one snapshot (the configuration and its revision are one row).
+    ///
     /// # Errors
     /// [`super::StoreError::Corrupt`] when the stored configuration no longer
     /// validates (with the validation errors); other store failures.
@@ -15,7 +17,11 @@ impl Store {
         dispatch!(self, b => b.load_config().await)
     }
 
-    /// Saves `config` and returns its new revision.
+    /// Saves `config` and returns its new revision, one above the last.
+    ///
+    /// Write, atomic: the revision check and the save are one transaction, so of two
+    /// saves from the same `base_revision` one is kept and the other refused. Without
+    /// a base revision it overwrites whatever was saved.
     ///
     /// # Errors
     /// [`super::StoreError::Conflict`] when `base_revision` is given and another save

@@ -62,7 +62,9 @@ impl std::fmt::Debug for DkimKey {
 }
 
 impl Store {
-    /// Every DKIM key, by domain and age.
+    /// Every DKIM key, by domain, then oldest first.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -73,13 +75,18 @@ impl Store {
     /// Adds `keys` as the active keys of their domain: the domain's other keys stop
     /// signing but stay published.
     ///
+    /// Write, atomic: every key added and the older ones quietened, or nothing.
+    ///
     /// # Errors
-    /// [`super::StoreError::Conflict`] when a selector is taken; store failures.
+    /// [`super::StoreError::Conflict`] when a selector is taken (then none is added);
+    /// store failures.
     pub async fn dkim_add(&self, keys: Vec<DkimKey>) -> StoreResult<()> {
         dispatch!(self, b => b.dkim_add(keys).await)
     }
 
     /// Retires a key: it is no longer published (nor used).
+    ///
+    /// Write, atomic: the check that it is not active and its deletion.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such key;

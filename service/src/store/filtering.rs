@@ -204,6 +204,9 @@ impl Store {
     /// Greylists a triplet at `now`: records it when new, and when its retry passes,
     /// lets its client network skip greylisting for `times.pass`.
     ///
+    /// Write, atomic: the lookup and its change are one transaction, so of two tries of
+    /// a new triplet at once only one is `New` (and sets when the other may pass).
+    ///
     /// # Errors
     /// Store failures.
     pub async fn greylist(
@@ -219,6 +222,8 @@ impl Store {
 
     /// True when `client` passed `test` and may skip it at `now`.
     ///
+    /// Read.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn client_passed(&self, test: ClientTest, client: String, now: i64) -> StoreResult<bool> {
@@ -226,6 +231,8 @@ impl Store {
     }
 
     /// Records that `client` passed `test`, to skip it until `until`.
+    ///
+    /// Write; a pass that lasts longer already is kept (the later `until` wins).
     ///
     /// # Errors
     /// Store failures.
@@ -236,6 +243,8 @@ impl Store {
     /// Outside recipients `account` sent to in the hour and in the day before `now`,
     /// and whether it is held.
     ///
+    /// Read, not one snapshot: the hold, then the counts.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn sent_counts(&self, account: String, now: i64) -> StoreResult<SentCounts> {
@@ -245,6 +254,9 @@ impl Store {
     /// Holds `account` for going over a sending limit; true when this starts a new
     /// episode (it was not held), so that the administrator is told once.
     ///
+    /// Write, atomic insert-if-absent: of two holds at once at most one returns true;
+    /// a hold already there keeps its date and reason.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn sending_hold(&self, account: String, reason: String, now: i64) -> StoreResult<bool> {
@@ -252,6 +264,8 @@ impl Store {
     }
 
     /// The accounts held, oldest first.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -261,6 +275,8 @@ impl Store {
 
     /// Lets a held account send again, its counts starting from zero.
     ///
+    /// Write, atomic: the hold and the account's counts go together.
+    ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when it is not held; store failures.
     pub async fn sending_unlock(&self, account: String) -> StoreResult<()> {
@@ -268,6 +284,10 @@ impl Store {
     }
 
     /// Holds a message in the quarantine; returns its quarantine id.
+    ///
+    /// Write, atomic: its content (shared with nothing until released), its quarantine
+    /// row and the message's tracking records. Nothing is delivered or queued, and its
+    /// `sent_by` is not counted.
     ///
     /// # Errors
     /// Any failure; then nothing of the message was kept.
@@ -277,6 +297,8 @@ impl Store {
 
     /// The quarantine, newest first.
     ///
+    /// Read, one snapshot.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn quarantine_list(&self) -> StoreResult<Vec<Quarantined>> {
@@ -284,6 +306,9 @@ impl Store {
     }
 
     /// One quarantined message and its bytes.
+    ///
+    /// Read, not one snapshot: the listing, then the bytes (a held message never
+    /// changes; one deleted in between is `NotFound`).
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
@@ -296,6 +321,11 @@ impl Store {
     /// quarantine, in one transaction. Mailboxes deleted meanwhile get nothing. Returns
     /// the message as listed and whether it queued anything for delivery.
     ///
+    /// Write, atomic; the watchers hear [`super::ANY_MAILBOX`] after the commit. The
+    /// copies go to INBOX (a Junk filing is not kept), the sending limits do not count
+    /// it, and "queued" means its `outbound` entry only: a forwarded copies' entry
+    /// (`-F`) alone answers false.
+    ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
     pub async fn quarantine_release(&self, id: i64, tracking: Vec<TrackingRecord>) -> StoreResult<(Quarantined, bool)> {
@@ -304,7 +334,10 @@ impl Store {
         Ok(released)
     }
 
-    /// Deletes a quarantined message.
+    /// Deletes a quarantined message; returns it as listed.
+    ///
+    /// Write, atomic: its content goes with it. Writes no tracking record: the caller
+    /// does, in a write of its own.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such message.
@@ -314,13 +347,17 @@ impl Store {
 
     /// Counts one `event` for today. Not worth failing anything for: callers log.
     ///
+    /// Write, atomic increment: counts made at once add up, none lost.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn count_filter_event(&self, event: FilterEvent, day: String) -> StoreResult<()> {
         dispatch!(self, b => b.count_filter_event(event, day).await)
     }
 
-    /// The counts of `day` (`YYYY-MM-DD`, UTC), by event name.
+    /// The counts of `day` (`YYYY-MM-DD`, UTC), by event name, in no set order.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -330,7 +367,10 @@ impl Store {
 
     /// Removes quarantined messages held before `quarantine_before`, greylisting
     /// triplets first seen before `greylist_before`, expired passes, sending counts
-    /// over a day old (the sending limits' longest window) and daily counts before `counts_before` (`YYYY-MM-DD`).
+    /// over a day old (the sending limits' longest window) and daily counts before
+    /// `counts_before` (`YYYY-MM-DD`).
+    ///
+    /// Write, atomic: all of it in one transaction; quarantined contents go with them.
     ///
     /// # Errors
     /// Store failures.

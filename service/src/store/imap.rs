@@ -1,9 +1,11 @@
 //! What IMAP needs from the store: a mailbox's folders, a folder's messages with their
 //! flags, and the changes a session makes (append, flags, copy and move, expunge).
 //!
-//! Every write here bumps the folder's mod-sequence (RFC 7162) and tells the store's
-//! watchers, so other sessions of the mailbox (in IDLE) hear of it at once. A copy or
-//! move never copies a byte of a message: the new row points at the same content.
+//! Every write that changes a folder's messages gives it a new mod-sequence (RFC 7162)
+//! and tells the store's watchers after the commit, so other sessions of the mailbox
+//! (in IDLE) hear of it at once; a folder's UIDs and mod-sequences increase in commit
+//! order. Creating and subscribing change no message and tell nobody. A copy or move
+//! never copies a byte of a message: the new row points at the same content.
 
 use super::{Backend, Store, StoreError, StoreResult, dispatch};
 use crate::message::{SearchField, SearchFields};
@@ -73,7 +75,8 @@ impl ImapMessage {
     }
 }
 
-/// A folder and its messages, read at one instant.
+/// A folder and its messages, meant to be read at one instant (today they are not:
+/// see [`Store::imap_folder_state`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FolderState {
     /// The folder.
@@ -151,7 +154,9 @@ pub(crate) fn keyword_text<'a>(words: impl IntoIterator<Item = &'a str>) -> Stri
 }
 
 impl Store {
-    /// A mailbox's folders, by name.
+    /// A mailbox's folders, INBOX first, then by name.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -162,13 +167,19 @@ impl Store {
     /// The folder of special use `\Junk` (RFC 6154) of each of `mailboxes` that has one
     /// (the first made, if several): mailbox id → folder id.
     ///
+    /// Read, not one snapshot: each mailbox is looked up on its own.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn junk_folders(&self, mailboxes: Vec<i64>) -> StoreResult<std::collections::BTreeMap<i64, i64>> {
         dispatch!(self, b => b.special_use_folders(mailboxes, "\\Junk").await)
     }
 
-    /// A folder and its messages.
+    /// A folder and its messages, by UID.
+    ///
+    /// Read, not yet one snapshot: the folder (its UIDNEXT and HIGHESTMODSEQ) and its
+    /// messages are read one after the other, so a change committed in between can
+    /// show a message at or past `uidnext`, or above `highest_modseq`.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
@@ -180,6 +191,10 @@ impl Store {
     /// up to and including the empty line), read without their bodies; messages that
     /// are gone are left out.
     ///
+    /// Read, not one snapshot: each message is read on its own (a copy's header never
+    /// changes), in the order given. The mailbox is not checked: pass only ids the
+    /// store gave for it.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
@@ -189,6 +204,8 @@ impl Store {
     /// The headers of the messages of a folder that contain every word of `words`
     /// (ASCII letters in any case), in one read: SEARCH on header fields. A message
     /// left out cannot match a search that needs those words.
+    ///
+    /// Read, one snapshot; in no set order.
     ///
     /// # Errors
     /// Store failures.
@@ -206,6 +223,8 @@ impl Store {
     /// lower case), in one read: SEARCH on SUBJECT, FROM, TO, CC and BCC. A message
     /// left out cannot match a search that needs those texts.
     ///
+    /// Read, one snapshot; in no set order.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn imap_folder_fields(
@@ -219,24 +238,35 @@ impl Store {
 
     /// A folder's counts, for STATUS.
     ///
+    /// Read, not yet one snapshot: UIDNEXT and HIGHESTMODSEQ, then the counts, so a
+    /// change committed in between can make them disagree.
+    ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
     pub async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
         dispatch!(self, b => b.imap_folder_counts(mailbox, folder).await)
     }
 
-    /// Creates a folder.
+    /// Creates a folder; returns its id, which is its UIDVALIDITY and is never reused.
+    ///
+    /// Write, atomic: the name check and the folder. The watchers are not told.
     ///
     /// # Errors
-    /// [`super::StoreError::Conflict`] when one by that name exists.
+    /// [`super::StoreError::Conflict`] when one by that name exists (or the mailbox
+    /// does not).
     pub async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
         dispatch!(self, b => b.imap_create(mailbox, name).await)
     }
 
-    /// Deletes a folder and its messages (not INBOX).
+    /// Deletes a folder and its messages (not INBOX); a content goes with its last
+    /// copy.
+    ///
+    /// Write, atomic; the watchers hear of the mailbox after the commit. Whether it is
+    /// INBOX is read before the write: safe, since INBOX keeps its id for good.
     ///
     /// # Errors
-    /// [`super::StoreError::NotFound`] when it is gone.
+    /// [`super::StoreError::NotFound`] when it is gone; [`StoreError::Invalid`] for
+    /// INBOX.
     pub async fn imap_delete(&self, mailbox: i64, folder: i64) -> StoreResult<()> {
         if self.is_inbox(mailbox, folder).await? {
             return Err(StoreError::Invalid { field: "folder".into(), message: "INBOX cannot be deleted".into() });
@@ -249,8 +279,14 @@ impl Store {
     /// Renames a folder and the folders under it. Renaming INBOX moves its messages to
     /// a new folder of that name and leaves INBOX empty (RFC 9051 §6.3.6).
     ///
+    /// Write, atomic: every folder renamed, or none. INBOX's messages keep their UIDs,
+    /// flags and mod-sequences (the new folder has its own UIDVALIDITY and INBOX's
+    /// UIDNEXT); INBOX gets a new mod-sequence and its subfolders stay. The watchers
+    /// hear of the mailbox after the commit.
+    ///
     /// # Errors
-    /// [`super::StoreError::Conflict`] when the new name is taken.
+    /// [`super::StoreError::NotFound`] when the folder is gone;
+    /// [`super::StoreError::Conflict`] when the new name (or one under it) is taken.
     pub async fn imap_rename(&self, mailbox: i64, folder: i64, to: String) -> StoreResult<()> {
         if self.is_inbox(mailbox, folder).await? {
             dispatch!(self, b => b.imap_move_all(mailbox, folder, to).await)?;
@@ -274,6 +310,8 @@ impl Store {
 
     /// Subscribes to a folder or unsubscribes from it.
     ///
+    /// Write; the watchers are not told.
+    ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when there is no such folder.
     pub async fn imap_subscribe(&self, mailbox: i64, name: String, subscribed: bool) -> StoreResult<()> {
@@ -282,6 +320,9 @@ impl Store {
 
     /// Appends a message to a folder (content stored as given); its UIDVALIDITY and
     /// UID.
+    ///
+    /// Write, atomic: the content and its copy, with the folder's next UID and a new
+    /// mod-sequence. The watchers hear of the mailbox after the commit.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
@@ -300,10 +341,15 @@ impl Store {
         Ok(appended)
     }
 
-    /// Changes the flags of messages of a folder.
+    /// Changes the flags of messages of a folder; ids not in the folder are skipped.
+    ///
+    /// Write, atomic: the `UNCHANGEDSINCE` check and the change are one transaction;
+    /// every message changed gets the same new mod-sequence, and those already as asked
+    /// keep theirs. The watchers hear of the mailbox after the commit.
     ///
     /// # Errors
-    /// Store failures; then nothing changed.
+    /// [`super::StoreError::NotFound`] when the folder is gone; store failures; then
+    /// nothing changed.
     pub async fn imap_store(
         &self,
         mailbox: i64,
@@ -318,7 +364,12 @@ impl Store {
 
     /// Copies (or moves) messages to another folder of the same mailbox, sharing their
     /// content; returns the destination's UIDVALIDITY and each (source UID,
-    /// destination UID), in the order given.
+    /// destination UID), in the order given; ids not in the source are skipped.
+    ///
+    /// Write, atomic: each copy takes the destination's next UID and a new
+    /// mod-sequence; a move removes the sources in the same transaction and gives the
+    /// source folder a new mod-sequence. The watchers hear of the mailbox after the
+    /// commit.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when either folder is gone; then nothing changed.
@@ -336,10 +387,15 @@ impl Store {
     }
 
     /// Removes the messages of a folder marked `\Deleted` (of `only` when given);
-    /// returns the row ids removed.
+    /// returns the row ids removed, by UID.
+    ///
+    /// Write, atomic: the messages go under one new mod-sequence of the folder, a
+    /// content with its last copy. The watchers hear of the mailbox after the commit
+    /// when any went.
     ///
     /// # Errors
-    /// Store failures; then nothing was removed.
+    /// [`super::StoreError::NotFound`] when the folder is gone; store failures; then
+    /// nothing was removed.
     pub async fn imap_expunge(&self, mailbox: i64, folder: i64, only: Option<Vec<i64>>) -> StoreResult<Vec<i64>> {
         let gone = dispatch!(self, b => b.imap_expunge(mailbox, folder, only).await)?;
         if !gone.is_empty() {

@@ -40,8 +40,14 @@ pub struct ExportEntry {
 impl Store {
     /// Stores an imported message unless the mailbox has seen its key; true when stored.
     ///
+    /// Write, atomic: the key check, the folder (made if missing), the content, the
+    /// copy (the folder's next UID and a new mod-sequence) and the key, so that a key
+    /// is stored once even by two imports at once. When stored, the watchers hear of
+    /// the mailbox after the commit.
+    ///
     /// # Errors
-    /// Store failures; then nothing changed.
+    /// [`super::StoreError::Conflict`] when the mailbox does not exist; store failures;
+    /// then nothing changed.
     pub async fn import_message(&self, message: Imported) -> StoreResult<bool> {
         let mailbox = message.mailbox;
         let stored = dispatch!(self, b => b.import_message(message).await)?;
@@ -51,7 +57,9 @@ impl Store {
         Ok(stored)
     }
 
-    /// Which of `keys` the mailbox has imported already.
+    /// Which of `keys` the mailbox has imported already, in the order given.
+    ///
+    /// Read, not one snapshot: each key is looked up on its own.
     ///
     /// # Errors
     /// Store failures.
@@ -61,6 +69,8 @@ impl Store {
 
     /// Up to `limit` messages of the mailbox with ids above `after`, in id order.
     ///
+    /// Read, one snapshot (of this page; the next page is another read).
+    ///
     /// # Errors
     /// Store failures.
     pub async fn export_list(&self, mailbox: i64, after: i64, limit: u32) -> StoreResult<Vec<ExportEntry>> {
@@ -69,6 +79,8 @@ impl Store {
 
     /// The text of one message of the mailbox (as POP3 and IMAP give it); `None` when
     /// it is not there (deleted meanwhile).
+    ///
+    /// Read.
     ///
     /// # Errors
     /// Store failures.

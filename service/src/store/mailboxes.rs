@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use super::{Backend, Store, StoreError, StoreResult, dispatch};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use mailroom_shared::address::EmailAddress;
 use mailroom_shared::ipc::MailboxInfo;
 
@@ -100,12 +100,6 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
-/// Checks `password` against a stored hash. Slow by design: call it from the blocking
-/// pool.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
 fn canonical_unique(addresses: &[EmailAddress]) -> StoreResult<Vec<String>> {
     if addresses.is_empty() {
         return Err(StoreError::Invalid {
@@ -137,11 +131,16 @@ pub(super) struct MailboxChange {
 }
 
 impl Store {
-    /// Creates a mailbox.
+    /// Creates a mailbox, with its INBOX and special-use folders.
+    ///
+    /// Write, atomic: the address check and the mailbox, its addresses and its folders
+    /// are one transaction, so of two creations claiming one address one fails. The
+    /// password is checked and hashed before the write.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] for no address, a repeated address or an empty password;
-    /// [`StoreError::Conflict`] when an address belongs to another mailbox.
+    /// [`StoreError::Invalid`] for no address, a repeated address or an empty (or too
+    /// long) password; [`StoreError::Conflict`] when an address belongs to another
+    /// mailbox, a list or a custom recipient.
     pub async fn add_mailbox(&self, new: NewMailbox) -> StoreResult<Mailbox> {
         let addresses = canonical_unique(&new.addresses)?;
         check_password(&new.password)?;
@@ -151,6 +150,9 @@ impl Store {
     }
 
     /// Changes a mailbox found by any of its addresses.
+    ///
+    /// Write, atomic: every change given, or none; the answer is the mailbox as the
+    /// write left it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when no mailbox has `address`; as [`Store::add_mailbox`]
@@ -178,6 +180,9 @@ impl Store {
     /// Deletes a mailbox, its addresses and its messages (their content goes with the
     /// last copy that uses it).
     ///
+    /// Write, atomic: with its folders, options, import keys, automatic-reply records
+    /// and catch-alls. The watchers are not told.
+    ///
     /// # Errors
     /// [`StoreError::NotFound`] when no mailbox has `address`.
     pub async fn remove_mailbox(&self, address: &EmailAddress) -> StoreResult<()> {
@@ -185,6 +190,9 @@ impl Store {
     }
 
     /// Every mailbox, ordered by primary address.
+    ///
+    /// Read, not one snapshot: the mailboxes with their sizes, then each one's options,
+    /// then their folders' usage, so a write in between can make them disagree.
     ///
     /// # Errors
     /// Store failures.
@@ -194,13 +202,17 @@ impl Store {
 
     /// The mailbox that has `canonical` (a lower-case address) as an address.
     ///
+    /// Read.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn mailbox_of(&self, canonical: &str) -> StoreResult<Option<i64>> {
         dispatch!(self, b => b.mailbox_of(canonical.to_owned()).await)
     }
 
-    /// A mailbox's canonical addresses, primary first.
+    /// A mailbox's canonical addresses, primary first; none for no such mailbox.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -209,6 +221,8 @@ impl Store {
     }
 
     /// Every address that has a mailbox, canonical.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -220,6 +234,8 @@ impl Store {
     /// match. An unknown login is checked against a dummy hash, so that it costs the
     /// same time as a known one and gives the same answer: no account enumeration.
     /// The hashing runs on the blocking pool.
+    ///
+    /// Read (as [`Store::credentials`]).
     ///
     /// # Errors
     /// Store failures (then the caller should answer "try again later", not "wrong").
@@ -241,6 +257,8 @@ impl Store {
     }
 
     /// The mailbox id and password hash for a login name (any of its addresses).
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.

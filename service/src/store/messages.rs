@@ -177,8 +177,14 @@ impl Store {
     /// Stores a message — its content once, its mailbox copies, its queue entry and
     /// its tracking records — in one durable transaction.
     ///
+    /// Write, atomic: the content (kept only if something uses it), every copy (each
+    /// with its folder's next UID and a new mod-sequence), the queue entries
+    /// (`outbound` and `forwarded`), the tracking records and the sending count. The
+    /// watchers hear of each mailbox after the commit.
+    ///
     /// # Errors
-    /// Any failure; then nothing of the message was kept.
+    /// Any failure ([`super::StoreError::NotFound`] when a mailbox or its folder does
+    /// not exist); then nothing of the message was kept.
     pub async fn accept(&self, message: NewMessage) -> StoreResult<()> {
         let mailboxes = message.mailboxes.clone();
         dispatch!(self, b => b.accept(message).await)?;
@@ -189,6 +195,8 @@ impl Store {
     }
 
     /// Appends records to the message-tracking log.
+    ///
+    /// Write, atomic: all the records or none.
     ///
     /// # Errors
     /// Any failure; then none was written.

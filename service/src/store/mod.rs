@@ -29,9 +29,42 @@
 //!   UID, its size, its `Return-Path:` prefix). Content goes with its last reference,
 //!   in the same transaction.
 //!
-//! The methods live beside their domain types, one file per area (`mailboxes.rs`,
-//! `messages.rs`, `pop3.rs`, `imap.rs`, `queue.rs`, `admin.rs`, `config.rs`); each backend has a
-//! file per area too.
+//! **How to read a method's promise.** Each method's doc says, in a line or two before
+//! its `# Errors`, what every backend must guarantee for it, in these words:
+//! - A **read** changes nothing. It sees at least every write whose `Ok` was returned
+//!   before it was called (a caller always reads its own writes), perhaps some that
+//!   commit while it runs. It is **one snapshot** only where its doc says so: then all
+//!   it returns is as of one moment, and a write is in it whole or not at all. A read
+//!   that is not one snapshot reads each part (a row, one list of rows) whole, but a
+//!   write that commits meanwhile may show in some parts and not in others.
+//! - A **write**'s `Ok` means it is **durable**: committed and on disk (fsync'd), so it
+//!   survives a crash or a power cut. A write whose caller stops waiting (its future
+//!   dropped) may still be committed.
+//! - A write is **atomic** unless its doc says otherwise: what it does is one
+//!   transaction, kept whole or not at all (an `Err`: nothing of it kept), never seen
+//!   in part by a read, and isolated from other writes: what it checks (a revision, a
+//!   state, a date, a name) is still so when it changes things, as if writes ran one
+//!   at a time. The SQLite backend runs them so, on its one writer thread; another
+//!   backend must lock what it checks (or retry a serialisation failure) to keep the
+//!   same promise.
+//! - **Order**: writes take effect in commit order, and where a write hands out
+//!   numbers (a folder's UIDs and mod-sequences, the configuration's revision) a later
+//!   commit gets a higher one. Lists are in the order the method names, or in none.
+//! - **Watchers told**: [`Store::watch`] hears of the mailbox after the commit, so a
+//!   watcher that reads on the notice sees the change.
+//! - **Errors**: `NotFound`, `Conflict` and `Invalid` mean what each method's
+//!   `# Errors` says, and then nothing changed. "Store failures" are the other
+//!   variants of [`StoreError`] (`Full`, `Busy`, `Io`, `Corrupt`, `Closed`,
+//!   `Internal`), which any method may return.
+//! - **Ids**: a row id the store hands out (of a mailbox, a folder, a message copy, a
+//!   queue entry or recipient, a quarantined message) names that row for good: it is
+//!   never given to another, so a caller holding an id across calls (a POP3 session's
+//!   list, a delivery in flight) can never reach a row that took a gone one's place.
+//!
+//! The methods live beside their domain types, one file per area (`admin.rs`,
+//! `backup.rs`, `config.rs`, `dkim.rs`, `filtering.rs`, `imap.rs`, `import.rs`,
+//! `mailboxes.rs`, `messages.rs`, `options.rs`, `pop3.rs`, `queue.rs`,
+//! `recipients.rs`); each backend has a file per area too.
 
 mod admin;
 pub mod backup;
@@ -55,11 +88,9 @@ use std::sync::Arc;
 
 pub use admin::{ContentStats, QueueFilter, TrackFilter};
 pub use dkim::{DkimAlgorithm, DkimKey};
-pub use filtering::{
-    ClientTest, FilterEvent, FilteringPurge, Greylist, GreylistTimes, Held, Quarantined, SendingHold, SentCounts,
-};
+pub use filtering::{ClientTest, FilterEvent, Greylist, GreylistTimes, Held, Quarantined, SendingHold};
 pub use imap::{FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, Stored};
-pub use mailboxes::{Mailbox, NewMailbox, dummy_hash, verify_password};
+pub use mailboxes::{Mailbox, NewMailbox};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
@@ -140,10 +171,10 @@ pub struct Store {
     /// it may be several): IMAP sessions in IDLE hear of new mail, expunges and flag
     /// changes at once, without polling.
     changes: tokio::sync::broadcast::Sender<i64>,
-    /// How many mailboxes have an automatic reply on (`u64::MAX`: not known yet).
-    answering: Arc<std::sync::atomic::AtomicU64>,
-    /// How many forward or have limits of their own (`u64::MAX`: not known yet).
-    optioned: Arc<std::sync::atomic::AtomicU64>,
+    /// How many mailboxes have an automatic reply on, once read.
+    answering: Arc<options::Counted>,
+    /// How many forward or have limits of their own, once read.
+    optioned: Arc<options::Counted>,
 }
 
 /// A change notice that concerns every mailbox (a release from the quarantine, whose
@@ -153,6 +184,8 @@ pub const ANY_MAILBOX: i64 = -1;
 impl Store {
     /// How long the store's commits take (each one durable on disk), as a histogram in
     /// seconds, for the metrics endpoint.
+    ///
+    /// Touches no stored data: the histogram is kept in memory by the backend.
     pub fn commit_seconds(&self) -> prometheus_client::metrics::histogram::Histogram {
         match &*self.backend {
             Backend::Sqlite(b) => b.commit_seconds(),
@@ -172,21 +205,28 @@ impl Store {
     /// Opens (creating if needed) the SQLite database at `path`, brings its schema up
     /// to date and starts its writer.
     ///
+    /// Each migration is one durable transaction: one that fails leaves the database at
+    /// the version before it.
+    ///
     /// # Errors
-    /// When the file cannot be opened or a migration fails.
+    /// When the file cannot be opened or a migration fails;
+    /// [`StoreError::Corrupt`] when the database is newer than this build.
     pub fn open(path: &Path) -> StoreResult<Store> {
         let (changes, _) = tokio::sync::broadcast::channel(1024);
         Ok(Store {
             backend: Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path)?)),
             changes,
-            answering: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
-            optioned: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+            answering: Arc::default(),
+            optioned: Arc::default(),
         })
     }
 
     /// Notices of changed mailboxes from now on: a mailbox id, or [`ANY_MAILBOX`]. A
     /// receiver that falls behind is told it lagged, and must then look again at
     /// whatever it watches.
+    ///
+    /// Each notice is sent after its write committed (the methods that send one say
+    /// so); notices of concurrent writes may come in either order, and none is stored.
     pub fn watch(&self) -> tokio::sync::broadcast::Receiver<i64> {
         self.changes.subscribe()
     }

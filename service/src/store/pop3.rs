@@ -15,7 +15,10 @@ pub struct MessageRef {
 }
 
 impl Store {
-    /// The messages of a mailbox's INBOX, oldest first.
+    /// The messages of a mailbox's INBOX, oldest first (by UID: the order they came
+    /// into INBOX).
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -27,6 +30,9 @@ impl Store {
     /// the mailbox holds it (its own header lines, then the shared content), in the
     /// order given; messages that are gone are left out.
     ///
+    /// Read, not one snapshot: in batches of ids, each message whole (a copy never
+    /// changes). The mailbox is not checked: pass only ids the store gave for it.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn messages_content(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
@@ -35,6 +41,10 @@ impl Store {
 
     /// Deletes messages of `mailbox` (POP3's UPDATE state) and writes `tracking`, in
     /// one transaction; returns how many were deleted.
+    ///
+    /// Write, atomic: only those of `ids` that are messages of `mailbox` (in any of its
+    /// folders) go, ids already gone are not counted, and a content goes with its last
+    /// copy. The watchers hear of the mailbox after the commit when any went.
     ///
     /// # Errors
     /// Store failures; then nothing was deleted.

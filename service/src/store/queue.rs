@@ -143,7 +143,11 @@ pub struct NdrDue {
 }
 
 impl Store {
-    /// Puts recipients left `in_flight` by a crash back in the queue. Run at start.
+    /// Puts recipients left `in_flight` by a crash back in the queue, due now; returns
+    /// how many. Run at start.
+    ///
+    /// Write, atomic. Only before any delivery runs: it cannot tell a claim cut short
+    /// from one under way, so a delivery running meanwhile could be made twice.
     ///
     /// # Errors
     /// Store failures.
@@ -154,6 +158,8 @@ impl Store {
     /// How many messages wait in the outbound queue (some recipient not yet delivered
     /// nor failed), for the Monitor.
     ///
+    /// Read, one snapshot.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn queue_waiting(&self) -> StoreResult<u64> {
@@ -161,6 +167,8 @@ impl Store {
     }
 
     /// When the oldest message still waiting in the queue arrived, Unix seconds.
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -171,13 +179,20 @@ impl Store {
     /// Claims up to `limit` due recipients (state → `in_flight`) and returns them by
     /// message. Claiming and reading are one transaction, so nothing is taken twice.
     ///
+    /// Write, atomic: earliest due first; no recipient is claimed by two calls, even
+    /// from two nodes sharing a backend (which must lock the rows it claims). A
+    /// claimed recipient stays in flight until [`Store::queue_record`] records it or
+    /// [`Store::queue_recover`] puts it back.
+    ///
     /// # Errors
     /// Store failures; then nothing was claimed.
     pub async fn queue_claim_due(&self, limit: usize) -> StoreResult<Vec<DueMessage>> {
         dispatch!(self, b => b.queue_claim_due(limit).await)
     }
 
-    /// When the next scheduled or deferred recipient is due, if any.
+    /// When the next scheduled or deferred recipient is due, if any (perhaps already).
+    ///
+    /// Read, one snapshot.
     ///
     /// # Errors
     /// Store failures.
@@ -188,6 +203,9 @@ impl Store {
     /// The contents of several queued messages (by row id) in one read; those that
     /// are gone are left out.
     ///
+    /// Read, not one snapshot: each message is read on its own (a queued content never
+    /// changes).
+    ///
     /// # Errors
     /// Store failures.
     pub async fn queue_contents(&self, ids: Vec<i64>) -> StoreResult<HashMap<i64, Arc<Vec<u8>>>> {
@@ -196,6 +214,11 @@ impl Store {
 
     /// Records the outcomes of an attempt (recipient row id, address, outcome), with
     /// tracking records when `track` is set.
+    ///
+    /// Write, atomic: every outcome and its record, or none. Delivered and failed are
+    /// final, deferred is due at `retry_at`, returned is due now. An outcome is kept
+    /// only for a recipient still in flight: one the administrator deleted during the
+    /// attempt ([`Store::queue_delete`]) stays deleted.
     ///
     /// # Errors
     /// Store failures; then no outcome was recorded (the recipients stay `in_flight`).
@@ -208,7 +231,9 @@ impl Store {
 
     /// Fails scheduled or deferred recipients of messages that arrived more than
     /// `max_age_secs` ago, with status [`EXPIRED_STATUS`] and a reason that keeps their
-    /// last error, in one transaction.
+    /// last error, in one transaction; returns how many.
+    ///
+    /// Write, atomic. Recipients in flight are left to their attempt.
     ///
     /// # Errors
     /// Store failures.
@@ -216,7 +241,11 @@ impl Store {
         dispatch!(self, b => b.queue_expire(now_secs() - max_age_secs).await)
     }
 
-    /// Messages with failed recipients whose NDR is not written yet.
+    /// Messages with failed recipients whose NDR is not written yet: at most `limit`
+    /// recipients, by message in queue order, each message with its content.
+    ///
+    /// Read, not one snapshot: the recipients, then each content. It claims nothing:
+    /// two callers at once get the same recipients.
     ///
     /// # Errors
     /// Store failures.
@@ -226,7 +255,9 @@ impl Store {
 
     /// Drops queue entries whose every recipient is final (delivered, or failed with
     /// its NDR done); their content goes with them unless a mailbox copy still uses
-    /// it. Tracking keeps their history.
+    /// it. Tracking keeps their history. Returns how many entries went.
+    ///
+    /// Write, atomic.
     ///
     /// # Errors
     /// Store failures.
@@ -238,9 +269,18 @@ impl Store {
     /// `recipients` as reported, in one transaction: an NDR is never lost and never
     /// written twice.
     ///
+    /// Write, atomic: the NDR is stored as [`Store::accept`] stores a message, unless
+    /// every one of `recipients` was reported already (by another writer, later another
+    /// node): then nothing is stored. The watchers hear of the NDR's mailbox copies.
+    ///
     /// # Errors
     /// Store failures; then nothing changed.
     pub async fn queue_write_ndr(&self, recipients: Vec<i64>, ndr: Option<NewMessage>) -> StoreResult<()> {
-        dispatch!(self, b => b.queue_write_ndr(recipients, ndr).await)
+        let told: Vec<i64> = ndr.as_ref().map(|m| m.mailboxes.clone()).unwrap_or_default();
+        dispatch!(self, b => b.queue_write_ndr(recipients, ndr).await)?;
+        for mailbox in told {
+            self.changed(mailbox);
+        }
+        Ok(())
     }
 }

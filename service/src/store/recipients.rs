@@ -78,7 +78,8 @@ pub(in crate::store) enum Member {
 }
 
 /// The lookups that following a list needs, answered by a backend inside one read or
-/// write (so that the lists it sees do not change under it). The rules of following —
+/// write (so that the lists it sees do not change under it; a SQLite read does not
+/// keep this yet: see [`Store::expand`]). The rules of following —
 /// each list once, each mailbox and outside address once, what counts as a member, how
 /// a loop is found — are this module's, in [`expand`] and [`loop_path`], the same for
 /// every backend.
@@ -177,13 +178,19 @@ pub struct ListChange {
 impl Store {
     /// What the canonical address `address` names, if anything.
     ///
+    /// Read, not one snapshot: a mailbox, then a list (with its members), then a custom
+    /// recipient, each looked up in turn.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn named(&self, address: &str) -> StoreResult<Option<Named>> {
         dispatch!(self, b => b.named(address.to_owned()).await)
     }
 
-    /// Creates a list.
+    /// Creates a list, without members.
+    ///
+    /// Write, atomic: the check that no mailbox, list or custom recipient has the
+    /// address, and the list.
     ///
     /// # Errors
     /// `Conflict` when the address is taken.
@@ -199,6 +206,8 @@ impl Store {
 
     /// Changes a list's settings.
     ///
+    /// Write, atomic: every change given, or none.
+    ///
     /// # Errors
     /// `NotFound` when there is no such list.
     pub async fn update_list(&self, address: String, change: ListChange) -> StoreResult<List> {
@@ -207,14 +216,20 @@ impl Store {
 
     /// Adds and removes members (canonical addresses).
     ///
+    /// Write, atomic: removals first, then additions, each checked for a loop against
+    /// the lists as this transaction sees them; all or nothing. Adding a member there
+    /// already, or removing one that is not, is no error.
+    ///
     /// # Errors
-    /// `NotFound` for no such list; `Conflict` when a member would make a loop (the
-    /// loop named).
+    /// `NotFound` for no such list; `Conflict` when a member is the list itself or
+    /// would make a loop (the loop named).
     pub async fn change_members(&self, address: String, add: Vec<String>, remove: Vec<String>) -> StoreResult<List> {
         dispatch!(self, b => b.change_members(address, add, remove).await)
     }
 
-    /// Deletes a list.
+    /// Deletes a list and its members. Lists that name it keep its address as a member.
+    ///
+    /// Write, atomic.
     ///
     /// # Errors
     /// `NotFound` when there is no such list.
@@ -224,6 +239,8 @@ impl Store {
 
     /// Every list, by address.
     ///
+    /// Read, not one snapshot: each list's members are read on their own.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn lists(&self) -> StoreResult<Vec<List>> {
@@ -231,6 +248,9 @@ impl Store {
     }
 
     /// Creates a custom recipient.
+    ///
+    /// Write, atomic: the check that no mailbox, list or custom recipient has the
+    /// address, and the custom recipient.
     ///
     /// # Errors
     /// `Conflict` when the address is taken.
@@ -240,6 +260,8 @@ impl Store {
 
     /// Deletes a custom recipient.
     ///
+    /// Write.
+    ///
     /// # Errors
     /// `NotFound` when there is none.
     pub async fn remove_contact(&self, address: String) -> StoreResult<()> {
@@ -248,13 +270,19 @@ impl Store {
 
     /// Every custom recipient, by address.
     ///
+    /// Read, one snapshot.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn contacts(&self) -> StoreResult<Vec<Contact>> {
         dispatch!(self, b => b.contacts().await)
     }
 
-    /// A list's members, followed through nested lists and custom recipients.
+    /// A list's members, followed through nested lists and custom recipients (an
+    /// empty expansion for no such list).
+    ///
+    /// Read, not yet one snapshot: each lookup is a read of its own, so a change
+    /// committed meanwhile may show in part. Each list is still visited once.
     ///
     /// # Errors
     /// Store failures.
@@ -264,6 +292,9 @@ impl Store {
 
     /// A secret of the store by name (`srs`), made (random, 32 bytes in hex) the first
     /// time it is asked for.
+    ///
+    /// Write, atomic insert-if-absent: the first call makes it, durably, before
+    /// answering; every later call, and any made at the same time, gets the same value.
     ///
     /// # Errors
     /// Store failures.

@@ -96,7 +96,7 @@ impl Backup {
 impl Default for Backup {
     fn default() -> Self {
         let mut v = Validator::default();
-        #[allow(clippy::expect_used)]
+        #[expect(clippy::expect_used, reason = "the default draft is checked by a test; it cannot fail")]
         Backup::validate(&BackupDraft::default(), &mut v).expect("the default backup settings are valid")
     }
 }

@@ -321,7 +321,7 @@ impl Default for Config {
     /// The configuration of a fresh install: rerouting off, an empty routing table,
     /// relaying only for authenticated clients, listeners on loopback.
     fn default() -> Config {
-        #[allow(clippy::expect_used)]
+        #[expect(clippy::expect_used, reason = "the default draft is checked by a test; it cannot fail")]
         Config::from_draft(&ConfigDraft::default()).expect("the default draft is valid")
     }
 }

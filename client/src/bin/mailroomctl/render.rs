@@ -418,12 +418,22 @@ pub fn lockouts(out: &mut Out, lockouts: Vec<LockoutInfo>) -> io::Result<()> {
     if out.json {
         return out.json(&Response::Lockouts { lockouts });
     }
-    writeln!(out, "{:<40} {:<8} {:>8}  UNTIL", "LOCKED OUT", "KIND", "FAILURES")?;
+    writeln!(out, "{:<40} {:<48} {:>8}  UNTIL", "LOCKED OUT", "WHAT", "FAILURES")?;
     for l in &lockouts {
-        let kind = if l.is_address { "address" } else { "login" };
-        writeln!(out, "{:<40} {kind:<8} {:>8}  {}", l.client, l.failures, format_utc(l.until))?;
+        let what = lockout_words(l);
+        writeln!(out, "{:<40} {what:<48} {:>8}  {}", l.client, l.failures, format_utc(l.until))?;
     }
     writeln!(out, "{} lock-out(s)", lockouts.len())
+}
+
+/// What a lock-out closes, in words.
+fn lockout_words(l: &LockoutInfo) -> String {
+    match (&l.account, l.is_address, l.slowed) {
+        (Some(account), _, _) => format!("address, for {account}"),
+        (None, true, _) => "address, for every account".to_owned(),
+        (None, false, true) => "account under attack: unknown addresses slowed".to_owned(),
+        (None, false, false) => "login".to_owned(),
+    }
 }
 
 /// The certificate the service presents, and its ACME renewal.

@@ -23,7 +23,8 @@ fn facts(conn: &Connection) -> StoreResult<DatabaseFacts> {
 
 impl Sqlite {
     pub(in crate::store) async fn snapshot(&self, path: PathBuf) -> StoreResult<DatabaseFacts> {
-        self.read(move |conn| {
+        // VACUUM INTO makes its own snapshot, and cannot run inside a transaction.
+        self.read_on(false, move |conn| {
             if path.exists() {
                 return Err(StoreError::Conflict(format!("{} exists already", path.display())));
             }

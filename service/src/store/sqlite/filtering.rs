@@ -342,7 +342,7 @@ impl Sqlite {
             }
             message.mailboxes = kept;
             message.tracking = tracking;
-            let queued = message.outbound.is_some();
+            let queued = message.outbound.is_some() || message.forwarded.is_some();
             tx.execute("DELETE FROM quarantine WHERE id = ?1", [id])?;
             // A release is rare: its fields are worked out here, in the write.
             insert_message(tx, &message, &SearchFields::of(&message.content))?;

@@ -202,11 +202,22 @@ impl Sqlite {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Runs `f` on a read connection, on the blocking pool.
+    /// Runs `f` on a read connection, on the blocking pool, in one read transaction:
+    /// what `f` reads is one snapshot of the database.
     ///
     /// # Errors
     /// `f`'s error, or a failure to open a read connection.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.read_on(true, f).await
+    }
+
+    /// Runs `f` on a read connection, in a read transaction when `snapshot` (one is
+    /// not wanted by a statement that makes its own, as `VACUUM INTO` does).
+    async fn read_on<T, F>(&self, snapshot: bool, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
@@ -218,7 +229,17 @@ impl Sqlite {
                 Some(c) => c,
                 None => open_connection(&inner.path, true)?,
             };
+            // Under WAL every statement of `f` then sees the database as of its first
+            // read, so a read that looks at several things (a folder and its messages)
+            // never sees half of a write.
+            if snapshot {
+                conn.execute_batch("BEGIN")?;
+            }
             let result = f(&conn);
+            if snapshot {
+                // A connection whose transaction did not end is not used again.
+                conn.execute_batch("COMMIT")?;
+            }
             inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             result
         })
@@ -264,7 +285,14 @@ fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, commi
                 continue;
             }
         };
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(Ok(&tx))).collect();
+        // SQLite itself rolls the whole transaction back on some failures (a full disk,
+        // an I/O error); a job run after that would run outside it, and its savepoint's
+        // release would commit it on its own while the batch reports failure. Once the
+        // transaction is gone, the rest of the batch fails unrun (and is retried by its
+        // callers).
+        let gone = StoreError::Io("the transaction was rolled back by an earlier failure".into());
+        let completions: Vec<Completion> =
+            batch.into_iter().map(|job| if tx.is_autocommit() { job(Err(&gone)) } else { job(Ok(&tx)) }).collect();
         let started = std::time::Instant::now();
         let committed = tx.commit().map_err(StoreError::from);
         commit_seconds.observe(started.elapsed().as_secs_f64());

@@ -136,35 +136,39 @@ impl Sqlite {
                  FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id WHERE r.id = ?5",
             )?;
             for (id, address, outcome) in &outcomes {
-                match outcome {
+                let applied = match outcome {
                     Attempt::Delivered { remote, .. } => {
                         tx.prepare_cached(
                             "UPDATE queue_recipients SET state = 'delivered', attempts = attempts + 1, remote_mta = ?2,
-                             last_error = NULL, next_attempt = NULL, updated_at = ?3 WHERE id = ?1",
+                             last_error = NULL, next_attempt = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'in_flight'",
                         )?
-                        .execute(params![id, remote, now])?;
+                        .execute(params![id, remote, now])?
                     }
                     Attempt::Deferred { error, remote, retry_at } => {
                         tx.prepare_cached(
                             "UPDATE queue_recipients SET state = 'deferred', attempts = attempts + 1, remote_mta = ?2,
-                             last_error = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1",
+                             last_error = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'in_flight'",
                         )?
-                        .execute(params![id, remote, error, retry_at, now])?;
+                        .execute(params![id, remote, error, retry_at, now])?
                     }
                     Attempt::Failed { error, status, remote } => {
                         tx.prepare_cached(
                             "UPDATE queue_recipients SET state = 'failed', attempts = attempts + 1, remote_mta = ?2,
-                             last_error = ?3, status = ?4, next_attempt = NULL, updated_at = ?5 WHERE id = ?1",
+                             last_error = ?3, status = ?4, next_attempt = NULL, updated_at = ?5 WHERE id = ?1 AND state = 'in_flight'",
                         )?
-                        .execute(params![id, remote, error, status, now])?;
+                        .execute(params![id, remote, error, status, now])?
                     }
                     Attempt::Returned => {
                         tx.prepare_cached(
                             "UPDATE queue_recipients SET state = 'scheduled', next_attempt = ?2, updated_at = ?2
-                             WHERE id = ?1",
+                             WHERE id = ?1 AND state = 'in_flight'",
                         )?
-                        .execute(params![id, now])?;
+                        .execute(params![id, now])?
                     }
+                };
+                // The administrator deleted it during the attempt: it stays deleted.
+                if applied == 0 {
+                    continue;
                 }
                 let Some((event, detail)) = outcome.tracked() else { continue };
                 if track {
@@ -255,12 +259,15 @@ impl Sqlite {
     ) -> StoreResult<()> {
         let fields = ndr.as_ref().map(|m| SearchFields::of(&m.content)).unwrap_or_default();
         self.write(move |tx| {
-            if let Some(ndr) = &ndr {
-                insert_message(tx, ndr, &fields)?;
-            }
-            let mut done = tx.prepare_cached("UPDATE queue_recipients SET ndr_done = 1 WHERE id = ?1")?;
+            let mut done =
+                tx.prepare_cached("UPDATE queue_recipients SET ndr_done = 1 WHERE id = ?1 AND ndr_done = 0")?;
+            let mut reported = 0;
             for id in &recipients {
-                done.execute([id])?;
+                reported += done.execute([id])?;
+            }
+            // Reported already (by another writer): the report is not written twice.
+            if let Some(ndr) = ndr.as_ref().filter(|_| reported > 0) {
+                insert_message(tx, ndr, &fields)?;
             }
             Ok(())
         })

@@ -278,6 +278,135 @@ const MIGRATIONS: &[Migration] = &[
     END;
     "#,
     ),
+    // 11: ids that are never given twice (AUTOINCREMENT) for the rows whose ids callers
+    // hold between calls — a mailbox copy (a POP3 session's message list, an IMAP
+    // session's folder), a queue entry and its recipients (a delivery in flight), a
+    // quarantined message. Without it, once the newest row was gone its id came back
+    // for the next: a POP3 DELE or a delivery's outcome for a stale id could land on a
+    // message that took its place. The tables are rebuilt as they were, rows and ids
+    // kept; their triggers are made again after the copy, which moves references
+    // rather than taking new ones.
+    Migration::Sql(
+        r#"
+    DROP TRIGGER messages_take_content;
+    DROP TRIGGER messages_release_content;
+    DROP TRIGGER messages_count_bytes;
+    DROP TRIGGER messages_uncount_bytes;
+    DROP TRIGGER queue_messages_take_content;
+    DROP TRIGGER queue_messages_release_content;
+    DROP TRIGGER quarantine_take_content;
+    DROP TRIGGER quarantine_release_content;
+    ALTER TABLE messages RENAME TO messages_v10;
+    ALTER TABLE queue_recipients RENAME TO queue_recipients_v10;
+    ALTER TABLE queue_messages RENAME TO queue_messages_v10;
+    ALTER TABLE quarantine RENAME TO quarantine_v10;
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        -- Octets as POP3 and IMAP count them: prefix and content.
+        size INTEGER NOT NULL,
+        -- IMAP's INTERNALDATE.
+        received_at INTEGER NOT NULL,
+        -- This copy's own header lines, before the shared content.
+        prefix BLOB NOT NULL,
+        content_id INTEGER NOT NULL REFERENCES contents(id),
+        -- System flags: 1 \Seen, 2 \Answered, 4 \Flagged, 8 \Deleted, 16 \Draft.
+        flags INTEGER NOT NULL DEFAULT 0,
+        -- Keywords, each followed by a space.
+        keywords TEXT NOT NULL DEFAULT '',
+        modseq INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (folder_id, uid)
+    );
+    CREATE TABLE queue_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue_id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        content_id INTEGER NOT NULL REFERENCES contents(id),
+        envid TEXT,
+        ret TEXT,
+        body_8bit INTEGER NOT NULL DEFAULT 0,
+        client TEXT
+    );
+    CREATE TABLE queue_recipients (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,
+        orcpt TEXT,
+        notify TEXT,
+        -- scheduled | in_flight | delivered | deferred | failed
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER,
+        -- The last reply or problem, in words ("550 5.1.1 User unknown").
+        last_error TEXT,
+        -- Enhanced status of a final failure (RFC 3463), for the NDR.
+        status TEXT,
+        -- The host that gave the last reply.
+        remote_mta TEXT,
+        -- 1 once the NDR for a failed recipient is written (or none is due).
+        ndr_done INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue_id TEXT NOT NULL,
+        held_at INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        score REAL,
+        reason TEXT NOT NULL,
+        client TEXT,
+        plan TEXT NOT NULL,
+        content_id INTEGER NOT NULL REFERENCES contents(id)
+    );
+    INSERT INTO messages SELECT * FROM messages_v10;
+    INSERT INTO queue_messages SELECT * FROM queue_messages_v10;
+    INSERT INTO queue_recipients SELECT * FROM queue_recipients_v10;
+    INSERT INTO quarantine SELECT * FROM quarantine_v10;
+    DROP TABLE messages_v10;
+    DROP TABLE queue_recipients_v10;
+    DROP TABLE queue_messages_v10;
+    DROP TABLE quarantine_v10;
+    CREATE INDEX messages_by_content ON messages(content_id);
+    CREATE INDEX messages_by_mailbox ON messages(mailbox_id);
+    CREATE INDEX queue_messages_by_content ON queue_messages(content_id);
+    CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);
+    CREATE INDEX queue_recipients_by_message ON queue_recipients(message_id);
+    CREATE INDEX quarantine_by_time ON quarantine(held_at);
+    CREATE TRIGGER messages_take_content AFTER INSERT ON messages BEGIN
+        UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+    END;
+    CREATE TRIGGER messages_release_content AFTER DELETE ON messages BEGIN
+        UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+        DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+    END;
+    CREATE TRIGGER messages_count_bytes AFTER INSERT ON messages BEGIN
+        UPDATE mailboxes SET bytes = bytes + NEW.size WHERE id = NEW.mailbox_id;
+    END;
+    CREATE TRIGGER messages_uncount_bytes AFTER DELETE ON messages BEGIN
+        UPDATE mailboxes SET bytes = bytes - OLD.size WHERE id = OLD.mailbox_id;
+    END;
+    CREATE TRIGGER queue_messages_take_content AFTER INSERT ON queue_messages BEGIN
+        UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+    END;
+    CREATE TRIGGER queue_messages_release_content AFTER DELETE ON queue_messages BEGIN
+        UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+        DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+    END;
+    CREATE TRIGGER quarantine_take_content AFTER INSERT ON quarantine BEGIN
+        UPDATE contents SET refs = refs + 1 WHERE id = NEW.content_id;
+    END;
+    CREATE TRIGGER quarantine_release_content AFTER DELETE ON quarantine BEGIN
+        UPDATE contents SET refs = refs - 1 WHERE id = OLD.content_id;
+        DELETE FROM contents WHERE id = OLD.content_id AND refs <= 0;
+    END;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

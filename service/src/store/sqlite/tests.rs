@@ -286,3 +286,85 @@ async fn a_mailboxs_size_follows_its_copies_without_adding_them_up() {
     assert_eq!(gone, 1);
     assert_eq!(bytes(store.mailbox_options(ann).await.expect("ann")), sum(ann), "a deletion counts down");
 }
+
+/// Regression: a read ran its statements outside any transaction, so a read of several
+/// things (a folder's state and its messages) could see half of a write that committed
+/// between them. Now a read is one snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_sees_one_snapshot_even_when_a_write_commits_in_its_midst() {
+    let (_dir, store) = temp_store();
+    let (wrote_tx, wrote_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let reading = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            backend(&store)
+                .read(move |c| {
+                    let count = || c.query_row("SELECT COUNT(*) FROM tracking", [], |r| r.get::<_, i64>(0));
+                    let before = count()?;
+                    let _ = started_tx.send(());
+                    let _ = wrote_rx.recv_timeout(std::time::Duration::from_secs(10));
+                    Ok((before, count()?))
+                })
+                .await
+        })
+    };
+    started_rx.await.expect("the read began");
+    backend(&store)
+        .write(|tx| {
+            tx.execute("INSERT INTO tracking (at, event) VALUES (1, 'meanwhile')", [])?;
+            Ok(())
+        })
+        .await
+        .expect("write");
+    wrote_tx.send(()).expect("signal");
+    let (before, after) = reading.await.expect("join").expect("read");
+    assert_eq!(before, after, "the write that committed in the read's midst is not half seen");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM tracking").await, before + 1, "and a later read sees it");
+}
+
+/// Regression (found writing down the writer's promise): when SQLite rolled a batch's
+/// whole transaction back itself (a full disk does), the jobs after the failing one ran
+/// outside any transaction and their savepoints committed them on their own, while
+/// they were told the batch failed (a sender told 451 would send again: a duplicate).
+/// Now the rest of the batch fails unrun, and nothing of it is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_after_a_rolled_back_transaction_fail_unrun_and_keep_nothing() {
+    let (_dir, store) = temp_store();
+    let b = backend(&store);
+    // Holds the writer while the next two are queued, so that they form one batch.
+    let holding = b.write(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    });
+    let (held, failing, after) = tokio::join!(
+        holding,
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            b.write(|tx| -> StoreResult<()> {
+                // What SQLite does on SQLITE_FULL: the whole transaction is gone.
+                tx.execute_batch("ROLLBACK")?;
+                Err(StoreError::Full("simulated".into()))
+            })
+            .await
+        },
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            b.write(|tx| {
+                tx.execute("INSERT INTO tracking (at, event) VALUES (1, 'after')", [])?;
+                Ok(())
+            })
+            .await
+        },
+    );
+    held.expect("the first batch");
+    assert!(failing.is_err());
+    assert!(after.is_err(), "told it failed: {after:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM tracking WHERE event = 'after'").await, 0, "and nothing kept");
+    b.write(|tx| {
+        tx.execute("INSERT INTO tracking (at, event) VALUES (2, 'later')", [])?;
+        Ok(())
+    })
+    .await
+    .expect("the writer goes on");
+}

@@ -155,3 +155,19 @@ pub(super) async fn searchable_fields_are_kept_with_each_content_and_filtered_in
     assert_eq!(find(&[(SearchField::Subject, "café")]).await, 1);
     assert_eq!(find(&[(SearchField::To, "bob")]).await, 0);
 }
+
+/// Regression: once the newest copy was gone its id came back for the next message,
+/// so a session holding the old id (a POP3 DELE, an IMAP fetch) could reach a message
+/// it never saw. An id names one row for good.
+pub(super) async fn a_copys_id_is_never_given_to_another(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    store.accept(local(vec![ann], b"Subject: first\r\n\r\nx\r\n")).await.expect("accept");
+    let first = store.pop3_messages(ann).await.expect("pop3")[0].id;
+    store.pop3_delete(ann, vec![first], None).await.expect("delete");
+    store.accept(local(vec![ann], b"Subject: second\r\n\r\ny\r\n")).await.expect("accept");
+    let second = store.pop3_messages(ann).await.expect("pop3")[0].id;
+    assert_ne!(first, second, "the deleted copy's id is not given again");
+    assert_eq!(store.pop3_delete(ann, vec![first], None).await.expect("stale delete"), 0, "a stale id deletes nothing");
+    assert_eq!(store.pop3_messages(ann).await.expect("pop3").len(), 1, "the new message is still there");
+}

@@ -87,11 +87,14 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         a_copy_is_filed_in_the_folder_the_plan_names,
         a_header_too_big_for_its_own_row_is_still_read_whole,
         searchable_fields_are_kept_with_each_content_and_filtered_in_the_store,
+        a_copys_id_is_never_given_to_another,
     ],
     queue: [
         recipients_are_claimed_once_and_their_outcomes_recorded,
         expired_recipients_fail_with_their_last_error,
         a_deleted_entry_fails_its_waiting_recipients,
+        a_recipients_id_is_never_given_to_another,
+        a_recipient_deleted_during_its_attempt_stays_deleted,
     ],
     filtering: [
         greylisting_passes_the_retry_after_the_delay_and_then_the_network,

@@ -95,3 +95,54 @@ pub(super) async fn a_deleted_entry_fails_its_waiting_recipients(f: Fixture) {
     assert!(store.queue_claim_due(10).await.expect("claim").is_empty());
     assert_eq!(store.queue_waiting().await.expect("waiting"), 0);
 }
+
+/// Regression: a purged recipient's id came back for the next queued recipient, so a
+/// delivery's outcome recorded late for the old one would have marked the new one
+/// delivered without trying it. Queue entries, recipients and quarantined messages keep
+/// their ids for good.
+pub(super) async fn a_recipients_id_is_never_given_to_another(f: Fixture) {
+    let store = f.store();
+    store
+        .accept(crate::store::NewMessage { outbound: Some(one_recipient()), ..message(Vec::new(), b"x\r\n") })
+        .await
+        .expect("accept");
+    let due = store.queue_claim_due(10).await.expect("claim");
+    let (old_entry, old) = (due[0].id, due[0].recipients[0].clone());
+    let delivered = Attempt::Delivered { remote: "mx".into(), tls: None };
+    store.queue_record(vec![(old.id, old.address.clone(), delivered)], false).await.expect("record");
+    assert_eq!(store.queue_purge_finished().await.expect("purge"), 1);
+    let mut next = message(Vec::new(), b"y\r\n");
+    next.queue_id = "Q2".into();
+    next.outbound = Some(one_recipient());
+    store.accept(next).await.expect("accept");
+    let due = store.queue_claim_due(10).await.expect("claim");
+    assert_ne!(due[0].id, old_entry, "the purged entry's id is not given again");
+    assert_ne!(due[0].recipients[0].id, old.id, "nor its recipient's");
+}
+
+fn one_recipient() -> crate::store::Outbound {
+    crate::store::Outbound {
+        sender: "ann@corp.test".into(),
+        recipients: vec![crate::store::OutboundRecipient { address: "far@outside.test".into(), ..Default::default() }],
+        ..Default::default()
+    }
+}
+
+/// Regression: a deferral recorded after the administrator deleted the entry during
+/// its attempt put the recipient back in the queue. Now a recipient deleted in flight
+/// stays deleted, whatever its attempt says.
+pub(super) async fn a_recipient_deleted_during_its_attempt_stays_deleted(f: Fixture) {
+    let store = f.store();
+    store
+        .accept(crate::store::NewMessage { outbound: Some(one_recipient()), ..message(Vec::new(), b"x\r\n") })
+        .await
+        .expect("accept");
+    let due = store.queue_claim_due(10).await.expect("claim");
+    let r = due[0].recipients[0].clone();
+    assert_eq!(store.queue_delete("Q1".into(), false).await.expect("delete"), 1, "deleted while in flight");
+    let deferred = Attempt::Deferred { error: "451 later".into(), remote: None, retry_at: now() };
+    store.queue_record(vec![(r.id, r.address.clone(), deferred)], true).await.expect("record");
+    assert_eq!(store.queue_waiting().await.expect("waiting"), 0, "not back in the queue");
+    assert!(store.queue_claim_due(10).await.expect("claim").is_empty());
+    assert!(store.tracking(TrackFilter::default()).await.expect("tracking").iter().all(|e| e.event != "deferred"));
+}

@@ -308,6 +308,14 @@ pub struct LockoutInfo {
     pub client: String,
     /// True for an address, false for a login name.
     pub is_address: bool,
+    /// For an address locked out for one account only (not for every account): that
+    /// account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// For a login name: the account is under attack, and logins to it from addresses
+    /// it does not know are slowed (its owner is not locked out).
+    #[serde(default)]
+    pub slowed: bool,
     /// Failed logins counted within the window.
     pub failures: u32,
     /// Until when, Unix seconds (later if the failures go on).
