@@ -447,6 +447,7 @@ S.logout()
 /// session.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_password_is_refused_and_a_restart_says_bye() {
+    require("python3", "python3");
     let d = service().await;
     let imap = d.imap_addr().await;
     let script = r#"
