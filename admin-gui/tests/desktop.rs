@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_tests::Daemon;
+use mailroom_tests::{Daemon, require};
 
 const LAUNCHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/mailroom-admin.desktop");
 
@@ -14,6 +14,7 @@ const LAUNCHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/mailroom-
 /// showed the program twice.
 #[test]
 fn the_launcher_is_valid_and_in_one_menu() {
+    require("desktop-file-validate", "desktop-file-utils");
     let out = Command::new("desktop-file-validate").arg(LAUNCHER).output().expect("desktop-file-validate");
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
@@ -33,6 +34,9 @@ impl Drop for Killed {
 /// Wayland app id with no instance), so the launcher's StartupWMClass matched nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_window_class_is_the_launchers() {
+    require("Xvfb", "xvfb");
+    require("xdotool", "xdotool");
+    require("xprop", "x11-utils");
     let d = Daemon::start().await;
     let home = tempfile::tempdir().expect("home");
     // Xvfb picks a free display and says which once it accepts clients (a number of

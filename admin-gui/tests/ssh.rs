@@ -16,7 +16,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mailroom_admin::AdminApp;
 use mailroom_admin::model::Connection;
-use mailroom_tests::Daemon;
+use mailroom_tests::{Daemon, require, require_root};
 
 /// A throwaway sshd on 127.0.0.1; killed when dropped.
 struct Sshd {
@@ -48,6 +48,9 @@ fn free_port() -> u16 {
 /// Starts sshd letting in the holder of `dir/client`'s key, as the user running the
 /// tests.
 fn sshd(dir: &Path) -> Sshd {
+    require("/usr/sbin/sshd", "openssh-server");
+    require("ssh", "openssh-client");
+    require("ssh-keygen", "openssh-client");
     keygen(&dir.join("host"));
     keygen(&dir.join("client"));
     std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).expect("authorized_keys");
@@ -193,6 +196,8 @@ async fn an_unknown_key_is_refused_and_the_window_says_why() {
 /// may not administer it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bridge_run_by_another_user_is_refused() {
+    require_root("to run the bridge as another user");
+    require("runuser", "util-linux");
     let d = Daemon::start().await;
     let out = Command::new("runuser")
         .args(["-u", "nobody", "--"])

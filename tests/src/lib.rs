@@ -16,7 +16,9 @@ use mailroom_client::Client;
 use mailroom_shared::ipc::{Request, Response, StatusReport};
 
 mod peers;
+mod require;
 pub use peers::{Postfix, Rspamd};
+pub use require::{is_root, require, require_perl, require_python, require_root};
 
 /// Path of one of the workspace's binaries.
 ///
@@ -231,6 +233,7 @@ impl Daemon {
 
     /// Sends a signal to the daemon.
     pub fn signal(&mut self, sig: &str) {
+        require("kill", "procps");
         let pid = self.child().id().to_string();
         let ok = Command::new("kill").args(["-s", sig, &pid]).status().expect("kill").success();
         assert!(ok, "kill -s {sig} {pid}");
@@ -605,8 +608,19 @@ pub fn try_send(addr: std::net::SocketAddr, rcpt: &str) -> Result<Duration, Stri
     Ok(t.elapsed())
 }
 
+/// Checks that swaks can talk TLS: swaks, and the Perl modules its `--tls` loads.
+///
+/// # Panics
+/// When one is missing, naming its Debian package.
+#[track_caller]
+pub fn require_swaks_tls() {
+    require("swaks", "swaks");
+    require_perl(&["Net::SSLeay", "IO::Socket::SSL"], "libnet-ssleay-perl libio-socket-ssl-perl");
+}
+
 /// Runs a Python 3 script with arguments; returns (success, stdout, stderr).
 pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
+    require("python3", "python3");
     let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");
     (
         out.status.success(),
@@ -617,21 +631,25 @@ pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
 
 impl Daemon {
     /// Like [`Daemon::start`], with the data directory on a fresh tmpfs of `size_kib`
-    /// KiB (a disk that can really fill up). `None` when tmpfs cannot be mounted here
-    /// (not root, or no permission in this sandbox).
-    pub async fn start_on_small_disk(size_kib: u32) -> Option<Daemon> {
+    /// KiB (a disk that can really fill up).
+    ///
+    /// # Panics
+    /// When tmpfs cannot be mounted here: not root, or a sandbox that forbids it.
+    pub async fn start_on_small_disk(size_kib: u32) -> Daemon {
+        require_root("to mount a small tmpfs as a disk that fills up");
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
         std::fs::create_dir(&data_dir).expect("mkdir");
-        let mounted = Command::new("mount")
+        let mount = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size_kib}k,mode=0700"), "tmpfs"])
             .arg(&data_dir)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !mounted {
-            return None;
-        }
+            .output()
+            .expect("mount");
+        assert!(
+            mount.status.success(),
+            "cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {}",
+            String::from_utf8_lossy(&mount.stderr)
+        );
         let socket = dir.path().join("run").join("admin.sock");
         let mut d = Daemon { child: None, env: Vec::new(), dir, data_dir, socket };
         d.child = Some(d.spawn(&["--no-start"]));
@@ -640,7 +658,7 @@ impl Daemon {
         d.ctl_ok(&["set", "pop3-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["set", "imap-listen", "127.0.0.1:0"]);
         d.ctl_ok(&["start"]);
-        Some(d)
+        d
     }
 }
 
@@ -979,6 +997,7 @@ impl Default for TestCa {
 /// # Panics
 /// When there is none and none can be added.
 pub fn non_loopback_ip() -> std::net::Ipv4Addr {
+    require("ip", "iproute2");
     let out = Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().expect("ip addr");
     let found = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -1012,21 +1031,26 @@ impl Drop for Dns {
 }
 
 impl Dns {
-    /// Starts dnsmasq with `args` (`--txt-record=…`, `--mx-host=…`…); `None` when it
-    /// cannot run here.
-    pub fn start(args: &[&str]) -> Option<Dns> {
+    /// Starts dnsmasq with `args` (`--txt-record=…`, `--mx-host=…`…).
+    ///
+    /// # Panics
+    /// When dnsmasq is not installed, or does not come up.
+    #[track_caller]
+    pub fn start(args: &[&str]) -> Dns {
+        require("dnsmasq", "dnsmasq-base");
         // The port is one the system just gave out for UDP; its TCP twin may be taken
         // by another test's listener, and dnsmasq (which binds both) then exits. Try
         // another port when it does.
         for _ in 0..5 {
-            let port = std::net::UdpSocket::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+            let port =
+                std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a UDP port").port();
             let child = Command::new("dnsmasq")
                 .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file="])
                 .args(["--listen-address=127.0.0.1", "--bind-interfaces", &format!("--port={port}")])
                 .args(args)
                 .stderr(Stdio::null())
                 .spawn()
-                .ok()?;
+                .expect("dnsmasq");
             let mut dns = Dns { child, port };
             // Ready when it accepts on its TCP port and still runs. A fixed wait was too
             // short on a loaded machine: the first lookups of a test then timed out, and
@@ -1039,37 +1063,40 @@ impl Dns {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     std::thread::sleep(Duration::from_millis(20));
                     if matches!(dns.child.try_wait(), Ok(None)) {
-                        return Some(dns);
+                        return dns;
                     }
                     break;
                 }
-                if Instant::now() > until {
-                    return None;
-                }
+                assert!(Instant::now() < until, "dnsmasq did not answer on port {port} within 10 s");
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        None
+        panic!("dnsmasq exited at start five times (its ports taken?), with {args:?}");
     }
 
     /// A server publishing `records` (the `records` array of `mailroomctl dns-records
     /// --json`), with an address for each MX host.
-    pub fn publishing(records: &serde_json::Value) -> Option<Dns> {
+    ///
+    /// # Panics
+    /// As [`Dns::start`], and on a record it cannot publish.
+    #[track_caller]
+    pub fn publishing(records: &serde_json::Value) -> Dns {
         let mut args = vec!["--local=/test/".to_owned()];
-        for r in records.as_array()? {
-            let (name, value) = (r["name"].as_str()?, r["value"].as_str()?);
-            match r["kind"].as_str()? {
+        for r in records.as_array().expect("an array of records") {
+            let field = |f: &str| r[f].as_str().unwrap_or_else(|| panic!("a record without {f}: {r}"));
+            let (name, value) = (field("name"), field("value"));
+            let word = |i: usize| value.split(' ').nth(i).unwrap_or_else(|| panic!("a short {name} record: {value}"));
+            match field("kind") {
                 "TXT" => args.push(Dns::txt(name, value)),
                 "MX" => {
-                    let host = value.split(' ').nth(1)?;
+                    let host = word(1);
                     args.push(format!("--mx-host={name},{host},10"));
                     args.push(format!("--host-record={host},127.0.0.1"));
                 }
                 "SRV" => {
-                    let v: Vec<&str> = value.split(' ').collect();
-                    args.push(format!("--srv-host={name},{},{},{},{}", v.get(3)?, v.get(2)?, v.first()?, v.get(1)?));
+                    args.push(format!("--srv-host={name},{},{},{},{}", word(3), word(2), word(0), word(1)));
                 }
-                _ => return None,
+                other => panic!("a {other} record cannot be published here: {r}"),
             }
         }
         args.dedup();

@@ -1,26 +1,14 @@
 //! Third-party servers the tests start on loopback, each in a throwaway directory that
 //! touches nothing in `/etc`: a relaying Postfix (a real MTA that queues and retries),
-//! and rspamd (a real content filter). Each is `None` when its Debian package is not
-//! installed, so that a developer's machine without it skips rather than fails; CI
-//! installs both (`.ci/run`).
+//! and rspamd (a real content filter). A test that starts one on a machine without its
+//! Debian package fails, saying which to install (`tests/setup` installs both).
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn installed(program: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
+use crate::require::{is_root, require, require_root};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -40,19 +28,23 @@ pub struct Postfix {
 }
 
 impl Postfix {
-    /// Starts a Postfix relaying all mail to `next_hop`; `None` when Postfix is not
-    /// installed or this is not root (Postfix's daemons need it).
-    pub fn start(next_hop: SocketAddr) -> Option<Postfix> {
-        if !installed("postfix") || !is_root() {
-            return None;
-        }
-        let dir = tempfile::tempdir().ok()?;
+    /// Starts a Postfix relaying all mail to `next_hop`.
+    ///
+    /// # Panics
+    /// When Postfix is not installed, this is not root (Postfix's daemons need it), or
+    /// it does not come up.
+    #[track_caller]
+    pub fn start(next_hop: SocketAddr) -> Postfix {
+        require("postfix", "postfix");
+        require_root("Postfix's master runs as root");
+        let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).ok()?;
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
         for sub in ["conf", "spool", "data"] {
-            std::fs::create_dir_all(d.join(sub)).ok()?;
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
         }
-        Command::new("chown").args(["-R", "postfix"]).arg(d.join("data")).status().ok()?;
+        let chown = Command::new("chown").args(["-R", "postfix"]).arg(d.join("data")).status().expect("chown");
+        assert!(chown.success(), "chown postfix: {chown} (no user postfix?)");
         let port = free_port();
         let hop = match next_hop {
             SocketAddr::V4(a) => format!("[{}]:{}", a.ip(), a.port()),
@@ -95,7 +87,7 @@ maximal_backoff_time = 2s
             data = d.join("data").display(),
             d = d.display(),
         );
-        std::fs::write(d.join("conf/main.cf"), main_cf).ok()?;
+        std::fs::write(d.join("conf/main.cf"), main_cf).expect("main.cf");
         let master_cf = format!(
             "127.0.0.1:{port} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
@@ -120,22 +112,16 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 "
         );
-        std::fs::write(d.join("conf/master.cf"), master_cf).ok()?;
-        let started = Command::new("postfix").arg("-c").arg(d.join("conf")).arg("start").output().ok()?;
-        if !started.status.success() {
-            eprintln!("postfix did not start: {}", String::from_utf8_lossy(&started.stderr));
-            return None;
-        }
+        std::fs::write(d.join("conf/master.cf"), master_cf).expect("master.cf");
+        let started = Command::new("postfix").arg("-c").arg(d.join("conf")).arg("start").output().expect("postfix");
+        assert!(started.status.success(), "postfix did not start: {}", String::from_utf8_lossy(&started.stderr));
         let postfix = Postfix { dir, port };
         let until = Instant::now() + Duration::from_secs(10);
         while !listening(port) {
-            if Instant::now() > until {
-                eprintln!("postfix did not listen:\n{}", postfix.log());
-                return None;
-            }
+            assert!(Instant::now() < until, "postfix did not listen:\n{}", postfix.log());
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(postfix)
+        postfix
     }
 
     /// Its address.
@@ -167,39 +153,39 @@ pub struct Rspamd {
 }
 
 impl Rspamd {
-    /// Starts rspamd, asking `dns_port` on 127.0.0.1 for DNS; `None` when it is not
-    /// installed or does not come up within a minute.
-    pub fn start(dns_port: u16) -> Option<Rspamd> {
-        if !installed("rspamd") {
-            return None;
-        }
-        let dir = tempfile::tempdir().ok()?;
+    /// Starts rspamd, asking `dns_port` on 127.0.0.1 for DNS.
+    ///
+    /// # Panics
+    /// When rspamd is not installed, or does not come up within a minute.
+    #[track_caller]
+    pub fn start(dns_port: u16) -> Rspamd {
+        require("rspamd", "rspamd");
+        let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).ok()?;
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
         for sub in ["local/local.d", "local/override.d", "db", "run", "log"] {
-            std::fs::create_dir_all(d.join(sub)).ok()?;
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
         }
         let port = free_port();
-        let write = |p: &str, s: String| std::fs::write(d.join(p), s);
+        let write = |p: &str, s: String| std::fs::write(d.join(p), s).unwrap_or_else(|e| panic!("{p}: {e}"));
         write(
             "local/override.d/worker-normal.inc",
             format!("bind_socket = \"127.0.0.1:{port}\";\nmime = true;\ncount = 1;\n"),
-        )
-        .ok()?;
-        write("local/override.d/worker-controller.inc", "enabled = false;\n".into()).ok()?;
-        write("local/override.d/worker-proxy.inc", "enabled = false;\n".into()).ok()?;
+        );
+        write("local/override.d/worker-controller.inc", "enabled = false;\n".into());
+        write("local/override.d/worker-proxy.inc", "enabled = false;\n".into());
         write(
             "local/local.d/options.inc",
             format!(
                 "dns {{\n  nameserver = [\"127.0.0.1:{dns_port}\"];\n  timeout = 1s;\n  retransmits = 1;\n}}\n\
                  enable_test_patterns = true;\n"
             ),
-        )
-        .ok()?;
+        );
         let mut command = Command::new("rspamd");
         command.arg("-f");
         if is_root() {
-            Command::new("chown").args(["-R", "_rspamd"]).arg(d).status().ok()?;
+            let chown = Command::new("chown").args(["-R", "_rspamd"]).arg(d).status().expect("chown");
+            assert!(chown.success(), "chown _rspamd: {chown} (no user _rspamd?)");
             command.args(["-u", "_rspamd", "-g", "_rspamd"]);
         }
         let var = |name: &str, sub: &str| format!("--var={name}={}", d.join(sub).display());
@@ -208,17 +194,14 @@ impl Rspamd {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .ok()?;
+            .expect("rspamd");
         let rspamd = Rspamd { child: Some(child), dir, port };
         let until = Instant::now() + Duration::from_secs(60);
         while !rspamd.pings() {
-            if Instant::now() > until {
-                eprintln!("rspamd did not come up:\n{}", rspamd.log());
-                return None;
-            }
+            assert!(Instant::now() < until, "rspamd did not come up:\n{}", rspamd.log());
             std::thread::sleep(Duration::from_millis(200));
         }
-        Some(rspamd)
+        rspamd
     }
 
     /// Its address, as the Message Filtering page takes it.

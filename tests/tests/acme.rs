@@ -7,10 +7,10 @@
 #![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use mailroom_tests::{Daemon, Dns, Smtp, TestCa, python};
+use mailroom_tests::{Daemon, Dns, Smtp, TestCa, python, require};
 
 const NAME: &str = "mail.example.test";
 
@@ -42,10 +42,8 @@ fn free_port() -> u16 {
 
 impl Pebble {
     fn start(dns: &Dns) -> Pebble {
-        assert!(
-            Command::new("pebble").arg("-h").stderr(Stdio::null()).status().is_ok(),
-            "pebble is missing: .ci/run installs it (Debian package pebble)"
-        );
+        require("pebble", "pebble");
+        require("curl", "curl");
         let dir = tempfile::tempdir().expect("tempdir");
         let api_ca = TestCa::new();
         let (cert, key) = api_ca.issue(&["127.0.0.1", "localhost"]);
@@ -152,7 +150,7 @@ s.quit()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pebble_issues_a_certificate_clients_verify_and_renewal_swaps_it_without_a_restart() {
-    let dns = Dns::start(&["--local=/test/", &format!("--host-record={NAME},127.0.0.1")]).expect("dnsmasq");
+    let dns = Dns::start(&["--local=/test/", &format!("--host-record={NAME},127.0.0.1")]);
     let pebble = Pebble::start(&dns);
     // The ACME client trusts Pebble's API through the system's trust store variable.
     let ca = pebble.api_ca.cert.to_str().expect("utf-8").to_owned();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use mailroom_client::ClientError;
 use mailroom_shared::config::Page;
 use mailroom_shared::ipc::{Event, IpcError, Request, Response, ServiceState};
-use mailroom_tests::{Daemon, Smtp, bin};
+use mailroom_tests::{Daemon, Smtp, bin, require, require_root};
 
 /// A raw connection that has done the handshake, for sending arbitrary lines.
 fn raw(d: &Daemon) -> (UnixStream, BufReader<UnixStream>) {
@@ -116,10 +116,8 @@ async fn an_existing_socket_directory_keeps_its_mode() {
 /// let others reach it.
 #[tokio::test(flavor = "multi_thread")]
 async fn another_uid_is_refused() {
-    if !running_as_root() || std::process::Command::new("runuser").arg("--help").output().is_err() {
-        eprintln!("skipped: needs root and runuser");
-        return;
-    }
+    require_root("to connect as another user");
+    require("runuser", "util-linux");
     let d = Daemon::start().await;
     // Open the way on purpose, so that only the uid check stands.
     for p in [d.dir.path(), d.socket.parent().expect("dir")] {
@@ -142,14 +140,6 @@ async fn another_uid_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("permission denied"), "{stderr}");
     assert_eq!(d.status().await.state, ServiceState::Running, "the service is unaffected");
-}
-
-fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -108,6 +108,7 @@ sys.stdin.read()
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_control_connections_do_not_lock_out_the_administrator() {
     use std::io::BufRead as _;
+    mailroom_tests::require("python3", "python3");
     let d = Daemon::start().await;
     let per_process = mailroom_service_max_connections() / 4;
     let mut holders = Vec::new();

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mailroom_tests::{Daemon, Dns, Sink, Smtp};
+use mailroom_tests::{Daemon, Dns, Sink, Smtp, require, require_python};
 
-/// The system Python, where Debian's python3-dkim lives; `None` (the test is skipped)
-/// when dkimpy is not installed.
-fn dkimpy() -> Option<PathBuf> {
-    let python = PathBuf::from("/usr/bin/python3");
-    let ok = Command::new(&python).args(["-c", "import dkim, nacl"]).status().is_ok_and(|s| s.success());
-    ok.then_some(python)
+/// The system Python, where Debian's python3-dkim lives (with python3-nacl for
+/// Ed25519).
+///
+/// # Panics
+/// When dkimpy is not installed.
+fn dkimpy() -> PathBuf {
+    require_python(&["dkim", "nacl"], "python3-dkim python3-nacl");
+    PathBuf::from("/usr/bin/python3")
 }
 
 /// Runs a script under the system Python; its standard output.
@@ -72,6 +74,7 @@ except smtplib.SMTPDataError as e:
 /// An RSA key pair made with openssl: the private key's file (PKCS#1 PEM, as dkimpy
 /// reads it) and the public key as DKIM publishes it.
 fn rsa_key(dir: &Path) -> (PathBuf, String) {
+    require("openssl", "openssl");
     let key = dir.join("sender.key");
     let ok = Command::new("openssl")
         .args(["genrsa", "-traditional", "-out"])
@@ -133,14 +136,8 @@ async fn service(dns: &Dns) -> Daemon {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn relayed_mail_and_ndrs_carry_two_signatures_that_dkimpy_verifies() {
-    let Some(python) = dkimpy() else {
-        eprintln!("skipped: no python3-dkim");
-        return;
-    };
-    let Some(dns) = Dns::start(&["--local=/test/"]) else {
-        eprintln!("skipped: no dnsmasq");
-        return;
-    };
+    let python = dkimpy();
+    let dns = Dns::start(&["--local=/test/"]);
     let sink = Sink::start("127.0.0.1:0", 0).await;
     let d = service(&dns).await;
     d.ctl_ok(&["set", "smarthost", &format!("[127.0.0.1]:{}", sink.addr.port())]);
@@ -209,13 +206,10 @@ async fn relayed_mail_and_ndrs_carry_two_signatures_that_dkimpy_verifies() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mail_from_outside_is_judged_by_spf_dkim_and_dmarc() {
-    let Some(python) = dkimpy() else {
-        eprintln!("skipped: no python3-dkim");
-        return;
-    };
+    let python = dkimpy();
     let dir = tempfile::tempdir().expect("tempdir");
     let (key, public) = rsa_key(dir.path());
-    let Some(dns) = Dns::start(&[
+    let dns = Dns::start(&[
         "--local=/test/",
         &Dns::txt("outside.test", "v=spf1 ip4:127.0.0.2 -all"),
         &Dns::txt("sel._domainkey.outside.test", &format!("v=DKIM1; k=rsa; p={public}")),
@@ -224,10 +218,7 @@ async fn mail_from_outside_is_judged_by_spf_dkim_and_dmarc() {
         &Dns::txt("quar.test", "v=spf1 ip4:127.0.0.2 -all"),
         &Dns::txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
         &Dns::txt("_dmarc.strict.test", "v=DMARC1; p=reject"),
-    ]) else {
-        eprintln!("skipped: no dnsmasq");
-        return;
-    };
+    ]);
     let d = service(&dns).await;
     let smtp = d.smtp_addr().await;
     let (host, port) = (smtp.ip().to_string(), smtp.port().to_string());
@@ -337,10 +328,7 @@ async fn a_dns_timeout_defers_mail_from_outside() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_records_to_publish_are_checked_live() {
-    let Some(empty) = Dns::start(&["--local=/test/"]) else {
-        eprintln!("skipped: no dnsmasq");
-        return;
-    };
+    let empty = Dns::start(&["--local=/test/"]);
     let d = service(&empty).await;
     let records: serde_json::Value =
         serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");
@@ -351,7 +339,7 @@ async fn the_records_to_publish_are_checked_live() {
     assert!(d.ctl_ok(&["dns-records", "--check"]).contains("[MISSING]"));
 
     // Publish them, and the check turns.
-    let published = Dns::publishing(&serde_json::Value::Array(records.clone())).expect("dnsmasq");
+    let published = Dns::publishing(&serde_json::Value::Array(records.clone()));
     d.ctl_ok(&["set", "dns-server", &published.addr()]);
     let checked: serde_json::Value =
         serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");

@@ -5,10 +5,11 @@
 
 use std::process::Command;
 
-use mailroom_tests::{Daemon, python};
+use mailroom_tests::{Daemon, python, require};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scrape_after_a_hundred_messages_counts_them() {
+    require("curl", "curl");
     let d = Daemon::start().await;
     assert!(d.status().await.metrics_addr.is_none(), "off by default");
     d.add_mailbox("ann@corp.test", "pw");

@@ -1,15 +1,18 @@
-//! The Debian package, installed for real: built with `cargo deb` from the binaries
-//! this suite runs, checked by `lintian`, installed with `dpkg -i` (its maintainer
-//! script creates the user `mailroom`), then `mailroomd` started the way its systemd
-//! unit starts it — as that user, with the unit's directories and only
+//! The Debian package, installed for real: built by the README's own command (`cargo
+//! build --release --workspace && cargo deb -p mailroom-service --no-build`, read from
+//! the README and run as it stands), checked by `lintian` (no errors, no warnings),
+//! installed with `dpkg -i` (its maintainer script creates the user `mailroom`) with
+//! its manual pages and its debug symbols' package, then `mailroomd` started the way
+//! its systemd unit starts it — as that user, with the unit's directories and only
 //! `CAP_NET_BIND_SERVICE` (through `setpriv`, since a test machine has no systemd as
 //! PID 1) — and administered by a member of the group `mailroom` while a stranger is
 //! refused. Purge removes the data; remove does not.
 //!
-//! Needs root (it installs a package and adds users), `cargo-deb`, `lintian` and
-//! `systemd-analyze`; `.ci/run` installs them. It uses the unit's own paths
-//! (`/var/lib/mailroom`, `/run/mailroom`), so it refuses to run where a Mailroom
-//! system service is installed already.
+//! Needs root (it installs a package and adds users), `cargo-deb`, `lintian`, `man`
+//! and `systemd-analyze`; `tests/setup` installs them. The release build takes a while
+//! the first time (it is the README's, into the workspace's `target/release`). It uses
+//! the unit's own paths (`/var/lib/mailroom`, `/run/mailroom`), so it refuses to run
+//! where a Mailroom system service is installed already.
 #![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_tests::bin;
+use mailroom_tests::{require, require_root};
 
 const ADMIN: &str = "mailroom-test-admin";
 const STRANGER: &str = "mailroom-test-stranger";
@@ -41,31 +44,107 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn running_as_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
 }
 
-/// Builds the package from the binaries of this build (`target/<profile>/`).
-fn build_deb(out: &Path) -> PathBuf {
-    let bins = bin("mailroomd").parent().expect("bin dir").to_path_buf();
-    let profile = bins.file_name().and_then(|n| n.to_str()).expect("profile dir").to_owned();
-    let profile = if profile == "debug" { "dev".to_owned() } else { profile };
-    let target_dir = bins.parent().expect("target dir");
-    ok(Command::new("cargo")
-        .current_dir(workspace())
-        .env("CARGO_TARGET_DIR", target_dir)
-        .args(["deb", "-p", "mailroom-service", "--no-build", "--fast", "--profile", &profile, "-o"])
-        .arg(out));
-    std::fs::read_dir(out)
-        .expect("output dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "deb"))
-        .expect("a .deb")
+/// Where cargo builds: `./target/`, or where `CARGO_TARGET_DIR` says.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from)
+}
+
+/// The README's lines (inside its `sh` blocks) that contain `words`: exactly one.
+fn readme_line(words: &str) -> String {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let mut in_block = false;
+    let mut found = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line == "```sh";
+        } else if in_block && line.contains(words) {
+            found.push(line.trim().to_owned());
+        }
+    }
+    assert_eq!(found.len(), 1, "the README should give one command with `{words}`: {found:?}");
+    found.remove(0)
+}
+
+/// `cmd` with the environment of the shell that ran `cargo test`: without what cargo
+/// adds for a test (the package's `CARGO_*` variables, its libraries' path). Build
+/// scripts that watch such a variable (ring's watches `CARGO_MANIFEST_DIR`) would
+/// otherwise rebuild most of the release build, whose results a person's own
+/// `cargo build --release` then rebuilds again.
+fn as_from_the_shell(cmd: &mut Command) -> &mut Command {
+    let target = target_dir();
+    for (key, value) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_for_tests = ["CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME"]
+            .contains(&key.as_ref())
+            || ["CARGO_PKG_", "CARGO_BIN_", "CARGO_TARGET_TMPDIR", "CARGO_PRIMARY_PACKAGE"]
+                .iter()
+                .any(|p| key.starts_with(p));
+        if set_for_tests {
+            cmd.env_remove(key.as_ref());
+        } else if key == "LD_LIBRARY_PATH" {
+            let own: Vec<PathBuf> = std::env::split_paths(&value).filter(|p| !p.starts_with(&target)).collect();
+            if own.is_empty() {
+                cmd.env_remove("LD_LIBRARY_PATH");
+            } else {
+                cmd.env("LD_LIBRARY_PATH", std::env::join_paths(own).expect("paths"));
+            }
+        }
+    }
+    cmd
+}
+
+/// Builds the package with the README's command, run as the README gives it, from the
+/// workspace; the .deb the README's install line names, and the debug symbols' .ddeb
+/// beside it.
+fn build_deb_as_the_readme_says(log: &Path) -> (PathBuf, PathBuf) {
+    let build = readme_line("cargo deb");
+    let output = run(as_from_the_shell(Command::new("sh").args(["-ec", &build]).current_dir(workspace())));
+    std::fs::write(log, [&output.stdout[..], &output.stderr[..]].concat()).expect("log");
+    assert!(output.status.success(), "the README's `{build}` failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let install = readme_line("apt install ./target/debian/");
+    let deb_name = install.rsplit('/').next().expect("a file name");
+    let deb = target_dir().join("debian").join(deb_name);
+    assert!(deb.exists(), "the README installs {deb_name}, which its build did not make");
+    let ddeb = deb.with_file_name(deb_name.replacen("mailroom_", "mailroom-dbgsym_", 1)).with_extension("ddeb");
+    assert!(ddeb.exists(), "no debug symbols' package beside it: {}", ddeb.display());
+    (deb, ddeb)
+}
+
+/// What lintian says of `package`, asserted free of errors and warnings but for the
+/// tags `known` names.
+fn lintian(package: &Path, known: &[&str]) {
+    let out = run(Command::new("lintian").args(["--tag-display-limit", "0"]).arg(package));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let complaints: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+        .filter(|l| !known.iter().any(|tag| l.split_whitespace().nth(2) == Some(tag)))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "lintian on {}:\n{report}{}",
+        package.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What cargo-deb writes into every debug symbols' package, which our metadata cannot
+/// change: `Priority: extra` (an old name of optional), and no `usr/share/doc` (Debian's
+/// own dbgsym packages link it to the main package's, which would carry both files).
+const CARGO_DEB_DBGSYM: &[&str] = &["unknown-priority", "no-copyright-file", "no-changelog"];
+
+/// The build id of an ELF file, as `readelf -n` prints it.
+fn build_id(path: &str) -> String {
+    ok(Command::new("readelf").args(["-n", path]))
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID:"))
+        .unwrap_or_else(|| panic!("{path} has no build id"))
+        .trim()
+        .to_owned()
 }
 
 /// The users this test adds, removed again whatever happens.
@@ -101,7 +180,11 @@ struct Installed;
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        let _ = Command::new("dpkg").args(["--purge", "mailroom"]).stdout(Stdio::null()).status();
+        let _ = Command::new("dpkg")
+            .args(["--purge", "mailroom-dbgsym", "mailroom"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all("/run/mailroom");
     }
 }
@@ -146,17 +229,20 @@ fn gid_of(name: &str) -> u32 {
 
 #[test]
 fn the_debian_package_installs_a_system_service_administered_by_its_group() {
-    assert!(running_as_root(), "this test installs a package: run the suite as root (CI does)");
-    for tool in ["cargo-deb", "lintian", "systemd-analyze", "setpriv", "runuser", "dpkg"] {
-        assert!(
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
-            "{tool} is missing: .ci/run installs it"
-        );
-    }
+    require_root("to install a package and add users");
+    require("dpkg", "dpkg");
+    require("lintian", "lintian");
+    require("man", "man-db");
+    require("readelf", "binutils");
+    require("objcopy", "binutils");
+    require("systemd-analyze", "systemd");
+    require("setpriv", "util-linux");
+    require("runuser", "util-linux");
+    require("kill", "procps");
+    assert!(
+        run(Command::new("cargo").args(["deb", "--version"])).status.success(),
+        "needs `cargo deb` (the crate cargo-deb, from crates.io): run tests/setup"
+    );
     let installed_before = run(Command::new("dpkg-query").args(["-W", "-f=${Status}", "mailroom"]));
     assert!(
         !String::from_utf8_lossy(&installed_before.stdout).contains("installed")
@@ -165,12 +251,10 @@ fn the_debian_package_installs_a_system_service_administered_by_its_group() {
     );
     let work = tempfile::tempdir().expect("tempdir");
 
-    // Build and check the package.
-    let deb = build_deb(work.path());
-    let lintian = run(Command::new("lintian").arg("--no-tag-display-limit").arg(&deb));
-    let report = String::from_utf8_lossy(&lintian.stdout);
-    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
-    assert!(errors.is_empty(), "lintian reports errors:\n{report}");
+    // Build the package as the README does, and check it and its debug symbols'.
+    let (deb, ddeb) = build_deb_as_the_readme_says(&work.path().join("build.log"));
+    lintian(&deb, &[]);
+    lintian(&ddeb, CARGO_DEB_DBGSYM);
 
     // Install it: the maintainer script creates the user and the data directory.
     let _installed = Installed;
@@ -178,6 +262,23 @@ fn the_debian_package_installs_a_system_service_administered_by_its_group() {
     for path in ["/usr/bin/mailroomd", "/usr/bin/mailroomctl", "/usr/bin/mailroom-admin"] {
         assert!(Path::new(path).exists(), "{path} installed");
     }
+    // Each program has its manual page, which man reads.
+    for (program, says) in
+        [("mailroomd", "--admin-group"), ("mailroomctl", "mailroomctl mailbox add"), ("mailroom-admin", "--socket")]
+    {
+        let page = format!("/usr/share/man/man1/{program}.1.gz");
+        assert!(Path::new(&page).exists(), "{page} installed");
+        let shown = ok(Command::new("man").args(["-l", &page]).env("MANWIDTH", "80"));
+        assert!(shown.contains("NAME") && shown.contains(program) && shown.contains(says), "man -l {page}:\n{shown}");
+    }
+    // The programs are stripped; their symbols install beside them, found by build id.
+    ok(Command::new("dpkg").arg("-i").arg(&ddeb).env("DEBIAN_FRONTEND", "noninteractive"));
+    for program in ["mailroomd", "mailroomctl", "mailroom-admin"] {
+        let id = build_id(&format!("/usr/bin/{program}"));
+        let symbols = format!("/usr/lib/debug/.build-id/{}/{}.debug", &id[..2], &id[2..]);
+        assert!(Path::new(&symbols).exists(), "{program}'s symbols at {symbols}");
+    }
+    ok(Command::new("dpkg").args(["-r", "mailroom-dbgsym"]));
     assert!(Path::new("/usr/share/applications/mailroom-admin.desktop").exists(), "the launcher is installed");
     let passwd = ok(Command::new("getent").args(["passwd", "mailroom"]));
     assert!(passwd.contains(":/var/lib/mailroom:"), "a system user with the data directory as home: {passwd}");

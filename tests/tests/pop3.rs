@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mailroom_tests::{Daemon, Smtp, python};
+use mailroom_tests::{Daemon, Smtp, python, require};
 
 async fn service() -> (Daemon, SocketAddr) {
     let d = Daemon::start().await;
@@ -117,6 +117,7 @@ async fn poplib_retrieves_byte_for_byte() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn curl_lists_retrieves_and_deletes() {
+    require("curl", "curl");
     let (d, pop3) = service().await;
     deliver(&d, 2).await;
     let curl = |path: &str, extra: &[&str]| {

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use mailroom_tests::{Daemon, Smtp};
+use mailroom_tests::{Daemon, Smtp, require_swaks_tls};
 
 /// A service with the submission listener on, and Ann's mailbox.
 async fn service() -> (Daemon, std::net::SocketAddr) {
@@ -19,6 +19,7 @@ async fn service() -> (Daemon, std::net::SocketAddr) {
 }
 
 fn swaks(addr: std::net::SocketAddr, extra: &[&str]) -> (bool, String) {
+    require_swaks_tls();
     let out = Command::new("swaks")
         .args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string()])
         .args(["--to", "ann@corp.test", "--header", "Subject: submitted", "--body", "sent on 587"])

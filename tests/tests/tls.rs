@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use mailroom_tests::{Daemon, TestCa, python};
+use mailroom_tests::{Daemon, TestCa, python, require, require_swaks_tls};
 
 async fn service() -> (Daemon, std::net::SocketAddr) {
     let d = Daemon::start().await;
@@ -43,6 +43,8 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20) as s:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn curl_and_swaks_require_tls() {
+    require("curl", "curl");
+    require_swaks_tls();
     let (d, addr) = service().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mail = dir.path().join("m.txt");
@@ -111,6 +113,7 @@ print("MAIL:", tf.readline().decode().strip())
 
 #[tokio::test(flavor = "multi_thread")]
 async fn poplib_stls_and_curl_pop3_over_tls() {
+    require("curl", "curl");
     let (d, smtp) = service().await;
     let (ok, _, err) = python(
         "import smtplib,sys\nwith smtplib.SMTP(sys.argv[1], int(sys.argv[2])) as s: s.sendmail('x@o.test',['ann@corp.test'],'Subject: hi\\r\\n\\r\\nx\\r\\n')",
@@ -167,6 +170,7 @@ print(tf.readline().decode().strip())
 /// certificate` shows is the one the clients saw.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_supplied_certificate_is_verified_by_real_clients() {
+    require("curl", "curl");
     let ca = TestCa::new();
     let (cert, key) = ca.issue(&["mail.corp.test", "127.0.0.1"]);
     let (d, _) = service().await;
