@@ -148,22 +148,7 @@ impl EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return err("has no '@'");
         };
-        if local.is_empty() {
-            return err("has nothing before the '@'");
-        }
-        if local.len() > 64 {
-            return err(format!("has a local part of {} characters; at most 64 are allowed", local.len()));
-        }
-        if local.contains('@') {
-            return err("has more than one '@'");
-        }
-        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return err("has a misplaced dot in the part before the '@'");
-        }
-        const ATEXT_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
-        if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(*c))) {
-            return err(format!("contains '{c}' before the '@'"));
-        }
+        local_part(local)?;
         let domain = Domain::parse(domain).map_err(|e| NameError(format!("has a domain that {e}")))?;
         Ok(EmailAddress { local: local.to_owned(), domain })
     }
@@ -218,6 +203,84 @@ impl FromStr for EmailAddress {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, NameError> {
         EmailAddress::parse(s)
+    }
+}
+
+/// Checks a local part: RFC 5321's dot-string, at most 64 octets.
+fn local_part(local: &str) -> Result<(), NameError> {
+    if local.is_empty() {
+        return err("has nothing before the '@'");
+    }
+    if local.len() > 64 {
+        return err(format!("has a local part of {} characters; at most 64 are allowed", local.len()));
+    }
+    if local.contains('@') {
+        return err("has more than one '@'");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return err("has a misplaced dot in the part before the '@'");
+    }
+    const ATEXT_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
+    if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(*c))) {
+        return err(format!("contains '{c}' before the '@'"));
+    }
+    Ok(())
+}
+
+/// An envelope address at an address literal instead of a domain: `user@[192.0.2.1]`
+/// or `user@[IPv6:2001:db8::1]` (RFC 5321 §4.1.3). Valid in MAIL and RCPT, where a
+/// host without a name in DNS is reached by its address; never a mailbox's own
+/// address (those are [`EmailAddress`]es, at domains). RFC 5321's general literal
+/// (`[tag:content]`) names no standardised tag, so it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LiteralAddress {
+    local: String,
+    ip: IpAddr,
+}
+
+impl LiteralAddress {
+    /// Parses `local@[ip]`.
+    ///
+    /// # Errors
+    /// When the part after the last `@` is not in brackets, is not an IPv4 address or
+    /// `IPv6:` and an IPv6 address, or the local part is invalid.
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let Some((local, literal)) = s.trim().rsplit_once('@') else {
+            return err("has no '@'");
+        };
+        let Some(inner) = literal.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+            return err("has no address literal in brackets after the '@'");
+        };
+        let ip = match inner.get(..5) {
+            Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => {
+                inner[5..].parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| ())
+            }
+            _ => inner.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| ()),
+        };
+        let Ok(ip) = ip else {
+            return err(format!("has '[{inner}]', which is neither an IPv4 address nor 'IPv6:' and an IPv6 address"));
+        };
+        local_part(local)?;
+        Ok(LiteralAddress { local: local.to_owned(), ip })
+    }
+
+    /// The part before the `@`, as given.
+    pub fn local(&self) -> &str {
+        &self.local
+    }
+
+    /// The address in the brackets.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+}
+
+impl fmt::Display for LiteralAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{}@[{ip}]", self.local),
+            IpAddr::V6(ip) => write!(f, "{}@[IPv6:{ip}]", self.local),
+        }
     }
 }
 
@@ -429,6 +492,26 @@ impl fmt::Display for NextHop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_literals_parse_as_rfc_5321_writes_them() {
+        let v4 = LiteralAddress::parse("user@[192.0.2.1]").unwrap();
+        assert_eq!((v4.local(), v4.ip()), ("user", "192.0.2.1".parse().unwrap()));
+        assert_eq!(v4.to_string(), "user@[192.0.2.1]");
+        let v6 = LiteralAddress::parse("u.ser@[ipv6:2001:DB8::1]").unwrap();
+        assert_eq!(v6.to_string(), "u.ser@[IPv6:2001:db8::1]");
+        for bad in [
+            "user@192.0.2.1",
+            "user@[300.1.1.1]",
+            "user@[2001:db8::1]",
+            "user@[x-tag:abc]",
+            "@[192.0.2.1]",
+            "a..b@[192.0.2.1]",
+        ] {
+            assert!(LiteralAddress::parse(bad).is_err(), "{bad}");
+        }
+        assert!(EmailAddress::parse("user@[192.0.2.1]").is_err(), "a mailbox is never at a literal");
+    }
 
     #[test]
     fn domains() {

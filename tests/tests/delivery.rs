@@ -536,3 +536,35 @@ async fn ndrs_for_outside_senders_are_queued_and_the_administrator_gets_a_copy()
     );
     assert_eq!(copies, 1, "the administrator's copy");
 }
+
+/// Regression (issue 25): a sender or recipient at an address literal
+/// (`user@[192.0.2.1]`, RFC 5321 §4.1.3) got `501 5.1.7`. A literal sender is a
+/// sender; a literal recipient is relayed, to the smart host here, by clients that may
+/// relay and refused to strangers; this server's own address stands for its host name.
+#[tokio::test(flavor = "multi_thread")]
+async fn address_literals_are_senders_and_recipients() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = relay(&sink).await;
+    d.edit_config(|c| c["general"]["administrator_mailbox"] = "ann@corp.test".into());
+    d.ctl_ok(&["restart"]);
+    send_as_ann(&d, "ann@corp.test", &["friend@[192.0.2.7]", "v6@[IPv6:2001:db8::7]"], "Subject: literal\r\n\r\nx\r\n")
+        .await;
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, ["friend@[192.0.2.7]", "v6@[IPv6:2001:db8::7]"], "relayed with the literals as written");
+
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO c.test", "250");
+    s.expect("MAIL FROM:<someone@[192.0.2.9]>", "250 2.1.0");
+    s.expect("RCPT TO:<friend@[192.0.2.7]>", "550 5.7.1 Unable to relay");
+    s.expect("RCPT TO:<nobody@[127.0.0.1]>", "550 5.1.1");
+    s.expect("RCPT TO:<user@[192.0.2.300]>", "501 5.1.3");
+    s.expect("RCPT TO:<postmaster@[127.0.0.1]>", "250 2.1.5");
+    s.expect("DATA", "354");
+    s.send(b"Subject: from a literal\r\n\r\nx\r\n.\r\n");
+    let r = s.reply();
+    assert!(r.starts_with("250"), "{r}");
+    s.expect("QUIT", "221");
+    let mine = ann_messages(&d);
+    assert_eq!(mine.len(), 1, "postmaster@[our address] reached the administrator");
+    assert!(String::from_utf8_lossy(&mine[0]).contains("Subject: from a literal"));
+}

@@ -19,9 +19,15 @@ pub fn folder_name(mailbox: &Mailbox<'_>) -> String {
     }
 }
 
-/// `name` with an `INBOX` first level in upper case, and no trailing delimiter.
+/// `name` with an `INBOX` first level in upper case, and without the one trailing
+/// delimiter that says a folder is meant to hold others (`Archive/` is `Archive`). A
+/// name ending in two is left as it is, for [`invalid`] to refuse its empty level:
+/// taking off one would give a different name the next time round.
 pub fn canonical(name: &str) -> String {
-    let name = name.strip_suffix(DELIMITER).unwrap_or(name);
+    let name = match name.strip_suffix(DELIMITER) {
+        Some(stem) if !stem.ends_with(DELIMITER) => stem,
+        _ => name,
+    };
     match name.split_once(DELIMITER) {
         Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") => format!("INBOX{DELIMITER}{rest}"),
         None if name.eq_ignore_ascii_case("INBOX") => "INBOX".to_owned(),
@@ -98,6 +104,17 @@ mod tests {
         assert_eq!(canonical("Inbox/Receipts"), "INBOX/Receipts");
         assert_eq!(canonical("Archive/"), "Archive");
         assert_eq!(canonical("InboxOld"), "InboxOld");
+    }
+
+    /// Found by the imap_command fuzz target: `a//` became `a/`, then `a`, so a name
+    /// was not the same after a second look.
+    #[test]
+    fn canonical_names_are_a_fixed_point_even_with_trailing_delimiters() {
+        for name in ["a//", "inbox//", "a/b//", "//", "/", "a///"] {
+            let once = canonical(name);
+            assert_eq!(canonical(&once), once, "{name}");
+        }
+        assert!(invalid(&canonical("a//")).is_some(), "an empty level stays refused");
     }
 
     #[test]

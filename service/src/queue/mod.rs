@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use mailroom_shared::address::EmailAddress;
+use mailroom_shared::address::{EmailAddress, LiteralAddress};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use self::client::{Connection, RcptResult};
@@ -249,12 +249,13 @@ async fn dispatch(
     let mut groups: HashMap<Destination, Vec<(i64, String, u32)>> = HashMap::new();
     let mut unroutable = Vec::new();
     for r in &message.recipients {
-        match EmailAddress::parse(&r.address) {
-            Ok(a) => groups.entry(route::destination(&ctx.config.connections, a.domain())).or_default().push((
-                r.id,
-                r.address.clone(),
-                r.attempts,
-            )),
+        let dest = match (EmailAddress::parse(&r.address), LiteralAddress::parse(&r.address)) {
+            (Ok(a), _) => Ok(route::destination(&ctx.config.connections, a.domain())),
+            (Err(_), Ok(literal)) => Ok(route::literal_destination(&ctx.config.connections, literal.ip())),
+            (Err(e), Err(_)) => Err(e),
+        };
+        match dest {
+            Ok(dest) => groups.entry(dest).or_default().push((r.id, r.address.clone(), r.attempts)),
             Err(e) => unroutable.push((
                 r.id,
                 r.address.clone(),

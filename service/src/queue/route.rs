@@ -55,6 +55,16 @@ pub fn destination(cfg: &Connections, domain: &Domain) -> Destination {
     }
 }
 
+/// The destination for a recipient at an address literal (`user@[192.0.2.1]`): the
+/// smart host when one is set, as for every remote recipient; otherwise the address
+/// itself, on port 25. A per-domain forward names a domain, which a literal is not.
+pub fn literal_destination(cfg: &Connections, ip: std::net::IpAddr) -> Destination {
+    match &cfg.message_delivery {
+        MessageDelivery::SmartHost { host, .. } => from_hop(host),
+        MessageDelivery::Dns => Destination::Addr(SocketAddr::new(ip, NextHop::DEFAULT_PORT)),
+    }
+}
+
 /// How deliveries to `dest` use TLS: required for a smart host marked so, otherwise
 /// opportunistic.
 pub fn tls_policy(cfg: &Connections, dest: &Destination) -> TlsPolicy {

@@ -11,6 +11,8 @@ use smtp_proto::{
     RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS,
 };
 
+use mailroom_shared::address::LiteralAddress;
+
 use super::reply::Reply;
 
 /// The body type declared with `MAIL … BODY=`.
@@ -155,8 +157,15 @@ pub fn routing_syntax(path: &str) -> Option<RoutingSyntax> {
 
 /// The forward path of a `RCPT TO:` line as written, without the angle brackets.
 fn raw_forward_path(line: &[u8]) -> Option<&str> {
+    raw_path(line, "RCPT TO:")
+}
+
+/// The path after `verb` (`MAIL FROM:` or `RCPT TO:`) as written, without the angle
+/// brackets.
+fn raw_path<'a>(line: &'a [u8], verb: &str) -> Option<&'a str> {
     let text = std::str::from_utf8(line).ok()?;
-    let rest = text.get(..8).filter(|v| v.eq_ignore_ascii_case("RCPT TO:")).map(|_| text[8..].trim_start())?;
+    let rest =
+        text.get(..verb.len()).filter(|v| v.eq_ignore_ascii_case(verb)).map(|_| text[verb.len()..].trim_start())?;
     let rest = rest.strip_prefix('<')?;
     let (mut in_quotes, mut escaped) = (false, false);
     for (i, c) in rest.char_indices() {
@@ -169,6 +178,33 @@ fn raw_forward_path(line: &[u8]) -> Option<&str> {
         }
     }
     None
+}
+
+/// What stands in for an address literal while smtp-proto reads a line: a domain that
+/// cannot be anyone's (RFC 2606 `.invalid`).
+const LITERAL_STAND_IN: &str = "address-literal.invalid";
+
+/// The address literal of a `MAIL FROM:` or `RCPT TO:` path (`user@[192.0.2.1]`,
+/// `user@[IPv6:2001:db8::1]`), if it has one: the address as it will be kept, and
+/// where the literal (brackets included) is in the line.
+///
+/// # Errors
+/// `501` when the brackets hold something other than an IPv4 or IPv6 address.
+fn address_literal(line: &[u8]) -> Result<Option<(LiteralAddress, std::ops::Range<usize>)>, Reply> {
+    let (path, status, what) = match (raw_path(line, "MAIL FROM:"), raw_path(line, "RCPT TO:")) {
+        (Some(path), _) => (path, "5.1.7", "sender"),
+        (_, Some(path)) => (path, "5.1.3", "recipient"),
+        _ => return Ok(None),
+    };
+    let Some((_, domain)) = path.rsplit_once('@') else { return Ok(None) };
+    if !domain.starts_with('[') || routing_syntax(path).is_some() {
+        return Ok(None);
+    }
+    let address = LiteralAddress::parse(path)
+        .map_err(|e| Reply::new(501, status, format!("Bad {what} address syntax: <{path}> {e}")))?;
+    // `path` borrows from `line`, so its place there is where its domain starts.
+    let start = domain.as_ptr() as usize - line.as_ptr() as usize;
+    Ok(Some((address, start..start + domain.len())))
 }
 
 /// True for lines that start with `AUTH` (which have a longer length limit).
@@ -191,10 +227,28 @@ pub fn parse(line: &[u8]) -> Result<Command, Reply> {
         return parse_auth(line);
     }
     let routing = raw_forward_path(line).and_then(routing_syntax);
+    // smtp-proto takes no address literal (`user@[192.0.2.1]`): it reads the line with
+    // a stand-in domain in its place, and the literal goes back into the address.
+    let literal = address_literal(line)?;
+    let stand_in;
+    let line = match &literal {
+        Some((_, range)) => {
+            stand_in = [&line[..range.start], LITERAL_STAND_IN.as_bytes(), &line[range.end..]].concat();
+            &stand_in[..]
+        }
+        None => line,
+    };
+    let restore = |address: String| match &literal {
+        Some((written, _)) if address.ends_with(LITERAL_STAND_IN) => written.to_string(),
+        _ => address,
+    };
     let mut iter = line.iter();
     match smtp_proto::Request::parse(&mut iter) {
         Ok(req) => from_request(req).map(|c| match c {
-            Command::Rcpt { to, notify, orcpt, .. } => Command::Rcpt { to, notify, orcpt, routing },
+            Command::Rcpt { to, notify, orcpt, .. } => Command::Rcpt { to: restore(to), notify, orcpt, routing },
+            Command::Mail { from, size, body, ret, envid } => {
+                Command::Mail { from: restore(from), size, body, ret, envid }
+            }
             other => other,
         }),
         // Not an address at all; whether that is a syntax error or a relay attempt
@@ -310,6 +364,24 @@ mod tests {
             Ok(_) => 0,
             Err(r) => r.code,
         }
+    }
+
+    /// Regression (issue 25): `user@[192.0.2.1]` got `501 5.1.7`.
+    #[test]
+    fn address_literals_are_addresses() {
+        let Ok(Command::Mail { from, size, .. }) = parse(b"MAIL FROM:<user@[192.0.2.1]> SIZE=10\r\n") else {
+            panic!("MAIL with an address literal was refused");
+        };
+        assert_eq!((from.as_str(), size), ("user@[192.0.2.1]", Some(10)));
+        let Ok(Command::Rcpt { to, notify, routing, .. }) =
+            parse(b"RCPT TO:<Bob@[IPv6:2001:DB8::1]> NOTIFY=FAILURE\r\n")
+        else {
+            panic!("RCPT with an address literal was refused");
+        };
+        assert_eq!((to.as_str(), notify.as_deref(), routing), ("Bob@[IPv6:2001:db8::1]", Some("FAILURE"), None));
+        assert_eq!(parse(b"MAIL FROM:<user@[192.0.2.300]>\r\n").unwrap_err().status, Some("5.1.7"));
+        assert_eq!(parse(b"RCPT TO:<user@[tag:content]>\r\n").unwrap_err().status, Some("5.1.3"));
+        assert_eq!(code("RCPT TO:<a@b.test@[192.0.2.1]>\r\n"), 0, "routing syntax is the session's to refuse");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! MAIL FROM (RFC 5321 §4.1.1.2, SIZE per RFC 1870, DSN per RFC 3461).
 
-use mailroom_shared::address::EmailAddress;
+use mailroom_shared::address::{EmailAddress, LiteralAddress};
 use mailroom_shared::config::AcceptFrom;
 
 use super::command::{Body, Ret};
@@ -41,14 +41,20 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         if !from.is_empty() {
-            let Ok(addr) = EmailAddress::parse(&from) else {
-                return Reply::new(553, "5.1.7", format!("Sender address <{from}> is not acceptable"));
+            // A sender at an address literal (`user@[192.0.2.1]`, a host without a
+            // name) is a sender like any other, though never an account's own address.
+            let canonical = match (EmailAddress::parse(&from), LiteralAddress::parse(&from)) {
+                (Ok(addr), _) => addr.canonical(),
+                (Err(_), Ok(literal)) => literal.to_string().to_ascii_lowercase(),
+                (Err(_), Err(_)) => {
+                    return Reply::new(553, "5.1.7", format!("Sender address <{from}> is not acceptable"));
+                }
             };
             // On a submission listener a user sends as their own addresses (RFC 6409
             // §6.1), whatever the Connections page says for port 25.
             if (submission || cfg.connections.sender_must_match_account)
                 && let Some(auth) = &self.auth
-                && !auth.addresses.contains(&addr.canonical())
+                && !auth.addresses.contains(&canonical)
             {
                 return Reply::new(
                     553,

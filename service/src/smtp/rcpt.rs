@@ -6,7 +6,7 @@
 //! exactly: Mailroom never interprets them, and refusing them outright leaves no
 //! doubt about which domain a decision was made on.
 
-use mailroom_shared::address::{Domain, EmailAddress};
+use mailroom_shared::address::{Domain, EmailAddress, LiteralAddress};
 use mailroom_shared::routing::{self, ClientContext, Decision, NoRoute};
 
 use super::command::RoutingSyntax;
@@ -180,6 +180,12 @@ impl<S: crate::tls::Transport> Session<S> {
             return self.srs_bounce(to).await;
         }
         let parsed = EmailAddress::parse(to);
+        if parsed.is_err()
+            && routing.is_none()
+            && let Ok(literal) = LiteralAddress::parse(to)
+        {
+            return self.route_literal(literal).await;
+        }
         let named = match &parsed {
             Ok(addr) => store.named(&addr.canonical()).await.map_err(internal)?,
             Err(_) => None,
@@ -258,6 +264,50 @@ impl<S: crate::tls::Transport> Session<S> {
             }
             Decision::Rewritten { .. } => unreachable!("outcome() follows rewrites"),
         }
+    }
+
+    /// Where a recipient at an address literal goes (RFC 5321 §4.1.3). This server's
+    /// own address (the one the client reached) stands for its host name, so
+    /// `postmaster@[ip]` and the mailboxes at the host name are found; any other
+    /// address is a remote host, reached directly by clients that may relay.
+    async fn route_literal(&self, literal: LiteralAddress) -> Result<(String, Target), Reply> {
+        let cfg = &self.ctx.config;
+        let internal = |e| {
+            tracing::error!(error = %e, "mailbox lookup failed");
+            Reply::new(451, "4.3.0", "Temporary lookup failure, try again later")
+        };
+        if literal.ip() == self.local.ip() {
+            let unknown = || Reply::new(550, "5.1.1", format!("<{literal}>: Recipient address rejected: User unknown"));
+            let address = EmailAddress::new(literal.local(), &cfg.general.host_name).map_err(|_| unknown())?;
+            if address.local().eq_ignore_ascii_case("postmaster")
+                && let Some(id) = self.postmaster(None).await.map_err(internal)?
+            {
+                return Ok((address.canonical(), Target::Mailbox(id)));
+            }
+            return match self.ctx.store.named(&address.canonical()).await.map_err(internal)? {
+                Some(Named::Mailbox(id)) => self.mailbox_target(&address, id).await,
+                _ => Err(unknown()),
+            };
+        }
+        // As for a domain: with rerouting off nothing leaves (an authenticated sender
+        // is told in an NDR); with it on, the Routing Restrictions decide.
+        if !cfg.routing.reroute {
+            return match self.auth {
+                Some(_) => {
+                    Ok((literal.to_string(), Target::Fail("No route: rerouting of incoming SMTP mail is off".into())))
+                }
+                None => Err(Reply::new(
+                    550,
+                    "5.7.1",
+                    format!("Unable to relay for <{literal}>: rerouting of incoming SMTP mail is off"),
+                )),
+            };
+        }
+        if let Err(refusal) = routing::relay_permission(&self.client(), &cfg.routing_restrictions) {
+            tracing::info!(target: "mailroom_service::routing", rcpt = %literal, reason = %refusal, "relay refused");
+            return Err(Reply::new(550, "5.7.1", format!("Unable to relay for <{literal}>")));
+        }
+        Ok((literal.to_string(), Target::Relay))
     }
 
     /// A distribution list at RCPT time: who may send to it, then its members, each a
