@@ -80,3 +80,24 @@ pub fn is_root() -> bool {
 pub fn require_root(why: &str) {
     assert!(is_root(), "needs root ({why}): run the suite as root, as .ci/run does");
 }
+
+/// Checks that swaks can talk TLS: swaks, and the Perl modules its `--tls` loads.
+///
+/// # Panics
+/// When one is missing, naming its Debian package.
+#[track_caller]
+pub fn require_swaks_tls() {
+    require("swaks", "swaks");
+    require_perl(&["Net::SSLeay", "IO::Socket::SSL"], "libnet-ssleay-perl libio-socket-ssl-perl");
+}
+
+/// Runs a Python 3 script with arguments; returns (success, stdout, stderr).
+pub fn python(script: &str, args: &[&str]) -> (bool, String, String) {
+    require("python3", "python3");
+    let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
