@@ -66,7 +66,7 @@ assert M.response("UIDVALIDITY")[1][0] is not None and M.response("UIDNEXT")[1][
 typ, data = M.fetch("1", "(FLAGS UID RFC822.SIZE INTERNALDATE ENVELOPE)")
 line = data[0].decode()
 assert 'ENVELOPE ("Fri, 27 Nov 2026 09:00:00 +0000" "Quarterly figures" (("Bob Builder" NIL "bob" "outside.test"))' in line, line
-assert "FLAGS ()" in line, line
+assert "FLAGS (\\Recent)" in line, line
 typ, data = M.fetch("2", "(BODYSTRUCTURE)")
 bs = data[0].decode()
 assert '("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 14 1)' in bs and '("IMAGE" "PNG" ("NAME" "a.png") NIL NIL "BASE64" 12)' in bs and '"MIXED"' in bs, bs
@@ -77,7 +77,7 @@ assert b"Content-Type: image/png; name=\"a.png\"\r\nContent-Transfer-Encoding: b
 assert b"Subject: Photos\r\n\r\n" in flat, data
 typ, data = M.fetch("1", "(BODY.PEEK[TEXT]<4.7>)")
 assert data[0] == b'1 (BODY[TEXT]<4> "numbers")', data
-assert M.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS ())", "PEEK leaves it unseen"
+assert M.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS (\\Recent))", "PEEK leaves it unseen"
 typ, data = M.fetch("1", "(BODY[TEXT])")
 assert b"\\Seen" in b" ".join(x if isinstance(x, bytes) else x[0] for x in data), data
 typ, data = M.uid("FETCH", "1:*", "(UID FLAGS)")
@@ -211,6 +211,8 @@ t0 = time.monotonic()
 line = M.readline()
 assert line == b"* 2 EXISTS\r\n", line
 took = time.monotonic() - t0
+line = M.readline()
+assert line == b"* 2 RECENT\r\n", line
 p = poplib.POP3(host, pop3)
 p.user("ann@corp.test"); p.pass_("ann-pw")
 p.dele(1)
@@ -546,4 +548,127 @@ async fn capabilities_spell_imap4rev1_as_the_rfc_does() {
     r.read_line(&mut caps).expect("capabilities");
     assert!(greeting.starts_with("* OK"), "{greeting}");
     assert!(caps.starts_with("* CAPABILITY IMAP4rev1 IMAP4rev2 ") && !caps.contains("IMAP4REV1"), "{caps}");
+}
+
+/// Regression (issue 24, items 1 and 2): updates came after the tagged completion —
+/// `a OK [APPENDUID …]` then `* 2 EXISTS`; `NOOP` answered OK and then `* 1 EXPUNGE`
+/// — so a client counting messages acted on the wrong one. Every update a command
+/// reports comes before its completion, and a NOOP right after a POP3 session's
+/// deletion (its `+OK` received) reports it.
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_come_before_the_tagged_completion_and_are_seen_at_once() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    let (imap, pop3) = (d.imap_addr().await, d.pop3_addr().await);
+    let script = r#"
+import poplib, socket, sys
+host, imap, pop3 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection((host, imap))
+f = s.makefile("rb")
+def until(tag):
+    lines = []
+    while True:
+        line = f.readline()
+        assert line, "connection closed"
+        lines.append(line)
+        if line.startswith(tag + b" "):
+            return lines
+f.readline()
+s.sendall(b"a LOGIN ann@corp.test ann-pw\r\n"); until(b"a")
+s.sendall(b"b SELECT INBOX\r\n"); until(b"b")
+msg = b"Subject: appended\r\n\r\nx\r\n"
+s.sendall(b"c APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+lines = until(b"c")
+assert lines[-3:-1] == [b"* 2 EXISTS\r\n", b"* 2 RECENT\r\n"] and lines[-1].startswith(b"c OK"), lines
+for round in range(20):
+    p = poplib.POP3(host, pop3)
+    p.user("ann@corp.test"); p.pass_("ann-pw")
+    p.dele(1)
+    p.quit()
+    s.sendall(b"n%d NOOP\r\n" % round)
+    lines = until(b"n%d" % round)
+    assert lines[0] == b"* 1 EXPUNGE\r\n" and lines[-1].startswith(b"n%d OK" % round), (round, lines)
+    msg = b"Subject: again\r\n\r\nx\r\n"
+    s.sendall(b"a%d APPEND INBOX {%d+}\r\n" % (round, len(msg)) + msg + b"\r\n")
+    lines = until(b"a%d" % round)
+    assert lines[-3] == b"* 2 EXISTS\r\n" and lines[-1].startswith(b"a%d OK" % round), (round, lines)
+s.sendall(b"z LOGOUT\r\n"); until(b"z")
+print("ok")
+"#;
+    let args = [imap.ip().to_string(), imap.port().to_string(), pop3.port().to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = python(script, &args);
+    assert!(ok, "{out}{err}");
+}
+
+/// Regressions (issue 24, items 3, 6, 7 and 10), as imaptest found them: `\Recent`
+/// was never set (STATUS RECENT 0, SEARCH RECENT empty) though IMAP4rev1 is
+/// advertised; keywords in use were missing from FLAGS and PERMANENTFLAGS; LSUB gave
+/// no `\Noselect` parent for a subscribed child; an APPEND over the literal limit was
+/// answered with two tagged BADs.
+#[tokio::test(flavor = "multi_thread")]
+async fn recent_keywords_lsub_parents_and_oversize_appends_are_as_rfc_3501_says() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(&d, PLAIN).await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def session():
+    s = socket.create_connection((host, port))
+    f = s.makefile("rb")
+    f.readline()
+    def cmd(tag, line, literal=None):
+        s.sendall(tag + b" " + line + b"\r\n")
+        if literal is not None:
+            s.sendall(literal + b"\r\n")
+        lines = []
+        while True:
+            l = f.readline()
+            assert l, "closed"
+            lines.append(l)
+            if l.startswith(tag + b" "):
+                return lines
+    cmd(b"l", b"LOGIN ann@corp.test ann-pw")
+    return s, f, cmd
+s1, f1, a = session()
+st = a(b"s0", b"STATUS INBOX (RECENT MESSAGES)")
+assert b"(RECENT 2 MESSAGES 2)" in st[0], st
+sel = a(b"s1", b"SELECT INBOX")
+assert b"* 2 RECENT\r\n" in sel, sel
+assert a(b"s2", b"SEARCH RECENT")[0] == b"* SEARCH 1 2\r\n"
+assert b"\\Recent" in a(b"s3", b"FETCH 1 FLAGS")[0]
+# A second session sees them, but not as recent: the first one took them.
+s2, f2, b = session()
+sel = b(b"t1", b"SELECT INBOX")
+assert b"* 0 RECENT\r\n" in sel, sel
+assert b(b"t2", b"SEARCH RECENT")[0] == b"* SEARCH\r\n"
+assert b(b"t3", b"SEARCH OLD")[0] == b"* SEARCH 1 2\r\n"
+# A keyword stored by one session is in FLAGS at the next SELECT, and told at once.
+out = b(b"t4", b"STORE 1 +FLAGS ($Project)")
+assert out[0].startswith(b"* FLAGS (") and b"$Project" in out[0], out
+assert any(b"PERMANENTFLAGS" in l and b"$Project" in l for l in out), out
+sel = a(b"s4", b"SELECT INBOX")
+flags = [l for l in sel if l.startswith(b"* FLAGS")][0]
+assert b"$Project" in flags, sel
+# LSUB: a subscribed child under an unsubscribed parent.
+a(b"c1", b"CREATE Projects/2026")
+a(b"c2", b"UNSUBSCRIBE Projects")
+a(b"c3", b"SUBSCRIBE Projects/2026")
+out = a(b"c4", b'LSUB "" "Projects"')
+assert len(out) == 2 and b"\\Noselect" in out[0] and out[0].rstrip().endswith(b"Projects"), out
+out = a(b"c5", b'LSUB "" "Projects/%"')
+assert len(out) == 2 and out[0].rstrip().endswith(b"Projects/2026"), out
+# An APPEND past the literal limit: one tagged answer, and the session goes on.
+s1.sendall(b"big APPEND INBOX {999999999}\r\n")
+l = f1.readline()
+assert l.startswith(b"big BAD"), l
+assert a(b"n", b"NOOP")[-1].startswith(b"n OK"), "one answer only, then the next command"
+print("ok")
+"#;
+    let args = [imap.ip().to_string(), imap.port().to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = python(script, &args);
+    assert!(ok, "{out}{err}");
 }

@@ -75,6 +75,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Event::IdleCommandReceived { tag } => self.idle(tag).await,
                 Event::IdleDoneReceived => self.idle_done(),
             };
+            self.complete();
             if flow == Flow::Close {
                 self.drain().await;
                 break;
@@ -141,13 +142,20 @@ impl<S: crate::tls::Transport> Session<S> {
         };
         let bytes = bytes.declassify();
         tracing::debug!(peer = %self.peer, error = %e, "IMAP protocol error");
+        // imap-next has already refused a synchronising literal that is too long, with a
+        // tagged BAD of its own; a second would complete the command twice.
+        let answered = matches!(e, ServerError::LiteralTooLong { .. });
         let tag = bytes
             .split(|b| *b == b' ')
             .next()
             .and_then(|t| std::str::from_utf8(t).ok())
             .and_then(|t| Tag::try_from(t.to_owned()).ok());
         match tag {
-            Some(tag) => self.bad(tag, why),
+            _ if answered => {}
+            Some(tag) => {
+                self.bad(tag, why);
+                self.complete();
+            }
             None => {
                 let body = StatusBody { kind: StatusKind::Bad, code: None, text: text(why) };
                 self.server.enqueue_status(Status::Untagged(body));
@@ -297,6 +305,7 @@ impl<S: crate::tls::Transport> Session<S> {
             return Flow::Continue;
         }
         self.ok(tag, None, "Begin TLS negotiation now");
+        self.complete();
         self.drain().await;
         if let Err(e) = self.conn.start_tls(&acceptor).await {
             tracing::info!(peer = %self.peer, error = %e, "TLS handshake failed");

@@ -134,21 +134,41 @@ fn addresses(header: &[u8], name: &str) -> Vec<Address<'static>> {
     let Some(parsed) = parsed else { return Vec::new() };
     let Some(list) = parsed.to() else { return Vec::new() };
     let mut out = Vec::new();
-    let mut push = |a: &mail_parser::Addr<'_>| {
+    let one = |a: &mail_parser::Addr<'_>| {
         let address = a.address.as_deref().unwrap_or("");
         let (mailbox, host) = address.rsplit_once('@').unwrap_or((address, ""));
-        out.push(Address {
+        Address {
             name: nstring(a.name.as_deref()),
             adl: NString::NIL,
             mailbox: nstring(Some(mailbox)),
             host: nstring((!host.is_empty()).then_some(host)),
-        });
+        }
     };
     match list {
-        mail_parser::Address::List(list) => list.iter().for_each(&mut push),
+        mail_parser::Address::List(list) => out.extend(list.iter().map(one)),
         mail_parser::Address::Group(groups) => {
+            // RFC 9051 §7.5.2: a group is its name as a mailbox with no host, its
+            // members, and an address with neither to end it. Addresses outside any
+            // group come as a group without a name.
             for g in groups {
-                g.addresses.iter().for_each(&mut push);
+                match &g.name {
+                    Some(name) => {
+                        out.push(Address {
+                            name: NString::NIL,
+                            adl: NString::NIL,
+                            mailbox: nstring(Some(name)),
+                            host: NString::NIL,
+                        });
+                        out.extend(g.addresses.iter().map(one));
+                        out.push(Address {
+                            name: NString::NIL,
+                            adl: NString::NIL,
+                            mailbox: NString::NIL,
+                            host: NString::NIL,
+                        });
+                    }
+                    None => out.extend(g.addresses.iter().map(one)),
+                }
             }
         }
     }
@@ -260,6 +280,26 @@ Subject: Quarterly\r\n figures\r\nMessage-ID: <1@corp.test>\r\nContent-Type: mul
         assert_eq!(e.sender, e.from);
         assert_eq!(e.subject, nstring(Some("Quarterly figures")));
         assert_eq!(e.message_id, nstring(Some("<1@corp.test>")));
+    }
+
+    /// Regression (issue 24, item 5): `To: group: a@b, c@d;` came out as plain
+    /// addresses, and an empty group as a bogus address.
+    #[test]
+    fn the_envelope_keeps_address_groups() {
+        let e = envelope(b"To: Team: a@b.test, Carl <c@d.test>;, solo@e.test\r\nCc: undisclosed-recipients:;\r\n\r\n");
+        let shape: Vec<(NString<'_>, NString<'_>)> = e.to.iter().map(|a| (a.mailbox.clone(), a.host.clone())).collect();
+        assert_eq!(
+            shape,
+            [
+                (nstring(Some("Team")), NString::NIL),
+                (nstring(Some("a")), nstring(Some("b.test"))),
+                (nstring(Some("c")), nstring(Some("d.test"))),
+                (NString::NIL, NString::NIL),
+                (nstring(Some("solo")), nstring(Some("e.test"))),
+            ]
+        );
+        let cc: Vec<(NString<'_>, NString<'_>)> = e.cc.iter().map(|a| (a.mailbox.clone(), a.host.clone())).collect();
+        assert_eq!(cc, [(nstring(Some("undisclosed-recipients")), NString::NIL), (NString::NIL, NString::NIL)]);
     }
 
     #[test]

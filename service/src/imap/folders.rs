@@ -6,20 +6,15 @@ use std::borrow::Cow;
 use imap_next::imap_types::core::{IString, QuotedChar, Tag, Vec1};
 use imap_next::imap_types::datetime::DateTime;
 use imap_next::imap_types::extensions::enable::CapabilityEnable;
-use imap_next::imap_types::flag::{Flag, FlagNameAttribute, FlagPerm};
+use imap_next::imap_types::flag::{Flag, FlagNameAttribute};
 use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_next::imap_types::response::{Code, Data};
 use imap_next::imap_types::status::{StatusDataItem, StatusDataItemName};
 
 use super::names;
-use super::session::{Flow, Selected, Session, State, User, atom, nz, nz64, system_flag};
-use crate::store::imap::flags;
+use super::session::{Flow, Selected, Session, State, User, atom, folder_flags, nz, nz64};
+use crate::store::imap::{ImapMessage, flags};
 use crate::store::{Folder, StoreError};
-
-/// The flags FLAGS and PERMANENTFLAGS list.
-fn all_flags() -> Vec<Flag<'static>> {
-    flags::ALL.iter().map(|(bit, _)| system_flag(*bit)).collect()
-}
 
 /// Flags given by a client, as stored: system flags and keywords (`\Recent` and
 /// unknown system flags ignored).
@@ -161,11 +156,12 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
                 seen.insert(f.name.clone());
             }
+            // Levels above that are not listed themselves: for LIST those that do not
+            // exist, for LSUB those not subscribed (RFC 3501 §6.3.9: `LSUB "" %` with
+            // only `foo/bar` subscribed gives `foo`, \Noselect).
             for parent in names::parents(&f.name) {
-                if !seen.contains(parent)
-                    && !folders.iter().any(|g| g.name == parent)
-                    && names::matches(&pattern, parent)
-                {
+                let listed = folders.iter().any(|g| g.name == parent && (!lsub || g.subscribed));
+                if !seen.contains(parent) && !listed && names::matches(&pattern, parent) {
                     seen.insert(parent.to_owned());
                     if let Some(mb) = mailbox(parent) {
                         let items = vec![FlagNameAttribute::Noselect, FlagNameAttribute::from(atom("HasChildren"))];
@@ -285,7 +281,7 @@ impl<S: crate::tls::Transport> Session<S> {
         for item in items {
             out.push(match item {
                 StatusDataItemName::Messages => StatusDataItem::Messages(c.messages),
-                StatusDataItemName::Recent => StatusDataItem::Recent(0),
+                StatusDataItemName::Recent => StatusDataItem::Recent(c.recent),
                 StatusDataItemName::UidNext => StatusDataItem::UidNext(nz(c.uidnext)),
                 StatusDataItemName::UidValidity => StatusDataItem::UidValidity(nz(c.uidvalidity)),
                 StatusDataItemName::Unseen => StatusDataItem::Unseen(c.unseen),
@@ -317,17 +313,25 @@ impl<S: crate::tls::Transport> Session<S> {
             Ok(s) => s,
             Err(e) => return self.store_failed(tag, &e),
         };
-        self.data(Data::Flags(all_flags()));
+        let keywords: std::collections::BTreeSet<String> =
+            state.messages.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned).collect();
+        let (flags, permanent) = folder_flags(&keywords, read_only);
+        self.data(Data::Flags(flags));
         self.data(Data::Exists(u32::try_from(state.messages.len()).unwrap_or(u32::MAX)));
-        self.data(Data::Recent(0));
+        // SELECT takes what no session has seen as \Recent yet; EXAMINE changes nothing.
+        let recent = if read_only {
+            0..0
+        } else {
+            match self.ctx.store.imap_claim_recent(user.mailbox, folder.id).await {
+                Ok((from, to)) => from..to,
+                Err(e) => return self.store_failed(tag, &e),
+            }
+        };
+        let recent_count = state.messages.iter().filter(|m| recent.contains(&m.uid)).count();
+        self.data(Data::Recent(u32::try_from(recent_count).unwrap_or(u32::MAX)));
         if let Some(first) = state.messages.iter().position(|m| m.flags & flags::SEEN == 0) {
             self.untagged_ok(Some(Code::Unseen(nz(u32::try_from(first + 1).unwrap_or(u32::MAX)))), "First unseen");
         }
-        let permanent: Vec<FlagPerm<'static>> = if read_only {
-            Vec::new()
-        } else {
-            all_flags().into_iter().map(FlagPerm::Flag).chain([FlagPerm::Asterisk]).collect()
-        };
         self.untagged_ok(Some(Code::PermanentFlags(permanent)), "Flags permitted");
         self.untagged_ok(Some(Code::UidValidity(nz(u32::try_from(folder.id).unwrap_or(u32::MAX)))), "UIDs valid");
         self.untagged_ok(Some(Code::UidNext(nz(state.uidnext))), "Predicted next UID");
@@ -338,6 +342,8 @@ impl<S: crate::tls::Transport> Session<S> {
             messages: state.messages,
             uidnext: state.uidnext,
             highest_modseq: state.highest_modseq,
+            keywords,
+            recent: if recent.is_empty() { Vec::new() } else { vec![recent] },
         };
         self.state = State::Selected(user, Box::new(selected));
         self.dirty = false;

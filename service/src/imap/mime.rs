@@ -219,8 +219,9 @@ impl Part {
         let i = usize::try_from(n).ok()?.checked_sub(1)?;
         let next = match &self.kind {
             Kind::Multipart(parts) => parts.get(i)?,
-            Kind::Message(inner) => return inner.find(path),
-            Kind::Single => (i == 0).then_some(self)?,
+            // A message that is not multipart has one part, its body, numbered 1 —
+            // for a message/rfc822 body, the whole message inside, header included.
+            Kind::Message(_) | Kind::Single => (i == 0).then_some(self)?,
         };
         if rest.is_empty() {
             return Some(next);
@@ -282,6 +283,22 @@ Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--XX--\r
         let p = parse(raw);
         assert_eq!(p.find(&[1]).map(|x| &raw[x.body.clone()]), Some(&b"body\r\n"[..]));
         assert_eq!(&raw[p.header.clone()], b"Subject: x\r\n\r\n");
+        assert!(p.find(&[2]).is_none());
+    }
+
+    /// Regression (issue 24, item 4): for a message whose whole body is
+    /// message/rfc822, part 1 was the inner message's body alone, and 1.HEADER's
+    /// message had no header (imaptest: 22 failures).
+    #[test]
+    fn a_message_whose_body_is_a_message_has_it_whole_as_part_one() {
+        let raw = b"Subject: outer\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n";
+        let p = parse(raw);
+        let one = p.find(&[1]).expect("part 1");
+        assert_eq!(&raw[one.body.clone()], b"Subject: inner\r\n\r\ninner body\r\n");
+        let Kind::Message(inner) = &one.kind else { panic!("part 1 holds a message") };
+        assert_eq!(&raw[inner.header.clone()], b"Subject: inner\r\n\r\n");
+        let inner_one = p.find(&[1, 1]).expect("part 1.1");
+        assert_eq!(&raw[inner_one.body.clone()], b"inner body\r\n");
         assert!(p.find(&[2]).is_none());
     }
 

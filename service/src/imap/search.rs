@@ -30,6 +30,8 @@ pub struct Candidate<'a> {
     worked_out: std::cell::OnceCell<SearchFields>,
     /// Its header's fields, unfolded, read once when a key first needs them.
     fields: std::cell::OnceCell<Vec<(String, String)>>,
+    /// `\Recent` in the session searching.
+    recent: bool,
 }
 
 impl<'a> Candidate<'a> {
@@ -43,7 +45,14 @@ impl<'a> Candidate<'a> {
             stored: None,
             worked_out: std::cell::OnceCell::new(),
             fields: std::cell::OnceCell::new(),
+            recent: false,
         }
+    }
+
+    /// The same, `\Recent` or not in the session searching.
+    pub fn recent(mut self, recent: bool) -> Candidate<'a> {
+        self.recent = recent;
+        self
     }
 
     /// The same, with its searchable fields as stored.
@@ -235,9 +244,9 @@ fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
         SearchKey::Unflagged => !has(flags::FLAGGED),
         SearchKey::Seen => has(flags::SEEN),
         SearchKey::Unseen => !has(flags::SEEN),
-        // No message is \Recent in IMAP4rev2.
-        SearchKey::New | SearchKey::Recent => false,
-        SearchKey::Old => true,
+        SearchKey::Recent => c.recent,
+        SearchKey::New => c.recent && !has(flags::SEEN),
+        SearchKey::Old => !c.recent,
         SearchKey::Keyword(k) => m.keyword_list().any(|w| w.eq_ignore_ascii_case(k.as_ref())),
         SearchKey::Unkeyword(k) => !m.keyword_list().any(|w| w.eq_ignore_ascii_case(k.as_ref())),
         SearchKey::Larger(n) => m.size > u64::from(*n),

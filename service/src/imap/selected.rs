@@ -235,7 +235,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let item = match (name, raw, &structure) {
-                (MessageDataItemName::Flags, ..) => MessageDataItem::Flags(flag_list(m)),
+                (MessageDataItemName::Flags, ..) => MessageDataItem::Flags(flag_list(m, self.is_recent(m.uid))),
                 (MessageDataItemName::Uid, ..) => MessageDataItem::Uid(nz(m.uid)),
                 (MessageDataItemName::ModSeq, ..) => MessageDataItem::ModSeq(nz64(m.modseq)),
                 (MessageDataItemName::Rfc822Size, ..) => {
@@ -309,6 +309,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let chosen: Vec<(u32, i64)> = sel.select(&set, uid).into_iter().map(|(n, m)| (n, m.id)).collect();
         let folder = sel.folder.id;
         let (bits, keywords) = flags_of(&given);
+        let announced = if matches!(kind, StoreType::Remove) { Vec::new() } else { keywords.clone() };
         let change = match kind {
             StoreType::Add => FlagChange::Add,
             StoreType::Remove => FlagChange::Remove,
@@ -328,8 +329,9 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut modified_numbers = Vec::new();
         if let State::Selected(_, sel) = &mut self.state {
             for m in &stored.messages {
-                if let Some(mine) = sel.messages.iter_mut().find(|x| x.id == m.id) {
-                    *mine = m.clone();
+                // In UID order, as the folder's list is.
+                if let Ok(i) = sel.messages.binary_search_by_key(&m.uid, |x| x.uid) {
+                    sel.messages[i] = m.clone();
                 }
             }
             for id in &stored.modified {
@@ -338,6 +340,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             }
         }
+        self.announce_keywords(announced);
         let silent = matches!(response, StoreResponse::Silent);
         for m in &stored.messages {
             // Silent still reports MODSEQ to a CONDSTORE client (RFC 7162 §3.2).
@@ -346,7 +349,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
             let mut items = Vec::new();
             if !silent {
-                items.push(MessageDataItem::Flags(flag_list(m)));
+                items.push(MessageDataItem::Flags(flag_list(m, self.is_recent(m.uid))));
             }
             if uid {
                 items.push(MessageDataItem::Uid(nz(m.uid)));
@@ -378,6 +381,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
         let messages: Vec<ImapMessage> = sel.messages.clone();
+        let recent = sel.recent.clone();
         let folder = sel.folder.id;
         let reads = search::needs(&keys);
         // Searchable fields or header fields only: those of the whole folder in one
@@ -423,7 +427,8 @@ impl<S: crate::tls::Transport> Session<S> {
                     None => None,
                 };
                 let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest)
-                    .with_fields(fields);
+                    .with_fields(fields)
+                    .recent(recent.iter().any(|r| r.contains(&m.uid)));
                 if search::matches(&keys, &c) {
                     found.push(nz(if uid { m.uid } else { number }));
                     highest = highest.max(m.modseq);

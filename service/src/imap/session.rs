@@ -15,7 +15,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 
 use imap_next::imap_types::core::{Atom, Tag, Text, Vec1};
 use imap_next::imap_types::fetch::MessageDataItem;
-use imap_next::imap_types::flag::{Flag, FlagFetch};
+use imap_next::imap_types::flag::{Flag, FlagFetch, FlagPerm};
 use imap_next::imap_types::response::{Bye, Code, Data, Greeting, GreetingKind, Status, StatusBody, StatusKind};
 use imap_next::server::{Error as ServerError, Event, Options, Server};
 use imap_next::{Interrupt, Io, State as _};
@@ -65,9 +65,41 @@ pub(super) struct Selected {
     pub uidnext: u32,
     /// HIGHESTMODSEQ as last seen.
     pub highest_modseq: u64,
+    /// The keywords the client has been told of in FLAGS: those in use at SELECT,
+    /// and each new one as it appears (RFC 9051 §7.3.5).
+    pub keywords: std::collections::BTreeSet<String>,
+    /// The UIDs that are `\Recent` in this session (IMAP4rev1): the ranges it claimed
+    /// from the store, at SELECT and as new mail came ([`Store::imap_claim_recent`]).
+    ///
+    /// [`Store::imap_claim_recent`]: crate::store::Store::imap_claim_recent
+    pub recent: Vec<std::ops::Range<u32>>,
 }
 
 impl Selected {
+    /// Whether the message with `uid` is `\Recent` in this session.
+    pub fn is_recent(&self, uid: u32) -> bool {
+        self.recent.iter().any(|r| r.contains(&uid))
+    }
+
+    /// How many of the folder's messages are `\Recent` in this session.
+    pub fn recent_count(&self) -> u32 {
+        if self.recent.is_empty() {
+            return 0;
+        }
+        u32::try_from(self.messages.iter().filter(|m| self.is_recent(m.uid)).count()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds a claimed range (nothing when it is empty).
+    pub fn claimed(&mut self, range: std::ops::Range<u32>) {
+        if range.is_empty() {
+            return;
+        }
+        match self.recent.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => self.recent.push(range),
+        }
+    }
+
     /// The message numbers and messages a sequence set names (UIDs when `uid`), in
     /// folder order.
     pub fn select(&self, set: &imap_next::imap_types::sequence::SequenceSet, uid: bool) -> Vec<(u32, &ImapMessage)> {
@@ -120,6 +152,9 @@ pub struct Session<S> {
     /// What the protocol state produced while a long command's output was being sent
     /// (pipelined commands behind it): handled, in order, before reading more.
     pub(super) pending: std::collections::VecDeque<Result<Event, ServerError>>,
+    /// The tagged completion of the command being handled, held back until the
+    /// mailbox's updates are said: RFC 9051 §7 puts untagged updates before it.
+    pub(super) completion: Option<Status<'static>>,
 }
 
 /// A response as it goes out, with `IMAP4rev1` in a capability list spelled as RFC
@@ -148,6 +183,7 @@ pub(super) fn greeting(words: &str) -> Greeting<'static> {
 pub(super) fn new_server(greeting: Greeting<'static>) -> Server {
     let mut options = Options::default();
     options.crlf_relaxed = true;
+    let _ = options.set_literal_reject_text("Literal too long; nothing was stored".to_owned());
     Server::new(options, greeting)
 }
 
@@ -178,9 +214,12 @@ pub(super) fn nz64(n: u64) -> NonZeroU64 {
     NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN)
 }
 
-/// A message's flags for FLAGS.
-pub(super) fn flag_list(m: &ImapMessage) -> Vec<FlagFetch<'static>> {
+/// A message's flags for FLAGS; `recent` adds `\Recent`.
+pub(super) fn flag_list(m: &ImapMessage, recent: bool) -> Vec<FlagFetch<'static>> {
     let mut out: Vec<FlagFetch<'static>> = Vec::new();
+    if recent {
+        out.push(FlagFetch::Recent);
+    }
     for (bit, _) in flags::ALL {
         if m.flags & bit != 0 {
             out.push(FlagFetch::Flag(system_flag(bit)));
@@ -192,6 +231,25 @@ pub(super) fn flag_list(m: &ImapMessage) -> Vec<FlagFetch<'static>> {
         }
     }
     out
+}
+
+/// A folder's FLAGS (the system flags and `keywords`) and PERMANENTFLAGS (the same
+/// and `\*`; none when read-only).
+pub(super) fn folder_flags(
+    keywords: &std::collections::BTreeSet<String>,
+    read_only: bool,
+) -> (Vec<Flag<'static>>, Vec<FlagPerm<'static>>) {
+    let flags: Vec<Flag<'static>> = flags::ALL
+        .iter()
+        .map(|(bit, _)| system_flag(*bit))
+        .chain(keywords.iter().filter_map(|k| Atom::try_from(k.clone()).ok().map(Flag::Keyword)))
+        .collect();
+    let permanent = if read_only {
+        Vec::new()
+    } else {
+        flags.iter().cloned().map(FlagPerm::Flag).chain([FlagPerm::Asterisk]).collect()
+    };
+    (flags, permanent)
 }
 
 /// The flag of a bit of [`flags`].
@@ -230,6 +288,7 @@ impl<S: crate::tls::Transport> Session<S> {
             authenticating: None,
             errors: 0,
             pending: std::collections::VecDeque::new(),
+            completion: None,
         }
     }
 
@@ -331,7 +390,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 let n = &now.messages[j];
                 if n.flags != m.flags || n.keywords != m.keywords {
                     *m = n.clone();
-                    let mut items = vec![MessageDataItem::Flags(flag_list(m)), MessageDataItem::Uid(nz(m.uid))];
+                    let recent = sel.recent.iter().any(|r| r.contains(&m.uid));
+                    let mut items = vec![MessageDataItem::Flags(flag_list(m, recent)), MessageDataItem::Uid(nz(m.uid))];
                     if self.condstore {
                         items.push(MessageDataItem::ModSeq(nz64(m.modseq)));
                     }
@@ -349,12 +409,47 @@ impl<S: crate::tls::Transport> Session<S> {
         if !new.is_empty() {
             sel.messages.extend(new);
             out.push(Data::Exists(u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)));
+            // New mail is recent in the first session that hears of it.
+            if !sel.read_only {
+                match self.ctx.store.imap_claim_recent(user.mailbox, sel.folder.id).await {
+                    Ok((from, to)) => sel.claimed(from..to),
+                    Err(e) => tracing::warn!(error = %e, "cannot claim recent messages"),
+                }
+            }
+            out.push(Data::Recent(sel.recent_count()));
         }
         sel.uidnext = now.uidnext;
         sel.highest_modseq = now.highest_modseq;
+        let fresh: Vec<String> = sel
+            .messages
+            .iter()
+            .flat_map(ImapMessage::keyword_list)
+            .filter(|k| !sel.keywords.contains(*k))
+            .map(str::to_owned)
+            .collect();
+        self.announce_keywords(fresh);
         for d in out {
             self.server.enqueue_data(d);
         }
+    }
+
+    /// Whether the message with `uid` in the selected folder is `\Recent` here.
+    pub(super) fn is_recent(&self, uid: u32) -> bool {
+        matches!(&self.state, State::Selected(_, sel) if sel.is_recent(uid))
+    }
+
+    /// Tells the client of keywords it has not been told of (`* FLAGS`, and
+    /// `PERMANENTFLAGS` unless read-only), before any FETCH that shows them.
+    pub(super) fn announce_keywords(&mut self, candidates: Vec<String>) {
+        let State::Selected(_, sel) = &mut self.state else { return };
+        let before = sel.keywords.len();
+        sel.keywords.extend(candidates.into_iter().filter(|k| Atom::try_from(k.clone()).is_ok()));
+        if sel.keywords.len() == before {
+            return;
+        }
+        let (flags, permanent) = folder_flags(&sel.keywords, sel.read_only);
+        self.data(Data::Flags(flags));
+        self.untagged_ok(Some(Code::PermanentFlags(permanent)), "Flags permitted");
     }
 
     // --- responses -------------------------------------------------------------------
@@ -364,7 +459,17 @@ impl<S: crate::tls::Transport> Session<S> {
             tag,
             body: StatusBody { kind, code, text: text(words) },
         });
-        self.server.enqueue_status(status);
+        if let Some(earlier) = self.completion.replace(status) {
+            self.server.enqueue_status(earlier);
+        }
+    }
+
+    /// Sends the tagged completion held back, if any: after the updates, at the end of
+    /// each command.
+    pub(super) fn complete(&mut self) {
+        if let Some(status) = self.completion.take() {
+            self.server.enqueue_status(status);
+        }
     }
 
     /// `tag OK [code] text`.

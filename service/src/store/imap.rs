@@ -14,7 +14,8 @@ use crate::message::{SearchField, SearchFields};
 /// (RFC 9051 §5.1: case-insensitive on the wire, stored in this form).
 pub const INBOX: &str = "INBOX";
 
-/// IMAP's system flags, as a bit set (`\Recent` is not kept: IMAP4rev2 dropped it).
+/// IMAP's system flags, as a bit set. `\Recent` is not one of them: it belongs to a
+/// session, not to a message ([`Store::imap_claim_recent`]).
 pub mod flags {
     /// `\Seen`.
     pub const SEEN: u8 = 1;
@@ -98,6 +99,8 @@ pub struct FolderCounts {
     pub unseen: u32,
     /// Messages with `\Deleted`.
     pub deleted: u32,
+    /// Messages no session has yet seen as `\Recent`.
+    pub recent: u32,
     /// Octets of all its messages.
     pub size: u64,
     /// The UID its next message will get.
@@ -306,6 +309,19 @@ impl Store {
             .find(|f| f.id == folder)
             .ok_or_else(|| StoreError::NotFound(format!("folder {folder} of mailbox {mailbox}")))?;
         Ok(f.name == INBOX)
+    }
+
+    /// Claims the messages of `folder` that no session has yet seen as `\Recent`
+    /// (IMAP4rev1, RFC 3501 §2.3.2): returns the UIDs `from..to` that are recent for
+    /// the caller, and no later caller gets them.
+    ///
+    /// Write, atomic: two sessions claiming at once get ranges that do not overlap.
+    /// The watchers are not told (no message changes).
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_claim_recent(&self, mailbox: i64, folder: i64) -> StoreResult<(u32, u32)> {
+        dispatch!(self, b => b.imap_claim_recent(mailbox, folder).await)
     }
 
     /// Subscribes to a folder or unsubscribes from it.

@@ -202,17 +202,19 @@ impl Sqlite {
     pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
         self.read(move |conn| {
             let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
-            let (messages, unseen, deleted, bytes): (i64, i64, i64, i64) = conn
+            let (messages, unseen, deleted, bytes, recent): (i64, i64, i64, i64, i64) = conn
                 .prepare_cached(
                     "SELECT COUNT(*), COALESCE(SUM(flags & 1 = 0), 0), COALESCE(SUM(flags & 8 <> 0), 0),
-                            COALESCE(SUM(size), 0)
+                            COALESCE(SUM(size), 0),
+                            COALESCE(SUM(uid >= (SELECT recent_uid FROM folders WHERE id = ?1)), 0)
                      FROM messages WHERE folder_id = ?1",
                 )?
-                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
             Ok(FolderCounts {
                 messages: u32_of(messages),
                 unseen: u32_of(unseen),
                 deleted: u32_of(deleted),
+                recent: u32_of(recent),
                 size: u64_of(bytes),
                 uidnext: u32_of(uidnext),
                 uidvalidity: u32_of(folder.id),
@@ -272,6 +274,19 @@ impl Sqlite {
             tx.prepare_cached("UPDATE messages SET folder_id = ?1 WHERE folder_id = ?2")?.execute([new, folder])?;
             bump(tx, folder)?;
             Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_claim_recent(&self, mailbox: i64, folder: i64) -> StoreResult<(u32, u32)> {
+        self.write(move |tx| {
+            let (from, to): (i64, i64) = tx
+                .prepare_cached("SELECT recent_uid, uidnext FROM folders WHERE id = ?1 AND mailbox_id = ?2")?
+                .query_row([folder, mailbox], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound("no such folder".into()))?;
+            tx.prepare_cached("UPDATE folders SET recent_uid = ?2 WHERE id = ?1")?.execute([folder, to])?;
+            Ok((u32_of(from), u32_of(to)))
         })
         .await
     }

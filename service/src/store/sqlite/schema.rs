@@ -407,6 +407,15 @@ const MIGRATIONS: &[Migration] = &[
     END;
     "#,
     ),
+    // 12: IMAP4rev1's \Recent (RFC 3501 §2.3.2): the first UID of each folder that no
+    // session has yet seen as recent. Mail already there when this version starts is
+    // not recent.
+    Migration::Sql(
+        r#"
+    ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;
+    UPDATE folders SET recent_uid = uidnext;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

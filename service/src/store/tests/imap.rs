@@ -102,3 +102,21 @@ pub(super) async fn inbox_cannot_be_deleted_and_renaming_it_moves_its_messages(f
     assert!(next > *uids.last().expect("uids"), "INBOX never gives a UID twice");
     assert!(store.imap_delete(ann, 999_999).await.is_err(), "no such folder");
 }
+
+/// `\Recent` goes to one session only: the first claim gets what arrived before it,
+/// the next gets only what arrived since, and STATUS counts what nobody claimed.
+pub(super) async fn recent_messages_are_claimed_by_one_session_only(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let inbox = folder(store, ann, "INBOX").await;
+    store.accept(local(vec![ann], b"Subject: one\r\n\r\nx\r\n")).await.expect("deliver");
+    store.accept(local(vec![ann], b"Subject: two\r\n\r\nx\r\n")).await.expect("deliver");
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").recent, 2);
+    assert_eq!(store.imap_claim_recent(ann, inbox).await.expect("claim"), (1, 3), "both are the first session's");
+    assert_eq!(store.imap_claim_recent(ann, inbox).await.expect("claim"), (3, 3), "none left for the second");
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").recent, 0);
+    store.accept(local(vec![ann], b"Subject: three\r\n\r\nx\r\n")).await.expect("deliver");
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").recent, 1);
+    assert_eq!(store.imap_claim_recent(ann, inbox).await.expect("claim"), (3, 4));
+    assert!(matches!(store.imap_claim_recent(ann, inbox + 1000).await, Err(StoreError::NotFound(_))));
+}
