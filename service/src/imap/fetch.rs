@@ -137,9 +137,14 @@ fn addresses(header: &[u8], name: &str) -> Vec<Address<'static>> {
     let one = |a: &mail_parser::Addr<'_>| {
         let address = a.address.as_deref().unwrap_or("");
         let (mailbox, host) = address.rsplit_once('@').unwrap_or((address, ""));
+        // An obsolete source route (`<@hop:user@domain>`) is the at-domain-list.
+        let (adl, mailbox) = match mailbox.split_once(':') {
+            Some((route, local)) if route.starts_with('@') => (nstring(Some(route)), local),
+            _ => (NString::NIL, mailbox),
+        };
         Address {
             name: nstring(a.name.as_deref()),
-            adl: NString::NIL,
+            adl,
             mailbox: nstring(Some(mailbox)),
             host: nstring((!host.is_empty()).then_some(host)),
         }
@@ -159,7 +164,10 @@ fn addresses(header: &[u8], name: &str) -> Vec<Address<'static>> {
                             mailbox: nstring(Some(name)),
                             host: NString::NIL,
                         });
-                        out.extend(g.addresses.iter().map(one));
+                        // A comment alone (`group: (note) ;`) is not a member.
+                        out.extend(
+                            g.addresses.iter().filter(|a| a.address.as_deref().is_some_and(|a| !a.is_empty())).map(one),
+                        );
                         out.push(Address {
                             name: NString::NIL,
                             adl: NString::NIL,
@@ -286,7 +294,9 @@ Subject: Quarterly\r\n figures\r\nMessage-ID: <1@corp.test>\r\nContent-Type: mul
     /// addresses, and an empty group as a bogus address.
     #[test]
     fn the_envelope_keeps_address_groups() {
-        let e = envelope(b"To: Team: a@b.test, Carl <c@d.test>;, solo@e.test\r\nCc: undisclosed-recipients:;\r\n\r\n");
+        let e = envelope(
+            b"To: Team: a@b.test, Carl <c@d.test>;, solo@e.test\r\nCc: undisclosed-recipients:;, g2: (note) ;\r\n\r\n",
+        );
         let shape: Vec<(NString<'_>, NString<'_>)> = e.to.iter().map(|a| (a.mailbox.clone(), a.host.clone())).collect();
         assert_eq!(
             shape,
@@ -299,7 +309,13 @@ Subject: Quarterly\r\n figures\r\nMessage-ID: <1@corp.test>\r\nContent-Type: mul
             ]
         );
         let cc: Vec<(NString<'_>, NString<'_>)> = e.cc.iter().map(|a| (a.mailbox.clone(), a.host.clone())).collect();
-        assert_eq!(cc, [(nstring(Some("undisclosed-recipients")), NString::NIL), (NString::NIL, NString::NIL)]);
+        let group = |name| [(nstring(Some(name)), NString::NIL), (NString::NIL, NString::NIL)];
+        let routed = envelope(b"From: <@hop.test:user@domain.test>\r\n\r\n");
+        assert_eq!(
+            (routed.from[0].adl.clone(), routed.from[0].mailbox.clone()),
+            (nstring(Some("@hop.test")), nstring(Some("user")))
+        );
+        assert_eq!(cc, [group("undisclosed-recipients"), group("g2")].concat(), "a comment is not a member");
     }
 
     #[test]

@@ -318,9 +318,10 @@ impl<S: crate::tls::Transport> Session<S> {
         let (flags, permanent) = folder_flags(&keywords, read_only);
         self.data(Data::Flags(flags));
         self.data(Data::Exists(u32::try_from(state.messages.len()).unwrap_or(u32::MAX)));
-        // SELECT takes what no session has seen as \Recent yet; EXAMINE changes nothing.
+        // SELECT takes what no session has seen as \Recent yet; EXAMINE shows it and
+        // leaves it for the next SELECT.
         let recent = if read_only {
-            0..0
+            state.recent_from..state.uidnext
         } else {
             match self.ctx.store.imap_claim_recent(user.mailbox, folder.id).await {
                 Ok((from, to)) => from..to,

@@ -232,15 +232,15 @@ impl Part {
         }
     }
 
-    /// Within an encapsulated message: its parts, numbered as a message's.
+    /// Within an encapsulated message: its parts, numbered as a message's. One that is
+    /// not multipart has one part, its body; when that body is itself a message,
+    /// the parts below are that message's.
     fn find_in_message(&self, path: &[u32]) -> Option<&Part> {
-        match &self.kind {
-            Kind::Multipart(_) => self.find(path),
-            _ => match path {
-                [1] => Some(self),
-                [1, rest @ ..] => self.find(rest),
-                _ => None,
-            },
+        match (&self.kind, path) {
+            (Kind::Multipart(_), _) => self.find(path),
+            (_, [1]) => Some(self),
+            (Kind::Message(inner), [1, rest @ ..]) => inner.find_in_message(rest),
+            _ => None,
         }
     }
 
@@ -300,6 +300,15 @@ Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--XX--\r
         let inner_one = p.find(&[1, 1]).expect("part 1.1");
         assert_eq!(&raw[inner_one.body.clone()], b"inner body\r\n");
         assert!(p.find(&[2]).is_none());
+        assert!(p.find(&[1, 1, 1]).is_none(), "a text body has no parts");
+        // Two levels (imaptest's fetch-body-message-rfc822-x2): 1.1 is the innermost
+        // message whole, 1.1.1 its body.
+        let raw =
+            b"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\nSubject: z\r\n\r\nHello\r\n";
+        let p = parse(raw);
+        let part = |path: &[u32]| p.find(path).map(|x| &raw[x.body.clone()]);
+        assert_eq!(part(&[1, 1]), Some(&b"Subject: z\r\n\r\nHello\r\n"[..]));
+        assert_eq!(part(&[1, 1, 1]), Some(&b"Hello\r\n"[..]));
     }
 
     #[test]

@@ -309,7 +309,6 @@ impl<S: crate::tls::Transport> Session<S> {
         let chosen: Vec<(u32, i64)> = sel.select(&set, uid).into_iter().map(|(n, m)| (n, m.id)).collect();
         let folder = sel.folder.id;
         let (bits, keywords) = flags_of(&given);
-        let announced = if matches!(kind, StoreType::Remove) { Vec::new() } else { keywords.clone() };
         let change = match kind {
             StoreType::Add => FlagChange::Add,
             StoreType::Remove => FlagChange::Remove,
@@ -340,6 +339,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             }
         }
+        // The flags shown are the store's: keywords another session set are in them too.
+        let announced = stored.messages.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned).collect();
         self.announce_keywords(announced);
         let silent = matches!(response, StoreResponse::Silent);
         for m in &stored.messages {

@@ -410,7 +410,11 @@ impl<S: crate::tls::Transport> Session<S> {
             sel.messages.extend(new);
             out.push(Data::Exists(u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)));
             // New mail is recent in the first session that hears of it.
-            if !sel.read_only {
+            if sel.read_only {
+                // EXAMINE claims nothing: recent is what nobody has claimed.
+                sel.recent.clear();
+                sel.claimed(now.recent_from..now.uidnext);
+            } else {
                 match self.ctx.store.imap_claim_recent(user.mailbox, sel.folder.id).await {
                     Ok((from, to)) => sel.claimed(from..to),
                     Err(e) => tracing::warn!(error = %e, "cannot claim recent messages"),

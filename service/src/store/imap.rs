@@ -86,6 +86,8 @@ pub struct FolderState {
     pub uidnext: u32,
     /// The highest mod-sequence in it.
     pub highest_modseq: u64,
+    /// The first UID no session has yet claimed as `\Recent`.
+    pub recent_from: u32,
     /// Its messages, by UID.
     pub messages: Vec<ImapMessage>,
 }
@@ -250,7 +252,8 @@ impl Store {
         dispatch!(self, b => b.imap_folder_counts(mailbox, folder).await)
     }
 
-    /// Creates a folder; returns its id, which is its UIDVALIDITY and is never reused.
+    /// Creates a folder, not subscribed; returns its id, which is its UIDVALIDITY and
+    /// is never reused.
     ///
     /// Write, atomic: the name check and the folder. The watchers are not told.
     ///

@@ -103,7 +103,16 @@ impl Sqlite {
             let mut stmt = conn
                 .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 ORDER BY uid"))?;
             let messages = stmt.query_map([folder.id], message_row)?.collect::<Result<Vec<_>, _>>()?;
-            Ok(FolderState { folder, uidnext: u32_of(uidnext), highest_modseq: u64_of(modseq), messages })
+            let recent_from: i64 = conn
+                .prepare_cached("SELECT recent_uid FROM folders WHERE id = ?1")?
+                .query_row([folder.id], |r| r.get(0))?;
+            Ok(FolderState {
+                folder,
+                uidnext: u32_of(uidnext),
+                highest_modseq: u64_of(modseq),
+                recent_from: u32_of(recent_from),
+                messages,
+            })
         })
         .await
     }
@@ -227,7 +236,8 @@ impl Sqlite {
     pub(in crate::store) async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
         self.write(move |tx| {
             name_free(tx, mailbox, &name)?;
-            tx.prepare_cached("INSERT INTO folders (mailbox_id, name) VALUES (?1, ?2)")?
+            // Not subscribed: a client subscribes to what it wants (RFC 9051 §6.3.4).
+            tx.prepare_cached("INSERT INTO folders (mailbox_id, name, subscribed) VALUES (?1, ?2, 0)")?
                 .execute(params![mailbox, name])?;
             Ok(tx.last_insert_rowid())
         })
