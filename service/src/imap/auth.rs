@@ -9,6 +9,8 @@ use std::borrow::Cow;
 
 use imap_next::imap_types::auth::{AuthMechanism, AuthenticateData};
 use imap_next::imap_types::core::{IString, NString, Tag, Vec1};
+use imap_next::imap_types::extensions::sort::SortAlgorithm;
+use imap_next::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_next::imap_types::response::{
     Capability, Code, CommandContinuationRequest, Data, Status, StatusBody, StatusKind, Tagged,
 };
@@ -48,6 +50,10 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::CondStore,
                 Capability::from(atom("SPECIAL-USE")),
                 Capability::from(atom("CHILDREN")),
+                Capability::Sort(None),
+                Capability::Sort(Some(SortAlgorithm::Display)),
+                Capability::Thread(ThreadingAlgorithm::OrderedSubject),
+                Capability::Thread(ThreadingAlgorithm::References),
             ]);
         }
         caps.extend([Capability::LiteralPlus, Capability::Id, Capability::Enable, Capability::Idle]);

@@ -242,6 +242,21 @@ impl<S: crate::tls::Transport> Session<S> {
                 self.no(tag, Some(Code::BadCharset { allowed }), "Search in UTF-8 or US-ASCII");
                 Flow::Continue
             }
+            CommandBody::Sort { charset, .. } | CommandBody::Thread { charset, .. }
+                if !["UTF-8", "US-ASCII"].iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
+            {
+                let allowed = ["UTF-8", "US-ASCII"].into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
+                self.no(tag, Some(Code::BadCharset { allowed }), "Sort and thread in UTF-8 or US-ASCII");
+                Flow::Continue
+            }
+            CommandBody::Sort { sort_criteria, search_criteria, uid, .. } => {
+                may_expunge = uid;
+                self.sort(tag, sort_criteria, search_criteria, uid).await
+            }
+            CommandBody::Thread { algorithm, search_criteria, uid, .. } => {
+                may_expunge = uid;
+                self.thread(tag, algorithm, search_criteria, uid).await
+            }
             CommandBody::Search { criteria, uid, .. } => {
                 may_expunge = uid;
                 self.search(tag, criteria, uid).await

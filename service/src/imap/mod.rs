@@ -6,13 +6,15 @@
 //!   `folders.rs` (authenticated), `selected.rs` (a folder selected).
 //! - Pure parts, apart from any I/O: [`names`] (folder names, LIST wildcards),
 //!   [`sequence`] (sequence sets), [`mime`] (a message's parts), [`fetch`]
-//!   (sections, ENVELOPE, BODYSTRUCTURE) and [`search`] (SEARCH keys).
+//!   (sections, ENVELOPE, BODYSTRUCTURE), [`search`] (SEARCH keys) and [`sort`] (SORT
+//!   keys and the THREAD algorithms).
 //! - This module says what IMAP is to the shared listener ([`crate::listener::serve`]):
 //!   plain IMAP with STARTTLS, and imaps with implicit TLS. It shares the store with
 //!   POP3: POP3 sees INBOX.
 //!
 //! Extensions: IDLE, UIDPLUS, MOVE, NAMESPACE, ENABLE, LITERAL+, SPECIAL-USE, ID,
-//! UNSELECT, SASL-IR, CONDSTORE, CHILDREN. Failed logins are counted with SMTP's and
+//! UNSELECT, SASL-IR, CONDSTORE, CHILDREN, SORT, SORT=DISPLAY, THREAD=ORDEREDSUBJECT,
+//! THREAD=REFERENCES. Failed logins are counted with SMTP's and
 //! POP3's, in [`crate::throttle`].
 
 mod auth;
@@ -25,6 +27,7 @@ pub mod search;
 mod selected;
 pub mod sequence;
 pub mod session;
+pub mod sort;
 
 use imap_next::imap_types::response::CodeOther;
 

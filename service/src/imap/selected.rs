@@ -2,12 +2,13 @@
 //! EXPUNGE), CLOSE and UNSELECT.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 
 use imap_next::imap_types::IntoStatic;
 use imap_next::imap_types::command::{FetchModifier, StoreModifier};
-use imap_next::imap_types::core::{Tag, Vec1};
+use imap_next::imap_types::core::{Tag, Vec1, Vec2};
 use imap_next::imap_types::datetime::DateTime;
+use imap_next::imap_types::extensions::sort::SortCriterion;
+use imap_next::imap_types::extensions::thread::{Thread, ThreadingAlgorithm};
 use imap_next::imap_types::extensions::uidplus::{UidElement, UidSet};
 use imap_next::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section};
 use imap_next::imap_types::flag::{Flag, StoreResponse, StoreType};
@@ -19,7 +20,7 @@ use imap_next::imap_types::sequence::SequenceSet;
 use super::folders::flags_of;
 use super::search::Needs;
 use super::session::{Flow, Session, State, flag_list, nz, nz64};
-use super::{fetch, mime, search, sequence};
+use super::{fetch, mime, search, sequence, sort};
 use crate::message::SearchFields;
 use crate::store::imap::flags;
 use crate::store::{FlagChange, FlagUpdate, ImapMessage};
@@ -28,6 +29,32 @@ use crate::store::{FlagChange, FlagUpdate, ImapMessage};
 /// small.
 fn batch(needs: Needs) -> usize {
     if needs == Needs::Everything { 64 } else { 1024 }
+}
+
+/// A thread as the THREAD response writes it: a chain of single replies is one list
+/// (`(1 2 3)`), a message with several replies lists each in parentheses
+/// (`(1 (2)(3))`), and a placeholder with several is just their lists (`((1)(2))`).
+fn thread(node: sort::Node) -> Option<Thread> {
+    let mut prefix = Vec::new();
+    let mut node = node;
+    loop {
+        match node.message {
+            Some(m) => prefix.push(nz(m)),
+            None if prefix.is_empty() && node.children.len() == 1 => {}
+            None => break,
+        }
+        if node.children.len() == 1 {
+            node = node.children.into_iter().next()?;
+        } else {
+            break;
+        }
+    }
+    let answers: Vec<Thread> = node.children.into_iter().filter_map(thread).collect();
+    let answers = Vec2::try_from(answers).ok();
+    match Vec1::try_from(prefix) {
+        Ok(prefix) => Some(Thread::Members { prefix, answers }),
+        Err(_) => answers.map(|answers| Thread::Nested { answers }),
+    }
 }
 
 /// A UID set for a response code.
@@ -376,44 +403,35 @@ impl<S: crate::tls::Transport> Session<S> {
         Flow::Continue
     }
 
-    /// SEARCH and UID SEARCH.
-    pub(super) async fn search(&mut self, tag: Tag<'static>, criteria: Vec1<SearchKey<'static>>, uid: bool) -> Flow {
-        let keys = criteria.into_inner();
-        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+    /// The messages of the selected folder that match `keys`, with their numbers, in
+    /// folder order.
+    async fn matching(&mut self, keys: &[SearchKey<'static>]) -> crate::store::StoreResult<Vec<(u32, ImapMessage)>> {
+        let Some((mailbox, sel)) = self.selected() else { return Ok(Vec::new()) };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
         let messages: Vec<ImapMessage> = sel.messages.clone();
         let recent = sel.recent.clone();
         let folder = sel.folder.id;
-        let reads = search::needs(&keys);
+        let reads = search::needs(keys);
         // Searchable fields or header fields only: those of the whole folder in one
         // read, filtered by the store on what every match must contain.
         let mut folder_fields = None;
         let mut folder_headers = None;
         match reads {
             Needs::Fields => {
-                match self.ctx.store.imap_folder_fields(mailbox, folder, search::field_filters(&keys)).await {
-                    Ok(f) => folder_fields = Some(f.into_iter().collect::<HashMap<i64, SearchFields>>()),
-                    Err(e) => return self.store_failed(tag, &e),
-                }
+                let f = self.ctx.store.imap_folder_fields(mailbox, folder, search::field_filters(keys)).await?;
+                folder_fields = Some(f.into_iter().collect::<HashMap<i64, SearchFields>>());
             }
             Needs::Header => {
-                match self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(&keys)).await {
-                    Ok(h) => folder_headers = Some(h.into_iter().collect::<HashMap<i64, Vec<u8>>>()),
-                    Err(e) => return self.store_failed(tag, &e),
-                }
+                let h = self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(keys)).await?;
+                folder_headers = Some(h.into_iter().collect::<HashMap<i64, Vec<u8>>>());
             }
             Needs::Nothing | Needs::Everything => {}
         }
-        let modseq_key = keys_have_modseq(&keys);
-        let mut found: Vec<NonZeroU32> = Vec::new();
-        let mut highest = 0u64;
+        let mut found = Vec::new();
         let size = batch(reads);
         for (i, batch) in messages.chunks(size).enumerate() {
             let contents = match (&folder_headers, &folder_fields) {
-                (None, None) => match self.read(reads, batch.iter().map(|m| m.id).collect()).await {
-                    Ok(c) => c,
-                    Err(e) => return self.store_failed(tag, &e),
-                },
+                (None, None) => self.read(reads, batch.iter().map(|m| m.id).collect()).await?,
                 _ => HashMap::new(),
             };
             let contents = folder_headers.as_ref().unwrap_or(&contents);
@@ -430,18 +448,93 @@ impl<S: crate::tls::Transport> Session<S> {
                 let c = search::Candidate::new(number, m, contents.get(&m.id).map(Vec::as_slice), largest)
                     .with_fields(fields)
                     .recent(recent.iter().any(|r| r.contains(&m.uid)));
-                if search::matches(&keys, &c) {
-                    found.push(nz(if uid { m.uid } else { number }));
-                    highest = highest.max(m.modseq);
+                if search::matches(keys, &c) {
+                    found.push((number, m.clone()));
                 }
             }
         }
-        let modseq = (modseq_key && !found.is_empty()).then(|| nz64(highest));
+        Ok(found)
+    }
+
+    /// SEARCH and UID SEARCH.
+    pub(super) async fn search(&mut self, tag: Tag<'static>, criteria: Vec1<SearchKey<'static>>, uid: bool) -> Flow {
+        let keys = criteria.into_inner();
+        let found = match self.matching(&keys).await {
+            Ok(found) => found,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let modseq_key = keys_have_modseq(&keys);
+        let highest = found.iter().map(|(_, m)| m.modseq).max();
+        let modseq = highest.filter(|_| modseq_key).map(nz64);
         if modseq_key {
             self.condstore = true;
         }
+        let found = found.into_iter().map(|(n, m)| nz(if uid { m.uid } else { n })).collect();
         self.data(Data::Search(found, modseq));
         self.ok(tag, None, if uid { "UID SEARCH completed" } else { "SEARCH completed" });
+        Flow::Continue
+    }
+
+    /// The sort and thread keys of the messages matching `keys`, each answered by its
+    /// UID when `uid`.
+    async fn sort_keys(
+        &mut self,
+        keys: &[SearchKey<'static>],
+        uid: bool,
+    ) -> crate::store::StoreResult<Vec<sort::Keys>> {
+        let found = self.matching(keys).await?;
+        let headers: HashMap<i64, Vec<u8>> =
+            self.ctx.store.messages_headers(found.iter().map(|(_, m)| m.id).collect()).await?.into_iter().collect();
+        Ok(found
+            .iter()
+            .map(|(n, m)| {
+                let header = headers.get(&m.id).map_or(&[][..], Vec::as_slice);
+                sort::Keys::of(*n, if uid { m.uid } else { *n }, m.received_at, m.size, header)
+            })
+            .collect())
+    }
+
+    /// SORT and UID SORT (RFC 5256, RFC 5957).
+    pub(super) async fn sort(
+        &mut self,
+        tag: Tag<'static>,
+        criteria: Vec1<SortCriterion>,
+        search: Vec1<SearchKey<'static>>,
+        uid: bool,
+    ) -> Flow {
+        let keys = match self.sort_keys(search.as_ref(), uid).await {
+            Ok(keys) => keys,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let sorted = sort::sort(keys, criteria.as_ref()).into_iter().map(nz).collect();
+        self.data(Data::Sort(sorted, None));
+        self.ok(tag, None, if uid { "UID SORT completed" } else { "SORT completed" });
+        Flow::Continue
+    }
+
+    /// THREAD and UID THREAD (RFC 5256): ORDEREDSUBJECT and REFERENCES.
+    pub(super) async fn thread(
+        &mut self,
+        tag: Tag<'static>,
+        algorithm: ThreadingAlgorithm<'static>,
+        search: Vec1<SearchKey<'static>>,
+        uid: bool,
+    ) -> Flow {
+        let by_references = match &algorithm {
+            ThreadingAlgorithm::References => true,
+            ThreadingAlgorithm::OrderedSubject => false,
+            ThreadingAlgorithm::Other(other) => {
+                self.bad(tag, &format!("Unknown threading algorithm {}", other.as_ref()));
+                return Flow::Continue;
+            }
+        };
+        let keys = match self.sort_keys(search.as_ref(), uid).await {
+            Ok(keys) => keys,
+            Err(e) => return self.store_failed(tag, &e),
+        };
+        let nodes = if by_references { sort::references(keys) } else { sort::ordered_subject(keys) };
+        self.data(Data::Thread(nodes.into_iter().filter_map(thread).collect()));
+        self.ok(tag, None, if uid { "UID THREAD completed" } else { "THREAD completed" });
         Flow::Continue
     }
 
