@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build -q --release -p mailroom-service -p mailroom-client
-bin=$root/target/release
+bin=${BIN:-$root/target/release}
 
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
   --listen-address=127.0.0.1 --bind-interfaces --port=$dns_port --local=/test/ \

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build -q --release -p mailroom-service -p mailroom-client
-bin=$root/target/release
+bin=${BIN:-$root/target/release}
 ctl() { "$bin/mailroomctl" --socket "$work/admin.sock" "$@"; }
 "$bin/mailroomd" --data-dir "$work/data" --socket "$work/admin.sock" --no-start 2>"$work/mailroomd.log" &
 daemon=$!

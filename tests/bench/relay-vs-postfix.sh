@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build -q --release -p mailroom-service -p mailroom-client
-bin=$root/target/release
+bin=${BIN:-$root/target/release}
 
 # One sink for both: every message it receives becomes a file in $work/sink.
 mkdir -p "$work/sink" && chown nobody "$work/sink"

@@ -50,6 +50,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::CondStore,
                 Capability::from(atom("SPECIAL-USE")),
                 Capability::from(atom("CHILDREN")),
+                Capability::Binary,
                 Capability::Sort(None),
                 Capability::Sort(Some(SortAlgorithm::Display)),
                 Capability::Thread(ThreadingAlgorithm::OrderedSubject),

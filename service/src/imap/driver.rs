@@ -37,7 +37,8 @@ impl<S: crate::tls::Transport> Session<S> {
             let event = match next {
                 Ok(event) => event,
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.conn.queue(&super::session::spelled(bytes));
+                    let bytes = self.outgoing(bytes);
+                    self.conn.queue(&bytes);
                     if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         break;
                     }

@@ -4,8 +4,9 @@
 use std::num::NonZeroU32;
 
 use imap_next::imap_types::body::{BasicFields, Body, BodyStructure, SpecificFields};
-use imap_next::imap_types::core::{IString, Literal, NString, Quoted, Vec1};
+use imap_next::imap_types::core::{IString, Literal, LiteralMode, NString, NString8, Quoted, Vec1};
 use imap_next::imap_types::envelope::{Address, Envelope};
+use imap_next::imap_types::extensions::binary::Literal8;
 use imap_next::imap_types::fetch::{Part as SectionPart, Section};
 
 use super::mime::{self, Kind, Part};
@@ -122,6 +123,39 @@ pub fn partial(bytes: Vec<u8>, range: Option<(u32, NonZeroU32)>) -> Vec<u8> {
             let end = start.saturating_add(usize::try_from(len.get()).unwrap_or(usize::MAX)).min(bytes.len());
             bytes[start..end].to_vec()
         }
+    }
+}
+
+/// `BINARY[section]` (RFC 3516): the whole message for an empty section, else the
+/// part's body with its transfer encoding (base64, quoted-printable) undone. `None`
+/// when there is no such part; `Err` with the encoding when it is one we cannot undo.
+pub fn binary(raw: &[u8], structure: &Part, section: &[NonZeroU32]) -> Option<Result<Vec<u8>, String>> {
+    if section.is_empty() {
+        return Some(Ok(raw.to_vec()));
+    }
+    let path: Vec<u32> = section.iter().map(|n| n.get()).collect();
+    let part = structure.find(&path)?;
+    let body = &raw[part.body.clone()];
+    Some(match part.encoding.as_str() {
+        "7BIT" | "8BIT" | "BINARY" => Ok(body.to_vec()),
+        "BASE64" => {
+            let compact: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            Ok(mail_parser::decoders::base64::base64_decode(&compact).unwrap_or_default())
+        }
+        "QUOTED-PRINTABLE" => {
+            Ok(mail_parser::decoders::quoted_printable::quoted_printable_decode(body).unwrap_or_default())
+        }
+        other => Err(other.to_owned()),
+    })
+}
+
+/// Bytes as an nstring8: a literal8 (`~{n}`) when they hold a NUL, which no other
+/// string may.
+pub fn data8(bytes: Vec<u8>) -> NString8<'static> {
+    if memchr::memchr(0, &bytes).is_some() {
+        NString8::Literal8(Literal8 { data: std::borrow::Cow::Owned(bytes), mode: LiteralMode::Sync })
+    } else {
+        NString8::NString(data_owned(bytes))
     }
 }
 

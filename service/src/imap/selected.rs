@@ -235,7 +235,25 @@ impl<S: crate::tls::Transport> Session<S> {
                     // Expunged by someone else since: nothing to send (RFC 9051 §7.5.1).
                     continue;
                 }
-                let out = self.items(&items, structured, m, raw);
+                let out = match self.items(&items, structured, m, raw) {
+                    Ok(out) => out,
+                    Err(encoding) => {
+                        let why = format!("Cannot decode a part's {encoding} transfer encoding");
+                        self.no(tag, Some(Code::Other(super::code("UNKNOWN-CTE"))), &why);
+                        return Flow::Continue;
+                    }
+                };
+                for item in &out {
+                    if let MessageDataItem::Binary { section, .. } = item {
+                        let origin = items.iter().find_map(|name| match name {
+                            MessageDataItemName::Binary { section: s, partial, .. } if s == section => {
+                                Some(partial.map(|(origin, _)| origin))
+                            }
+                            _ => None,
+                        });
+                        self.binary_origins.push_back(origin.flatten());
+                    }
+                }
                 if let Ok(out) = Vec1::try_from(out) {
                     self.data(Data::Fetch { seq: nz(*n), items: out });
                 }
@@ -257,7 +275,7 @@ impl<S: crate::tls::Transport> Session<S> {
         structured: bool,
         m: &ImapMessage,
         raw: Option<&[u8]>,
-    ) -> Vec<MessageDataItem<'static>> {
+    ) -> Result<Vec<MessageDataItem<'static>>, String> {
         let structure = raw.filter(|_| structured).map(mime::parse);
         let mut out = Vec::with_capacity(names.len());
         for name in names {
@@ -294,6 +312,24 @@ impl<S: crate::tls::Transport> Session<S> {
                         data: fetch::data_owned(fetch::partial(bytes, *partial)),
                     }
                 }
+                (MessageDataItemName::Binary { section, partial, .. }, Some(raw), Some(s)) => {
+                    // A part that is not there is left out; one in an encoding we
+                    // cannot undo refuses the FETCH (RFC 3516 §4.2).
+                    let Some(bytes) = fetch::binary(raw, s, section) else { continue };
+                    let bytes = bytes?;
+                    MessageDataItem::Binary {
+                        section: section.clone(),
+                        value: fetch::data8(fetch::partial(bytes, *partial)),
+                    }
+                }
+                (MessageDataItemName::BinarySize { section }, Some(raw), Some(s)) => {
+                    let Some(bytes) = fetch::binary(raw, s, section) else { continue };
+                    let bytes = bytes?;
+                    MessageDataItem::BinarySize {
+                        section: section.clone(),
+                        size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                    }
+                }
                 (MessageDataItemName::Rfc822, Some(raw), _) => MessageDataItem::Rfc822(fetch::data_owned(raw.to_vec())),
                 (MessageDataItemName::Rfc822Header, Some(raw), Some(s)) => {
                     MessageDataItem::Rfc822Header(fetch::data(&raw[s.header.clone()]))
@@ -305,7 +341,7 @@ impl<S: crate::tls::Transport> Session<S> {
             };
             out.push(item);
         }
-        out
+        Ok(out)
     }
 
     /// STORE and UID STORE.

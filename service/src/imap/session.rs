@@ -155,6 +155,9 @@ pub struct Session<S> {
     /// The tagged completion of the command being handled, held back until the
     /// mailbox's updates are said: RFC 9051 §7 puts untagged updates before it.
     pub(super) completion: Option<Status<'static>>,
+    /// The origin of each `BINARY[…]` item queued in a FETCH response, in order
+    /// (`None` for a whole one): see [`with_origins`].
+    pub(super) binary_origins: std::collections::VecDeque<Option<u32>>,
 }
 
 /// A response as it goes out, with `IMAP4rev1` in a capability list spelled as RFC
@@ -172,6 +175,53 @@ pub(super) fn spelled(mut bytes: Vec<u8>) -> Vec<u8> {
         bytes[at + 1..at + WRONG.len()].copy_from_slice(b"IMAP4rev1");
     }
     bytes
+}
+
+/// A FETCH response with the `<origin>` that RFC 3516 §4.3 requires after a partial
+/// `BINARY[section]` put in: imap-types has no place for it (its `Binary` item is a
+/// section and a value only). Each `BINARY[` outside quoted strings and literals takes
+/// the next of `origins`, in the order the items were queued. Other responses pass
+/// untouched.
+pub(super) fn with_origins(bytes: Vec<u8>, origins: &mut std::collections::VecDeque<Option<u32>>) -> Vec<u8> {
+    if origins.is_empty() || !bytes.starts_with(b"* ") || memchr::memmem::find(&bytes, b"BINARY[").is_none() {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if rest[0] == b'"' {
+            // A quoted string, to its closing quote.
+            let mut j = 1;
+            while j < rest.len() && rest[j] != b'"' {
+                j += if rest[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = (j + 1).min(rest.len());
+            out.extend_from_slice(&rest[..end]);
+            i += end;
+        } else if rest[0] == b'{'
+            && let Some(close) = rest.iter().position(|&b| b == b'}')
+            && let Ok(n) = std::str::from_utf8(&rest[1..close]).unwrap_or("").parse::<usize>()
+            && rest[close + 1..].starts_with(b"\r\n")
+        {
+            // A literal: its announcement and its bytes.
+            let end = (close + 3 + n).min(rest.len());
+            out.extend_from_slice(&rest[..end]);
+            i += end;
+        } else if rest.starts_with(b"BINARY[")
+            && let Some(close) = rest.iter().position(|&b| b == b']')
+        {
+            out.extend_from_slice(&rest[..=close]);
+            if let Some(Some(origin)) = origins.pop_front() {
+                out.extend_from_slice(format!("<{origin}>").as_bytes());
+            }
+            i += close + 1;
+        } else {
+            out.push(rest[0]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// An OK greeting.
@@ -289,6 +339,7 @@ impl<S: crate::tls::Transport> Session<S> {
             errors: 0,
             pending: std::collections::VecDeque::new(),
             completion: None,
+            binary_origins: std::collections::VecDeque::new(),
         }
     }
 
@@ -297,7 +348,10 @@ impl<S: crate::tls::Transport> Session<S> {
         loop {
             match self.server.next() {
                 Ok(_) => {}
-                Err(Interrupt::Io(Io::Output(bytes))) => self.conn.queue(&spelled(bytes)),
+                Err(Interrupt::Io(Io::Output(bytes))) => {
+                    let bytes = self.outgoing(bytes);
+                    self.conn.queue(&bytes);
+                }
                 Err(_) => break,
             }
         }
@@ -312,7 +366,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
                 Ok(event) => self.pending.push_back(Ok(event)),
                 Err(Interrupt::Io(Io::Output(bytes))) => {
-                    self.conn.queue(&spelled(bytes));
+                    let bytes = self.outgoing(bytes);
+                    self.conn.queue(&bytes);
                     if self.conn.flush_over(FLUSH_AT).await.is_err() {
                         return false;
                     }
@@ -437,6 +492,12 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
+    /// A response's bytes as they go out: `IMAP4rev1` spelled as the RFC does, and the
+    /// origins of partial `BINARY[…]` items put in.
+    pub(super) fn outgoing(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+        with_origins(spelled(bytes), &mut self.binary_origins)
+    }
+
     /// Whether the message with `uid` in the selected folder is `\Recent` here.
     pub(super) fn is_recent(&self, uid: u32) -> bool {
         matches!(&self.state, State::Selected(_, sel) if sel.is_recent(uid))
@@ -507,5 +568,26 @@ impl<S: crate::tls::Transport> Session<S> {
         let code = if e.is_temporary() { "UNAVAILABLE" } else { "SERVERBUG" };
         self.no(tag, Some(Code::Other(super::code(code))), &format!("Temporary failure, try again later ({e})"));
         Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// imap-types writes `BINARY[5] …` with no origin; a partial fetch needs `<0>`.
+    #[test]
+    fn partial_binary_items_get_their_origin_outside_strings_and_literals() {
+        let mut origins = std::collections::VecDeque::from([Some(10), None]);
+        let response =
+            b"* 1 FETCH (BODY[1] {9}\r\nBINARY[1]X BINARY[5] \"BINARY[\\\"]\" BINARY[2] ~{3}\r\nabc)\r\n".to_vec();
+        let out = with_origins(response, &mut origins);
+        assert_eq!(
+            out,
+            b"* 1 FETCH (BODY[1] {9}\r\nBINARY[1]X BINARY[5]<10> \"BINARY[\\\"]\" BINARY[2] ~{3}\r\nabc)\r\n"
+        );
+        assert!(origins.is_empty());
+        let other = b"a OK done\r\n".to_vec();
+        assert_eq!(with_origins(other.clone(), &mut std::collections::VecDeque::from([Some(1)])), other);
     }
 }
