@@ -672,3 +672,44 @@ print("ok")
     let (ok, out, err) = python(script, &args);
     assert!(ok, "{out}{err}");
 }
+
+/// Regression (issue 24, items 8 and 9): a quoted string with 8-bit UTF-8 got BAD, and
+/// `TEXT grüße` and `HEADER Subject München` found nothing in a quoted-printable body
+/// and an encoded-word subject.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_with_utf8_strings_finds_decoded_text_and_headers() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(
+        &d,
+        "From: bob@outside.test\nSubject: =?utf-8?q?M=C3=BCnchen?=\nContent-Type: text/plain; charset=iso-8859-1\n\
+Content-Transfer-Encoding: quoted-printable\n\nViele Gr=FC=DFe",
+    )
+    .await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rb")
+f.readline()
+def cmd(tag, line):
+    s.sendall(tag + b" " + line + b"\r\n")
+    out = []
+    while True:
+        l = f.readline()
+        out.append(l)
+        if l.startswith(tag + b" "):
+            return out
+cmd(b"a", b"LOGIN ann@corp.test ann-pw")
+cmd(b"b", b"SELECT INBOX")
+out = cmd(b"c", 'SEARCH CHARSET UTF-8 TEXT "grüße"'.encode())
+assert out == [b"* SEARCH 2\r\n", out[-1]] and out[-1].startswith(b"c OK"), out
+out = cmd(b"d", 'SEARCH HEADER Subject "München"'.encode())
+assert out[0] == b"* SEARCH 2\r\n", out
+out = cmd(b"e", b"SEARCH BODY figures")
+assert out[0] == b"* SEARCH\r\n", "the subject is not the body"
+print("ok")
+"#;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok, "{out}{err}");
+}

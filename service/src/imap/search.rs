@@ -163,9 +163,48 @@ fn header_contains(raw: &[u8], name: &str, needle: &[u8]) -> bool {
     in_field && contains(&value, needle)
 }
 
+/// Whether a value of header field `name` contains `needle` once its encoded words
+/// are decoded (RFC 2047), comparing in any case: `HEADER Subject München` finds
+/// `Subject: =?utf-8?q?M=C3=BCnchen?=`.
+fn decoded_header_contains(raw: &[u8], name: &str, needle: &[u8]) -> bool {
+    let header = &raw[..crate::message::header_len(raw)];
+    if memchr::memmem::find(header, b"=?").is_none() {
+        return false;
+    }
+    let needle = String::from_utf8_lossy(needle).to_lowercase();
+    mime::fields(header).iter().filter(|(n, _)| n == name).any(|(_, value)| {
+        // Any field's value read as unstructured text, as Subject's is.
+        let one = format!("Subject: {value}\r\n\r\n");
+        mail_parser::MessageParser::new()
+            .parse_headers(one.as_bytes())
+            .and_then(|m| m.subject().map(|s| s.to_lowercase().contains(&needle)))
+            .unwrap_or(false)
+    })
+}
+
+/// Whether the message's text contains `needle` once decoded — its text parts'
+/// transfer encodings and charsets undone, and with `header`, its header fields' encoded
+/// words — comparing in any case: `TEXT grüße` finds a quoted-printable Latin-1 body.
+fn decoded_contains(raw: &[u8], needle: &[u8], header: bool) -> bool {
+    let needle = String::from_utf8_lossy(needle).to_lowercase();
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else { return false };
+    let found = |text: &str| text.to_lowercase().contains(&needle);
+    let in_header = header
+        && message.headers().iter().any(|h| match &h.value {
+            mail_parser::HeaderValue::Text(t) => found(t),
+            mail_parser::HeaderValue::TextList(l) => l.iter().any(|t| found(t)),
+            mail_parser::HeaderValue::Address(a) => {
+                a.iter().any(|a| a.name.as_deref().is_some_and(found) || a.address.as_deref().is_some_and(found))
+            }
+            _ => false,
+        });
+    in_header || message.parts.iter().any(|p| p.text_contents().is_some_and(found))
+}
+
 /// Words every match must have in its header: those of the top-level HEADER keys,
 /// which the keys are ANDed with. Folding only breaks a value at white space, so each
-/// word stays whole in the raw header; words with bytes beyond ASCII are left out.
+/// word stays whole in the raw header; words with bytes beyond ASCII are left out, and
+/// the store keeps a header with encoded words (`=?`) whatever its raw words.
 pub fn header_words(keys: &[SearchKey<'_>]) -> Vec<String> {
     let mut out = Vec::new();
     for k in keys {
@@ -262,10 +301,14 @@ fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
         }
         SearchKey::Header(name, s) => {
             let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
-            field(&name, s.as_ref())
+            field(&name, s.as_ref()) || c.raw.is_some_and(|raw| decoded_header_contains(raw, &name, s.as_ref()))
         }
-        SearchKey::Body(s) => c.raw.is_some_and(|raw| contains(&raw[mime::parse(raw).body], s.as_ref())),
-        SearchKey::Text(s) => c.raw.is_some_and(|raw| contains(raw, s.as_ref())),
+        SearchKey::Body(s) => c.raw.is_some_and(|raw| {
+            contains(&raw[mime::parse(raw).body], s.as_ref()) || decoded_contains(raw, s.as_ref(), false)
+        }),
+        SearchKey::Text(s) => {
+            c.raw.is_some_and(|raw| contains(raw, s.as_ref()) || decoded_contains(raw, s.as_ref(), true))
+        }
         SearchKey::Not(k) => !key(k, c),
         SearchKey::Or(a, b) => key(a, c) || key(b, c),
         SearchKey::ModSequence { modseq, .. } => m.modseq >= *modseq,
@@ -275,6 +318,26 @@ fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 24, item 9): `TEXT grüße` and `HEADER Subject München` found
+    /// nothing when the words were in a quoted-printable Latin-1 body and an encoded
+    /// word; Dovecot finds both.
+    #[test]
+    fn text_and_header_keys_look_in_the_decoded_message() {
+        let raw: &[u8] = b"Subject: =?utf-8?q?M=C3=BCnchen_im_Winter?=\r\nX-Note: =?iso-8859-1?q?Gr=FC=DFe?=\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nViele Gr=FC=DFe\r\n";
+        let m = ImapMessage { id: 1, uid: 1, flags: 0, keywords: String::new(), modseq: 1, size: 1, received_at: 0 };
+        let c = Candidate::new(1, &m, Some(raw), (1, 1));
+        let astring = |s: &str| imap_next::imap_types::core::AString::try_from(s.to_owned()).expect("astring");
+        let header = |name: &str, v: &str| SearchKey::Header(astring(name), astring(v));
+        assert!(key(&header("subject", "münchen"), &c));
+        assert!(key(&header("X-Note", "GRÜSSE"), &c) || key(&header("X-Note", "grüße"), &c));
+        assert!(!key(&header("subject", "berlin"), &c));
+        assert!(key(&SearchKey::Text(astring("grüße")), &c));
+        assert!(key(&SearchKey::Body(astring("GRÜßE")), &c));
+        assert!(!key(&SearchKey::Body(astring("münchen")), &c), "BODY is not the header");
+        assert!(key(&SearchKey::Text(astring("münchen")), &c), "TEXT is");
+    }
 
     #[test]
     fn flags_sizes_and_text_are_searched() {

@@ -207,8 +207,9 @@ impl Store {
     }
 
     /// The headers of the messages of a folder that contain every word of `words`
-    /// (ASCII letters in any case), in one read: SEARCH on header fields. A message
-    /// left out cannot match a search that needs those words.
+    /// (ASCII letters in any case), or any RFC 2047 encoded word (`=?`, which may hide
+    /// them), in one read: SEARCH on header fields. A message left out cannot match a
+    /// search that needs those words.
     ///
     /// Read, one snapshot; in no set order.
     ///

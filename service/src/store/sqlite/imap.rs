@@ -149,8 +149,10 @@ impl Sqlite {
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
         self.read(move |conn| {
             // Each word filtered in SQLite (lower() lowers ASCII only, as the search
-            // compares), so that only candidates are copied out.
-            let filter: String = (0..words.len()).map(|i| format!(" AND instr(lower(hdr), ?{})", i + 3)).collect();
+            // compares), so that only candidates are copied out. A header with encoded
+            // words (`=?`) stays a candidate: its words may be inside them.
+            let filter: String =
+                (0..words.len()).map(|i| format!(" AND (instr(lower(hdr), ?{}) OR instr(hdr, '=?'))", i + 3)).collect();
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT id, prefix, hdr FROM (
                      SELECT m.id AS id, m.prefix AS prefix, COALESCE(h.header, substr(c.data, 1, c.header_len)) AS hdr
