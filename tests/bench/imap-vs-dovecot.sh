@@ -8,7 +8,8 @@
 #   - SELECTs the folder of 10,000,
 #   - FETCHes the headers of all (BODY.PEEK[HEADER], one command),
 #   - FETCHes 2,000 whole messages (BODY.PEEK[], one command),
-#   - SEARCHes by subject (a word only the last 100 messages have).
+#   - SEARCHes by subject (a word only the last 100 messages have),
+#   - SORTs the folder by date and THREADs it by references (where offered).
 # Best of three rounds each. Then 200 sessions log in, select the folder and idle,
 # and the memory they add to each server is measured (Mailroom's one process; Dovecot's
 # imap processes, one per session). Mailroom's figure includes, spread over the 200,
@@ -79,6 +80,13 @@ for _ in range(3):
     assert len(bodies) == 2000 and all(len(b[1]) > 10000 for b in bodies), len(bodies)
     typ, data = timed("search subject", lambda: M.search(None, "SUBJECT", "quarterly"))
     assert len(data[0].split()) == marked, data
+    caps = M.capability()[1][0].decode().upper().split()
+    if "SORT" in caps:
+        typ, data = timed("sort date", lambda: M.sort("(DATE)", "UTF-8", "ALL"))
+        assert len(data[0].split()) == expected, len(data[0].split())
+    if "THREAD=REFERENCES" in caps:
+        typ, data = timed("thread references", lambda: M.thread("REFERENCES", "UTF-8", "ALL"))
+        assert data[0].startswith(b"("), data[0][:80]
     M.logout()
 print(" ".join(f"{k}={v:.3f}" for k, v in best.items()))
 PY

@@ -519,13 +519,20 @@ impl<S: crate::tls::Transport> Session<S> {
         uid: bool,
     ) -> crate::store::StoreResult<Vec<sort::Keys>> {
         let found = self.matching(keys).await?;
-        let headers: HashMap<i64, Vec<u8>> =
-            self.ctx.store.messages_headers(found.iter().map(|(_, m)| m.id).collect()).await?.into_iter().collect();
+        let ids: Vec<i64> = found.iter().map(|(_, m)| m.id).collect();
+        // Each header is parsed once and kept; only those not seen before are read.
+        let mut known = sort::HeaderKeys::cached(&ids);
+        let missing: Vec<i64> = ids.into_iter().filter(|id| !known.contains_key(id)).collect();
+        if !missing.is_empty() {
+            for (id, header) in self.ctx.store.messages_headers(missing).await? {
+                known.insert(id, sort::HeaderKeys::read(id, &header));
+            }
+        }
         Ok(found
             .iter()
             .map(|(n, m)| {
-                let header = headers.get(&m.id).map_or(&[][..], Vec::as_slice);
-                sort::Keys::of(*n, if uid { m.uid } else { *n }, m.received_at, m.size, header)
+                let h = known.get(&m.id).cloned().unwrap_or_default();
+                sort::Keys::new(*n, if uid { m.uid } else { *n }, m.received_at, m.size, h)
             })
             .collect())
     }

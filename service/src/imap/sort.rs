@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use imap_next::imap_types::extensions::sort::{SortCriterion, SortKey};
 
@@ -22,6 +23,15 @@ pub struct Keys {
     pub sent: i64,
     /// RFC822.SIZE.
     pub size: u64,
+    /// What its header says, read once ([`HeaderKeys::cached`]).
+    pub h: Arc<HeaderKeys>,
+}
+
+/// The keys a message's header gives: the same for as long as the message exists.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderKeys {
+    /// The Date field in UTC, when it parses.
+    pub sent: Option<i64>,
     /// The base subject (RFC 5256 §2.1).
     pub subject: String,
     /// Whether the subject was a reply or forward ("Re:", "Fwd:", "[fwd: …]").
@@ -44,13 +54,36 @@ pub struct Keys {
     pub references: Vec<String>,
 }
 
-impl Keys {
-    /// The keys of the message whose header is `header`.
-    pub fn of(number: u32, answer: u32, arrival: i64, size: u64, header: &[u8]) -> Keys {
+/// Header keys already read, by message row id (a row's header never changes): SORT
+/// and THREAD over a large folder parse each header once, not once per command. Shared
+/// by every session; emptied when it grows past [`CACHED`] entries.
+static CACHE: std::sync::LazyLock<Mutex<HashMap<i64, Arc<HeaderKeys>>>> = std::sync::LazyLock::new(Mutex::default);
+
+/// How many messages' header keys [`CACHE`] holds at most (some 300 bytes each).
+const CACHED: usize = 200_000;
+
+impl HeaderKeys {
+    /// The cached keys of the messages of `ids` that have them.
+    pub fn cached(ids: &[i64]) -> HashMap<i64, Arc<HeaderKeys>> {
+        let cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.iter().filter_map(|id| cache.get(id).map(|k| (*id, Arc::clone(k)))).collect()
+    }
+
+    /// Reads the keys of the message `id` from its header, and keeps them.
+    pub fn read(id: i64, header: &[u8]) -> Arc<HeaderKeys> {
+        let keys = Arc::new(HeaderKeys::of(header));
+        let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= CACHED {
+            cache.clear();
+        }
+        cache.insert(id, Arc::clone(&keys));
+        keys
+    }
+
+    /// The keys `header` gives.
+    pub fn of(header: &[u8]) -> HeaderKeys {
         let parsed = mail_parser::MessageParser::new().parse_headers(header);
-        let Some(m) = parsed else {
-            return Keys { number, answer, arrival, sent: arrival, size, ..Keys::default() };
-        };
+        let Some(m) = parsed else { return HeaderKeys::default() };
         // Compared as RFC 5256 says (i;ascii-casemap): in upper case.
         let mailbox = |a: &First<'_>| match a {
             First::Addr(a) => {
@@ -79,12 +112,8 @@ impl Keys {
         if references.is_empty() {
             references = ids(m.in_reply_to()).into_iter().filter(|r| !r.is_empty()).take(1).collect();
         }
-        Keys {
-            number,
-            answer,
-            arrival,
-            sent: m.date().map(mail_parser::DateTime::to_timestamp).unwrap_or(arrival),
-            size,
+        HeaderKeys {
+            sent: m.date().map(mail_parser::DateTime::to_timestamp),
             subject,
             reply,
             from: mailbox(&from),
@@ -95,6 +124,18 @@ impl Keys {
             message_id: m.message_id().map(|id| id.trim_matches(['<', '>']).to_owned()).filter(|id| !id.is_empty()),
             references,
         }
+    }
+}
+
+impl Keys {
+    /// The keys of a message: its own, and its header's.
+    pub fn new(number: u32, answer: u32, arrival: i64, size: u64, h: Arc<HeaderKeys>) -> Keys {
+        Keys { number, answer, arrival, sent: h.sent.unwrap_or(arrival), size, h }
+    }
+
+    /// The keys of the message whose header is `header` (not cached).
+    pub fn of(number: u32, answer: u32, arrival: i64, size: u64, header: &[u8]) -> Keys {
+        Keys::new(number, answer, arrival, size, Arc::new(HeaderKeys::of(header)))
     }
 }
 
@@ -196,12 +237,12 @@ fn compare(a: &Keys, b: &Keys, criteria: &[SortCriterion]) -> Ordering {
             SortKey::Arrival => a.arrival.cmp(&b.arrival),
             SortKey::Date => a.sent.cmp(&b.sent),
             SortKey::Size => a.size.cmp(&b.size),
-            SortKey::Subject => a.subject.to_uppercase().cmp(&b.subject.to_uppercase()),
-            SortKey::From => a.from.cmp(&b.from),
-            SortKey::To => a.to.cmp(&b.to),
-            SortKey::Cc => a.cc.cmp(&b.cc),
-            SortKey::DisplayFrom => a.display_from.cmp(&b.display_from),
-            SortKey::DisplayTo => a.display_to.cmp(&b.display_to),
+            SortKey::Subject => a.h.subject.to_uppercase().cmp(&b.h.subject.to_uppercase()),
+            SortKey::From => a.h.from.cmp(&b.h.from),
+            SortKey::To => a.h.to.cmp(&b.h.to),
+            SortKey::Cc => a.h.cc.cmp(&b.h.cc),
+            SortKey::DisplayFrom => a.h.display_from.cmp(&b.h.display_from),
+            SortKey::DisplayTo => a.h.display_to.cmp(&b.h.display_to),
         };
         let o = if c.reverse { o.reverse() } else { o };
         if o != Ordering::Equal {
@@ -231,12 +272,16 @@ pub struct Node {
 /// in sent-date order under its first message, the groups ordered by that message.
 pub fn ordered_subject(mut messages: Vec<Keys>) -> Vec<Node> {
     messages.sort_by(|a, b| {
-        a.subject.to_lowercase().cmp(&b.subject.to_lowercase()).then(a.sent.cmp(&b.sent)).then(a.number.cmp(&b.number))
+        a.h.subject
+            .to_lowercase()
+            .cmp(&b.h.subject.to_lowercase())
+            .then(a.sent.cmp(&b.sent))
+            .then(a.number.cmp(&b.number))
     });
     let mut threads: Vec<(i64, u32, Node)> = Vec::new();
     let mut current: Option<String> = None;
     for m in messages {
-        let subject = m.subject.to_lowercase();
+        let subject = m.h.subject.to_lowercase();
         match threads.last_mut() {
             Some((_, _, root)) if current.as_deref() == Some(subject.as_str()) => {
                 root.children.push(Node { message: Some(m.answer), children: Vec::new() });
@@ -296,7 +341,7 @@ pub fn references(messages: Vec<Keys>) -> Vec<Node> {
     }
     // (1) Containers, linked along each message's references.
     for (i, m) in messages.iter().enumerate() {
-        let own = match &m.message_id {
+        let own = match &m.h.message_id {
             Some(id) if by_id.get(id).is_none_or(|&c| arena[c].message.is_none()) => {
                 container(&mut arena, &mut by_id, id)
             }
@@ -308,7 +353,7 @@ pub fn references(messages: Vec<Keys>) -> Vec<Node> {
         };
         arena[own].message = Some(i);
         let mut previous: Option<usize> = None;
-        for r in &m.references {
+        for r in &m.h.references {
             let c = container(&mut arena, &mut by_id, r);
             if let Some(p) = previous
                 && arena[c].parent.is_none()
@@ -352,8 +397,8 @@ pub fn references(messages: Vec<Keys>) -> Vec<Node> {
     let subject_of = |t: &Tree| -> Option<(String, bool)> {
         let m = t.first_message()?;
         let k = &messages[m];
-        let s = k.subject.to_lowercase();
-        (!s.is_empty()).then(|| (s, t.message.is_some() && k.reply))
+        let s = k.h.subject.to_lowercase();
+        (!s.is_empty()).then(|| (s, t.message.is_some() && k.h.reply))
     };
     let mut table: HashMap<String, usize> = HashMap::new();
     for (i, t) in trees.iter().enumerate() {
