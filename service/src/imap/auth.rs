@@ -28,7 +28,10 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// The capabilities for the session's state.
     pub(super) fn capabilities(&self) -> Vec<Capability<'static>> {
-        let mut caps = vec![Capability::Imap4Rev1, Capability::from(atom("IMAP4rev2"))];
+        // Not IMAP4rev2 yet: a server that names it must accept ENABLE IMAP4rev2 and then
+        // answer SEARCH with ESEARCH and LIST with its extended forms, which imap-codec
+        // cannot parse or write today. Clients speak IMAP4rev1 with the extensions below.
+        let mut caps = vec![Capability::Imap4Rev1];
         let logged_in = !matches!(self.state, State::NotAuthenticated);
         if !logged_in {
             if self.ctx.tls.is_some() && !self.encrypted() {

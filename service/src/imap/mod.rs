@@ -1,5 +1,6 @@
-//! IMAP4rev2 (RFC 9051), speaking IMAP4rev1 (RFC 3501) to older clients, for every
-//! modern mail client: folders, flags, push (IDLE).
+//! IMAP4rev1 (RFC 3501) with most of what IMAP4rev2 (RFC 9051) added, for every
+//! modern mail client: folders, flags, push (IDLE). IMAP4rev2 itself is not advertised
+//! until ESEARCH and LIST-EXTENDED are in (imap-codec parses neither).
 //!
 //! - imap-next (on imap-codec) frames the protocol; [`session`] holds a session's state and
 //!   replies, `driver.rs` runs it over any stream and dispatches commands by state: `auth.rs` (not authenticated),

@@ -325,7 +325,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let watch = ctx.store.watch();
         Session {
             conn,
-            server: new_server(greeting("Mailroom IMAP4rev2 server ready")),
+            server: new_server(greeting("Mailroom IMAP4rev1 server ready")),
             ctx,
             peer,
             state: State::NotAuthenticated,
