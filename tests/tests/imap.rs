@@ -713,3 +713,39 @@ print("ok")
     let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
     assert!(ok, "{out}{err}");
 }
+
+/// Regression (issue 24, item 8): a folder created with a UTF-8 name (quoted: it got
+/// BAD; as a literal: a second folder beside its modified UTF-7 twin) is one folder,
+/// listed in modified UTF-7 as IMAP4rev1 clients expect.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_named_in_utf8_is_its_modified_utf7_twin() {
+    let d = service().await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rb")
+f.readline()
+def cmd(tag, line):
+    s.sendall(tag + b" " + line + b"\r\n")
+    out = []
+    while True:
+        l = f.readline()
+        out.append(l)
+        if l.startswith(tag + b" "):
+            return out
+cmd(b"a", b"LOGIN ann@corp.test ann-pw")
+out = cmd(b"b", 'CREATE "Entwürfe"'.encode())
+assert out[-1].startswith(b"b OK"), out
+name = "Entwürfe".encode()
+out = cmd(b"c", b"CREATE {%d+}\r\n" % len(name) + name)
+assert out[-1].startswith(b"c NO [ALREADYEXISTS]"), out
+out = cmd(b"d", b"SELECT Entw&APw-rfe")
+assert out[-1].startswith(b"d OK"), out
+out = cmd(b"e", b'LIST "" "Entw*"')
+assert out[:-1] == [b'* LIST (\\HasNoChildren) "/" Entw&APw-rfe\r\n'], out
+print("ok")
+"#;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok, "{out}{err}");
+}

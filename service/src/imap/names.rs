@@ -1,9 +1,11 @@
 //! Folder names: what a client's mailbox argument means, which names are valid to
 //! create, and LIST's wildcards (RFC 9051 §6.3.9). Pure functions, apart from any I/O.
 //!
-//! Names are kept as the client sends them (IMAP4rev1 clients send modified UTF-7,
-//! IMAP4rev2 ones UTF-8; both are stored and returned byte for byte), with `/` as the
-//! hierarchy delimiter and `INBOX` matched without regard to case.
+//! Names are kept in modified UTF-7 (RFC 3501 §5.1.3), as IMAP4rev1 clients send and
+//! expect them; a name a client sends in UTF-8 (a quoted string or a literal with
+//! 8-bit bytes) is the same name, encoded, so one folder has one name whichever way it
+//! was written. `/` is the hierarchy delimiter; `INBOX` is matched without regard to
+//! case.
 
 use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
 
@@ -15,8 +17,47 @@ pub const DELIMITER: char = '/';
 pub fn folder_name(mailbox: &Mailbox<'_>) -> String {
     match mailbox {
         Mailbox::Inbox => "INBOX".to_owned(),
-        Mailbox::Other(other) => canonical(&String::from_utf8_lossy(other.as_ref())),
+        Mailbox::Other(other) => canonical(&modified_utf7(&String::from_utf8_lossy(other.as_ref()))),
     }
+}
+
+/// `name` in modified UTF-7 (RFC 3501 §5.1.3): printable ASCII as it is (`&` as
+/// `&-`), every other run of characters as `&`, their UTF-16 in base64 with `,` for
+/// `/` and no padding, and `-`. A name already in it (all ASCII) is unchanged.
+pub fn modified_utf7(name: &str) -> String {
+    use base64::Engine as _;
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    if name.is_ascii() {
+        return name.to_owned();
+    }
+    let engine = base64::alphabet::Alphabet::new(ALPHABET)
+        .map(|a| base64::engine::GeneralPurpose::new(&a, base64::engine::general_purpose::NO_PAD));
+    let Ok(engine) = engine else { return name.to_owned() };
+    let mut out = String::with_capacity(name.len() * 2);
+    let mut run: Vec<u16> = Vec::new();
+    let flush = |run: &mut Vec<u16>, out: &mut String| {
+        if !run.is_empty() {
+            let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+            out.push('&');
+            out.push_str(&engine.encode(bytes));
+            out.push('-');
+            run.clear();
+        }
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut run, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            run.extend(c.encode_utf16(&mut [0; 2]).iter());
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// `name` with an `INBOX` first level in upper case, and without the one trailing
@@ -60,6 +101,7 @@ pub fn pattern(reference: &Mailbox<'_>, wildcard: &ListMailbox<'_>) -> String {
         ListMailbox::Token(t) => String::from_utf8_lossy(t.as_ref()).into_owned(),
         ListMailbox::String(s) => String::from_utf8_lossy(s.as_ref()).into_owned(),
     };
+    let (reference, wildcard) = (modified_utf7(&reference), modified_utf7(&wildcard));
     if wildcard.starts_with(DELIMITER) || reference.is_empty() {
         wildcard
     } else if reference.ends_with(DELIMITER) {
@@ -172,6 +214,18 @@ mod tests {
         assert!(!matches(&pattern, &name));
         assert!(matches(&format!("{}a", "*a%".repeat(40)), &name));
         assert!(!matches("%/%", &name) && matches("*", "x/y/z") && !matches("%", "x/y"));
+    }
+
+    /// Regression (issue 24, item 8): the same name sent in UTF-8 made a second folder
+    /// beside its modified UTF-7 twin.
+    #[test]
+    fn a_name_in_utf8_is_the_same_as_in_modified_utf7() {
+        assert_eq!(modified_utf7("Entwürfe"), "Entw&APw-rfe");
+        assert_eq!(modified_utf7("台北"), "&U,BTFw-");
+        assert_eq!(modified_utf7("~peter/mail/日本語/台北"), "~peter/mail/&ZeVnLIqe-/&U,BTFw-");
+        assert_eq!(modified_utf7("Tom & Jerry é"), "Tom &- Jerry &AOk-");
+        assert_eq!(modified_utf7("Entw&APw-rfe"), "Entw&APw-rfe", "already encoded: as it is");
+        assert_eq!(modified_utf7("😀"), "&2D3eAA-");
     }
 
     #[test]
