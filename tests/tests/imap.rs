@@ -749,3 +749,31 @@ print("ok")
     let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
     assert!(ok, "{out}{err}");
 }
+
+/// WITHIN (RFC 5032) and STATUS=SIZE (RFC 8438), as clients that sync recent mail and
+/// show folder sizes ask for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn within_and_status_size_answer_from_the_folder() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    deliver(&d, MULTIPART).await;
+    let imap = d.imap_addr().await;
+    let script = r#"
+import imaplib, re, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login("ann@corp.test", "ann-pw")
+caps = M.capability()[1][0].decode().split()
+assert "WITHIN" in caps and "STATUS=SIZE" in caps, caps
+typ, data = M.status("INBOX", "(SIZE MESSAGES)")
+size = int(re.search(rb"SIZE (\d+)", data[0]).group(1))
+M.select("INBOX")
+typ, data = M.fetch("1:*", "(RFC822.SIZE)")
+sizes = [int(re.search(rb"RFC822.SIZE (\d+)", d).group(1)) for d in data]
+assert size == sum(sizes), (size, sizes)
+assert M.search(None, "YOUNGER", "3600")[1] == [b"1 2"]
+assert M.search(None, "OLDER", "3600")[1] == [b""]
+print("ok")
+"#;
+    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok, "{out}{err}");
+}

@@ -54,6 +54,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("SPECIAL-USE")),
                 Capability::from(atom("CHILDREN")),
                 Capability::Binary,
+                Capability::from(atom("WITHIN")),
+                Capability::from(atom("STATUS=SIZE")),
                 Capability::Sort(None),
                 Capability::Sort(Some(SortAlgorithm::Display)),
                 Capability::Thread(ThreadingAlgorithm::OrderedSubject),

@@ -287,6 +287,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 StatusDataItemName::Unseen => StatusDataItem::Unseen(c.unseen),
                 StatusDataItemName::Deleted => StatusDataItem::Deleted(c.deleted),
                 StatusDataItemName::DeletedStorage => StatusDataItem::DeletedStorage(0),
+                StatusDataItemName::Size => StatusDataItem::Size(c.size),
                 StatusDataItemName::HighestModSeq => {
                     self.condstore = true;
                     StatusDataItem::HighestModSeq(c.highest_modseq)

@@ -312,6 +312,9 @@ fn key(k: &SearchKey<'_>, c: &Candidate<'_>) -> bool {
         SearchKey::Not(k) => !key(k, c),
         SearchKey::Or(a, b) => key(a, c) || key(b, c),
         SearchKey::ModSequence { modseq, .. } => m.modseq >= *modseq,
+        // WITHIN (RFC 5032): arrived at least / at most so many seconds ago.
+        SearchKey::Older(secs) => m.received_at <= crate::store::now_secs() - i64::from(secs.get()),
+        SearchKey::Younger(secs) => m.received_at >= crate::store::now_secs() - i64::from(secs.get()),
     }
 }
 
