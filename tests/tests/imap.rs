@@ -777,3 +777,38 @@ print("ok")
     let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
     assert!(ok, "{out}{err}");
 }
+
+/// QUOTA (RFC 9208): the mailbox's "refuse mail above" limit and its size, as
+/// Thunderbird's and the phones' quota bars read them; none before one is set; SETQUOTA
+/// is the administrator's.
+#[tokio::test(flavor = "multi_thread")]
+async fn quota_shows_the_mailboxs_storage_limit() {
+    let d = service().await;
+    deliver(&d, PLAIN).await;
+    let imap = d.imap_addr().await;
+    let args = [imap.ip().to_string(), imap.port().to_string()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let unlimited = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login("ann@corp.test", "ann-pw")
+typ, data = M.getquotaroot("INBOX")
+assert typ == "OK" and data[0] == [b'INBOX'] and data[1] == [None], data
+assert M.getquota('""')[0] == "NO"
+"#;
+    let (ok, out, err) = python(unlimited, &args);
+    assert!(ok, "{out}{err}");
+    d.ctl_ok(&["mailbox", "limits", "ann@corp.test", "--receive", "100"]);
+    let limited = r#"
+import imaplib, sys
+M = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+M.login("ann@corp.test", "ann-pw")
+typ, data = M.getquotaroot("INBOX")
+assert typ == "OK" and data[0] == [b'INBOX ""'], data
+assert data[1] == [b'"" (STORAGE 1 100)'], data
+assert M.getquota('""')[1] == [b'"" (STORAGE 1 100)']
+assert M.setquota('""', "(STORAGE 1000)")[0] == "NO"
+"#;
+    let (ok, out, err) = python(limited, &args);
+    assert!(ok, "{out}{err}");
+}

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use imap_next::imap_types::auth::{AuthMechanism, AuthenticateData};
 use imap_next::imap_types::core::{IString, NString, Tag, Vec1};
+use imap_next::imap_types::extensions::quota::Resource;
 use imap_next::imap_types::extensions::sort::SortAlgorithm;
 use imap_next::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_next::imap_types::response::{
@@ -56,6 +57,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::Binary,
                 Capability::from(atom("WITHIN")),
                 Capability::from(atom("STATUS=SIZE")),
+                Capability::Quota,
+                Capability::QuotaRes(Resource::Storage),
                 Capability::Sort(None),
                 Capability::Sort(Some(SortAlgorithm::Display)),
                 Capability::Thread(ThreadingAlgorithm::OrderedSubject),

@@ -223,6 +223,9 @@ impl<S: crate::tls::Transport> Session<S> {
             CommandBody::Append { mailbox, flags, date, message } => {
                 self.append(tag, mailbox, flags, date, message).await
             }
+            CommandBody::GetQuotaRoot { mailbox } => self.get_quota_root(tag, mailbox).await,
+            CommandBody::GetQuota { root } => self.get_quota(tag, root).await,
+            CommandBody::SetQuota { .. } => self.set_quota(tag),
             _ if !selected => {
                 self.bad(tag, "Select a folder first");
                 Flow::Continue

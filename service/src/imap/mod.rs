@@ -15,7 +15,7 @@
 //!
 //! Extensions: IDLE, UIDPLUS, MOVE, NAMESPACE, ENABLE, LITERAL+, SPECIAL-USE, ID,
 //! UNSELECT, SASL-IR, CONDSTORE, CHILDREN, BINARY, WITHIN, STATUS=SIZE, SORT,
-//! SORT=DISPLAY, THREAD=ORDEREDSUBJECT, THREAD=REFERENCES. Failed logins are counted with SMTP's and
+//! SORT=DISPLAY, THREAD=ORDEREDSUBJECT, THREAD=REFERENCES, QUOTA (`quota.rs`). Failed logins are counted with SMTP's and
 //! POP3's, in [`crate::throttle`].
 
 mod auth;
@@ -24,6 +24,7 @@ pub mod fetch;
 mod folders;
 pub mod mime;
 pub mod names;
+mod quota;
 pub mod search;
 mod selected;
 pub mod sequence;
