@@ -1,9 +1,9 @@
 //! Dovecot's own IMAP conformance tester, imaptest, against the real `mailroomd`: every
-//! one of its scripted tests (run by `../shared/imaptest/run.sh`) must pass — no
+//! one of its scripted tests (run by `tests/imaptest/run.sh`) must pass — no
 //! base-protocol or extension command may fail — and its stress run (20 clients for
 //! 30 seconds on its sample mailbox) must report no protocol error and leave the
-//! service answering. imaptest is built from `../shared/imaptest/` by `tests/setup`
-//! (or here, the first time) into `target/imaptest`.
+//! service answering. imaptest is built from `tests/imaptest/` by `tests/setup` (or
+//! here, the first time) into `target/imaptest`.
 #![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use std::path::PathBuf;
@@ -16,11 +16,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
 }
 
-/// `../shared/imaptest/`, the sources and scripts given beside the repository.
-fn shared() -> PathBuf {
-    let dir = root().join("../shared/imaptest");
-    assert!(dir.join("build.sh").exists(), "needs ../shared/imaptest/ beside the repository (imaptest's sources)");
-    dir
+/// `tests/imaptest/`: imaptest's sources and the scripts that build and run it.
+fn sources() -> PathBuf {
+    root().join("tests/imaptest")
 }
 
 /// The imaptest binary, built once (the build script reuses an earlier build; the
@@ -37,7 +35,7 @@ fn build() -> PathBuf {
         "needs Dovecot's library (Debian package `dovecot-core`): run tests/setup"
     );
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    let out = Command::new(shared().join("build.sh")).arg(target.join("imaptest")).output().expect("build.sh");
+    let out = Command::new(sources().join("build.sh")).arg(target.join("imaptest")).output().expect("build.sh");
     assert!(out.status.success(), "imaptest did not build: {}", String::from_utf8_lossy(&out.stderr));
     let path = String::from_utf8_lossy(&out.stdout).lines().last().expect("the binary's path").to_owned();
     PathBuf::from(path)
@@ -57,7 +55,7 @@ async fn imaptest_scripts_find_nothing_to_fault() {
     let d = service().await;
     let imap = d.imap_addr().await;
     let logs = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(shared().join("run.sh"))
+    let out = Command::new(sources().join("run.sh"))
         .arg(&it)
         .args([&imap.ip().to_string(), &imap.port().to_string(), "u1@corp.test", "secret", "u2@corp.test"])
         .arg(logs.path())
