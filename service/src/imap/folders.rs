@@ -286,7 +286,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 StatusDataItemName::UidValidity => StatusDataItem::UidValidity(nz(c.uidvalidity)),
                 StatusDataItemName::Unseen => StatusDataItem::Unseen(c.unseen),
                 StatusDataItemName::Deleted => StatusDataItem::Deleted(c.deleted),
-                StatusDataItemName::DeletedStorage => StatusDataItem::DeletedStorage(0),
+                StatusDataItemName::DeletedStorage => StatusDataItem::DeletedStorage(c.deleted_size),
                 StatusDataItemName::Size => StatusDataItem::Size(c.size),
                 StatusDataItemName::HighestModSeq => {
                     self.condstore = true;

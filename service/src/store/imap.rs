@@ -105,6 +105,8 @@ pub struct FolderCounts {
     pub recent: u32,
     /// Octets of all its messages.
     pub size: u64,
+    /// Octets of its messages with `\Deleted` (what an EXPUNGE would free).
+    pub deleted_size: u64,
     /// The UID its next message will get.
     pub uidnext: u32,
     /// Its UIDVALIDITY.

@@ -213,20 +213,22 @@ impl Sqlite {
     pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
         self.read(move |conn| {
             let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
-            let (messages, unseen, deleted, bytes, recent): (i64, i64, i64, i64, i64) = conn
+            let (messages, unseen, deleted, bytes, recent, deleted_bytes): (i64, i64, i64, i64, i64, i64) = conn
                 .prepare_cached(
                     "SELECT COUNT(*), COALESCE(SUM(flags & 1 = 0), 0), COALESCE(SUM(flags & 8 <> 0), 0),
                             COALESCE(SUM(size), 0),
-                            COALESCE(SUM(uid >= (SELECT recent_uid FROM folders WHERE id = ?1)), 0)
+                            COALESCE(SUM(uid >= (SELECT recent_uid FROM folders WHERE id = ?1)), 0),
+                            COALESCE(SUM(CASE WHEN flags & 8 <> 0 THEN size END), 0)
                      FROM messages WHERE folder_id = ?1",
                 )?
-                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
             Ok(FolderCounts {
                 messages: u32_of(messages),
                 unseen: u32_of(unseen),
                 deleted: u32_of(deleted),
                 recent: u32_of(recent),
                 size: u64_of(bytes),
+                deleted_size: u64_of(deleted_bytes),
                 uidnext: u32_of(uidnext),
                 uidvalidity: u32_of(folder.id),
                 highest_modseq: u64_of(modseq),

@@ -118,5 +118,11 @@ pub(super) async fn recent_messages_are_claimed_by_one_session_only(f: Fixture) 
     store.accept(local(vec![ann], b"Subject: three\r\n\r\nx\r\n")).await.expect("deliver");
     assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").recent, 1);
     assert_eq!(store.imap_claim_recent(ann, inbox).await.expect("claim"), (3, 4));
+    // What an EXPUNGE would free: the size of the \Deleted ones.
+    let ids = ids_in(store, ann, inbox).await;
+    let delete = FlagUpdate { change: FlagChange::Add, flags: 8, keywords: vec![], unchanged_since: None };
+    store.imap_store(ann, inbox, vec![ids[0]], delete).await.expect("store");
+    let counts = store.imap_folder_counts(ann, inbox).await.expect("counts");
+    assert_eq!((counts.deleted, counts.deleted_size), (1, counts.size / 3), "three messages of one size");
     assert!(matches!(store.imap_claim_recent(ann, inbox + 1000).await, Err(StoreError::NotFound(_))));
 }
