@@ -321,7 +321,8 @@ impl<S: crate::tls::Transport> Session<S> {
         self.data(Data::Exists(u32::try_from(state.messages.len()).unwrap_or(u32::MAX)));
         // SELECT takes what no session has seen as \Recent yet; EXAMINE shows it and
         // leaves it for the next SELECT.
-        let recent = if read_only {
+        // (Nothing to claim, no write: a SELECT of a folder without new mail stays a read.)
+        let recent = if read_only || state.recent_from >= state.uidnext {
             state.recent_from..state.uidnext
         } else {
             match self.ctx.store.imap_claim_recent(user.mailbox, folder.id).await {

@@ -425,13 +425,27 @@ pub fn references(messages: Vec<Keys>) -> Vec<Node> {
         }
         let (Some(this), Some(that)) = (merged[i].take(), merged[j].take()) else { continue };
         let that_reply = that.message.is_some() && subject_of(&that).is_some_and(|(_, r)| r);
+        // In place: a subject shared by thousands of roots must not copy the children
+        // gathered so far at each one.
         let joined = match (this.message.is_none(), that.message.is_none()) {
             // Both placeholders: one holds both's children.
-            (true, true) => Tree { message: None, children: [that.children, this.children].concat() },
+            (true, true) => {
+                let mut that = that;
+                that.children.extend(this.children);
+                that
+            }
             // The table's is a placeholder: this one joins it.
-            (false, true) => Tree { message: None, children: [that.children, vec![this]].concat() },
+            (false, true) => {
+                let mut that = that;
+                that.children.push(this);
+                that
+            }
             // This one is a placeholder: the table's joins it.
-            (true, false) => Tree { message: None, children: [this.children, vec![that]].concat() },
+            (true, false) => {
+                let mut this = this;
+                this.children.push(that);
+                this
+            }
             // The table's is not a reply and this one is: this one becomes its reply.
             (false, false) if reply && !that_reply => {
                 let mut that = that;
