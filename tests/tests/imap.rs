@@ -7,6 +7,23 @@ use std::process::Command;
 
 use mailroom_tests::{Daemon, Smtp, TestCa, python, require};
 
+/// The start of a Python script that talks IMAP in raw bytes to `argv[1]:argv[2]`:
+/// `cmd(tag, line)` sends one command and returns every line up to its completion.
+const RAW_SESSION: &str = r#"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rb")
+f.readline()
+def cmd(tag, line):
+    s.sendall(tag + b" " + line + b"\r\n")
+    out = []
+    while True:
+        l = f.readline()
+        out.append(l)
+        if l.startswith(tag + b" "):
+            return out
+"#;
+
 /// Ann's service; mail to her is delivered over SMTP.
 async fn service() -> Daemon {
     let d = Daemon::start().await;
@@ -687,19 +704,8 @@ Content-Transfer-Encoding: quoted-printable\n\nViele Gr=FC=DFe",
     )
     .await;
     let imap = d.imap_addr().await;
-    let script = r#"
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-f = s.makefile("rb")
-f.readline()
-def cmd(tag, line):
-    s.sendall(tag + b" " + line + b"\r\n")
-    out = []
-    while True:
-        l = f.readline()
-        out.append(l)
-        if l.startswith(tag + b" "):
-            return out
+    let script = RAW_SESSION.to_owned()
+        + r#"
 cmd(b"a", b"LOGIN ann@corp.test ann-pw")
 cmd(b"b", b"SELECT INBOX")
 out = cmd(b"c", 'SEARCH CHARSET UTF-8 TEXT "grüße"'.encode())
@@ -710,7 +716,7 @@ out = cmd(b"e", b"SEARCH BODY figures")
 assert out[0] == b"* SEARCH\r\n", "the subject is not the body"
 print("ok")
 "#;
-    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    let (ok, out, err) = python(&script, &[&imap.ip().to_string(), &imap.port().to_string()]);
     assert!(ok, "{out}{err}");
 }
 
@@ -721,19 +727,8 @@ print("ok")
 async fn a_folder_named_in_utf8_is_its_modified_utf7_twin() {
     let d = service().await;
     let imap = d.imap_addr().await;
-    let script = r#"
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-f = s.makefile("rb")
-f.readline()
-def cmd(tag, line):
-    s.sendall(tag + b" " + line + b"\r\n")
-    out = []
-    while True:
-        l = f.readline()
-        out.append(l)
-        if l.startswith(tag + b" "):
-            return out
+    let script = RAW_SESSION.to_owned()
+        + r#"
 cmd(b"a", b"LOGIN ann@corp.test ann-pw")
 out = cmd(b"b", 'CREATE "Entwürfe"'.encode())
 assert out[-1].startswith(b"b OK"), out
@@ -746,7 +741,7 @@ out = cmd(b"e", b'LIST "" "Entw*"')
 assert out[:-1] == [b'* LIST (\\HasNoChildren) "/" Entw&APw-rfe\r\n'], out
 print("ok")
 "#;
-    let (ok, out, err) = python(script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    let (ok, out, err) = python(&script, &[&imap.ip().to_string(), &imap.port().to_string()]);
     assert!(ok, "{out}{err}");
 }
 
