@@ -15,6 +15,9 @@ use imap_next::{Interrupt, Io, State as _};
 
 use crate::line::{Ended, Filled, Stop, Wait};
 
+/// The charsets SEARCH, SORT and THREAD take (what the stored fields are kept in).
+const SEARCH_CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
+
 /// What waiting for the client brought.
 enum Input {
     /// Bytes, handed to the protocol state.
@@ -239,18 +242,13 @@ impl<S: crate::tls::Transport> Session<S> {
             CommandBody::Expunge => self.expunge(tag, None).await,
             CommandBody::ExpungeUid { sequence_set } => self.expunge(tag, Some(sequence_set)).await,
             CommandBody::Search { charset: Some(charset), .. }
-                if !["UTF-8", "US-ASCII"].iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
+            | CommandBody::Sort { charset, .. }
+            | CommandBody::Thread { charset, .. }
+                if !SEARCH_CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
             {
                 // RFC 9051 §6.4.4: the charsets searched in are named.
-                let allowed = ["UTF-8", "US-ASCII"].into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
+                let allowed = SEARCH_CHARSETS.into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
                 self.no(tag, Some(Code::BadCharset { allowed }), "Search in UTF-8 or US-ASCII");
-                Flow::Continue
-            }
-            CommandBody::Sort { charset, .. } | CommandBody::Thread { charset, .. }
-                if !["UTF-8", "US-ASCII"].iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
-            {
-                let allowed = ["UTF-8", "US-ASCII"].into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
-                self.no(tag, Some(Code::BadCharset { allowed }), "Sort and thread in UTF-8 or US-ASCII");
                 Flow::Continue
             }
             CommandBody::Sort { sort_criteria, search_criteria, uid, .. } => {

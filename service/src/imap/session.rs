@@ -439,12 +439,15 @@ impl<S: crate::tls::Transport> Session<S> {
                 out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
             }
         }
+        // Keywords of the messages changed or new, to announce those not yet told.
+        let mut shown: Vec<String> = Vec::new();
         // Flags changed by someone else.
         for (i, m) in sel.messages.iter_mut().enumerate() {
             if let Ok(j) = now.messages.binary_search_by_key(&m.uid, |n| n.uid) {
                 let n = &now.messages[j];
                 if n.flags != m.flags || n.keywords != m.keywords {
                     *m = n.clone();
+                    shown.extend(m.keyword_list().map(str::to_owned));
                     let recent = sel.recent.iter().any(|r| r.contains(&m.uid));
                     let mut items = vec![MessageDataItem::Flags(flag_list(m, recent)), MessageDataItem::Uid(nz(m.uid))];
                     if self.condstore {
@@ -462,6 +465,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let last = sel.messages.last().map_or(0, |m| m.uid);
         let new: Vec<ImapMessage> = now.messages.iter().filter(|m| m.uid > last).cloned().collect();
         if !new.is_empty() {
+            shown.extend(new.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned));
             sel.messages.extend(new);
             out.push(Data::Exists(u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)));
             // New mail is recent in the first session that hears of it.
@@ -479,14 +483,7 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         sel.uidnext = now.uidnext;
         sel.highest_modseq = now.highest_modseq;
-        let fresh: Vec<String> = sel
-            .messages
-            .iter()
-            .flat_map(ImapMessage::keyword_list)
-            .filter(|k| !sel.keywords.contains(*k))
-            .map(str::to_owned)
-            .collect();
-        self.announce_keywords(fresh);
+        self.announce_keywords(shown);
         for d in out {
             self.server.enqueue_data(d);
         }
