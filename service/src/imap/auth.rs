@@ -63,6 +63,14 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::Sort(Some(SortAlgorithm::Display)),
                 Capability::Thread(ThreadingAlgorithm::OrderedSubject),
                 Capability::Thread(ThreadingAlgorithm::References),
+                Capability::from(atom("ESEARCH")),
+                Capability::from(atom("ESORT")),
+                Capability::from(atom("CONTEXT=SEARCH")),
+                Capability::from(atom("SEARCHRES")),
+                Capability::from(atom("LIST-EXTENDED")),
+                Capability::from(atom("LIST-STATUS")),
+                Capability::from(atom("MULTIAPPEND")),
+                Capability::from(atom("CATENATE")),
             ]);
         }
         caps.extend([Capability::LiteralPlus, Capability::Id, Capability::Enable, Capability::Idle]);

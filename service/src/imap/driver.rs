@@ -6,6 +6,7 @@
 //! Above the command files and [`super::session`], which hold the session's state and
 //! what it says, so that none of them needs this one.
 
+use super::extended::Extended;
 use super::session::{FLUSH_AT, Flow, MAX_ERRORS, Session, State, bye, greeting, new_server, text};
 use imap_next::imap_types::command::{Command, CommandBody};
 use imap_next::imap_types::core::{Charset, Tag};
@@ -13,10 +14,22 @@ use imap_next::imap_types::response::{Code, CommandContinuationRequest, Status, 
 use imap_next::server::{Error as ServerError, Event};
 use imap_next::{Interrupt, Io, State as _};
 
+use super::syntax::Syntax;
 use crate::line::{Ended, Filled, Stop, Wait};
 
 /// The charsets SEARCH, SORT and THREAD take (what the stored fields are kept in).
 const SEARCH_CHARSETS: [&str; 2] = ["UTF-8", "US-ASCII"];
+
+/// Whether a SEARCH, SORT or THREAD names a charset searched in (or none).
+fn charset_allowed(body: &CommandBody<'_>) -> bool {
+    let charset = match body {
+        CommandBody::Search { charset: Some(charset), .. }
+        | CommandBody::Sort { charset, .. }
+        | CommandBody::Thread { charset, .. } => charset,
+        _ => return true,
+    };
+    SEARCH_CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref()))
+}
 
 /// What waiting for the client brought.
 enum Input {
@@ -54,12 +67,28 @@ impl<S: crate::tls::Transport> Session<S> {
                             self.server.enqueue_input(input);
                             input.clear();
                         }
-                        Input::Changed => self.report_changes().await,
+                        Input::Changed => {
+                            self.report_changes().await;
+                            self.refresh_updates().await;
+                        }
                         Input::Closed => break,
                     }
                     continue;
                 }
                 Err(Interrupt::Error(e)) => {
+                    // A command of an extension imap-codec does not parse, or one with
+                    // SEARCHRES's `$`.
+                    if let ServerError::MalformedMessage { discarded_bytes } = &e
+                        && let Some(flow) = self.reparse(discarded_bytes.declassify()).await
+                    {
+                        self.refresh_updates().await;
+                        self.complete();
+                        if flow == Flow::Close {
+                            self.drain().await;
+                            break;
+                        }
+                        continue;
+                    }
                     if self.protocol_error(e) == Flow::Close {
                         self.drain().await;
                         break;
@@ -79,6 +108,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Event::IdleCommandReceived { tag } => self.idle(tag).await,
                 Event::IdleDoneReceived => self.idle_done(),
             };
+            self.refresh_updates().await;
             self.complete();
             if flow == Flow::Close {
                 self.drain().await;
@@ -241,16 +271,7 @@ impl<S: crate::tls::Transport> Session<S> {
             CommandBody::Unselect => self.close(tag, false).await,
             CommandBody::Expunge => self.expunge(tag, None).await,
             CommandBody::ExpungeUid { sequence_set } => self.expunge(tag, Some(sequence_set)).await,
-            CommandBody::Search { charset: Some(charset), .. }
-            | CommandBody::Sort { charset, .. }
-            | CommandBody::Thread { charset, .. }
-                if !SEARCH_CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset.as_ref())) =>
-            {
-                // RFC 9051 §6.4.4: the charsets searched in are named.
-                let allowed = SEARCH_CHARSETS.into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
-                self.no(tag, Some(Code::BadCharset { allowed }), "Search in UTF-8 or US-ASCII");
-                Flow::Continue
-            }
+            ref body if !charset_allowed(body) => self.bad_charset(tag),
             CommandBody::Sort { sort_criteria, search_criteria, uid, .. } => {
                 may_expunge = uid;
                 self.sort(tag, sort_criteria, search_criteria, uid).await
@@ -282,6 +303,72 @@ impl<S: crate::tls::Transport> Session<S> {
             self.report_changes().await;
         }
         flow
+    }
+
+    /// A command imap-codec refused, read again: with the saved search result put
+    /// for `$`, or as one of [`super::extended`]'s; `None` when it is neither.
+    async fn reparse(&mut self, bytes: &[u8]) -> Option<Flow> {
+        use imap_codec::CommandCodec;
+        use imap_codec::decode::Decoder;
+        use imap_next::imap_types::IntoStatic;
+        let rewritten = match &self.state {
+            State::Selected(_, sel) => super::extended::with_saved(bytes, &sel.saved, |uid| {
+                sel.messages.binary_search_by_key(&uid, |m| m.uid).ok().and_then(|i| u32::try_from(i + 1).ok())
+            }),
+            _ => None,
+        };
+        let bytes = rewritten.as_deref().unwrap_or(bytes);
+        if rewritten.is_some()
+            && let Ok((&[], command)) = CommandCodec::default().decode(bytes)
+        {
+            return Some(self.command(command.into_static()).await);
+        }
+        let (tag, parsed) = super::extended::parse(bytes)?;
+        Some(self.extended(tag, parsed).await)
+    }
+
+    /// Dispatches a command of [`super::extended`] by state.
+    async fn extended(&mut self, tag: Tag<'static>, parsed: Syntax<Extended>) -> Flow {
+        let command = match parsed {
+            Ok(command) => command,
+            Err(why) => {
+                self.errors += 1;
+                self.bad(tag, why);
+                return Flow::Continue;
+            }
+        };
+        if matches!(self.state, State::NotAuthenticated) {
+            self.bad(tag, "Log in first");
+            return Flow::Continue;
+        }
+        let selected = matches!(self.state, State::Selected(..));
+        let mut may_expunge = true;
+        let flow = match command {
+            Extended::List(list) => self.list_extended(tag, list).await,
+            Extended::Append { mailbox, messages } => self.append_messages(tag, mailbox, messages).await,
+            _ if !selected => {
+                self.bad(tag, "Select a folder first");
+                Flow::Continue
+            }
+            Extended::Search { body, .. } if !charset_allowed(&body) => self.bad_charset(tag),
+            Extended::Search { ret, body } => {
+                may_expunge =
+                    matches!(body, CommandBody::Search { uid: true, .. } | CommandBody::Sort { uid: true, .. });
+                self.extended_search(tag, ret, body).await
+            }
+            Extended::CancelUpdate { tags } => self.cancel_update(tag, tags),
+        };
+        if may_expunge && self.take_notices() {
+            self.report_changes().await;
+        }
+        flow
+    }
+
+    /// `NO [BADCHARSET (…)]`, naming the charsets searched in (RFC 9051 §6.4.4).
+    fn bad_charset(&mut self, tag: Tag<'static>) -> Flow {
+        let allowed = SEARCH_CHARSETS.into_iter().filter_map(|c| Charset::try_from(c).ok()).collect();
+        self.no(tag, Some(Code::BadCharset { allowed }), "Search in UTF-8 or US-ASCII");
+        Flow::Continue
     }
 
     /// IDLE (RFC 2177): reports what changed so far, then waits.

@@ -1,10 +1,9 @@
 //! The authenticated state: folders (LIST, LSUB, CREATE, DELETE, RENAME, SUBSCRIBE,
-//! STATUS, SELECT and EXAMINE), APPEND, ENABLE and NAMESPACE.
+//! STATUS, SELECT and EXAMINE), ENABLE and NAMESPACE.
 
 use std::borrow::Cow;
 
 use imap_next::imap_types::core::{IString, QuotedChar, Tag, Vec1};
-use imap_next::imap_types::datetime::DateTime;
 use imap_next::imap_types::extensions::enable::CapabilityEnable;
 use imap_next::imap_types::flag::{Flag, FlagNameAttribute};
 use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
@@ -52,7 +51,7 @@ fn attributes(folder: &Folder, all: &[Folder]) -> Vec<FlagNameAttribute<'static>
 }
 
 /// A folder name as a mailbox on the wire.
-fn mailbox(name: &str) -> Option<Mailbox<'static>> {
+fn mailbox_of(name: &str) -> Option<Mailbox<'static>> {
     Mailbox::try_from(name.to_owned()).ok()
 }
 
@@ -146,7 +145,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 continue;
             }
             if names::matches(&pattern, &f.name) {
-                if let Some(mb) = mailbox(&f.name) {
+                if let Some(mb) = mailbox_of(&f.name) {
                     let items = attributes(f, &folders);
                     self.data(if lsub {
                         Data::Lsub { items, delimiter, mailbox: mb }
@@ -163,7 +162,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 let listed = folders.iter().any(|g| g.name == parent && (!lsub || g.subscribed));
                 if !seen.contains(parent) && !listed && names::matches(&pattern, parent) {
                     seen.insert(parent.to_owned());
-                    if let Some(mb) = mailbox(parent) {
+                    if let Some(mb) = mailbox_of(parent) {
                         let items = vec![FlagNameAttribute::Noselect, FlagNameAttribute::from(atom("HasChildren"))];
                         self.data(if lsub {
                             Data::Lsub { items, delimiter, mailbox: mb }
@@ -171,6 +170,22 @@ impl<S: crate::tls::Transport> Session<S> {
                             Data::List { items, delimiter, mailbox: mb }
                         });
                     }
+                }
+            }
+        }
+        if lsub {
+            // Subscriptions whose folder was deleted stay listed until removed.
+            let subscriptions = match self.ctx.store.imap_subscriptions(user.mailbox).await {
+                Ok(s) => s,
+                Err(e) => return self.store_failed(tag, &e),
+            };
+            for name in subscriptions {
+                if !seen.contains(&name)
+                    && !folders.iter().any(|f| f.name == name)
+                    && names::matches(&pattern, &name)
+                    && let Some(mb) = mailbox_of(&name)
+                {
+                    self.data(Data::Lsub { items: Vec::new(), delimiter, mailbox: mb });
                 }
             }
         }
@@ -273,10 +288,22 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
         let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
-        let c = match self.ctx.store.imap_folder_counts(user.mailbox, folder.id).await {
-            Ok(c) => c,
-            Err(e) => return self.store_failed(tag, &e),
-        };
+        if let Err(e) = self.status_of(user.mailbox, folder.id, &folder.name, items).await {
+            return self.store_failed(tag, &e);
+        }
+        self.ok(tag, None, "STATUS completed");
+        Flow::Continue
+    }
+
+    /// The `* STATUS` response for a folder.
+    pub(super) async fn status_of(
+        &mut self,
+        mailbox: i64,
+        folder: i64,
+        name: &str,
+        items: Vec<StatusDataItemName>,
+    ) -> crate::store::StoreResult<()> {
+        let c = self.ctx.store.imap_folder_counts(mailbox, folder).await?;
         let mut out = Vec::new();
         for item in items {
             out.push(match item {
@@ -289,16 +316,15 @@ impl<S: crate::tls::Transport> Session<S> {
                 StatusDataItemName::DeletedStorage => StatusDataItem::DeletedStorage(c.deleted_size),
                 StatusDataItemName::Size => StatusDataItem::Size(c.size),
                 StatusDataItemName::HighestModSeq => {
-                    self.condstore = true;
+                    self.enable_condstore();
                     StatusDataItem::HighestModSeq(c.highest_modseq)
                 }
             });
         }
-        if let Some(mb) = mailbox(&folder.name) {
+        if let Some(mb) = mailbox_of(name) {
             self.data(Data::Status { mailbox: mb, items: Cow::Owned(out) });
         }
-        self.ok(tag, None, "STATUS completed");
-        Flow::Continue
+        Ok(())
     }
 
     /// SELECT and EXAMINE.
@@ -347,6 +373,8 @@ impl<S: crate::tls::Transport> Session<S> {
             highest_modseq: state.highest_modseq,
             keywords,
             recent: if recent.is_empty() { Vec::new() } else { vec![recent] },
+            saved: Vec::new(),
+            updates: Vec::new(),
         };
         self.state = State::Selected(user, Box::new(selected));
         self.dirty = false;
@@ -354,52 +382,6 @@ impl<S: crate::tls::Transport> Session<S> {
             self.ok(tag, Some(Code::ReadOnly), "EXAMINE completed");
         } else {
             self.ok(tag, Some(Code::ReadWrite), "SELECT completed");
-        }
-        Flow::Continue
-    }
-
-    /// APPEND: stores the message (its content as given) with its flags and date.
-    pub(super) async fn append(
-        &mut self,
-        tag: Tag<'static>,
-        name: Mailbox<'static>,
-        given: Vec<Flag<'static>>,
-        date: Option<DateTime>,
-        message: imap_next::imap_types::extensions::binary::LiteralOrLiteral8<'static>,
-    ) -> Flow {
-        use imap_next::imap_types::extensions::binary::LiteralOrLiteral8;
-        let Some(user) = self.user() else { return Flow::Continue };
-        let wanted = names::folder_name(&name);
-        let folder = match self.ctx.store.imap_folders(user.mailbox).await {
-            Ok(f) => f.into_iter().find(|f| f.name == wanted),
-            Err(e) => return self.store_failed(tag, &e),
-        };
-        let Some(folder) = folder else {
-            self.no(tag, Some(Code::TryCreate), &format!("There is no folder named {wanted}"));
-            return Flow::Continue;
-        };
-        let content = match message {
-            LiteralOrLiteral8::Literal(l) => l.into_inner().into_owned(),
-            LiteralOrLiteral8::Literal8(l) => l.data.into_owned(),
-        };
-        let limit = self.ctx.config.general.max_message_size;
-        if limit.is_some_and(|max| content.len() as u64 > max) {
-            self.no(tag, Some(Code::TooBig), "The message is larger than this server accepts");
-            return Flow::Continue;
-        }
-        if self.ctx.disk.low() {
-            self.no(tag, Some(Code::OverQuota), "The server's disk is nearly full; try again later");
-            return Flow::Continue;
-        }
-        let (bits, keywords) = flags_of(&given);
-        let received = date.map_or_else(crate::store::now_secs, |d| d.as_ref().timestamp());
-        let keywords = crate::store::imap::keyword_text(keywords.iter().map(String::as_str));
-        match self.ctx.store.imap_append(user.mailbox, folder.id, content, bits, keywords, received).await {
-            Ok((validity, uid)) => {
-                self.dirty = true;
-                self.ok(tag, Some(Code::AppendUid { uid_validity: nz(validity), uid: nz(uid) }), "APPEND completed");
-            }
-            Err(e) => return self.store_failed(tag, &e),
         }
         Flow::Continue
     }

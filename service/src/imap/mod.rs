@@ -18,10 +18,14 @@
 //! SORT=DISPLAY, THREAD=ORDEREDSUBJECT, THREAD=REFERENCES, QUOTA (`quota.rs`). Failed logins are counted with SMTP's and
 //! POP3's, in [`crate::throttle`].
 
+mod append;
 mod auth;
 mod driver;
+mod esearch;
+mod extended;
 pub mod fetch;
 mod folders;
+mod listext;
 pub mod mime;
 pub mod names;
 mod quota;
@@ -30,6 +34,7 @@ mod selected;
 pub mod sequence;
 pub mod session;
 pub mod sort;
+mod syntax;
 
 use imap_next::imap_types::response::CodeOther;
 

@@ -167,7 +167,7 @@ impl<S: crate::tls::Transport> Session<S> {
             FetchModifier::Vanished => None,
         });
         if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
-            self.condstore = true;
+            self.enable_condstore();
         }
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.push(MessageDataItemName::Uid);
@@ -358,7 +358,7 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> Flow {
         let unchanged_since = modifiers.iter().map(|StoreModifier::UnchangedSince(n)| *n).next();
         if unchanged_since.is_some() {
-            self.condstore = true;
+            self.enable_condstore();
         }
         let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
         if sel.read_only {
@@ -441,7 +441,10 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// The messages of the selected folder that match `keys`, with their numbers, in
     /// folder order.
-    async fn matching(&mut self, keys: &[SearchKey<'static>]) -> crate::store::StoreResult<Vec<(u32, ImapMessage)>> {
+    pub(super) async fn matching(
+        &mut self,
+        keys: &[SearchKey<'static>],
+    ) -> crate::store::StoreResult<Vec<(u32, ImapMessage)>> {
         let Some((mailbox, sel)) = self.selected() else { return Ok(Vec::new()) };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
         let messages: Vec<ImapMessage> = sel.messages.clone();
@@ -503,7 +506,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let highest = found.iter().map(|(_, m)| m.modseq).max();
         let modseq = highest.filter(|_| modseq_key).map(nz64);
         if modseq_key {
-            self.condstore = true;
+            self.enable_condstore();
         }
         let found = found.into_iter().map(|(n, m)| nz(if uid { m.uid } else { n })).collect();
         self.data(Data::Search(found, modseq));
@@ -513,7 +516,7 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// The sort and thread keys of the messages matching `keys`, each answered by its
     /// UID when `uid`.
-    async fn sort_keys(
+    pub(super) async fn sort_keys(
         &mut self,
         keys: &[SearchKey<'static>],
         uid: bool,
@@ -638,6 +641,12 @@ impl<S: crate::tls::Transport> Session<S> {
     /// Removes from the session's view the messages `gone` says are gone, sending
     /// EXPUNGE for each (highest number first, so that each number is right).
     fn expunged(&mut self, gone: impl Fn(&ImapMessage) -> bool) {
+        if let State::Selected(_, sel) = &self.state
+            && !sel.updates.is_empty()
+        {
+            let uids: Vec<u32> = sel.messages.iter().filter(|m| gone(m)).map(|m| m.uid).collect();
+            self.expunging(&uids);
+        }
         let mut out = Vec::new();
         if let State::Selected(_, sel) = &mut self.state {
             let mut i = sel.messages.len();
@@ -692,7 +701,7 @@ impl<S: crate::tls::Transport> Session<S> {
 }
 
 /// Whether a MODSEQ search key is among `keys` (the response then carries MODSEQ).
-fn keys_have_modseq(keys: &[SearchKey<'_>]) -> bool {
+pub(super) fn keys_have_modseq(keys: &[SearchKey<'_>]) -> bool {
     keys.iter().any(|k| match k {
         SearchKey::ModSequence { .. } => true,
         SearchKey::And(ks) => keys_have_modseq(ks.as_ref()),

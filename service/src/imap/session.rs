@@ -73,6 +73,10 @@ pub(super) struct Selected {
     ///
     /// [`Store::imap_claim_recent`]: crate::store::Store::imap_claim_recent
     pub recent: Vec<std::ops::Range<u32>>,
+    /// The UIDs of the last result a search saved (`RETURN (SAVE)`, RFC 5182).
+    pub saved: Vec<u32>,
+    /// The searches kept up to date (CONTEXT=SEARCH).
+    pub updates: Vec<super::esearch::Update>,
 }
 
 impl Selected {
@@ -428,7 +432,18 @@ impl<S: crate::tls::Transport> Session<S> {
                 return;
             }
         };
-        // Expunged: in descending order, so each number is still right when sent.
+        // Expunged: in descending order, so each number is still right when sent; the
+        // kept searches hear of them first, numbered as the client still knows them.
+        let gone: Vec<u32> = sel
+            .messages
+            .iter()
+            .filter(|m| now.messages.binary_search_by_key(&m.uid, |n| n.uid).is_err())
+            .map(|m| m.uid)
+            .collect();
+        if !gone.is_empty() && !sel.updates.is_empty() {
+            self.expunging(&gone);
+        }
+        let State::Selected(user, sel) = &mut self.state else { return };
         let mut out: Vec<Data<'static>> = Vec::new();
         let mut i = sel.messages.len();
         while i > 0 {
@@ -495,6 +510,20 @@ impl<S: crate::tls::Transport> Session<S> {
         with_origins(spelled(bytes), &mut self.binary_origins)
     }
 
+    /// Turns CONDSTORE on for the session (a CONDSTORE-enabling command was used);
+    /// with a folder selected, the first time, its HIGHESTMODSEQ is said (RFC 7162
+    /// §3.1).
+    pub(super) fn enable_condstore(&mut self) {
+        if self.condstore {
+            return;
+        }
+        self.condstore = true;
+        if let State::Selected(_, sel) = &self.state {
+            let highest = nz64(sel.highest_modseq);
+            self.untagged_ok(Some(Code::HighestModSeq(highest)), "Highest");
+        }
+    }
+
     /// Whether the message with `uid` in the selected folder is `\Recent` here.
     pub(super) fn is_recent(&self, uid: u32) -> bool {
         matches!(&self.state, State::Selected(_, sel) if sel.is_recent(uid))
@@ -552,6 +581,23 @@ impl<S: crate::tls::Transport> Session<S> {
     /// `* OK [code] text`.
     pub(super) fn untagged_ok(&mut self, code: Option<Code<'static>>, words: &str) {
         self.server.enqueue_status(Status::Untagged(StatusBody { kind: StatusKind::Ok, code, text: text(words) }));
+    }
+
+    /// A response imap-types cannot write, sent after everything queued before it.
+    pub(super) fn raw(&mut self, line: Vec<u8>) {
+        loop {
+            match self.server.next() {
+                Ok(Event::ResponseSent { .. } | Event::GreetingSent { .. }) => {}
+                Ok(event) => self.pending.push_back(Ok(event)),
+                Err(Interrupt::Io(Io::Output(bytes))) => {
+                    let bytes = self.outgoing(bytes);
+                    self.conn.queue(&bytes);
+                }
+                Err(Interrupt::Io(Io::NeedMoreInput)) => break,
+                Err(Interrupt::Error(e)) => self.pending.push_back(Err(e)),
+            }
+        }
+        self.conn.queue(&line);
     }
 
     /// Untagged data.

@@ -38,6 +38,18 @@ pub mod flags {
 }
 
 /// One folder of a mailbox.
+/// A message to append: its content as given, flags and internal date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub content: Vec<u8>,
+    /// Bits of [`flags`].
+    pub flags: u8,
+    /// Keywords as [`keyword_text`] writes them.
+    pub keywords: String,
+    /// The internal date, seconds since the epoch.
+    pub received_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
     /// Its id, which is also its UIDVALIDITY.
@@ -330,21 +342,32 @@ impl Store {
         dispatch!(self, b => b.imap_claim_recent(mailbox, folder).await)
     }
 
-    /// Subscribes to a folder or unsubscribes from it.
+    /// Subscribes to a folder or unsubscribes from a name (whether or not its folder
+    /// still exists).
     ///
     /// Write; the watchers are not told.
     ///
     /// # Errors
-    /// [`super::StoreError::NotFound`] when there is no such folder.
+    /// [`super::StoreError::NotFound`] when subscribing to no folder, or unsubscribing
+    /// from a name that is neither a folder nor subscribed.
     pub async fn imap_subscribe(&self, mailbox: i64, name: String, subscribed: bool) -> StoreResult<()> {
         dispatch!(self, b => b.imap_subscribe(mailbox, name, subscribed).await)
     }
 
-    /// Appends a message to a folder (content stored as given); its UIDVALIDITY and
-    /// UID.
+    /// The names subscribed to, folders or not (a deleted folder's subscription stays
+    /// until it is removed), in name order.
     ///
-    /// Write, atomic: the content and its copy, with the folder's next UID and a new
-    /// mod-sequence. The watchers hear of the mailbox after the commit.
+    /// Read.
+    pub async fn imap_subscriptions(&self, mailbox: i64) -> StoreResult<Vec<String>> {
+        dispatch!(self, b => b.imap_subscriptions(mailbox).await)
+    }
+
+    /// Appends messages to a folder (contents stored as given); its UIDVALIDITY and
+    /// their UIDs, in order.
+    ///
+    /// Write, atomic: all the messages or none (MULTIAPPEND, RFC 3502 §6.3.11), each
+    /// content and copy with the folder's next UID and a new mod-sequence. The watchers
+    /// hear of the mailbox after the commit.
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
@@ -352,13 +375,9 @@ impl Store {
         &self,
         mailbox: i64,
         folder: i64,
-        content: Vec<u8>,
-        flags: u8,
-        keywords: String,
-        received_at: i64,
-    ) -> StoreResult<(u32, u32)> {
-        let appended =
-            dispatch!(self, b => b.imap_append(mailbox, folder, content, flags, keywords, received_at).await)?;
+        messages: Vec<Appended>,
+    ) -> StoreResult<(u32, Vec<u32>)> {
+        let appended = dispatch!(self, b => b.imap_append(mailbox, folder, messages).await)?;
         self.changed(mailbox);
         Ok(appended)
     }

@@ -39,9 +39,11 @@ const MESSAGE_COLUMNS: &str = "id, uid, flags, keywords, modseq, size, received_
 
 /// The folder `id` of `mailbox`: its name, uidnext and modseq.
 fn folder_of(conn: &Connection, mailbox: i64, id: i64) -> StoreResult<(Folder, i64, i64)> {
-    conn.prepare_cached(
-        "SELECT id, name, special_use, subscribed, uidnext, modseq FROM folders WHERE id = ?1 AND mailbox_id = ?2",
-    )?
+    conn.prepare_cached(concat!(
+        "SELECT id, name, special_use, ",
+        "EXISTS (SELECT 1 FROM subscriptions s WHERE s.mailbox_id = folders.mailbox_id AND s.name = folders.name), ",
+        "uidnext, modseq FROM folders WHERE id = ?1 AND mailbox_id = ?2"
+    ))?
     .query_row([id, mailbox], |r| Ok((folder_row(r)?, r.get(4)?, r.get(5)?)))
     .optional()?
     .ok_or_else(|| StoreError::NotFound("no such folder".into()))
@@ -69,7 +71,9 @@ impl Sqlite {
     pub(in crate::store) async fn imap_folders(&self, mailbox: i64) -> StoreResult<Vec<Folder>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, special_use, subscribed FROM folders WHERE mailbox_id = ?1
+                "SELECT id, name, special_use,
+                   EXISTS (SELECT 1 FROM subscriptions s WHERE s.mailbox_id = folders.mailbox_id AND s.name = folders.name)
+                 FROM folders WHERE mailbox_id = ?1
                  ORDER BY name <> 'INBOX', name",
             )?;
             Ok(stmt.query_map([mailbox], folder_row)?.collect::<Result<Vec<_>, _>>()?)
@@ -269,6 +273,14 @@ impl Sqlite {
             )?
             .execute(params![to, int(f.name.len() + 1), mailbox, children])?;
             tx.prepare_cached("UPDATE folders SET name = ?1 WHERE id = ?2")?.execute(params![to, folder])?;
+            // Subscriptions follow the folder and its children.
+            tx.prepare_cached(
+                "UPDATE OR REPLACE subscriptions SET name = ?1 || substr(name, ?2)
+                 WHERE mailbox_id = ?3 AND name LIKE ?4 ESCAPE '\\'",
+            )?
+            .execute(params![to, int(f.name.len() + 1), mailbox, children])?;
+            tx.prepare_cached("UPDATE OR REPLACE subscriptions SET name = ?1 WHERE mailbox_id = ?2 AND name = ?3")?
+                .execute(params![to, mailbox, f.name])?;
             Ok(())
         })
         .await
@@ -307,13 +319,31 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_subscribe(&self, mailbox: i64, name: String, on: bool) -> StoreResult<()> {
         self.write(move |tx| {
-            let n = tx
-                .prepare_cached("UPDATE folders SET subscribed = ?1 WHERE mailbox_id = ?2 AND name = ?3")?
-                .execute(params![on, mailbox, name])?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!("no folder named {name}")));
+            let exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM folders WHERE mailbox_id = ?1 AND name = ?2)")?
+                .query_row(params![mailbox, name], |r| r.get(0))?;
+            let changed = if on {
+                if !exists {
+                    return Err(StoreError::NotFound(format!("no folder named {name}")));
+                }
+                tx.prepare_cached("INSERT OR IGNORE INTO subscriptions (mailbox_id, name) VALUES (?1, ?2)")?
+                    .execute(params![mailbox, name])?
+            } else {
+                tx.prepare_cached("DELETE FROM subscriptions WHERE mailbox_id = ?1 AND name = ?2")?
+                    .execute(params![mailbox, name])?
+            };
+            if changed == 0 && !exists {
+                return Err(StoreError::NotFound(format!("no folder or subscription named {name}")));
             }
             Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_subscriptions(&self, mailbox: i64) -> StoreResult<Vec<String>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT name FROM subscriptions WHERE mailbox_id = ?1 ORDER BY name")?;
+            Ok(stmt.query_map([mailbox], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?)
         })
         .await
     }
@@ -322,26 +352,27 @@ impl Sqlite {
         &self,
         mailbox: i64,
         folder: i64,
-        content: Vec<u8>,
-        flags: u8,
-        keywords: String,
-        received_at: i64,
-    ) -> StoreResult<(u32, u32)> {
-        let fields = SearchFields::of(&content);
+        messages: Vec<crate::store::Appended>,
+    ) -> StoreResult<(u32, Vec<u32>)> {
+        let fields: Vec<SearchFields> = messages.iter().map(|m| SearchFields::of(&m.content)).collect();
         self.write(move |tx| {
             folder_of(tx, mailbox, folder)?;
-            let content_id = super::messages::insert_content(tx, &content, &fields)?;
-            let (folder, uid) = insert_copy(
-                tx,
-                mailbox,
-                Some(folder),
-                int(content.len()),
-                received_at,
-                b"",
-                content_id,
-                (flags, &keywords),
-            )?;
-            Ok((u32_of(folder), u32_of(uid)))
+            let mut uids = Vec::with_capacity(messages.len());
+            for (m, fields) in messages.iter().zip(&fields) {
+                let content_id = super::messages::insert_content(tx, &m.content, fields)?;
+                let (_, uid) = insert_copy(
+                    tx,
+                    mailbox,
+                    Some(folder),
+                    int(m.content.len()),
+                    m.received_at,
+                    b"",
+                    content_id,
+                    (m.flags, &m.keywords),
+                )?;
+                uids.push(u32_of(uid));
+            }
+            Ok((u32_of(folder), uids))
         })
         .await
     }

@@ -416,6 +416,23 @@ const MIGRATIONS: &[Migration] = &[
     UPDATE folders SET recent_uid = uidnext;
     "#,
     ),
+    // 13: subscriptions of their own, by name: a deleted folder's subscription stays
+    // until the client removes it (RFC 9051 §6.3.7; LIST-EXTENDED shows it as
+    // \NonExistent). `folders.subscribed` now only says whether a folder is subscribed
+    // when it is made (the mailbox's own folders are; a client's CREATE is not).
+    Migration::Sql(
+        r#"
+    CREATE TABLE subscriptions (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (mailbox_id, name)
+    ) WITHOUT ROWID;
+    INSERT INTO subscriptions (mailbox_id, name) SELECT mailbox_id, name FROM folders WHERE subscribed = 1;
+    CREATE TRIGGER folders_subscribed_when_made AFTER INSERT ON folders WHEN NEW.subscribed = 1 BEGIN
+        INSERT OR IGNORE INTO subscriptions (mailbox_id, name) VALUES (NEW.mailbox_id, NEW.name);
+    END;
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

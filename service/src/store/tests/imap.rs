@@ -1,7 +1,7 @@
 //! IMAP's folders, flags, copies and expunges.
 
 use super::{Fixture, folder, ids_in, local, mailbox};
-use crate::store::{ContentStats, FlagChange, FlagUpdate, StoreError};
+use crate::store::{Appended, ContentStats, FlagChange, FlagUpdate, StoreError};
 
 /// Every mailbox has INBOX and the special-use folders; flags carry mod-sequences and
 /// honour UNCHANGEDSINCE; a copy shares its content, a move leaves the source; an
@@ -20,11 +20,14 @@ pub(super) async fn folders_flags_copies_and_expunges_share_content_and_tell_the
     // Delivered mail lands in INBOX, which POP3 sees; appended mail in its folder.
     store.accept(local(vec![ann], b"Subject: hi\r\n\r\nbody\r\n")).await.expect("deliver");
     assert_eq!(watch.try_recv().ok(), Some(ann), "the delivery is told");
-    let (validity, uid) = store
-        .imap_append(ann, sent, b"Subject: sent\r\n\r\nmine\r\n".to_vec(), 1, "$Work ".into(), 1_700_000_000)
-        .await
-        .expect("append");
-    assert_eq!((i64::from(validity), uid), (sent, 1));
+    let mine = Appended {
+        content: b"Subject: sent\r\n\r\nmine\r\n".to_vec(),
+        flags: 1,
+        keywords: "$Work ".into(),
+        received_at: 1_700_000_000,
+    };
+    let (validity, uids) = store.imap_append(ann, sent, vec![mine]).await.expect("append");
+    assert_eq!((i64::from(validity), uids), (sent, vec![1]));
     assert_eq!(store.pop3_messages(ann).await.expect("pop3").len(), 1, "POP3 sees INBOX only");
 
     // Flags, with their mod-sequence, and UNCHANGEDSINCE.
@@ -125,4 +128,51 @@ pub(super) async fn recent_messages_are_claimed_by_one_session_only(f: Fixture) 
     let counts = store.imap_folder_counts(ann, inbox).await.expect("counts");
     assert_eq!((counts.deleted, counts.deleted_size), (1, counts.size / 3), "three messages of one size");
     assert!(matches!(store.imap_claim_recent(ann, inbox + 1000).await, Err(StoreError::NotFound(_))));
+}
+
+/// Several messages appended at once get consecutive UIDs in one commit, and none is
+/// kept when the folder is gone (MULTIAPPEND is all or nothing).
+pub(super) async fn messages_appended_together_are_kept_together(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let inbox = folder(store, ann, "INBOX").await;
+    let message = |s: &str| Appended {
+        content: format!("Subject: {s}\r\n\r\nx\r\n").into_bytes(),
+        flags: 0,
+        keywords: String::new(),
+        received_at: 1_700_000_000,
+    };
+    let (_, uids) =
+        store.imap_append(ann, inbox, vec![message("a"), message("b"), message("c")]).await.expect("append");
+    assert_eq!(uids, [1, 2, 3]);
+    let gone = store.imap_append(ann, inbox + 1000, vec![message("d"), message("e")]).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").messages, 3);
+    assert_eq!(store.content_stats().await.expect("stats").contents, 3, "nothing of the failed append is kept");
+}
+
+/// A subscription is a name: it stays when its folder is deleted, until the client
+/// removes it, and follows a renamed folder; a client's new folder is not subscribed.
+pub(super) async fn a_deleted_folders_subscription_stays_until_removed(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let before = store.imap_subscriptions(ann).await.expect("subscriptions");
+    assert!(before.contains(&"INBOX".to_owned()) && before.contains(&"Sent".to_owned()), "{before:?}");
+    let old = store.imap_create(ann, "Old".into()).await.expect("create");
+    assert!(!store.imap_subscriptions(ann).await.expect("subscriptions").contains(&"Old".to_owned()));
+    store.imap_subscribe(ann, "Old".into(), true).await.expect("subscribe");
+    store.imap_delete(ann, old).await.expect("delete");
+    assert!(store.imap_subscriptions(ann).await.expect("subscriptions").contains(&"Old".to_owned()), "kept");
+    assert!(matches!(store.imap_subscribe(ann, "Old".into(), true).await, Err(StoreError::NotFound(_))));
+    store.imap_subscribe(ann, "Old".into(), false).await.expect("unsubscribe a name with no folder");
+    assert!(!store.imap_subscriptions(ann).await.expect("subscriptions").contains(&"Old".to_owned()));
+    assert!(matches!(store.imap_subscribe(ann, "Old".into(), false).await, Err(StoreError::NotFound(_))));
+    let work = store.imap_create(ann, "Work".into()).await.expect("create");
+    store.imap_create(ann, "Work/2026".into()).await.expect("create");
+    store.imap_subscribe(ann, "Work/2026".into(), true).await.expect("subscribe");
+    store.imap_rename(ann, work, "Job".into()).await.expect("rename");
+    let now = store.imap_subscriptions(ann).await.expect("subscriptions");
+    assert!(now.contains(&"Job/2026".to_owned()) && !now.contains(&"Work/2026".to_owned()), "{now:?}");
+    let folders = store.imap_folders(ann).await.expect("folders");
+    assert!(folders.iter().any(|f| f.name == "Job/2026" && f.subscribed));
 }

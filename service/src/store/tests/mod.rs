@@ -107,6 +107,8 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         folders_flags_copies_and_expunges_share_content_and_tell_the_watchers,
         inbox_cannot_be_deleted_and_renaming_it_moves_its_messages,
         recent_messages_are_claimed_by_one_session_only,
+        messages_appended_together_are_kept_together,
+        a_deleted_folders_subscription_stays_until_removed,
     ],
     recipients: [
         a_list_expands_through_nested_lists_and_contacts_each_member_once,

@@ -1,0 +1,180 @@
+//! IMAP4rev2's and its extensions' commands that imap-codec does not parse, end to
+//! end in raw bytes on a real socket: ESEARCH, ESORT, PARTIAL and searches kept up to
+//! date (CONTEXT=SEARCH), LIST-EXTENDED and LIST-STATUS with subscriptions that
+//! outlive their folder, and MULTIAPPEND and CATENATE, all or nothing.
+
+use mailroom_tests::{Daemon, python};
+
+/// The start of a Python script that talks IMAP in raw bytes to `argv[1]:argv[2]`:
+/// `cmd(tag, line)` sends one command and returns every line up to its completion;
+/// `append(tag, box, texts)` appends messages with non-synchronising literals.
+const RAW_SESSION: &str = r#"
+import socket, sys
+def session():
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    f = s.makefile("rb")
+    f.readline()
+    def cmd(tag, line):
+        s.sendall(tag + b" " + line + b"\r\n")
+        out = []
+        while True:
+            l = f.readline()
+            out.append(l)
+            if l.startswith(tag + b" ") or not l:
+                return out
+    cmd(b"l", b"LOGIN ann@corp.test ann-pw")
+    return cmd
+def literal(text):
+    text = text.replace(b"\n", b"\r\n")
+    return b"{%d+}\r\n" % len(text) + text
+def last(out):
+    return out[-1].decode()
+"#;
+
+/// Ann's service.
+async fn service() -> Daemon {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d
+}
+
+async fn run(d: &Daemon, body: &str) {
+    let imap = d.imap_addr().await;
+    let script = format!("{RAW_SESSION}\n{body}\nprint('ok')\n");
+    let (ok, out, err) = python(&script, &[&imap.ip().to_string(), &imap.port().to_string()]);
+    assert!(ok && out.contains("ok"), "{out}{err}");
+}
+
+/// ESEARCH's MIN, MAX, COUNT, ALL and PARTIAL, ESORT, and a search kept up to date:
+/// ADDTO and REMOVEFROM before the tagged completion, for this session's changes and
+/// another's, REMOVEFROM before the EXPUNGE it comes with, none after CANCELUPDATE.
+#[tokio::test(flavor = "multi_thread")]
+async fn extended_searches_return_what_is_asked_and_stay_up_to_date() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+cmd = session()
+caps = b"".join(cmd(b"c", b"CAPABILITY"))
+for cap in [b"ESEARCH", b"ESORT", b"CONTEXT=SEARCH"]:
+    assert cap in caps, caps
+for i in range(5):
+    assert "OK" in last(cmd(b"a%d" % i, b"APPEND INBOX " + literal(b"Subject: m%d\n\nbody %d\n" % (i, i))))
+cmd(b"s", b"SELECT INBOX")
+out = cmd(b"e1", b"SEARCH RETURN (MIN MAX COUNT ALL) ALL")
+assert out[0] == b'* ESEARCH (TAG "e1") MIN 1 MAX 5 COUNT 5 ALL 1:5\r\n', out
+out = cmd(b"e2", b"UID SEARCH RETURN (PARTIAL -1:-2) ALL")
+assert out[0] == b'* ESEARCH (TAG "e2") UID PARTIAL (-1:-2 4:5)\r\n', out
+out = cmd(b"e3", b"SEARCH RETURN () 9:10")
+assert out[0] == b'* ESEARCH (TAG "e3")\r\n', out
+out = cmd(b"e4", b"SORT RETURN (MIN ALL) (REVERSE SUBJECT) UTF-8 ALL")
+assert out[0] == b'* ESEARCH (TAG "e4") MIN 5 ALL 5,4,3,2,1\r\n', out
+assert last(cmd(b"e5", b"SEARCH RETURN (BOGUS) ALL")).startswith("e5 BAD"), "unknown option"
+assert last(cmd(b"e6", b"SEARCH RETURN (PARTIAL 1:*) ALL")).startswith("e6 BAD"), "bad range"
+
+out = cmd(b"u", b"SEARCH RETURN (UPDATE) SEEN")
+assert out == [b'* ESEARCH (TAG "u")\r\n', out[-1]] and b"u OK" in out[-1], out
+out = cmd(b"st", b"STORE 2,4 +FLAGS.SILENT (\\Seen)")
+assert out == [b'* ESEARCH (TAG "u") ADDTO (0 2,4)\r\n', out[-1]], out
+other = session()
+other(b"os", b"SELECT INBOX")
+other(b"ost", b"STORE 3 +FLAGS.SILENT (\\Seen)")
+out = cmd(b"n", b"NOOP")
+assert b'* ESEARCH (TAG "u") ADDTO (0 3)\r\n' in out, out
+cmd(b"d", b"STORE 2 +FLAGS.SILENT (\\Deleted)")
+out = cmd(b"x", b"EXPUNGE")
+assert out[:2] == [b'* ESEARCH (TAG "u") REMOVEFROM (0 2)\r\n', b"* 2 EXPUNGE\r\n"], out
+assert "OK" in last(cmd(b"cu", b'CANCELUPDATE "u"'))
+out = cmd(b"st2", b"STORE 1 +FLAGS.SILENT (\\Seen)")
+assert len(out) == 1, out
+assert last(cmd(b"cu2", b'CANCELUPDATE "u"')).startswith("cu2 NO")
+
+# SEARCHRES: the saved result stands for $, as numbers or UIDs, and follows expunges.
+assert b"SEARCHRES" in caps, caps
+out = cmd(b"sv", b"SEARCH RETURN (SAVE) SEEN")
+assert len(out) == 1 and b"sv OK" in out[0], "SAVE alone answers nothing: %r" % out
+out = cmd(b"fd", b"FETCH $ (UID)")
+assert [l.split(b" ")[1] for l in out[:-1]] == [b"1", b"2", b"3"], out
+out = cmd(b"ud", b"UID SEARCH UID $ NOT 1")
+assert out[0] == b"* SEARCH 3 4\r\n", "UIDs 1, 3 and 4 saved, less message 1: %r" % out
+cmd(b"ns", b"SEARCH RETURN (SAVE) SUBJECT nothing-has-this")
+out = cmd(b"fe", b"FETCH $ (UID)")
+assert len(out) == 1 and b"fe OK" in out[0], "an empty saved result names nothing: %r" % out
+"#,
+    )
+    .await;
+}
+
+/// LIST-EXTENDED: several patterns, SUBSCRIBED with a deleted folder's subscription
+/// shown `\NonExistent` (and in LSUB) until removed, RECURSIVEMATCH's CHILDINFO, and
+/// STATUS returned with each folder (LIST-STATUS).
+#[tokio::test(flavor = "multi_thread")]
+async fn list_extended_shows_subscriptions_children_and_status() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+cmd = session()
+caps = b"".join(cmd(b"c", b"CAPABILITY"))
+assert b"LIST-EXTENDED" in caps and b"LIST-STATUS" in caps, caps
+for name in [b"Work", b"Work/2026", b"Old"]:
+    assert "OK" in last(cmd(b"cr", b"CREATE " + name))
+cmd(b"s1", b"SUBSCRIBE Work/2026")
+cmd(b"s2", b"SUBSCRIBE Old")
+cmd(b"del", b"DELETE Old")
+out = cmd(b"l1", b'LIST (SUBSCRIBED) "" "*"')
+assert b'* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Old"\r\n' in out, out
+assert b'* LIST (\\HasNoChildren \\Subscribed) "/" "Work/2026"\r\n' in out, out
+assert not any(b'"Work"\r\n' in l for l in out), out
+out = cmd(b"ls", b'LSUB "" "Old"')
+assert any(l.startswith(b"* LSUB") and b"Old" in l for l in out), out
+out = cmd(b"l2", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+assert b'* LIST (\\HasChildren) "/" "Work" ("CHILDINFO" ("SUBSCRIBED"))\r\n' in out, out
+out = cmd(b"l3", b'LIST "" ("Work" "INBOX") RETURN (SUBSCRIBED STATUS (MESSAGES UIDNEXT))')
+lists = [l for l in out if l.startswith(b"* LIST")]
+statuses = [l for l in out if l.startswith(b"* STATUS")]
+assert len(lists) == 2 and len(statuses) == 2, out
+assert out.index(statuses[0]) == out.index(lists[0]) + 1, "each STATUS follows its LIST"
+assert b"\\Subscribed" in lists[0] and b"INBOX" in lists[0], out
+assert b"MESSAGES 0 UIDNEXT 1" in statuses[1], out
+assert last(cmd(b"l4", b'LIST (RECURSIVEMATCH) "" "*"')).startswith("l4 BAD")
+assert last(cmd(b"l5", b'LIST "" "*" RETURN (BOGUS)')).startswith("l5 BAD")
+assert "OK" in last(cmd(b"un", b"UNSUBSCRIBE Old"))
+out = cmd(b"l6", b'LIST (SUBSCRIBED) "" "*"')
+assert not any(b"Old" in l for l in out), out
+"#,
+    )
+    .await;
+}
+
+/// MULTIAPPEND stores every message or none; CATENATE joins sent text and parts of
+/// stored messages named by IMAP URLs; a bad URL is named in BADURL and stores
+/// nothing; a missing folder gets TRYCREATE.
+#[tokio::test(flavor = "multi_thread")]
+async fn multiappend_and_catenate_store_all_or_nothing() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+cmd = session()
+caps = b"".join(cmd(b"c", b"CAPABILITY"))
+assert b"MULTIAPPEND" in caps and b"CATENATE" in caps, caps
+out = cmd(b"m", b"APPEND INBOX (\\Seen) " + literal(b"Subject: one\n\nfirst\n") + b" " + literal(b"Subject: two\n\nsecond\n"))
+assert "[APPENDUID " in last(out) and " 1:2]" in last(out), out
+out = cmd(b"cat", b'APPEND INBOX CATENATE (URL "/INBOX/;UID=1/;SECTION=HEADER" TEXT ' + literal(b"joined\n") + b")")
+assert " 3]" in last(out), out
+cmd(b"s", b"SELECT INBOX")
+out = cmd(b"f", b"FETCH 3 BODY.PEEK[]")
+assert b"{24}\r\nSubject: one\r\n\r\njoined\r\n)" in b"".join(out), out
+out = cmd(b"f2", b"FETCH 1:2 FLAGS")
+assert b"\\Seen" in out[0] and b"\\Seen" not in out[1], "each message has its own flags: %r" % out
+out = cmd(b"bad", b'APPEND INBOX ' + literal(b"Subject: three\n\nx\n") + b' CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=99")')
+assert "NO [BADURL /INBOX;UIDVALIDITY=1/;UID=99]" in last(out), out
+out = cmd(b"gone", b"APPEND Nowhere " + literal(b"Subject: a\n\nx\n") + b" " + literal(b"Subject: b\n\nx\n"))
+assert "NO [TRYCREATE]" in last(out), out
+out = cmd(b"st", b"STATUS INBOX (MESSAGES)")
+assert b"MESSAGES 3" in out[0], out
+"#,
+    )
+    .await;
+}
