@@ -1,7 +1,9 @@
-//! IMAP4rev2's and its extensions' commands that imap-codec does not parse, end to
-//! end in raw bytes on a real socket: ESEARCH, ESORT, PARTIAL and searches kept up to
-//! date (CONTEXT=SEARCH), LIST-EXTENDED and LIST-STATUS with subscriptions that
-//! outlive their folder, and MULTIAPPEND and CATENATE, all or nothing.
+//! IMAP4rev2's and its extensions' commands that imap-codec does not parse or
+//! imap-types does not answer, end to end in raw bytes on a real socket: ESEARCH,
+//! ESORT, PARTIAL, SEARCHRES and searches kept up to date (CONTEXT=SEARCH),
+//! LIST-EXTENDED and LIST-STATUS with subscriptions that outlive their folder,
+//! MULTIAPPEND and CATENATE (all or nothing), QRESYNC's one-round-trip
+//! resynchronisation, and NOTIFY's unsolicited STATUS and LIST.
 
 use mailroom_tests::{Daemon, python};
 
@@ -10,10 +12,12 @@ use mailroom_tests::{Daemon, python};
 /// `append(tag, box, texts)` appends messages with non-synchronising literals.
 const RAW_SESSION: &str = r#"
 import socket, sys
+sessions = []
 def session():
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
     f = s.makefile("rb")
     f.readline()
+    sessions.append((s, f))
     def cmd(tag, line):
         s.sendall(tag + b" " + line + b"\r\n")
         out = []
@@ -24,6 +28,23 @@ def session():
                 return out
     cmd(b"l", b"LOGIN ann@corp.test ann-pw")
     return cmd
+def unsolicited(n, seconds=5):
+    """What the n-th session is told without asking: lines until it is silent."""
+    import select
+    s, f = sessions[n]
+    out = []
+    wait = seconds
+    while True:
+        s.setblocking(False)
+        try:
+            buffered = f.peek(1)
+        except (BlockingIOError, OSError):
+            buffered = b""
+        s.setblocking(True)
+        if not buffered and not select.select([s], [], [], wait)[0]:
+            return out
+        out.append(f.readline())
+        wait = 0.5
 def literal(text):
     text = text.replace(b"\n", b"\r\n")
     return b"{%d+}\r\n" % len(text) + text
@@ -174,6 +195,88 @@ out = cmd(b"gone", b"APPEND Nowhere " + literal(b"Subject: a\n\nx\n") + b" " + l
 assert "NO [TRYCREATE]" in last(out), out
 out = cmd(b"st", b"STATUS INBOX (MESSAGES)")
 assert b"MESSAGES 3" in out[0], out
+"#,
+    )
+    .await;
+}
+
+/// QRESYNC (RFC 7162): VANISHED in place of EXPUNGE once enabled, and a SELECT or UID
+/// FETCH that gives the client what changed since its mod-sequence, and which UIDs it
+/// knows are gone, in one round trip; refused before ENABLE QRESYNC.
+#[tokio::test(flavor = "multi_thread")]
+async fn qresync_resynchronises_in_one_round_trip() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+import re
+cmd = session()
+assert b"QRESYNC" in b"".join(cmd(b"c", b"CAPABILITY"))
+for i in range(3):
+    cmd(b"a%d" % i, b"APPEND INBOX " + literal(b"Subject: m%d\n\nbody\n" % i))
+assert last(cmd(b"early", b"SELECT INBOX (QRESYNC (1 1))")).startswith("early BAD"), "needs ENABLE"
+cmd(b"u", b"UNSELECT")
+out = cmd(b"e", b"ENABLE QRESYNC")
+assert out[0] == b"* ENABLED QRESYNC\r\n", out
+out = b"".join(cmd(b"s", b"SELECT INBOX"))
+validity = int(re.search(rb"UIDVALIDITY (\d+)", out).group(1))
+modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", out).group(1))
+cmd(b"st", b"STORE 2 +FLAGS.SILENT (\\Seen)")
+cmd(b"del", b"STORE 3 +FLAGS.SILENT (\\Deleted)")
+out = cmd(b"x", b"EXPUNGE")
+assert out[0] == b"* VANISHED 3\r\n", out
+out = cmd(b"f", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % modseq)
+assert out[0] == b"* VANISHED (EARLIER) 3\r\n", out
+assert len(out) == 3 and out[1].startswith(b"* 2 FETCH (") and b"\\Seen" in out[1] and b"UID 2" in out[1], out
+
+other = session()
+other(b"e", b"ENABLE QRESYNC")
+out = other(b"s", b"SELECT INBOX (QRESYNC (%d %d 1:3))" % (validity, modseq))
+assert b"* VANISHED (EARLIER) 3\r\n" in out, out
+fetches = [l for l in out if b" FETCH " in l]
+assert len(fetches) == 1 and fetches[0].startswith(b"* 2 FETCH") and b"MODSEQ" in fetches[0], out
+out = other(b"s2", b"SELECT INBOX (QRESYNC (%d %d 1:3))" % (validity + 1, modseq))
+assert not any(b"VANISHED" in l or b" FETCH " in l for l in out), "another UIDVALIDITY: nothing to resync %r" % out
+plain = session()
+plain(b"s", b"SELECT INBOX")
+assert last(plain(b"f", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")).startswith("f BAD")
+"#,
+    )
+    .await;
+}
+
+/// NOTIFY (RFC 5465): STATUS of the watched folders at once, and between commands,
+/// without IDLE, when another session adds mail; LIST when a folder is made or a
+/// subscription changes; BADEVENT for an event not offered; nothing after NOTIFY NONE.
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_tells_of_other_folders_without_being_asked() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+cmd = session()
+assert b"NOTIFY" in b"".join(cmd(b"c", b"CAPABILITY"))
+cmd(b"cr", b"CREATE Work")
+cmd(b"s", b"SELECT INBOX")
+out = cmd(b"n", b"NOTIFY SET STATUS (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))")
+assert "OK" in last(out), out
+import re
+work = [l for l in out if re.match(rb'\* STATUS "?Work"? \(MESSAGES 0 UIDNEXT 1 UIDVALIDITY \d+\)\r\n', l)]
+assert len(work) == 1, out
+assert not any(l.startswith(b"* STATUS INBOX") for l in out), "the selected folder has its own reports: %r" % out
+other = session()
+other(b"a", b"APPEND Work " + literal(b"Subject: hi\n\nthere\n"))
+told = unsolicited(0)
+assert any(re.match(rb'\* STATUS "?Work"? \(MESSAGES 1 UIDNEXT 2 ', l) for l in told), told
+other(b"c", b"CREATE Projects")
+other(b"sb", b"SUBSCRIBE Projects")
+told = unsolicited(0)
+assert b'* LIST () "/" "Projects"\r\n' in told and b'* LIST (\\Subscribed) "/" "Projects"\r\n' in told, told
+out = cmd(b"bad", b"NOTIFY SET (INBOXES (AnnotationChange))")
+assert last(out).startswith("bad NO [BADEVENT"), out
+assert "OK" in last(cmd(b"none", b"NOTIFY NONE"))
+other(b"a2", b"APPEND Work " + literal(b"Subject: again\n\nthere\n"))
+assert unsolicited(0, 1) == [], "nothing after NOTIFY NONE"
 "#,
     )
     .await;

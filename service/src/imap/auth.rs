@@ -52,6 +52,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::UidPlus,
                 Capability::Move,
                 Capability::CondStore,
+                Capability::QResync,
                 Capability::from(atom("SPECIAL-USE")),
                 Capability::from(atom("CHILDREN")),
                 Capability::Binary,
@@ -71,6 +72,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("LIST-STATUS")),
                 Capability::from(atom("MULTIAPPEND")),
                 Capability::from(atom("CATENATE")),
+                Capability::from(atom("NOTIFY")),
             ]);
         }
         caps.extend([Capability::LiteralPlus, Capability::Id, Capability::Enable, Capability::Idle]);

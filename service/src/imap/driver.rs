@@ -68,8 +68,11 @@ impl<S: crate::tls::Transport> Session<S> {
                             input.clear();
                         }
                         Input::Changed => {
-                            self.report_changes().await;
-                            self.refresh_updates().await;
+                            if self.idling.is_some() && self.take_notices() {
+                                self.report_changes().await;
+                                self.refresh_updates().await;
+                            }
+                            self.notified().await;
                         }
                         Input::Closed => break,
                     }
@@ -82,6 +85,7 @@ impl<S: crate::tls::Transport> Session<S> {
                         && let Some(flow) = self.reparse(discarded_bytes.declassify()).await
                     {
                         self.refresh_updates().await;
+                        self.notified().await;
                         self.complete();
                         if flow == Flow::Close {
                             self.drain().await;
@@ -109,6 +113,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Event::IdleDoneReceived => self.idle_done(),
             };
             self.refresh_updates().await;
+            self.notified().await;
             self.complete();
             if flow == Flow::Close {
                 self.drain().await;
@@ -136,13 +141,20 @@ impl<S: crate::tls::Transport> Session<S> {
                 wait = wait.evictable(&self.slot);
             }
             let idling = self.idling.is_some();
+            let notifying = self.notify.is_some();
             let watch = &mut self.watch;
-            let changed = async { if idling { watch.recv().await } else { std::future::pending().await } };
+            let changed = async { if idling || notifying { watch.recv().await } else { std::future::pending().await } };
             let why = match self.conn.fill_or(&wait, changed).await {
                 Ok(Filled::Input) => return Input::Bytes,
                 Ok(Filled::Other(notice)) => {
                     drop(wait);
-                    if self.concerns_us(notice) {
+                    let selected = self.concerns_us(notice.clone());
+                    if notifying && self.concerns_user(&notice) {
+                        self.notify_due = true;
+                    }
+                    // Without IDLE the selected folder's changes wait for a command.
+                    self.dirty |= selected;
+                    if (idling && selected) || self.notify_due {
                         return Input::Changed;
                     }
                     continue;
@@ -239,8 +251,8 @@ impl<S: crate::tls::Transport> Session<S> {
             }
             CommandBody::Enable { capabilities } => self.enable(tag, capabilities),
             CommandBody::Namespace => self.namespace(tag),
-            CommandBody::Select { mailbox, .. } => self.select(tag, mailbox, false).await,
-            CommandBody::Examine { mailbox, .. } => self.select(tag, mailbox, true).await,
+            CommandBody::Select { mailbox, parameters } => self.select(tag, mailbox, false, parameters).await,
+            CommandBody::Examine { mailbox, parameters } => self.select(tag, mailbox, true, parameters).await,
             CommandBody::Create { mailbox } => self.create(tag, mailbox).await,
             CommandBody::Delete { mailbox } => self.delete(tag, mailbox).await,
             CommandBody::Rename { from, to } => self.rename(tag, from, to).await,
@@ -305,6 +317,13 @@ impl<S: crate::tls::Transport> Session<S> {
         flow
     }
 
+    /// The notifications NOTIFY asked for, when a notice made them due.
+    async fn notified(&mut self) {
+        if std::mem::take(&mut self.notify_due) && self.notify.is_some() {
+            self.notify_changes().await;
+        }
+    }
+
     /// A command imap-codec refused, read again: with the saved search result put
     /// for `$`, or as one of [`super::extended`]'s; `None` when it is neither.
     async fn reparse(&mut self, bytes: &[u8]) -> Option<Flow> {
@@ -345,6 +364,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut may_expunge = true;
         let flow = match command {
             Extended::List(list) => self.list_extended(tag, list).await,
+            Extended::Notify(notify) => self.notify(tag, notify).await,
             Extended::Append { mailbox, messages } => self.append_messages(tag, mailbox, messages).await,
             _ if !selected => {
                 self.bad(tag, "Select a folder first");

@@ -32,6 +32,50 @@ pub(super) enum Extended {
     Append { mailbox: Mailbox<'static>, messages: Vec<AppendMessage> },
     /// CANCELUPDATE of the searches these tags started.
     CancelUpdate { tags: Vec<String> },
+    /// NOTIFY (RFC 5465).
+    Notify(Notify),
+}
+
+/// A NOTIFY command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Notify {
+    /// `NOTIFY NONE`: no more notifications.
+    None,
+    /// `NOTIFY SET [STATUS] (filter events)…`.
+    Set {
+        /// Send each watched folder's STATUS now.
+        status: bool,
+        filters: Vec<(Mailboxes, Events)>,
+        /// An event named that is not offered (the answer is `NO [BADEVENT]`).
+        unsupported: bool,
+    },
+}
+
+/// The folders a NOTIFY filter names (RFC 5465 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Mailboxes {
+    /// The selected folder (`SELECTED`, `SELECTED-DELAYED`).
+    Selected,
+    /// Where mail is delivered: INBOX and Junk.
+    Inboxes,
+    /// Every folder of the user's.
+    Personal,
+    /// Every subscribed folder.
+    Subscribed,
+    /// These folders and those under them.
+    Subtree(Vec<String>),
+    /// These folders.
+    Names(Vec<String>),
+}
+
+/// The events a NOTIFY filter asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Events {
+    pub message_new: bool,
+    pub message_expunge: bool,
+    pub flag_change: bool,
+    pub mailbox_name: bool,
+    pub subscription_change: bool,
 }
 
 /// What an extended SEARCH or SORT returns (RFC 4731 §3.1, RFC 5267 §4, RFC 9394).
@@ -105,6 +149,7 @@ pub(super) fn parse(bytes: &[u8]) -> Option<(Tag<'static>, Syntax<Extended>)> {
         "LIST" if !uid => list(&mut r),
         "APPEND" if !uid => append(&mut r),
         "CANCELUPDATE" if !uid => cancel_update(&mut r),
+        "NOTIFY" if !uid => notify(&mut r),
         _ => return None,
     };
     Some((tag, parsed))
@@ -418,6 +463,73 @@ fn append(r: &mut Reader<'_>) -> Syntax<Extended> {
     Ok(Extended::Append { mailbox, messages })
 }
 
+/// `NOTIFY NONE` or `NOTIFY SET [STATUS] 1*(SP "(" filter SP events ")")`.
+fn notify(r: &mut Reader<'_>) -> Syntax<Extended> {
+    r.sp()?;
+    if r.keyword("NONE") {
+        r.end()?;
+        return Ok(Extended::Notify(Notify::None));
+    }
+    if !r.keyword("SET") {
+        return Err("NOTIFY takes SET or NONE");
+    }
+    let mut status = false;
+    let mut filters = Vec::new();
+    let mut unsupported = false;
+    while !r.at_end() {
+        r.sp()?;
+        if filters.is_empty() && !status && r.keyword("STATUS") {
+            status = true;
+            continue;
+        }
+        r.expect(b'(', "Expected a NOTIFY filter")?;
+        let kind = r.word()?.to_ascii_uppercase();
+        let names = |r: &mut Reader<'_>| -> Syntax<Vec<String>> {
+            r.sp()?;
+            let one = |r: &mut Reader<'_>| mailbox(&r.astring(false)?).map(|m| super::names::folder_name(&m));
+            if r.peek() == Some(b'(') { r.list(one) } else { Ok(vec![one(r)?]) }
+        };
+        let mailboxes = match kind.as_str() {
+            "SELECTED" | "SELECTED-DELAYED" => Mailboxes::Selected,
+            "INBOXES" => Mailboxes::Inboxes,
+            "PERSONAL" => Mailboxes::Personal,
+            "SUBSCRIBED" => Mailboxes::Subscribed,
+            "SUBTREE" => Mailboxes::Subtree(names(r)?),
+            "MAILBOXES" => Mailboxes::Names(names(r)?),
+            _ => return Err("Unknown NOTIFY filter"),
+        };
+        r.sp()?;
+        let mut events = Events::default();
+        if !r.keyword("NONE") {
+            r.list(|r| {
+                match r.word()?.to_ascii_uppercase().as_str() {
+                    "MESSAGENEW" => {
+                        events.message_new = true;
+                        // The FETCH items to send with new mail: EXISTS is sent instead.
+                        if r.peek() == Some(b' ') && r.rest().get(1) == Some(&b'(') {
+                            r.sp()?;
+                            r.list(|r| r.astring(false).map(|_| ()))?;
+                        }
+                    }
+                    "MESSAGEEXPUNGE" => events.message_expunge = true,
+                    "FLAGCHANGE" => events.flag_change = true,
+                    "MAILBOXNAME" => events.mailbox_name = true,
+                    "SUBSCRIPTIONCHANGE" => events.subscription_change = true,
+                    "ANNOTATIONCHANGE" | "MAILBOXMETADATACHANGE" | "SERVERMETADATACHANGE" => unsupported = true,
+                    _ => return Err("Unknown NOTIFY event"),
+                }
+                Ok(())
+            })?;
+        }
+        r.expect(b')', "Expected the end of a NOTIFY filter")?;
+        filters.push((mailboxes, events));
+    }
+    if filters.is_empty() {
+        return Err("NOTIFY SET needs a filter");
+    }
+    Ok(Extended::Notify(Notify::Set { status, filters, unsupported }))
+}
+
 /// `CANCELUPDATE tag *(SP tag)` (RFC 5267 §4.3).
 fn cancel_update(r: &mut Reader<'_>) -> Syntax<Extended> {
     let mut tags = Vec::new();
@@ -514,6 +626,27 @@ mod tests {
         assert_eq!(put(b"a SEARCH $ SEEN\r\n", &[]).as_deref(), Some("a SEARCH UID 4294967295 SEEN\r\n"));
         assert_eq!(put(b"a FETCH 1 BODY[]\r\n", &saved), None);
         assert_eq!(put(b"a APPEND x {3}\r\n$ $\r\n", &saved), None, "a literal's bytes are left alone");
+    }
+
+    #[test]
+    fn notify_reads_filters_and_events() {
+        let Ok(Extended::Notify(Notify::Set { status, filters, unsupported })) = parsed(
+            b"n NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge)) (MAILBOXES (Work \"a b\") (FlagChange)) (PERSONAL NONE)\r\n",
+        ) else {
+            panic!("not a notify")
+        };
+        assert!(status && !unsupported);
+        assert_eq!(filters.len(), 3);
+        assert_eq!(filters[1].0, Mailboxes::Names(vec!["Work".into(), "a b".into()]));
+        assert!(filters[0].1.message_new && filters[0].1.message_expunge && !filters[0].1.flag_change);
+        assert_eq!(filters[2].1, Events::default());
+        assert!(matches!(parsed(b"n NOTIFY NONE\r\n"), Ok(Extended::Notify(Notify::None))));
+        assert!(matches!(
+            parsed(b"n NOTIFY SET (INBOXES (AnnotationChange))\r\n"),
+            Ok(Extended::Notify(Notify::Set { unsupported: true, .. }))
+        ));
+        assert!(parsed(b"n NOTIFY SET (NOWHERE (MessageNew))\r\n").is_err());
+        assert!(parsed(b"n NOTIFY SET\r\n").is_err());
     }
 
     #[test]

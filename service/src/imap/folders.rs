@@ -3,11 +3,14 @@
 
 use std::borrow::Cow;
 
+use imap_next::imap_types::command::SelectParameter;
 use imap_next::imap_types::core::{IString, QuotedChar, Tag, Vec1};
 use imap_next::imap_types::extensions::enable::CapabilityEnable;
+use imap_next::imap_types::fetch::MessageDataItem;
 use imap_next::imap_types::flag::{Flag, FlagNameAttribute};
 use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
 use imap_next::imap_types::response::{Code, Data};
+use imap_next::imap_types::sequence::SequenceSet;
 use imap_next::imap_types::status::{StatusDataItem, StatusDataItemName};
 
 use super::names;
@@ -86,13 +89,24 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// ENABLE (RFC 5161): CONDSTORE; anything else is ignored, as the RFC asks.
+    /// ENABLE (RFC 5161): CONDSTORE and QRESYNC; anything else is ignored, as the RFC
+    /// asks.
     pub(super) fn enable(&mut self, tag: Tag<'static>, capabilities: Vec1<CapabilityEnable<'static>>) -> Flow {
         let mut enabled = Vec::new();
         for c in capabilities.into_inner() {
-            if matches!(c, CapabilityEnable::CondStore) && !self.condstore {
-                self.condstore = true;
-                enabled.push(CapabilityEnable::CondStore);
+            let name = c.to_string().to_ascii_uppercase();
+            match &c {
+                CapabilityEnable::CondStore if !self.condstore => {
+                    self.condstore = true;
+                    enabled.push(c);
+                }
+                CapabilityEnable::Other(_) if name == "QRESYNC" && !self.qresync => {
+                    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+                    self.qresync = true;
+                    self.condstore = true;
+                    enabled.push(c);
+                }
+                _ => {}
             }
         }
         self.data(Data::Enabled { capabilities: enabled });
@@ -328,8 +342,27 @@ impl<S: crate::tls::Transport> Session<S> {
     }
 
     /// SELECT and EXAMINE.
-    pub(super) async fn select(&mut self, tag: Tag<'static>, name: Mailbox<'static>, read_only: bool) -> Flow {
+    pub(super) async fn select(
+        &mut self,
+        tag: Tag<'static>,
+        name: Mailbox<'static>,
+        read_only: bool,
+        parameters: Vec<SelectParameter>,
+    ) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
+        let mut resync = None;
+        for p in parameters {
+            match p {
+                SelectParameter::CondStore => self.condstore = true,
+                SelectParameter::QResync { .. } if !self.qresync => {
+                    self.bad(tag, "QRESYNC needs ENABLE QRESYNC first");
+                    return Flow::Continue;
+                }
+                SelectParameter::QResync { uid_validity, mod_sequence_value, known_uids, .. } => {
+                    resync = Some((uid_validity.get(), mod_sequence_value.get(), known_uids));
+                }
+            }
+        }
         // A failed SELECT leaves no folder selected (RFC 9051 §6.3.2).
         if matches!(self.state, State::Selected(..)) {
             self.state = State::Authenticated(user.clone());
@@ -376,6 +409,28 @@ impl<S: crate::tls::Transport> Session<S> {
             saved: Vec::new(),
             updates: Vec::new(),
         };
+        // QRESYNC (RFC 7162 §3.2.5): what the client's copy lacks, when it is of this
+        // UIDVALIDITY: the UIDs gone, and the messages changed since its mod-sequence.
+        if let Some((validity, since, known)) = resync
+            && i64::from(validity) == selected.folder.id
+        {
+            let known = known.unwrap_or_else(|| SequenceSet::from(..));
+            let gone = super::selected::vanished_uids(&known, &selected);
+            if let Ok(known_uids) = SequenceSet::try_from(gone.as_str()) {
+                self.data(Data::Vanished { earlier: true, known_uids });
+            }
+            for (i, m) in selected.messages.iter().enumerate().filter(|(_, m)| m.modseq > since) {
+                let recent = selected.is_recent(m.uid);
+                let items = vec![
+                    MessageDataItem::Uid(nz(m.uid)),
+                    MessageDataItem::Flags(super::session::flag_list(m, recent)),
+                    MessageDataItem::ModSeq(nz64(m.modseq)),
+                ];
+                if let Ok(items) = Vec1::try_from(items) {
+                    self.data(Data::Fetch { seq: nz(u32::try_from(i + 1).unwrap_or(u32::MAX)), items });
+                }
+            }
+        }
         self.state = State::Selected(user, Box::new(selected));
         self.dirty = false;
         if read_only {

@@ -28,6 +28,7 @@ mod folders;
 mod listext;
 pub mod mime;
 pub mod names;
+mod notify;
 mod quota;
 pub mod search;
 mod selected;

@@ -166,6 +166,12 @@ impl<S: crate::tls::Transport> Session<S> {
             FetchModifier::ChangedSince(n) => Some(n.get()),
             FetchModifier::Vanished => None,
         });
+        let vanished = modifiers.contains(&FetchModifier::Vanished);
+        // RFC 7162 §3.2.6: VANISHED needs QRESYNC, a UID FETCH and CHANGEDSINCE.
+        if vanished && !(self.qresync && uid && changed_since.is_some()) {
+            self.bad(tag, "VANISHED needs ENABLE QRESYNC, UID FETCH and CHANGEDSINCE");
+            return Flow::Continue;
+        }
         if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
             self.enable_condstore();
         }
@@ -176,11 +182,20 @@ impl<S: crate::tls::Transport> Session<S> {
         if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
-        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        let Some((_, sel)) = self.selected() else { return Flow::Continue };
         if !uid && sequence::out_of_range(&set, u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)) {
             self.bad(tag, "Message number out of range");
             return Flow::Continue;
         }
+        if vanished {
+            // The UIDs asked for that are gone (RFC 7162 §3.2.6): as no expunged UID is
+            // kept with its mod-sequence, every one below UIDNEXT that is not here.
+            let gone = vanished_uids(&set, sel);
+            if let Ok(known_uids) = SequenceSet::try_from(gone.as_str()) {
+                self.data(Data::Vanished { earlier: true, known_uids });
+            }
+        }
+        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
         let read_only = sel.read_only;
         let chosen: Vec<(u32, ImapMessage)> = sel
             .select(&set, uid)
@@ -648,15 +663,23 @@ impl<S: crate::tls::Transport> Session<S> {
             self.expunging(&uids);
         }
         let mut out = Vec::new();
+        let mut uids = Vec::new();
         if let State::Selected(_, sel) = &mut self.state {
             let mut i = sel.messages.len();
             while i > 0 {
                 i -= 1;
                 if gone(&sel.messages[i]) {
-                    sel.messages.remove(i);
+                    uids.push(sel.messages.remove(i).uid);
                     out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
                 }
             }
+        }
+        if self.qresync {
+            // RFC 7162 §3.2.10: VANISHED in place of EXPUNGE once QRESYNC is on.
+            if let Some(d) = vanished(uids) {
+                self.data(d);
+            }
+            return;
         }
         for d in out {
             self.data(d);
@@ -709,4 +732,60 @@ pub(super) fn keys_have_modseq(keys: &[SearchKey<'_>]) -> bool {
         SearchKey::Or(a, b) => keys_have_modseq(std::slice::from_ref(a)) || keys_have_modseq(std::slice::from_ref(b)),
         _ => false,
     })
+}
+
+/// `* VANISHED uids` (none for no UIDs).
+pub(super) fn vanished(mut uids: Vec<u32>) -> Option<Data<'static>> {
+    uids.sort_unstable();
+    let set = SequenceSet::try_from(super::esearch::sequence_set(&uids).as_str()).ok()?;
+    Some(Data::Vanished { earlier: false, known_uids: set })
+}
+
+/// The UIDs `set` names below the folder's UIDNEXT that are not in it, as a set
+/// (empty when there are none): the gaps between its UIDs, cut to the set's ranges.
+pub(super) fn vanished_uids(set: &SequenceSet, sel: &super::session::Selected) -> String {
+    use imap_next::imap_types::sequence::{SeqOrUid, Sequence};
+    let last = sel.uidnext.saturating_sub(1);
+    let mut gaps = Vec::new();
+    let mut next = 1u32;
+    for m in &sel.messages {
+        if m.uid > next {
+            gaps.push((next, m.uid - 1));
+        }
+        next = m.uid.saturating_add(1);
+    }
+    if next <= last {
+        gaps.push((next, last));
+    }
+    let value = |v: &SeqOrUid| match v {
+        SeqOrUid::Value(n) => n.get(),
+        SeqOrUid::Asterisk => last,
+    };
+    let asked: Vec<(u32, u32)> = set
+        .0
+        .as_ref()
+        .iter()
+        .map(|s| match s {
+            Sequence::Single(v) => (value(v), value(v)),
+            Sequence::Range(a, b) => (value(a).min(value(b)), value(a).max(value(b))),
+        })
+        .collect();
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for (a, b) in gaps {
+        for (lo, hi) in &asked {
+            let (from, to) = (a.max(*lo), b.min(*hi));
+            if from <= to {
+                out.push((from, to));
+            }
+        }
+    }
+    out.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::new();
+    for (a, b) in out {
+        match merged.last_mut() {
+            Some((_, end)) if a <= end.saturating_add(1) => *end = (*end).max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}:{b}") }).collect::<Vec<_>>().join(",")
 }

@@ -148,6 +148,14 @@ pub struct Session<S> {
     pub(super) dirty: bool,
     /// The client enabled CONDSTORE (or used a CONDSTORE feature): MODSEQ in FETCH.
     pub(super) condstore: bool,
+    /// The client enabled QRESYNC: VANISHED in place of EXPUNGE, and SELECT's and
+    /// UID FETCH's resynchronisation.
+    pub(super) qresync: bool,
+    /// What NOTIFY asked to hear of (RFC 5465).
+    pub(super) notify: Option<super::notify::Watching>,
+    /// A notice for the user's mailbox was taken in while NOTIFY is on: its
+    /// notifications are due.
+    pub(super) notify_due: bool,
     /// The tag of the IDLE in progress.
     pub(super) idling: Option<Tag<'static>>,
     /// An AUTHENTICATE in progress: its tag and the LOGIN mechanism's user name so far.
@@ -338,6 +346,9 @@ impl<S: crate::tls::Transport> Session<S> {
             watch,
             dirty: false,
             condstore: false,
+            qresync: false,
+            notify: None,
+            notify_due: false,
             idling: None,
             authenticating: None,
             errors: 0,
@@ -396,6 +407,15 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
+    /// Whether a store notice (or a lag) may concern the user's mailbox, any folder.
+    pub(super) fn concerns_user(&self, notice: &Result<i64, tokio::sync::broadcast::error::RecvError>) -> bool {
+        let (State::Authenticated(user) | State::Selected(user, _)) = &self.state else { return false };
+        match notice {
+            Ok(m) => *m == user.mailbox || *m == crate::store::ANY_MAILBOX,
+            Err(_) => true,
+        }
+    }
+
     /// Takes in the notices waiting; true when the selected folder may have changed.
     pub(super) fn take_notices(&mut self) -> bool {
         loop {
@@ -404,8 +424,14 @@ impl<S: crate::tls::Transport> Session<S> {
                     if self.concerns_us(Ok(m)) {
                         self.dirty = true;
                     }
+                    if self.notify.is_some() && self.concerns_user(&Ok(m)) {
+                        self.notify_due = true;
+                    }
                 }
-                Err(TryRecvError::Lagged(_)) => self.dirty = true,
+                Err(TryRecvError::Lagged(_)) => {
+                    self.dirty = true;
+                    self.notify_due = self.notify.is_some();
+                }
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
@@ -453,6 +479,11 @@ impl<S: crate::tls::Transport> Session<S> {
                 sel.messages.remove(i);
                 out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
             }
+        }
+        if self.qresync && !gone.is_empty() {
+            // RFC 7162 §3.2.10: VANISHED in place of EXPUNGE once QRESYNC is on.
+            out.clear();
+            out.extend(super::selected::vanished(gone));
         }
         // Keywords of the messages changed or new, to announce those not yet told.
         let mut shown: Vec<String> = Vec::new();

@@ -270,13 +270,16 @@ impl Store {
     /// Creates a folder, not subscribed; returns its id, which is its UIDVALIDITY and
     /// is never reused.
     ///
-    /// Write, atomic: the name check and the folder. The watchers are not told.
+    /// Write, atomic: the name check and the folder. The watchers hear of the mailbox
+    /// after the commit (NOTIFY's MailboxName).
     ///
     /// # Errors
     /// [`super::StoreError::Conflict`] when one by that name exists (or the mailbox
     /// does not).
     pub async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
-        dispatch!(self, b => b.imap_create(mailbox, name).await)
+        let id = dispatch!(self, b => b.imap_create(mailbox, name).await)?;
+        self.changed(mailbox);
+        Ok(id)
     }
 
     /// Deletes a folder and its messages (not INBOX); a content goes with its last
@@ -345,13 +348,16 @@ impl Store {
     /// Subscribes to a folder or unsubscribes from a name (whether or not its folder
     /// still exists).
     ///
-    /// Write; the watchers are not told.
+    /// Write; the watchers hear of the mailbox after the commit (NOTIFY's
+    /// SubscriptionChange).
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when subscribing to no folder, or unsubscribing
     /// from a name that is neither a folder nor subscribed.
     pub async fn imap_subscribe(&self, mailbox: i64, name: String, subscribed: bool) -> StoreResult<()> {
-        dispatch!(self, b => b.imap_subscribe(mailbox, name, subscribed).await)
+        dispatch!(self, b => b.imap_subscribe(mailbox, name, subscribed).await)?;
+        self.changed(mailbox);
+        Ok(())
     }
 
     /// The names subscribed to, folders or not (a deleted folder's subscription stays
