@@ -281,3 +281,48 @@ assert unsolicited(0, 1) == [], "nothing after NOTIFY NONE"
     )
     .await;
 }
+
+/// IMAP4rev2 (RFC 9051) once enabled: SEARCH answered by ESEARCH, no `\Recent` and
+/// no RECENT, folder names in UTF-8 (the same folder a rev1 client names in modified
+/// UTF-7); UTF8=ACCEPT (RFC 6855) gives UTF-8 names alone and takes APPEND's UTF8
+/// form. A rev1 session beside it keeps modified UTF-7 and `\Recent`.
+#[tokio::test(flavor = "multi_thread")]
+async fn imap4rev2_once_enabled_answers_in_its_own_forms() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+cmd = session()
+caps = b"".join(cmd(b"c", b"CAPABILITY"))
+assert b" IMAP4rev1 " in caps and b" IMAP4rev2 " in caps and b"UTF8=ACCEPT" in caps, caps
+cmd(b"cr", b"CREATE Entw&APw-rfe")
+cmd(b"a", b"APPEND INBOX " + literal(b"Subject: hi\n\nthere\n"))
+out = cmd(b"e", b"ENABLE IMAP4rev2")
+assert out[0] == b"* ENABLED IMAP4rev2\r\n", out
+out = cmd(b"s", b"SELECT INBOX")
+assert not any(b"RECENT" in l for l in out), out
+out = cmd(b"f", b"FETCH 1 FLAGS")
+assert b"\\Recent" not in out[0], out
+out = cmd(b"se", b"SEARCH ALL")
+assert out[0] == b'* ESEARCH (TAG "se") ALL 1\r\n', out
+out = cmd(b"l", b'LIST "" "Entw*"')
+assert out[0] == '* LIST (\\HasNoChildren) "/" "Entwürfe"\r\n'.encode(), out
+out = cmd(b"st", 'STATUS "Entwürfe" (MESSAGES)'.encode())
+assert "OK" in last(out) and "Entwürfe".encode() in out[0], out
+
+old = session()
+out = old(b"s", b"SELECT INBOX")
+assert b"* 1 RECENT\r\n" in out, "the rev1 session gets the \\Recent the rev2 one left: %r" % out
+out = old(b"l", b'LIST "" "Entw*"')
+assert b'"Entw&APw-rfe"' in out[0] or b" Entw&APw-rfe\r\n" in out[0], out
+
+utf8 = session()
+assert utf8(b"e", b"ENABLE UTF8=ACCEPT")[0] == b"* ENABLED UTF8=ACCEPT\r\n"
+out = utf8(b"a", 'APPEND "Entwürfe" UTF8 ('.encode() + b"~" + literal("Subject: Grüße\n\nx\n".encode()) + b")")
+assert "OK" in last(out), out
+out = utf8(b"st", 'STATUS "Entwürfe" (MESSAGES)'.encode())
+assert b"MESSAGES 1" in out[0], out
+"#,
+    )
+    .await;
+}

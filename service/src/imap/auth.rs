@@ -29,10 +29,9 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// The capabilities for the session's state.
     pub(super) fn capabilities(&self) -> Vec<Capability<'static>> {
-        // Not IMAP4rev2 yet: a server that names it must accept ENABLE IMAP4rev2 and then
-        // answer SEARCH with ESEARCH and LIST with its extended forms, which imap-codec
-        // cannot parse or write today. Clients speak IMAP4rev1 with the extensions below.
-        let mut caps = vec![Capability::Imap4Rev1];
+        // Both revisions: a client speaks IMAP4rev1 until it enables IMAP4rev2 (RFC 9051
+        // Appendix E).
+        let mut caps = vec![Capability::Imap4Rev1, Capability::from(atom("IMAP4rev2"))];
         let logged_in = !matches!(self.state, State::NotAuthenticated);
         if !logged_in {
             if self.ctx.tls.is_some() && !self.encrypted() {
@@ -73,6 +72,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("MULTIAPPEND")),
                 Capability::from(atom("CATENATE")),
                 Capability::from(atom("NOTIFY")),
+                Capability::Utf8(imap_next::imap_types::extensions::utf8::Utf8Kind::Accept),
             ]);
         }
         caps.extend([Capability::LiteralPlus, Capability::Id, Capability::Enable, Capability::Idle]);

@@ -292,6 +292,12 @@ impl<S: crate::tls::Transport> Session<S> {
                 may_expunge = uid;
                 self.thread(tag, algorithm, search_criteria, uid).await
             }
+            CommandBody::Search { criteria, uid, charset } if self.rev2 => {
+                // IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 §6.4.4).
+                may_expunge = uid;
+                let all = super::extended::ReturnOptions { all: true, ..Default::default() };
+                self.extended_search(tag, all, CommandBody::Search { criteria, uid, charset }).await
+            }
             CommandBody::Search { criteria, uid, .. } => {
                 may_expunge = uid;
                 self.search(tag, criteria, uid).await

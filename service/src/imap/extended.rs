@@ -433,7 +433,13 @@ fn append(r: &mut Reader<'_>) -> Syntax<Extended> {
             m.received = Some(date_time(r)?);
             r.sp()?;
         }
-        if r.keyword("CATENATE") {
+        if r.keyword("UTF8") {
+            // RFC 6855 §4: a message with UTF-8 headers, as a literal8 in parentheses.
+            r.sp()?;
+            r.expect(b'(', "UTF8 takes a parenthesised literal")?;
+            m.parts.push(Piece::Text(r.literal(true)?.to_vec()));
+            r.expect(b')', "UTF8 takes a parenthesised literal")?;
+        } else if r.keyword("CATENATE") {
             r.sp()?;
             m.parts = r.list(|r| {
                 if r.keyword("TEXT") {

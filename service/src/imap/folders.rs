@@ -55,6 +55,15 @@ fn attributes(folder: &Folder, all: &[Folder]) -> Vec<FlagNameAttribute<'static>
 
 /// A folder name as a mailbox on the wire.
 fn mailbox_of(name: &str) -> Option<Mailbox<'static>> {
+    use imap_next::imap_types::core::AString;
+    use imap_next::imap_types::extensions::utf8::QuotedUtf8;
+    if !name.is_ascii()
+        && let Ok(quoted) = QuotedUtf8::try_from(name.to_owned())
+    {
+        // A UTF-8 name (IMAP4rev2, UTF8=ACCEPT) as a quoted string, as RFC 6855 §3
+        // writes them, rather than the literal imap-codec would choose.
+        return Some(Mailbox::from(AString::String(IString::QuotedUtf8(quoted))));
+    }
     Mailbox::try_from(name.to_owned()).ok()
 }
 
@@ -89,8 +98,8 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// ENABLE (RFC 5161): CONDSTORE and QRESYNC; anything else is ignored, as the RFC
-    /// asks.
+    /// ENABLE (RFC 5161): CONDSTORE, QRESYNC, IMAP4rev2 and UTF8=ACCEPT; anything else
+    /// is ignored, as the RFC asks.
     pub(super) fn enable(&mut self, tag: Tag<'static>, capabilities: Vec1<CapabilityEnable<'static>>) -> Flow {
         let mut enabled = Vec::new();
         for c in capabilities.into_inner() {
@@ -98,6 +107,17 @@ impl<S: crate::tls::Transport> Session<S> {
             match &c {
                 CapabilityEnable::CondStore if !self.condstore => {
                     self.condstore = true;
+                    enabled.push(c);
+                }
+                CapabilityEnable::Other(_) if name == "IMAP4REV2" && !self.rev2 => {
+                    // RFC 9051: ESEARCH answers SEARCH, no \Recent, names in UTF-8.
+                    self.rev2 = true;
+                    self.utf8_names = true;
+                    enabled.push(c);
+                }
+                CapabilityEnable::Utf8(_) if name == "UTF8=ACCEPT" && !self.utf8_names => {
+                    // RFC 6855: names (and messages) in UTF-8.
+                    self.utf8_names = true;
                     enabled.push(c);
                 }
                 CapabilityEnable::Other(_) if name == "QRESYNC" && !self.qresync => {
@@ -159,7 +179,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 continue;
             }
             if names::matches(&pattern, &f.name) {
-                if let Some(mb) = mailbox_of(&f.name) {
+                if let Some(mb) = mailbox_of(&self.wire_name(&f.name)) {
                     let items = attributes(f, &folders);
                     self.data(if lsub {
                         Data::Lsub { items, delimiter, mailbox: mb }
@@ -176,7 +196,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 let listed = folders.iter().any(|g| g.name == parent && (!lsub || g.subscribed));
                 if !seen.contains(parent) && !listed && names::matches(&pattern, parent) {
                     seen.insert(parent.to_owned());
-                    if let Some(mb) = mailbox_of(parent) {
+                    if let Some(mb) = mailbox_of(&self.wire_name(parent)) {
                         let items = vec![FlagNameAttribute::Noselect, FlagNameAttribute::from(atom("HasChildren"))];
                         self.data(if lsub {
                             Data::Lsub { items, delimiter, mailbox: mb }
@@ -197,7 +217,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 if !seen.contains(&name)
                     && !folders.iter().any(|f| f.name == name)
                     && names::matches(&pattern, &name)
-                    && let Some(mb) = mailbox_of(&name)
+                    && let Some(mb) = mailbox_of(&self.wire_name(&name))
                 {
                     self.data(Data::Lsub { items: Vec::new(), delimiter, mailbox: mb });
                 }
@@ -335,7 +355,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             });
         }
-        if let Some(mb) = mailbox_of(name) {
+        if let Some(mb) = mailbox_of(&self.wire_name(name)) {
             self.data(Data::Status { mailbox: mb, items: Cow::Owned(out) });
         }
         Ok(())
@@ -381,7 +401,10 @@ impl<S: crate::tls::Transport> Session<S> {
         // SELECT takes what no session has seen as \Recent yet; EXAMINE shows it and
         // leaves it for the next SELECT.
         // (Nothing to claim, no write: a SELECT of a folder without new mail stays a read.)
-        let recent = if read_only || state.recent_from >= state.uidnext {
+        // IMAP4rev2 has no \Recent: its sessions leave it to the rev1 ones.
+        let recent = if self.rev2 {
+            0..0
+        } else if read_only || state.recent_from >= state.uidnext {
             state.recent_from..state.uidnext
         } else {
             match self.ctx.store.imap_claim_recent(user.mailbox, folder.id).await {
@@ -390,8 +413,12 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         };
         let recent_count = state.messages.iter().filter(|m| recent.contains(&m.uid)).count();
-        self.data(Data::Recent(u32::try_from(recent_count).unwrap_or(u32::MAX)));
-        if let Some(first) = state.messages.iter().position(|m| m.flags & flags::SEEN == 0) {
+        if !self.rev2 {
+            self.data(Data::Recent(u32::try_from(recent_count).unwrap_or(u32::MAX)));
+        }
+        if let Some(first) = state.messages.iter().position(|m| m.flags & flags::SEEN == 0)
+            && !self.rev2
+        {
             self.untagged_ok(Some(Code::Unseen(nz(u32::try_from(first + 1).unwrap_or(u32::MAX)))), "First unseen");
         }
         self.untagged_ok(Some(Code::PermanentFlags(permanent)), "Flags permitted");

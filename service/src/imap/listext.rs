@@ -23,15 +23,19 @@ struct Entry {
     special_use: Option<String>,
 }
 
-/// A name as an IMAP string in a response: modified UTF-7, quoted.
-fn quoted_name(name: &str) -> String {
-    let wire = names::modified_utf7(name);
+/// A name as an IMAP string in a response (as the client reads names), quoted.
+fn quoted_name(wire: &str) -> String {
     format!("\"{}\"", wire.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The LIST lines (without STATUS) for `list` over `entries` (every folder,
 /// subscription and level above them), with the names each line is about.
-fn lines(list: &ListExtended, patterns: &[String], entries: &BTreeMap<String, Entry>) -> Vec<(String, String)> {
+fn lines(
+    list: &ListExtended,
+    patterns: &[String],
+    entries: &BTreeMap<String, Entry>,
+    wire: impl Fn(&str) -> String,
+) -> Vec<(String, String)> {
     let matches = |name: &str| patterns.iter().any(|p| names::matches(p, name));
     let selects = |e: &Entry| {
         (if list.subscribed { e.subscribed } else { e.exists }) && (!list.special_use || e.special_use.is_some())
@@ -72,7 +76,8 @@ fn lines(list: &ListExtended, patterns: &[String], entries: &BTreeMap<String, En
         if e.subscribed && (list.subscribed || list.return_subscribed) {
             attributes.push("\\Subscribed");
         }
-        let mut line = format!("* LIST ({}) \"{}\" {}", attributes.join(" "), names::DELIMITER, quoted_name(name));
+        let mut line =
+            format!("* LIST ({}) \"{}\" {}", attributes.join(" "), names::DELIMITER, quoted_name(&wire(name)));
         if childinfo {
             line.push_str(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         }
@@ -116,7 +121,9 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         let ids: BTreeMap<&str, i64> = folders.iter().map(|f| (f.name.as_str(), f.id)).collect();
-        for (name, line) in lines(&list, &patterns, &entries) {
+        let utf8 = self.utf8_names;
+        let wire = |n: &str| if utf8 { names::from_modified_utf7(n) } else { n.to_owned() };
+        for (name, line) in lines(&list, &patterns, &entries, wire) {
             self.raw(line.into_bytes());
             if let (Some(items), Some(&id)) = (&list.status, ids.get(name.as_str())) {
                 let items = items.clone();
@@ -171,7 +178,7 @@ mod tests {
     fn recursivematch_marks_parents_of_subscribed_children_the_patterns_miss() {
         let all = entries(&["a", "a/x", "a/y", "b", "b/x"], &["a/x", "b/x", "gone"]);
         let (l, p) = list(true, true, &["%"]);
-        let got: Vec<String> = lines(&l, &p, &all).into_iter().map(|(_, line)| line).collect();
+        let got: Vec<String> = lines(&l, &p, &all, str::to_owned).into_iter().map(|(_, line)| line).collect();
         assert_eq!(
             got,
             [
@@ -182,7 +189,7 @@ mod tests {
         );
         // A child the pattern lists itself gives its parent no CHILDINFO.
         let (l, p) = list(true, true, &["*x"]);
-        let got: Vec<String> = lines(&l, &p, &all).into_iter().map(|(n, _)| n).collect();
+        let got: Vec<String> = lines(&l, &p, &all, str::to_owned).into_iter().map(|(n, _)| n).collect();
         assert_eq!(got, ["a/x", "b/x"]);
     }
 
@@ -190,7 +197,7 @@ mod tests {
     fn several_patterns_list_each_folder_once() {
         let all = entries(&["a", "a/b", "c"], &[]);
         let (l, p) = list(false, false, &["*", "a"]);
-        let got: Vec<String> = lines(&l, &p, &all).into_iter().map(|(n, _)| n).collect();
+        let got: Vec<String> = lines(&l, &p, &all, str::to_owned).into_iter().map(|(n, _)| n).collect();
         assert_eq!(got, ["a", "a/b", "c"]);
     }
 }

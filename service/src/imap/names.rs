@@ -60,6 +60,46 @@ pub fn modified_utf7(name: &str) -> String {
     out
 }
 
+/// A stored name (modified UTF-7) in UTF-8, for clients that take UTF-8 names
+/// (IMAP4rev2, UTF8=ACCEPT). A name that is not valid modified UTF-7 is given as it
+/// is.
+pub fn from_modified_utf7(name: &str) -> String {
+    use base64::Engine as _;
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    if !name.contains('&') {
+        return name.to_owned();
+    }
+    let engine = base64::alphabet::Alphabet::new(ALPHABET).map(|a| {
+        let config = base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone);
+        base64::engine::GeneralPurpose::new(&a, config)
+    });
+    let Ok(engine) = engine else { return name.to_owned() };
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let Some(end) = after.find('-') else { return name.to_owned() };
+        if end == 0 {
+            out.push('&');
+        } else {
+            let Ok(bytes) = engine.decode(&after[..end]) else { return name.to_owned() };
+            if bytes.len() % 2 != 0 {
+                return name.to_owned();
+            }
+            let units = bytes.chunks(2).map(|p| u16::from_be_bytes([p[0], p[1]]));
+            match char::decode_utf16(units).collect::<Result<String, _>>() {
+                Ok(text) => out.push_str(&text),
+                Err(_) => return name.to_owned(),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `name` with an `INBOX` first level in upper case, and without the one trailing
 /// delimiter that says a folder is meant to hold others (`Archive/` is `Archive`). A
 /// name ending in two is left as it is, for [`invalid`] to refuse its empty level:
@@ -171,6 +211,16 @@ pub fn parents(name: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modified_utf7_names_read_back_as_they_were_written() {
+        for name in ["Entwürfe", "日本語/メモ", "a&b", "plain", "Ünï & cödé/x"] {
+            assert_eq!(from_modified_utf7(&modified_utf7(name)), name, "{name}");
+        }
+        assert_eq!(from_modified_utf7("Entw&APw-rfe"), "Entwürfe");
+        assert_eq!(from_modified_utf7("broken&AP"), "broken&AP", "not modified UTF-7: as it is");
+        assert_eq!(from_modified_utf7("odd&AA-"), "odd&AA-");
+    }
 
     #[test]
     fn inbox_is_inbox_in_any_case() {

@@ -80,9 +80,10 @@ fn moved(events: Events, before: &FolderCounts, now: &FolderCounts) -> bool {
         || (events.flag_change && before.highest_modseq != now.highest_modseq)
 }
 
-/// A LIST line for a name (NOTIFY's MailboxName and SubscriptionChange).
+/// A LIST line for a name as the client reads names (NOTIFY's MailboxName and
+/// SubscriptionChange).
 fn list_line(attributes: &str, name: &str) -> Vec<u8> {
-    let wire = names::modified_utf7(name).replace('\\', "\\\\").replace('"', "\\\"");
+    let wire = name.replace('\\', "\\\\").replace('"', "\\\"");
     format!("* LIST ({attributes}) \"{}\" \"{wire}\"\r\n", names::DELIMITER).into_bytes()
 }
 
@@ -156,18 +157,18 @@ impl<S: crate::tls::Transport> Session<S> {
         let now_names: BTreeSet<String> = folders.iter().map(|f| f.name.clone()).collect();
         if names_asked {
             for gone in watching.names.difference(&now_names) {
-                self.raw(list_line("\\NonExistent", gone));
+                self.raw(list_line("\\NonExistent", &self.wire_name(gone)));
             }
             for made in now_names.difference(&watching.names) {
-                self.raw(list_line("", made));
+                self.raw(list_line("", &self.wire_name(made)));
             }
         }
         if subscriptions_asked {
             for added in subscriptions.difference(&watching.subscriptions) {
-                self.raw(list_line("\\Subscribed", added));
+                self.raw(list_line("\\Subscribed", &self.wire_name(added)));
             }
             for removed in watching.subscriptions.difference(&subscriptions) {
-                self.raw(list_line("", removed));
+                self.raw(list_line("", &self.wire_name(removed)));
             }
         }
         let mut told = BTreeMap::new();

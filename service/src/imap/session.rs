@@ -151,6 +151,11 @@ pub struct Session<S> {
     /// The client enabled QRESYNC: VANISHED in place of EXPUNGE, and SELECT's and
     /// UID FETCH's resynchronisation.
     pub(super) qresync: bool,
+    /// The client enabled IMAP4rev2 (RFC 9051): SEARCH answered by ESEARCH, no
+    /// `\Recent`.
+    pub(super) rev2: bool,
+    /// Folder names go out in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), not modified UTF-7.
+    pub(super) utf8_names: bool,
     /// What NOTIFY asked to hear of (RFC 5465).
     pub(super) notify: Option<super::notify::Watching>,
     /// A notice for the user's mailbox was taken in while NOTIFY is on: its
@@ -347,6 +352,8 @@ impl<S: crate::tls::Transport> Session<S> {
             dirty: false,
             condstore: false,
             qresync: false,
+            rev2: false,
+            utf8_names: false,
             notify: None,
             notify_due: false,
             idling: None,
@@ -514,8 +521,9 @@ impl<S: crate::tls::Transport> Session<S> {
             shown.extend(new.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned));
             sel.messages.extend(new);
             out.push(Data::Exists(u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)));
-            // New mail is recent in the first session that hears of it.
-            if sel.read_only {
+            // New mail is recent in the first session that hears of it (IMAP4rev1's).
+            if self.rev2 {
+            } else if sel.read_only {
                 // EXAMINE claims nothing: recent is what nobody has claimed.
                 sel.recent.clear();
                 sel.claimed(now.recent_from..now.uidnext);
@@ -525,7 +533,9 @@ impl<S: crate::tls::Transport> Session<S> {
                     Err(e) => tracing::warn!(error = %e, "cannot claim recent messages"),
                 }
             }
-            out.push(Data::Recent(sel.recent_count()));
+            if !self.rev2 {
+                out.push(Data::Recent(sel.recent_count()));
+            }
         }
         sel.uidnext = now.uidnext;
         sel.highest_modseq = now.highest_modseq;
@@ -539,6 +549,12 @@ impl<S: crate::tls::Transport> Session<S> {
     /// origins of partial `BINARY[…]` items put in.
     pub(super) fn outgoing(&mut self, bytes: Vec<u8>) -> Vec<u8> {
         with_origins(spelled(bytes), &mut self.binary_origins)
+    }
+
+    /// A stored folder name as this client reads names: UTF-8 once it enabled it,
+    /// modified UTF-7 (as stored) otherwise.
+    pub(super) fn wire_name(&self, name: &str) -> String {
+        if self.utf8_names { super::names::from_modified_utf7(name) } else { name.to_owned() }
     }
 
     /// Turns CONDSTORE on for the session (a CONDSTORE-enabling command was used);
