@@ -115,12 +115,66 @@ pub(crate) struct LineConn<S> {
     output: Vec<u8>,
     /// The run's stop signal, raced by every wait.
     shutdown: Shutdown,
+    /// DEFLATE both ways, once started (IMAP's COMPRESS, RFC 4978).
+    deflate: Option<Box<Deflate>>,
+}
+
+/// Most bytes inflated from the client per read: a small compressed input cannot
+/// make a session hold much more than this at once.
+const INFLATE_AT_MOST: usize = 256 * 1024;
+
+/// A compressed connection's two streams (raw DEFLATE, RFC 1951) and the compressed
+/// bytes read and not yet inflated.
+struct Deflate {
+    compress: flate2::Compress,
+    decompress: flate2::Decompress,
+    raw_in: Vec<u8>,
+}
+
+impl Deflate {
+    /// `plain`, compressed and sync-flushed (RFC 4978 §4: whole responses reach the
+    /// client at once).
+    fn compress(&mut self, plain: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(plain.len() / 2 + 64);
+        let mut at = 0;
+        loop {
+            out.reserve(4096);
+            let before = self.compress.total_in();
+            self.compress
+                .compress_vec(&plain[at..], &mut out, flate2::FlushCompress::Sync)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            at += usize::try_from(self.compress.total_in() - before).unwrap_or(0);
+            // Done once all is in and the output was not cut short by its room.
+            if at >= plain.len() && out.len() < out.capacity() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Inflates what was read into `input`, at most [`INFLATE_AT_MOST`] bytes; the
+    /// rest waits in `raw_in`.
+    fn inflate(&mut self, input: &mut Vec<u8>) -> io::Result<()> {
+        let limit = input.len() + INFLATE_AT_MOST;
+        while !self.raw_in.is_empty() && input.len() < limit {
+            input.reserve(16 * 1024);
+            let (before_in, before_out) = (self.decompress.total_in(), self.decompress.total_out());
+            self.decompress
+                .decompress_vec(&self.raw_in, input, flate2::FlushDecompress::Sync)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let used = usize::try_from(self.decompress.total_in() - before_in).unwrap_or(0);
+            self.raw_in.drain(..used);
+            if used == 0 && self.decompress.total_out() == before_out {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<S: Transport> LineConn<S> {
     /// A connection on `stream`, which stops waiting when `shutdown` says so.
     pub(crate) fn new(stream: S, shutdown: Shutdown) -> LineConn<S> {
-        LineConn { stream, input: Vec::with_capacity(1024), output: Vec::with_capacity(1024), shutdown }
+        LineConn { stream, input: Vec::with_capacity(1024), output: Vec::with_capacity(1024), shutdown, deflate: None }
     }
 
     /// Queues bytes to send.
@@ -155,11 +209,37 @@ impl<S: Transport> LineConn<S> {
     /// When the client cannot be written to; the output is then kept.
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         if !self.output.is_empty() {
-            self.stream.write_all(&self.output).await?;
+            match &mut self.deflate {
+                Some(d) => {
+                    let compressed = d.compress(&self.output)?;
+                    self.stream.write_all(&compressed).await?;
+                }
+                None => self.stream.write_all(&self.output).await?,
+            }
             self.stream.flush().await?;
             self.output.clear();
         }
         Ok(())
+    }
+
+    /// Compresses the connection both ways from here on, after the session's go-ahead
+    /// is sent as it is (IMAP's COMPRESS DEFLATE).
+    ///
+    /// # Errors
+    /// When the go-ahead cannot be sent.
+    pub(crate) async fn start_deflate(&mut self) -> io::Result<()> {
+        self.flush().await?;
+        self.deflate = Some(Box::new(Deflate {
+            compress: flate2::Compress::new(flate2::Compression::default(), false),
+            decompress: flate2::Decompress::new(false),
+            raw_in: Vec::new(),
+        }));
+        Ok(())
+    }
+
+    /// True once the connection is compressed.
+    pub(crate) fn is_deflated(&self) -> bool {
+        self.deflate.is_some()
     }
 
     /// Sends what is queued once it reaches `size` bytes (a long multi-line reply
@@ -199,7 +279,24 @@ impl<S: Transport> LineConn<S> {
         other: impl Future<Output = T>,
     ) -> Result<Filled<T>, Ended> {
         self.flush().await.map_err(|_| Ended::Closed)?;
+        if let Some(d) = &mut self.deflate
+            && !d.raw_in.is_empty()
+        {
+            // Compressed bytes left from the last read, inflated before reading more.
+            let had = self.input.len();
+            d.inflate(&mut self.input).map_err(|_| Ended::Closed)?;
+            if self.input.len() > had {
+                return Ok(Filled::Input);
+            }
+        }
         self.input.reserve(READ_ROOM);
+        let buffer = match &mut self.deflate {
+            Some(d) => {
+                d.raw_in.reserve(READ_ROOM);
+                &mut d.raw_in
+            }
+            None => &mut self.input,
+        };
         let shutdown = &self.shutdown;
         let stop = async {
             match wait.stop {
@@ -214,8 +311,8 @@ impl<S: Transport> LineConn<S> {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            read = tokio::time::timeout_at(wait.until.into(), self.stream.read_buf(&mut self.input)) => match read {
+        let filled = tokio::select! {
+            read = tokio::time::timeout_at(wait.until.into(), self.stream.read_buf(buffer)) => match read {
                 Ok(Ok(0) | Err(_)) => Err(Ended::Closed),
                 Ok(Ok(_)) => Ok(Filled::Input),
                 Err(_) => Err(Ended::TimedOut),
@@ -223,7 +320,12 @@ impl<S: Transport> LineConn<S> {
             () = stop => Err(Ended::Stopping),
             () = evicted => Err(Ended::Evicted),
             t = other => Ok(Filled::Other(t)),
+        };
+        if let (Ok(Filled::Input), Some(d)) = (&filled, &mut self.deflate) {
+            // A client whose stream does not inflate is gone: nothing it says can be read.
+            d.inflate(&mut self.input).map_err(|_| Ended::Closed)?;
         }
+        filled
     }
 
     /// The next line of at most `limit` bytes (its line ending included), read within
@@ -267,6 +369,27 @@ mod tests {
     use std::time::Duration;
 
     use tokio::io::AsyncWriteExt as _;
+
+    #[test]
+    fn a_small_compressed_input_is_inflated_in_bounded_steps() {
+        let plain = vec![b'a'; 8 * 1024 * 1024];
+        let mut packer = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut packed = Vec::with_capacity(1024 * 1024);
+        packer.compress_vec(&plain, &mut packed, flate2::FlushCompress::Sync).expect("compress");
+        assert!(packed.len() < 64 * 1024, "a bomb: {} bytes", packed.len());
+        let mut d = Deflate { compress: packer, decompress: flate2::Decompress::new(false), raw_in: packed };
+        let mut input = Vec::new();
+        d.inflate(&mut input).expect("inflate");
+        assert!(!input.is_empty() && input.len() < 4 * INFLATE_AT_MOST, "{} bytes at once", input.len());
+        assert!(!d.raw_in.is_empty(), "the rest waits");
+        let mut total = input.len();
+        while !d.raw_in.is_empty() {
+            input.clear();
+            d.inflate(&mut input).expect("inflate");
+            total += input.len();
+        }
+        assert_eq!(total, plain.len());
+    }
 
     use super::*;
 

@@ -326,3 +326,45 @@ assert b"MESSAGES 1" in out[0], out
     )
     .await;
 }
+
+/// COMPRESS=DEFLATE (RFC 4978): after the go-ahead, both ways in raw DEFLATE, each
+/// response whole at the client (sync-flushed); a message of text crosses in a
+/// fraction of its size; a second COMPRESS is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn compress_deflate_shrinks_the_session_both_ways() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+import zlib
+cmd = session()
+assert b"COMPRESS=DEFLATE" in b"".join(cmd(b"c", b"CAPABILITY"))
+body = b"".join(b"Line %d of the quarterly figures, all of them in order.\n" % i for i in range(2000))
+cmd(b"a", b"APPEND INBOX " + literal(b"Subject: big\n\n" + body))
+assert "OK" in last(cmd(b"z", b"COMPRESS DEFLATE"))
+s, f = sessions[0]
+out_stream = zlib.compressobj(wbits=-15)
+in_stream = zlib.decompressobj(wbits=-15)
+received = 0
+def zcmd(tag, line):
+    global received
+    s.sendall(out_stream.compress(tag + b" " + line + b"\r\n") + out_stream.flush(zlib.Z_SYNC_FLUSH))
+    plain = b""
+    while not any(l.startswith(tag + b" ") for l in plain.split(b"\r\n")):
+        chunk = s.recv(65536)
+        assert chunk, "closed"
+        received += len(chunk)
+        plain += in_stream.decompress(chunk)
+    return plain
+out = zcmd(b"s", b"SELECT INBOX")
+assert b"s OK" in out, out
+received = 0
+out = zcmd(b"f", b"FETCH 1 BODY.PEEK[TEXT]")
+assert body.replace(b"\n", b"\r\n") in out and b"f OK" in out, out[-200:]
+assert received * 5 < len(body), "compressed %d of %d bytes" % (received, len(body))
+out = zcmd(b"z2", b"COMPRESS DEFLATE")
+assert b"z2 NO [COMPRESSIONACTIVE]" in out, out
+"#,
+    )
+    .await;
+}

@@ -72,6 +72,9 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("MULTIAPPEND")),
                 Capability::from(atom("CATENATE")),
                 Capability::from(atom("NOTIFY")),
+                Capability::Compress {
+                    algorithm: imap_next::imap_types::extensions::compress::CompressionAlgorithm::Deflate,
+                },
                 Capability::Utf8(imap_next::imap_types::extensions::utf8::Utf8Kind::Accept),
             ]);
         }

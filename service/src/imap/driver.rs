@@ -251,6 +251,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
             CommandBody::Enable { capabilities } => self.enable(tag, capabilities),
             CommandBody::Namespace => self.namespace(tag),
+            CommandBody::Compress { .. } => return self.compress(tag).await,
             CommandBody::Select { mailbox, parameters } => self.select(tag, mailbox, false, parameters).await,
             CommandBody::Examine { mailbox, parameters } => self.select(tag, mailbox, true, parameters).await,
             CommandBody::Create { mailbox } => self.create(tag, mailbox).await,
@@ -419,6 +420,23 @@ impl<S: crate::tls::Transport> Session<S> {
     fn idle_done(&mut self) -> Flow {
         if let Some(tag) = self.idling.take() {
             self.ok(tag, None, "IDLE terminated");
+        }
+        Flow::Continue
+    }
+
+    /// COMPRESS DEFLATE (RFC 4978): the go-ahead is sent as it is, and everything
+    /// after it both ways is compressed.
+    async fn compress(&mut self, tag: Tag<'static>) -> Flow {
+        if self.conn.is_deflated() {
+            self.no(tag, Some(Code::CompressionActive), "Compression is already on");
+            return Flow::Continue;
+        }
+        self.ok(tag, None, "DEFLATE active");
+        self.complete();
+        self.drain().await;
+        if let Err(e) = self.conn.start_deflate().await {
+            tracing::debug!(peer = %self.peer, error = %e, "cannot start compression");
+            return Flow::Close;
         }
         Flow::Continue
     }
