@@ -368,3 +368,46 @@ assert b"z2 NO [COMPRESSIONACTIVE]" in out, out
     )
     .await;
 }
+
+/// OBJECTID (RFC 8474) and SAVEDATE (RFC 8514): a folder's MAILBOXID from CREATE,
+/// SELECT and STATUS, kept across RENAME; a message's EMAILID shared by its copies,
+/// THREADID NIL, SAVEDATE when it was saved; the search keys find by them.
+#[tokio::test(flavor = "multi_thread")]
+async fn object_ids_and_save_dates_name_folders_and_messages_for_good() {
+    let d = service().await;
+    run(
+        &d,
+        r#"
+import re, time
+cmd = session()
+caps = b"".join(cmd(b"c", b"CAPABILITY"))
+assert b"OBJECTID" in caps and b"SAVEDATE" in caps, caps
+out = cmd(b"cr", b"CREATE Work")
+mailboxid = re.search(rb"\[MAILBOXID \((F[\w-]+)\)\]", out[-1]).group(1)
+out = cmd(b"st", b"STATUS Work (MAILBOXID MESSAGES)")
+assert out[0] == b"* STATUS Work (MESSAGES 0 MAILBOXID (" + mailboxid + b"))\r\n", out
+cmd(b"a", b"APPEND INBOX " + literal(b"Subject: kept\n\nx\n"))
+cmd(b"s", b"SELECT INBOX")
+cmd(b"cp", b"COPY 1 Work")
+out = cmd(b"f", b"FETCH 1 (EMAILID THREADID SAVEDATE)")
+m = re.match(rb'\* 1 FETCH \(EMAILID \((M[\w-]+)\) THREADID NIL SAVEDATE "(\d+-\w+-\d+) [\d:]+ \+0000"\)\r\n', out[0])
+assert m, out
+emailid, saved = m.group(1), m.group(2)
+assert saved == time.strftime("%d-%b-%Y", time.gmtime()).encode(), saved
+out = cmd(b"se", b"SEARCH EMAILID " + emailid)
+assert out[0] == b"* SEARCH 1\r\n", out
+assert cmd(b"se2", b"SEARCH SAVEDBEFORE 1-Jan-2000")[0] == b"* SEARCH\r\n"
+assert cmd(b"se3", b"UID SEARCH SAVEDSINCE \"" + saved + b"\" SAVEDATESUPPORTED")[0] == b"* SEARCH 1\r\n"
+assert cmd(b"se4", b"SEARCH OR THREADID T1 EMAILID M0")[0] == b"* SEARCH\r\n"
+out = cmd(b"sw", b"SELECT Work")
+assert any(b"[MAILBOXID (" + mailboxid + b")]" in l for l in out), out
+out = cmd(b"fw", b"UID FETCH 1 EMAILID")
+assert out[0] == b"* 1 FETCH (UID 1 EMAILID (" + emailid + b"))\r\n", "the copy is the same message: %r" % out
+cmd(b"u", b"UNSELECT")
+cmd(b"rn", b"RENAME Work Job")
+out = cmd(b"st2", b"STATUS Job (MAILBOXID)")
+assert out[0] == b"* STATUS Job (MAILBOXID (" + mailboxid + b"))\r\n", out
+"#,
+    )
+    .await;
+}

@@ -72,6 +72,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("MULTIAPPEND")),
                 Capability::from(atom("CATENATE")),
                 Capability::from(atom("NOTIFY")),
+                Capability::from(atom("OBJECTID")),
+                Capability::from(atom("SAVEDATE")),
                 Capability::Compress {
                     algorithm: imap_next::imap_types::extensions::compress::CompressionAlgorithm::Deflate,
                 },

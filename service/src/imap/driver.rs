@@ -331,26 +331,88 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// A command imap-codec refused, read again: with the saved search result put
-    /// for `$`, or as one of [`super::extended`]'s; `None` when it is neither.
+    /// A command imap-codec refused, read again: with OBJECTID's and SAVEDATE's search
+    /// keys put as the UID sets they stand for and their FETCH and STATUS items taken
+    /// out (answered beside imap-types' response), with the saved search result put for
+    /// `$`, or as one of [`super::extended`]'s; `None` when it is none of these.
     async fn reparse(&mut self, bytes: &[u8]) -> Option<Flow> {
         use imap_codec::CommandCodec;
         use imap_codec::decode::Decoder;
         use imap_next::imap_types::IntoStatic;
-        let rewritten = match &self.state {
-            State::Selected(_, sel) => super::extended::with_saved(bytes, &sel.saved, |uid| {
-                sel.messages.binary_search_by_key(&uid, |m| m.uid).ok().and_then(|i| u32::try_from(i + 1).ok())
-            }),
-            _ => None,
-        };
-        let bytes = rewritten.as_deref().unwrap_or(bytes);
-        if rewritten.is_some()
-            && let Ok((&[], command)) = CommandCodec::default().decode(bytes)
+        let mut command = bytes.to_vec();
+        let mut changed = false;
+        let keys = super::objectid::keys(&command);
+        if !keys.is_empty()
+            && let Some(put) = self.object_keys(keys).await
         {
-            return Some(self.command(command.into_static()).await);
+            command = super::objectid::put_keys(&command, put);
+            changed = true;
         }
-        let (tag, parsed) = super::extended::parse(bytes)?;
+        if let State::Selected(_, sel) = &self.state
+            && let Some(with) = super::extended::with_saved(&command, &sel.saved, |uid| {
+                sel.messages.binary_search_by_key(&uid, |m| m.uid).ok().and_then(|i| u32::try_from(i + 1).ok())
+            })
+        {
+            command = with;
+            changed = true;
+        }
+        if let Some((without, items)) = super::objectid::take_items(&command) {
+            command = without;
+            changed = true;
+            self.object_items = items;
+        }
+        if changed && let Ok((&[], parsed)) = CommandCodec::default().decode(&command) {
+            let flow = self.command(parsed.into_static()).await;
+            self.object_items = super::objectid::ObjectItems::default();
+            return Some(flow);
+        }
+        self.object_items = super::objectid::ObjectItems::default();
+        let (tag, parsed) = super::extended::parse(&command)?;
         Some(self.extended(tag, parsed).await)
+    }
+
+    /// What OBJECTID's and SAVEDATE's search keys stand for in the selected folder:
+    /// `UID set` of the messages they match (a UID no message has for none), `ALL`.
+    async fn object_keys(
+        &mut self,
+        keys: Vec<(std::ops::Range<usize>, super::objectid::Key)>,
+    ) -> Option<Vec<(std::ops::Range<usize>, String)>> {
+        use super::objectid::Key;
+        let State::Selected(user, sel) = &self.state else { return None };
+        let objects = self.ctx.store.imap_objects(user.mailbox, sel.folder.id, None).await.ok()?;
+        let objects: std::collections::HashMap<i64, crate::store::ObjectIds> =
+            objects.into_iter().map(|o| (o.id, o)).collect();
+        let State::Selected(_, sel) = &self.state else { return None };
+        let day = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive());
+        let uids = |matches: &dyn Fn(&crate::store::ImapMessage) -> bool| -> String {
+            let found: Vec<u32> = sel.messages.iter().filter(|m| matches(m)).map(|m| m.uid).collect();
+            if found.is_empty() {
+                "UID 4294967295".to_owned()
+            } else {
+                format!("UID {}", super::esearch::sequence_set(&found))
+            }
+        };
+        // A copy stored before save dates were kept counts as saved when it arrived.
+        let saved =
+            |m: &crate::store::ImapMessage| day(objects.get(&m.id).and_then(|o| o.saved_at).unwrap_or(m.received_at));
+        Some(
+            keys.into_iter()
+                .map(|(range, key)| {
+                    let text = match key {
+                        Key::SaveDateSupported => "ALL".to_owned(),
+                        Key::ThreadId => "UID 4294967295".to_owned(),
+                        Key::EmailId(id) => {
+                            let content = id.strip_prefix('M').and_then(|c| c.parse::<i64>().ok());
+                            uids(&|m| content.is_some() && objects.get(&m.id).map(|o| o.content) == content)
+                        }
+                        Key::SavedBefore(d) => uids(&|m| saved(m).is_some_and(|s| s < d)),
+                        Key::SavedOn(d) => uids(&|m| saved(m) == Some(d)),
+                        Key::SavedSince(d) => uids(&|m| saved(m).is_some_and(|s| s >= d)),
+                    };
+                    (range, text)
+                })
+                .collect(),
+        )
     }
 
     /// Dispatches a command of [`super::extended`] by state.

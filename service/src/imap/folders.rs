@@ -9,7 +9,7 @@ use imap_next::imap_types::extensions::enable::CapabilityEnable;
 use imap_next::imap_types::fetch::MessageDataItem;
 use imap_next::imap_types::flag::{Flag, FlagNameAttribute};
 use imap_next::imap_types::mailbox::{ListMailbox, Mailbox};
-use imap_next::imap_types::response::{Code, Data};
+use imap_next::imap_types::response::{Code, CodeOther, Data};
 use imap_next::imap_types::sequence::SequenceSet;
 use imap_next::imap_types::status::{StatusDataItem, StatusDataItemName};
 
@@ -249,7 +249,11 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         match self.ctx.store.imap_create(user.mailbox, name.clone()).await {
-            Ok(_) => self.ok(tag, None, "CREATE completed"),
+            Ok(id) => {
+                // OBJECTID (RFC 8474 §4.1): the new folder's MAILBOXID.
+                let code = Code::Other(CodeOther::unvalidated(format!("MAILBOXID (F{id})").into_bytes()));
+                self.ok(tag, Some(code), "CREATE completed");
+            }
             Err(StoreError::Conflict(_)) => {
                 self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{name} already exists"));
             }
@@ -320,9 +324,17 @@ impl<S: crate::tls::Transport> Session<S> {
         name: Mailbox<'static>,
         items: Vec<StatusDataItemName>,
     ) -> Flow {
+        let asked = std::mem::take(&mut self.object_items);
+        let mut items = items;
+        if asked.stand_in {
+            items.clear();
+        }
         let Some(user) = self.user() else { return Flow::Continue };
         let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
-        if let Err(e) = self.status_of(user.mailbox, folder.id, &folder.name, items).await {
+        self.object_items = asked;
+        let status = self.status_of(user.mailbox, folder.id, &folder.name, items).await;
+        self.object_items = super::objectid::ObjectItems::default();
+        if let Err(e) = status {
             return self.store_failed(tag, &e);
         }
         self.ok(tag, None, "STATUS completed");
@@ -356,7 +368,13 @@ impl<S: crate::tls::Transport> Session<S> {
             });
         }
         if let Some(mb) = mailbox_of(&self.wire_name(name)) {
-            self.data(Data::Status { mailbox: mb, items: Cow::Owned(out) });
+            let status = Data::Status { mailbox: mb, items: Cow::Owned(out) };
+            if self.object_items.mailboxid {
+                // OBJECTID's MAILBOXID, which imap-types' STATUS has no place for.
+                self.raw(super::objectid::spliced(status, &format!(" MAILBOXID (F{folder})")));
+            } else {
+                self.data(status);
+            }
         }
         Ok(())
     }
@@ -425,6 +443,8 @@ impl<S: crate::tls::Transport> Session<S> {
         self.untagged_ok(Some(Code::UidValidity(nz(u32::try_from(folder.id).unwrap_or(u32::MAX)))), "UIDs valid");
         self.untagged_ok(Some(Code::UidNext(nz(state.uidnext))), "Predicted next UID");
         self.untagged_ok(Some(Code::HighestModSeq(nz64(state.highest_modseq))), "Highest");
+        let id = Code::Other(CodeOther::unvalidated(format!("MAILBOXID (F{})", folder.id).into_bytes()));
+        self.untagged_ok(Some(id), "Ok");
         let selected = Selected {
             folder: state.folder,
             read_only,

@@ -29,6 +29,7 @@ mod listext;
 pub mod mime;
 pub mod names;
 mod notify;
+mod objectid;
 mod quota;
 pub mod search;
 mod selected;

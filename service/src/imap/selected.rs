@@ -158,6 +158,7 @@ impl<S: crate::tls::Transport> Session<S> {
         uid: bool,
         modifiers: Vec<FetchModifier>,
     ) -> Flow {
+        let objects_asked = std::mem::take(&mut self.object_items);
         let mut items = match names {
             MacroOrMessageDataItemNames::Macro(m) => m.expand().into_iter().map(|i| i.into_static()).collect(),
             MacroOrMessageDataItemNames::MessageDataItemNames(items) => items,
@@ -236,6 +237,15 @@ impl<S: crate::tls::Transport> Session<S> {
                 }
             }
         }
+        // OBJECTID's and SAVEDATE's answers, for the messages chosen.
+        let mut objects = std::collections::HashMap::new();
+        if objects_asked.emailid || objects_asked.savedate {
+            let ids = chosen.iter().map(|(_, m)| m.id).collect();
+            match self.ctx.store.imap_objects(mailbox, folder, Some(ids)).await {
+                Ok(found) => objects.extend(found.into_iter().map(|o| (o.id, o))),
+                Err(e) => return self.store_failed(tag, &e),
+            }
+        }
         let reads = needs(&items);
         let structured = needs_structure(&items);
         for batch in chosen.chunks(batch(reads)) {
@@ -269,7 +279,21 @@ impl<S: crate::tls::Transport> Session<S> {
                         self.binary_origins.push_back(origin.flatten());
                     }
                 }
-                if let Ok(out) = Vec1::try_from(out) {
+                if objects_asked.any() {
+                    let mut out = out;
+                    if objects_asked.stand_in && !uid {
+                        out.retain(|i| !matches!(i, MessageDataItem::Uid(_)));
+                    }
+                    let o = objects.get(&m.id);
+                    let extra =
+                        super::objectid::fetch_items(objects_asked, o.map(|o| o.content), o.and_then(|o| o.saved_at));
+                    let line = match Vec1::try_from(out) {
+                        Ok(items) => super::objectid::spliced(Data::Fetch { seq: nz(*n), items }, &extra),
+                        Err(_) => format!("* {n} FETCH ({})\r\n", extra.trim_start()).into_bytes(),
+                    };
+                    let line = super::session::with_origins(line, &mut self.binary_origins);
+                    self.raw(line);
+                } else if let Ok(out) = Vec1::try_from(out) {
                     self.data(Data::Fetch { seq: nz(*n), items: out });
                 }
             }

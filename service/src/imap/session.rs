@@ -156,6 +156,9 @@ pub struct Session<S> {
     pub(super) rev2: bool,
     /// Folder names go out in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), not modified UTF-7.
     pub(super) utf8_names: bool,
+    /// The OBJECTID and SAVEDATE items the FETCH or STATUS being run asked for (taken
+    /// out of it before imap-codec read it).
+    pub(super) object_items: super::objectid::ObjectItems,
     /// What NOTIFY asked to hear of (RFC 5465).
     pub(super) notify: Option<super::notify::Watching>,
     /// A notice for the user's mailbox was taken in while NOTIFY is on: its
@@ -354,6 +357,7 @@ impl<S: crate::tls::Transport> Session<S> {
             qresync: false,
             rev2: false,
             utf8_names: false,
+            object_items: super::objectid::ObjectItems::default(),
             notify: None,
             notify_due: false,
             idling: None,

@@ -38,6 +38,17 @@ pub mod flags {
 }
 
 /// One folder of a mailbox.
+/// What IMAP's OBJECTID (RFC 8474) and SAVEDATE (RFC 8514) tell of a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectIds {
+    /// The copy.
+    pub id: i64,
+    /// Its content, shared by every copy of the message: its EMAILID.
+    pub content: i64,
+    /// When it was saved into its folder (unknown for mail stored before schema 14).
+    pub saved_at: Option<i64>,
+}
+
 /// A message to append: its content as given, flags and internal date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -358,6 +369,17 @@ impl Store {
         dispatch!(self, b => b.imap_subscribe(mailbox, name, subscribed).await)?;
         self.changed(mailbox);
         Ok(())
+    }
+
+    /// The content id and save date of the copies `ids` in a folder (those still
+    /// there), or of all its copies in UID order when `ids` is `None`.
+    ///
+    /// Read.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_objects(&self, mailbox: i64, folder: i64, ids: Option<Vec<i64>>) -> StoreResult<Vec<ObjectIds>> {
+        dispatch!(self, b => b.imap_objects(mailbox, folder, ids).await)
     }
 
     /// The names subscribed to, folders or not (a deleted folder's subscription stays

@@ -340,6 +340,43 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn imap_objects(
+        &self,
+        mailbox: i64,
+        folder: i64,
+        ids: Option<Vec<i64>>,
+    ) -> StoreResult<Vec<crate::store::ObjectIds>> {
+        self.read(move |conn| {
+            folder_of(conn, mailbox, folder)?;
+            let row = |r: &rusqlite::Row<'_>| {
+                Ok(crate::store::ObjectIds { id: r.get(0)?, content: r.get(1)?, saved_at: r.get(2)? })
+            };
+            let mut out = Vec::new();
+            match ids {
+                None => {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT id, content_id, saved_at FROM messages WHERE folder_id = ?1 ORDER BY uid",
+                    )?;
+                    for r in stmt.query_map([folder], row)? {
+                        out.push(r?);
+                    }
+                }
+                Some(ids) => {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT id, content_id, saved_at FROM messages WHERE id = ?1 AND folder_id = ?2",
+                    )?;
+                    for id in ids {
+                        if let Some(o) = stmt.query_row([id, folder], row).optional()? {
+                            out.push(o);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn imap_subscriptions(&self, mailbox: i64) -> StoreResult<Vec<String>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT name FROM subscriptions WHERE mailbox_id = ?1 ORDER BY name")?;

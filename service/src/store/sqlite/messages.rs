@@ -141,10 +141,23 @@ pub(super) fn insert_copy(
             .query_row([id, mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
     };
     tx.prepare_cached(
-        "INSERT INTO messages (mailbox_id, folder_id, uid, size, received_at, prefix, content_id, flags, keywords, modseq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO messages (mailbox_id, folder_id, uid, size, received_at, prefix, content_id, flags, keywords, modseq,
+                               saved_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
-    .execute(params![mailbox, folder, uid, size, received_at, prefix, content, flags, keywords, modseq])?;
+    .execute(params![
+        mailbox,
+        folder,
+        uid,
+        size,
+        received_at,
+        prefix,
+        content,
+        flags,
+        keywords,
+        modseq,
+        crate::store::now_secs()
+    ])?;
     Ok((folder, uid))
 }
 

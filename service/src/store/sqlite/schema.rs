@@ -433,6 +433,9 @@ const MIGRATIONS: &[Migration] = &[
     END;
     "#,
     ),
+    // 14: when each copy was saved into its folder (IMAP SAVEDATE, RFC 8514): set as
+    // a copy is made; unknown (NULL) for mail stored before.
+    Migration::Sql("ALTER TABLE messages ADD COLUMN saved_at INTEGER;"),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

@@ -176,3 +176,24 @@ pub(super) async fn a_deleted_folders_subscription_stays_until_removed(f: Fixtur
     let folders = store.imap_folders(ann).await.expect("folders");
     assert!(folders.iter().any(|f| f.name == "Job/2026" && f.subscribed));
 }
+
+/// A copy's content id is its original's (one EMAILID for every copy), and each copy
+/// knows when it was saved into its folder.
+pub(super) async fn copies_share_their_content_id_and_know_when_they_were_saved(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let inbox = folder(store, ann, "INBOX").await;
+    let sent = folder(store, ann, "Sent").await;
+    store.accept(local(vec![ann], b"Subject: one\r\n\r\nx\r\n")).await.expect("deliver");
+    let id = ids_in(store, ann, inbox).await[0];
+    store.imap_copy(ann, inbox, vec![id], sent, false).await.expect("copy");
+    let before = crate::store::now_secs() - 5;
+    let original = store.imap_objects(ann, inbox, Some(vec![id])).await.expect("objects");
+    let copies = store.imap_objects(ann, sent, None).await.expect("objects");
+    assert_eq!(copies.len(), 1);
+    assert_eq!(original[0].content, copies[0].content, "one message, one content");
+    assert_ne!(original[0].id, copies[0].id);
+    assert!(copies[0].saved_at.is_some_and(|t| t >= before), "{copies:?}");
+    assert!(store.imap_objects(ann, sent, Some(vec![id])).await.expect("objects").is_empty(), "not in Sent");
+    assert!(matches!(store.imap_objects(ann, inbox + 1000, None).await, Err(StoreError::NotFound(_))));
+}

@@ -109,6 +109,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         recent_messages_are_claimed_by_one_session_only,
         messages_appended_together_are_kept_together,
         a_deleted_folders_subscription_stays_until_removed,
+        copies_share_their_content_id_and_know_when_they_were_saved,
     ],
     recipients: [
         a_list_expands_through_nested_lists_and_contacts_each_member_once,
