@@ -53,6 +53,8 @@ pub struct ServiceContext {
     pub dns_lists: Arc<DnsLists>,
     /// The secret that signs SRS addresses, read from the store once.
     pub srs: Arc<tokio::sync::OnceCell<String>>,
+    /// Selected folders' message lists, shared by IMAP sessions that see one state.
+    pub imap_lists: Arc<crate::imap::shared::SharedLists>,
 }
 
 impl std::fmt::Debug for ServiceContext {

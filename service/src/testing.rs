@@ -53,6 +53,7 @@ pub(crate) async fn context(edit: impl FnOnce(&mut ConfigDraft)) -> (tempfile::T
         metrics: Arc::default(),
         pop3_locks: Arc::default(),
         srs: Arc::default(),
+        imap_lists: Arc::default(),
     };
     (dir, ctx)
 }

@@ -448,7 +448,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let selected = Selected {
             folder: state.folder,
             read_only,
-            messages: state.messages,
+            messages: self.ctx.imap_lists.share(folder.id, state.highest_modseq, state.uidnext, state.messages),
             uidnext: state.uidnext,
             highest_modseq: state.highest_modseq,
             keywords,

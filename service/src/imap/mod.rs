@@ -35,6 +35,7 @@ pub mod search;
 mod selected;
 pub mod sequence;
 pub mod session;
+pub mod shared;
 pub mod sort;
 mod syntax;
 

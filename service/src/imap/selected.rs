@@ -231,7 +231,7 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         if let State::Selected(_, sel) = &mut self.state {
-            for m in &mut sel.messages {
+            for m in std::sync::Arc::make_mut(&mut sel.messages).iter_mut() {
                 if let Some(n) = seen_now.get(&m.id) {
                     *m = n.clone();
                 }
@@ -432,7 +432,7 @@ impl<S: crate::tls::Transport> Session<S> {
             for m in &stored.messages {
                 // In UID order, as the folder's list is.
                 if let Ok(i) = sel.messages.binary_search_by_key(&m.uid, |x| x.uid) {
-                    sel.messages[i] = m.clone();
+                    std::sync::Arc::make_mut(&mut sel.messages)[i] = m.clone();
                 }
             }
             for id in &stored.modified {
@@ -486,7 +486,7 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> crate::store::StoreResult<Vec<(u32, ImapMessage)>> {
         let Some((mailbox, sel)) = self.selected() else { return Ok(Vec::new()) };
         let largest = (u32::try_from(sel.messages.len()).unwrap_or(u32::MAX), sel.messages.last().map_or(0, |m| m.uid));
-        let messages: Vec<ImapMessage> = sel.messages.clone();
+        let messages = std::sync::Arc::clone(&sel.messages);
         let recent = sel.recent.clone();
         let folder = sel.folder.id;
         let reads = search::needs(keys);
@@ -693,7 +693,7 @@ impl<S: crate::tls::Transport> Session<S> {
             while i > 0 {
                 i -= 1;
                 if gone(&sel.messages[i]) {
-                    uids.push(sel.messages.remove(i).uid);
+                    uids.push(std::sync::Arc::make_mut(&mut sel.messages).remove(i).uid);
                     out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
                 }
             }
@@ -772,7 +772,7 @@ pub(super) fn vanished_uids(set: &SequenceSet, sel: &super::session::Selected) -
     let last = sel.uidnext.saturating_sub(1);
     let mut gaps = Vec::new();
     let mut next = 1u32;
-    for m in &sel.messages {
+    for m in sel.messages.iter() {
         if m.uid > next {
             gaps.push((next, m.uid - 1));
         }

@@ -59,8 +59,10 @@ pub(super) struct Selected {
     pub folder: Folder,
     /// EXAMINE: nothing may change.
     pub read_only: bool,
-    /// Its messages in sequence order: message number n is `messages[n - 1]`.
-    pub messages: Vec<ImapMessage>,
+    /// Its messages in sequence order: message number n is `messages[n - 1]`. Shared
+    /// with the other sessions that see the folder as it is ([`super::shared`]); a
+    /// session's own change copies it first.
+    pub messages: std::sync::Arc<Vec<ImapMessage>>,
     /// UIDNEXT as last reported.
     pub uidnext: u32,
     /// HIGHESTMODSEQ as last seen.
@@ -487,7 +489,7 @@ impl<S: crate::tls::Transport> Session<S> {
             i -= 1;
             let uid = sel.messages[i].uid;
             if now.messages.binary_search_by_key(&uid, |m| m.uid).is_err() {
-                sel.messages.remove(i);
+                std::sync::Arc::make_mut(&mut sel.messages).remove(i);
                 out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
             }
         }
@@ -499,7 +501,7 @@ impl<S: crate::tls::Transport> Session<S> {
         // Keywords of the messages changed or new, to announce those not yet told.
         let mut shown: Vec<String> = Vec::new();
         // Flags changed by someone else.
-        for (i, m) in sel.messages.iter_mut().enumerate() {
+        for (i, m) in std::sync::Arc::make_mut(&mut sel.messages).iter_mut().enumerate() {
             if let Ok(j) = now.messages.binary_search_by_key(&m.uid, |n| n.uid) {
                 let n = &now.messages[j];
                 if n.flags != m.flags || n.keywords != m.keywords {
@@ -523,7 +525,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let new: Vec<ImapMessage> = now.messages.iter().filter(|m| m.uid > last).cloned().collect();
         if !new.is_empty() {
             shown.extend(new.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned));
-            sel.messages.extend(new);
+            std::sync::Arc::make_mut(&mut sel.messages).extend(new);
             out.push(Data::Exists(u32::try_from(sel.messages.len()).unwrap_or(u32::MAX)));
             // New mail is recent in the first session that hears of it (IMAP4rev1's).
             if self.rev2 {
@@ -543,6 +545,10 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         sel.uidnext = now.uidnext;
         sel.highest_modseq = now.highest_modseq;
+        // Caught up: the list is the folder's as it is, which other sessions may hold.
+        if sel.messages.len() == now.messages.len() {
+            sel.messages = self.ctx.imap_lists.share(sel.folder.id, now.highest_modseq, now.uidnext, now.messages);
+        }
         self.announce_keywords(shown);
         for d in out {
             self.server.enqueue_data(d);

@@ -65,6 +65,7 @@ impl Manager {
             mailauth: Arc::new(MailAuth::new(&config, self.inner.dkim.signing())),
             dns_lists: Arc::new(crate::filtering::dnslists::DnsLists::new(&config)),
             srs: Arc::clone(&self.inner.srs),
+            imap_lists: Arc::default(),
         };
         let accepting = TaskTracker::new();
         let acceptor = ctx.tls.as_ref().map(|t| t.acceptor.clone());
