@@ -21,10 +21,13 @@ struct Marker {
     len: usize,
 }
 
+/// A folder's latest list, held by its sessions (not by this).
+type Held = (Marker, Weak<Vec<ImapMessage>>);
+
 /// The latest list of each folder some session holds.
 #[derive(Debug, Default)]
 pub struct SharedLists {
-    lists: Mutex<HashMap<i64, (Marker, Weak<Vec<ImapMessage>>)>>,
+    lists: Mutex<HashMap<i64, Held>>,
 }
 
 impl SharedLists {
