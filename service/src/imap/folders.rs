@@ -407,9 +407,31 @@ impl<S: crate::tls::Transport> Session<S> {
             self.untagged_ok(Some(Code::Other(super::code("CLOSED"))), "Previous folder closed");
         }
         let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
-        let state = match self.ctx.store.imap_folder_state(user.mailbox, folder.id).await {
-            Ok(s) => s,
+        // The folder's state, and its messages from the list sessions share when one
+        // of that state is held (else from the store).
+        let head = match self.ctx.store.imap_folder_head(user.mailbox, folder.id).await {
+            Ok(h) => h,
             Err(e) => return self.store_failed(tag, &e),
+        };
+        let lists = &self.ctx.imap_lists;
+        let state = match lists.get(folder.id, head.highest_modseq, head.uidnext, head.messages) {
+            Some(messages) => super::session::SharedState {
+                folder: head.folder,
+                uidnext: head.uidnext,
+                highest_modseq: head.highest_modseq,
+                recent_from: head.recent_from,
+                messages,
+            },
+            None => match self.ctx.store.imap_folder_state(user.mailbox, folder.id).await {
+                Ok(s) => super::session::SharedState {
+                    messages: lists.share(folder.id, s.highest_modseq, s.uidnext, s.messages),
+                    folder: s.folder,
+                    uidnext: s.uidnext,
+                    highest_modseq: s.highest_modseq,
+                    recent_from: s.recent_from,
+                },
+                Err(e) => return self.store_failed(tag, &e),
+            },
         };
         let keywords: std::collections::BTreeSet<String> =
             state.messages.iter().flat_map(ImapMessage::keyword_list).map(str::to_owned).collect();
@@ -448,7 +470,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let selected = Selected {
             folder: state.folder,
             read_only,
-            messages: self.ctx.imap_lists.share(folder.id, state.highest_modseq, state.uidnext, state.messages),
+            messages: state.messages,
             uidnext: state.uidnext,
             highest_modseq: state.highest_modseq,
             keywords,

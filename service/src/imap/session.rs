@@ -81,6 +81,15 @@ pub(super) struct Selected {
     pub updates: Vec<super::esearch::Update>,
 }
 
+/// A folder's state with its message list as sessions share it.
+pub(super) struct SharedState {
+    pub folder: Folder,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub recent_from: u32,
+    pub messages: std::sync::Arc<Vec<ImapMessage>>,
+}
+
 impl Selected {
     /// Whether the message with `uid` is `\Recent` in this session.
     pub fn is_recent(&self, uid: u32) -> bool {

@@ -115,6 +115,17 @@ pub struct FolderState {
     pub messages: Vec<ImapMessage>,
 }
 
+/// A folder's state without its messages ([`FolderState`] less the list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderHead {
+    pub folder: Folder,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub recent_from: u32,
+    /// How many messages it holds.
+    pub messages: usize,
+}
+
 /// What STATUS reports of a folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FolderCounts {
@@ -203,6 +214,17 @@ impl Store {
     /// Store failures.
     pub async fn junk_folders(&self, mailboxes: Vec<i64>) -> StoreResult<std::collections::BTreeMap<i64, i64>> {
         dispatch!(self, b => b.special_use_folders(mailboxes, "\\Junk").await)
+    }
+
+    /// A folder's state without its messages: what a SELECT needs when it already
+    /// holds the message list of that state.
+    ///
+    /// Read.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when the folder is gone.
+    pub async fn imap_folder_head(&self, mailbox: i64, folder: i64) -> StoreResult<FolderHead> {
+        dispatch!(self, b => b.imap_folder_head(mailbox, folder).await)
     }
 
     /// A folder and its messages, by UID.

@@ -89,7 +89,9 @@ use std::sync::Arc;
 pub use admin::{ContentStats, QueueFilter, TrackFilter};
 pub use dkim::{DkimAlgorithm, DkimKey};
 pub use filtering::{ClientTest, FilterEvent, Greylist, GreylistTimes, Held, Quarantined, SendingHold};
-pub use imap::{Appended, FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, ObjectIds, Stored};
+pub use imap::{
+    Appended, FlagChange, FlagUpdate, Folder, FolderCounts, FolderHead, FolderState, ImapMessage, ObjectIds, Stored,
+};
 pub use mailboxes::{Mailbox, NewMailbox};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;

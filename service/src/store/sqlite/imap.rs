@@ -7,7 +7,7 @@ use super::{Sqlite, int, size};
 use crate::message::{SearchField, SearchFields};
 use crate::store::imap::keyword_text;
 use crate::store::{
-    FlagChange, FlagUpdate, Folder, FolderCounts, FolderState, ImapMessage, StoreError, StoreResult, Stored,
+    FlagChange, FlagUpdate, Folder, FolderCounts, FolderHead, FolderState, ImapMessage, StoreError, StoreResult, Stored,
 };
 
 /// A UID, UIDNEXT or UIDVALIDITY as IMAP carries it (32 bits).
@@ -97,6 +97,25 @@ impl Sqlite {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn imap_folder_head(&self, mailbox: i64, folder: i64) -> StoreResult<FolderHead> {
+        self.read(move |conn| {
+            let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
+            let (recent_from, count): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT recent_uid, (SELECT COUNT(*) FROM messages WHERE folder_id = ?1) FROM folders WHERE id = ?1",
+                )?
+                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(FolderHead {
+                folder,
+                uidnext: u32_of(uidnext),
+                highest_modseq: u64_of(modseq),
+                recent_from: u32_of(recent_from),
+                messages: usize::try_from(count).unwrap_or(0),
+            })
         })
         .await
     }

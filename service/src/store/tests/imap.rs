@@ -197,3 +197,21 @@ pub(super) async fn copies_share_their_content_id_and_know_when_they_were_saved(
     assert!(store.imap_objects(ann, sent, Some(vec![id])).await.expect("objects").is_empty(), "not in Sent");
     assert!(matches!(store.imap_objects(ann, inbox + 1000, None).await, Err(StoreError::NotFound(_))));
 }
+
+/// A folder's head is its state less the list: the same UIDNEXT, HIGHESTMODSEQ and
+/// count as the full read.
+pub(super) async fn a_folders_head_matches_its_full_state(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let inbox = folder(store, ann, "INBOX").await;
+    for i in 0..3 {
+        store.accept(local(vec![ann], format!("Subject: {i}\r\n\r\nx\r\n").as_bytes())).await.expect("deliver");
+    }
+    let head = store.imap_folder_head(ann, inbox).await.expect("head");
+    let state = store.imap_folder_state(ann, inbox).await.expect("state");
+    assert_eq!(
+        (head.uidnext, head.highest_modseq, head.recent_from, head.messages, head.folder),
+        (state.uidnext, state.highest_modseq, state.recent_from, state.messages.len(), state.folder)
+    );
+    assert!(matches!(store.imap_folder_head(ann, inbox + 1000).await, Err(StoreError::NotFound(_))));
+}

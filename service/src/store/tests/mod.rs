@@ -110,6 +110,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         messages_appended_together_are_kept_together,
         a_deleted_folders_subscription_stays_until_removed,
         copies_share_their_content_id_and_know_when_they_were_saved,
+        a_folders_head_matches_its_full_state,
     ],
     recipients: [
         a_list_expands_through_nested_lists_and_contacts_each_member_once,
