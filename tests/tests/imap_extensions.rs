@@ -110,14 +110,24 @@ out = cmd(b"st2", b"STORE 1 +FLAGS.SILENT (\\Seen)")
 assert len(out) == 1, out
 assert last(cmd(b"cu2", b'CANCELUPDATE "u"')).startswith("cu2 NO")
 
+# CONTEXT=SORT: a kept sort tells where each message comes and goes, by position.
+assert b"CONTEXT=SORT" in caps, caps
+out = cmd(b"ks", b"SORT RETURN (UPDATE ALL) (REVERSE SUBJECT) UTF-8 SEEN")
+assert out[0] == b'* ESEARCH (TAG "ks") ALL 3,2,1\r\n', out
+out = cmd(b"ks1", b"STORE 4 +FLAGS.SILENT (\\Seen)")
+assert out[0] == b'* ESEARCH (TAG "ks") ADDTO (1 4)\r\n', "m4 sorts first: %r" % out
+out = cmd(b"ks2", b"STORE 2 -FLAGS.SILENT (\\Seen)")
+assert out[0] == b'* ESEARCH (TAG "ks") REMOVEFROM (3 2)\r\n', out
+cmd(b"ks3", b'CANCELUPDATE "ks"')
+
 # SEARCHRES: the saved result stands for $, as numbers or UIDs, and follows expunges.
 assert b"SEARCHRES" in caps, caps
 out = cmd(b"sv", b"SEARCH RETURN (SAVE) SEEN")
 assert len(out) == 1 and b"sv OK" in out[0], "SAVE alone answers nothing: %r" % out
 out = cmd(b"fd", b"FETCH $ (UID)")
-assert [l.split(b" ")[1] for l in out[:-1]] == [b"1", b"2", b"3"], out
+assert [l.split(b" ")[1] for l in out[:-1]] == [b"1", b"3", b"4"], out
 out = cmd(b"ud", b"UID SEARCH UID $ NOT 1")
-assert out[0] == b"* SEARCH 3 4\r\n", "UIDs 1, 3 and 4 saved, less message 1: %r" % out
+assert out[0] == b"* SEARCH 4 5\r\n", "UIDs 1, 4 and 5 saved, less message 1: %r" % out
 cmd(b"ns", b"SEARCH RETURN (SAVE) SUBJECT nothing-has-this")
 out = cmd(b"fe", b"FETCH $ (UID)")
 assert len(out) == 1 and b"fe OK" in out[0], "an empty saved result names nothing: %r" % out

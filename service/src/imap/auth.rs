@@ -66,6 +66,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("ESEARCH")),
                 Capability::from(atom("ESORT")),
                 Capability::from(atom("CONTEXT=SEARCH")),
+                Capability::from(atom("CONTEXT=SORT")),
                 Capability::from(atom("SEARCHRES")),
                 Capability::from(atom("LIST-EXTENDED")),
                 Capability::from(atom("LIST-STATUS")),

@@ -1,14 +1,16 @@
 //! Extended SEARCH and SORT results: `* ESEARCH` with MIN, MAX, COUNT, ALL and
 //! PARTIAL (RFC 4731, RFC 5267's ESORT, RFC 9394), the MODSEQ of what is returned
-//! (RFC 4731 §3.2 with CONDSTORE), and searches kept up to date (CONTEXT=SEARCH, RFC
-//! 5267 §4): after each command, and in IDLE, ADDTO and REMOVEFROM tell the client
-//! how a kept search's result changed, until CANCELUPDATE or the folder is closed.
+//! (RFC 4731 §3.2 with CONDSTORE), and searches and sorts kept up to date
+//! (CONTEXT=SEARCH and CONTEXT=SORT, RFC 5267 §4): after each command, and in IDLE,
+//! ADDTO and REMOVEFROM tell the client how a kept result changed (a sort's with the
+//! positions), until CANCELUPDATE or the folder is closed.
 //!
 //! imap-types has no ESEARCH response, so these lines are written here and sent in
 //! order with the rest ([`Session::raw`]).
 
 use imap_next::imap_types::command::CommandBody;
 use imap_next::imap_types::core::Tag;
+use imap_next::imap_types::extensions::sort::SortCriterion;
 use imap_next::imap_types::search::SearchKey;
 
 use super::extended::ReturnOptions;
@@ -22,8 +24,28 @@ pub(super) struct Update {
     pub keys: Vec<SearchKey<'static>>,
     /// Results in UIDs rather than message numbers.
     pub uid: bool,
-    /// The UIDs of the messages in its result as last told, ascending.
+    /// A SORT's criteria (CONTEXT=SORT): positions then count in its order.
+    pub sort: Option<Vec<SortCriterion>>,
+    /// The UIDs of the messages in its result as last told: ascending for a SEARCH,
+    /// in the SORT's order for a SORT.
     pub result: Vec<u32>,
+}
+
+/// Positions (1-based) in a sorted result, with the UID at each.
+type Positions = Vec<(usize, u32)>;
+
+/// The REMOVEFROM and ADDTO pairs that turn a sorted result `old` into `new` (both
+/// UIDs in order): each removed one at its position, highest first, so that every
+/// position is right as the client applies them in turn; then each added one at its
+/// position in `new`, lowest first, for the same reason.
+fn sorted_changes(old: &[u32], new: &[u32]) -> (Positions, Positions) {
+    let in_new: std::collections::HashSet<u32> = new.iter().copied().collect();
+    let in_old: std::collections::HashSet<u32> = old.iter().copied().collect();
+    let mut removed: Vec<(usize, u32)> =
+        old.iter().enumerate().filter(|(_, u)| !in_new.contains(u)).map(|(i, u)| (i + 1, *u)).collect();
+    removed.reverse();
+    let added = new.iter().enumerate().filter(|(_, u)| !in_old.contains(u)).map(|(i, u)| (i + 1, *u)).collect();
+    (removed, added)
 }
 
 /// `numbers` as a sequence set, in the order given: ascending runs become ranges.
@@ -144,12 +166,15 @@ impl<S: crate::tls::Transport> Session<S> {
         };
         let mut answers: Vec<(u32, u64)> =
             found.iter().map(|(n, m)| (if uid { m.uid } else { *n }, m.modseq)).collect();
+        let mut order_uids = Vec::new();
         if let Some(criteria) = &sorted {
             let keys = match self.sort_keys(&keys, uid).await {
                 Ok(k) => k,
                 Err(e) => return self.store_failed(tag, &e),
             };
             let order = super::sort::sort(keys, criteria.as_ref());
+            let uid_of: std::collections::HashMap<u32, u32> = found.iter().map(|(n, m)| (*n, m.uid)).collect();
+            order_uids = order.iter().map(|a| if uid { *a } else { uid_of.get(a).copied().unwrap_or(0) }).collect();
             let modseqs: std::collections::HashMap<u32, u64> = answers.iter().copied().collect();
             answers = order.into_iter().map(|a| (a, modseqs.get(&a).copied().unwrap_or(0))).collect();
         }
@@ -168,9 +193,11 @@ impl<S: crate::tls::Transport> Session<S> {
             if ret.save {
                 sel.saved = uids.clone();
             }
-            if ret.update && sorted.is_none() {
+            if ret.update {
+                let sort = sorted.as_ref().map(|c| c.as_ref().to_vec());
+                let result = if sort.is_some() { order_uids.clone() } else { uids };
                 sel.updates.retain(|u| u.tag != tag.as_ref());
-                sel.updates.push(Update { tag: tag.as_ref().to_owned(), keys, uid, result: uids });
+                sel.updates.push(Update { tag: tag.as_ref().to_owned(), keys, uid, sort, result });
             }
         }
         let what = match (sorted.is_some(), uid) {
@@ -206,6 +233,10 @@ impl<S: crate::tls::Transport> Session<S> {
             _ => return,
         };
         for (i, update) in updates.into_iter().enumerate() {
+            if let Some(criteria) = &update.sort {
+                self.refresh_sorted(i, &update, criteria).await;
+                continue;
+            }
             let Ok(found) = self.matching(&update.keys).await else { continue };
             let mut now: Vec<(u32, u32)> = found.iter().map(|(n, m)| (m.uid, *n)).collect();
             now.sort_unstable();
@@ -237,6 +268,37 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
+    /// A kept SORT's changes (CONTEXT=SORT): REMOVEFROM and ADDTO with positions.
+    async fn refresh_sorted(&mut self, i: usize, update: &Update, criteria: &[SortCriterion]) {
+        let Ok(keys) = self.sort_keys(&update.keys, true).await else { return };
+        let now = super::sort::sort(keys, criteria);
+        let (removed, added) = sorted_changes(&update.result, &now);
+        let State::Selected(_, sel) = &self.state else { return };
+        let answer = |uid: u32| {
+            if update.uid {
+                Some(uid)
+            } else {
+                sel.messages.binary_search_by_key(&uid, |m| m.uid).ok().and_then(|i| u32::try_from(i + 1).ok())
+            }
+        };
+        let pairs = |changes: &[(usize, u32)]| -> String {
+            changes.iter().filter_map(|(p, u)| answer(*u).map(|a| format!("{p} {a}"))).collect::<Vec<_>>().join(" ")
+        };
+        let (removed, added) = (pairs(&removed), pairs(&added));
+        let head = format!("* ESEARCH (TAG {}){}", quoted(&update.tag), if update.uid { " UID" } else { "" });
+        if !removed.is_empty() {
+            self.raw(format!("{head} REMOVEFROM ({removed})\r\n").into_bytes());
+        }
+        if !added.is_empty() {
+            self.raw(format!("{head} ADDTO ({added})\r\n").into_bytes());
+        }
+        if let State::Selected(_, sel) = &mut self.state
+            && let Some(u) = sel.updates.get_mut(i)
+        {
+            u.result = now;
+        }
+    }
+
     /// Before messages leave the client's view: REMOVEFROM for the kept searches
     /// they were in, numbered as the client still knows them.
     pub(super) fn expunging(&mut self, gone: &[u32]) {
@@ -247,6 +309,34 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut lines = Vec::new();
         let messages = &sel.messages;
         for u in &mut sel.updates {
+            if u.sort.is_some() {
+                // Positions in the sorted result, highest first.
+                let pairs: Vec<String> = u
+                    .result
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .filter(|(_, uid)| gone.contains(uid))
+                    .filter_map(|(p, &uid)| {
+                        let answer = if u.uid {
+                            Some(uid)
+                        } else {
+                            messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|i| i as u32 + 1)
+                        };
+                        answer.map(|a| format!("{} {a}", p + 1))
+                    })
+                    .collect();
+                u.result.retain(|uid| !gone.contains(uid));
+                if !pairs.is_empty() {
+                    lines.push(format!(
+                        "* ESEARCH (TAG {}){} REMOVEFROM ({})\r\n",
+                        quoted(&u.tag),
+                        if u.uid { " UID" } else { "" },
+                        pairs.join(" ")
+                    ));
+                }
+                continue;
+            }
             let mut out: Vec<u32> = u
                 .result
                 .iter()
@@ -280,6 +370,22 @@ impl<S: crate::tls::Transport> Session<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sorted_results_changes_keep_every_position_right_as_applied() {
+        let (removed, added) = sorted_changes(&[5, 3, 9, 1], &[7, 5, 1, 2]);
+        assert_eq!(removed, [(3, 9), (2, 3)], "highest position first");
+        assert_eq!(added, [(1, 7), (4, 2)], "lowest first, at their final place");
+        // Applying them gives the new order.
+        let mut list = vec![5, 3, 9, 1];
+        for (p, _) in &removed {
+            list.remove(p - 1);
+        }
+        for (p, u) in &added {
+            list.insert(p - 1, *u);
+        }
+        assert_eq!(list, [7, 5, 1, 2]);
+    }
 
     #[test]
     fn results_become_ranges_where_they_ascend() {
