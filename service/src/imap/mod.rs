@@ -1,22 +1,31 @@
-//! IMAP4rev1 (RFC 3501) with most of what IMAP4rev2 (RFC 9051) added, for every
-//! modern mail client: folders, flags, push (IDLE). IMAP4rev2 itself is not advertised
-//! until ESEARCH and LIST-EXTENDED are in (imap-codec parses neither).
+//! IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) side by side, for every modern mail
+//! client: folders, flags, push (IDLE, NOTIFY), resynchronisation (QRESYNC).
 //!
-//! - imap-next (on imap-codec) frames the protocol; [`session`] holds a session's state and
-//!   replies, `driver.rs` runs it over any stream and dispatches commands by state: `auth.rs` (not authenticated),
-//!   `folders.rs` (authenticated), `selected.rs` (a folder selected).
+//! - imap-next (on imap-codec) frames the protocol; [`session`] holds a session's
+//!   state and replies, `driver.rs` runs it over any stream and dispatches commands by
+//!   state: `auth.rs` (not authenticated), `folders.rs` (authenticated), `selected.rs`
+//!   (a folder selected).
+//! - What imap-codec does not parse comes to `extended.rs` (with `syntax.rs`, a small
+//!   reader of IMAP's tokens) and `objectid.rs`; what imap-types cannot write is
+//!   written by `esearch.rs` (ESEARCH, CONTEXT), `listext.rs` (LIST-EXTENDED),
+//!   `notify.rs` (NOTIFY) and `objectid.rs`, through [`session`]'s `raw`. `append.rs`
+//!   is APPEND in all its forms (MULTIAPPEND, CATENATE).
 //! - Pure parts, apart from any I/O: [`names`] (folder names, LIST wildcards),
 //!   [`sequence`] (sequence sets), [`mime`] (a message's parts), [`fetch`]
 //!   (sections, ENVELOPE, BODYSTRUCTURE), [`search`] (SEARCH keys) and [`sort`] (SORT
-//!   keys and the THREAD algorithms).
+//!   keys and the THREAD algorithms). [`shared`] keeps the message lists sessions
+//!   share.
 //! - This module says what IMAP is to the shared listener ([`crate::listener::serve`]):
 //!   plain IMAP with STARTTLS, and imaps with implicit TLS. It shares the store with
 //!   POP3: POP3 sees INBOX.
 //!
 //! Extensions: IDLE, UIDPLUS, MOVE, NAMESPACE, ENABLE, LITERAL+, SPECIAL-USE, ID,
-//! UNSELECT, SASL-IR, CONDSTORE, CHILDREN, BINARY, WITHIN, STATUS=SIZE, SORT,
-//! SORT=DISPLAY, THREAD=ORDEREDSUBJECT, THREAD=REFERENCES, QUOTA (`quota.rs`). Failed logins are counted with SMTP's and
-//! POP3's, in [`crate::throttle`].
+//! UNSELECT, SASL-IR, CONDSTORE, QRESYNC, CHILDREN, BINARY, WITHIN, STATUS=SIZE,
+//! SORT, SORT=DISPLAY, THREAD=ORDEREDSUBJECT, THREAD=REFERENCES, QUOTA (`quota.rs`),
+//! ESEARCH, ESORT, CONTEXT=SEARCH, CONTEXT=SORT, SEARCHRES, LIST-EXTENDED,
+//! LIST-STATUS, MULTIAPPEND, CATENATE, NOTIFY, OBJECTID, SAVEDATE, UTF8=ACCEPT and
+//! COMPRESS=DEFLATE (the connection's, in [`crate::line`]). Failed logins are counted
+//! with SMTP's and POP3's, in [`crate::throttle`].
 
 mod append;
 mod auth;
