@@ -206,7 +206,10 @@ pub(super) fn with_saved(bytes: &[u8], uids: &[u32], number_of: impl Fn(u32) -> 
             i += 1;
             continue;
         }
+        // A word: this byte (a `{` that opens no literal is one too) and what follows
+        // up to a delimiter.
         let start = i;
+        i += 1;
         while i < bytes.len() && !matches!(bytes[i], b' ' | b'(' | b')' | b'\r' | b'\n' | b'"' | b'{') {
             i += 1;
         }
@@ -653,6 +656,14 @@ mod tests {
         ));
         assert!(parsed(b"n NOTIFY SET (NOWHERE (MessageNew))\r\n").is_err());
         assert!(parsed(b"n NOTIFY SET\r\n").is_err());
+    }
+
+    /// Found by the `imap_extended` fuzz target: a `{` that opens no literal stopped
+    /// the word scan where it stood, for ever.
+    #[test]
+    fn a_brace_that_opens_no_literal_is_a_word_not_a_hang() {
+        assert_eq!(with_saved(b"\x8a[{\x8a", &[1], Some), None);
+        assert_eq!(with_saved(b"a FETCH {x $ FLAGS\r\n", &[1], Some).as_deref(), Some(&b"a FETCH {x 1 FLAGS\r\n"[..]));
     }
 
     #[test]

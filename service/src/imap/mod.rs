@@ -53,6 +53,38 @@ use imap_next::imap_types::response::CodeOther;
 use crate::context::ServiceContext;
 use crate::listener::{Accepted, LineProtocol};
 
+/// Runs a command's bytes through every reader of the extensions imap-codec does not
+/// parse — [`extended`]'s commands and `$`, [`objectid`]'s items and keys — as the
+/// driver does for a command imap-codec refused; for the `imap_extended` fuzz target.
+/// Panics only where a reader breaks its own promise (the fuzzer's finding).
+#[doc(hidden)]
+pub fn fuzz_extended(bytes: &[u8]) {
+    let _ = extended::parse(bytes);
+    let numbered = |uid: u32| (!uid.is_multiple_of(3)).then_some(uid / 2 + 1);
+    for saved in [&[][..], &[1, 2, 3, 10][..], &[u32::MAX][..]] {
+        if let Some(with) = extended::with_saved(bytes, saved, numbered) {
+            let _ = extended::parse(&with);
+        }
+    }
+    if let Some((without, _)) = objectid::take_items(bytes) {
+        let _ = extended::parse(&without);
+        assert!(objectid::take_items(&without).is_none_or(|(again, _)| again.len() < without.len()));
+    }
+    let keys = objectid::keys(bytes);
+    let mut last = 0;
+    for (range, _) in &keys {
+        assert!(range.start >= last && range.end <= bytes.len() && range.start < range.end, "{range:?}");
+        last = range.end;
+    }
+    let put: Vec<_> = keys.into_iter().map(|(r, _)| (r, "ALL".to_owned())).collect();
+    let _ = objectid::put_keys(bytes, put);
+    // A name beyond ASCII, encoded, reads back (an ASCII one is taken as encoded).
+    let text = String::from_utf8_lossy(bytes);
+    if !text.is_ascii() {
+        assert_eq!(names::from_modified_utf7(&names::modified_utf7(&text)), text, "modified UTF-7 reads back");
+    }
+}
+
 /// A response code of RFC 5530 (and the like) that imap-types does not name.
 pub(crate) fn code(name: &'static str) -> CodeOther<'static> {
     CodeOther::unvalidated(name.as_bytes())
