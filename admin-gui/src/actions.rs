@@ -28,6 +28,9 @@ pub enum Action {
     Select(Node),
     /// Open Internet Mail Service Properties on a tab (or switch tab, when open).
     OpenProperties(Tab),
+    /// Properties of what is selected (File → Properties, the toolbar, Alt+Enter): the
+    /// selected recipient's on the Recipients page, else the node's page.
+    OpenSelectedProperties,
     /// Open Internet Mail Service Properties where this configuration field is edited
     /// (`connections.smtp_listen`…), the field focused and `why` shown next to it.
     ChangeField {

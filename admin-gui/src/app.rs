@@ -210,6 +210,13 @@ impl AdminApp {
             Action::Send(command) => self.send(command),
             Action::Select(node) => self.selected = node,
             Action::OpenProperties(tab) => self.open_properties(tab, ctx),
+            Action::OpenSelectedProperties => {
+                // On Recipients with one selected, its own Properties (as Alt+Enter and
+                // Enter in the list); elsewhere the node's page.
+                if !(self.selected == Node::Recipients && self.views.recipients.open_selected()) {
+                    self.open_properties(self.selected.properties_tab(), ctx);
+                }
+            }
             Action::ChangeField { field, why } => {
                 self.open_properties(Tab::holding(&field), ctx);
                 if let Some(p) = &mut self.properties {
@@ -318,10 +325,10 @@ impl eframe::App for AdminApp {
         let main = self.properties.is_none();
         let selected = self.selected;
         egui::Panel::top("menu").show(ui, |ui| {
-            ui.add_enabled_ui(main, |ui| actions.extend(main_window::menu_ui(ui, selected)));
+            ui.add_enabled_ui(main, |ui| actions.extend(main_window::menu_ui(ui)));
         });
         egui::Panel::top("toolbar").show(ui, |ui| {
-            ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model, selected)));
+            ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model)));
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
         egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
@@ -365,7 +372,7 @@ impl eframe::App for AdminApp {
             self.windows.close_info();
         }
         if main && !self.windows.any_open() && !self.views.has_dialog() {
-            actions.extend(main_window::keys(&ctx, model, selected));
+            actions.extend(main_window::keys(&ctx, model));
         }
         for action in actions {
             self.apply(action, &ctx);

@@ -24,12 +24,12 @@ pub fn seconds(d: Duration) -> String {
 const RESTARTED_NOTICE: Duration = Duration::from_secs(5);
 
 /// File, Tools and Help; the File menu names the keys of its commands.
-pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
+pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
     let mut action = None;
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             if ui.add(egui::Button::new("Properties").shortcut_text("Alt+Enter")).clicked() {
-                action = Some(Action::OpenProperties(selected.properties_tab()));
+                action = Some(Action::OpenSelectedProperties);
             }
             if ui.add(egui::Button::new("Restart Service").shortcut_text("Ctrl+R")).clicked() {
                 action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
@@ -68,13 +68,13 @@ pub fn menu_ui(ui: &mut egui::Ui, selected: Node) -> Option<Action> {
     action
 }
 
-/// Properties (of the selected node), Restart Service, Refresh.
-pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model, selected: Node) -> Option<Action> {
+/// Properties (of the selection), Restart Service, Refresh.
+pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     let mut action = None;
     ui.horizontal(|ui| {
         let connected = model.connected();
         if ui.add_enabled(connected && model.config.is_some(), egui::Button::new("Properties")).clicked() {
-            action = Some(Action::OpenProperties(selected.properties_tab()));
+            action = Some(Action::OpenSelectedProperties);
         }
         if ui.add_enabled(connected, egui::Button::new("Restart Service")).clicked() {
             action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
@@ -198,15 +198,15 @@ fn steps_words(steps: &[Step]) -> String {
 }
 
 /// The main window's keys, when no window is open: Enter and Alt+Enter open the
-/// selected node's Properties (unless a control has the focus), F5 refreshes, Ctrl+R
+/// selection's Properties (unless a control has the focus), F5 refreshes, Ctrl+R
 /// restarts the service.
-pub fn keys(ctx: &egui::Context, model: &Model, selected: Node) -> Option<Action> {
+pub fn keys(ctx: &egui::Context, model: &Model) -> Option<Action> {
     let focused = ctx.memory(|m| m.focused()).is_some();
     ctx.input_mut(|i| {
         if i.consume_key(egui::Modifiers::ALT, egui::Key::Enter)
             || (!focused && i.consume_key(egui::Modifiers::NONE, egui::Key::Enter))
         {
-            model.config.is_some().then(|| Action::OpenProperties(selected.properties_tab()))
+            model.config.is_some().then_some(Action::OpenSelectedProperties)
         } else if i.consume_key(egui::Modifiers::NONE, egui::Key::F5) {
             model.connected().then_some(Action::Send(Command::Refresh))
         } else if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {

@@ -127,13 +127,17 @@ pub enum DialogKey {
 
 /// What the keyboard asks of the dialog just drawn: Enter presses the default button
 /// unless a button has the focus (then Enter presses that one), Escape cancels. Read
-/// after the dialog's controls: a one-line field gives up the focus on Enter.
+/// after the dialog's controls: a one-line field gives up the focus on Enter. The key
+/// is taken: a dialog that closes on it leaves nothing for the window behind (which
+/// would open the selection's Properties on the same Enter).
 pub fn dialog_key(ui: &egui::Ui) -> Option<DialogKey> {
     let focused = ui.memory(|m| m.focused()).is_some();
-    ui.input(|i| {
+    ui.input_mut(|i| {
         if i.key_pressed(egui::Key::Escape) {
+            let modifiers = i.modifiers;
+            i.consume_key(modifiers, egui::Key::Escape);
             Some(DialogKey::Cancel)
-        } else if i.key_pressed(egui::Key::Enter) && !focused && i.modifiers.is_none() {
+        } else if !focused && i.modifiers.is_none() && i.consume_key(egui::Modifiers::NONE, egui::Key::Enter) {
             Some(DialogKey::Default)
         } else {
             None

@@ -38,6 +38,9 @@ pub struct RecipientsView {
     list: Option<ListForm>,
     /// New Custom Recipient or its properties, when open.
     contact: Option<ContactForm>,
+    /// The selected recipient's Properties were asked for from outside the view (the
+    /// toolbar, File → Properties): opened at the next frame.
+    open_requested: bool,
 }
 
 /// The three kinds of recipient.
@@ -91,6 +94,7 @@ impl Default for RecipientsView {
             confirm_delete: None,
             list: None,
             contact: None,
+            open_requested: false,
         }
     }
 }
@@ -116,11 +120,18 @@ impl RecipientsView {
             || self.contact.is_some()
     }
 
+    /// Opens the selected recipient's Properties (at the next frame); false when none
+    /// is selected.
+    pub fn open_selected(&mut self) -> bool {
+        self.open_requested = self.selected.is_some();
+        self.open_requested
+    }
+
     /// The toolbar, the warnings, the table, and whichever dialog is open.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
         let selected = self.selected.clone().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
-        let mut open = false;
+        let mut open = std::mem::take(&mut self.open_requested);
         let mut delete = false;
         let mut import = false;
         ui.horizontal_wrapped(|ui| {

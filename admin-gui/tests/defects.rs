@@ -1,0 +1,87 @@
+//! The defects a new administrator's walk found (Windows conventions: what the
+//! Properties command acts on, …), each with the test that failed before its fix,
+//! driven through the real window against a real `mailroomd`.
+
+mod common;
+
+use common::{connected, harness, select_recipient, type_into, wait};
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mailroom_admin::AdminApp;
+use mailroom_tests::Daemon;
+
+/// Whether Internet Mail Service Properties is open (its Routing tab shows).
+fn ims_properties_open(h: &Harness<'_, AdminApp>) -> bool {
+    h.query_by_label("Routing").is_some()
+}
+
+/// Whether Mailbox Properties of `address` is open, and Internet Mail Service
+/// Properties is not.
+fn mailbox_properties_open(h: &Harness<'_, AdminApp>, address: &str) -> bool {
+    h.query_by_label_contains(&format!("Mailbox Properties: {address}")).is_some() && !ims_properties_open(h)
+}
+
+/// Walk defect 1: Enter in New Mailbox created the mailbox and then, the dialog gone,
+/// reached the main window, which opened Internet Mail Service Properties (or the
+/// selected recipient's). The dialog takes its Enter.
+#[tokio::test(flavor = "multi_thread")]
+async fn enter_in_new_mailbox_creates_it_and_opens_nothing_else() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    h.get_by_label("New Mailbox…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Bob Builder");
+    type_into(&mut h, "E-mail addresses:", "bob@corp.test");
+    type_into(&mut h, "Password:", "b0b-pw-long");
+    type_into(&mut h, "Confirm password:", "b0b-pw-long");
+    h.key_press(Key::Enter);
+    h.run_steps(3);
+    wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["bob@corp.test"]));
+    h.run_steps(3);
+    assert!(!ims_properties_open(&h), "Internet Mail Service Properties stayed shut");
+    assert!(h.query_by_label_contains("Mailbox Properties").is_none(), "and so did ann's");
+}
+
+/// Walk defect 3: the toolbar's Properties and File → Properties opened Internet
+/// Mail Service Properties with a mailbox selected in Recipients; like Alt+Enter, they
+/// act on the selection.
+#[tokio::test(flavor = "multi_thread")]
+async fn properties_from_the_toolbar_the_file_menu_and_alt_enter_act_on_the_selected_recipient() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+
+    select_recipient(&mut h, "ann@corp.test");
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    assert!(mailbox_properties_open(&h, "ann@corp.test"), "the toolbar's Properties");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    // The menu's item, beside the toolbar's button.
+    h.get_all_by_label("Properties").last().expect("File → Properties").click();
+    h.run_steps(3);
+    assert!(mailbox_properties_open(&h, "ann@corp.test"), "File → Properties");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+
+    h.key_press_modifiers(Modifiers::ALT, Key::Enter);
+    h.run_steps(3);
+    assert!(mailbox_properties_open(&h, "ann@corp.test"), "Alt+Enter");
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+
+    // With nothing selected, the node's own page, as before.
+    h.get_by_label("Internet Mail Service").click();
+    h.run_steps(2);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    assert!(ims_properties_open(&h), "the node's page");
+}
