@@ -85,3 +85,31 @@ async fn properties_from_the_toolbar_the_file_menu_and_alt_enter_act_on_the_sele
     h.run_steps(3);
     assert!(ims_properties_open(&h), "the node's page");
 }
+
+/// Walk defect 12: Test Address opened with the focus nowhere, and Enter did not run
+/// the test.
+#[tokio::test(flavor = "multi_thread")]
+async fn test_address_starts_in_recipient_and_enter_runs_the_test() {
+    use egui_kittest::kittest::NodeT as _;
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Tools").click();
+    h.run_steps(2);
+    h.get_by_label("Test Address…").click();
+    h.run_steps(3);
+    assert!(h.get_by_label("Recipient:").accesskit_node().is_focused(), "typing goes to Recipient");
+    h.event(egui::Event::Text("ann@corp.test".to_owned()));
+    h.run_steps(2);
+    h.key_press(Key::Enter);
+    h.run_steps(3);
+    wait(&mut h, "the verdict", |a| a.model.address_test.is_some());
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Mailroom would:").is_some() || h.query_by_label_contains("Now (running").is_some()
+    );
+    h.key_press(Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Recipient:").is_none(), "Escape closes it");
+}
