@@ -38,8 +38,15 @@ async fn a_failed_restart_stops_spinning_and_says_what_to_do_next() {
     assert!(h.state().model.config.is_some());
     let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "SMTP listens on (IP:port):");
     assert!(field.accesskit_node().is_focused(), "the listen address is focused");
-    assert!(h.query_all_by_label_contains("address in use").count() >= 2, "the reason is next to the field too");
+    let shown = h.query_all_by_label_contains("address in use").count();
+    assert!(shown >= 2, "the reason is next to the field too");
     replace_text(&mut h, "SMTP listens on (IP:port):", "127.0.0.1:0");
+    // Walk defect 17: the reason stayed next to the field after it was changed.
+    assert_eq!(
+        h.query_all_by_label_contains("address in use").count(),
+        shown - 1,
+        "once the field is changed, the reason is gone from beside it (the banner keeps it)"
+    );
     h.get_all_by_label("OK").last().expect("OK").click();
     // (Connections was pending already: the saved address is what shows the save.)
     wait(&mut h, "the save", |a| a.model.config.as_ref().is_some_and(|(c, _)| c.connections.smtp_listen.port() == 0));

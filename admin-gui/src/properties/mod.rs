@@ -46,6 +46,9 @@ pub struct PropertiesWindow {
     /// Why the service could not use a field's value (an address it cannot listen
     /// on), shown next to the field until the next save; it does not block one.
     notice: Option<ConfigError>,
+    /// The draft (as JSON) when the service's errors or the notice were given: an
+    /// error goes once its field no longer holds the value it was about.
+    errors_against: Option<serde_json::Value>,
     /// Apply or OK was clicked; waiting for the answer in the model.
     saving: bool,
     /// OK was clicked: close once saved.
@@ -71,6 +74,7 @@ impl PropertiesWindow {
             server_errors: Vec::new(),
             server_message: None,
             notice: None,
+            errors_against: None,
             saving: false,
             close_after_save: false,
             open: true,
@@ -84,6 +88,26 @@ impl PropertiesWindow {
     /// save.
     pub fn notice(&mut self, field: String, why: String) {
         self.notice = Some(ConfigError { field, problem: mailroom_shared::config::Problem::inconsistent(why) });
+        self.errors_against = serde_json::to_value(&self.draft).ok();
+    }
+
+    /// Lets go of the service's errors and the notice whose field has been changed
+    /// since they were given: they were about a value that is not there any more.
+    fn forget_changed_errors(&mut self) {
+        if self.server_errors.is_empty() && self.notice.is_none() {
+            self.errors_against = None;
+            return;
+        }
+        let Some(before) = &self.errors_against else { return };
+        let Ok(now) = serde_json::to_value(&self.draft) else { return };
+        if &now == before {
+            return;
+        }
+        let changed = |field: &str| value_at(before, field) != value_at(&now, field);
+        self.server_errors.retain(|e| !changed(&e.field));
+        if self.notice.as_ref().is_some_and(|n| changed(&n.field)) {
+            self.notice = None;
+        }
     }
 
     /// False once OK, Cancel or the close button closed it.
@@ -123,7 +147,10 @@ impl PropertiesWindow {
                 self.saving = false;
                 self.close_after_save = false;
                 match e {
-                    ClientError::Remote(IpcError::InvalidConfig { errors }) => self.server_errors.clone_from(errors),
+                    ClientError::Remote(IpcError::InvalidConfig { errors }) => {
+                        self.server_errors.clone_from(errors);
+                        self.errors_against = serde_json::to_value(&self.draft).ok();
+                    }
                     other => self.server_message = Some(other.to_string()),
                 }
             }
@@ -173,6 +200,7 @@ impl PropertiesWindow {
                     focus_field(ui.ctx(), FIRST_FIELD);
                 }
                 ui.separator();
+                self.forget_changed_errors();
                 let errors = self.errors();
                 let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
                 egui::ScrollArea::vertical().max_height(ui.available_height() - 40.0).show(ui, |ui| {
@@ -255,5 +283,36 @@ impl PropertiesWindow {
             }
         }
         None
+    }
+}
+
+/// The value at a configuration field's path (`routing.table[2].domain`) in the
+/// draft's JSON; `None` when the path names nothing there.
+fn value_at<'a>(value: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    let mut at = value;
+    for part in field.split('.') {
+        let mut pieces = part.split('[');
+        let name = pieces.next().unwrap_or_default();
+        if !name.is_empty() {
+            at = at.get(name)?;
+        }
+        for index in pieces {
+            at = at.get(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        }
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::value_at;
+
+    #[test]
+    fn a_fields_path_names_its_value_in_the_draft() {
+        let draft = serde_json::json!({"routing": {"table": [{"domain": "a"}, {"domain": "b"}]}, "general": {"host_name": "h"}});
+        assert_eq!(value_at(&draft, "routing.table[1].domain"), Some(&serde_json::json!("b")));
+        assert_eq!(value_at(&draft, "general.host_name"), Some(&serde_json::json!("h")));
+        assert_eq!(value_at(&draft, "routing.table[5].domain"), None);
+        assert_eq!(value_at(&draft, "nothing.here"), None);
     }
 }
