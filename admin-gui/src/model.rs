@@ -144,6 +144,11 @@ pub struct Model {
     pub save: Save,
     /// Other errors, for the status bar.
     pub error: Option<String>,
+    /// The last answer to a dialog's requests, and how many have come (a dialog
+    /// waits for the count to move past what it was when it sent).
+    pub dialog_answer: Option<Result<(), crate::backend::DialogError>>,
+    /// See [`Model::dialog_answer`].
+    pub dialog_answers: u64,
     /// Start Service launched `mailroomd` (what was run, or why it could not be); cleared
     /// once connected.
     pub launch: Option<String>,
@@ -182,6 +187,8 @@ impl Default for Model {
             lifecycle_error: None,
             save: Save::Idle,
             error: None,
+            dialog_answer: None,
+            dialog_answers: 0,
             launch: None,
         }
     }
@@ -296,6 +303,10 @@ impl Model {
             }
             Update::Event(_) => {}
             Update::Error(e) => self.error = Some(e),
+            Update::DialogAnswer(answer) => {
+                self.dialog_answer = Some(answer);
+                self.dialog_answers += 1;
+            }
         }
     }
 

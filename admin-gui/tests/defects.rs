@@ -113,3 +113,39 @@ async fn test_address_starts_in_recipient_and_enter_runs_the_test() {
     h.run_steps(3);
     assert!(h.query_by_label("Recipient:").is_none(), "Escape closes it");
 }
+
+/// Walk defect 4: an address already taken closed New Mailbox, lost what was typed
+/// and said so only in the status bar. The dialog stays, its input kept, the reason
+/// beside the addresses; changing them and Create again makes the mailbox.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_new_mailbox_keeps_its_input_and_says_why_beside_the_field() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    h.get_by_label("New Mailbox…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Another Ann");
+    type_into(&mut h, "E-mail addresses:", "ann@corp.test");
+    type_into(&mut h, "Password:", "an0ther-pw");
+    type_into(&mut h, "Confirm password:", "an0ther-pw");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the service's answer", |a| a.model.dialog_answers > 0);
+    h.run_steps(3);
+    assert!(h.query_by_label("Create").is_some(), "the dialog is still open");
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Display name:");
+    assert_eq!(field.value().as_deref(), Some("Another Ann"), "what was typed is kept");
+    let reason = h.state().model.dialog_answer.clone();
+    let Some(Err(refused)) = &reason else { panic!("no refusal: {reason:?}") };
+    assert!(refused.field.as_deref().is_some_and(|f| f.contains("address")), "about the addresses: {refused:?}");
+    let words: String = refused.message.chars().skip(1).take(24).collect();
+    assert_eq!(h.query_all_by_label_contains(&words).count(), 1, "the reason is shown once, beside the field");
+    assert!(h.state().model.error.is_none(), "not (only) in the status bar");
+
+    common::replace_text(&mut h, "E-mail addresses:", "ann2@corp.test");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["ann2@corp.test"]));
+    h.run_steps(3);
+    assert!(h.query_by_label("Create").is_none(), "closed once made");
+}

@@ -43,6 +43,17 @@ pub(super) async fn handle(client: Arc<Client>, cmd: Command, replies: Replies) 
             fire(replies, client.update_mailbox(address, change), Wants::MAILBOXES).await;
         }
         Command::RemoveMailbox(address) => fire(replies, client.remove_mailbox(address), Wants::MAILBOXES).await,
+        Command::FromDialog(requests) => {
+            let mut answer = Ok(());
+            for request in requests {
+                if let Err(e) = client.request(request).await {
+                    answer = Err(super::DialogError::of(&e));
+                    break;
+                }
+            }
+            replies.update(Update::DialogAnswer(answer));
+            replies.refresh(Wants::MAILBOXES);
+        }
         Command::Recipients(requests) => {
             for request in requests {
                 if let Err(e) = client.request(request).await {

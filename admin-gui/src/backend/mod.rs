@@ -89,6 +89,9 @@ pub enum Command {
     /// members; a mailbox's options, then its addresses); the first refusal stops
     /// them and is told.
     Recipients(Vec<Request>),
+    /// The same, from a dialog that stays open until they are answered: the answer
+    /// goes back to it ([`Update::DialogAnswer`]), a refusal beside its field.
+    FromDialog(Vec<Request>),
     /// One queued message in detail.
     QueueDetails(String),
     /// Retry a queued message now (all when `None`).
@@ -271,6 +274,8 @@ pub enum Update {
     Event(Event),
     /// A request failed.
     Error(String),
+    /// The answer to a dialog's requests ([`Command::FromDialog`]).
+    DialogAnswer(Result<(), DialogError>),
 }
 
 /// How long a burst of events (and answered commands) is gathered before the refresh
@@ -466,5 +471,34 @@ async fn serve(
 async fn sleep_until(due: Option<Instant>) {
     if let Some(due) = due {
         tokio::time::sleep_until(due).await;
+    }
+}
+
+/// Why the service refused a dialog's request, and the field it was about, if it
+/// said (an address already taken is about the addresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogError {
+    /// The request's field (`address`, `password`…), when known.
+    pub field: Option<String>,
+    /// The service's sentence.
+    pub message: String,
+}
+
+impl DialogError {
+    /// The field and sentence of a client error.
+    pub fn of(e: &ClientError) -> DialogError {
+        use mailroom_shared::ipc::IpcError;
+        match e {
+            ClientError::Remote(IpcError::InvalidArgument { field, message }) => {
+                DialogError { field: Some(field.clone()), message: message.clone() }
+            }
+            ClientError::Remote(IpcError::Conflict { message }) => {
+                DialogError { field: Some("addresses".to_owned()), message: message.clone() }
+            }
+            ClientError::Remote(IpcError::Failed { message, field }) => {
+                DialogError { field: field.clone(), message: message.clone() }
+            }
+            other => DialogError { field: None, message: other.to_string() },
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! confirmation before Delete.
 
 use egui_extras::{Column, TableBuilder};
-use mailroom_shared::ipc::{MailboxInfo, Request};
+use mailroom_shared::ipc::Request;
 
 use crate::actions::Action;
 use crate::backend::Command;
@@ -203,8 +203,8 @@ impl RecipientsView {
         }
         let ctx = ui.ctx().clone();
         opened_import
-            .or_else(|| self.edit_mailbox_dialog(&ctx, &model.mailboxes))
-            .or_else(|| self.new_mailbox_dialog(&ctx))
+            .or_else(|| self.edit_mailbox_dialog(&ctx, model))
+            .or_else(|| self.new_mailbox_dialog(&ctx, model))
             .or_else(|| self.list_dialog(&ctx))
             .or_else(|| self.contact_dialog(&ctx))
             .or_else(|| self.delete_dialog(&ctx))
@@ -331,30 +331,52 @@ impl RecipientsView {
         action
     }
 
-    fn new_mailbox_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+    fn new_mailbox_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let form = self.new_mailbox.as_mut()?;
+        if answered(form, model) == Some(true) {
+            self.new_mailbox = None;
+            return None;
+        }
         let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true, &[])?;
-        let form = self.new_mailbox.take()?;
-        confirmed.then(|| {
-            Action::Send(Command::AddMailbox {
-                display_name: form.name.clone(),
-                addresses: form.address_list(),
-                password: form.password,
-            })
-        })
+        if !confirmed {
+            self.new_mailbox = None;
+            return None;
+        }
+        // The dialog stays, its input kept, until the service answers: a refusal is
+        // shown beside its field.
+        form.waiting = Some(model.dialog_answers);
+        Some(Action::Send(Command::FromDialog(vec![Request::AddMailbox {
+            display_name: form.name.clone(),
+            addresses: form.address_list(),
+            password: form.password.clone(),
+        }])))
     }
 
     /// Mailbox Properties: General (display name, addresses, a new password, what each
     /// folder holds), Delivery Options, Limits and Automatic Replies. OK sends what
     /// changed, the options first (by the address the mailbox has now).
-    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context, mailboxes: &[MailboxInfo]) -> Option<Action> {
+    fn edit_mailbox_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let (address, form) = self.edit_mailbox.as_mut()?;
+        if answered(form, model) == Some(true) {
+            self.edit_mailbox = None;
+            return None;
+        }
         let title = format!("Mailbox Properties: {address}");
-        let folders =
-            mailboxes.iter().find(|m| m.addresses.first() == Some(address)).map_or(&[][..], |m| m.folders.as_slice());
+        let folders = model
+            .mailboxes
+            .iter()
+            .find(|m| m.addresses.first() == Some(address))
+            .map_or(&[][..], |m| m.folders.as_slice());
         let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false, folders)?;
-        let (address, form) = self.edit_mailbox.take()?;
-        confirmed.then(|| {
+        if !confirmed {
+            self.edit_mailbox = None;
+            return None;
+        }
+        let (address, form) = self.edit_mailbox.as_mut()?;
+        let address = address.clone();
+        form.waiting = Some(model.dialog_answers);
+        let form = &*form;
+        Some({
             let mut requests = Vec::new();
             let (forwarding, reply, limits) = form.before.clone().unwrap_or_default();
             if form.forwarding() != forwarding {
@@ -377,9 +399,9 @@ impl RecipientsView {
                 address,
                 display_name: Some(form.name.clone()),
                 addresses: Some(form.address_list()),
-                password: (!form.password.is_empty()).then_some(form.password),
+                password: (!form.password.is_empty()).then(|| form.password.clone()),
             });
-            Action::Send(Command::Recipients(requests))
+            Action::Send(Command::FromDialog(requests))
         })
     }
 
@@ -441,6 +463,32 @@ fn kind_of(model: &Model, key: &str) -> Option<Kind> {
         Some(Kind::Contact)
     } else {
         None
+    }
+}
+
+/// Whether the service has answered what a mailbox dialog sent: `Some(true)` to
+/// close it (done), `Some(false)` once a refusal is taken in (shown beside its field),
+/// `None` while there is nothing new.
+fn answered(form: &mut MailboxForm, model: &Model) -> Option<bool> {
+    let sent = form.waiting?;
+    if !model.connected() {
+        form.waiting = None;
+        form.refused = Some(crate::backend::DialogError {
+            field: None,
+            message: "the connection to the service was lost before it answered; try again once connected".to_owned(),
+        });
+        return Some(false);
+    }
+    if model.dialog_answers <= sent {
+        return None;
+    }
+    form.waiting = None;
+    match &model.dialog_answer {
+        Some(Err(refused)) => {
+            form.refused = Some(refused.clone());
+            Some(false)
+        }
+        _ => Some(true),
     }
 }
 
