@@ -149,3 +149,39 @@ async fn a_refused_new_mailbox_keeps_its_input_and_says_why_beside_the_field() {
     h.run_steps(3);
     assert!(h.query_by_label("Create").is_none(), "closed once made");
 }
+
+/// Walk defect 4, for the other recipient dialogs: New Distribution List and New
+/// Custom Recipient stay open on a refusal too, with what was typed.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_new_lists_and_custom_recipients_keep_their_input() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+
+    h.get_by_label("New Distribution List…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Taken");
+    type_into(&mut h, "E-mail address:", "ann@corp.test");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the service's answer", |a| a.model.dialog_answers == 1);
+    h.run_steps(3);
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Display name:");
+    assert_eq!(field.value().as_deref(), Some("Taken"), "the list dialog stays, its input kept");
+    assert!(matches!(h.state().model.dialog_answer, Some(Err(_))));
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+
+    h.get_by_label("New Custom Recipient…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Also Taken");
+    type_into(&mut h, "E-mail address here:", "ann@corp.test");
+    type_into(&mut h, "Deliver to (outside):", "pat@partner.example");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the service's answer", |a| a.model.dialog_answers == 2);
+    h.run_steps(3);
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Deliver to (outside):");
+    assert_eq!(field.value().as_deref(), Some("pat@partner.example"), "the contact dialog stays, its input kept");
+    assert!(h.state().model.contacts.is_empty());
+}

@@ -13,6 +13,8 @@ pub(super) struct ContactForm {
     pub(super) target: String,
     pub(super) focused: bool,
     pub(super) show_problem: bool,
+    /// What was sent to the service, and its refusal, if any.
+    pub(super) pending: super::Pending,
 }
 
 impl ContactForm {
@@ -63,8 +65,14 @@ pub(super) fn contact_form_ui(ctx: &egui::Context, d: &mut ContactForm) -> Optio
             ui.weak("To change one, delete it and create it again.");
         }
         d.show_problem |= changed;
+        if changed {
+            d.pending.refused = None;
+        }
         if new {
-            answer = dialog_foot(ui, problem.as_deref(), &mut d.show_problem, "Create", true);
+            let waiting = d.pending.ui(ui, false);
+            answer = ui
+                .add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, "Create", true))
+                .inner;
         } else {
             // Shown only: Close, Enter or Escape close it.
             let key = dialog_key(ui).is_some();

@@ -26,6 +26,8 @@ pub(super) struct ListForm {
     pub(super) tab: ListTab,
     pub(super) focused: bool,
     pub(super) show_problem: bool,
+    /// What was sent to the service, and its refusal, if any.
+    pub(super) pending: super::Pending,
 }
 
 impl Default for ListForm {
@@ -41,6 +43,7 @@ impl Default for ListForm {
             tab: ListTab::General,
             focused: false,
             show_problem: false,
+            pending: super::Pending::default(),
         }
     }
 }
@@ -207,11 +210,16 @@ pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool
             }
         }
         d.show_problem |= changed;
+        if changed {
+            d.pending.refused = None;
+        }
         ui.add_space((300.0 - (ui.cursor().top() - top)).max(0.0));
+        let waiting = d.pending.ui(ui, false);
         let ok = if d.existing.is_none() { "Create" } else { "OK" };
         // Enter on Members adds the member typed, not the list.
         let enter = d.tab != ListTab::Members;
-        answer = dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, enter);
+        answer =
+            ui.add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, enter)).inner;
     });
     answer
 }

@@ -38,12 +38,8 @@ pub(super) struct MailboxForm {
     pub(super) focused: bool,
     /// Problems are shown once something was typed or OK was tried, not before.
     pub(super) show_problem: bool,
-    /// Sent to the service: the count of dialog answers then, until its answer comes
-    /// (the dialog waits, its input kept).
-    pub(super) waiting: Option<u64>,
-    /// The service's refusal of what was sent, shown beside its field until the form
-    /// changes.
-    pub(super) refused: Option<DialogError>,
+    /// What was sent to the service, and its refusal, if any.
+    pub(super) pending: super::Pending,
 }
 
 /// A refusal's sentence beside the field it is about, as a row of the form's grid.
@@ -231,15 +227,15 @@ pub(super) fn mailbox_form_ui(
                         first.request_focus();
                     }
                     changed |= first.changed();
-                    refusal_row(ui, d.refused.as_ref(), &["display_name", "name"]);
+                    refusal_row(ui, d.pending.refused.as_ref(), &["display_name", "name"]);
                     changed |=
                         form_row(ui, "E-mail addresses:", &mut d.addresses, "ann@corp.test, sales@corp.test").changed();
-                    refusal_row(ui, d.refused.as_ref(), &["address"]);
+                    refusal_row(ui, d.pending.refused.as_ref(), &["address"]);
                     let l = ui.label(password);
                     changed |=
                         ui.add(egui::TextEdit::singleline(&mut d.password).password(true)).labelled_by(l.id).changed();
                     ui.end_row();
-                    refusal_row(ui, d.refused.as_ref(), &["password"]);
+                    refusal_row(ui, d.pending.refused.as_ref(), &["password"]);
                     let l = ui.label(confirm);
                     changed |=
                         ui.add(egui::TextEdit::singleline(&mut d.confirm).password(true)).labelled_by(l.id).changed();
@@ -342,24 +338,18 @@ pub(super) fn mailbox_form_ui(
         }
         d.show_problem |= changed;
         if changed {
-            d.refused = None;
+            d.pending.refused = None;
         }
         if !new {
             ui.add_space((380.0 - (ui.cursor().top() - top)).max(0.0));
         }
         // A refusal about no field of General (or seen from another tab) is said here.
-        if let Some(r) = &d.refused {
-            let beside = d.tab == MailboxTab::General
-                && r.field.as_deref().is_some_and(|f| ["name", "address", "password"].iter().any(|a| f.contains(a)));
-            if !beside {
-                ui.colored_label(ui.visuals().error_fg_color, crate::widgets::sentence(&r.message));
-            }
-        }
-        if d.waiting.is_some() {
-            ui.weak("Waiting for the service…");
-        }
+        let beside = d.tab == MailboxTab::General
+            && d.pending.refused.as_ref().is_some_and(|r| {
+                r.field.as_deref().is_some_and(|f| ["name", "address", "password"].iter().any(|a| f.contains(a)))
+            });
+        let waiting = d.pending.ui(ui, beside);
         let ok = if new { "Create" } else { "OK" };
-        let waiting = d.waiting.is_some();
         answer = ui.add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, true)).inner;
     });
     answer

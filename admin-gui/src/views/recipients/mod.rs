@@ -205,8 +205,8 @@ impl RecipientsView {
         opened_import
             .or_else(|| self.edit_mailbox_dialog(&ctx, model))
             .or_else(|| self.new_mailbox_dialog(&ctx, model))
-            .or_else(|| self.list_dialog(&ctx))
-            .or_else(|| self.contact_dialog(&ctx))
+            .or_else(|| self.list_dialog(&ctx, model))
+            .or_else(|| self.contact_dialog(&ctx, model))
             .or_else(|| self.delete_dialog(&ctx))
     }
 
@@ -333,7 +333,7 @@ impl RecipientsView {
 
     fn new_mailbox_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let form = self.new_mailbox.as_mut()?;
-        if answered(form, model) == Some(true) {
+        if form.pending.answered(model) == Some(true) {
             self.new_mailbox = None;
             return None;
         }
@@ -344,7 +344,7 @@ impl RecipientsView {
         }
         // The dialog stays, its input kept, until the service answers: a refusal is
         // shown beside its field.
-        form.waiting = Some(model.dialog_answers);
+        form.pending.sent(model);
         Some(Action::Send(Command::FromDialog(vec![Request::AddMailbox {
             display_name: form.name.clone(),
             addresses: form.address_list(),
@@ -357,7 +357,7 @@ impl RecipientsView {
     /// changed, the options first (by the address the mailbox has now).
     fn edit_mailbox_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let (address, form) = self.edit_mailbox.as_mut()?;
-        if answered(form, model) == Some(true) {
+        if form.pending.answered(model) == Some(true) {
             self.edit_mailbox = None;
             return None;
         }
@@ -374,7 +374,7 @@ impl RecipientsView {
         }
         let (address, form) = self.edit_mailbox.as_mut()?;
         let address = address.clone();
-        form.waiting = Some(model.dialog_answers);
+        form.pending.sent(model);
         let form = &*form;
         Some({
             let mut requests = Vec::new();
@@ -407,26 +407,40 @@ impl RecipientsView {
 
     /// New Distribution List, or a list's properties: General, Members, Delivery
     /// Restrictions.
-    fn list_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+    fn list_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let form = self.list.as_mut()?;
+        if form.pending.answered(model) == Some(true) {
+            self.list = None;
+            return None;
+        }
         let confirmed = list_form_ui(ctx, form)?;
-        let form = self.list.take()?;
-        confirmed.then(|| Action::Send(Command::Recipients(form.requests())))
+        if !confirmed {
+            self.list = None;
+            return None;
+        }
+        form.pending.sent(model);
+        Some(Action::Send(Command::FromDialog(form.requests())))
     }
 
     /// New Custom Recipient, or one's properties (shown; to change one, delete it and
     /// make it again).
-    fn contact_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
+    fn contact_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let form = self.contact.as_mut()?;
+        if form.pending.answered(model) == Some(true) {
+            self.contact = None;
+            return None;
+        }
         let confirmed = contact_form_ui(ctx, form)?;
-        let form = self.contact.take()?;
-        (confirmed && form.existing.is_none()).then(|| {
-            Action::Send(Command::Recipients(vec![Request::AddContact {
-                address: form.address.trim().to_owned(),
-                display_name: form.name.trim().to_owned(),
-                target: form.target.trim().to_owned(),
-            }]))
-        })
+        if !confirmed || form.existing.is_some() {
+            self.contact = None;
+            return None;
+        }
+        form.pending.sent(model);
+        Some(Action::Send(Command::FromDialog(vec![Request::AddContact {
+            address: form.address.trim().to_owned(),
+            display_name: form.name.trim().to_owned(),
+            target: form.target.trim().to_owned(),
+        }])))
     }
 
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
@@ -466,29 +480,60 @@ fn kind_of(model: &Model, key: &str) -> Option<Kind> {
     }
 }
 
-/// Whether the service has answered what a mailbox dialog sent: `Some(true)` to
-/// close it (done), `Some(false)` once a refusal is taken in (shown beside its field),
-/// `None` while there is nothing new.
-fn answered(form: &mut MailboxForm, model: &Model) -> Option<bool> {
-    let sent = form.waiting?;
-    if !model.connected() {
-        form.waiting = None;
-        form.refused = Some(crate::backend::DialogError {
-            field: None,
-            message: "the connection to the service was lost before it answered; try again once connected".to_owned(),
-        });
-        return Some(false);
+/// A dialog's requests in flight (it stays open, its input kept, until the service
+/// answers) and the service's refusal of the last, shown in the dialog until its
+/// form changes.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// The count of dialog answers when the requests were sent.
+    pub waiting: Option<u64>,
+    pub refused: Option<crate::backend::DialogError>,
+}
+
+impl Pending {
+    /// Notes that the dialog's requests are being sent now.
+    pub fn sent(&mut self, model: &Model) {
+        self.waiting = Some(model.dialog_answers);
+        self.refused = None;
     }
-    if model.dialog_answers <= sent {
-        return None;
-    }
-    form.waiting = None;
-    match &model.dialog_answer {
-        Some(Err(refused)) => {
-            form.refused = Some(refused.clone());
-            Some(false)
+
+    /// Whether the service has answered what was sent: `Some(true)` to close the
+    /// dialog (done), `Some(false)` once a refusal is taken in, `None` while there is
+    /// nothing new.
+    pub fn answered(&mut self, model: &Model) -> Option<bool> {
+        let sent = self.waiting?;
+        if !model.connected() {
+            self.waiting = None;
+            self.refused = Some(crate::backend::DialogError {
+                field: None,
+                message: "the connection to the service was lost before it answered; try again once connected"
+                    .to_owned(),
+            });
+            return Some(false);
         }
-        _ => Some(true),
+        if model.dialog_answers <= sent {
+            return None;
+        }
+        self.waiting = None;
+        match &model.dialog_answer {
+            Some(Err(refused)) => {
+                self.refused = Some(refused.clone());
+                Some(false)
+            }
+            _ => Some(true),
+        }
+    }
+
+    /// The refusal (when not shown beside a field) and "Waiting…" above a dialog's
+    /// buttons; true while waiting, when the buttons are disabled.
+    pub fn ui(&self, ui: &mut egui::Ui, shown_beside: bool) -> bool {
+        if let Some(r) = self.refused.as_ref().filter(|_| !shown_beside) {
+            ui.colored_label(ui.visuals().error_fg_color, crate::widgets::sentence(&r.message));
+        }
+        if self.waiting.is_some() {
+            ui.weak("Waiting for the service…");
+        }
+        self.waiting.is_some()
     }
 }
 
