@@ -185,3 +185,33 @@ async fn refused_new_lists_and_custom_recipients_keep_their_input() {
     assert_eq!(field.value().as_deref(), Some("pat@partner.example"), "the contact dialog stays, its input kept");
     assert!(h.state().model.contacts.is_empty());
 }
+
+/// Walk defect 9: a one-character mailbox password was accepted. New Mailbox (and
+/// a new password in Properties) now asks for at least eight characters, not among
+/// the passwords attackers try first, and says so in a sentence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weak_mailbox_password_is_refused_with_a_sentence() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    h.run_steps(3);
+    h.get_by_label("New Mailbox…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Weak");
+    type_into(&mut h, "E-mail addresses:", "weak@corp.test");
+    type_into(&mut h, "Password:", "x");
+    type_into(&mut h, "Confirm password:", "x");
+    h.get_by_label("Create").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Use at least 8 characters (this one has 1).");
+    common::replace_text(&mut h, "Password:", "Password123");
+    common::replace_text(&mut h, "Confirm password:", "Password123");
+    h.run_steps(2);
+    h.get_by_label_contains("among the first ones attackers try");
+    assert_eq!(h.state().model.dialog_answers, 0, "nothing was sent");
+    common::replace_text(&mut h, "Password:", "w3ak-no-more");
+    common::replace_text(&mut h, "Confirm password:", "w3ak-no-more");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["weak@corp.test"]));
+}

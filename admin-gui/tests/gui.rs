@@ -117,13 +117,13 @@ async fn a_mailbox_created_in_the_gui_can_log_in_over_pop3() {
     h.run_steps(3);
     type_into(&mut h, "Display name:", "Bob Builder");
     type_into(&mut h, "E-mail addresses:", "bob@corp.test");
-    type_into(&mut h, "Password:", "b0b-pw");
-    type_into(&mut h, "Confirm password:", "b0b-pw");
+    type_into(&mut h, "Password:", "b0b-pw-2026");
+    type_into(&mut h, "Confirm password:", "b0b-pw-2026");
     h.get_by_label("Create").click();
     wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["bob@corp.test"]));
     let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
     let (ok, out, err) = mailroom_tests::python(
-        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('bob@corp.test')\nprint(p.pass_('b0b-pw'))",
+        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('bob@corp.test')\nprint(p.pass_('b0b-pw-2026'))",
         &[&pop3.ip().to_string(), &pop3.port().to_string()],
     );
     assert!(ok && out.contains("+OK"), "{out}{err}");
@@ -216,13 +216,13 @@ async fn mailbox_properties_change_the_name_and_password() {
     connected(&mut h);
     open_mailbox_properties(&mut h, "ann@corp.test");
     type_into(&mut h, "Display name:", "Ann Example");
-    type_into(&mut h, "New password (empty: unchanged):", "new-pw");
-    type_into(&mut h, "Confirm new password:", "new-pw");
+    type_into(&mut h, "New password (empty: unchanged):", "new-pw-2026");
+    type_into(&mut h, "Confirm new password:", "new-pw-2026");
     h.get_all_by_label("OK").last().expect("OK").click();
     wait(&mut h, "the renamed mailbox", |a| a.model.mailboxes.iter().any(|m| m.display_name == "Ann Example"));
     let pop3: std::net::SocketAddr = d.status().await.pop3_addr.expect("pop3").parse().expect("addr");
     let (ok, out, err) = mailroom_tests::python(
-        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('ann@corp.test')\nprint(p.pass_('new-pw'))",
+        "import poplib,sys\np=poplib.POP3(sys.argv[1],int(sys.argv[2]))\np.user('ann@corp.test')\nprint(p.pass_('new-pw-2026'))",
         &[&pop3.ip().to_string(), &pop3.port().to_string()],
     );
     assert!(ok && out.contains("+OK"), "{out}{err}");

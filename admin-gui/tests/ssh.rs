@@ -153,8 +153,8 @@ async fn the_administrator_administers_another_computer_over_ssh() {
     h.run_steps(3);
     type_into(&mut h, "Display name:", "Far Away");
     type_into(&mut h, "E-mail addresses:", "far@corp.test");
-    type_into(&mut h, "Password:", "far-pw");
-    type_into(&mut h, "Confirm password:", "far-pw");
+    type_into(&mut h, "Password:", "far-pw-2026");
+    type_into(&mut h, "Confirm password:", "far-pw-2026");
     h.get_by_label("Create").click();
     wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["far@corp.test"]));
     assert!(far.ctl_ok(&["mailbox", "list"]).contains("far@corp.test"), "made on the far service");

@@ -22,6 +22,7 @@
 pub mod address;
 pub mod config;
 pub mod ipc;
+pub mod password;
 pub mod paths;
 pub mod routing;
 pub mod time;

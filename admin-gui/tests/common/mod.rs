@@ -53,13 +53,18 @@ pub fn click_in_view(h: &mut Harness<'_, AdminApp>, label: &str) {
     h.run_steps(2);
 }
 
-/// Selects everything in the text field `label` and types `text` over it.
+/// Selects everything in the text (or password) field `label` and types `text` over it.
 pub fn replace_text(h: &mut Harness<'_, AdminApp>, label: &str, text: &str) {
-    h.get_by_role_and_label(Role::TextInput, label).focus();
+    let role = if h.query_by_role_and_label(Role::PasswordInput, label).is_some() {
+        Role::PasswordInput
+    } else {
+        Role::TextInput
+    };
+    h.get_by_role_and_label(role, label).focus();
     h.run_steps(2);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run_steps(1);
-    h.get_by_role_and_label(Role::TextInput, label).type_text(text);
+    h.get_by_role_and_label(role, label).type_text(text);
     h.run_steps(3);
 }
 

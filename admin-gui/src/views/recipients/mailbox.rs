@@ -3,6 +3,8 @@
 
 use mailroom_shared::ipc::{AutoReply, FolderUsage, Forwarding, MailboxInfo, StorageLimits};
 
+use mailroom_shared::password::weakness;
+
 use crate::backend::DialogError;
 use crate::widgets::{count_of, dialog_foot, form_row};
 
@@ -159,6 +161,8 @@ impl MailboxForm {
             bad.map(|b| b + ".")
         } else if password_required && self.password.is_empty() {
             Some("Type a password.".to_owned())
+        } else if let Some(weak) = Some(&self.password).filter(|p| !p.is_empty()).and_then(|p| weakness(p)) {
+            Some(weak)
         } else if self.password != self.confirm {
             Some("The two passwords are not the same.".to_owned())
         } else {

@@ -550,6 +550,8 @@ mod tests {
         assert_eq!(f.problem(true).as_deref(), Some("Type a password."));
         assert_eq!(f.problem(false), None);
         f.password = "pw".into();
+        assert_eq!(f.problem(true).as_deref(), Some("Use at least 8 characters (this one has 2)."));
+        f.password = "long-enough-pw".into();
         assert_eq!(f.problem(true).as_deref(), Some("The two passwords are not the same."));
     }
 }
