@@ -62,6 +62,19 @@ struct RestrictionsDialog {
     warning_focus: bool,
 }
 
+/// The inbound domains of the table that are a single label (`corp`): valid, but no
+/// mail from the Internet can be addressed to them.
+fn private_inbound_names(draft: &ConfigDraft) -> Vec<String> {
+    draft
+        .routing
+        .table
+        .iter()
+        .filter(|e| e.reroute_to.is_none())
+        .map(|e| e.sent_to.trim().trim_start_matches('#').trim_end_matches('.').to_owned())
+        .filter(|d| !d.is_empty() && !d.contains('.') && mailroom_shared::address::Domain::parse(d).is_ok())
+        .collect()
+}
+
 impl RoutingTab {
     /// Draws the tab over `draft`.
     pub fn ui(&mut self, ui: &mut egui::Ui, draft: &mut ConfigDraft, errors: &[ConfigError]) {
@@ -88,6 +101,15 @@ impl RoutingTab {
                 });
             });
             field_errors(ui, errors, "routing.table");
+            for name in private_inbound_names(draft) {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "'{name}' is not a public name: mail from the Internet cannot reach it (only your own \
+                         network can). Use the domain people write after @, such as {name}.example.com."
+                    ),
+                );
+            }
             ui.horizontal(|ui| {
                 if ui.button("Add…").clicked() {
                     self.entry_dialog = Some(EntryDialog::new(None, String::new(), None));
@@ -361,4 +383,23 @@ fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>
             });
         });
     });
+}
+
+#[cfg(test)]
+mod private_name_tests {
+    use super::*;
+
+    /// Walk defect 19: a bare `corp` was accepted as an inbound domain without a word.
+    #[test]
+    fn a_single_label_inbound_domain_is_named_for_its_warning() {
+        let mut draft = ConfigDraft::default();
+        for (sent_to, reroute_to) in [("corp", None), ("#lan.", None), ("corp.com", None), ("other", Some("corp.com"))]
+        {
+            draft.routing.table.push(mailroom_shared::config::RouteEntryDraft {
+                sent_to: sent_to.to_owned(),
+                reroute_to: reroute_to.map(str::to_owned),
+            });
+        }
+        assert_eq!(private_inbound_names(&draft), ["corp", "lan"]);
+    }
 }

@@ -23,7 +23,7 @@ pub enum Problem {
     #[error("must not be empty")]
     Empty,
     /// Not a domain name.
-    #[error("'{value}' is not a valid domain: {reason}")]
+    #[error("'{}' is not a valid domain: {reason}", shown(value))]
     InvalidDomain {
         /// What was typed.
         value: String,
@@ -31,7 +31,7 @@ pub enum Problem {
         reason: String,
     },
     /// Not a host name.
-    #[error("'{value}' is not a valid host name: {reason}")]
+    #[error("'{}' is not a valid host name: {reason}", shown(value))]
     InvalidHostName {
         /// What was typed.
         value: String,
@@ -39,7 +39,7 @@ pub enum Problem {
         reason: String,
     },
     /// Not an e-mail address.
-    #[error("'{value}' is not a valid e-mail address: {reason}")]
+    #[error("'{}' is not a valid e-mail address: {reason}", shown(value))]
     InvalidAddress {
         /// What was typed.
         value: String,
@@ -47,7 +47,7 @@ pub enum Problem {
         reason: String,
     },
     /// Not an IP address with an optional mask.
-    #[error("'{value}' is not a valid IP address and mask: {reason}")]
+    #[error("'{}' is not a valid IP address and mask: {reason}", shown(value))]
     InvalidNetwork {
         /// What was typed.
         value: String,
@@ -55,13 +55,13 @@ pub enum Problem {
         reason: String,
     },
     /// Not `IP:port`.
-    #[error("'{value}' is not a listen address; write IP:port, e.g. 127.0.0.1:25 or [::1]:25")]
+    #[error("'{}' is not a listen address; write IP:port, e.g. 127.0.0.1:25 or [::1]:25", shown(value))]
     InvalidListenAddress {
         /// What was typed.
         value: String,
     },
     /// Not `host[:port]` or `[ip]:port`.
-    #[error("'{value}' is not a valid next hop: {reason}")]
+    #[error("'{}' is not a valid next hop: {reason}", shown(value))]
     InvalidNextHop {
         /// What was typed.
         value: String,
@@ -176,5 +176,34 @@ impl Validator {
         value: &str,
     ) -> Option<Option<std::net::SocketAddr>> {
         if value.trim().is_empty() { Some(None) } else { self.listen(field, value).map(Some) }
+    }
+}
+
+/// What was typed, as an error message quotes it: whole when short, else its start
+/// and an ellipsis (a 300-character name is not repeated in full).
+pub(crate) fn shown(value: &str) -> String {
+    const MOST: usize = 40;
+    if value.chars().count() <= MOST {
+        value.to_owned()
+    } else {
+        let start: String = value.chars().take(MOST).collect();
+        format!("{start}…")
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    /// Walk defect 19: the error for a 300-character name repeated the whole name.
+    #[test]
+    fn a_long_value_is_quoted_by_its_start() {
+        let long = "a".repeat(300);
+        let p =
+            Problem::InvalidDomain { value: long, reason: "is 300 characters long; at most 253 are allowed".into() };
+        let text = p.to_string();
+        assert!(text.len() < 120, "{text}");
+        assert!(text.starts_with(&format!("'{}…' is not a valid domain", "a".repeat(40))), "{text}");
+        assert_eq!(shown("corp.example"), "corp.example");
     }
 }
