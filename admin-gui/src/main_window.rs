@@ -164,9 +164,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
         // (The status is dropped with the connection: a dead service is not shown.)
         if let Some(s) = &model.status {
             ui.separator();
-            let color =
-                if model.lifecycle_error.is_some() { ui.visuals().error_fg_color } else { state_color(s.state) };
-            dot(ui, color);
+            // The dot is the state's (a service running its old settings after a failed
+            // restart is running); the failure is said beside it.
+            dot(ui, state_color(s.state));
             ui.label(format!("Internet Mail Service: {}", state_words(s.state)));
             if let Some(up) = s.uptime_secs {
                 ui.separator();
@@ -175,7 +175,11 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
             if model.lifecycle_error.is_some() {
                 ui.separator();
                 let what = if s.state == mailroom_shared::ipc::ServiceState::Running { "restart" } else { "start" };
-                ui.colored_label(ui.visuals().error_fg_color, format!("The last {what} failed"));
+                if model.failure_saved_over() {
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("Changed since the last {what} failed"));
+                } else {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("The last {what} failed"));
+                }
             }
         }
         if let Some(e) = &model.error {
@@ -286,13 +290,28 @@ fn failure_ui(ui: &mut egui::Ui, model: &Model, failure: &Failure) -> Option<Act
     let mut action = None;
     let running = model.status.as_ref().is_some_and(|s| s.state == mailroom_shared::ipc::ServiceState::Running);
     let what = if running { "could not restart" } else { "could not start" };
-    ui.add(
-        egui::Label::new(
-            egui::RichText::new(format!("The Internet Mail Service {what}: {}.", failure.message))
-                .color(ui.visuals().error_fg_color),
-        )
-        .wrap(),
-    );
+    if model.failure_saved_over() {
+        // The settings were saved since: say what waits, not the old error alone.
+        let next = if running { "Retry restarts it" } else { "Start Service starts it" };
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!(
+                    "The settings were saved since the Internet Mail Service {what} ({}). {next} with them.",
+                    failure.message
+                ))
+                .color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    } else {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!("The Internet Mail Service {what}: {}.", failure.message))
+                    .color(ui.visuals().error_fg_color),
+            )
+            .wrap(),
+        );
+    }
     ui.horizontal(|ui| {
         if let Some(field) = &failure.field {
             let label = if field.ends_with("listen") { "Change Listen Address…" } else { "Change Setting…" };

@@ -140,6 +140,9 @@ pub struct Model {
     pub restart: Option<Restart>,
     /// The last start or restart failure, until the service runs without one.
     pub lifecycle_error: Option<Failure>,
+    /// The saved configuration's revision when that failure came: a later save may
+    /// hold its fix (the banner then says so instead of repeating the error).
+    pub failed_at_revision: Option<u64>,
     /// The last configuration save.
     pub save: Save,
     /// Other errors, for the status bar.
@@ -185,6 +188,7 @@ impl Default for Model {
             pending: Vec::new(),
             restart: None,
             lifecycle_error: None,
+            failed_at_revision: None,
             save: Save::Idle,
             error: None,
             dialog_answer: None,
@@ -227,9 +231,10 @@ impl Model {
             Update::Status(s) => {
                 self.pending.clone_from(&s.pending_pages);
                 // The service's word on its last failure is the one kept.
-                self.lifecycle_error =
+                let failure =
                     s.last_error.clone().map(|message| Failure { message, field: s.last_error_field.clone() });
                 self.status = Some(*s);
+                self.set_failure(failure);
             }
             Update::Config(c, revision) => {
                 if self.config.as_ref().is_some_and(|(_, r)| *r != revision) {
@@ -276,13 +281,13 @@ impl Model {
             Update::Tracking(t) => self.tracking = t,
             Update::AddressTest(r) => self.address_test = Some(r),
             Update::LifecycleDone(Ok(())) => {
-                self.lifecycle_error = None;
+                self.set_failure(None);
                 if let Some(Restart::InFlight { steps, since }) = self.restart.take() {
                     self.restart = Some(Restart::Done { steps, at: Instant::now(), took: since.elapsed() });
                 }
             }
             Update::LifecycleDone(Err(e)) => {
-                self.lifecycle_error = Some(e);
+                self.set_failure(Some(e));
                 self.restart = None;
             }
             Update::Event(Event::ServiceState { state, error, field }) => {
@@ -296,8 +301,8 @@ impl Model {
                     _ => {}
                 }
                 match error {
-                    Some(message) => self.lifecycle_error = Some(Failure { message, field }),
-                    None if state == ServiceState::Running => self.lifecycle_error = None,
+                    Some(message) => self.set_failure(Some(Failure { message, field })),
+                    None if state == ServiceState::Running => self.set_failure(None),
                     None => {}
                 }
             }
@@ -310,12 +315,35 @@ impl Model {
         }
     }
 
+    /// Sets the last start's or restart's failure (none once one worked), noting the
+    /// saved revision when a new one comes.
+    fn set_failure(&mut self, failure: Option<Failure>) {
+        if failure.is_none() {
+            self.failed_at_revision = None;
+        } else if self.lifecycle_error != failure || self.failed_at_revision.is_none() {
+            self.failed_at_revision = self.saved_revision();
+        }
+        self.lifecycle_error = failure;
+    }
+
+    /// The saved configuration's revision, as last heard.
+    fn saved_revision(&self) -> Option<u64> {
+        self.config.as_ref().map(|(_, r)| *r).or_else(|| self.status.as_ref().map(|s| s.config_revision))
+    }
+
+    /// True when the configuration was saved again since the last failure: its fix
+    /// may be in, waiting for a restart.
+    pub fn failure_saved_over(&self) -> bool {
+        self.lifecycle_error.is_some()
+            && matches!((self.failed_at_revision, self.saved_revision()), (Some(then), Some(now)) if now > then)
+    }
+
     /// Notes a request the app has just sent, for what waits on its answer.
     pub fn sent(&mut self, command: &Command) {
         match command {
             Command::Lifecycle(Lifecycle::Restart) => {
                 self.restart = Some(Restart::InFlight { steps: Vec::new(), since: Instant::now() });
-                self.lifecycle_error = None;
+                self.set_failure(None);
             }
             Command::SaveConfig { .. } => self.save = Save::InFlight,
             Command::TestAddress { .. } => self.address_test = None,

@@ -50,12 +50,18 @@ async fn a_failed_restart_stops_spinning_and_says_what_to_do_next() {
     h.get_all_by_label("OK").last().expect("OK").click();
     // (Connections was pending already: the saved address is what shows the save.)
     wait(&mut h, "the save", |a| a.model.config.as_ref().is_some_and(|(c, _)| c.connections.smtp_listen.port() == 0));
+    // Walk defect 10: the banner went on with the old error after the fix was saved.
+    h.run_steps(3);
+    h.get_by_label_contains("The settings were saved since the Internet Mail Service could not restart");
+    assert!(h.query_by_label_contains("The last restart failed").is_none(), "the status bar says it changed");
+    h.get_by_label_contains("Changed since the last restart failed");
     h.get_by_label("Retry").click();
     wait(&mut h, "a restart that works", |a| {
         a.model.lifecycle_error.is_none()
             && a.model.status.as_ref().is_some_and(|s| s.running_revision == Some(s.config_revision))
     });
     assert!(h.query_by_label_contains("The last restart failed").is_none());
+    assert!(h.query_by_label_contains("Changed since the last").is_none());
     drop(taken);
 }
 
