@@ -334,7 +334,11 @@ pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, target: &Target, reason: 
     let mut action = None;
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
+        let starting = model.launch.is_some();
         match target {
+            Target::Local(_) if starting => {
+                ui.heading("Starting the Mailroom service…");
+            }
             Target::Local(socket) => {
                 ui.heading("No Mailroom service is running");
                 ui.label(format!("Nothing answers on {}.", socket.display()));
@@ -344,7 +348,14 @@ pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, target: &Target, reason: 
                 ui.label("Trying again every few seconds.");
             }
         }
-        ui.add(egui::Label::new(egui::RichText::new(reason).weak()).wrap());
+        // The system's words for "no socket there" or "nobody listening" say no more than
+        // the heading (and, while the service is starting, are expected).
+        let says_nothing_more = ["os error 2)", "os error 111)", "No such file or directory", "Connection refused"]
+            .iter()
+            .any(|w| reason.contains(w));
+        if !(starting || says_nothing_more && matches!(target, Target::Local(_))) {
+            ui.add(egui::Label::new(egui::RichText::new(reason).weak()).wrap());
+        }
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if matches!(target, Target::Local(_)) && ui.button("Start Service").clicked() {

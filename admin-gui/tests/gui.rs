@@ -140,7 +140,15 @@ async fn with_no_service_the_gui_offers_start_service_and_it_works() {
         .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, s2).with_daemon(daemon));
     wait(&mut h, "the no-service page", |a| matches!(a.model.connection, Connection::Down(_)));
     h.get_by_label("No Mailroom service is running");
+    // Walk defect 18: the page showed "No such file or directory (os error 2)", the
+    // system's words for what the heading says, and kept them while starting.
+    assert!(h.query_by_label_contains("os error").is_none(), "no raw system error");
     h.get_by_label("Start Service").click();
+    h.run_steps(2);
+    if !h.state().connected() {
+        h.get_by_label("Starting the Mailroom service…");
+        assert!(h.query_by_label_contains("os error").is_none(), "none while starting either");
+    }
     wait(&mut h, "the started service", |a| a.connected() && a.model.status.is_some());
     let pid = h.state().model.status.as_ref().map(|s| s.pid).expect("pid");
     let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
