@@ -84,11 +84,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     if let ServerError::MalformedMessage { discarded_bytes } = &e
                         && let Some(flow) = self.reparse(discarded_bytes.declassify()).await
                     {
-                        self.refresh_updates().await;
-                        self.notified().await;
-                        self.complete();
-                        if flow == Flow::Close {
-                            self.drain().await;
+                        if self.end_command(flow).await == Flow::Close {
                             break;
                         }
                         continue;
@@ -112,16 +108,24 @@ impl<S: crate::tls::Transport> Session<S> {
                 Event::IdleCommandReceived { tag } => self.idle(tag).await,
                 Event::IdleDoneReceived => self.idle_done(),
             };
-            self.refresh_updates().await;
-            self.notified().await;
-            self.complete();
-            if flow == Flow::Close {
-                self.drain().await;
+            if self.end_command(flow).await == Flow::Close {
                 break;
             }
         }
         self.conn.close().await;
         tracing::debug!(peer = %self.peer, "IMAP session end");
+    }
+
+    /// The end of each command: the kept searches' and NOTIFY's updates, then the
+    /// tagged completion; at the session's end, what is queued is sent.
+    async fn end_command(&mut self, flow: Flow) -> Flow {
+        self.refresh_updates().await;
+        self.notified().await;
+        self.complete();
+        if flow == Flow::Close {
+            self.drain().await;
+        }
+        flow
     }
 
     /// Waits for the client: its bytes (left in the connection's input), or (in

@@ -484,7 +484,7 @@ impl<S: crate::tls::Transport> Session<S> {
             && i64::from(validity) == selected.folder.id
         {
             let known = known.unwrap_or_else(|| SequenceSet::from(..));
-            let gone = super::selected::vanished_uids(&known, &selected);
+            let gone = super::expunge::vanished_uids(&known, &selected);
             if let Ok(known_uids) = SequenceSet::try_from(gone.as_str()) {
                 self.data(Data::Vanished { earlier: true, known_uids });
             }

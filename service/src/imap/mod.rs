@@ -4,7 +4,7 @@
 //! - imap-next (on imap-codec) frames the protocol; [`session`] holds a session's
 //!   state and replies, `driver.rs` runs it over any stream and dispatches commands by
 //!   state: `auth.rs` (not authenticated), `folders.rs` (authenticated), `selected.rs`
-//!   (a folder selected).
+//!   (a folder selected), with `expunge.rs` for what takes messages away.
 //! - What imap-codec does not parse comes to `extended.rs` (with `syntax.rs`, a small
 //!   reader of IMAP's tokens) and `objectid.rs`; what imap-types cannot write is
 //!   written by `esearch.rs` (ESEARCH, CONTEXT), `listext.rs` (LIST-EXTENDED),
@@ -31,6 +31,7 @@ mod append;
 mod auth;
 mod driver;
 mod esearch;
+mod expunge;
 mod extended;
 pub mod fetch;
 mod folders;

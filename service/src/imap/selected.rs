@@ -1,5 +1,5 @@
-//! The selected state: FETCH, STORE, SEARCH, COPY and MOVE, EXPUNGE (and UID
-//! EXPUNGE), CLOSE and UNSELECT.
+//! The selected state: FETCH, STORE, SEARCH, SORT, THREAD, COPY and MOVE.
+//! EXPUNGE, CLOSE and UNSELECT, which take messages away, are in `expunge.rs`.
 
 use std::collections::HashMap;
 
@@ -142,7 +142,7 @@ fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
 
 impl<S: crate::tls::Transport> Session<S> {
     /// The selected folder's owner and the folder, for the commands of this file.
-    fn selected(&self) -> Option<(i64, &super::session::Selected)> {
+    pub(super) fn selected(&self) -> Option<(i64, &super::session::Selected)> {
         match &self.state {
             State::Selected(user, sel) => Some((user.mailbox, sel)),
             _ => None,
@@ -191,7 +191,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if vanished {
             // The UIDs asked for that are gone (RFC 7162 §3.2.6): as no expunged UID is
             // kept with its mod-sequence, every one below UIDNEXT that is not here.
-            let gone = vanished_uids(&set, sel);
+            let gone = super::expunge::vanished_uids(&set, sel);
             if let Ok(known_uids) = SequenceSet::try_from(gone.as_str()) {
                 self.data(Data::Vanished { earlier: true, known_uids });
             }
@@ -676,75 +676,6 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         Flow::Continue
     }
-
-    /// Removes from the session's view the messages `gone` says are gone, sending
-    /// EXPUNGE for each (highest number first, so that each number is right).
-    fn expunged(&mut self, gone: impl Fn(&ImapMessage) -> bool) {
-        if let State::Selected(_, sel) = &self.state
-            && !sel.updates.is_empty()
-        {
-            let uids: Vec<u32> = sel.messages.iter().filter(|m| gone(m)).map(|m| m.uid).collect();
-            self.expunging(&uids);
-        }
-        let mut out = Vec::new();
-        let mut uids = Vec::new();
-        if let State::Selected(_, sel) = &mut self.state {
-            let mut i = sel.messages.len();
-            while i > 0 {
-                i -= 1;
-                if gone(&sel.messages[i]) {
-                    uids.push(std::sync::Arc::make_mut(&mut sel.messages).remove(i).uid);
-                    out.push(Data::Expunge(nz(u32::try_from(i + 1).unwrap_or(u32::MAX))));
-                }
-            }
-        }
-        if self.qresync {
-            // RFC 7162 §3.2.10: VANISHED in place of EXPUNGE once QRESYNC is on.
-            if let Some(d) = vanished(uids) {
-                self.data(d);
-            }
-            return;
-        }
-        for d in out {
-            self.data(d);
-        }
-    }
-
-    /// EXPUNGE and UID EXPUNGE (RFC 4315): removes the messages marked `\Deleted`.
-    pub(super) async fn expunge(&mut self, tag: Tag<'static>, only: Option<SequenceSet>) -> Flow {
-        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
-        if sel.read_only {
-            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
-            return Flow::Continue;
-        }
-        let folder = sel.folder.id;
-        let only = only.map(|set| sel.select(&set, true).into_iter().map(|(_, m)| m.id).collect());
-        let gone = match self.ctx.store.imap_expunge(mailbox, folder, only).await {
-            Ok(g) => g,
-            Err(e) => return self.store_failed(tag, &e),
-        };
-        let gone: std::collections::HashSet<i64> = gone.into_iter().collect();
-        self.expunged(|m| gone.contains(&m.id));
-        self.ok(tag, None, "EXPUNGE completed");
-        Flow::Continue
-    }
-
-    /// CLOSE (expunges silently, unless read-only) and UNSELECT.
-    pub(super) async fn close(&mut self, tag: Tag<'static>, expunge: bool) -> Flow {
-        let Some(user) = self.user() else { return Flow::Continue };
-        if let Some((mailbox, sel)) = self.selected()
-            && expunge
-            && !sel.read_only
-        {
-            let folder = sel.folder.id;
-            if let Err(e) = self.ctx.store.imap_expunge(mailbox, folder, None).await {
-                return self.store_failed(tag, &e);
-            }
-        }
-        self.state = State::Authenticated(user);
-        self.ok(tag, None, if expunge { "CLOSE completed" } else { "UNSELECT completed" });
-        Flow::Continue
-    }
 }
 
 /// Whether a MODSEQ search key is among `keys` (the response then carries MODSEQ).
@@ -756,60 +687,4 @@ pub(super) fn keys_have_modseq(keys: &[SearchKey<'_>]) -> bool {
         SearchKey::Or(a, b) => keys_have_modseq(std::slice::from_ref(a)) || keys_have_modseq(std::slice::from_ref(b)),
         _ => false,
     })
-}
-
-/// `* VANISHED uids` (none for no UIDs).
-pub(super) fn vanished(mut uids: Vec<u32>) -> Option<Data<'static>> {
-    uids.sort_unstable();
-    let set = SequenceSet::try_from(super::esearch::sequence_set(&uids).as_str()).ok()?;
-    Some(Data::Vanished { earlier: false, known_uids: set })
-}
-
-/// The UIDs `set` names below the folder's UIDNEXT that are not in it, as a set
-/// (empty when there are none): the gaps between its UIDs, cut to the set's ranges.
-pub(super) fn vanished_uids(set: &SequenceSet, sel: &super::session::Selected) -> String {
-    use imap_next::imap_types::sequence::{SeqOrUid, Sequence};
-    let last = sel.uidnext.saturating_sub(1);
-    let mut gaps = Vec::new();
-    let mut next = 1u32;
-    for m in sel.messages.iter() {
-        if m.uid > next {
-            gaps.push((next, m.uid - 1));
-        }
-        next = m.uid.saturating_add(1);
-    }
-    if next <= last {
-        gaps.push((next, last));
-    }
-    let value = |v: &SeqOrUid| match v {
-        SeqOrUid::Value(n) => n.get(),
-        SeqOrUid::Asterisk => last,
-    };
-    let asked: Vec<(u32, u32)> = set
-        .0
-        .as_ref()
-        .iter()
-        .map(|s| match s {
-            Sequence::Single(v) => (value(v), value(v)),
-            Sequence::Range(a, b) => (value(a).min(value(b)), value(a).max(value(b))),
-        })
-        .collect();
-    let mut out: Vec<(u32, u32)> = Vec::new();
-    for (a, b) in gaps {
-        for (lo, hi) in &asked {
-            let (from, to) = (a.max(*lo), b.min(*hi));
-            if from <= to {
-                out.push((from, to));
-            }
-        }
-    }
-    out.sort_unstable();
-    let mut merged: Vec<(u32, u32)> = Vec::new();
-    for (a, b) in out {
-        match merged.last_mut() {
-            Some((_, end)) if a <= end.saturating_add(1) => *end = (*end).max(b),
-            _ => merged.push((a, b)),
-        }
-    }
-    merged.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}:{b}") }).collect::<Vec<_>>().join(",")
 }

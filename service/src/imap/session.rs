@@ -505,7 +505,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if self.qresync && !gone.is_empty() {
             // RFC 7162 §3.2.10: VANISHED in place of EXPUNGE once QRESYNC is on.
             out.clear();
-            out.extend(super::selected::vanished(gone));
+            out.extend(super::expunge::vanished(gone));
         }
         // Keywords of the messages changed or new, to announce those not yet told.
         let mut shown: Vec<String> = Vec::new();
