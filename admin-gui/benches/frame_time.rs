@@ -45,6 +45,7 @@ fn main() {
                 forwarding: None,
                 auto_reply: None,
                 limits: Default::default(),
+                shared: false,
             })
             .collect();
         app.model.monitor = (0..60)

@@ -18,9 +18,10 @@ use base64::Engine as _;
 use mailroom_shared::config::{Config, ConfigDraft, Page};
 use mailroom_shared::ipc::{
     AcmeStatus, AutoReply, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, ExportEntry, Forwarding, ListInfo,
-    ListSenders, LockoutInfo, MailboxInfo, MonitorMinute, QuarantineEntry, QueueDetails, QueueEntry, Request, Response,
-    SendingHoldInfo, StatusReport, StorageLimits, TrackingEvent,
+    ListSenders, LockoutInfo, MailboxInfo, MonitorMinute, PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry,
+    Request, Response, SendingHoldInfo, StatusReport, StorageLimits, TrackingEvent,
 };
+use mailroom_shared::rights::Rights;
 use mailroom_shared::routing::Decision;
 
 use crate::connection::{Client, ClientError};
@@ -288,6 +289,44 @@ impl Client {
         let MailboxChange { display_name, addresses, password } = change;
         let request = Request::UpdateMailbox { address: address.into(), display_name, addresses, password };
         call!(self, request, Response::Mailbox(m) => *m)
+    }
+
+    /// Creates a shared mailbox (no password; people reach it through rights).
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when an address is taken or invalid.
+    pub async fn add_shared_mailbox(
+        &self,
+        display_name: impl Into<String>,
+        addresses: Vec<String>,
+    ) -> Result<MailboxInfo, ClientError> {
+        let request = Request::AddSharedMailbox { display_name: display_name.into(), addresses };
+        call!(self, request, Response::Mailbox(m) => *m)
+    }
+
+    /// The rights given on the mailbox that has `address`.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when there is no such mailbox.
+    pub async fn permissions(&self, address: impl Into<String>) -> Result<Vec<PermissionInfo>, ClientError> {
+        call!(self, Request::Permissions { address: address.into() }, Response::Permissions { permissions } => permissions)
+    }
+
+    /// Gives `grantee` (a mailbox's or list's address, or `anyone`) `rights` on the
+    /// mailbox that has `address`, or on one of its folders; no rights takes them
+    /// away. Returns the rights given on the mailbox as they now are.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when there is no such mailbox, grantee or folder.
+    pub async fn set_permission(
+        &self,
+        address: impl Into<String>,
+        grantee: impl Into<String>,
+        rights: Rights,
+        folder: Option<String>,
+    ) -> Result<Vec<PermissionInfo>, ClientError> {
+        let request = Request::SetPermission { address: address.into(), grantee: grantee.into(), rights, folder };
+        call!(self, request, Response::Permissions { permissions } => permissions)
     }
 
     /// Deletes the mailbox that has `address`, and its messages.

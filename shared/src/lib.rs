@@ -24,5 +24,6 @@ pub mod config;
 pub mod ipc;
 pub mod password;
 pub mod paths;
+pub mod rights;
 pub mod routing;
 pub mod time;

@@ -210,6 +210,7 @@ mod tests {
             forwarding: None,
             auto_reply: None,
             limits: Default::default(),
+            shared: false,
         }
     }
 

@@ -81,6 +81,18 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             manager.emit(Event::MailboxesChanged);
             Ok(Response::Mailbox(Box::new(m.into())))
         }
+        Request::AddSharedMailbox { display_name, addresses } => {
+            let addresses = parse_addresses("addresses", &addresses)?;
+            let m = manager.store().add_shared_mailbox(&display_name, &addresses).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(Response::Mailbox(Box::new(m.into())))
+        }
+        Request::Permissions { address } => super::sharing::list(manager, &address).await,
+        Request::SetPermission { address, grantee, rights, folder } => {
+            let done = super::sharing::set(manager, &address, &grantee, rights, folder.as_deref()).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
         Request::RemoveMailbox { address } => {
             let address = parse_address("address", &address)?;
             manager.store().remove_mailbox(&address).await?;

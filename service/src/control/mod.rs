@@ -29,6 +29,7 @@ mod errors;
 mod filtering;
 mod handlers;
 mod recipients;
+mod sharing;
 mod transfer;
 
 use std::io;

@@ -20,6 +20,7 @@ use super::extended::{AppendMessage, Piece};
 use super::names;
 use super::session::{Flow, Session, nz};
 use crate::store::Appended;
+use mailroom_shared::rights::Rights;
 
 /// Where an IMAP URL into the user's own folders points (RFC 5092's path, as
 /// CATENATE uses it: `/mailbox[;UIDVALIDITY=v]/;UID=n[/;SECTION=s][/;PARTIAL=o[.l]]`).
@@ -137,14 +138,17 @@ impl<S: crate::tls::Transport> Session<S> {
     ) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
         let wanted = names::folder_name(&mailbox);
-        let folder = match self.ctx.store.imap_folders(user.mailbox).await {
-            Ok(f) => f.into_iter().find(|f| f.name == wanted),
+        let folder = match self.reachable(&user, super::acl::is_shared_name(&wanted)).await {
+            Ok(f) => f.into_iter().find(|(f, _)| f.name == wanted),
             Err(e) => return self.store_failed(tag, &e),
         };
-        let Some(folder) = folder else {
+        let Some((folder, rights)) = folder else {
             self.no(tag, Some(Code::TryCreate), &format!("There is no folder named {wanted}"));
             return Flow::Continue;
         };
+        if self.lacks(&tag, rights, Rights::INSERT, &folder.name) {
+            return Flow::Continue;
+        }
         let limit = self.ctx.config.general.max_message_size;
         let mut appended = Vec::with_capacity(messages.len());
         for m in messages {
@@ -169,7 +173,12 @@ impl<S: crate::tls::Transport> Session<S> {
                 self.no(tag, Some(Code::TooBig), "The message is larger than this server accepts");
                 return Flow::Continue;
             }
-            let (flags, keywords) = super::folders::flags_of(&m.flags);
+            let (mut flags, mut keywords) = super::folders::flags_of(&m.flags);
+            // Only the flags the user may set there (RFC 4314 §4).
+            flags &= super::selected::permitted_flags(rights);
+            if !rights.has(Rights::WRITE) {
+                keywords.clear();
+            }
             appended.push(Appended {
                 content,
                 flags,
@@ -181,7 +190,8 @@ impl<S: crate::tls::Transport> Session<S> {
             self.no(tag, Some(Code::OverQuota), "The server's disk is nearly full; try again later");
             return Flow::Continue;
         }
-        match self.ctx.store.imap_append(user.mailbox, folder.id, appended).await {
+        let at = crate::store::Access::new(folder.mailbox, user.mailbox);
+        match self.ctx.store.imap_append(at, folder.id, appended).await {
             Ok((validity, uids)) => {
                 self.dirty = true;
                 let code = match uids.as_slice() {

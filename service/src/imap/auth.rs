@@ -73,6 +73,9 @@ impl<S: crate::tls::Transport> Session<S> {
                 Capability::from(atom("MULTIAPPEND")),
                 Capability::from(atom("CATENATE")),
                 Capability::from(atom("NOTIFY")),
+                Capability::from(atom("ACL")),
+                Capability::from(atom("RIGHTS=texk")),
+                Capability::from(atom("LIST-MYRIGHTS")),
                 Capability::from(atom("OBJECTID")),
                 Capability::from(atom("SAVEDATE")),
                 Capability::Compress {

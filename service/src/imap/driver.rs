@@ -249,6 +249,8 @@ impl<S: crate::tls::Transport> Session<S> {
                 self.bad(tag, "Log in first");
                 Flow::Continue
             }
+            // Someone else's folder the user may no longer read: closed, and refused.
+            _ if selected && !self.access_holds().await => return self.access_lost(tag),
             CommandBody::Enable { .. } if selected => {
                 self.bad(tag, "ENABLE is only valid before a folder is selected");
                 Flow::Continue
@@ -433,12 +435,16 @@ impl<S: crate::tls::Transport> Session<S> {
             self.bad(tag, "Log in first");
             return Flow::Continue;
         }
+        if !self.access_holds().await {
+            return self.access_lost(tag);
+        }
         let selected = matches!(self.state, State::Selected(..));
         let mut may_expunge = true;
         let flow = match command {
             Extended::List(list) => self.list_extended(tag, list).await,
             Extended::Notify(notify) => self.notify(tag, notify).await,
             Extended::Append { mailbox, messages } => self.append_messages(tag, mailbox, messages).await,
+            Extended::Acl(command) => self.acl(tag, command).await,
             _ if !selected => {
                 self.bad(tag, "Select a folder first");
                 Flow::Continue

@@ -9,6 +9,7 @@ use imap_next::imap_types::sequence::SequenceSet;
 
 use super::session::{Flow, Session, State, nz};
 use crate::store::ImapMessage;
+use mailroom_shared::rights::Rights;
 
 impl<S: crate::tls::Transport> Session<S> {
     /// Removes from the session's view the messages `gone` says are gone, sending
@@ -46,14 +47,19 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// EXPUNGE and UID EXPUNGE (RFC 4315): removes the messages marked `\Deleted`.
     pub(super) async fn expunge(&mut self, tag: Tag<'static>, only: Option<SequenceSet>) -> Flow {
-        let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
+        let Some((at, sel)) = self.selected() else { return Flow::Continue };
+        let (rights, name) = (sel.rights, sel.folder.name.clone());
+        if self.lacks(&tag, rights, Rights::EXPUNGE, &name) {
+            return Flow::Continue;
+        }
+        let Some((_, sel)) = self.selected() else { return Flow::Continue };
         if sel.read_only {
             self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
             return Flow::Continue;
         }
         let folder = sel.folder.id;
         let only = only.map(|set| sel.select(&set, true).into_iter().map(|(_, m)| m.id).collect());
-        let gone = match self.ctx.store.imap_expunge(mailbox, folder, only).await {
+        let gone = match self.ctx.store.imap_expunge(at.mailbox, folder, only).await {
             Ok(g) => g,
             Err(e) => return self.store_failed(tag, &e),
         };
@@ -66,12 +72,13 @@ impl<S: crate::tls::Transport> Session<S> {
     /// CLOSE (expunges silently, unless read-only) and UNSELECT.
     pub(super) async fn close(&mut self, tag: Tag<'static>, expunge: bool) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
-        if let Some((mailbox, sel)) = self.selected()
+        if let Some((at, sel)) = self.selected()
             && expunge
             && !sel.read_only
+            && sel.rights.has(Rights::EXPUNGE)
         {
             let folder = sel.folder.id;
-            if let Err(e) = self.ctx.store.imap_expunge(mailbox, folder, None).await {
+            if let Err(e) = self.ctx.store.imap_expunge(at.mailbox, folder, None).await {
                 return self.store_failed(tag, &e);
             }
         }

@@ -34,6 +34,8 @@ pub(super) enum Extended {
     CancelUpdate { tags: Vec<String> },
     /// NOTIFY (RFC 5465).
     Notify(Notify),
+    /// An ACL command (RFC 4314).
+    Acl(super::acl::Acl),
 }
 
 /// A NOTIFY command.
@@ -110,6 +112,8 @@ pub(super) struct ListExtended {
     pub return_special_use: bool,
     /// Return a STATUS response for each selectable folder listed (RFC 5819).
     pub status: Option<Vec<StatusDataItemName>>,
+    /// Return a MYRIGHTS response for each folder listed (RFC 8440).
+    pub myrights: bool,
 }
 
 /// One message of an APPEND.
@@ -150,6 +154,7 @@ pub(super) fn parse(bytes: &[u8]) -> Option<(Tag<'static>, Syntax<Extended>)> {
         "APPEND" if !uid => append(&mut r),
         "CANCELUPDATE" if !uid => cancel_update(&mut r),
         "NOTIFY" if !uid => notify(&mut r),
+        "MYRIGHTS" | "GETACL" | "SETACL" | "DELETEACL" | "LISTRIGHTS" if !uid => acl(&mut r, &name),
         _ => return None,
     };
     Some((tag, parsed))
@@ -327,6 +332,7 @@ fn list(r: &mut Reader<'_>) -> Syntax<Extended> {
         return_subscribed: false,
         return_special_use: false,
         status: None,
+        myrights: false,
     };
     if r.peek() == Some(b'(') {
         let mut remote = false;
@@ -372,6 +378,7 @@ fn list(r: &mut Reader<'_>) -> Syntax<Extended> {
                 // Children are always returned.
                 "CHILDREN" => {}
                 "SPECIAL-USE" => l.return_special_use = true,
+                "MYRIGHTS" => l.myrights = true,
                 "STATUS" => {
                     r.sp()?;
                     let start = r.rest();
@@ -470,6 +477,30 @@ fn append(r: &mut Reader<'_>) -> Syntax<Extended> {
         return Err("APPEND needs a message");
     }
     Ok(Extended::Append { mailbox, messages })
+}
+
+/// The ACL commands (RFC 4314 §3): a mailbox, then an identifier and rights as
+/// each command takes them.
+fn acl(r: &mut Reader<'_>, name: &str) -> Syntax<Extended> {
+    use super::acl::Acl;
+    r.sp()?;
+    let mb = mailbox(&r.astring(false)?)?;
+    let word = |r: &mut Reader<'_>| -> Syntax<String> {
+        r.sp()?;
+        String::from_utf8(r.astring(false)?.into_owned()).map_err(|_| "An identifier must be UTF-8")
+    };
+    let command = match name {
+        "MYRIGHTS" => Acl::MyRights(mb),
+        "GETACL" => Acl::Get(mb),
+        "SETACL" => {
+            let who = word(r)?;
+            Acl::Set(mb, who, word(r)?)
+        }
+        "DELETEACL" => Acl::Delete(mb, word(r)?),
+        _ => Acl::ListRights(mb, word(r)?),
+    };
+    r.end()?;
+    Ok(Extended::Acl(command))
 }
 
 /// `NOTIFY NONE` or `NOTIFY SET [STATUS] 1*(SP "(" filter SP events ")")`.

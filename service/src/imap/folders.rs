@@ -17,6 +17,7 @@ use super::names;
 use super::session::{Flow, Selected, Session, State, User, atom, folder_flags, nz, nz64};
 use crate::store::imap::{ImapMessage, flags};
 use crate::store::{Folder, StoreError};
+use mailroom_shared::rights::Rights;
 
 /// Flags given by a client, as stored: system flags and keywords (`\Recent` and
 /// unknown system flags ignored).
@@ -76,28 +77,6 @@ impl<S: crate::tls::Transport> Session<S> {
         }
     }
 
-    /// The folder a mailbox argument names, or a `NO [NONEXISTENT]` sent.
-    pub(super) async fn folder(&mut self, tag: &Tag<'static>, user: &User, name: &Mailbox<'_>) -> Option<Folder> {
-        let wanted = names::folder_name(name);
-        match self.ctx.store.imap_folders(user.mailbox).await {
-            Ok(folders) => {
-                let found = folders.into_iter().find(|f| f.name == wanted);
-                if found.is_none() {
-                    self.no(
-                        tag.clone(),
-                        Some(Code::Other(super::code("NONEXISTENT"))),
-                        &format!("There is no folder named {wanted}"),
-                    );
-                }
-                found
-            }
-            Err(e) => {
-                self.store_failed(tag.clone(), &e);
-                None
-            }
-        }
-    }
-
     /// ENABLE (RFC 5161): CONDSTORE, QRESYNC, IMAP4rev2 and UTF8=ACCEPT; anything else
     /// is ignored, as the RFC asks.
     pub(super) fn enable(&mut self, tag: Tag<'static>, capabilities: Vec1<CapabilityEnable<'static>>) -> Flow {
@@ -134,16 +113,20 @@ impl<S: crate::tls::Transport> Session<S> {
         Flow::Continue
     }
 
-    /// NAMESPACE (RFC 2342): one personal namespace, `/`-delimited.
+    /// NAMESPACE (RFC 2342): one's own folders, and other people's under
+    /// `Other Users/`, `/`-delimited.
     pub(super) fn namespace(&mut self, tag: Tag<'static>) -> Flow {
         use imap_next::imap_types::extensions::namespace::Namespace;
-        let personal = IString::try_from("").map(|prefix| Namespace {
-            prefix,
-            delimiter: QuotedChar::try_from(names::DELIMITER).ok(),
-            extensions: Vec::new(),
-        });
-        if let Ok(personal) = personal {
-            self.data(Data::Namespace { personal: vec![personal], other: Vec::new(), shared: Vec::new() });
+        let namespace = |prefix: String| {
+            IString::try_from(prefix).ok().map(|prefix| Namespace {
+                prefix,
+                delimiter: QuotedChar::try_from(names::DELIMITER).ok(),
+                extensions: Vec::new(),
+            })
+        };
+        let other = format!("{}{}", super::acl::OTHER_USERS, names::DELIMITER);
+        if let (Some(personal), Some(other)) = (namespace(String::new()), namespace(other)) {
+            self.data(Data::Namespace { personal: vec![personal], other: vec![other], shared: Vec::new() });
         }
         self.ok(tag, None, "NAMESPACE completed");
         Flow::Continue
@@ -169,8 +152,9 @@ impl<S: crate::tls::Transport> Session<S> {
             self.ok(tag, None, "LIST completed");
             return Flow::Continue;
         }
-        let folders = match self.ctx.store.imap_folders(user.mailbox).await {
-            Ok(f) => f,
+        // Others' folders too, those the user may look up (RFC 4314's `l`).
+        let folders: Vec<Folder> = match self.reachable(&user, true).await {
+            Ok(f) => f.into_iter().filter(|(_, r)| r.has(Rights::LOOKUP)).map(|(f, _)| f).collect(),
             Err(e) => return self.store_failed(tag, &e),
         };
         let mut seen = std::collections::BTreeSet::new();
@@ -230,32 +214,38 @@ impl<S: crate::tls::Transport> Session<S> {
     /// CREATE.
     pub(super) async fn create(&mut self, tag: Tag<'static>, name: Mailbox<'static>) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
-        let name = names::folder_name(&name);
-        if name == "INBOX" {
+        let shown = names::folder_name(&name);
+        if shown == "INBOX" {
             self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), "INBOX always exists");
             return Flow::Continue;
         }
-        if let Some(why) = names::invalid(&name) {
+        // In another's mailbox: with the right to create there.
+        let (mailbox, name) = match self.others_place(&tag, &user, &shown, Rights::CREATE).await {
+            Err(()) => return Flow::Continue,
+            Ok(Some(place)) => place,
+            Ok(None) => (user.mailbox, shown.clone()),
+        };
+        if let Some(why) = names::invalid(&name).or((name == "INBOX").then_some("INBOX always exists")) {
             self.no(tag, Some(Code::Other(super::code("CANNOT"))), why);
             return Flow::Continue;
         }
         // The levels above are made too (RFC 9051 §6.3.4).
         for parent in names::parents(&name) {
             if parent != "INBOX" {
-                match self.ctx.store.imap_create(user.mailbox, parent.to_owned()).await {
+                match self.ctx.store.imap_create(mailbox, parent.to_owned()).await {
                     Ok(_) | Err(StoreError::Conflict(_)) => {}
                     Err(e) => return self.store_failed(tag, &e),
                 }
             }
         }
-        match self.ctx.store.imap_create(user.mailbox, name.clone()).await {
+        match self.ctx.store.imap_create(mailbox, name.clone()).await {
             Ok(id) => {
                 // OBJECTID (RFC 8474 §4.1): the new folder's MAILBOXID.
                 let code = Code::Other(CodeOther::unvalidated(format!("MAILBOXID (F{id})").into_bytes()));
                 self.ok(tag, Some(code), "CREATE completed");
             }
             Err(StoreError::Conflict(_)) => {
-                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{name} already exists"));
+                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{shown} already exists"));
             }
             Err(e) => return self.store_failed(tag, &e),
         }
@@ -265,7 +255,10 @@ impl<S: crate::tls::Transport> Session<S> {
     /// DELETE: the folder and its messages (not INBOX, not the selected folder).
     pub(super) async fn delete(&mut self, tag: Tag<'static>, name: Mailbox<'static>) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
-        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        let Some((folder, rights)) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        if self.lacks(&tag, rights, Rights::DELETE_FOLDER, &folder.name) {
+            return Flow::Continue;
+        }
         if folder.name == "INBOX" {
             self.no(tag, Some(Code::Other(super::code("CANNOT"))), "INBOX cannot be deleted");
             return Flow::Continue;
@@ -273,8 +266,11 @@ impl<S: crate::tls::Transport> Session<S> {
         if matches!(&self.state, State::Selected(_, s) if s.folder.id == folder.id) {
             self.state = State::Authenticated(user.clone());
         }
-        match self.ctx.store.imap_delete(user.mailbox, folder.id).await {
+        match self.ctx.store.imap_delete(folder.mailbox, folder.id).await {
             Ok(()) => self.ok(tag, None, "DELETE completed"),
+            Err(StoreError::Invalid { .. }) => {
+                self.no(tag, Some(Code::Other(super::code("CANNOT"))), "An INBOX cannot be deleted");
+            }
             Err(e) => return self.store_failed(tag, &e),
         }
         Flow::Continue
@@ -283,16 +279,28 @@ impl<S: crate::tls::Transport> Session<S> {
     /// RENAME (with the folders under it; INBOX's messages move, INBOX stays).
     pub(super) async fn rename(&mut self, tag: Tag<'static>, from: Mailbox<'static>, to: Mailbox<'static>) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
-        let Some(folder) = self.folder(&tag, &user, &from).await else { return Flow::Continue };
-        let to = names::folder_name(&to);
+        let Some((folder, rights)) = self.folder(&tag, &user, &from).await else { return Flow::Continue };
+        if self.lacks(&tag, rights, Rights::DELETE_FOLDER, &folder.name) {
+            return Flow::Continue;
+        }
+        let shown = names::folder_name(&to);
+        let (mailbox, to) = match self.others_place(&tag, &user, &shown, Rights::CREATE).await {
+            Err(()) => return Flow::Continue,
+            Ok(Some(place)) => place,
+            Ok(None) => (user.mailbox, shown.clone()),
+        };
+        if mailbox != folder.mailbox {
+            self.no(tag, Some(Code::Other(super::code("CANNOT"))), "A folder can only be renamed within its mailbox");
+            return Flow::Continue;
+        }
         if let Some(why) = names::invalid(&to).or((to == "INBOX").then_some("INBOX always exists")) {
             self.no(tag, Some(Code::Other(super::code("CANNOT"))), why);
             return Flow::Continue;
         }
-        match self.ctx.store.imap_rename(user.mailbox, folder.id, to.clone()).await {
+        match self.ctx.store.imap_rename(folder.mailbox, folder.id, to.clone()).await {
             Ok(()) => self.ok(tag, None, "RENAME completed"),
             Err(StoreError::Conflict(_)) => {
-                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{to} already exists"));
+                self.no(tag, Some(Code::Other(super::code("ALREADYEXISTS"))), &format!("{shown} already exists"));
             }
             Err(e) => return self.store_failed(tag, &e),
         }
@@ -302,6 +310,13 @@ impl<S: crate::tls::Transport> Session<S> {
     /// SUBSCRIBE and UNSUBSCRIBE.
     pub(super) async fn subscribe(&mut self, tag: Tag<'static>, name: Mailbox<'static>, on: bool) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
+        if super::acl::is_shared_name(&names::folder_name(&name)) {
+            // Others' folders are listed as subscribed while they are shared.
+            if self.folder(&tag, &user, &name).await.is_some() {
+                self.ok(tag, None, if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" });
+            }
+            return Flow::Continue;
+        }
         let name = names::folder_name(&name);
         match self.ctx.store.imap_subscribe(user.mailbox, name.clone(), on).await {
             Ok(()) => self.ok(tag, None, if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" }),
@@ -330,9 +345,13 @@ impl<S: crate::tls::Transport> Session<S> {
             items.clear();
         }
         let Some(user) = self.user() else { return Flow::Continue };
-        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        let Some((folder, rights)) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        if self.lacks(&tag, rights, Rights::READ, &folder.name) {
+            return Flow::Continue;
+        }
         self.object_items = asked;
-        let status = self.status_of(user.mailbox, folder.id, &folder.name, items).await;
+        let at = crate::store::Access::new(folder.mailbox, user.mailbox);
+        let status = self.status_of(at, folder.id, &folder.name, items).await;
         self.object_items = super::objectid::ObjectItems::default();
         if let Err(e) = status {
             return self.store_failed(tag, &e);
@@ -344,12 +363,12 @@ impl<S: crate::tls::Transport> Session<S> {
     /// The `* STATUS` response for a folder.
     pub(super) async fn status_of(
         &mut self,
-        mailbox: i64,
+        at: impl Into<crate::store::Access>,
         folder: i64,
         name: &str,
         items: Vec<StatusDataItemName>,
     ) -> crate::store::StoreResult<()> {
-        let c = self.ctx.store.imap_folder_counts(mailbox, folder).await?;
+        let c = self.ctx.store.imap_folder_counts(at, folder).await?;
         let mut out = Vec::new();
         for item in items {
             out.push(match item {
@@ -406,15 +425,30 @@ impl<S: crate::tls::Transport> Session<S> {
             self.state = State::Authenticated(user.clone());
             self.untagged_ok(Some(Code::Other(super::code("CLOSED"))), "Previous folder closed");
         }
-        let Some(folder) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        let rights_epoch = self.ctx.store.rights_epoch();
+        let Some((folder, rights)) = self.folder(&tag, &user, &name).await else { return Flow::Continue };
+        if self.lacks(&tag, rights, Rights::READ, &folder.name) {
+            return Flow::Continue;
+        }
+        // Read-only without any right to change something (RFC 4314 §4).
+        let read_only = read_only
+            || !rights.any(
+                Rights::SEEN
+                    .with(Rights::WRITE)
+                    .with(Rights::INSERT)
+                    .with(Rights::DELETE_MESSAGES)
+                    .with(Rights::EXPUNGE),
+            );
+        let at = crate::store::Access::new(folder.mailbox, user.mailbox);
         // The folder's state, and its messages from the list sessions share when one
         // of that state is held (else from the store).
-        let head = match self.ctx.store.imap_folder_head(user.mailbox, folder.id).await {
+        let head = match self.ctx.store.imap_folder_head(folder.mailbox, folder.id).await {
             Ok(h) => h,
             Err(e) => return self.store_failed(tag, &e),
         };
         let lists = &self.ctx.imap_lists;
-        let state = match lists.get(folder.id, head.highest_modseq, head.uidnext, head.messages) {
+        let key = super::shared::key(at, folder.id);
+        let state = match lists.get(key, head.highest_modseq, head.uidnext, head.messages) {
             Some(messages) => super::session::SharedState {
                 folder: head.folder,
                 uidnext: head.uidnext,
@@ -422,9 +456,9 @@ impl<S: crate::tls::Transport> Session<S> {
                 recent_from: head.recent_from,
                 messages,
             },
-            None => match self.ctx.store.imap_folder_state(user.mailbox, folder.id).await {
+            None => match self.ctx.store.imap_folder_state(at, folder.id).await {
                 Ok(s) => super::session::SharedState {
-                    messages: lists.share(folder.id, s.highest_modseq, s.uidnext, s.messages),
+                    messages: lists.share(key, s.highest_modseq, s.uidnext, s.messages),
                     folder: s.folder,
                     uidnext: s.uidnext,
                     highest_modseq: s.highest_modseq,
@@ -447,7 +481,7 @@ impl<S: crate::tls::Transport> Session<S> {
         } else if read_only || state.recent_from >= state.uidnext {
             state.recent_from..state.uidnext
         } else {
-            match self.ctx.store.imap_claim_recent(user.mailbox, folder.id).await {
+            match self.ctx.store.imap_claim_recent(folder.mailbox, folder.id).await {
                 Ok((from, to)) => from..to,
                 Err(e) => return self.store_failed(tag, &e),
             }
@@ -468,7 +502,8 @@ impl<S: crate::tls::Transport> Session<S> {
         let id = Code::Other(CodeOther::unvalidated(format!("MAILBOXID (F{})", folder.id).into_bytes()));
         self.untagged_ok(Some(id), "Ok");
         let selected = Selected {
-            folder: state.folder,
+            // As the user names it (another's under Other Users).
+            folder: Folder { name: folder.name, ..state.folder },
             read_only,
             messages: state.messages,
             uidnext: state.uidnext,
@@ -477,6 +512,8 @@ impl<S: crate::tls::Transport> Session<S> {
             recent: if recent.is_empty() { Vec::new() } else { vec![recent] },
             saved: Vec::new(),
             updates: Vec::new(),
+            rights,
+            rights_epoch,
         };
         // QRESYNC (RFC 7162 §3.2.5): what the client's copy lacks, when it is of this
         // UIDVALIDITY: the UIDs gone, and the messages changed since its mod-sequence.

@@ -13,6 +13,8 @@ use imap_next::imap_types::core::Tag;
 use super::extended::ListExtended;
 use super::names;
 use super::session::{Flow, Session};
+use crate::store::Folder;
+use mailroom_shared::rights::Rights;
 
 /// One name a LIST-EXTENDED may show.
 #[derive(Debug, Default, Clone)]
@@ -98,18 +100,19 @@ impl<S: crate::tls::Transport> Session<S> {
             self.ok(tag, None, "LIST completed");
             return Flow::Continue;
         }
-        let (folders, subscriptions) = match (
-            self.ctx.store.imap_folders(user.mailbox).await,
-            self.ctx.store.imap_subscriptions(user.mailbox).await,
-        ) {
-            (Ok(f), Ok(s)) => (f, s),
-            (Err(e), _) | (_, Err(e)) => return self.store_failed(tag, &e),
-        };
+        // Others' folders too, those the user may look up (RFC 4314's `l`); they count
+        // as subscribed while shared.
+        let (folders, subscriptions) =
+            match (self.reachable(&user, true).await, self.ctx.store.imap_subscriptions(user.mailbox).await) {
+                (Ok(f), Ok(s)) => (f.into_iter().filter(|(_, r)| r.has(Rights::LOOKUP)).collect::<Vec<_>>(), s),
+                (Err(e), _) | (_, Err(e)) => return self.store_failed(tag, &e),
+            };
         let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
-        for f in &folders {
+        for (f, _) in &folders {
             let e = entries.entry(f.name.clone()).or_default();
             e.exists = true;
             e.special_use.clone_from(&f.special_use);
+            e.subscribed |= f.mailbox != user.mailbox;
         }
         for s in subscriptions {
             entries.entry(s).or_default().subscribed = true;
@@ -120,16 +123,26 @@ impl<S: crate::tls::Transport> Session<S> {
                 entries.entry(parent.to_owned()).or_default();
             }
         }
-        let ids: BTreeMap<&str, i64> = folders.iter().map(|f| (f.name.as_str(), f.id)).collect();
+        let found: BTreeMap<&str, (&Folder, Rights)> =
+            folders.iter().map(|(f, r)| (f.name.as_str(), (f, *r))).collect();
         let utf8 = self.utf8_names;
         let wire = |n: &str| if utf8 { names::from_modified_utf7(n) } else { n.to_owned() };
         for (name, line) in lines(&list, &patterns, &entries, wire) {
             self.raw(line.into_bytes());
-            if let (Some(items), Some(&id)) = (&list.status, ids.get(name.as_str())) {
+            let Some(&(folder, rights)) = found.get(name.as_str()) else { continue };
+            if let Some(items) = &list.status
+                && rights.has(Rights::READ)
+            {
                 let items = items.clone();
-                if let Err(e) = self.status_of(user.mailbox, id, &name, items).await {
+                let at = crate::store::Access::new(folder.mailbox, user.mailbox);
+                if let Err(e) = self.status_of(at, folder.id, &name, items).await {
                     return self.store_failed(tag, &e);
                 }
+            }
+            if list.myrights {
+                // RFC 8440: the user's rights, after the LIST line.
+                let line = format!("* MYRIGHTS {} {}\r\n", quoted_name(&wire(&name)), rights.imap_letters());
+                self.raw(line.into_bytes());
             }
         }
         self.ok(tag, None, "LIST completed");
@@ -169,6 +182,7 @@ mod tests {
             return_subscribed: false,
             return_special_use: false,
             status: None,
+            myrights: false,
         };
         let p = patterns.iter().map(|p| (*p).to_owned()).collect();
         (l, p)

@@ -27,6 +27,7 @@
 //! COMPRESS=DEFLATE (the connection's, in [`crate::line`]). Failed logins are counted
 //! with SMTP's and POP3's, in [`crate::throttle`].
 
+mod acl;
 mod append;
 mod auth;
 mod driver;

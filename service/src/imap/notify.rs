@@ -194,7 +194,7 @@ mod tests {
     use super::*;
 
     fn folder(id: i64, name: &str) -> Folder {
-        Folder { id, name: name.into(), special_use: None, subscribed: id % 2 == 0 }
+        Folder { id, mailbox: 1, name: name.into(), special_use: None, subscribed: id % 2 == 0 }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use super::{fetch, mime, search, sequence, sort};
 use crate::message::SearchFields;
 use crate::store::imap::flags;
 use crate::store::{FlagChange, FlagUpdate, ImapMessage};
+use mailroom_shared::rights::Rights;
 
 /// How many messages one store read fetches: whole messages may be large, headers are
 /// small.
@@ -127,6 +128,22 @@ impl<S: crate::tls::Transport> Session<S> {
     }
 }
 
+/// The system flags `rights` allow changing: `\Seen` with `s`, `\Deleted` with `t`,
+/// the others with `w` (RFC 4314 §4).
+pub(super) fn permitted_flags(rights: Rights) -> u8 {
+    let mut out = 0;
+    if rights.has(Rights::SEEN) {
+        out |= flags::SEEN;
+    }
+    if rights.has(Rights::DELETE_MESSAGES) {
+        out |= flags::DELETED;
+    }
+    if rights.has(Rights::WRITE) {
+        out |= flags::ANSWERED | flags::FLAGGED | flags::DRAFT;
+    }
+    out
+}
+
 /// Whether the items mark the message `\Seen` (a non-PEEK body section).
 fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
     items.iter().any(|i| {
@@ -141,10 +158,11 @@ fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
 }
 
 impl<S: crate::tls::Transport> Session<S> {
-    /// The selected folder's owner and the folder, for the commands of this file.
-    pub(super) fn selected(&self) -> Option<(i64, &super::session::Selected)> {
+    /// Whose the selected folder is and who reads it, and the folder, for the commands
+    /// of this file.
+    pub(super) fn selected(&self) -> Option<(crate::store::Access, &super::session::Selected)> {
         match &self.state {
-            State::Selected(user, sel) => Some((user.mailbox, sel)),
+            State::Selected(user, sel) => Some((crate::store::Access::new(sel.folder.mailbox, user.mailbox), sel)),
             _ => None,
         }
     }
@@ -197,7 +215,8 @@ impl<S: crate::tls::Transport> Session<S> {
             }
         }
         let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
-        let read_only = sel.read_only;
+        // Reading marks \Seen only where the user may keep it (RFC 4314's `s`).
+        let read_only = sel.read_only || !sel.rights.has(Rights::SEEN);
         let chosen: Vec<(u32, ImapMessage)> = sel
             .select(&set, uid)
             .into_iter()
@@ -216,6 +235,7 @@ impl<S: crate::tls::Transport> Session<S> {
                     flags: flags::SEEN,
                     keywords: Vec::new(),
                     unchanged_since: None,
+                    within: None,
                 };
                 match self.ctx.store.imap_store(mailbox, folder, unseen, update).await {
                     Ok(stored) => {
@@ -241,7 +261,7 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut objects = std::collections::HashMap::new();
         if objects_asked.emailid || objects_asked.savedate {
             let ids = chosen.iter().map(|(_, m)| m.id).collect();
-            match self.ctx.store.imap_objects(mailbox, folder, Some(ids)).await {
+            match self.ctx.store.imap_objects(mailbox.mailbox, folder, Some(ids)).await {
                 Ok(found) => objects.extend(found.into_iter().map(|o| (o.id, o))),
                 Err(e) => return self.store_failed(tag, &e),
             }
@@ -411,12 +431,26 @@ impl<S: crate::tls::Transport> Session<S> {
         let chosen: Vec<(u32, i64)> = sel.select(&set, uid).into_iter().map(|(n, m)| (n, m.id)).collect();
         let folder = sel.folder.id;
         let (bits, keywords) = flags_of(&given);
+        // Only the flags the user may change (RFC 4314 §4): `s` for \Seen, `t` for
+        // \Deleted, `w` for the rest; refused when none of those asked may change.
+        let rights = sel.rights;
+        let within = (rights != Rights::ALL_IMAP).then(|| (permitted_flags(rights), rights.has(Rights::WRITE)));
+        if let Some((allowed, keywords_allowed)) = within {
+            let asked = bits != 0 || !keywords.is_empty();
+            let some_allowed = bits & allowed != 0 || (keywords_allowed && !keywords.is_empty());
+            if asked && !some_allowed {
+                let name = sel.folder.name.clone();
+                let why = format!("You do not have the right to change these flags in {name}");
+                self.no(tag, Some(Code::Other(super::code("NOPERM"))), &why);
+                return Flow::Continue;
+            }
+        }
         let change = match kind {
             StoreType::Add => FlagChange::Add,
             StoreType::Remove => FlagChange::Remove,
             StoreType::Replace => FlagChange::Replace,
         };
-        let update = FlagUpdate { change, flags: bits, keywords, unchanged_since };
+        let update = FlagUpdate { change, flags: bits, keywords, unchanged_since, within };
         let stored = match self
             .ctx
             .store
@@ -496,11 +530,11 @@ impl<S: crate::tls::Transport> Session<S> {
         let mut folder_headers = None;
         match reads {
             Needs::Fields => {
-                let f = self.ctx.store.imap_folder_fields(mailbox, folder, search::field_filters(keys)).await?;
+                let f = self.ctx.store.imap_folder_fields(mailbox.mailbox, folder, search::field_filters(keys)).await?;
                 folder_fields = Some(f.into_iter().collect::<HashMap<i64, SearchFields>>());
             }
             Needs::Header => {
-                let h = self.ctx.store.imap_folder_headers(mailbox, folder, search::header_words(keys)).await?;
+                let h = self.ctx.store.imap_folder_headers(mailbox.mailbox, folder, search::header_words(keys)).await?;
                 folder_headers = Some(h.into_iter().collect::<HashMap<i64, Vec<u8>>>());
             }
             Needs::Nothing | Needs::Everything => {}
@@ -633,6 +667,15 @@ impl<S: crate::tls::Transport> Session<S> {
         moving: bool,
     ) -> Flow {
         let Some(user) = self.user() else { return Flow::Continue };
+        let Some((_, sel)) = self.selected() else { return Flow::Continue };
+        let (rights, name) = (sel.rights, sel.folder.name.clone());
+        // A move takes the messages away: `t` and `e` on the source (RFC 6851 §3.3).
+        if moving
+            && (self.lacks(&tag, rights, Rights::DELETE_MESSAGES, &name)
+                || self.lacks(&tag, rights, Rights::EXPUNGE, &name))
+        {
+            return Flow::Continue;
+        }
         let Some((mailbox, sel)) = self.selected() else { return Flow::Continue };
         if moving && sel.read_only {
             self.no(tag, Some(Code::Other(super::code("CANNOT"))), "The folder is open read-only (EXAMINE)");
@@ -645,15 +688,19 @@ impl<S: crate::tls::Transport> Session<S> {
         let ids: Vec<i64> = sel.select(&set, uid).into_iter().map(|(_, m)| m.id).collect();
         let from = sel.folder.id;
         let wanted = super::names::folder_name(&to);
-        let target = match self.ctx.store.imap_folders(user.mailbox).await {
-            Ok(f) => f.into_iter().find(|f| f.name == wanted),
+        let target = match self.reachable(&user, super::acl::is_shared_name(&wanted)).await {
+            Ok(f) => f.into_iter().find(|(f, _)| f.name == wanted),
             Err(e) => return self.store_failed(tag, &e),
         };
-        let Some(target) = target else {
+        let Some((target, target_rights)) = target else {
             self.no(tag, Some(Code::TryCreate), &format!("There is no folder named {wanted}"));
             return Flow::Continue;
         };
-        let (validity, pairs) = match self.ctx.store.imap_copy(mailbox, from, ids, target.id, moving).await {
+        if self.lacks(&tag, target_rights, Rights::INSERT, &target.name) {
+            return Flow::Continue;
+        }
+        let copied = self.ctx.store.imap_copy(mailbox, from, ids, (target.mailbox, target.id), moving).await;
+        let (validity, pairs) = match copied {
             Ok(r) => r,
             Err(e) => return self.store_failed(tag, &e),
         };

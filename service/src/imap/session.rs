@@ -79,6 +79,10 @@ pub(super) struct Selected {
     pub saved: Vec<u32>,
     /// The searches kept up to date (CONTEXT=SEARCH).
     pub updates: Vec<super::esearch::Update>,
+    /// The user's rights on the folder (every right on their own).
+    pub rights: mailroom_shared::rights::Rights,
+    /// The store's rights epoch they were read at ([`crate::store::Store::rights_epoch`]).
+    pub rights_epoch: u64,
 }
 
 /// A folder's state with its message list as sessions share it.
@@ -422,9 +426,9 @@ impl<S: crate::tls::Transport> Session<S> {
 
     /// Whether a store notice (or a lag) may concern the selected folder.
     pub(super) fn concerns_us(&self, notice: Result<i64, tokio::sync::broadcast::error::RecvError>) -> bool {
-        let State::Selected(user, _) = &self.state else { return false };
+        let State::Selected(_, sel) = &self.state else { return false };
         match notice {
-            Ok(m) => m == user.mailbox || m == crate::store::ANY_MAILBOX,
+            Ok(m) => m == sel.folder.mailbox || m == crate::store::ANY_MAILBOX,
             Err(_) => true,
         }
     }
@@ -465,8 +469,15 @@ impl<S: crate::tls::Transport> Session<S> {
     /// new messages.
     pub(super) async fn report_changes(&mut self) {
         self.dirty = false;
+        if !self.access_holds().await {
+            // Someone else's folder, which the user may no longer read.
+            self.server.enqueue_status(bye("Your access to the selected folder was removed"));
+            self.state = State::NotAuthenticated;
+            return;
+        }
         let State::Selected(user, sel) = &mut self.state else { return };
-        let now = match self.ctx.store.imap_folder_state(user.mailbox, sel.folder.id).await {
+        let at = crate::store::Access::new(sel.folder.mailbox, user.mailbox);
+        let now = match self.ctx.store.imap_folder_state(at, sel.folder.id).await {
             Ok(s) => s,
             Err(crate::store::StoreError::NotFound(_)) => {
                 // The folder (or the whole mailbox) was deleted under us.
@@ -491,7 +502,7 @@ impl<S: crate::tls::Transport> Session<S> {
         if !gone.is_empty() && !sel.updates.is_empty() {
             self.expunging(&gone);
         }
-        let State::Selected(user, sel) = &mut self.state else { return };
+        let State::Selected(_, sel) = &mut self.state else { return };
         let mut out: Vec<Data<'static>> = Vec::new();
         let mut i = sel.messages.len();
         while i > 0 {
@@ -543,7 +554,7 @@ impl<S: crate::tls::Transport> Session<S> {
                 sel.recent.clear();
                 sel.claimed(now.recent_from..now.uidnext);
             } else {
-                match self.ctx.store.imap_claim_recent(user.mailbox, sel.folder.id).await {
+                match self.ctx.store.imap_claim_recent(sel.folder.mailbox, sel.folder.id).await {
                     Ok((from, to)) => sel.claimed(from..to),
                     Err(e) => tracing::warn!(error = %e, "cannot claim recent messages"),
                 }
@@ -556,7 +567,8 @@ impl<S: crate::tls::Transport> Session<S> {
         sel.highest_modseq = now.highest_modseq;
         // Caught up: the list is the folder's as it is, which other sessions may hold.
         if sel.messages.len() == now.messages.len() {
-            sel.messages = self.ctx.imap_lists.share(sel.folder.id, now.highest_modseq, now.uidnext, now.messages);
+            let key = super::shared::key(at, sel.folder.id);
+            sel.messages = self.ctx.imap_lists.share(key, now.highest_modseq, now.uidnext, now.messages);
         }
         self.announce_keywords(shown);
         for d in out {

@@ -15,7 +15,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::store::ImapMessage;
+use crate::store::{Access, ImapMessage};
+
+/// Which list: a folder, as its owner sees it (`0`) or as another person does (their
+/// mailbox: their own `\Seen`).
+pub type Key = (i64, i64);
+
+/// The list `at` sees of `folder`.
+pub fn key(at: Access, folder: i64) -> Key {
+    (folder, if at.private_seen() { at.viewer } else { 0 })
+}
 
 /// Most messages in the lists kept with no session holding them.
 pub const KEEP_MESSAGES: usize = 100_000;
@@ -42,13 +51,13 @@ struct Held {
 /// The latest list of each folder some session holds or held lately.
 #[derive(Debug, Default)]
 pub struct SharedLists {
-    lists: Mutex<(HashMap<i64, Held>, u64)>,
+    lists: Mutex<(HashMap<Key, Held>, u64)>,
 }
 
 impl SharedLists {
     /// The list of `folder` in the state named by `modseq`, `uidnext` and its length,
     /// if one is held.
-    pub fn get(&self, folder: i64, modseq: u64, uidnext: u32, len: usize) -> Option<Arc<Vec<ImapMessage>>> {
+    pub fn get(&self, folder: Key, modseq: u64, uidnext: u32, len: usize) -> Option<Arc<Vec<ImapMessage>>> {
         let marker = Marker { modseq, uidnext, len };
         let mut guard = self.lists.lock().ok()?;
         let (lists, clock) = &mut *guard;
@@ -60,7 +69,7 @@ impl SharedLists {
 
     /// The list of `folder` in the state named by `modseq` and `uidnext`: the one
     /// another session holds if it is of that state, else `list`, kept for the next.
-    pub fn share(&self, folder: i64, modseq: u64, uidnext: u32, list: Vec<ImapMessage>) -> Arc<Vec<ImapMessage>> {
+    pub fn share(&self, folder: Key, modseq: u64, uidnext: u32, list: Vec<ImapMessage>) -> Arc<Vec<ImapMessage>> {
         let marker = Marker { modseq, uidnext, len: list.len() };
         if let Some(shared) = self.get(folder, modseq, uidnext, list.len()) {
             return shared;
@@ -106,25 +115,25 @@ mod tests {
     #[test]
     fn sessions_that_see_one_state_hold_one_list() {
         let lists = SharedLists::default();
-        let a = lists.share(7, 5, 3, messages(2));
-        let b = lists.share(7, 5, 3, messages(2));
+        let a = lists.share((7, 0), 5, 3, messages(2));
+        let b = lists.share((7, 0), 5, 3, messages(2));
         assert!(Arc::ptr_eq(&a, &b), "the same state: one list");
-        let c = lists.share(7, 6, 3, messages(2));
+        let c = lists.share((7, 0), 6, 3, messages(2));
         assert!(!Arc::ptr_eq(&a, &c), "a newer state: its own");
-        let d = lists.share(8, 5, 3, messages(2));
+        let d = lists.share((8, 0), 5, 3, messages(2));
         assert!(!Arc::ptr_eq(&c, &d), "another folder: its own");
-        assert!(lists.get(7, 5, 3, 2).is_none(), "the older state is not the folder's any more");
-        assert!(lists.get(7, 6, 3, 1).is_none(), "another length, another state");
+        assert!(lists.get((7, 0), 5, 3, 2).is_none(), "the older state is not the folder's any more");
+        assert!(lists.get((7, 0), 6, 3, 1).is_none(), "another length, another state");
     }
 
     #[test]
     fn a_list_is_kept_after_its_sessions_within_a_budget() {
         let lists = SharedLists::default();
-        drop(lists.share(1, 1, 1, messages(10)));
-        assert!(lists.get(1, 1, 1, 10).is_some(), "kept for the next SELECT");
+        drop(lists.share((1, 0), 1, 1, messages(10)));
+        assert!(lists.get((1, 0), 1, 1, 10).is_some(), "kept for the next SELECT");
         let big = u32::try_from(KEEP_MESSAGES).expect("fits");
-        drop(lists.share(2, 1, 1, messages(big)));
-        assert!(lists.get(1, 1, 1, 10).is_none(), "the longest unused went first");
-        assert!(lists.get(2, 1, 1, KEEP_MESSAGES).is_some());
+        drop(lists.share((2, 0), 1, 1, messages(big)));
+        assert!(lists.get((1, 0), 1, 1, 10).is_none(), "the longest unused went first");
+        assert!(lists.get((2, 0), 1, 1, KEEP_MESSAGES).is_some());
     }
 }

@@ -7,7 +7,7 @@
 //! order. Creating and subscribing change no message and tell nobody. A copy or move
 //! never copies a byte of a message: the new row points at the same content.
 
-use super::{Backend, Store, StoreError, StoreResult, dispatch};
+use super::{Access, Backend, Store, StoreError, StoreResult, dispatch};
 use crate::message::{SearchField, SearchFields};
 
 /// The name of the folder every mailbox has, where mail is delivered and POP3 looks
@@ -37,7 +37,6 @@ pub mod flags {
     ];
 }
 
-/// One folder of a mailbox.
 /// What IMAP's OBJECTID (RFC 8474) and SAVEDATE (RFC 8514) tell of a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectIds {
@@ -61,10 +60,13 @@ pub struct Appended {
     pub received_at: i64,
 }
 
+/// One folder of a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
     /// Its id, which is also its UIDVALIDITY.
     pub id: i64,
+    /// The mailbox it belongs to.
+    pub mailbox: i64,
     /// Its full name, levels separated by `/`; `INBOX` for the inbox.
     pub name: String,
     /// `\Sent`, `\Drafts`, `\Trash`, `\Junk`, or none.
@@ -171,6 +173,9 @@ pub struct FlagUpdate {
     pub keywords: Vec<String>,
     /// `UNCHANGEDSINCE`: messages changed after this mod-sequence are left alone.
     pub unchanged_since: Option<u64>,
+    /// Only these system flags may change, and keywords only when true (a person's
+    /// rights on another's folder); `None`: everything.
+    pub within: Option<(u8, bool)>,
 }
 
 /// What a STORE did.
@@ -235,8 +240,9 @@ impl Store {
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
-    pub async fn imap_folder_state(&self, mailbox: i64, folder: i64) -> StoreResult<FolderState> {
-        dispatch!(self, b => b.imap_folder_state(mailbox, folder).await)
+    pub async fn imap_folder_state(&self, at: impl Into<Access>, folder: i64) -> StoreResult<FolderState> {
+        let at = at.into();
+        dispatch!(self, b => b.imap_folder_state(at, folder).await)
     }
 
     /// The header of several messages (each copy's own lines, then its content's header
@@ -296,8 +302,9 @@ impl Store {
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the folder is gone.
-    pub async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
-        dispatch!(self, b => b.imap_folder_counts(mailbox, folder).await)
+    pub async fn imap_folder_counts(&self, at: impl Into<Access>, folder: i64) -> StoreResult<FolderCounts> {
+        let at = at.into();
+        dispatch!(self, b => b.imap_folder_counts(at, folder).await)
     }
 
     /// Creates a folder, not subscribed; returns its id, which is its UIDVALIDITY and
@@ -423,12 +430,13 @@ impl Store {
     /// [`super::StoreError::NotFound`] when the folder is gone.
     pub async fn imap_append(
         &self,
-        mailbox: i64,
+        at: impl Into<Access>,
         folder: i64,
         messages: Vec<Appended>,
     ) -> StoreResult<(u32, Vec<u32>)> {
-        let appended = dispatch!(self, b => b.imap_append(mailbox, folder, messages).await)?;
-        self.changed(mailbox);
+        let at = at.into();
+        let appended = dispatch!(self, b => b.imap_append(at, folder, messages).await)?;
+        self.changed(at.mailbox);
         Ok(appended)
     }
 
@@ -443,19 +451,23 @@ impl Store {
     /// nothing changed.
     pub async fn imap_store(
         &self,
-        mailbox: i64,
+        at: impl Into<Access>,
         folder: i64,
         ids: Vec<i64>,
         update: FlagUpdate,
     ) -> StoreResult<Stored> {
-        let stored = dispatch!(self, b => b.imap_store(mailbox, folder, ids, update).await)?;
-        self.changed(mailbox);
+        let at = at.into();
+        let stored = dispatch!(self, b => b.imap_store(at, folder, ids, update).await)?;
+        self.changed(at.mailbox);
         Ok(stored)
     }
 
-    /// Copies (or moves) messages to another folder of the same mailbox, sharing their
-    /// content; returns the destination's UIDVALIDITY and each (source UID,
-    /// destination UID), in the order given; ids not in the source are skipped.
+    /// Copies (or moves) messages to another folder (of the same mailbox or another),
+    /// sharing their content; returns the destination's UIDVALIDITY and each (source
+    /// UID, destination UID), in the order given; ids not in the source are skipped.
+    /// The copies have the flags the viewer sees (their own `\Seen` where it is theirs
+    /// apart), kept as the viewer's own in the destination when it is not theirs.
+    /// `to` is the destination's mailbox and folder.
     ///
     /// Write, atomic: each copy takes the destination's next UID and a new
     /// mod-sequence; a move removes the sources in the same transaction and gives the
@@ -466,14 +478,18 @@ impl Store {
     /// [`super::StoreError::NotFound`] when either folder is gone; then nothing changed.
     pub async fn imap_copy(
         &self,
-        mailbox: i64,
+        at: impl Into<Access>,
         from: i64,
         ids: Vec<i64>,
-        to: i64,
+        to: (i64, i64),
         moving: bool,
     ) -> StoreResult<(u32, Vec<(u32, u32)>)> {
-        let copied = dispatch!(self, b => b.imap_copy(mailbox, from, ids, to, moving).await)?;
-        self.changed(mailbox);
+        let at = at.into();
+        let copied = dispatch!(self, b => b.imap_copy(at, from, ids, to, moving).await)?;
+        self.changed(at.mailbox);
+        if to.0 != at.mailbox {
+            self.changed(to.0);
+        }
         Ok(copied)
     }
 

@@ -34,6 +34,8 @@ pub struct Mailbox {
     pub auto_reply: Option<mailroom_shared::ipc::AutoReply>,
     /// Its own storage limits.
     pub limits: mailroom_shared::ipc::StorageLimits,
+    /// A shared mailbox: no password, reached through rights given to people.
+    pub shared: bool,
 }
 
 impl From<Mailbox> for MailboxInfo {
@@ -52,6 +54,7 @@ impl From<Mailbox> for MailboxInfo {
             forwarding: m.forwarding,
             auto_reply: m.auto_reply,
             limits: m.limits,
+            shared: m.shared,
         }
     }
 }
@@ -146,7 +149,20 @@ impl Store {
         check_password(&new.password)?;
         let hash = hash_password(new.password).await?;
         let display_name = new.display_name.trim().to_owned();
-        dispatch!(self, b => b.add_mailbox(display_name, addresses, hash).await)
+        dispatch!(self, b => b.add_mailbox(display_name, addresses, hash, false).await)
+    }
+
+    /// Creates a shared mailbox: like [`Store::add_mailbox`], with no password (nobody
+    /// logs in as it; people reach it through grants, [`Store::set_grant`]).
+    ///
+    /// Write, atomic, as [`Store::add_mailbox`].
+    ///
+    /// # Errors
+    /// As [`Store::add_mailbox`].
+    pub async fn add_shared_mailbox(&self, display_name: &str, addresses: &[EmailAddress]) -> StoreResult<Mailbox> {
+        let addresses = canonical_unique(addresses)?;
+        let display_name = display_name.trim().to_owned();
+        dispatch!(self, b => b.add_mailbox(display_name, addresses, String::new(), true).await)
     }
 
     /// Changes a mailbox found by any of its addresses.
@@ -181,12 +197,16 @@ impl Store {
     /// last copy that uses it).
     ///
     /// Write, atomic: with its folders, options, import keys, automatic-reply records
-    /// and catch-alls. The watchers are not told.
+    /// and catch-alls, and the grants it had and was given. Every watcher hears of it
+    /// after the commit (rights may have changed).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when no mailbox has `address`.
     pub async fn remove_mailbox(&self, address: &EmailAddress) -> StoreResult<()> {
-        dispatch!(self, b => b.remove_mailbox(address.canonical()).await)
+        dispatch!(self, b => b.remove_mailbox(address.canonical()).await)?;
+        // Its grants to others went with it.
+        self.rights_changed();
+        Ok(())
     }
 
     /// Every mailbox, ordered by primary address.
@@ -242,8 +262,9 @@ impl Store {
     pub async fn check_login(&self, login: &str, password: String) -> StoreResult<Option<i64>> {
         let found = self.credentials(login).await?;
         let matches = match found.as_ref() {
-            Some((_, hash)) => crate::passwords::verify(hash.clone(), password).await,
-            None => {
+            // A shared mailbox has no password: nobody logs in as it.
+            Some((_, hash)) if !hash.is_empty() => crate::passwords::verify(hash.clone(), password).await,
+            _ => {
                 // The same work for an unknown login. The dummy hash is made once, on
                 // the blocking pool.
                 let dummy = tokio::task::spawn_blocking(|| dummy_hash().to_owned())

@@ -64,7 +64,7 @@
 //! The methods live beside their domain types, one file per area (`admin.rs`,
 //! `backup.rs`, `config.rs`, `dkim.rs`, `filtering.rs`, `imap.rs`, `import.rs`,
 //! `mailboxes.rs`, `messages.rs`, `options.rs`, `pop3.rs`, `queue.rs`,
-//! `recipients.rs`); each backend has a file per area too.
+//! `recipients.rs`, `sharing.rs`); each backend has a file per area too.
 
 mod admin;
 pub mod backup;
@@ -79,6 +79,7 @@ pub mod options;
 mod pop3;
 mod queue;
 pub mod recipients;
+pub mod sharing;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -96,6 +97,7 @@ pub use mailboxes::{Mailbox, NewMailbox};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
+pub use sharing::{Access, Grant, Grantee, SharedFolder};
 
 /// A store failure, in terms of what went wrong rather than which database said so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,6 +179,10 @@ pub struct Store {
     answering: Arc<options::Counted>,
     /// How many forward or have limits of their own, once read.
     optioned: Arc<options::Counted>,
+    /// Moved on by every write that may change who has which rights (a grant, a
+    /// list's members, a mailbox or list removed): a session holding rights on another's
+    /// folder reads them again when it moves ([`Store::rights_epoch`]).
+    rights_epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A change notice that concerns every mailbox (a release from the quarantine, whose
@@ -220,6 +226,7 @@ impl Store {
             changes,
             answering: Arc::default(),
             optioned: Arc::default(),
+            rights_epoch: Arc::default(),
         })
     }
 

@@ -224,7 +224,10 @@ impl Store {
     /// `NotFound` for no such list; `Conflict` when a member is the list itself or
     /// would make a loop (the loop named).
     pub async fn change_members(&self, address: String, add: Vec<String>, remove: Vec<String>) -> StoreResult<List> {
-        dispatch!(self, b => b.change_members(address, add, remove).await)
+        let list = dispatch!(self, b => b.change_members(address, add, remove).await)?;
+        // Members have the list's rights.
+        self.rights_changed();
+        Ok(list)
     }
 
     /// Deletes a list and its members. Lists that name it keep its address as a member.
@@ -234,7 +237,9 @@ impl Store {
     /// # Errors
     /// `NotFound` when there is no such list.
     pub async fn remove_list(&self, address: String) -> StoreResult<()> {
-        dispatch!(self, b => b.remove_list(address).await)
+        dispatch!(self, b => b.remove_list(address).await)?;
+        self.rights_changed();
+        Ok(())
     }
 
     /// Every list, by address.

@@ -442,6 +442,39 @@ pub enum MailboxCmd {
     },
     /// List mailboxes.
     List,
+    /// Create a shared mailbox (info@, sales@): no password; give people rights on it
+    /// with `mailbox permissions`.
+    Share {
+        /// Primary address.
+        address: String,
+        /// Further addresses.
+        #[arg(long = "alias", value_name = "ADDRESS")]
+        aliases: Vec<String>,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Show the rights given on a mailbox, or give someone rights: a role (owner,
+    /// publishing-editor, editor, publishing-author, author, contributor, reviewer),
+    /// IMAP rights letters (lrswipkxtea), `none`, and Send As / Send On Behalf Of.
+    Permissions {
+        /// Any address of the mailbox.
+        address: String,
+        /// Who: a mailbox's or list's address, or `anyone`.
+        grantee: Option<String>,
+        /// A role, rights letters, or `none`.
+        #[arg(requires = "grantee")]
+        rights: Option<String>,
+        /// Only this folder of the mailbox (e.g. INBOX).
+        #[arg(long, requires = "rights")]
+        folder: Option<String>,
+        /// With Send As (From: the mailbox).
+        #[arg(long, requires = "rights")]
+        send_as: bool,
+        /// With Send On Behalf Of (From: the mailbox, Sender: the person).
+        #[arg(long, requires = "rights")]
+        send_on_behalf: bool,
+    },
     /// Delete a mailbox and its messages.
     Remove { address: String },
     /// Move mail into a mailbox: from a Maildir (with its folders), an mbox file, or

@@ -9,8 +9,10 @@ use mailroom_client::{AddressTest, CertificateStatus, Mailboxes};
 use mailroom_shared::config::{ConfigDraft, Page, RoutingDraft};
 use mailroom_shared::ipc::{
     AcmeState, BackupManifest, ContactInfo, DnsRecord, Event, ListInfo, LockoutInfo, MailboxInfo, MonitorMinute,
-    QuarantineEntry, QueueDetails, QueueEntry, RecordCheck, Response, SendingHoldInfo, StatusReport, TrackingEvent,
+    PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry, RecordCheck, Response, SendingHoldInfo, StatusReport,
+    TrackingEvent,
 };
+use mailroom_shared::rights::Rights;
 use mailroom_shared::time::{format_local, format_utc, local_hm};
 
 /// Where answers go, and in which form: standard output, as text or JSON.
@@ -281,6 +283,9 @@ pub fn mailboxes(out: &mut Out, all: Mailboxes) -> io::Result<()> {
 fn mailbox_row(out: &mut Out, m: &MailboxInfo) -> io::Result<()> {
     let first = m.addresses.first().cloned().unwrap_or_default();
     writeln!(out, "{first:<32} {:<24} {:>8} {:>12}", m.display_name, m.message_count, m.total_bytes)?;
+    if m.shared {
+        writeln!(out, "  shared mailbox (no password; see mailroomctl mailbox permissions {first})")?;
+    }
     for alias in m.addresses.iter().skip(1) {
         writeln!(out, "  alias {alias}")?;
     }
@@ -298,6 +303,33 @@ fn mailbox_row(out: &mut Out, m: &MailboxInfo) -> io::Result<()> {
     if l != Default::default() {
         let kb = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |k| format!("{k} KB"));
         writeln!(out, "  limits: warn {}, send {}, receive {}", kb(l.warn_kb), kb(l.send_kb), kb(l.receive_kb))?;
+    }
+    Ok(())
+}
+
+/// The rights given on a mailbox: who, where, what (the role's name when the rights
+/// are one).
+pub fn permissions(out: &mut Out, address: &str, permissions: Vec<PermissionInfo>) -> io::Result<()> {
+    if out.json {
+        return out.json(&Response::Permissions { permissions });
+    }
+    if permissions.is_empty() {
+        return writeln!(out, "Nobody has been given rights on {address}.");
+    }
+    writeln!(out, "{:<32} {:<16} {:<18} RIGHTS", "GRANTEE", "FOLDER", "ROLE")?;
+    for p in permissions {
+        let role = p.rights.role().map_or("custom", |r| r.label());
+        let mut extra = Vec::new();
+        if p.rights.has(Rights::SEND_AS) {
+            extra.push("Send As");
+        }
+        if p.rights.has(Rights::SEND_ON_BEHALF) {
+            extra.push("Send On Behalf Of");
+        }
+        let role = if p.rights.imap().is_empty() { "-" } else { role };
+        let folder = p.folder.as_deref().unwrap_or("(all)");
+        let extra = if extra.is_empty() { String::new() } else { format!(" + {}", extra.join(", ")) };
+        writeln!(out, "{:<32} {folder:<16} {role:<18} {}{extra}", p.grantee, p.rights.imap_letters())?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use mailroom_client::{Client, MailboxChange, QueueFilter, TrackQuery};
 use mailroom_shared::config::ConfigDraft;
 use mailroom_shared::ipc::{AutoReply, Forwarding, ListSenders, StorageLimits};
 use mailroom_shared::paths;
+use mailroom_shared::rights::{Rights, Role};
 
 use crate::Failure;
 use crate::args::{
@@ -142,6 +143,30 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
             render::mailbox(out, c.update_mailbox(address, change).await?)?;
         }
         MailboxCmd::List => render::mailboxes(out, c.list_mailboxes().await?)?,
+        MailboxCmd::Share { address, aliases, name } => {
+            let addresses = std::iter::once(address).chain(aliases).collect();
+            render::mailbox(out, c.add_shared_mailbox(name, addresses).await?)?;
+        }
+        MailboxCmd::Permissions { address, grantee, rights, folder, send_as, send_on_behalf } => {
+            let permissions = match (grantee, rights) {
+                (Some(grantee), Some(rights)) => {
+                    let mut rights = parse_rights(&rights)?;
+                    if send_as {
+                        rights = rights.with(Rights::SEND_AS);
+                    }
+                    if send_on_behalf {
+                        rights = rights.with(Rights::SEND_ON_BEHALF);
+                    }
+                    c.set_permission(&address, grantee, rights, folder).await?
+                }
+                (Some(grantee), None) => {
+                    let all = c.permissions(&address).await?;
+                    all.into_iter().filter(|p| p.grantee.eq_ignore_ascii_case(&grantee)).collect()
+                }
+                _ => c.permissions(&address).await?,
+            };
+            render::permissions(out, &address, permissions)?;
+        }
         MailboxCmd::Remove { address } => {
             c.remove_mailbox(address).await?;
             render::done(out)?;
@@ -180,6 +205,22 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
         }
     }
     Ok(())
+}
+
+/// Rights as given on the command line: a role, RFC 4314's letters, or `none`.
+fn parse_rights(s: &str) -> Result<Rights, Failure> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(Rights::NONE);
+    }
+    if let Some(role) = Role::parse(s) {
+        return Ok(role.rights());
+    }
+    Rights::parse(s).map_err(|c| {
+        Failure::Usage(format!(
+            "'{s}' is neither a role (owner, publishing-editor, editor, publishing-author, author, contributor, \
+             reviewer), none, nor rights letters ('{c}' is not one of lrswipkxtea)"
+        ))
+    })
 }
 
 /// A day of `--from`/`--until` (YYYY-MM-DD, local time) in Unix seconds: its first

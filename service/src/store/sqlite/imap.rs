@@ -5,9 +5,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::messages::insert_copy;
 use super::{Sqlite, int, size};
 use crate::message::{SearchField, SearchFields};
+use crate::store::imap::flags;
 use crate::store::imap::keyword_text;
 use crate::store::{
-    FlagChange, FlagUpdate, Folder, FolderCounts, FolderHead, FolderState, ImapMessage, StoreError, StoreResult, Stored,
+    Access, FlagChange, FlagUpdate, Folder, FolderCounts, FolderHead, FolderState, ImapMessage, StoreError,
+    StoreResult, Stored,
 };
 
 /// A UID, UIDNEXT or UIDVALIDITY as IMAP carries it (32 bits).
@@ -19,8 +21,9 @@ fn u64_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn folder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Folder> {
-    Ok(Folder { id: r.get(0)?, name: r.get(1)?, special_use: r.get(2)?, subscribed: r.get(3)? })
+/// A folder of `mailbox` from its id, name, special use and subscription columns.
+fn folder_row(mailbox: i64, r: &rusqlite::Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder { id: r.get(0)?, mailbox, name: r.get(1)?, special_use: r.get(2)?, subscribed: r.get(3)? })
 }
 
 fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImapMessage> {
@@ -37,6 +40,31 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImapMessage> {
 
 const MESSAGE_COLUMNS: &str = "id, uid, flags, keywords, modseq, size, received_at";
 
+/// [`MESSAGE_COLUMNS`] with `\Seen` as the viewer given as parameter `?{viewer}` sees it,
+/// apart from the owner's.
+fn private_columns(viewer: usize) -> String {
+    format!(
+        "id, uid, (flags & ~1) | EXISTS (SELECT 1 FROM private_seen p
+         WHERE p.viewer_id = ?{viewer} AND p.message_id = messages.id), keywords, modseq, size, received_at"
+    )
+}
+
+/// Keeps the viewer's own `\Seen` of message `id` as `seen` says (nothing when the
+/// folder is the viewer's: then the stored flags hold it). True when it changed.
+fn set_private_seen(tx: &Transaction<'_>, at: Access, id: i64, seen: bool) -> StoreResult<bool> {
+    if !at.private_seen() {
+        return Ok(false);
+    }
+    let n = if seen {
+        tx.prepare_cached("INSERT OR IGNORE INTO private_seen (viewer_id, message_id) VALUES (?1, ?2)")?
+            .execute([at.viewer, id])?
+    } else {
+        tx.prepare_cached("DELETE FROM private_seen WHERE viewer_id = ?1 AND message_id = ?2")?
+            .execute([at.viewer, id])?
+    };
+    Ok(n > 0)
+}
+
 /// The folder `id` of `mailbox`: its name, uidnext and modseq.
 fn folder_of(conn: &Connection, mailbox: i64, id: i64) -> StoreResult<(Folder, i64, i64)> {
     conn.prepare_cached(concat!(
@@ -44,7 +72,7 @@ fn folder_of(conn: &Connection, mailbox: i64, id: i64) -> StoreResult<(Folder, i
         "EXISTS (SELECT 1 FROM subscriptions s WHERE s.mailbox_id = folders.mailbox_id AND s.name = folders.name), ",
         "uidnext, modseq FROM folders WHERE id = ?1 AND mailbox_id = ?2"
     ))?
-    .query_row([id, mailbox], |r| Ok((folder_row(r)?, r.get(4)?, r.get(5)?)))
+    .query_row([id, mailbox], |r| Ok((folder_row(mailbox, r)?, r.get(4)?, r.get(5)?)))
     .optional()?
     .ok_or_else(|| StoreError::NotFound("no such folder".into()))
 }
@@ -76,7 +104,7 @@ impl Sqlite {
                  FROM folders WHERE mailbox_id = ?1
                  ORDER BY name <> 'INBOX', name",
             )?;
-            Ok(stmt.query_map([mailbox], folder_row)?.collect::<Result<Vec<_>, _>>()?)
+            Ok(stmt.query_map([mailbox], |r| folder_row(mailbox, r))?.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -120,12 +148,21 @@ impl Sqlite {
         .await
     }
 
-    pub(in crate::store) async fn imap_folder_state(&self, mailbox: i64, folder: i64) -> StoreResult<FolderState> {
+    pub(in crate::store) async fn imap_folder_state(&self, at: Access, folder: i64) -> StoreResult<FolderState> {
         self.read(move |conn| {
-            let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
-            let mut stmt = conn
-                .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 ORDER BY uid"))?;
-            let messages = stmt.query_map([folder.id], message_row)?.collect::<Result<Vec<_>, _>>()?;
+            let (folder, uidnext, modseq) = folder_of(conn, at.mailbox, folder)?;
+            let messages = if at.private_seen() {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {} FROM messages WHERE folder_id = ?1 ORDER BY uid",
+                    private_columns(2)
+                ))?;
+                stmt.query_map([folder.id, at.viewer], message_row)?.collect::<Result<Vec<_>, _>>()?
+            } else {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 ORDER BY uid"
+                ))?;
+                stmt.query_map([folder.id], message_row)?.collect::<Result<Vec<_>, _>>()?
+            };
             let recent_from: i64 = conn
                 .prepare_cached("SELECT recent_uid FROM folders WHERE id = ?1")?
                 .query_row([folder.id], |r| r.get(0))?;
@@ -233,18 +270,25 @@ impl Sqlite {
         .await
     }
 
-    pub(in crate::store) async fn imap_folder_counts(&self, mailbox: i64, folder: i64) -> StoreResult<FolderCounts> {
+    pub(in crate::store) async fn imap_folder_counts(&self, at: Access, folder: i64) -> StoreResult<FolderCounts> {
         self.read(move |conn| {
-            let (folder, uidnext, modseq) = folder_of(conn, mailbox, folder)?;
+            let (folder, uidnext, modseq) = folder_of(conn, at.mailbox, folder)?;
+            // Unseen by the owner, or (?2) by the viewer on their own.
             let (messages, unseen, deleted, bytes, recent, deleted_bytes): (i64, i64, i64, i64, i64, i64) = conn
                 .prepare_cached(
-                    "SELECT COUNT(*), COALESCE(SUM(flags & 1 = 0), 0), COALESCE(SUM(flags & 8 <> 0), 0),
+                    "SELECT COUNT(*),
+                            COALESCE(SUM(CASE WHEN ?2 IS NULL THEN flags & 1 = 0 ELSE NOT EXISTS
+                                (SELECT 1 FROM private_seen p WHERE p.viewer_id = ?2 AND p.message_id = messages.id)
+                                END), 0),
+                            COALESCE(SUM(flags & 8 <> 0), 0),
                             COALESCE(SUM(size), 0),
                             COALESCE(SUM(uid >= (SELECT recent_uid FROM folders WHERE id = ?1)), 0),
                             COALESCE(SUM(CASE WHEN flags & 8 <> 0 THEN size END), 0)
                      FROM messages WHERE folder_id = ?1",
                 )?
-                .query_row([folder.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+                .query_row(params![folder.id, at.private_seen().then_some(at.viewer)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })?;
             Ok(FolderCounts {
                 messages: u32_of(messages),
                 unseen: u32_of(unseen),
@@ -406,26 +450,28 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_append(
         &self,
-        mailbox: i64,
+        at: Access,
         folder: i64,
         messages: Vec<crate::store::Appended>,
     ) -> StoreResult<(u32, Vec<u32>)> {
         let fields: Vec<SearchFields> = messages.iter().map(|m| SearchFields::of(&m.content)).collect();
         self.write(move |tx| {
-            folder_of(tx, mailbox, folder)?;
+            folder_of(tx, at.mailbox, folder)?;
             let mut uids = Vec::with_capacity(messages.len());
             for (m, fields) in messages.iter().zip(&fields) {
                 let content_id = super::messages::insert_content(tx, &m.content, fields)?;
+                let stored = if at.private_seen() { m.flags & !flags::SEEN } else { m.flags };
                 let (_, uid) = insert_copy(
                     tx,
-                    mailbox,
+                    at.mailbox,
                     Some(folder),
                     int(m.content.len()),
                     m.received_at,
                     b"",
                     content_id,
-                    (m.flags, &m.keywords),
+                    (stored, &m.keywords),
                 )?;
+                set_private_seen(tx, at, tx.last_insert_rowid(), m.flags & flags::SEEN != 0)?;
                 uids.push(u32_of(uid));
             }
             Ok((u32_of(folder), uids))
@@ -435,21 +481,31 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_store(
         &self,
-        mailbox: i64,
+        at: Access,
         folder: i64,
         ids: Vec<i64>,
         update: FlagUpdate,
     ) -> StoreResult<Stored> {
         self.write(move |tx| {
-            folder_of(tx, mailbox, folder)?;
-            let mut read =
-                tx.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND folder_id = ?2"))?;
+            folder_of(tx, at.mailbox, folder)?;
+            // The flags as the viewer sees them (their own \Seen apart), and the stored
+            // ones (whose \Seen is the owner's).
+            let mut read = tx.prepare_cached(&format!(
+                "SELECT {}, flags FROM messages WHERE id = ?1 AND folder_id = ?2",
+                private_columns(3)
+            ))?;
             let mut write =
                 tx.prepare_cached("UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 WHERE id = ?4")?;
             let mut out = Stored::default();
             let mut modseq = None;
             for id in ids {
-                let Some(mut m) = read.query_row([id, folder], message_row).optional()? else { continue };
+                let row = read
+                    .query_row([id, folder, at.viewer], |r| Ok((message_row(r)?, r.get::<_, u8>(7)?)))
+                    .optional()?;
+                let Some((mut m, stored)) = row else { continue };
+                if !at.private_seen() {
+                    m.flags = stored;
+                }
                 if update.unchanged_since.is_some_and(|since| m.modseq > since) {
                     out.modified.push(id);
                     continue;
@@ -467,12 +523,27 @@ impl Sqlite {
                     ),
                     FlagChange::Replace => (update.flags, keyword_text(update.keywords.iter().map(String::as_str))),
                 };
+                // What the user may not change stays as it was.
+                let (flags, keywords) = match update.within {
+                    None => (flags, keywords),
+                    Some((allowed, keywords_allowed)) => (
+                        (flags & allowed) | (m.flags & !allowed),
+                        if keywords_allowed { keywords } else { m.keywords.clone() },
+                    ),
+                };
                 if flags != m.flags || keywords != m.keywords {
                     let seq = match modseq {
                         Some(s) => s,
                         None => *modseq.insert(bump(tx, folder)?),
                     };
-                    write.execute(params![flags, keywords, seq, id])?;
+                    // The viewer's own \Seen apart; the owner's kept as it was.
+                    let kept = if at.private_seen() {
+                        set_private_seen(tx, at, id, flags & flags::SEEN != 0)?;
+                        (flags & !flags::SEEN) | (stored & flags::SEEN)
+                    } else {
+                        flags
+                    };
+                    write.execute(params![kept, keywords, seq, id])?;
                     m.flags = flags;
                     m.keywords = keywords;
                     m.modseq = u64_of(seq);
@@ -486,17 +557,22 @@ impl Sqlite {
 
     pub(in crate::store) async fn imap_copy(
         &self,
-        mailbox: i64,
+        at: Access,
         from: i64,
         ids: Vec<i64>,
-        to: i64,
+        (to_mailbox, to): (i64, i64),
         moving: bool,
     ) -> StoreResult<(u32, Vec<(u32, u32)>)> {
+        let dest = Access::new(to_mailbox, at.viewer);
         self.write(move |tx| {
-            folder_of(tx, mailbox, from)?;
-            folder_of(tx, mailbox, to)?;
+            folder_of(tx, at.mailbox, from)?;
+            folder_of(tx, to_mailbox, to)?;
+            // The flags as the viewer sees them.
             let mut read = tx.prepare_cached(
-                "SELECT uid, size, received_at, prefix, content_id, flags, keywords FROM messages
+                "SELECT uid, size, received_at, prefix, content_id,
+                        CASE WHEN ?3 IS NULL THEN flags ELSE (flags & ~1) | EXISTS (SELECT 1 FROM private_seen p
+                            WHERE p.viewer_id = ?3 AND p.message_id = messages.id) END,
+                        keywords FROM messages
                  WHERE id = ?1 AND folder_id = ?2",
             )?;
             let mut delete = tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
@@ -504,14 +580,16 @@ impl Sqlite {
             for id in ids {
                 type Row = (i64, i64, i64, Vec<u8>, i64, u8, String);
                 let row: Option<Row> = read
-                    .query_row([id, from], |r| {
+                    .query_row(params![id, from, at.private_seen().then_some(at.viewer)], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
                     })
                     .optional()?;
                 let Some((uid, bytes, received_at, prefix, content, flags, keywords)) = row else { continue };
                 // The new row takes its reference before the old one (when moving) lets go.
+                let stored = if dest.private_seen() { flags & !flags::SEEN } else { flags };
                 let (_, new_uid) =
-                    insert_copy(tx, mailbox, Some(to), bytes, received_at, &prefix, content, (flags, &keywords))?;
+                    insert_copy(tx, to_mailbox, Some(to), bytes, received_at, &prefix, content, (stored, &keywords))?;
+                set_private_seen(tx, dest, tx.last_insert_rowid(), flags & flags::SEEN != 0)?;
                 if moving {
                     delete.execute([id])?;
                 }

@@ -11,15 +11,22 @@ use crate::store::{Mailbox, StoreError, StoreResult, now_secs};
 /// Fails when any of `addresses` belongs to a mailbox other than `except`.
 fn check_free(tx: &Transaction<'_>, addresses: &[String], except: Option<i64>) -> StoreResult<()> {
     let mut stmt = tx.prepare_cached(
-        "SELECT m.id, m.display_name FROM addresses a JOIN mailboxes m ON m.id = a.mailbox_id WHERE a.address = ?1",
+        "SELECT m.id, m.display_name,
+                (SELECT p.address FROM addresses p WHERE p.mailbox_id = m.id ORDER BY p.position LIMIT 1)
+         FROM addresses a JOIN mailboxes m ON m.id = a.mailbox_id WHERE a.address = ?1",
     )?;
     for a in addresses {
-        let owner: Option<(i64, String)> = stmt.query_row([a], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let owner: Option<(i64, String, String)> =
+            stmt.query_row([a], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
         let a_mailboxs = owner.is_some();
-        if let Some((id, name)) = owner
+        if let Some((id, name, primary)) = owner
             && Some(id) != except
         {
-            let who = if name.is_empty() { format!("mailbox #{id}") } else { format!("mailbox '{name}'") };
+            let who = if name.is_empty() {
+                format!("the mailbox {primary}")
+            } else {
+                format!("the mailbox '{name}' ({primary})")
+            };
             return Err(StoreError::Conflict(format!("the address {a} already belongs to {who}")));
         }
         if !a_mailboxs {
@@ -46,13 +53,14 @@ fn mailbox_id_of(conn: &Connection, address: &str) -> StoreResult<i64> {
 }
 
 fn load_mailbox(conn: &Connection, id: i64) -> StoreResult<Mailbox> {
-    let (display_name, count, bytes): (String, i64, i64) = conn.query_row(
+    let (display_name, count, bytes, kind): (String, i64, i64, String) = conn.query_row(
         "SELECT display_name,
                 (SELECT COUNT(*) FROM messages WHERE mailbox_id = m.id),
-                (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id)
+                (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id),
+                kind
          FROM mailboxes m WHERE id = ?1",
         [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let mut stmt = conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1 ORDER BY position")?;
     let addresses = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
@@ -68,6 +76,7 @@ fn load_mailbox(conn: &Connection, id: i64) -> StoreResult<Mailbox> {
         forwarding,
         auto_reply,
         limits,
+        shared: kind == "shared",
     })
 }
 
@@ -95,12 +104,13 @@ impl Sqlite {
         display_name: String,
         addresses: Vec<String>,
         hash: String,
+        shared: bool,
     ) -> StoreResult<Mailbox> {
         self.write(move |tx| {
             check_free(tx, &addresses, None)?;
             tx.execute(
-                "INSERT INTO mailboxes (display_name, password_hash, created_at) VALUES (?1, ?2, ?3)",
-                params![display_name, hash, now_secs()],
+                "INSERT INTO mailboxes (display_name, password_hash, created_at, kind) VALUES (?1, ?2, ?3, ?4)",
+                params![display_name, hash, now_secs(), if shared { "shared" } else { "person" }],
             )?;
             let id = tx.last_insert_rowid();
             set_addresses(tx, id, &addresses)?;
@@ -116,6 +126,13 @@ impl Sqlite {
                 tx.execute("UPDATE mailboxes SET display_name = ?1 WHERE id = ?2", params![name, id])?;
             }
             if let Some(hash) = &change.password_hash {
+                let kind: String = tx.query_row("SELECT kind FROM mailboxes WHERE id = ?1", [id], |r| r.get(0))?;
+                if kind == "shared" {
+                    return Err(StoreError::Invalid {
+                        field: "password".into(),
+                        message: "a shared mailbox has no password: give people rights on it instead".into(),
+                    });
+                }
                 tx.execute("UPDATE mailboxes SET password_hash = ?1 WHERE id = ?2", params![hash, id])?;
             }
             if let Some(addresses) = &change.addresses {
@@ -141,7 +158,8 @@ impl Sqlite {
             let mut stmt = conn.prepare_cached(
                 "SELECT m.id, m.display_name, a.address,
                         (SELECT COUNT(*) FROM messages WHERE mailbox_id = m.id),
-                        (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id)
+                        (SELECT COALESCE(SUM(size), 0) FROM messages WHERE mailbox_id = m.id),
+                        m.kind
                  FROM mailboxes m JOIN addresses a ON a.mailbox_id = m.id
                  ORDER BY m.id, a.position",
             )?;
@@ -162,6 +180,7 @@ impl Sqlite {
                         forwarding: None,
                         auto_reply: None,
                         limits: Default::default(),
+                        shared: r.get::<_, String>(5)? == "shared",
                     }),
                 }
             }

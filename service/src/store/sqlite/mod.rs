@@ -33,6 +33,7 @@ mod pop3;
 mod queue;
 mod recipients;
 mod schema;
+mod sharing;
 
 pub(in crate::store) use backup::check_database;
 

@@ -436,6 +436,39 @@ const MIGRATIONS: &[Migration] = &[
     // 14: when each copy was saved into its folder (IMAP SAVEDATE, RFC 8514): set as
     // a copy is made; unknown (NULL) for mail stored before.
     Migration::Sql("ALTER TABLE messages ADD COLUMN saved_at INTEGER;"),
+    // 15: sharing (RFC 4314 rights, Exchange's Permissions): a mailbox's kind (a
+    // shared mailbox has no password: nobody logs in as it); grants of rights on a
+    // whole mailbox (folder_id 0) or on one folder, to a mailbox ('u' and its id), a
+    // list ('l' and its id: every member) or anyone ('anyone'); and `\Seen` kept per
+    // person on folders that are not their own.
+    Migration::Sql(
+        r#"
+    ALTER TABLE mailboxes ADD COLUMN kind TEXT NOT NULL DEFAULT 'person';
+    CREATE TABLE grants (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        folder_id INTEGER NOT NULL DEFAULT 0,
+        grantee TEXT NOT NULL,
+        rights TEXT NOT NULL,
+        PRIMARY KEY (mailbox_id, folder_id, grantee)
+    ) WITHOUT ROWID;
+    CREATE INDEX grants_by_grantee ON grants(grantee);
+    CREATE TRIGGER folders_drop_grants AFTER DELETE ON folders BEGIN
+        DELETE FROM grants WHERE mailbox_id = OLD.mailbox_id AND folder_id = OLD.id;
+    END;
+    CREATE TRIGGER mailboxes_drop_grants AFTER DELETE ON mailboxes BEGIN
+        DELETE FROM grants WHERE grantee = 'u' || OLD.id;
+    END;
+    CREATE TRIGGER lists_drop_grants AFTER DELETE ON lists BEGIN
+        DELETE FROM grants WHERE grantee = 'l' || OLD.id;
+    END;
+    CREATE TABLE private_seen (
+        viewer_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        PRIMARY KEY (viewer_id, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX private_seen_by_message ON private_seen(message_id);
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

@@ -38,6 +38,7 @@ pub(super) async fn folders_flags_copies_and_expunges_share_content_and_tell_the
         flags,
         keywords: vec!["$Junk".into()],
         unchanged_since: since,
+        within: None,
     };
     let stored = store.imap_store(ann, inbox, vec![id], add(1 | 4, None)).await.expect("store");
     let after = &stored.messages[0];
@@ -49,18 +50,19 @@ pub(super) async fn folders_flags_copies_and_expunges_share_content_and_tell_the
     // A copy shares the content; a move leaves the source.
     let contents = store.content_stats().await.expect("stats").contents;
     let inbox_uid = store.imap_folder_state(ann, inbox).await.expect("state").messages[0].uid;
-    let (to, pairs) = store.imap_copy(ann, inbox, vec![id], sent, false).await.expect("copy");
+    let (to, pairs) = store.imap_copy(ann, inbox, vec![id], (ann, sent), false).await.expect("copy");
     assert_eq!((i64::from(to), pairs), (sent, vec![(inbox_uid, 2)]));
     assert_eq!(store.content_stats().await.expect("stats").contents, contents, "no byte copied");
     let (_, moved) =
-        store.imap_copy(ann, sent, vec![ids_in(store, ann, sent).await[1]], inbox, true).await.expect("move");
+        store.imap_copy(ann, sent, vec![ids_in(store, ann, sent).await[1]], (ann, inbox), true).await.expect("move");
     assert_eq!(moved.len(), 1);
     assert_eq!(store.imap_folder_counts(ann, sent).await.expect("counts").messages, 1);
     assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").messages, 2);
 
     // Expunge removes only \Deleted messages; the content goes with its last copy.
     let ids = ids_in(store, ann, inbox).await;
-    let delete = FlagUpdate { change: FlagChange::Replace, flags: 8, keywords: vec![], unchanged_since: None };
+    let delete =
+        FlagUpdate { change: FlagChange::Replace, flags: 8, keywords: vec![], unchanged_since: None, within: None };
     store.imap_store(ann, inbox, ids.clone(), delete).await.expect("mark");
     assert_eq!(store.imap_expunge(ann, inbox, Some(vec![ids[0]])).await.expect("expunge"), [ids[0]]);
     assert_eq!(store.imap_expunge(ann, inbox, None).await.expect("expunge"), [ids[1]]);
@@ -123,7 +125,8 @@ pub(super) async fn recent_messages_are_claimed_by_one_session_only(f: Fixture) 
     assert_eq!(store.imap_claim_recent(ann, inbox).await.expect("claim"), (3, 4));
     // What an EXPUNGE would free: the size of the \Deleted ones.
     let ids = ids_in(store, ann, inbox).await;
-    let delete = FlagUpdate { change: FlagChange::Add, flags: 8, keywords: vec![], unchanged_since: None };
+    let delete =
+        FlagUpdate { change: FlagChange::Add, flags: 8, keywords: vec![], unchanged_since: None, within: None };
     store.imap_store(ann, inbox, vec![ids[0]], delete).await.expect("store");
     let counts = store.imap_folder_counts(ann, inbox).await.expect("counts");
     assert_eq!((counts.deleted, counts.deleted_size), (1, counts.size / 3), "three messages of one size");
@@ -186,7 +189,7 @@ pub(super) async fn copies_share_their_content_id_and_know_when_they_were_saved(
     let sent = folder(store, ann, "Sent").await;
     store.accept(local(vec![ann], b"Subject: one\r\n\r\nx\r\n")).await.expect("deliver");
     let id = ids_in(store, ann, inbox).await[0];
-    store.imap_copy(ann, inbox, vec![id], sent, false).await.expect("copy");
+    store.imap_copy(ann, inbox, vec![id], (ann, sent), false).await.expect("copy");
     let before = crate::store::now_secs() - 5;
     let original = store.imap_objects(ann, inbox, Some(vec![id])).await.expect("objects");
     let copies = store.imap_objects(ann, sent, None).await.expect("objects");

@@ -14,6 +14,7 @@ mod mailboxes;
 mod messages;
 mod queue;
 mod recipients;
+mod sharing;
 
 use mailroom_shared::address::EmailAddress;
 
@@ -116,6 +117,11 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         a_list_expands_through_nested_lists_and_contacts_each_member_once,
         a_member_that_would_make_a_loop_is_refused,
         an_address_belongs_to_one_recipient,
+    ],
+    sharing: [
+        rights_come_from_the_folders_grant_or_the_mailboxs_through_lists,
+        a_shared_mailbox_has_no_password_and_receives_mail,
+        seen_is_each_persons_own_on_anothers_folder,
     ],
 );
 

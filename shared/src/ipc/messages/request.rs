@@ -175,6 +175,36 @@ pub enum Request {
         #[serde(default)]
         password: Option<String>,
     },
+    /// Create a shared mailbox (info@, sales@): no password of its own, nobody logs in
+    /// as it; people reach it through the rights they are given
+    /// ([`Request::SetPermission`]).
+    AddSharedMailbox {
+        /// Shown in lists; may be empty.
+        #[serde(default)]
+        display_name: String,
+        /// Primary address first, then aliases.
+        addresses: Vec<String>,
+    },
+    /// The rights given on a mailbox (its Permissions tab): on the whole mailbox and on
+    /// each of its folders.
+    Permissions {
+        /// Any address of the mailbox.
+        address: String,
+    },
+    /// Give a mailbox, a list (every member) or `anyone` rights on a mailbox (or one of
+    /// its folders), replacing what it had there; no rights takes them away. Open IMAP
+    /// sessions hear of it at once.
+    SetPermission {
+        /// Any address of the mailbox.
+        address: String,
+        /// Who: an address of a mailbox or a list, or `anyone`.
+        grantee: String,
+        /// What: RFC 4314's letters, `S` (Send As), `B` (Send On Behalf Of).
+        rights: crate::rights::Rights,
+        /// One folder (its name) rather than the whole mailbox.
+        #[serde(default)]
+        folder: Option<String>,
+    },
     /// Delete a mailbox and its messages.
     RemoveMailbox {
         /// Any address of the mailbox.
@@ -364,6 +394,9 @@ impl Request {
         "remove_contact",
         "add_mailbox",
         "update_mailbox",
+        "add_shared_mailbox",
+        "permissions",
+        "set_permission",
         "remove_mailbox",
         "set_forwarding",
         "set_auto_reply",

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AcmeStatus, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, ExportEntry, ListInfo, LockoutInfo,
-    MailboxInfo, MonitorMinute, QuarantineEntry, QueueDetails, QueueEntry, SendingHoldInfo, StatusReport,
-    TrackingEvent,
+    MailboxInfo, MonitorMinute, PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry, SendingHoldInfo,
+    StatusReport, TrackingEvent,
 };
 use crate::config::{Config, Page};
 use crate::routing::Decision;
@@ -83,6 +83,12 @@ pub enum Response {
     },
     /// To a mailbox change: the mailbox as it now is.
     Mailbox(Box<MailboxInfo>),
+    /// To [`Request::Permissions`] and [`Request::SetPermission`]: the rights given on
+    /// the mailbox, the whole mailbox's first, then by folder, each by grantee.
+    Permissions {
+        /// The grants.
+        permissions: Vec<PermissionInfo>,
+    },
     /// To a list change: the list as it now is.
     List(ListInfo),
     /// To a new custom recipient.

@@ -531,6 +531,21 @@ pub struct MailboxInfo {
     /// Its own storage limits (`None`s follow the organisation's).
     #[serde(default)]
     pub limits: StorageLimits,
+    /// A shared mailbox: no password, reached through the rights people are given.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+/// Rights given on a mailbox or one of its folders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionInfo {
+    /// To whom: a mailbox's primary address, a list's address, or `anyone`.
+    pub grantee: String,
+    /// The folder, or `None` for the whole mailbox.
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// What.
+    pub rights: crate::rights::Rights,
 }
 
 /// A mailbox's forwarding.

@@ -1,0 +1,177 @@
+//! Sharing: grants on mailboxes and folders, rights through lists, shared mailboxes,
+//! and `\Seen` kept per person.
+
+use mailroom_shared::ipc::ListSenders;
+use mailroom_shared::rights::{Rights, Role};
+
+use super::{Fixture, addr, folder, local, mailbox};
+use crate::store::{Access, FlagChange, FlagUpdate, Grantee, StoreError};
+
+fn seen(change: FlagChange) -> FlagUpdate {
+    FlagUpdate { change, flags: 1, keywords: vec![], unchanged_since: None, within: None }
+}
+
+/// A folder's grant stands instead of the mailbox's for its grantee; rights through a
+/// list (inside a list) count; no rights removes a grant; a grant to oneself, to
+/// nobody or on another's folder is refused; removing a list or the grantee takes the
+/// rights away; every change moves the rights epoch.
+pub(super) async fn rights_come_from_the_folders_grant_or_the_mailboxs_through_lists(f: Fixture) {
+    let store = f.store();
+    let info = store.add_shared_mailbox("Info", &[addr("info@corp.test")]).await.expect("shared").id;
+    let (bob, carol) = (mailbox(store, "bob@corp.test").await, mailbox(store, "carol@corp.test").await);
+    let inbox = folder(store, info, "INBOX").await;
+    let sent = folder(store, info, "Sent").await;
+    assert!(store.shared_folders(bob).await.expect("none yet").is_empty());
+
+    let epoch = store.rights_epoch();
+    store.set_grant(info, None, Grantee::Mailbox(bob), Role::Reviewer.rights()).await.expect("grant");
+    assert!(store.rights_epoch() > epoch, "a grant moves the epoch");
+    let shared = store.shared_folders(bob).await.expect("shared");
+    assert_eq!(shared.len(), 5, "every folder of the mailbox: {shared:?}");
+    assert!(shared.iter().all(|s| s.owner == "info@corp.test" && s.rights == Role::Reviewer.rights()));
+    assert_eq!(shared[0].folder.name, "INBOX");
+    assert_eq!(shared[0].folder.mailbox, info);
+
+    // A folder's own grant stands instead of the mailbox's, for that grantee.
+    store.set_grant(info, Some(sent), Grantee::Mailbox(bob), Role::Editor.rights()).await.expect("folder grant");
+    assert_eq!(store.rights(bob, info, Some(sent)).await.expect("rights"), Role::Editor.rights());
+    assert_eq!(store.rights(bob, info, Some(inbox)).await.expect("rights"), Role::Reviewer.rights());
+    assert_eq!(store.rights(bob, bob, Some(inbox)).await.expect("own").imap(), Rights::ALL_IMAP);
+
+    // Through a list inside a list: carol gets the union.
+    store.add_list("team@corp.test".into(), String::new(), ListSenders::Anyone, false).await.expect("list");
+    store.add_list("all@corp.test".into(), String::new(), ListSenders::Anyone, false).await.expect("list");
+    store.change_members("team@corp.test".into(), vec!["carol@corp.test".into()], vec![]).await.expect("members");
+    store.change_members("all@corp.test".into(), vec!["team@corp.test".into()], vec![]).await.expect("members");
+    let all = store.grantee_named("ALL@corp.test").await.expect("named").expect("a list");
+    assert!(matches!(all, Grantee::List(_)));
+    store.set_grant(info, None, all, Rights::LOOKUP.with(Rights::INSERT)).await.expect("list grant");
+    store.set_grant(info, None, Grantee::Anyone, Rights::LOOKUP.with(Rights::READ)).await.expect("anyone");
+    assert_eq!(store.rights(carol, info, Some(inbox)).await.expect("rights").to_string(), "lri");
+
+    // The grants as the Permissions tab lists them.
+    let grants = store.grants(info).await.expect("grants");
+    let names: Vec<(Option<i64>, &str, String)> =
+        grants.iter().map(|g| (g.folder, g.name.as_str(), g.rights.to_string())).collect();
+    assert_eq!(
+        names,
+        [
+            (None, "all@corp.test", "li".to_owned()),
+            (None, "anyone", "lr".to_owned()),
+            (None, "bob@corp.test", "lrs".to_owned()),
+            (Some(sent), "bob@corp.test", Role::Editor.rights().to_string()),
+        ]
+    );
+
+    // Refused: oneself, nobody, another mailbox's folder; nothing changed.
+    assert!(matches!(
+        store.set_grant(bob, None, Grantee::Mailbox(bob), Rights::READ).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.set_grant(info, None, Grantee::Mailbox(9999), Rights::READ).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let bobs_inbox = folder(store, bob, "INBOX").await;
+    assert!(matches!(
+        store.set_grant(info, Some(bobs_inbox), Grantee::Mailbox(carol), Rights::READ).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.grants(info).await.expect("grants").len(), 4);
+
+    // Taken away: the list's members lose what it gave; no rights removes a grant.
+    let epoch = store.rights_epoch();
+    store.change_members("team@corp.test".into(), vec![], vec!["carol@corp.test".into()]).await.expect("members");
+    assert!(store.rights_epoch() > epoch, "a list's members change rights");
+    assert_eq!(store.rights(carol, info, Some(inbox)).await.expect("rights").to_string(), "lr");
+    store.set_grant(info, None, Grantee::Anyone, Rights::NONE).await.expect("remove");
+    assert!(store.shared_folders(carol).await.expect("shared").is_empty());
+    let user = store.mailbox_of("bob@corp.test").await.expect("read").expect("bob");
+    store.remove_mailbox(&addr("bob@corp.test")).await.expect("remove bob");
+    assert!(store.grants(info).await.expect("grants").iter().all(|g| g.grantee != Grantee::Mailbox(user)));
+}
+
+/// Nobody logs in as a shared mailbox, nor can give it a password; it receives mail
+/// like any mailbox.
+pub(super) async fn a_shared_mailbox_has_no_password_and_receives_mail(f: Fixture) {
+    let store = f.store();
+    let info = store.add_shared_mailbox(" Info ", &[addr("info@corp.test")]).await.expect("shared");
+    assert!(info.shared);
+    assert_eq!(info.display_name, "Info");
+    assert_eq!(store.check_login("info@corp.test", String::new()).await.expect("check"), None);
+    assert_eq!(store.check_login("info@corp.test", "anything".into()).await.expect("check"), None);
+    let refused = store.update_mailbox(&addr("info@corp.test"), None, None, Some("new-pw".into())).await;
+    assert!(matches!(refused, Err(StoreError::Invalid { .. })), "{refused:?}");
+    store.accept(local(vec![info.id], b"Subject: hello\r\n\r\nhi\r\n")).await.expect("deliver");
+    let listed = store.list_mailboxes().await.expect("list");
+    let m = listed.iter().find(|m| m.id == info.id).expect("listed");
+    assert!(m.shared);
+    assert_eq!(m.message_count, 1);
+}
+
+/// On a folder not their own each person has their own `\Seen`: the owner's and every
+/// other's apart; counts follow; other flags are shared. A copy into one's own folder
+/// takes one's own `\Seen` along; a STORE within the rights given changes only those
+/// flags.
+pub(super) async fn seen_is_each_persons_own_on_anothers_folder(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let (bob, carol) = (mailbox(store, "bob@corp.test").await, mailbox(store, "carol@corp.test").await);
+    let inbox = folder(store, ann, "INBOX").await;
+    store.accept(local(vec![ann], b"Subject: one\r\n\r\n1\r\n")).await.expect("deliver");
+    let id = store.imap_folder_state(ann, inbox).await.expect("state").messages[0].id;
+    let (as_bob, as_carol) = (Access::new(ann, bob), Access::new(ann, carol));
+
+    store.imap_store(as_bob, inbox, vec![id], seen(FlagChange::Add)).await.expect("bob reads");
+    let flags = |s: crate::store::FolderState| s.messages[0].flags;
+    assert_eq!(flags(store.imap_folder_state(as_bob, inbox).await.expect("bob")) & 1, 1, "bob has read it");
+    assert_eq!(flags(store.imap_folder_state(as_carol, inbox).await.expect("carol")) & 1, 0, "carol has not");
+    assert_eq!(flags(store.imap_folder_state(ann, inbox).await.expect("ann")) & 1, 0, "nor has ann");
+    assert_eq!(store.imap_folder_counts(as_bob, inbox).await.expect("counts").unseen, 0);
+    assert_eq!(store.imap_folder_counts(as_carol, inbox).await.expect("counts").unseen, 1);
+    assert_eq!(store.imap_folder_counts(ann, inbox).await.expect("counts").unseen, 1);
+
+    // The owner's \Seen is the owner's; \Flagged is everyone's.
+    let flag =
+        FlagUpdate { change: FlagChange::Add, flags: 1 | 4, keywords: vec![], unchanged_since: None, within: None };
+    store.imap_store(ann, inbox, vec![id], flag).await.expect("ann reads and flags");
+    assert_eq!(flags(store.imap_folder_state(as_carol, inbox).await.expect("carol")), 4, "flagged, unread for carol");
+    store.imap_store(as_bob, inbox, vec![id], seen(FlagChange::Remove)).await.expect("bob marks unread");
+    assert_eq!(flags(store.imap_folder_state(ann, inbox).await.expect("ann")), 1 | 4, "ann's stays");
+
+    // Within the rights given: bob may keep \Seen only; \Flagged stays as it is.
+    let limited = FlagUpdate {
+        change: FlagChange::Replace,
+        flags: 1,
+        keywords: vec!["x".into()],
+        unchanged_since: None,
+        within: Some((1, false)),
+    };
+    let stored = store.imap_store(as_bob, inbox, vec![id], limited).await.expect("limited");
+    assert_eq!((stored.messages[0].flags, stored.messages[0].keywords.as_str()), (1 | 4, ""));
+
+    // A copy into bob's own folder keeps bob's \Seen as the stored one.
+    let bobs = folder(store, bob, "INBOX").await;
+    store.imap_copy(as_bob, inbox, vec![id], (bob, bobs), false).await.expect("copy");
+    assert_eq!(flags(store.imap_folder_state(bob, bobs).await.expect("bob's own")), 1 | 4);
+    // An append by carol to ann's folder keeps carol's \Seen apart.
+    let appended = crate::store::Appended {
+        content: b"Subject: two\r\n\r\n2\r\n".to_vec(),
+        flags: 1,
+        keywords: String::new(),
+        received_at: 0,
+    };
+    store.imap_append(as_carol, inbox, vec![appended]).await.expect("append");
+    let state = store.imap_folder_state(ann, inbox).await.expect("ann");
+    assert_eq!(state.messages[1].flags, 0, "unread for ann");
+    assert_eq!(flags(store.imap_folder_state(as_carol, inbox).await.expect("carol")) & 1, 0);
+    let carols = store.imap_folder_state(as_carol, inbox).await.expect("carol");
+    assert_eq!(carols.messages[1].flags, 1, "read for carol, who wrote it");
+
+    // A message's private \Seen goes with it.
+    store.remove_mailbox(&addr("carol@corp.test")).await.expect("remove carol");
+    let del = FlagUpdate { change: FlagChange::Add, flags: 8, keywords: vec![], unchanged_since: None, within: None };
+    store.imap_store(ann, inbox, vec![id], del).await.expect("delete");
+    store.imap_expunge(ann, inbox, None).await.expect("expunge");
+    assert_eq!(store.imap_folder_state(as_bob, inbox).await.expect("bob").messages.len(), 1);
+}
