@@ -361,3 +361,44 @@ async fn the_records_to_publish_are_checked_live() {
     d.ctl_ok(&["dkim", "retire", "corp.test", &old]);
     assert!(!d.ctl_ok(&["dns-records", "corp.test"]).contains(&old), "retired");
 }
+
+/// Mail a person sends as a shared mailbox (Send As) leaves signed for the mailbox's
+/// domain, once with each key, as dkimpy verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_sent_as_a_shared_mailbox_leaves_signed_for_its_domain() {
+    let python = dkimpy();
+    let dns = Dns::start(&["--local=/test/"]);
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = service(&dns).await;
+    d.ctl_ok(&["mailbox", "share", "info@corp.test"]);
+    d.ctl_ok(&["mailbox", "permissions", "info@corp.test", "ann@corp.test", "none", "--send-as"]);
+    d.ctl_ok(&["set", "smarthost", &format!("[127.0.0.1]:{}", sink.addr.port())]);
+    // Port 25 holds senders to their accounts, as submission does.
+    d.edit_config(|c| c["connections"]["sender_must_match_account"] = true.into());
+    d.ctl_ok(&["restart"]);
+    let records_file = d.dir.path().join("records.json");
+    std::fs::write(&records_file, d.ctl_ok(&["dns-records", "corp.test", "--json"])).expect("write");
+
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO client.test", "250");
+    s.expect("AUTH PLAIN AGFubkBjb3JwLnRlc3QAYW5uLXB3", "235");
+    s.expect("MAIL FROM:<info@corp.test>", "250");
+    s.expect("RCPT TO:<far@outside.test>", "250");
+    s.expect("DATA", "354");
+    s.expect(
+        "From: Info <info@corp.test>\r\nTo: far@outside.test\r\nSubject: from the office\r\n\r\nHello.\r\n.",
+        "250",
+    );
+    s.expect("QUIT", "221");
+
+    let got = sink.wait_for(1, 20).await;
+    let file = d.dir.path().join("send-as.eml");
+    std::fs::write(&file, &got[0].data).expect("write");
+    assert_eq!(got[0].from, "info@corp.test");
+    let verdicts = run_python(&python, VERIFY, &[records_file.to_str().expect("path"), file.to_str().expect("path")]);
+    let mut verdicts: Vec<&str> = verdicts.lines().collect();
+    verdicts.sort_unstable();
+    assert_eq!(verdicts, ["ed25519-sha256:True", "rsa-sha256:True"], "{}", String::from_utf8_lossy(&got[0].data));
+    let text = String::from_utf8_lossy(&got[0].data);
+    assert!(text.contains("d=corp.test") && !text.contains("Sender:"), "{text}");
+}

@@ -269,3 +269,67 @@ async fn mbsync_syncs_a_shared_folder() {
     let text = std::fs::read_to_string(files[0].path()).expect("message");
     assert!(text.contains("body of for mbsync"), "{text}");
 }
+
+/// swaks through submission (STARTTLS, a login) as `user`, with `extra` arguments;
+/// whether it was accepted, and what swaks said.
+fn submit(addr: std::net::SocketAddr, user: &str, extra: &[&str]) -> (bool, String) {
+    mailroom_tests::require_swaks_tls();
+    let out = std::process::Command::new("swaks")
+        .args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string(), "--tls"])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            &format!("{user}@corp.test"),
+            "--auth-password",
+            &format!("{user}-pw"),
+        ])
+        .args(["--to", "carol@corp.test", "--body", "sent for the office"])
+        .args(extra)
+        .output()
+        .expect("swaks");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// On submission, bob with Send On Behalf Of on info@ sends `From: info@` and the
+/// message arrives with `Sender: bob@` added; carol with Send As sends as info@ with no
+/// Sender:; without either right — in the envelope or only in the header — `553
+/// 5.7.1` naming them; message tracking names who really sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn send_as_and_on_behalf_of_a_shared_mailbox_on_submission() {
+    let d = office().await;
+    d.ctl_ok(&["mailbox", "share", "sales@corp.test"]);
+    d.ctl_ok(&["mailbox", "permissions", "info@corp.test", "bob@corp.test", "reviewer", "--send-on-behalf"]);
+    d.ctl_ok(&["mailbox", "permissions", "info@corp.test", "carol@corp.test", "editor", "--send-as"]);
+    let listed = d.ctl_ok(&["mailbox", "permissions", "info@corp.test"]);
+    assert!(listed.contains("Send On Behalf Of") && listed.contains("Send As"), "{listed}");
+    d.ctl_ok(&["set", "submission-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
+    let addr: std::net::SocketAddr =
+        d.status().await.submission_addr.expect("submission listens").parse().expect("address");
+
+    let (ok, out) = submit(addr, "bob", &["--from", "info@corp.test", "--header", "Subject: on behalf"]);
+    assert!(ok, "{out}");
+    let (ok, out) = submit(addr, "carol", &["--from", "info@corp.test", "--header", "Subject: as info"]);
+    assert!(ok, "{out}");
+    let mail: Vec<String> =
+        d.messages_of("carol@corp.test").iter().map(|m| String::from_utf8_lossy(m).into_owned()).collect();
+    let behalf = mail.iter().find(|m| m.contains("Subject: on behalf")).expect("on behalf delivered");
+    assert!(behalf.contains("Sender: <bob@corp.test>\r\n") && behalf.contains("From: info@corp.test"), "{behalf}");
+    let as_info = mail.iter().find(|m| m.contains("Subject: as info")).expect("send as delivered");
+    assert!(!as_info.contains("Sender:") && as_info.contains("From: info@corp.test"), "{as_info}");
+
+    // Without a right: refused at MAIL FROM, or at DATA when only the header says so.
+    let (ok, out) = submit(addr, "bob", &["--from", "sales@corp.test"]);
+    assert!(!ok && out.contains("553 5.7.1") && out.contains("Send As or Send On Behalf Of"), "{out}");
+    let (ok, out) = submit(addr, "bob", &["--from", "bob@corp.test", "--header", "From: sales@corp.test"]);
+    assert!(!ok && out.contains("553 5.7.1 You do not have Send As or Send On Behalf Of permission"), "{out}");
+    // Nor as another person's Sender:.
+    let (ok, out) = submit(addr, "bob", &["--from", "info@corp.test", "--header", "Sender: carol@corp.test"]);
+    assert!(!ok && out.contains("553 5.7.1 Sender: <carol@corp.test>"), "{out}");
+    assert_eq!(d.messages_of("carol@corp.test").len(), 2, "nothing refused arrived");
+
+    let tracked = d.ctl_ok(&["track", "--sender", "info@corp.test"]);
+    assert!(tracked.contains("sent for info@corp.test by bob@corp.test"), "{tracked}");
+    assert!(tracked.contains("sent for info@corp.test by carol@corp.test"), "{tracked}");
+}

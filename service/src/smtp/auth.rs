@@ -85,7 +85,7 @@ impl<S: crate::tls::Transport> Session<S> {
             Checked::Mailbox(id) => match self.ctx.store.mailbox_addresses(id).await {
                 Ok(addresses) => {
                     tracing::info!(peer = %self.peer, login = %login, tls = self.encrypted(), "SMTP authentication succeeded");
-                    self.auth = Some(Authenticated { login, addresses });
+                    self.auth = Some(Authenticated { login, addresses, mailbox: id });
                     Reply::new(235, "2.7.0", "Authentication successful")
                 }
                 Err(e) => {

@@ -52,14 +52,20 @@ impl<S: crate::tls::Transport> Session<S> {
             };
             // On a submission listener a user sends as their own addresses (RFC 6409
             // §6.1), whatever the Connections page says for port 25.
+            // Or as a mailbox they may send as, or on behalf of.
             if (submission || cfg.connections.sender_must_match_account)
                 && let Some(auth) = &self.auth
                 && !auth.addresses.contains(&canonical)
+                && !self.may_send_for(auth.mailbox, &canonical).await
             {
                 return Reply::new(
                     553,
                     "5.7.1",
-                    format!("Sender address <{from}> does not belong to the authenticated account {}", auth.login),
+                    format!(
+                        "Sender address <{from}> does not belong to the authenticated account {}, \
+                         which has no Send As or Send On Behalf Of permission on it",
+                        auth.login
+                    ),
                 );
             }
         }

@@ -17,6 +17,7 @@ pub(crate) mod accept;
 mod auth;
 pub mod command;
 pub mod data;
+mod delegation;
 mod ehlo;
 mod mail;
 mod plan;

@@ -26,6 +26,9 @@ pub(super) struct Envelope<'a> {
     pub helo: &'a str,
     pub extended: bool,
     pub auth: Option<&'a str>,
+    /// The mailbox an authenticated person sent as or on behalf of (its address), when
+    /// not their own: its sending limits count the message.
+    pub sent_for: Option<&'a str>,
     /// The client authenticated or is in a network allowed to relay: mail it relays
     /// from one of our domains is our organisation's, and is signed.
     pub trusted: bool,
@@ -205,7 +208,7 @@ pub(super) fn plan(env: &Envelope<'_>, cfg: &Config, body: &[u8], given: &Given<
     let local_prefix =
         if mailboxes.is_empty() { Vec::new() } else { format!("Return-Path: <{}>\r\n", tx.from).into_bytes() };
     // Our own users' outside recipients count toward their sending limits.
-    let sent_by = env.auth.map(|account| SentBy {
+    let sent_by = env.auth.map(|account| env.sent_for.unwrap_or(account)).map(|account| SentBy {
         account: account.to_owned(),
         recipients: rcpts.iter().filter(|r| matches!(r.target, Target::Relay | Target::Forward { .. })).count() as u64,
     });
@@ -256,6 +259,12 @@ fn tracking(env: &Envelope<'_>, body: &[u8], queue_id: &str, now: i64, junk: boo
         detail,
     };
     let mut detail = format!("from {}", env.client.ip());
+    // Who really sent it: the login, beside the mailbox it was sent for.
+    match (env.auth, env.sent_for) {
+        (Some(account), Some(mailbox)) => detail.push_str(&format!("; sent for {mailbox} by {account}")),
+        (Some(account), None) => detail.push_str(&format!("; authenticated as {account}")),
+        _ => {}
+    }
     for (_, summary) in env.authentication.iter().chain(env.filter.iter()) {
         detail.push_str("; ");
         detail.push_str(summary);

@@ -77,6 +77,15 @@ impl<S: crate::tls::Transport> Session<S> {
     /// stranger, then committed durably — or held in the quarantine; the reply to send.
     async fn accept(&mut self, tx: &super::session::Transaction, mut body: Vec<u8>) -> Reply {
         let cfg = std::sync::Arc::clone(&self.ctx.config);
+        // A person sends as themselves, or as a mailbox they have Send As or Send On
+        // Behalf Of on (`Sender:` added for the latter).
+        let mut sent_for = None;
+        if self.mode == super::Mode::Submission || cfg.connections.sender_must_match_account {
+            match self.check_authors(body).await {
+                Ok((checked, mailbox)) => (body, sent_for) = (checked, mailbox),
+                Err(reply) => return reply,
+            }
+        }
         let mut authentication = None;
         let mut hold = None;
         let refused = |session: &Self, code: u16, status: &str, text: &str, why: &str| {
@@ -163,6 +172,7 @@ impl<S: crate::tls::Transport> Session<S> {
             helo: &helo,
             extended,
             auth: self.auth.as_ref().map(|a| a.login.as_str()),
+            sent_for: sent_for.as_deref(),
             trusted: self.auth.is_some() || self.relay_allowed(),
             tls: self.tls_version(),
             authentication,

@@ -33,6 +33,8 @@ pub(super) struct Authenticated {
     pub login: String,
     /// Canonical addresses of the account's mailbox.
     pub addresses: Vec<String>,
+    /// The account's mailbox.
+    pub mailbox: i64,
 }
 
 /// Where an accepted recipient goes.

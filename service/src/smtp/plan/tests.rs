@@ -39,6 +39,7 @@ fn envelope(tx: &Transaction) -> Envelope<'_> {
         helo: "client.example",
         extended: true,
         auth: None,
+        sent_for: None,
         trusted: false,
         tls: None,
         authentication: None,
@@ -245,6 +246,19 @@ fn an_authenticated_senders_outside_recipients_count_toward_their_limit() {
     env.auth = Some("ann@corp.test");
     let m = deliver(plan(&env, &Config::default(), BODY, &given(&BTreeMap::new(), Some("s"))));
     assert_eq!(m.sent_by, Some(SentBy { account: "ann@corp.test".into(), recipients: 2 }));
+    assert!(m.tracking[0].detail.as_deref().is_some_and(|d| d.ends_with("; authenticated as ann@corp.test")));
+}
+
+#[test]
+fn mail_sent_for_a_shared_mailbox_counts_toward_its_limit_and_tracking_names_who_sent_it() {
+    let tx = transaction("info@corp.test", vec![rcpt("far@elsewhere.test", Target::Relay)]);
+    let mut env = envelope(&tx);
+    env.auth = Some("bob@corp.test");
+    env.sent_for = Some("info@corp.test");
+    let m = deliver(plan(&env, &Config::default(), BODY, &given(&BTreeMap::new(), Some("s"))));
+    assert_eq!(m.sent_by, Some(SentBy { account: "info@corp.test".into(), recipients: 1 }));
+    assert_eq!(m.tracking[0].detail.as_deref(), Some("from 192.0.2.7; sent for info@corp.test by bob@corp.test"));
+    assert_eq!(m.tracking[0].sender.as_deref(), Some("info@corp.test"));
 }
 
 #[test]
