@@ -2,7 +2,9 @@
 //! clients: a shared mailbox (info@) its members reach under "Other Users" with their
 //! own read state and the rights their role gives, access taken away at once (an open
 //! session's next command, an IDLE), a person sharing their own folder from their
-//! mail program (SETACL), and mbsync syncing a shared folder.
+//! mail program (SETACL), mbsync syncing a shared folder; and Send As and Send On
+//! Behalf Of on submission.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 use mailroom_tests::{Daemon, python, require};
 
