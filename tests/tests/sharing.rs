@@ -305,6 +305,16 @@ async fn send_as_and_on_behalf_of_a_shared_mailbox_on_submission() {
     d.ctl_ok(&["mailbox", "permissions", "info@corp.test", "carol@corp.test", "editor", "--send-as"]);
     let listed = d.ctl_ok(&["mailbox", "permissions", "info@corp.test"]);
     assert!(listed.contains("Send On Behalf Of") && listed.contains("Send As"), "{listed}");
+    // The address tester explains a shared mailbox: who reads it, who sends for it.
+    let explained = d.ctl_ok(&["test-address", "info@corp.test"]);
+    assert!(
+        explained.contains("shared mailbox info@corp.test")
+            && explained.contains("bob@corp.test (Reviewer), carol@corp.test (Editor) read it under Other Users")
+            && explained.contains("bob@corp.test, carol@corp.test may send for it"),
+        "{explained}"
+    );
+    let explained = d.ctl_ok(&["test-address", "sales@corp.test"]);
+    assert!(explained.contains("nobody has been given rights on it yet"), "{explained}");
     d.ctl_ok(&["set", "submission-listen", "127.0.0.1:0"]);
     d.ctl_ok(&["restart"]);
     let addr: std::net::SocketAddr =

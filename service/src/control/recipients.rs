@@ -209,7 +209,38 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
     let named = store.named(&address.canonical()).await?;
     let mailbox = |id: i64| async move {
         let o = store.mailbox_options(id).await?;
-        let mut words = format!("It is the mailbox {}.", o.address);
+        let mut words = if o.shared {
+            format!("It is the shared mailbox {}: nobody logs in as it;", o.address)
+        } else {
+            format!("It is the mailbox {}.", o.address)
+        };
+        // Who reads it besides its owner, and who sends for it.
+        let grants = store.grants(id).await?;
+        let readers: Vec<String> = grants
+            .iter()
+            .filter(|g| g.folder.is_none() && g.rights.has(mailroom_shared::rights::Rights::READ))
+            .map(|g| match g.rights.role() {
+                Some(role) => format!("{} ({})", g.name, role.label()),
+                None => format!("{} ({})", g.name, g.rights.imap_letters()),
+            })
+            .collect();
+        match (o.shared, readers.is_empty()) {
+            (true, true) => words.push_str(" nobody has been given rights on it yet, so its mail waits unread."),
+            (true, false) => words.push_str(&format!(" {} read it under Other Users.", readers.join(", "))),
+            (false, false) => words.push_str(&format!(" Shared with {}.", readers.join(", "))),
+            (false, true) => {}
+        }
+        let senders: Vec<&str> = grants
+            .iter()
+            .filter(|g| {
+                g.rights
+                    .any(mailroom_shared::rights::Rights::SEND_AS.with(mailroom_shared::rights::Rights::SEND_ON_BEHALF))
+            })
+            .map(|g| g.name.as_str())
+            .collect();
+        if !senders.is_empty() {
+            words.push_str(&format!(" {} may send for it.", senders.join(", ")));
+        }
         if let Some(f) = &o.forwarding {
             let keep = if f.keep { ", keeping a copy" } else { " (no copy is kept)" };
             words.push_str(&format!(" Its mail is forwarded to {}{keep}, the envelope sender rewritten by SRS.", f.to));

@@ -21,6 +21,8 @@ pub struct MailboxOptions {
     pub address: String,
     /// When it was last warned of its size, Unix seconds.
     pub warned_at: Option<i64>,
+    /// A shared mailbox (no password; reached through grants).
+    pub shared: bool,
 }
 
 /// A count read from the store and kept in memory until a change forgets it. Each

@@ -29,14 +29,22 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> O
 /// A mailbox's options, size, primary address and last size warning.
 pub(super) fn load_options(conn: &Connection, mailbox: i64) -> StoreResult<MailboxOptions> {
     let (forwarding, auto_reply, limits) = options_of(conn, mailbox)?;
-    let (bytes, warned_at, address): (i64, Option<i64>, String) = conn
+    let (bytes, warned_at, address, kind): (i64, Option<i64>, String, String) = conn
         .prepare_cached(
             "SELECT m.bytes, m.warned_at,
-                    (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
+                    (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1), m.kind
              FROM mailboxes m WHERE m.id = ?1",
         )?
-        .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(MailboxOptions { forwarding, auto_reply, limits, bytes: u64::try_from(bytes).unwrap_or(0), address, warned_at })
+        .query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    Ok(MailboxOptions {
+        forwarding,
+        auto_reply,
+        limits,
+        bytes: u64::try_from(bytes).unwrap_or(0),
+        address,
+        warned_at,
+        shared: kind == "shared",
+    })
 }
 
 impl Sqlite {
