@@ -46,6 +46,7 @@ fn main() {
                 auto_reply: None,
                 limits: Default::default(),
                 shared: false,
+                permissions: Vec::new(),
             })
             .collect();
         app.model.monitor = (0..60)

@@ -211,6 +211,7 @@ mod tests {
             auto_reply: None,
             limits: Default::default(),
             shared: false,
+            permissions: Vec::new(),
         }
     }
 

@@ -216,8 +216,10 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
     let lists = manager.store().lists().await?;
     let contacts = manager.store().contacts().await?;
     let catch_all = manager.store().catch_alls().await?;
+    let mut mailboxes: Vec<mailroom_shared::ipc::MailboxInfo> = mailboxes.into_iter().map(Into::into).collect();
+    super::sharing::fill_permissions(manager, &mut mailboxes).await?;
     Ok(Response::Mailboxes {
-        mailboxes: mailboxes.into_iter().map(Into::into).collect(),
+        mailboxes,
         lists: lists.into_iter().map(super::recipients::list_info).collect(),
         contacts: contacts.into_iter().map(super::recipients::contact_info).collect(),
         catch_all,

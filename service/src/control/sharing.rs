@@ -37,6 +37,34 @@ async fn permissions(manager: &Manager, id: i64) -> Result<Response, IpcError> {
     Ok(Response::Permissions { permissions })
 }
 
+/// Each mailbox's grants, for the list of mailboxes (folder ids as names).
+pub(super) async fn fill_permissions(
+    manager: &Manager,
+    mailboxes: &mut [mailroom_shared::ipc::MailboxInfo],
+) -> Result<(), IpcError> {
+    let store = manager.store();
+    let mut folders: std::collections::HashMap<i64, Vec<crate::store::Folder>> = std::collections::HashMap::new();
+    for (owner, g) in store.all_grants().await? {
+        if g.rights.is_empty() {
+            continue;
+        }
+        let folder = match g.folder {
+            None => None,
+            Some(f) => {
+                let names = match folders.entry(owner) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(store.imap_folders(owner).await?),
+                };
+                Some(names.iter().find(|x| x.id == f).map_or_else(|| f.to_string(), |x| x.name.clone()))
+            }
+        };
+        if let Some(m) = mailboxes.iter_mut().find(|m| m.id == owner) {
+            m.permissions.push(PermissionInfo { grantee: g.name, folder, rights: g.rights });
+        }
+    }
+    Ok(())
+}
+
 /// The rights given on a mailbox.
 pub(super) async fn list(manager: &Manager, address: &str) -> Result<Response, IpcError> {
     let id = mailbox(manager, address).await?;

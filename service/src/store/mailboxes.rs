@@ -55,6 +55,7 @@ impl From<Mailbox> for MailboxInfo {
             auto_reply: m.auto_reply,
             limits: m.limits,
             shared: m.shared,
+            permissions: Vec::new(),
         }
     }
 }

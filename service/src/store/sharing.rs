@@ -146,6 +146,16 @@ impl Store {
         dispatch!(self, b => b.grants(mailbox).await)
     }
 
+    /// Every grant on every mailbox, by mailbox, as [`Store::grants`] orders each's.
+    ///
+    /// Read, one snapshot.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn all_grants(&self) -> StoreResult<Vec<(i64, Grant)>> {
+        dispatch!(self, b => b.all_grants().await)
+    }
+
     /// The folders of other mailboxes `viewer` has any right on, with those rights, by
     /// owner and name.
     ///

@@ -1,8 +1,8 @@
 //! Recipients, as in Exchange Administrator's container: mailboxes, distribution
 //! lists and custom recipients in one sortable table (an icon and a type for each
 //! kind), and the dialogs that change them — New Mailbox, New Distribution List, New
-//! Custom Recipient; Mailbox Properties (General, Delivery Options, Limits, Automatic
-//! Replies), List Properties (General, Members, Delivery Restrictions); and the
+//! Custom Recipient, New Shared Mailbox; Mailbox Properties (General, Delivery
+//! Options, Limits, Automatic Replies, Permissions), List Properties (General, Members, Delivery Restrictions); and the
 //! confirmation before Delete.
 
 use egui_extras::{Column, TableBuilder};
@@ -139,6 +139,9 @@ impl RecipientsView {
             if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
                 self.new_mailbox = Some(MailboxForm::default());
             }
+            if ui.add_enabled(connected, egui::Button::new("New Shared Mailbox…")).clicked() {
+                self.new_mailbox = Some(MailboxForm::new_shared());
+            }
             if ui.add_enabled(connected, egui::Button::new("New Distribution List…")).clicked() {
                 self.list = Some(ListForm::default());
             }
@@ -183,7 +186,16 @@ impl RecipientsView {
                                         .is_ok_and(|d| d == c.general.host_name || c.routing.table.is_inbound(&d))
                                 })
                             };
-                            self.edit_mailbox = Some((key, MailboxForm::of(m, &model.catch_all, ours)));
+                            // Rights go to the other mailboxes, the lists, or anyone.
+                            let candidates = model
+                                .mailboxes
+                                .iter()
+                                .filter(|o| o.id != m.id && !o.shared)
+                                .map(|o| o.addresses[0].clone())
+                                .chain(model.lists.iter().map(|l| l.address.clone()))
+                                .chain(std::iter::once("anyone".to_owned()))
+                                .collect();
+                            self.edit_mailbox = Some((key, MailboxForm::of(m, &model.catch_all, ours, candidates)));
                         }
                     }
                     Kind::List => {
@@ -225,6 +237,7 @@ impl RecipientsView {
                 messages: Some(m.message_count),
                 bytes: Some(m.total_bytes),
                 detail: [
+                    m.shared.then(|| "shared".to_owned()),
                     m.forwarding.as_ref().map(|f| format!("forwards to {}", f.to)),
                     m.auto_reply.as_ref().map(|_| "out of office".to_owned()),
                 ]
@@ -337,7 +350,8 @@ impl RecipientsView {
             self.new_mailbox = None;
             return None;
         }
-        let confirmed = mailbox_form_ui(ctx, "new_mailbox", "New Mailbox", form, true, &[])?;
+        let title = if form.shared { "New Shared Mailbox" } else { "New Mailbox" };
+        let confirmed = mailbox_form_ui(ctx, "new_mailbox", title, form, true, &[])?;
         if !confirmed {
             self.new_mailbox = None;
             return None;
@@ -345,11 +359,16 @@ impl RecipientsView {
         // The dialog stays, its input kept, until the service answers: a refusal is
         // shown beside its field.
         form.pending.sent(model);
-        Some(Action::Send(Command::FromDialog(vec![Request::AddMailbox {
-            display_name: form.name.clone(),
-            addresses: form.address_list(),
-            password: form.password.clone(),
-        }])))
+        let request = if form.shared {
+            Request::AddSharedMailbox { display_name: form.name.clone(), addresses: form.address_list() }
+        } else {
+            Request::AddMailbox {
+                display_name: form.name.clone(),
+                addresses: form.address_list(),
+                password: form.password.clone(),
+            }
+        };
+        Some(Action::Send(Command::FromDialog(vec![request])))
     }
 
     /// Mailbox Properties: General (display name, addresses, a new password, what each
@@ -387,6 +406,9 @@ impl RecipientsView {
             }
             if form.limits != limits {
                 requests.push(Request::SetLimits { address: address.clone(), limits: form.limits });
+            }
+            for (grantee, rights) in form.permission_changes() {
+                requests.push(Request::SetPermission { address: address.clone(), grantee, rights, folder: None });
             }
             for (domain, now, mine) in &form.catch_all {
                 let was_mine = now.as_deref() == Some(address.as_str());

@@ -73,6 +73,33 @@ fn folder_rights(grants: &HashMap<String, (Option<Rights>, HashMap<i64, Rights>)
     })
 }
 
+/// The grants on one mailbox (or on all), by mailbox, then the whole mailbox's first,
+/// then by folder, each by grantee name.
+fn grants_of(conn: &Connection, mailbox: Option<i64>) -> StoreResult<Vec<(i64, Grant)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.mailbox_id, g.folder_id, g.grantee, g.rights,
+                COALESCE((SELECT a.address FROM addresses a
+                          WHERE 'u' || a.mailbox_id = g.grantee ORDER BY a.position LIMIT 1),
+                         (SELECT l.address FROM lists l WHERE 'l' || l.id = g.grantee),
+                         g.grantee)
+         FROM grants g WHERE ?1 IS NULL OR g.mailbox_id = ?1",
+    )?;
+    type Row = (i64, i64, String, String, String);
+    let rows: Vec<Row> = stmt
+        .query_map([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (owner, folder, key, letters, name) in rows {
+        let Some(grantee) = Grantee::from_key(&key) else {
+            return Err(StoreError::Corrupt(format!("a grant is for {key}, who is nobody")));
+        };
+        let grant = Grant { folder: (folder != 0).then_some(folder), grantee, name, rights: rights_of(&letters)? };
+        out.push((owner, grant));
+    }
+    out.sort_by(|(a, x), (b, y)| (a, x.folder, &x.name).cmp(&(b, y.folder, &y.name)));
+    Ok(out)
+}
+
 impl Sqlite {
     pub(in crate::store) async fn set_grant(
         &self,
@@ -125,34 +152,11 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn grants(&self, mailbox: i64) -> StoreResult<Vec<Grant>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT g.folder_id, g.grantee, g.rights,
-                        COALESCE((SELECT a.address FROM addresses a
-                                  WHERE 'u' || a.mailbox_id = g.grantee ORDER BY a.position LIMIT 1),
-                                 (SELECT l.address FROM lists l WHERE 'l' || l.id = g.grantee),
-                                 g.grantee)
-                 FROM grants g WHERE g.mailbox_id = ?1",
-            )?;
-            let rows: Vec<(i64, String, String, String)> = stmt
-                .query_map([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (folder, key, letters, name) in rows {
-                let Some(grantee) = Grantee::from_key(&key) else {
-                    return Err(StoreError::Corrupt(format!("a grant is for {key}, who is nobody")));
-                };
-                out.push(Grant {
-                    folder: (folder != 0).then_some(folder),
-                    grantee,
-                    name,
-                    rights: rights_of(&letters)?,
-                });
-            }
-            out.sort_by(|a, b| (a.folder, &a.name).cmp(&(b.folder, &b.name)));
-            Ok(out)
-        })
-        .await
+        self.read(move |conn| Ok(grants_of(conn, Some(mailbox))?.into_iter().map(|(_, g)| g).collect())).await
+    }
+
+    pub(in crate::store) async fn all_grants(&self) -> StoreResult<Vec<(i64, Grant)>> {
+        self.read(move |conn| grants_of(conn, None)).await
     }
 
     pub(in crate::store) async fn shared_folders(

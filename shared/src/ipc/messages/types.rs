@@ -534,6 +534,10 @@ pub struct MailboxInfo {
     /// A shared mailbox: no password, reached through the rights people are given.
     #[serde(default)]
     pub shared: bool,
+    /// The rights given on it (its Permissions tab; Send On Behalf Of in its Delivery
+    /// Options), the whole mailbox's first.
+    #[serde(default)]
+    pub permissions: Vec<PermissionInfo>,
 }
 
 /// Rights given on a mailbox or one of its folders.
