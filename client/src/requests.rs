@@ -18,8 +18,8 @@ use base64::Engine as _;
 use mailroom_shared::config::{Config, ConfigDraft, Page};
 use mailroom_shared::ipc::{
     AcmeStatus, AutoReply, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, ExportEntry, Forwarding, ListInfo,
-    ListSenders, LockoutInfo, MailboxInfo, MonitorMinute, PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry,
-    Request, Response, SendingHoldInfo, StatusReport, StorageLimits, TrackingEvent,
+    ListSenders, LockoutInfo, MailboxInfo, MonitorMinute, PermissionInfo, PublicFolderInfo, QuarantineEntry,
+    QueueDetails, QueueEntry, Request, Response, SendingHoldInfo, StatusReport, StorageLimits, TrackingEvent,
 };
 use mailroom_shared::rights::Rights;
 use mailroom_shared::routing::Decision;
@@ -327,6 +327,22 @@ impl Client {
     ) -> Result<Vec<PermissionInfo>, ClientError> {
         let request = Request::SetPermission { address: address.into(), grantee: grantee.into(), rights, folder };
         call!(self, request, Response::Permissions { permissions } => permissions)
+    }
+
+    /// The public folders.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] on a store failure.
+    pub async fn public_folders(&self) -> Result<Vec<PublicFolderInfo>, ClientError> {
+        call!(self, Request::PublicFolders, Response::PublicFolders { folders } => folders)
+    }
+
+    /// Sends one public-folder change; the public folders as they now are.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when the folder, the grantee or the address is refused.
+    pub async fn public_folder_change(&self, change: Request) -> Result<Vec<PublicFolderInfo>, ClientError> {
+        call!(self, change, Response::PublicFolders { folders } => folders)
     }
 
     /// Deletes the mailbox that has `address`, and its messages.

@@ -68,7 +68,7 @@ assert typ == "OK" and b"CAPABILITY" in data[0], data
 caps = M.capability()[1][0].decode()
 for c in ["IDLE", "UIDPLUS", "MOVE", "NAMESPACE", "ENABLE", "LITERAL+", "SPECIAL-USE", "ID", "UNSELECT", "CONDSTORE"]:
     assert c in caps.split(), (c, caps)
-assert M.namespace()[1][0] == b'(("" "/")) (("Other Users/" "/")) NIL', M.namespace()
+assert M.namespace()[1][0] == b'(("" "/")) (("Other Users/" "/")) (("Shared Folders/" "/"))', M.namespace()
 M.xatom("ID", "NIL")
 assert b'"name" "Mailroom"' in M.untagged_responses.pop("ID")[0]
 typ, folders = M.list()

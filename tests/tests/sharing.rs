@@ -345,3 +345,80 @@ async fn send_as_and_on_behalf_of_a_shared_mailbox_on_submission() {
     assert!(tracked.contains("sent for info@corp.test by bob@corp.test"), "{tracked}");
     assert!(tracked.contains("sent for info@corp.test by carol@corp.test"), "{tracked}");
 }
+
+/// A public folder with an address receives mail over SMTP and is read over IMAP under
+/// "Shared Folders" by everyone (the default), each with their own read state; with the
+/// right taken from anyone and given to carol, bob sees nothing of it; at its size limit
+/// mail to it is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_folder_with_an_address_is_read_by_everyone_with_the_right_and_by_nobody_else() {
+    let d = office().await;
+    let out = d.ctl_ok(&["folder", "public", "add", "Archive/Sales", "--address", "sales-archive@corp.test"]);
+    assert!(out.contains("Archive/Sales") && out.contains("sales-archive@corp.test"), "{out}");
+    let explained = d.ctl_ok(&["test-address", "sales-archive@corp.test"]);
+    assert!(explained.contains("public folder Archive/Sales") && explained.contains("by everyone"), "{explained}");
+    // An address belongs to one recipient.
+    let taken = d.ctl(&["folder", "public", "add", "Other", "--address", "bob@corp.test"]);
+    assert!(!taken.status.success() && String::from_utf8_lossy(&taken.stderr).contains("already belongs to a mailbox"));
+    run(
+        &d,
+        r#"
+send("archived", to="sales-archive@corp.test")
+bob = login("bob")
+typ, ns = bob.namespace()
+assert b'(("Shared Folders/" "/"))' in ns[0], ns
+typ, listed = bob.list('""', '"Shared Folders/*"')
+assert b'"Shared Folders/Archive/Sales"' in b"".join(listed), listed
+typ, data = bob.select('"Shared Folders/Archive/Sales"')
+assert data == [b"1"], data
+typ, body = bob.fetch("1", "(BODY[TEXT])")
+assert b"body of archived" in body[0][1], body
+carol = login("carol")
+typ, status = carol.status('"Shared Folders/Archive/Sales"', "(MESSAGES UNSEEN)")
+assert b"MESSAGES 1 UNSEEN 1" in status[0], status
+# Everyone reads; nobody deletes.
+typ, data = bob.store("1", "+FLAGS", "(\\Deleted)")
+assert typ == "NO" and b"NOPERM" in data[0], data
+"#,
+    )
+    .await;
+    d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales", "anyone", "none"]);
+    d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales", "carol@corp.test", "reviewer"]);
+    let rights = d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales"]);
+    assert!(rights.contains("carol@corp.test") && !rights.contains("anyone"), "{rights}");
+    run(
+        &d,
+        r#"
+bob = login("bob")
+typ, listed = bob.list('""', '"Shared Folders/*"')
+assert not any(l and b"Sales" in l for l in listed), listed
+typ, data = bob.status('"Shared Folders/Archive/Sales"', "(MESSAGES)")
+assert typ == "NO" and b"NONEXISTENT" in data[0], data
+carol = login("carol")
+typ, data = carol.select('"Shared Folders/Archive/Sales"', readonly=True)
+assert data == [b"1"], data
+"#,
+    )
+    .await;
+    // At its limit, mail to it is refused.
+    d.ctl_ok(&["folder", "public", "set", "Archive/Sales", "--limit", "1"]);
+    run(
+        &d,
+        r#"
+big = "x" * 2000
+with smtplib.SMTP(host, smtp) as c:
+    c.sendmail("far@outside.test", ["sales-archive@corp.test"], f"Subject: big\r\n\r\n{big}\r\n")
+try:
+    send("refused", to="sales-archive@corp.test")
+    raise SystemExit("a full public folder took mail")
+except smtplib.SMTPRecipientsRefused as e:
+    code, text = e.recipients["sales-archive@corp.test"]
+    assert code == 552 and b"5.2.2" in text and b"is full" in text, e
+"#,
+    )
+    .await;
+    let listed = d.ctl_ok(&["folder", "public", "list"]);
+    assert!(listed.contains("Archive/Sales") && listed.contains("1 KB"), "{listed}");
+    d.ctl_ok(&["folder", "public", "remove", "Archive"]);
+    assert!(d.ctl_ok(&["folder", "public", "list"]).contains("There are no public folders"));
+}

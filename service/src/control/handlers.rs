@@ -93,6 +93,27 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             manager.emit(Event::MailboxesChanged);
             Ok(done)
         }
+        Request::PublicFolders => super::sharing::public_folders(manager).await,
+        Request::AddPublicFolder { name, address } => {
+            let done = super::sharing::add_public_folder(manager, &name, address.as_deref()).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
+        Request::UpdatePublicFolder { name, address, quota_kb } => {
+            let done = super::sharing::update_public_folder(manager, &name, address.as_deref(), quota_kb).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
+        Request::RemovePublicFolder { name } => {
+            let done = super::sharing::remove_public_folder(manager, &name).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
+        Request::SetFolderPermission { folder, grantee, rights } => {
+            let done = super::sharing::set_folder_permission(manager, &folder, &grantee, rights).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
         Request::RemoveMailbox { address } => {
             let address = parse_address("address", &address)?;
             manager.store().remove_mailbox(&address).await?;

@@ -285,6 +285,24 @@ pub(super) async fn explain(manager: &Manager, address: &EmailAddress) -> Result
             ),
             false,
         ))),
+        Some(Named::Folder { folder, name, full, .. }) => {
+            let public = store.public_folders().await?;
+            let everyone = store
+                .grants(store.public_mailbox().await?)
+                .await?
+                .into_iter()
+                .find(|g| g.folder == Some(folder) && g.grantee == crate::store::Grantee::Anyone)
+                .is_some_and(|g| g.rights.has(mailroom_shared::rights::Rights::READ));
+            let size = public.iter().find(|f| f.folder.id == folder).map_or(0, |f| f.messages);
+            let mut words = format!(
+                "It is the public folder {name}: its mail is filed there ({size} message(s) now), read under Shared Folders by {}.",
+                if everyone { "everyone" } else { "those given the right" }
+            );
+            if full {
+                words.push_str(" It is full: mail to it is refused (552 5.2.2).");
+            }
+            Ok(Some((words, false)))
+        }
         None => match store.catch_all(&address.domain().to_string()).await? {
             Some(id) => {
                 let words = mailbox(id).await?;

@@ -1,8 +1,10 @@
-//! Shared mailboxes and permissions over the control socket (the Administrator's New
-//! Shared Mailbox and Permissions tab, `mailroomctl mailbox share|permissions`): the
-//! names given (mailbox, grantee, folder) resolved here, the store keeping the grants.
+//! Shared mailboxes, permissions and public folders over the control socket (the
+//! Administrator's New Shared Mailbox, Permissions tab and Public Folders;
+//! `mailroomctl mailbox share|permissions`, `mailroomctl folder public …`): the names
+//! given (mailbox, grantee, folder) resolved here, the store keeping the grants.
 
-use mailroom_shared::ipc::{IpcError, PermissionInfo, Response};
+use mailroom_shared::address::EmailAddress;
+use mailroom_shared::ipc::{IpcError, PermissionInfo, PublicFolderInfo, Response};
 use mailroom_shared::rights::Rights;
 
 use crate::lifecycle::Manager;
@@ -111,4 +113,111 @@ pub(super) async fn set(
     }
     store.set_grant(id, folder, who, rights).await?;
     permissions(manager, id).await
+}
+
+/// Every public folder, with its permissions, for the client.
+pub(super) async fn public_folders(manager: &Manager) -> Result<Response, IpcError> {
+    let store = manager.store();
+    let folders = store.public_folders().await?;
+    let grants = if folders.is_empty() { Vec::new() } else { store.grants(store.public_mailbox().await?).await? };
+    let folders = folders
+        .into_iter()
+        .map(|f| PublicFolderInfo {
+            permissions: grants
+                .iter()
+                .filter(|g| g.folder == Some(f.folder.id) && !g.rights.is_empty())
+                .map(|g| PermissionInfo { grantee: g.name.clone(), folder: None, rights: g.rights })
+                .collect(),
+            name: f.folder.name,
+            address: f.address,
+            quota_kb: f.quota_kb,
+            messages: f.messages,
+            bytes: f.bytes,
+        })
+        .collect();
+    Ok(Response::PublicFolders { folders })
+}
+
+/// The public folder named `name`.
+async fn public_folder(manager: &Manager, name: &str) -> Result<crate::store::public::PublicFolder, IpcError> {
+    let name = name.trim().trim_matches('/');
+    manager
+        .store()
+        .public_folders()
+        .await?
+        .into_iter()
+        .find(|f| f.folder.name == name)
+        .ok_or_else(|| IpcError::NotFound { message: format!("there is no public folder named {name}") })
+}
+
+/// An address given for a public folder, checked.
+fn folder_address(address: &str) -> Result<EmailAddress, IpcError> {
+    EmailAddress::parse(address.trim())
+        .map_err(|e| IpcError::InvalidArgument { field: "address".into(), message: format!("'{address}' {e}") })
+}
+
+/// Makes a public folder.
+pub(super) async fn add_public_folder(
+    manager: &Manager,
+    name: &str,
+    address: Option<&str>,
+) -> Result<Response, IpcError> {
+    let address = address.map(str::trim).filter(|a| !a.is_empty()).map(folder_address).transpose()?;
+    manager.store().add_public_folder(name, address.as_ref()).await?;
+    public_folders(manager).await
+}
+
+/// Changes a public folder's address (empty: none) and limit (0: none).
+pub(super) async fn update_public_folder(
+    manager: &Manager,
+    name: &str,
+    address: Option<&str>,
+    quota_kb: Option<u64>,
+) -> Result<Response, IpcError> {
+    let folder = public_folder(manager, name).await?;
+    let address = match address.map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(a) => Some(Some(folder_address(a)?)),
+    };
+    let quota = quota_kb.map(|q| (q > 0).then_some(q));
+    manager.store().update_public_folder(folder.folder.id, address.as_ref().map(Option::as_ref), quota).await?;
+    public_folders(manager).await
+}
+
+/// Deletes a public folder, its messages and the folders under it.
+pub(super) async fn remove_public_folder(manager: &Manager, name: &str) -> Result<Response, IpcError> {
+    let folder = public_folder(manager, name).await?;
+    let store = manager.store();
+    let below = format!("{}/", folder.folder.name);
+    let mut doomed: Vec<_> =
+        store.public_folders().await?.into_iter().filter(|f| f.folder.name.starts_with(&below)).collect();
+    doomed.sort_by(|a, b| b.folder.name.cmp(&a.folder.name));
+    for f in doomed.into_iter().chain(std::iter::once(folder)) {
+        store.imap_delete(f.folder.mailbox, f.folder.id).await?;
+    }
+    public_folders(manager).await
+}
+
+/// Gives (or takes away) a grantee's rights on a public folder.
+pub(super) async fn set_folder_permission(
+    manager: &Manager,
+    name: &str,
+    grantee: &str,
+    rights: Rights,
+) -> Result<Response, IpcError> {
+    let folder = public_folder(manager, name).await?;
+    let store = manager.store();
+    let who = store.grantee_named(grantee).await?.ok_or_else(|| IpcError::InvalidArgument {
+        field: "grantee".into(),
+        message: format!("'{grantee}' is neither a mailbox, a distribution list nor anyone"),
+    })?;
+    if rights.any(Rights::SEND_AS.with(Rights::SEND_ON_BEHALF)) {
+        return Err(IpcError::InvalidArgument {
+            field: "rights".into(),
+            message: "Send As and Send On Behalf Of are given on mailboxes, not on public folders".into(),
+        });
+    }
+    store.set_grant(folder.folder.mailbox, Some(folder.folder.id), who, rights).await?;
+    public_folders(manager).await
 }

@@ -1,5 +1,6 @@
 //! Other people's folders in IMAP: the "Other Users" namespace (RFC 2342) where each
-//! person sees what others shared with them, the ACL commands (RFC 4314: MYRIGHTS,
+//! person sees what others shared with them, the "Shared Folders" namespace of the
+//! organisation's public folders ([`crate::store::public`]), the ACL commands (RFC 4314: MYRIGHTS,
 //! GETACL, SETACL, DELETEACL, LISTRIGHTS) and the checks every command makes of the
 //! rights the store keeps ([`crate::store::sharing`]).
 //!
@@ -23,6 +24,9 @@ use crate::store::{Folder, Grantee};
 
 /// The namespace of other people's folders.
 pub const OTHER_USERS: &str = "Other Users";
+
+/// The namespace of the organisation's public folders.
+pub const SHARED_FOLDERS: &str = "Shared Folders";
 
 /// An ACL command, parsed ([`super::extended`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +54,12 @@ pub fn shared_name(domain: &str, owner: &str, folder: &str) -> String {
     format!("{OTHER_USERS}{}{who}{}{folder}", names::DELIMITER, names::DELIMITER)
 }
 
-/// Whether a folder name (as a client gives it) is in the other users' namespace.
+/// Whether a folder name (as a client gives it) is in the other users' namespace or
+/// the public folders'.
 pub fn is_shared_name(name: &str) -> bool {
-    name.strip_prefix(OTHER_USERS).is_some_and(|rest| rest.is_empty() || rest.starts_with(names::DELIMITER))
+    [OTHER_USERS, SHARED_FOLDERS]
+        .iter()
+        .any(|ns| name.strip_prefix(ns).is_some_and(|rest| rest.is_empty() || rest.starts_with(names::DELIMITER)))
 }
 
 /// Whether `wanted` names the folder `listed` (a shared INBOX in any case, as INBOX).
@@ -87,7 +94,7 @@ impl<S: crate::tls::Transport> Session<S> {
     /// when `others`, those of other people they have any right on, named under
     /// [`OTHER_USERS`].
     pub(super) async fn reachable(
-        &self,
+        &mut self,
         user: &User,
         others: bool,
     ) -> crate::store::StoreResult<Vec<(Folder, Rights)>> {
@@ -95,9 +102,24 @@ impl<S: crate::tls::Transport> Session<S> {
             self.ctx.store.imap_folders(user.mailbox).await?.into_iter().map(|f| (f, Rights::ALL_IMAP)).collect();
         if others {
             let domain = user.login.rsplit_once('@').map_or("", |(_, d)| d);
-            for shared in self.ctx.store.shared_folders(user.mailbox).await? {
+            // The epoch first: a change while the folders are read moves it, and they
+            // are read again next time.
+            let epoch = self.ctx.store.rights_epoch();
+            let shares = match &self.shares {
+                Some((at, shares)) if *at == epoch => std::sync::Arc::clone(shares),
+                _ => {
+                    let shares = std::sync::Arc::new(self.ctx.store.shared_folders(user.mailbox).await?);
+                    self.shares = Some((epoch, std::sync::Arc::clone(&shares)));
+                    shares
+                }
+            };
+            for shared in shares.iter().cloned() {
                 let mut folder = shared.folder;
-                folder.name = shared_name(domain, &shared.owner, &folder.name);
+                folder.name = if shared.public {
+                    format!("{SHARED_FOLDERS}{}{}", names::DELIMITER, folder.name)
+                } else {
+                    shared_name(domain, &shared.owner, &folder.name)
+                };
                 out.push((folder, shared.rights.imap()));
             }
         }
@@ -146,13 +168,6 @@ impl<S: crate::tls::Transport> Session<S> {
         if !is_shared_name(shown) {
             return Ok(None);
         }
-        let rest = shown[OTHER_USERS.len()..].trim_start_matches(names::DELIMITER);
-        let Some((who, name)) = rest.split_once(names::DELIMITER).filter(|(w, n)| !w.is_empty() && !n.is_empty())
-        else {
-            let why = format!("Folders under {OTHER_USERS} belong to someone: name one under {OTHER_USERS}/<person>/");
-            self.no(tag.clone(), Some(Code::Other(super::code("CANNOT"))), &why);
-            return Err(());
-        };
         let folders = match self.reachable(user, true).await {
             Ok(f) => f,
             Err(e) => {
@@ -160,7 +175,24 @@ impl<S: crate::tls::Transport> Session<S> {
                 return Err(());
             }
         };
-        let prefix = format!("{OTHER_USERS}{}{who}{}", names::DELIMITER, names::DELIMITER);
+        let (prefix, name) = if let Some(rest) = shown.strip_prefix(SHARED_FOLDERS) {
+            let name = rest.trim_start_matches(names::DELIMITER);
+            if name.is_empty() {
+                self.no(tag.clone(), Some(Code::Other(super::code("CANNOT"))), "Name a folder under Shared Folders/");
+                return Err(());
+            }
+            (format!("{SHARED_FOLDERS}{}", names::DELIMITER), name)
+        } else {
+            let rest = shown[OTHER_USERS.len()..].trim_start_matches(names::DELIMITER);
+            let Some((who, name)) = rest.split_once(names::DELIMITER).filter(|(w, n)| !w.is_empty() && !n.is_empty())
+            else {
+                let why =
+                    format!("Folders under {OTHER_USERS} belong to someone: name one under {OTHER_USERS}/<person>/");
+                self.no(tag.clone(), Some(Code::Other(super::code("CANNOT"))), &why);
+                return Err(());
+            };
+            (format!("{OTHER_USERS}{}{who}{}", names::DELIMITER, names::DELIMITER), name)
+        };
         let owner = folders.iter().find(|(f, _)| f.mailbox != user.mailbox && f.name.starts_with(&prefix));
         let Some(owner) = owner.map(|(f, _)| f.mailbox) else {
             let why = format!("You cannot make folders under {prefix}");

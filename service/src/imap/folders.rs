@@ -113,8 +113,8 @@ impl<S: crate::tls::Transport> Session<S> {
         Flow::Continue
     }
 
-    /// NAMESPACE (RFC 2342): one's own folders, and other people's under
-    /// `Other Users/`, `/`-delimited.
+    /// NAMESPACE (RFC 2342): one's own folders, other people's under `Other Users/`,
+    /// and the public folders under `Shared Folders/`, `/`-delimited.
     pub(super) fn namespace(&mut self, tag: Tag<'static>) -> Flow {
         use imap_next::imap_types::extensions::namespace::Namespace;
         let namespace = |prefix: String| {
@@ -125,8 +125,11 @@ impl<S: crate::tls::Transport> Session<S> {
             })
         };
         let other = format!("{}{}", super::acl::OTHER_USERS, names::DELIMITER);
-        if let (Some(personal), Some(other)) = (namespace(String::new()), namespace(other)) {
-            self.data(Data::Namespace { personal: vec![personal], other: vec![other], shared: Vec::new() });
+        let shared = format!("{}{}", super::acl::SHARED_FOLDERS, names::DELIMITER);
+        if let (Some(personal), Some(other), Some(shared)) =
+            (namespace(String::new()), namespace(other), namespace(shared))
+        {
+            self.data(Data::Namespace { personal: vec![personal], other: vec![other], shared: vec![shared] });
         }
         self.ok(tag, None, "NAMESPACE completed");
         Flow::Continue

@@ -193,6 +193,10 @@ pub struct Session<S> {
     /// The origin of each `BINARY[…]` item queued in a FETCH response, in order
     /// (`None` for a whole one): see [`with_origins`].
     pub(super) binary_origins: std::collections::VecDeque<Option<u32>>,
+    /// Others' folders the user may reach, as last read, with the store's rights epoch
+    /// they were read at: read again only when it moves (a LIST reads no grants when
+    /// nothing about sharing changed).
+    pub(super) shares: Option<(u64, std::sync::Arc<Vec<crate::store::SharedFolder>>)>,
 }
 
 /// A response as it goes out, with `IMAP4rev1` in a capability list spelled as RFC
@@ -381,6 +385,7 @@ impl<S: crate::tls::Transport> Session<S> {
             pending: std::collections::VecDeque::new(),
             completion: None,
             binary_origins: std::collections::VecDeque::new(),
+            shares: None,
         }
     }
 

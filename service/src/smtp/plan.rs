@@ -84,7 +84,7 @@ pub(super) fn local_mailboxes(tx: &Transaction) -> Vec<i64> {
     tx.rcpts
         .iter()
         .filter_map(|r| match r.target {
-            Target::Mailbox(m) => Some(m),
+            Target::Mailbox(m) | Target::Folder { mailbox: m, .. } => Some(m),
             _ => None,
         })
         .collect::<BTreeSet<i64>>()
@@ -180,7 +180,7 @@ pub(super) fn plan(env: &Envelope<'_>, cfg: &Config, body: &[u8], given: &Given<
         .iter()
         .filter_map(|r| match &r.target {
             // Lists were expanded into their members at RCPT; forwards go below.
-            Target::Mailbox(_) | Target::Forward { .. } | Target::List(_) => None,
+            Target::Mailbox(_) | Target::Folder { .. } | Target::Forward { .. } | Target::List(_) => None,
             Target::Relay => Some(outbound_recipient(r, None)),
             // A recipient without a route fails at once: 5.4.4, unable to route.
             Target::Fail(why) => {
@@ -214,11 +214,18 @@ pub(super) fn plan(env: &Envelope<'_>, cfg: &Config, body: &[u8], given: &Given<
     });
     // Spam for Junk folders goes to each mailbox's Junk folder (INBOX for a mailbox
     // without one); other spam is held.
-    let folders = if junk {
+    let mut folders: BTreeMap<i64, i64> = if junk {
         mailboxes.iter().filter_map(|m| Some((*m, *junk_folders.get(m)?))).collect()
     } else {
         BTreeMap::new()
     };
+    // A public folder's address files the message in that folder (the first such
+    // address of the message, when it names several folders).
+    for r in rcpts {
+        if let Target::Folder { mailbox, folder } = r.target {
+            folders.entry(mailbox).or_insert(folder);
+        }
+    }
     let message = NewMessage {
         queue_id: queue_id.to_owned(),
         received_at: now,
@@ -275,6 +282,7 @@ fn tracking(env: &Envelope<'_>, body: &[u8], queue_id: &str, now: i64, junk: boo
             (Some(hold), _) if junk => (TrackEvent::Delivered, Some(format!("to the Junk folder: {}", hold.reason))),
             (Some(hold), _) => (TrackEvent::Quarantined, Some(hold.reason.clone())),
             (None, Target::Mailbox(_)) => (TrackEvent::Delivered, None),
+            (None, Target::Folder { .. }) => (TrackEvent::Delivered, Some("to a public folder".to_owned())),
             (None, Target::Relay) => (TrackEvent::Queued, None),
             (None, Target::Fail(why)) => (TrackEvent::Failed, Some(why.clone())),
             (None, Target::Forward { .. }) => (TrackEvent::Queued, Some("forwarded".to_owned())),

@@ -228,6 +228,14 @@ impl<S: crate::tls::Transport> Session<S> {
                     Some(Named::Mailbox(id)) => self.mailbox_target(address, id).await,
                     Some(Named::List(list)) => self.expand_list(address, list).await,
                     Some(Named::Contact(c)) => Ok((c.target, Target::Forward { domain: address.domain().to_string() })),
+                    Some(Named::Folder { full: true, name, .. }) => Err(Reply::new(
+                        552,
+                        "5.2.2",
+                        format!("<{address}>: the public folder {name} is full; try again after it is cleaned up"),
+                    )),
+                    Some(Named::Folder { mailbox, folder, .. }) => {
+                        Ok((address.canonical(), Target::Folder { mailbox, folder }))
+                    }
                     None => match store.catch_all(&address.domain().to_string()).await.map_err(internal)? {
                         // The domain's catch-all takes what names nobody.
                         Some(id) => self.mailbox_target(address, id).await,

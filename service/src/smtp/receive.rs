@@ -181,7 +181,9 @@ impl<S: crate::tls::Transport> Session<S> {
         };
         match accept::commit(&self.ctx, &envelope, body).await {
             Ok(queue_id) => {
-                if tx.rcpts.iter().any(|r| !matches!(r.target, super::session::Target::Mailbox(_))) {
+                if tx.rcpts.iter().any(|r| {
+                    !matches!(r.target, super::session::Target::Mailbox(_) | super::session::Target::Folder { .. })
+                }) {
                     self.ctx.queue.notify_one();
                 }
                 tracing::info!(peer = %self.peer, queue_id = %queue_id, from = %tx.from, rcpts = tx.rcpts.len(), "message accepted");

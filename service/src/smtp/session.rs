@@ -42,6 +42,13 @@ pub(super) struct Authenticated {
 pub(super) enum Target {
     /// A local mailbox (store id).
     Mailbox(i64),
+    /// A public folder with an address: filed in that folder of the public mailbox.
+    Folder {
+        /// The public folders' mailbox.
+        mailbox: i64,
+        /// The folder.
+        folder: i64,
+    },
     /// The outbound queue.
     Relay,
     /// Accepted, but it has no route: it fails at once and its sender gets an NDR.

@@ -318,6 +318,7 @@ impl Store {
     /// does not).
     pub async fn imap_create(&self, mailbox: i64, name: String) -> StoreResult<i64> {
         let id = dispatch!(self, b => b.imap_create(mailbox, name).await)?;
+        self.folders_changed();
         self.changed(mailbox);
         Ok(id)
     }
@@ -336,6 +337,7 @@ impl Store {
             return Err(StoreError::Invalid { field: "folder".into(), message: "INBOX cannot be deleted".into() });
         }
         dispatch!(self, b => b.imap_delete(mailbox, folder).await)?;
+        self.folders_changed();
         self.changed(mailbox);
         Ok(())
     }
@@ -357,6 +359,7 @@ impl Store {
         } else {
             dispatch!(self, b => b.imap_rename(mailbox, folder, to).await)?;
         }
+        self.folders_changed();
         self.changed(mailbox);
         Ok(())
     }

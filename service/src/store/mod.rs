@@ -77,6 +77,7 @@ mod mailboxes;
 mod messages;
 pub mod options;
 mod pop3;
+pub mod public;
 mod queue;
 pub mod recipients;
 pub mod sharing;

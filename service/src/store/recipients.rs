@@ -49,6 +49,17 @@ pub enum Named {
     List(List),
     /// A custom recipient.
     Contact(Contact),
+    /// A public folder with an address: mail to it is filed there.
+    Folder {
+        /// The public folders' mailbox.
+        mailbox: i64,
+        /// The folder.
+        folder: i64,
+        /// Its name.
+        name: String,
+        /// At or over its size limit: mail to it is refused.
+        full: bool,
+    },
 }
 
 /// A list's members, followed through nested lists and custom recipients.

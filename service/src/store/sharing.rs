@@ -100,8 +100,10 @@ pub struct Grant {
 pub struct SharedFolder {
     /// The folder (its `mailbox` is the owner's).
     pub folder: Folder,
-    /// The owner's primary address.
+    /// The owner's primary address (empty for a public folder).
     pub owner: String,
+    /// A public folder.
+    pub public: bool,
     /// The person's rights on it.
     pub rights: Rights,
 }
@@ -197,9 +199,10 @@ impl Store {
         dispatch!(self, b => b.grantee_named(name).await)
     }
 
-    /// A number that moves whenever rights may have changed (a grant, a list's
-    /// members, a mailbox or a list removed), in this process: a session compares it
-    /// with the one it read its rights at.
+    /// A number that moves whenever rights, or what they reach, may have changed (a
+    /// grant, a list's members, a mailbox or a list removed, a folder made, deleted or
+    /// renamed), in this process: a session compares it with the one it read its
+    /// rights (and the folders they reach) at.
     ///
     /// Touches no stored data.
     pub fn rights_epoch(&self) -> u64 {
@@ -208,8 +211,14 @@ impl Store {
 
     /// After a write that may change rights: moves the epoch and wakes every watcher.
     pub(super) fn rights_changed(&self) {
-        self.rights_epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.folders_changed();
         self.changed(ANY_MAILBOX);
+    }
+
+    /// After a folder was made, deleted or renamed: moves the epoch (what rights reach
+    /// may have changed), waking nobody.
+    pub(super) fn folders_changed(&self) {
+        self.rights_epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

@@ -68,6 +68,12 @@ pub enum Command {
         #[command(subcommand)]
         action: MailboxCmd,
     },
+    /// Folders: the public folders, shared by the whole organisation (take effect
+    /// immediately).
+    Folder {
+        #[command(subcommand)]
+        action: FolderCmd,
+    },
     /// Distribution lists: an address whose mail goes to its members (take effect
     /// immediately).
     List {
@@ -412,6 +418,58 @@ pub enum RoutingCmd {
         domain: String,
         /// Any address of the mailbox, or `off`.
         mailbox: String,
+    },
+}
+
+// `folder …`.
+#[derive(Debug, Subcommand)]
+pub enum FolderCmd {
+    /// The public folders: under "Shared Folders" in every mail program.
+    Public {
+        #[command(subcommand)]
+        action: PublicCmd,
+    },
+}
+
+// `folder public …`.
+#[derive(Debug, Subcommand)]
+pub enum PublicCmd {
+    /// List the public folders.
+    List,
+    /// Make a public folder (anyone may read it until its permissions say otherwise).
+    Add {
+        /// Its name, levels separated by `/` (e.g. Archive/Sales).
+        name: String,
+        /// An e-mail address: mail to it is filed in the folder.
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Change a public folder's address or size limit.
+    Set {
+        /// Its name.
+        name: String,
+        /// Its e-mail address, or `none`.
+        #[arg(long)]
+        address: Option<String>,
+        /// Its size limit in KB, or `none`.
+        #[arg(long, value_name = "KB|none")]
+        limit: Option<String>,
+    },
+    /// Delete a public folder, its messages and the folders under it.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+    /// Show who may do what in a public folder, or give someone rights there: a role
+    /// (owner, editor, author, contributor, reviewer…), rights letters, or `none`.
+    Permissions {
+        /// Its name.
+        name: String,
+        /// Who: a mailbox's or list's address, or `anyone`.
+        grantee: Option<String>,
+        /// A role, rights letters, or `none`.
+        #[arg(requires = "grantee")]
+        rights: Option<String>,
     },
 }
 

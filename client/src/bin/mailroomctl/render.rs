@@ -9,8 +9,8 @@ use mailroom_client::{AddressTest, CertificateStatus, Mailboxes};
 use mailroom_shared::config::{ConfigDraft, Page, RoutingDraft};
 use mailroom_shared::ipc::{
     AcmeState, BackupManifest, ContactInfo, DnsRecord, Event, ListInfo, LockoutInfo, MailboxInfo, MonitorMinute,
-    PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry, RecordCheck, Response, SendingHoldInfo, StatusReport,
-    TrackingEvent,
+    PermissionInfo, PublicFolderInfo, QuarantineEntry, QueueDetails, QueueEntry, RecordCheck, Response,
+    SendingHoldInfo, StatusReport, TrackingEvent,
 };
 use mailroom_shared::rights::Rights;
 use mailroom_shared::time::{format_local, format_utc, local_hm};
@@ -330,6 +330,30 @@ pub fn permissions(out: &mut Out, address: &str, permissions: Vec<PermissionInfo
         let folder = p.folder.as_deref().unwrap_or("(all)");
         let extra = if extra.is_empty() { String::new() } else { format!(" + {}", extra.join(", ")) };
         writeln!(out, "{:<32} {folder:<16} {role:<18} {}{extra}", p.grantee, p.rights.imap_letters())?;
+    }
+    Ok(())
+}
+
+/// The public folders: name, address, messages, size, limit.
+pub fn public_folders(out: &mut Out, folders: Vec<PublicFolderInfo>) -> io::Result<()> {
+    if out.json {
+        return out.json(&Response::PublicFolders { folders });
+    }
+    if folders.is_empty() {
+        return writeln!(out, "There are no public folders.");
+    }
+    writeln!(out, "{:<28} {:<28} {:>8} {:>10} {:>10}", "FOLDER", "ADDRESS", "MESSAGES", "SIZE", "LIMIT")?;
+    for f in folders {
+        let limit = f.quota_kb.map_or_else(|| "-".to_owned(), |k| format!("{k} KB"));
+        writeln!(
+            out,
+            "{:<28} {:<28} {:>8} {:>10} {:>10}",
+            f.name,
+            f.address.as_deref().unwrap_or("-"),
+            f.messages,
+            format!("{} KB", f.bytes.div_ceil(1024)),
+            limit
+        )?;
     }
     Ok(())
 }

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use mailroom_client::{Client, MailboxChange, QueueFilter, TrackQuery};
 use mailroom_shared::config::ConfigDraft;
-use mailroom_shared::ipc::{AutoReply, Forwarding, ListSenders, StorageLimits};
+use mailroom_shared::ipc::{AutoReply, Forwarding, ListSenders, Request, StorageLimits};
 use mailroom_shared::paths;
 use mailroom_shared::rights::{Rights, Role};
 
 use crate::Failure;
 use crate::args::{
-    CertificateCmd, Cli, Command, ConfigCmd, ContactCmd, DkimCmd, FilterCmd, ListCmd, MailboxCmd, QuarantineCmd,
-    QueueCmd, RoutingCmd, SendingCmd,
+    CertificateCmd, Cli, Command, ConfigCmd, ContactCmd, DkimCmd, FilterCmd, FolderCmd, ListCmd, MailboxCmd, PublicCmd,
+    QuarantineCmd, QueueCmd, RoutingCmd, SendingCmd,
 };
 use crate::render::{self, Out};
 use crate::{bridge, edit, transfer};
@@ -55,6 +55,7 @@ async fn command(c: &Client, out: &mut Out, command: Command, password: Option<S
         Command::Set { setting } => edit_config(c, out, |d| edit::setting(d, setting)).await?,
         Command::Routing { action } => routing(c, out, action).await?,
         Command::Mailbox { action } => mailbox(c, out, action, password).await?,
+        Command::Folder { action: FolderCmd::Public { action } } => public_folder(c, out, action).await?,
         Command::List { action } => list(c, out, action).await?,
         Command::Contact { action } => contact(c, out, action).await?,
         Command::Config { action } => config(c, out, action).await?,
@@ -205,6 +206,42 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
         }
     }
     Ok(())
+}
+
+/// `folder public …`.
+async fn public_folder(c: &Client, out: &mut Out, action: PublicCmd) -> Result<(), Failure> {
+    let folders = match action {
+        PublicCmd::List => c.public_folders().await?,
+        PublicCmd::Add { name, address } => c.public_folder_change(Request::AddPublicFolder { name, address }).await?,
+        PublicCmd::Set { name, address, limit } => {
+            let address = address.map(|a| if a.eq_ignore_ascii_case("none") { String::new() } else { a });
+            let quota_kb = match limit.as_deref() {
+                None => None,
+                Some(l) if l.eq_ignore_ascii_case("none") => Some(0),
+                Some(l) => Some(
+                    l.parse::<u64>()
+                        .ok()
+                        .filter(|k| *k > 0)
+                        .ok_or_else(|| Failure::Usage(format!("'{l}' is not a size in KB (or none)")))?,
+                ),
+            };
+            c.public_folder_change(Request::UpdatePublicFolder { name, address, quota_kb }).await?
+        }
+        PublicCmd::Remove { name } => c.public_folder_change(Request::RemovePublicFolder { name }).await?,
+        PublicCmd::Permissions { name, grantee: Some(grantee), rights: Some(rights) } => {
+            let rights = parse_rights(&rights)?;
+            c.public_folder_change(Request::SetFolderPermission { folder: name, grantee, rights }).await?
+        }
+        PublicCmd::Permissions { name, .. } => {
+            let folders = c.public_folders().await?;
+            let folder = folders
+                .into_iter()
+                .find(|f| f.name == name.trim_matches('/'))
+                .ok_or_else(|| Failure::Usage(format!("there is no public folder named {name}")))?;
+            return Ok(render::permissions(out, &name, folder.permissions)?);
+        }
+    };
+    Ok(render::public_folders(out, folders)?)
 }
 
 /// Rights as given on the command line: a role, RFC 4314's letters, or `none`.

@@ -30,6 +30,7 @@ mod mailboxes;
 mod messages;
 mod options;
 mod pop3;
+mod public;
 mod queue;
 mod recipients;
 mod schema;

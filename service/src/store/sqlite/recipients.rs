@@ -20,7 +20,8 @@ pub(super) fn check_address_free(conn: &Connection, address: &str) -> StoreResul
         .prepare_cached(
             "SELECT 'a mailbox' FROM addresses WHERE address = ?1
              UNION ALL SELECT 'a distribution list' FROM lists WHERE address = ?1
-             UNION ALL SELECT 'a custom recipient' FROM contacts WHERE address = ?1",
+             UNION ALL SELECT 'a custom recipient' FROM contacts WHERE address = ?1
+             UNION ALL SELECT 'a public folder' FROM folder_addresses WHERE address = ?1",
         )?
         .query_row([address], |r| r.get(0))
         .optional()?;
@@ -110,6 +111,20 @@ impl Sqlite {
                 .optional()?
             {
                 return Ok(Some(Named::List(load_list(conn, id)?)));
+            }
+            if let Some(named) = conn
+                .prepare_cached(
+                    "SELECT f.mailbox_id, f.id, f.name,
+                            f.quota_kb IS NOT NULL AND
+                            (SELECT COALESCE(SUM(size), 0) FROM messages WHERE folder_id = f.id) >= f.quota_kb * 1024
+                     FROM folder_addresses a JOIN folders f ON f.id = a.folder_id WHERE a.address = ?1",
+                )?
+                .query_row([&address], |r| {
+                    Ok(Named::Folder { mailbox: r.get(0)?, folder: r.get(1)?, name: r.get(2)?, full: r.get(3)? })
+                })
+                .optional()?
+            {
+                return Ok(Some(named));
             }
             Ok(conn
                 .prepare_cached("SELECT address, display_name, target FROM contacts WHERE address = ?1")?

@@ -469,6 +469,19 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX private_seen_by_message ON private_seen(message_id);
     "#,
     ),
+    // 16: public folders (Exchange's): the folders of one mailbox of kind 'public' (made
+    // when the first is), each with an e-mail address of its own if given (mail to it
+    // is filed there) and a size limit.
+    Migration::Sql(
+        r#"
+    ALTER TABLE folders ADD COLUMN quota_kb INTEGER;
+    CREATE TABLE folder_addresses (
+        address TEXT PRIMARY KEY,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX folder_addresses_by_folder ON folder_addresses(folder_id);
+    "#,
+    ),
 ];
 
 /// Schema 6: the header fields IMAP SEARCH's SUBJECT, FROM, TO, CC and BCC keys look

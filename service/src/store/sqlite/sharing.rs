@@ -135,8 +135,18 @@ impl Sqlite {
             if !found {
                 return Err(StoreError::NotFound("there is no such mailbox or list to give rights to".into()));
             }
+            // No rights on one folder, for a grantee the whole mailbox gives some: kept
+            // as an empty grant, which stands instead of the mailbox's there.
+            let overridden = folder.is_some() && {
+                let whole: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM grants WHERE mailbox_id = ?1 AND folder_id = 0 AND grantee = ?2)",
+                    )?
+                    .query_row(params![mailbox, grantee.key()], |r| r.get(0))?;
+                whole
+            };
             let folder = folder.unwrap_or(0);
-            if rights.is_empty() {
+            if rights.is_empty() && !overridden {
                 tx.prepare_cached("DELETE FROM grants WHERE mailbox_id = ?1 AND folder_id = ?2 AND grantee = ?3")?
                     .execute(params![mailbox, folder, grantee.key()])?;
             } else {
@@ -169,24 +179,32 @@ impl Sqlite {
             let mut folders = conn.prepare_cached(
                 "SELECT id, name, special_use FROM folders WHERE mailbox_id = ?1 ORDER BY name <> 'INBOX', name",
             )?;
-            let mut owner =
-                conn.prepare_cached("SELECT address FROM addresses WHERE mailbox_id = ?1 ORDER BY position LIMIT 1")?;
+            let mut owner = conn.prepare_cached(
+                "SELECT kind, (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
+                 FROM mailboxes m WHERE id = ?1",
+            )?;
             let mut out = Vec::new();
             for (mailbox, grants) in &granted {
-                let Some(address) = owner.query_row([mailbox], |r| r.get::<_, String>(0)).optional()? else {
-                    continue;
+                let found: Option<(String, Option<String>)> =
+                    owner.query_row([mailbox], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let (public, address) = match found {
+                    Some((kind, _)) if kind == "public" => (true, String::new()),
+                    Some((_, Some(address))) => (false, address),
+                    _ => continue,
                 };
                 let rows: Vec<(i64, String, Option<String>)> = folders
                     .query_map([mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<_, _>>()?;
                 for (id, name, special_use) in rows {
                     let rights = folder_rights(grants, Some(id));
-                    if rights.imap().is_empty() {
+                    // The public mailbox's INBOX is no public folder.
+                    if rights.imap().is_empty() || (public && name == "INBOX") {
                         continue;
                     }
                     out.push(SharedFolder {
                         folder: Folder { id, mailbox: *mailbox, name, special_use, subscribed: true },
                         owner: address.clone(),
+                        public,
                         rights,
                     });
                 }

@@ -205,6 +205,43 @@ pub enum Request {
         #[serde(default)]
         folder: Option<String>,
     },
+    /// The public folders, with their addresses, limits, sizes and permissions.
+    PublicFolders,
+    /// Make a public folder (and the levels above it); anyone may read it until its
+    /// permissions say otherwise.
+    AddPublicFolder {
+        /// Its name, levels separated by `/`.
+        name: String,
+        /// Its e-mail address, if mail is to be filed in it.
+        #[serde(default)]
+        address: Option<String>,
+    },
+    /// Change a public folder's address and size limit.
+    UpdatePublicFolder {
+        /// Its name.
+        name: String,
+        /// The new address; `Some("")` for none; `None` leaves it.
+        #[serde(default)]
+        address: Option<String>,
+        /// The new limit in KB; `Some(0)` for none; `None` leaves it.
+        #[serde(default)]
+        quota_kb: Option<u64>,
+    },
+    /// Delete a public folder and its messages (and the folders under it).
+    RemovePublicFolder {
+        /// Its name.
+        name: String,
+    },
+    /// Give a mailbox, a list or `anyone` rights on a public folder (replacing what
+    /// it had there); no rights takes them away.
+    SetFolderPermission {
+        /// The public folder's name.
+        folder: String,
+        /// Who: an address of a mailbox or a list, or `anyone`.
+        grantee: String,
+        /// What: RFC 4314's letters.
+        rights: crate::rights::Rights,
+    },
     /// Delete a mailbox and its messages.
     RemoveMailbox {
         /// Any address of the mailbox.
@@ -397,6 +434,11 @@ impl Request {
         "add_shared_mailbox",
         "permissions",
         "set_permission",
+        "public_folders",
+        "add_public_folder",
+        "update_public_folder",
+        "remove_public_folder",
+        "set_folder_permission",
         "remove_mailbox",
         "set_forwarding",
         "set_auto_reply",

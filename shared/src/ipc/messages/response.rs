@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AcmeStatus, BackupManifest, CertificateInfo, ContactInfo, DnsRecord, ExportEntry, ListInfo, LockoutInfo,
-    MailboxInfo, MonitorMinute, PermissionInfo, QuarantineEntry, QueueDetails, QueueEntry, SendingHoldInfo,
-    StatusReport, TrackingEvent,
+    MailboxInfo, MonitorMinute, PermissionInfo, PublicFolderInfo, QuarantineEntry, QueueDetails, QueueEntry,
+    SendingHoldInfo, StatusReport, TrackingEvent,
 };
 use crate::config::{Config, Page};
 use crate::routing::Decision;
@@ -83,6 +83,12 @@ pub enum Response {
     },
     /// To a mailbox change: the mailbox as it now is.
     Mailbox(Box<MailboxInfo>),
+    /// To [`Request::PublicFolders`] and each change of a public folder: every public
+    /// folder, by name.
+    PublicFolders {
+        /// The folders.
+        folders: Vec<PublicFolderInfo>,
+    },
     /// To [`Request::Permissions`] and [`Request::SetPermission`]: the rights given on
     /// the mailbox, the whole mailbox's first, then by folder, each by grantee.
     Permissions {

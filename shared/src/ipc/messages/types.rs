@@ -540,6 +540,26 @@ pub struct MailboxInfo {
     pub permissions: Vec<PermissionInfo>,
 }
 
+/// A public folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicFolderInfo {
+    /// Its name, levels separated by `/` (under "Shared Folders" in mail programs).
+    pub name: String,
+    /// Its e-mail address, if mail is filed in it.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Its size limit in KB, if it has one.
+    #[serde(default)]
+    pub quota_kb: Option<u64>,
+    /// Messages in it.
+    pub messages: u64,
+    /// Their size, bytes.
+    pub bytes: u64,
+    /// Who may do what in it (`folder` is `None` in each).
+    #[serde(default)]
+    pub permissions: Vec<PermissionInfo>,
+}
+
 /// Rights given on a mailbox or one of its folders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermissionInfo {
