@@ -122,6 +122,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         rights_come_from_the_folders_grant_or_the_mailboxs_through_lists,
         a_shared_mailbox_has_no_password_and_receives_mail,
         seen_is_each_persons_own_on_anothers_folder,
+        public_folders_are_read_by_anyone_until_their_own_grants_say_otherwise,
     ],
 );
 

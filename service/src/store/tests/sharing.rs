@@ -175,3 +175,53 @@ pub(super) async fn seen_is_each_persons_own_on_anothers_folder(f: Fixture) {
     store.imap_expunge(ann, inbox, None).await.expect("expunge");
     assert_eq!(store.imap_folder_state(as_bob, inbox).await.expect("bob").messages.len(), 1);
 }
+
+/// Public folders: made with their levels above, read by anyone until a folder's own
+/// grant says otherwise (none on a folder stands instead of the mailbox's), an address
+/// that names the folder, a limit that makes it full; the public mailbox's INBOX is no
+/// public folder and the public mailbox is no recipient.
+pub(super) async fn public_folders_are_read_by_anyone_until_their_own_grants_say_otherwise(f: Fixture) {
+    let store = f.store();
+    let bob = mailbox(store, "bob@corp.test").await;
+    assert!(store.public_folders().await.expect("none yet").is_empty());
+    let archive = store.add_public_folder("Archive/Sales", Some(&addr("Sales-Archive@corp.test"))).await.expect("add");
+    assert_eq!(archive.address.as_deref(), Some("sales-archive@corp.test"));
+    let names: Vec<String> = store.public_folders().await.expect("list").into_iter().map(|p| p.folder.name).collect();
+    assert_eq!(names, ["Archive", "Archive/Sales"], "the level above is made; INBOX is none");
+    let shared = store.shared_folders(bob).await.expect("shared");
+    assert_eq!(shared.len(), 1, "anyone reads the new folder (not its bare parent): {shared:?}");
+    assert!(shared[0].public && shared[0].owner.is_empty());
+    let public = shared[0].folder.mailbox;
+    assert!(store.list_mailboxes().await.expect("list").iter().all(|m| m.id != public), "no recipient");
+    assert!(matches!(
+        store.named("sales-archive@corp.test").await.expect("named"),
+        Some(crate::store::recipients::Named::Folder { full: false, .. })
+    ));
+    assert!(matches!(
+        store.add_public_folder("Other", Some(&addr("bob@corp.test"))).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // A whole-mailbox grant, and none on one folder: that folder is not there for bob.
+    store.set_grant(public, None, Grantee::Mailbox(bob), Rights::LOOKUP.with(Rights::READ)).await.expect("whole");
+    store.set_grant(public, Some(archive.folder.id), Grantee::Anyone, Rights::NONE).await.expect("anyone none");
+    store.set_grant(public, Some(archive.folder.id), Grantee::Mailbox(bob), Rights::NONE).await.expect("bob none");
+    let visible: Vec<String> =
+        store.shared_folders(bob).await.expect("shared").into_iter().map(|s| s.folder.name).collect();
+    assert_eq!(visible, ["Archive"], "the folder's none stands instead of the mailbox's grant");
+
+    // Full at its limit.
+    store.update_public_folder(archive.folder.id, None, Some(Some(1))).await.expect("limit");
+    let mut filed = local(vec![public], &[b'x'; 2048]);
+    filed.folders.insert(public, archive.folder.id);
+    store.accept(filed).await.expect("deliver");
+    let listed = store.public_folders().await.expect("list");
+    let now = listed.iter().find(|p| p.folder.id == archive.folder.id).expect("archive");
+    assert_eq!((now.messages, now.quota_kb), (1, Some(1)));
+    assert!(matches!(
+        store.named("sales-archive@corp.test").await.expect("named"),
+        Some(crate::store::recipients::Named::Folder { full: true, .. })
+    ));
+    store.update_public_folder(archive.folder.id, Some(None), None).await.expect("no address");
+    assert!(store.named("sales-archive@corp.test").await.expect("named").is_none());
+}
