@@ -8,6 +8,7 @@ pub mod dns;
 pub mod imap4;
 pub mod ims;
 pub mod monitor;
+pub mod permissions;
 pub mod pop3;
 pub mod quarantine;
 pub mod queues;

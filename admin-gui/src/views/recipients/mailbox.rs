@@ -2,8 +2,9 @@
 //! (General, Delivery Options with "Give Send On Behalf Of permission to", Limits,
 //! Automatic Replies, Permissions), one form for all three.
 
+use super::super::permissions::Permissions;
 use mailroom_shared::ipc::{AutoReply, FolderUsage, Forwarding, MailboxInfo, PermissionInfo, StorageLimits};
-use mailroom_shared::rights::{Rights, Role};
+use mailroom_shared::rights::Rights;
 
 use mailroom_shared::password::weakness;
 
@@ -46,20 +47,10 @@ pub(super) struct MailboxForm {
     pub(super) pending: super::Pending,
     /// A shared mailbox: no password (New Shared Mailbox, or one's Properties).
     pub(super) shared: bool,
-    /// Permissions on the whole mailbox, as edited: (grantee, rights), by grantee;
-    /// Send On Behalf Of among them.
-    pub(super) permissions: Vec<(String, Rights)>,
-    /// The same when the dialog opened, to send only what changed.
-    pub(super) permissions_before: Vec<(String, Rights)>,
+    /// Permissions on the whole mailbox, as edited (Send On Behalf Of among them).
+    pub(super) permissions: Permissions,
     /// Rights given on single folders (set from mail programs), shown.
     pub(super) folder_permissions: Vec<PermissionInfo>,
-    /// Whom rights may be given to: the other mailboxes, the lists, and `anyone`.
-    pub(super) candidates: Vec<String>,
-    /// Permissions: the grantee and role chosen to add.
-    pub(super) add_grantee: String,
-    pub(super) add_role: Option<Role>,
-    /// Delivery Options: the person chosen to send on behalf.
-    pub(super) add_behalf: String,
 }
 
 /// A refusal's sentence beside the field it is about, as a row of the form's grid.
@@ -121,10 +112,8 @@ impl MailboxForm {
             before: Some((m.forwarding.clone(), m.auto_reply.clone(), m.limits)),
             catch_all,
             shared: m.shared,
-            permissions: whole_mailbox(&m.permissions),
-            permissions_before: whole_mailbox(&m.permissions),
+            permissions: Permissions::new(whole_mailbox(&m.permissions), candidates),
             folder_permissions: m.permissions.iter().filter(|p| p.folder.is_some()).cloned().collect(),
-            candidates,
             ..MailboxForm::default()
         }
     }
@@ -132,33 +121,6 @@ impl MailboxForm {
     /// A new shared mailbox's form.
     pub(super) fn new_shared() -> MailboxForm {
         MailboxForm { shared: true, ..MailboxForm::default() }
-    }
-
-    /// The permission changes to send: each grantee whose rights differ from when the
-    /// dialog opened (no rights: taken away).
-    pub(super) fn permission_changes(&self) -> Vec<(String, Rights)> {
-        let mut out = Vec::new();
-        for (who, now) in &self.permissions {
-            let before = self.permissions_before.iter().find(|(w, _)| w == who).map(|(_, r)| *r);
-            if before != Some(*now) {
-                out.push((who.clone(), *now));
-            }
-        }
-        for (who, _) in &self.permissions_before {
-            if !self.permissions.iter().any(|(w, _)| w == who) {
-                out.push((who.clone(), Rights::NONE));
-            }
-        }
-        out
-    }
-
-    /// Gives `who` these rights (replacing theirs), or takes them all away.
-    fn grant(&mut self, who: &str, rights: Rights) {
-        self.permissions.retain(|(w, _)| w != who);
-        if !rights.is_empty() {
-            self.permissions.push((who.to_owned(), rights));
-            self.permissions.sort_by(|a, b| a.0.cmp(&b.0));
-        }
     }
 
     pub(super) fn forwarding(&self) -> Option<Forwarding> {
@@ -241,160 +203,6 @@ fn whole_mailbox(permissions: &[PermissionInfo]) -> Vec<(String, Rights)> {
         permissions.iter().filter(|p| p.folder.is_none()).map(|p| (p.grantee.clone(), p.rights)).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// A set of rights in words: its role, or its letters.
-fn rights_words(r: Rights) -> String {
-    match r.role() {
-        _ if r.imap().is_empty() => "None".to_owned(),
-        Some(role) => role.label().to_owned(),
-        None => format!("Custom ({})", r.imap_letters()),
-    }
-}
-
-/// The Permissions tab: who has which role (and Send As) on the whole mailbox, with
-/// a choice of role for each and a way to add someone; rights set on single folders
-/// from mail programs, shown. True when something changed.
-fn permissions_ui(ui: &mut egui::Ui, id: &str, d: &mut MailboxForm) -> bool {
-    let mut changed = false;
-    ui.label(
-        "People and lists with permissions on this mailbox (they see it under Other Users in their mail program):",
-    );
-    let mut set: Option<(String, Rights)> = None;
-    egui::Grid::new((id, "permissions")).num_columns(4).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-        ui.strong("Name");
-        ui.strong("Role");
-        ui.strong("Send As");
-        ui.label("");
-        ui.end_row();
-        for (who, rights) in &d.permissions {
-            let name = ui.label(who);
-            let mut chosen = *rights;
-            egui::ComboBox::from_id_salt((id, "role", who.as_str()))
-                .selected_text(rights_words(*rights))
-                .show_ui(ui, |ui| {
-                    for role in Role::ALL {
-                        let keep = rights.without(Rights::ALL_IMAP);
-                        ui.selectable_value(&mut chosen, role.rights().with(keep), role.label());
-                    }
-                    ui.selectable_value(&mut chosen, rights.without(Rights::ALL_IMAP), "None");
-                })
-                .response
-                .labelled_by(name.id);
-            let mut send_as = rights.has(Rights::SEND_AS);
-            if ui.checkbox(&mut send_as, "").labelled_by(name.id).changed() {
-                chosen = if send_as { chosen.with(Rights::SEND_AS) } else { chosen.without(Rights::SEND_AS) };
-            }
-            if ui.button("Remove").on_hover_text(format!("Take every permission away from {who}")).clicked() {
-                chosen = Rights::NONE;
-            }
-            if chosen != *rights {
-                set = Some((who.clone(), chosen));
-            }
-            ui.end_row();
-        }
-    });
-    if d.permissions.is_empty() {
-        ui.weak("Nobody has permissions on this mailbox yet.");
-    }
-    if let Some((who, rights)) = set {
-        d.grant(&who, rights);
-        changed = true;
-    }
-    ui.add_space(6.0);
-    ui.horizontal(|ui| {
-        let l = ui.label("Give permissions to:");
-        let shown = if d.add_grantee.is_empty() { "(choose)".to_owned() } else { d.add_grantee.clone() };
-        egui::ComboBox::from_id_salt((id, "add_grantee"))
-            .selected_text(shown)
-            .show_ui(ui, |ui| {
-                for c in &d.candidates {
-                    ui.selectable_value(&mut d.add_grantee, c.clone(), c);
-                }
-            })
-            .response
-            .labelled_by(l.id);
-        let role = d.add_role.unwrap_or(Role::Reviewer);
-        let r = ui.label("as");
-        let mut chosen = role;
-        egui::ComboBox::from_id_salt((id, "add_role"))
-            .selected_text(role.label())
-            .show_ui(ui, |ui| {
-                for each in Role::ALL {
-                    ui.selectable_value(&mut chosen, each, each.label());
-                }
-            })
-            .response
-            .labelled_by(r.id);
-        d.add_role = Some(chosen);
-        if ui.add_enabled(!d.add_grantee.is_empty(), egui::Button::new("Add")).clicked() {
-            let who = std::mem::take(&mut d.add_grantee);
-            let keep = d
-                .permissions
-                .iter()
-                .find(|(w, _)| *w == who)
-                .map_or(Rights::NONE, |(_, r)| r.without(Rights::ALL_IMAP));
-            d.grant(&who, chosen.rights().with(keep));
-            changed = true;
-        }
-    });
-    ui.weak("Owner: everything. Editor: read, file, flag and delete. Author: read and add. Reviewer: read only, with their own read/unread state.");
-    if !d.folder_permissions.is_empty() {
-        ui.add_space(6.0);
-        ui.strong("Set on single folders (from mail programs)");
-        for p in &d.folder_permissions {
-            ui.label(format!("{} on {}: {}", p.grantee, p.folder.as_deref().unwrap_or(""), rights_words(p.rights)));
-        }
-    }
-    changed
-}
-
-/// Delivery Options' "Give Send On Behalf Of permission to": the people who may send
-/// with `From:` this mailbox and `Sender:` themselves. True when something changed.
-fn on_behalf_ui(ui: &mut egui::Ui, id: &str, d: &mut MailboxForm) -> bool {
-    let mut changed = false;
-    ui.strong("Give Send On Behalf Of permission to:");
-    let holders: Vec<String> =
-        d.permissions.iter().filter(|(_, r)| r.has(Rights::SEND_ON_BEHALF)).map(|(w, _)| w.clone()).collect();
-    let mut removed = None;
-    egui::Grid::new((id, "on_behalf")).num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
-        for who in &holders {
-            let l = ui.label(who);
-            if ui.button("Remove").labelled_by(l.id).clicked() {
-                removed = Some(who.clone());
-            }
-            ui.end_row();
-        }
-    });
-    if holders.is_empty() {
-        ui.weak("Nobody sends on behalf of this mailbox.");
-    }
-    if let Some(who) = removed {
-        let now = d.permissions.iter().find(|(w, _)| *w == who).map_or(Rights::NONE, |(_, r)| *r);
-        d.grant(&who, now.without(Rights::SEND_ON_BEHALF));
-        changed = true;
-    }
-    ui.horizontal(|ui| {
-        let l = ui.label("Add:");
-        let shown = if d.add_behalf.is_empty() { "(choose)".to_owned() } else { d.add_behalf.clone() };
-        egui::ComboBox::from_id_salt((id, "add_behalf"))
-            .selected_text(shown)
-            .show_ui(ui, |ui| {
-                for c in d.candidates.iter().filter(|c| *c != "anyone") {
-                    ui.selectable_value(&mut d.add_behalf, c.clone(), c);
-                }
-            })
-            .response
-            .labelled_by(l.id);
-        if ui.add_enabled(!d.add_behalf.is_empty(), egui::Button::new("Add person")).clicked() {
-            let who = std::mem::take(&mut d.add_behalf);
-            let now = d.permissions.iter().find(|(w, _)| *w == who).map_or(Rights::NONE, |(_, r)| *r);
-            d.grant(&who, now.with(Rights::SEND_ON_BEHALF));
-            changed = true;
-        }
-    });
-    ui.weak("Their messages show \"on behalf of\" this mailbox: Mailroom adds them as the Sender:.");
-    changed
 }
 
 /// A day in local time, `YYYY-MM-DD`, from Unix seconds.
@@ -510,7 +318,7 @@ pub(super) fn mailbox_form_ui(
                 });
                 ui.weak("Forwarded mail keeps passing SPF: its sender is rewritten (SRS), and bounces come back to the sender.");
                 ui.add_space(8.0);
-                changed |= on_behalf_ui(ui, id, d);
+                changed |= d.permissions.on_behalf_ui(ui, id);
                 if !d.catch_all.is_empty() {
                     ui.add_space(8.0);
                     ui.strong("Catch-all");
@@ -549,7 +357,17 @@ pub(super) fn mailbox_form_ui(
                     }
                 });
             }
-            MailboxTab::Permissions => changed |= permissions_ui(ui, id, d),
+            MailboxTab::Permissions => {
+                changed |= d.permissions.ui(ui, id, "this mailbox", true);
+                if !d.folder_permissions.is_empty() {
+                    ui.add_space(6.0);
+                    ui.strong("Set on single folders (from mail programs)");
+                    for p in &d.folder_permissions {
+                        let folder = p.folder.as_deref().unwrap_or("");
+                        ui.label(format!("{} on {folder}: {}", p.grantee, super::super::permissions::words(p.rights)));
+                    }
+                }
+            }
             MailboxTab::AutomaticReplies => {
                 changed |= ui.checkbox(&mut d.reply_on, "Send automatic replies (out of office)").changed();
                 ui.add_enabled_ui(d.reply_on, |ui| {

@@ -187,14 +187,7 @@ impl RecipientsView {
                                 })
                             };
                             // Rights go to the other mailboxes, the lists, or anyone.
-                            let candidates = model
-                                .mailboxes
-                                .iter()
-                                .filter(|o| o.id != m.id && !o.shared)
-                                .map(|o| o.addresses[0].clone())
-                                .chain(model.lists.iter().map(|l| l.address.clone()))
-                                .chain(std::iter::once("anyone".to_owned()))
-                                .collect();
+                            let candidates = super::permissions::candidates(model, Some(m.id));
                             self.edit_mailbox = Some((key, MailboxForm::of(m, &model.catch_all, ours, candidates)));
                         }
                     }
@@ -407,7 +400,7 @@ impl RecipientsView {
             if form.limits != limits {
                 requests.push(Request::SetLimits { address: address.clone(), limits: form.limits });
             }
-            for (grantee, rights) in form.permission_changes() {
+            for (grantee, rights) in form.permissions.changes() {
                 requests.push(Request::SetPermission { address: address.clone(), grantee, rights, folder: None });
             }
             for (domain, now, mine) in &form.catch_all {
