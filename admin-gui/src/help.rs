@@ -13,6 +13,8 @@ pub enum Topic {
     Tab(Tab),
     /// Recipients.
     Recipients,
+    /// Public Folders.
+    PublicFolders,
     /// Server → Quarantine.
     Quarantine,
     /// Configuration → DNS Records.
@@ -25,7 +27,7 @@ pub enum Topic {
 
 impl Topic {
     /// Every page, in the order Contents lists them.
-    pub const ALL: [Topic; 17] = [
+    pub const ALL: [Topic; 18] = [
         Topic::Contents,
         Topic::Tab(Tab::General),
         Topic::Tab(Tab::Connections),
@@ -39,6 +41,7 @@ impl Topic {
         Topic::Tab(Tab::Diagnostics),
         Topic::Tab(Tab::Backup),
         Topic::Recipients,
+        Topic::PublicFolders,
         Topic::Quarantine,
         Topic::DnsRecords,
         Topic::ServiceStatus,
@@ -54,6 +57,7 @@ impl Topic {
             Node::Queues => Topic::Tab(Tab::Queues),
             Node::DnsRecords => Topic::DnsRecords,
             Node::Recipients => Topic::Recipients,
+            Node::PublicFolders => Topic::PublicFolders,
             Node::Quarantine => Topic::Quarantine,
             Node::ServiceStatus => Topic::ServiceStatus,
             Node::Monitor => Topic::Monitor,
@@ -66,6 +70,7 @@ impl Topic {
             Topic::Contents => "Contents",
             Topic::Tab(tab) => tab.title(),
             Topic::Recipients => "Recipients",
+            Topic::PublicFolders => "Public Folders",
             Topic::Quarantine => "Quarantine",
             Topic::DnsRecords => "DNS Records",
             Topic::ServiceStatus => "Service Status",
@@ -89,6 +94,7 @@ impl Topic {
             Topic::Tab(Tab::Diagnostics) => include_str!("../help/diagnostics.md"),
             Topic::Tab(Tab::Backup) => include_str!("../help/backup.md"),
             Topic::Recipients => include_str!("../help/recipients.md"),
+            Topic::PublicFolders => include_str!("../help/public-folders.md"),
             Topic::Quarantine => include_str!("../help/quarantine.md"),
             Topic::DnsRecords => include_str!("../help/dns-records.md"),
             Topic::ServiceStatus => include_str!("../help/service-status.md"),

@@ -117,6 +117,7 @@ pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Actio
                 item(ui, Node::DnsRecords, "DNS Records");
             });
             item(ui, Node::Recipients, "Recipients");
+            item(ui, Node::PublicFolders, "Public Folders");
             egui::CollapsingHeader::new("Server").default_open(true).show(ui, |ui| {
                 item(ui, Node::Queues, "Queues");
                 match model.quarantine.len() {
@@ -139,6 +140,7 @@ fn node_icon(node: Node) -> &'static str {
         Node::Imap4 => "📂",
         Node::DnsRecords => "📋",
         Node::Recipients => "👥",
+        Node::PublicFolders => "📁",
         Node::Queues => "📤",
         Node::Quarantine => "🛡",
         Node::ServiceStatus => "📊",

@@ -89,6 +89,8 @@ pub struct Model {
     pub status: Option<StatusReport>,
     /// Saved configuration and its revision.
     pub config: Option<(Config, u64)>,
+    /// The public folders, by name.
+    pub public_folders: Vec<mailroom_shared::ipc::PublicFolderInfo>,
     /// The mailboxes.
     pub mailboxes: Vec<MailboxInfo>,
     /// Distribution lists, by address.
@@ -164,6 +166,7 @@ impl Default for Model {
             server: "this computer".to_owned(),
             status: None,
             config: None,
+            public_folders: Vec::new(),
             mailboxes: Vec::new(),
             lists: Vec::new(),
             contacts: Vec::new(),
@@ -255,6 +258,7 @@ impl Model {
                 self.catch_all = all.catch_all;
                 self.mailbox_warnings = all.warnings;
             }
+            Update::PublicFolders(f) => self.public_folders = f,
             Update::Queue(q) => self.queue = q,
             Update::QueueDetails(d) => self.queue_details = Some(*d),
             Update::Quarantine(q) => self.quarantine = q,

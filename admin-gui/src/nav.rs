@@ -16,6 +16,8 @@ pub enum Node {
     DnsRecords,
     /// Recipients.
     Recipients,
+    /// Public Folders: the organisation's shared folder tree.
+    PublicFolders,
     /// Server → Queues.
     Queues,
     /// Server → Quarantine: messages held by the content filter or DMARC.
@@ -37,7 +39,7 @@ impl Node {
             Node::Quarantine => Tab::Filtering,
             Node::DnsRecords => Tab::Security,
             Node::ServiceStatus | Node::Monitor => Tab::Diagnostics,
-            Node::InternetMailService | Node::Recipients => Tab::General,
+            Node::InternetMailService | Node::Recipients | Node::PublicFolders => Tab::General,
         }
     }
 }

@@ -86,3 +86,56 @@ async fn a_new_shared_mailbox_gets_a_role_send_as_and_send_on_behalf_and_loses_t
     let listed = d.ctl_ok(&["mailbox", "permissions", "info@corp.test"]);
     assert!(listed.contains("Nobody has been given rights"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_folder_with_an_address_and_a_private_role_is_made_in_public_folders() {
+    let d = Daemon::start().await;
+    d.add_mailbox("bob@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Public Folders").click();
+    h.run_steps(3);
+    h.get_by_label_contains("0 folders, under Shared Folders");
+
+    h.get_by_label("New Folder…").click();
+    h.run_steps(3);
+    h.get_by_label("New Public Folder");
+    type_into(&mut h, "Folder name:", "Archive/Sales");
+    type_into(&mut h, "E-mail address (optional):", "not an address");
+    h.get_by_label("Create").click();
+    h.run_steps(2);
+    h.get_by_label_contains("The e-mail address: 'not an address'");
+    common::replace_text(&mut h, "E-mail address (optional):", "sales-archive@corp.test");
+    // Private: anyone loses Reviewer, bob becomes an Editor.
+    h.get_by_label("Permissions").click_accesskit();
+    h.run_steps(2);
+    choose(&mut h, "Give permissions to:", "bob@corp.test");
+    choose(&mut h, "as", "Editor");
+    h.get_by_label("Add").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Create").click_accesskit();
+    wait(&mut h, "the public folder", |a| a.model.public_folders.iter().any(|f| f.name == "Archive/Sales"));
+    h.get_by_label("sales-archive@corp.test");
+    let listed = d.ctl_ok(&["folder", "public", "list"]);
+    assert!(listed.contains("Archive/Sales") && listed.contains("sales-archive@corp.test"), "{listed}");
+    let rights = d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales"]);
+    assert!(rights.contains("bob@corp.test") && rights.contains("Editor") && rights.contains("anyone"), "{rights}");
+
+    // Its properties: anyone removed, a size limit.
+    h.get_by_label("Archive/Sales").click();
+    h.run_steps(2);
+    h.get_by_label("Properties…").click();
+    h.run_steps(3);
+    h.get_by_label("Size limit (KB):").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Permissions").click_accesskit();
+    h.run_steps(2);
+    h.get_all_by_label("Remove").next().expect("anyone's Remove").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("OK").click_accesskit();
+    wait(&mut h, "the limit and the rights", |a| {
+        a.model.public_folders.iter().any(|f| f.quota_kb.is_some() && f.permissions.len() == 1)
+    });
+    let rights = d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales"]);
+    assert!(rights.contains("bob@corp.test") && !rights.contains("anyone"), "{rights}");
+}

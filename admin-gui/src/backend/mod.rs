@@ -237,6 +237,8 @@ pub enum Update {
     SaveFailed(ClientError),
     /// The mailboxes, lists and custom recipients.
     Mailboxes(Mailboxes),
+    /// The public folders.
+    PublicFolders(Vec<mailroom_shared::ipc::PublicFolderInfo>),
     /// The queue.
     Queue(Vec<QueueEntry>),
     /// One queued message in detail.

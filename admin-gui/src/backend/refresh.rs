@@ -150,6 +150,12 @@ pub(super) async fn fetch(client: Arc<Client>, wants: Wants, replies: Replies) {
             {
                 replies.update(Update::Mailboxes(mailboxes));
             }
+            // The public folders change with the recipients (the same event).
+            if wants.mailboxes
+                && let Ok(folders) = c.public_folders().await
+            {
+                replies.update(Update::PublicFolders(folders));
+            }
         },
         async {
             if wants.queue

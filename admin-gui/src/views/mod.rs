@@ -10,6 +10,7 @@ pub mod ims;
 pub mod monitor;
 pub mod permissions;
 pub mod pop3;
+pub mod public;
 pub mod quarantine;
 pub mod queues;
 pub mod recipients;
@@ -32,6 +33,8 @@ pub struct Views {
     pub dns: dns::DnsView,
     /// Recipients, with the mailbox dialogs.
     pub recipients: recipients::RecipientsView,
+    /// Public Folders, with the folder dialogs.
+    pub public: public::PublicFoldersView,
     /// Server → Queues.
     pub queues: queues::QueuesView,
     /// Server → Quarantine.
@@ -46,6 +49,7 @@ impl Views {
     /// True while a view's dialog is open (it then takes the keyboard).
     pub fn has_dialog(&self) -> bool {
         self.recipients.has_dialog()
+            || self.public.has_dialog()
             || self.quarantine.has_dialog()
             || self.ims.has_dialog()
             || self.queues.has_dialog()
@@ -59,6 +63,7 @@ impl Views {
             Node::Imap4 => self.imap4.ui(ui, model),
             Node::DnsRecords => self.dns.ui(ui, model),
             Node::Recipients => self.recipients.ui(ui, model),
+            Node::PublicFolders => self.public.ui(ui, model),
             Node::Queues => self.queues.ui(ui, model),
             Node::Quarantine => self.quarantine.ui(ui, model),
             Node::ServiceStatus => self.status.ui(ui, model),

@@ -57,7 +57,13 @@ pub(super) struct MailboxForm {
 fn refusal_row(ui: &mut egui::Ui, refused: Option<&DialogError>, about: &[&str]) {
     if let Some(r) = refused.filter(|r| r.field.as_deref().is_some_and(|f| about.iter().any(|a| f.contains(a)))) {
         ui.label("");
-        ui.colored_label(ui.visuals().error_fg_color, crate::widgets::sentence(&r.message));
+        // Wrapped within the field's width, so that a long reason does not widen the
+        // dialog.
+        let text = egui::RichText::new(crate::widgets::sentence(&r.message)).color(ui.visuals().error_fg_color);
+        ui.scope(|ui| {
+            ui.set_max_width(300.0);
+            ui.add(egui::Label::new(text).wrap());
+        });
         ui.end_row();
     }
 }

@@ -22,10 +22,12 @@ fn check_free(tx: &Transaction<'_>, addresses: &[String], except: Option<i64>) -
         if let Some((id, name, primary)) = owner
             && Some(id) != except
         {
-            let who = if name.is_empty() {
-                format!("the mailbox {primary}")
-            } else {
-                format!("the mailbox '{name}' ({primary})")
+            // Named by what the administrator sees of it: its name, or its primary
+            // address when that is not the address itself.
+            let who = match (name.is_empty(), primary == *a) {
+                (false, _) => format!("the mailbox '{name}'"),
+                (true, false) => format!("the mailbox {primary}"),
+                (true, true) => "another mailbox".to_owned(),
             };
             return Err(StoreError::Conflict(format!("the address {a} already belongs to {who}")));
         }
