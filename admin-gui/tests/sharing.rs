@@ -113,13 +113,19 @@ async fn a_public_folder_with_an_address_and_a_private_role_is_made_in_public_fo
     choose(&mut h, "as", "Editor");
     h.get_by_label("Add").click_accesskit();
     h.run_steps(2);
+    // Custom rights, as letters: a wrong one is named, then bob may read and add.
+    common::replace_text(&mut h, "bob@corp.test", "lrq");
+    h.get_by_label_contains("'lrq' are not rights");
+    common::replace_text(&mut h, "bob@corp.test", "lrsi");
+    assert!(h.query_by_label_contains("are not rights").is_none());
     h.get_by_label("Create").click_accesskit();
     wait(&mut h, "the public folder", |a| a.model.public_folders.iter().any(|f| f.name == "Archive/Sales"));
     h.get_by_label("sales-archive@corp.test");
     let listed = d.ctl_ok(&["folder", "public", "list"]);
     assert!(listed.contains("Archive/Sales") && listed.contains("sales-archive@corp.test"), "{listed}");
     let rights = d.ctl_ok(&["folder", "public", "permissions", "Archive/Sales"]);
-    assert!(rights.contains("bob@corp.test") && rights.contains("Editor") && rights.contains("anyone"), "{rights}");
+    assert!(rights.contains("bob@corp.test") && rights.contains("custom") && rights.contains("lrsi"), "{rights}");
+    assert!(rights.contains("anyone"), "{rights}");
 
     // Its properties: anyone removed, a size limit.
     h.get_by_label("Archive/Sales").click();

@@ -218,8 +218,19 @@ assert typ == "NO" and b"NOPERM" in data[0], data
 # LIST RETURN (MYRIGHTS) (RFC 8440).
 typ, data = carol._simple_command("LIST", '""', '"Other Users/bob/*"', "RETURN", "(MYRIGHTS)")
 assert typ == "OK", data
-rights = carol.untagged_responses.get("MYRIGHTS", [])
+rights = carol.untagged_responses.pop("MYRIGHTS", [])
+carol.untagged_responses.pop("LIST", None)
 assert rights == [b'"Other Users/bob/Projects" lr'], rights
+# Making a folder under it takes the create right, and the new one has its rights.
+typ, data = carol.create('"Other Users/bob/Projects/Notes"')
+assert typ == "NO" and b"NOPERM" in data[0], data
+bob.setacl("Projects", "carol@corp.test", "lrk")
+typ, data = carol.create('"Other Users/bob/Projects/Notes"')
+assert typ == "OK", data
+typ, listed = carol.list('""', '"Other Users/bob/Projects/*"')
+assert listed == [b'(\\HasNoChildren) "/" "Other Users/bob/Projects/Notes"'], listed
+typ, listed = bob.list('""', '"Projects/*"')
+assert listed[0].endswith(b' Projects/Notes'), listed
 bob.deleteacl("Projects", "carol@corp.test")
 # carol had it open: her next command closes it; then it is not there for her.
 typ, data = carol.status('"Other Users/bob/Projects"', "(MESSAGES)")

@@ -22,6 +22,8 @@ pub struct Permissions {
     add_role: Option<Role>,
     /// The person chosen to send on behalf.
     add_behalf: String,
+    /// Custom rights being typed: the grantee and the letters so far.
+    editing: Option<(String, String)>,
 }
 
 /// A set of rights in words: its role, "None", or its letters.
@@ -44,6 +46,11 @@ pub fn candidates(model: &Model, except: Option<i64>) -> Vec<String> {
         .chain(model.lists.iter().map(|l| l.address.clone()))
         .chain(std::iter::once("anyone".to_owned()))
         .collect()
+}
+
+/// RFC 4314's letters as typed, when they are rights (IMAP's only).
+fn typed_rights(text: &str) -> Option<Rights> {
+    Rights::parse(text.trim()).ok().filter(|r| r.imap() == *r)
 }
 
 impl Permissions {
@@ -96,10 +103,12 @@ impl Permissions {
         let mut changed = false;
         ui.label(format!("People and lists with permissions on {what} (they see it in their mail program):"));
         let mut set: Option<(String, Rights)> = None;
-        let columns = if send_as { 4 } else { 3 };
+        let columns = if send_as { 5 } else { 4 };
+        let mut typed: Option<(String, String)> = None;
         egui::Grid::new((id, "permissions")).num_columns(columns).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
             ui.strong("Name");
             ui.strong("Role");
+            ui.strong("Rights");
             if send_as {
                 ui.strong("Send As");
             }
@@ -119,6 +128,19 @@ impl Permissions {
                     })
                     .response
                     .labelled_by(name.id);
+                // Custom rights: RFC 4314's letters, as a mail program's sharing dialog
+                // sets them.
+                let mut letters = match &self.editing {
+                    Some((w, text)) if w == who => text.clone(),
+                    _ => rights.imap_letters(),
+                };
+                let field = ui.add(egui::TextEdit::singleline(&mut letters).desired_width(90.0)).labelled_by(name.id);
+                if field.changed() {
+                    if let Some(r) = typed_rights(&letters) {
+                        chosen = r.with(keep);
+                    }
+                    typed = Some((who.clone(), letters));
+                }
                 if send_as {
                     let mut on = rights.has(Rights::SEND_AS);
                     if ui.checkbox(&mut on, "").labelled_by(name.id).changed() {
@@ -134,10 +156,25 @@ impl Permissions {
                 ui.end_row();
             }
         });
+        if let Some(t) = typed {
+            self.editing = Some(t);
+        }
+        if let Some((_, letters)) = self.editing.as_ref().filter(|(_, t)| typed_rights(t).is_none()) {
+            let why = format!(
+                "'{}' are not rights: use the letters l r s w i p k x t e a (lookup, read, seen, write, insert, post, \
+                 create, delete folder, delete messages, expunge, administer).",
+                letters.trim()
+            );
+            ui.colored_label(ui.visuals().error_fg_color, why);
+        }
         if self.now.is_empty() {
             ui.weak(format!("Nobody has permissions on {what} yet."));
         }
         if let Some((who, rights)) = set {
+            // Letters being typed for them give way to a role chosen or a removal.
+            if self.editing.as_ref().is_some_and(|(w, t)| *w == who && typed_rights(t) != Some(rights.imap())) {
+                self.editing = None;
+            }
             self.grant(&who, rights);
             changed = true;
         }

@@ -216,6 +216,20 @@ impl<S: crate::tls::Transport> Session<S> {
         Ok(Some((owner, name.to_owned())))
     }
 
+    /// Gives a folder just made in `mailbox` the grants of the folder above it (none
+    /// for a top level: the mailbox's own apply).
+    pub(super) async fn inherit_grants(&self, mailbox: i64, name: &str, folder: i64) -> crate::store::StoreResult<()> {
+        let Some(parent) = names::parents(name).last() else { return Ok(()) };
+        let store = &self.ctx.store;
+        let Some(parent) = store.imap_folders(mailbox).await?.into_iter().find(|f| f.name == parent) else {
+            return Ok(());
+        };
+        for g in store.grants(mailbox).await?.into_iter().filter(|g| g.folder == Some(parent.id)) {
+            store.set_grant(mailbox, Some(folder), g.grantee, g.rights).await?;
+        }
+        Ok(())
+    }
+
     /// `NO [NOPERM]` for a command that needs `needed` on `folder`; true when refused.
     pub(super) fn lacks(&mut self, tag: &Tag<'static>, rights: Rights, needed: Rights, folder: &str) -> bool {
         if rights.has(needed) {

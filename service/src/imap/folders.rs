@@ -243,6 +243,13 @@ impl<S: crate::tls::Transport> Session<S> {
         }
         match self.ctx.store.imap_create(mailbox, name.clone()).await {
             Ok(id) => {
+                // In another's mailbox, the new folder has its parent's rights (as
+                // Dovecot gives it), so that whoever could see the parent sees it.
+                if mailbox != user.mailbox
+                    && let Err(e) = self.inherit_grants(mailbox, &name, id).await
+                {
+                    return self.store_failed(tag, &e);
+                }
                 // OBJECTID (RFC 8474 §4.1): the new folder's MAILBOXID.
                 let code = Code::Other(CodeOther::unvalidated(format!("MAILBOXID (F{id})").into_bytes()));
                 self.ok(tag, Some(code), "CREATE completed");
