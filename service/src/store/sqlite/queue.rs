@@ -5,7 +5,7 @@
 //! is retried — at least once, never zero times), `deferred` (a temporary failure;
 //! due again at `next_attempt`), `delivered`, `failed` (`ndr_done` says whether the NDR
 //! has been written). Deleting a finished queue entry releases its content (the
-//! triggers of `schema.rs`).
+//! triggers of `schema/`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
