@@ -65,12 +65,17 @@ fn ann(d: &Daemon) -> Vec<String> {
 
 /// Waits until Ann has a message with `subject`; its text.
 async fn delivered(d: &Daemon, subject: &str, secs: u64) -> String {
+    delivered_else(d, subject, secs, String::new).await
+}
+
+/// [`delivered`], telling `why()` (a peer's log, say) when the message never comes.
+async fn delivered_else(d: &Daemon, subject: &str, secs: u64, why: impl Fn() -> String) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(m) = ann(d).into_iter().find(|m| m.contains(subject)) {
             return m;
         }
-        assert!(Instant::now() < deadline, "no message {subject:?} delivered within {secs} s");
+        assert!(Instant::now() < deadline, "no message {subject:?} delivered within {secs} s\n{}", why());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -153,7 +158,8 @@ async fn greylisting_defers_a_real_mta_that_retries_and_delivers_once() {
         &[&postfix.port.to_string()],
     );
     assert!(relayed.0, "Postfix took the message: {}", relayed.2);
-    let m = delivered(&d, "through postfix", 60).await;
+    let why = || format!("Postfix's log:\n{}\nmailroomd's log:\n{}", postfix.log(), d.all_logs());
+    let m = delivered_else(&d, "through postfix", 60, why).await;
     assert!(m.contains("hello"));
     let log = postfix.log();
     assert!(log.contains("451 4.7.1 Greylisted"), "Postfix was greylisted first:\n{log}");
@@ -169,7 +175,7 @@ async fn greylisting_defers_a_real_mta_that_retries_and_delivers_once() {
         &[&postfix.port.to_string()],
     );
     assert!(second.0, "{}", second.2);
-    delivered(&d, "second through postfix", 20).await;
+    delivered_else(&d, "second through postfix", 20, why).await;
     assert_eq!(status_json(&d)["filtering"]["greylisted"].as_u64(), Some(greylisted), "not greylisted again");
     let tracked = d.ctl_ok(&["track", "--sender", "early@outside.test"]);
     assert!(tracked.contains("451 4.7.1 Greylisted"), "{tracked}");
