@@ -24,7 +24,7 @@ fn facts(conn: &Connection) -> StoreResult<DatabaseFacts> {
 impl Sqlite {
     pub(in crate::store) async fn snapshot(&self, path: PathBuf) -> StoreResult<DatabaseFacts> {
         // VACUUM INTO makes its own snapshot, and cannot run inside a transaction.
-        self.read_on(false, move |conn| {
+        self.read_on(super::Reader::Plain, false, move |conn| {
             if path.exists() {
                 return Err(StoreError::Conflict(format!("{} exists already", path.display())));
             }

@@ -178,7 +178,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn messages_headers(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             // The header's own small row: the body stays on disk. (A header too big
             // for one is read from the content.)
             let mut stmt = conn.prepare_cached(
@@ -207,7 +207,7 @@ impl Sqlite {
         folder: i64,
         words: Vec<String>,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             // Each word filtered in SQLite (lower() lowers ASCII only, as the search
             // compares), so that only candidates are copied out. A header with encoded
             // words (`=?`) stays a candidate: its words may be inside them.
@@ -239,7 +239,7 @@ impl Sqlite {
         folder: i64,
         filters: Vec<(SearchField, String)>,
     ) -> StoreResult<Vec<(i64, SearchFields)>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             let column = |f: SearchField| match f {
                 SearchField::Subject => "f.subject",
                 SearchField::From => "f.field_from",

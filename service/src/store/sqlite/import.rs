@@ -93,7 +93,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn export_read(&self, mailbox: i64, id: i64) -> StoreResult<Option<Vec<u8>>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             let row: Option<(Vec<u8>, Vec<u8>)> = conn
                 .prepare_cached(
                     "SELECT m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id

@@ -67,8 +67,9 @@ struct Inner {
     /// Jobs for the writer thread. Dropping the backend closes it, which ends the
     /// thread after it has committed what it holds.
     jobs: std::sync::mpsc::Sender<Job>,
-    /// Idle read connections; one is opened whenever none is idle.
-    readers: Mutex<Vec<Connection>>,
+    /// Idle read connections, of each kind ([`Reader`]); one is opened whenever none
+    /// is idle.
+    readers: [Mutex<Vec<Connection>>; 2],
     /// The writer thread, joined on drop so the last commit finishes before exit.
     writer: Mutex<Option<JoinHandle<()>>>,
     /// How long each commit (and its fsync) took, for the metrics endpoint.
@@ -120,13 +121,31 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// How much of the database a reader maps (address space, not memory: the pages are
-/// the kernel's page cache, shared by every reader). SQLite caps it at its build's
-/// limit (2 GiB in the bundled build); pages past it are read as before.
+/// How much of the database a content reader maps (address space, not memory: the
+/// pages are the kernel's page cache, shared by every reader). SQLite caps it at its
+/// build's limit (2 GiB in the bundled build); pages past it are read as before.
 const READER_MMAP: i64 = 1 << 34;
 
-fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
-    let flags = if read_only {
+/// What a read connection is for.
+///
+/// Messages' contents are read through a mapping of the database instead of copying
+/// every page through a `read()`: a FETCH of whole messages spent a quarter of its
+/// time in pread. But SQLite drops a connection's whole mapping when its next read
+/// transaction finds the database written since its last (any delivery, any login
+/// recorded), and unmapping what a FETCH of 10,000 headers touched took 5 ms, with
+/// the pages to fault in again after: a SELECT after one took 10 ms instead of 1. So
+/// only the reads of contents map; everything else reads the few pages it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// Folders, flags, counts, settings: a few pages each, read with pread.
+    Plain = 0,
+    /// Messages' contents, headers and bodies, and what searches read of a whole
+    /// folder: many pages, mapped.
+    Content = 1,
+}
+
+fn open_connection(path: &Path, reader: Option<Reader>) -> rusqlite::Result<Connection> {
+    let flags = if reader.is_some() {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -134,14 +153,14 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    if read_only {
-        // Readers map the database instead of copying every page through a read():
-        // a FETCH of whole messages spent a quarter of its time in pread. Pages still
-        // in the WAL are read as before. The writer keeps plain I/O.
-        conn.pragma_update(None, "mmap_size", READER_MMAP)?;
-    } else {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+    match reader {
+        // Pages still in the WAL are read as before. The writer keeps plain I/O.
+        Some(Reader::Content) => conn.pragma_update(None, "mmap_size", READER_MMAP)?,
+        Some(Reader::Plain) => {}
+        None => {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
     }
     Ok(conn)
 }
@@ -154,7 +173,7 @@ impl Sqlite {
     /// Opens (creating if needed) the database at `path`, applies pending schema
     /// migrations and starts the writer thread.
     pub(super) fn open(path: &Path) -> StoreResult<Sqlite> {
-        let mut conn = open_connection(path, false)?;
+        let mut conn = open_connection(path, None)?;
         schema::migrate(&mut conn)?;
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         // 0.25 ms to 4 s: a commit is one fsync or a few.
@@ -169,7 +188,7 @@ impl Sqlite {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 jobs: tx,
-                readers: Mutex::new(Vec::new()),
+                readers: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
                 writer: Mutex::new(Some(writer)),
                 commit_seconds,
             }),
@@ -214,22 +233,37 @@ impl Sqlite {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.read_on(true, f).await
+        self.read_on(Reader::Plain, true, f).await
     }
 
-    /// Runs `f` on a read connection, in a read transaction when `snapshot` (one is
-    /// not wanted by a statement that makes its own, as `VACUUM INTO` does).
-    async fn read_on<T, F>(&self, snapshot: bool, f: F) -> StoreResult<T>
+    /// [`Sqlite::read`] for reads of messages' contents, on a connection that maps the
+    /// database ([`Reader::Content`]).
+    ///
+    /// # Errors
+    /// As [`Sqlite::read`].
+    async fn read_content<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.read_on(Reader::Content, true, f).await
+    }
+
+    /// Runs `f` on a read connection of the `reader` kind, in a read transaction when
+    /// `snapshot` (one is not wanted by a statement that makes its own, as `VACUUM
+    /// INTO` does).
+    async fn read_on<T, F>(&self, reader: Reader, snapshot: bool, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let pool = &inner.readers[reader as usize];
+            let idle = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match idle {
                 Some(c) => c,
-                None => open_connection(&inner.path, true)?,
+                None => open_connection(&inner.path, Some(reader))?,
             };
             // Under WAL every statement of `f` then sees the database as of its first
             // read, so a read that looks at several things (a folder and its messages)
@@ -242,7 +276,7 @@ impl Sqlite {
                 // A connection whose transaction did not end is not used again.
                 conn.execute_batch("COMMIT")?;
             }
-            inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             result
         })
         .await

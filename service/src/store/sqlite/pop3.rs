@@ -21,7 +21,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn messages_content(&self, ids: Vec<i64>) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             // One statement per batch of ids rather than one per message.
             let mut found: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
             for chunk in ids.chunks(64) {

@@ -108,7 +108,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn queue_contents(&self, ids: Vec<i64>) -> StoreResult<HashMap<i64, Arc<Vec<u8>>>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT c.data FROM queue_messages m JOIN contents c ON c.id = m.content_id WHERE m.id = ?1",
             )?;
@@ -195,7 +195,7 @@ impl Sqlite {
     }
 
     pub(in crate::store) async fn queue_ndr_due(&self, limit: usize) -> StoreResult<Vec<NdrDue>> {
-        self.read(move |conn| {
+        self.read_content(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT r.id, r.recipient, r.orcpt, r.notify, COALESCE(r.status, ?2), COALESCE(r.last_error, ''),
                         r.remote_mta, m.id, m.queue_id, m.sender, m.received_at, m.ret, m.envid
