@@ -535,6 +535,35 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
     assert_eq!(h.query_all_by_label("0 messages").count(), 4);
 }
 
+/// The Connections tab turns on the HTTPS listener mail programs set themselves up
+/// from: a wrong address is said next to the field, a right one listens after a
+/// restart from the GUI.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_connections_tab_turns_on_https_for_mail_programs_set_up() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_all_by_label("Connections").last().expect("the tab").click();
+    h.run_steps(3);
+    let field = "HTTPS for mail programs' set-up, port 443 (empty: off):";
+    type_into(&mut h, field, "443");
+    h.run_steps(3);
+    // A port alone is refused next to the field, saying what is wanted.
+    h.get_by_label_contains("'443' is not a listen address; write IP:port");
+    replace_text(&mut h, field, "127.0.0.1:0");
+    assert!(h.query_by_label_contains("'443' is not a listen address").is_none());
+    h.get_by_label("Apply").click();
+    wait(&mut h, "the saved change", |a| a.model.pending == [Page::Connections]);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    h.get_all_by_label("Restart Service").last().expect("a Restart Service button").click();
+    wait(&mut h, "HTTPS listening", |a| {
+        a.model.status.as_ref().is_some_and(|s| s.listeners.iter().any(|l| l.protocol == "HTTPS"))
+    });
+}
+
 /// File → Back Up Now writes a backup into the service's data directory and says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn back_up_now_writes_a_backup_and_says_where() {

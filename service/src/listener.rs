@@ -46,6 +46,8 @@ pub enum Protocol {
     Imaps,
     /// The Prometheus endpoint (HTTP, `/metrics`).
     Metrics,
+    /// HTTPS: mail programs' automatic set-up.
+    Https,
 }
 
 impl Protocol {
@@ -60,6 +62,7 @@ impl Protocol {
             Protocol::Imap => "IMAP4",
             Protocol::Imaps => "IMAP4 over TLS (imaps)",
             Protocol::Metrics => "metrics (Prometheus)",
+            Protocol::Https => "HTTPS",
         }
     }
 
@@ -75,12 +78,13 @@ impl Protocol {
             Protocol::Imap => "imap4.listen",
             Protocol::Imaps => "imap4.imaps_listen",
             Protocol::Metrics => "diagnostics.metrics_listen",
+            Protocol::Https => "connections.https_listen",
         }
     }
 
     /// True when every connection starts with a TLS handshake.
     pub fn implicit_tls(self) -> bool {
-        matches!(self, Protocol::Submissions | Protocol::Pop3s | Protocol::Imaps)
+        matches!(self, Protocol::Submissions | Protocol::Pop3s | Protocol::Imaps | Protocol::Https)
     }
 }
 
@@ -101,6 +105,7 @@ pub fn wanted(config: &Config) -> Vec<(Protocol, SocketAddr)> {
         out.push((Protocol::Imap, config.imap4.listen));
         out.extend(config.imap4.imaps_listen.map(|a| (Protocol::Imaps, a)));
     }
+    out.extend(config.connections.https_listen.map(|a| (Protocol::Https, a)));
     out.extend(config.diagnostics.metrics_listen.map(|a| (Protocol::Metrics, a)));
     out
 }

@@ -74,6 +74,8 @@ pub struct Metrics {
     pub pop3_sessions: Arc<AtomicUsize>,
     /// Open IMAP sessions.
     pub imap_sessions: Arc<AtomicUsize>,
+    /// Open HTTPS connections.
+    pub https_sessions: Arc<AtomicUsize>,
     /// Messages waiting in the outbound queue, as last read from the store.
     queued: AtomicU64,
     /// When the oldest of them arrived (0: none), as last read.
@@ -212,6 +214,7 @@ impl Metrics {
             ("smtp_sessions", "Open SMTP sessions", g.smtp),
             ("pop3_sessions", "Open POP3 sessions", g.pop3),
             ("imap_sessions", "Open IMAP sessions", g.imap),
+            ("https_connections", "Open HTTPS connections", self.https_sessions.load(Ordering::Relaxed) as u64),
         ];
         for (name, help, value) in gauges {
             registry.register(name, help, ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)));

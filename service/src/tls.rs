@@ -94,6 +94,9 @@ pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 pub struct ServerTls {
     /// Accepts handshakes.
     pub acceptor: TlsAcceptor,
+    /// Accepts HTTPS handshakes: the same certificate, offering HTTP/2 and HTTP/1.1
+    /// by ALPN (RFC 7301).
+    pub https: TlsAcceptor,
     /// The certificate presented, replaceable while the run goes on.
     pub certs: Arc<Certificates>,
 }
@@ -168,7 +171,9 @@ pub fn server(data_dir: &Path, config: &Config, acme: Option<(PathBuf, PathBuf)>
         .map_err(TlsError::Setup)?
         .with_no_client_auth()
         .with_cert_resolver(Arc::clone(&certs) as Arc<dyn rustls::server::ResolvesServerCert>);
-    Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), certs })
+    let mut https = server.clone();
+    https.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(ServerTls { acceptor: TlsAcceptor::from(Arc::new(server)), https: TlsAcceptor::from(Arc::new(https)), certs })
 }
 
 /// Reads a certificate chain and its key, checks that they belong together, and

@@ -111,6 +111,11 @@ impl Dns {
                 "SRV" => {
                     args.push(format!("--srv-host={name},{},{},{},{}", word(3), word(2), word(0), word(1)));
                 }
+                "CNAME" => {
+                    // dnsmasq answers a CNAME only for a target it knows.
+                    args.push(format!("--host-record={value},127.0.0.1"));
+                    args.push(format!("--cname={name},{value}"));
+                }
                 other => panic!("a {other} record cannot be published here: {r}"),
             }
         }

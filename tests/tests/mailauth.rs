@@ -330,11 +330,20 @@ async fn a_dns_timeout_defers_mail_from_outside() {
 async fn the_records_to_publish_are_checked_live() {
     let empty = Dns::start(&["--local=/test/"]);
     let d = service(&empty).await;
+    // With HTTPS on, the names mail programs set themselves up from are listed too.
+    d.ctl_ok(&["set", "https-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
     let records: serde_json::Value =
         serde_json::from_str(&d.ctl_ok(&["dns-records", "corp.test", "--check", "--json"])).expect("json");
     let records = records["records"].as_array().expect("records").clone();
     let kinds: Vec<&str> = records.iter().filter_map(|r| r["purpose"].as_str()).collect();
     assert!(kinds.iter().filter(|p| p.starts_with("DKIM key")).count() == 2, "{kinds:?}");
+    let names: Vec<&str> = records.iter().filter_map(|r| r["name"].as_str()).collect();
+    for name in
+        ["autoconfig.corp.test", "autodiscover.corp.test", "_autodiscover._tcp.corp.test", "_imap._tcp.corp.test"]
+    {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
     assert!(records.iter().all(|r| r["check"]["status"] == "missing"), "{records:?}");
     assert!(d.ctl_ok(&["dns-records", "--check"]).contains("[MISSING]"));
 

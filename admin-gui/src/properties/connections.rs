@@ -35,6 +35,13 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "connections.submission_listen",
         );
+        text_row(
+            ui,
+            "HTTPS for mail programs' set-up, port 443 (empty: off):",
+            &mut c.https_listen,
+            errors,
+            "connections.https_listen",
+        );
         text_row(ui, "Forward all mail to host (empty: use DNS):", &mut c.smart_host, errors, "connections.smart_host");
         ui.label("");
         ui.vertical(|ui| {

@@ -25,7 +25,8 @@ impl Manager {
         let (config, revision) = self.saved_config();
         let implicit_tls = config.connections.submissions_listen.is_some()
             || config.pop3.pop3s_listen.is_some()
-            || config.imap4.imaps_listen.is_some();
+            || config.imap4.imaps_listen.is_some()
+            || config.connections.https_listen.is_some();
         let acme = config.security.acme.as_ref().and_then(|a| crate::acme::stored(&self.inner.data_dir, a));
         let tls = match crate::tls::server(&self.inner.data_dir, &config, acme) {
             Ok(t) => Some(t),
@@ -74,6 +75,13 @@ impl Manager {
         let smtp_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.smtp_sessions));
         let pop3_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.pop3_sessions));
         let imap_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.imap_sessions));
+        let https_limits = Limits::new(c.max_connections, c.max_connections_per_ip, Arc::clone(&m.https_sessions));
+        // What mail programs are told to use: the listeners of this run as bound.
+        let setup = Arc::new(crate::http::setup::Setup::new(
+            &config,
+            &bound.iter().filter_map(|s| s.bound().map(|a| (s.protocol, s.configured, a))).collect::<Vec<_>>(),
+            ctx.tls.is_some(),
+        ));
         for socket in &bound {
             let implicit = socket.protocol.implicit_tls().then(|| acceptor.clone()).flatten();
             let listener = Arc::clone(&socket.listener);
@@ -107,6 +115,11 @@ impl Manager {
                     );
                 }
                 Protocol::Metrics => serve(&ctx, &accepting, crate::exporter::serve(listener, ctx.clone())),
+                Protocol::Https => {
+                    let Some(tls) = &ctx.tls else { continue };
+                    let http = crate::http::Http::new(tls.https.clone(), https_limits.clone(), setup.clone());
+                    serve(&ctx, &accepting, http.serve(listener, ctx.clone()));
+                }
             }
         }
         ctx.tasks.spawn(crate::queue::run(ctx.clone()));

@@ -1,6 +1,7 @@
 //! The DNS records each inbound domain publishes for its mail to be delivered and
-//! trusted — MX, SPF, the DKIM keys, DMARC, and SRV records for mail clients (RFC 6186,
-//! RFC 8314) — and a live check of each against DNS.
+//! trusted — MX, SPF, the DKIM keys, DMARC, SRV records for mail clients (RFC 6186,
+//! RFC 8314), and the names mail programs set themselves up from (autoconfig,
+//! Autodiscover) — and a live check of each against DNS.
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
@@ -53,6 +54,12 @@ pub fn wanted(config: &Config, keys: &[DkimKey], only: Option<&Domain>) -> Vec<D
         if let Some(a) = config.connections.submission_listen {
             services.push(("submission", a.port(), "Where mail clients send (submission with STARTTLS)"));
         }
+        if config.imap4.enabled {
+            if let Some(a) = config.imap4.imaps_listen {
+                services.push(("imaps", a.port(), "Where mail clients read (IMAP over TLS)"));
+            }
+            services.push(("imap", config.imap4.listen.port(), "Where mail clients read (IMAP)"));
+        }
         if config.pop3.enabled {
             services.push(("pop3", config.pop3.listen.port(), "Where mail clients read (POP3)"));
             if let Some(a) = config.pop3.pop3s_listen {
@@ -61,6 +68,26 @@ pub fn wanted(config: &Config, keys: &[DkimKey], only: Option<&Domain>) -> Vec<D
         }
         for (service, port, purpose) in services {
             out.push(record(format!("_{service}._tcp.{d}"), "SRV", format!("0 1 {port} {host}"), purpose));
+        }
+        if let Some(a) = config.connections.https_listen {
+            out.push(record(
+                format!("autoconfig.{d}"),
+                "CNAME",
+                host.clone(),
+                "Thunderbird and other mail programs fetch their settings here (HTTPS)",
+            ));
+            out.push(record(
+                format!("autodiscover.{d}"),
+                "CNAME",
+                host.clone(),
+                "Outlook fetches its settings here (Autodiscover over HTTPS)",
+            ));
+            out.push(record(
+                format!("_autodiscover._tcp.{d}"),
+                "SRV",
+                format!("0 0 {} {host}", a.port()),
+                "Outlook's other way to find Autodiscover",
+            ));
         }
     }
     out
@@ -134,6 +161,15 @@ async fn lookup(resolver: &TokioResolver, name: &str, kind: &str) -> Result<Vec<
                         s.port,
                         s.target.to_ascii().trim_end_matches('.')
                     )),
+                    _ => None,
+                })
+                .collect()
+        }),
+        "CNAME" => resolver.lookup(fqdn.as_str(), hickory_resolver::proto::rr::RecordType::CNAME).await.map(|l| {
+            l.answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::CNAME(c) => Some(c.0.to_ascii().trim_end_matches('.').to_owned()),
                     _ => None,
                 })
                 .collect()

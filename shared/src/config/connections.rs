@@ -88,6 +88,9 @@ pub struct ConnectionsDraft {
     /// Listen address for message submission (RFC 6409, port 587): STARTTLS, then
     /// AUTH before MAIL; `IP:port`; empty for none.
     pub submission_listen: String,
+    /// Listen address for HTTPS (usually port 443): mail programs' automatic set-up
+    /// (autoconfig, Autodiscover, Apple profiles); `IP:port`; empty for none.
+    pub https_listen: String,
     /// Maximum simultaneous inbound SMTP connections.
     pub max_connections: u64,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
@@ -122,6 +125,7 @@ impl Default for ConnectionsDraft {
             smtp_listen: "127.0.0.1:2525".into(),
             submissions_listen: String::new(),
             submission_listen: String::new(),
+            https_listen: String::new(),
             max_connections: 2000,
             max_connections_per_ip: 1200,
             max_recipients: 100,
@@ -163,6 +167,8 @@ pub struct Connections {
     pub submissions_listen: Option<SocketAddr>,
     /// Message submission (port 587) listen address, if any.
     pub submission_listen: Option<SocketAddr>,
+    /// HTTPS listen address (mail programs' automatic set-up), if any.
+    pub https_listen: Option<SocketAddr>,
     /// Maximum simultaneous inbound SMTP connections (both SMTP listeners together).
     pub max_connections: u32,
     /// Maximum simultaneous inbound SMTP connections from one IP address.
@@ -196,6 +202,7 @@ impl Connections {
         let smtp_listen = v.listen("connections.smtp_listen", &d.smtp_listen);
         let submissions_listen = v.optional_listen("connections.submissions_listen", &d.submissions_listen);
         let submission_listen = v.optional_listen("connections.submission_listen", &d.submission_listen);
+        let https_listen = v.optional_listen("connections.https_listen", &d.https_listen);
         let max_connections = v.range("connections.max_connections", d.max_connections, 1, 100_000);
         let per_ip = v.range("connections.max_connections_per_ip", d.max_connections_per_ip, 1, 100_000);
         if let (Some(all), Some(one)) = (max_connections, per_ip)
@@ -275,6 +282,7 @@ impl Connections {
             smtp_listen: smtp_listen?,
             submissions_listen: submissions_listen?,
             submission_listen: submission_listen?,
+            https_listen: https_listen?,
             max_connections: u32::try_from(max_connections?).ok()?,
             max_connections_per_ip: u32::try_from(per_ip?).ok()?,
             max_recipients: u32::try_from(max_recipients?).ok()?,
@@ -295,6 +303,7 @@ impl Connections {
             smtp_listen: self.smtp_listen.to_string(),
             submissions_listen: self.submissions_listen.map(|a| a.to_string()).unwrap_or_default(),
             submission_listen: self.submission_listen.map(|a| a.to_string()).unwrap_or_default(),
+            https_listen: self.https_listen.map(|a| a.to_string()).unwrap_or_default(),
             max_connections: self.max_connections.into(),
             max_connections_per_ip: self.max_connections_per_ip.into(),
             max_recipients: self.max_recipients.into(),

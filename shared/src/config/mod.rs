@@ -297,6 +297,7 @@ fn distinct_listeners(c: &Connections, p: &Pop3, i: &Imap4, d: &Diagnostics, v: 
         ("connections.smtp_listen", Some(c.smtp_listen)),
         ("connections.submissions_listen", c.submissions_listen),
         ("connections.submission_listen", c.submission_listen),
+        ("connections.https_listen", c.https_listen),
         ("pop3.listen", Some(p.listen)),
         ("pop3.pop3s_listen", p.pop3s_listen),
         ("imap4.listen", Some(i.listen)),

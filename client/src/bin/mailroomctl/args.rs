@@ -246,6 +246,9 @@ pub enum Setting {
     /// Message submission for mail programs (usually port 587: STARTTLS, then a login
     /// before MAIL), IP:port; `none` for off.
     SubmissionListen { addr: String },
+    /// HTTPS for mail programs' automatic set-up (autoconfig, Autodiscover, Apple
+    /// profiles; usually port 443), IP:port; `none` for off.
+    HttpsListen { addr: String },
     /// POP3 over implicit TLS (pop3s, usually port 995), IP:port; `none` for off.
     Pop3sListen { addr: String },
     /// IMAP4 listen address, IP:port (default 127.0.0.1:1143).

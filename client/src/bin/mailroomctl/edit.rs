@@ -20,6 +20,7 @@ pub fn setting(d: &mut ConfigDraft, setting: Setting) {
         Setting::Pop3Listen { addr } => d.pop3.listen = addr,
         Setting::SubmissionsListen { addr } => d.connections.submissions_listen = none_to_empty(addr),
         Setting::SubmissionListen { addr } => d.connections.submission_listen = none_to_empty(addr),
+        Setting::HttpsListen { addr } => d.connections.https_listen = none_to_empty(addr),
         Setting::Pop3sListen { addr } => d.pop3.pop3s_listen = none_to_empty(addr),
         Setting::ImapListen { addr } => d.imap4.listen = addr,
         Setting::JunkDomains { domains } => {
