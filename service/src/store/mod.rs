@@ -69,6 +69,7 @@
 mod admin;
 pub mod backup;
 mod config;
+pub mod dav;
 mod dkim;
 mod filtering;
 pub mod imap;

@@ -22,6 +22,7 @@
 mod admin;
 mod backup;
 mod config;
+mod dav;
 mod dkim;
 mod filtering;
 mod imap;

@@ -8,6 +8,7 @@
 //! thread and its migrations) is tested beside that backend, in `sqlite/tests.rs`.
 
 mod config;
+mod dav;
 mod filtering;
 mod imap;
 mod mailboxes;
@@ -75,6 +76,10 @@ macro_rules! contract {
 
 contract!(sqlite => crate::store::tests::Fixture::sqlite();
     config: [revisions_refuse_a_stale_save],
+    dav: [
+        a_person_has_a_calendar_and_an_address_book_from_the_start,
+        objects_are_written_on_their_conditions_and_their_changes_counted,
+    ],
     mailboxes: [
         addresses_are_canonical_unique_and_passwords_only_hashed,
         data_survives_reopening,

@@ -481,6 +481,46 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX folder_addresses_by_folder ON folder_addresses(folder_id);
     "#,
     ),
+    // 17: calendars and address books (CalDAV, CardDAV): each person's collections, the
+    // objects in them with the time they span, and tombstones of removed ones, all
+    // numbered by their collection's change counter (the sync token).
+    Migration::Sql(
+        r#"
+    CREATE TABLE dav_collections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('calendar', 'addressbook')),
+        name TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        color TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        sync INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (mailbox_id, kind, name)
+    );
+    CREATE TABLE dav_objects (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        component TEXT NOT NULL,
+        data BLOB NOT NULL,
+        etag TEXT NOT NULL,
+        starts INTEGER,
+        ends INTEGER,
+        sync INTEGER NOT NULL,
+        UNIQUE (collection_id, name),
+        UNIQUE (collection_id, uid)
+    );
+    CREATE INDEX dav_objects_by_time ON dav_objects(collection_id, starts);
+    CREATE INDEX dav_objects_by_sync ON dav_objects(collection_id, sync);
+    CREATE TABLE dav_tombstones (
+        collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        sync INTEGER NOT NULL,
+        PRIMARY KEY (collection_id, name)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// The schema version this build expects.
