@@ -10,6 +10,7 @@
 //! personal.
 
 pub mod autoconfig;
+pub mod dav;
 pub mod setup;
 
 use std::convert::Infallible;
@@ -71,10 +72,10 @@ impl Http {
         let Some(stream) = crate::tls::accept(stream, peer, Some(&self.acceptor), &ctx.shutdown).await else {
             return;
         };
-        let (setup, c) = (Arc::clone(&self.setup), ctx.clone());
+        let (setup, c, session) = (Arc::clone(&self.setup), ctx.clone(), dav::session());
         let service = hyper::service::service_fn(move |request| {
-            let (setup, ctx) = (Arc::clone(&setup), c.clone());
-            async move { Ok::<_, Infallible>(answer(request, peer, &setup, &ctx).await) }
+            let (setup, ctx, session) = (Arc::clone(&setup), c.clone(), Arc::clone(&session));
+            async move { Ok::<_, Infallible>(answer(request, peer, &setup, &ctx, &session).await) }
         });
         let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
@@ -128,8 +129,19 @@ fn query(request: &Parts, name: &str) -> Option<String> {
 }
 
 /// Answers one request.
-async fn answer(request: Request<Incoming>, peer: SocketAddr, setup: &Setup, ctx: &ServiceContext) -> Answer {
+async fn answer(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    setup: &Setup,
+    ctx: &ServiceContext,
+    session: &dav::Session,
+) -> Answer {
     let (request, body) = request.into_parts();
+    // Calendars and contacts; a client given only the host name asks its root.
+    let root_propfind = request.uri.path() == "/" && request.method.as_str() == "PROPFIND";
+    if request.uri.path() == "/dav" || request.uri.path().starts_with("/dav/") || root_propfind {
+        return dav::answer(request, body, peer, ctx, session).await;
+    }
     let path = request.uri.path().to_ascii_lowercase();
     let get = matches!(request.method, Method::GET | Method::HEAD);
     if path == "/autodiscover/autodiscover.xml" && request.method == Method::POST {
@@ -141,6 +153,7 @@ async fn answer(request: Request<Incoming>, peer: SocketAddr, setup: &Setup, ctx
         return error(StatusCode::PAYLOAD_TOO_LARGE, "The request's body is too large.");
     }
     match path.as_str() {
+        "/.well-known/caldav" | "/.well-known/carddav" => dav::well_known(),
         "/mail/config-v1.1.xml" | "/.well-known/autoconfig/mail/config-v1.1.xml" => {
             if !get {
                 return not_allowed("GET");

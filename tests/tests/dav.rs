@@ -1,0 +1,326 @@
+//! Calendars and contacts over CalDAV and CardDAV, against the real `mailroomd` over
+//! HTTPS, with real clients: Python's `caldav` library (Debian's, under the system
+//! Python) finds the calendars from the bare host name, makes one, stores a weekly
+//! event with an exception and asks for time ranges; vdirsyncer syncs a calendar and
+//! an address book both ways, twice, the second time moving nothing; curl sends what
+//! must be refused.
+#![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
+
+use std::process::Command;
+
+use mailroom_tests::{Daemon, require, require_python};
+
+/// Ann's service with HTTPS on; its address.
+async fn service() -> (Daemon, std::net::SocketAddr) {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.add_mailbox("bob@corp.test", "bob-pw");
+    d.ctl_ok(&["set", "https-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
+    let status = d.status().await;
+    let https = status.listeners.iter().find(|l| l.protocol == "HTTPS").expect("HTTPS listens");
+    let addr = https.address.parse().expect("address");
+    (d, addr)
+}
+
+/// Runs `script` under the system Python with `args`; its standard output.
+fn system_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/python3").arg("-c").arg(script).args(args).output().expect("python3");
+    assert!(
+        out.status.success(),
+        "the script failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const CALDAV_CLIENT: &str = r#"
+import caldav, datetime, sys, warnings
+warnings.simplefilter("ignore")
+url, user, password = sys.argv[1:4]
+client = caldav.DAVClient(url=url, username=user, password=password, ssl_verify_cert=False)
+principal = client.principal()
+print("calendars", sorted(c.name for c in principal.calendars()))
+work = principal.make_calendar(name="Work", cal_id="work")
+print("made", work.name, sorted(c.name for c in principal.calendars()))
+
+# Weekly on Mondays at 9, six times from 5 January 2026; the 12th is cancelled and
+# the 19th moved to 14:00.
+weekly = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//mailroom tests//EN
+BEGIN:VEVENT
+UID:weekly-1
+DTSTAMP:20260101T000000Z
+DTSTART:20260105T090000Z
+DTEND:20260105T100000Z
+RRULE:FREQ=WEEKLY;COUNT=6
+EXDATE:20260112T090000Z
+SUMMARY:Team meeting
+END:VEVENT
+BEGIN:VEVENT
+UID:weekly-1
+DTSTAMP:20260101T000000Z
+RECURRENCE-ID:20260119T090000Z
+DTSTART:20260119T140000Z
+DTEND:20260119T150000Z
+SUMMARY:Team meeting (moved)
+END:VEVENT
+END:VCALENDAR
+"""
+once = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//mailroom tests//EN
+BEGIN:VEVENT
+UID:once-1
+DTSTAMP:20260101T000000Z
+DTSTART:20260301T120000Z
+DTEND:20260301T130000Z
+SUMMARY:Lunch
+END:VEVENT
+END:VCALENDAR
+"""
+work.save_event(weekly)
+work.save_event(once)
+d = lambda *a: datetime.datetime(*a, tzinfo=datetime.timezone.utc)
+def found(start, end):
+    return sorted(str(e.icalendar_instance.walk("VEVENT")[0]["UID"]) for e in work.date_search(start=start, end=end, expand=False))
+print("january", found(d(2026, 1, 1), d(2026, 2, 1)))
+print("cancelled week", found(d(2026, 1, 12), d(2026, 1, 13)))
+print("moved morning", found(d(2026, 1, 19, 8), d(2026, 1, 19, 12)))
+print("moved afternoon", found(d(2026, 1, 19, 13), d(2026, 1, 19, 16)))
+print("february", found(d(2026, 2, 1), d(2026, 3, 1)))
+print("march", found(d(2026, 3, 1), d(2026, 4, 1)))
+print("december", found(d(2026, 12, 1), d(2027, 1, 1)))
+print("all", sorted(str(e.icalendar_instance.walk("VEVENT")[0]["UID"]) for e in work.events()))
+
+# Sync: everything, then only what changed.
+objects = work.objects_by_sync_token(load_objects=True)
+print("synced", len(list(objects)))
+lunch = work.event_by_uid("once-1")
+lunch.icalendar_instance.walk("VEVENT")[0]["SUMMARY"] = "Long lunch"
+lunch.save()
+updated, deleted = objects.sync()
+print("changed", [str(o.icalendar_instance.walk("VEVENT")[0]["SUMMARY"]) for o in updated], list(deleted))
+work.event_by_uid("weekly-1").delete()
+updated, deleted = objects.sync()
+print("removed", len(updated), len(deleted))
+print("after", sorted(str(e.icalendar_instance.walk("VEVENT")[0]["UID"]) for e in work.events()))
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_caldav_finds_the_calendars_from_the_host_and_queries_a_recurring_event() {
+    require_python(&["caldav", "icalendar"], "python3-caldav python3-icalendar");
+    let (_d, https) = service().await;
+    let out = system_python(CALDAV_CLIENT, &[&format!("https://{https}/"), "ann@corp.test", "ann-pw"]);
+    let expected = "calendars ['Calendar']\n\
+        made Work ['Calendar', 'Work']\n\
+        january ['weekly-1']\n\
+        cancelled week []\n\
+        moved morning []\n\
+        moved afternoon ['weekly-1']\n\
+        february ['weekly-1']\n\
+        march ['once-1']\n\
+        december []\n\
+        all ['once-1', 'weekly-1']\n\
+        synced 2\n\
+        changed ['Long lunch'] []\n\
+        removed 0 1\n\
+        after ['once-1']\n";
+    assert_eq!(out, expected);
+}
+
+/// What curl says: status code and body.
+fn curl(https: std::net::SocketAddr, args: &[&str], path: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-k", "--max-time", "20", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(format!("https://{https}{path}"))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').expect("code");
+    (code.parse().expect("code"), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_objects_are_refused_with_their_precondition_and_others_calendars_are_not_reached() {
+    require("curl", "curl");
+    let (_d, https) = service().await;
+    let ann = ["-u", "ann@corp.test:ann-pw"];
+    let put = |path: &str, body: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = ann.to_vec();
+        args.extend(["-X", "PUT", "-H", "Content-Type: text/calendar", "--data-binary", body]);
+        args.extend(extra);
+        curl(https, &args, path)
+    };
+    let event = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20260101T000000Z\r\n\
+                 DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let cal = "/dav/calendars/ann@corp.test/calendar/";
+    // A hundred malformed bodies: each refused with CalDAV's precondition, nothing kept.
+    let mut bad: Vec<String> = (1..event.len() - 2).step_by(event.len() / 60).map(|n| event[..n].to_owned()).collect();
+    bad.push(event.replace("END:VEVENT\r\nEND:VCALENDAR", "END:VCALENDAR\r\nEND:VEVENT"));
+    bad.push(event.replace("UID:e1\r\n", ""));
+    bad.push(format!("{event}{event}"));
+    bad.push(event.replace("VEVENT", "VFREEBUSY"));
+    bad.push("BEGIN:VCARD\r\nUID:x\r\nEND:VCARD\r\n".into());
+    while bad.len() < 99 {
+        bad.push(format!("garbage {}", bad.len()));
+    }
+    let mut refused = 0;
+    for (i, body) in bad.iter().enumerate() {
+        let (code, text) = put(&format!("{cal}bad{i}.ics"), body, &[]);
+        assert_eq!(code, 403, "#{i} {body:?}: {text}");
+        assert!(text.contains("urn:ietf:params:xml:ns:caldav"), "{text}");
+        refused += 1;
+    }
+    // And ten megabytes, refused by its size.
+    let huge = event.replace("SUMMARY:x", &format!("SUMMARY:{}", "x".repeat(10 << 20)));
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &huge).expect("write");
+    let at = format!("@{}", file.path().display());
+    let (code, text) = put(&format!("{cal}huge.ics"), &at, &["--http1.1"]);
+    assert_eq!(code, 413, "{text}");
+    assert_eq!(refused + 1, 100);
+    let (code, listing) = curl(https, &[ann[0], ann[1], "-X", "PROPFIND", "-H", "Depth: 1"], cal);
+    assert_eq!(code, 207);
+    assert_eq!(listing.matches("<d:response>").count(), 1, "only the calendar itself: {listing}");
+
+    // The service goes on serving: a good object is stored, conditions hold.
+    assert_eq!(put(&format!("{cal}e1.ics"), event, &["-H", "If-None-Match: *"]).0, 201);
+    assert_eq!(put(&format!("{cal}e1.ics"), event, &["-H", "If-None-Match: *"]).0, 412);
+    assert_eq!(put(&format!("{cal}e1.ics"), event, &["-H", "If-Match: \"stale\""]).0, 412);
+    let (code, text) = put(&format!("{cal}twin.ics"), event, &[]);
+    assert!(code == 403 && text.contains("no-uid-conflict") && text.contains("e1.ics"), "{code} {text}");
+
+    // Bob cannot reach Ann's calendars, and nobody gets in without a password.
+    let (code, _) = curl(https, &["-u", "bob@corp.test:bob-pw", "-X", "PROPFIND"], cal);
+    assert_eq!(code, 403);
+    assert_eq!(curl(https, &["-X", "PROPFIND"], cal).0, 401);
+    assert_eq!(curl(https, &["-u", "ann@corp.test:wrong", "-X", "PROPFIND"], cal).0, 401);
+    // Discovery from the well-known names.
+    let (code, _) = curl(https, &[], "/.well-known/caldav");
+    assert_eq!(code, 301);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vdirsyncer_syncs_a_calendar_and_an_address_book_both_ways_twice() {
+    require("vdirsyncer", "vdirsyncer");
+    let (d, https) = service().await;
+    // vdirsyncer pins the server's certificate by its SHA-256 fingerprint.
+    let shown = d.ctl_ok(&["certificate"]);
+    let fingerprint = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("SHA-256:"))
+        .unwrap_or_else(|| panic!("no fingerprint in {shown}"))
+        .trim()
+        .to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = dir.path().join("local");
+    let status = dir.path().join("status");
+    for sub in ["cal/calendar", "card/contacts"] {
+        std::fs::create_dir_all(local.join(sub)).expect("mkdir");
+    }
+    let config = format!(
+        r#"[general]
+status_path = "{status}"
+
+[pair cal]
+a = "cal_local"
+b = "cal_remote"
+collections = ["calendar"]
+
+[storage cal_local]
+type = "filesystem"
+path = "{local}/cal"
+fileext = ".ics"
+
+[storage cal_remote]
+type = "caldav"
+url = "https://{https}/"
+username = "ann@corp.test"
+password = "ann-pw"
+verify_fingerprint = "{fingerprint}"
+
+[pair card]
+a = "card_local"
+b = "card_remote"
+collections = ["contacts"]
+
+[storage card_local]
+type = "filesystem"
+path = "{local}/card"
+fileext = ".vcf"
+
+[storage card_remote]
+type = "carddav"
+url = "https://{https}/"
+username = "ann@corp.test"
+password = "ann-pw"
+verify_fingerprint = "{fingerprint}"
+"#,
+        status = status.display(),
+        local = local.display(),
+    );
+    let config_file = dir.path().join("config");
+    std::fs::write(&config_file, config).expect("config");
+    let vdirsyncer = |args: &[&str]| {
+        let out = Command::new("vdirsyncer")
+            .arg("-c")
+            .arg(&config_file)
+            .args(args)
+            .env("PYTHONWARNINGS", "ignore")
+            .output()
+            .expect("vdirsyncer");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "vdirsyncer {args:?}:\n{all}");
+        all
+    };
+    // Local objects go up.
+    std::fs::write(
+        local.join("cal/calendar/ev1.ics"),
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:ev1\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nSUMMARY:Planning\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .expect("event");
+    std::fs::write(
+        local.join("card/contacts/c1.vcf"),
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c1\r\nFN:Carol Example\r\nEMAIL:carol@outside.test\r\nEND:VCARD\r\n",
+    )
+    .expect("card");
+    vdirsyncer(&["discover"]);
+    let first = vdirsyncer(&["sync"]);
+    assert!(first.contains("Copying (uploading) item ev1"), "{first}");
+    assert!(first.contains("Copying (uploading) item c1"), "{first}");
+    // The second run moves nothing.
+    let second = vdirsyncer(&["sync"]);
+    assert!(!second.contains("Copying") && !second.contains("Updating"), "{second}");
+
+    // A change made on the server comes down: with curl, a new card.
+    let (code, text) = curl(
+        https,
+        &[
+            "-u",
+            "ann@corp.test:ann-pw",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: text/vcard",
+            "--data-binary",
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:d1\r\nFN:Dan Example\r\nEND:VCARD\r\n",
+        ],
+        "/dav/addressbooks/ann@corp.test/contacts/d1.vcf",
+    );
+    assert_eq!(code, 201, "{text}");
+    let third = vdirsyncer(&["sync"]);
+    assert!(third.contains("item d1 to card_local"), "{third}");
+    let cards: Vec<String> = std::fs::read_dir(local.join("card/contacts"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    let fourth = vdirsyncer(&["sync"]);
+    assert!(!fourth.contains("Copying") && !fourth.contains("Updating"), "{fourth}");
+}
