@@ -60,6 +60,8 @@ pub struct Collection {
     pub color: String,
     /// Its description.
     pub description: String,
+    /// The kinds of component a calendar takes (`VEVENT`, `VTODO`, `VJOURNAL`).
+    pub components: Vec<String>,
     /// Its latest change's number: the sync token (1 when new: 0 is never given, and
     /// means "from the start").
     pub sync: u64,
@@ -78,6 +80,8 @@ pub struct CollectionProps {
     pub color: Option<String>,
     /// The description.
     pub description: Option<String>,
+    /// A calendar's kinds of component (set when it is made; all when `None`).
+    pub components: Option<Vec<String>>,
 }
 
 /// An object as listed: its name, ETag and change number, without its bytes.
@@ -126,6 +130,8 @@ pub enum Precondition {
     None,
     /// Nothing by that name (`If-None-Match: *`).
     Absent,
+    /// Something by that name, whatever its ETag (`If-Match: *`).
+    Exists,
     /// The object with this ETag (`If-Match`).
     Etag(String),
 }
@@ -156,8 +162,8 @@ pub struct Changes {
     pub token: u64,
     /// Objects stored since (names and ETags).
     pub changed: Vec<ObjectInfo>,
-    /// Names removed since.
-    pub removed: Vec<String>,
+    /// Names removed since, with the change that removed each.
+    pub removed: Vec<(String, u64)>,
 }
 
 /// The ETag of `data`: a hash of its bytes.

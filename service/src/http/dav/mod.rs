@@ -14,6 +14,7 @@
 //! reaches only their own collections. Writes are conditional (ETags, RFC 7232), and
 //! a collection tells what changed since a sync token (RFC 6578).
 
+mod filter;
 mod objects;
 pub mod xml;
 
@@ -412,7 +413,7 @@ impl Dav<'_> {
             },
             (CALDAV, "supported-calendar-component-set") => match r {
                 Resource::Collection(c) if c.kind == DavKind::Calendar => {
-                    ["VEVENT", "VTODO", "VJOURNAL"].iter().map(|n| format!("<c:comp name=\"{n}\"/>")).collect()
+                    c.components.iter().map(|n| format!("<c:comp name=\"{}\"/>", escape(n))).collect()
                 }
                 _ => return None,
             },
@@ -617,6 +618,20 @@ impl Dav<'_> {
                 (DAV, "displayname") => props.display_name = value,
                 (ICAL, "calendar-color") => props.color = value,
                 (CALDAV, "calendar-description") | (CARDDAV, "addressbook-description") => props.description = value,
+                (CALDAV, "supported-calendar-component-set") => {
+                    let names: Vec<String> = p
+                        .children
+                        .iter()
+                        .filter(|c| c.is(CALDAV, "comp"))
+                        .filter_map(|c| c.attribute("name"))
+                        .map(str::to_ascii_uppercase)
+                        .collect();
+                    if names.is_empty() || names.iter().any(|n| !["VEVENT", "VTODO", "VJOURNAL"].contains(&n.as_str()))
+                    {
+                        return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "supported-calendar-component", ""));
+                    }
+                    props.components = Some(names);
+                }
                 (DAV, "resourcetype") => {
                     let wants_calendar = p.child(CALDAV, "calendar").is_some();
                     let wants_book = p.child(CARDDAV, "addressbook").is_some();
@@ -678,6 +693,9 @@ impl Dav<'_> {
                 return Ok(precondition(StatusCode::FORBIDDEN, ns, refused.precondition, ""));
             }
         };
+        if *kind == DavKind::Calendar && !c.components.contains(&object.component) {
+            return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "supported-calendar-component", ""));
+        }
         let when = conditions(parts);
         match self.ctx.store.dav_put(c.id, object, when).await? {
             Put::Stored { etag, created } => {
@@ -769,19 +787,48 @@ impl Dav<'_> {
                 let Some(filter) = request.child(CALDAV, "filter") else {
                     return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "valid-filter", ""));
                 };
-                let Some((component, start, end)) = calendar_filter(filter) else {
+                let Some(filter) = filter.child(CALDAV, "comp-filter").and_then(filter::CompFilter::read) else {
                     return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "valid-filter", ""));
                 };
+                // The store narrows by the time range; the filter decides.
+                let (_, (start, end)) = filter.narrowing();
                 for o in self.ctx.store.dav_in_range(c.id, start, end).await? {
-                    let matches = match &component {
-                        None => true,
-                        Some(comp) if start.is_some() || end.is_some() => objects::in_range(&o.data, comp, start, end),
-                        Some(comp) => objects::has_component(&o.data, comp),
-                    };
-                    if matches {
+                    if filter.matches(&o.data) {
                         push(&o, &mut out);
                     }
                 }
+            }
+            (CALDAV, "free-busy-query") if kind == DavKind::Calendar => {
+                let range = request.child(CALDAV, "time-range");
+                let at = |n: &str| range.and_then(|r| r.attribute(n)).and_then(filter::utc_time);
+                let (Some(start), Some(end)) = (at("start"), at("end")) else {
+                    return Ok(text(
+                        StatusCode::BAD_REQUEST,
+                        "A free-busy query needs a time range with a start and an end.",
+                    ));
+                };
+                let mut periods = Vec::new();
+                for o in self.ctx.store.dav_in_range(c.id, Some(start), Some(end)).await? {
+                    periods.extend(objects::busy(&o.data, start, end));
+                }
+                periods.sort_unstable();
+                let stamp = |t: i64| {
+                    chrono::DateTime::from_timestamp(t, 0)
+                        .map(|d| d.format("%Y%m%dT%H%M%SZ").to_string())
+                        .unwrap_or_default()
+                };
+                let mut ics = format!(
+                    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Mailroom//CalDAV//EN\r\nBEGIN:VFREEBUSY\r\n\
+                     DTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\n",
+                    stamp(crate::store::now_secs()),
+                    stamp(start),
+                    stamp(end)
+                );
+                for (s, e, kind) in periods {
+                    ics.push_str(&format!("FREEBUSY;FBTYPE={kind}:{}/{}\r\n", stamp(s), stamp(e)));
+                }
+                ics.push_str("END:VFREEBUSY\r\nEND:VCALENDAR\r\n");
+                return Ok(respond(StatusCode::OK, "text/calendar; charset=utf-8", ics));
             }
             (CARDDAV, "addressbook-query") if kind == DavKind::AddressBook => {
                 let filter = request.child(CARDDAV, "filter");
@@ -805,26 +852,58 @@ impl Dav<'_> {
                     }
                     Err(e) => return Err(e),
                 };
+                // A limit (RFC 6578 §3.7) cuts the changes, oldest first, at a
+                // checkpoint: the collection answers 507 and the token given is the
+                // last change sent, from which the client asks again.
+                let limit = request
+                    .child(DAV, "limit")
+                    .and_then(|l| l.child(DAV, "nresults"))
+                    .map(|n| n.text.trim().parse::<usize>().ok());
+                let limit = match limit {
+                    Some(None) => return Ok(text(StatusCode::BAD_REQUEST, "DAV:nresults is not a number.")),
+                    Some(Some(n)) => Some(n),
+                    None => None,
+                };
+                let mut all: Vec<(u64, Option<&ObjectInfo>, &str)> = changes
+                    .changed
+                    .iter()
+                    .map(|o| (o.sync, Some(o), o.name.as_str()))
+                    .chain(changes.removed.iter().map(|(name, sync)| (*sync, None, name.as_str())))
+                    .collect();
+                all.sort_by_key(|(sync, _, _)| *sync);
+                let mut token = changes.token;
+                let truncated = limit.is_some_and(|n| all.len() > n);
+                if let Some(n) = limit.filter(|_| truncated) {
+                    all.truncate(n);
+                    token = all.last().map_or(since, |(sync, _, _)| *sync);
+                }
                 let data = if wants_data(&wanted) {
-                    self.ctx.store.dav_get(c.id, changes.changed.iter().map(|o| o.name.clone()).collect()).await?
+                    let names = all.iter().filter(|(_, o, _)| o.is_some()).map(|(_, _, n)| (*n).to_owned()).collect();
+                    self.ctx.store.dav_get(c.id, names).await?
                 } else {
                     Vec::new()
                 };
-                for info in &changes.changed {
-                    let d = data.iter().find(|b| b.name == info.name).map(|b| b.data.as_slice());
-                    out.push_str(&self.response(
-                        &format!("{href}{}", encode(&info.name)),
-                        &Resource::Object(&c, info, d),
-                        &wanted,
-                    ));
+                for (_, info, name) in &all {
+                    let object_href = format!("{href}{}", encode(name));
+                    match info {
+                        Some(info) => {
+                            let d = data.iter().find(|b| b.name == info.name).map(|b| b.data.as_slice());
+                            out.push_str(&self.response(&object_href, &Resource::Object(&c, info, d), &wanted));
+                        }
+                        None => out.push_str(&format!(
+                            "<d:response><d:href>{}</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>",
+                            escape(&object_href)
+                        )),
+                    }
                 }
-                for name in &changes.removed {
+                if truncated {
                     out.push_str(&format!(
-                        "<d:response><d:href>{}</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>",
-                        escape(&format!("{href}{}", encode(name)))
+                        "<d:response><d:href>{}</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status>\
+                         <d:error><d:number-of-matches-within-limits/></d:error></d:response>",
+                        escape(&href)
                     ));
                 }
-                let now = Collection { sync: changes.token, ..c.clone() };
+                let now = Collection { sync: token, ..c.clone() };
                 out.push_str(&element(DAV, "sync-token", &escape(&sync_token(&now))));
             }
             _ => return Ok(precondition(StatusCode::FORBIDDEN, DAV, "supported-report", "")),
@@ -850,41 +929,10 @@ fn conditions(parts: &Parts) -> Precondition {
         return Precondition::Absent;
     }
     match header("If-Match") {
-        Some(tag) if tag != "*" => Precondition::Etag(tag.trim_start_matches("W/").trim_matches('"').to_owned()),
-        _ => Precondition::None,
+        Some("*") => Precondition::Exists,
+        Some(tag) => Precondition::Etag(tag.trim_start_matches("W/").trim_matches('"').to_owned()),
+        None => Precondition::None,
     }
-}
-
-/// A calendar-query's filter: the component asked for under VCALENDAR (if any), and
-/// its time range; `None` for a filter not understood.
-fn calendar_filter(filter: &Element) -> Option<(Option<String>, Option<i64>, Option<i64>)> {
-    let top = filter.child(CALDAV, "comp-filter")?;
-    if !top.attribute("name")?.eq_ignore_ascii_case("VCALENDAR") {
-        return None;
-    }
-    let Some(inner) = top.child(CALDAV, "comp-filter") else { return Some((None, None, None)) };
-    let name = inner.attribute("name")?.to_ascii_uppercase();
-    let (mut start, mut end) = (None, None);
-    if let Some(range) = inner.child(CALDAV, "time-range") {
-        start = match range.attribute("start") {
-            Some(s) => Some(utc_time(s)?),
-            None => None,
-        };
-        end = match range.attribute("end") {
-            Some(s) => Some(utc_time(s)?),
-            None => None,
-        };
-        if start.is_none() && end.is_none() {
-            return None;
-        }
-    }
-    Some((Some(name), start, end))
-}
-
-/// An iCalendar UTC time (`20260105T090000Z`) as Unix seconds.
-fn utc_time(s: &str) -> Option<i64> {
-    let t = chrono::NaiveDateTime::parse_from_str(s.trim().strip_suffix('Z')?, "%Y%m%dT%H%M%S").ok()?;
-    Some(t.and_utc().timestamp())
 }
 
 /// Whether a vCard passes an addressbook-query filter (RFC 6352 §10.5): its
@@ -957,13 +1005,14 @@ mod tests {
             color: String::new(),
             description: String::new(),
             sync: 12,
+            components: Vec::new(),
             objects: 0,
             bytes: 0,
         };
         assert_eq!(token_number(&c, &sync_token(&c)), Some(12));
         assert_eq!(token_number(&c, "http://mailroom.invalid/sync/8-12"), None, "another collection's");
         assert_eq!(token_number(&c, "garbage"), None);
-        assert_eq!(utc_time("20260105T090000Z"), Some(1_767_603_600));
-        assert_eq!(utc_time("2026-01-05"), None);
+        assert_eq!(filter::utc_time("20260105T090000Z"), Some(1_767_603_600));
+        assert_eq!(filter::utc_time("2026-01-05"), None);
     }
 }

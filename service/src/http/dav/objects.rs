@@ -158,12 +158,38 @@ pub fn in_range(data: &[u8], component: &str, start: Option<i64>, end: Option<i6
     })
 }
 
-/// Whether `data` holds a component of `name` (`VEVENT`…).
-pub fn has_component(data: &[u8], name: &str) -> bool {
-    std::str::from_utf8(data)
-        .ok()
-        .and_then(|t| ICalendar::parse(t).ok())
-        .is_some_and(|ical| ical.components.iter().any(|c| c.component_type.as_str().eq_ignore_ascii_case(name)))
+/// The busy time of `data`'s events within `[start, end)`: each occurrence that is
+/// not transparent or cancelled, clipped to the range, with its FBTYPE (tentative
+/// events are BUSY-TENTATIVE), for a free-busy query (RFC 4791 §7.10).
+pub fn busy(data: &[u8], start: i64, end: i64) -> Vec<(i64, i64, &'static str)> {
+    let Some(ical) = std::str::from_utf8(data).ok().and_then(|t| ICalendar::parse(t).ok()) else {
+        return Vec::new();
+    };
+    let text_of = |c: &calcard::icalendar::ICalendarComponent, name: &str| {
+        c.entries
+            .iter()
+            .find(|e| e.name.as_str().eq_ignore_ascii_case(name))
+            .and_then(|e| e.values.first())
+            .and_then(|v| v.as_text())
+            .map(str::to_ascii_uppercase)
+    };
+    let expanded = ical.expand_dates(Tz::UTC, MAX_OCCURRENCES * 10);
+    let mut out = Vec::new();
+    for e in &expanded.events {
+        let Some(c) = ical.component_by_id(e.comp_id) else { continue };
+        if c.component_type != ICalendarComponentType::VEvent
+            || text_of(c, "TRANSP").as_deref() == Some("TRANSPARENT")
+            || text_of(c, "STATUS").as_deref() == Some("CANCELLED")
+        {
+            continue;
+        }
+        let (s, e) = e.timestamps();
+        if s < end && e > start && e > s {
+            let kind = if text_of(c, "STATUS").as_deref() == Some("TENTATIVE") { "BUSY-TENTATIVE" } else { "BUSY" };
+            out.push((s.max(start), e.min(end), kind));
+        }
+    }
+    out
 }
 
 /// Reads a vCard for an address book, named `name`.
@@ -247,6 +273,19 @@ mod tests {
         assert_eq!(refusal(&(WEEKLY.to_owned() + WEEKLY)), "valid-calendar-data", "two objects in one");
         let huge = WEEKLY.replace("SUMMARY:Weekly", &format!("SUMMARY:{}", "x".repeat(MAX_SIZE)));
         assert_eq!(refusal(&huge), "max-resource-size");
+    }
+
+    #[test]
+    fn busy_time_is_each_occurrence_clipped_to_the_range_and_transparent_events_are_free() {
+        let (start, end) = (ts("2026-01-01T00:00:00Z"), ts("2026-01-20T00:00:00Z"));
+        let busy = busy(WEEKLY.as_bytes(), start, end);
+        let expected: Vec<(i64, i64, &str)> = ["2026-01-05", "2026-01-19"]
+            .iter()
+            .map(|d| (ts(&format!("{d}T09:00:00Z")), ts(&format!("{d}T10:00:00Z")), "BUSY"))
+            .collect();
+        assert_eq!(busy, expected, "the 12th is excluded; the 26th is after the range");
+        let free = WEEKLY.replace("SUMMARY:Weekly", "SUMMARY:Weekly\r\nTRANSP:TRANSPARENT");
+        assert!(super::busy(free.as_bytes(), start, end).is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::store::dav::{
 use crate::store::{StoreError, StoreResult};
 
 const COLLECTION_COLUMNS: &str = "c.id, c.mailbox_id, c.kind, c.name, c.display_name, c.color, c.description, c.sync, \
+     c.components, \
      (SELECT COUNT(*) FROM dav_objects o WHERE o.collection_id = c.id), \
      (SELECT COALESCE(SUM(length(o.data)), 0) FROM dav_objects o WHERE o.collection_id = c.id)";
 
@@ -23,8 +24,9 @@ fn collection_row(r: &Row<'_>) -> rusqlite::Result<Collection> {
         color: r.get(5)?,
         description: r.get(6)?,
         sync: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
-        objects: r.get::<_, i64>(8)?.try_into().unwrap_or(0),
-        bytes: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
+        components: r.get::<_, String>(8)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        objects: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
+        bytes: r.get::<_, i64>(10)?.try_into().unwrap_or(0),
     })
 }
 
@@ -48,6 +50,7 @@ fn holds(when: &Precondition, etag: Option<&str>) -> bool {
     match when {
         Precondition::None => true,
         Precondition::Absent => etag.is_none(),
+        Precondition::Exists => etag.is_some(),
         Precondition::Etag(e) => etag == Some(e.as_str()),
     }
 }
@@ -85,8 +88,8 @@ impl Sqlite {
             }
             let id: i64 = tx
                 .prepare_cached(
-                    "INSERT INTO dav_collections (mailbox_id, kind, name, display_name, color, description)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                    "INSERT INTO dav_collections (mailbox_id, kind, name, display_name, color, description, components)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, 'VEVENT,VTODO,VJOURNAL')) RETURNING id",
                 )?
                 .query_row(
                     params![
@@ -95,7 +98,8 @@ impl Sqlite {
                         name,
                         props.display_name.unwrap_or_default(),
                         props.color.unwrap_or_default(),
-                        props.description.unwrap_or_default()
+                        props.description.unwrap_or_default(),
+                        props.components.map(|c| c.join(","))
                     ],
                     |r| r.get(0),
                 )?;
@@ -283,14 +287,16 @@ impl Sqlite {
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             // From the start, a client needs no news of what it never had.
-            let removed = if token == 0 {
-                Vec::new()
-            } else {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT name FROM dav_tombstones WHERE collection_id = ?1 AND sync > ?2 ORDER BY sync",
-                )?;
-                stmt.query_map(params![collection, since], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?
-            };
+            let removed =
+                if token == 0 {
+                    Vec::new()
+                } else {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT name, sync FROM dav_tombstones WHERE collection_id = ?1 AND sync > ?2 ORDER BY sync",
+                    )?;
+                    stmt.query_map(params![collection, since], |r| Ok((r.get(0)?, u64_of(r.get(1)?))))?
+                        .collect::<Result<Vec<(String, u64)>, _>>()?
+                };
             Ok(Changes { token: now, changed, removed })
         })
         .await

@@ -494,6 +494,8 @@ const MIGRATIONS: &[Migration] = &[
         display_name TEXT NOT NULL DEFAULT '',
         color TEXT NOT NULL DEFAULT '',
         description TEXT NOT NULL DEFAULT '',
+        -- A calendar's kinds of component (CalDAV's supported-calendar-component-set).
+        components TEXT NOT NULL DEFAULT 'VEVENT,VTODO,VJOURNAL',
         sync INTEGER NOT NULL DEFAULT 1,
         UNIQUE (mailbox_id, kind, name)
     );
