@@ -138,7 +138,7 @@ async fn answer(
 ) -> Answer {
     let (request, body) = request.into_parts();
     // Calendars and contacts; a client given only the host name asks its root.
-    let root_propfind = request.uri.path() == "/" && request.method.as_str() == "PROPFIND";
+    let root_propfind = request.uri.path() == "/" && matches!(request.method.as_str(), "PROPFIND" | "REPORT");
     if request.uri.path() == "/dav" || request.uri.path().starts_with("/dav/") || root_propfind {
         return dav::answer(request, body, peer, ctx, session).await;
     }

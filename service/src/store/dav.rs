@@ -62,6 +62,9 @@ pub struct Collection {
     pub description: String,
     /// The kinds of component a calendar takes (`VEVENT`, `VTODO`, `VJOURNAL`).
     pub components: Vec<String>,
+    /// The properties clients set that the server only keeps: (namespace, name,
+    /// text).
+    pub dead: Vec<(String, String, String)>,
     /// Its latest change's number: the sync token (1 when new: 0 is never given, and
     /// means "from the start").
     pub sync: u64,
@@ -82,6 +85,8 @@ pub struct CollectionProps {
     pub description: Option<String>,
     /// A calendar's kinds of component (set when it is made; all when `None`).
     pub components: Option<Vec<String>>,
+    /// Properties only kept: (namespace, name, text); an empty text removes one.
+    pub dead: Vec<(String, String, String)>,
 }
 
 /// An object as listed: its name, ETag and change number, without its bytes.

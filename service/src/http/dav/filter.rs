@@ -128,17 +128,42 @@ impl CompFilter {
         if !root.component_type.as_str().eq_ignore_ascii_case(&self.name) {
             return self.not_defined;
         }
-        self.holds(&ical, root, data)
+        self.holds(&ical, root, None, data)
     }
 
-    /// The tests of this filter, on `c` (a component of its name).
-    fn holds(&self, ical: &ICalendar, c: &ICalendarComponent, data: &[u8]) -> bool {
-        if let Some((start, end)) = self.range
-            && !super::objects::in_range(data, &self.name, start, end)
-        {
-            return false;
+    /// The tests of this filter, on `c` (a component of its name, under `parent`).
+    fn holds(
+        &self,
+        ical: &ICalendar,
+        c: &ICalendarComponent,
+        parent: Option<&ICalendarComponent>,
+        data: &[u8],
+    ) -> bool {
+        if let Some((start, end)) = self.range {
+            let met = if self.name == "VALARM" {
+                parent.is_some_and(|p| alarm_in_range(data, p, c, start, end))
+            } else {
+                super::objects::in_range(data, &self.name, start, end)
+            };
+            if !met {
+                return false;
+            }
         }
-        self.props.iter().all(|p| p.holds(c)) && self.comps.iter().all(|f| f.holds_under(ical, c, data))
+        let props = |p: &PropFilter| {
+            // Under VCALENDAR itself a property filter also looks into its
+            // components (a query that names no kind of component), which hold the
+            // properties such a query is after.
+            if self.name != "VCALENDAR" {
+                return p.holds(c);
+            }
+            let children = || c.component_ids.iter().filter_map(|id| ical.component_by_id(*id));
+            if p.not_defined {
+                p.holds(c) && children().all(|k| p.holds(k))
+            } else {
+                p.holds(c) || children().any(|k| p.holds(k))
+            }
+        };
+        self.props.iter().all(props) && self.comps.iter().all(|f| f.holds_under(ical, c, data))
     }
 
     /// This filter, on the children of `parent`.
@@ -151,7 +176,7 @@ impl CompFilter {
         if self.not_defined {
             return children.next().is_none();
         }
-        children.any(|c| self.holds(ical, c, data))
+        children.any(|c| self.holds(ical, c, Some(parent), data))
     }
 }
 
@@ -210,6 +235,42 @@ impl ParamFilter {
             return params.next().is_none();
         }
         params.any(|p| self.text.as_ref().is_none_or(|t| p.value.as_text().is_some_and(|v| t.matches(v))))
+    }
+}
+
+/// Whether `alarm` (of the event or to-do `owner`) goes off in `[start, end)` for one
+/// of the object's occurrences (RFC 4791 §9.9): its TRIGGER, a time or a duration
+/// from the start (or the end, with RELATED=END).
+fn alarm_in_range(
+    data: &[u8],
+    owner: &ICalendarComponent,
+    alarm: &ICalendarComponent,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> bool {
+    use calcard::icalendar::{ICalendarParameterName, ICalendarValue};
+    let Some(trigger) = alarm.entries.iter().find(|e| e.name.as_str().eq_ignore_ascii_case("TRIGGER")) else {
+        return false;
+    };
+    let in_range = |t: i64| start.is_none_or(|s| t >= s) && end.is_none_or(|e| t < e);
+    match trigger.values.first() {
+        Some(ICalendarValue::PartialDateTime(at)) => at.to_timestamp().is_some_and(in_range),
+        Some(ICalendarValue::Duration(d)) => {
+            let seconds = i64::from(d.weeks) * 604_800
+                + i64::from(d.days) * 86_400
+                + i64::from(d.hours) * 3600
+                + i64::from(d.minutes) * 60
+                + i64::from(d.seconds);
+            let offset = if d.neg { -seconds } else { seconds };
+            let from_end = trigger.params.iter().any(|p| {
+                p.name == ICalendarParameterName::Related
+                    && p.value.as_text().is_some_and(|v| v.eq_ignore_ascii_case("END"))
+            });
+            super::objects::occurrences(data, owner.component_type.as_str())
+                .into_iter()
+                .any(|(s, e)| in_range(if from_end { e } else { s } + offset))
+        }
+        _ => false,
     }
 }
 
@@ -273,6 +334,17 @@ mod tests {
         assert!(!matches(r#"<c:comp-filter name="VTODO"/>"#));
         let partstat = r#"<c:comp-filter name="VEVENT"><c:prop-filter name="ATTENDEE"><c:param-filter name="PARTSTAT"><c:text-match>accepted</c:text-match></c:param-filter></c:prop-filter></c:comp-filter>"#;
         assert!(matches(partstat));
+        // The alarm goes off at 08:45, fifteen minutes before the start.
+        let alarm = |from: &str, to: &str| {
+            format!(
+                r#"<c:comp-filter name="VEVENT"><c:comp-filter name="VALARM"><c:time-range start="{from}" end="{to}"/></c:comp-filter></c:comp-filter>"#
+            )
+        };
+        assert!(matches(&alarm("20260105T084000Z", "20260105T085000Z")));
+        assert!(!matches(&alarm("20260105T090000Z", "20260105T091500Z")));
+        // A property filter right under VCALENDAR looks into its components.
+        assert!(matches(r#"<c:prop-filter name="SUMMARY"><c:text-match>budget</c:text-match></c:prop-filter>"#));
+        assert!(!matches(r#"<c:prop-filter name="SUMMARY"><c:is-not-defined/></c:prop-filter>"#));
         let range = r#"<c:comp-filter name="VEVENT"><c:time-range start="20260105T093000Z" end="20260106T000000Z"/></c:comp-filter>"#;
         assert!(matches(range));
         assert_eq!(filter(range).narrowing(), (Some("VEVENT"), (Some(1_767_605_400), Some(1_767_657_600))));

@@ -63,11 +63,16 @@ enum Target {
     Object(DavKind, String, String, String),
 }
 
+/// A path segment's name, percent-decoded. `@` and `%40` name the same thing here:
+/// RFC 3986 §2.2 makes them two names, but clients (Python's caldav among them)
+/// write a path's `@` either way. `None` for an empty or dot segment, a `/`, or one
+/// too long.
 fn decode(segment: &str) -> Option<String> {
     let s = percent_encoding::percent_decode_str(segment).decode_utf8().ok()?.into_owned();
     (!s.is_empty() && !s.contains('/') && s != "." && s != ".." && s.len() <= 255).then_some(s)
 }
 
+/// A name as it goes into a URL.
 fn encode(segment: &str) -> String {
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'@')
@@ -92,7 +97,7 @@ fn target(path: &str) -> Option<Target> {
         _ => None,
     };
     Some(match parts.as_slice() {
-        [] => Target::Root,
+        [] | ["principals"] => Target::Root,
         ["principals", user] => Target::Principal(decode(user)?),
         [home, user] => Target::Home(kind(home)?, decode(user)?),
         [home, user, coll] => Target::Collection(kind(home)?, decode(user)?, decode(coll)?),
@@ -200,7 +205,8 @@ pub async fn answer(
         Target::Root => None,
         Target::Principal(u) | Target::Home(_, u) | Target::Collection(_, u, _) | Target::Object(_, u, _, _) => Some(u),
     };
-    if owner.is_some_and(|u| !u.eq_ignore_ascii_case(&user.login)) {
+    let directory = matches!(target, Target::Principal(_)) && matches!(parts.method.as_str(), "PROPFIND" | "REPORT");
+    if !directory && owner.is_some_and(|u| !u.eq_ignore_ascii_case(&user.login)) {
         return text(StatusCode::FORBIDDEN, "These are someone else's.");
     }
     let dav = Dav { ctx, user: &user };
@@ -289,7 +295,8 @@ fn wanted(parent: Option<&Element>) -> Wanted {
 /// A resource being described.
 enum Resource<'a> {
     Root,
-    Principal,
+    /// A person: their address and the name shown.
+    Principal(&'a str, &'a str),
     Home,
     Collection(&'a Collection),
     Object(&'a Collection, &'a ObjectInfo, Option<&'a [u8]>),
@@ -307,6 +314,7 @@ fn all_props(r: &Resource<'_>) -> Vec<Prop> {
     match r {
         Resource::Collection(c) => {
             out.extend([p(DAV, "sync-token"), p(CS, "getctag"), p(DAV, "owner")]);
+            out.extend(c.dead.iter().map(|(ns, name, _)| (ns.clone(), name.clone())));
             match c.kind {
                 DavKind::Calendar => out.extend([
                     p(CALDAV, "supported-calendar-component-set"),
@@ -317,7 +325,7 @@ fn all_props(r: &Resource<'_>) -> Vec<Prop> {
             }
         }
         Resource::Object(..) => out.extend([p(DAV, "getetag"), p(DAV, "getcontenttype"), p(DAV, "getcontentlength")]),
-        Resource::Principal => out.extend([p(CALDAV, "calendar-home-set"), p(CARDDAV, "addressbook-home-set")]),
+        Resource::Principal(..) => out.extend([p(CALDAV, "calendar-home-set"), p(CARDDAV, "addressbook-home-set")]),
         Resource::Root | Resource::Home => {}
     }
     out
@@ -334,14 +342,19 @@ impl Dav<'_> {
                 .map(|p| element(DAV, "privilege", &element(DAV, p, "")))
                 .collect::<String>()
         };
+        // Whose principal it is, if one.
+        let person = match r {
+            Resource::Principal(address, _) => Some(*address),
+            _ => None,
+        };
         Some(match (ns, name) {
             (DAV, "current-user-principal") => href(principal_href(login)),
-            (DAV, "principal-URL") if matches!(r, Resource::Principal) => href(principal_href(login)),
+            (DAV, "principal-URL") => href(principal_href(person?)),
             (DAV, "owner") => href(principal_href(login)),
             (DAV, "current-user-privilege-set") => privileges(),
             (DAV, "resourcetype") => match r {
                 Resource::Root | Resource::Home => element(DAV, "collection", ""),
-                Resource::Principal => element(DAV, "principal", ""),
+                Resource::Principal(..) => element(DAV, "principal", ""),
                 Resource::Collection(c) => {
                     let kind = match c.kind {
                         DavKind::Calendar => element(CALDAV, "calendar", ""),
@@ -353,17 +366,13 @@ impl Dav<'_> {
             },
             (DAV, "displayname") => match r {
                 Resource::Collection(c) => escape(&c.display_name),
-                Resource::Principal => escape(login),
+                Resource::Principal(_, name) => escape(name),
                 _ => return None,
             },
-            (CALDAV, "calendar-home-set") if matches!(r, Resource::Principal) => {
-                href(home_href(DavKind::Calendar, login))
-            }
-            (CARDDAV, "addressbook-home-set") if matches!(r, Resource::Principal) => {
-                href(home_href(DavKind::AddressBook, login))
-            }
-            (CALDAV, "calendar-user-address-set") if matches!(r, Resource::Principal) => {
-                href(format!("mailto:{login}")) + &href(principal_href(login))
+            (CALDAV, "calendar-home-set") => href(home_href(DavKind::Calendar, person?)),
+            (CARDDAV, "addressbook-home-set") => href(home_href(DavKind::AddressBook, person?)),
+            (CALDAV, "calendar-user-address-set") => {
+                href(format!("mailto:{}", person?)) + &href(principal_href(person?))
             }
             (DAV, "principal-collection-set") => href("/dav/principals/".into()),
             (DAV, "supported-report-set") => {
@@ -443,7 +452,12 @@ impl Dav<'_> {
                 Resource::Collection(c) if !c.description.is_empty() => escape(&c.description),
                 _ => return None,
             },
-            _ => return None,
+            _ => match r {
+                Resource::Collection(c) => {
+                    escape(&c.dead.iter().find(|(n, local, _)| n == ns && local == name).map(|(_, _, v)| v.clone())?)
+                }
+                _ => return None,
+            },
         })
     }
 
@@ -477,6 +491,60 @@ impl Dav<'_> {
         out
     }
 
+    /// The people of the organisation (mailboxes, shared ones included, as rooms and
+    /// teams are), as address and name; those whose address or name holds `matching`.
+    async fn people(&self, matching: Option<&str>) -> crate::store::StoreResult<Vec<(String, String)>> {
+        let wanted = matching.map(str::to_lowercase);
+        Ok(self
+            .ctx
+            .store
+            .list_mailboxes()
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                let address = m.addresses.first()?.clone();
+                let name = if m.display_name.is_empty() { address.clone() } else { m.display_name.clone() };
+                Some((address, name))
+            })
+            .filter(|(a, n)| {
+                wanted.as_ref().is_none_or(|w| a.to_lowercase().contains(w) || n.to_lowercase().contains(w))
+            })
+            .collect())
+    }
+
+    /// DAV:principal-property-search (RFC 3744 §9.4): the people whose properties
+    /// searched for hold the text (all of them, without a search).
+    async fn principal_search(&self, request: &Element) -> crate::store::StoreResult<Answer> {
+        let text: Option<String> = request
+            .children
+            .iter()
+            .filter(|e| e.is(DAV, "property-search"))
+            .filter_map(|e| e.child(DAV, "match"))
+            .map(|m| m.text.trim().to_owned())
+            .next();
+        // The properties asked for: those under DAV:prop, and any given beside it
+        // (as some clients write them), with the two a search needs to be useful.
+        let mut props: Vec<Prop> = request
+            .children
+            .iter()
+            .filter(|e| !e.is(DAV, "property-search") && !e.is(DAV, "apply-to-principal-collection-set"))
+            .flat_map(|e| if e.is(DAV, "prop") { e.children.iter().collect::<Vec<_>>() } else { vec![e] })
+            .map(|e| (e.ns.clone(), e.name.clone()))
+            .collect();
+        for needed in [(DAV, "displayname"), (CALDAV, "calendar-home-set")] {
+            if !props.iter().any(|(ns, n)| ns == needed.0 && n == needed.1) {
+                props.push((needed.0.to_owned(), needed.1.to_owned()));
+            }
+        }
+        let wanted = Wanted::Props(props);
+        let mut out = xml::root_open("multistatus");
+        for (address, name) in self.people(text.as_deref()).await? {
+            out.push_str(&self.response(&principal_href(&address), &Resource::Principal(&address, &name), &wanted));
+        }
+        out.push_str("</d:multistatus>\n");
+        Ok(multistatus(out))
+    }
+
     async fn collection(&self, kind: DavKind, name: &str) -> crate::store::StoreResult<Option<Collection>> {
         self.ctx.store.dav_collection(self.user.mailbox, kind, name).await
     }
@@ -495,11 +563,24 @@ impl Dav<'_> {
             Target::Root => {
                 out.push_str(&self.response("/dav/", &Resource::Root, &wanted));
                 if deep {
-                    out.push_str(&self.response(&principal_href(&login), &Resource::Principal, &wanted));
+                    out.push_str(&self.response(
+                        &principal_href(&login),
+                        &Resource::Principal(&login, &login),
+                        &wanted,
+                    ));
                 }
             }
+            Target::Principal(who) if !who.eq_ignore_ascii_case(&login) => {
+                // Another person of the organisation: their directory entry only.
+                let Some((address, name)) =
+                    self.people(None).await?.into_iter().find(|(a, _)| a.eq_ignore_ascii_case(who))
+                else {
+                    return Ok(text(StatusCode::NOT_FOUND, "No such person."));
+                };
+                out.push_str(&self.response(&principal_href(&address), &Resource::Principal(&address, &name), &wanted));
+            }
             Target::Principal(_) => {
-                out.push_str(&self.response(&principal_href(&login), &Resource::Principal, &wanted))
+                out.push_str(&self.response(&principal_href(&login), &Resource::Principal(&login, &login), &wanted));
             }
             Target::Home(kind, _) => {
                 out.push_str(&self.response(&home_href(*kind, &login), &Resource::Home, &wanted));
@@ -565,6 +646,11 @@ impl Dav<'_> {
                     (DAV, "displayname") => &mut props.display_name,
                     (ICAL, "calendar-color") => &mut props.color,
                     (CALDAV, "calendar-description") | (CARDDAV, "addressbook-description") => &mut props.description,
+                    (ns, name) if dead_property(ns, name) && p.children.is_empty() => {
+                        props.dead.push((p.ns.clone(), p.name.clone(), value));
+                        done.push_str(&element(&p.ns, &p.name, ""));
+                        continue;
+                    }
                     _ => {
                         refused.push_str(&element(&p.ns, &p.name, ""));
                         continue;
@@ -631,6 +717,9 @@ impl Dav<'_> {
                         return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "supported-calendar-component", ""));
                     }
                     props.components = Some(names);
+                }
+                (ns, name) if dead_property(ns, name) && p.children.is_empty() => {
+                    props.dead.push((p.ns.clone(), p.name.clone(), p.text.trim().to_owned()));
                 }
                 (DAV, "resourcetype") => {
                     let wants_calendar = p.child(CALDAV, "calendar").is_some();
@@ -746,6 +835,9 @@ impl Dav<'_> {
         let Some(request) = xml::parse(body) else {
             return Ok(text(StatusCode::BAD_REQUEST, "The body is not well-formed XML."));
         };
+        if request.is(DAV, "principal-property-search") {
+            return self.principal_search(&request).await;
+        }
         let (kind, coll) = match target {
             Target::Collection(kind, _, coll) => (*kind, coll),
             _ => return Ok(precondition(StatusCode::FORBIDDEN, DAV, "supported-report", "")),
@@ -756,11 +848,24 @@ impl Dav<'_> {
         let wanted = wanted(Some(&request));
         let href = collection_href(&c, &self.user.login);
         let mut out = xml::root_open("multistatus");
+        // calendar-data with expand (RFC 4791 §9.6.5): the occurrences in its range.
+        let expand = request
+            .child(DAV, "prop")
+            .and_then(|p| p.child(CALDAV, "calendar-data"))
+            .and_then(|d| d.child(CALDAV, "expand"))
+            .map(|e| (e.attribute("start").and_then(filter::utc_time), e.attribute("end").and_then(filter::utc_time)));
+        let expand = match expand {
+            Some((Some(start), Some(end))) if start < end => Some((start, end)),
+            Some(_) => return Ok(text(StatusCode::BAD_REQUEST, "CALDAV:expand needs a start before its end, in UTC.")),
+            None => None,
+        };
         let push = |o: &DavObject, out: &mut String| {
             let info = ObjectInfo { name: o.name.clone(), etag: o.etag.clone(), sync: 0 };
+            let expanded = expand.and_then(|(start, end)| objects::expand(&o.data, start, end));
+            let data = expanded.as_deref().unwrap_or(&o.data);
             out.push_str(&self.response(
                 &format!("{href}{}", encode(&o.name)),
-                &Resource::Object(&c, &info, Some(&o.data)),
+                &Resource::Object(&c, &info, Some(data)),
                 &wanted,
             ));
         };
@@ -913,6 +1018,30 @@ impl Dav<'_> {
     }
 }
 
+/// Whether a property a client sets may be kept as it is given (a dead property):
+/// any but those the server computes or keeps itself, and only text.
+fn dead_property(ns: &str, name: &str) -> bool {
+    const LIVE: [(&str, &str); 16] = [
+        (DAV, "resourcetype"),
+        (DAV, "getetag"),
+        (DAV, "getcontenttype"),
+        (DAV, "getcontentlength"),
+        (DAV, "sync-token"),
+        (DAV, "owner"),
+        (DAV, "current-user-principal"),
+        (DAV, "current-user-privilege-set"),
+        (DAV, "supported-report-set"),
+        (DAV, "principal-URL"),
+        (CS, "getctag"),
+        (CALDAV, "supported-calendar-component-set"),
+        (CALDAV, "supported-calendar-data"),
+        (CALDAV, "max-resource-size"),
+        (CARDDAV, "supported-address-data"),
+        (CARDDAV, "max-resource-size"),
+    ];
+    !ns.is_empty() && !LIVE.contains(&(ns, name))
+}
+
 fn wants_data(wanted: &Wanted) -> bool {
     match wanted {
         Wanted::Props(p) => {
@@ -985,6 +1114,7 @@ mod tests {
             target("/dav/calendars/ann%40corp.test/work/ev%201.ics"),
             Some(Target::Object(DavKind::Calendar, "ann@corp.test".into(), "work".into(), "ev 1.ics".into()))
         );
+        assert_eq!(target("/dav/calendars/ann@corp.test/%ff/"), None, "not UTF-8");
         assert_eq!(
             target("/dav/addressbooks/ann@corp.test/"),
             Some(Target::Home(DavKind::AddressBook, "ann@corp.test".into()))
@@ -1006,6 +1136,7 @@ mod tests {
             description: String::new(),
             sync: 12,
             components: Vec::new(),
+            dead: Vec::new(),
             objects: 0,
             bytes: 0,
         };

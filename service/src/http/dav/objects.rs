@@ -16,6 +16,19 @@ pub const MAX_SIZE: usize = 1 << 20;
 /// taken to go on for ever.
 const MAX_OCCURRENCES: usize = 3000;
 
+/// The occurrences of `ical`'s components, time zones and recurrences expanded (at
+/// most `limit` of a series), floating times taken as UTC. Each SEQUENCE is left
+/// out first: calcard pairs an exception with its series by sequence number too, so
+/// an exception edited more often than its series (a higher SEQUENCE, as every
+/// client writes) would not replace the occurrence it moves.
+fn expand_dates(ical: &ICalendar, limit: usize) -> calcard::icalendar::dates::CalendarExpand {
+    let mut plain = ical.clone();
+    for c in &mut plain.components {
+        c.entries.retain(|e| !e.name.as_str().eq_ignore_ascii_case("SEQUENCE"));
+    }
+    plain.expand_dates(Tz::UTC, limit)
+}
+
 /// Why an object was refused: the DAV precondition, and words for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
@@ -128,7 +141,7 @@ pub fn calendar_object(name: &str, data: &[u8]) -> Result<NewObject, Refused> {
 /// with a start: it recurs for ever, or further than is worth expanding); nothing
 /// when it has no time.
 fn span(ical: &ICalendar) -> (Option<i64>, Option<i64>) {
-    let expanded = ical.expand_dates(Tz::UTC, MAX_OCCURRENCES);
+    let expanded = expand_dates(ical, MAX_OCCURRENCES);
     let times: Vec<(i64, i64)> = expanded.events.iter().map(|e| e.timestamps()).collect();
     let Some(first) = times.iter().map(|t| t.0).min() else { return (None, None) };
     if times.len() + 1 >= MAX_OCCURRENCES {
@@ -146,7 +159,7 @@ pub fn in_range(data: &[u8], component: &str, start: Option<i64>, end: Option<i6
     if !ical.components.iter().any(|c| c.component_type.as_str().eq_ignore_ascii_case(component)) {
         return false;
     }
-    let expanded = ical.expand_dates(Tz::UTC, MAX_OCCURRENCES * 10);
+    let expanded = expand_dates(&ical, MAX_OCCURRENCES * 10);
     if expanded.events.is_empty() {
         // Without a time (a to-do with no dates) it is in every range (RFC 4791 §9.9).
         return true;
@@ -156,6 +169,77 @@ pub fn in_range(data: &[u8], component: &str, start: Option<i64>, end: Option<i6
         let after_start = start.is_none_or(|start| if e > s { e > start } else { s >= start });
         before_end && after_start
     })
+}
+
+/// `data` with its recurrences expanded within `[start, end)` (RFC 4791 §9.6.5): each
+/// occurrence a component of its own, its times in UTC, with a RECURRENCE-ID when it
+/// is one of a series, and no rule left; time zones are no longer needed and go.
+/// `None` when it cannot be read.
+pub fn expand(data: &[u8], start: i64, end: i64) -> Option<Vec<u8>> {
+    use std::fmt::Write as _;
+    let ical = ICalendar::parse(std::str::from_utf8(data).ok()?).ok()?;
+    let root = ical.components.first()?;
+    let utc = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y%m%dT%H%M%SZ").to_string());
+    let is = |e: &calcard::icalendar::ICalendarEntry, names: &[&str]| {
+        names.iter().any(|n| e.name.as_str().eq_ignore_ascii_case(n))
+    };
+    let mut out = String::from("BEGIN:VCALENDAR\r\n");
+    for e in &root.entries {
+        e.write_to(&mut out).ok()?;
+    }
+    let mut occurrences: Vec<(i64, i64, u32)> = expand_dates(&ical, MAX_OCCURRENCES * 10)
+        .events
+        .iter()
+        .map(|e| {
+            let (s, t) = e.timestamps();
+            (s, t, e.comp_id)
+        })
+        .filter(|(s, t, _)| *s < end && (*t > start || (*t == *s && *s >= start)))
+        .collect();
+    occurrences.sort_unstable();
+    for (s, t, id) in occurrences {
+        let c = ical.component_by_id(id)?;
+        let series = c.entries.iter().any(|e| is(e, &["RRULE", "RDATE"]));
+        let kind = c.component_type.as_str();
+        write!(out, "BEGIN:{kind}\r\n").ok()?;
+        for e in
+            c.entries.iter().filter(|e| !is(e, &["RRULE", "RDATE", "EXDATE", "EXRULE", "DTSTART", "DTEND", "DURATION"]))
+        {
+            e.write_to(&mut out).ok()?;
+        }
+        write!(out, "DTSTART:{}\r\n", utc(s)?).ok()?;
+        if t > s {
+            write!(out, "DTEND:{}\r\n", utc(t)?).ok()?;
+        }
+        if series {
+            write!(out, "RECURRENCE-ID:{}\r\n", utc(s)?).ok()?;
+        }
+        for child in c.component_ids.iter().filter_map(|i| ical.component_by_id(*i)) {
+            write!(out, "BEGIN:{}\r\n", child.component_type.as_str()).ok()?;
+            for e in &child.entries {
+                e.write_to(&mut out).ok()?;
+            }
+            write!(out, "END:{}\r\n", child.component_type.as_str()).ok()?;
+        }
+        write!(out, "END:{kind}\r\n").ok()?;
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    Some(out.into_bytes())
+}
+
+/// The occurrences (start, end; Unix seconds) of `data`'s components of `kind`.
+pub fn occurrences(data: &[u8], kind: &str) -> Vec<(i64, i64)> {
+    let Some(ical) = std::str::from_utf8(data).ok().and_then(|t| ICalendar::parse(t).ok()) else {
+        return Vec::new();
+    };
+    expand_dates(&ical, MAX_OCCURRENCES * 10)
+        .events
+        .iter()
+        .filter(|e| {
+            ical.component_by_id(e.comp_id).is_some_and(|c| c.component_type.as_str().eq_ignore_ascii_case(kind))
+        })
+        .map(|e| e.timestamps())
+        .collect()
 }
 
 /// The busy time of `data`'s events within `[start, end)`: each occurrence that is
@@ -173,7 +257,7 @@ pub fn busy(data: &[u8], start: i64, end: i64) -> Vec<(i64, i64, &'static str)> 
             .and_then(|v| v.as_text())
             .map(str::to_ascii_uppercase)
     };
-    let expanded = ical.expand_dates(Tz::UTC, MAX_OCCURRENCES * 10);
+    let expanded = expand_dates(&ical, MAX_OCCURRENCES * 10);
     let mut out = Vec::new();
     for e in &expanded.events {
         let Some(c) = ical.component_by_id(e.comp_id) else { continue };
@@ -286,6 +370,30 @@ mod tests {
         assert_eq!(busy, expected, "the 12th is excluded; the 26th is after the range");
         let free = WEEKLY.replace("SUMMARY:Weekly", "SUMMARY:Weekly\r\nTRANSP:TRANSPARENT");
         assert!(super::busy(free.as_bytes(), start, end).is_empty());
+    }
+
+    #[test]
+    fn an_expanded_series_is_one_component_per_occurrence_in_utc_without_its_rule() {
+        let (start, end) = (ts("2026-01-10T00:00:00Z"), ts("2026-02-01T00:00:00Z"));
+        let text = String::from_utf8(expand(WEEKLY.as_bytes(), start, end).expect("expanded")).expect("UTF-8");
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2, "the 19th and the 26th:\n{text}");
+        assert!(text.contains("RECURRENCE-ID:20260119T090000Z") && text.contains("DTSTART:20260126T090000Z"), "{text}");
+        assert!(!text.contains("RRULE") && !text.contains("EXDATE"), "{text}");
+        assert!(calendar_object("x.ics", text.as_bytes()).is_ok(), "still a calendar object:\n{text}");
+    }
+
+    #[test]
+    fn an_exception_with_a_higher_sequence_still_replaces_its_occurrence() {
+        let moved = WEEKLY.replace(
+            "END:VCALENDAR",
+            "BEGIN:VEVENT\r\nUID:w1\r\nSEQUENCE:2\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20260119T090000Z\r\n\
+             DTSTART:20260119T140000Z\r\nDTEND:20260119T150000Z\r\nEND:VEVENT\r\nEND:VCALENDAR",
+        );
+        let day = occurrences(moved.as_bytes(), "VEVENT")
+            .into_iter()
+            .filter(|(s, _)| (ts("2026-01-19T00:00:00Z")..ts("2026-01-20T00:00:00Z")).contains(s))
+            .collect::<Vec<_>>();
+        assert_eq!(day, [(ts("2026-01-19T14:00:00Z"), ts("2026-01-19T15:00:00Z"))], "moved, not doubled");
     }
 
     #[test]

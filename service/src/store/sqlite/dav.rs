@@ -13,6 +13,31 @@ const COLLECTION_COLUMNS: &str = "c.id, c.mailbox_id, c.kind, c.name, c.display_
      (SELECT COUNT(*) FROM dav_objects o WHERE o.collection_id = c.id), \
      (SELECT COALESCE(SUM(length(o.data)), 0) FROM dav_objects o WHERE o.collection_id = c.id)";
 
+/// A collection's dead properties.
+fn dead_properties(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, name, value FROM dav_properties WHERE collection_id = ?1 ORDER BY namespace, name",
+    )?;
+    stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+}
+
+/// Sets (or, with an empty text, removes) dead properties.
+fn set_dead(tx: &Transaction<'_>, id: i64, dead: &[(String, String, String)]) -> rusqlite::Result<()> {
+    for (namespace, name, value) in dead {
+        if value.is_empty() {
+            tx.prepare_cached("DELETE FROM dav_properties WHERE collection_id = ?1 AND namespace = ?2 AND name = ?3")?
+                .execute(params![id, namespace, name])?;
+        } else {
+            tx.prepare_cached(
+                "INSERT INTO dav_properties (collection_id, namespace, name, value) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (collection_id, namespace, name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![id, namespace, name, value])?;
+        }
+    }
+    Ok(())
+}
+
 fn collection_row(r: &Row<'_>) -> rusqlite::Result<Collection> {
     let kind: String = r.get(2)?;
     Ok(Collection {
@@ -25,16 +50,20 @@ fn collection_row(r: &Row<'_>) -> rusqlite::Result<Collection> {
         description: r.get(6)?,
         sync: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
         components: r.get::<_, String>(8)?.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        dead: Vec::new(),
         objects: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
         bytes: r.get::<_, i64>(10)?.try_into().unwrap_or(0),
     })
 }
 
 fn collection_of(conn: &Connection, id: i64) -> StoreResult<Collection> {
-    conn.prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.id = ?1"))?
+    let mut c = conn
+        .prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.id = ?1"))?
         .query_row([id], collection_row)
         .optional()?
-        .ok_or_else(|| StoreError::NotFound("no such calendar or address book".into()))
+        .ok_or_else(|| StoreError::NotFound("no such calendar or address book".into()))?;
+    c.dead = dead_properties(conn, id)?;
+    Ok(c)
 }
 
 /// The collection's next change number.
@@ -65,7 +94,11 @@ impl Sqlite {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.mailbox_id = ?1 AND c.kind = ?2 ORDER BY c.name"
             ))?;
-            Ok(stmt.query_map(params![mailbox, kind.as_str()], collection_row)?.collect::<Result<Vec<_>, _>>()?)
+            let mut all = stmt.query_map(params![mailbox, kind.as_str()], collection_row)?.collect::<Result<Vec<_>, _>>()?;
+            for c in &mut all {
+                c.dead = dead_properties(conn, c.id)?;
+            }
+            Ok(all)
         })
         .await
     }
@@ -103,6 +136,7 @@ impl Sqlite {
                     ],
                     |r| r.get(0),
                 )?;
+            set_dead(tx, id, &props.dead)?;
             collection_of(tx, id)
         })
         .await
@@ -118,6 +152,7 @@ impl Sqlite {
                     tx.execute(&format!("UPDATE dav_collections SET {column} = ?1 WHERE id = ?2"), params![v, id])?;
                 }
             }
+            set_dead(tx, id, &props.dead)?;
             next_sync(tx, id)?;
             Ok(())
         })

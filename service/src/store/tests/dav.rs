@@ -40,6 +40,7 @@ pub(crate) async fn a_person_has_a_calendar_and_an_address_book_from_the_start(f
                 color: Some("#3366CC".into()),
                 description: None,
                 components: Some(vec!["VTODO".into()]),
+                dead: vec![("http://apple.com/ns/ical/".into(), "calendar-order".into(), "2".into())],
             },
         )
         .await
@@ -51,6 +52,14 @@ pub(crate) async fn a_person_has_a_calendar_and_an_address_book_from_the_start(f
     let work = store.dav_collection(ann, DavKind::Calendar, "work").await.expect("read").expect("there");
     assert_eq!((work.display_name.as_str(), work.color.as_str()), ("Office", "#3366CC"));
     assert_eq!(work.components, ["VTODO"]);
+    assert_eq!(work.dead, [("http://apple.com/ns/ical/".to_owned(), "calendar-order".to_owned(), "2".to_owned())]);
+    let unset = ("http://apple.com/ns/ical/".to_owned(), "calendar-order".to_owned(), String::new());
+    store
+        .dav_update_collection(work.id, CollectionProps { dead: vec![unset], ..Default::default() })
+        .await
+        .expect("unset");
+    let work = store.dav_collection(ann, DavKind::Calendar, "work").await.expect("read").expect("there");
+    assert!(work.dead.is_empty(), "an empty text removes a kept property");
     store.dav_delete_collection(work.id).await.expect("delete");
     assert!(store.dav_collection(ann, DavKind::Calendar, "work").await.expect("read").is_none());
 }

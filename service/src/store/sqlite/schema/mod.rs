@@ -515,6 +515,15 @@ const MIGRATIONS: &[Migration] = &[
     );
     CREATE INDEX dav_objects_by_time ON dav_objects(collection_id, starts);
     CREATE INDEX dav_objects_by_sync ON dav_objects(collection_id, sync);
+    -- Properties clients set on a collection that the server only keeps (WebDAV's dead
+    -- properties: Apple's calendar-order, say), by namespace and name, as text.
+    CREATE TABLE dav_properties (
+        collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (collection_id, namespace, name)
+    ) WITHOUT ROWID;
     CREATE TABLE dav_tombstones (
         collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
