@@ -148,7 +148,7 @@ fn curl(https: std::net::SocketAddr, args: &[&str], path: &str) -> (u16, String)
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_objects_are_refused_with_their_precondition_and_others_calendars_are_not_reached() {
     require("curl", "curl");
-    let (_d, https) = service().await;
+    let (d, https) = service().await;
     let ann = ["-u", "ann@corp.test:ann-pw"];
     let put = |path: &str, body: &str, extra: &[&str]| {
         let mut args: Vec<&str> = ann.to_vec();
@@ -203,6 +203,30 @@ async fn bad_objects_are_refused_with_their_precondition_and_others_calendars_ar
     // Discovery from the well-known names.
     let (code, _) = curl(https, &[], "/.well-known/caldav");
     assert_eq!(code, 301);
+
+    // The Global Address List: everyone, read-only, beside Ann's own contacts.
+    d.ctl_ok(&["list", "add", "all@corp.test", "--name", "Everyone"]);
+    let books = "/dav/addressbooks/ann@corp.test/";
+    let (code, listing) = curl(https, &[ann[0], ann[1], "-X", "PROPFIND", "-H", "Depth: 1"], books);
+    assert!(code == 207 && listing.contains("Global Address List") && listing.contains("/gal/"), "{listing}");
+    let (code, card) = curl(https, &ann, "/dav/addressbooks/ann@corp.test/gal/bob@corp.test.vcf");
+    assert!(code == 200 && card.contains("EMAIL;TYPE=INTERNET:bob@corp.test"), "{code} {card}");
+    let (code, list) = curl(https, &ann, "/dav/addressbooks/ann@corp.test/gal/all@corp.test.vcf");
+    assert!(code == 200 && list.contains("FN:Everyone") && list.contains("KIND:group"), "{code} {list}");
+    let mut put_card: Vec<&str> = ann.to_vec();
+    put_card.extend([
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: text/vcard",
+        "--data-binary",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:x\r\nEND:VCARD\r\n",
+    ]);
+    let (code, text) = curl(https, &put_card, "/dav/addressbooks/ann@corp.test/gal/x.vcf");
+    assert!(code == 403 && text.contains("need-privileges"), "{code} {text}");
+    let (code, _) =
+        curl(https, &[ann[0], ann[1], "-X", "DELETE"], "/dav/addressbooks/ann@corp.test/gal/bob@corp.test.vcf");
+    assert_eq!(code, 403, "nobody changes the address list from a client");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -268,6 +268,57 @@ async fn login(
     }
 }
 
+/// The Global Address List's name in every person's address books, and the id it
+/// goes by (no stored collection has it).
+const GAL: &str = "gal";
+const GAL_ID: i64 = -1;
+
+/// The Global Address List as a collection: its change number a hash of its cards,
+/// which changes when any of them does.
+fn gal_collection(cards: &[DavObject]) -> Collection {
+    let mut all = Vec::new();
+    for c in cards {
+        all.extend_from_slice(c.name.as_bytes());
+        all.extend_from_slice(c.etag.as_bytes());
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, &all);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    Collection {
+        id: GAL_ID,
+        mailbox: 0,
+        kind: DavKind::AddressBook,
+        name: GAL.into(),
+        display_name: "Global Address List".into(),
+        color: String::new(),
+        description: "Everyone in the organisation: people, shared mailboxes, lists and custom recipients".into(),
+        components: Vec::new(),
+        dead: Vec::new(),
+        // Never 0 ("from the start").
+        sync: (u64::from_be_bytes(first) >> 2).max(1),
+        objects: cards.len() as u64,
+        bytes: cards.iter().map(|c| c.data.len() as u64).sum(),
+    }
+}
+
+/// A recipient's card in the Global Address List (vCard 3.0, RFC 2426; a list is a
+/// group, as Apple's clients mark one).
+fn gal_card(address: &str, name: &str, group: bool) -> String {
+    let text = |v: &str| v.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;").replace(['\r', '\n'], " ");
+    let shown = if name.trim().is_empty() { address } else { name.trim() };
+    let kind = if group { "X-ADDRESSBOOKSERVER-KIND:group\r\n" } else { "" };
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:gal-{uid}\r\nFN:{fn_}\r\nN:{fn_};;;;\r\nEMAIL;TYPE=INTERNET:{address}\r\n{kind}END:VCARD\r\n",
+        uid = text(address),
+        fn_ = text(shown),
+    )
+}
+
+/// The answer to a change of the Global Address List, which nobody changes here.
+fn read_only() -> Answer {
+    precondition(StatusCode::FORBIDDEN, DAV, "need-privileges", "")
+}
+
 /// A property asked for: namespace and name.
 type Prop = (String, String);
 
@@ -351,7 +402,15 @@ impl Dav<'_> {
             (DAV, "current-user-principal") => href(principal_href(login)),
             (DAV, "principal-URL") => href(principal_href(person?)),
             (DAV, "owner") => href(principal_href(login)),
-            (DAV, "current-user-privilege-set") => privileges(),
+            (DAV, "current-user-privilege-set") => match r {
+                Resource::Collection(c) | Resource::Object(c, ..) if c.id == GAL_ID => {
+                    ["read", "read-current-user-privilege-set"]
+                        .iter()
+                        .map(|p| element(DAV, "privilege", &element(DAV, p, "")))
+                        .collect::<String>()
+                }
+                _ => privileges(),
+            },
             (DAV, "resourcetype") => match r {
                 Resource::Root | Resource::Home => element(DAV, "collection", ""),
                 Resource::Principal(..) => element(DAV, "principal", ""),
@@ -546,7 +605,81 @@ impl Dav<'_> {
     }
 
     async fn collection(&self, kind: DavKind, name: &str) -> crate::store::StoreResult<Option<Collection>> {
+        if kind == DavKind::AddressBook && name == GAL {
+            return Ok(Some(gal_collection(&self.gal_cards().await?)));
+        }
         self.ctx.store.dav_collection(self.user.mailbox, kind, name).await
+    }
+
+    /// A person's collections of `kind`: theirs, and the Global Address List.
+    async fn collections(&self, kind: DavKind) -> crate::store::StoreResult<Vec<Collection>> {
+        let mut all = self.ctx.store.dav_collections(self.user.mailbox, kind).await?;
+        if kind == DavKind::AddressBook {
+            all.push(gal_collection(&self.gal_cards().await?));
+        }
+        Ok(all)
+    }
+
+    /// The objects of `c`, without their bytes.
+    async fn objects(&self, c: &Collection) -> crate::store::StoreResult<Vec<ObjectInfo>> {
+        if c.id == GAL_ID {
+            let cards = self.gal_cards().await?;
+            return Ok(cards.into_iter().map(|o| ObjectInfo { name: o.name, etag: o.etag, sync: c.sync }).collect());
+        }
+        self.ctx.store.dav_objects(c.id).await
+    }
+
+    /// The objects of `c` named `names`, with their bytes.
+    async fn get_objects(&self, c: &Collection, names: Vec<String>) -> crate::store::StoreResult<Vec<DavObject>> {
+        if c.id == GAL_ID {
+            return Ok(self.gal_cards().await?.into_iter().filter(|o| names.contains(&o.name)).collect());
+        }
+        self.ctx.store.dav_get(c.id, names).await
+    }
+
+    /// What changed in `c` since `since`. The Global Address List, made afresh each
+    /// time, knows only its present: asked since another state, it sends the client
+    /// to sync from the start (`Invalid`, answered as `valid-sync-token`).
+    async fn changes(&self, c: &Collection, since: u64) -> crate::store::StoreResult<crate::store::dav::Changes> {
+        if c.id == GAL_ID {
+            let changed = if since == 0 {
+                self.objects(c).await?
+            } else if since == c.sync {
+                Vec::new()
+            } else {
+                return Err(crate::store::StoreError::Invalid {
+                    field: "sync-token".into(),
+                    message: "the address list has changed since".into(),
+                });
+            };
+            return Ok(crate::store::dav::Changes { token: c.sync, changed, removed: Vec::new() });
+        }
+        self.ctx.store.dav_changes(c.id, since).await
+    }
+
+    /// The Global Address List's cards: every mailbox (shared ones too), distribution
+    /// list and custom recipient of the organisation, with their names, as vCards.
+    async fn gal_cards(&self) -> crate::store::StoreResult<Vec<DavObject>> {
+        let mut entries: Vec<(String, String, bool)> = Vec::new();
+        for m in self.ctx.store.list_mailboxes().await? {
+            if let Some(address) = m.addresses.first() {
+                entries.push((address.clone(), m.display_name, false));
+            }
+        }
+        for l in self.ctx.store.lists().await? {
+            entries.push((l.address, l.display_name, true));
+        }
+        for c in self.ctx.store.contacts().await? {
+            entries.push((c.address, c.display_name, false));
+        }
+        entries.sort();
+        Ok(entries
+            .into_iter()
+            .map(|(address, name, group)| {
+                let data = gal_card(&address, &name, group).into_bytes();
+                DavObject { name: format!("{address}.vcf"), etag: crate::store::dav::etag_of(&data), data }
+            })
+            .collect())
     }
 
     async fn propfind(&self, parts: &Parts, target: &Target, body: &[u8]) -> crate::store::StoreResult<Answer> {
@@ -585,7 +718,7 @@ impl Dav<'_> {
             Target::Home(kind, _) => {
                 out.push_str(&self.response(&home_href(*kind, &login), &Resource::Home, &wanted));
                 if deep {
-                    for c in self.ctx.store.dav_collections(self.user.mailbox, *kind).await? {
+                    for c in self.collections(*kind).await? {
                         out.push_str(&self.response(&collection_href(&c, &login), &Resource::Collection(&c), &wanted));
                     }
                 }
@@ -598,7 +731,7 @@ impl Dav<'_> {
                 out.push_str(&self.response(&href, &Resource::Collection(&c), &wanted));
                 if deep {
                     let data = wants_data(&wanted);
-                    let infos = self.ctx.store.dav_objects(c.id).await?;
+                    let infos = self.objects(&c).await?;
                     let bytes = if data { self.all_data(&c, &infos).await? } else { Vec::new() };
                     for o in &infos {
                         let d = bytes.iter().find(|b| b.name == o.name).map(|b| b.data.as_slice());
@@ -611,7 +744,7 @@ impl Dav<'_> {
                 let Some(c) = self.collection(*kind, coll).await? else {
                     return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
                 };
-                let got = self.ctx.store.dav_get(c.id, vec![name.clone()]).await?;
+                let got = self.get_objects(&c, vec![name.clone()]).await?;
                 let Some(o) = got.first() else { return Ok(text(StatusCode::NOT_FOUND, "No such object.")) };
                 let info = ObjectInfo { name: o.name.clone(), etag: o.etag.clone(), sync: 0 };
                 let href = format!("{}{}", collection_href(&c, &login), encode(&o.name));
@@ -623,7 +756,7 @@ impl Dav<'_> {
     }
 
     async fn all_data(&self, c: &Collection, infos: &[ObjectInfo]) -> crate::store::StoreResult<Vec<DavObject>> {
-        self.ctx.store.dav_get(c.id, infos.iter().map(|o| o.name.clone()).collect()).await
+        self.get_objects(c, infos.iter().map(|o| o.name.clone()).collect()).await
     }
 
     async fn proppatch(&self, target: &Target, body: &[u8]) -> crate::store::StoreResult<Answer> {
@@ -633,6 +766,9 @@ impl Dav<'_> {
         let Some(c) = self.collection(*kind, name).await? else {
             return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
         };
+        if c.id == GAL_ID {
+            return Ok(read_only());
+        }
         let Some(request) = xml::parse(body).filter(|r| r.is(DAV, "propertyupdate")) else {
             return Ok(text(StatusCode::BAD_REQUEST, "The body is not a DAV:propertyupdate."));
         };
@@ -750,7 +886,7 @@ impl Dav<'_> {
         let Some(c) = self.collection(*kind, coll).await? else {
             return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
         };
-        let Some(o) = self.ctx.store.dav_get(c.id, vec![name.clone()]).await?.into_iter().next() else {
+        let Some(o) = self.get_objects(&c, vec![name.clone()]).await?.into_iter().next() else {
             return Ok(text(StatusCode::NOT_FOUND, "No such object."));
         };
         let content_type = match kind {
@@ -771,6 +907,9 @@ impl Dav<'_> {
         let Some(c) = self.collection(*kind, coll).await? else {
             return Ok(text(StatusCode::CONFLICT, "No such collection: make it first."));
         };
+        if c.id == GAL_ID {
+            return Ok(read_only());
+        }
         let (ns, read) = match kind {
             DavKind::Calendar => (CALDAV, objects::calendar_object(name, &body)),
             DavKind::AddressBook => (CARDDAV, objects::card(name, &body)),
@@ -813,6 +952,9 @@ impl Dav<'_> {
                 let Some(c) = self.collection(*kind, name).await? else {
                     return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
                 };
+                if c.id == GAL_ID {
+                    return Ok(read_only());
+                }
                 self.ctx.store.dav_delete_collection(c.id).await?;
                 Ok(text(StatusCode::NO_CONTENT, ""))
             }
@@ -820,6 +962,9 @@ impl Dav<'_> {
                 let Some(c) = self.collection(*kind, coll).await? else {
                     return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
                 };
+                if c.id == GAL_ID {
+                    return Ok(read_only());
+                }
                 match self.ctx.store.dav_delete(c.id, name, conditions(parts)).await {
                     Ok(true) => Ok(text(StatusCode::NO_CONTENT, "")),
                     Ok(false) => Ok(text(StatusCode::PRECONDITION_FAILED, "The object has changed meanwhile.")),
@@ -874,7 +1019,7 @@ impl Dav<'_> {
                 let hrefs: Vec<String> =
                     request.children.iter().filter(|e| e.is(DAV, "href")).map(|e| e.text.trim().to_owned()).collect();
                 let names: Vec<String> = hrefs.iter().filter_map(|h| h.strip_prefix(&href).and_then(decode)).collect();
-                let found = self.ctx.store.dav_get(c.id, names).await?;
+                let found = self.get_objects(&c, names).await?;
                 for h in &hrefs {
                     match found
                         .iter()
@@ -937,7 +1082,7 @@ impl Dav<'_> {
             }
             (CARDDAV, "addressbook-query") if kind == DavKind::AddressBook => {
                 let filter = request.child(CARDDAV, "filter");
-                let infos = self.ctx.store.dav_objects(c.id).await?;
+                let infos = self.objects(&c).await?;
                 for o in self.all_data(&c, &infos).await? {
                     if filter.is_none_or(|f| card_matches(f, &o.data)) {
                         push(&o, &mut out);
@@ -950,7 +1095,7 @@ impl Dav<'_> {
                 let Some(since) = since else {
                     return Ok(precondition(StatusCode::FORBIDDEN, DAV, "valid-sync-token", ""));
                 };
-                let changes = match self.ctx.store.dav_changes(c.id, since).await {
+                let changes = match self.changes(&c, since).await {
                     Ok(ch) => ch,
                     Err(crate::store::StoreError::Invalid { .. }) => {
                         return Ok(precondition(StatusCode::FORBIDDEN, DAV, "valid-sync-token", ""));
@@ -984,7 +1129,7 @@ impl Dav<'_> {
                 }
                 let data = if wants_data(&wanted) {
                     let names = all.iter().filter(|(_, o, _)| o.is_some()).map(|(_, _, n)| (*n).to_owned()).collect();
-                    self.ctx.store.dav_get(c.id, names).await?
+                    self.get_objects(&c, names).await?
                 } else {
                     Vec::new()
                 };
