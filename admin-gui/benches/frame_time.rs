@@ -47,6 +47,7 @@ fn main() {
                 limits: Default::default(),
                 shared: false,
                 permissions: Vec::new(),
+                collections: Vec::new(),
             })
             .collect();
         app.model.monitor = (0..60)

@@ -527,12 +527,16 @@ async fn the_imap4_tab_turns_on_imaps_and_mailbox_properties_show_folders() {
 
     open_mailbox_properties(&mut h, "ann@corp.test");
     wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.folders.len() == 5));
-    h.get_by_label("Folders");
+    h.get_by_label("Folders, calendars and contacts");
     for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk"] {
         h.get_by_label(folder);
     }
     assert_eq!(h.query_all_by_label("1 message").count(), 1, "INBOX holds the message");
     assert_eq!(h.query_all_by_label("0 messages").count(), 4);
+    // And the calendar and address book every person has from the start.
+    h.get_by_label("Calendar (calendar)");
+    h.get_by_label("Contacts (address book)");
+    assert_eq!((h.query_all_by_label("0 items").count(), h.query_all_by_label("0 cards").count()), (1, 1));
 }
 
 /// The Connections tab turns on the HTTPS listener mail programs set themselves up

@@ -212,6 +212,7 @@ mod tests {
             limits: Default::default(),
             shared: false,
             permissions: Vec::new(),
+            collections: Vec::new(),
         }
     }
 

@@ -36,6 +36,8 @@ pub struct Mailbox {
     pub limits: mailroom_shared::ipc::StorageLimits,
     /// A shared mailbox: no password, reached through rights given to people.
     pub shared: bool,
+    /// Its calendars and address books, with what each holds.
+    pub collections: Vec<mailroom_shared::ipc::CollectionUsage>,
 }
 
 impl From<Mailbox> for MailboxInfo {
@@ -56,6 +58,7 @@ impl From<Mailbox> for MailboxInfo {
             limits: m.limits,
             shared: m.shared,
             permissions: Vec::new(),
+            collections: m.collections,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Automatic Replies, Permissions), one form for all three.
 
 use super::super::permissions::Permissions;
-use mailroom_shared::ipc::{AutoReply, FolderUsage, Forwarding, MailboxInfo, PermissionInfo, StorageLimits};
+use mailroom_shared::ipc::{
+    AutoReply, CollectionUsage, FolderUsage, Forwarding, MailboxInfo, PermissionInfo, StorageLimits,
+};
 use mailroom_shared::rights::Rights;
 
 use mailroom_shared::password::weakness;
@@ -238,7 +240,7 @@ pub(super) fn mailbox_form_ui(
     title: &str,
     d: &mut MailboxForm,
     new: bool,
-    folders: &[FolderUsage],
+    (folders, collections): (&[FolderUsage], &[CollectionUsage]),
 ) -> Option<bool> {
     let problem = d.problem(new).or_else(|| d.options_problem());
     let shared = d.shared;
@@ -298,12 +300,23 @@ pub(super) fn mailbox_form_ui(
                 }
                 if !folders.is_empty() {
                     ui.add_space(6.0);
-                    ui.strong("Folders");
+                    ui.strong("Folders, calendars and contacts");
                     egui::Grid::new((id, "folders")).num_columns(3).striped(true).spacing([16.0, 4.0]).show(ui, |ui| {
+                        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
                         for f in folders {
                             ui.label(&f.name);
-                            ui.label(count_of(usize::try_from(f.messages).unwrap_or(usize::MAX), "message", "messages"));
+                            ui.label(count_of(count(f.messages), "message", "messages"));
                             ui.label(format!("{} KB", f.bytes.div_ceil(1024)));
+                            ui.end_row();
+                        }
+                        // What the person keeps in calendar and contacts programs
+                        // (CalDAV, CardDAV).
+                        for c in collections {
+                            let (kind, one, many) =
+                                if c.calendar { ("calendar", "item", "items") } else { ("address book", "card", "cards") };
+                            ui.label(format!("{} ({kind})", c.display_name));
+                            ui.label(count_of(count(c.objects), one, many));
+                            ui.label(format!("{} KB", c.bytes.div_ceil(1024)));
                             ui.end_row();
                         }
                     });

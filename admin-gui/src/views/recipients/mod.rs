@@ -344,7 +344,7 @@ impl RecipientsView {
             return None;
         }
         let title = if form.shared { "New Shared Mailbox" } else { "New Mailbox" };
-        let confirmed = mailbox_form_ui(ctx, "new_mailbox", title, form, true, &[])?;
+        let confirmed = mailbox_form_ui(ctx, "new_mailbox", title, form, true, (&[], &[]))?;
         if !confirmed {
             self.new_mailbox = None;
             return None;
@@ -374,12 +374,12 @@ impl RecipientsView {
             return None;
         }
         let title = format!("Mailbox Properties: {address}");
-        let folders = model
+        let held = model
             .mailboxes
             .iter()
             .find(|m| m.addresses.first() == Some(address))
-            .map_or(&[][..], |m| m.folders.as_slice());
-        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false, folders)?;
+            .map_or((&[][..], &[][..]), |m| (m.folders.as_slice(), m.collections.as_slice()));
+        let confirmed = mailbox_form_ui(ctx, "mailbox_properties", &title, form, false, held)?;
         if !confirmed {
             self.edit_mailbox = None;
             return None;

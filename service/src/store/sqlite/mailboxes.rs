@@ -79,7 +79,34 @@ fn load_mailbox(conn: &Connection, id: i64) -> StoreResult<Mailbox> {
         auto_reply,
         limits,
         shared: kind == "shared",
+        collections: collection_usage(conn, Some(id))?.into_iter().map(|(_, c)| c).collect(),
     })
+}
+
+/// Each calendar's and address book's usage, by mailbox (of one, or of all).
+fn collection_usage(
+    conn: &Connection,
+    mailbox: Option<i64>,
+) -> StoreResult<Vec<(i64, mailroom_shared::ipc::CollectionUsage)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.mailbox_id, c.kind, c.name, c.display_name, COUNT(o.id), COALESCE(SUM(length(o.data)), 0)
+         FROM dav_collections c LEFT JOIN dav_objects o ON o.collection_id = c.id
+         WHERE ?1 IS NULL OR c.mailbox_id = ?1
+         GROUP BY c.id ORDER BY c.mailbox_id, c.kind DESC, c.name",
+    )?;
+    let rows = stmt.query_map([mailbox], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            mailroom_shared::ipc::CollectionUsage {
+                calendar: r.get::<_, String>(1)? == "calendar",
+                name: r.get(2)?,
+                display_name: r.get(3)?,
+                objects: size(r.get(4)?),
+                bytes: size(r.get(5)?),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// A folder's name, messages and bytes.
@@ -183,6 +210,7 @@ impl Sqlite {
                         auto_reply: None,
                         limits: Default::default(),
                         shared: r.get::<_, String>(5)? == "shared",
+                        collections: Vec::new(),
                     }),
                 }
             }
@@ -192,6 +220,11 @@ impl Sqlite {
             for (mailbox, folder) in folder_usage(conn, None)? {
                 if let Some(m) = out.iter_mut().find(|m| m.id == mailbox) {
                     m.folders.push(folder);
+                }
+            }
+            for (mailbox, collection) in collection_usage(conn, None)? {
+                if let Some(m) = out.iter_mut().find(|m| m.id == mailbox) {
+                    m.collections.push(collection);
                 }
             }
             out.sort_by(|a, b| a.addresses.first().cmp(&b.addresses.first()));

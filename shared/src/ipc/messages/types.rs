@@ -538,6 +538,24 @@ pub struct MailboxInfo {
     /// Options), the whole mailbox's first.
     #[serde(default)]
     pub permissions: Vec<PermissionInfo>,
+    /// Its calendars and address books (CalDAV, CardDAV), with what each holds.
+    #[serde(default)]
+    pub collections: Vec<CollectionUsage>,
+}
+
+/// A calendar or address book of a mailbox, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionUsage {
+    /// A calendar (else an address book).
+    pub calendar: bool,
+    /// Its name in URLs.
+    pub name: String,
+    /// The name shown.
+    pub display_name: String,
+    /// Events and to-dos, or cards, in it.
+    pub objects: u64,
+    /// Their size, bytes.
+    pub bytes: u64,
 }
 
 /// A public folder.

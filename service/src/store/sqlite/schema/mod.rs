@@ -524,6 +524,16 @@ const MIGRATIONS: &[Migration] = &[
         value TEXT NOT NULL,
         PRIMARY KEY (collection_id, namespace, name)
     ) WITHOUT ROWID;
+    -- Every person (and shared mailbox) has a calendar and an address book from the
+    -- start, as every mailbox has its INBOX.
+    INSERT INTO dav_collections (mailbox_id, kind, name, display_name)
+        SELECT id, 'calendar', 'calendar', 'Calendar' FROM mailboxes WHERE kind <> 'public';
+    INSERT INTO dav_collections (mailbox_id, kind, name, display_name)
+        SELECT id, 'addressbook', 'contacts', 'Contacts' FROM mailboxes WHERE kind <> 'public';
+    CREATE TRIGGER mailboxes_make_collections AFTER INSERT ON mailboxes WHEN NEW.kind <> 'public' BEGIN
+        INSERT INTO dav_collections (mailbox_id, kind, name, display_name) VALUES
+            (NEW.id, 'calendar', 'calendar', 'Calendar'), (NEW.id, 'addressbook', 'contacts', 'Contacts');
+    END;
     CREATE TABLE dav_tombstones (
         collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
