@@ -55,6 +55,8 @@ pub enum Action {
     BackUpNow,
     /// Open Import Mail for this mailbox (by its first address).
     ImportMail(String),
+    /// Open Client Setup for this mailbox (by its first address).
+    ClientSetup(String),
     /// Administer the service on this computer.
     ConnectLocal,
     /// Administer the service on another computer, over SSH.

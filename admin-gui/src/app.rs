@@ -241,6 +241,7 @@ impl AdminApp {
             Action::StartService => self.start_service(),
             Action::OpenConnect => self.windows.connect.show_dialog(),
             Action::ImportMail(address) => self.windows.import.open_for(address),
+            Action::ClientSetup(address) => self.windows.setup.open_for(address),
             Action::BackUpNow => match self.model.status.as_ref().map(|s| s.data_dir.clone()) {
                 // Into the service's own data directory, on its machine, named by the time.
                 Some(dir) => {

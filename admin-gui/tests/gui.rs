@@ -568,6 +568,46 @@ async fn the_connections_tab_turns_on_https_for_mail_programs_set_up() {
     });
 }
 
+/// Client Setup names the best servers for a mailbox and, with HTTPS on, the profile a
+/// phone installs (with its QR code); with HTTPS off it says how to turn it on and
+/// Connections… goes there.
+#[tokio::test(flavor = "multi_thread")]
+async fn client_setup_names_the_servers_and_offers_the_profile_once_https_is_on() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.ctl_ok(&["set", "submission-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    h.get_by_label("Client Setup…").click();
+    h.run_steps(3);
+    let submission = d.status().await.submission_addr.expect("587 listens");
+    let port = submission.rsplit(':').next().expect("port");
+    h.get_by_label_contains(&format!("port {port} (STARTTLS), with the same user name and password"));
+    h.get_by_label_contains("off: give HTTPS an address on the Connections tab");
+    h.get_by_label("Connections…").click_accesskit();
+    h.run_steps(3);
+    h.get_by_label("HTTPS for mail programs' set-up, port 443 (empty: off):");
+    assert!(h.query_by_label_contains("Client Setup: ann@corp.test").is_none(), "it gave way to the Connections tab");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+
+    d.ctl_ok(&["set", "https-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
+    wait(&mut h, "HTTPS listening", |a| {
+        a.model.status.as_ref().is_some_and(|s| s.listeners.iter().any(|l| l.protocol == "HTTPS"))
+    });
+    let https = d.status().await.listeners.into_iter().find(|l| l.protocol == "HTTPS").expect("HTTPS").address;
+    let https_port = https.rsplit(':').next().expect("port").to_owned();
+    // Still on Recipients, Ann selected.
+    h.get_by_label("Client Setup…").click();
+    h.run_steps(3);
+    h.get_by_label_contains(&format!("open https://localhost:{https_port}/mobileconfig and log in"));
+    h.get_by_label_contains(&format!("https://localhost:{https_port}/dav/ (CalDAV and CardDAV)"));
+    h.get_by_label("The profile holds no password: the device asks for it.");
+}
+
 /// File → Back Up Now writes a backup into the service's data directory and says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn back_up_now_writes_a_backup_and_says_where() {

@@ -1,6 +1,7 @@
 //! The secondary windows: Connect to Server (File), Message Tracking and Test Address
 //! (Tools), About and the help pages (Help), and
-//! Queued Message Details (from Queues), Quarantined Message (from Quarantine).
+//! Queued Message Details (from Queues), Quarantined Message (from Quarantine), Import
+//! Mail and Client Setup (from Recipients).
 //!
 //! Each window owns its state (open or not, what is typed) in its own file and draws
 //! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
@@ -11,6 +12,7 @@ pub mod help;
 pub mod import;
 pub mod quarantined;
 pub mod queue_details;
+pub mod setup;
 pub mod tester;
 pub mod tracking;
 
@@ -36,6 +38,8 @@ pub struct Windows {
     pub quarantined: quarantined::QuarantinedWindow,
     /// Recipients → Import Mail.
     pub import: import::ImportWindow,
+    /// Recipients → Client Setup.
+    pub setup: setup::ClientSetupWindow,
 }
 
 impl Windows {
@@ -66,6 +70,7 @@ impl Windows {
             || self.queue_details.queue_id.is_some()
             || self.quarantined.id.is_some()
             || self.import.address.is_some()
+            || self.setup.address.is_some()
     }
 
     /// Closes the windows that only show things (Escape does, when no dialog has the
@@ -77,6 +82,7 @@ impl Windows {
         self.help.open = false;
         self.queue_details.queue_id = None;
         self.quarantined.id = None;
+        self.setup.address = None;
     }
 
     /// Draws the open windows; what they ask for goes into `actions`.
@@ -89,5 +95,6 @@ impl Windows {
         self.queue_details.show(ctx, model);
         actions.extend(self.quarantined.show(ctx, model));
         actions.extend(self.import.show(ctx, model));
+        actions.extend(self.setup.show(ctx, model));
     }
 }

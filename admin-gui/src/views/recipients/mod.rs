@@ -108,6 +108,8 @@ enum RowAction {
     Delete,
     /// To import mail into it (the context menu).
     Import,
+    /// To show how its programs are set up (the context menu).
+    Setup,
 }
 
 impl RecipientsView {
@@ -134,6 +136,7 @@ impl RecipientsView {
         let mut open = std::mem::take(&mut self.open_requested);
         let mut delete = false;
         let mut import = false;
+        let mut setup = false;
         ui.horizontal_wrapped(|ui| {
             ui.heading("Recipients");
             if ui.add_enabled(connected, egui::Button::new("New Mailbox…")).clicked() {
@@ -152,6 +155,7 @@ impl RecipientsView {
             delete |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked();
             let mailbox = matches!(selected, Some((_, Kind::Mailbox)));
             import |= ui.add_enabled(connected && mailbox, egui::Button::new("Import Mail…")).clicked();
+            setup |= ui.add_enabled(connected && mailbox, egui::Button::new("Client Setup…")).clicked();
         });
         for w in &model.mailbox_warnings {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
@@ -160,6 +164,7 @@ impl RecipientsView {
             Some(RowAction::Open) => open = true,
             Some(RowAction::Delete) => delete = true,
             Some(RowAction::Import) => import = true,
+            Some(RowAction::Setup) => setup = true,
             None => {}
         }
         // Enter opens the selected recipient's properties, Delete asks to delete it.
@@ -175,6 +180,8 @@ impl RecipientsView {
         if connected && let Some((key, kind)) = selected {
             if import && kind == Kind::Mailbox {
                 opened_import = Some(Action::ImportMail(key));
+            } else if setup && kind == Kind::Mailbox {
+                opened_import = Some(Action::ClientSetup(key));
             } else if open {
                 match kind {
                     Kind::Mailbox => {
@@ -323,6 +330,10 @@ impl RecipientsView {
                         }
                         if r.kind == Kind::Mailbox && ui.button("Import Mail…").clicked() {
                             action = Some(RowAction::Import);
+                            ui.close();
+                        }
+                        if r.kind == Kind::Mailbox && ui.button("Client Setup…").clicked() {
+                            action = Some(RowAction::Setup);
                             ui.close();
                         }
                     });
