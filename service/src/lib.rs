@@ -25,7 +25,7 @@ mod exporter;
 mod files;
 mod filtering;
 mod housekeeping;
-mod http;
+pub mod http;
 pub mod imap;
 mod lifecycle;
 mod limits;

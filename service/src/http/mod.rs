@@ -11,7 +11,7 @@
 
 pub mod autoconfig;
 pub mod dav;
-pub mod setup;
+pub(crate) mod setup;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -42,7 +42,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// The HTTPS listener of one run.
 #[derive(Clone)]
-pub struct Http {
+pub(crate) struct Http {
     acceptor: tokio_rustls::TlsAcceptor,
     limits: Limits,
     setup: Arc<Setup>,
@@ -51,12 +51,12 @@ pub struct Http {
 impl Http {
     /// The listener of a run with `acceptor` (offering h2 and http/1.1), admitting
     /// connections to `limits`, telling mail programs `setup`.
-    pub fn new(acceptor: tokio_rustls::TlsAcceptor, limits: Limits, setup: Arc<Setup>) -> Http {
+    pub(crate) fn new(acceptor: tokio_rustls::TlsAcceptor, limits: Limits, setup: Arc<Setup>) -> Http {
         Http { acceptor, limits, setup }
     }
 
     /// Serves `listener` until the run drains.
-    pub async fn serve(self, listener: Arc<tokio::net::TcpListener>, ctx: ServiceContext) {
+    pub(crate) async fn serve(self, listener: Arc<tokio::net::TcpListener>, ctx: ServiceContext) {
         crate::listener::accept_loop("https", listener, ctx, move |stream, peer, ctx| {
             let this = self.clone();
             async move { this.connection(stream, peer, ctx).await }

@@ -14,8 +14,8 @@
 //! reaches only their own collections. Writes are conditional (ETags, RFC 7232), and
 //! a collection tells what changed since a sync token (RFC 6578).
 
-mod filter;
-mod objects;
+pub mod filter;
+pub mod objects;
 pub mod xml;
 
 use std::sync::{Arc, Mutex};
@@ -156,7 +156,7 @@ fn precondition(status: StatusCode, ns: &str, name: &str, inner: &str) -> Answer
 }
 
 /// Where `/.well-known/caldav` and `/.well-known/carddav` send clients (RFC 6764).
-pub fn well_known() -> Answer {
+pub(crate) fn well_known() -> Answer {
     let mut r = text(StatusCode::MOVED_PERMANENTLY, "Calendars and contacts are at /dav/.");
     r.headers_mut().insert(LOCATION, HeaderValue::from_static("/dav/"));
     r
@@ -175,7 +175,7 @@ fn options() -> Answer {
 }
 
 /// Answers a request under `/dav/`.
-pub async fn answer(
+pub(crate) async fn answer(
     parts: Parts,
     body: Incoming,
     peer: std::net::SocketAddr,
@@ -1243,7 +1243,7 @@ fn card_matches(filter: &Element, data: &[u8]) -> bool {
 }
 
 /// A session for one connection.
-pub fn session() -> Arc<Session> {
+pub(crate) fn session() -> Arc<Session> {
     Arc::default()
 }
 
