@@ -27,6 +27,7 @@ mod filtering;
 mod housekeeping;
 pub mod http;
 pub mod imap;
+pub mod itip;
 mod lifecycle;
 mod limits;
 mod line;

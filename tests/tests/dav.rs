@@ -352,14 +352,14 @@ verify_fingerprint = "{fingerprint}"
 /// Where tests/setup puts caldav-server-tester (PyPI), in a virtual environment.
 const SERVER_TESTER: &str = "/var/cache/mailroom-tests/caldav-server-tester/bin/caldav-server-tester";
 
-/// What caldav-server-tester may still find short, and why (everything else must be
-/// "full"): scheduling (RFC 6638) is not built yet; and `@` and `%40` in a path name
-/// the same thing here, where RFC 3986 makes them two names, because clients
-/// (Python's caldav itself) write a path's `@` either way.
-const NOT_YET: [(&str, &str); 2] = [("scheduling", "unsupported"), ("url.encode-at.identity", "unsupported")];
+/// What caldav-server-tester may find short, and why (everything else must be
+/// "full"): `@` and `%40` in a path name the same thing here, where RFC 3986 makes
+/// them two names, because clients (Python's caldav itself) write a path's `@` either
+/// way.
+const NOT_YET: [(&str, &str); 1] = [("url.encode-at.identity", "unsupported")];
 
 #[tokio::test(flavor = "multi_thread")]
-async fn caldav_server_tester_finds_every_feature_it_checks_fully_supported_but_scheduling() {
+async fn caldav_server_tester_finds_every_feature_it_checks_fully_supported_scheduling_between_two_people_too() {
     assert!(std::path::Path::new(SERVER_TESTER).exists(), "caldav-server-tester is not installed: run tests/setup");
     // A certificate the tester trusts, for an address that is not "localhost" (for
     // which it skips the .well-known check).
@@ -367,6 +367,8 @@ async fn caldav_server_tester_finds_every_feature_it_checks_fully_supported_but_
     let (cert, key) = ca.issue(&["127.0.0.2"]);
     let d = Daemon::start().await;
     d.add_mailbox("ann@corp.test", "ann-pw");
+    // The second person, for the scheduling checks (RFC 6638 is between people).
+    d.add_mailbox("bob@corp.test", "bob-pw");
     d.edit_config(|c| {
         c["security"]["tls_certificate"] = cert.display().to_string().into();
         c["security"]["tls_key"] = key.display().to_string().into();
@@ -375,12 +377,22 @@ async fn caldav_server_tester_finds_every_feature_it_checks_fully_supported_but_
     d.ctl_ok(&["restart"]);
     let status = d.status().await;
     let https = &status.listeners.iter().find(|l| l.protocol == "HTTPS").expect("HTTPS listens").address;
+    // The caldav library's configuration file (JSON is YAML), one section a person.
+    let section = |login: &str, password: &str| {
+        serde_json::json!({
+            "caldav_url": format!("https://{https}/"),
+            "caldav_username": login,
+            "caldav_password": password,
+            "caldav_ssl_verify_cert": ca.cert.display().to_string(),
+        })
+    };
+    let config = d.dir.path().join("calendar.conf");
+    let sections =
+        serde_json::json!({"ann": section("ann@corp.test", "ann-pw"), "bob": section("bob@corp.test", "bob-pw")});
+    std::fs::write(&config, sections.to_string()).expect("caldav configuration");
     let out = Command::new(SERVER_TESTER)
-        .args(["--format", "json"])
-        .env("CALDAV_URL", format!("https://{https}/"))
-        .env("CALDAV_USERNAME", "ann@corp.test")
-        .env("CALDAV_PASSWORD", "ann-pw")
-        .env("CALDAV_SSL_VERIFY_CERT", &ca.cert)
+        .args(["--format", "json", "--config-section", "ann", "--config-section", "bob"])
+        .env("CALDAV_CONFIG_FILE", &config)
         .env("REQUESTS_CA_BUNDLE", &ca.cert)
         .env("SSL_CERT_FILE", &ca.cert)
         .output()
@@ -398,4 +410,154 @@ async fn caldav_server_tester_finds_every_feature_it_checks_fully_supported_but_
     let expected: Vec<(String, String)> = NOT_YET.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
     assert_eq!(short, expected, "features not fully supported (of {}):\n{report:#}", features.len());
     assert!(features.len() >= 15, "it checked what it checks: {}", features.len());
+}
+
+/// A meeting in Python's caldav: `invite` (as its organiser, the first login) saves a
+/// meeting with two attendees; `show WHO` prints WHO's answer and the event's status
+/// as the logged-in person's calendar holds it, and how many messages their
+/// scheduling inbox holds.
+const MEETING_CLIENT: &str = r#"
+import caldav, sys, warnings
+warnings.simplefilter("ignore")
+url, user, password, step = sys.argv[1:5]
+client = caldav.DAVClient(url=url, username=user, password=password, ssl_verify_cert=False)
+principal = client.principal()
+if step == "invite":
+    principal.calendars()[0].save_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//mailroom tests//EN
+BEGIN:VEVENT
+UID:budget-2027@corp.test
+DTSTAMP:20261201T120000Z
+DTSTART:20270112T140000Z
+DTEND:20270112T150000Z
+SUMMARY:Budget 2027
+ORGANIZER;CN=Ann:mailto:ann@corp.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ann@corp.test
+ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:bob@corp.test
+ATTENDEE;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:zoe@partner.example
+END:VEVENT
+END:VCALENDAR
+""")
+    print("saved")
+else:
+    who = sys.argv[5]
+    for cal in principal.calendars():
+        try:
+            event = cal.event_by_uid("budget-2027@corp.test")
+        except Exception:
+            continue
+        vevent = event.icalendar_component
+        for a in vevent.get("attendee", []):
+            if str(a).lower() == "mailto:" + who:
+                print("partstat", a.params.get("PARTSTAT"))
+        print("status", vevent.get("status", "none"))
+    print("inbox", sum(1 for _ in principal.schedule_inbox().get_items()))
+"#;
+
+/// Reads the iMIP message in the file named by the first argument with Python's
+/// `email` and `icalendar`: the part's method, the calendar's METHOD, the summary and
+/// the attendees.
+const IMIP_READER: &str = r#"
+import email, icalendar, sys
+message = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for part in message.walk():
+    if part.get_content_type() == "text/calendar":
+        cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+        event = cal.walk("VEVENT")[0]
+        print("part", part.get_param("method"))
+        print("method", cal["METHOD"])
+        print("summary", event["SUMMARY"])
+        print("attendees", " ".join(sorted(str(a).lower() for a in event["ATTENDEE"])))
+print("from", message["From"])
+print("subject", message["Subject"])
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_meeting_invites_a_colleague_in_their_calendar_and_an_outsider_by_mail_whose_reply_comes_back() {
+    require_python(&["caldav", "icalendar"], "python3-caldav python3-icalendar");
+    let sink = mailroom_tests::Sink::start("127.0.0.1:0", 0).await;
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.add_mailbox("bob@corp.test", "bob-pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "smarthost", &format!("[{}]:{}", sink.addr.ip(), sink.addr.port())]);
+    d.ctl_ok(&["set", "https-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&["restart"]);
+    let status = d.status().await;
+    let https = &status.listeners.iter().find(|l| l.protocol == "HTTPS").expect("HTTPS listens").address;
+    let url = format!("https://{https}/");
+
+    assert_eq!(system_python(MEETING_CLIENT, &[&url, "ann@corp.test", "ann-pw", "invite"]).trim(), "saved");
+
+    // The outsider's invitation leaves by mail, as iMIP that icalendar reads.
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(
+        (got[0].from.as_str(), got[0].to.as_slice()),
+        ("ann@corp.test", &["zoe@partner.example".to_owned()][..])
+    );
+    let file = d.dir.path().join("invitation.eml");
+    std::fs::write(&file, &got[0].data).expect("write");
+    let read = system_python(IMIP_READER, &[&file.display().to_string()]);
+    for line in [
+        "part REQUEST",
+        "method REQUEST",
+        "summary Budget 2027",
+        "attendees mailto:ann@corp.test mailto:bob@corp.test mailto:zoe@partner.example",
+        "subject Invitation: Budget 2027",
+    ] {
+        assert!(read.lines().any(|l| l == line), "{line:?} not in:\n{read}\n{}", String::from_utf8_lossy(&got[0].data));
+    }
+
+    // The colleague has it in their calendar, not yet answered, with the message in
+    // their scheduling inbox, and the invitation in their mail inbox.
+    let bob = system_python(MEETING_CLIENT, &[&url, "bob@corp.test", "bob-pw", "show", "bob@corp.test"]);
+    assert_eq!(bob.lines().collect::<Vec<_>>(), ["partstat NEEDS-ACTION", "status none", "inbox 1"], "{bob}");
+    let bobs_mail = "SELECT COUNT(*) FROM messages WHERE mailbox_id = \
+        (SELECT mailbox_id FROM addresses WHERE address = 'bob@corp.test')";
+    assert_eq!(d.count(bobs_mail), 1, "the invitation in bob's inbox");
+
+    // The outsider accepts by mail (as their calendar program writes a REPLY); the
+    // organiser's copy says so.
+    let reply_from = |attendee: &str, partstat: &str| {
+        format!(
+            "From: Zoe <zoe@partner.example>\r\nTo: ann@corp.test\r\nSubject: Accepted: Budget 2027\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n\
+             BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Partner//EN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n\
+             UID:budget-2027@corp.test\r\nDTSTAMP:20261202T080000Z\r\nDTSTART:20270112T140000Z\r\n\
+             ORGANIZER:mailto:ann@corp.test\r\nATTENDEE;PARTSTAT={partstat}:mailto:{attendee}\r\n\
+             END:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    let reply = reply_from("zoe@partner.example", "ACCEPTED");
+    let mut s = mailroom_tests::Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO partner.example", "250");
+    s.expect("MAIL FROM:<zoe@partner.example>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.send(reply.replace("\r\n.", "\r\n..").as_bytes());
+    s.expect(".", "250");
+    let mut ann = String::new();
+    for _ in 0..50 {
+        ann = system_python(MEETING_CLIENT, &[&url, "ann@corp.test", "ann-pw", "show", "zoe@partner.example"]);
+        if ann.contains("partstat ACCEPTED") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ann.contains("partstat ACCEPTED"), "{ann}");
+
+    // A reply claiming to be the colleague's, from the outsider, changes nothing.
+    let forged = reply_from("bob@corp.test", "DECLINED");
+    let mut s = mailroom_tests::Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO partner.example", "250");
+    s.expect("MAIL FROM:<zoe@partner.example>", "250");
+    s.expect("RCPT TO:<ann@corp.test>", "250");
+    s.expect("DATA", "354");
+    s.send(forged.replace("\r\n.", "\r\n..").as_bytes());
+    s.expect(".", "250");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ann = system_python(MEETING_CLIENT, &[&url, "ann@corp.test", "ann-pw", "show", "bob@corp.test"]);
+    assert!(ann.contains("partstat NEEDS-ACTION"), "{ann}");
 }

@@ -4,7 +4,8 @@
 //! the blocking pool), looks up what the plan needs (the SRS secret, the recipients'
 //! Junk folders), and has the store commit what the plan decided — durably, fsync'd,
 //! before this returns; concurrent sessions share that commit — or hold it in the
-//! quarantine. After a delivery it starts the automatic replies.
+//! quarantine. After a delivery it starts the automatic replies, and applies meeting
+//! messages (iMIP) to the recipients' calendars.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -37,11 +38,9 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
         Some(_) => Some(crate::srs::secret(ctx).await?),
         None => None,
     };
-    let junk_folders = if plan::files_as_junk(env, cfg) {
-        ctx.store.junk_folders(plan::local_mailboxes(env.tx)).await?
-    } else {
-        BTreeMap::new()
-    };
+    let as_junk = plan::files_as_junk(env, cfg);
+    let junk_folders =
+        if as_junk { ctx.store.junk_folders(plan::local_mailboxes(env.tx)).await? } else { BTreeMap::new() };
     let given = Given {
         queue_id: &queue_id,
         now,
@@ -61,7 +60,12 @@ pub(super) async fn commit(ctx: &ServiceContext, env: &Envelope<'_>, body: Vec<u
             if !delivered.is_empty() && !sender.is_empty() && ctx.store.any_auto_reply().await {
                 let header = body[..crate::message::header_len(&body)].to_vec();
                 let (id, sender) = (queue_id.clone(), sender.clone());
-                ctx.tasks.spawn(crate::autoreply::after_delivery(ctx.clone(), id, delivered, sender, header));
+                ctx.tasks.spawn(crate::autoreply::after_delivery(ctx.clone(), id, delivered.clone(), sender, header));
+            }
+            // Meeting requests, replies and cancellations by mail reach the calendars
+            // of the people they were delivered to (not what is filed as junk).
+            if !delivered.is_empty() && !as_junk && crate::itip::may_be_imip(&body) {
+                ctx.tasks.spawn(crate::itip::after_delivery(ctx.clone(), delivered, body.clone()));
             }
         }
         Plan::Hold(held) => {

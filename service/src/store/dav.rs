@@ -287,6 +287,16 @@ impl Store {
         dispatch!(self, b => b.dav_delete(collection, name.to_owned(), when).await)
     }
 
+    /// The object of UID `uid` in `mailbox`'s calendars, with the collection holding
+    /// it: where an invitation or a reply for that meeting goes. The scheduling inbox
+    /// (a collection of messages, not of events) is not looked in.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn dav_find_uid(&self, mailbox: i64, uid: &str) -> StoreResult<Option<(i64, DavObject)>> {
+        dispatch!(self, b => b.dav_find_uid(mailbox, uid.to_owned()).await)
+    }
+
     /// What changed since `token` (0: everything there is).
     ///
     /// # Errors

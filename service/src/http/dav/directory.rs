@@ -51,6 +51,34 @@ pub(super) fn gal_card(address: &str, name: &str, group: bool) -> String {
     )
 }
 
+/// The scheduling outbox's name (RFC 6638 §2.1), and the id it goes by (it holds
+/// nothing: free-busy requests are POSTed to it).
+pub(super) const OUTBOX: &str = "outbox";
+pub(super) const OUTBOX_ID: i64 = -2;
+
+/// The scheduling outbox as a collection.
+pub(super) fn outbox_collection() -> Collection {
+    Collection {
+        id: OUTBOX_ID,
+        mailbox: 0,
+        kind: DavKind::Calendar,
+        name: OUTBOX.into(),
+        display_name: "Scheduling Outbox".into(),
+        color: String::new(),
+        description: String::new(),
+        components: Vec::new(),
+        dead: Vec::new(),
+        sync: 1,
+        objects: 0,
+        bytes: 0,
+    }
+}
+
+/// Whether `c` is a scheduling inbox (a calendar collection of messages, not events).
+pub(super) fn is_inbox(c: &Collection) -> bool {
+    c.kind == DavKind::Calendar && c.name == crate::itip::INBOX
+}
+
 /// The answer to a change of the Global Address List, which nobody changes here.
 pub(super) fn read_only() -> Answer {
     precondition(StatusCode::FORBIDDEN, DAV, "need-privileges", "")
@@ -112,23 +140,38 @@ impl Dav<'_> {
     }
 
     pub(super) async fn collection(&self, kind: DavKind, name: &str) -> crate::store::StoreResult<Option<Collection>> {
-        if kind == DavKind::AddressBook && name == GAL {
-            return Ok(Some(gal_collection(&self.gal_cards().await?)));
+        match (kind, name) {
+            (DavKind::AddressBook, GAL) => return Ok(Some(gal_collection(&self.gal_cards().await?))),
+            (DavKind::Calendar, OUTBOX) => return Ok(Some(outbox_collection())),
+            (DavKind::Calendar, crate::itip::INBOX) => {
+                return crate::itip::inbox(self.ctx, self.user.mailbox).await.map(Some);
+            }
+            _ => {}
         }
         self.ctx.store.dav_collection(self.user.mailbox, kind, name).await
     }
 
-    /// A person's collections of `kind`: theirs, and the Global Address List.
+    /// A person's collections of `kind`: theirs, and the Global Address List; or
+    /// their calendars with the scheduling inbox and outbox.
     pub(super) async fn collections(&self, kind: DavKind) -> crate::store::StoreResult<Vec<Collection>> {
         let mut all = self.ctx.store.dav_collections(self.user.mailbox, kind).await?;
-        if kind == DavKind::AddressBook {
-            all.push(gal_collection(&self.gal_cards().await?));
+        match kind {
+            DavKind::AddressBook => all.push(gal_collection(&self.gal_cards().await?)),
+            DavKind::Calendar => {
+                if !all.iter().any(is_inbox) {
+                    all.push(crate::itip::inbox(self.ctx, self.user.mailbox).await?);
+                }
+                all.push(outbox_collection());
+            }
         }
         Ok(all)
     }
 
     /// The objects of `c`, without their bytes.
     pub(super) async fn objects(&self, c: &Collection) -> crate::store::StoreResult<Vec<ObjectInfo>> {
+        if c.id == OUTBOX_ID {
+            return Ok(Vec::new());
+        }
         if c.id == GAL_ID {
             let cards = self.gal_cards().await?;
             return Ok(cards.into_iter().map(|o| ObjectInfo { name: o.name, etag: o.etag, sync: c.sync }).collect());
@@ -142,6 +185,9 @@ impl Dav<'_> {
         c: &Collection,
         names: Vec<String>,
     ) -> crate::store::StoreResult<Vec<DavObject>> {
+        if c.id == OUTBOX_ID {
+            return Ok(Vec::new());
+        }
         if c.id == GAL_ID {
             return Ok(self.gal_cards().await?.into_iter().filter(|o| names.contains(&o.name)).collect());
         }
@@ -156,6 +202,9 @@ impl Dav<'_> {
         c: &Collection,
         since: u64,
     ) -> crate::store::StoreResult<crate::store::dav::Changes> {
+        if c.id == OUTBOX_ID {
+            return Ok(crate::store::dav::Changes { token: c.sync, changed: Vec::new(), removed: Vec::new() });
+        }
         if c.id == GAL_ID {
             let changed = if since == 0 {
                 self.objects(c).await?

@@ -24,6 +24,7 @@ pub mod filter;
 pub mod objects;
 mod props;
 mod report;
+mod schedule;
 pub mod xml;
 
 use std::sync::{Arc, Mutex};
@@ -176,10 +177,15 @@ pub(crate) fn well_known() -> Answer {
 fn options() -> Answer {
     let mut r = text(StatusCode::OK, "");
     let h = r.headers_mut();
-    h.insert("DAV", HeaderValue::from_static("1, 3, calendar-access, addressbook, extended-mkcol"));
+    h.insert(
+        "DAV",
+        HeaderValue::from_static("1, 3, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol"),
+    );
     h.insert(
         hyper::header::ALLOW,
-        HeaderValue::from_static("OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCOL, MKCALENDAR"),
+        HeaderValue::from_static(
+            "OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCOL, MKCALENDAR",
+        ),
     );
     r
 }
@@ -227,6 +233,7 @@ pub(crate) async fn answer(
         "MKCALENDAR" | "MKCOL" => dav.make(&parts.method, &target, &body).await,
         "GET" | "HEAD" => dav.get(&target).await,
         "PUT" => dav.put(&parts, &target, body).await,
+        "POST" => dav.post(&target, &body).await,
         "DELETE" => dav.delete(&parts, &target).await,
         _ => Ok(text(StatusCode::METHOD_NOT_ALLOWED, "Not a method calendars and contacts take.")),
     };
@@ -368,7 +375,7 @@ impl Dav<'_> {
         let Some(c) = self.collection(*kind, name).await? else {
             return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
         };
-        if c.id == GAL_ID {
+        if c.id < 0 {
             return Ok(read_only());
         }
         let Some(request) = xml::parse(body).filter(|r| r.is(DAV, "propertyupdate")) else {
@@ -495,10 +502,12 @@ impl Dav<'_> {
             DavKind::Calendar => "text/calendar; charset=utf-8",
             DavKind::AddressBook => "text/vcard; charset=utf-8",
         };
+        let tag = schedule::tag_of(&c, &o.data);
         let mut r = respond(StatusCode::OK, content_type, o.data);
         if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", o.etag)) {
             r.headers_mut().insert(ETAG, v);
         }
+        schedule::add_tag(&mut r, tag);
         Ok(r)
     }
 
@@ -509,7 +518,7 @@ impl Dav<'_> {
         let Some(c) = self.collection(*kind, coll).await? else {
             return Ok(text(StatusCode::CONFLICT, "No such collection: make it first."));
         };
-        if c.id == GAL_ID {
+        if c.id < 0 || is_inbox(&c) {
             return Ok(read_only());
         }
         let (ns, read) = match kind {
@@ -527,12 +536,27 @@ impl Dav<'_> {
             return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "supported-calendar-component", ""));
         }
         let when = conditions(parts);
+        // What was there, for scheduling to tell what changed (calendars only).
+        let old = match kind {
+            DavKind::Calendar => self.get_objects(&c, vec![name.clone()]).await?.into_iter().next(),
+            DavKind::AddressBook => None,
+        };
+        if let Some(answer) = schedule::tag_mismatch(parts, &c, old.as_ref()) {
+            return Ok(answer);
+        }
+        let data = object.data.clone();
         match self.ctx.store.dav_put(c.id, object, when).await? {
             Put::Stored { etag, created } => {
                 let status = if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
                 let mut r = respond(status, "text/plain; charset=utf-8", "");
                 if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
                     r.headers_mut().insert(ETAG, v);
+                }
+                if *kind == DavKind::Calendar {
+                    let before = old.as_ref().and_then(|o| std::str::from_utf8(&o.data).ok());
+                    let after = std::str::from_utf8(&data).ok();
+                    crate::itip::changed(self.ctx, self.user.mailbox, before, after).await;
+                    schedule::add_tag(&mut r, schedule::tag_of(&c, &data));
                 }
                 Ok(r)
             }
@@ -554,7 +578,7 @@ impl Dav<'_> {
                 let Some(c) = self.collection(*kind, name).await? else {
                     return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
                 };
-                if c.id == GAL_ID {
+                if c.id < 0 || is_inbox(&c) {
                     return Ok(read_only());
                 }
                 self.ctx.store.dav_delete_collection(c.id).await?;
@@ -564,11 +588,22 @@ impl Dav<'_> {
                 let Some(c) = self.collection(*kind, coll).await? else {
                     return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
                 };
-                if c.id == GAL_ID {
+                if c.id < 0 {
                     return Ok(read_only());
                 }
+                let old = match kind {
+                    DavKind::Calendar if !is_inbox(&c) => {
+                        self.get_objects(&c, vec![name.clone()]).await?.into_iter().next()
+                    }
+                    _ => None,
+                };
                 match self.ctx.store.dav_delete(c.id, name, conditions(parts)).await {
-                    Ok(true) => Ok(text(StatusCode::NO_CONTENT, "")),
+                    Ok(true) => {
+                        if let Some(o) = old.as_ref().and_then(|o| std::str::from_utf8(&o.data).ok()) {
+                            crate::itip::changed(self.ctx, self.user.mailbox, Some(o), None).await;
+                        }
+                        Ok(text(StatusCode::NO_CONTENT, ""))
+                    }
                     Ok(false) => Ok(text(StatusCode::PRECONDITION_FAILED, "The object has changed meanwhile.")),
                     Err(crate::store::StoreError::NotFound(_)) => Ok(text(StatusCode::NOT_FOUND, "No such object.")),
                     Err(e) => Err(e),

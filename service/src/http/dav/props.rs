@@ -56,7 +56,13 @@ pub(super) fn all_props(r: &Resource<'_>) -> Vec<Prop> {
             }
         }
         Resource::Object(..) => out.extend([p(DAV, "getetag"), p(DAV, "getcontenttype"), p(DAV, "getcontentlength")]),
-        Resource::Principal(..) => out.extend([p(CALDAV, "calendar-home-set"), p(CARDDAV, "addressbook-home-set")]),
+        Resource::Principal(..) => out.extend([
+            p(CALDAV, "calendar-home-set"),
+            p(CARDDAV, "addressbook-home-set"),
+            p(CALDAV, "calendar-user-address-set"),
+            p(CALDAV, "schedule-inbox-URL"),
+            p(CALDAV, "schedule-outbox-URL"),
+        ]),
         Resource::Root | Resource::Home => {}
     }
     out
@@ -89,11 +95,29 @@ impl Dav<'_> {
                         .map(|p| element(DAV, "privilege", &element(DAV, p, "")))
                         .collect::<String>()
                 }
+                // RFC 6638 §6.1: delivering to an inbox, sending from an outbox.
+                Resource::Collection(c) if is_inbox(c) => {
+                    ["read", "unbind", "read-current-user-privilege-set"]
+                        .iter()
+                        .map(|p| element(DAV, "privilege", &element(DAV, p, "")))
+                        .collect::<String>()
+                        + &element(DAV, "privilege", &element(CALDAV, "schedule-deliver", ""))
+                }
+                Resource::Collection(c) if c.id == OUTBOX_ID => {
+                    element(DAV, "privilege", &element(DAV, "read", ""))
+                        + &element(DAV, "privilege", &element(CALDAV, "schedule-send", ""))
+                }
                 _ => privileges(),
             },
             (DAV, "resourcetype") => match r {
                 Resource::Root | Resource::Home => element(DAV, "collection", ""),
                 Resource::Principal(..) => element(DAV, "principal", ""),
+                Resource::Collection(c) if is_inbox(c) => {
+                    element(DAV, "collection", "") + &element(CALDAV, "schedule-inbox", "")
+                }
+                Resource::Collection(c) if c.id == OUTBOX_ID => {
+                    element(DAV, "collection", "") + &element(CALDAV, "schedule-outbox", "")
+                }
                 Resource::Collection(c) => {
                     let kind = match c.kind {
                         DavKind::Calendar => element(CALDAV, "calendar", ""),
@@ -113,11 +137,36 @@ impl Dav<'_> {
             (CALDAV, "calendar-user-address-set") => {
                 href(format!("mailto:{}", person?)) + &href(principal_href(person?))
             }
+            (CALDAV, "calendar-user-type") => {
+                person?;
+                "INDIVIDUAL".into()
+            }
+            (CALDAV, "schedule-inbox-URL") => {
+                href(format!("{}{}/", home_href(DavKind::Calendar, person?), crate::itip::INBOX))
+            }
+            (CALDAV, "schedule-outbox-URL") => href(format!("{}{OUTBOX}/", home_href(DavKind::Calendar, person?))),
+            (CALDAV, "schedule-default-calendar-URL") => match r {
+                Resource::Collection(c) if is_inbox(c) => {
+                    href(format!("{}calendar/", home_href(DavKind::Calendar, login)))
+                }
+                _ => return None,
+            },
+            (CALDAV, "schedule-tag") => match r {
+                Resource::Object(c, _, Some(d)) if !is_inbox(c) => {
+                    let text = std::str::from_utf8(d).ok()?;
+                    if !crate::itip::is_scheduling_object(text) {
+                        return None;
+                    }
+                    escape(&format!("\"{}\"", crate::itip::schedule_tag(text)))
+                }
+                _ => return None,
+            },
             (DAV, "principal-collection-set") => href("/dav/principals/".into()),
             (DAV, "supported-report-set") => {
                 let report =
                     |ns: &str, n: &str| element(DAV, "supported-report", &element(DAV, "report", &element(ns, n, "")));
                 match r {
+                    Resource::Collection(c) if c.id == OUTBOX_ID => String::new(),
                     Resource::Collection(c) => {
                         report(DAV, "sync-collection")
                             + &match c.kind {
@@ -257,9 +306,9 @@ pub(super) fn dead_property(ns: &str, name: &str) -> bool {
 
 pub(super) fn wants_data(wanted: &Wanted) -> bool {
     match wanted {
-        Wanted::Props(p) => {
-            p.iter().any(|(ns, n)| (ns == CALDAV && n == "calendar-data") || (ns == CARDDAV && n == "address-data"))
-        }
+        Wanted::Props(p) => p.iter().any(|(ns, n)| {
+            (ns == CALDAV && (n == "calendar-data" || n == "schedule-tag")) || (ns == CARDDAV && n == "address-data")
+        }),
         _ => false,
     }
 }

@@ -89,23 +89,7 @@ impl Dav<'_> {
                 for o in self.ctx.store.dav_in_range(c.id, Some(start), Some(end)).await? {
                     periods.extend(objects::busy(&o.data, start, end));
                 }
-                periods.sort_unstable();
-                let stamp = |t: i64| {
-                    chrono::DateTime::from_timestamp(t, 0)
-                        .map(|d| d.format("%Y%m%dT%H%M%SZ").to_string())
-                        .unwrap_or_default()
-                };
-                let mut ics = format!(
-                    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Mailroom//CalDAV//EN\r\nBEGIN:VFREEBUSY\r\n\
-                     DTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\n",
-                    stamp(crate::store::now_secs()),
-                    stamp(start),
-                    stamp(end)
-                );
-                for (s, e, kind) in periods {
-                    ics.push_str(&format!("FREEBUSY;FBTYPE={kind}:{}/{}\r\n", stamp(s), stamp(e)));
-                }
-                ics.push_str("END:VFREEBUSY\r\nEND:VCALENDAR\r\n");
+                let ics = schedule::vfreebusy(start, end, periods, "", "");
                 return Ok(respond(StatusCode::OK, "text/calendar; charset=utf-8", ics));
             }
             (CARDDAV, "addressbook-query") if kind == DavKind::AddressBook => {

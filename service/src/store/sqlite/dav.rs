@@ -202,6 +202,27 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn dav_find_uid(
+        &self,
+        mailbox: i64,
+        uid: String,
+    ) -> StoreResult<Option<(i64, DavObject)>> {
+        self.read_content(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT o.collection_id, o.name, o.etag, o.data FROM dav_collections c
+                     JOIN dav_objects o ON o.collection_id = c.id AND o.uid = ?2
+                     WHERE c.mailbox_id = ?1 AND c.kind = 'calendar' AND c.name <> 'inbox'
+                     ORDER BY c.id LIMIT 1",
+                )?
+                .query_row(params![mailbox, uid], |r| {
+                    Ok((r.get(0)?, DavObject { name: r.get(1)?, etag: r.get(2)?, data: r.get(3)? }))
+                })
+                .optional()?)
+        })
+        .await
+    }
+
     pub(in crate::store) async fn dav_in_range(
         &self,
         collection: i64,

@@ -116,3 +116,21 @@ pub(crate) async fn objects_are_written_on_their_conditions_and_their_changes_co
     assert_eq!(all.changed.len(), 2);
     assert!(all.removed.is_empty());
 }
+
+pub(crate) async fn a_meeting_is_found_by_its_uid_in_any_calendar_but_the_scheduling_inbox(f: Fixture) {
+    let store = f.store();
+    let ann = mailbox(store, "ann@corp.test").await;
+    let bob = mailbox(store, "bob@corp.test").await;
+    let work = store.dav_create_collection(ann, DavKind::Calendar, "work", CollectionProps::default()).await;
+    let work = work.expect("work").id;
+    let inbox = store.dav_create_collection(ann, DavKind::Calendar, "inbox", CollectionProps::default()).await;
+    let inbox = inbox.expect("inbox").id;
+    store.dav_put(inbox, event("m.ics", "M", None), Precondition::None).await.expect("inbox copy");
+    assert_eq!(store.dav_find_uid(ann, "M").await.expect("find"), None, "an iTIP message is no meeting");
+    store.dav_put(work, event("meeting.ics", "M", None), Precondition::None).await.expect("meeting");
+    let (collection, found) = store.dav_find_uid(ann, "M").await.expect("find").expect("found");
+    assert_eq!((collection, found.name.as_str()), (work, "meeting.ics"));
+    assert!(String::from_utf8_lossy(&found.data).contains("UID:M"));
+    assert_eq!(store.dav_find_uid(bob, "M").await.expect("find"), None, "someone else's");
+    assert_eq!(store.dav_find_uid(ann, "m").await.expect("find"), None, "UIDs are exact");
+}

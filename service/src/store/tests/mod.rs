@@ -79,6 +79,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
     dav: [
         a_person_has_a_calendar_and_an_address_book_from_the_start,
         objects_are_written_on_their_conditions_and_their_changes_counted,
+        a_meeting_is_found_by_its_uid_in_any_calendar_but_the_scheduling_inbox,
     ],
     mailboxes: [
         addresses_are_canonical_unique_and_passwords_only_hashed,
