@@ -48,6 +48,7 @@ fn main() {
                 shared: false,
                 permissions: Vec::new(),
                 collections: Vec::new(),
+                hidden: false,
             })
             .collect();
         app.model.monitor = (0..60)

@@ -236,6 +236,26 @@ async fn mailbox_properties_change_the_name_and_password() {
     assert!(ok && out.contains("+OK"), "{out}{err}");
 }
 
+/// "Hide from address book" in Mailbox Properties takes the mailbox out of the Global
+/// Address List, and the list shows it hidden when opened again.
+#[tokio::test(flavor = "multi_thread")]
+async fn hide_from_address_book_in_mailbox_properties_hides_the_mailbox() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "ann-pw");
+    d.add_mailbox("bob@corp.test", "bob-pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    open_mailbox_properties(&mut h, "bob@corp.test");
+    h.get_by_label("Hide from address book").click();
+    h.run_steps(2);
+    h.get_all_by_label("OK").last().expect("OK").click();
+    wait(&mut h, "bob hidden", |a| a.model.mailboxes.iter().any(|m| m.addresses[0] == "bob@corp.test" && m.hidden));
+    let bob =
+        "SELECT hidden FROM mailboxes WHERE id = (SELECT mailbox_id FROM addresses WHERE address = 'bob@corp.test')";
+    assert_eq!(d.count(bob), 1);
+    assert_eq!(d.count("SELECT COUNT(*) FROM mailboxes WHERE hidden"), 1, "ann stays in the address book");
+}
+
 /// The Security tab shows the certificate in use with the fingerprint a client sees;
 /// the POP3 tab turns on POP3 over TLS, which works after a restart from the GUI.
 #[tokio::test(flavor = "multi_thread")]

@@ -325,7 +325,36 @@ impl Client {
         rights: Rights,
         folder: Option<String>,
     ) -> Result<Vec<PermissionInfo>, ClientError> {
-        let request = Request::SetPermission { address: address.into(), grantee: grantee.into(), rights, folder };
+        let request = Request::SetPermission {
+            address: address.into(),
+            grantee: grantee.into(),
+            rights,
+            folder,
+            collection: None,
+        };
+        call!(self, request, Response::Permissions { permissions } => permissions)
+    }
+
+    /// Gives `grantee` `rights` on one calendar or address book of the mailbox
+    /// (`calendars/NAME`, `addressbooks/NAME`), standing instead of the mailbox's
+    /// grant there; the mailbox's grants as they now are.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when there is no such mailbox, grantee or collection.
+    pub async fn set_collection_permission(
+        &self,
+        address: impl Into<String>,
+        grantee: impl Into<String>,
+        rights: Rights,
+        collection: impl Into<String>,
+    ) -> Result<Vec<PermissionInfo>, ClientError> {
+        let request = Request::SetPermission {
+            address: address.into(),
+            grantee: grantee.into(),
+            rights,
+            folder: None,
+            collection: Some(collection.into()),
+        };
         call!(self, request, Response::Permissions { permissions } => permissions)
     }
 
@@ -469,6 +498,15 @@ impl Client {
     /// [`ClientError::Remote`] when there is no such custom recipient.
     pub async fn remove_contact(&self, address: impl Into<String>) -> Result<(), ClientError> {
         call!(self, Request::RemoveContact { address: address.into() }, Response::Done => ())
+    }
+
+    /// Hides a recipient (any of its addresses) from the address book, or shows it
+    /// again.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when no recipient has the address.
+    pub async fn set_hidden(&self, address: impl Into<String>, hidden: bool) -> Result<(), ClientError> {
+        call!(self, Request::SetHidden { address: address.into(), hidden }, Response::Done => ())
     }
 
     /// What would happen to `recipient` sent by a client at `client_ip`, authenticated

@@ -227,6 +227,32 @@ async fn bad_objects_are_refused_with_their_precondition_and_others_calendars_ar
     let (code, _) =
         curl(https, &[ann[0], ann[1], "-X", "DELETE"], "/dav/addressbooks/ann@corp.test/gal/bob@corp.test.vcf");
     assert_eq!(code, 403, "nobody changes the address list from a client");
+
+    // Hidden from the address book: gone from the list and from a search for people,
+    // still reached by mail; shown again, back.
+    d.ctl_ok(&["address-book", "hide", "bob@corp.test"]);
+    d.ctl_ok(&["address-book", "hide", "all@corp.test"]);
+    let (code, _) = curl(https, &ann, "/dav/addressbooks/ann@corp.test/gal/bob@corp.test.vcf");
+    assert_eq!(code, 404);
+    let (_, listing) =
+        curl(https, &[ann[0], ann[1], "-X", "PROPFIND", "-H", "Depth: 1"], "/dav/addressbooks/ann@corp.test/gal/");
+    assert!(!listing.contains("bob@corp.test") && !listing.contains("all@corp.test"), "{listing}");
+    assert!(listing.contains("ann@corp.test.vcf"), "{listing}");
+    let search = r#"<?xml version="1.0"?><d:principal-property-search xmlns:d="DAV:">
+        <d:property-search><d:prop><d:displayname/></d:prop><d:match>bob</d:match></d:property-search>
+        <d:prop><d:displayname/></d:prop></d:principal-property-search>"#;
+    let (code, found) =
+        curl(https, &[ann[0], ann[1], "-X", "REPORT", "-H", "Depth: 0", "--data-binary", search], "/dav/principals/");
+    assert!(code == 207 && !found.contains("bob@corp.test"), "{code} {found}");
+    let mut s = mailroom_tests::Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO outside.test", "250");
+    s.expect("MAIL FROM:<someone@outside.test>", "250");
+    s.expect("RCPT TO:<bob@corp.test>", "250");
+    let refused = d.ctl(&["address-book", "hide", "nobody@corp.test"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("nobody@corp.test"));
+    d.ctl_ok(&["address-book", "show", "bob@corp.test"]);
+    let (code, _) = curl(https, &ann, "/dav/addressbooks/ann@corp.test/gal/bob@corp.test.vcf");
+    assert_eq!(code, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -560,4 +586,88 @@ async fn a_meeting_invites_a_colleague_in_their_calendar_and_an_outsider_by_mail
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let ann = system_python(MEETING_CLIENT, &[&url, "ann@corp.test", "ann-pw", "show", "bob@corp.test"]);
     assert!(ann.contains("partstat NEEDS-ACTION"), "{ann}");
+}
+
+/// Calendars shared with a person, through Python's caldav: `list` prints the
+/// calendars the person finds (theirs and those shared with them), `add URL N`
+/// saves event N in the calendar at URL (or says it was refused), `count URL` how
+/// many events that calendar holds.
+const SHARING_CLIENT: &str = r#"
+import caldav, sys, warnings
+warnings.simplefilter("ignore")
+url, user, password, step = sys.argv[1:5]
+client = caldav.DAVClient(url=url, username=user, password=password, ssl_verify_cert=False)
+if step == "list":
+    for cal in sorted(client.principal().calendars(), key=lambda c: c.get_display_name()):
+        print(cal.get_display_name(), cal.url.path.replace("%40", "@"))
+elif step == "add":
+    cal = caldav.Calendar(client=client, url=sys.argv[5])
+    try:
+        n = sys.argv[6]
+        cal.save_event(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//mailroom tests//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:shared-{n}\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20270301T09000{n}Z\r\n"
+            f"SUMMARY:Event {n}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+        print("saved")
+    except Exception as e:
+        print("refused", type(e).__name__)
+elif step == "count":
+    print(len(caldav.Calendar(client=client, url=sys.argv[5]).events()))
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rooms_calendar_is_its_members_and_a_calendar_shared_read_only_cannot_be_written() {
+    require_python(&["caldav"], "python3-caldav");
+    let (d, https) = service().await;
+    d.add_mailbox("carol@corp.test", "carol-pw");
+    d.ctl_ok(&["mailbox", "share", "room@corp.test", "--name", "Board Room"]);
+    let url = format!("https://{https}/");
+    let run = |who: &str, args: &[&str]| {
+        let password = format!("{}-pw", who.split('@').next().unwrap_or_default());
+        let mut all = vec![url.as_str(), who, password.as_str()];
+        all.extend_from_slice(args);
+        system_python(SHARING_CLIENT, &all)
+    };
+    let rooms = "/dav/calendars/room@corp.test/calendar/";
+    let anns = "/dav/calendars/ann@corp.test/calendar/";
+
+    // Nothing shared yet: each finds their own calendar only.
+    assert_eq!(run("bob@corp.test", &["list"]).trim(), "Calendar /dav/calendars/bob@corp.test/calendar/");
+
+    // Ann is an editor of the room: its calendar is beside hers, and she books it.
+    let granted = d.ctl_ok(&["mailbox", "permissions", "room@corp.test", "ann@corp.test", "editor"]);
+    assert!(granted.contains("ann@corp.test"), "{granted}");
+    let listed = run("ann@corp.test", &["list"]);
+    assert!(listed.lines().any(|l| l == format!("Calendar (room@corp.test) {rooms}")), "{listed}");
+    assert_eq!(run("ann@corp.test", &["add", &format!("{url}{}", &rooms[1..]), "1"]).trim(), "saved");
+    assert_eq!(run("ann@corp.test", &["count", &format!("{url}{}", &rooms[1..])]).trim(), "1");
+
+    // Bob reads ann's calendar (and nothing else of hers), but cannot write to it.
+    assert_eq!(run("ann@corp.test", &["add", &format!("{url}{}", &anns[1..]), "2"]).trim(), "saved");
+    let shared =
+        d.ctl_ok(&["mailbox", "permissions", "ann@corp.test", "bob@corp.test", "reviewer", "--calendar", "calendar"]);
+    assert!(shared.contains("calendars/calendar") && shared.contains("Reviewer"), "{shared}");
+    let listed = run("bob@corp.test", &["list"]);
+    assert!(listed.lines().any(|l| l == format!("Calendar (ann@corp.test) {anns}")), "{listed}");
+    assert_eq!(run("bob@corp.test", &["count", &format!("{url}{}", &anns[1..])]).trim(), "1");
+    assert!(run("bob@corp.test", &["add", &format!("{url}{}", &anns[1..]), "3"]).starts_with("refused"));
+    assert_eq!(run("ann@corp.test", &["count", &format!("{url}{}", &anns[1..])]).trim(), "1", "nothing written");
+    let (status, _) = curl(
+        https,
+        &["-u", "bob@corp.test:bob-pw", "-X", "PROPFIND", "-H", "Depth: 1"],
+        "/dav/addressbooks/ann@corp.test/contacts/",
+    );
+    assert_eq!(status, 403, "her address book is not shared");
+
+    // Carol, given nothing, reaches nothing of ann's; a bad calendar name is refused.
+    let (status, _) = curl(https, &["-u", "carol@corp.test:carol-pw", "-X", "PROPFIND", "-H", "Depth: 1"], anns);
+    assert_eq!(status, 403);
+    let refused =
+        d.ctl(&["mailbox", "permissions", "ann@corp.test", "carol@corp.test", "reviewer", "--calendar", "nope"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("no calendar named nope"));
+
+    // Taken away again: bob no longer finds it.
+    d.ctl_ok(&["mailbox", "permissions", "ann@corp.test", "bob@corp.test", "none", "--calendar", "calendar"]);
+    assert_eq!(run("bob@corp.test", &["list"]).trim(), "Calendar /dav/calendars/bob@corp.test/calendar/");
 }

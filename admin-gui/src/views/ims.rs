@@ -213,6 +213,7 @@ mod tests {
             shared: false,
             permissions: Vec::new(),
             collections: Vec::new(),
+            hidden: false,
         }
     }
 

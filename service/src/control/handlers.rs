@@ -63,6 +63,12 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::AddContact { address, display_name, target } => {
             super::recipients::add_contact(manager, &address, display_name, &target).await
         }
+        Request::SetHidden { address, hidden } => {
+            let address = parse_address("address", &address)?.canonical();
+            manager.store().set_hidden(&address, hidden).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(Response::Done)
+        }
         Request::RemoveContact { address } => {
             let address = parse_address("address", &address)?.canonical();
             manager.store().remove_contact(address).await?;
@@ -88,7 +94,18 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
             Ok(Response::Mailbox(Box::new(m.into())))
         }
         Request::Permissions { address } => super::sharing::list(manager, &address).await,
-        Request::SetPermission { address, grantee, rights, folder } => {
+        Request::SetPermission { address, grantee, rights, folder, collection: Some(collection) } => {
+            if folder.is_some() {
+                return Err(IpcError::InvalidArgument {
+                    field: "collection".into(),
+                    message: "a grant is on a folder or on a calendar or address book, not on both".into(),
+                });
+            }
+            let done = super::sharing::set_collection(manager, &address, &grantee, rights, &collection).await?;
+            manager.emit(Event::MailboxesChanged);
+            Ok(done)
+        }
+        Request::SetPermission { address, grantee, rights, folder, collection: None } => {
             let done = super::sharing::set(manager, &address, &grantee, rights, folder.as_deref()).await?;
             manager.emit(Event::MailboxesChanged);
             Ok(done)
@@ -239,13 +256,19 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
     let catch_all = manager.store().catch_alls().await?;
     let mut mailboxes: Vec<mailroom_shared::ipc::MailboxInfo> = mailboxes.into_iter().map(Into::into).collect();
     super::sharing::fill_permissions(manager, &mut mailboxes).await?;
-    Ok(Response::Mailboxes {
-        mailboxes,
-        lists: lists.into_iter().map(super::recipients::list_info).collect(),
-        contacts: contacts.into_iter().map(super::recipients::contact_info).collect(),
-        catch_all,
-        warnings,
-    })
+    let hidden = manager.store().hidden_addresses().await?;
+    for m in &mut mailboxes {
+        m.hidden = m.addresses.first().is_some_and(|a| hidden.contains(a));
+    }
+    let mut lists: Vec<_> = lists.into_iter().map(super::recipients::list_info).collect();
+    for l in &mut lists {
+        l.hidden = hidden.contains(&l.address);
+    }
+    let mut contacts: Vec<_> = contacts.into_iter().map(super::recipients::contact_info).collect();
+    for c in &mut contacts {
+        c.hidden = hidden.contains(&c.address);
+    }
+    Ok(Response::Mailboxes { mailboxes, lists, contacts, catch_all, warnings })
 }
 
 async fn test_address(

@@ -22,12 +22,13 @@ pub(super) fn list_info(l: List) -> ListInfo {
         senders: l.senders,
         hide_members: l.hide_members,
         members: l.members,
+        hidden: false,
     }
 }
 
 /// A custom recipient for the client.
 pub(super) fn contact_info(c: Contact) -> ContactInfo {
-    ContactInfo { address: c.address, display_name: c.display_name, target: c.target }
+    ContactInfo { address: c.address, display_name: c.display_name, target: c.target, hidden: false }
 }
 
 /// Creates a list.

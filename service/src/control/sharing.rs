@@ -8,6 +8,7 @@ use mailroom_shared::ipc::{IpcError, PermissionInfo, PublicFolderInfo, Response}
 use mailroom_shared::rights::Rights;
 
 use crate::lifecycle::Manager;
+use crate::store::dav::DavKind;
 
 /// The mailbox an address names.
 async fn mailbox(manager: &Manager, address: &str) -> Result<i64, IpcError> {
@@ -23,7 +24,7 @@ async fn mailbox(manager: &Manager, address: &str) -> Result<i64, IpcError> {
 async fn permissions(manager: &Manager, id: i64) -> Result<Response, IpcError> {
     let store = manager.store();
     let folders = store.imap_folders(id).await?;
-    let permissions = store
+    let mut permissions: Vec<PermissionInfo> = store
         .grants(id)
         .await?
         .into_iter()
@@ -33,10 +34,78 @@ async fn permissions(manager: &Manager, id: i64) -> Result<Response, IpcError> {
             folder: g
                 .folder
                 .map(|f| folders.iter().find(|x| x.id == f).map_or_else(|| f.to_string(), |x| x.name.clone())),
+            collection: None,
             rights: g.rights,
         })
         .collect();
+    // Then each calendar's and address book's own (an empty one is kept: it takes
+    // away there what the mailbox's grant gives).
+    for kind in [DavKind::Calendar, DavKind::AddressBook] {
+        for c in store.dav_collections(id, kind).await? {
+            for g in store.dav_grants(c.id).await? {
+                permissions.push(PermissionInfo {
+                    grantee: g.name,
+                    folder: None,
+                    collection: Some(collection_path(kind, &c.name)),
+                    rights: g.rights,
+                });
+            }
+        }
+    }
     Ok(Response::Permissions { permissions })
+}
+
+/// How a calendar or address book is named to clients: as its URL does.
+fn collection_path(kind: DavKind, name: &str) -> String {
+    match kind {
+        DavKind::Calendar => format!("calendars/{name}"),
+        DavKind::AddressBook => format!("addressbooks/{name}"),
+    }
+}
+
+/// Gives (or, with no rights, takes away) a grantee's rights on one calendar or
+/// address book of a mailbox; the mailbox's grants as they now are.
+pub(super) async fn set_collection(
+    manager: &Manager,
+    address: &str,
+    grantee: &str,
+    rights: Rights,
+    collection: &str,
+) -> Result<Response, IpcError> {
+    let id = mailbox(manager, address).await?;
+    let store = manager.store();
+    let who = store.grantee_named(grantee).await?.ok_or_else(|| IpcError::InvalidArgument {
+        field: "grantee".into(),
+        message: format!("'{grantee}' is neither a mailbox, a distribution list nor anyone"),
+    })?;
+    let invalid = |message: String| IpcError::InvalidArgument { field: "collection".into(), message };
+    let (kind, name) = match collection.trim().trim_matches('/').split_once('/') {
+        Some(("calendars", name)) => (DavKind::Calendar, name),
+        Some(("addressbooks", name)) => (DavKind::AddressBook, name),
+        _ => {
+            return Err(invalid(format!(
+                "'{collection}' names no calendar or address book: calendars/NAME or addressbooks/NAME"
+            )));
+        }
+    };
+    let found = store.dav_collection(id, kind, name).await?.filter(|c| c.name != crate::itip::INBOX);
+    let Some(c) = found else {
+        let what = if kind == DavKind::Calendar { "calendar" } else { "address book" };
+        return Err(invalid(format!("{address} has no {what} named {name}")));
+    };
+    if rights.any(Rights::SEND_AS.with(Rights::SEND_ON_BEHALF)) {
+        return Err(IpcError::InvalidArgument {
+            field: "rights".into(),
+            message: "Send As and Send On Behalf Of are given on the whole mailbox, not on a calendar".into(),
+        });
+    }
+    match store.dav_set_grant(c.id, who, rights).await {
+        Err(crate::store::StoreError::Invalid { message, .. }) => {
+            return Err(IpcError::InvalidArgument { field: "grantee".into(), message });
+        }
+        other => other?,
+    }
+    permissions(manager, id).await
 }
 
 /// Each mailbox's grants, for the list of mailboxes (folder ids as names).
@@ -61,7 +130,13 @@ pub(super) async fn fill_permissions(
             }
         };
         if let Some(m) = mailboxes.iter_mut().find(|m| m.id == owner) {
-            m.permissions.push(PermissionInfo { grantee: g.name, folder, rights: g.rights });
+            m.permissions.push(PermissionInfo { grantee: g.name, folder, collection: None, rights: g.rights });
+        }
+    }
+    for (owner, kind, name, g) in store.dav_all_grants().await? {
+        if let Some(m) = mailboxes.iter_mut().find(|m| m.id == owner) {
+            let collection = Some(collection_path(kind, &name));
+            m.permissions.push(PermissionInfo { grantee: g.name, folder: None, collection, rights: g.rights });
         }
     }
     Ok(())
@@ -126,7 +201,7 @@ pub(super) async fn public_folders(manager: &Manager) -> Result<Response, IpcErr
             permissions: grants
                 .iter()
                 .filter(|g| g.folder == Some(f.folder.id) && !g.rights.is_empty())
-                .map(|g| PermissionInfo { grantee: g.name.clone(), folder: None, rights: g.rights })
+                .map(|g| PermissionInfo { grantee: g.name.clone(), folder: None, collection: None, rights: g.rights })
                 .collect(),
             name: f.folder.name,
             address: f.address,

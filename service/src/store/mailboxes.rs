@@ -59,6 +59,7 @@ impl From<Mailbox> for MailboxInfo {
             shared: m.shared,
             permissions: Vec::new(),
             collections: m.collections,
+            hidden: false,
         }
     }
 }

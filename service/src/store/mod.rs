@@ -99,7 +99,7 @@ pub use mailboxes::{Mailbox, NewMailbox};
 pub use messages::{Failure, NewMessage, Outbound, OutboundRecipient, SentBy, TrackEvent, TrackingRecord};
 pub use pop3::MessageRef;
 pub use queue::{Attempt, DueMessage, DueRecipient, FailedRecipient, NdrDue};
-pub use sharing::{Access, Grant, Grantee, SharedFolder};
+pub use sharing::{Access, Grant, Grantee, SharedCollection, SharedFolder};
 
 /// A store failure, in terms of what went wrong rather than which database said so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -284,6 +284,28 @@ impl Store {
         dispatch!(self, b => b.remove_contact(address).await)
     }
 
+    /// Hides the recipient `address` names (a mailbox by any of its addresses, a list,
+    /// a custom recipient) from the address book, or shows it again.
+    ///
+    /// Write, atomic.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when no recipient has the address.
+    pub async fn set_hidden(&self, address: &str, hidden: bool) -> StoreResult<()> {
+        dispatch!(self, b => b.set_hidden(address.trim().to_ascii_lowercase(), hidden).await)
+    }
+
+    /// The addresses hidden from the address book: every address of a hidden mailbox,
+    /// and hidden lists' and custom recipients'.
+    ///
+    /// Read, one snapshot.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn hidden_addresses(&self) -> StoreResult<std::collections::BTreeSet<String>> {
+        dispatch!(self, b => b.hidden_addresses().await)
+    }
+
     /// Every custom recipient, by address.
     ///
     /// Read, one snapshot.

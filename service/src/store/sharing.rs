@@ -242,3 +242,62 @@ mod tests {
         assert!(Access::new(3, 4).private_seen());
     }
 }
+
+/// A calendar or address book of another mailbox that someone may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedCollection {
+    /// The collection (its `mailbox` is the owner's).
+    pub collection: super::dav::Collection,
+    /// The owner's primary address.
+    pub owner: String,
+    /// The person's rights on it.
+    pub rights: Rights,
+}
+
+impl Store {
+    /// Gives `grantee` `rights` on one calendar or address book, standing instead of
+    /// what the whole mailbox's grant gives them there; no rights removes the grant.
+    ///
+    /// Write, atomic.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the collection or the grantee is gone;
+    /// [`StoreError::Invalid`] for a grant to the collection's own person.
+    pub async fn dav_set_grant(&self, collection: i64, grantee: Grantee, rights: Rights) -> StoreResult<()> {
+        dispatch!(self, b => b.dav_set_grant(collection, grantee, rights).await)
+    }
+
+    /// The grants on one calendar or address book, by grantee name (their `folder` is
+    /// `None`).
+    ///
+    /// Read, one snapshot.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn dav_grants(&self, collection: i64) -> StoreResult<Vec<Grant>> {
+        dispatch!(self, b => b.dav_grants(collection).await)
+    }
+
+    /// Every calendar's and address book's own grants: owner, kind, collection name,
+    /// grant (by owner, then collection, then grantee name).
+    ///
+    /// Read, one snapshot.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn dav_all_grants(&self) -> StoreResult<Vec<(i64, super::dav::DavKind, String, Grant)>> {
+        dispatch!(self, b => b.dav_all_grants().await)
+    }
+
+    /// The calendars or address books of other mailboxes `viewer` may read (`r`), with
+    /// their rights there, by owner and name: what a collection's own grant gives, or
+    /// else what the mailbox's does.
+    ///
+    /// Read, one snapshot.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn dav_shared(&self, viewer: i64, kind: super::dav::DavKind) -> StoreResult<Vec<SharedCollection>> {
+        dispatch!(self, b => b.dav_shared(viewer, kind).await)
+    }
+}

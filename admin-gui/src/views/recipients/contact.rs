@@ -11,6 +11,8 @@ pub(super) struct ContactForm {
     pub(super) name: String,
     pub(super) address: String,
     pub(super) target: String,
+    /// Hidden from the address book (the one thing Properties change).
+    pub(super) hidden: bool,
     pub(super) focused: bool,
     pub(super) show_problem: bool,
     /// What was sent to the service, and its refusal, if any.
@@ -24,6 +26,7 @@ impl ContactForm {
             name: c.display_name.clone(),
             address: c.address.clone(),
             target: c.target.clone(),
+            hidden: c.hidden,
             ..ContactForm::default()
         }
     }
@@ -60,9 +63,11 @@ pub(super) fn contact_form_ui(ctx: &egui::Context, d: &mut ContactForm) -> Optio
                 changed |= form_row(ui, "Deliver to (outside):", &mut d.target, "someone@elsewhere.example").changed();
             });
         });
+        ui.checkbox(&mut d.hidden, "Hide from address book")
+            .on_hover_text("Not in the Global Address List calendar and contacts programs show; mail still reaches it.");
         ui.weak("Mail to the address here is relayed to the outside address, its sender rewritten (SRS) so that it passes SPF.");
         if !new {
-            ui.weak("To change one, delete it and create it again.");
+            ui.weak("To change its addresses, delete it and create it again.");
         }
         d.show_problem |= changed;
         if changed {

@@ -21,6 +21,8 @@ pub(super) struct ListForm {
     pub(super) address: String,
     pub(super) senders: ListSenders,
     pub(super) hide_members: bool,
+    /// Hidden from the address book.
+    pub(super) hidden: bool,
     pub(super) members: Vec<String>,
     pub(super) new_member: String,
     pub(super) tab: ListTab,
@@ -38,6 +40,7 @@ impl Default for ListForm {
             address: String::new(),
             senders: ListSenders::Anyone,
             hide_members: false,
+            hidden: false,
             members: Vec::new(),
             new_member: String::new(),
             tab: ListTab::General,
@@ -64,6 +67,7 @@ impl ListForm {
             address: l.address.clone(),
             senders: l.senders,
             hide_members: l.hide_members,
+            hidden: l.hidden,
             members: l.members.clone(),
             show_problem: true,
             ..ListForm::default()
@@ -104,6 +108,9 @@ impl ListForm {
                     });
                 }
             }
+        }
+        if self.hidden != self.existing.as_ref().is_some_and(|l| l.hidden) {
+            out.push(Request::SetHidden { address: address.clone(), hidden: self.hidden });
         }
         let add: Vec<String> = self.members.iter().filter(|m| !before.contains(m)).cloned().collect();
         let remove: Vec<String> = before.iter().filter(|m| !self.members.contains(m)).cloned().collect();
@@ -206,6 +213,12 @@ pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool
                 });
                 changed |= ui
                     .checkbox(&mut d.hide_members, "Hide its members (the address tester does not list them)")
+                    .changed();
+                changed |= ui
+                    .checkbox(&mut d.hidden, "Hide from address book")
+                    .on_hover_text(
+                        "Not in the Global Address List calendar and contacts programs show; mail still reaches it.",
+                    )
                     .changed();
             }
         }

@@ -53,6 +53,9 @@ pub(super) struct MailboxForm {
     pub(super) permissions: Permissions,
     /// Rights given on single folders (set from mail programs), shown.
     pub(super) folder_permissions: Vec<PermissionInfo>,
+    /// Hidden from the address book, as edited and as it was.
+    pub(super) hidden: bool,
+    pub(super) hidden_before: bool,
 }
 
 /// A refusal's sentence beside the field it is about, as a row of the form's grid.
@@ -121,7 +124,14 @@ impl MailboxForm {
             catch_all,
             shared: m.shared,
             permissions: Permissions::new(whole_mailbox(&m.permissions), candidates),
-            folder_permissions: m.permissions.iter().filter(|p| p.folder.is_some()).cloned().collect(),
+            folder_permissions: m
+                .permissions
+                .iter()
+                .filter(|p| p.folder.is_some() || p.collection.is_some())
+                .cloned()
+                .collect(),
+            hidden: m.hidden,
+            hidden_before: m.hidden,
             ..MailboxForm::default()
         }
     }
@@ -206,9 +216,21 @@ impl MailboxForm {
 }
 
 /// The grants on the whole mailbox, by grantee.
+/// A calendar or address book as a grant names it (`calendars/NAME`), in words.
+fn collection_words(path: &str) -> String {
+    match path.split_once('/') {
+        Some(("calendars", name)) => format!("calendar {name}"),
+        Some(("addressbooks", name)) => format!("address book {name}"),
+        _ => path.to_owned(),
+    }
+}
+
 fn whole_mailbox(permissions: &[PermissionInfo]) -> Vec<(String, Rights)> {
-    let mut out: Vec<(String, Rights)> =
-        permissions.iter().filter(|p| p.folder.is_none()).map(|p| (p.grantee.clone(), p.rights)).collect();
+    let mut out: Vec<(String, Rights)> = permissions
+        .iter()
+        .filter(|p| p.folder.is_none() && p.collection.is_none())
+        .map(|p| (p.grantee.clone(), p.rights))
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -295,6 +317,14 @@ pub(super) fn mailbox_form_ui(
                         ui.end_row();
                     }
                 });
+                if !new {
+                    changed |= ui
+                        .checkbox(&mut d.hidden, "Hide from address book")
+                        .on_hover_text(
+                            "Not in the Global Address List calendar and contacts programs show; mail still reaches it.",
+                        )
+                        .changed();
+                }
                 if shared {
                     ui.weak("A shared mailbox has no password: nobody logs in as it. Give people permissions on it (Permissions tab) and it appears in their mail program under Other Users.");
                 }
@@ -380,10 +410,14 @@ pub(super) fn mailbox_form_ui(
                 changed |= d.permissions.ui(ui, id, "this mailbox", true);
                 if !d.folder_permissions.is_empty() {
                     ui.add_space(6.0);
-                    ui.strong("Set on single folders (from mail programs)");
+                    ui.strong("Set on single folders, calendars and address books");
                     for p in &d.folder_permissions {
-                        let folder = p.folder.as_deref().unwrap_or("");
-                        ui.label(format!("{} on {folder}: {}", p.grantee, super::super::permissions::words(p.rights)));
+                        let on = match (&p.folder, &p.collection) {
+                            (Some(folder), _) => folder.clone(),
+                            (None, Some(c)) => collection_words(c),
+                            (None, None) => String::new(),
+                        };
+                        ui.label(format!("{} on {on}: {}", p.grantee, super::super::permissions::words(p.rights)));
                     }
                 }
             }

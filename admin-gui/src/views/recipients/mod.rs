@@ -412,7 +412,13 @@ impl RecipientsView {
                 requests.push(Request::SetLimits { address: address.clone(), limits: form.limits });
             }
             for (grantee, rights) in form.permissions.changes() {
-                requests.push(Request::SetPermission { address: address.clone(), grantee, rights, folder: None });
+                requests.push(Request::SetPermission {
+                    address: address.clone(),
+                    grantee,
+                    rights,
+                    folder: None,
+                    collection: None,
+                });
             }
             for (domain, now, mine) in &form.catch_all {
                 let was_mine = now.as_deref() == Some(address.as_str());
@@ -420,6 +426,9 @@ impl RecipientsView {
                     let mailbox = mine.then(|| address.clone());
                     requests.push(Request::SetCatchAll { domain: domain.clone(), mailbox });
                 }
+            }
+            if form.hidden != form.hidden_before {
+                requests.push(Request::SetHidden { address: address.clone(), hidden: form.hidden });
             }
             requests.push(Request::UpdateMailbox {
                 address,
@@ -457,6 +466,11 @@ impl RecipientsView {
             return None;
         }
         let confirmed = contact_form_ui(ctx, form)?;
+        if let Some(c) = form.existing.as_ref().filter(|c| c.hidden != form.hidden) {
+            let request = Request::SetHidden { address: c.address.clone(), hidden: form.hidden };
+            self.contact = None;
+            return Some(Action::Send(Command::Recipients(vec![request])));
+        }
         if !confirmed || form.existing.is_some() {
             self.contact = None;
             return None;

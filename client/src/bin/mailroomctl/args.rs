@@ -85,6 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ContactCmd,
     },
+    /// The address book (the Global Address List calendar and contacts programs read):
+    /// hide a recipient from it, or show it again (mail still reaches it).
+    AddressBook {
+        #[command(subcommand)]
+        action: AddressBookCmd,
+    },
     /// The whole configuration as JSON.
     Config {
         #[command(subcommand)]
@@ -343,6 +349,15 @@ pub enum ListCmd {
     Remove { address: String },
 }
 
+// `address-book …`.
+#[derive(Debug, Subcommand)]
+pub enum AddressBookCmd {
+    /// Hide a mailbox, list or custom recipient (any of its addresses).
+    Hide { address: String },
+    /// Show it again.
+    Show { address: String },
+}
+
 // `contact …`: custom recipients.
 #[derive(Debug, Subcommand)]
 pub enum ContactCmd {
@@ -527,8 +542,15 @@ pub enum MailboxCmd {
         #[arg(requires = "grantee")]
         rights: Option<String>,
         /// Only this folder of the mailbox (e.g. INBOX).
-        #[arg(long, requires = "rights")]
+        #[arg(long, requires = "rights", conflicts_with_all = ["calendar", "address_book"])]
         folder: Option<String>,
+        /// Only this calendar of the mailbox (e.g. calendar): reviewer reads it,
+        /// author adds to it, editor changes it too.
+        #[arg(long, requires = "rights", conflicts_with = "address_book")]
+        calendar: Option<String>,
+        /// Only this address book of the mailbox (e.g. contacts).
+        #[arg(long, requires = "rights")]
+        address_book: Option<String>,
         /// With Send As (From: the mailbox).
         #[arg(long, requires = "rights")]
         send_as: bool,

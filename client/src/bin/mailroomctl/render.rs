@@ -316,7 +316,7 @@ pub fn permissions(out: &mut Out, address: &str, permissions: Vec<PermissionInfo
     if permissions.is_empty() {
         return writeln!(out, "Nobody has been given rights on {address}.");
     }
-    writeln!(out, "{:<32} {:<16} {:<18} RIGHTS", "GRANTEE", "FOLDER", "ROLE")?;
+    writeln!(out, "{:<32} {:<22} {:<18} RIGHTS", "GRANTEE", "FOLDER", "ROLE")?;
     for p in permissions {
         let role = p.rights.role().map_or("custom", |r| r.label());
         let mut extra = Vec::new();
@@ -327,9 +327,10 @@ pub fn permissions(out: &mut Out, address: &str, permissions: Vec<PermissionInfo
             extra.push("Send On Behalf Of");
         }
         let role = if p.rights.imap().is_empty() { "-" } else { role };
-        let folder = p.folder.as_deref().unwrap_or("(all)");
+        let folder = p.collection.as_deref().or(p.folder.as_deref()).unwrap_or("(all)");
         let extra = if extra.is_empty() { String::new() } else { format!(" + {}", extra.join(", ")) };
-        writeln!(out, "{:<32} {folder:<16} {role:<18} {}{extra}", p.grantee, p.rights.imap_letters())?;
+        let role = if p.collection.is_some() && p.rights.imap().is_empty() { "none" } else { role };
+        writeln!(out, "{:<32} {folder:<22} {role:<18} {}{extra}", p.grantee, p.rights.imap_letters())?;
     }
     Ok(())
 }

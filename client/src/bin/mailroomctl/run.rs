@@ -13,8 +13,8 @@ use mailroom_shared::rights::{Rights, Role};
 
 use crate::Failure;
 use crate::args::{
-    CertificateCmd, Cli, Command, ConfigCmd, ContactCmd, DkimCmd, FilterCmd, FolderCmd, ListCmd, MailboxCmd, PublicCmd,
-    QuarantineCmd, QueueCmd, RoutingCmd, SendingCmd,
+    AddressBookCmd, CertificateCmd, Cli, Command, ConfigCmd, ContactCmd, DkimCmd, FilterCmd, FolderCmd, ListCmd,
+    MailboxCmd, PublicCmd, QuarantineCmd, QueueCmd, RoutingCmd, SendingCmd,
 };
 use crate::render::{self, Out};
 use crate::{bridge, edit, transfer};
@@ -58,6 +58,13 @@ async fn command(c: &Client, out: &mut Out, command: Command, password: Option<S
         Command::Folder { action: FolderCmd::Public { action } } => public_folder(c, out, action).await?,
         Command::List { action } => list(c, out, action).await?,
         Command::Contact { action } => contact(c, out, action).await?,
+        Command::AddressBook { action } => {
+            match action {
+                AddressBookCmd::Hide { address } => c.set_hidden(address, true).await?,
+                AddressBookCmd::Show { address } => c.set_hidden(address, false).await?,
+            }
+            render::done(out)?;
+        }
         Command::Config { action } => config(c, out, action).await?,
         Command::TestAddress { recipient, auth, client_ip } => {
             render::address_test(out, c.test_address(recipient, auth, client_ip).await?)?;
@@ -148,7 +155,19 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
             let addresses = std::iter::once(address).chain(aliases).collect();
             render::mailbox(out, c.add_shared_mailbox(name, addresses).await?)?;
         }
-        MailboxCmd::Permissions { address, grantee, rights, folder, send_as, send_on_behalf } => {
+        MailboxCmd::Permissions {
+            address,
+            grantee,
+            rights,
+            folder,
+            calendar,
+            address_book,
+            send_as,
+            send_on_behalf,
+        } => {
+            let collection = calendar
+                .map(|c| format!("calendars/{c}"))
+                .or_else(|| address_book.map(|b| format!("addressbooks/{b}")));
             let permissions = match (grantee, rights) {
                 (Some(grantee), Some(rights)) => {
                     let mut rights = parse_rights(&rights)?;
@@ -158,7 +177,10 @@ async fn mailbox(c: &Client, out: &mut Out, action: MailboxCmd, password: Option
                     if send_on_behalf {
                         rights = rights.with(Rights::SEND_ON_BEHALF);
                     }
-                    c.set_permission(&address, grantee, rights, folder).await?
+                    match collection {
+                        Some(collection) => c.set_collection_permission(&address, grantee, rights, collection).await?,
+                        None => c.set_permission(&address, grantee, rights, folder).await?,
+                    }
                 }
                 (Some(grantee), None) => {
                     let all = c.permissions(&address).await?;

@@ -74,6 +74,12 @@ pub(super) fn outbox_collection() -> Collection {
     }
 }
 
+/// The name a collection shared by `owner` shows to others: its own, and whose.
+pub(super) fn shared_name(c: &Collection, owner: &str) -> String {
+    let name = if c.display_name.is_empty() { c.name.as_str() } else { c.display_name.as_str() };
+    format!("{name} ({owner})")
+}
+
 /// Whether `c` is a scheduling inbox (a calendar collection of messages, not events).
 pub(super) fn is_inbox(c: &Collection) -> bool {
     c.kind == DavKind::Calendar && c.name == crate::itip::INBOX
@@ -89,6 +95,7 @@ impl Dav<'_> {
     /// teams are), as address and name; those whose address or name holds `matching`.
     pub(super) async fn people(&self, matching: Option<&str>) -> crate::store::StoreResult<Vec<(String, String)>> {
         let wanted = matching.map(str::to_lowercase);
+        let hidden = self.ctx.store.hidden_addresses().await?;
         Ok(self
             .ctx
             .store
@@ -96,7 +103,7 @@ impl Dav<'_> {
             .await?
             .into_iter()
             .filter_map(|m| {
-                let address = m.addresses.first()?.clone();
+                let address = m.addresses.first().filter(|a| !hidden.contains(*a))?.clone();
                 let name = if m.display_name.is_empty() { address.clone() } else { m.display_name.clone() };
                 Some((address, name))
             })
@@ -140,6 +147,13 @@ impl Dav<'_> {
     }
 
     pub(super) async fn collection(&self, kind: DavKind, name: &str) -> crate::store::StoreResult<Option<Collection>> {
+        if let Some(shared) = &self.shared {
+            return Ok(shared.iter().find(|s| s.collection.kind == kind && s.collection.name == name).map(|s| {
+                let mut c = s.collection.clone();
+                c.display_name = shared_name(&c, &s.owner);
+                c
+            }));
+        }
         match (kind, name) {
             (DavKind::AddressBook, GAL) => return Ok(Some(gal_collection(&self.gal_cards().await?))),
             (DavKind::Calendar, OUTBOX) => return Ok(Some(outbox_collection())),
@@ -154,6 +168,17 @@ impl Dav<'_> {
     /// A person's collections of `kind`: theirs, and the Global Address List; or
     /// their calendars with the scheduling inbox and outbox.
     pub(super) async fn collections(&self, kind: DavKind) -> crate::store::StoreResult<Vec<Collection>> {
+        if let Some(shared) = &self.shared {
+            return Ok(shared
+                .iter()
+                .filter(|s| s.collection.kind == kind)
+                .map(|s| {
+                    let mut c = s.collection.clone();
+                    c.display_name = shared_name(&c, &s.owner);
+                    c
+                })
+                .collect());
+        }
         let mut all = self.ctx.store.dav_collections(self.user.mailbox, kind).await?;
         match kind {
             DavKind::AddressBook => all.push(gal_collection(&self.gal_cards().await?)),
@@ -225,6 +250,7 @@ impl Dav<'_> {
     /// list and custom recipient of the organisation, with their names, as vCards.
     pub(super) async fn gal_cards(&self) -> crate::store::StoreResult<Vec<DavObject>> {
         let mut entries: Vec<(String, String, bool)> = Vec::new();
+        let hidden = self.ctx.store.hidden_addresses().await?;
         for m in self.ctx.store.list_mailboxes().await? {
             if let Some(address) = m.addresses.first() {
                 entries.push((address.clone(), m.display_name, false));
@@ -236,6 +262,7 @@ impl Dav<'_> {
         for c in self.ctx.store.contacts().await? {
             entries.push((c.address, c.display_name, false));
         }
+        entries.retain(|(address, _, _)| !hidden.contains(address));
         entries.sort();
         Ok(entries
             .into_iter()

@@ -36,9 +36,11 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 
 use crate::context::ServiceContext;
+use crate::store::SharedCollection;
 use crate::store::dav::{Collection, CollectionProps, DavKind, DavObject, ObjectInfo, Precondition, Put};
 use crate::throttle::Checked;
 use directory::*;
+use mailroom_shared::rights::Rights;
 use props::*;
 use xml::{CALDAV, CARDDAV, CS, DAV, Element, ICAL, element, escape};
 
@@ -216,16 +218,17 @@ pub(crate) async fn answer(
         return precondition(StatusCode::PAYLOAD_TOO_LARGE, CALDAV, "max-resource-size", "");
     };
     let Some(target) = target(parts.uri.path()) else { return text(StatusCode::NOT_FOUND, "Nothing here.") };
-    // A person reaches their own calendars and address books.
-    let owner = match &target {
-        Target::Root => None,
-        Target::Principal(u) | Target::Home(_, u) | Target::Collection(_, u, _) | Target::Object(_, u, _, _) => Some(u),
+    // A person reaches their own calendars and address books, and those of others
+    // they have been given rights on.
+    let (owner, shared) = match whose(ctx, &user, &parts, &target).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(answer)) => return answer,
+        Err(e) => {
+            tracing::warn!(error = %e, "calendar or contacts request failed");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "Temporary failure; try again later.");
+        }
     };
-    let directory = matches!(target, Target::Principal(_)) && matches!(parts.method.as_str(), "PROPFIND" | "REPORT");
-    if !directory && owner.is_some_and(|u| !u.eq_ignore_ascii_case(&user.login)) {
-        return text(StatusCode::FORBIDDEN, "These are someone else's.");
-    }
-    let dav = Dav { ctx, user: &user };
+    let dav = Dav { ctx, user: &owner, viewer: &user, shared };
     let result = match parts.method.as_str() {
         "PROPFIND" => dav.propfind(&parts, &target, &body).await,
         "PROPPATCH" => dav.proppatch(&target, &body).await,
@@ -285,9 +288,86 @@ async fn login(
     }
 }
 
+/// Whose collections `target` names, and (when they are someone else's) the ones
+/// `viewer` may read with their rights there; or the answer that turns them away.
+async fn whose(
+    ctx: &ServiceContext,
+    viewer: &User,
+    parts: &Parts,
+    target: &Target,
+) -> crate::store::StoreResult<Result<(User, Option<Vec<SharedCollection>>), Answer>> {
+    let (kind, login) = match target {
+        Target::Root => return Ok(Ok((viewer.clone(), None))),
+        Target::Principal(u) => {
+            // Another person's principal: their directory entry only.
+            let directory = matches!(parts.method.as_str(), "PROPFIND" | "REPORT");
+            if !directory && !u.eq_ignore_ascii_case(&viewer.login) {
+                return Ok(Err(text(StatusCode::FORBIDDEN, "These are someone else's.")));
+            }
+            return Ok(Ok((viewer.clone(), None)));
+        }
+        Target::Home(kind, u) | Target::Collection(kind, u, _) | Target::Object(kind, u, _, _) => (*kind, u),
+    };
+    if login.eq_ignore_ascii_case(&viewer.login) {
+        return Ok(Ok((viewer.clone(), None)));
+    }
+    let refused = || Ok(Err(text(StatusCode::FORBIDDEN, "These are someone else's.")));
+    let Some(crate::store::recipients::Named::Mailbox(mailbox)) = ctx.store.named(login).await? else {
+        return refused();
+    };
+    if mailbox == viewer.mailbox {
+        return Ok(Ok((viewer.clone(), None)));
+    }
+    let shared: Vec<SharedCollection> = ctx
+        .store
+        .dav_shared(viewer.mailbox, kind)
+        .await?
+        .into_iter()
+        .filter(|s| s.collection.mailbox == mailbox)
+        .collect();
+    if shared.is_empty() {
+        return refused();
+    }
+    Ok(Ok((User { login: login.to_ascii_lowercase(), mailbox }, Some(shared))))
+}
+
 struct Dav<'a> {
     ctx: &'a ServiceContext,
+    /// Whose collections: the person logged in, or one who shares theirs with them.
     user: &'a User,
+    /// The person logged in.
+    viewer: &'a User,
+    /// When the collections are someone else's: those the viewer may read, with the
+    /// viewer's rights on each.
+    shared: Option<Vec<SharedCollection>>,
+}
+
+impl Dav<'_> {
+    /// The viewer's rights on `c` (`None`: their own, every right).
+    fn rights_on(&self, c: &Collection) -> Option<Rights> {
+        let shared = self.shared.as_ref()?;
+        Some(shared.iter().find(|s| s.collection.id == c.id).map_or(Rights::NONE, |s| s.rights))
+    }
+
+    /// Whether the viewer may do what `need` names to `c`.
+    fn may(&self, c: &Collection, need: Rights) -> bool {
+        self.rights_on(c).is_none_or(|r| r.has(need))
+    }
+
+    /// Whether a change the viewer makes to `c` sends the meeting messages it means:
+    /// always in their own calendars; in someone else's, only for a delegate (Send As
+    /// or Send On Behalf Of), as Exchange had it.
+    async fn schedules(&self) -> crate::store::StoreResult<bool> {
+        if self.shared.is_none() {
+            return Ok(true);
+        }
+        let r = self.ctx.store.rights(self.viewer.mailbox, self.user.mailbox, None).await?;
+        Ok(r.any(Rights::SEND_AS.with(Rights::SEND_ON_BEHALF)))
+    }
+}
+
+fn not_allowed() -> Answer {
+    precondition(StatusCode::FORBIDDEN, DAV, "need-privileges", "")
 }
 
 impl Dav<'_> {
@@ -329,6 +409,26 @@ impl Dav<'_> {
                 if deep {
                     for c in self.collections(*kind).await? {
                         out.push_str(&self.response(&collection_href(&c, &login), &Resource::Collection(&c), &wanted));
+                    }
+                    // Others' collections shared with the person, where clients find
+                    // them: beside their own (each at its owner's URL).
+                    if self.shared.is_none() {
+                        for s in self.ctx.store.dav_shared(self.viewer.mailbox, *kind).await? {
+                            let mut c = s.collection;
+                            c.display_name = shared_name(&c, &s.owner);
+                            let href = collection_href(&c, &s.owner);
+                            let theirs = Dav {
+                                ctx: self.ctx,
+                                user: self.user,
+                                viewer: self.viewer,
+                                shared: Some(vec![SharedCollection {
+                                    collection: c.clone(),
+                                    owner: s.owner.clone(),
+                                    rights: s.rights,
+                                }]),
+                            };
+                            out.push_str(&theirs.response(&href, &Resource::Collection(&c), &wanted));
+                        }
                     }
                 }
             }
@@ -377,6 +477,9 @@ impl Dav<'_> {
         };
         if c.id < 0 {
             return Ok(read_only());
+        }
+        if !self.may(&c, Rights::DELETE_FOLDER) {
+            return Ok(not_allowed());
         }
         let Some(request) = xml::parse(body).filter(|r| r.is(DAV, "propertyupdate")) else {
             return Ok(text(StatusCode::BAD_REQUEST, "The body is not a DAV:propertyupdate."));
@@ -434,6 +537,9 @@ impl Dav<'_> {
         let Target::Collection(kind, _, name) = target else {
             return Ok(text(StatusCode::FORBIDDEN, "Collections are made in a person's calendars or address books."));
         };
+        if self.shared.is_some() {
+            return Ok(text(StatusCode::FORBIDDEN, "Collections are made by their owner."));
+        }
         if method.as_str() == "MKCALENDAR" && *kind != DavKind::Calendar {
             return Ok(text(StatusCode::FORBIDDEN, "Calendars are made under /dav/calendars/."));
         }
@@ -536,11 +642,15 @@ impl Dav<'_> {
             return Ok(precondition(StatusCode::FORBIDDEN, CALDAV, "supported-calendar-component", ""));
         }
         let when = conditions(parts);
-        // What was there, for scheduling to tell what changed (calendars only).
-        let old = match kind {
-            DavKind::Calendar => self.get_objects(&c, vec![name.clone()]).await?.into_iter().next(),
-            DavKind::AddressBook => None,
+        // What was there: for scheduling to tell what changed, and for the rights a
+        // change needs (adding, or changing what is there).
+        let old = match (kind, &self.shared) {
+            (DavKind::AddressBook, None) => None,
+            _ => self.get_objects(&c, vec![name.clone()]).await?.into_iter().next(),
         };
+        if !self.may(&c, if old.is_some() { Rights::WRITE } else { Rights::INSERT }) {
+            return Ok(not_allowed());
+        }
         if let Some(answer) = schedule::tag_mismatch(parts, &c, old.as_ref()) {
             return Ok(answer);
         }
@@ -552,7 +662,7 @@ impl Dav<'_> {
                 if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
                     r.headers_mut().insert(ETAG, v);
                 }
-                if *kind == DavKind::Calendar {
+                if *kind == DavKind::Calendar && self.schedules().await? {
                     let before = old.as_ref().and_then(|o| std::str::from_utf8(&o.data).ok());
                     let after = std::str::from_utf8(&data).ok();
                     crate::itip::changed(self.ctx, self.user.mailbox, before, after).await;
@@ -581,6 +691,9 @@ impl Dav<'_> {
                 if c.id < 0 || is_inbox(&c) {
                     return Ok(read_only());
                 }
+                if !self.may(&c, Rights::DELETE_FOLDER) {
+                    return Ok(not_allowed());
+                }
                 self.ctx.store.dav_delete_collection(c.id).await?;
                 Ok(text(StatusCode::NO_CONTENT, ""))
             }
@@ -591,6 +704,9 @@ impl Dav<'_> {
                 if c.id < 0 {
                     return Ok(read_only());
                 }
+                if !self.may(&c, Rights::DELETE_MESSAGES) {
+                    return Ok(not_allowed());
+                }
                 let old = match kind {
                     DavKind::Calendar if !is_inbox(&c) => {
                         self.get_objects(&c, vec![name.clone()]).await?.into_iter().next()
@@ -599,7 +715,11 @@ impl Dav<'_> {
                 };
                 match self.ctx.store.dav_delete(c.id, name, conditions(parts)).await {
                     Ok(true) => {
-                        if let Some(o) = old.as_ref().and_then(|o| std::str::from_utf8(&o.data).ok()) {
+                        let sent = match old.as_ref().and_then(|o| std::str::from_utf8(&o.data).ok()) {
+                            Some(o) if self.schedules().await? => Some(o),
+                            _ => None,
+                        };
+                        if let Some(o) = sent {
                             crate::itip::changed(self.ctx, self.user.mailbox, Some(o), None).await;
                         }
                         Ok(text(StatusCode::NO_CONTENT, ""))

@@ -73,11 +73,23 @@ impl Dav<'_> {
     pub(super) fn prop(&self, r: &Resource<'_>, ns: &str, name: &str) -> Option<String> {
         let login = &self.user.login;
         let href = |h: String| element(DAV, "href", &escape(&h));
-        let privileges = || {
-            ["read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set"]
-                .iter()
-                .map(|p| element(DAV, "privilege", &element(DAV, p, "")))
-                .collect::<String>()
+        let privileges = |rights: Option<Rights>| {
+            // RFC 3744's privileges, from the viewer's rights (all of them on their own).
+            let has = |need: Rights| rights.is_none_or(|r| r.has(need));
+            let mut names = vec!["read", "read-current-user-privilege-set"];
+            if has(Rights::INSERT) && has(Rights::WRITE) && has(Rights::DELETE_MESSAGES) {
+                names.extend(["write", "write-content"]);
+            }
+            if has(Rights::DELETE_FOLDER) {
+                names.push("write-properties");
+            }
+            if has(Rights::INSERT) {
+                names.push("bind");
+            }
+            if has(Rights::DELETE_MESSAGES) {
+                names.push("unbind");
+            }
+            names.iter().map(|p| element(DAV, "privilege", &element(DAV, p, ""))).collect::<String>()
         };
         // Whose principal it is, if one.
         let person = match r {
@@ -85,7 +97,7 @@ impl Dav<'_> {
             _ => None,
         };
         Some(match (ns, name) {
-            (DAV, "current-user-principal") => href(principal_href(login)),
+            (DAV, "current-user-principal") => href(principal_href(&self.viewer.login)),
             (DAV, "principal-URL") => href(principal_href(person?)),
             (DAV, "owner") => href(principal_href(login)),
             (DAV, "current-user-privilege-set") => match r {
@@ -107,7 +119,8 @@ impl Dav<'_> {
                     element(DAV, "privilege", &element(DAV, "read", ""))
                         + &element(DAV, "privilege", &element(CALDAV, "schedule-send", ""))
                 }
-                _ => privileges(),
+                Resource::Collection(c) | Resource::Object(c, ..) => privileges(self.rights_on(c)),
+                _ => privileges(None),
             },
             (DAV, "resourcetype") => match r {
                 Resource::Root | Resource::Home => element(DAV, "collection", ""),

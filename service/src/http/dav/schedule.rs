@@ -60,6 +60,9 @@ impl Dav<'_> {
     /// A POST: a free-busy request to the person's own scheduling outbox.
     pub(super) async fn post(&self, target: &Target, body: &[u8]) -> crate::store::StoreResult<Answer> {
         let outbox = matches!(target, Target::Collection(DavKind::Calendar, _, name) if name == OUTBOX);
+        if self.shared.is_some() {
+            return Ok(not_allowed());
+        }
         if !outbox {
             return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "Free-busy requests are POSTed to the scheduling outbox."));
         }

@@ -56,6 +56,18 @@ fn collection_row(r: &Row<'_>) -> rusqlite::Result<Collection> {
     })
 }
 
+/// `mailbox`'s collections of `kind`, by name, with their dead properties.
+pub(super) fn collections_of(conn: &Connection, mailbox: i64, kind: DavKind) -> rusqlite::Result<Vec<Collection>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.mailbox_id = ?1 AND c.kind = ?2 ORDER BY c.name"
+    ))?;
+    let mut all = stmt.query_map(params![mailbox, kind.as_str()], collection_row)?.collect::<Result<Vec<_>, _>>()?;
+    for c in &mut all {
+        c.dead = dead_properties(conn, c.id)?;
+    }
+    Ok(all)
+}
+
 fn collection_of(conn: &Connection, id: i64) -> StoreResult<Collection> {
     let mut c = conn
         .prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.id = ?1"))?
@@ -90,17 +102,7 @@ fn u64_of(v: i64) -> u64 {
 
 impl Sqlite {
     pub(in crate::store) async fn dav_collections(&self, mailbox: i64, kind: DavKind) -> StoreResult<Vec<Collection>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLLECTION_COLUMNS} FROM dav_collections c WHERE c.mailbox_id = ?1 AND c.kind = ?2 ORDER BY c.name"
-            ))?;
-            let mut all = stmt.query_map(params![mailbox, kind.as_str()], collection_row)?.collect::<Result<Vec<_>, _>>()?;
-            for c in &mut all {
-                c.dead = dead_properties(conn, c.id)?;
-            }
-            Ok(all)
-        })
-        .await
+        self.read(move |conn| Ok(collections_of(conn, mailbox, kind)?)).await
     }
 
     pub(in crate::store) async fn dav_create_collection(

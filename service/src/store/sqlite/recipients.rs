@@ -278,4 +278,33 @@ impl Sqlite {
         })
         .await
     }
+
+    pub(in crate::store) async fn set_hidden(&self, address: String, hidden: bool) -> StoreResult<()> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE mailboxes SET hidden = ?2 WHERE id = (SELECT mailbox_id FROM addresses WHERE address = ?1)",
+                params![address, hidden],
+            )? + tx.execute("UPDATE lists SET hidden = ?2 WHERE address = ?1", params![address, hidden])?
+                + tx.execute("UPDATE contacts SET hidden = ?2 WHERE address = ?1", params![address, hidden])?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "no mailbox, list or custom recipient has the address {address}"
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn hidden_addresses(&self) -> StoreResult<std::collections::BTreeSet<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT a.address FROM addresses a JOIN mailboxes m ON m.id = a.mailbox_id WHERE m.hidden
+                 UNION SELECT address FROM lists WHERE hidden
+                 UNION SELECT address FROM contacts WHERE hidden",
+            )?;
+            Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
 }

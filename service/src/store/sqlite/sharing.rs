@@ -240,3 +240,182 @@ impl Sqlite {
         .await
     }
 }
+
+impl Sqlite {
+    pub(in crate::store) async fn dav_set_grant(
+        &self,
+        collection: i64,
+        grantee: Grantee,
+        rights: Rights,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            let owner: Option<i64> = tx
+                .prepare_cached("SELECT mailbox_id FROM dav_collections WHERE id = ?1")?
+                .query_row([collection], |r| r.get(0))
+                .optional()?;
+            let Some(owner) = owner else {
+                return Err(StoreError::NotFound("there is no such calendar or address book".into()));
+            };
+            if grantee == Grantee::Mailbox(owner) {
+                return Err(StoreError::Invalid {
+                    field: "grantee".into(),
+                    message: "a calendar's own person has every right on it already".into(),
+                });
+            }
+            let found: bool = match grantee {
+                Grantee::Anyone => true,
+                Grantee::Mailbox(id) => tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?1)")?
+                    .query_row([id], |r| r.get(0))?,
+                Grantee::List(id) => tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM lists WHERE id = ?1)")?
+                    .query_row([id], |r| r.get(0))?,
+            };
+            if !found {
+                return Err(StoreError::NotFound("there is no such mailbox or list to give rights to".into()));
+            }
+            // No rights, for a grantee the whole mailbox gives some: kept as an empty
+            // grant, which stands instead of the mailbox's here.
+            let overridden: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM grants WHERE mailbox_id = ?1 AND folder_id = 0 AND grantee = ?2)",
+                )?
+                .query_row(params![owner, grantee.key()], |r| r.get(0))?;
+            if rights.is_empty() && !overridden {
+                tx.prepare_cached("DELETE FROM dav_grants WHERE collection_id = ?1 AND grantee = ?2")?
+                    .execute(params![collection, grantee.key()])?;
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO dav_grants (collection_id, grantee, rights) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (collection_id, grantee) DO UPDATE SET rights = excluded.rights",
+                )?
+                .execute(params![collection, grantee.key(), rights.to_string()])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn dav_grants(&self, collection: i64) -> StoreResult<Vec<Grant>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT g.grantee, g.rights,
+                        COALESCE((SELECT a.address FROM addresses a
+                                  WHERE 'u' || a.mailbox_id = g.grantee ORDER BY a.position LIMIT 1),
+                                 (SELECT l.address FROM lists l WHERE 'l' || l.id = g.grantee),
+                                 g.grantee)
+                 FROM dav_grants g WHERE g.collection_id = ?1",
+            )?;
+            let rows: Vec<(String, String, String)> =
+                stmt.query_map([collection], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (key, letters, name) in rows {
+                let Some(grantee) = Grantee::from_key(&key) else {
+                    return Err(StoreError::Corrupt(format!("a grant is for {key}, who is nobody")));
+                };
+                out.push(Grant { folder: None, grantee, name, rights: rights_of(&letters)? });
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn dav_all_grants(
+        &self,
+    ) -> StoreResult<Vec<(i64, crate::store::dav::DavKind, String, Grant)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.mailbox_id, c.kind, c.name, g.grantee, g.rights,
+                        COALESCE((SELECT a.address FROM addresses a
+                                  WHERE 'u' || a.mailbox_id = g.grantee ORDER BY a.position LIMIT 1),
+                                 (SELECT l.address FROM lists l WHERE 'l' || l.id = g.grantee),
+                                 g.grantee) AS shown
+                 FROM dav_grants g JOIN dav_collections c ON c.id = g.collection_id
+                 ORDER BY c.mailbox_id, c.kind, c.name, shown",
+            )?;
+            type Row = (i64, String, String, String, String, String);
+            let rows: Vec<Row> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (mailbox, kind, name, key, letters, shown) in rows {
+                let Some(grantee) = Grantee::from_key(&key) else {
+                    return Err(StoreError::Corrupt(format!("a grant is for {key}, who is nobody")));
+                };
+                let kind = if kind == "calendar" {
+                    crate::store::dav::DavKind::Calendar
+                } else {
+                    crate::store::dav::DavKind::AddressBook
+                };
+                out.push((
+                    mailbox,
+                    kind,
+                    name,
+                    Grant { folder: None, grantee, name: shown, rights: rights_of(&letters)? },
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn dav_shared(
+        &self,
+        viewer: i64,
+        kind: crate::store::dav::DavKind,
+    ) -> StoreResult<Vec<crate::store::SharedCollection>> {
+        self.read(move |conn| {
+            let keys = keys_of(conn, viewer)?;
+            // Per mailbox, per grantee key: the mailbox's grant; per collection, per key:
+            // its own.
+            let mut whole: BTreeMap<i64, HashMap<String, Rights>> = BTreeMap::new();
+            let mut own: HashMap<i64, HashMap<String, Rights>> = HashMap::new();
+            let mut by_mailbox = conn.prepare_cached(
+                "SELECT mailbox_id, rights FROM grants WHERE grantee = ?1 AND folder_id = 0 AND mailbox_id <> ?2",
+            )?;
+            let mut by_collection = conn.prepare_cached(
+                "SELECT g.collection_id, c.mailbox_id, g.rights FROM dav_grants g
+                 JOIN dav_collections c ON c.id = g.collection_id WHERE g.grantee = ?1 AND c.mailbox_id <> ?2",
+            )?;
+            for key in &keys {
+                let rows: Vec<(i64, String)> = by_mailbox
+                    .query_map(params![key, viewer], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (mailbox, letters) in rows {
+                    whole.entry(mailbox).or_default().insert(key.clone(), rights_of(&letters)?);
+                }
+                let rows: Vec<(i64, i64, String)> = by_collection
+                    .query_map(params![key, viewer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (collection, mailbox, letters) in rows {
+                    whole.entry(mailbox).or_default();
+                    own.entry(collection).or_default().insert(key.clone(), rights_of(&letters)?);
+                }
+            }
+            let mut owner = conn.prepare_cached(
+                "SELECT (SELECT address FROM addresses WHERE mailbox_id = m.id ORDER BY position LIMIT 1)
+                 FROM mailboxes m WHERE id = ?1 AND kind <> 'public'",
+            )?;
+            let mut out = Vec::new();
+            for (mailbox, grants) in &whole {
+                let Some(Some(address)) = owner.query_row([mailbox], |r| r.get::<_, Option<String>>(0)).optional()?
+                else {
+                    continue;
+                };
+                for c in super::dav::collections_of(conn, *mailbox, kind)? {
+                    let theirs = own.get(&c.id);
+                    let rights = keys.iter().fold(Rights::NONE, |acc, k| {
+                        let r = theirs.and_then(|t| t.get(k)).or_else(|| grants.get(k)).copied();
+                        acc.with(r.unwrap_or(Rights::NONE))
+                    });
+                    if rights.has(Rights::READ) {
+                        out.push(crate::store::SharedCollection { collection: c, owner: address.clone(), rights });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

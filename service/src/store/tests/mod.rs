@@ -129,6 +129,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         a_shared_mailbox_has_no_password_and_receives_mail,
         seen_is_each_persons_own_on_anothers_folder,
         public_folders_are_read_by_anyone_until_their_own_grants_say_otherwise,
+        a_calendars_grant_stands_instead_of_the_mailboxs,
     ],
 );
 

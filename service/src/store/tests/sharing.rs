@@ -225,3 +225,62 @@ pub(super) async fn public_folders_are_read_by_anyone_until_their_own_grants_say
     store.update_public_folder(archive.folder.id, Some(None), None).await.expect("no address");
     assert!(store.named("sales-archive@corp.test").await.expect("named").is_none());
 }
+
+/// A calendar's own grant stands instead of the mailbox's for its grantee (an empty
+/// one takes the mailbox's away there); rights through a list count; only what may
+/// be read is shared; a grant to the owner or on no collection is refused.
+pub(super) async fn a_calendars_grant_stands_instead_of_the_mailboxs(f: Fixture) {
+    use crate::store::dav::{CollectionProps, DavKind};
+    let store = f.store();
+    let room = store.add_shared_mailbox("Room", &[addr("room@corp.test")]).await.expect("shared").id;
+    let (ann, bob, carol) = (
+        mailbox(store, "ann@corp.test").await,
+        mailbox(store, "bob@corp.test").await,
+        mailbox(store, "carol@corp.test").await,
+    );
+    let calendar = store.dav_collections(ann, DavKind::Calendar).await.expect("calendars")[0].id;
+    let private = store.dav_create_collection(ann, DavKind::Calendar, "private", CollectionProps::default()).await;
+    let private = private.expect("private").id;
+    assert!(store.dav_shared(bob, DavKind::Calendar).await.expect("none").is_empty());
+
+    // The room's members see its calendar and address book through the mailbox's grant.
+    store.set_grant(room, None, Grantee::Mailbox(bob), Role::Editor.rights()).await.expect("grant");
+    let shared = store.dav_shared(bob, DavKind::Calendar).await.expect("shared");
+    assert_eq!(shared.len(), 1);
+    assert_eq!((shared[0].owner.as_str(), shared[0].rights), ("room@corp.test", Role::Editor.rights()));
+    assert_eq!(store.dav_shared(bob, DavKind::AddressBook).await.expect("books").len(), 1);
+
+    // One calendar of ann's, read-only, to a list carol is in.
+    store.add_list("crew@corp.test".into(), String::new(), ListSenders::Anyone, false).await.expect("list");
+    store.change_members("crew@corp.test".into(), vec!["carol@corp.test".into()], vec![]).await.expect("members");
+    let list = match store.grantee_named("crew@corp.test").await.expect("named") {
+        Some(g) => g,
+        None => panic!("the list is a grantee"),
+    };
+    store.dav_set_grant(calendar, list, Role::Reviewer.rights()).await.expect("calendar grant");
+    let shared = store.dav_shared(carol, DavKind::Calendar).await.expect("shared");
+    assert_eq!(
+        shared.iter().map(|s| (s.collection.id, s.rights)).collect::<Vec<_>>(),
+        [(calendar, Role::Reviewer.rights())]
+    );
+    assert!(store.dav_shared(carol, DavKind::AddressBook).await.expect("books").is_empty(), "the calendar only");
+    assert_eq!(store.dav_grants(calendar).await.expect("grants")[0].name, "crew@corp.test");
+
+    // Editor on all of ann's mailbox, but nothing on her private calendar.
+    store.set_grant(ann, None, Grantee::Mailbox(bob), Role::Editor.rights()).await.expect("grant");
+    store.dav_set_grant(private, Grantee::Mailbox(bob), Rights::NONE).await.expect("kept empty");
+    let bobs: Vec<i64> = store
+        .dav_shared(bob, DavKind::Calendar)
+        .await
+        .expect("shared")
+        .into_iter()
+        .filter(|s| s.collection.mailbox == ann)
+        .map(|s| s.collection.id)
+        .collect();
+    assert_eq!(bobs, [calendar]);
+
+    let own = store.dav_set_grant(calendar, Grantee::Mailbox(ann), Rights::NONE).await;
+    assert!(matches!(own, Err(StoreError::Invalid { .. })), "{own:?}");
+    let nothing = store.dav_set_grant(9999, Grantee::Mailbox(bob), Role::Reviewer.rights()).await;
+    assert!(matches!(nothing, Err(StoreError::NotFound(_))), "{nothing:?}");
+}

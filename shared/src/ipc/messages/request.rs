@@ -146,6 +146,16 @@ pub enum Request {
         /// The outside address mail goes to.
         target: String,
     },
+    /// Hide a recipient (mailbox, shared mailbox, list or custom recipient) from the
+    /// address book — the Global Address List that calendar and contacts programs
+    /// read, and their search for people — or show it again, as Exchange's "Hide from
+    /// address book" did. Mail still reaches it.
+    SetHidden {
+        /// Any of its addresses.
+        address: String,
+        /// Hidden.
+        hidden: bool,
+    },
     /// Delete a custom recipient.
     RemoveContact {
         /// Its local address.
@@ -204,6 +214,10 @@ pub enum Request {
         /// One folder (its name) rather than the whole mailbox.
         #[serde(default)]
         folder: Option<String>,
+        /// One calendar or address book rather than the whole mailbox, as its URL
+        /// names it: `calendars/NAME` or `addressbooks/NAME`.
+        #[serde(default)]
+        collection: Option<String>,
     },
     /// The public folders, with their addresses, limits, sizes and permissions.
     PublicFolders,
@@ -428,6 +442,7 @@ impl Request {
         "list_members",
         "remove_list",
         "add_contact",
+        "set_hidden",
         "remove_contact",
         "add_mailbox",
         "update_mailbox",

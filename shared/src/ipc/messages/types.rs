@@ -493,6 +493,9 @@ pub struct ListInfo {
     pub hide_members: bool,
     /// Its members, as added (addresses), sorted.
     pub members: Vec<String>,
+    /// Hidden from the address book.
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// A custom recipient as listed.
@@ -504,6 +507,9 @@ pub struct ContactInfo {
     pub display_name: String,
     /// The outside address its mail goes to.
     pub target: String,
+    /// Hidden from the address book.
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// A mailbox as listed.
@@ -541,6 +547,9 @@ pub struct MailboxInfo {
     /// Its calendars and address books (CalDAV, CardDAV), with what each holds.
     #[serde(default)]
     pub collections: Vec<CollectionUsage>,
+    /// Hidden from the address book (the Global Address List).
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// A calendar or address book of a mailbox, and what it holds.
@@ -586,6 +595,10 @@ pub struct PermissionInfo {
     /// The folder, or `None` for the whole mailbox.
     #[serde(default)]
     pub folder: Option<String>,
+    /// The calendar or address book (`calendars/NAME`, `addressbooks/NAME`), or
+    /// `None`.
+    #[serde(default)]
+    pub collection: Option<String>,
     /// What.
     pub rights: crate::rights::Rights,
 }

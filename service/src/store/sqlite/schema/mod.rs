@@ -542,6 +542,31 @@ const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 18: one calendar or address book shared on its own (its grants stand instead of
+    // the mailbox's for their grantee, as a folder's do), and recipients hidden from
+    // the address book.
+    Migration::Sql(
+        r#"
+    CREATE TABLE dav_grants (
+        collection_id INTEGER NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        grantee TEXT NOT NULL,
+        rights TEXT NOT NULL,
+        PRIMARY KEY (collection_id, grantee)
+    ) WITHOUT ROWID;
+    CREATE INDEX dav_grants_by_grantee ON dav_grants(grantee);
+    CREATE TRIGGER mailboxes_drop_dav_grants AFTER DELETE ON mailboxes BEGIN
+        DELETE FROM dav_grants WHERE grantee = 'u' || OLD.id;
+    END;
+    CREATE TRIGGER lists_drop_dav_grants AFTER DELETE ON lists BEGIN
+        DELETE FROM dav_grants WHERE grantee = 'l' || OLD.id;
+    END;
+    -- Exchange's "Hide from address book": not in the Global Address List (nor found
+    -- by a principal search), still reachable by mail.
+    ALTER TABLE mailboxes ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE lists ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE contacts ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    "#,
+    ),
 ];
 
 /// The schema version this build expects.
