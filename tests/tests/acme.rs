@@ -240,3 +240,52 @@ async fn pebble_issues_a_certificate_clients_verify_and_renewal_swaps_it_without
     assert!(!out.status.success(), "renew reports the failure");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere.example.test"));
 }
+
+/// Asked for, the certificate also names the names mail programs set themselves up
+/// from (autoconfig. and autodiscover. of each inbound domain), which the HTTPS
+/// listener then presents to a client that checks.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_certificate_names_autoconfig_and_autodiscover_when_asked() {
+    let dns = Dns::start(&[
+        "--local=/test/",
+        &format!("--host-record={NAME},127.0.0.1"),
+        "--host-record=autoconfig.corp.test,127.0.0.1",
+        "--host-record=autodiscover.corp.test,127.0.0.1",
+    ]);
+    let pebble = Pebble::start(&dns);
+    let ca = pebble.api_ca.cert.to_str().expect("utf-8").to_owned();
+    let d = Daemon::start_with_env(&[("SSL_CERT_FILE", &ca)]).await;
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["set", "https-listen", "127.0.0.1:0"]);
+    d.ctl_ok(&[
+        "certificate",
+        "acme",
+        "--names",
+        NAME,
+        "--setup-names",
+        "on",
+        "--directory",
+        &pebble.directory,
+        "--challenge",
+        "tls-alpn-01",
+        "--challenge-listen",
+        &format!("127.0.0.1:{}", pebble.tls_port),
+    ]);
+    d.ctl_ok(&["restart"]);
+    let issued = wait_for_state(&d, &pebble, "valid");
+    let names = serde_json::json!([NAME, "autoconfig.corp.test", "autodiscover.corp.test"]);
+    assert_eq!(issued["certificate"]["names"], names, "{issued}");
+    // Thunderbird's request, by name, verified against the CA.
+    let https = d.status().await.listeners.iter().find(|l| l.protocol == "HTTPS").expect("HTTPS").address.clone();
+    let port = https.rsplit_once(':').map(|(_, p)| p.to_owned()).expect("port");
+    let root = pebble.root();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--cacert", root.to_str().expect("utf-8")])
+        .args(["--resolve", &format!("autoconfig.corp.test:{port}:127.0.0.1")])
+        .arg(format!("https://autoconfig.corp.test:{port}/mail/config-v1.1.xml?emailaddress=ann@corp.test"))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("clientConfig"));
+}

@@ -339,11 +339,18 @@ async fn the_records_to_publish_are_checked_live() {
     let kinds: Vec<&str> = records.iter().filter_map(|r| r["purpose"].as_str()).collect();
     assert!(kinds.iter().filter(|p| p.starts_with("DKIM key")).count() == 2, "{kinds:?}");
     let names: Vec<&str> = records.iter().filter_map(|r| r["name"].as_str()).collect();
-    for name in
-        ["autoconfig.corp.test", "autodiscover.corp.test", "_autodiscover._tcp.corp.test", "_imap._tcp.corp.test"]
-    {
+    for name in [
+        "autoconfig.corp.test",
+        "autodiscover.corp.test",
+        "_autodiscover._tcp.corp.test",
+        "_imap._tcp.corp.test",
+        "_caldavs._tcp.corp.test",
+        "_carddavs._tcp.corp.test",
+    ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
+    let path = records.iter().find(|r| r["name"] == "_caldavs._tcp.corp.test" && r["kind"] == "TXT");
+    assert_eq!(path.map(|r| r["value"].clone()), Some("path=/dav/".into()), "RFC 6764's path");
     assert!(records.iter().all(|r| r["check"]["status"] == "missing"), "{records:?}");
     assert!(d.ctl_ok(&["dns-records", "--check"]).contains("[MISSING]"));
 

@@ -76,6 +76,10 @@ fn acme_ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model
                 "security.acme.challenge_listen",
             );
         });
+        ui.checkbox(
+            &mut a.setup_names,
+            "Add the names mail programs set themselves up from (autoconfig. and autodiscover. of each inbound domain, while HTTPS is on)",
+        );
         ui.label(format!(
             "Empty names: the host name. Empty address: {}. The names must point at this server in DNS, and the port must be reachable from the Internet while a certificate is obtained.",
             a.challenge.default_listen()

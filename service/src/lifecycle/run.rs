@@ -27,7 +27,7 @@ impl Manager {
             || config.pop3.pop3s_listen.is_some()
             || config.imap4.imaps_listen.is_some()
             || config.connections.https_listen.is_some();
-        let acme = config.security.acme.as_ref().and_then(|a| crate::acme::stored(&self.inner.data_dir, a));
+        let acme = config.acme().and_then(|a| crate::acme::stored(&self.inner.data_dir, &a));
         let tls = match crate::tls::server(&self.inner.data_dir, &config, acme) {
             Ok(t) => Some(t),
             // The administrator named a certificate, or a listener that is nothing
@@ -134,10 +134,10 @@ impl Manager {
             Arc::clone(&self.inner.backups),
             ctx.shutdown.clone(),
         ));
-        match (&config.security.acme, &ctx.tls) {
+        match (config.acme(), &ctx.tls) {
             (Some(acme), Some(tls)) => {
                 ctx.tasks.spawn(crate::acme::run(
-                    acme.clone(),
+                    acme,
                     self.inner.data_dir.clone(),
                     Arc::clone(&tls.certs),
                     Arc::clone(&self.inner.acme),

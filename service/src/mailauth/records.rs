@@ -1,7 +1,7 @@
 //! The DNS records each inbound domain publishes for its mail to be delivered and
 //! trusted — MX, SPF, the DKIM keys, DMARC, SRV records for mail clients (RFC 6186,
 //! RFC 8314), and the names mail programs set themselves up from (autoconfig,
-//! Autodiscover) — and a live check of each against DNS.
+//! Autodiscover) and calendar programs find calendars by (RFC 6764) — and a live check of each against DNS.
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
@@ -88,6 +88,20 @@ pub fn wanted(config: &Config, keys: &[DkimKey], only: Option<&Domain>) -> Vec<D
                 format!("0 0 {} {host}", a.port()),
                 "Outlook's other way to find Autodiscover",
             ));
+            // RFC 6764: calendar and contacts programs find the service, then its
+            // path, from the domain of an address.
+            for (service, purpose) in [
+                ("caldavs", "Where calendar programs find calendars (CalDAV over HTTPS)"),
+                ("carddavs", "Where contacts programs find address books (CardDAV over HTTPS)"),
+            ] {
+                out.push(record(format!("_{service}._tcp.{d}"), "SRV", format!("0 1 {} {host}", a.port()), purpose));
+                out.push(record(
+                    format!("_{service}._tcp.{d}"),
+                    "TXT",
+                    "path=/dav/".into(),
+                    "Where on that server (the path, RFC 6764)",
+                ));
+            }
         }
     }
     out

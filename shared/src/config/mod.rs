@@ -177,6 +177,25 @@ impl std::fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
+    /// The certificate to obtain from an ACME CA, if any: its names, with the set-up
+    /// names (`autoconfig.` and `autodiscover.` of each inbound domain) when they are
+    /// asked for and HTTPS is on.
+    pub fn acme(&self) -> Option<Acme> {
+        let mut acme = self.security.acme.clone()?;
+        if acme.setup_names && self.connections.https_listen.is_some() {
+            for domain in self.routing.table.inbound_domains() {
+                for prefix in ["autoconfig", "autodiscover"] {
+                    if let Ok(name) = crate::address::Domain::parse(&format!("{prefix}.{domain}"))
+                        && !acme.names.contains(&name)
+                    {
+                        acme.names.push(name);
+                    }
+                }
+            }
+        }
+        Some(acme)
+    }
+
     /// Validates a draft.
     ///
     /// # Errors

@@ -96,6 +96,9 @@ pub struct AcmeDraft {
     pub challenge: AcmeChallenge,
     /// Where the challenge's answer is served; empty for the challenge's standard port.
     pub challenge_listen: String,
+    /// Add the names mail programs set themselves up from: `autoconfig.` and
+    /// `autodiscover.` of each inbound domain, while HTTPS is on.
+    pub setup_names: bool,
 }
 
 impl Default for AcmeDraft {
@@ -107,6 +110,7 @@ impl Default for AcmeDraft {
             names: String::new(),
             challenge: AcmeChallenge::default(),
             challenge_listen: String::new(),
+            setup_names: false,
         }
     }
 }
@@ -124,6 +128,9 @@ pub struct Acme {
     pub challenge: AcmeChallenge,
     /// Where the challenge's answer is served.
     pub challenge_listen: std::net::SocketAddr,
+    /// Add the set-up names (see [`AcmeDraft::setup_names`];
+    /// [`crate::config::Config::acme`] adds them).
+    pub setup_names: bool,
 }
 
 impl Acme {
@@ -186,6 +193,7 @@ impl Acme {
             names,
             challenge: d.challenge,
             challenge_listen: challenge_listen.unwrap_or_else(|| d.challenge.default_listen()),
+            setup_names: d.setup_names,
         })
     }
 
@@ -201,6 +209,7 @@ impl Acme {
             } else {
                 self.challenge_listen.to_string()
             },
+            setup_names: self.setup_names,
         }
     }
 }

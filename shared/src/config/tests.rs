@@ -345,3 +345,25 @@ fn junk_folder_domains_are_domains_and_imap_listens_apart() {
     d.imap4.idle_timeout_secs = 600;
     assert_one_error(&d, "imap4.idle_timeout_secs", |p| matches!(p, Problem::OutOfRange { .. }));
 }
+
+#[test]
+fn the_acme_certificate_adds_the_set_up_names_only_when_asked_and_https_is_on() {
+    let mut d = ConfigDraft::default();
+    d.routing.reroute = true;
+    d.routing.table.push(RouteEntryDraft { sent_to: "corp.test".into(), reroute_to: None });
+    d.security.acme.enabled = true;
+    d.security.acme.names = "mail.corp.test".into();
+    let names = |d: &ConfigDraft| -> Vec<String> {
+        let c = Config::from_draft(d).expect("valid");
+        c.acme().expect("acme").names.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(names(&d), ["mail.corp.test"]);
+    d.security.acme.setup_names = true;
+    assert_eq!(names(&d), ["mail.corp.test"], "not while HTTPS is off");
+    d.connections.https_listen = "127.0.0.1:8443".into();
+    assert_eq!(names(&d), ["mail.corp.test", "autoconfig.corp.test", "autodiscover.corp.test"]);
+    // Saved and read back, the option stays and the names typed stay as typed.
+    let back = Config::from_draft(&d).expect("valid").to_draft();
+    assert!(back.security.acme.setup_names);
+    assert_eq!(back.security.acme.names, "mail.corp.test");
+}

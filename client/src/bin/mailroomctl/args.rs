@@ -400,8 +400,12 @@ pub enum CertificateCmd {
         /// challenge's port).
         #[arg(long, value_name = "ADDR")]
         challenge_listen: Option<String>,
+        /// Add the names mail programs set themselves up from (autoconfig. and
+        /// autodiscover. of each inbound domain) while HTTPS is on: on or off.
+        #[arg(long, value_parser = ["on", "off"])]
+        setup_names: Option<String>,
         /// Stop using the ACME CA.
-        #[arg(long, conflicts_with_all = ["names", "email", "directory", "challenge", "challenge_listen"])]
+        #[arg(long, conflicts_with_all = ["names", "email", "directory", "challenge", "challenge_listen", "setup_names"])]
         off: bool,
     },
 }

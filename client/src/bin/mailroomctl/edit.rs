@@ -99,6 +99,8 @@ pub struct Acme {
     pub challenge: Option<String>,
     /// Where to answer the CA's check.
     pub challenge_listen: Option<String>,
+    /// Add the set-up names (autoconfig., autodiscover.).
+    pub setup_names: Option<bool>,
     /// Stop using the ACME CA.
     pub off: bool,
 }
@@ -121,6 +123,9 @@ pub fn acme(d: &mut ConfigDraft, acme: Acme) {
     }
     if let Some(addr) = acme.challenge_listen {
         a.challenge_listen = addr;
+    }
+    if let Some(on) = acme.setup_names {
+        a.setup_names = on;
     }
 }
 

@@ -412,8 +412,9 @@ async fn certificate(c: &Client, out: &mut Out, action: Option<CertificateCmd>) 
     match action {
         None => render::certificate(out, c.certificate().await?)?,
         Some(CertificateCmd::Renew) => render::certificate(out, c.renew_certificate().await?)?,
-        Some(CertificateCmd::Acme { names, email, directory, challenge, challenge_listen, off }) => {
-            let acme = edit::Acme { names, email, directory, challenge, challenge_listen, off };
+        Some(CertificateCmd::Acme { names, email, directory, challenge, challenge_listen, setup_names, off }) => {
+            let setup_names = setup_names.map(|s| s == "on");
+            let acme = edit::Acme { names, email, directory, challenge, challenge_listen, setup_names, off };
             edit_config(c, out, |d| edit::acme(d, acme)).await?;
         }
     }
