@@ -14,10 +14,13 @@
 //! - [`transfer`]: Maildir and mbox files read and written on the client's machine,
 //!   and messages sent to or fetched from a mailbox in pieces.
 //! - [`migrate`]: a mailbox copied from an old server over POP3.
+//! - [`objects`]: calendars (`.ics`) and address books (`.vcf`) read and written on
+//!   the client's machine, one event or card at a time to and from a mailbox.
 #![deny(missing_docs)]
 
 mod connection;
 pub mod migrate;
+pub mod objects;
 mod requests;
 pub mod transfer;
 

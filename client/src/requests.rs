@@ -758,4 +758,63 @@ impl Client {
             .map_err(|e| ClientError::Protocol(format!("a piece that is not base64: {e}")))?;
         Ok(ExportPiece { data, total })
     }
+
+    /// Sends the piece `range` of the object `object` (an iCalendar object of one UID,
+    /// or one vCard) for the collection `collection` (`calendars/NAME`,
+    /// `addressbooks/NAME`) of the mailbox that has `address`.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when the mailbox does not exist or the object is refused
+    /// (with why).
+    pub async fn import_object_piece(
+        &self,
+        address: impl Into<String>,
+        collection: impl Into<String>,
+        object: &[u8],
+        range: Range<usize>,
+    ) -> Result<Imported, ClientError> {
+        let request = Request::ImportObject {
+            address: address.into(),
+            collection: collection.into(),
+            offset: range.start as u64,
+            total: object.len() as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&object[range]),
+        };
+        call!(self, request, Response::Imported { complete, stored } => Imported { complete, stored })
+    }
+
+    /// The names of a collection's objects from position `start` (at most 1000), and
+    /// how many it holds.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when there is no such mailbox or collection.
+    pub async fn export_objects(
+        &self,
+        address: impl Into<String>,
+        collection: impl Into<String>,
+        start: u64,
+    ) -> Result<(Vec<String>, u64), ClientError> {
+        let request = Request::ExportObjects { address: address.into(), collection: collection.into(), start };
+        call!(self, request, Response::ExportObjects { names, total } => (names, total))
+    }
+
+    /// A piece of one object of a collection, from `offset`.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when the object is gone.
+    pub async fn export_object(
+        &self,
+        address: impl Into<String>,
+        collection: impl Into<String>,
+        name: impl Into<String>,
+        offset: u64,
+    ) -> Result<ExportPiece, ClientError> {
+        let request =
+            Request::ExportObject { address: address.into(), collection: collection.into(), name: name.into(), offset };
+        let (data, total) = call!(self, request, Response::ExportRead { data, total } => (data, total))?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| ClientError::Protocol(format!("a piece that is not base64: {e}")))?;
+        Ok(ExportPiece { data, total })
+    }
 }

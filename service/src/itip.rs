@@ -684,7 +684,7 @@ pub async fn deliver(ctx: &ServiceContext, mailbox: i64, from: &str, itip: &str)
 
 /// A name for an object from its UID: letters, digits and `-_.@` kept, the rest
 /// hashed (a UID may hold anything).
-fn object_name(uid: &str) -> String {
+pub(crate) fn object_name(uid: &str) -> String {
     let plain = uid.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c)) && uid.len() <= 100;
     if plain { uid.to_owned() } else { crate::store::dav::etag_of(uid.as_bytes()) }
 }

@@ -48,6 +48,15 @@ async fn a_backup_during_a_send_burst_restores_every_acknowledged_message() {
     while acked.load(Ordering::SeqCst) < 200 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // A calendar, to come back with the mail.
+    let ics = d.dir.path().join("cal.ics");
+    std::fs::write(
+        &ics,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:kept\r\n\
+        DTSTAMP:20261201T000000Z\r\nDTSTART:20270105T090000Z\r\nSUMMARY:Kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .expect("write");
+    d.ctl_ok(&["calendar", "import", "ann@corp.test", &ics.display().to_string()]);
     let before = acked.load(Ordering::SeqCst);
     let file = d.dir.path().join("backup.tar.gz");
     let said = d.ctl_ok(&["backup", &file.display().to_string()]);
@@ -75,6 +84,9 @@ async fn a_backup_during_a_send_burst_restores_every_acknowledged_message() {
     let count = pop3_count(back.pop3_addr().await);
     assert!(count >= before, "{count} messages restored; {before} were acknowledged before the backup");
     assert!(count <= after, "{count} restored, but only {after} were ever acknowledged");
+    let exported = restored.path().join("cal-back.ics");
+    back.ctl_ok(&["calendar", "export", "ann@corp.test", &exported.display().to_string()]);
+    assert!(std::fs::read_to_string(&exported).expect("read").contains("SUMMARY:Kept"), "the calendar came back");
 
     // Restoring over a data directory that has a store (here: a live one) is refused.
     let out = Command::new(bin("mailroomd"))

@@ -671,3 +671,120 @@ async fn a_rooms_calendar_is_its_members_and_a_calendar_shared_read_only_cannot_
     d.ctl_ok(&["mailbox", "permissions", "ann@corp.test", "bob@corp.test", "none", "--calendar", "calendar"]);
     assert_eq!(run("bob@corp.test", &["list"]).trim(), "Calendar /dav/calendars/bob@corp.test/calendar/");
 }
+
+/// Counts what Python's icalendar reads in the file named by the first argument:
+/// events, time zones, and the summaries.
+const ICS_READER: &str = r#"
+import icalendar, sys
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+print("events", len(cal.walk("VEVENT")))
+print("zones", len(cal.walk("VTIMEZONE")))
+print("summaries", "|".join(sorted(str(e["SUMMARY"]) for e in cal.walk("VEVENT"))))
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_calendar_and_an_address_book_go_in_from_files_and_out_again_the_same() {
+    require_python(&["caldav", "icalendar"], "python3-caldav python3-icalendar");
+    let (d, https) = service().await;
+    let dir = d.dir.path();
+    // An export as a calendar program writes one: a time zone, a weekly series with an
+    // exception, and an event larger than a piece of the control protocol.
+    let long = "x".repeat(70);
+    let description: String = (0..9000).map(|i| format!("DESCRIPTION-LINE {i} {long}\\n")).collect();
+    let folded: String = {
+        let line = format!("DESCRIPTION:{description}");
+        let mut out = String::new();
+        for (i, chunk) in line.as_bytes().chunks(74).enumerate() {
+            if i > 0 {
+                out.push_str("\r\n ");
+            }
+            out.push_str(std::str::from_utf8(chunk).expect("ASCII"));
+        }
+        out
+    };
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Outlook//EN\r\nMETHOD:PUBLISH\r\n\
+         BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n\
+         RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n\
+         BEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n\
+         TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+         BEGIN:VEVENT\r\nUID:standup\r\nDTSTAMP:20261201T000000Z\r\nDTSTART;TZID=Europe/Paris:20270104T090000\r\n\
+         DTEND;TZID=Europe/Paris:20270104T091500\r\nRRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:Stand-up\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:standup\r\nDTSTAMP:20261201T000000Z\r\nRECURRENCE-ID;TZID=Europe/Paris:20270111T090000\r\n\
+         DTSTART;TZID=Europe/Paris:20270111T100000\r\nDTEND;TZID=Europe/Paris:20270111T101500\r\n\
+         SUMMARY:Stand-up (moved)\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:offsite\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20270120T080000Z\r\n\
+         DTEND:20270120T170000Z\r\nSUMMARY:Offsite\r\n{folded}\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n"
+    );
+    assert!(ics.len() > 600 * 1024, "larger than one piece: {}", ics.len());
+    let file = dir.join("outlook.ics");
+    std::fs::write(&file, &ics).expect("write");
+    let f = file.display().to_string();
+    let imported = d.ctl_ok(&["calendar", "import", "ann@corp.test", &f]);
+    assert!(imported.starts_with("imported 2 "), "{imported}");
+    // Again: nothing new.
+    let again = d.ctl_ok(&["--json", "calendar", "import", "ann@corp.test", &f]);
+    let again: serde_json::Value = serde_json::from_str(&again).expect("json");
+    assert_eq!((again["imported"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(2)), "{again}");
+
+    // A calendar program sees the series expanded, the exception in its place.
+    let out = system_python(CALDAV_CLIENT, &[&format!("https://{https}/"), "ann@corp.test", "ann-pw"]);
+    assert!(!out.is_empty());
+    let (code, found) = curl(
+        https,
+        &[
+            "-u",
+            "ann@corp.test:ann-pw",
+            "-X",
+            "REPORT",
+            "-H",
+            "Depth: 1",
+            "--data-binary",
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><c:calendar-data><c:expand start="20270110T000000Z" end="20270113T000000Z"/></c:calendar-data></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="20270110T000000Z" end="20270113T000000Z"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"#,
+        ],
+        "/dav/calendars/ann@corp.test/calendar/",
+    );
+    assert!(code == 207 && found.contains("Stand-up (moved)") && found.contains("20270111T090000Z"), "{found}");
+
+    // Out again: one calendar, its zone once, every event, as icalendar reads it.
+    let out = dir.join("export.ics");
+    let exported = d.ctl_ok(&["calendar", "export", "ann@corp.test", &out.display().to_string()]);
+    assert!(exported.starts_with("exported 2 "), "{exported}");
+    let read = system_python(ICS_READER, &[&out.display().to_string()]);
+    assert!(
+        read.contains("events 3\nzones 1\n") && read.contains("summaries Offsite|Stand-up|Stand-up (moved)"),
+        "{read}"
+    );
+    let refused = d.ctl(&["calendar", "export", "ann@corp.test", &out.display().to_string()]);
+    assert!(!refused.status.success(), "an existing file is not overwritten");
+
+    // Contacts, into a new address book; a broken file is refused with why, and
+    // nothing of it is stored.
+    let vcf = dir.join("people.vcf");
+    std::fs::write(&vcf, "BEGIN:VCARD\nVERSION:3.0\nUID:p1\nFN:Pat\nEMAIL:pat@partner.example\nEND:VCARD\nBEGIN:VCARD\nVERSION:4.0\nUID:p2\nFN:Sam\nEND:VCARD\n").expect("write");
+    let imported = d.ctl_ok(&["contacts", "import", "ann@corp.test", &vcf.display().to_string(), "--into", "partners"]);
+    assert!(imported.starts_with("imported 2 card(s) into the address book partners"), "{imported}");
+    let (code, card) = curl(https, &["-u", "ann@corp.test:ann-pw"], "/dav/addressbooks/ann@corp.test/partners/p1.vcf");
+    assert!(code == 200 && card.contains("FN:Pat"), "{code} {card}");
+    let back = dir.join("back.vcf");
+    d.ctl_ok(&["contacts", "export", "ann@corp.test", &back.display().to_string(), "--from", "partners"]);
+    let text = std::fs::read_to_string(&back).expect("read");
+    assert_eq!(text.matches("BEGIN:VCARD").count(), 2, "{text}");
+    let broken = dir.join("broken.ics");
+    std::fs::write(
+        &broken,
+        "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:b\nDTSTART:20270101T000000Z\nEND:VTODO\nEND:VCALENDAR\n",
+    )
+    .expect("write");
+    let refused = d.ctl(&["calendar", "import", "ann@corp.test", &broken.display().to_string()]);
+    assert!(!refused.status.success(), "{}", String::from_utf8_lossy(&refused.stdout));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("valid-calendar") || said.contains("iCalendar"), "{said}");
+    let (_, listing) = curl(
+        https,
+        &["-u", "ann@corp.test:ann-pw", "-X", "PROPFIND", "-H", "Depth: 1"],
+        "/dav/calendars/ann@corp.test/calendar/",
+    );
+    assert_eq!(listing.matches(".ics</d:href>").count(), 2, "nothing of the broken file: {listing}");
+}

@@ -25,6 +25,15 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::ImportCheck { address, keys } => super::transfer::check(manager, &address, keys).await,
         Request::ExportList { address, after, limit } => super::transfer::list(manager, &address, after, limit).await,
         Request::ExportRead { address, id, offset } => super::transfer::read(manager, &address, id, offset).await,
+        Request::ImportObject { address, collection, offset, total, data } => {
+            super::objects::import(manager, &address, &collection, (offset, total), &data).await
+        }
+        Request::ExportObjects { address, collection, start } => {
+            super::objects::list(manager, &address, &collection, start).await
+        }
+        Request::ExportObject { address, collection, name, offset } => {
+            super::objects::read(manager, &address, &collection, &name, offset).await
+        }
         Request::Start => Ok(status(manager, manager.start().await?).await),
         Request::Stop => Ok(status(manager, manager.stop().await?).await),
         Request::Restart => Ok(status(manager, manager.restart().await?).await),

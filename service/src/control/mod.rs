@@ -28,6 +28,7 @@ pub mod access;
 mod errors;
 mod filtering;
 mod handlers;
+mod objects;
 mod recipients;
 mod sharing;
 mod transfer;

@@ -55,6 +55,21 @@ async fn permissions(manager: &Manager, id: i64) -> Result<Response, IpcError> {
     Ok(Response::Permissions { permissions })
 }
 
+/// The calendar or address book `collection` names (`calendars/NAME`,
+/// `addressbooks/NAME`).
+pub(super) fn collection_named(collection: &str) -> Result<(DavKind, String), IpcError> {
+    let invalid = |message: String| IpcError::InvalidArgument { field: "collection".into(), message };
+    match collection.trim().trim_matches('/').split_once('/') {
+        Some(("calendars", name)) if !name.is_empty() && !name.contains('/') => Ok((DavKind::Calendar, name.into())),
+        Some(("addressbooks", name)) if !name.is_empty() && !name.contains('/') => {
+            Ok((DavKind::AddressBook, name.into()))
+        }
+        _ => Err(invalid(format!(
+            "'{collection}' names no calendar or address book: calendars/NAME or addressbooks/NAME"
+        ))),
+    }
+}
+
 /// How a calendar or address book is named to clients: as its URL does.
 fn collection_path(kind: DavKind, name: &str) -> String {
     match kind {
@@ -78,20 +93,12 @@ pub(super) async fn set_collection(
         field: "grantee".into(),
         message: format!("'{grantee}' is neither a mailbox, a distribution list nor anyone"),
     })?;
-    let invalid = |message: String| IpcError::InvalidArgument { field: "collection".into(), message };
-    let (kind, name) = match collection.trim().trim_matches('/').split_once('/') {
-        Some(("calendars", name)) => (DavKind::Calendar, name),
-        Some(("addressbooks", name)) => (DavKind::AddressBook, name),
-        _ => {
-            return Err(invalid(format!(
-                "'{collection}' names no calendar or address book: calendars/NAME or addressbooks/NAME"
-            )));
-        }
-    };
-    let found = store.dav_collection(id, kind, name).await?.filter(|c| c.name != crate::itip::INBOX);
+    let (kind, name) = collection_named(collection)?;
+    let found = store.dav_collection(id, kind, &name).await?.filter(|c| c.name != crate::itip::INBOX);
     let Some(c) = found else {
         let what = if kind == DavKind::Calendar { "calendar" } else { "address book" };
-        return Err(invalid(format!("{address} has no {what} named {name}")));
+        let message = format!("{address} has no {what} named {name}");
+        return Err(IpcError::InvalidArgument { field: "collection".into(), message });
     };
     if rights.any(Rights::SEND_AS.with(Rights::SEND_ON_BEHALF)) {
         return Err(IpcError::InvalidArgument {

@@ -85,6 +85,17 @@ pub enum Command {
         #[command(subcommand)]
         action: ContactCmd,
     },
+    /// A person's calendars: move events and to-dos in from an .ics file (the same UID
+    /// again replaces what is there) or out to one.
+    Calendar {
+        #[command(subcommand)]
+        action: ObjectsCmd,
+    },
+    /// A person's address books: move cards in from a .vcf file or out to one.
+    Contacts {
+        #[command(subcommand)]
+        action: ObjectsCmd,
+    },
     /// The address book (the Global Address List calendar and contacts programs read):
     /// hide a recipient from it, or show it again (mail still reaches it).
     AddressBook {
@@ -347,6 +358,32 @@ pub enum ListCmd {
     },
     /// Delete a list.
     Remove { address: String },
+}
+
+// `calendar …` and `contacts …`.
+#[derive(Debug, Subcommand)]
+pub enum ObjectsCmd {
+    /// Read FILE (.ics, or .vcf for contacts) on this machine into the mailbox.
+    Import {
+        /// Any address of the mailbox.
+        address: String,
+        /// The file.
+        file: PathBuf,
+        /// Which calendar or address book (made if missing; default: calendar for
+        /// calendars, contacts for address books).
+        #[arg(long = "into", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Write one calendar or address book of the mailbox to FILE (a new file) here.
+    Export {
+        /// Any address of the mailbox.
+        address: String,
+        /// The file.
+        file: PathBuf,
+        /// Which calendar or address book (default: calendar, or contacts).
+        #[arg(long = "from", value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 // `address-book …`.

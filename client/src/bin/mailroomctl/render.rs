@@ -637,6 +637,22 @@ pub fn imported(out: &mut Out, address: &str, summary: ImportSummary) -> io::Res
     writeln!(out, "imported {} message(s) into {address}; {} imported before, skipped", summary.stored, summary.skipped)
 }
 
+/// What a calendar or contacts import did (`said`: what, into where).
+pub fn objects_imported(out: &mut Out, said: &str, stored: u64, unchanged: u64) -> io::Result<()> {
+    if out.json {
+        return out.json(&serde_json::json!({ "imported": stored, "unchanged": unchanged }));
+    }
+    writeln!(out, "imported {stored} {said}; {unchanged} there already, the same")
+}
+
+/// What a calendar or contacts export did.
+pub fn objects_exported(out: &mut Out, said: &str, written: u64) -> io::Result<()> {
+    if out.json {
+        return out.json(&serde_json::json!({ "exported": written }));
+    }
+    writeln!(out, "exported {written} {said}")
+}
+
 /// What an export did.
 pub fn exported(out: &mut Out, address: &str, written: u64) -> io::Result<()> {
     if out.json {

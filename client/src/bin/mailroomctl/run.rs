@@ -58,6 +58,12 @@ async fn command(c: &Client, out: &mut Out, command: Command, password: Option<S
         Command::Folder { action: FolderCmd::Public { action } } => public_folder(c, out, action).await?,
         Command::List { action } => list(c, out, action).await?,
         Command::Contact { action } => contact(c, out, action).await?,
+        Command::Calendar { action } => {
+            transfer::objects(c, out, mailroom_client::objects::Kind::Calendar, action).await?
+        }
+        Command::Contacts { action } => {
+            transfer::objects(c, out, mailroom_client::objects::Kind::AddressBook, action).await?;
+        }
         Command::AddressBook { action } => {
             match action {
                 AddressBookCmd::Hide { address } => c.set_hidden(address, true).await?,

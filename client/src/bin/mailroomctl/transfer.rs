@@ -1,5 +1,6 @@
 //! `mailbox import` and `mailbox export`: mail moved between files on this machine (or
-//! an old server's POP3) and a mailbox, with a progress bar on the terminal. The
+//! an old server's POP3) and a mailbox (and `calendar`/`contacts import|export`: .ics
+//! and .vcf files), with a progress bar on the terminal. The
 //! reading, writing and sending are the library's (`mailroom_client::transfer` and
 //! `::migrate`); this is the command line around them.
 
@@ -7,9 +8,11 @@ use std::path::PathBuf;
 
 use mailroom_client::Client;
 use mailroom_client::migrate::{self, Pop3Source};
+use mailroom_client::objects::{self, Kind};
 use mailroom_client::transfer::{self, ExportTarget, TransferError};
 
 use crate::Failure;
+use crate::args::ObjectsCmd;
 use crate::render::{self, Out};
 
 /// Where `mailbox import` reads from: as given on the command line, one of the three
@@ -74,6 +77,33 @@ pub async fn import(
     .map_err(transfer_failure)?;
     bar.finish_and_clear();
     render::imported(out, address, summary)?;
+    Ok(())
+}
+
+/// `calendar import|export` and `contacts import|export`.
+pub async fn objects(client: &Client, out: &mut Out, kind: Kind, action: ObjectsCmd) -> Result<(), Failure> {
+    let default = match kind {
+        Kind::Calendar => "calendar",
+        Kind::AddressBook => "contacts",
+    };
+    let (what, plural) = match kind {
+        Kind::Calendar => ("calendar", "event(s) and to-do(s)"),
+        Kind::AddressBook => ("address book", "card(s)"),
+    };
+    match action {
+        ObjectsCmd::Import { address, file, name } => {
+            let name = name.unwrap_or_else(|| default.to_owned());
+            let summary = objects::import(client, &address, kind, &name, &file).await.map_err(transfer_failure)?;
+            let said = format!("{plural} into the {what} {name} of {address}");
+            render::objects_imported(out, &said, summary.stored, summary.unchanged)?;
+        }
+        ObjectsCmd::Export { address, file, name } => {
+            let name = name.unwrap_or_else(|| default.to_owned());
+            let n = objects::export(client, &address, kind, &name, &file).await.map_err(transfer_failure)?;
+            let said = format!("{plural} of the {what} {name} of {address} to {}", file.display());
+            render::objects_exported(out, &said, n)?;
+        }
+    }
     Ok(())
 }
 

@@ -70,6 +70,44 @@ pub enum Request {
         /// Where the piece starts.
         offset: u64,
     },
+    /// One piece of an event, to-do or card to store in a mailbox's calendar or address
+    /// book (an iCalendar object of one UID, or one vCard), sent in pieces like
+    /// [`Request::ImportMessage`]; the same UID again replaces what is there. Answered
+    /// with [`Response::Imported`] (`stored` false when it was there already, the same).
+    ImportObject {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// `calendars/NAME` or `addressbooks/NAME` (made if missing).
+        collection: String,
+        /// Where this piece starts in the object.
+        offset: u64,
+        /// The object's whole size.
+        total: u64,
+        /// This piece, base64.
+        data: String,
+    },
+    /// The names of a calendar's or address book's objects, from position `start`
+    /// (at most 1000).
+    ExportObjects {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// `calendars/NAME` or `addressbooks/NAME`.
+        collection: String,
+        /// How many names to skip.
+        start: u64,
+    },
+    /// A piece of one object, from `offset`: at most [`TRANSFER_CHUNK`] bytes,
+    /// answered with [`Response::ExportRead`].
+    ExportObject {
+        /// The mailbox, by any of its addresses.
+        address: String,
+        /// `calendars/NAME` or `addressbooks/NAME`.
+        collection: String,
+        /// The object, as [`Response::ExportObjects`] named it.
+        name: String,
+        /// Where the piece starts.
+        offset: u64,
+    },
     /// Start the Internet Mail Service; answered when it is running (or failed).
     Start,
     /// Stop it, letting in-flight work drain; answered when stopped.
@@ -431,6 +469,9 @@ impl Request {
         "import_check",
         "export_list",
         "export_read",
+        "import_object",
+        "export_objects",
+        "export_object",
         "start",
         "stop",
         "restart",

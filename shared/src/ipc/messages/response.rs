@@ -43,6 +43,13 @@ pub enum Response {
         /// The message's whole size.
         total: u64,
     },
+    /// To [`Request::ExportObjects`].
+    ExportObjects {
+        /// Object names, in order; fewer than 1000 when the end is reached.
+        names: Vec<String>,
+        /// How many the collection holds.
+        total: u64,
+    },
     /// To [`Request::Monitor`].
     Monitor {
         /// The last 60 minutes, oldest first; the last is the minute under way.
