@@ -187,7 +187,8 @@ fn without_alarms(lines: Vec<(usize, Line)>) -> Vec<(usize, Line)> {
             continue;
         }
         if let Some(d) = inside {
-            if line.name == "END" && depth == d && line.value.eq_ignore_ascii_case("VALARM") {
+            // The END that closes it, whatever it names (depths count BEGINs and ENDs).
+            if line.name == "END" && depth == d {
                 inside = None;
             }
             continue;
@@ -856,6 +857,15 @@ mod tests {
         assert_eq!((r.start.as_str(), r.end.as_str()), ("20270109T000000Z", "20270110T000000Z"));
         assert!(FreeBusyRequest::read(&text.replace("METHOD:REQUEST", "METHOD:PUBLISH")).is_none());
         assert!(FreeBusyRequest::read(MEETING).is_none());
+    }
+
+    #[test]
+    fn an_alarm_closed_by_the_wrong_end_takes_nothing_after_it_away() {
+        // Found by fuzzing: an alarm at the top, closed by END:VEVENT.
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VALARM\r\nTRIGGER:-PT15M\r\nEND:VEVENT\r\n\
+            BEGIN:VEVENT\r\nUID:w1\r\nDTSTART:20260119T140000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let request = message(text, "REQUEST");
+        assert_eq!(Meeting::read(&request).map(|m| m.uid), Some("w1".to_owned()), "{request}");
     }
 
     #[test]

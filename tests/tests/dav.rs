@@ -544,6 +544,24 @@ async fn a_meeting_invites_a_colleague_in_their_calendar_and_an_outsider_by_mail
         (SELECT mailbox_id FROM addresses WHERE address = 'bob@corp.test')";
     assert_eq!(d.count(bobs_mail), 1, "the invitation in bob's inbox");
 
+    // Planning another meeting, ann asks for bob's free/busy: the unanswered request
+    // shows as tentative, nothing of what it is.
+    let freebusy = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\n\
+        UID:fb-1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20270112T000000Z\r\nDTEND:20270113T000000Z\r\n\
+        ORGANIZER:mailto:ann@corp.test\r\nATTENDEE:mailto:bob@corp.test\r\nATTENDEE:mailto:nobody@corp.test\r\n\
+        END:VFREEBUSY\r\nEND:VCALENDAR\r\n";
+    let https_addr: std::net::SocketAddr = https.parse().expect("address");
+    let (code, answer) = curl(
+        https_addr,
+        &["-u", "ann@corp.test:ann-pw", "-X", "POST", "-H", "Content-Type: text/calendar", "--data-binary", freebusy],
+        "/dav/calendars/ann@corp.test/outbox/",
+    );
+    assert!(
+        code == 200 && answer.contains("FREEBUSY;FBTYPE=BUSY-TENTATIVE:20270112T140000Z/20270112T150000Z"),
+        "{answer}"
+    );
+    assert!(answer.contains("3.7;Invalid calendar user") && !answer.contains("Budget"), "{answer}");
+
     // The outsider accepts by mail (as their calendar program writes a REPLY); the
     // organiser's copy says so.
     let reply_from = |attendee: &str, partstat: &str| {
@@ -670,6 +688,33 @@ async fn a_rooms_calendar_is_its_members_and_a_calendar_shared_read_only_cannot_
     // Taken away again: bob no longer finds it.
     d.ctl_ok(&["mailbox", "permissions", "ann@corp.test", "bob@corp.test", "none", "--calendar", "calendar"]);
     assert_eq!(run("bob@corp.test", &["list"]).trim(), "Calendar /dav/calendars/bob@corp.test/calendar/");
+
+    // Ann shares her calendar herself, read-write, as Apple's Calendar asks
+    // (CalendarServer sharing); bob writes to it; she stops sharing it.
+    let share = |what: &str| {
+        format!(
+            r#"<?xml version="1.0"?><CS:share xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">{what}</CS:share>"#
+        )
+    };
+    let ann = ["-u", "ann@corp.test:ann-pw", "-X", "POST", "-H", "Content-Type: application/xml", "--data-binary"];
+    let set = share("<CS:set><D:href>mailto:bob@corp.test</D:href><CS:read-write/></CS:set>");
+    let (code, _) = curl(https, &[&ann[..], &[set.as_str()]].concat(), anns);
+    assert_eq!(code, 200);
+    assert_eq!(run("bob@corp.test", &["add", &format!("{url}{}", &anns[1..]), "4"]).trim(), "saved");
+    let (code, _) = curl(
+        https,
+        &[&ann[..], &[share("<CS:remove><D:href>mailto:bob@corp.test</D:href></CS:remove>").as_str()]].concat(),
+        anns,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(run("bob@corp.test", &["list"]).trim(), "Calendar /dav/calendars/bob@corp.test/calendar/");
+    // Nobody shares what is not theirs, nor with nobody.
+    let bob = ["-u", "bob@corp.test:bob-pw", "-X", "POST", "-H", "Content-Type: application/xml", "--data-binary"];
+    let (code, _) = curl(https, &[&bob[..], &[set.as_str()]].concat(), anns);
+    assert_eq!(code, 403);
+    let nobody = share("<CS:set><D:href>mailto:nobody@corp.test</D:href><CS:read/></CS:set>");
+    let (code, said) = curl(https, &[&ann[..], &[nobody.as_str()]].concat(), anns);
+    assert!(code == 403 && said.contains("valid-sharee"), "{code} {said}");
 }
 
 /// Counts what Python's icalendar reads in the file named by the first argument:

@@ -25,6 +25,7 @@ pub mod objects;
 mod props;
 mod report;
 mod schedule;
+mod share;
 pub mod xml;
 
 use std::sync::{Arc, Mutex};
@@ -181,7 +182,9 @@ fn options() -> Answer {
     let h = r.headers_mut();
     h.insert(
         "DAV",
-        HeaderValue::from_static("1, 3, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol"),
+        HeaderValue::from_static(
+            "1, 3, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol, calendarserver-sharing",
+        ),
     );
     h.insert(
         hyper::header::ALLOW,

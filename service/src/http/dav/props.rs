@@ -158,6 +158,13 @@ impl Dav<'_> {
                 href(format!("{}{}/", home_href(DavKind::Calendar, person?), crate::itip::INBOX))
             }
             (CALDAV, "schedule-outbox-URL") => href(format!("{}{OUTBOX}/", home_href(DavKind::Calendar, person?))),
+            // Apple's clients offer "Share" for what may be shared (its owner's).
+            (CS, "allowed-sharing-modes") => match r {
+                Resource::Collection(c) if c.id > 0 && !is_inbox(c) && self.shared.is_none() => {
+                    element(CS, "can-be-shared", "")
+                }
+                _ => return None,
+            },
             (CALDAV, "schedule-default-calendar-URL") => match r {
                 Resource::Collection(c) if is_inbox(c) => {
                     href(format!("{}calendar/", home_href(DavKind::Calendar, login)))

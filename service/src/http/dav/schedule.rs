@@ -57,8 +57,18 @@ pub(super) fn vfreebusy(start: i64, end: i64, mut periods: Vec<(i64, i64, &str)>
 }
 
 impl Dav<'_> {
-    /// A POST: a free-busy request to the person's own scheduling outbox.
+    /// A POST: a free-busy request to the person's own scheduling outbox, or a
+    /// collection shared (`CS:share`, `share.rs`).
     pub(super) async fn post(&self, target: &Target, body: &[u8]) -> crate::store::StoreResult<Answer> {
+        if let Target::Collection(kind, _, name) = target
+            && name != OUTBOX
+            && let Some(request) = xml::parse(body).filter(|r| r.is(CS, "share"))
+        {
+            let Some(c) = self.collection(*kind, name).await? else {
+                return Ok(text(StatusCode::NOT_FOUND, "No such collection."));
+            };
+            return self.share(&c, &request).await;
+        }
         let outbox = matches!(target, Target::Collection(DavKind::Calendar, _, name) if name == OUTBOX);
         if self.shared.is_some() {
             return Ok(not_allowed());
@@ -104,7 +114,20 @@ impl Dav<'_> {
                     continue;
                 }
                 for o in self.ctx.store.dav_in_range(c.id, Some(start), Some(end)).await? {
-                    periods.extend(objects::busy(&o.data, start, end));
+                    // A meeting they declined leaves them free; one they have not
+                    // answered (or answered tentatively) is tentative, as Exchange
+                    // shows an unanswered request.
+                    let answer = std::str::from_utf8(&o.data)
+                        .ok()
+                        .and_then(crate::itip::Meeting::read)
+                        .and_then(|m| m.partstat(who).map(str::to_owned));
+                    match answer.as_deref() {
+                        Some("DECLINED") => {}
+                        Some("NEEDS-ACTION" | "TENTATIVE") => periods.extend(
+                            objects::busy(&o.data, start, end).into_iter().map(|(s, e, _)| (s, e, "BUSY-TENTATIVE")),
+                        ),
+                        _ => periods.extend(objects::busy(&o.data, start, end)),
+                    }
                 }
             }
             let uid = request.uid.as_deref().map(|u| format!("UID:{u}\r\n")).unwrap_or_default();
