@@ -64,9 +64,20 @@ pub fn ago(t: i64) -> String {
     }
 }
 
-/// When `t` (Unix seconds) comes: "in 42 s".
+/// When `t` (Unix seconds) comes: "in 42 s", "in 14 min 52 s", "in 2 h 5 min".
 pub fn in_secs(t: i64) -> String {
-    format!("in {} s", (t - now()).max(0))
+    format!("in {}", duration_words((t - now()).max(0)))
+}
+
+/// A span of `s` seconds as a person says it: "42 s", "14 min 52 s", "2 h 5 min".
+pub fn duration_words(s: i64) -> String {
+    match s {
+        ..60 => format!("{s} s"),
+        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ if s % 3600 < 60 => format!("{} h", s / 3600),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// Shows the errors whose field is `field` or inside it, in red, under the control.
@@ -156,6 +167,36 @@ pub fn problem_line(ui: &mut egui::Ui, problem: Option<&str>, shown: bool) {
             ui.label(" ");
         }
     }
+}
+
+/// A list's Find box: "Find:" and a field filtering as one types (Ctrl+F reaches it
+/// unless a dialog is open; Escape in it clears it). Returns the query, trimmed.
+pub fn find_box(ui: &mut egui::Ui, query: &mut String, hint: &str, dialog_open: bool) -> String {
+    ui.horizontal(|ui| {
+        let l = ui.label("Find:");
+        let field = ui.add(egui::TextEdit::singleline(query).hint_text(hint).desired_width(240.0)).labelled_by(l.id);
+        if !dialog_open && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::F)) {
+            field.request_focus();
+        }
+        // (Escape also takes the focus from the field, in the same frame.)
+        if (field.has_focus() || field.lost_focus()) && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            query.clear();
+        }
+        if !query.is_empty() && ui.small_button("Clear").on_hover_text("Show all").clicked() {
+            query.clear();
+        }
+    });
+    query.trim().to_owned()
+}
+
+/// Whether every word of `query` is found, ignoring case, in one of `fields` (an
+/// empty query finds everything).
+pub fn found(query: &str, fields: &[&str]) -> bool {
+    let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    query.split_whitespace().all(|word| {
+        let word = word.to_lowercase();
+        fields.iter().any(|f| f.contains(&word))
+    })
 }
 
 /// A labelled one-line field in a two-column grid (the row ended), with a hint shown
@@ -471,5 +512,22 @@ mod tests {
         assert_eq!(sentence(""), "");
         assert_eq!(count_of(1, "problem", "problems"), "1 problem");
         assert_eq!(count_of(0, "message", "messages"), "0 messages");
+    }
+
+    /// Walk defect 20: the next attempt was "in 892 s".
+    #[test]
+    fn a_wait_is_said_in_minutes_and_hours_not_hundreds_of_seconds() {
+        assert_eq!(duration_words(42), "42 s");
+        assert_eq!(duration_words(892), "14 min 52 s");
+        assert_eq!(duration_words(600), "10 min");
+        assert_eq!(duration_words(7200), "2 h");
+        assert_eq!(duration_words(7530), "2 h 5 min");
+    }
+
+    #[test]
+    fn find_wants_every_word_somewhere_whatever_its_case() {
+        assert!(found("", &["anything"]));
+        assert!(found("ann CORP", &["Ann Archer", "ann@corp.test"]));
+        assert!(!found("ann bob", &["Ann Archer", "ann@corp.test"]));
     }
 }

@@ -215,3 +215,35 @@ async fn a_weak_mailbox_password_is_refused_with_a_sentence() {
     h.get_by_label("Create").click();
     wait(&mut h, "the mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["weak@corp.test"]));
 }
+
+/// Walk defect 5: with many mailboxes a person could only scroll. Recipients has a
+/// Find box (Ctrl+F), which keeps the rows whose name or address holds what is typed;
+/// Queues and Quarantine have one too.
+#[tokio::test(flavor = "multi_thread")]
+async fn find_keeps_the_recipients_it_finds_as_one_types() {
+    let d = Daemon::start().await;
+    for (who, name) in [("ann", "Ann Archer"), ("bob", "Bob Builder"), ("carol", "Carol Cooper")] {
+        let address = format!("{who}@corp.test");
+        let out =
+            d.ctl_with_input(&["mailbox", "add", &address, "--name", name, "--password-stdin"], "Long-enough-pw-1\n");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    wait(&mut h, "three mailboxes", |a| a.model.mailboxes.len() == 3);
+    // Ctrl+F reaches the box from the list.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Find:").type_text("coop");
+    h.run_steps(3);
+    assert!(h.query_by_label("carol@corp.test").is_some(), "found by name");
+    assert!(h.query_by_label("ann@corp.test").is_none() && h.query_by_label("bob@corp.test").is_none());
+    h.get_by_label("1 of 3 found");
+    // Escape clears it: everyone again.
+    h.key_press(Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("ann@corp.test").is_some() && h.query_by_label("bob@corp.test").is_some());
+    type_into(&mut h, "Find:", "BOB@corp");
+    assert!(h.query_by_label("bob@corp.test").is_some() && h.query_by_label("carol@corp.test").is_none());
+}

@@ -245,7 +245,7 @@ impl RoutingTab {
                 r.allow_internal_addresses,
             );
             ui.label("Hosts and clients that can NEVER route mail:");
-            network_list(ui, "never", "never network", &mut r.never_networks, &mut d.new_never, true);
+            network_list(ui, "never", "network", &mut r.never_networks, &mut d.new_never, true);
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 if ui.button("OK").clicked() {

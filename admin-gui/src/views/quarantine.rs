@@ -8,7 +8,7 @@ use mailroom_shared::ipc::QuarantineEntry;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{RowClick, Sort, ago, cell, confirm_ui, count_of, row_click, sortable_header};
+use crate::widgets::{RowClick, Sort, ago, cell, confirm_ui, count_of, find_box, found, row_click, sortable_header};
 
 /// A held message's right-click menu.
 const MENU: [&str; 3] = ["Details…", "Release", "Delete…"];
@@ -19,6 +19,8 @@ pub struct QuarantineView {
     /// The selected message, by quarantine id.
     selected: Option<i64>,
     sort: Sort,
+    /// The Find box's text (sender, recipient, subject or reason).
+    find: String,
     /// The delete confirmation, when open: the message's id and subject.
     confirm_delete: Option<(i64, String)>,
 }
@@ -26,7 +28,12 @@ pub struct QuarantineView {
 impl Default for QuarantineView {
     fn default() -> QuarantineView {
         // Newest first.
-        QuarantineView { selected: None, sort: Sort { column: 0, ascending: false }, confirm_delete: None }
+        QuarantineView {
+            selected: None,
+            sort: Sort { column: 0, ascending: false },
+            find: String::new(),
+            confirm_delete: None,
+        }
     }
 }
 
@@ -77,7 +84,9 @@ impl QuarantineView {
             ),
             None => format!("{} held.", count_of(model.quarantine.len(), "message", "messages")),
         });
-        if let Some((id, click)) = self.table_ui(ui, &model.quarantine) {
+        let dialog = self.has_dialog();
+        let query = find_box(ui, &mut self.find, "sender, recipient, subject or reason", dialog);
+        if let Some((id, click)) = self.table_ui(ui, &model.quarantine, &query) {
             self.selected = Some(id);
             match click {
                 RowClick::Open | RowClick::Menu(0) => action = Some(Action::ShowQuarantined(id)),
@@ -95,9 +104,15 @@ impl QuarantineView {
     }
 
     /// The table; returns the id of the row clicked and what the click asked for.
-    fn table_ui(&mut self, ui: &mut egui::Ui, held: &[QuarantineEntry]) -> Option<(i64, RowClick)> {
+    fn table_ui(&mut self, ui: &mut egui::Ui, held: &[QuarantineEntry], query: &str) -> Option<(i64, RowClick)> {
         let by = self.sort;
-        let mut rows: Vec<&QuarantineEntry> = held.iter().collect();
+        let mut rows: Vec<&QuarantineEntry> = held
+            .iter()
+            .filter(|m| found(query, &[&m.sender, &m.recipients.join(" "), subject(m), &m.reason]))
+            .collect();
+        if !query.is_empty() {
+            ui.label(format!("{} of {} found", rows.len(), held.len()));
+        }
         rows.sort_by(|a, b| {
             by.order(match by.column {
                 1 => a.sender.cmp(&b.sender),

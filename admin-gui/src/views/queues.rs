@@ -5,7 +5,7 @@
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{QUEUE_MENU, RowClick, Sort, confirm_ui, count_of, queue_table};
+use crate::widgets::{QUEUE_MENU, RowClick, Sort, confirm_ui, count_of, find_box, found, queue_table};
 
 /// The Queues view.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub struct QueuesView {
     /// The selected message, by queue id.
     selected: Option<String>,
     sort: Sort,
+    /// The Find box's text (sender, recipient, queue id or error).
+    find: String,
     /// Delete was clicked for the selected message: its confirmation opens.
     asked_delete: bool,
     /// The delete confirmation, when open: the message's queue id.
@@ -22,7 +24,7 @@ pub struct QueuesView {
 impl Default for QueuesView {
     fn default() -> QueuesView {
         // By arrival, oldest first.
-        QueuesView { selected: None, sort: Sort::by(3), asked_delete: false, confirm_delete: None }
+        QueuesView { selected: None, sort: Sort::by(3), find: String::new(), asked_delete: false, confirm_delete: None }
     }
 }
 
@@ -56,8 +58,26 @@ impl QueuesView {
             }
         });
         ui.label(format!("{} waiting", count_of(model.queue.len(), "message", "messages")));
+        let dialog = self.has_dialog();
+        let query = find_box(ui, &mut self.find, "sender, recipient, queue id or error", dialog);
+        let shown: std::borrow::Cow<'_, [_]> = if query.is_empty() {
+            std::borrow::Cow::Borrowed(&model.queue[..])
+        } else {
+            let found: Vec<_> = model
+                .queue
+                .iter()
+                .filter(|m| {
+                    let recipients = m.recipients.join(" ");
+                    let error = m.last_error.as_deref().unwrap_or_default();
+                    found(&query, &[&m.sender, &recipients, &m.queue_id, error])
+                })
+                .cloned()
+                .collect();
+            ui.label(format!("{} of {} found", found.len(), model.queue.len()));
+            std::borrow::Cow::Owned(found)
+        };
         let mut delete = None;
-        if let Some((id, click)) = queue_table(ui, &model.queue, selected.as_deref(), &mut self.sort, &QUEUE_MENU) {
+        if let Some((id, click)) = queue_table(ui, &shown, selected.as_deref(), &mut self.sort, &QUEUE_MENU) {
             self.selected = Some(id.clone());
             match click {
                 RowClick::Open | RowClick::Menu(0) => action = Some(Action::ShowQueueDetails(id)),

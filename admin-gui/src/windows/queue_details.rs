@@ -2,7 +2,7 @@
 //! error, and its headers.
 
 use crate::model::Model;
-use crate::widgets::{ago, in_secs};
+use crate::widgets::{ago, count_of, in_secs};
 
 /// The Queued Message Details window; the details are the model's.
 #[derive(Debug, Default)]
@@ -45,7 +45,8 @@ impl QueueDetailsWindow {
                 ui.end_row();
                 for r in &d.recipients {
                     ui.label(&r.address);
-                    ui.label(format!("{} ({} attempts)", r.state, r.attempts));
+                    let tries = usize::try_from(r.attempts).unwrap_or(usize::MAX);
+                    ui.label(format!("{} ({})", r.state, count_of(tries, "attempt", "attempts")));
                     ui.label(r.next_attempt.map(in_secs).unwrap_or_default());
                     ui.label(r.last_error.as_deref().unwrap_or(""));
                     ui.end_row();

@@ -11,7 +11,7 @@ use mailroom_shared::ipc::Request;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
-use crate::widgets::{Sort, cell, confirm_ui, count_of, icon, sortable_header};
+use crate::widgets::{Sort, cell, confirm_ui, count_of, find_box, found, icon, sortable_header};
 
 mod contact;
 mod list;
@@ -28,6 +28,8 @@ pub struct RecipientsView {
     /// list changes).
     selected: Option<String>,
     sort: Sort,
+    /// The Find box's text: the rows shown are those it finds.
+    find: String,
     /// New Mailbox, when open.
     new_mailbox: Option<MailboxForm>,
     /// Mailbox Properties, when open: the mailbox's primary address and the form.
@@ -89,6 +91,7 @@ impl Default for RecipientsView {
             selected: None,
             // By address.
             sort: Sort::by(1),
+            find: String::new(),
             new_mailbox: None,
             edit_mailbox: None,
             confirm_delete: None,
@@ -160,7 +163,9 @@ impl RecipientsView {
         for w in &model.mailbox_warnings {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
         }
-        match self.table_ui(ui, model) {
+        let dialog = self.has_dialog();
+        let query = find_box(ui, &mut self.find, "name or address", dialog);
+        match self.table_ui(ui, model, &query) {
             Some(RowAction::Open) => open = true,
             Some(RowAction::Delete) => delete = true,
             Some(RowAction::Import) => import = true,
@@ -224,7 +229,7 @@ impl RecipientsView {
 
     /// Every recipient, a row each: a click anywhere on a row selects it, a
     /// double-click opens it, a right-click offers what can be done with it.
-    fn table_ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<RowAction> {
+    fn table_ui(&mut self, ui: &mut egui::Ui, model: &Model, query: &str) -> Option<RowAction> {
         let sort = self.sort;
         let mut rows: Vec<Row<'_>> = model
             .mailboxes
@@ -265,6 +270,11 @@ impl RecipientsView {
                 detail: format!("to {}", c.target),
             }))
             .collect();
+        let all = rows.len();
+        rows.retain(|r| found(query, &[r.name, &r.addresses]));
+        if !query.is_empty() {
+            ui.label(format!("{} of {all} found", rows.len()));
+        }
         rows.sort_by(|a, b| {
             sort.order(match sort.column {
                 0 => a.name.cmp(b.name),
