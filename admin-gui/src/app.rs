@@ -27,6 +27,10 @@ pub struct AdminApp {
     pub model: Model,
     /// The selected tree node.
     pub selected: Node,
+    /// The tree's containers that are closed.
+    collapsed: std::collections::BTreeSet<crate::nav::Container>,
+    /// The tree has the keyboard (it was the last pane clicked): the arrow keys walk it.
+    tree_keys: bool,
     views: Views,
     windows: Windows,
     /// Internet Mail Service Properties, when open.
@@ -66,6 +70,8 @@ impl AdminApp {
         AdminApp {
             model: Model::default(),
             selected: Node::InternetMailService,
+            collapsed: std::collections::BTreeSet::new(),
+            tree_keys: true,
             views: Views::default(),
             windows: Windows::with_settings(mailroom_shared::paths::config_dir()),
             properties: None,
@@ -332,12 +338,23 @@ impl eframe::App for AdminApp {
             ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model)));
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
+        let collapsed = &mut self.collapsed;
+        let pressed = ui.input(|i| i.pointer.any_pressed());
+        let mut tree_keys = self.tree_keys;
         egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
+            // A click in a pane gives it the keyboard, as in a Windows window.
+            if pressed && ui.rect_contains_pointer(ui.max_rect()) {
+                tree_keys = true;
+            }
             ui.add_enabled_ui(main, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| actions.extend(main_window::tree_ui(ui, selected, model)));
+                egui::ScrollArea::vertical()
+                    .show(ui, |ui| actions.extend(main_window::tree_ui(ui, selected, model, collapsed)));
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
+            if pressed && ui.rect_contains_pointer(ui.max_rect()) {
+                tree_keys = false;
+            }
             ui.add_enabled_ui(main, |ui| {
                 actions.extend(main_window::banner_ui(ui, model));
                 if let Connection::Down(reason) = &model.connection {
@@ -372,8 +389,11 @@ impl eframe::App for AdminApp {
         {
             self.windows.close_info();
         }
+        self.tree_keys = tree_keys;
+        self.views.recipients.list_keys = !tree_keys;
         if main && !self.windows.any_open() && !self.views.has_dialog() {
-            actions.extend(main_window::keys(&ctx, model));
+            let tree = self.tree_keys.then_some((self.selected, &mut self.collapsed));
+            actions.extend(main_window::keys(&ctx, &self.model, tree));
         }
         for action in actions {
             self.apply(action, &ctx);

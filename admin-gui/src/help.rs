@@ -61,6 +61,7 @@ impl Topic {
             Node::Quarantine => Topic::Quarantine,
             Node::ServiceStatus => Topic::ServiceStatus,
             Node::Monitor => Topic::Monitor,
+            Node::Container(_) => Topic::Contents,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::actions::{Action, Window};
 use crate::backend::{Command, Lifecycle, Target};
 use crate::model::{Connection, Failure, Model, Restart, Step};
-use crate::nav::Node;
+use crate::nav::{Container, Node};
 use crate::widgets::{dot, icon, state_color, state_words};
 
 /// The colour of a success.
@@ -86,49 +86,90 @@ pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
     action
 }
 
-/// The organisation's tree, `selected` highlighted; the quarantine says how many
-/// messages it holds. A double-click opens the node's Properties.
-pub fn tree_ui(ui: &mut egui::Ui, selected: Node, model: &Model) -> Option<Action> {
+/// The organisation's tree, `selected` highlighted, the containers in `collapsed`
+/// closed; the quarantine says how many messages it holds. A click selects a node
+/// (a container too: its page lists what it holds), `+`/`-` opens or closes a
+/// container, a double-click opens a node's Properties or a container, and the
+/// right-click menu offers both.
+pub fn tree_ui(
+    ui: &mut egui::Ui,
+    selected: Node,
+    model: &Model,
+    collapsed: &mut std::collections::BTreeSet<Container>,
+) -> Option<Action> {
     let mut action = None;
-    let mut item = |ui: &mut egui::Ui, node: Node, label: &str| {
+    let mut toggle = None;
+    for (depth, node) in crate::nav::visible(collapsed) {
+        let label = match node {
+            Node::Quarantine if !model.quarantine.is_empty() => format!("Quarantine ({})", model.quarantine.len()),
+            _ => node.label().to_owned(),
+        };
         let r = ui
             .horizontal(|ui| {
                 ui.spacing_mut().item_spacing.x = 4.0;
+                ui.add_space(depth as f32 * 14.0);
+                match node {
+                    Node::Container(c) => {
+                        let closed = collapsed.contains(&c);
+                        let sign = if closed { "+" } else { "-" };
+                        let what = if closed { "Expand" } else { "Collapse" };
+                        let b = ui.small_button(sign).on_hover_text(format!("{what} {}", c.title()));
+                        if b.clicked() {
+                            // The keys stay the tree's (a focused button would take the
+                            // arrows for moving the focus).
+                            b.surrender_focus();
+                            toggle = Some(c);
+                        }
+                    }
+                    _ => {
+                        ui.add_space(18.0);
+                    }
+                }
                 icon(ui, node_icon(node), ui.visuals().text_color());
                 ui.selectable_label(selected == node, label)
             })
             .inner;
+        if r.clicked() || r.double_clicked() {
+            r.surrender_focus();
+        }
         if r.double_clicked() {
-            action = Some(Action::OpenProperties(node.properties_tab()));
-        } else if r.clicked() {
+            action = Some(match node {
+                Node::Container(c) => {
+                    toggle = Some(c);
+                    Action::Select(node)
+                }
+                _ => Action::OpenProperties(node.properties_tab()),
+            });
+        } else if r.clicked() || r.secondary_clicked() {
             action = Some(Action::Select(node));
         }
-    };
-    egui::CollapsingHeader::new("Organization").default_open(true).show(ui, |ui| {
-        egui::CollapsingHeader::new("Site").default_open(true).show(ui, |ui| {
-            egui::CollapsingHeader::new("Configuration").default_open(true).show(ui, |ui| {
-                egui::CollapsingHeader::new("Connections").default_open(true).show(ui, |ui| {
-                    item(ui, Node::InternetMailService, "Internet Mail Service");
-                });
-                egui::CollapsingHeader::new("Protocols").default_open(true).show(ui, |ui| {
-                    item(ui, Node::Pop3, "POP3");
-                    item(ui, Node::Imap4, "IMAP4");
-                });
-                item(ui, Node::DnsRecords, "DNS Records");
-            });
-            item(ui, Node::Recipients, "Recipients");
-            item(ui, Node::PublicFolders, "Public Folders");
-            egui::CollapsingHeader::new("Server").default_open(true).show(ui, |ui| {
-                item(ui, Node::Queues, "Queues");
-                match model.quarantine.len() {
-                    0 => item(ui, Node::Quarantine, "Quarantine"),
-                    n => item(ui, Node::Quarantine, &format!("Quarantine ({n})")),
+        r.context_menu(|ui| {
+            match node {
+                Node::Container(c) => {
+                    let what = if collapsed.contains(&c) { "Expand" } else { "Collapse" };
+                    if ui.button(what).clicked() {
+                        toggle = Some(c);
+                        ui.close();
+                    }
                 }
-                item(ui, Node::ServiceStatus, "Service Status");
-                item(ui, Node::Monitor, "Monitor");
-            });
+                _ => {
+                    if ui.button("Properties…").clicked() {
+                        action = Some(Action::OpenProperties(node.properties_tab()));
+                        ui.close();
+                    }
+                }
+            }
+            if ui.button("Help").clicked() {
+                action = Some(Action::Help(crate::help::Topic::of_node(node)));
+                ui.close();
+            }
         });
-    });
+    }
+    if let Some(c) = toggle
+        && !collapsed.remove(&c)
+    {
+        collapsed.insert(c);
+    }
     action
 }
 
@@ -145,6 +186,12 @@ fn node_icon(node: Node) -> &'static str {
         Node::Quarantine => "🛡",
         Node::ServiceStatus => "📊",
         Node::Monitor => "📈",
+        Node::Container(Container::Organization) => "🏢",
+        Node::Container(Container::Site) => "🏠",
+        Node::Container(Container::Configuration) => "⚙",
+        Node::Container(Container::Connections) => "🔌",
+        Node::Container(Container::Protocols) => "📨",
+        Node::Container(Container::Server) => "🖥",
     }
 }
 
@@ -205,9 +252,45 @@ fn steps_words(steps: &[Step]) -> String {
 
 /// The main window's keys, when no window is open: Enter and Alt+Enter open the
 /// selection's Properties (unless a control has the focus), F5 refreshes, Ctrl+R
-/// restarts the service.
-pub fn keys(ctx: &egui::Context, model: &Model) -> Option<Action> {
+/// restarts the service; while the tree has the keyboard (`tree`, the last pane
+/// clicked), the arrow keys, Home and End walk it as a Windows tree view and a letter
+/// selects the next node that starts with it.
+pub fn keys(
+    ctx: &egui::Context,
+    model: &Model,
+    tree: Option<(Node, &mut std::collections::BTreeSet<Container>)>,
+) -> Option<Action> {
     let focused = ctx.memory(|m| m.focused()).is_some();
+    if !focused && let Some((selected, collapsed)) = tree {
+        use egui::Key;
+        for key in [Key::ArrowUp, Key::ArrowDown, Key::Home, Key::End, Key::ArrowLeft, Key::ArrowRight] {
+            if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key))
+                && let Some((node, change)) = crate::nav::tree_key(key, selected, collapsed)
+            {
+                match change {
+                    Some((c, true)) => {
+                        collapsed.remove(&c);
+                    }
+                    Some((c, false)) => {
+                        collapsed.insert(c);
+                    }
+                    None => {}
+                }
+                return (node != selected).then_some(Action::Select(node));
+            }
+        }
+        let letter = ctx.input(|i| {
+            i.events.iter().find_map(|e| match e {
+                egui::Event::Text(t) if !i.modifiers.ctrl && !i.modifiers.alt => {
+                    t.chars().next().filter(char::is_ascii_alphanumeric)
+                }
+                _ => None,
+            })
+        });
+        if let Some(node) = letter.and_then(|l| crate::nav::type_ahead(l, selected, collapsed)) {
+            return Some(Action::Select(node));
+        }
+    }
     ctx.input_mut(|i| {
         if i.consume_key(egui::Modifiers::ALT, egui::Key::Enter)
             || (!focused && i.consume_key(egui::Modifiers::NONE, egui::Key::Enter))

@@ -220,3 +220,64 @@ async fn f1_opens_the_help_for_the_page_in_front() {
         assert!(h.query_all_by_label(page).count() >= 1, "{page} is listed");
     }
 }
+
+/// Walk defect 2 (the tree and the recipients list): the arrow keys, Home and End walk
+/// the tree as a Windows tree view (Left closes a container, Right opens it), a letter
+/// selects the next node starting with it; a click in the list gives it the keys, and
+/// Down there selects the next recipient, whose Properties Enter opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_arrow_keys_walk_the_tree_and_the_recipients_list() {
+    use mailroom_admin::nav::{Container, Node};
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.add_mailbox("bob@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    assert_eq!(h.state().selected, Node::InternetMailService);
+    press(&mut h, Key::ArrowDown);
+    assert_eq!(h.state().selected, Node::Container(Container::Protocols));
+    press(&mut h, Key::End);
+    assert_eq!(h.state().selected, Node::Monitor);
+    press(&mut h, Key::ArrowLeft);
+    assert_eq!(h.state().selected, Node::Container(Container::Server), "Left goes to the container");
+    press(&mut h, Key::ArrowLeft);
+    // (Monitor is on the Server's page, and in the tree while it is open.)
+    assert_eq!(h.get_all_by_label("Monitor").count(), 1, "Left again closes it");
+    press(&mut h, Key::ArrowRight);
+    assert_eq!(h.get_all_by_label("Monitor").count(), 2, "Right opens it");
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().selected, Node::Container(Container::Organization));
+    typed(&mut h, "r");
+    assert_eq!(h.state().selected, Node::Recipients);
+    wait(&mut h, "two mailboxes", |a| a.model.mailboxes.len() == 2);
+    // The list: a click on ann, Down to bob, Enter opens bob's Properties.
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(3);
+    press(&mut h, Key::ArrowDown);
+    assert_eq!(h.state().selected, Node::Recipients, "the tree stays where it is");
+    press(&mut h, Key::Enter);
+    assert!(h.query_by_label_contains("Mailbox Properties: bob@corp.test").is_some());
+}
+
+/// Walk defect 16: a container (Server, Configuration…) showed nothing and a click
+/// closed it. Its page lists what it holds, with how each stands; the click leaves
+/// the tree as it was, and + / − or the right-click menu open and close it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_shows_what_it_holds_and_a_click_keeps_the_tree_open() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Server").click();
+    h.run_steps(3);
+    h.get_by_label("0 messages waiting to be delivered");
+    assert!(h.get_all_by_label("Internet Mail Service: Running").count() >= 2, "on the page too");
+    assert_eq!(h.get_all_by_label("Monitor").count(), 2, "in the tree, still open, and on the page");
+    h.get_by_label("Site").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Queues").is_some(), "in the tree");
+    h.get_by_label_contains("1 mailbox, 0 distribution lists");
+    h.get_all_by_label("-").next().expect("the Organization's button").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Queues").is_none(), "the whole tree closed under Organization");
+}

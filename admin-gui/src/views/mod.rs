@@ -4,6 +4,7 @@
 //! draws with `fn ui(&mut self, ui, model) -> Option<Action>`; [`Views`] holds them all
 //! and draws the one the tree selects.
 
+pub mod containers;
 pub mod dns;
 pub mod imap4;
 pub mod ims;
@@ -43,6 +44,8 @@ pub struct Views {
     pub status: status::StatusView,
     /// Server → Monitor.
     pub monitor: monitor::MonitorView,
+    /// The containers' pages.
+    pub containers: containers::ContainersView,
 }
 
 impl Views {
@@ -68,6 +71,7 @@ impl Views {
             Node::Quarantine => self.quarantine.ui(ui, model),
             Node::ServiceStatus => self.status.ui(ui, model),
             Node::Monitor => self.monitor.ui(ui, model),
+            Node::Container(c) => self.containers.ui(c, ui, model),
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct RecipientsView {
     sort: Sort,
     /// The Find box's text: the rows shown are those it finds.
     find: String,
+    /// The list has the keyboard (the last pane clicked): the arrow keys move the
+    /// selection. Set by the window each frame.
+    pub list_keys: bool,
     /// New Mailbox, when open.
     new_mailbox: Option<MailboxForm>,
     /// Mailbox Properties, when open: the mailbox's primary address and the form.
@@ -92,6 +95,7 @@ impl Default for RecipientsView {
             // By address.
             sort: Sort::by(1),
             find: String::new(),
+            list_keys: false,
             new_mailbox: None,
             edit_mailbox: None,
             confirm_delete: None,
@@ -287,8 +291,44 @@ impl RecipientsView {
         let mut clicked_header = None;
         let mut clicked_row = None;
         let mut action = None;
-        let selected = self.selected.as_deref();
-        TableBuilder::new(ui)
+        // Up, Down, Home, End, Page Up and Page Down move the selection, as in a
+        // Windows list view (while the list has the keyboard and no field does).
+        let mut moved_to = None;
+        if self.list_keys && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) && !rows.is_empty() {
+            let at = self.selected.as_deref().and_then(|s| rows.iter().position(|r| r.key == s));
+            let last = rows.len() - 1;
+            let page = 20;
+            let to = ui.input_mut(|i| {
+                use egui::{Key, Modifiers};
+                let mut key = |k| i.consume_key(Modifiers::NONE, k);
+                if key(Key::ArrowDown) {
+                    Some(at.map_or(0, |a| (a + 1).min(last)))
+                } else if key(Key::ArrowUp) {
+                    Some(at.map_or(0, |a| a.saturating_sub(1)))
+                } else if key(Key::Home) {
+                    Some(0)
+                } else if key(Key::End) {
+                    Some(last)
+                } else if key(Key::PageDown) {
+                    Some(at.map_or(0, |a| (a + page).min(last)))
+                } else if key(Key::PageUp) {
+                    Some(at.map_or(0, |a| a.saturating_sub(page)))
+                } else {
+                    None
+                }
+            });
+            if let Some(to) = to {
+                clicked_row = Some(rows[to].key.to_owned());
+                moved_to = Some(to);
+            }
+        }
+        let moved = clicked_row.clone();
+        let selected = moved.as_deref().or(self.selected.as_deref());
+        let mut table = TableBuilder::new(ui);
+        if let Some(to) = moved_to {
+            table = table.scroll_to_row(to, None);
+        }
+        table
             .striped(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
@@ -322,6 +362,8 @@ impl RecipientsView {
                     row.col(|ui| cell(ui, r.bytes.map(|b| format!("{} KB", b.div_ceil(1024))).unwrap_or_default()));
                     let resp = row.response();
                     if resp.clicked() || resp.secondary_clicked() {
+                        // The arrow keys stay the list's, not egui's focus moves.
+                        resp.surrender_focus();
                         clicked_row = Some(r.key.to_owned());
                     }
                     if resp.double_clicked() {
