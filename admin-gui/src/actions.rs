@@ -63,6 +63,9 @@ pub enum Action {
     ConnectSsh(Recent),
     /// Open the help on a page.
     Help(crate::help::Topic),
+    /// The guided fix of the Internet Mail Service page (Fix… beside a warning
+    /// elsewhere): that page, its dialog open.
+    GuidedFix,
     /// Launch `mailroomd` (when none answers).
     StartService,
     /// Close the program.

@@ -240,6 +240,10 @@ impl AdminApp {
                 self.send(Command::QuarantineMessage(id));
             }
             Action::Help(topic) => self.windows.help.show_topic(topic),
+            Action::GuidedFix => {
+                self.selected = Node::InternetMailService;
+                self.views.ims.open_fix();
+            }
             Action::SaveThenRestart(save) => {
                 self.restart_after_save = true;
                 self.send(save);

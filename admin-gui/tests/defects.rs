@@ -247,3 +247,32 @@ async fn find_keeps_the_recipients_it_finds_as_one_types() {
     type_into(&mut h, "Find:", "BOB@corp");
     assert!(h.query_by_label("bob@corp.test").is_some() && h.query_by_label("carol@corp.test").is_none());
 }
+
+/// Walk defect 8: a custom recipient outside the inbound domains was accepted without a
+/// word, though mail to it is then not delivered here. Recipients warns, and Fix…
+/// (the same guided fix as for mailboxes) adds its domain as inbound.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_recipient_outside_the_inbound_domains_is_warned_with_a_fix() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.ctl_ok(&["restart"]);
+    d.ctl_ok(&["contact", "add", "partner@third.test", "pat@partner.example"]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    wait(&mut h, "the warning", |a| a.model.mailbox_warnings.iter().any(|w| w.contains("partner@third.test")));
+    h.run_steps(2);
+    h.get_by_label_contains("partner@third.test: rerouting is on but third.test is not an inbound domain");
+    h.get_by_label("Fix…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Add third.test to the routing table");
+    h.get_by_label("Apply and Restart").click();
+    wait(&mut h, "third.test inbound", |a| {
+        a.model
+            .config
+            .as_ref()
+            .is_some_and(|(c, _)| c.routing.table.inbound_domains().iter().any(|d| d.to_string() == "third.test"))
+    });
+}

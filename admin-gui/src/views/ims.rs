@@ -35,27 +35,30 @@ pub struct Fix {
 }
 
 impl Fix {
-    /// The fix the saved configuration needs for these mailboxes, if any.
-    pub fn needed(config: &Config, mailboxes: &[MailboxInfo]) -> Option<Fix> {
-        if mailboxes.is_empty() {
+    /// The fix the saved configuration needs for these mailboxes and the other
+    /// recipients' addresses (`others`: distribution lists, custom recipients), if any.
+    pub fn needed(config: &Config, mailboxes: &[MailboxInfo], others: &[&str]) -> Option<Fix> {
+        if mailboxes.is_empty() && others.is_empty() {
             return None;
         }
         let domains: BTreeSet<Domain> = mailboxes
             .iter()
-            .flat_map(|m| &m.addresses)
+            .flat_map(|m| m.addresses.iter().map(String::as_str))
+            .chain(others.iter().copied())
             .filter_map(|a| EmailAddress::parse(a).ok())
             .map(|a| a.domain().clone())
             .collect();
         let inbound: Vec<String> =
             domains.iter().filter(|d| !config.routing.table.is_inbound(d)).map(ToString::to_string).collect();
-        let reroute = !config.routing.reroute;
+        // Rerouting matters to the people who send from a mail program.
+        let reroute = !config.routing.reroute && !mailboxes.is_empty();
         let problem = if reroute {
             "Mail from POP3 and IMAP users to outside addresses is being returned to them: rerouting of incoming \
              SMTP mail is off."
                 .to_owned()
         } else if !inbound.is_empty() {
             format!(
-                "Mail to mailboxes in {} would be relayed away instead of delivered here: {} not an inbound domain.",
+                "Mail to recipients in {} would be relayed away instead of delivered here: {} not an inbound domain.",
                 inbound.join(", "),
                 if inbound.len() == 1 { "it is" } else { "they are" }
             )
@@ -89,7 +92,13 @@ impl ImsView {
             return None;
         };
         let mut action = None;
-        let fix = Fix::needed(config, &model.mailboxes);
+        let others: Vec<&str> = model
+            .lists
+            .iter()
+            .map(|l| l.address.as_str())
+            .chain(model.contacts.iter().map(|c| c.address.as_str()))
+            .collect();
+        let fix = Fix::needed(config, &model.mailboxes, &others);
         if let Some(fix) = &fix {
             egui::Frame::new()
                 .fill(egui::Color32::from_rgb(253, 236, 234))
@@ -158,6 +167,11 @@ impl ImsView {
     pub fn has_dialog(&self) -> bool {
         self.fixing
     }
+
+    /// Opens the fix's dialog (Fix… beside a warning elsewhere).
+    pub fn open_fix(&mut self) {
+        self.fixing = true;
+    }
 }
 
 /// The fix's dialog: what will change; `Some(true)` to apply it, `Some(false)` to cancel.
@@ -220,19 +234,23 @@ mod tests {
     #[test]
     fn the_fix_ticks_rerouting_and_adds_the_mailboxes_domains() {
         let mut config = Config::default();
-        assert_eq!(Fix::needed(&config, &[]), None, "no mailboxes, nothing to fix");
+        assert_eq!(Fix::needed(&config, &[], &[]), None, "no recipients, nothing to fix");
         let boxes = [mailbox("ann@corp.test"), mailbox("bob@corp.test"), mailbox("cy@other.test")];
-        let fix = Fix::needed(&config, &boxes).expect("rerouting is off");
+        let fix = Fix::needed(&config, &boxes, &[]).expect("rerouting is off");
         assert!(fix.reroute && fix.inbound == ["corp.test", "other.test"], "{fix:?}");
         assert_eq!(fix.steps().len(), 4);
         let mut draft = config.to_draft();
         draft.routing.reroute = true;
         draft.routing.table.push(RouteEntryDraft { sent_to: "corp.test".into(), reroute_to: None });
         config = Config::from_draft(&draft).expect("valid");
-        let fix = Fix::needed(&config, &boxes).expect("other.test is not inbound");
+        let fix = Fix::needed(&config, &boxes, &[]).expect("other.test is not inbound");
         assert!(!fix.reroute && fix.inbound == ["other.test"] && fix.problem.contains("relayed away"), "{fix:?}");
         draft.routing.table.push(RouteEntryDraft { sent_to: "other.test".into(), reroute_to: None });
         config = Config::from_draft(&draft).expect("valid");
-        assert_eq!(Fix::needed(&config, &boxes), None);
+        assert_eq!(Fix::needed(&config, &boxes, &[]), None);
+        // Walk defect 8: a custom recipient (or list) outside the inbound domains.
+        let fix = Fix::needed(&config, &boxes, &["partner@third.test"]).expect("third.test is not inbound");
+        assert_eq!(fix.inbound, ["third.test"]);
+        assert!(fix.problem.contains("third.test"), "{fix:?}");
     }
 }

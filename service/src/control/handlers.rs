@@ -248,8 +248,16 @@ fn parse_addresses(field: &str, list: &[String]) -> Result<Vec<EmailAddress>, Ip
 async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
     let mailboxes = manager.store().list_mailboxes().await?;
     let (config, _) = manager.saved_config();
-    let parsed: Vec<EmailAddress> =
-        mailboxes.iter().flat_map(|m| m.addresses.iter()).filter_map(|a| EmailAddress::parse(a).ok()).collect();
+    let lists = manager.store().lists().await?;
+    let contacts = manager.store().contacts().await?;
+    // Every local address: a mailbox's, a list's or a custom recipient's.
+    let parsed: Vec<EmailAddress> = mailboxes
+        .iter()
+        .flat_map(|m| m.addresses.iter())
+        .chain(lists.iter().map(|l| &l.address))
+        .chain(contacts.iter().map(|c| &c.address))
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .collect();
     let warnings = config
         .mailboxes_not_inbound(&parsed)
         .into_iter()
@@ -260,8 +268,6 @@ async fn list_mailboxes(manager: &Manager) -> Result<Response, IpcError> {
             )
         })
         .collect();
-    let lists = manager.store().lists().await?;
-    let contacts = manager.store().contacts().await?;
     let catch_all = manager.store().catch_alls().await?;
     let mut mailboxes: Vec<mailroom_shared::ipc::MailboxInfo> = mailboxes.into_iter().map(Into::into).collect();
     super::sharing::fill_permissions(manager, &mut mailboxes).await?;

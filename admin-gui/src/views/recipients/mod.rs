@@ -164,8 +164,19 @@ impl RecipientsView {
             import |= ui.add_enabled(connected && mailbox, egui::Button::new("Import Mail…")).clicked();
             setup |= ui.add_enabled(connected && mailbox, egui::Button::new("Client Setup…")).clicked();
         });
-        for w in &model.mailbox_warnings {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
+        let mut fix = false;
+        if !model.mailbox_warnings.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.vertical(|ui| {
+                    for w in &model.mailbox_warnings {
+                        ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {w}"));
+                    }
+                });
+                fix = ui
+                    .add_enabled(connected, egui::Button::new("Fix…"))
+                    .on_hover_text("Add the domains to the routing table as inbound, and restart")
+                    .clicked();
+            });
         }
         let dialog = self.has_dialog();
         let query = find_box(ui, &mut self.find, "name or address", dialog);
@@ -223,6 +234,9 @@ impl RecipientsView {
             }
         }
         let ctx = ui.ctx().clone();
+        if fix {
+            return Some(Action::GuidedFix);
+        }
         opened_import
             .or_else(|| self.edit_mailbox_dialog(&ctx, model))
             .or_else(|| self.new_mailbox_dialog(&ctx, model))
