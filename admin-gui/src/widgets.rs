@@ -120,9 +120,15 @@ pub fn focus_field(ctx: &egui::Context, field: &str) {
 /// Gives `response` the focus if its field's row (or the first row) was asked to take
 /// it.
 pub fn take_focus(ui: &egui::Ui, response: &egui::Response, field: &str) {
-    if ui.data(|d| d.get_temp::<String>(focus_id())).is_some_and(|f| f == field || f == FIRST_FIELD) {
+    let asked = ui.data(|d| d.get_temp::<String>(focus_id()));
+    if asked.as_deref().is_some_and(|f| f == field || f == FIRST_FIELD) {
         response.request_focus();
-        response.scroll_to_me(Some(egui::Align::Center));
+        // A field named (a problem to correct) is brought into view; a tab's first
+        // field is not, so that the tab opens at its top (walk defect 14: Message
+        // Filtering opened half-way down, at its first field that was not ticked off).
+        if asked.as_deref() == Some(field) {
+            response.scroll_to_me(Some(egui::Align::Center));
+        }
         ui.data_mut(|d| d.remove::<String>(focus_id()));
     }
 }

@@ -276,3 +276,26 @@ async fn a_custom_recipient_outside_the_inbound_domains_is_warned_with_a_fix() {
             .is_some_and(|(c, _)| c.routing.table.inbound_domains().iter().any(|d| d.to_string() == "third.test"))
     });
 }
+
+/// Walk defect 14: Message Filtering opened scrolled half-way down (to its first field
+/// not ticked off), and the Security tab's certificate was below the fold. A tab opens
+/// at its top, and the certificate in use comes first on Security.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_properties_tab_opens_at_its_top_and_security_shows_the_certificate_first() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    wait(&mut h, "the certificate", |a| a.model.certificate.is_some());
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    h.get_all_by_label("Message Filtering").last().expect("the tab").click();
+    h.run_steps(4);
+    let tabs = h.get_all_by_label("Message Filtering").last().expect("the tab").rect().max.y;
+    let first = h.get_by_label_contains("These defences apply to mail from outside").rect().min.y;
+    assert!(first >= tabs, "the tab's first line is in view ({first} under {tabs})");
+    h.get_all_by_label("Security").last().expect("the tab").click();
+    h.run_steps(4);
+    let certificate = h.get_by_label("Certificate in use").rect().min.y;
+    let acme = h.get_by_label("Certificate from an ACME CA").rect().min.y;
+    assert!(certificate < acme, "the certificate in use comes first");
+}

@@ -203,10 +203,15 @@ impl PropertiesWindow {
                 self.forget_changed_errors();
                 let errors = self.errors();
                 let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
-                egui::ScrollArea::vertical().max_height(ui.available_height() - 40.0).show(ui, |ui| {
-                    let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &shown));
-                    action = tab.inner;
-                });
+                // Each tab scrolls on its own, and opens at its top (one shared offset
+                // opened Message Filtering half-way down).
+                egui::ScrollArea::vertical().id_salt(self.tab.title()).max_height(ui.available_height() - 40.0).show(
+                    ui,
+                    |ui| {
+                        let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &shown));
+                        action = tab.inner;
+                    },
+                );
                 if let Some(m) = &self.server_message {
                     ui.colored_label(ui.visuals().error_fg_color, m);
                 }

@@ -38,12 +38,13 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model:
     ui.label(
         "Leave both files empty to use a certificate from an ACME CA (below), or a self-signed one made by Mailroom for the host name.",
     );
+    // The certificate in use first, where the tab opens: what clients see now.
+    ui.add_space(10.0);
+    certificate_ui(ui, model.certificate.as_ref());
     ui.add_space(10.0);
     let action = acme_ui(ui, d, errors, model);
     ui.add_space(10.0);
     message_authentication_ui(ui, d);
-    ui.add_space(10.0);
-    certificate_ui(ui, model.certificate.as_ref());
     action
 }
 
