@@ -299,3 +299,22 @@ async fn a_properties_tab_opens_at_its_top_and_security_shows_the_certificate_fi
     let acme = h.get_by_label("Certificate from an ACME CA").rect().min.y;
     assert!(certificate < acme, "the certificate in use comes first");
 }
+
+/// Walk defect 15: the property sheet changed size between tabs, its buttons moving.
+/// A short tab keeps the sheet's size: OK stays where it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_property_sheet_keeps_its_size_between_tabs() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(4);
+    let ok = |h: &Harness<'_, AdminApp>| h.get_all_by_label("OK").last().expect("OK").rect();
+    let general = ok(&h);
+    h.get_all_by_label("Message Filtering").last().expect("the tab").click();
+    h.run_steps(4);
+    assert_eq!(ok(&h), general, "OK stays where it was");
+    h.get_all_by_label("Backup").last().expect("the tab").click();
+    h.run_steps(4);
+    assert_eq!(ok(&h), general);
+}

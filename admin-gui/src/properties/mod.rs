@@ -175,6 +175,9 @@ impl PropertiesWindow {
             .collapsible(false)
             .resizable(true)
             .default_size([920.0, 600.0])
+            // One size for every tab (a short tab does not shrink the sheet, nor move
+            // its buttons), small enough for an 800×600 screen.
+            .min_size([760.0, 520.0])
             .show(ctx, |ui| {
                 ui.horizontal_wrapped(|ui| {
                     for tab in Tab::ALL {
@@ -205,13 +208,14 @@ impl PropertiesWindow {
                 let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
                 // Each tab scrolls on its own, and opens at its top (one shared offset
                 // opened Message Filtering half-way down).
-                egui::ScrollArea::vertical().id_salt(self.tab.title()).max_height(ui.available_height() - 40.0).show(
-                    ui,
-                    |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt(self.tab.title())
+                    .auto_shrink([false, false])
+                    .max_height(ui.available_height() - 40.0)
+                    .show(ui, |ui| {
                         let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &shown));
                         action = tab.inner;
-                    },
-                );
+                    });
                 if let Some(m) = &self.server_message {
                     ui.colored_label(ui.visuals().error_fg_color, m);
                 }
