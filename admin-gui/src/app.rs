@@ -27,6 +27,9 @@ pub struct AdminApp {
     pub model: Model,
     /// The selected tree node.
     pub selected: Node,
+    /// A server connected to over SSH, remembered in the recent list once it answers
+    /// (one that never did is not kept).
+    remember_when_connected: Option<crate::actions::Recent>,
     /// The tree's containers that are closed.
     collapsed: std::collections::BTreeSet<crate::nav::Container>,
     /// The tree has the keyboard (it was the last pane clicked): the arrow keys walk it.
@@ -71,6 +74,7 @@ impl AdminApp {
             model: Model::default(),
             selected: Node::InternetMailService,
             collapsed: std::collections::BTreeSet::new(),
+            remember_when_connected: None,
             tree_keys: true,
             views: Views::default(),
             windows: Windows::with_settings(mailroom_shared::paths::config_dir()),
@@ -112,6 +116,7 @@ impl AdminApp {
         };
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
         self.properties = None;
+        self.remember_when_connected = None;
         self.model = Model { server: target.label(), ..Model::default() };
         self.target = target.clone();
         self.send(Command::Connect(target));
@@ -268,8 +273,8 @@ impl AdminApp {
                     command: server.command.clone(),
                     program: self.ssh_program.clone(),
                 });
-                crate::windows::connect::remember(self.windows.connect.settings.as_deref(), &server);
                 self.switch_to(target, ctx);
+                self.remember_when_connected = Some(server);
             }
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
@@ -329,6 +334,11 @@ impl AdminApp {
 impl eframe::App for AdminApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.drain_updates(ui.ctx());
+        if self.model.connected()
+            && let Some(server) = self.remember_when_connected.take()
+        {
+            crate::windows::connect::remember(self.windows.connect.settings.as_deref(), &server);
+        }
         let model = &self.model;
         let mut actions: Vec<Action> = Vec::new();
         // While Properties is open the main window waits for it, as a property sheet

@@ -190,6 +190,9 @@ async fn an_unknown_key_is_refused_and_the_window_says_why() {
     );
     h.get_by_label_contains("Cannot reach the Mailroom service on");
     h.get_by_label_contains("Permission denied");
+    // Walk defect 20: a server that never answered is not kept among the recent ones.
+    let recent = std::fs::read_to_string(dir.path().join("settings").join("recent-servers")).unwrap_or_default();
+    assert!(!recent.contains("127.0.0.1"), "{recent}");
 }
 
 /// The bridge is a client like any other: the service refuses one run by a user that

@@ -121,6 +121,9 @@ pub fn key_of(folder: &str, content: &[u8]) -> String {
 /// When the directory is not a Maildir or a file cannot be read.
 pub fn read_maildir(dir: &Path) -> Result<Vec<SourceMessage>, TransferError> {
     use mail_parser::mailbox::maildir::{Flag, FolderIterator};
+    if !dir.exists() {
+        return Err(TransferError::Other(format!("{}: there is no such folder", dir.display())));
+    }
     if !dir.join("cur").is_dir() || !dir.join("new").is_dir() {
         return Err(TransferError::Other(format!("{} is not a Maildir (no cur/ and new/)", dir.display())));
     }
@@ -449,6 +452,17 @@ pub fn count_mbox(path: &Path) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Walk defect 20: a path that does not exist was "not a Maildir".
+    #[test]
+    fn a_missing_maildir_is_said_to_be_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("Maildri");
+        let said = read_maildir(&missing).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(said.ends_with("there is no such folder"), "{said}");
+        let said = read_maildir(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(said.contains("is not a Maildir"), "{said}");
+    }
 
     #[test]
     fn line_ends_go_both_ways() {
