@@ -121,5 +121,5 @@ async fn import_mail_brings_a_maildir_in_with_progress_and_adds_nothing_the_seco
     replace_text(&mut h, "Path:", "/nonexistent/Maildir");
     h.get_by_label("Import").click();
     wait(&mut h, "the refusal", |a| a.model.import.outcome.as_ref().is_some_and(Result::is_err));
-    h.get_by_label_contains("The import stopped: /nonexistent/Maildir is not a Maildir");
+    h.get_by_label_contains("The import stopped: /nonexistent/Maildir: there is no such folder");
 }

@@ -97,7 +97,7 @@ async fn a_maildir_is_imported_byte_for_byte_with_folders_and_flags_once() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no mailbox has the address nobody@corp.test"));
     let out = d.ctl(&["mailbox", "import", "ann@corp.test", "--maildir", "/nonexistent"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a Maildir"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent: there is no such folder"), "{out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
