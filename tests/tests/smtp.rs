@@ -465,7 +465,13 @@ async fn curl_and_swaks_send() {
     let transcript = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "swaks: {transcript}");
     assert!(transcript.contains("250 2.0.0 OK: queued as"), "{transcript}");
-    assert_eq!(messages_of(&d, "bob@corp.test").len(), 1);
+    // curl's message is bob's (the relayed one may already have come back to him as a
+    // non-delivery report, where DNS says at once that outside.test does not exist).
+    let from_curl = messages_of(&d, "bob@corp.test")
+        .iter()
+        .filter(|m| String::from_utf8_lossy(m).contains("Subject: curl\r\n"))
+        .count();
+    assert_eq!(from_curl, 1);
     assert_eq!(
         d.count("SELECT COUNT(*) FROM tracking WHERE event = 'queued' AND recipient = 'friend@outside.test'"),
         1,
