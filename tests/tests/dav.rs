@@ -717,6 +717,41 @@ async fn a_rooms_calendar_is_its_members_and_a_calendar_shared_read_only_cannot_
     assert!(code == 403 && said.contains("valid-sharee"), "{code} {said}");
 }
 
+/// Two requests on one kept-alive HTTPS connection, the body of each sent a moment
+/// after its headers (as a client's second TLS record may come): the first without a
+/// login, the second with one. Prints each answer's status, or how the connection
+/// failed.
+const KEEP_ALIVE_CLIENT: &str = r#"
+import base64, http.client, socket, ssl, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection((host, int(port))))
+body = b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>'
+for auth in [None, sys.argv[2]]:
+    head = "PROPFIND /dav/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nContent-Type: application/xml\r\n"
+    head += f"Content-Length: {len(body)}\r\n"
+    if auth:
+        head += "Authorization: Basic " + base64.b64encode(auth.encode()).decode() + "\r\n"
+    try:
+        s.sendall((head + "\r\n").encode())
+        time.sleep(0.3)
+        s.sendall(body)
+        r = http.client.HTTPResponse(s)
+        r.begin()
+        r.read()
+        print(r.status)
+    except Exception as e:
+        print(type(e).__name__)
+        break
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_asked_for_before_the_body_came_leaves_the_connection_usable_for_the_next_request() {
+    let (_d, https) = service().await;
+    let said = system_python(KEEP_ALIVE_CLIENT, &[&https.to_string(), "ann@corp.test:ann-pw"]);
+    assert_eq!(said.split_whitespace().collect::<Vec<_>>(), ["401", "207"], "{said}");
+}
+
 /// Counts what Python's icalendar reads in the file named by the first argument:
 /// events, time zones, and the summaries.
 const ICS_READER: &str = r#"

@@ -206,19 +206,19 @@ pub(crate) async fn answer(
     if parts.method == Method::OPTIONS {
         return options();
     }
+    let declared =
+        parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     let user = match login(&parts, peer, ctx, session).await {
         Ok(u) => u,
-        Err(answer) => return *answer,
+        Err(answer) => return finish_unread(*answer, body, declared).await,
     };
     // Too large a body is refused before it is read (HTTP/1.1 clients that wait for
     // `100 Continue` never send it).
-    let declared =
-        parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
-        return precondition(StatusCode::PAYLOAD_TOO_LARGE, CALDAV, "max-resource-size", "");
+        return closing(precondition(StatusCode::PAYLOAD_TOO_LARGE, CALDAV, "max-resource-size", ""));
     }
     let Ok(body) = Limited::new(body, MAX_BODY).collect().await.map(|b| b.to_bytes()) else {
-        return precondition(StatusCode::PAYLOAD_TOO_LARGE, CALDAV, "max-resource-size", "");
+        return closing(precondition(StatusCode::PAYLOAD_TOO_LARGE, CALDAV, "max-resource-size", ""));
     };
     let Some(target) = target(parts.uri.path()) else { return text(StatusCode::NOT_FOUND, "Nothing here.") };
     // A person reaches their own calendars and address books, and those of others
@@ -247,6 +247,35 @@ pub(crate) async fn answer(
         tracing::warn!(error = %e, "calendar or contacts request failed");
         text(StatusCode::SERVICE_UNAVAILABLE, "Temporary failure; try again later.")
     })
+}
+
+/// How much of a request's body is read before refusing a login: a client's small
+/// PROPFIND or REPORT is taken in so that the kept-alive connection carries its next
+/// request (the one with the password); a larger body is not read for someone not
+/// logged in, and the connection closes after the answer.
+const UNREAD_LIMIT: usize = 64 * 1024;
+
+/// `answer`, sent once the request's `body` (of `declared` length, if said) has been
+/// read, when it is small: HTTP/1.1 cannot carry another request on the connection
+/// before the body is past, and hyper closes one whose body it could not skip at
+/// once, which the client learns only when its next request (the same one, now with
+/// the password) meets a closed connection. Larger or slower bodies get `answer`
+/// with `Connection: close`, which says so.
+async fn finish_unread(answer: Answer, body: Incoming, declared: Option<usize>) -> Answer {
+    if declared.is_some_and(|n| n > UNREAD_LIMIT) {
+        return closing(answer);
+    }
+    let read = Limited::new(body, UNREAD_LIMIT).collect();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), read).await {
+        Ok(Ok(_)) => answer,
+        _ => closing(answer),
+    }
+}
+
+/// `answer` saying the connection closes after it (HTTP/1.1; HTTP/2 ignores it).
+fn closing(mut answer: Answer) -> Answer {
+    answer.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    answer
 }
 
 /// The person logging in, or the answer that asks them to (or turns them away).
