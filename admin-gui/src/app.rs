@@ -61,6 +61,9 @@ pub struct AdminApp {
     pub target: backend::Target,
     /// The `ssh` program Connect to Server runs.
     ssh_program: PathBuf,
+    /// This computer can run the service (Linux); on Windows the Administrator only
+    /// reaches servers over SSH.
+    local_service: bool,
 }
 
 impl AdminApp {
@@ -92,7 +95,22 @@ impl AdminApp {
             restart_after_save: false,
             target,
             ssh_program: PathBuf::from("ssh"),
+            local_service: true,
         }
+    }
+
+    /// For a computer that runs no Mailroom service (Windows): no Start Service, and
+    /// the Administrator opens on the server connected to last, or asks for one in
+    /// Connect to Server with "Another computer" chosen.
+    pub fn remote_only(mut self, ctx: &egui::Context) -> AdminApp {
+        self.local_service = false;
+        self.auto_start = false;
+        self.windows.connect.local = false;
+        match crate::windows::connect::load_recent(self.windows.connect.settings.as_deref()).into_iter().next() {
+            Some(last) => self.apply(Action::ConnectSsh(last), ctx),
+            None => self.windows.connect.show_dialog(),
+        }
+        self
     }
 
     /// Keeps the Administrator's settings (the servers connected to lately) in `dir`
@@ -253,7 +271,8 @@ impl AdminApp {
                 self.restart_after_save = true;
                 self.send(save);
             }
-            Action::StartService => self.start_service(),
+            Action::StartService if self.local_service => self.start_service(),
+            Action::StartService => self.windows.connect.show_dialog(),
             Action::OpenConnect => self.windows.connect.show_dialog(),
             Action::ImportMail(address) => self.windows.import.open_for(address),
             Action::ClientSetup(address) => self.windows.setup.open_for(address),
@@ -317,6 +336,9 @@ impl AdminApp {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
+        // Its own process group: a Ctrl+C in the terminal the Administrator was started
+        // from does not reach the service.
+        #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         self.model.launch = Some(match cmd.spawn() {
             Ok(mut child) => {
@@ -372,7 +394,7 @@ impl eframe::App for AdminApp {
             ui.add_enabled_ui(main, |ui| {
                 actions.extend(main_window::banner_ui(ui, model));
                 if let Connection::Down(reason) = &model.connection {
-                    actions.extend(main_window::no_service_ui(ui, model, &self.target, reason));
+                    actions.extend(main_window::no_service_ui(ui, model, &self.target, reason, self.local_service));
                 } else {
                     actions.extend(self.views.ui(self.selected, ui, model));
                 }

@@ -1,4 +1,6 @@
 //! `mailroom-admin`: see the library's documentation.
+// A Windows program with a window opens no console beside it.
+#![cfg_attr(windows, windows_subsystem = "windows")]
 
 use std::path::PathBuf;
 
@@ -83,9 +85,12 @@ fn main() -> eframe::Result {
     eframe::run_native(
         "Mailroom Administrator",
         options,
-        // Double-clicking the app is enough: it starts the service if none answers.
+        // Double-clicking the app is enough: it starts the service if none answers. On
+        // Windows, where no service runs, it goes to the server used last (over SSH), or
+        // asks for one.
         Box::new(move |cc| {
-            let app = mailroom_admin::AdminApp::new(&cc.egui_ctx, socket).auto_start();
+            let app = mailroom_admin::AdminApp::new(&cc.egui_ctx, socket);
+            let app = if cfg!(unix) { app.auto_start() } else { app.remote_only(&cc.egui_ctx) };
             let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
             Ok(Box::new(Classed { app, until }))
         }),

@@ -414,13 +414,24 @@ fn failure_ui(ui: &mut egui::Ui, model: &Model, failure: &Failure) -> Option<Act
 }
 
 /// What the window shows when no service answers: why, and what can be done — Start
-/// Service on this computer, or another server to connect to.
-pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, target: &Target, reason: &str) -> Option<Action> {
+/// Service on this computer (where it can run one: `local_service`), or another server
+/// to connect to.
+pub fn no_service_ui(
+    ui: &mut egui::Ui,
+    model: &Model,
+    target: &Target,
+    reason: &str,
+    local_service: bool,
+) -> Option<Action> {
     let mut action = None;
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
         let starting = model.launch.is_some();
         match target {
+            Target::Local(_) if !local_service => {
+                ui.heading("Not connected to a Mailroom server");
+                ui.label("The Mailroom service runs on a Linux server: Connect to Server reaches it over SSH.");
+            }
             Target::Local(_) if starting => {
                 ui.heading("Starting the Mailroom service…");
             }
@@ -438,12 +449,12 @@ pub fn no_service_ui(ui: &mut egui::Ui, model: &Model, target: &Target, reason: 
         let says_nothing_more = ["os error 2)", "os error 111)", "No such file or directory", "Connection refused"]
             .iter()
             .any(|w| reason.contains(w));
-        if !(starting || says_nothing_more && matches!(target, Target::Local(_))) {
+        if !(starting || (says_nothing_more || !local_service) && matches!(target, Target::Local(_))) {
             ui.add(egui::Label::new(egui::RichText::new(reason).weak()).wrap());
         }
         ui.add_space(8.0);
         ui.horizontal(|ui| {
-            if matches!(target, Target::Local(_)) && ui.button("Start Service").clicked() {
+            if local_service && matches!(target, Target::Local(_)) && ui.button("Start Service").clicked() {
                 action = Some(Action::StartService);
             }
             if ui.button("Connect to Server…").clicked() {

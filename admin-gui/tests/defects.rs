@@ -1,6 +1,7 @@
 //! The defects a new administrator's walk found (Windows conventions: what the
 //! Properties command acts on, …), each with the test that failed before its fix,
 //! driven through the real window against a real `mailroomd`.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

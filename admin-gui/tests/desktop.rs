@@ -2,6 +2,7 @@
 //! category, and the real `mailroom-admin` on a real X server (Xvfb) gives its window
 //! the class the launcher's `StartupWMClass` names, so the desktop ties the window to
 //! its launcher and icon.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

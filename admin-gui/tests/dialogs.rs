@@ -1,4 +1,5 @@
 //! Dialogs that hold still and speak in sentences.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The Administrator when the service fails: a restart that cannot bind its port, a
 //! service that dies. Each test is named after what went wrong before its fix.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The real Mailroom Administrator, driven with egui_kittest, against a real
 //! `mailroomd` over the real control socket.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The Administrator with the keyboard alone, and the founding fix counted in clicks:
 //! focus where typing goes, Enter for the default button, Escape for Cancel, Tab that
 //! stays in the dialog, and the safe answer first in every dangerous confirmation.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Lists as an office administrator expects them, on Recipients: a click anywhere on a
 //! row selects it, a double-click opens it, a right-click offers what can be done, the
 //! columns line up, and the counts follow the mail as it arrives.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Server → Monitor with real traffic: 100 messages sent over SMTP show on the chart's
 //! minute under way (and in `mailroomctl monitor`), and the frame stays fast.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Running the server from the Administrator: the Backup tab's daily backup, the
 //! Security tab's certificate from an ACME CA, and Import Mail with its progress —
 //! each driven through the real window against a real `mailroomd`.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 #![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 mod common;

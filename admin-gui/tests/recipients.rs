@@ -2,6 +2,7 @@
 //! Recipient, and Mailbox Properties' Delivery Options, Limits and Automatic Replies,
 //! driven through the real window against a real `mailroomd`, checked with
 //! `mailroomctl`.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

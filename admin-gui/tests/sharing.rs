@@ -2,6 +2,7 @@
 //! Mailbox Properties' Permissions tab (a role given and taken away, Send As), and
 //! Delivery Options' "Give Send On Behalf Of permission to", driven through the real
 //! window against a real `mailroomd` and checked with `mailroomctl`.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! computer", and the Administrator running `ssh … mailroomctl bridge` to administer
 //! it. A key the server does not know is refused, and the window says why; `mailroomctl
 //! bridge` run by a user the service does not accept is refused like any client.
+#![cfg(unix)] // A real mailroomd, which runs on Unix.
 #![expect(clippy::expect_used, reason = "a test helper fails the test at once, saying what it expected")]
 
 mod common;
@@ -223,4 +224,45 @@ async fn a_bridge_run_by_another_user_is_refused() {
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!said.contains("welcome"), "the service welcomed another user: {said}");
     assert!(said.contains("error") || said.contains("Permission denied") || !out.status.success(), "{said}");
+}
+
+/// `mailroomctl --ssh`: the command line administers another computer the way the
+/// Administrator does (the same client code), on Linux as on Windows.
+#[tokio::test(flavor = "multi_thread")]
+async fn mailroomctl_administers_another_computer_over_ssh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sshd = sshd(dir.path());
+    let far = Daemon::start().await;
+    let ssh = ssh_with_key(dir.path(), &dir.path().join("client"));
+    let host = format!("{}@127.0.0.1", user());
+    let bridge = format!("{} bridge --socket {}", mailroom_tests::bin("mailroomctl").display(), far.socket.display());
+    let ctl = |args: &[&str]| {
+        Command::new(mailroom_tests::bin("mailroomctl"))
+            .env("MAILROOM_SSH", &ssh)
+            // Nothing answers here: what answers is the far service.
+            .env("MAILROOM_SOCKET", dir.path().join("no-service-here.sock"))
+            .args(["--ssh", &host, "--ssh-port", &sshd.port.to_string(), "--ssh-command", &bridge])
+            .args(args)
+            .output()
+            .expect("mailroomctl")
+    };
+    far.add_mailbox("far@corp.test", "far-pw-2026");
+    let out = ctl(&["mailbox", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("far@corp.test"), "the far service's mailboxes");
+    let out = ctl(&["status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("state:           running"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A computer ssh cannot reach: exit 3, with ssh's own words.
+    let out = Command::new(mailroom_tests::bin("mailroomctl"))
+        .env("MAILROOM_SSH", &ssh)
+        .args(["--ssh", &host, "--ssh-port", &free_port().to_string(), "status"])
+        .output()
+        .expect("mailroomctl");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("over SSH") && said.contains("refused"), "{said}");
 }

@@ -13,6 +13,8 @@
 //!   raw [`Response`](mailroom_shared::ipc::Response).
 //! - [`transfer`]: Maildir and mbox files read and written on the client's machine,
 //!   and messages sent to or fetched from a mailbox in pieces.
+//! - [`ssh`]: the connection to another computer's service, over `ssh … mailroomctl
+//!   bridge`.
 //! - [`migrate`]: a mailbox copied from an old server over POP3.
 //! - [`objects`]: calendars (`.ics`) and address books (`.vcf`) read and written on
 //!   the client's machine, one event or card at a time to and from a mailbox.
@@ -22,6 +24,7 @@ mod connection;
 pub mod migrate;
 pub mod objects;
 mod requests;
+pub mod ssh;
 pub mod transfer;
 
 pub use connection::{Client, ClientError};

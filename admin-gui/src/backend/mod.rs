@@ -183,18 +183,7 @@ pub enum Target {
     Ssh(SshTarget),
 }
 
-/// Another computer, as `ssh` reaches it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshTarget {
-    /// `host` or `user@host`.
-    pub host: String,
-    /// The SSH port, when not 22.
-    pub port: Option<u16>,
-    /// What runs there: `mailroomctl bridge` (with `--socket` when not the default).
-    pub command: String,
-    /// The `ssh` program (the tests give theirs).
-    pub program: PathBuf,
-}
+pub use mailroom_client::ssh::SshTarget;
 
 impl Target {
     /// How the window names the server: "this computer", or the host.

@@ -10,7 +10,7 @@ use crate::actions::Action;
 use crate::widgets::{DialogKey, dialog_key, problem_line};
 
 /// What runs on the other computer unless told otherwise.
-pub const DEFAULT_COMMAND: &str = "mailroomctl bridge";
+pub use mailroom_client::ssh::DEFAULT_COMMAND;
 
 /// Servers remembered at most.
 const RECENT: usize = 8;
@@ -18,10 +18,12 @@ const RECENT: usize = 8;
 pub use crate::actions::Recent;
 
 /// The Connect to Server window.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnectWindow {
     /// Shown.
     pub open: bool,
+    /// "This computer" can be chosen: false where no service runs here (Windows).
+    pub local: bool,
     /// "Another computer" is chosen.
     remote: bool,
     host: String,
@@ -35,10 +37,28 @@ pub struct ConnectWindow {
     pub settings: Option<PathBuf>,
 }
 
+impl Default for ConnectWindow {
+    fn default() -> ConnectWindow {
+        ConnectWindow {
+            open: false,
+            local: true,
+            remote: false,
+            host: String::new(),
+            port: String::new(),
+            command: String::new(),
+            recent: Vec::new(),
+            focus: false,
+            show_problem: false,
+            settings: None,
+        }
+    }
+}
+
 impl ConnectWindow {
     /// Opens it, with the servers remembered.
     pub fn show_dialog(&mut self) {
         self.open = true;
+        self.remote |= !self.local;
         self.focus = true;
         self.show_problem = false;
         self.recent = load_recent(self.settings.as_deref());
@@ -52,12 +72,8 @@ impl ConnectWindow {
         if !self.remote {
             return None;
         }
-        let host = self.host.trim();
-        if host.is_empty() {
-            return Some("Type the computer's name, as ssh knows it (user@host).".to_owned());
-        }
-        if host.starts_with('-') || host.contains(char::is_whitespace) {
-            return Some(format!("'{host}' is not a host name ssh can use."));
+        if let Some(problem) = mailroom_client::ssh::host_problem(&self.host) {
+            return Some(problem);
         }
         if !self.port.trim().is_empty() && self.port.trim().parse::<u16>().map_or(true, |p| p == 0) {
             return Some(format!("'{}' is not a port from 1 to 65535.", self.port.trim()));
@@ -79,7 +95,10 @@ impl ConnectWindow {
         egui::Modal::new(egui::Id::unique("connect_to_server")).show(ctx, |ui| {
             ui.set_width(460.0);
             ui.heading("Connect to Server");
-            ui.radio_value(&mut self.remote, false, "This computer");
+            ui.add_enabled_ui(self.local, |ui| {
+                ui.radio_value(&mut self.remote, false, "This computer")
+                    .on_disabled_hover_text("The Mailroom service runs on Linux; this computer has none.");
+            });
             ui.radio_value(&mut self.remote, true, "Another computer, over SSH");
             ui.add_enabled_ui(self.remote, |ui| {
                 egui::Grid::new("connect_form").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {

@@ -17,6 +17,18 @@ pub struct Cli {
     /// Data directory of the service, used to find its default socket.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Administer the service on another computer, through `ssh [USER@]HOST
+    /// mailroomctl bridge` (your SSH key is the login; --socket then names the socket
+    /// there). The ssh program is $MAILROOM_SSH, else `ssh`.
+    #[arg(long, global = true, value_name = "[USER@]HOST")]
+    pub ssh: Option<String>,
+    /// The SSH port, when not 22 (with --ssh).
+    #[arg(long, global = true, value_name = "PORT", requires = "ssh")]
+    pub ssh_port: Option<u16>,
+    /// The command run there (with --ssh). Default: `mailroomctl bridge`, given
+    /// --socket or --data-dir when they are.
+    #[arg(long, global = true, value_name = "COMMAND", requires = "ssh")]
+    pub ssh_command: Option<String>,
     /// Print the service's reply as JSON.
     #[arg(long, global = true)]
     pub json: bool,

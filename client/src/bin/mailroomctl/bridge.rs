@@ -30,9 +30,17 @@ async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin)
 
 /// Closes the sending side of the connection, so the service reads its end while this
 /// side still reads the answers. (The stream's own `shutdown` does nothing.)
+#[cfg(unix)]
 fn half_close(stream: &Stream) -> io::Result<()> {
     let Stream::UdSocket(socket) = stream;
     rustix::net::shutdown(socket, rustix::net::Shutdown::Write).map_err(io::Error::from)
+}
+
+/// A named pipe (Windows) has no half-close; the service runs on Unix, where the bridge
+/// runs beside it, so a bridge on Windows has no service to relay to anyway.
+#[cfg(not(unix))]
+fn half_close(_stream: &Stream) -> io::Result<()> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "the bridge runs on the service's (Unix) computer"))
 }
 
 /// Copies the control protocol both ways between standard input/output and the socket

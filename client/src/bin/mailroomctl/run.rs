@@ -5,7 +5,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use mailroom_client::{Client, MailboxChange, QueueFilter, TrackQuery};
+use mailroom_client::{Client, MailboxChange, QueueFilter, TrackQuery, ssh};
 use mailroom_shared::config::ConfigDraft;
 use mailroom_shared::ipc::{AutoReply, Forwarding, ListSenders, Request, StorageLimits};
 use mailroom_shared::paths;
@@ -38,8 +38,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     if matches!(cli.command, Command::Bridge) {
         return bridge::relay(&socket).await;
     }
-    let client = Client::connect(&socket, NAME).await?;
-    command(&client, &mut Out::new(cli.json), cli.command, password).await
+    let Some(host) = cli.ssh else {
+        let client = Client::connect(&socket, NAME).await?;
+        return command(&client, &mut Out::new(cli.json), cli.command, password).await;
+    };
+    // The other computer's socket or data directory, when named (quoted for its
+    // shell); its bridge finds the default itself.
+    let quoted = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let remote = match (&cli.socket, &cli.data_dir) {
+        _ if cli.ssh_command.is_some() => cli.ssh_command.unwrap_or_default(),
+        (Some(s), _) => format!("{} --socket {}", ssh::DEFAULT_COMMAND, quoted(s)),
+        (None, Some(d)) => format!("{} --data-dir {}", ssh::DEFAULT_COMMAND, quoted(d)),
+        (None, None) => ssh::DEFAULT_COMMAND.to_owned(),
+    };
+    let target = ssh::SshTarget {
+        host,
+        port: cli.ssh_port,
+        command: remote,
+        program: std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
+    };
+    let connection = ssh::connect(&target, NAME).await.map_err(Failure::Unreachable)?;
+    command(&connection.client, &mut Out::new(cli.json), cli.command, password).await
 }
 
 /// One command, on a connected client.
