@@ -94,7 +94,8 @@ impl AdminApp {
             toasts_shown: Vec::new(),
             restart_after_save: false,
             target,
-            ssh_program: PathBuf::from("ssh"),
+            // As mailroomctl --ssh: $MAILROOM_SSH, else ssh on the PATH.
+            ssh_program: std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
             local_service: true,
         }
     }
