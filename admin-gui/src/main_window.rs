@@ -195,6 +195,24 @@ fn node_icon(node: Node) -> &'static str {
     }
 }
 
+/// The uptime in the status bar's words ("Up 42 s", "Up 17 min", "Up 3 h 05 min",
+/// "Up 2 days 4 h"), and in how many seconds they change.
+pub fn uptime_words(up: u64) -> (String, u64) {
+    const MIN: u64 = 60;
+    const HOUR: u64 = 60 * MIN;
+    const DAY: u64 = 24 * HOUR;
+    match up {
+        0..MIN => (format!("Up {up} s"), 1),
+        MIN..HOUR => (format!("Up {} min", up / MIN), MIN - up % MIN),
+        HOUR..DAY => (format!("Up {} h {:02} min", up / HOUR, up % HOUR / MIN), MIN - up % MIN),
+        _ => {
+            let days = up / DAY;
+            let unit = if days == 1 { "day" } else { "days" };
+            (format!("Up {days} {unit} {} h", up % DAY / HOUR), HOUR - up % HOUR)
+        }
+    }
+}
+
 /// Connection, service state, uptime, and the last error.
 pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
     ui.horizontal(|ui| {
@@ -218,8 +236,12 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model) {
             dot(ui, state_color(s.state));
             ui.label(format!("Internet Mail Service: {}", state_words(s.state)));
             if let Some(up) = s.uptime_secs {
+                let since = model.status_at.map_or(0, |at| at.elapsed().as_secs());
+                let (words, next) = uptime_words(up.saturating_add(since));
                 ui.separator();
-                ui.label(format!("Up {}:{:02}:{:02}", up / 3600, up / 60 % 60, up % 60));
+                ui.label(words);
+                // Painted again when the words change, not before.
+                ui.ctx().request_repaint_after(std::time::Duration::from_secs(next));
             }
             if model.lifecycle_error.is_some() {
                 ui.separator();
@@ -469,4 +491,20 @@ pub fn no_service_ui(
         }
     });
     action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uptime_words;
+
+    #[test]
+    fn the_uptime_is_said_to_the_minute_and_repainted_when_its_words_change() {
+        assert_eq!(uptime_words(0), ("Up 0 s".to_owned(), 1));
+        assert_eq!(uptime_words(59), ("Up 59 s".to_owned(), 1));
+        assert_eq!(uptime_words(60), ("Up 1 min".to_owned(), 60));
+        assert_eq!(uptime_words(17 * 60 + 42), ("Up 17 min".to_owned(), 18));
+        assert_eq!(uptime_words(3 * 3600 + 5 * 60 + 1), ("Up 3 h 05 min".to_owned(), 59));
+        assert_eq!(uptime_words(86_400 + 4 * 3600 + 30), ("Up 1 day 4 h".to_owned(), 3570));
+        assert_eq!(uptime_words(3 * 86_400), ("Up 3 days 0 h".to_owned(), 3600));
+    }
 }

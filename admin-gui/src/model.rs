@@ -87,6 +87,9 @@ pub struct Model {
     pub server: String,
     /// Last status.
     pub status: Option<StatusReport>,
+    /// When the last status came (the uptime shown counts on from it: a status that
+    /// says nothing new is not handed over).
+    pub status_at: Option<Instant>,
     /// Saved configuration and its revision.
     pub config: Option<(Config, u64)>,
     /// The public folders, by name.
@@ -165,6 +168,7 @@ impl Default for Model {
             connection: Connection::Connecting,
             server: "this computer".to_owned(),
             status: None,
+            status_at: None,
             config: None,
             public_folders: Vec::new(),
             mailboxes: Vec::new(),
@@ -237,6 +241,7 @@ impl Model {
                 let failure =
                     s.last_error.clone().map(|message| Failure { message, field: s.last_error_field.clone() });
                 self.status = Some(*s);
+                self.status_at = Some(Instant::now());
                 self.set_failure(failure);
             }
             Update::Config(c, revision) => {

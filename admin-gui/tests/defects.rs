@@ -319,3 +319,38 @@ async fn the_property_sheet_keeps_its_size_between_tabs() {
     h.run_steps(4);
     assert_eq!(ok(&h), general);
 }
+
+/// Walk defect 7: an idle window was woken every two seconds (the status polled for the
+/// uptime, handed to the window whether anything had changed or not), and repainted
+/// each time, 1–2% of a core with software OpenGL. Nothing that did not change wakes
+/// it now: over six quiet seconds the backend asks for no repaint, while the uptime
+/// shown still advances (by a repaint the status bar asks for when its minute turns).
+/// (Not the whole defect: how much a flood of mail costs is measured, not tested.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_window_is_not_woken_when_nothing_changed() {
+    let d = Daemon::start().await;
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.run_steps(5);
+    // The monitor's chart gains a minute when the minute turns (news, once a minute):
+    // the quiet seconds are taken clear of that.
+    let second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() % 60);
+    if second > 50 {
+        std::thread::sleep(std::time::Duration::from_secs(64 - second));
+        h.run_steps(5);
+    }
+    let woken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let w = std::sync::Arc::clone(&woken);
+    h.ctx.set_request_repaint_callback(move |info| {
+        if info.delay.is_zero() {
+            w.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(woken.load(std::sync::atomic::Ordering::Relaxed), 0, "woken with nothing changed");
+    // A change still wakes it at once.
+    d.add_mailbox("new@corp.test", "new-pw-2026");
+    wait(&mut h, "the new mailbox", |a| a.model.mailboxes.iter().any(|m| m.addresses == ["new@corp.test"]));
+    assert!(woken.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    h.get_by_label_contains("Up ");
+}

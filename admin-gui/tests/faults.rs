@@ -78,7 +78,7 @@ async fn a_dead_service_is_not_shown_running() {
     wait(&mut h, "the lost connection", |a| !a.connected());
     h.run_steps(3);
     assert!(h.query_by_label_contains("Internet Mail Service: Running").is_none(), "still shown running");
-    assert!(h.query_by_label_contains("Up 0:").is_none(), "the uptime still shown");
+    assert!(h.query_by_label_contains("Up ").is_none(), "the uptime still shown");
     h.get_by_label("Not connected");
 }
 

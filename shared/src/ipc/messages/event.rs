@@ -52,3 +52,12 @@ pub enum Event {
         missed: u64,
     },
 }
+
+impl Event {
+    /// Whether the event comes of mail moving (deliveries, the queue, the quarantine,
+    /// the monitor's figures), which a busy server reports many times a second, rather
+    /// than of the service's state or an administrator's change.
+    pub fn is_traffic(&self) -> bool {
+        matches!(self, Event::MailboxesChanged | Event::QueueChanged | Event::QuarantineChanged | Event::MonitorChanged)
+    }
+}
