@@ -228,18 +228,31 @@ impl Client {
         }
     }
 
-    /// Subscribes to events. The receiver ends when the connection closes.
+    /// Subscribes to events, but for log lines. The receiver ends when the connection
+    /// closes.
     ///
     /// # Errors
     /// When the request fails, or events were already subscribed on this client.
     pub async fn subscribe(&self) -> Result<mpsc::UnboundedReceiver<Event>, ClientError> {
+        self.subscribe_to(false).await
+    }
+
+    /// Subscribes to events, log lines ([`Event::Log`]) among them.
+    ///
+    /// # Errors
+    /// As [`Client::subscribe`].
+    pub async fn subscribe_with_logs(&self) -> Result<mpsc::UnboundedReceiver<Event>, ClientError> {
+        self.subscribe_to(true).await
+    }
+
+    async fn subscribe_to(&self, logs: bool) -> Result<mpsc::UnboundedReceiver<Event>, ClientError> {
         let rx = self
             .events
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| ClientError::Protocol("already subscribed".into()))?;
-        self.request(Request::Subscribe).await?;
+        self.request(Request::Subscribe { logs }).await?;
         Ok(rx)
     }
 }

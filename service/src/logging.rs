@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mailroom_shared::config::Diagnostics;
@@ -117,14 +118,36 @@ impl LogControl {
     }
 }
 
-/// Forwards log lines to event subscribers.
+/// How many control connections asked for log lines.
+static LOG_SUBSCRIBERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A control connection's wish for log lines, counted while it lives: with none,
+/// log lines are not made into events at all.
+#[derive(Debug)]
+pub struct LogSubscriber(());
+
+impl LogSubscriber {
+    /// Counts one more connection that wants log lines.
+    pub fn counted() -> LogSubscriber {
+        LOG_SUBSCRIBERS.fetch_add(1, Ordering::Relaxed);
+        LogSubscriber(())
+    }
+}
+
+impl Drop for LogSubscriber {
+    fn drop(&mut self) {
+        LOG_SUBSCRIBERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Forwards log lines to event subscribers that asked for them.
 struct EventLayer {
     events: broadcast::Sender<Event>,
 }
 
 impl<S: tracing::Subscriber> Layer<S> for EventLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if self.events.receiver_count() == 0 {
+        if self.events.receiver_count() == 0 || LOG_SUBSCRIBERS.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut v = MessageVisitor::default();

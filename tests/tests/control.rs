@@ -557,3 +557,31 @@ async fn a_bridge_ends_when_the_service_goes_even_with_its_input_open() {
     assert_eq!(rest, "");
     drop(input);
 }
+
+/// Walk defect 7 (issue 31), its loaded case: every log line went to every subscriber
+/// as an event, hundreds a second on a busy server, though the Administrator shows
+/// none; it woke and parsed them all. Log lines now go only to a client that asks.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_go_only_to_a_subscriber_that_asked_for_them() {
+    let d = Daemon::start().await;
+    let quiet = d.client().await;
+    let mut quiet_events = quiet.subscribe().await.expect("subscribe");
+    let reader = d.client().await;
+    let mut log_events = reader.subscribe_with_logs().await.expect("subscribe");
+    // Something that logs: a restart.
+    d.ctl_ok(&["restart"]);
+    let logged = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(Event::Log { .. }) = log_events.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(logged.is_ok(), "the subscriber that asked got no log line");
+    // Whatever the other got meanwhile, none of it is a log line.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(e) = quiet_events.try_recv() {
+        assert!(!matches!(e, Event::Log { .. }), "a log line reached a subscriber that did not ask: {e:?}");
+    }
+}

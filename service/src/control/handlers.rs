@@ -201,7 +201,7 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::TestFilter { url } => super::filtering::test_filter(manager, url).await,
         Request::SendingHolds => super::filtering::holds(manager).await,
         Request::SendingUnlock { account } => super::filtering::unlock(manager, &account).await,
-        Request::Subscribe => Ok(Response::Done),
+        Request::Subscribe { .. } => Ok(Response::Done),
     }
 }
 

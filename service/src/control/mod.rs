@@ -324,6 +324,8 @@ struct Connection {
     in_flight: Arc<Semaphore>,
     /// Set by a `subscribe` request.
     events: Option<broadcast::Receiver<mailroom_shared::ipc::Event>>,
+    /// Held while this connection wants log lines (log events are made only then).
+    logs: Option<crate::logging::LogSubscriber>,
     /// Where the requests run: the server's tracker, so that a stop waits for them.
     requests: TaskTracker,
     /// The server's register of idle connections, and this one's id in it.
@@ -355,6 +357,7 @@ impl Connection {
             replies_rx,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             events: None,
+            logs: None,
             requests,
             idle,
             id,
@@ -462,6 +465,9 @@ impl Connection {
                 }
                 Some(event) = events => {
                     let msg = match event {
+                        // Log lines are made while any connection wants them; this
+                        // one may not.
+                        Ok(mailroom_shared::ipc::Event::Log { .. }) if self.logs.is_none() => continue,
                         Ok(e) => ServerMessage::Event(e),
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             ServerMessage::Event(mailroom_shared::ipc::Event::Lagged { missed })
@@ -532,8 +538,11 @@ impl Connection {
             Ok(env) => (Some(env.id), env.request),
             Err((id, e)) => return self.reply(id, Outcome::Error(e)).await,
         };
-        if request == Request::Subscribe {
+        if let Request::Subscribe { logs } = request {
             self.events = Some(self.manager.subscribe());
+            if logs && self.logs.is_none() {
+                self.logs = Some(crate::logging::LogSubscriber::counted());
+            }
             return self.reply(id, Outcome::Ok(Response::Done)).await;
         }
         let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {

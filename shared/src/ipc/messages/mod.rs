@@ -257,7 +257,7 @@ mod tests {
             Request::TestFilter { url: None },
             Request::SendingHolds,
             Request::SendingUnlock { account: String::new() },
-            Request::Subscribe,
+            Request::Subscribe { logs: false },
         ];
         let names: Vec<String> = samples
             .iter()

@@ -455,7 +455,12 @@ pub enum Request {
         account: String,
     },
     /// Start receiving [`Event`]s on this connection.
-    Subscribe,
+    Subscribe {
+        /// Log lines too ([`Event::Log`]): a busy server writes hundreds a second, so
+        /// only a client that shows them asks (and none are made for nobody).
+        #[serde(default)]
+        logs: bool,
+    },
 }
 
 impl Request {
