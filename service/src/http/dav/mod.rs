@@ -19,6 +19,7 @@
 //! and the Global Address List; `objects.rs` and `filter.rs` read what is stored and
 //! what is asked, `xml.rs` WebDAV's XML.
 
+mod auth;
 mod directory;
 pub mod filter;
 pub mod objects;
@@ -27,8 +28,6 @@ mod report;
 mod schedule;
 mod share;
 pub mod xml;
-
-use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -40,6 +39,8 @@ use crate::context::ServiceContext;
 use crate::store::SharedCollection;
 use crate::store::dav::{Collection, CollectionProps, DavKind, DavObject, ObjectInfo, Precondition, Put};
 use crate::throttle::Checked;
+use auth::*;
+pub(crate) use auth::{Session, session};
 use directory::*;
 use mailroom_shared::rights::Rights;
 use props::*;
@@ -49,18 +50,6 @@ type Answer = Response<Full<Bytes>>;
 
 /// The most a request body may hold: an object at its largest, and room for XML.
 const MAX_BODY: usize = objects::MAX_SIZE + 64 * 1024;
-
-/// Who a connection logged in as: the login, a hash of the password given, the
-/// mailbox. A request with the same credentials is not checked again.
-#[derive(Default)]
-pub struct Session(Mutex<Option<(String, [u8; 32], i64)>>);
-
-/// One person, as the URLs name them.
-#[derive(Debug, Clone)]
-struct User {
-    login: String,
-    mailbox: i64,
-}
 
 /// What a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,120 +236,6 @@ pub(crate) async fn answer(
         tracing::warn!(error = %e, "calendar or contacts request failed");
         text(StatusCode::SERVICE_UNAVAILABLE, "Temporary failure; try again later.")
     })
-}
-
-/// How much of a request's body is read before refusing a login: a client's small
-/// PROPFIND or REPORT is taken in so that the kept-alive connection carries its next
-/// request (the one with the password); a larger body is not read for someone not
-/// logged in, and the connection closes after the answer.
-const UNREAD_LIMIT: usize = 64 * 1024;
-
-/// `answer`, sent once the request's `body` (of `declared` length, if said) has been
-/// read, when it is small: HTTP/1.1 cannot carry another request on the connection
-/// before the body is past, and hyper closes one whose body it could not skip at
-/// once, which the client learns only when its next request (the same one, now with
-/// the password) meets a closed connection. Larger or slower bodies get `answer`
-/// with `Connection: close`, which says so.
-async fn finish_unread(answer: Answer, body: Incoming, declared: Option<usize>) -> Answer {
-    if declared.is_some_and(|n| n > UNREAD_LIMIT) {
-        return closing(answer);
-    }
-    let read = Limited::new(body, UNREAD_LIMIT).collect();
-    match tokio::time::timeout(std::time::Duration::from_secs(10), read).await {
-        Ok(Ok(_)) => answer,
-        _ => closing(answer),
-    }
-}
-
-/// `answer` saying the connection closes after it (HTTP/1.1; HTTP/2 ignores it).
-fn closing(mut answer: Answer) -> Answer {
-    answer.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
-    answer
-}
-
-/// The person logging in, or the answer that asks them to (or turns them away).
-async fn login(
-    parts: &Parts,
-    peer: std::net::SocketAddr,
-    ctx: &ServiceContext,
-    session: &Session,
-) -> Result<User, Box<Answer>> {
-    let ask = || {
-        let mut r = text(StatusCode::UNAUTHORIZED, "Log in with your e-mail address and password.");
-        r.headers_mut().insert(
-            hyper::header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"Mailroom\", charset=\"UTF-8\""),
-        );
-        Box::new(r)
-    };
-    let Some((login, password)) = super::basic_credentials(parts) else { return Err(ask()) };
-    let hash: [u8; 32] =
-        ring::digest::digest(&ring::digest::SHA256, password.as_bytes()).as_ref().try_into().unwrap_or([0; 32]);
-    if let Some((l, h, mailbox)) = session.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-        && *l == login
-        && *h == hash
-    {
-        return Ok(User { login: login.to_ascii_lowercase(), mailbox: *mailbox });
-    }
-    match ctx.throttle.check_login(&ctx.store, peer.ip(), &login, password).await {
-        Checked::Mailbox(mailbox) => {
-            *session.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((login.clone(), hash, mailbox));
-            Ok(User { login: login.to_ascii_lowercase(), mailbox })
-        }
-        Checked::Refused { .. } => {
-            tracing::info!(%peer, login = %login, "calendar login failed");
-            Err(ask())
-        }
-        Checked::LockedOut => {
-            Err(Box::new(text(StatusCode::TOO_MANY_REQUESTS, "Too many failed logins; try again later.")))
-        }
-        Checked::Unavailable => {
-            Err(Box::new(text(StatusCode::SERVICE_UNAVAILABLE, "Temporary failure; try again later.")))
-        }
-    }
-}
-
-/// Whose collections `target` names, and (when they are someone else's) the ones
-/// `viewer` may read with their rights there; or the answer that turns them away.
-async fn whose(
-    ctx: &ServiceContext,
-    viewer: &User,
-    parts: &Parts,
-    target: &Target,
-) -> crate::store::StoreResult<Result<(User, Option<Vec<SharedCollection>>), Answer>> {
-    let (kind, login) = match target {
-        Target::Root => return Ok(Ok((viewer.clone(), None))),
-        Target::Principal(u) => {
-            // Another person's principal: their directory entry only.
-            let directory = matches!(parts.method.as_str(), "PROPFIND" | "REPORT");
-            if !directory && !u.eq_ignore_ascii_case(&viewer.login) {
-                return Ok(Err(text(StatusCode::FORBIDDEN, "These are someone else's.")));
-            }
-            return Ok(Ok((viewer.clone(), None)));
-        }
-        Target::Home(kind, u) | Target::Collection(kind, u, _) | Target::Object(kind, u, _, _) => (*kind, u),
-    };
-    if login.eq_ignore_ascii_case(&viewer.login) {
-        return Ok(Ok((viewer.clone(), None)));
-    }
-    let refused = || Ok(Err(text(StatusCode::FORBIDDEN, "These are someone else's.")));
-    let Some(crate::store::recipients::Named::Mailbox(mailbox)) = ctx.store.named(login).await? else {
-        return refused();
-    };
-    if mailbox == viewer.mailbox {
-        return Ok(Ok((viewer.clone(), None)));
-    }
-    let shared: Vec<SharedCollection> = ctx
-        .store
-        .dav_shared(viewer.mailbox, kind)
-        .await?
-        .into_iter()
-        .filter(|s| s.collection.mailbox == mailbox)
-        .collect();
-    if shared.is_empty() {
-        return refused();
-    }
-    Ok(Ok((User { login: login.to_ascii_lowercase(), mailbox }, Some(shared))))
 }
 
 struct Dav<'a> {
@@ -777,11 +652,6 @@ fn conditions(parts: &Parts) -> Precondition {
         Some(tag) => Precondition::Etag(tag.trim_start_matches("W/").trim_matches('"').to_owned()),
         None => Precondition::None,
     }
-}
-
-/// A session for one connection.
-pub(crate) fn session() -> Arc<Session> {
-    Arc::default()
 }
 
 #[cfg(test)]
