@@ -129,6 +129,15 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Asks it to try all its deferred and incoming mail now (`postqueue -f`), time
+    /// stamps ignored. Postfix's queue manager puts a message it finds still locked by
+    /// the delivery agent that just deferred it ("skipped, still being delivered")
+    /// back for 60 s, whatever the back-off settings say; a test waiting for a retry
+    /// flushes instead of waiting out that race.
+    pub fn flush(&self) {
+        let _ = Command::new("postqueue").arg("-c").arg(self.dir.path().join("conf")).arg("-f").output();
+    }
+
     /// Its log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
@@ -222,6 +231,15 @@ impl Rspamd {
         let mut answer = String::new();
         let _ = s.read_to_string(&mut answer);
         answer.contains("pong")
+    }
+
+    /// Asks it to try all its deferred and incoming mail now (`postqueue -f`), time
+    /// stamps ignored. Postfix's queue manager puts a message it finds still locked by
+    /// the delivery agent that just deferred it ("skipped, still being delivered")
+    /// back for 60 s, whatever the back-off settings say; a test waiting for a retry
+    /// flushes instead of waiting out that race.
+    pub fn flush(&self) {
+        let _ = Command::new("postqueue").arg("-c").arg(self.dir.path().join("conf")).arg("-f").output();
     }
 
     /// Its log so far.
