@@ -263,7 +263,7 @@ impl AdminApp {
                 self.windows.quarantined.id = Some(id);
                 self.send(Command::QuarantineMessage(id));
             }
-            Action::Help(topic) => self.windows.help.show_topic(topic),
+            Action::Help(topic) => self.windows.help.show_topic(ctx, topic),
             Action::GuidedFix => {
                 self.selected = Node::InternetMailService;
                 self.views.ims.open_fix();
@@ -412,7 +412,11 @@ impl eframe::App for AdminApp {
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F1)) {
             let topic = match &self.properties {
                 Some(p) => crate::help::Topic::Tab(p.tab),
-                None => crate::help::Topic::of_node(selected),
+                None => self
+                    .views
+                    .help_topic()
+                    .or_else(|| self.windows.help_topic(&ctx))
+                    .unwrap_or_else(|| crate::help::Topic::of_node(selected)),
             };
             actions.push(Action::Help(topic));
         }

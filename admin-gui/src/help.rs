@@ -1,6 +1,7 @@
-//! Help in plain words, built in and offline: a page for each property tab and each
-//! node of the tree, and a contents page with the founding fix as its example. The
-//! pages are text files in `help/`, compiled in; [`Topic`] names them.
+//! Help in plain words, built in and offline: a page for each property tab, each node
+//! of the tree, each recipient dialog's tab and each window of the Tools, and a
+//! contents page with the founding fix as its example. The pages are text files in
+//! `help/`, compiled in; [`Topic`] names them, and F1 opens the one in front.
 
 use crate::nav::{Node, Tab};
 
@@ -23,11 +24,35 @@ pub enum Topic {
     ServiceStatus,
     /// Server → Monitor.
     Monitor,
+    /// Mailbox Properties → General (and New Mailbox).
+    MailboxGeneral,
+    /// Mailbox Properties → Delivery Options.
+    MailboxDelivery,
+    /// Mailbox Properties → Limits.
+    MailboxLimits,
+    /// Mailbox Properties → Automatic Replies.
+    MailboxReplies,
+    /// Mailbox Properties → Permissions.
+    MailboxPermissions,
+    /// New Distribution List and its Properties.
+    DistributionLists,
+    /// New Custom Recipient and its Properties.
+    CustomRecipients,
+    /// Recipients → Import Mail.
+    ImportMail,
+    /// Recipients → Client Setup.
+    ClientSetup,
+    /// File → Connect to Server.
+    ConnectToServer,
+    /// Tools → Track Message.
+    MessageTracking,
+    /// Tools → Test Address.
+    TestAddress,
 }
 
 impl Topic {
     /// Every page, in the order Contents lists them.
-    pub const ALL: [Topic; 18] = [
+    pub const ALL: [Topic; 30] = [
         Topic::Contents,
         Topic::Tab(Tab::General),
         Topic::Tab(Tab::Connections),
@@ -41,11 +66,23 @@ impl Topic {
         Topic::Tab(Tab::Diagnostics),
         Topic::Tab(Tab::Backup),
         Topic::Recipients,
+        Topic::MailboxGeneral,
+        Topic::MailboxDelivery,
+        Topic::MailboxLimits,
+        Topic::MailboxReplies,
+        Topic::MailboxPermissions,
+        Topic::DistributionLists,
+        Topic::CustomRecipients,
+        Topic::ImportMail,
+        Topic::ClientSetup,
         Topic::PublicFolders,
         Topic::Quarantine,
         Topic::DnsRecords,
         Topic::ServiceStatus,
         Topic::Monitor,
+        Topic::ConnectToServer,
+        Topic::MessageTracking,
+        Topic::TestAddress,
     ];
 
     /// The page about what a tree node shows.
@@ -76,6 +113,18 @@ impl Topic {
             Topic::DnsRecords => "DNS Records",
             Topic::ServiceStatus => "Service Status",
             Topic::Monitor => "Monitor",
+            Topic::MailboxGeneral => "Mailbox: General",
+            Topic::MailboxDelivery => "Mailbox: Delivery Options",
+            Topic::MailboxLimits => "Mailbox: Limits",
+            Topic::MailboxReplies => "Mailbox: Automatic Replies",
+            Topic::MailboxPermissions => "Mailbox: Permissions",
+            Topic::DistributionLists => "Distribution Lists",
+            Topic::CustomRecipients => "Custom Recipients",
+            Topic::ImportMail => "Import Mail",
+            Topic::ClientSetup => "Client Setup",
+            Topic::ConnectToServer => "Connect to Server",
+            Topic::MessageTracking => "Message Tracking",
+            Topic::TestAddress => "Test Address",
         }
     }
 
@@ -100,6 +149,18 @@ impl Topic {
             Topic::DnsRecords => include_str!("../help/dns-records.md"),
             Topic::ServiceStatus => include_str!("../help/service-status.md"),
             Topic::Monitor => include_str!("../help/monitor.md"),
+            Topic::MailboxGeneral => include_str!("../help/mailbox-general.md"),
+            Topic::MailboxDelivery => include_str!("../help/mailbox-delivery.md"),
+            Topic::MailboxLimits => include_str!("../help/mailbox-limits.md"),
+            Topic::MailboxReplies => include_str!("../help/mailbox-replies.md"),
+            Topic::MailboxPermissions => include_str!("../help/mailbox-permissions.md"),
+            Topic::DistributionLists => include_str!("../help/distribution-lists.md"),
+            Topic::CustomRecipients => include_str!("../help/custom-recipients.md"),
+            Topic::ImportMail => include_str!("../help/import-mail.md"),
+            Topic::ClientSetup => include_str!("../help/client-setup.md"),
+            Topic::ConnectToServer => include_str!("../help/connect.md"),
+            Topic::MessageTracking => include_str!("../help/tracking.md"),
+            Topic::TestAddress => include_str!("../help/test-address.md"),
         }
     }
 }
@@ -118,5 +179,12 @@ mod tests {
             assert!(text.starts_with("# ") && text.len() > 200, "{topic:?}: {text}");
         }
         assert!(Topic::Tab(Tab::Routing).text().contains("Reroute incoming SMTP mail"));
+        // The pages are drawn in egui's own font, which has no arrows: a "→" was a box.
+        for topic in Topic::ALL {
+            let odd: Vec<char> = topic.text().chars().filter(|c| !c.is_ascii() && !"…—".contains(*c)).collect();
+            assert!(odd.is_empty(), "{topic:?} has characters the font may lack: {odd:?}");
+        }
+        let titles: std::collections::HashSet<&str> = Topic::ALL.iter().map(|t| t.title()).collect();
+        assert_eq!(titles.len(), Topic::ALL.len(), "each page has its own title");
     }
 }

@@ -354,3 +354,45 @@ async fn an_idle_window_is_not_woken_when_nothing_changed() {
     assert!(woken.load(std::sync::atomic::Ordering::Relaxed) > 0);
     h.get_by_label_contains("Up ");
 }
+
+/// Walk defect 13: F1 in Mailbox Properties opened the help behind the dialog (and on
+/// Recipients, not on the tab); the mailbox tabs, lists, custom recipients and the
+/// Tools had no pages, and the founding fix never said to create a mailbox. Help now
+/// comes above the dialog, on the tab in front, and takes clicks there; each dialog and
+/// window has its page.
+#[tokio::test(flavor = "multi_thread")]
+async fn f1_in_a_dialog_opens_its_help_above_it() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    common::open_mailbox_properties(&mut h, "ann@corp.test");
+    h.get_by_label("Automatic Replies").click();
+    h.run_steps(3);
+    h.key_press(Key::F1);
+    h.run_steps(3);
+    h.get_by_label("Mailroom Help");
+    h.get_by_label_contains("out-of-office reply");
+    let help = egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("Mailroom Help"));
+    assert!(h.ctx.memory(|m| m.is_above_modal_layer(help)), "the help is above the dialog");
+    // Above the dialog: its topics take a click while the dialog stays open.
+    h.get_by_label("Custom Recipients").click();
+    h.run_steps(3);
+    h.get_by_label_contains("whose mail goes to someone outside");
+    assert!(h.query_by_label_contains("Mailbox Properties: ann@corp.test").is_some(), "the dialog stays open");
+    h.get_by_label("Contents").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Give each person a mailbox");
+    for page in [
+        "Mailbox: General",
+        "Mailbox: Permissions",
+        "Distribution Lists",
+        "Custom Recipients",
+        "Import Mail",
+        "Connect to Server",
+        "Message Tracking",
+        "Client Setup",
+    ] {
+        assert!(h.query_by_label(page).is_some(), "{page} is listed");
+    }
+}

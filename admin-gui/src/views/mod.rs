@@ -58,6 +58,17 @@ impl Views {
             || self.queues.has_dialog()
     }
 
+    /// The help page of the view's open dialog, if one is open.
+    pub fn help_topic(&self) -> Option<crate::help::Topic> {
+        if self.public.has_dialog() {
+            return Some(crate::help::Topic::PublicFolders);
+        }
+        if self.ims.has_dialog() {
+            return Some(crate::help::Topic::Tab(crate::nav::Tab::Routing));
+        }
+        self.recipients.help_topic()
+    }
+
     /// Draws the view of `node`.
     pub fn ui(&mut self, node: Node, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         match node {

@@ -18,32 +18,41 @@ impl Default for HelpWindow {
 }
 
 impl HelpWindow {
-    /// Opens it on `topic`.
-    pub fn show_topic(&mut self, topic: Topic) {
+    /// Opens it on `topic`, in front.
+    pub fn show_topic(&mut self, ctx: &egui::Context, topic: Topic) {
         self.topic = topic;
         self.open = true;
+        ctx.move_to_top(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("Mailroom Help")));
     }
 
     /// The topics and the page.
     pub fn show(&mut self, ctx: &egui::Context) {
         let mut open = self.open;
-        egui::Window::new("Mailroom Help").open(&mut open).default_size([720.0, 480.0]).show(ctx, |ui| {
-            ui.horizontal_top(|ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(170.0);
-                    for topic in Topic::ALL {
-                        ui.selectable_value(&mut self.topic, topic, topic.title());
-                    }
-                });
-                ui.separator();
-                ui.vertical(|ui| {
-                    egui::ScrollArea::vertical().id_salt("help_page").show(ui, |ui| {
-                        ui.set_max_width(500.0);
-                        page(ui, self.topic.text());
+        // Above the dialogs (which are modal): F1 in one brings its page in front of it,
+        // and the page takes clicks there, as Windows Help did.
+        egui::Window::new("Mailroom Help")
+            .order(egui::Order::Foreground)
+            .open(&mut open)
+            .default_size([760.0, 500.0])
+            .show(ctx, |ui| {
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(190.0);
+                        egui::ScrollArea::vertical().id_salt("help_topics").show(ui, |ui| {
+                            for topic in Topic::ALL {
+                                ui.selectable_value(&mut self.topic, topic, topic.title());
+                            }
+                        });
+                    });
+                    ui.separator();
+                    ui.vertical(|ui| {
+                        egui::ScrollArea::vertical().id_salt("help_page").show(ui, |ui| {
+                            ui.set_max_width(500.0);
+                            page(ui, self.topic.text());
+                        });
                     });
                 });
             });
-        });
         self.open &= open;
     }
 }

@@ -17,6 +17,7 @@ pub mod tester;
 pub mod tracking;
 
 use crate::actions::{Action, Window};
+use crate::help::Topic;
 use crate::model::Model;
 
 /// Every secondary window's state.
@@ -71,6 +72,36 @@ impl Windows {
             || self.quarantined.id.is_some()
             || self.import.address.is_some()
             || self.setup.address.is_some()
+    }
+
+    /// The help page of the window in front (a dialog first, then the window last
+    /// raised), if one is open.
+    pub fn help_topic(&self, ctx: &egui::Context) -> Option<Topic> {
+        if self.connect.open {
+            return Some(Topic::ConnectToServer);
+        }
+        if self.import.address.is_some() {
+            return Some(Topic::ImportMail);
+        }
+        let open = [
+            (self.tracking.open, "Message Tracking", Topic::MessageTracking),
+            (self.tester.open, "Test Address", Topic::TestAddress),
+            (self.queue_details.queue_id.is_some(), "Queued Message Details", Topic::Tab(crate::nav::Tab::Queues)),
+            (self.quarantined.id.is_some(), "Quarantined Message", Topic::Quarantine),
+        ];
+        let top = ctx.top_layer_id();
+        let setup = self.setup.address.as_ref().map(|a| (format!("Client Setup: {a}"), Topic::ClientSetup));
+        let raised = |title: &str| top.is_some_and(|t| t.id == egui::Id::unique(title));
+        if let Some((title, topic)) = &setup
+            && raised(title)
+        {
+            return Some(*topic);
+        }
+        open.iter()
+            .find(|(shown, title, _)| *shown && raised(title))
+            .or_else(|| open.iter().find(|(shown, ..)| *shown))
+            .map(|(_, _, topic)| *topic)
+            .or(setup.map(|(_, topic)| topic))
     }
 
     /// Closes the windows that only show things (Escape does, when no dialog has the

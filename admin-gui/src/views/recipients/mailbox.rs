@@ -155,6 +155,18 @@ impl MailboxForm {
         })
     }
 
+    /// The help page of the tab in front.
+    pub(super) fn help_topic(&self) -> crate::help::Topic {
+        use crate::help::Topic;
+        match self.tab {
+            MailboxTab::General => Topic::MailboxGeneral,
+            MailboxTab::DeliveryOptions => Topic::MailboxDelivery,
+            MailboxTab::Limits => Topic::MailboxLimits,
+            MailboxTab::AutomaticReplies => Topic::MailboxReplies,
+            MailboxTab::Permissions => Topic::MailboxPermissions,
+        }
+    }
+
     /// What is wrong with the Delivery Options, Limits or Automatic Replies tab.
     pub(super) fn options_problem(&self) -> Option<String> {
         if self.forward && mailroom_shared::address::EmailAddress::parse(self.forward_to.trim()).is_err() {

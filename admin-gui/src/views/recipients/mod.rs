@@ -129,6 +129,22 @@ impl RecipientsView {
             || self.contact.is_some()
     }
 
+    /// The help page of the open dialog: the mailbox's tab in front, lists, custom
+    /// recipients.
+    pub fn help_topic(&self) -> Option<crate::help::Topic> {
+        use crate::help::Topic;
+        if let Some(form) = self.new_mailbox.as_ref().or(self.edit_mailbox.as_ref().map(|(_, f)| f)) {
+            return Some(form.help_topic());
+        }
+        if self.list.is_some() {
+            return Some(Topic::DistributionLists);
+        }
+        if self.contact.is_some() {
+            return Some(Topic::CustomRecipients);
+        }
+        self.confirm_delete.is_some().then_some(Topic::Recipients)
+    }
+
     /// Opens the selected recipient's Properties (at the next frame); false when none
     /// is selected.
     pub fn open_selected(&mut self) -> bool {
