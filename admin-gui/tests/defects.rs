@@ -396,3 +396,39 @@ async fn f1_in_a_dialog_opens_its_help_above_it() {
         assert!(h.query_by_label(page).is_some(), "{page} is listed");
     }
 }
+
+/// Walk defect 20: a custom recipient's properties could only be looked at ("delete it
+/// and create it again"). Its name and both addresses are changed in place; a new
+/// address already taken is refused in the dialog, which keeps what was typed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_recipient_is_edited_in_its_properties() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.ctl_ok(&["contact", "add", "pat@corp.test", "pat@partner.example", "--name", "Pat"]);
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the custom recipient", |a| a.model.contacts.len() == 1);
+    h.get_by_label("pat@corp.test").click();
+    h.run_steps(2);
+    h.key_press(Key::Enter);
+    h.run_steps(3);
+    h.get_by_label("Custom Recipient Properties");
+    common::replace_text(&mut h, "E-mail address here:", "ann@corp.test");
+    h.get_by_label("OK").click();
+    wait(&mut h, "the refusal", |a| a.model.dialog_answers == 1);
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("already belongs to a mailbox").is_some(), "said in the dialog");
+    common::replace_text(&mut h, "E-mail address here:", "patricia@corp.test");
+    common::replace_text(&mut h, "Deliver to (outside):", "patricia@partner.example");
+    common::replace_text(&mut h, "Display name:", "Patricia");
+    h.get_by_label("OK").click();
+    wait(&mut h, "the change", |a| {
+        a.model.contacts.iter().any(|c| {
+            c.address == "patricia@corp.test" && c.target == "patricia@partner.example" && c.display_name == "Patricia"
+        })
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label("Custom Recipient Properties").is_none(), "closed once done");
+    assert_eq!(h.state().model.contacts.len(), 1, "changed, not added");
+}

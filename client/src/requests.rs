@@ -492,6 +492,23 @@ impl Client {
         call!(self, request, Response::Contact(c) => c)
     }
 
+    /// Changes a custom recipient: a new local address, display name or outside
+    /// address (`None`: as it is). The lists that name it follow a new address.
+    ///
+    /// # Errors
+    /// [`ClientError::Remote`] when there is no such custom recipient, an address is
+    /// malformed, or the new one is taken.
+    pub async fn update_contact(
+        &self,
+        address: impl Into<String>,
+        new_address: Option<String>,
+        display_name: Option<String>,
+        target: Option<String>,
+    ) -> Result<ContactInfo, ClientError> {
+        let request = Request::UpdateContact { address: address.into(), new_address, display_name, target };
+        call!(self, request, Response::Contact(c) => c)
+    }
+
     /// Deletes a custom recipient.
     ///
     /// # Errors

@@ -378,3 +378,40 @@ async fn the_address_tester_explains_lists_forwarding_custom_recipients_and_catc
     let said = test("sales@corp.test");
     assert!(said.contains("2 member(s), hidden") && !said.contains("ann@corp.test"), "{said}");
 }
+
+/// Walk defect 20: a custom recipient could only be deleted and made again. Changed in
+/// place, its mail goes to the new outside address at once, its new address here
+/// receives, the old one no longer does, and a taken address is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_recipient_changed_in_place_relays_to_its_new_address_at_once() {
+    let sink = Sink::start("127.0.0.1:0", 0).await;
+    let d = office(&sink).await;
+    d.ctl_ok(&["contact", "add", "books@corp.test", "keeper@home.example", "--name", "Books"]);
+    let out = d.ctl(&["contact", "set", "books@corp.test", "--address", "ann@corp.test"]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already belongs to a mailbox"),
+        "{out:?}"
+    );
+    let said = d.ctl_ok(&[
+        "contact",
+        "set",
+        "books@corp.test",
+        "--address",
+        "accounts@corp.test",
+        "--target",
+        "new-keeper@home.example",
+    ]);
+    assert!(said.contains("accounts@corp.test") && said.contains("new-keeper@home.example"), "{said}");
+    let listed = d.ctl_ok(&["mailbox", "list"]);
+    assert!(listed.contains("Books") && !listed.contains("books@corp.test"), "{listed}");
+
+    let reply =
+        send(d.smtp_addr().await, "client@customer.example", &["accounts@corp.test"], "Subject: q\r\n\r\n1\r\n");
+    assert!(reply.starts_with("250"), "{reply}");
+    let got = sink.wait_for(1, 20).await;
+    assert_eq!(got[0].to, vec!["new-keeper@home.example".to_owned()]);
+    let mut s = Smtp::connect(d.smtp_addr().await);
+    s.expect("EHLO outside.test", "250");
+    s.expect("MAIL FROM:<client@customer.example>", "250");
+    s.expect("RCPT TO:<books@corp.test>", "550 5.1.1");
+}

@@ -72,6 +72,9 @@ pub(super) async fn handle(request: Request, manager: &Manager) -> Result<Respon
         Request::AddContact { address, display_name, target } => {
             super::recipients::add_contact(manager, &address, display_name, &target).await
         }
+        Request::UpdateContact { address, new_address, display_name, target } => {
+            super::recipients::update_contact(manager, &address, new_address, display_name, target).await
+        }
         Request::SetHidden { address, hidden } => {
             let address = parse_address("address", &address)?.canonical();
             manager.store().set_hidden(&address, hidden).await?;

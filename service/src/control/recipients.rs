@@ -3,7 +3,7 @@
 //! taken, a loop, a list that does not exist come back as its typed errors).
 
 use mailroom_shared::address::EmailAddress;
-use mailroom_shared::ipc::{ContactInfo, IpcError, ListInfo, ListSenders, Response};
+use mailroom_shared::ipc::{ContactInfo, Event, IpcError, ListInfo, ListSenders, Response};
 
 use crate::lifecycle::Manager;
 use crate::store::recipients::{Contact, List, ListChange};
@@ -75,6 +75,45 @@ pub(super) async fn add_contact(
     target: &str,
 ) -> Result<Response, IpcError> {
     let address = canonical("address", address)?;
+    let target = outside_target(manager, target).await?;
+    let contact = manager.store().add_contact(address, display_name.trim().to_owned(), target).await?;
+    Ok(Response::Contact(contact_info(contact)))
+}
+
+/// Changes a custom recipient: what is given replaces what it had, with the same
+/// checks as when it was made.
+pub(super) async fn update_contact(
+    manager: &Manager,
+    address: &str,
+    new_address: Option<String>,
+    display_name: Option<String>,
+    target: Option<String>,
+) -> Result<Response, IpcError> {
+    let address = canonical("address", address)?;
+    let contact = manager
+        .store()
+        .contacts()
+        .await?
+        .into_iter()
+        .find(|c| c.address == address)
+        .ok_or_else(|| IpcError::NotFound { message: format!("there is no custom recipient {address}") })?;
+    let new_address = match new_address {
+        Some(a) => canonical("new_address", &a)?,
+        None => contact.address.clone(),
+    };
+    let target = match target {
+        Some(t) => outside_target(manager, &t).await?,
+        None => contact.target,
+    };
+    let display_name = display_name.map_or(contact.display_name, |n| n.trim().to_owned());
+    let changed = manager.store().update_contact(address, new_address, display_name, target).await?;
+    manager.emit(Event::MailboxesChanged);
+    Ok(Response::Contact(contact_info(changed)))
+}
+
+/// A custom recipient's outside address, checked: well formed, and not a recipient here
+/// (a local address is a mailbox's alias, not a custom recipient).
+async fn outside_target(manager: &Manager, target: &str) -> Result<String, IpcError> {
     let target_address = EmailAddress::parse(target.trim())
         .map_err(|e| IpcError::InvalidArgument { field: "target".into(), message: format!("'{target}' {e}") })?;
     if manager.store().named(&target_address.canonical()).await?.is_some() {
@@ -83,9 +122,7 @@ pub(super) async fn add_contact(
             message: format!("{target_address} is a recipient here; give the mailbox an alias instead"),
         });
     }
-    let contact =
-        manager.store().add_contact(address, display_name.trim().to_owned(), target_address.to_string()).await?;
-    Ok(Response::Contact(contact_info(contact)))
+    Ok(target_address.to_string())
 }
 
 /// The mailbox an address names.

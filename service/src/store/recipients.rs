@@ -274,6 +274,25 @@ impl Store {
         dispatch!(self, b => b.add_contact(address, display_name, target).await)
     }
 
+    /// Changes a custom recipient: its address here (`new_address`, which may be the
+    /// same), its display name and its outside address. The lists that name it follow
+    /// a new address; it stays hidden or shown as it was.
+    ///
+    /// Write, atomic: the check that the new address is free, the change and the lists'.
+    ///
+    /// # Errors
+    /// `NotFound` when there is none at `address`; `Conflict` when the new address is
+    /// another recipient's.
+    pub async fn update_contact(
+        &self,
+        address: String,
+        new_address: String,
+        display_name: String,
+        target: String,
+    ) -> StoreResult<Contact> {
+        dispatch!(self, b => b.update_contact(address, new_address, display_name, target).await)
+    }
+
     /// Deletes a custom recipient.
     ///
     /// Write.

@@ -1,8 +1,8 @@
 //! The custom recipient dialogs: New Custom Recipient and its properties.
 
-use mailroom_shared::ipc::ContactInfo;
+use mailroom_shared::ipc::{ContactInfo, Request};
 
-use crate::widgets::{dialog_foot, dialog_key, form_row};
+use crate::widgets::{dialog_foot, form_row};
 
 /// The custom recipient form.
 #[derive(Debug, Default)]
@@ -11,7 +11,7 @@ pub(super) struct ContactForm {
     pub(super) name: String,
     pub(super) address: String,
     pub(super) target: String,
-    /// Hidden from the address book (the one thing Properties change).
+    /// Hidden from the address book.
     pub(super) hidden: bool,
     pub(super) focused: bool,
     pub(super) show_problem: bool,
@@ -29,6 +29,30 @@ impl ContactForm {
             hidden: c.hidden,
             ..ContactForm::default()
         }
+    }
+
+    /// What OK asks of the service: the custom recipient made, or what changed in it.
+    pub(super) fn requests(&self) -> Vec<Request> {
+        let (name, address, target) =
+            (self.name.trim().to_owned(), self.address.trim().to_owned(), self.target.trim().to_owned());
+        let Some(c) = &self.existing else {
+            let mut made = vec![Request::AddContact { address: address.clone(), display_name: name, target }];
+            if self.hidden {
+                made.push(Request::SetHidden { address, hidden: true });
+            }
+            return made;
+        };
+        let mut out = Vec::new();
+        let new_address = (!address.eq_ignore_ascii_case(&c.address)).then(|| address.clone());
+        let display_name = (name != c.display_name).then_some(name);
+        let target = (target != c.target).then_some(target);
+        if new_address.is_some() || display_name.is_some() || target.is_some() {
+            out.push(Request::UpdateContact { address: c.address.clone(), new_address, display_name, target });
+        }
+        if self.hidden != c.hidden {
+            out.push(Request::SetHidden { address, hidden: self.hidden });
+        }
+        out
     }
 
     pub(super) fn problem(&self) -> Option<String> {
@@ -52,39 +76,32 @@ pub(super) fn contact_form_ui(ctx: &egui::Context, d: &mut ContactForm) -> Optio
         ui.set_width(440.0);
         ui.heading(if new { "New Custom Recipient" } else { "Custom Recipient Properties" });
         let mut changed = false;
-        ui.add_enabled_ui(new, |ui| {
-            egui::Grid::new("contact").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
-                let first = form_row(ui, "Display name:", &mut d.name, "Pat Partner");
-                if new && !std::mem::replace(&mut d.focused, true) {
-                    first.request_focus();
-                }
-                changed |= first.changed();
-                changed |= form_row(ui, "E-mail address here:", &mut d.address, "partner@corp.test").changed();
-                changed |= form_row(ui, "Deliver to (outside):", &mut d.target, "someone@elsewhere.example").changed();
-            });
+        egui::Grid::new("contact").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
+            let first = form_row(ui, "Display name:", &mut d.name, "Pat Partner");
+            if !std::mem::replace(&mut d.focused, true) {
+                first.request_focus();
+            }
+            changed |= first.changed();
+            changed |= form_row(ui, "E-mail address here:", &mut d.address, "partner@corp.test").changed();
+            changed |= form_row(ui, "Deliver to (outside):", &mut d.target, "someone@elsewhere.example").changed();
         });
-        ui.checkbox(&mut d.hidden, "Hide from address book")
-            .on_hover_text("Not in the Global Address List calendar and contacts programs show; mail still reaches it.");
+        changed |= ui
+            .checkbox(&mut d.hidden, "Hide from address book")
+            .on_hover_text("Not in the Global Address List calendar and contacts programs show; mail still reaches it.")
+            .changed();
         ui.weak("Mail to the address here is relayed to the outside address, its sender rewritten (SRS) so that it passes SPF.");
         if !new {
-            ui.weak("To change its addresses, delete it and create it again.");
+            ui.weak("A new address here takes effect at once; the lists that name it follow.");
         }
         d.show_problem |= changed;
         if changed {
             d.pending.refused = None;
         }
-        if new {
-            let waiting = d.pending.ui(ui, false);
-            answer = ui
-                .add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, "Create", true))
-                .inner;
-        } else {
-            // Shown only: Close, Enter or Escape close it.
-            let key = dialog_key(ui).is_some();
-            if ui.button("Close").clicked() || key {
-                answer = Some(false);
-            }
-        }
+        let waiting = d.pending.ui(ui, false);
+        let ok = if new { "Create" } else { "OK" };
+        answer = ui
+            .add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, true))
+            .inner;
     });
     answer
 }

@@ -539,8 +539,8 @@ impl RecipientsView {
         Some(Action::Send(Command::FromDialog(form.requests())))
     }
 
-    /// New Custom Recipient, or one's properties (shown; to change one, delete it and
-    /// make it again).
+    /// New Custom Recipient, or one's properties: its name, both addresses and whether
+    /// the address book shows it, changed in place.
     fn contact_dialog(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
         let form = self.contact.as_mut()?;
         if form.pending.answered(model) == Some(true) {
@@ -548,21 +548,17 @@ impl RecipientsView {
             return None;
         }
         let confirmed = contact_form_ui(ctx, form)?;
-        if let Some(c) = form.existing.as_ref().filter(|c| c.hidden != form.hidden) {
-            let request = Request::SetHidden { address: c.address.clone(), hidden: form.hidden };
+        if !confirmed {
             self.contact = None;
-            return Some(Action::Send(Command::Recipients(vec![request])));
+            return None;
         }
-        if !confirmed || form.existing.is_some() {
+        let requests = form.requests();
+        if requests.is_empty() {
             self.contact = None;
             return None;
         }
         form.pending.sent(model);
-        Some(Action::Send(Command::FromDialog(vec![Request::AddContact {
-            address: form.address.trim().to_owned(),
-            display_name: form.name.trim().to_owned(),
-            target: form.target.trim().to_owned(),
-        }])))
+        Some(Action::Send(Command::FromDialog(requests)))
     }
 
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {

@@ -420,6 +420,21 @@ pub enum ContactCmd {
         #[arg(long, default_value = "")]
         name: String,
     },
+    /// Change a custom recipient: its address here, its outside address or its name.
+    /// Lists that name it follow a new address.
+    Set {
+        /// Its local address now.
+        address: String,
+        /// A new local address.
+        #[arg(long = "address", value_name = "ADDRESS")]
+        new_address: Option<String>,
+        /// A new outside address.
+        #[arg(long)]
+        target: Option<String>,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Delete a custom recipient.
     Remove { address: String },
 }

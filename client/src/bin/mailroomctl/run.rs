@@ -380,6 +380,9 @@ async fn list(c: &Client, out: &mut Out, action: ListCmd) -> Result<(), Failure>
 async fn contact(c: &Client, out: &mut Out, action: ContactCmd) -> Result<(), Failure> {
     match action {
         ContactCmd::Add { address, target, name } => render::contact(out, c.add_contact(address, name, target).await?)?,
+        ContactCmd::Set { address, new_address, target, name } => {
+            render::contact(out, c.update_contact(address, new_address, name, target).await?)?;
+        }
         ContactCmd::Remove { address } => {
             c.remove_contact(address).await?;
             render::done(out)?;

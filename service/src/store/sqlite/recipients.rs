@@ -239,6 +239,33 @@ impl Sqlite {
         .await
     }
 
+    pub(in crate::store) async fn update_contact(
+        &self,
+        address: String,
+        new_address: String,
+        display_name: String,
+        target: String,
+    ) -> StoreResult<Contact> {
+        self.write(move |tx| {
+            let exists: Option<i64> = tx
+                .prepare_cached("SELECT id FROM contacts WHERE address = ?1")?
+                .query_row([&address], |r| r.get(0))
+                .optional()?;
+            let Some(id) = exists else {
+                return Err(StoreError::NotFound(format!("there is no custom recipient {address}")));
+            };
+            if new_address != address {
+                check_address_free(tx, &new_address)?;
+                tx.prepare_cached("UPDATE list_members SET member = ?2 WHERE member = ?1")?
+                    .execute(params![address, new_address])?;
+            }
+            tx.prepare_cached("UPDATE contacts SET address = ?2, display_name = ?3, target = ?4 WHERE id = ?1")?
+                .execute(params![id, new_address, display_name, target])?;
+            Ok(Contact { address: new_address, display_name, target })
+        })
+        .await
+    }
+
     pub(in crate::store) async fn remove_contact(&self, address: String) -> StoreResult<()> {
         self.write(move |tx| {
             let n = tx.execute("DELETE FROM contacts WHERE address = ?1", [&address])?;

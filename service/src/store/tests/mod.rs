@@ -123,6 +123,7 @@ contract!(sqlite => crate::store::tests::Fixture::sqlite();
         a_list_expands_through_nested_lists_and_contacts_each_member_once,
         a_member_that_would_make_a_loop_is_refused,
         an_address_belongs_to_one_recipient,
+        a_custom_recipient_is_changed_in_place_and_its_lists_follow,
     ],
     sharing: [
         rights_come_from_the_folders_grant_or_the_mailboxs_through_lists,

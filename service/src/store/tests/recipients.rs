@@ -111,3 +111,45 @@ pub(super) async fn an_address_belongs_to_one_recipient(f: Fixture) {
     store.remove_contact("team@corp.test".into()).await.expect("remove");
     assert!(matches!(store.remove_contact("team@corp.test".into()).await, Err(StoreError::NotFound(_))));
 }
+
+/// A custom recipient is changed in place (walk defect 20: it could only be deleted and
+/// made again): its name, its outside address, and its address here, which must be
+/// free and which the lists naming it follow; it stays hidden if it was.
+pub(super) async fn a_custom_recipient_is_changed_in_place_and_its_lists_follow(f: Fixture) {
+    let store = f.store();
+    mailbox(store, "ann@corp.test").await;
+    store.add_contact("pat@corp.test".into(), "Pat".into(), "pat@outside.test".into()).await.expect("contact");
+    store.set_hidden("pat@corp.test", true).await.expect("hide");
+    store.add_list("team@corp.test".into(), String::new(), ListSenders::default(), false).await.expect("list");
+    store.change_members("team@corp.test".into(), vec!["pat@corp.test".into()], vec![]).await.expect("members");
+
+    let taken = store
+        .update_contact("pat@corp.test".into(), "ann@corp.test".into(), "Pat".into(), "pat@outside.test".into())
+        .await;
+    assert!(matches!(&taken, Err(StoreError::Conflict(m)) if m.contains("a mailbox")), "{taken:?}");
+    let missing = store
+        .update_contact("nobody@corp.test".into(), "nobody@corp.test".into(), String::new(), "x@y.test".into())
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert_eq!(store.contacts().await.expect("contacts")[0].address, "pat@corp.test", "a refusal changes nothing");
+
+    let c = store
+        .update_contact("pat@corp.test".into(), "patricia@corp.test".into(), "Patricia".into(), "pp@new.test".into())
+        .await
+        .expect("changed");
+    assert_eq!(
+        (c.address.as_str(), c.display_name.as_str(), c.target.as_str()),
+        ("patricia@corp.test", "Patricia", "pp@new.test")
+    );
+    let all = store.contacts().await.expect("contacts");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].target, "pp@new.test");
+    assert!(store.hidden_addresses().await.expect("hidden").contains("patricia@corp.test"), "still hidden");
+    let team = store.lists().await.expect("lists").into_iter().find(|l| l.address == "team@corp.test").expect("team");
+    assert_eq!(team.members, ["patricia@corp.test"], "the list follows the new address");
+    // The same address, only the name changed: no conflict with itself.
+    store
+        .update_contact("patricia@corp.test".into(), "patricia@corp.test".into(), "Pat".into(), "pp@new.test".into())
+        .await
+        .expect("renamed");
+}

@@ -210,6 +210,7 @@ mod tests {
             Request::ListMembers { address: String::new(), add: Vec::new(), remove: Vec::new() },
             Request::RemoveList { address: String::new() },
             Request::AddContact { address: String::new(), display_name: String::new(), target: String::new() },
+            Request::UpdateContact { address: String::new(), new_address: None, display_name: None, target: None },
             Request::SetHidden { address: String::new(), hidden: true },
             Request::RemoveContact { address: String::new() },
             Request::AddMailbox { display_name: String::new(), addresses: vec![], password: String::new() },

@@ -184,6 +184,21 @@ pub enum Request {
         /// The outside address mail goes to.
         target: String,
     },
+    /// Change a custom recipient; what is `None` stays as it is. The lists that name it
+    /// follow a new address.
+    UpdateContact {
+        /// Its local address now.
+        address: String,
+        /// A new local address.
+        #[serde(default)]
+        new_address: Option<String>,
+        /// A new display name.
+        #[serde(default)]
+        display_name: Option<String>,
+        /// A new outside address.
+        #[serde(default)]
+        target: Option<String>,
+    },
     /// Hide a recipient (mailbox, shared mailbox, list or custom recipient) from the
     /// address book — the Global Address List that calendar and contacts programs
     /// read, and their search for people — or show it again, as Exchange's "Hide from
@@ -488,6 +503,7 @@ impl Request {
         "list_members",
         "remove_list",
         "add_contact",
+        "update_contact",
         "set_hidden",
         "remove_contact",
         "add_mailbox",
