@@ -195,11 +195,6 @@ impl AdminApp {
             };
             let restarted = restarting && matches!(update, Update::LifecycleDone(Ok(())));
             match &update {
-                Update::BackupDone(Ok((path, m))) => {
-                    let text = format!("Backed up {} mailboxes, {} messages to {path}", m.mailboxes, m.messages);
-                    self.toast(text, true);
-                }
-                Update::BackupDone(Err(e)) => self.toast(format!("The backup failed: {e}"), false),
                 Update::RenewDone(Ok(())) => self.toast("The new certificate is in use".to_owned(), true),
                 Update::RenewDone(Err(e)) => self.toast(format!("No new certificate: {e}"), false),
                 _ => {}
@@ -278,10 +273,12 @@ impl AdminApp {
             Action::ImportMail(address) => self.windows.import.open_for(address),
             Action::ClientSetup(address) => self.windows.setup.open_for(address),
             Action::BackUpNow => match self.model.status.as_ref().map(|s| s.data_dir.clone()) {
-                // Into the service's own data directory, on its machine, named by the time.
+                // Proposed: the service's own data directory, on its machine, named by
+                // the time.
                 Some(dir) => {
                     let stamp = mailroom_shared::time::local_stamp(crate::widgets::now());
-                    self.send(Command::Backup(format!("{dir}/mailroom-backup-{stamp}.tar.gz")));
+                    self.model.backup = None;
+                    self.windows.backup.open_with(format!("{dir}/mailroom-backup-{stamp}.tar.gz"));
                 }
                 None => self.toast("No service to back up".to_owned(), false),
             },

@@ -37,7 +37,7 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
             if ui.add(egui::Button::new("Refresh").shortcut_text("F5")).clicked() {
                 action = Some(Action::Send(Command::Refresh));
             }
-            if ui.button("Back Up Now").clicked() {
+            if ui.button("Back Up Now…").clicked() {
                 action = Some(Action::BackUpNow);
             }
             ui.separator();

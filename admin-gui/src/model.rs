@@ -128,6 +128,10 @@ pub struct Model {
     pub renewing: bool,
     /// The import under way, or the last one's outcome.
     pub import: ImportState,
+    /// A backup asked for is being written.
+    pub backing_up: bool,
+    /// The last backup asked for: its file and what it holds, or why it failed.
+    pub backup: Option<Result<(String, mailroom_shared::ipc::BackupManifest), String>>,
     /// Clients and logins locked out after failed logins.
     pub lockouts: Vec<LockoutInfo>,
     /// Message tracking results.
@@ -186,6 +190,8 @@ impl Default for Model {
             acme: None,
             renewing: false,
             import: ImportState::default(),
+            backing_up: false,
+            backup: None,
             certificate: None,
             lockouts: Vec::new(),
             tracking: Vec::new(),
@@ -269,7 +275,10 @@ impl Model {
             Update::Quarantine(q) => self.quarantine = q,
             Update::Monitor(m) => self.monitor = m,
             // Told as a toast by the app.
-            Update::BackupDone(_) => {}
+            Update::BackupDone(r) => {
+                self.backing_up = false;
+                self.backup = Some(r);
+            }
             Update::QuarantineMessage(r) => self.quarantine_message = Some(r.map(|(entry, text)| (*entry, text))),
             Update::FilterTest(r) => {
                 self.filter_test = Some(r);
@@ -364,6 +373,10 @@ impl Model {
             }
             Command::DnsRecords { .. } | Command::DkimRotate(_) => self.dns_busy = true,
             Command::RenewCertificate => self.renewing = true,
+            Command::Backup(_) => {
+                self.backing_up = true;
+                self.backup = None;
+            }
             Command::Import { .. } => {
                 self.import.running = Some((0, 0));
                 self.import.outcome = None;

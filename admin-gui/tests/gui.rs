@@ -629,20 +629,38 @@ async fn client_setup_names_the_servers_and_offers_the_profile_once_https_is_on(
     h.get_by_label("The profile holds no password: the device asks for it.");
 }
 
-/// File → Back Up Now writes a backup into the service's data directory and says so.
+/// File → Back Up Now… writes a backup into the service's data directory and says so
+/// in its dialog (walk defect 20: only in a toast that faded), with the file to keep;
+/// a file that cannot be written is said there too, and another name can be tried.
 #[tokio::test(flavor = "multi_thread")]
-async fn back_up_now_writes_a_backup_and_says_where() {
+async fn back_up_now_writes_a_backup_and_says_where_in_its_dialog() {
     let d = Daemon::start().await;
     d.add_mailbox("ann@corp.test", "pw");
     let mut h = harness(d.socket.clone());
     connected(&mut h);
     h.get_by_label("File").click();
     h.run_steps(2);
-    h.get_by_label("Back Up Now").click();
-    wait(&mut h, "the backup", |a| a.toasts_shown.iter().any(|t| t.starts_with("Backed up")));
-    let told = h.state().toasts_shown.iter().find(|t| t.starts_with("Backed up")).cloned().unwrap_or_default();
-    assert!(told.starts_with("Backed up 1 mailboxes, 0 messages to "), "{told}");
-    let path = told.rsplit(" to ").next().unwrap_or_default();
-    assert!(std::path::Path::new(path).is_file(), "{path} is not there");
-    assert!(path.starts_with(&d.data_dir.display().to_string()), "{path}");
+    h.get_by_label("Back Up Now…").click();
+    h.run_steps(3);
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Into the file:");
+    let proposed = field.value().unwrap_or_default();
+    assert!(proposed.starts_with(&d.data_dir.display().to_string()) && proposed.ends_with(".tar.gz"), "{proposed}");
+
+    common::replace_text(&mut h, "Into the file:", "/nonexistent/dir/b.tar.gz");
+    h.key_press(egui::Key::Enter);
+    wait(&mut h, "the refusal", |a| matches!(a.model.backup, Some(Err(_))));
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("The backup failed").is_some(), "said in the dialog");
+
+    let wanted = d.data_dir.join("monday.tar.gz").display().to_string();
+    common::replace_text(&mut h, "Into the file:", &wanted);
+    h.get_by_label("Back Up").click();
+    wait(&mut h, "the backup", |a| matches!(a.model.backup, Some(Ok(_))));
+    h.run_steps(2);
+    h.get_by_label_contains("Backed up 1 mailbox and 0 messages");
+    h.get_by_label(&wanted);
+    assert!(std::path::Path::new(&wanted).is_file(), "{wanted} is not there");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Into the file:").is_none(), "Escape closes it");
 }

@@ -53,7 +53,7 @@ async fn the_backup_tab_schedules_a_daily_backup_and_says_what_is_wrong_with_a_t
     h.run_steps(3);
     h.get_by_label("Next:");
     h.get_by_label("None yet");
-    h.get_by_label("Back Up Now");
+    h.get_by_label("Back Up Now…");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -62,7 +62,7 @@ pub fn ui(
         }
     });
     ui.add_space(6.0);
-    if ui.button("Back Up Now").on_hover_text("A backup of the whole store now, into the data directory").clicked() {
+    if ui.button("Back Up Now…").on_hover_text("A backup of the whole store now, into a file you name").clicked() {
         action = Some(Action::BackUpNow);
     }
     action

@@ -1,5 +1,5 @@
 //! The secondary windows: Connect to Server (File), Message Tracking and Test Address
-//! (Tools), About and the help pages (Help), and
+//! (Tools), About and the help pages (Help), Back Up Now (File), and
 //! Queued Message Details (from Queues), Quarantined Message (from Quarantine), Import
 //! Mail and Client Setup (from Recipients).
 //!
@@ -7,6 +7,7 @@
 //! with `fn show(&mut self, ctx, model) -> Option<Action>`; [`Windows`] holds them all.
 
 pub mod about;
+pub mod backup;
 pub mod connect;
 pub mod help;
 pub mod import;
@@ -41,6 +42,8 @@ pub struct Windows {
     pub import: import::ImportWindow,
     /// Recipients → Client Setup.
     pub setup: setup::ClientSetupWindow,
+    /// File → Back Up Now.
+    pub backup: backup::BackupWindow,
 }
 
 impl Windows {
@@ -72,6 +75,7 @@ impl Windows {
             || self.quarantined.id.is_some()
             || self.import.address.is_some()
             || self.setup.address.is_some()
+            || self.backup.open
     }
 
     /// The help page of the window in front (a dialog first, then the window last
@@ -82,6 +86,9 @@ impl Windows {
         }
         if self.import.address.is_some() {
             return Some(Topic::ImportMail);
+        }
+        if self.backup.open {
+            return Some(Topic::Tab(crate::nav::Tab::Backup));
         }
         let open = [
             (self.tracking.open, "Message Tracking", Topic::MessageTracking),
@@ -127,5 +134,6 @@ impl Windows {
         actions.extend(self.quarantined.show(ctx, model));
         actions.extend(self.import.show(ctx, model));
         actions.extend(self.setup.show(ctx, model));
+        actions.extend(self.backup.show(ctx, model));
     }
 }
