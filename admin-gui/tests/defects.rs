@@ -432,3 +432,33 @@ async fn a_custom_recipient_is_edited_in_its_properties() {
     assert!(h.query_by_label("Custom Recipient Properties").is_none(), "closed once done");
     assert_eq!(h.state().model.contacts.len(), 1, "changed, not added");
 }
+
+/// Walk defect 20: the selected routing row was highlighted half-way (its Sent To cell
+/// only), and only that cell selected it. A click anywhere on the row selects it, the
+/// whole row shows it, and a double-click opens it for editing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_routing_row_is_selected_by_a_click_anywhere_and_opens_on_a_double_click() {
+    use egui_kittest::kittest::NodeT as _;
+    let d = Daemon::start().await;
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    // Frames a sixtieth of a second apart, so that two clicks are a double-click.
+    let socket = d.socket.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket));
+    connected(&mut h);
+    common::open_routing_tab(&mut h);
+    assert!(h.get_by_label("Edit…").accesskit_node().is_disabled(), "nothing selected yet");
+    h.get_by_label("<inbound>").click();
+    h.run_steps(3);
+    assert!(!h.get_by_label("Edit…").accesskit_node().is_disabled(), "the Route To cell selected the row");
+    // Half a second after the last click, or egui counts a third one.
+    h.run_steps(30);
+    let row = h.get_by_label("<inbound>");
+    row.click();
+    row.click();
+    h.run_steps(3);
+    h.get_by_label("Edit Routing Table Entry");
+}

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{click_in_view, connected, harness, replace_text, select_recipient, type_into, wait};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use mailroom_tests::Daemon;
 
 fn saved_config(d: &Daemon) -> serde_json::Value {
@@ -123,4 +123,59 @@ async fn import_mail_brings_a_maildir_in_with_progress_and_adds_nothing_the_seco
     h.get_by_label("Import").click();
     wait(&mut h, "the refusal", |a| a.model.import.outcome.as_ref().is_some_and(Result::is_err));
     h.get_by_label_contains("The import stopped: /nonexistent/Maildir: there is no such folder");
+}
+
+/// Walk defect 20: Import Mail had no Browse…, so a path had to be known and typed.
+/// Browse… lists the folders and files where the path points (a Maildir marked so),
+/// Up and Open move through folders, and a click fills in the path and the kind: a
+/// Maildir folder, or an mbox file.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_mail_browses_to_a_maildir_or_an_mbox_file() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    let old = d.dir.path().join("old-mail");
+    let maildir = old.join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("mkdir");
+    }
+    std::fs::write(maildir.join("new").join("1.old"), "Message-ID: <1@old.test>\nSubject: one\n\nfirst\n")
+        .expect("write");
+    std::fs::write(old.join("inbox.mbox"), "From a@old.test Mon Jan  1 00:00:00 2024\nSubject: m\n\nm\n")
+        .expect("write");
+    std::fs::create_dir_all(old.join("archive")).expect("mkdir");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    select_recipient(&mut h, "ann@corp.test");
+    h.get_by_label("Import Mail…").click();
+    h.run_steps(3);
+    // Browse… opens where the path points: here, inside the folder "archive".
+    type_into(&mut h, "Path:", old.join("archive").to_str().expect("utf-8"));
+    h.get_by_label("Browse…").click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Look in: {}", old.join("archive").display()));
+    h.get_by_label("Up").click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Look in: {}", old.display()));
+    // A click on the mbox file picks it and its kind; on the Maildir, the folder.
+    h.get_by_label_contains("inbox.mbox").click();
+    h.run_steps(3);
+    let path = |h: &egui_kittest::Harness<'_, mailroom_admin::AdminApp>| {
+        h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Path:").value().unwrap_or_default()
+    };
+    assert_eq!(path(&h), old.join("inbox.mbox").display().to_string());
+    assert!(
+        h.get_by_label("An mbox file").accesskit_node().toggled().is_some_and(|t| t == egui::accesskit::Toggled::True)
+    );
+    h.get_by_label_contains("(a Maildir)").click();
+    h.run_steps(3);
+    assert_eq!(path(&h), maildir.display().to_string());
+    assert!(
+        h.get_by_label("A Maildir folder")
+            .accesskit_node()
+            .toggled()
+            .is_some_and(|t| t == egui::accesskit::Toggled::True)
+    );
+    h.get_by_label("Import").click();
+    wait(&mut h, "the import", |a| a.model.import.outcome.is_some());
+    h.get_by_label("Imported 1 message(s); 0 had been imported before and were skipped.");
 }

@@ -86,19 +86,46 @@ impl RoutingTab {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_min_height(160.0);
                 ui.set_width(ui.available_width());
-                egui::Grid::new("routing_table").num_columns(2).striped(true).min_col_width(220.0).show(ui, |ui| {
-                    ui.strong("Sent To");
-                    ui.strong("Route To");
-                    ui.end_row();
-                    for (i, e) in draft.routing.table.iter().enumerate() {
-                        let route_to = e.reroute_to.clone().unwrap_or_else(|| "<inbound>".into());
-                        if ui.selectable_label(self.selected_entry == Some(i), &e.sent_to).clicked() {
-                            self.selected_entry = Some(i);
-                        }
-                        ui.label(route_to);
-                        ui.end_row();
-                    }
-                });
+                // A table whose rows are selected whole (a click anywhere on one), and
+                // opened for editing by a double-click, as a Windows list view.
+                let mut open = None;
+                egui_extras::TableBuilder::new(ui)
+                    .id_salt("routing_table")
+                    .striped(true)
+                    .sense(egui::Sense::click())
+                    .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                    .column(egui_extras::Column::initial(240.0).resizable(true))
+                    .column(egui_extras::Column::remainder())
+                    .min_scrolled_height(140.0)
+                    .header(20.0, |mut h| {
+                        h.col(|ui| {
+                            ui.strong("Sent To");
+                        });
+                        h.col(|ui| {
+                            ui.strong("Route To");
+                        });
+                    })
+                    .body(|body| {
+                        body.rows(20.0, draft.routing.table.len(), |mut row| {
+                            let i = row.index();
+                            let e = &draft.routing.table[i];
+                            row.set_selected(self.selected_entry == Some(i));
+                            row.col(|ui| crate::widgets::cell(ui, e.sent_to.as_str()));
+                            row.col(|ui| crate::widgets::cell(ui, e.reroute_to.as_deref().unwrap_or("<inbound>")));
+                            let r = row.response();
+                            if r.clicked() {
+                                self.selected_entry = Some(i);
+                            }
+                            if r.double_clicked() {
+                                self.selected_entry = Some(i);
+                                open = Some(i);
+                            }
+                        });
+                    });
+                if let Some(i) = open {
+                    let e = &draft.routing.table[i];
+                    self.entry_dialog = Some(EntryDialog::new(Some(i), e.sent_to.clone(), e.reroute_to.clone()));
+                }
             });
             field_errors(ui, errors, "routing.table");
             for name in private_inbound_names(draft) {
@@ -230,7 +257,7 @@ impl RoutingTab {
             network_list(
                 ui,
                 "clients",
-                "client network",
+                "Client network:",
                 &mut r.client_networks,
                 &mut d.new_client,
                 r.allow_listed_clients,
@@ -239,13 +266,13 @@ impl RoutingTab {
             network_list(
                 ui,
                 "internal",
-                "internal address",
+                "Internal address:",
                 &mut r.internal_networks,
                 &mut d.new_internal,
                 r.allow_internal_addresses,
             );
             ui.label("Hosts and clients that can NEVER route mail:");
-            network_list(ui, "never", "network", &mut r.never_networks, &mut d.new_never, true);
+            network_list(ui, "never", "Refused network:", &mut r.never_networks, &mut d.new_never, true);
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 if ui.button("OK").clicked() {
@@ -354,7 +381,7 @@ fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>
             for (i, n) in list.iter().enumerate() {
                 ui.horizontal(|ui| {
                     ui.label(n);
-                    if ui.small_button(format!("Remove {n}")).clicked() {
+                    if ui.small_button("Remove").on_hover_text(format!("Remove {n} from the list")).clicked() {
                         remove = Some(i);
                     }
                 });
@@ -372,7 +399,8 @@ fn network_list(ui: &mut egui::Ui, id: &str, label: &str, list: &mut Vec<String>
                 )
                 .labelled_by(l.id);
                 let valid = IpNet::parse(new).is_ok();
-                if ui.add_enabled(valid, egui::Button::new(format!("Add {label}"))).clicked() {
+                let add = ui.add_enabled(valid, egui::Button::new("Add")).on_hover_text("Add it to the list above");
+                if add.clicked() {
                     list.push(std::mem::take(new).trim().to_owned());
                 }
                 if !new.trim().is_empty()
