@@ -92,9 +92,10 @@ impl RoutingTab {
                 egui_extras::TableBuilder::new(ui)
                     .id_salt("routing_table")
                     .striped(true)
-                    .sense(egui::Sense::click())
+                    // Clicks, but no Tab stop per row (Tab goes on to Add…).
+                    .sense(egui::Sense::CLICK)
                     .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                    .column(egui_extras::Column::initial(240.0).resizable(true))
+                    .column(egui_extras::Column::initial(240.0))
                     .column(egui_extras::Column::remainder())
                     .min_scrolled_height(140.0)
                     .header(20.0, |mut h| {
