@@ -400,7 +400,8 @@ impl eframe::App for AdminApp {
         });
         let ctx = ui.ctx().clone();
         if let Some(p) = &mut self.properties {
-            actions.extend(p.show(&ctx, model));
+            let can_start = self.local_service && matches!(self.target, backend::Target::Local(_));
+            actions.extend(p.show(&ctx, model, can_start));
             if !p.is_open() {
                 self.properties = None;
             }

@@ -137,3 +137,42 @@ async fn the_guided_fix_turns_rerouting_on_and_restarts() {
     let t = d.ctl_ok(&["test-address", "friend@outside.test", "--auth", "ann@corp.test"]);
     assert!(t.starts_with("relayed outbound"), "{t}");
 }
+
+/// Walk defect 11: when the service died with Properties open, the sheet greyed with no
+/// reason and no way to start it again. The sheet says the service is not answering
+/// and why, keeps what was typed (still editable), offers Start Service, and once the
+/// service answers again OK saves the edit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_that_dies_under_properties_is_said_and_started_with_the_edit_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("admin.sock");
+    let daemon = daemon_in(dir.path());
+    let s2 = socket.clone();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_eframe(move |cc| mailroom_admin::AdminApp::new(&cc.egui_ctx, s2).with_daemon(daemon));
+    wait(&mut h, "the no-service page", |a| matches!(a.model.connection, mailroom_admin::model::Connection::Down(_)));
+    h.get_by_label("Start Service").click();
+    connected(&mut h);
+    h.get_by_label("Properties").click();
+    h.run_steps(3);
+    replace_text(&mut h, "Host name:", "mail.edited.test");
+    let pid = h.state().model.status.as_ref().map(|s| s.pid).expect("pid");
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    wait(&mut h, "the lost connection", |a| !a.connected());
+    h.run_steps(3);
+    h.get_by_label_contains("The Internet Mail Service is not answering");
+    h.get_by_label_contains("What you changed here is kept");
+    let field = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Host name:");
+    assert_eq!(field.value().as_deref(), Some("mail.edited.test"), "the edit is kept");
+    assert!(!field.accesskit_node().is_disabled(), "and can still be changed");
+    assert!(h.get_by_label("OK").accesskit_node().is_disabled(), "nothing to save to");
+    h.get_all_by_label("Start Service").last().expect("the sheet's Start Service").click();
+    connected(&mut h);
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("is not answering").is_none(), "the notice goes");
+    h.get_by_label("OK").click();
+    wait(&mut h, "the saved host name", |a| {
+        a.model.config.as_ref().is_some_and(|(c, _)| c.general.host_name.to_string() == "mail.edited.test")
+    });
+}

@@ -163,8 +163,10 @@ impl PropertiesWindow {
         Action::Send(Command::SaveConfig { draft: Box::new(self.draft.clone()), base_revision: self.base_revision })
     }
 
-    /// Draws the window and the routing dialogs; Apply and OK ask for a save.
-    pub fn show(&mut self, ctx: &egui::Context, model: &Model) -> Option<Action> {
+    /// Draws the window and the routing dialogs; Apply and OK ask for a save. When the
+    /// service stops answering the sheet says so and why, keeps the edit (the fields
+    /// stay editable, only saving waits) and, where `can_start`, offers Start Service.
+    pub fn show(&mut self, ctx: &egui::Context, model: &Model, can_start: bool) -> Option<Action> {
         self.answer_ui(&model.save);
         let mut action = None;
         let mut ok = false;
@@ -203,6 +205,9 @@ impl PropertiesWindow {
                     focus_field(ui.ctx(), FIRST_FIELD);
                 }
                 ui.separator();
+                if let Some(a) = not_answering_ui(ui, model, can_start) {
+                    action = Some(a);
+                }
                 self.forget_changed_errors();
                 let errors = self.errors();
                 let shown: Vec<ConfigError> = errors.iter().chain(&self.notice).cloned().collect();
@@ -213,8 +218,10 @@ impl PropertiesWindow {
                     .auto_shrink([false, false])
                     .max_height(ui.available_height() - 40.0)
                     .show(ui, |ui| {
-                        let tab = ui.add_enabled_ui(connected && !self.saving, |ui| self.tab_ui(ui, model, &shown));
-                        action = tab.inner;
+                        let tab = ui.add_enabled_ui(!self.saving, |ui| self.tab_ui(ui, model, &shown));
+                        if tab.inner.is_some() {
+                            action = tab.inner;
+                        }
                     });
                 if let Some(m) = &self.server_message {
                     ui.colored_label(ui.visuals().error_fg_color, m);
@@ -293,6 +300,32 @@ impl PropertiesWindow {
         }
         None
     }
+}
+
+/// The notice at the sheet's top while the service does not answer: why, that the
+/// edit is kept, and Start Service (or its progress) where the service is this
+/// computer's.
+fn not_answering_ui(ui: &mut egui::Ui, model: &Model, can_start: bool) -> Option<Action> {
+    let crate::model::Connection::Down(reason) = &model.connection else { return None };
+    let mut action = None;
+    egui::Frame::group(ui.style()).fill(ui.visuals().faint_bg_color).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.colored_label(ui.visuals().warn_fg_color, "The Internet Mail Service is not answering.");
+        ui.add(egui::Label::new(egui::RichText::new(reason).weak()).wrap());
+        ui.label("What you changed here is kept: OK and Apply save it once the service answers again.");
+        ui.horizontal(|ui| {
+            if let Some(s) = &model.launch {
+                ui.spinner();
+                ui.label(s);
+            } else if can_start && ui.button("Start Service").clicked() {
+                action = Some(Action::StartService);
+            } else if !can_start {
+                ui.weak("Trying again every few seconds.");
+            }
+        });
+    });
+    ui.add_space(4.0);
+    action
 }
 
 /// The value at a configuration field's path (`routing.table[2].domain`) in the
