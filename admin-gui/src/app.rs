@@ -71,6 +71,10 @@ impl AdminApp {
     pub fn new(ctx: &egui::Context, socket: PathBuf) -> AdminApp {
         // Exchange Administrator was a light, businesslike Windows program.
         ctx.set_theme(egui::Theme::Light);
+        // Scroll bars that are always drawn where there is more to see, as in a Windows
+        // program (egui's thin floating ones show only under the pointer, and a view
+        // wider than the window then looked cut off).
+        ctx.all_styles_mut(|style| style.spacing.scroll = egui::style::ScrollStyle::solid());
         let target = backend::Target::Local(socket.clone());
         let (commands, updates) = backend::spawn(ctx.clone(), target.clone());
         AdminApp {
@@ -375,13 +379,16 @@ impl eframe::App for AdminApp {
         let collapsed = &mut self.collapsed;
         let pressed = ui.input(|i| i.pointer.any_pressed());
         let mut tree_keys = self.tree_keys;
-        egui::Panel::left("tree").resizable(true).default_size(250.0).show(ui, |ui| {
+        egui::Panel::left("tree").resizable(true).default_size(250.0).size_range(150.0..=600.0).show(ui, |ui| {
             // A click in a pane gives it the keyboard, as in a Windows window.
             if pressed && ui.rect_contains_pointer(ui.max_rect()) {
                 tree_keys = true;
             }
             ui.add_enabled_ui(main, |ui| {
+                // Filling the pane, so that dragging its edge resizes it (a pane that
+                // only used its labels' width snapped back).
                 egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
                     .show(ui, |ui| actions.extend(main_window::tree_ui(ui, selected, model, collapsed)));
             });
         });
@@ -394,7 +401,12 @@ impl eframe::App for AdminApp {
                 if let Connection::Down(reason) = &model.connection {
                     actions.extend(main_window::no_service_ui(ui, model, &self.target, reason, self.local_service));
                 } else {
-                    actions.extend(self.views.ui(self.selected, ui, model));
+                    // A view wider than the window (a small screen) scrolls sideways, so
+                    // that no column or button is out of reach.
+                    egui::ScrollArea::horizontal()
+                        .id_salt(("view", self.selected))
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| actions.extend(self.views.ui(self.selected, ui, model)));
                 }
             });
         });

@@ -4,7 +4,7 @@
 //! "open Properties on that tab") without importing the code that draws it.
 
 /// The tree's nodes; the selected one decides the view on the right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Node {
     /// Configuration → Connections → Internet Mail Service.
     InternetMailService,

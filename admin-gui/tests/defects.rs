@@ -462,3 +462,62 @@ async fn a_routing_row_is_selected_by_a_click_anywhere_and_opens_on_a_double_cli
     h.run_steps(3);
     h.get_by_label("Edit Routing Table Entry");
 }
+
+/// Walk defect 6: at 800×600 the DNS Records' values and Copy buttons and the
+/// Recipients' Messages and Size columns were out of reach (no horizontal scrolling),
+/// and even at the default size the Copy buttons were cut in half. The view scrolls
+/// sideways to each of them, and Copy sits whole beside its value.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_800_by_600_every_column_and_copy_button_can_be_reached() {
+    let d = Daemon::start().await;
+    d.ctl_ok(&["routing", "reroute", "on"]);
+    d.ctl_ok(&["routing", "add", "corp.test", "--inbound"]);
+    d.add_mailbox("ann@corp.test", "pw");
+    let socket = d.socket.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(800.0, 600.0))
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket));
+    connected(&mut h);
+    let reachable = |h: &mut Harness<'_, AdminApp>, label: &str| {
+        let node = h.get_all_by_label(label).next().expect("the control");
+        node.scroll_to_me();
+        h.run_steps(4);
+        let r = h.get_all_by_label(label).next().expect("the control").rect();
+        assert!(r.min.x >= 0.0 && r.max.x <= 800.0 && r.max.y <= 600.0, "{label} out of reach at {r:?}");
+        r
+    };
+    h.get_by_label("DNS Records").click();
+    wait(&mut h, "the records", |a| matches!(&a.model.dns_records, Some(Ok(r)) if !r.is_empty()));
+    let copy = reachable(&mut h, "Copy");
+    assert!(copy.width() >= 36.0, "Copy is whole: {copy:?}");
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailbox", |a| !a.model.mailboxes.is_empty());
+    reachable(&mut h, "Size");
+    reachable(&mut h, "Messages");
+
+    // The tree pane is resized by dragging its edge (it snapped back to its labels).
+    let left_of_view = |h: &Harness<'_, AdminApp>| h.get_by_label("Find:").rect().min.x;
+    let before = left_of_view(&h);
+    let edge = h.get_by_label("Monitor").rect().center().y;
+    let (from, to) = (egui::pos2(250.0, edge + 60.0), egui::pos2(350.0, edge + 60.0));
+    // The edge: the pane's default width from the window's left.
+    let x = 250.0;
+    h.event(egui::Event::PointerMoved(egui::pos2(x, from.y)));
+    h.run_steps(2);
+    let button = |x: f32, pressed| egui::Event::PointerButton {
+        pos: egui::pos2(x, from.y),
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(button(x, true));
+    h.run_steps(1);
+    for step in 1..=10 {
+        h.event(egui::Event::PointerMoved(egui::pos2(x + step as f32 * (to.x - x) / 10.0, from.y)));
+        h.run_steps(1);
+    }
+    h.event(button(to.x, false));
+    h.run_steps(4);
+    let after = left_of_view(&h);
+    assert!(after > before + 60.0, "the tree pane widened: {before} -> {after}");
+}

@@ -105,19 +105,20 @@ impl DnsView {
     }
 }
 
-/// One domain's records: status, type, name, value, what for, Copy.
+/// One domain's records: status, type, name, the value with its Copy button before it
+/// (whole, and reached with the value), what for.
 fn records_table(ui: &mut egui::Ui, domain: &str, rows: &[&DnsRecord]) {
     ui.push_id(domain, |ui| {
         TableBuilder::new(ui)
             .striped(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(150.0))
             .column(Column::exact(44.0))
-            .column(Column::initial(260.0).resizable(true).clip(true))
-            .column(Column::initial(320.0).resizable(true).clip(true))
-            .column(Column::remainder().clip(true))
-            .column(Column::exact(52.0))
+            .column(Column::initial(240.0).resizable(true).clip(true))
+            .column(Column::initial(380.0).resizable(true).clip(true))
+            .column(Column::remainder().at_least(160.0).clip(true))
             .header(20.0, |mut h| {
-                for title in ["Status", "Type", "Name", "Value", "For", ""] {
+                for title in ["Status", "Type", "Name", "Value", "For"] {
                     h.col(|ui| {
                         ui.strong(title);
                     });
@@ -125,7 +126,7 @@ fn records_table(ui: &mut egui::Ui, domain: &str, rows: &[&DnsRecord]) {
             })
             .body(|mut body| {
                 for r in rows {
-                    body.row(22.0, |mut row| {
+                    body.row(24.0, |mut row| {
                         row.col(|ui| {
                             let (words, good) = status_words(r.check.as_ref());
                             let color = match good {
@@ -142,15 +143,13 @@ fn records_table(ui: &mut egui::Ui, domain: &str, rows: &[&DnsRecord]) {
                             ui.label(&r.name).on_hover_text(&r.name);
                         });
                         row.col(|ui| {
+                            if ui.button("Copy").on_hover_text("Copy the value").clicked() {
+                                ui.ctx().copy_text(r.value.clone());
+                            }
                             ui.monospace(&r.value).on_hover_text(&r.value);
                         });
                         row.col(|ui| {
                             ui.label(&r.purpose).on_hover_text(&r.purpose);
-                        });
-                        row.col(|ui| {
-                            if ui.small_button("Copy").on_hover_text("Copy the value").clicked() {
-                                ui.ctx().copy_text(r.value.clone());
-                            }
                         });
                     });
                 }
