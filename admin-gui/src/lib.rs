@@ -27,6 +27,7 @@ pub mod main_window;
 pub mod model;
 pub mod nav;
 pub mod properties;
+pub mod selection;
 pub mod views;
 pub mod widgets;
 pub mod windows;

@@ -128,3 +128,53 @@ async fn a_queued_message_opens_on_a_double_click_and_delete_asks_first() {
     assert!(h.query_by_label("Delete Queued Message").is_none());
     assert!(d.ctl_ok(&["queue", "list"]).contains("far@outside.test"), "kept");
 }
+
+/// Walk defect 2 and multi-select: Ctrl+click adds a row, Shift+click the run to it,
+/// Ctrl+A every row, a letter the next name starting with it, Shift+Down extends; the
+/// toolbar's Delete asks once for all those selected, naming how many, and deletes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn several_recipients_are_selected_and_deleted_together() {
+    use egui::Modifiers;
+    let d = Daemon::start().await;
+    for (address, name) in [("ann@corp.test", "Ann"), ("bob@corp.test", "Bob"), ("carl@corp.test", "Carl")] {
+        let out = d.ctl_with_input(&["mailbox", "add", address, "--name", name, "--password-stdin"], "pw\n");
+        assert!(out.status.success(), "{out:?}");
+    }
+    d.ctl_ok(&["list", "add", "team@corp.test", "--name", "Team"]);
+    let mut h = quick_harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the recipients", |a| a.model.mailboxes.len() == 3 && a.model.lists.len() == 1);
+    h.get_by_label("Ann").click();
+    h.run_steps(2);
+    h.get_by_label("Carl").click_modifiers(Modifiers::COMMAND);
+    h.run_steps(2);
+    assert!(!properties_enabled(&h), "Properties is for one recipient");
+    h.get_by_label("Team").click_modifiers(Modifiers::SHIFT);
+    h.run_steps(2);
+    // By address: ann, bob, carl, team; the run from Ann (the anchor) to Team.
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(2);
+    h.get_by_label("Delete").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Delete these 4 recipients, 3 mailboxes and all their messages?");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Delete Recipients").is_none(), "Escape kept them all");
+    // A letter: the next name starting with it, alone.
+    h.event(egui::Event::Text("b".into()));
+    h.run_steps(2);
+    assert!(properties_enabled(&h), "one selected again");
+    h.key_press_modifiers(Modifiers::SHIFT, egui::Key::ArrowDown);
+    h.run_steps(2);
+    assert!(!properties_enabled(&h), "Shift+Down took Carl in too");
+    h.get_by_label("Delete").click();
+    h.run_steps(3);
+    h.get_by_label("Delete Recipients");
+    h.get_by_label_contains("Delete these 2 recipients, 2 mailboxes and all their messages?");
+    h.get_all_by_label("Delete").last().expect("the dialog's Delete").click();
+    wait(&mut h, "the two deleted", |a| a.model.mailboxes.len() == 1);
+    let left: Vec<String> = h.state().model.mailboxes.iter().map(|m| m.addresses[0].clone()).collect();
+    assert_eq!(left, ["ann@corp.test"], "Bob and Carl went, Ann stays");
+    assert_eq!(h.state().model.lists.len(), 1, "and so does the list");
+}

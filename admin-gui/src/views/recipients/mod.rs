@@ -11,6 +11,7 @@ use mailroom_shared::ipc::Request;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
+use crate::selection::Selection;
 use crate::widgets::{Sort, cell, confirm_ui, count_of, find_box, found, icon, sortable_header};
 
 mod contact;
@@ -24,9 +25,9 @@ use mailbox::{MailboxForm, mailbox_form_ui};
 /// The Recipients view and its dialogs.
 #[derive(Debug)]
 pub struct RecipientsView {
-    /// The selected mailbox, by primary address (an index would go stale when the
+    /// The recipients selected, by primary address (an index would go stale when the
     /// list changes).
-    selected: Option<String>,
+    selection: Selection<String>,
     sort: Sort,
     /// The Find box's text: the rows shown are those it finds.
     find: String,
@@ -37,8 +38,8 @@ pub struct RecipientsView {
     new_mailbox: Option<MailboxForm>,
     /// Mailbox Properties, when open: the mailbox's primary address and the form.
     edit_mailbox: Option<(String, MailboxForm)>,
-    /// The delete confirmation, when open: the recipient's address and kind.
-    confirm_delete: Option<(String, Kind)>,
+    /// The delete confirmation, when open: the recipients' addresses and kinds.
+    confirm_delete: Option<Vec<(String, Kind)>>,
     /// New Distribution List or List Properties, when open.
     list: Option<ListForm>,
     /// New Custom Recipient or its properties, when open.
@@ -91,7 +92,7 @@ struct Row<'a> {
 impl Default for RecipientsView {
     fn default() -> RecipientsView {
         RecipientsView {
-            selected: None,
+            selection: Selection::default(),
             // By address.
             sort: Sort::by(1),
             find: String::new(),
@@ -104,6 +105,17 @@ impl Default for RecipientsView {
             open_requested: false,
         }
     }
+}
+
+/// How a row was clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowClick {
+    /// With the primary button (and maybe Ctrl or Shift).
+    Click,
+    /// With the secondary button, before its menu.
+    Secondary,
+    /// Twice.
+    Double,
 }
 
 /// What a row of the table asked for.
@@ -148,14 +160,16 @@ impl RecipientsView {
     /// Opens the selected recipient's Properties (at the next frame); false when none
     /// is selected.
     pub fn open_selected(&mut self) -> bool {
-        self.open_requested = self.selected.is_some();
+        self.open_requested = self.selection.single().is_some();
         self.open_requested
     }
 
     /// The toolbar, the warnings, the table, and whichever dialog is open.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
-        let selected = self.selected.clone().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        self.selection.retain(|key| kind_of(model, key).is_some());
+        let selected = self.selection.single().cloned().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        let any = !self.selection.is_empty();
         let mut open = std::mem::take(&mut self.open_requested);
         let mut delete = false;
         let mut import = false;
@@ -175,7 +189,7 @@ impl RecipientsView {
                 self.contact = Some(ContactForm::default());
             }
             open |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Properties…")).clicked();
-            delete |= ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete")).clicked();
+            delete |= ui.add_enabled(connected && any, egui::Button::new("Delete")).clicked();
             let mailbox = matches!(selected, Some((_, Kind::Mailbox)));
             import |= ui.add_enabled(connected && mailbox, egui::Button::new("Import Mail…")).clicked();
             setup |= ui.add_enabled(connected && mailbox, egui::Button::new("Client Setup…")).clicked();
@@ -203,15 +217,21 @@ impl RecipientsView {
             Some(RowAction::Setup) => setup = true,
             None => {}
         }
-        // Enter opens the selected recipient's properties, Delete asks to delete it.
-        if self.selected.is_some() && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) {
+        // Enter opens the selected recipient's properties, Delete asks to delete those
+        // selected.
+        if !self.selection.is_empty() && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) {
             ui.input_mut(|i| {
                 open |= i.consume_key(egui::Modifiers::NONE, egui::Key::Enter);
                 delete |= i.consume_key(egui::Modifiers::NONE, egui::Key::Delete);
             });
         }
         // The selection as it stands after this frame's clicks.
-        let selected = self.selected.clone().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        let selected = self.selection.single().cloned().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
+        if connected && delete && !self.selection.is_empty() {
+            let chosen: Vec<(String, Kind)> =
+                self.selection.keys().filter_map(|k| kind_of(model, k).map(|kind| (k.clone(), kind))).collect();
+            self.confirm_delete = Some(chosen);
+        }
         let mut opened_import = None;
         if connected && let Some((key, kind)) = selected {
             if import && kind == Kind::Mailbox {
@@ -245,8 +265,6 @@ impl RecipientsView {
                         }
                     }
                 }
-            } else if delete {
-                self.confirm_delete = Some((key, kind));
             }
         }
         let ctx = ui.ctx().clone();
@@ -321,39 +339,21 @@ impl RecipientsView {
         let mut clicked_header = None;
         let mut clicked_row = None;
         let mut action = None;
-        // Up, Down, Home, End, Page Up and Page Down move the selection, as in a
-        // Windows list view (while the list has the keyboard and no field does).
-        let mut moved_to = None;
-        if self.list_keys && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) && !rows.is_empty() {
-            let at = self.selected.as_deref().and_then(|s| rows.iter().position(|r| r.key == s));
-            let last = rows.len() - 1;
-            let page = 20;
-            let to = ui.input_mut(|i| {
-                use egui::{Key, Modifiers};
-                let mut key = |k| i.consume_key(Modifiers::NONE, k);
-                if key(Key::ArrowDown) {
-                    Some(at.map_or(0, |a| (a + 1).min(last)))
-                } else if key(Key::ArrowUp) {
-                    Some(at.map_or(0, |a| a.saturating_sub(1)))
-                } else if key(Key::Home) {
-                    Some(0)
-                } else if key(Key::End) {
-                    Some(last)
-                } else if key(Key::PageDown) {
-                    Some(at.map_or(0, |a| (a + page).min(last)))
-                } else if key(Key::PageUp) {
-                    Some(at.map_or(0, |a| a.saturating_sub(page)))
-                } else {
-                    None
-                }
-            });
-            if let Some(to) = to {
-                clicked_row = Some(rows[to].key.to_owned());
-                moved_to = Some(to);
-            }
-        }
-        let moved = clicked_row.clone();
-        let selected = moved.as_deref().or(self.selected.as_deref());
+        // The keys of a Windows list view (while the list has the keyboard and no
+        // field does): the arrows, Home, End, Page Up and Down (with Shift, extending),
+        // Ctrl+A, and a letter for the next name starting with it.
+        let order: Vec<String> = rows.iter().map(|r| r.key.to_owned()).collect();
+        let name_of = |key: &String| {
+            rows.iter()
+                .find(|r| r.key == key)
+                .map(|r| if r.name.is_empty() { r.key } else { r.name })
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let active = self.list_keys && !self.has_dialog();
+        let moved_to = self.selection.input(ui, active, &order, name_of);
+        let modifiers = crate::selection::click_modifiers(ui);
+        let selection = &self.selection;
         let mut table = TableBuilder::new(ui);
         if let Some(to) = moved_to {
             table = table.scroll_to_row(to, None);
@@ -374,7 +374,7 @@ impl RecipientsView {
             .body(|body| {
                 body.rows(20.0, rows.len(), |mut row| {
                     let r = &rows[row.index()];
-                    row.set_selected(selected == Some(r.key));
+                    row.set_selected(selection.contains(&r.key.to_owned()));
                     row.col(|ui| {
                         icon(ui, r.kind.icon(), ui.visuals().weak_text_color());
                         cell(ui, r.name.to_owned());
@@ -391,17 +391,19 @@ impl RecipientsView {
                     row.col(|ui| cell(ui, r.messages.map(|n| n.to_string()).unwrap_or_default()));
                     row.col(|ui| cell(ui, r.bytes.map(|b| format!("{} KB", b.div_ceil(1024))).unwrap_or_default()));
                     let resp = row.response();
-                    if resp.clicked() || resp.secondary_clicked() {
+                    if resp.clicked() {
                         // The arrow keys stay the list's, not egui's focus moves.
                         resp.surrender_focus();
-                        clicked_row = Some(r.key.to_owned());
+                        clicked_row = Some((r.key.to_owned(), RowClick::Click));
+                    }
+                    if resp.secondary_clicked() {
+                        clicked_row = Some((r.key.to_owned(), RowClick::Secondary));
                     }
                     if resp.double_clicked() {
-                        clicked_row = Some(r.key.to_owned());
+                        clicked_row = Some((r.key.to_owned(), RowClick::Double));
                         action = Some(RowAction::Open);
                     }
                     resp.context_menu(|ui| {
-                        clicked_row = Some(r.key.to_owned());
                         if ui.button("Properties…").clicked() {
                             action = Some(RowAction::Open);
                             ui.close();
@@ -424,8 +426,13 @@ impl RecipientsView {
         if let Some(i) = clicked_header {
             self.sort.clicked(i);
         }
-        if clicked_row.is_some() {
-            self.selected = clicked_row;
+        match clicked_row {
+            Some((key, RowClick::Click)) => self.selection.click(key, modifiers, &order),
+            // A right-click on a row not selected selects it alone; on a selected one,
+            // its menu acts on the whole selection.
+            Some((key, RowClick::Secondary)) if !self.selection.contains(&key) => self.selection.select_only(key),
+            Some((key, RowClick::Double)) => self.selection.select_only(key),
+            _ => {}
         }
         action
     }
@@ -561,26 +568,43 @@ impl RecipientsView {
         Some(Action::Send(Command::FromDialog(requests)))
     }
 
+    /// The confirmation before deleting the recipients selected; Delete sends a
+    /// request for each.
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
-        let (address, kind) = self.confirm_delete.as_ref()?;
-        let (title, text) = match kind {
-            Kind::Mailbox => {
+        let chosen = self.confirm_delete.as_ref()?;
+        let (title, text) = match chosen.as_slice() {
+            [(address, Kind::Mailbox)] => {
                 ("Delete Mailbox", format!("Delete the mailbox {address} and all its messages? This cannot be undone."))
             }
-            Kind::List => {
+            [(address, Kind::List)] => {
                 ("Delete Distribution List", format!("Delete the distribution list {address}? Its members stay."))
             }
-            Kind::Contact => ("Delete Custom Recipient", format!("Delete the custom recipient {address}?")),
+            [(address, Kind::Contact)] => {
+                ("Delete Custom Recipient", format!("Delete the custom recipient {address}?"))
+            }
+            many => {
+                let mailboxes = many.iter().filter(|(_, k)| *k == Kind::Mailbox).count();
+                let with = if mailboxes > 0 {
+                    format!(", {} and all their messages", count_of(mailboxes, "mailbox", "mailboxes"))
+                } else {
+                    String::new()
+                };
+                ("Delete Recipients", format!("Delete these {} recipients{with}? This cannot be undone.", many.len()))
+            }
         };
         let answer = confirm_ui(ctx, "confirm_delete", title, &text, "Delete");
-        let (address, kind) = self.confirm_delete.take_if(|_| answer.is_some())?;
+        let chosen = self.confirm_delete.take_if(|_| answer.is_some())?;
         answer.filter(|yes| *yes).map(|_| {
-            self.selected = None;
-            match kind {
-                Kind::Mailbox => Action::Send(Command::RemoveMailbox(address)),
-                Kind::List => Action::Send(Command::Recipients(vec![Request::RemoveList { address }])),
-                Kind::Contact => Action::Send(Command::Recipients(vec![Request::RemoveContact { address }])),
-            }
+            self.selection.clear();
+            let requests = chosen
+                .into_iter()
+                .map(|(address, kind)| match kind {
+                    Kind::Mailbox => Request::RemoveMailbox { address },
+                    Kind::List => Request::RemoveList { address },
+                    Kind::Contact => Request::RemoveContact { address },
+                })
+                .collect();
+            Action::Send(Command::Recipients(requests))
         })
     }
 }
