@@ -24,6 +24,8 @@ pub enum Window {
 pub enum Action {
     /// Send a request to the service; the answer comes back as backend updates.
     Send(Command),
+    /// Send several (one per row selected).
+    SendAll(Vec<Command>),
     /// Select a node in the tree.
     Select(Node),
     /// Open Internet Mail Service Properties on a tab (or switch tab, when open).

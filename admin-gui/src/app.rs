@@ -237,6 +237,11 @@ impl AdminApp {
     fn apply(&mut self, action: Action, ctx: &egui::Context) {
         match action {
             Action::Send(command) => self.send(command),
+            Action::SendAll(commands) => {
+                for command in commands {
+                    self.send(command);
+                }
+            }
             Action::Select(node) => self.selected = node,
             Action::OpenProperties(tab) => self.open_properties(tab, ctx),
             Action::OpenSelectedProperties => {
@@ -442,6 +447,8 @@ impl eframe::App for AdminApp {
         }
         self.tree_keys = tree_keys;
         self.views.recipients.list_keys = !tree_keys;
+        self.views.queues.list_keys = !tree_keys;
+        self.views.quarantine.list_keys = !tree_keys;
         if main && !self.windows.any_open() && !self.views.has_dialog() {
             let tree = self.tree_keys.then_some((self.selected, &mut self.collapsed));
             actions.extend(main_window::keys(&ctx, &self.model, tree));

@@ -125,6 +125,23 @@ impl<K: Ord + Clone> Selection<K> {
         }
     }
 
+    /// What a click on a row does to the selection: a click as [`Self::click`]; a
+    /// double-click selects the row alone; a right-click on a row not selected selects
+    /// it alone (on a selected one, its menu acts on the whole selection), and its
+    /// menu's command keeps what it found.
+    pub fn apply_click(&mut self, key: K, click: crate::widgets::RowClick, modifiers: egui::Modifiers, order: &[K]) {
+        use crate::widgets::RowClick;
+        match click {
+            RowClick::Select => self.click(key, modifiers, order),
+            RowClick::Open => self.select_only(key),
+            RowClick::Menu(_) | RowClick::Secondary => {
+                if !self.contains(&key) {
+                    self.select_only(key);
+                }
+            }
+        }
+    }
+
     /// A key pressed in the list: the row the focus moved to, by index in `order`.
     pub fn key(&mut self, key: egui::Key, modifiers: egui::Modifiers, order: &[K]) -> Option<usize> {
         use egui::Key;

@@ -382,8 +382,10 @@ pub fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
 /// What a click on a table row asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowClick {
-    /// Select it (a click, or a right-click before its menu).
+    /// Select it (a click).
     Select,
+    /// A right-click, before its menu: selects the row unless it is selected already.
+    Secondary,
     /// Open it (a double-click).
     Open,
     /// The command of its right-click menu at this index.
@@ -394,8 +396,11 @@ pub enum RowClick {
 /// selects and offers `menu` (its items, in order).
 pub fn row_click(response: &egui::Response, menu: &[&str]) -> Option<RowClick> {
     let mut out = None;
-    if response.clicked() || response.secondary_clicked() {
+    if response.clicked() {
         out = Some(RowClick::Select);
+    }
+    if response.secondary_clicked() {
+        out = Some(RowClick::Secondary);
     }
     if response.double_clicked() {
         out = Some(RowClick::Open);
@@ -438,12 +443,14 @@ pub const QUEUE_MENU: [&str; 3] = ["Details…", "Retry Now", "Delete (with NDR)
 
 /// The queue as a table, sorted by `sort` (a click on a header changes it). Returns
 /// the queue id of the row clicked and what the click asked for (`menu`'s items for a
-/// right-click: [`QUEUE_MENU`], or none where the table is read-only); `selected` is
-/// the one highlighted.
+/// right-click: [`QUEUE_MENU`], or none where the table is read-only). With a
+/// `selection`, clicks and (when `keys`) the list's keys change it, several rows at
+/// once as in a Windows list view; without one nothing is selected.
 pub fn queue_table(
     ui: &mut egui::Ui,
     queue: &[QueueEntry],
-    selected: Option<&str>,
+    selection: Option<&mut crate::selection::Selection<String>>,
+    keys: bool,
     sort: &mut Sort,
     menu: &[&str],
 ) -> Option<(String, RowClick)> {
@@ -459,9 +466,19 @@ pub fn queue_table(
             _ => a.received_at.cmp(&b.received_at),
         })
     });
+    let ids: Vec<String> = order.iter().map(|m| m.queue_id.clone()).collect();
+    let name = |id: &String| order.iter().find(|m| m.queue_id == *id).map(|m| m.sender.clone()).unwrap_or_default();
+    let mut selection = selection;
+    let moved_to = selection.as_deref_mut().and_then(|s| s.input(ui, keys, &ids, name));
+    let modifiers = crate::selection::click_modifiers(ui);
     let mut clicked = None;
     let mut clicked_header = None;
-    TableBuilder::new(ui)
+    let mut table = TableBuilder::new(ui);
+    if let Some(to) = moved_to {
+        table = table.scroll_to_row(to, None);
+    }
+    let shown = selection.as_deref();
+    table
         .striped(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
@@ -478,7 +495,7 @@ pub fn queue_table(
         .body(|body| {
             body.rows(20.0, order.len(), |mut row| {
                 let m = order[row.index()];
-                row.set_selected(selected == Some(m.queue_id.as_str()));
+                row.set_selected(shown.is_some_and(|s| s.contains(&m.queue_id)));
                 row.col(|ui| cell(ui, if m.sender.is_empty() { "<>" } else { m.sender.as_str() }));
                 row.col(|ui| cell(ui, m.recipients.join(", ")));
                 row.col(|ui| cell(ui, format!("{} KB", m.size.div_ceil(1024))));
@@ -493,6 +510,9 @@ pub fn queue_table(
         });
     if let Some(i) = clicked_header {
         sort.clicked(i);
+    }
+    if let (Some(s), Some((id, click))) = (selection, &clicked) {
+        s.apply_click(id.clone(), *click, modifiers, &ids);
     }
     clicked
 }

@@ -463,7 +463,8 @@ async fn the_message_filtering_tab_saves_the_defences_and_tests_the_filter() {
 }
 
 /// The quarantine: the tree counts what it holds; Details shows a held message's
-/// reason and text; Release delivers it (read back over POP3); Delete asks first.
+/// reason and text; Release delivers it (read back over POP3); Delete asks first;
+/// several selected together (Shift+click) are released together.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
     let dns = mailroom_tests::Dns::start(&[
@@ -479,7 +480,7 @@ async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
     d.ctl_ok(&["set", "dns-server", &dns.addr()]);
     d.ctl_ok(&["restart"]);
     let smtp = d.smtp_addr().await;
-    for subject in ["first held", "second held"] {
+    for subject in ["first held", "second held", "third held", "fourth held"] {
         let mut s = Smtp::connect_from(smtp, "127.0.0.2".parse().expect("ip")).await;
         s.expect("EHLO outside.test", "250");
         s.expect("MAIL FROM:<eve@quar.test>", "250");
@@ -490,23 +491,23 @@ async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
     }
     let mut h = harness(d.socket.clone());
     connected(&mut h);
-    wait(&mut h, "the quarantine", |a| a.model.quarantine.len() == 2);
-    h.get_by_label("Quarantine (2)").click();
+    wait(&mut h, "the quarantine", |a| a.model.quarantine.len() == 4);
+    h.get_by_label("Quarantine (4)").click();
     h.run_steps(3);
     h.get_by_label("first held").click();
     h.run_steps(2);
     h.get_by_label("Details…").click();
     wait(&mut h, "the held message", |a| matches!(&a.model.quarantine_message, Some(Ok(_))));
     // The reason is in both rows of the table and in the window; the text only in the window.
-    assert_eq!(h.query_all_by_label_contains("DMARC policy says quarantine").count(), 3);
+    assert_eq!(h.query_all_by_label_contains("DMARC policy says quarantine").count(), 5);
     h.get_by_label_contains("secret text");
     // Released from the window, which then closes.
     h.get_all_by_label("Release").last().expect("the window's Release").click();
-    wait(&mut h, "the release", |a| a.model.quarantine.len() == 1);
+    wait(&mut h, "the release", |a| a.model.quarantine.len() == 3);
     let delivered = d.messages_of("ann@corp.test");
     assert_eq!(delivered.len(), 1);
     assert!(String::from_utf8_lossy(&delivered[0]).contains("Subject: first held"));
-    h.get_by_label("Quarantine (1)");
+    h.get_by_label("Quarantine (3)");
 
     h.get_by_label("second held").click();
     h.run_steps(2);
@@ -514,9 +515,22 @@ async fn the_quarantine_view_shows_releases_and_deletes_held_mail() {
     h.run_steps(3);
     h.get_by_label_contains("without delivering it? This cannot be undone.");
     h.get_all_by_label("Delete").last().expect("the confirmation's Delete").click();
-    wait(&mut h, "the deletion", |a| a.model.quarantine.is_empty());
-    assert!(h.query_by_label_contains("Quarantine (").is_none(), "the tree counts nothing held");
+    wait(&mut h, "the deletion", |a| a.model.quarantine.len() == 2);
     assert_eq!(d.messages_of("ann@corp.test").len(), 1, "deleted, not delivered");
+
+    h.get_by_label("third held").click();
+    h.run_steps(2);
+    h.get_by_label("fourth held").click_modifiers(egui::Modifiers::SHIFT);
+    h.run_steps(2);
+    assert!(h.get_by_label("Details…").accesskit_node().is_disabled(), "Details is for one message");
+    h.get_by_label("Release").click();
+    wait(&mut h, "the two released", |a| a.model.quarantine.is_empty());
+    assert!(h.query_by_label_contains("Quarantine (").is_none(), "the tree counts nothing held");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.messages_of("ann@corp.test").len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(d.messages_of("ann@corp.test").len(), 3, "both delivered");
 }
 
 /// The IMAP4 tab turns on IMAP over TLS, which listens after a restart from the GUI;

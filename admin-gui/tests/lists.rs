@@ -92,7 +92,8 @@ async fn the_counts_follow_the_mail_as_it_arrives() {
 }
 
 /// Queues as a list: a double-click opens a message's details; Delete asks first, with
-/// Cancel as Enter's answer, and Escape keeps the message.
+/// Cancel as Enter's answer, and Escape keeps the message; Ctrl+A and the Delete key
+/// delete every message, after one confirmation.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_queued_message_opens_on_a_double_click_and_delete_asks_first() {
     let d = Daemon::start().await;
@@ -109,10 +110,14 @@ async fn a_queued_message_opens_on_a_double_click_and_delete_asks_first() {
     s.expect("RCPT TO:<far@outside.test>", "250");
     s.expect("DATA", "354");
     s.expect("Subject: away\r\n\r\nhi\r\n.", "250");
+    s.expect("MAIL FROM:<ann@corp.test>", "250");
+    s.expect("RCPT TO:<other@elsewhere.test>", "250");
+    s.expect("DATA", "354");
+    s.expect("Subject: also away\r\n\r\nhi\r\n.", "250");
     let mut h = quick_harness(d.socket.clone());
     connected(&mut h);
     h.get_by_label("Queues").click();
-    wait(&mut h, "the queued message", |a| !a.model.queue.is_empty());
+    wait(&mut h, "the queued messages", |a| a.model.queue.len() == 2);
     h.run_steps(30);
     let row = h.get_by_label("far@outside.test");
     row.click();
@@ -127,6 +132,18 @@ async fn a_queued_message_opens_on_a_double_click_and_delete_asks_first() {
     h.run_steps(3);
     assert!(h.query_by_label("Delete Queued Message").is_none());
     assert!(d.ctl_ok(&["queue", "list"]).contains("far@outside.test"), "kept");
+
+    // Both, selected with Ctrl+A in the list, and deleted together with the Delete key.
+    h.run_steps(30);
+    h.get_by_label("far@outside.test").click();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(2);
+    h.key_press(egui::Key::Delete);
+    h.run_steps(3);
+    h.get_by_label_contains("Delete these 2 queued messages?");
+    h.get_all_by_label("Delete").last().expect("the confirmation's Delete").click();
+    wait(&mut h, "both deleted", |a| a.model.queue.is_empty());
 }
 
 /// Walk defect 2 and multi-select: Ctrl+click adds a row, Shift+click the run to it,

@@ -291,7 +291,7 @@ impl PropertiesWindow {
             Tab::Imap4 => imap4::ui(ui, d, errors),
             Tab::Queues => {
                 // Read-only here: clicks do nothing.
-                let _ = queue_table(ui, &model.queue, None, &mut self.queue_sort, &[]);
+                let _ = queue_table(ui, &model.queue, None, false, &mut self.queue_sort, &[]);
             }
             Tab::Diagnostics => diagnostics::ui(ui, d, errors),
             Tab::Backup => {

@@ -154,7 +154,7 @@ impl PublicFoldersView {
             match click {
                 RowClick::Open | RowClick::Menu(0) => open = true,
                 RowClick::Menu(_) => delete = true,
-                RowClick::Select => {}
+                RowClick::Select | RowClick::Secondary => {}
             }
         }
         if self.selected.is_some() && !self.has_dialog() && ui.memory(|m| m.focused().is_none()) {

@@ -1,6 +1,7 @@
 //! Server → Quarantine: the messages the content filter or a DMARC policy held, as a
 //! sortable table, with Details, Release (deliver after all) and Delete (after a
-//! confirmation).
+//! confirmation); several can be selected (Ctrl, Shift, Ctrl+A) and released or
+//! deleted together.
 
 use egui_extras::{Column, TableBuilder};
 use mailroom_shared::ipc::QuarantineEntry;
@@ -8,6 +9,7 @@ use mailroom_shared::ipc::QuarantineEntry;
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
+use crate::selection::Selection;
 use crate::widgets::{RowClick, Sort, ago, cell, confirm_ui, count_of, find_box, found, row_click, sortable_header};
 
 /// A held message's right-click menu.
@@ -16,22 +18,25 @@ const MENU: [&str; 3] = ["Details…", "Release", "Delete…"];
 /// The Quarantine view.
 #[derive(Debug)]
 pub struct QuarantineView {
-    /// The selected message, by quarantine id.
-    selected: Option<i64>,
+    /// The messages selected, by quarantine id.
+    selection: Selection<i64>,
     sort: Sort,
     /// The Find box's text (sender, recipient, subject or reason).
     find: String,
-    /// The delete confirmation, when open: the message's id and subject.
-    confirm_delete: Option<(i64, String)>,
+    /// The list has the keyboard (the last pane clicked). Set by the window each frame.
+    pub list_keys: bool,
+    /// The delete confirmation, when open: the messages' ids and subjects.
+    confirm_delete: Option<Vec<(i64, String)>>,
 }
 
 impl Default for QuarantineView {
     fn default() -> QuarantineView {
-        // Newest first.
         QuarantineView {
-            selected: None,
+            selection: Selection::default(),
+            // Newest first.
             sort: Sort { column: 0, ascending: false },
             find: String::new(),
+            list_keys: false,
             confirm_delete: None,
         }
     }
@@ -51,27 +56,25 @@ impl QuarantineView {
     /// The buttons, the count, the table, and the delete confirmation.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
-        // The selection only counts while the message is still held.
-        let selected = self.selected.and_then(|id| model.quarantine.iter().find(|m| m.id == id));
+        // The selection only counts while the messages are still held.
+        self.selection.retain(|id| model.quarantine.iter().any(|m| m.id == *id));
+        let single = self.selection.single().copied();
+        let any = connected && !self.selection.is_empty();
         let mut action = None;
+        let mut release = false;
+        let mut delete = false;
         ui.horizontal(|ui| {
             ui.heading("Quarantine");
-            let one = connected && selected.is_some();
-            if ui.add_enabled(one, egui::Button::new("Details…")).clicked()
-                && let Some(m) = selected
+            if ui.add_enabled(connected && single.is_some(), egui::Button::new("Details…")).clicked()
+                && let Some(id) = single
             {
-                action = Some(Action::ShowQuarantined(m.id));
+                action = Some(Action::ShowQuarantined(id));
             }
-            if ui.add_enabled(one, egui::Button::new("Release")).on_hover_text("Deliver it to its recipients").clicked()
-                && let Some(m) = selected
-            {
-                action = Some(Action::Send(Command::QuarantineRelease(m.id)));
-            }
-            if ui.add_enabled(one, egui::Button::new("Delete…")).clicked()
-                && let Some(m) = selected
-            {
-                self.confirm_delete = Some((m.id, subject(m).to_owned()));
-            }
+            release |= ui
+                .add_enabled(any, egui::Button::new("Release"))
+                .on_hover_text("Deliver the messages selected to their recipients")
+                .clicked();
+            delete |= ui.add_enabled(any, egui::Button::new("Delete…")).clicked();
             if ui.add_enabled(connected, egui::Button::new("Refresh")).clicked() {
                 action = Some(Action::Send(Command::Refresh));
             }
@@ -79,32 +82,56 @@ impl QuarantineView {
         let keep = model.config.as_ref().map(|(c, _)| c.filtering.quarantine_keep.as_secs() / 86_400);
         ui.label(match keep {
             Some(days) => format!(
-                "{} held. Release delivers one to its recipients; held messages are deleted after {days} days.",
+                "{} held. Release delivers the messages selected to their recipients; held messages are deleted \
+                 after {days} days.",
                 count_of(model.quarantine.len(), "message", "messages")
             ),
             None => format!("{} held.", count_of(model.quarantine.len(), "message", "messages")),
         });
         let dialog = self.has_dialog();
         let query = find_box(ui, &mut self.find, "sender, recipient, subject or reason", dialog);
-        if let Some((id, click)) = self.table_ui(ui, &model.quarantine, &query) {
-            self.selected = Some(id);
-            match click {
-                RowClick::Open | RowClick::Menu(0) => action = Some(Action::ShowQuarantined(id)),
-                RowClick::Menu(1) => action = Some(Action::Send(Command::QuarantineRelease(id))),
-                RowClick::Menu(_) => {
-                    if let Some(m) = model.quarantine.iter().find(|m| m.id == id) {
-                        self.confirm_delete = Some((m.id, subject(m).to_owned()));
-                    }
+        let keys = self.list_keys && !dialog;
+        match self.table_ui(ui, &model.quarantine, &query, keys) {
+            Some((id, RowClick::Open | RowClick::Menu(0))) => action = Some(Action::ShowQuarantined(id)),
+            Some((_, RowClick::Menu(1))) => release = true,
+            Some((_, RowClick::Menu(_))) => delete = true,
+            _ => {}
+        }
+        // Enter shows the selected message, Delete asks to delete those selected.
+        if keys && any && ui.memory(|m| m.focused().is_none()) {
+            ui.input_mut(|i| {
+                if i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)
+                    && let Some(id) = single
+                {
+                    action = Some(Action::ShowQuarantined(id));
                 }
-                RowClick::Select => {}
-            }
+                delete |= i.consume_key(egui::Modifiers::NONE, egui::Key::Delete);
+            });
+        }
+        if release && !self.selection.is_empty() {
+            action = Some(Action::SendAll(self.selection.keys().map(|id| Command::QuarantineRelease(*id)).collect()));
+        }
+        if delete && !self.selection.is_empty() {
+            let chosen = model
+                .quarantine
+                .iter()
+                .filter(|m| self.selection.contains(&m.id))
+                .map(|m| (m.id, subject(m).to_owned()))
+                .collect();
+            self.confirm_delete = Some(chosen);
         }
         let ctx = ui.ctx().clone();
         action.or_else(|| self.delete_dialog(&ctx))
     }
 
     /// The table; returns the id of the row clicked and what the click asked for.
-    fn table_ui(&mut self, ui: &mut egui::Ui, held: &[QuarantineEntry], query: &str) -> Option<(i64, RowClick)> {
+    fn table_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        held: &[QuarantineEntry],
+        query: &str,
+        keys: bool,
+    ) -> Option<(i64, RowClick)> {
         let by = self.sort;
         let mut rows: Vec<&QuarantineEntry> = held
             .iter()
@@ -123,10 +150,18 @@ impl QuarantineView {
                 _ => a.held_at.cmp(&b.held_at).then(a.id.cmp(&b.id)),
             })
         });
+        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let name = |id: &i64| rows.iter().find(|m| m.id == *id).map(|m| subject(m).to_owned()).unwrap_or_default();
+        let moved_to = self.selection.input(ui, keys, &ids, name);
+        let modifiers = crate::selection::click_modifiers(ui);
         let mut clicked = None;
         let mut clicked_header = None;
-        let selected = self.selected;
-        TableBuilder::new(ui)
+        let selection = &self.selection;
+        let mut table = TableBuilder::new(ui);
+        if let Some(to) = moved_to {
+            table = table.scroll_to_row(to, None);
+        }
+        table
             .striped(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
@@ -143,7 +178,7 @@ impl QuarantineView {
             .body(|body| {
                 body.rows(20.0, rows.len(), |mut row| {
                     let m = rows[row.index()];
-                    row.set_selected(selected == Some(m.id));
+                    row.set_selected(selection.contains(&m.id));
                     row.col(|ui| cell(ui, ago(m.held_at)));
                     row.col(|ui| cell(ui, if m.sender.is_empty() { "<>" } else { m.sender.as_str() }));
                     row.col(|ui| cell(ui, m.recipients.join(", ")));
@@ -158,17 +193,28 @@ impl QuarantineView {
         if let Some(i) = clicked_header {
             self.sort.clicked(i);
         }
+        if let Some((id, click)) = clicked {
+            self.selection.apply_click(id, click, modifiers, &ids);
+        }
         clicked
     }
 
     fn delete_dialog(&mut self, ctx: &egui::Context) -> Option<Action> {
-        let (_, subject) = self.confirm_delete.as_ref()?;
-        let text = format!("Delete \"{subject}\" without delivering it? This cannot be undone.");
-        let answer = confirm_ui(ctx, "confirm_quarantine_delete", "Delete Held Message", &text, "Delete");
-        let (id, _) = self.confirm_delete.take_if(|_| answer.is_some())?;
+        let chosen = self.confirm_delete.as_ref()?;
+        let (title, text) = match chosen.as_slice() {
+            [(_, subject)] => {
+                ("Delete Held Message", format!("Delete \"{subject}\" without delivering it? This cannot be undone."))
+            }
+            many => (
+                "Delete Held Messages",
+                format!("Delete these {} messages without delivering them? This cannot be undone.", many.len()),
+            ),
+        };
+        let answer = confirm_ui(ctx, "confirm_quarantine_delete", title, &text, "Delete");
+        let chosen = self.confirm_delete.take_if(|_| answer.is_some())?;
         answer.filter(|yes| *yes).map(|_| {
-            self.selected = None;
-            Action::Send(Command::QuarantineDelete(id))
+            self.selection.clear();
+            Action::SendAll(chosen.into_iter().map(|(id, _)| Command::QuarantineDelete(id)).collect())
         })
     }
 }

@@ -1,30 +1,41 @@
 //! Server → Queues: the outbound queue as a sortable table, with Details, Retry Now
 //! and Delete (asked first); a double-click opens a message's details, a right-click
-//! offers the same commands.
+//! offers the same commands. Several messages can be selected (Ctrl, Shift, Ctrl+A)
+//! and retried or deleted together.
 
 use crate::actions::Action;
 use crate::backend::Command;
 use crate::model::Model;
+use crate::selection::Selection;
 use crate::widgets::{QUEUE_MENU, RowClick, Sort, confirm_ui, count_of, find_box, found, queue_table};
 
 /// The Queues view.
 #[derive(Debug)]
 pub struct QueuesView {
-    /// The selected message, by queue id.
-    selected: Option<String>,
+    /// The messages selected, by queue id.
+    selection: Selection<String>,
     sort: Sort,
     /// The Find box's text (sender, recipient, queue id or error).
     find: String,
-    /// Delete was clicked for the selected message: its confirmation opens.
+    /// The list has the keyboard (the last pane clicked). Set by the window each frame.
+    pub list_keys: bool,
+    /// Delete was clicked for the selected messages: their confirmation opens.
     asked_delete: bool,
-    /// The delete confirmation, when open: the message's queue id.
-    confirm_delete: Option<String>,
+    /// The delete confirmation, when open: the messages' queue ids.
+    confirm_delete: Option<Vec<String>>,
 }
 
 impl Default for QueuesView {
     fn default() -> QueuesView {
-        // By arrival, oldest first.
-        QueuesView { selected: None, sort: Sort::by(3), find: String::new(), asked_delete: false, confirm_delete: None }
+        QueuesView {
+            selection: Selection::default(),
+            // By arrival, oldest first.
+            sort: Sort::by(3),
+            find: String::new(),
+            list_keys: false,
+            asked_delete: false,
+            confirm_delete: None,
+        }
     }
 }
 
@@ -37,20 +48,25 @@ impl QueuesView {
     /// The buttons, the count, and the table.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         let connected = model.connected();
-        // The selection only counts while the message is still queued.
-        let selected = self.selected.clone().filter(|id| model.queue.iter().any(|m| m.queue_id == *id));
+        // The selection only counts while the messages are still queued.
+        self.selection.retain(|id| model.queue.iter().any(|m| m.queue_id == *id));
+        let single = self.selection.single().cloned();
+        let any = !self.selection.is_empty();
         let mut action = None;
         ui.horizontal(|ui| {
             ui.heading("Queues");
-            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Details…")).clicked()
-                && let Some(queue_id) = selected.clone()
+            if ui.add_enabled(connected && single.is_some(), egui::Button::new("Details…")).clicked()
+                && let Some(queue_id) = single.clone()
             {
                 action = Some(Action::ShowQueueDetails(queue_id));
             }
-            if ui.add_enabled(connected, egui::Button::new("Retry Now")).clicked() {
-                action = Some(Action::Send(Command::RetryQueue(selected.clone())));
+            let retry = ui
+                .add_enabled(connected, egui::Button::new("Retry Now"))
+                .on_hover_text("The messages selected, or every message when none is");
+            if retry.clicked() {
+                action = Some(self.retry());
             }
-            if ui.add_enabled(connected && selected.is_some(), egui::Button::new("Delete (with NDR)…")).clicked() {
+            if ui.add_enabled(connected && any, egui::Button::new("Delete (with NDR)…")).clicked() {
                 self.asked_delete = true;
             }
             if ui.add_enabled(connected, egui::Button::new("Refresh")).clicked() {
@@ -76,32 +92,59 @@ impl QueuesView {
             ui.label(format!("{} of {} found", found.len(), model.queue.len()));
             std::borrow::Cow::Owned(found)
         };
-        let mut delete = None;
-        if let Some((id, click)) = queue_table(ui, &shown, selected.as_deref(), &mut self.sort, &QUEUE_MENU) {
-            self.selected = Some(id.clone());
-            match click {
-                RowClick::Open | RowClick::Menu(0) => action = Some(Action::ShowQueueDetails(id)),
-                RowClick::Menu(1) => action = Some(Action::Send(Command::RetryQueue(Some(id)))),
-                RowClick::Menu(_) => delete = Some(id),
-                RowClick::Select => {}
-            }
+        let keys = self.list_keys && !dialog;
+        let clicked = queue_table(ui, &shown, Some(&mut self.selection), keys, &mut self.sort, &QUEUE_MENU);
+        match clicked {
+            Some((id, RowClick::Open | RowClick::Menu(0))) => action = Some(Action::ShowQueueDetails(id)),
+            Some((_, RowClick::Menu(1))) => action = Some(self.retry()),
+            Some((_, RowClick::Menu(_))) => self.asked_delete = true,
+            _ => {}
         }
-        if let Some(id) =
-            delete.or_else(|| std::mem::take(&mut self.asked_delete).then_some(selected.clone()).flatten())
-        {
-            self.confirm_delete = Some(id);
+        // Enter shows the selected message, Delete asks to delete those selected.
+        if keys && any && ui.memory(|m| m.focused().is_none()) {
+            ui.input_mut(|i| {
+                if i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)
+                    && let Some(id) = self.selection.single()
+                {
+                    action = Some(Action::ShowQueueDetails(id.clone()));
+                }
+                self.asked_delete |= i.consume_key(egui::Modifiers::NONE, egui::Key::Delete);
+            });
         }
-        if let Some(id) = self.confirm_delete.clone() {
-            let text = format!(
-                "Delete the queued message {id}? Its sender gets a non-delivery report saying it was not delivered."
-            );
-            if let Some(yes) = confirm_ui(ui.ctx(), "confirm_queue_delete", "Delete Queued Message", &text, "Delete") {
+        if std::mem::take(&mut self.asked_delete) && !self.selection.is_empty() {
+            self.confirm_delete = Some(self.selection.keys().cloned().collect());
+        }
+        if let Some(ids) = self.confirm_delete.clone() {
+            let text = match ids.as_slice() {
+                [id] => format!(
+                    "Delete the queued message {id}? Its sender gets a non-delivery report saying it was not delivered."
+                ),
+                many => format!(
+                    "Delete these {} queued messages? Their senders get non-delivery reports saying they were not \
+                     delivered.",
+                    many.len()
+                ),
+            };
+            let title = if ids.len() == 1 { "Delete Queued Message" } else { "Delete Queued Messages" };
+            if let Some(yes) = confirm_ui(ui.ctx(), "confirm_queue_delete", title, &text, "Delete") {
                 self.confirm_delete = None;
                 if yes {
-                    action = Some(Action::Send(Command::DeleteQueued { queue_id: id, ndr: true }));
+                    self.selection.clear();
+                    let commands =
+                        ids.into_iter().map(|queue_id| Command::DeleteQueued { queue_id, ndr: true }).collect();
+                    action = Some(Action::SendAll(commands));
                 }
             }
         }
         action
+    }
+
+    /// Retry Now: the messages selected, or every message when none is.
+    fn retry(&self) -> Action {
+        if self.selection.is_empty() {
+            Action::Send(Command::RetryQueue(None))
+        } else {
+            Action::SendAll(self.selection.keys().map(|id| Command::RetryQueue(Some(id.clone()))).collect())
+        }
     }
 }
