@@ -19,6 +19,30 @@ pub enum Window {
     About,
 }
 
+/// What File → New (and Ctrl+N, New Mailbox) makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewRecipient {
+    /// New Mailbox.
+    Mailbox,
+    /// New Shared Mailbox.
+    SharedMailbox,
+    /// New Distribution List.
+    List,
+    /// New Custom Recipient.
+    Contact,
+}
+
+/// A command of the Edit menu, on the list shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// Delete what is selected (asked first).
+    Delete,
+    /// Select every row.
+    SelectAll,
+    /// Go to the Find box.
+    Find,
+}
+
 /// One thing to do after drawing.
 #[derive(Debug)]
 pub enum Action {
@@ -70,6 +94,14 @@ pub enum Action {
     GuidedFix,
     /// Launch `mailroomd` (when none answers).
     StartService,
+    /// File → New: Recipients, with the dialog open.
+    New(NewRecipient),
+    /// An Edit menu command on the list shown.
+    Edit(Edit),
+    /// View → Toolbar: shown or not.
+    ToggleToolbar,
+    /// View → Status Bar: shown or not.
+    ToggleStatusBar,
     /// Close the program.
     Exit,
 }

@@ -64,6 +64,10 @@ pub struct AdminApp {
     /// This computer can run the service (Linux); on Windows the Administrator only
     /// reaches servers over SSH.
     local_service: bool,
+    /// View → Toolbar.
+    show_toolbar: bool,
+    /// View → Status Bar.
+    show_status_bar: bool,
 }
 
 impl AdminApp {
@@ -101,6 +105,8 @@ impl AdminApp {
             // As mailroomctl --ssh: $MAILROOM_SSH, else ssh on the PATH.
             ssh_program: std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
             local_service: true,
+            show_toolbar: true,
+            show_status_bar: true,
         }
     }
 
@@ -302,6 +308,13 @@ impl AdminApp {
                 self.switch_to(target, ctx);
                 self.remember_when_connected = Some(server);
             }
+            Action::New(kind) => {
+                self.selected = Node::Recipients;
+                self.views.recipients.open_new(kind);
+            }
+            Action::Edit(edit) => self.views.edit(self.selected, edit, ctx),
+            Action::ToggleToolbar => self.show_toolbar = !self.show_toolbar,
+            Action::ToggleStatusBar => self.show_status_bar = !self.show_status_bar,
             Action::Exit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
@@ -374,13 +387,19 @@ impl eframe::App for AdminApp {
         // is modal in Exchange Administrator: the keyboard's Tab stays in the sheet.
         let main = self.properties.is_none();
         let selected = self.selected;
+        let chrome =
+            main_window::Chrome { node: selected, toolbar: self.show_toolbar, status_bar: self.show_status_bar };
         egui::Panel::top("menu").show(ui, |ui| {
-            ui.add_enabled_ui(main, |ui| actions.extend(main_window::menu_ui(ui)));
+            ui.add_enabled_ui(main, |ui| actions.extend(main_window::menu_ui(ui, chrome)));
         });
-        egui::Panel::top("toolbar").show(ui, |ui| {
-            ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model)));
-        });
-        egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
+        if chrome.toolbar {
+            egui::Panel::top("toolbar").show(ui, |ui| {
+                ui.add_enabled_ui(main, |ui| actions.extend(main_window::toolbar_ui(ui, model, chrome)));
+            });
+        }
+        if chrome.status_bar {
+            egui::Panel::bottom("status_bar").show(ui, |ui| main_window::status_bar_ui(ui, model));
+        }
         let collapsed = &mut self.collapsed;
         let pressed = ui.input(|i| i.pointer.any_pressed());
         let mut tree_keys = self.tree_keys;

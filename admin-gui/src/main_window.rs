@@ -23,29 +23,84 @@ pub fn seconds(d: Duration) -> String {
 /// How long the banner says a restart went through.
 const RESTARTED_NOTICE: Duration = Duration::from_secs(5);
 
-/// File, Tools and Help; the File menu names the keys of its commands.
-pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
+/// What the menus and the toolbar need to know of the window.
+#[derive(Debug, Clone, Copy)]
+pub struct Chrome {
+    /// The node shown.
+    pub node: Node,
+    /// The toolbar is shown.
+    pub toolbar: bool,
+    /// The status bar is shown.
+    pub status_bar: bool,
+}
+
+impl Chrome {
+    /// Whether the view shown is a list the Edit menu works on (delete, select all,
+    /// find).
+    fn list(self) -> bool {
+        matches!(self.node, Node::Recipients | Node::Queues | Node::Quarantine)
+    }
+}
+
+/// File, Edit, View, Tools and Help, as in Exchange Administrator; the menus name the
+/// keys of their commands.
+pub fn menu_ui(ui: &mut egui::Ui, chrome: Chrome) -> Option<Action> {
+    use crate::actions::{Edit, NewRecipient};
     let mut action = None;
+    // A menu item: clicked, it closes its menu and its action is taken.
+    let item = |ui: &mut egui::Ui, enabled: bool, text: &str, keys: &str, what: Action, action: &mut Option<Action>| {
+        let button =
+            if keys.is_empty() { egui::Button::new(text) } else { egui::Button::new(text).shortcut_text(keys) };
+        if ui.add_enabled(enabled, button).clicked() {
+            *action = Some(what);
+            ui.close();
+        }
+    };
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
-            if ui.add(egui::Button::new("Properties").shortcut_text("Alt+Enter")).clicked() {
-                action = Some(Action::OpenSelectedProperties);
+            ui.menu_button("New", |ui| {
+                item(ui, true, "Mailbox…", "Ctrl+N", Action::New(NewRecipient::Mailbox), &mut action);
+                item(ui, true, "Shared Mailbox…", "", Action::New(NewRecipient::SharedMailbox), &mut action);
+                item(ui, true, "Distribution List…", "", Action::New(NewRecipient::List), &mut action);
+                item(ui, true, "Custom Recipient…", "", Action::New(NewRecipient::Contact), &mut action);
+            });
+            ui.separator();
+            item(ui, true, "Properties", "Alt+Enter", Action::OpenSelectedProperties, &mut action);
+            item(
+                ui,
+                true,
+                "Restart Service",
+                "Ctrl+R",
+                Action::Send(Command::Lifecycle(Lifecycle::Restart)),
+                &mut action,
+            );
+            item(ui, true, "Back Up Now…", "", Action::BackUpNow, &mut action);
+            ui.separator();
+            item(ui, true, "Connect to Server…", "", Action::OpenConnect, &mut action);
+            item(ui, true, "Exit", "", Action::Exit, &mut action);
+        });
+        ui.menu_button("Edit", |ui| {
+            let list = chrome.list();
+            item(ui, list, "Delete", "Del", Action::Edit(Edit::Delete), &mut action);
+            item(ui, list, "Select All", "Ctrl+A", Action::Edit(Edit::SelectAll), &mut action);
+            ui.separator();
+            item(ui, list, "Find…", "Ctrl+F", Action::Edit(Edit::Find), &mut action);
+        });
+        ui.menu_button("View", |ui| {
+            let mut toolbar = chrome.toolbar;
+            if ui.checkbox(&mut toolbar, "Toolbar").clicked() {
+                action = Some(Action::ToggleToolbar);
+                ui.close();
             }
-            if ui.add(egui::Button::new("Restart Service").shortcut_text("Ctrl+R")).clicked() {
-                action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
-            }
-            if ui.add(egui::Button::new("Refresh").shortcut_text("F5")).clicked() {
-                action = Some(Action::Send(Command::Refresh));
-            }
-            if ui.button("Back Up Now…").clicked() {
-                action = Some(Action::BackUpNow);
+            let mut status_bar = chrome.status_bar;
+            if ui.checkbox(&mut status_bar, "Status Bar").clicked() {
+                action = Some(Action::ToggleStatusBar);
+                ui.close();
             }
             ui.separator();
-            if ui.button("Connect to Server…").clicked() {
-                action = Some(Action::OpenConnect);
-            }
-            if ui.button("Exit").clicked() {
-                action = Some(Action::Exit);
+            if ui.add(egui::Button::new("Refresh").shortcut_text("F5")).clicked() {
+                action = Some(Action::Send(Command::Refresh));
+                ui.close();
             }
         });
         ui.menu_button("Tools", |ui| {
@@ -68,20 +123,49 @@ pub fn menu_ui(ui: &mut egui::Ui) -> Option<Action> {
     action
 }
 
-/// Properties (of the selection), Restart Service, Refresh.
-pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model) -> Option<Action> {
+/// The toolbar, as Exchange Administrator's: New Mailbox, Properties (of the
+/// selection), Delete and Find (on a list), Restart Service, Refresh, Help; each with
+/// its picture and its name.
+pub fn toolbar_ui(ui: &mut egui::Ui, model: &Model, chrome: Chrome) -> Option<Action> {
+    use crate::actions::{Edit, NewRecipient};
     let mut action = None;
     ui.horizontal(|ui| {
         let connected = model.connected();
-        if ui.add_enabled(connected && model.config.is_some(), egui::Button::new("Properties")).clicked() {
-            action = Some(Action::OpenSelectedProperties);
-        }
-        if ui.add_enabled(connected, egui::Button::new("Restart Service")).clicked() {
-            action = Some(Action::Send(Command::Lifecycle(Lifecycle::Restart)));
-        }
-        if ui.add_enabled(connected, egui::Button::new("Refresh")).clicked() {
-            action = Some(Action::Send(Command::Refresh));
-        }
+        let mut tool = |ui: &mut egui::Ui, enabled: bool, glyph: &str, text: &str, hint: &str, what: Action| {
+            let b = ui.add_enabled(enabled, egui::Button::new(format!("{glyph} {text}"))).on_hover_text(hint);
+            // Named by its words alone (for screen readers, and the tests that find it).
+            b.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, text));
+            if b.clicked() {
+                action = Some(what);
+            }
+        };
+        let mailbox = Action::New(NewRecipient::Mailbox);
+        tool(ui, connected, "✉", "New Mailbox", "A new mailbox (Ctrl+N)", mailbox);
+        let properties = Action::OpenSelectedProperties;
+        tool(
+            ui,
+            connected && model.config.is_some(),
+            "🗋",
+            "Properties",
+            "Properties of the selection (Alt+Enter)",
+            properties,
+        );
+        let list = connected && chrome.list();
+        tool(ui, list, "🗑", "Delete", "Delete what is selected (Del)", Action::Edit(Edit::Delete));
+        tool(ui, list, "🔍", "Find", "Find in the list (Ctrl+F)", Action::Edit(Edit::Find));
+        ui.separator();
+        let restart = Action::Send(Command::Lifecycle(Lifecycle::Restart));
+        tool(ui, connected, "⟲", "Restart Service", "Restart the Internet Mail Service (Ctrl+R)", restart);
+        tool(ui, connected, "⟳", "Refresh", "Read everything again (F5)", Action::Send(Command::Refresh));
+        ui.separator();
+        tool(
+            ui,
+            true,
+            "❓",
+            "Help",
+            "Help on what is shown (F1)",
+            Action::Help(crate::help::Topic::of_node(chrome.node)),
+        );
     });
     action
 }
@@ -322,6 +406,8 @@ pub fn keys(
             model.connected().then_some(Action::Send(Command::Refresh))
         } else if i.consume_key(egui::Modifiers::COMMAND, egui::Key::R) {
             model.connected().then_some(Action::Send(Command::Lifecycle(Lifecycle::Restart)))
+        } else if i.consume_key(egui::Modifiers::COMMAND, egui::Key::N) {
+            model.connected().then_some(Action::New(crate::actions::NewRecipient::Mailbox))
         } else {
             None
         }

@@ -181,7 +181,8 @@ pub fn find_box(ui: &mut egui::Ui, query: &mut String, hint: &str, dialog_open: 
     ui.horizontal(|ui| {
         let l = ui.label("Find:");
         let field = ui.add(egui::TextEdit::singleline(query).hint_text(hint).desired_width(240.0)).labelled_by(l.id);
-        if !dialog_open && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::F)) {
+        let asked = ui.data_mut(|d| d.remove_temp::<bool>(egui::Id::unique(FIND_REQUESTED)).unwrap_or(false));
+        if !dialog_open && (asked || ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::F))) {
             field.request_focus();
         }
         // (Escape also takes the focus from the field, in the same frame.)
@@ -193,6 +194,14 @@ pub fn find_box(ui: &mut egui::Ui, query: &mut String, hint: &str, dialog_open: 
         }
     });
     query.trim().to_owned()
+}
+
+/// Where Edit → Find leaves its request for the Find box of the list shown.
+const FIND_REQUESTED: &str = "find_requested";
+
+/// Edit → Find: the Find box of the list shown takes the keyboard at its next frame.
+pub fn request_find(ctx: &egui::Context) {
+    ctx.data_mut(|d| d.insert_temp(egui::Id::unique(FIND_REQUESTED), true));
 }
 
 /// Whether every word of `query` is found, ignoring case, in one of `fields` (an

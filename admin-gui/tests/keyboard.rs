@@ -282,3 +282,66 @@ async fn a_container_shows_what_it_holds_and_a_click_keeps_the_tree_open() {
     h.run_steps(3);
     assert!(h.query_by_label("Queues").is_none(), "the whole tree closed under Organization");
 }
+
+/// Exchange Administrator's menus and keys: Ctrl+N opens New Mailbox from anywhere (on
+/// Recipients); File → New offers the four kinds of recipient; Edit → Select All,
+/// Delete and Find work on the list shown; View hides and shows the toolbar and the
+/// status bar.
+#[tokio::test(flavor = "multi_thread")]
+async fn file_new_edit_and_view_work_as_in_exchange_administrator() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.add_mailbox("bob@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    // Ctrl+N from the Internet Mail Service page.
+    press_with(&mut h, Modifiers::COMMAND, Key::N);
+    assert_eq!(h.query_all_by_label("New Mailbox").count(), 2, "the dialog's title beside the toolbar's button");
+    assert!(focused(&h, "Display name:"), "typing goes to the name");
+    press(&mut h, Key::Escape);
+    // File → New → Distribution List.
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("New").hover();
+    h.run_steps(4);
+    for kind in ["Mailbox… Ctrl+N", "Shared Mailbox…", "Distribution List…", "Custom Recipient…"] {
+        assert!(h.query_by_label(kind).is_some(), "File → New → {kind}");
+    }
+    h.get_by_label("Distribution List…").click();
+    h.run_steps(3);
+    h.get_by_label("New Distribution List");
+    press(&mut h, Key::Escape);
+    // Edit → Select All, then Edit → Delete: both asked for at once.
+    wait(&mut h, "the mailboxes", |a| a.model.mailboxes.len() == 2);
+    for command in ["Select All Ctrl+A", "Delete Del"] {
+        h.get_by_label("Edit").click();
+        h.run_steps(2);
+        h.get_by_label(command).click();
+        h.run_steps(3);
+    }
+    h.get_by_label_contains("Delete these 2 recipients");
+    press(&mut h, Key::Escape);
+    // Edit → Find: the Find box takes the keys.
+    h.get_by_label("Edit").click();
+    h.run_steps(2);
+    h.get_by_label("Find… Ctrl+F").click();
+    h.run_steps(3);
+    assert!(focused(&h, "Find:"), "the Find box has the keyboard");
+    typed(&mut h, "bob");
+    h.get_by_label_contains("1 of 2 found");
+    // View: the toolbar and the status bar go and come back.
+    for (item, part) in [("Toolbar", "New Mailbox"), ("Status Bar", "Internet Mail Service: Running")] {
+        let here = |h: &Harness<'_, AdminApp>| h.query_by_label(part).is_some();
+        assert!(here(&h), "{part} shown");
+        h.get_by_label("View").click();
+        h.run_steps(2);
+        h.get_by_label(item).click();
+        h.run_steps(3);
+        assert!(!here(&h), "{item} hidden");
+        h.get_by_label("View").click();
+        h.run_steps(2);
+        h.get_by_label(item).click();
+        h.run_steps(3);
+        assert!(here(&h), "{item} shown again");
+    }
+}

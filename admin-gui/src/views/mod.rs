@@ -69,6 +69,22 @@ impl Views {
         self.recipients.help_topic()
     }
 
+    /// An Edit menu command on the list `node` shows.
+    pub fn edit(&mut self, node: Node, edit: crate::actions::Edit, ctx: &egui::Context) {
+        use crate::actions::Edit;
+        if edit == Edit::Find {
+            crate::widgets::request_find(ctx);
+            return;
+        }
+        let list = match node {
+            Node::Recipients => &mut self.recipients.requested,
+            Node::Queues => &mut self.queues.requested,
+            Node::Quarantine => &mut self.quarantine.requested,
+            _ => return,
+        };
+        *list = Some(edit);
+    }
+
     /// Draws the view of `node`.
     pub fn ui(&mut self, node: Node, ui: &mut egui::Ui, model: &Model) -> Option<Action> {
         match node {

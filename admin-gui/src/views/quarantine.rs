@@ -27,6 +27,8 @@ pub struct QuarantineView {
     pub list_keys: bool,
     /// The delete confirmation, when open: the messages' ids and subjects.
     confirm_delete: Option<Vec<(i64, String)>>,
+    /// An Edit menu command for the list, done at the next frame.
+    pub requested: Option<crate::actions::Edit>,
 }
 
 impl Default for QuarantineView {
@@ -38,6 +40,7 @@ impl Default for QuarantineView {
             find: String::new(),
             list_keys: false,
             confirm_delete: None,
+            requested: None,
         }
     }
 }
@@ -62,7 +65,7 @@ impl QuarantineView {
         let any = connected && !self.selection.is_empty();
         let mut action = None;
         let mut release = false;
-        let mut delete = false;
+        let mut delete = self.requested == Some(crate::actions::Edit::Delete);
         ui.horizontal(|ui| {
             ui.heading("Quarantine");
             if ui.add_enabled(connected && single.is_some(), egui::Button::new("Details…")).clicked()
@@ -153,6 +156,9 @@ impl QuarantineView {
         let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
         let name = |id: &i64| rows.iter().find(|m| m.id == *id).map(|m| subject(m).to_owned()).unwrap_or_default();
         let moved_to = self.selection.input(ui, keys, &ids, name);
+        if self.requested.take() == Some(crate::actions::Edit::SelectAll) {
+            self.selection.select_all(&ids);
+        }
         let modifiers = crate::selection::click_modifiers(ui);
         let mut clicked = None;
         let mut clicked_header = None;

@@ -23,6 +23,8 @@ pub struct QueuesView {
     asked_delete: bool,
     /// The delete confirmation, when open: the messages' queue ids.
     confirm_delete: Option<Vec<String>>,
+    /// An Edit menu command for the list, done at the next frame.
+    pub requested: Option<crate::actions::Edit>,
 }
 
 impl Default for QueuesView {
@@ -35,6 +37,7 @@ impl Default for QueuesView {
             list_keys: false,
             asked_delete: false,
             confirm_delete: None,
+            requested: None,
         }
     }
 }
@@ -92,6 +95,13 @@ impl QueuesView {
             ui.label(format!("{} of {} found", found.len(), model.queue.len()));
             std::borrow::Cow::Owned(found)
         };
+        match self.requested.take() {
+            Some(crate::actions::Edit::SelectAll) => {
+                self.selection.select_all(&shown.iter().map(|m| m.queue_id.clone()).collect::<Vec<_>>());
+            }
+            Some(crate::actions::Edit::Delete) => self.asked_delete = true,
+            _ => {}
+        }
         let keys = self.list_keys && !dialog;
         let clicked = queue_table(ui, &shown, Some(&mut self.selection), keys, &mut self.sort, &QUEUE_MENU);
         match clicked {

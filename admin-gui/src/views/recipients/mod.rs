@@ -47,6 +47,8 @@ pub struct RecipientsView {
     /// The selected recipient's Properties were asked for from outside the view (the
     /// toolbar, File → Properties): opened at the next frame.
     open_requested: bool,
+    /// An Edit menu command for the list, done at the next frame.
+    pub requested: Option<crate::actions::Edit>,
 }
 
 /// The three kinds of recipient.
@@ -103,6 +105,7 @@ impl Default for RecipientsView {
             list: None,
             contact: None,
             open_requested: false,
+            requested: None,
         }
     }
 }
@@ -157,6 +160,20 @@ impl RecipientsView {
         self.confirm_delete.is_some().then_some(Topic::Recipients)
     }
 
+    /// Opens File → New's dialog.
+    pub fn open_new(&mut self, kind: crate::actions::NewRecipient) {
+        use crate::actions::NewRecipient;
+        if self.has_dialog() {
+            return;
+        }
+        match kind {
+            NewRecipient::Mailbox => self.new_mailbox = Some(MailboxForm::default()),
+            NewRecipient::SharedMailbox => self.new_mailbox = Some(MailboxForm::new_shared()),
+            NewRecipient::List => self.list = Some(ListForm::default()),
+            NewRecipient::Contact => self.contact = Some(ContactForm::default()),
+        }
+    }
+
     /// Opens the selected recipient's Properties (at the next frame); false when none
     /// is selected.
     pub fn open_selected(&mut self) -> bool {
@@ -171,7 +188,7 @@ impl RecipientsView {
         let selected = self.selection.single().cloned().and_then(|key| kind_of(model, &key).map(|k| (key, k)));
         let any = !self.selection.is_empty();
         let mut open = std::mem::take(&mut self.open_requested);
-        let mut delete = false;
+        let mut delete = self.requested == Some(crate::actions::Edit::Delete);
         let mut import = false;
         let mut setup = false;
         ui.horizontal_wrapped(|ui| {
@@ -352,6 +369,9 @@ impl RecipientsView {
         };
         let active = self.list_keys && !self.has_dialog();
         let moved_to = self.selection.input(ui, active, &order, name_of);
+        if self.requested.take() == Some(crate::actions::Edit::SelectAll) {
+            self.selection.select_all(&order);
+        }
         let modifiers = crate::selection::click_modifiers(ui);
         let selection = &self.selection;
         let mut table = TableBuilder::new(ui);
