@@ -146,8 +146,14 @@ pub enum DialogKey {
 /// unless a button has the focus (then Enter presses that one), Escape cancels. Read
 /// after the dialog's controls: a one-line field gives up the focus on Enter. The key
 /// is taken: a dialog that closes on it leaves nothing for the window behind (which
-/// would open the selection's Properties on the same Enter).
+/// would open the selection's Properties on the same Enter). A disabled `ui` reads no
+/// key.
 pub fn dialog_key(ui: &egui::Ui) -> Option<DialogKey> {
+    // A disabled foot (waiting for the service, or under a dialog it opened) leaves
+    // the keys to what is in front.
+    if !ui.is_enabled() {
+        return None;
+    }
     let focused = ui.memory(|m| m.focused()).is_some();
     ui.input_mut(|i| {
         if i.key_pressed(egui::Key::Escape) {

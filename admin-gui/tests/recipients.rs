@@ -128,3 +128,82 @@ async fn delivery_options_turn_a_domains_catch_all_on_with_its_warning() {
     wait(&mut h, "the catch-all", |a| a.model.catch_all == vec![("corp.test".to_owned(), "ann@corp.test".to_owned())]);
     assert!(d.ctl_ok(&["mailbox", "list"]).contains("catch-all for corp.test: ann@corp.test"));
 }
+
+/// The address book wherever people are chosen: a list's Members tab opens it over the
+/// dialog; typing finds people, Ctrl+click chooses two, Add makes them members (the
+/// list's own address and its members not offered); Escape in it leaves the list
+/// dialog open. Mailbox Properties' Permissions choose the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_address_book_chooses_members_and_people_to_give_permissions_to() {
+    use egui::Modifiers;
+    let d = Daemon::start().await;
+    for (address, name) in
+        [("ann@corp.test", "Ann Archer"), ("bob@corp.test", "Bob Baker"), ("cy@corp.test", "Cy Cole")]
+    {
+        let out = d.ctl_with_input(&["mailbox", "add", address, "--name", name, "--password-stdin"], "pw\n");
+        assert!(out.status.success(), "{out:?}");
+    }
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    h.get_by_label("Recipients").click();
+    wait(&mut h, "the mailboxes", |a| a.model.mailboxes.len() == 3);
+    h.get_by_label("New Distribution List…").click();
+    h.run_steps(3);
+    type_into(&mut h, "Display name:", "Sales");
+    type_into(&mut h, "E-mail address:", "sales@corp.test");
+    h.get_by_label("Members").click_accesskit();
+    h.run_steps(3);
+    h.get_by_label("Address Book…").click();
+    h.run_steps(3);
+    h.get_by_label("Address Book: Add Members");
+    // Escape closes the book, not the list dialog.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(h.query_by_label("Address Book: Add Members").is_none());
+    h.get_by_label("New Distribution List");
+    h.get_by_label("Address Book…").click();
+    h.run_steps(3);
+    // The book is drawn last, over the recipients behind.
+    h.get_all_by_label("Ann Archer").last().expect("in the book").click();
+    h.run_steps(2);
+    h.get_all_by_label("Cy Cole").last().expect("in the book").click_modifiers(Modifiers::COMMAND);
+    h.run_steps(2);
+    h.get_by_label("2 selected");
+    h.get_all_by_label("Add").last().expect("the book's Add").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Address Book: Add Members").is_none(), "Add closes it");
+    assert_eq!(h.query_all_by_label("Remove").count(), 2, "two members listed");
+    // The book again: those already members are not offered; a name typed finds one,
+    // and Enter adds it.
+    h.get_by_label("Address Book…").click();
+    h.run_steps(3);
+    assert_eq!(h.query_all_by_label("Ann Archer").count(), 1, "already a member: only in the list behind");
+    h.get_by_role_and_label(Role::TextInput, "Type a name or an address, or select from the list:").type_text("bak");
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert_eq!(h.query_all_by_label("Remove").count(), 3, "Bob too");
+    h.get_by_label("Create").click();
+    wait(&mut h, "the list", |a| a.model.lists.iter().any(|l| l.members.len() == 3));
+
+    // Permissions: Bob gets Reviewer on Ann's mailbox from the book.
+    h.get_by_label("ann@corp.test").click();
+    h.run_steps(2);
+    h.get_by_label("Properties…").click();
+    h.run_steps(3);
+    h.get_by_label("Permissions").click();
+    h.run_steps(3);
+    h.get_by_label("Address Book…").click();
+    h.run_steps(3);
+    h.get_by_label("Address Book: Give Permissions");
+    h.get_all_by_label("Bob Baker").last().expect("in the book").click();
+    h.run_steps(2);
+    h.get_all_by_label("Add").last().expect("the book's Add").click();
+    h.run_steps(3);
+    h.get_by_label("OK").click();
+    wait(&mut h, "the permission", |a| {
+        a.model.mailboxes.iter().any(|m| m.addresses[0] == "ann@corp.test" && !m.permissions.is_empty())
+    });
+    let listed = d.ctl_ok(&["mailbox", "permissions", "ann@corp.test"]);
+    assert!(listed.contains("bob@corp.test") && listed.contains("Reviewer"), "{listed}");
+}

@@ -4,6 +4,7 @@
 //! draws with `fn ui(&mut self, ui, model) -> Option<Action>`; [`Views`] holds them all
 //! and draws the one the tree selects.
 
+pub mod address_book;
 pub mod containers;
 pub mod dns;
 pub mod imap4;

@@ -7,6 +7,7 @@
 use mailroom_shared::rights::{Rights, Role};
 
 use crate::model::Model;
+use crate::views::address_book::{AddressBook, Entry};
 
 /// Rights as edited, and as they were when the dialog opened.
 #[derive(Debug, Default)]
@@ -16,7 +17,9 @@ pub struct Permissions {
     /// The same when the dialog opened.
     before: Vec<(String, Rights)>,
     /// Whom rights may be given to.
-    candidates: Vec<String>,
+    candidates: Vec<Entry>,
+    /// The address book, when "Address Book…" opened it.
+    book: AddressBook,
     /// The grantee and role chosen to add.
     add_grantee: String,
     add_role: Option<Role>,
@@ -37,14 +40,14 @@ pub fn words(r: Rights) -> String {
 
 /// Whom rights may be given to: the people's mailboxes (not `except`, not shared
 /// ones), the distribution lists, and anyone.
-pub fn candidates(model: &Model, except: Option<i64>) -> Vec<String> {
-    model
-        .mailboxes
-        .iter()
-        .filter(|o| Some(o.id) != except && !o.shared)
-        .map(|o| o.addresses[0].clone())
-        .chain(model.lists.iter().map(|l| l.address.clone()))
-        .chain(std::iter::once("anyone".to_owned()))
+pub fn candidates(model: &Model, except: Option<i64>) -> Vec<Entry> {
+    let except = model.mailboxes.iter().find(|m| Some(m.id) == except).map(|m| m.addresses[0].clone());
+    let shared: Vec<&str> = model.mailboxes.iter().filter(|m| m.shared).map(|m| m.addresses[0].as_str()).collect();
+    crate::views::address_book::everyone(model)
+        .into_iter()
+        .filter(|e| e.kind != "Custom recipient" && !shared.contains(&e.address.as_str()))
+        .filter(|e| except.as_ref() != Some(&e.address))
+        .chain(std::iter::once(Entry { address: "anyone".into(), name: "Anyone (every user)".into(), kind: "" }))
         .collect()
 }
 
@@ -55,9 +58,15 @@ fn typed_rights(text: &str) -> Option<Rights> {
 
 impl Permissions {
     /// The editor for `given` rights, offering `candidates`.
-    pub fn new(mut given: Vec<(String, Rights)>, candidates: Vec<String>) -> Permissions {
+    pub fn new(mut given: Vec<(String, Rights)>, candidates: Vec<Entry>) -> Permissions {
         given.sort_by(|a, b| a.0.cmp(&b.0));
         Permissions { before: given.clone(), now: given, candidates, ..Permissions::default() }
+    }
+
+    /// Whether its address book is open (over the dialog, which then leaves it the
+    /// keys).
+    pub fn book_open(&self) -> bool {
+        self.book.is_open()
     }
 
     /// The rights as edited.
@@ -186,7 +195,7 @@ impl Permissions {
                 .selected_text(shown)
                 .show_ui(ui, |ui| {
                     for c in &self.candidates {
-                        ui.selectable_value(&mut self.add_grantee, c.clone(), c);
+                        ui.selectable_value(&mut self.add_grantee, c.address.clone(), &c.address);
                     }
                 })
                 .response
@@ -210,7 +219,20 @@ impl Permissions {
                 self.grant(&who, chosen.rights().with(keep));
                 changed = true;
             }
+            if ui.button("Address Book…").on_hover_text("Choose people and lists from the recipients").clicked() {
+                self.book.open("Give Permissions");
+            }
         });
+        // Over the dialog, when open: those chosen get the role chosen beside it.
+        let given: Vec<String> = self.now.iter().map(|(w, _)| w.clone()).collect();
+        if let Some(chosen_people) = self.book.show(ui.ctx(), &self.candidates, &given) {
+            let role = self.add_role.unwrap_or(Role::Reviewer);
+            for who in chosen_people {
+                let keep = self.of(&who).without(Rights::ALL_IMAP);
+                self.grant(&who, role.rights().with(keep));
+            }
+            changed = true;
+        }
         ui.weak(
             "Owner: everything. Editor: read, file, flag and delete. Author: read and add. Reviewer: read only, \
              with their own read/unread state.",
@@ -249,8 +271,8 @@ impl Permissions {
             egui::ComboBox::from_id_salt((id, "add_behalf"))
                 .selected_text(shown)
                 .show_ui(ui, |ui| {
-                    for c in self.candidates.iter().filter(|c| *c != "anyone") {
-                        ui.selectable_value(&mut self.add_behalf, c.clone(), c);
+                    for c in self.candidates.iter().filter(|c| c.address != "anyone") {
+                        ui.selectable_value(&mut self.add_behalf, c.address.clone(), &c.address);
                     }
                 })
                 .response

@@ -44,7 +44,7 @@ struct FolderForm {
 }
 
 impl FolderForm {
-    fn of(f: &PublicFolderInfo, candidates: Vec<String>) -> FolderForm {
+    fn of(f: &PublicFolderInfo, candidates: Vec<crate::views::address_book::Entry>) -> FolderForm {
         let given = f.permissions.iter().map(|p| (p.grantee.clone(), p.rights)).collect();
         let address = f.address.clone().unwrap_or_default();
         FolderForm {
@@ -284,7 +284,9 @@ impl PublicFoldersView {
             let waiting = form.pending.ui(ui, false);
             let ok = if new { "Create" } else { "OK" };
             answer = ui
-                .add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut form.show_problem, ok, true))
+                .add_enabled_ui(!waiting && !form.permissions.book_open(), |ui| {
+                    dialog_foot(ui, problem.as_deref(), &mut form.show_problem, ok, true)
+                })
                 .inner;
         });
         match answer? {

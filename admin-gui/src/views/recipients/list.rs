@@ -3,6 +3,7 @@
 
 use mailroom_shared::ipc::{ListInfo, ListSenders, Request};
 
+use crate::views::address_book::{AddressBook, Entry};
 use crate::widgets::{count_of, dialog_foot, form_row};
 
 /// Who may send to a list, in words.
@@ -25,6 +26,8 @@ pub(super) struct ListForm {
     pub(super) hidden: bool,
     pub(super) members: Vec<String>,
     pub(super) new_member: String,
+    /// The address book, when Members' Address Book… opened it.
+    pub(super) book: AddressBook,
     pub(super) tab: ListTab,
     pub(super) focused: bool,
     pub(super) show_problem: bool,
@@ -43,6 +46,7 @@ impl Default for ListForm {
             hidden: false,
             members: Vec::new(),
             new_member: String::new(),
+            book: AddressBook::default(),
             tab: ListTab::General,
             focused: false,
             show_problem: false,
@@ -121,8 +125,10 @@ impl ListForm {
     }
 }
 
-/// The list dialog: `Some(true)` when confirmed, `Some(false)` when cancelled.
-pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool> {
+/// The list dialog: `Some(true)` when confirmed, `Some(false)` when cancelled; the
+/// address book over it offers `everyone`.
+pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm, everyone: &[Entry]) -> Option<bool> {
+    let book_open = d.book.is_open();
     let problem = d.problem();
     let mut answer = None;
     let title = match &d.existing {
@@ -133,6 +139,7 @@ pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool
         // One size for every tab, so that the dialog does not move as they change,
         // its buttons at the bottom.
         ui.set_width(460.0);
+        ui.set_max_width(460.0);
         let top = ui.cursor().top();
         ui.heading(title);
         ui.horizontal(|ui| {
@@ -205,7 +212,18 @@ pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool
                         changed = true;
                     }
                 });
-                ui.weak("Members may be mailboxes, custom recipients, other lists, or outside addresses.");
+                if ui.button("Address Book…").on_hover_text("Choose members from the recipients").clicked() {
+                    d.book.open("Add Members");
+                }
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(
+                            "Members may be mailboxes, custom recipients, other lists, or outside addresses.",
+                        )
+                        .weak(),
+                    )
+                    .wrap(),
+                );
             }
             ListTab::DeliveryRestrictions => {
                 egui::Grid::new("list_restrictions").num_columns(2).spacing([10.0, 6.0]).show(ui, |ui| {
@@ -231,8 +249,20 @@ pub(super) fn list_form_ui(ctx: &egui::Context, d: &mut ListForm) -> Option<bool
         let ok = if d.existing.is_none() { "Create" } else { "OK" };
         // Enter on Members adds the member typed, not the list.
         let enter = d.tab != ListTab::Members;
-        answer =
-            ui.add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, enter)).inner;
+        answer = ui
+            .add_enabled_ui(!waiting && !book_open, |ui| {
+                dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, enter)
+            })
+            .inner;
     });
+    // Over the dialog, when open: those chosen become members.
+    // (Not the list itself, nor its members.)
+    let mut taken = d.members.clone();
+    taken.push(d.address.trim().to_ascii_lowercase());
+    if let Some(chosen) = d.book.show(ctx, everyone, &taken) {
+        d.members.extend(chosen);
+        d.pending.refused = None;
+        d.show_problem = true;
+    }
     answer
 }

@@ -91,7 +91,7 @@ impl MailboxForm {
         m: &MailboxInfo,
         catch_all: &[(String, String)],
         ours: impl Fn(&str) -> bool,
-        candidates: Vec<String>,
+        candidates: Vec<crate::views::address_book::Entry>,
     ) -> MailboxForm {
         let reply = m.auto_reply.clone();
         let mut domains: Vec<String> =
@@ -477,7 +477,7 @@ pub(super) fn mailbox_form_ui(
             });
         let waiting = d.pending.ui(ui, beside);
         let ok = if new { "Create" } else { "OK" };
-        answer = ui.add_enabled_ui(!waiting, |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, true)).inner;
+        answer = ui.add_enabled_ui(!waiting && !d.permissions.book_open(), |ui| dialog_foot(ui, problem.as_deref(), &mut d.show_problem, ok, true)).inner;
     });
     answer
 }

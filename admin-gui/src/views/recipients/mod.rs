@@ -557,7 +557,8 @@ impl RecipientsView {
             self.list = None;
             return None;
         }
-        let confirmed = list_form_ui(ctx, form)?;
+        let everyone = crate::views::address_book::everyone(model);
+        let confirmed = list_form_ui(ctx, form, &everyone)?;
         if !confirmed {
             self.list = None;
             return None;
