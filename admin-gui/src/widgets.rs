@@ -220,6 +220,15 @@ pub fn found(query: &str, fields: &[&str]) -> bool {
     })
 }
 
+/// The width of the label column of every property tab's form: the fields of every tab
+/// start at one x, as on a Windows property sheet.
+pub const LABEL_COLUMN: f32 = 300.0;
+
+/// A property tab's form: two columns, labels [`LABEL_COLUMN`] wide.
+pub fn form_grid(id: &str) -> egui::Grid {
+    egui::Grid::new(id).num_columns(2).spacing([12.0, 8.0]).min_col_width(LABEL_COLUMN)
+}
+
 /// A labelled one-line field in a two-column grid (the row ended), with a hint shown
 /// while it is empty; its response, to see whether it changed or to focus it.
 pub fn form_row(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str) -> egui::Response {

@@ -301,8 +301,9 @@ async fn a_properties_tab_opens_at_its_top_and_security_shows_the_certificate_fi
     assert!(certificate < acme, "the certificate in use comes first");
 }
 
-/// Walk defect 15: the property sheet changed size between tabs, its buttons moving.
-/// A short tab keeps the sheet's size: OK stays where it was.
+/// Walk defect 15: the property sheet changed size between tabs, its buttons moving,
+/// and its label column shifted. A short tab keeps the sheet's size (OK stays where it
+/// was), and every tab's fields start at the same x.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_property_sheet_keeps_its_size_between_tabs() {
     let d = Daemon::start().await;
@@ -318,6 +319,24 @@ async fn the_property_sheet_keeps_its_size_between_tabs() {
     h.get_all_by_label("Backup").last().expect("the tab").click();
     h.run_steps(4);
     assert_eq!(ok(&h), general);
+
+    // And the label column is one width on every tab: the fields start at one x.
+    let mut starts = Vec::new();
+    for tab in ["General", "Connections", "Delivery", "POP3", "IMAP4", "Message Filtering", "Backup"] {
+        h.get_all_by_label(tab).last().expect("the tab").click();
+        h.run_steps(4);
+        // (Not the cells of Message Filtering's table of DNS lists.)
+        let field = h
+            .query_all_by_role(egui::accesskit::Role::TextInput)
+            .filter(|n| egui_kittest::kittest::NodeT::accesskit_node(n).label().as_deref() != Some("Zone"))
+            .map(|n| n.rect())
+            .filter(|r| r.min.x > 0.0)
+            .min_by(|a, b| a.min.y.total_cmp(&b.min.y))
+            .expect("a field");
+        starts.push((tab, field.min.x));
+    }
+    let first = starts[0].1;
+    assert!(starts.iter().all(|(_, x)| (x - first).abs() < 1.0), "the fields start apart: {starts:?}");
 }
 
 /// Walk defect 7: an idle window was woken every two seconds (the status polled for the

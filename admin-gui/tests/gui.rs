@@ -586,7 +586,7 @@ async fn the_connections_tab_turns_on_https_for_mail_programs_set_up() {
     h.run_steps(3);
     h.get_all_by_label("Connections").last().expect("the tab").click();
     h.run_steps(3);
-    let field = "HTTPS for mail programs' set-up, port 443 (empty: off):";
+    let field = "HTTPS (set-up, calendars), port 443:";
     type_into(&mut h, field, "443");
     h.run_steps(3);
     // A port alone is refused next to the field, saying what is wanted.
@@ -623,7 +623,7 @@ async fn client_setup_names_the_servers_and_offers_the_profile_once_https_is_on(
     h.get_by_label_contains("off: give HTTPS an address on the Connections tab");
     h.get_by_label("Connections…").click_accesskit();
     h.run_steps(3);
-    h.get_by_label("HTTPS for mail programs' set-up, port 443 (empty: off):");
+    h.get_by_label("HTTPS (set-up, calendars), port 443:");
     assert!(h.query_by_label_contains("Client Setup: ann@corp.test").is_none(), "it gave way to the Connections tab");
     h.get_by_label("Cancel").click();
     h.run_steps(2);

@@ -19,7 +19,7 @@ pub fn ui(
     let b = &mut d.backup;
     ui.checkbox(&mut b.scheduled, "Back up the whole store every day");
     ui.add_enabled_ui(b.scheduled, |ui| {
-        egui::Grid::new("backup").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+        crate::widgets::form_grid("backup").show(ui, |ui| {
             text_row(ui, "At (local time, HH:MM):", &mut b.time, errors, "backup.time");
             number_row(ui, "Keep the newest:", &mut b.keep, "backups", errors, "backup.keep");
             text_row(ui, "Into the directory:", &mut b.directory, errors, "backup.directory");

@@ -8,7 +8,7 @@ use crate::widgets::{combo, field_errors, number_row, text_row};
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
     let c = &mut d.connections;
-    egui::Grid::new("connections").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("connections").show(ui, |ui| {
         combo(
             ui,
             "Transfer mode:",
@@ -35,13 +35,7 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
             errors,
             "connections.submission_listen",
         );
-        text_row(
-            ui,
-            "HTTPS for mail programs' set-up, port 443 (empty: off):",
-            &mut c.https_listen,
-            errors,
-            "connections.https_listen",
-        );
+        text_row(ui, "HTTPS (set-up, calendars), port 443:", &mut c.https_listen, errors, "connections.https_listen");
         text_row(ui, "Forward all mail to host (empty: use DNS):", &mut c.smart_host, errors, "connections.smart_host");
         ui.label("");
         ui.vertical(|ui| {

@@ -22,7 +22,7 @@ impl DeliveryTab {
 
     /// Draws the tab over `d`.
     pub fn ui(&mut self, ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
-        egui::Grid::new("delivery").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+        crate::widgets::form_grid("delivery").show(ui, |ui| {
             let l = ui.label("Retry intervals (minutes, the last repeats):");
             ui.vertical(|ui| {
                 let edit = egui::TextEdit::singleline(&mut self.retry_text).desired_width(200.0);

@@ -13,7 +13,7 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
         (LogLevel::Medium, "Medium"),
         (LogLevel::Maximum, "Maximum"),
     ];
-    egui::Grid::new("diagnostics").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("diagnostics").show(ui, |ui| {
         let g = &mut d.diagnostics;
         combo(ui, "SMTP protocol:", &mut g.smtp, &levels);
         combo(ui, "POP3:", &mut g.pop3, &levels);

@@ -15,11 +15,9 @@ use crate::widgets::{combo, field_errors, number_row, optional_number_row, text_
 
 /// The width of the label column of every group's grid, so that the fields of the
 /// whole page line up.
-const LABELS: f32 = 250.0;
-
-/// A grid of the page's, its label column [`LABELS`] wide.
+/// A grid of the page's, its label column as wide as every tab's.
 fn grid(id: &str) -> egui::Grid {
-    egui::Grid::new(id).num_columns(2).spacing([12.0, 8.0]).min_col_width(LABELS)
+    crate::widgets::form_grid(id)
 }
 
 /// The tab's state: each DNS list's answers as typed, one `127.0.0.x meaning` per

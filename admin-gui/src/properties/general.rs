@@ -8,7 +8,7 @@ use crate::widgets::{number_row, optional_number_row, text_row};
 
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
-    egui::Grid::new("general").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("general").show(ui, |ui| {
         text_row(ui, "Host name:", &mut d.general.host_name, errors, "general.host_name");
         text_row(
             ui,
@@ -49,7 +49,7 @@ pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
     ui.add_space(10.0);
     ui.strong("Mailbox storage limits (each mailbox's own Limits tab may say otherwise)");
     ui.separator();
-    egui::Grid::new("general_limits").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("general_limits").show(ui, |ui| {
         for (label, value, field) in [
             ("Issue warning at:", &mut d.general.mailbox_warn_kb, "general.mailbox_warn_kb"),
             ("Prohibit send at:", &mut d.general.mailbox_send_kb, "general.mailbox_send_kb"),

@@ -7,7 +7,7 @@ use crate::widgets::{combo, number_row, text_row};
 
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
-    egui::Grid::new("imap4").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("imap4").show(ui, |ui| {
         ui.label("");
         ui.checkbox(&mut d.imap4.enabled, "Enable IMAP4 (mail kept on the server, for phones and every device)");
         ui.end_row();

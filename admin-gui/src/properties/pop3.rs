@@ -7,7 +7,7 @@ use crate::widgets::{combo, number_row, text_row};
 
 /// Draws the tab over `d`.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError]) {
-    egui::Grid::new("pop3").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("pop3").show(ui, |ui| {
         ui.label("");
         ui.checkbox(&mut d.pop3.enabled, "Enable POP3");
         ui.end_row();

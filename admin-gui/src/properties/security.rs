@@ -14,7 +14,7 @@ use crate::widgets::{combo, field_errors, now, text_row};
 /// Draws the tab over `d`, with the certificate in use and the ACME client's state from
 /// `model`; *Renew Now* asks for an action.
 pub fn ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model: &Model) -> Option<Action> {
-    egui::Grid::new("security").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+    crate::widgets::form_grid("security").show(ui, |ui| {
         combo(
             ui,
             "Clear-text SMTP authentication:",
@@ -56,7 +56,7 @@ fn acme_ui(ui: &mut egui::Ui, d: &mut ConfigDraft, errors: &[ConfigError], model
     ui.checkbox(&mut a.enabled, "Obtain a certificate for these names from an ACME CA (such as Let's Encrypt)");
     field_errors(ui, errors, "security.acme.enabled");
     ui.add_enabled_ui(a.enabled, |ui| {
-        egui::Grid::new("acme").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+        crate::widgets::form_grid("acme").show(ui, |ui| {
             text_row(ui, "Names (comma-separated):", &mut a.names, errors, "security.acme.names");
             text_row(ui, "CA directory URL:", &mut a.directory_url, errors, "security.acme.directory_url");
             text_row(ui, "Account e-mail (optional):", &mut a.email, errors, "security.acme.email");
@@ -149,7 +149,7 @@ fn message_authentication_ui(ui: &mut egui::Ui, d: &mut ConfigDraft) {
                 &mut m.protect_own_domains,
                 "Refuse mail from outside that claims to be from our own domains without proof",
             );
-            egui::Grid::new("quarantine").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            crate::widgets::form_grid("quarantine").show(ui, |ui| {
                 combo(
                     ui,
                     "When DMARC says quarantine:",
