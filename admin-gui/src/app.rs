@@ -64,6 +64,9 @@ pub struct AdminApp {
     /// This computer can run the service (Linux); on Windows the Administrator only
     /// reaches servers over SSH.
     local_service: bool,
+    /// Whether someone works in the window, for the backend; and when they last did.
+    attended: backend::Attended,
+    last_input: std::time::Instant,
     /// View → Toolbar.
     show_toolbar: bool,
     /// View → Status Bar.
@@ -80,7 +83,8 @@ impl AdminApp {
         // wider than the window then looked cut off).
         ctx.all_styles_mut(|style| style.spacing.scroll = egui::style::ScrollStyle::solid());
         let target = backend::Target::Local(socket.clone());
-        let (commands, updates) = backend::spawn(ctx.clone(), target.clone());
+        let attended = backend::Attended::default();
+        let (commands, updates) = backend::spawn(ctx.clone(), target.clone(), attended.clone());
         AdminApp {
             model: Model::default(),
             selected: Node::InternetMailService,
@@ -103,8 +107,10 @@ impl AdminApp {
             restart_after_save: false,
             target,
             // As mailroomctl --ssh: $MAILROOM_SSH, else ssh on the PATH.
-            ssh_program: std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
+            ssh_program: mailroom_client::ssh::default_program(),
             local_service: true,
+            attended,
+            last_input: std::time::Instant::now(),
             show_toolbar: true,
             show_status_bar: true,
         }
@@ -375,6 +381,10 @@ impl AdminApp {
 
 impl eframe::App for AdminApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if ui.input(|i| !i.events.is_empty()) {
+            self.last_input = std::time::Instant::now();
+        }
+        self.attended.set(self.last_input.elapsed() < backend::UNATTENDED_AFTER);
         self.drain_updates(ui.ctx());
         if self.model.connected()
             && let Some(server) = self.remember_when_connected.take()

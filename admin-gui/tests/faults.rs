@@ -175,4 +175,7 @@ async fn a_service_that_dies_under_properties_is_said_and_started_with_the_edit_
     wait(&mut h, "the saved host name", |a| {
         a.model.config.as_ref().is_some_and(|(c, _)| c.general.host_name.to_string() == "mail.edited.test")
     });
+    // The service this test started goes with it.
+    let pid = h.state().model.status.as_ref().map(|s| s.pid).expect("pid");
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
 }

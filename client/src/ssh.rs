@@ -14,6 +14,12 @@ use crate::Client;
 /// The remote command the Administrator and `mailroomctl --ssh` run by default.
 pub const DEFAULT_COMMAND: &str = "mailroomctl bridge";
 
+/// The ssh program to run: `$MAILROOM_SSH`, else `ssh` from the path (on Windows, the
+/// OpenSSH client Windows 10 and later include).
+pub fn default_program() -> PathBuf {
+    std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from)
+}
+
 /// Another computer, as `ssh` reaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshTarget {

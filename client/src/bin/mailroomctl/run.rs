@@ -51,12 +51,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         (None, Some(d)) => format!("{} --data-dir {}", ssh::DEFAULT_COMMAND, quoted(d)),
         (None, None) => ssh::DEFAULT_COMMAND.to_owned(),
     };
-    let target = ssh::SshTarget {
-        host,
-        port: cli.ssh_port,
-        command: remote,
-        program: std::env::var_os("MAILROOM_SSH").map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
-    };
+    let target = ssh::SshTarget { host, port: cli.ssh_port, command: remote, program: ssh::default_program() };
     let connection = ssh::connect(&target, NAME).await.map_err(Failure::Unreachable)?;
     command(&connection.client, &mut Out::new(cli.json), cli.command, password).await
 }
