@@ -474,6 +474,16 @@ impl eframe::App for AdminApp {
         {
             self.windows.close_info();
         }
+        // F6 moves the keys between the tree and the view, as between a Windows
+        // window's panes.
+        if main
+            && !self.windows.any_open()
+            && !self.views.has_dialog()
+            && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F6))
+        {
+            tree_keys = !tree_keys;
+            ctx.memory_mut(|m| m.stop_text_input());
+        }
         self.tree_keys = tree_keys;
         self.views.recipients.list_keys = !tree_keys;
         self.views.queues.list_keys = !tree_keys;

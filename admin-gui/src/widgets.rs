@@ -504,7 +504,8 @@ pub fn queue_table(
     let shown = selection.as_deref();
     table
         .striped(true)
-        .sense(egui::Sense::click())
+        // Clicks, but no Tab stop per row: the list has the keys as a whole (F6).
+        .sense(egui::Sense::CLICK)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::initial(160.0).resizable(true))
         .column(Column::initial(180.0).resizable(true))

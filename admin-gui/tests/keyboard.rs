@@ -345,3 +345,29 @@ async fn file_new_edit_and_view_work_as_in_exchange_administrator() {
         assert!(here(&h), "{item} shown again");
     }
 }
+
+/// Walk defect 2: reaching a person took 16 Tabs, one of them on nothing visible (each
+/// list row was a Tab stop of its own). F6 moves the keys between the tree and the
+/// list, as between a Windows window's panes: a letter in the tree, F6, Down and Enter
+/// open the first recipient's Properties, with no mouse; no row is a Tab stop.
+#[tokio::test(flavor = "multi_thread")]
+async fn f6_moves_the_keys_between_the_tree_and_the_list() {
+    let d = Daemon::start().await;
+    d.add_mailbox("ann@corp.test", "pw");
+    d.add_mailbox("bob@corp.test", "pw");
+    let mut h = harness(d.socket.clone());
+    connected(&mut h);
+    typed(&mut h, "r");
+    wait(&mut h, "the mailboxes", |a| a.model.mailboxes.len() == 2);
+    h.get_by_label("New Mailbox…");
+    press(&mut h, Key::F6);
+    press(&mut h, Key::ArrowDown);
+    press(&mut h, Key::Enter);
+    h.get_by_label("Mailbox Properties: ann@corp.test");
+    press(&mut h, Key::Escape);
+    // Back in the tree: Down goes to the next node (Public Folders), not the next row.
+    press(&mut h, Key::F6);
+    press(&mut h, Key::ArrowDown);
+    assert!(h.query_by_label("New Mailbox…").is_none(), "the tree moved");
+    assert!(h.query_all_by_label_contains("Public Folders").count() >= 2, "to Public Folders, its page shown");
+}

@@ -193,7 +193,8 @@ impl PublicFoldersView {
         let selected = self.selected.as_deref();
         TableBuilder::new(ui)
             .striped(true)
-            .sense(egui::Sense::click())
+            // Clicks, but no Tab stop per row: the list has the keys as a whole (F6).
+            .sense(egui::Sense::CLICK)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(220.0).resizable(true))
             .column(Column::initial(240.0).resizable(true))

@@ -169,7 +169,8 @@ impl QuarantineView {
         }
         table
             .striped(true)
-            .sense(egui::Sense::click())
+            // Clicks, but no Tab stop per row: the list has the keys as a whole (F6).
+            .sense(egui::Sense::CLICK)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(100.0))
             .column(Column::initial(170.0).resizable(true))

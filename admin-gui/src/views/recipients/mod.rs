@@ -380,7 +380,8 @@ impl RecipientsView {
         }
         table
             .striped(true)
-            .sense(egui::Sense::click())
+            // Clicks, but no Tab stop per row: the list has the keys as a whole (F6).
+            .sense(egui::Sense::CLICK)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(180.0).resizable(true))
             .column(Column::initial(280.0).resizable(true))
