@@ -540,3 +540,46 @@ async fn at_800_by_600_every_column_and_copy_button_can_be_reached() {
     let after = left_of_view(&h);
     assert!(after > before + 60.0, "the tree pane widened: {before} -> {after}");
 }
+
+/// Walk defect 5's measure: Find returns a person among 1,000 mailboxes in the frame
+/// after the typing (the list is filtered as it is drawn, with no round trip).
+#[test]
+fn find_returns_a_person_among_a_thousand_in_one_frame() {
+    use mailroom_admin::model::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("nobody.sock");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| AdminApp::new(&cc.egui_ctx, socket));
+    let thousand = (0..1_000)
+        .map(|i| mailroom_shared::ipc::MailboxInfo {
+            id: i,
+            display_name: format!("User {i}"),
+            addresses: vec![format!("user{i}@corp.test")],
+            message_count: 0,
+            total_bytes: 0,
+            folders: Vec::new(),
+            forwarding: None,
+            auto_reply: None,
+            limits: Default::default(),
+            shared: false,
+            permissions: Vec::new(),
+            collections: Vec::new(),
+            hidden: false,
+        })
+        .collect();
+    h.state_mut().model.mailboxes = thousand;
+    h.get_by_label("Recipients").click();
+    // No service answers the socket: the view is kept showing as if one did.
+    for _ in 0..3 {
+        h.state_mut().model.connection = Connection::Connected("test".into());
+        h.step();
+    }
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Find:").focus();
+    h.step();
+    h.state_mut().model.connection = Connection::Connected("test".into());
+    h.event(egui::Event::Text("user777@".into()));
+    h.step();
+    assert!(h.query_by_label("user777@corp.test").is_some(), "found in the next frame");
+    h.get_by_label("1 of 1000 found");
+}
