@@ -4,10 +4,10 @@
 //! its launcher and icon.
 #![cfg(unix)] // A real mailroomd, which runs on Unix.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailroom_tests::{Daemon, require};
+use mailroom_tests::{Daemon, Killed, Xvfb, require};
 
 const LAUNCHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/mailroom-admin.desktop");
 
@@ -21,39 +21,16 @@ fn the_launcher_is_valid_and_in_one_menu() {
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }
 
-/// Kills a child when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Regression: the window's WM_CLASS instance was empty (egui-winit gave X11 the
 /// Wayland app id with no instance), so the launcher's StartupWMClass matched nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_window_class_is_the_launchers() {
-    require("Xvfb", "xvfb");
     require("xdotool", "xdotool");
     require("xprop", "x11-utils");
     let d = Daemon::start().await;
     let home = tempfile::tempdir().expect("home");
-    // Xvfb picks a free display and says which once it accepts clients (a number of
-    // our own could meet a stale lock or socket of an earlier run).
-    let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(xvfb.stdout.take().expect("stdout")), &mut line)
-        .expect("Xvfb's display");
-    let _xvfb = Killed(xvfb);
-    let display = format!(":{}", line.trim());
-    assert!(display.len() > 1, "Xvfb said no display");
+    let xvfb = Xvfb::start();
+    let display = xvfb.display.clone();
     let _app = Killed(
         Command::new(env!("CARGO_BIN_EXE_mailroom-admin"))
             .arg("--socket")

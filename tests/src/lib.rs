@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod ca;
 mod daemon;
+mod display;
 mod dns;
 mod fixtures;
 mod peers;
@@ -21,6 +22,7 @@ mod smtp;
 
 pub use ca::TestCa;
 pub use daemon::Daemon;
+pub use display::{Killed, Xvfb};
 pub use dns::{Dns, non_loopback_ip};
 pub use fixtures::{free_bytes, move_fixture_clock_to_now};
 pub use peers::{Postfix, Rspamd};

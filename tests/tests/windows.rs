@@ -18,11 +18,11 @@
 use std::io::BufRead as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use mailroom_tests::{Daemon, require};
+use mailroom_tests::{Daemon, Killed, Xvfb, require};
 
 const TARGET: &str = "x86_64-pc-windows-gnu";
 
@@ -216,19 +216,8 @@ async fn mailroomctl_exe_administers_a_linux_service_over_ssh() {
     assert!(said.contains("over SSH: ssh: connect to host"), "{said}");
 }
 
-/// Kills a child when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_administrator_exe_draws_its_window_and_administers_the_server_used_last() {
-    require("Xvfb", "xvfb");
     require("xdotool", "xdotool");
     windows_suites();
     let d = Daemon::start().await;
@@ -241,16 +230,8 @@ async fn the_administrator_exe_draws_its_window_and_administers_the_server_used_
     std::fs::write(settings.join("recent-servers"), format!("admin@mail.corp.test\t\t{}\n", bridge(&d)))
         .expect("recent-servers");
 
-    let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb");
-    let mut line = String::new();
-    std::io::BufReader::new(xvfb.stdout.take().expect("stdout")).read_line(&mut line).expect("Xvfb's display");
-    let _xvfb = Killed(xvfb);
-    let display = format!(":{}", line.trim());
+    let xvfb = Xvfb::start();
+    let display = xvfb.display.clone();
     let _app = Killed(
         wine_in(&exe("mailroom-admin.exe"), &prefix)
             .env("DISPLAY", &display)
