@@ -384,10 +384,10 @@ impl RecipientsView {
             .sense(egui::Sense::CLICK)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(180.0).resizable(true))
-            .column(Column::initial(280.0).resizable(true))
-            .column(Column::initial(230.0).resizable(true))
+            .column(Column::initial(250.0).resizable(true))
+            .column(Column::initial(200.0).resizable(true))
             .column(Column::initial(80.0))
-            .column(Column::remainder())
+            .column(Column::remainder().at_least(70.0))
             .header(22.0, |mut h| {
                 let names = ["Display Name", "E-mail Addresses", "Type", "Messages", "Size"];
                 clicked_header = sortable_header(&mut h, &names, sort);
