@@ -418,6 +418,7 @@ impl eframe::App for AdminApp {
             if pressed && ui.rect_contains_pointer(ui.max_rect()) {
                 tree_keys = true;
             }
+            ui.visuals_mut().selection = main_window::pane_selection(tree_keys, ui.visuals());
             ui.add_enabled_ui(main, |ui| {
                 // Filling the pane, so that dragging its edge resizes it (a pane that
                 // only used its labels' width snapped back).
@@ -437,10 +438,14 @@ impl eframe::App for AdminApp {
                 } else {
                     // A view wider than the window (a small screen) scrolls sideways, so
                     // that no column or button is out of reach.
-                    egui::ScrollArea::horizontal()
-                        .id_salt(("view", self.selected))
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| actions.extend(self.views.ui(self.selected, ui, model)));
+                    let list_keys = !tree_keys;
+                    egui::ScrollArea::horizontal().id_salt(("view", self.selected)).auto_shrink([false, false]).show(
+                        ui,
+                        |ui| {
+                            ui.visuals_mut().selection = main_window::pane_selection(list_keys, ui.visuals());
+                            actions.extend(self.views.ui(self.selected, ui, model));
+                        },
+                    );
                 }
             });
         });
@@ -483,6 +488,8 @@ impl eframe::App for AdminApp {
         {
             tree_keys = !tree_keys;
             ctx.memory_mut(|m| m.stop_text_input());
+            // Drawn again, with the selection of the pane that now has the keys.
+            ctx.request_repaint();
         }
         self.tree_keys = tree_keys;
         self.views.recipients.list_keys = !tree_keys;

@@ -279,6 +279,20 @@ fn node_icon(node: Node) -> &'static str {
     }
 }
 
+/// The selection's look in a pane: the window's own while the pane has the keys, a
+/// grey one while the other pane has them, as Windows draws a pane's selection when
+/// the keys are elsewhere, so that it shows where the arrow keys go.
+pub fn pane_selection(has_keys: bool, visuals: &egui::Visuals) -> egui::style::Selection {
+    if has_keys {
+        visuals.selection
+    } else {
+        egui::style::Selection {
+            bg_fill: visuals.widgets.inactive.weak_bg_fill,
+            stroke: egui::Stroke::new(visuals.selection.stroke.width, visuals.text_color()),
+        }
+    }
+}
+
 /// The uptime in the status bar's words ("Up 42 s", "Up 17 min", "Up 3 h 05 min",
 /// "Up 2 days 4 h"), and in how many seconds they change.
 pub fn uptime_words(up: u64) -> (String, u64) {
@@ -582,6 +596,17 @@ pub fn no_service_ui(
 #[cfg(test)]
 mod tests {
     use super::uptime_words;
+
+    /// Walk defect 2's "visible focus": both panes drew their selection alike, so
+    /// nothing showed where the arrow keys would go. The pane without them greys its.
+    #[test]
+    fn the_pane_without_the_keys_greys_its_selection() {
+        let v = egui::Visuals::light();
+        assert_eq!(super::pane_selection(true, &v), v.selection);
+        let grey = super::pane_selection(false, &v);
+        assert_ne!(grey.bg_fill, v.selection.bg_fill);
+        assert_ne!(grey.stroke.color, v.selection.stroke.color);
+    }
 
     #[test]
     fn the_uptime_is_said_to_the_minute_and_repainted_when_its_words_change() {
